@@ -1,0 +1,672 @@
+"""The ``Petition`` aggregate: one resident's or enterprise's appeal (诉求).
+
+Every change is an event, named in the past tense, carrying who did it
+(``actor``: id and role) and when it happened in the world (``occurred_at``,
+UTC).  The store adds its own recording time (``timestamp``).  Commands are
+methods that check the petition's workflow — which the caller passes in, so
+this module does no I/O — and then trigger an event; events that move the
+petition carry the stage they lead to, so replaying history needs no workflow.
+
+Event classes are part of the stored history: never rename or move one
+without registering its old topic, and evolve their fields with
+``class_version`` and an ``upcast_vN_vN+1`` method (see ``Assigned``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from petitions.domain.values import (
+    MAX_REPRESENTATIVES,
+    PETITIONER_KINDS,
+    REPLY_OUTCOMES,
+    Actor,
+    Location,
+    MediationSession,
+    Petitioner,
+    WorkflowRef,
+)
+from petitions.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
+from workflows import Workflow
+
+#: Namespace of petition ids derived from a portal's idempotency key.
+IDEMPOTENCY_NAMESPACE = UUID("8d6f3c1e-51b4-4f4e-9a57-2a0e6b1c7d10")
+
+OUTCOME_RESOLVED = "resolved"
+OUTCOME_REJECTED = "rejected"
+OUTCOME_DUPLICATE = "duplicate"
+OUTCOME_WITHDRAWN = "withdrawn"
+
+
+def petition_id_for(idempotency_key: str | None) -> UUID:
+    """The id a petition gets: derived from the idempotency key when there is one."""
+    if idempotency_key:
+        return uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key)
+    return uuid4()
+
+
+def _text(field: str, value: str, *, required: bool = True, max_len: int = 10_000) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be text")
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(field, "must not be empty", kind="empty")
+    if len(value) > max_len:
+        raise InvalidInput(field, f"is longer than {max_len} characters", kind="too_long")
+    return value
+
+
+class Petition(Aggregate):
+    """An appeal, from filing to closing, under one pinned workflow."""
+
+    # ------------------------------------------------------------------ events
+    class Event(Aggregate.Event):
+        actor: Actor
+        occurred_at: datetime
+
+        def apply(self, aggregate: Any) -> None:
+            petition: Petition = aggregate
+            petition.last_occurred_at = self.occurred_at
+            stage = getattr(self, "stage", None)
+            if stage is not None:
+                petition.stage = stage
+            self.evolve(petition)
+
+        def evolve(self, petition: Petition) -> None:
+            """What this event changes beyond the stage (overridden)."""
+
+    class Filed(Event, Aggregate.Created):
+        workflow: WorkflowRef
+        petitioner: Petitioner
+        channel: str
+        category: str
+        matter_type: str
+        title: str
+        description: str
+        location: Location
+        idempotency_key: str | None
+        campaign_id: UUID | None
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.workflow = self.workflow
+            petition.petitioner = self.petitioner
+            petition.channel = self.channel
+            petition.category = self.category
+            petition.matter_type = self.matter_type
+            petition.title = self.title
+            petition.description = self.description
+            petition.location = self.location
+            petition.idempotency_key = self.idempotency_key
+            petition.campaign_id = self.campaign_id
+            petition.filed_at = self.occurred_at
+            petition.filed_by = self.actor
+            petition.outcome = None
+            petition.accepted = False
+            petition.rejection = None
+            petition.duplicate_of = None
+            petition.lead_unit = None
+            petition.assignee = None
+            petition.co_units = []
+            petition.mediator = None
+            petition.apprentice = None
+            petition.parties = []
+            petition.mediation_state = None
+            petition.agreement = None
+            petition.sessions = 0
+            petition.plan = None
+            petition.plan_steps_done = []
+            petition.actions = 0
+            petition.replied = False
+            petition.reply_outcome = None
+            petition.reply_text = None
+            petition.callback_recorded = False
+            petition.last_rating = None
+            petition.last_contacted = None
+            petition.last_resolved = None
+            petition.unsatisfied = False
+            petition.reopen_count = 0
+            petition.escalations = 0
+            petition.extension_days = 0
+            petition.notes = 0
+
+    class Accepted(Event):
+        note: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.accepted = True
+
+    class Rejected(Event):
+        reason: str
+        referral: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.rejection = (self.reason, self.referral)
+            petition.outcome = OUTCOME_REJECTED
+
+    class MarkedDuplicate(Event):
+        original_id: UUID
+        note: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.duplicate_of = self.original_id
+            petition.outcome = OUTCOME_DUPLICATE
+
+    class Withdrawn(Event):
+        reason: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.outcome = OUTCOME_WITHDRAWN
+
+    class Assigned(Event):
+        """Dispatched to a lead unit and a responsible person (首接负责制).
+
+        Version 2 added ``co_units`` (co-handling units); version-1 events are
+        upcast with none.
+        """
+
+        class_version = 2
+        unit: str
+        person: str
+        co_units: list[str]
+        note: str
+        stage: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["co_units"] = []
+
+        def evolve(self, petition: Petition) -> None:
+            petition.lead_unit = self.unit
+            petition.assignee = self.person
+            petition.co_units = list(self.co_units)
+
+    class Transferred(Event):
+        unit: str
+        person: str
+        reason: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.lead_unit = self.unit
+            petition.assignee = self.person
+
+    class DispatchDisputed(Event):
+        reason: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.lead_unit = None
+            petition.assignee = None
+            petition.co_units = []
+
+    class MediationOpened(Event):
+        mediator: str
+        apprentice: str | None
+        parties: list[str]
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.mediator = self.mediator
+            petition.apprentice = self.apprentice
+            petition.parties = list(self.parties)
+            petition.mediation_state = "open"
+            petition.agreement = None
+
+    class MediationSessionRecorded(Event):
+        session: MediationSession
+
+        def evolve(self, petition: Petition) -> None:
+            petition.sessions += 1
+
+    class AgreementReached(Event):
+        terms: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.mediation_state = "agreed"
+            petition.agreement = self.terms
+
+    class MediationFailed(Event):
+        reason: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.mediation_state = "failed"
+
+    class PlanStepCompleted(Event):
+        plan: str
+        step: str
+        evidence: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.plan = self.plan
+            petition.plan_steps_done = [*petition.plan_steps_done, self.step]
+
+    class ActionRecorded(Event):
+        action: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.actions += 1
+
+    class Replied(Event):
+        outcome: str
+        text: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.replied = True
+            petition.reply_outcome = self.outcome
+            petition.reply_text = self.text
+
+    class Resolved(Event):
+        summary: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.callback_recorded = False
+            petition.unsatisfied = False
+
+    class CallbackRecorded(Event):
+        contacted: bool
+        resolved: bool
+        rating: str | None
+        comment: str
+        satisfied: bool
+
+        def evolve(self, petition: Petition) -> None:
+            petition.callback_recorded = True
+            petition.last_contacted = self.contacted
+            petition.last_resolved = self.resolved
+            petition.last_rating = self.rating
+            petition.unsatisfied = not self.satisfied
+
+    class Reopened(Event):
+        reason: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.reopen_count += 1
+            petition.replied = False
+            petition.callback_recorded = False
+            petition.unsatisfied = False
+            if self.stage == "mediation":
+                petition.mediation_state = "open"
+
+    class Closed(Event):
+        note: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.outcome = OUTCOME_RESOLVED
+
+    class NoteAdded(Event):
+        text: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.notes += 1
+
+    class Escalated(Event):
+        """Supervised (督办) by a higher level, with a reason."""
+
+        reason: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.escalations += 1
+
+    class DeadlineExtended(Event):
+        days: int
+        approver: str
+        reason: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.extension_days += self.days
+
+    # ---------------------------------------------------------------- state
+    # Attributes are set by Filed.evolve.  They are declared for type checkers
+    # only: class annotations would turn the aggregate into a dataclass.
+    if TYPE_CHECKING:
+        workflow: WorkflowRef
+        stage: str
+        petitioner: Petitioner
+        channel: str
+        category: str
+        matter_type: str
+        title: str
+        description: str
+        location: Location
+        idempotency_key: str | None
+        campaign_id: UUID | None
+        filed_at: datetime
+        filed_by: Actor
+        last_occurred_at: datetime
+        outcome: str | None
+        accepted: bool
+        rejection: tuple[str, str] | None
+        duplicate_of: UUID | None
+        lead_unit: str | None
+        assignee: str | None
+        co_units: list[str]
+        mediator: str | None
+        apprentice: str | None
+        parties: list[str]
+        mediation_state: str | None
+        agreement: str | None
+        sessions: int
+        plan: str | None
+        plan_steps_done: list[str]
+        actions: int
+        replied: bool
+        reply_outcome: str | None
+        reply_text: str | None
+        callback_recorded: bool
+        last_rating: str | None
+        last_contacted: bool | None
+        last_resolved: bool | None
+        unsatisfied: bool
+        reopen_count: int
+        escalations: int
+        extension_days: int
+        notes: int
+
+    # ---------------------------------------------------------------- create
+    @classmethod
+    def file(
+        cls,
+        wf: Workflow,
+        *,
+        actor: Actor,
+        occurred_at: datetime,
+        petitioner: Petitioner,
+        channel: str,
+        category: str,
+        title: str,
+        description: str,
+        location: Location,
+        matter_type: str = "claim",
+        idempotency_key: str | None = None,
+        campaign_id: UUID | None = None,
+    ) -> Petition:
+        """File a new petition under ``wf`` (not yet saved)."""
+        if not wf.may(actor.role, "file"):
+            raise PermissionDenied(actor.role, "file", wf.roles_for("file"))
+        if petitioner.kind not in PETITIONER_KINDS:
+            raise InvalidInput("petitioner.kind",
+                               f"must be one of {', '.join(PETITIONER_KINDS)}")
+        _text("petitioner.name", petitioner.name)
+        if len(petitioner.representatives) > MAX_REPRESENTATIVES:
+            raise InvalidInput("petitioner.representatives",
+                               f"a collective has at most {MAX_REPRESENTATIVES} representatives",
+                               kind="too_many_representatives")
+        if petitioner.kind != "collective" and petitioner.representatives:
+            raise InvalidInput("petitioner.representatives",
+                               "only a collective has representatives")
+        title = _text("title", title, max_len=200)
+        description = _text("description", description)
+        if idempotency_key is not None:
+            idempotency_key = _text("idempotency_key", idempotency_key, max_len=200)
+        return cls._create(
+            cls.Filed,
+            id=petition_id_for(idempotency_key),
+            actor=actor,
+            occurred_at=occurred_at,
+            workflow=WorkflowRef(wf.name, wf.version, wf.sha256),
+            petitioner=petitioner,
+            channel=channel,
+            category=category,
+            matter_type=matter_type,
+            title=title,
+            description=description,
+            location=location,
+            idempotency_key=idempotency_key,
+            campaign_id=campaign_id,
+            stage=wf.initial,
+        )
+
+    # ---------------------------------------------------------------- facts
+
+    def fact(self, name: str, wf: Workflow) -> bool:
+        """Whether a fact a workflow may require holds now."""
+        if name == "assigned":
+            return self.lead_unit is not None
+        if name == "replied":
+            return self.replied
+        if name == "callback_recorded":
+            return self.callback_recorded
+        if name == "unsatisfied":
+            return self.callback_recorded and self.unsatisfied
+        if name == "mediation_concluded":
+            return self.mediation_state in ("agreed", "failed")
+        if name == "plan_complete":
+            plan = wf.plans.get(self.plan or "")
+            return plan is not None and list(plan.step_codes()) == self.plan_steps_done
+        return False
+
+    @property
+    def is_open(self) -> bool:
+        return self.outcome is None
+
+    # --------------------------------------------------------------- guards
+    def _target(self, wf: Workflow, actor: Actor, command: str,
+                to: str | None = None) -> str:
+        """Check ``command`` may be issued now by ``actor``; return the next stage."""
+        if not wf.may(actor.role, command):
+            raise PermissionDenied(actor.role, command, wf.roles_for(command))
+        allowed = wf.commands_in(self.stage)
+        targets = wf.targets(self.stage, command)
+        if targets is None:
+            raise TransitionNotAllowed(command, self.stage, allowed)
+        for fact in wf.requires.get(command, ()):
+            if not self.fact(fact, wf):
+                raise TransitionNotAllowed(command, self.stage, allowed,
+                                           reason=f"requires {fact}")
+        if to is None:
+            if len(targets) > 1:
+                raise InvalidInput("to", f"choose one of {', '.join(targets)}",
+                                   kind="choose", valid=", ".join(targets))
+            return targets[0]
+        if to not in targets:
+            raise InvalidInput("to", f"must be one of {', '.join(targets)}",
+                               kind="choose", valid=", ".join(targets))
+        return to
+
+    def _at(self, occurred_at: datetime) -> datetime:
+        if occurred_at.tzinfo is None:
+            raise InvalidInput("at", "must carry a time zone", kind="naive_time")
+        if occurred_at < self.filed_at:
+            raise InvalidInput("at", "is before the petition was filed", kind="before_filing")
+        return occurred_at
+
+    # ------------------------------------------------------------- commands
+    def accept(self, wf: Workflow, actor: Actor, at: datetime, note: str = "") -> None:
+        stage = self._target(wf, actor, "accept")
+        self.trigger_event(self.Accepted, actor=actor, occurred_at=self._at(at),
+                           note=_text("note", note, required=False), stage=stage)
+
+    def reject(self, wf: Workflow, actor: Actor, at: datetime, reason: str,
+               referral: str) -> None:
+        stage = self._target(wf, actor, "reject")
+        self.trigger_event(self.Rejected, actor=actor, occurred_at=self._at(at),
+                           reason=_text("reason", reason),
+                           referral=_text("referral", referral), stage=stage)
+
+    def mark_duplicate(self, wf: Workflow, actor: Actor, at: datetime,
+                       original_id: UUID, note: str = "") -> None:
+        stage = self._target(wf, actor, "duplicate")
+        if original_id == self.id:
+            raise InvalidInput("original_id", "a petition cannot duplicate itself",
+                               kind="self_duplicate")
+        self.trigger_event(self.MarkedDuplicate, actor=actor, occurred_at=self._at(at),
+                           original_id=original_id,
+                           note=_text("note", note, required=False), stage=stage)
+
+    def withdraw(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
+        stage = self._target(wf, actor, "withdraw")
+        self.trigger_event(self.Withdrawn, actor=actor, occurred_at=self._at(at),
+                           reason=_text("reason", reason), stage=stage)
+
+    def assign(self, wf: Workflow, actor: Actor, at: datetime, unit: str, person: str,
+               co_units: tuple[str, ...] = (), note: str = "") -> None:
+        stage = self._target(wf, actor, "assign")
+        unit = _text("unit", unit)
+        co = [_text("co_units", u) for u in co_units]
+        if unit in co:
+            raise InvalidInput("co_units", "the lead unit cannot also co-handle",
+                               kind="lead_in_co_units")
+        self.trigger_event(self.Assigned, actor=actor, occurred_at=self._at(at),
+                           unit=unit, person=_text("person", person), co_units=co,
+                           note=_text("note", note, required=False), stage=stage)
+
+    def transfer(self, wf: Workflow, actor: Actor, at: datetime, unit: str, person: str,
+                 reason: str) -> None:
+        stage = self._target(wf, actor, "transfer")
+        self.trigger_event(self.Transferred, actor=actor, occurred_at=self._at(at),
+                           unit=_text("unit", unit), person=_text("person", person),
+                           reason=_text("reason", reason), stage=stage)
+
+    def dispute(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
+        stage = self._target(wf, actor, "dispute")
+        self.trigger_event(self.DispatchDisputed, actor=actor, occurred_at=self._at(at),
+                           reason=_text("reason", reason), stage=stage)
+
+    def open_mediation(self, wf: Workflow, actor: Actor, at: datetime, mediator: str,
+                       parties: tuple[str, ...], apprentice: str | None = None) -> None:
+        stage = self._target(wf, actor, "open_mediation")
+        parties_list = [_text("parties", p) for p in parties]
+        if not parties_list:
+            raise InvalidInput("parties", "name at least one party", kind="empty")
+        self.trigger_event(self.MediationOpened, actor=actor, occurred_at=self._at(at),
+                           mediator=_text("mediator", mediator),
+                           apprentice=_text("apprentice", apprentice) if apprentice else None,
+                           parties=parties_list, stage=stage)
+
+    def record_session(self, wf: Workflow, actor: Actor, at: datetime,
+                       session: MediationSession) -> None:
+        self._target(wf, actor, "record_session")
+        if not session.participants:
+            raise InvalidInput("participants", "name at least one participant", kind="empty")
+        _text("place", session.place)
+        self.trigger_event(self.MediationSessionRecorded, actor=actor,
+                           occurred_at=self._at(at), session=session)
+
+    def agree(self, wf: Workflow, actor: Actor, at: datetime, terms: str) -> None:
+        stage = self._target(wf, actor, "agree")
+        self.trigger_event(self.AgreementReached, actor=actor, occurred_at=self._at(at),
+                           terms=_text("terms", terms), stage=stage)
+
+    def fail_mediation(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
+        stage = self._target(wf, actor, "fail_mediation")
+        self.trigger_event(self.MediationFailed, actor=actor, occurred_at=self._at(at),
+                           reason=_text("reason", reason), stage=stage)
+
+    def plan_step(self, wf: Workflow, actor: Actor, at: datetime, plan: str, step: str,
+                  evidence: str) -> None:
+        self._target(wf, actor, "plan_step")
+        found = wf.plans.get(plan)
+        if found is None:
+            raise InvalidInput("plan", f"unknown plan; valid: {', '.join(wf.plans) or 'none'}",
+                               kind="unknown_code", valid=", ".join(wf.plans))
+        if self.plan is not None and self.plan != plan:
+            raise InvalidInput("plan", f"this petition follows plan {self.plan!r}",
+                               kind="other_plan")
+        codes = found.step_codes()
+        done = self.plan_steps_done if self.plan == plan else []
+        if len(done) == len(codes):
+            raise TransitionNotAllowed("plan_step", self.stage, wf.commands_in(self.stage),
+                                       reason=f"plan {plan!r} is already complete")
+        expected = codes[len(done)]
+        if step != expected:
+            raise TransitionNotAllowed(
+                "plan_step", self.stage, wf.commands_in(self.stage),
+                reason=f"step {step!r} is out of order; next step is {expected!r}")
+        self.trigger_event(self.PlanStepCompleted, actor=actor, occurred_at=self._at(at),
+                           plan=plan, step=step, evidence=_text("evidence", evidence))
+
+    def act(self, wf: Workflow, actor: Actor, at: datetime, action: str) -> None:
+        self._target(wf, actor, "act")
+        self.trigger_event(self.ActionRecorded, actor=actor, occurred_at=self._at(at),
+                           action=_text("action", action))
+
+    def reply(self, wf: Workflow, actor: Actor, at: datetime, outcome: str, text: str) -> None:
+        self._target(wf, actor, "reply")
+        if outcome not in REPLY_OUTCOMES:
+            raise InvalidInput("outcome", f"must be one of {', '.join(REPLY_OUTCOMES)}",
+                               kind="unknown_code", valid=", ".join(REPLY_OUTCOMES))
+        self.trigger_event(self.Replied, actor=actor, occurred_at=self._at(at),
+                           outcome=outcome, text=_text("text", text))
+
+    def resolve(self, wf: Workflow, actor: Actor, at: datetime, summary: str = "") -> None:
+        stage = self._target(wf, actor, "resolve")
+        self.trigger_event(self.Resolved, actor=actor, occurred_at=self._at(at),
+                           summary=_text("summary", summary, required=False), stage=stage)
+
+    def callback(self, wf: Workflow, actor: Actor, at: datetime, contacted: bool,
+                 resolved: bool, rating: str | None, comment: str = "") -> None:
+        self._target(wf, actor, "callback")
+        if contacted:
+            if rating is None:
+                raise InvalidInput("rating", "a contacted petitioner gives a rating",
+                                   kind="empty")
+            found = wf.rating(rating)
+            if found is None:
+                valid = ", ".join(r.code for r in wf.ratings)
+                raise InvalidInput("rating", f"must be one of {valid}",
+                                   kind="unknown_code", valid=valid)
+            satisfied = found.satisfied and resolved
+        else:
+            if rating is not None:
+                raise InvalidInput("rating", "no rating without contact", kind="no_contact")
+            satisfied = False
+        self.trigger_event(self.CallbackRecorded, actor=actor, occurred_at=self._at(at),
+                           contacted=contacted, resolved=resolved, rating=rating,
+                           comment=_text("comment", comment, required=False),
+                           satisfied=satisfied)
+
+    def reopen(self, wf: Workflow, actor: Actor, at: datetime, to: str | None,
+               reason: str) -> None:
+        stage = self._target(wf, actor, "reopen", to)
+        if self.reopen_count >= wf.reopen_limit:
+            raise TransitionNotAllowed(
+                "reopen", self.stage, tuple(c for c in wf.commands_in(self.stage)
+                                            if c != "reopen"),
+                reason=f"reopen limit of {wf.reopen_limit} reached")
+        self.trigger_event(self.Reopened, actor=actor, occurred_at=self._at(at),
+                           reason=_text("reason", reason), stage=stage)
+
+    def close(self, wf: Workflow, actor: Actor, at: datetime, note: str = "") -> None:
+        stage = self._target(wf, actor, "close")
+        self.trigger_event(self.Closed, actor=actor, occurred_at=self._at(at),
+                           note=_text("note", note, required=False), stage=stage)
+
+    def note(self, wf: Workflow, actor: Actor, at: datetime, text: str) -> None:
+        self._target(wf, actor, "note")
+        self.trigger_event(self.NoteAdded, actor=actor, occurred_at=self._at(at),
+                           text=_text("text", text))
+
+    def escalate(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
+        self._target(wf, actor, "escalate")
+        self.trigger_event(self.Escalated, actor=actor, occurred_at=self._at(at),
+                           reason=_text("reason", reason))
+
+    def extend(self, wf: Workflow, actor: Actor, at: datetime, days: int, approver: str,
+               reason: str) -> None:
+        self._target(wf, actor, "extend")
+        if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
+            raise InvalidInput("days", "must be a positive whole number of days",
+                               kind="not_positive")
+        cap = wf.extension_cap_days
+        if cap is not None and self.extension_days + days > cap:
+            raise InvalidInput(
+                "days", f"extensions may total at most {cap} days "
+                f"({self.extension_days} already granted)", kind="extension_cap",
+                cap=cap, granted=self.extension_days)
+        self.trigger_event(self.DeadlineExtended, actor=actor, occurred_at=self._at(at),
+                           days=days, approver=_text("approver", approver),
+                           reason=_text("reason", reason))

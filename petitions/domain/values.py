@@ -1,0 +1,91 @@
+"""Value objects carried by petition events: frozen ``attrs`` classes.
+
+They hold no behaviour beyond validating themselves.  Persistence stores them
+through one generic ``cattrs``-based transcoding (see
+:mod:`petitions.transcoding`), registered for every attrs class in this module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+PETITIONER_KINDS = ("resident", "enterprise", "collective")
+MAX_REPRESENTATIVES = 5
+REPLY_OUTCOMES = ("support", "explain", "not_support")
+
+
+def _tuple(value: object) -> tuple[object, ...]:
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, (list, set, frozenset)):
+        return tuple(value)
+    raise TypeError(f"expected a sequence, got {type(value).__name__}")
+
+
+@attrs.frozen
+class Actor:
+    """Who issued a command: a person's (or system's) id and the role used."""
+
+    id: str
+    role: str
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.role})"
+
+
+@attrs.frozen
+class Location:
+    """Where the appeal is: street or town → community → grid, and an address."""
+
+    street: str = ""
+    community: str = ""
+    grid: str = ""
+    address: str = ""
+
+
+@attrs.frozen
+class Person:
+    """A named person with contact details (a representative, a party)."""
+
+    name: str
+    phone: str = ""
+    id_number: str = ""
+
+
+@attrs.frozen
+class Petitioner:
+    """Who raised the appeal: a resident, an enterprise, or a collective.
+
+    A collective (e.g. a compound's owners) speaks through at most five
+    representatives (信访工作条例).  ``id`` identifies the petitioner across
+    petitions (it keys their personal data).
+    """
+
+    id: str
+    kind: str
+    name: str
+    phone: str = ""
+    id_number: str = ""
+    address: str = ""
+    representatives: tuple[Person, ...] = attrs.field(default=(), converter=_tuple)
+
+
+@attrs.frozen
+class WorkflowRef:
+    """The exact workflow definition a petition was filed under."""
+
+    name: str
+    version: int
+    sha256: str
+
+
+@attrs.frozen
+class MediationSession:
+    """One mediation or joint-meeting (联席会议) session."""
+
+    held_at: datetime
+    place: str
+    participants: tuple[str, ...] = attrs.field(converter=_tuple)
+    minutes: str = ""

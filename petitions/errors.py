@@ -1,0 +1,108 @@
+"""The errors of the petitions library.
+
+Every error a caller can get from a command or a query derives from
+:class:`PetitionError`.  Each carries a machine-readable ``code`` and the
+values its message was made from (``params``), so front-ends can show it in
+the user's language; ``str(error)`` is the English message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PetitionError(Exception):
+    """Base class of all domain errors.  A refused command writes nothing."""
+
+    code = "petition_error"
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+
+class PetitionNotFound(PetitionError):
+    """No petition has that id."""
+
+    code = "not_found"
+
+    def __init__(self, petition_id: object) -> None:
+        super().__init__(f"no petition with id {petition_id}", id=str(petition_id))
+        self.petition_id = petition_id
+
+
+class TransitionNotAllowed(PetitionError):
+    """The command is not allowed in the petition's current stage (or state)."""
+
+    code = "transition_not_allowed"
+
+    def __init__(self, command: str, stage: str, allowed: tuple[str, ...],
+                 reason: str = "") -> None:
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"{command!r} is not allowed in stage {stage!r}{why}; "
+            f"allowed here: {', '.join(allowed) or 'nothing (the petition is closed)'}",
+            command=command, stage=stage, allowed=", ".join(allowed), reason=reason,
+        )
+        self.command = command
+        self.stage = stage
+        self.allowed = allowed
+        self.reason = reason
+
+
+class PermissionDenied(PetitionError):
+    """The actor's role may not issue this command under the petition's workflow."""
+
+    code = "permission_denied"
+
+    def __init__(self, role: str, command: str, allowed_roles: tuple[str, ...]) -> None:
+        super().__init__(
+            f"role {role!r} may not {command!r}; "
+            f"roles that may: {', '.join(allowed_roles) or 'none'}",
+            role=role, command=command, allowed=", ".join(allowed_roles),
+        )
+        self.role = role
+        self.command = command
+        self.allowed_roles = allowed_roles
+
+
+class InvalidInput(PetitionError):
+    """A value given to a command is not acceptable; ``field`` names it."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, problem: str, **params: Any) -> None:
+        params.setdefault("kind", "invalid")
+        super().__init__(f"{field}: {problem}", field=field, problem=problem, **params)
+        self.field = field
+        self.problem = problem
+
+
+class ConcurrentUpdate(PetitionError):
+    """Someone else changed the petition first: reload it and try again.
+
+    Nothing was written and nothing is lost; :func:`petitions.retry_on_conflict`
+    retries a command for you.
+    """
+
+    code = "concurrent_update"
+
+    def __init__(self, petition_id: object, detail: str = "") -> None:
+        super().__init__(
+            f"petition {petition_id} was changed by someone else; reload and retry"
+            + (f" ({detail})" if detail else ""),
+            id=str(petition_id),
+        )
+        self.petition_id = petition_id
+
+
+class WorkflowNotFound(PetitionError):
+    """No workflow definition with that name, version or hash is known."""
+
+    code = "workflow_not_found"
+
+    def __init__(self, what: str, known: tuple[str, ...] = ()) -> None:
+        super().__init__(f"unknown workflow {what}"
+                         + (f"; known: {', '.join(known)}" if known else ""),
+                         workflow=what, known=", ".join(known))

@@ -1,0 +1,472 @@
+"""``PetitionService``: the application service portals and the CLI call.
+
+One method per command, named after its verb, each taking ``actor=`` (an
+:class:`~petitions.domain.values.Actor`) and optionally ``at=`` (when it
+happened in the world; default now, never in the future) and
+``expected_version=`` (refuse if the petition changed since the caller looked).
+Queries return plain views, never the aggregate.  A refused command raises a
+:class:`~petitions.errors.PetitionError` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID, uuid4
+
+import attrs
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from petitions import persistence
+from petitions.domain import values
+from petitions.domain.definitions import WorkflowDefinition, definition_id
+from petitions.domain.petition import Petition, petition_id_for
+from petitions.domain.values import Actor, Location, MediationSession, Petitioner
+from petitions.errors import (
+    ConcurrentUpdate,
+    InvalidInput,
+    PermissionDenied,
+    PetitionError,
+    PetitionNotFound,
+    WorkflowNotFound,
+)
+from petitions.taxonomy import taxonomy
+from petitions.transcoding import register_values
+from petitions.views import EventView, PetitionView
+from workflows import Registry, UnknownWorkflow, Workflow
+
+log = logging.getLogger("petitions")
+
+T = TypeVar("T")
+
+#: How far in the future an ``at=`` may lie, to allow for clock skew.
+CLOCK_SKEW = timedelta(seconds=60)
+DEFAULT_SNAPSHOT_INTERVAL = 50
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def retry_on_conflict(fn: Callable[..., T], *args: Any, attempts: int = 8,
+                      base_delay: float = 0.005, **kwargs: Any) -> T:
+    """Call ``fn(*args, **kwargs)``, retrying on :class:`ConcurrentUpdate`.
+
+    Each retry reloads the petition (commands always load fresh state), after
+    a short randomised back-off.  After ``attempts`` tries the last
+    ``ConcurrentUpdate`` is raised.  Other errors are raised at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn(*args, **kwargs)
+        except ConcurrentUpdate:
+            if attempt == attempts:
+                raise
+            time.sleep(random.uniform(0, base_delay * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class PetitionService(Application[UUID]):
+    """The petitions application: commands, queries and idempotent filing."""
+
+    name = "petitions"
+    snapshotting_intervals: ClassVar[dict[Any, int]] = {Petition: DEFAULT_SNAPSHOT_INTERVAL}
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        url: str | None = None,
+        workflow_dirs: Iterable[str | Path] = (),
+        clock: Callable[[], datetime] = _utcnow,
+        snapshot_interval: int | None = None,
+    ) -> None:
+        self.url = url or persistence.default_url()
+        interval = snapshot_interval
+        if interval is None:
+            interval = int(os.environ.get("PETITIONS_SNAPSHOT_INTERVAL",
+                                          DEFAULT_SNAPSHOT_INTERVAL))
+        self.snapshotting_intervals = (  # type: ignore[misc]
+            {Petition: interval} if interval > 0 else {})
+        full_env = dict(env or persistence.env_for_url(self.url))
+        full_env["IS_SNAPSHOTTING_ENABLED"] = "y" if interval > 0 else ""
+        super().__init__(full_env)
+        dirs = list(workflow_dirs)
+        extra = os.environ.get("PETITIONS_WORKFLOWS")
+        if extra:
+            dirs.extend(p for p in extra.split(os.pathsep) if p)
+        self.workflows = Registry.shipped(dirs)
+        self._stored_hashes: set[str] = set()
+        self.clock = clock
+
+    @classmethod
+    def open(cls, url: str | None = None, **kwargs: Any) -> PetitionService:
+        """Open the store at ``url``: a SQLite path, ``":memory:"`` or a
+        ``postgresql://`` DSN; default ``PETITIONS_DB``, else ``./petitions.sqlite``.
+
+        Keep the returned service for as long as you use it (or use it as a
+        context manager): it closes its connections when it is closed.
+        """
+        return cls(url=url, **kwargs)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_values(transcoder, [values])
+
+    # ------------------------------------------------------------ workflows
+    def workflow(self, name: str, version: int | None = None) -> Workflow:
+        """A known workflow definition (the current version by default)."""
+        try:
+            return self.workflows.get(name, version)
+        except UnknownWorkflow:
+            raise WorkflowNotFound(name if version is None else f"{name} v{version}",
+                                   tuple(self.workflows.names())) from None
+
+    def workflow_of(self, petition: Petition) -> Workflow:
+        """The exact definition ``petition`` was filed under."""
+        ref = petition.workflow
+        if self.workflows.has_hash(ref.sha256):
+            return self.workflows.by_hash(ref.sha256)
+        try:
+            stored: WorkflowDefinition = self.repository.get(definition_id(ref.sha256))
+        except AggregateNotFoundError:
+            raise WorkflowNotFound(f"{ref.name} v{ref.version} ({ref.sha256[:12]})") from None
+        return self.workflows.add_text(stored.text, source_name=f"<stored {ref.name}>")
+
+    def _keep_definition(self, wf: Workflow) -> WorkflowDefinition | None:
+        """A new ``WorkflowDefinition`` to save if ``wf``'s text is not stored yet."""
+        if wf.sha256 in self._stored_hashes:
+            return None
+        if definition_id(wf.sha256) in self.repository:
+            self._stored_hashes.add(wf.sha256)
+            return None
+        return WorkflowDefinition.register(wf.name, wf.version, wf.sha256, wf.source)
+
+    # ----------------------------------------------------------------- time
+    def _when(self, at: datetime | None) -> datetime:
+        now = self.clock()
+        if at is None:
+            return now
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            raise InvalidInput("at", "must be a date and time with a time zone",
+                               kind="naive_time")
+        if at > now + CLOCK_SKEW:
+            raise InvalidInput("at", "is in the future", kind="future")
+        return at.astimezone(UTC)
+
+    # --------------------------------------------------------------- filing
+    def file(
+        self,
+        *,
+        actor: Actor,
+        petitioner: Petitioner,
+        title: str,
+        description: str,
+        category: str,
+        channel: str,
+        location: Location | None = None,
+        workflow: str = "standard",
+        matter_type: str = "claim",
+        idempotency_key: str | None = None,
+        campaign_id: UUID | None = None,
+        at: datetime | None = None,
+    ) -> UUID:
+        """File a petition; return its id.
+
+        With an ``idempotency_key``, filing again returns the same id and
+        writes nothing new — also when two portals race with the same key.
+        """
+        if idempotency_key:
+            existing = petition_id_for(idempotency_key.strip())
+            if existing in self.repository:
+                return existing
+        tax = taxonomy()
+        tax.check("categories", category)
+        tax.check("channels", channel)
+        tax.check("matter_types", matter_type)
+        wf = self.workflow(workflow)
+        if not petitioner.id:
+            petitioner = attrs.evolve(petitioner, id=uuid4().hex)
+        occurred_at = self._when(at)
+        petition = Petition.file(
+            wf, actor=actor, occurred_at=occurred_at, petitioner=petitioner,
+            channel=channel, category=category, title=title, description=description,
+            location=location or Location(), matter_type=matter_type,
+            idempotency_key=idempotency_key, campaign_id=campaign_id,
+        )
+        if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
+            petition.accept(wf, actor, occurred_at, note="accepted on filing (device channel)")
+        definition = self._keep_definition(wf)
+        try:
+            self.save(*(a for a in (definition, petition) if a is not None))
+        except IntegrityError:
+            if idempotency_key and petition.id in self.repository:
+                return petition.id
+            if definition is not None:
+                # Another writer stored the same definition first: file again,
+                # without it (the failed save collected the pending events).
+                self._stored_hashes.add(wf.sha256)
+                return self.file(actor=actor, petitioner=petitioner, title=title,
+                                 description=description, category=category, channel=channel,
+                                 location=location, workflow=workflow,
+                                 matter_type=matter_type, idempotency_key=idempotency_key,
+                                 campaign_id=campaign_id, at=occurred_at)
+            raise ConcurrentUpdate(petition.id, "id already taken") from None
+        if definition is not None:
+            self._stored_hashes.add(wf.sha256)
+        return petition.id
+
+    # ------------------------------------------------------------- commands
+    def _load(self, petition_id: UUID) -> Petition:
+        pid = self._uuid(petition_id)
+        try:
+            petition: Any = self.repository.get(pid)
+        except AggregateNotFoundError:
+            raise PetitionNotFound(petition_id) from None
+        if not isinstance(petition, Petition):
+            raise PetitionNotFound(petition_id)
+        return petition
+
+    @staticmethod
+    def _uuid(value: UUID | str) -> UUID:
+        if isinstance(value, UUID):
+            return value
+        try:
+            return UUID(str(value))
+        except ValueError:
+            raise InvalidInput("id", f"{value!r} is not a petition id", kind="bad_id") from None
+
+    def _run(self, petition_id: UUID | str, actor: Actor, at: datetime | None,
+             expected_version: int | None,
+             command: Callable[[Petition, Workflow, datetime], None]) -> PetitionView:
+        petition = self._load(self._uuid(petition_id))
+        if expected_version is not None and petition.version != expected_version:
+            raise ConcurrentUpdate(petition.id, f"expected version {expected_version}, "
+                                   f"found {petition.version}")
+        wf = self.workflow_of(petition)
+        try:
+            command(petition, wf, self._when(at))
+        except PermissionDenied as exc:
+            log.warning("refused: %s (actor %s, petition %s)", exc, actor.id, petition.id)
+            raise
+        try:
+            self.save(petition)
+        except IntegrityError:
+            raise ConcurrentUpdate(petition.id) from None
+        return PetitionView.of(petition, wf)
+
+    def accept(self, petition_id: UUID | str, *, actor: Actor, note: str = "",
+               at: datetime | None = None, expected_version: int | None = None) -> PetitionView:
+        """Accept the appeal for handling (受理)."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.accept(wf, actor, t, note))
+
+    def reject(self, petition_id: UUID | str, *, actor: Actor, reason: str, referral: str,
+               at: datetime | None = None, expected_version: int | None = None) -> PetitionView:
+        """Refuse the appeal with a reason and where to go instead (不予受理并告知)."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.reject(wf, actor, t, reason, referral))
+
+    def duplicate(self, petition_id: UUID | str, *, actor: Actor, original_id: UUID | str,
+                  note: str = "", at: datetime | None = None,
+                  expected_version: int | None = None) -> PetitionView:
+        """Mark the petition as a duplicate of ``original_id`` and close it."""
+        original = self._load(self._uuid(original_id)).id
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.mark_duplicate(wf, actor, t, original, note))
+
+    def withdraw(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+                 at: datetime | None = None,
+                 expected_version: int | None = None) -> PetitionView:
+        """The petitioner withdraws the appeal (any time before it is closed)."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.withdraw(wf, actor, t, reason))
+
+    def assign(self, petition_id: UUID | str, *, actor: Actor, unit: str, person: str,
+               co_units: Sequence[str] = (), note: str = "", at: datetime | None = None,
+               expected_version: int | None = None) -> PetitionView:
+        """Dispatch to a lead unit and a responsible person, with co-handling units."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.assign(wf, actor, t, unit, person,
+                                                   tuple(co_units), note))
+
+    def transfer(self, petition_id: UUID | str, *, actor: Actor, unit: str, person: str,
+                 reason: str, at: datetime | None = None,
+                 expected_version: int | None = None) -> PetitionView:
+        """Hand the petition to another unit or person."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.transfer(wf, actor, t, unit, person, reason))
+
+    def dispute(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+                at: datetime | None = None,
+                expected_version: int | None = None) -> PetitionView:
+        """The assigned unit disputes the dispatch; the petition goes back to dispatch."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.dispute(wf, actor, t, reason))
+
+    def open_mediation(self, petition_id: UUID | str, *, actor: Actor, mediator: str,
+                       parties: Sequence[str], apprentice: str | None = None,
+                       at: datetime | None = None,
+                       expected_version: int | None = None) -> PetitionView:
+        """Open mediation with a mediator, an optional apprentice (老马带小马) and parties."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.open_mediation(wf, actor, t, mediator,
+                                                           tuple(parties), apprentice))
+
+    def record_session(self, petition_id: UUID | str, *, actor: Actor, place: str,
+                       participants: Sequence[str], minutes: str = "",
+                       held_at: datetime | None = None, at: datetime | None = None,
+                       expected_version: int | None = None) -> PetitionView:
+        """Record a mediation or joint-meeting session (time, place, participants, minutes)."""
+        when = self._when(at)
+        session = MediationSession(held_at=self._when(held_at) if held_at else when,
+                                   place=place, participants=tuple(participants),
+                                   minutes=minutes)
+        return self._run(petition_id, actor, when, expected_version,
+                         lambda p, wf, t: p.record_session(wf, actor, t, session))
+
+    def agree(self, petition_id: UUID | str, *, actor: Actor, terms: str,
+              at: datetime | None = None,
+              expected_version: int | None = None) -> PetitionView:
+        """Mediation reached an agreement on ``terms``."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.agree(wf, actor, t, terms))
+
+    def fail_mediation(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+                       at: datetime | None = None,
+                       expected_version: int | None = None) -> PetitionView:
+        """Mediation failed; handling continues without agreement."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.fail_mediation(wf, actor, t, reason))
+
+    def plan_step(self, petition_id: UUID | str, *, actor: Actor, plan: str, step: str,
+                  evidence: str, at: datetime | None = None,
+                  expected_version: int | None = None) -> PetitionView:
+        """Record the next step of an ordered plan as completed, with evidence."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.plan_step(wf, actor, t, plan, step, evidence))
+
+    def act(self, petition_id: UUID | str, *, actor: Actor, action: str,
+            at: datetime | None = None, expected_version: int | None = None) -> PetitionView:
+        """Record an action taken to resolve the appeal."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.act(wf, actor, t, action))
+
+    def reply(self, petition_id: UUID | str, *, actor: Actor, outcome: str, text: str,
+              at: datetime | None = None, expected_version: int | None = None) -> PetitionView:
+        """Give the written reply: ``support`` (支持), ``explain`` (解释说明) or
+        ``not_support`` (不予支持)."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.reply(wf, actor, t, outcome.replace("-", "_"),
+                                                  text))
+
+    def resolve(self, petition_id: UUID | str, *, actor: Actor, summary: str = "",
+                at: datetime | None = None,
+                expected_version: int | None = None) -> PetitionView:
+        """Mark the appeal resolved; it goes to the satisfaction review."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.resolve(wf, actor, t, summary))
+
+    def callback(self, petition_id: UUID | str, *, actor: Actor, contacted: bool,
+                 resolved: bool, rating: str | None = None, comment: str = "",
+                 at: datetime | None = None,
+                 expected_version: int | None = None) -> PetitionView:
+        """Record the satisfaction call-back (回访)."""
+        code = rating.replace("-", "_") if rating else None
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.callback(wf, actor, t, contacted, resolved,
+                                                     code, comment))
+
+    def reopen(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+               to: str | None = None, at: datetime | None = None,
+               expected_version: int | None = None) -> PetitionView:
+        """Reopen into mediation or resolution after an unsatisfied call-back."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.reopen(wf, actor, t, to, reason))
+
+    def close(  # type: ignore[override]
+        self, petition_id: UUID | str | None = None, *, actor: Actor | None = None,
+        note: str = "", at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> PetitionView | None:
+        """Close the petition after its call-back (办结).
+
+        Called without a petition id, closes the service itself (its database
+        connections), as eventsourcing's ``Application.close()`` does.
+        """
+        if petition_id is None:
+            super().close()
+            return None
+        if actor is None:
+            raise InvalidInput("actor", "closing a petition needs an actor", kind="empty")
+        who = actor
+        return self._run(petition_id, who, at, expected_version,
+                         lambda p, wf, t: p.close(wf, who, t, note))
+
+    def note(self, petition_id: UUID | str, *, actor: Actor, text: str,
+             at: datetime | None = None,
+             expected_version: int | None = None) -> PetitionView:
+        """Add a note to the record."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.note(wf, actor, t, text))
+
+    def escalate(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+                 at: datetime | None = None,
+                 expected_version: int | None = None) -> PetitionView:
+        """Escalate for supervision (督办)."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.escalate(wf, actor, t, reason))
+
+    def extend(self, petition_id: UUID | str, *, actor: Actor, days: int, reason: str,
+               approver: str | None = None, at: datetime | None = None,
+               expected_version: int | None = None) -> PetitionView:
+        """Extend the deadline by ``days``; ``approver`` defaults to the actor."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.extend(wf, actor, t, days,
+                                                   approver or actor.id, reason))
+
+    # -------------------------------------------------------------- queries
+    def get(self, petition_id: UUID | str, *, version: int | None = None) -> PetitionView:
+        """The petition as it stands, or as it stood at ``version``."""
+        pid = self._uuid(petition_id)
+        if version is not None:
+            if not isinstance(version, int) or version < 1:
+                raise InvalidInput("version", "must be a positive whole number")
+            try:
+                found: Any = self.repository.get(pid, version=version)
+            except AggregateNotFoundError:
+                raise PetitionNotFound(petition_id) from None
+            if not isinstance(found, Petition):
+                raise PetitionNotFound(petition_id)
+            petition = found
+            if petition.version < version:
+                raise InvalidInput("version", f"the petition has only {petition.version} "
+                                   "versions", kind="no_such_version")
+        else:
+            petition = self._load(pid)
+        return PetitionView.of(petition, self.workflow_of(petition))
+
+    def petition_events(self, petition_id: UUID | str) -> list[Petition.Event]:
+        """The stored domain events of a petition, oldest first."""
+        pid = self._uuid(petition_id)
+        found = [e for e in self.events.get(pid) if isinstance(e, Petition.Event)]
+        if not found:
+            raise PetitionNotFound(petition_id)
+        return found
+
+    def history(self, petition_id: UUID | str) -> tuple[EventView, ...]:
+        """Every event of the petition, oldest first, as plain views."""
+        return tuple(EventView.of(e) for e in self.petition_events(petition_id))
+
+    def exists(self, petition_id: UUID | str) -> bool:
+        return self._uuid(petition_id) in self.repository
+
+
+__all__ = ["PetitionError", "PetitionService", "retry_on_conflict"]

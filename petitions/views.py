@@ -1,0 +1,159 @@
+"""Plain, read-only views of petitions and their events.
+
+Queries never hand out the aggregate: they return these frozen values, which
+carry everything a portal or a caseworker needs and turn into JSON with
+:meth:`to_dict`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from petitions.domain.petition import Petition
+from petitions.domain.values import Location, Petitioner, WorkflowRef
+from petitions.transcoding import to_plain
+from workflows import Workflow
+
+_BASE_FIELDS = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic",
+     "actor", "occurred_at"}
+)
+
+
+@attrs.frozen
+class PetitionView:
+    """A petition as it stands (or stood, at a given version)."""
+
+    id: UUID
+    version: int
+    workflow: WorkflowRef
+    stage: str
+    status: str  # "open" or "closed"
+    outcome: str | None
+    title: str
+    description: str
+    category: str
+    channel: str
+    matter_type: str
+    petitioner: Petitioner
+    location: Location
+    lead_unit: str | None
+    assignee: str | None
+    co_units: tuple[str, ...]
+    mediator: str | None
+    apprentice: str | None
+    parties: tuple[str, ...]
+    mediation_state: str | None
+    agreement: str | None
+    sessions: int
+    plan: str | None
+    plan_steps_done: tuple[str, ...]
+    actions: int
+    reply_outcome: str | None
+    reply_text: str | None
+    last_contacted: bool | None
+    last_resolved: bool | None
+    last_rating: str | None
+    reopen_count: int
+    escalations: int
+    extension_days: int
+    notes: int
+    rejection_reason: str | None
+    referral: str | None
+    duplicate_of: UUID | None
+    campaign_id: UUID | None
+    idempotency_key: str | None
+    filed_at: datetime
+    updated_at: datetime
+    recorded_at: datetime
+    allowed_commands: tuple[str, ...]
+
+    @classmethod
+    def of(cls, p: Petition, wf: Workflow) -> PetitionView:
+        rejection = p.rejection
+        return cls(
+            id=p.id,
+            version=p.version,
+            workflow=p.workflow,
+            stage=p.stage,
+            status="closed" if wf.is_terminal(p.stage) else "open",
+            outcome=p.outcome,
+            title=p.title,
+            description=p.description,
+            category=p.category,
+            channel=p.channel,
+            matter_type=p.matter_type,
+            petitioner=p.petitioner,
+            location=p.location,
+            lead_unit=p.lead_unit,
+            assignee=p.assignee,
+            co_units=tuple(p.co_units),
+            mediator=p.mediator,
+            apprentice=p.apprentice,
+            parties=tuple(p.parties),
+            mediation_state=p.mediation_state,
+            agreement=p.agreement,
+            sessions=p.sessions,
+            plan=p.plan,
+            plan_steps_done=tuple(p.plan_steps_done),
+            actions=p.actions,
+            reply_outcome=p.reply_outcome,
+            reply_text=p.reply_text,
+            last_contacted=p.last_contacted,
+            last_resolved=p.last_resolved,
+            last_rating=p.last_rating,
+            reopen_count=p.reopen_count,
+            escalations=p.escalations,
+            extension_days=p.extension_days,
+            notes=p.notes,
+            rejection_reason=rejection[0] if rejection else None,
+            referral=rejection[1] if rejection else None,
+            duplicate_of=p.duplicate_of,
+            campaign_id=p.campaign_id,
+            idempotency_key=p.idempotency_key,
+            filed_at=p.filed_at,
+            updated_at=p.last_occurred_at,
+            recorded_at=p.modified_on,
+            allowed_commands=wf.commands_in(p.stage),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: UUIDs as text, times as ISO 8601 (UTC)."""
+        out: dict[str, Any] = to_plain(self)
+        out["workflow"] = {"name": self.workflow.name, "version": self.workflow.version,
+                           "sha256": self.workflow.sha256}
+        return out
+
+
+@attrs.frozen
+class EventView:
+    """One event of a petition's history, in plain terms."""
+
+    version: int
+    type: str
+    actor: str
+    role: str
+    occurred_at: datetime
+    recorded_at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Petition.Event) -> EventView:
+        data = {k: to_plain(v) for k, v in event.__dict__.items() if k not in _BASE_FIELDS}
+        return cls(
+            version=event.originator_version,
+            type=type(event).__name__,
+            actor=event.actor.id,
+            role=event.actor.role,
+            occurred_at=event.occurred_at,
+            recorded_at=event.timestamp,
+            data=data,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = to_plain(self)
+        return out

@@ -1,0 +1,399 @@
+"""Load and validate workflow definitions written in TOML.
+
+Loading never stops at the first mistake: every problem in a definition is
+collected, each with the file and the dotted key it concerns, and reported at
+once in a :class:`WorkflowInvalid` error.  A definition that loads is
+consistent: every stage it names exists, every stage is reachable from the
+initial one, every non-terminal stage has a way out, and every command, role
+and fact belongs to :mod:`workflows.vocabulary`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from workflows.model import Label, Plan, PlanStep, Rating, Stage, TimeLimit, Workflow
+from workflows.vocabulary import (
+    COMMANDS,
+    FACTS,
+    GRANTABLE,
+    LIMIT_UNITS,
+    ROLES,
+    STAY,
+)
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a definition, located by file and key."""
+
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}"
+
+
+class WorkflowInvalid(ValueError):
+    """A workflow definition has one or more problems."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{len(problems)} problem(s) in workflow definition:\n{lines}")
+
+
+DEFAULT_RATINGS = (
+    Rating("satisfied", Label("满意", "satisfied"), True),
+    Rating("basically_satisfied", Label("基本满意", "basically satisfied"), True),
+    Rating("unsatisfied", Label("不满意", "unsatisfied"), False),
+)
+
+
+def digest(text: str) -> str:
+    """The sha256 a petition pins: over the UTF-8 bytes of the definition."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_path(path: str | Path) -> Workflow:
+    """Load and validate the definition in the file at ``path``."""
+    p = Path(path)
+    return load_text(p.read_text(encoding="utf-8"), source_name=str(p))
+
+
+def load_text(text: str, source_name: str = "<string>") -> Workflow:
+    """Load and validate a definition given as TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkflowInvalid([Problem(source_name, "<toml>", str(exc))]) from None
+    return _Builder(source_name, data, text).build()
+
+
+class _Builder:
+    def __init__(self, file: str, data: Mapping[str, Any], text: str) -> None:
+        self.file = file
+        self.data = data
+        self.text = text
+        self.problems: list[Problem] = []
+
+    # -- helpers -----------------------------------------------------------
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, key, message))
+
+    def label(self, value: Any, key: str, default: str) -> Label:
+        if value is None:
+            return Label(default, default)
+        if isinstance(value, str):
+            return Label(value, value)
+        if isinstance(value, Mapping) and isinstance(value.get("zh"), str):
+            zh = value["zh"]
+            en = value.get("en", zh)
+            if not isinstance(en, str):
+                self.problem(f"{key}.en", "must be a string")
+                en = zh
+            return Label(zh, en)
+        self.problem(key, "must be a string or a table with 'zh' and 'en'")
+        return Label(default, default)
+
+    def str_list(self, value: Any, key: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        self.problem(key, "must be a string or a list of strings")
+        return ()
+
+    def targets(self, value: Any, key: str) -> tuple[str, ...]:
+        targets = self.str_list(value, key)
+        if not targets and isinstance(value, list):
+            self.problem(key, "names no target stage")
+        return targets
+
+    # -- the definition ----------------------------------------------------
+    def build(self) -> Workflow:
+        d = self.data
+        known_top = {
+            "name", "version", "title", "description", "initial", "reopen_limit",
+            "anytime", "roles", "requires", "stages", "satisfaction", "plans",
+            "accept_on_filing", "extension",
+        }
+        for key in d:
+            if key not in known_top:
+                self.problem(key, "unknown key")
+
+        name = d.get("name")
+        if not isinstance(name, str) or not name.isidentifier():
+            self.problem("name", "must be an identifier-like string")
+            name = "invalid"
+        version = d.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            self.problem("version", "must be a positive integer")
+            version = 0
+        reopen_limit = d.get("reopen_limit", 0)
+        if not isinstance(reopen_limit, int) or reopen_limit < 0:
+            self.problem("reopen_limit", "must be a non-negative integer")
+            reopen_limit = 0
+
+        stages = self.stages(d.get("stages"))
+        anytime = self.transitions(d.get("anytime", {}), "anytime")
+        initial = d.get("initial")
+        if not isinstance(initial, str) or initial not in stages:
+            self.problem("initial", f"unknown stage {initial!r}")
+            initial = next(iter(stages), "")
+
+        self.check_targets(stages, anytime)
+        self.check_graph(stages, anytime, initial)
+        roles = self.roles(d.get("roles", {}))
+        self.check_roles_cover(stages, anytime, roles)
+        requires = self.requires(d.get("requires", {}))
+        ratings = self.ratings(d.get("satisfaction"))
+        plans = self.plans(d.get("plans", {}))
+        accept_channels = frozenset(
+            self.str_list(d.get("accept_on_filing", {}).get("channels", []),
+                          "accept_on_filing.channels")
+            if isinstance(d.get("accept_on_filing", {}), Mapping) else ()
+        )
+        ext = d.get("extension", {})
+        cap = ext.get("max_total_days") if isinstance(ext, Mapping) else None
+        if cap is not None and (not isinstance(cap, int) or cap < 0):
+            self.problem("extension.max_total_days", "must be a non-negative integer")
+            cap = None
+        for stage in stages.values():
+            if stage.limit is not None and stage.limit.start not in GRANTABLE:
+                self.problem(f"stages.{stage.name}.limit.from",
+                             f"unknown command {stage.limit.start!r}")
+
+        if self.problems:
+            raise WorkflowInvalid(self.problems)
+        return Workflow(
+            name=name,
+            version=version,
+            sha256=digest(self.text),
+            title=self.label(d.get("title"), "title", name),
+            initial=initial,
+            stages=stages,
+            anytime=anytime,
+            roles=roles,
+            requires=requires,
+            reopen_limit=reopen_limit,
+            ratings=ratings,
+            plans=plans,
+            channels_accepted_on_filing=accept_channels,
+            extension_cap_days=cap,
+            source=self.text,
+        )
+
+    def stages(self, raw: Any) -> dict[str, Stage]:
+        if not isinstance(raw, Mapping) or not raw:
+            self.problem("stages", "must be a table with at least one stage")
+            return {}
+        stages: dict[str, Stage] = {}
+        for name, body in raw.items():
+            key = f"stages.{name}"
+            if not isinstance(body, Mapping):
+                self.problem(key, "must be a table")
+                continue
+            for k in body:
+                if k not in {"label", "terminal", "commands", "limit"}:
+                    self.problem(f"{key}.{k}", "unknown key")
+            terminal = body.get("terminal", False)
+            if not isinstance(terminal, bool):
+                self.problem(f"{key}.terminal", "must be true or false")
+                terminal = False
+            transitions = self.transitions(body.get("commands", {}), f"{key}.commands")
+            if terminal and transitions:
+                self.problem(f"{key}.commands", "a terminal stage allows no command")
+            stages[name] = Stage(
+                name=name,
+                label=self.label(body.get("label"), f"{key}.label", name),
+                terminal=terminal,
+                transitions=transitions,
+                limit=self.limit(body.get("limit"), f"{key}.limit"),
+            )
+        return stages
+
+    def transitions(self, raw: Any, key: str) -> dict[str, tuple[str, ...]]:
+        if not isinstance(raw, Mapping):
+            self.problem(key, "must be a table of command = target stage(s)")
+            return {}
+        out: dict[str, tuple[str, ...]] = {}
+        for command, target in raw.items():
+            if command not in COMMANDS:
+                self.problem(f"{key}.{command}", f"unknown command {command!r}")
+                continue
+            out[command] = self.targets(target, f"{key}.{command}")
+        return out
+
+    def limit(self, raw: Any, key: str) -> TimeLimit | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            self.problem(key, "must be a table")
+            return None
+        amount = raw.get("amount")
+        unit = raw.get("unit")
+        start = raw.get("from")
+        warn_at = raw.get("warn_at", 0.8)
+        escalate = raw.get("escalate_on_breach", False)
+        ok = True
+        if not isinstance(amount, int) or amount <= 0:
+            self.problem(f"{key}.amount", "must be a positive integer")
+            ok = False
+        if unit not in LIMIT_UNITS:
+            self.problem(f"{key}.unit", f"must be one of {sorted(LIMIT_UNITS)}")
+            ok = False
+        if not isinstance(start, str):
+            self.problem(f"{key}.from", "must name the command that starts the clock")
+            ok = False
+        if not isinstance(warn_at, (int, float)) or not 0 < warn_at < 1:
+            self.problem(f"{key}.warn_at", "must be a fraction between 0 and 1")
+            ok = False
+        if not isinstance(escalate, bool):
+            self.problem(f"{key}.escalate_on_breach", "must be true or false")
+            ok = False
+        if not ok:
+            return None
+        assert isinstance(amount, int) and isinstance(unit, str) and isinstance(start, str)
+        return TimeLimit(amount, unit, start, float(warn_at), bool(escalate))
+
+    def check_targets(self, stages: Mapping[str, Stage],
+                      anytime: Mapping[str, tuple[str, ...]]) -> None:
+        tables = [(f"stages.{s.name}.commands", s.transitions) for s in stages.values()]
+        tables.append(("anytime", anytime))
+        for key, table in tables:
+            for command, targets in table.items():
+                for target in targets:
+                    if target != STAY and target not in stages:
+                        self.problem(f"{key}.{command}", f"unknown stage {target!r}")
+
+    def check_graph(self, stages: Mapping[str, Stage],
+                    anytime: Mapping[str, tuple[str, ...]], initial: str) -> None:
+        if initial not in stages:
+            return
+
+        def successors(stage: Stage) -> set[str]:
+            if stage.terminal:
+                return set()
+            out = {t for ts in stage.transitions.values() for t in ts}
+            out |= {t for ts in anytime.values() for t in ts}
+            return {t for t in out if t in stages and t != stage.name}
+
+        seen = {initial}
+        queue = deque([initial])
+        while queue:
+            for nxt in successors(stages[queue.popleft()]):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        for name, stage in stages.items():
+            if name not in seen:
+                self.problem(f"stages.{name}", f"unreachable from the initial stage {initial!r}")
+            if not stage.terminal and not successors(stage):
+                self.problem(f"stages.{name}",
+                             "has no way out and is not marked terminal = true")
+        if not any(s.terminal for s in stages.values()):
+            self.problem("stages", "no stage is terminal")
+
+    def roles(self, raw: Any) -> dict[str, frozenset[str]]:
+        if not isinstance(raw, Mapping):
+            self.problem("roles", "must be a table of command = [roles]")
+            return {}
+        out: dict[str, frozenset[str]] = {}
+        for command, roles in raw.items():
+            key = f"roles.{command}"
+            if command not in GRANTABLE:
+                self.problem(key, f"unknown command {command!r}")
+                continue
+            names = self.str_list(roles, key)
+            for role in names:
+                if role not in ROLES:
+                    self.problem(key, f"unknown role {role!r}")
+            out[command] = frozenset(names)
+        return out
+
+    def check_roles_cover(self, stages: Mapping[str, Stage],
+                          anytime: Mapping[str, tuple[str, ...]],
+                          roles: Mapping[str, frozenset[str]]) -> None:
+        used = set(anytime)
+        for stage in stages.values():
+            used |= set(stage.transitions)
+        for command in sorted(used - set(roles)):
+            self.problem(f"roles.{command}", "command is used by a stage but no role may issue it")
+        if "file" not in roles:
+            self.problem("roles.file", "no role may file a petition under this workflow")
+
+    def requires(self, raw: Any) -> dict[str, tuple[str, ...]]:
+        if not isinstance(raw, Mapping):
+            self.problem("requires", "must be a table of command = [facts]")
+            return {}
+        out: dict[str, tuple[str, ...]] = {}
+        for command, facts in raw.items():
+            key = f"requires.{command}"
+            if command not in COMMANDS:
+                self.problem(key, f"unknown command {command!r}")
+                continue
+            names = self.str_list(facts, key)
+            for fact in names:
+                if fact not in FACTS:
+                    self.problem(key, f"unknown fact {fact!r}")
+            out[command] = names
+        return out
+
+    def ratings(self, raw: Any) -> tuple[Rating, ...]:
+        if raw is None:
+            return DEFAULT_RATINGS
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("scale"), list):
+            self.problem("satisfaction", "must be a table with a 'scale' list")
+            return DEFAULT_RATINGS
+        unsatisfied = set(self.str_list(raw.get("unsatisfied", []), "satisfaction.unsatisfied"))
+        labels = raw.get("labels", {})
+        out = []
+        for i, item in enumerate(raw["scale"]):
+            if not isinstance(item, str):
+                self.problem(f"satisfaction.scale[{i}]", "must be a rating code")
+                continue
+            label = self.label(labels.get(item) if isinstance(labels, Mapping) else None,
+                               f"satisfaction.labels.{item}", item)
+            out.append(Rating(item, label, item not in unsatisfied))
+        for code in unsatisfied - {r.code for r in out}:
+            self.problem("satisfaction.unsatisfied", f"{code!r} is not on the scale")
+        if not out:
+            self.problem("satisfaction.scale", "must list at least one rating")
+        return tuple(out)
+
+    def plans(self, raw: Any) -> dict[str, Plan]:
+        if not isinstance(raw, Mapping):
+            self.problem("plans", "must be a table of plans")
+            return {}
+        out: dict[str, Plan] = {}
+        for name, body in raw.items():
+            key = f"plans.{name}"
+            if not isinstance(body, Mapping) or not isinstance(body.get("steps"), list):
+                self.problem(key, "must be a table with a 'steps' list")
+                continue
+            steps = []
+            codes: set[str] = set()
+            for i, step in enumerate(body["steps"]):
+                skey = f"{key}.steps[{i}]"
+                if not isinstance(step, Mapping) or not isinstance(step.get("code"), str):
+                    self.problem(skey, "must be a table with a 'code'")
+                    continue
+                if step["code"] in codes:
+                    self.problem(skey, f"duplicate step {step['code']!r}")
+                codes.add(step["code"])
+                steps.append(PlanStep(step["code"], self.label(step.get("label"),
+                                                                f"{skey}.label", step["code"])))
+            if not steps:
+                self.problem(f"{key}.steps", "must list at least one step")
+            out[name] = Plan(name, self.label(body.get("label"), f"{key}.label", name),
+                             tuple(steps))
+        return out

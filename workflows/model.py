@@ -1,0 +1,147 @@
+"""The in-memory form of a workflow definition: frozen ``attrs`` values.
+
+These classes hold no behaviour beyond answering questions about the
+definition ("which commands may follow in this stage?", "may this role issue
+that command?").  They are built by :mod:`workflows.loader`, which validates
+the whole definition first, so every instance here is consistent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from workflows.vocabulary import STAY
+
+
+@attrs.frozen
+class Label:
+    """A text shown to people, in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def in_lang(self, lang: str) -> str:
+        """The label in ``lang`` (``"zh"`` or ``"en"``), Chinese by default."""
+        return self.en if lang.startswith("en") else self.zh
+
+
+@attrs.frozen
+class TimeLimit:
+    """How long a stage may take, counted from a named command."""
+
+    amount: int
+    unit: str  # one of vocabulary.LIMIT_UNITS
+    start: str  # the command whose event starts the clock, e.g. "accept"
+    warn_at: float = 0.8
+    escalate_on_breach: bool = False
+
+
+@attrs.frozen
+class PlanStep:
+    """One step of an ordered plan, e.g. 组织宣传 in the six-step method."""
+
+    code: str
+    label: Label
+
+
+@attrs.frozen
+class Plan:
+    """An ordered list of steps that must be completed one after another."""
+
+    name: str
+    label: Label
+    steps: tuple[PlanStep, ...]
+
+    def step_codes(self) -> tuple[str, ...]:
+        return tuple(step.code for step in self.steps)
+
+
+@attrs.frozen
+class Stage:
+    """A stage of the workflow and the commands that may be issued in it."""
+
+    name: str
+    label: Label
+    terminal: bool
+    #: command -> allowed target stages (several when the command chooses one)
+    transitions: Mapping[str, tuple[str, ...]]
+    limit: TimeLimit | None = None
+
+
+@attrs.frozen
+class Rating:
+    """One point of the satisfaction scale."""
+
+    code: str
+    label: Label
+    satisfied: bool
+
+
+@attrs.frozen
+class Workflow:
+    """A validated workflow definition, identified by name, version and hash."""
+
+    name: str
+    version: int
+    sha256: str
+    title: Label
+    initial: str
+    stages: Mapping[str, Stage]
+    anytime: Mapping[str, tuple[str, ...]]
+    roles: Mapping[str, frozenset[str]]
+    requires: Mapping[str, tuple[str, ...]]
+    reopen_limit: int
+    ratings: tuple[Rating, ...]
+    plans: Mapping[str, Plan]
+    channels_accepted_on_filing: frozenset[str]
+    extension_cap_days: int | None
+    source: str  # the exact text the hash was computed over
+
+    # -- questions the engine asks -----------------------------------------
+    def stage(self, name: str) -> Stage:
+        return self.stages[name]
+
+    def is_terminal(self, stage: str) -> bool:
+        return self.stages[stage].terminal
+
+    def commands_in(self, stage: str) -> tuple[str, ...]:
+        """The commands allowed in ``stage``, in definition order."""
+        st = self.stages[stage]
+        if st.terminal:
+            return ()
+        names = list(st.transitions)
+        names.extend(c for c in self.anytime if c not in st.transitions)
+        return tuple(names)
+
+    def targets(self, stage: str, command: str) -> tuple[str, ...] | None:
+        """Where ``command`` may lead from ``stage``; ``None`` if not allowed.
+
+        ``STAY`` is resolved to ``stage`` itself.
+        """
+        st = self.stages[stage]
+        if st.terminal:
+            return None
+        found = st.transitions.get(command)
+        if found is None:
+            found = self.anytime.get(command)
+        if found is None:
+            return None
+        return tuple(stage if t == STAY else t for t in found)
+
+    def may(self, role: str, command: str) -> bool:
+        return role in self.roles.get(command, frozenset())
+
+    def roles_for(self, command: str) -> tuple[str, ...]:
+        return tuple(sorted(self.roles.get(command, frozenset())))
+
+    def rating(self, code: str) -> Rating | None:
+        for rating in self.ratings:
+            if rating.code == code:
+                return rating
+        return None
+
+    @property
+    def ref(self) -> tuple[str, int, str]:
+        return (self.name, self.version, self.sha256)

@@ -1,0 +1,88 @@
+"""The fixed vocabulary a workflow definition may use.
+
+A workflow is data, but it speaks a language the engine understands: the
+commands a petition knows how to carry out, the roles of the people who issue
+them, and the facts a command may require to hold before it is allowed.
+Everything a definition names is checked against these sets when it is loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: The target that keeps a petition in the stage it is in.
+STAY: Final = "stay"
+
+#: Commands that move or annotate an existing petition.  ``file`` creates one
+#: and is governed only by ``[roles]``.
+COMMANDS: Final[frozenset[str]] = frozenset(
+    {
+        # intake
+        "accept",
+        "reject",
+        "duplicate",
+        "withdraw",
+        # dispatch
+        "assign",
+        "transfer",
+        "dispute",
+        # mediation
+        "open_mediation",
+        "record_session",
+        "agree",
+        "fail_mediation",
+        # resolution
+        "plan_step",
+        "act",
+        "reply",
+        "resolve",
+        # satisfaction review
+        "callback",
+        "reopen",
+        "close",
+        # review and re-review (letters and visits)
+        "request_review",
+        "request_rereview",
+        # any time while open
+        "note",
+        "escalate",
+        "extend",
+        "pause",
+        "resume",
+    }
+)
+
+#: Every command a role can be granted, including filing a new petition.
+GRANTABLE: Final[frozenset[str]] = COMMANDS | {"file"}
+
+#: The roles of the people (and systems) that work on petitions.
+ROLES: Final[frozenset[str]] = frozenset(
+    {
+        "intake_clerk",
+        "grid_worker",
+        "caseworker",
+        "mediator",
+        "supervisor",
+        "auditor",
+        "portal",
+        "administrator",
+    }
+)
+
+#: Conditions a command may require (``[requires]``), evaluated by the petition.
+FACTS: Final[frozenset[str]] = frozenset(
+    {
+        "assigned",  # a lead unit has been assigned
+        "replied",  # a written reply has been given since the last reopening
+        "callback_recorded",  # the petitioner was called back since the last reply
+        "unsatisfied",  # the last call-back found the petitioner not satisfied
+        "mediation_concluded",  # the open mediation reached agreement or failed
+        "plan_complete",  # every step of the petition's plan is done
+        "reply_within_review_window",  # review requested in time after the reply
+    }
+)
+
+#: Units in which a stage's time limit may be given.
+LIMIT_UNITS: Final[frozenset[str]] = frozenset(
+    {"minutes", "hours", "days", "working_days"}
+)
