@@ -63,13 +63,13 @@ class Petitioner:
     petitions (it keys their personal data).
     """
 
-    id: str
     kind: str
     name: str
     phone: str = ""
     id_number: str = ""
     address: str = ""
     representatives: tuple[Person, ...] = attrs.field(default=(), converter=_tuple)
+    id: str = ""  # assigned on filing when empty
 
 
 @attrs.frozen
