@@ -133,7 +133,7 @@ class _Builder:
         known_top = {
             "name", "version", "title", "description", "initial", "reopen_limit",
             "anytime", "roles", "requires", "stages", "satisfaction", "plans",
-            "accept_on_filing", "extension", "review",
+            "accept_on_filing", "extension", "review", "matter_types",
         }
         for key in d:
             if key not in known_top:
@@ -177,6 +177,8 @@ class _Builder:
             self.problem("extension.max_total_days", "must be a non-negative integer")
             cap = None
         notify = self.extension_notify(ext)
+        matter_types = (self.str_list(d["matter_types"], "matter_types")
+                        if "matter_types" in d else ())
         review = self.review(d.get("review"))
         self.check_review_used(stages, anytime, requires, review)
         if (accept_channels and initial in stages
@@ -208,6 +210,7 @@ class _Builder:
             source=self.text,
             review=review,
             extension_notifies_petitioner=notify,
+            matter_types=matter_types,
         )
 
     def stages(self, raw: Any) -> dict[str, Stage]:

@@ -118,6 +118,8 @@ class Workflow:
     review: ReviewRule | None = None
     #: whether an extension's reason is also recorded as told to the petitioner
     extension_notifies_petitioner: bool = False
+    #: the matter types a petition under this workflow may have (all if empty)
+    matter_types: tuple[str, ...] = ()
 
     # -- questions the engine asks -----------------------------------------
     def stage(self, name: str) -> Stage:

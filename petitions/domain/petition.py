@@ -493,6 +493,10 @@ class Petition(Aggregate):
         if petitioner.kind != "collective" and petitioner.representatives:
             raise InvalidInput("petitioner.representatives",
                                "only a collective has representatives")
+        if wf.matter_types and matter_type not in wf.matter_types:
+            raise InvalidInput("matter_type",
+                               f"workflow {wf.name!r} takes {', '.join(wf.matter_types)}",
+                               kind="unknown_code", valid=", ".join(wf.matter_types))
         title = _text("title", title, max_len=200)
         description = _text("description", description)
         if idempotency_key is not None:
