@@ -21,12 +21,21 @@ from workflows.model import (
     Workflow,
 )
 from workflows.registry import Registry, UnknownWorkflow, shipped_texts
-from workflows.vocabulary import COMMANDS, FACTS, GRANTABLE, LIMIT_UNITS, ROLES, STAY
+from workflows.vocabulary import (
+    COMMANDS,
+    FACTS,
+    GRANTABLE,
+    IN_PLACE,
+    LIMIT_UNITS,
+    ROLES,
+    STAY,
+)
 
 __all__ = [
     "COMMANDS",
     "FACTS",
     "GRANTABLE",
+    "IN_PLACE",
     "LIMIT_UNITS",
     "ROLES",
     "STAY",

@@ -33,6 +33,7 @@ from workflows.vocabulary import (
     COMMANDS,
     FACTS,
     GRANTABLE,
+    IN_PLACE,
     LIMIT_UNITS,
     ROLES,
     STAY,
@@ -295,6 +296,11 @@ class _Builder:
                 for target in targets:
                     if target != STAY and target not in stages:
                         self.problem(f"{key}.{command}", f"unknown stage {target!r}")
+                    elif (command in IN_PLACE and target != STAY
+                          and not key.endswith(f"stages.{target}.commands")):
+                        self.problem(f"{key}.{command}",
+                                     f"{command!r} records something in place; "
+                                     "its target must be 'stay'")
 
     def check_graph(self, stages: Mapping[str, Stage],
                     anytime: Mapping[str, tuple[str, ...]], initial: str) -> None:

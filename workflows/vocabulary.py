@@ -55,6 +55,22 @@ COMMANDS: Final[frozenset[str]] = frozenset(
     }
 )
 
+#: Commands that record something without moving the petition: in a
+#: definition they may only lead to ``stay``.
+IN_PLACE: Final[frozenset[str]] = frozenset(
+    {
+        "record_session",
+        "plan_step",
+        "act",
+        "on_site_meeting",
+        "reply",
+        "callback",
+        "note",
+        "escalate",
+        "extend",
+    }
+)
+
 #: Every command a role can be granted, including filing a new petition.
 GRANTABLE: Final[frozenset[str]] = COMMANDS | {"file"}
 
