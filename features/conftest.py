@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from petitions import Actor, Location, PetitionError, Petitioner, PetitionService
+from petitions import Actor, Location, Petitioner, PetitionError, PetitionService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -378,7 +378,8 @@ def opens_campaign(world: World, who: str, name: str, street: str, community: st
         at=world.now)
 
 
-@action(r' (?:collects?|records?) (?P<n>\d+) suggestions? door to door, such as "(?P<example>[^"]+)"')
+@action(r' (?:collects?|records?) (?P<n>\d+) suggestions? door to door, '
+        r'such as "(?P<example>[^"]+)"')
 @action(r'入户收集居民建议(?P<n>\d+)条，例如"(?P<example>[^"]+)"')
 def collects_suggestions(world: World, who: str, n: str, example: str) -> None:
     assert world.campaign is not None, "open the campaign first"
