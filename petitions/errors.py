@@ -106,3 +106,17 @@ class WorkflowNotFound(PetitionError):
         super().__init__(f"unknown workflow {what}"
                          + (f"; known: {', '.join(known)}" if known else ""),
                          workflow=what, known=", ".join(known))
+
+
+class RepeatFiling(PetitionError):
+    """The same petitioner files the same facts and reasons again after the
+    matter was concluded by re-review (复核); it is not accepted again."""
+
+    code = "repeat_filing"
+
+    def __init__(self, concluded: tuple[object, ...]) -> None:
+        ids = ", ".join(str(c) for c in concluded)
+        super().__init__(
+            "the same facts and reasons were concluded by re-review (复核) in petition "
+            f"{ids}; a repeat filing is not accepted (不再受理)", concluded=ids)
+        self.concluded = concluded

@@ -25,9 +25,12 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from petitions import persistence
+from petitions.campaigns import CampaignProgress
 from petitions.domain import values
+from petitions.domain.campaign import Campaign
 from petitions.domain.definitions import WorkflowDefinition, definition_id
-from petitions.domain.petition import Petition, petition_id_for
+from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
+from petitions.domain.petition import OUTCOME_RESOLVED, Petition, petition_id_for
 from petitions.domain.values import Actor, Location, MediationSession, Petitioner
 from petitions.errors import (
     ConcurrentUpdate,
@@ -35,6 +38,7 @@ from petitions.errors import (
     PermissionDenied,
     PetitionError,
     PetitionNotFound,
+    RepeatFiling,
     WorkflowNotFound,
 )
 from petitions.taxonomy import taxonomy
@@ -192,8 +196,11 @@ class PetitionService(Application[UUID]):
         tax.check("channels", channel)
         tax.check("matter_types", matter_type)
         wf = self.workflow(workflow)
-        if not petitioner.id:
+        if petitioner.id:
+            self._refuse_repeat(petitioner.id, title, description)
+        else:
             petitioner = attrs.evolve(petitioner, id=uuid4().hex)
+        campaign = self._campaign(campaign_id) if campaign_id is not None else None
         occurred_at = self._when(at)
         petition = Petition.file(
             wf, actor=actor, occurred_at=occurred_at, petitioner=petitioner,
@@ -203,9 +210,11 @@ class PetitionService(Application[UUID]):
         )
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
             petition.accept(wf, actor, occurred_at, note="accepted on filing (device channel)")
+        if campaign is not None:
+            campaign.collect(petition.id, actor, occurred_at)
         definition = self._keep_definition(wf)
         try:
-            self.save(*(a for a in (definition, petition) if a is not None))
+            self.save(*(a for a in (definition, petition, campaign) if a is not None))
         except IntegrityError:
             if idempotency_key and petition.id in self.repository:
                 return petition.id
@@ -218,6 +227,9 @@ class PetitionService(Application[UUID]):
                                  location=location, workflow=workflow,
                                  matter_type=matter_type, idempotency_key=idempotency_key,
                                  campaign_id=campaign_id, at=occurred_at)
+            if campaign is not None:
+                raise ConcurrentUpdate(campaign.id, "the campaign collected another "
+                                       "petition at the same time") from None
             raise ConcurrentUpdate(petition.id, "id already taken") from None
         if definition is not None:
             self._stored_hashes.add(wf.sha256)
@@ -431,6 +443,117 @@ class PetitionService(Application[UUID]):
         return self._run(petition_id, actor, at, expected_version,
                          lambda p, wf, t: p.extend(wf, actor, t, days,
                                                    approver or actor.id, reason))
+
+    def on_site_meeting(self, petition_id: UUID | str, *, actor: Actor, place: str,
+                        participants: Sequence[str], minutes: str = "",
+                        held_at: datetime | None = None, at: datetime | None = None,
+                        expected_version: int | None = None) -> PetitionView:
+        """Record an on-site office meeting (现场办公): where, who took part, minutes."""
+        when = self._when(at)
+        held = self._when(held_at) if held_at else when
+        return self._run(petition_id, actor, when, expected_version,
+                         lambda p, wf, t: p.on_site_meeting(wf, actor, t, held, place,
+                                                            tuple(participants), minutes))
+
+    def request_review(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+                       at: datetime | None = None,
+                       expected_version: int | None = None) -> PetitionView:
+        """The petitioner asks for a review (复查) of the written reply, within the
+        workflow's window (信访工作条例: 30 days)."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.request_review(wf, actor, t, reason))
+
+    def answer_review(self, petition_id: UUID | str, *, actor: Actor, outcome: str,
+                      text: str, at: datetime | None = None,
+                      expected_version: int | None = None) -> PetitionView:
+        """Give the review opinion (复查意见): ``uphold`` (维持) or ``revise`` (变更)."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.answer_review(wf, actor, t, outcome, text))
+
+    def request_rereview(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+                         at: datetime | None = None,
+                         expected_version: int | None = None) -> PetitionView:
+        """The petitioner asks for a re-review (复核) of the review opinion, in time."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.request_rereview(wf, actor, t, reason))
+
+    def answer_rereview(self, petition_id: UUID | str, *, actor: Actor, outcome: str,
+                        text: str, at: datetime | None = None,
+                        expected_version: int | None = None) -> PetitionView:
+        """Give the re-review opinion (复核意见).  The matter is then final: when the
+        workflow says so, a repeat filing of the same facts is refused from now on."""
+        petition = self._load(self._uuid(petition_id))
+        if expected_version is not None and petition.version != expected_version:
+            raise ConcurrentUpdate(petition.id, f"expected version {expected_version}, "
+                                   f"found {petition.version}")
+        wf = self.workflow_of(petition)
+        when = self._when(at)
+        petition.answer_rereview(wf, actor, when, outcome, text)
+        matter: ConcludedMatter | None = None
+        if wf.review is not None and wf.review.refuse_repeat_after_rereview:
+            key = facts_key(petition.title, petition.description)
+            mid = concluded_matter_id(petition.petitioner.id, key)
+            if mid in self.repository:
+                matter = self.repository.get(mid)
+                matter.add(petition.id, actor, when)
+            else:
+                matter = ConcludedMatter.conclude(
+                    actor=actor, occurred_at=when, petitioner_id=petition.petitioner.id,
+                    key=key, petition_id=petition.id)
+        try:
+            self.save(*(a for a in (petition, matter) if a is not None))
+        except IntegrityError:
+            raise ConcurrentUpdate(petition.id) from None
+        return PetitionView.of(petition, wf)
+
+    def _refuse_repeat(self, petitioner_id: str, title: str, description: str) -> None:
+        if not isinstance(title, str) or not isinstance(description, str):
+            return  # Petition.file names the bad field
+        mid = concluded_matter_id(petitioner_id, facts_key(title.strip(), description.strip()))
+        if mid in self.repository:
+            matter: ConcludedMatter = self.repository.get(mid)
+            raise RepeatFiling(tuple(matter.petition_ids))
+
+    # ------------------------------------------------------------ campaigns
+    def open_campaign(self, *, actor: Actor, name: str, location: Location | None = None,
+                      description: str = "", at: datetime | None = None) -> UUID:
+        """Open a door-to-door campaign (进家入户); file its suggestions with
+        ``campaign_id=`` the id returned."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput("name", "must not be empty", kind="empty")
+        campaign = Campaign.open(actor=actor, occurred_at=self._when(at), name=name.strip(),
+                                 location=location or Location(),
+                                 description=description.strip())
+        self.save(campaign)
+        return campaign.id
+
+    def _campaign(self, campaign_id: UUID | str) -> Campaign:
+        try:
+            found: Any = self.repository.get(self._uuid(campaign_id))
+        except (AggregateNotFoundError, InvalidInput):
+            found = None
+        if not isinstance(found, Campaign):
+            raise InvalidInput("campaign_id", f"no campaign with id {campaign_id}",
+                               kind="unknown_campaign")
+        return found
+
+    def campaign_progress(self, campaign_id: UUID | str) -> CampaignProgress:
+        """How many petitions the campaign collected, and how many are resolved."""
+        campaign = self._campaign(campaign_id)
+        resolved = closed_other = still_open = 0
+        for pid in campaign.petition_ids:
+            petition = self._load(pid)
+            if petition.outcome == OUTCOME_RESOLVED:
+                resolved += 1
+            elif petition.outcome is not None:
+                closed_other += 1
+            else:
+                still_open += 1
+        return CampaignProgress(
+            id=campaign.id, name=campaign.name, location=campaign.location,
+            opened_at=campaign.opened_at, collected=len(campaign.petition_ids),
+            resolved=resolved, closed_other=closed_other, open=still_open,
+            petition_ids=tuple(campaign.petition_ids))
 
     # -------------------------------------------------------------- queries
     def get(self, petition_id: UUID | str, *, version: int | None = None) -> PetitionView:

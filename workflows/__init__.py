@@ -10,14 +10,32 @@ there and asks this package questions.
 
 from workflows.diagram import to_mermaid
 from workflows.loader import Problem, WorkflowInvalid, digest, load_path, load_text
-from workflows.model import Label, Plan, PlanStep, Rating, Stage, TimeLimit, Workflow
+from workflows.model import (
+    Label,
+    Plan,
+    PlanStep,
+    Rating,
+    ReviewRule,
+    Stage,
+    TimeLimit,
+    Workflow,
+)
 from workflows.registry import Registry, UnknownWorkflow, shipped_texts
-from workflows.vocabulary import COMMANDS, FACTS, GRANTABLE, LIMIT_UNITS, ROLES, STAY
+from workflows.vocabulary import (
+    COMMANDS,
+    FACTS,
+    GRANTABLE,
+    IN_PLACE,
+    LIMIT_UNITS,
+    ROLES,
+    STAY,
+)
 
 __all__ = [
     "COMMANDS",
     "FACTS",
     "GRANTABLE",
+    "IN_PLACE",
     "LIMIT_UNITS",
     "ROLES",
     "STAY",
@@ -27,6 +45,7 @@ __all__ = [
     "Problem",
     "Rating",
     "Registry",
+    "ReviewRule",
     "Stage",
     "TimeLimit",
     "UnknownWorkflow",

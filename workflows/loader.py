@@ -19,11 +19,21 @@ from typing import Any
 
 import attrs
 
-from workflows.model import Label, Plan, PlanStep, Rating, Stage, TimeLimit, Workflow
+from workflows.model import (
+    Label,
+    Plan,
+    PlanStep,
+    Rating,
+    ReviewRule,
+    Stage,
+    TimeLimit,
+    Workflow,
+)
 from workflows.vocabulary import (
     COMMANDS,
     FACTS,
     GRANTABLE,
+    IN_PLACE,
     LIMIT_UNITS,
     ROLES,
     STAY,
@@ -124,7 +134,7 @@ class _Builder:
         known_top = {
             "name", "version", "title", "description", "initial", "reopen_limit",
             "anytime", "roles", "requires", "stages", "satisfaction", "plans",
-            "accept_on_filing", "extension",
+            "accept_on_filing", "extension", "review", "matter_types",
         }
         for key in d:
             if key not in known_top:
@@ -167,6 +177,15 @@ class _Builder:
         if cap is not None and (not isinstance(cap, int) or cap < 0):
             self.problem("extension.max_total_days", "must be a non-negative integer")
             cap = None
+        notify = self.extension_notify(ext)
+        matter_types = (self.str_list(d["matter_types"], "matter_types")
+                        if "matter_types" in d else ())
+        review = self.review(d.get("review"))
+        self.check_review_used(stages, anytime, requires, review)
+        if (accept_channels and initial in stages
+                and "accept" not in stages[initial].transitions):
+            self.problem("accept_on_filing.channels",
+                         f"the initial stage {initial!r} does not allow 'accept'")
         for stage in stages.values():
             if stage.limit is not None and stage.limit.start not in GRANTABLE:
                 self.problem(f"stages.{stage.name}.limit.from",
@@ -190,6 +209,9 @@ class _Builder:
             channels_accepted_on_filing=accept_channels,
             extension_cap_days=cap,
             source=self.text,
+            review=review,
+            extension_notifies_petitioner=notify,
+            matter_types=matter_types,
         )
 
     def stages(self, raw: Any) -> dict[str, Stage]:
@@ -274,6 +296,11 @@ class _Builder:
                 for target in targets:
                     if target != STAY and target not in stages:
                         self.problem(f"{key}.{command}", f"unknown stage {target!r}")
+                    elif (command in IN_PLACE and target != STAY
+                          and not key.endswith(f"stages.{target}.commands")):
+                        self.problem(f"{key}.{command}",
+                                     f"{command!r} records something in place; "
+                                     "its target must be 'stay'")
 
     def check_graph(self, stages: Mapping[str, Stage],
                     anytime: Mapping[str, tuple[str, ...]], initial: str) -> None:
@@ -397,3 +424,63 @@ class _Builder:
             out[name] = Plan(name, self.label(body.get("label"), f"{key}.label", name),
                              tuple(steps))
         return out
+
+    def extension_notify(self, ext: Any) -> bool:
+        if not isinstance(ext, Mapping):
+            self.problem("extension", "must be a table")
+            return False
+        for k in ext:
+            if k not in {"max_total_days", "notify_petitioner"}:
+                self.problem(f"extension.{k}", "unknown key")
+        notify = ext.get("notify_petitioner", False)
+        if not isinstance(notify, bool):
+            self.problem("extension.notify_petitioner", "must be true or false")
+            return False
+        return notify
+
+    def review(self, raw: Any) -> ReviewRule | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            self.problem("review", "must be a table")
+            return None
+        known = {"request_within_days", "rereview_request_within_days",
+                 "refuse_repeat_after_rereview"}
+        for k in raw:
+            if k not in known:
+                self.problem(f"review.{k}", "unknown key")
+        days: list[int] = []
+        for k in ("request_within_days", "rereview_request_within_days"):
+            value = raw.get(k)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                self.problem(f"review.{k}", "must be a positive whole number of days")
+                value = 0
+            days.append(value)
+        refuse = raw.get("refuse_repeat_after_rereview", True)
+        if not isinstance(refuse, bool):
+            self.problem("review.refuse_repeat_after_rereview", "must be true or false")
+            refuse = True
+        if 0 in days:
+            return None
+        return ReviewRule(days[0], days[1], refuse)
+
+    def check_review_used(self, stages: Mapping[str, Stage],
+                          anytime: Mapping[str, tuple[str, ...]],
+                          requires: Mapping[str, tuple[str, ...]],
+                          review: ReviewRule | None) -> None:
+        """Review commands and facts need the ``[review]`` windows."""
+        if review is not None or "review" in self.data:
+            return
+        review_commands = {"request_review", "answer_review", "request_rereview",
+                           "answer_rereview"}
+        tables = [(f"stages.{s.name}.commands", s.transitions) for s in stages.values()]
+        tables.append(("anytime", anytime))
+        for key, table in tables:
+            for command in sorted(review_commands & set(table)):
+                self.problem(f"{key}.{command}",
+                             "needs a [review] table with the request windows")
+        for command, facts in requires.items():
+            for fact in facts:
+                if fact in ("review_window_passed", "reply_within_review_window"):
+                    self.problem(f"requires.{command}",
+                                 f"fact {fact!r} needs a [review] table with the request windows")

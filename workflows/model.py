@@ -71,6 +71,22 @@ class Stage:
 
 
 @attrs.frozen
+class ReviewRule:
+    """Review (复查) and re-review (复核) of a written reply (信访工作条例 2022).
+
+    ``request_within_days``: a review may be requested within this many days
+    of the written reply; ``rereview_request_within_days``: a re-review within
+    this many days of the review's answer.  ``refuse_repeat_after_rereview``:
+    once the re-review is answered, a new filing by the same petitioner with
+    the same facts and reasons is refused.
+    """
+
+    request_within_days: int
+    rereview_request_within_days: int
+    refuse_repeat_after_rereview: bool = True
+
+
+@attrs.frozen
 class Rating:
     """One point of the satisfaction scale."""
 
@@ -98,6 +114,12 @@ class Workflow:
     channels_accepted_on_filing: frozenset[str]
     extension_cap_days: int | None
     source: str  # the exact text the hash was computed over
+    #: review and re-review windows; ``None`` when the workflow has no review
+    review: ReviewRule | None = None
+    #: whether an extension's reason is also recorded as told to the petitioner
+    extension_notifies_petitioner: bool = False
+    #: the matter types a petition under this workflow may have (all if empty)
+    matter_types: tuple[str, ...] = ()
 
     # -- questions the engine asks -----------------------------------------
     def stage(self, name: str) -> Stage:

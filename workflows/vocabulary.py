@@ -34,6 +34,7 @@ COMMANDS: Final[frozenset[str]] = frozenset(
         # resolution
         "plan_step",
         "act",
+        "on_site_meeting",
         "reply",
         "resolve",
         # satisfaction review
@@ -42,13 +43,31 @@ COMMANDS: Final[frozenset[str]] = frozenset(
         "close",
         # review and re-review (letters and visits)
         "request_review",
+        "answer_review",
         "request_rereview",
+        "answer_rereview",
         # any time while open
         "note",
         "escalate",
         "extend",
         "pause",
         "resume",
+    }
+)
+
+#: Commands that record something without moving the petition: in a
+#: definition they may only lead to ``stay``.
+IN_PLACE: Final[frozenset[str]] = frozenset(
+    {
+        "record_session",
+        "plan_step",
+        "act",
+        "on_site_meeting",
+        "reply",
+        "callback",
+        "note",
+        "escalate",
+        "extend",
     }
 )
 
@@ -77,8 +96,11 @@ FACTS: Final[frozenset[str]] = frozenset(
         "callback_recorded",  # the petitioner was called back since the last reply
         "unsatisfied",  # the last call-back found the petitioner not satisfied
         "mediation_concluded",  # the open mediation reached agreement or failed
+        "mediation_open",  # a mediation has been opened and not yet concluded
         "plan_complete",  # every step of the petition's plan is done
+        "no_plan_pending",  # no plan was started, or the one started is complete
         "reply_within_review_window",  # review requested in time after the reply
+        "review_window_passed",  # no review (or re-review) may be requested any more
     }
 )
 

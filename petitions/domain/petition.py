@@ -14,7 +14,7 @@ without registering its old topic, and evolve their fields with
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4, uuid5
 
@@ -40,6 +40,11 @@ OUTCOME_RESOLVED = "resolved"
 OUTCOME_REJECTED = "rejected"
 OUTCOME_DUPLICATE = "duplicate"
 OUTCOME_WITHDRAWN = "withdrawn"
+OUTCOME_CONCLUDED = "concluded"  # re-review (复核) answered: the matter is final
+
+#: Answers to a review (复查) or re-review (复核): uphold (维持) or revise
+#: (撤销或变更) the earlier answer.
+REVIEW_OUTCOMES = ("uphold", "revise")
 
 
 def petition_id_for(idempotency_key: str | None) -> UUID:
@@ -133,6 +138,15 @@ class Petition(Aggregate):
             petition.escalations = 0
             petition.extension_days = 0
             petition.notes = 0
+            petition.replied_at = None
+            petition.on_site_meetings = 0
+            petition.review_requested_at = None
+            petition.review_answered_at = None
+            petition.review_outcome = None
+            petition.rereview_requested_at = None
+            petition.rereview_answered_at = None
+            petition.rereview_outcome = None
+            petition.notifications = 0
 
     class Accepted(Event):
         note: str
@@ -265,6 +279,7 @@ class Petition(Aggregate):
             petition.replied = True
             petition.reply_outcome = self.outcome
             petition.reply_text = self.text
+            petition.replied_at = self.occurred_at
 
     class Resolved(Event):
         summary: str
@@ -329,6 +344,67 @@ class Petition(Aggregate):
         def evolve(self, petition: Petition) -> None:
             petition.extension_days += self.days
 
+    class OnSiteMeetingHeld(Event):
+        """An on-site office meeting (现场办公) with the petitioner and units."""
+
+        held_at: datetime
+        place: str
+        participants: list[str]
+        minutes: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.on_site_meetings += 1
+
+    class ReviewRequested(Event):
+        """The petitioner asked for a review (复查) of the written reply."""
+
+        reason: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.review_requested_at = self.occurred_at
+
+    class ReviewAnswered(Event):
+        """The reviewing body gave its review opinion (复查意见)."""
+
+        outcome: str
+        text: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.review_answered_at = self.occurred_at
+            petition.review_outcome = self.outcome
+
+    class ReReviewRequested(Event):
+        """The petitioner asked for a re-review (复核) of the review opinion."""
+
+        reason: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.rereview_requested_at = self.occurred_at
+
+    class ReReviewAnswered(Event):
+        """The re-review opinion (复核意见): the matter is final."""
+
+        outcome: str
+        text: str
+        stage: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.rereview_answered_at = self.occurred_at
+            petition.rereview_outcome = self.outcome
+            petition.outcome = OUTCOME_CONCLUDED
+
+    class PetitionerNotified(Event):
+        """The petitioner was told something, e.g. why the deadline was extended."""
+
+        subject: str
+        text: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.notifications += 1
+
     # ---------------------------------------------------------------- state
     # Attributes are set by Filed.evolve.  They are declared for type checkers
     # only: class annotations would turn the aggregate into a dataclass.
@@ -375,6 +451,15 @@ class Petition(Aggregate):
         escalations: int
         extension_days: int
         notes: int
+        replied_at: datetime | None
+        on_site_meetings: int
+        review_requested_at: datetime | None
+        review_answered_at: datetime | None
+        review_outcome: str | None
+        rereview_requested_at: datetime | None
+        rereview_answered_at: datetime | None
+        rereview_outcome: str | None
+        notifications: int
 
     # ---------------------------------------------------------------- create
     @classmethod
@@ -408,6 +493,10 @@ class Petition(Aggregate):
         if petitioner.kind != "collective" and petitioner.representatives:
             raise InvalidInput("petitioner.representatives",
                                "only a collective has representatives")
+        if wf.matter_types and matter_type not in wf.matter_types:
+            raise InvalidInput("matter_type",
+                               f"workflow {wf.name!r} takes {', '.join(wf.matter_types)}",
+                               kind="unknown_code", valid=", ".join(wf.matter_types))
         title = _text("title", title, max_len=200)
         description = _text("description", description)
         if idempotency_key is not None:
@@ -432,8 +521,8 @@ class Petition(Aggregate):
 
     # ---------------------------------------------------------------- facts
 
-    def fact(self, name: str, wf: Workflow) -> bool:
-        """Whether a fact a workflow may require holds now."""
+    def fact(self, name: str, wf: Workflow, at: datetime | None = None) -> bool:
+        """Whether a fact a workflow may require holds now (at ``at``)."""
         if name == "assigned":
             return self.lead_unit is not None
         if name == "replied":
@@ -447,7 +536,32 @@ class Petition(Aggregate):
         if name == "plan_complete":
             plan = wf.plans.get(self.plan or "")
             return plan is not None and list(plan.step_codes()) == self.plan_steps_done
+        if name == "no_plan_pending":
+            return self.plan is None or self.fact("plan_complete", wf)
+        if name == "mediation_open":
+            return self.mediation_state == "open"
+        if name in ("review_window_passed", "reply_within_review_window"):
+            deadline = self.review_deadline(wf)
+            if deadline is None or at is None:
+                return False
+            return at > deadline if name == "review_window_passed" else at <= deadline
         return False
+
+    def review_deadline(self, wf: Workflow) -> datetime | None:
+        """Until when the next review (or re-review) may be requested.
+
+        Counted in calendar days from the written reply, or from the review
+        opinion once there is one (the windows are in the workflow's
+        ``[review]`` table).  ``None`` when there is nothing to review.
+        """
+        rule = wf.review
+        if rule is None:
+            return None
+        if self.review_answered_at is not None:
+            return self.review_answered_at + timedelta(days=rule.rereview_request_within_days)
+        if self.replied_at is not None:
+            return self.replied_at + timedelta(days=rule.request_within_days)
+        return None
 
     @property
     def is_open(self) -> bool:
@@ -455,7 +569,7 @@ class Petition(Aggregate):
 
     # --------------------------------------------------------------- guards
     def _target(self, wf: Workflow, actor: Actor, command: str,
-                to: str | None = None) -> str:
+                to: str | None = None, at: datetime | None = None) -> str:
         """Check ``command`` may be issued now by ``actor``; return the next stage."""
         if not wf.may(actor.role, command):
             raise PermissionDenied(actor.role, command, wf.roles_for(command))
@@ -464,7 +578,7 @@ class Petition(Aggregate):
         if targets is None:
             raise TransitionNotAllowed(command, self.stage, allowed)
         for fact in wf.requires.get(command, ()):
-            if not self.fact(fact, wf):
+            if not self.fact(fact, wf, at):
                 raise TransitionNotAllowed(command, self.stage, allowed,
                                            reason=f"requires {fact}")
         if to is None:
@@ -641,7 +755,7 @@ class Petition(Aggregate):
                            reason=_text("reason", reason), stage=stage)
 
     def close(self, wf: Workflow, actor: Actor, at: datetime, note: str = "") -> None:
-        stage = self._target(wf, actor, "close")
+        stage = self._target(wf, actor, "close", at=at)
         self.trigger_event(self.Closed, actor=actor, occurred_at=self._at(at),
                            note=_text("note", note, required=False), stage=stage)
 
@@ -670,3 +784,63 @@ class Petition(Aggregate):
         self.trigger_event(self.DeadlineExtended, actor=actor, occurred_at=self._at(at),
                            days=days, approver=_text("approver", approver),
                            reason=_text("reason", reason))
+        if wf.extension_notifies_petitioner:
+            self.trigger_event(self.PetitionerNotified, actor=actor, occurred_at=self._at(at),
+                               subject="extension",
+                               text=f"extended by {days} days: {reason.strip()}")
+
+    def on_site_meeting(self, wf: Workflow, actor: Actor, at: datetime, held_at: datetime,
+                        place: str, participants: tuple[str, ...], minutes: str = "") -> None:
+        """Record an on-site office meeting (现场办公) and who took part."""
+        self._target(wf, actor, "on_site_meeting")
+        people = [_text("participants", p) for p in participants]
+        if not people:
+            raise InvalidInput("participants", "name at least one participant", kind="empty")
+        self.trigger_event(self.OnSiteMeetingHeld, actor=actor, occurred_at=self._at(at),
+                           held_at=self._at(held_at), place=_text("place", place),
+                           participants=people,
+                           minutes=_text("minutes", minutes, required=False))
+
+    def _review_window(self, wf: Workflow, command: str, at: datetime, what: str) -> None:
+        deadline = self.review_deadline(wf)
+        if deadline is not None and at > deadline:
+            raise TransitionNotAllowed(
+                command, self.stage, wf.commands_in(self.stage),
+                reason=f"a {what} may be requested until {deadline.isoformat()}; "
+                f"the window has passed")
+
+    def request_review(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
+        """The petitioner asks for a review (复查) of the written reply, in time."""
+        stage = self._target(wf, actor, "request_review")
+        self._review_window(wf, "request_review", at, "review")
+        self.trigger_event(self.ReviewRequested, actor=actor, occurred_at=self._at(at),
+                           reason=_text("reason", reason), stage=stage)
+
+    def answer_review(self, wf: Workflow, actor: Actor, at: datetime, outcome: str,
+                      text: str) -> None:
+        """The reviewing body's opinion (复查意见): uphold or revise."""
+        stage = self._target(wf, actor, "answer_review")
+        _review_outcome(outcome)
+        self.trigger_event(self.ReviewAnswered, actor=actor, occurred_at=self._at(at),
+                           outcome=outcome, text=_text("text", text), stage=stage)
+
+    def request_rereview(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
+        """The petitioner asks for a re-review (复核) of the review opinion, in time."""
+        stage = self._target(wf, actor, "request_rereview")
+        self._review_window(wf, "request_rereview", at, "re-review")
+        self.trigger_event(self.ReReviewRequested, actor=actor, occurred_at=self._at(at),
+                           reason=_text("reason", reason), stage=stage)
+
+    def answer_rereview(self, wf: Workflow, actor: Actor, at: datetime, outcome: str,
+                        text: str) -> None:
+        """The re-review opinion (复核意见); after it the matter is final."""
+        stage = self._target(wf, actor, "answer_rereview")
+        _review_outcome(outcome)
+        self.trigger_event(self.ReReviewAnswered, actor=actor, occurred_at=self._at(at),
+                           outcome=outcome, text=_text("text", text), stage=stage)
+
+
+def _review_outcome(outcome: str) -> None:
+    if outcome not in REVIEW_OUTCOMES:
+        raise InvalidInput("outcome", f"must be one of {', '.join(REVIEW_OUTCOMES)}",
+                           kind="unknown_code", valid=", ".join(REVIEW_OUTCOMES))

@@ -1,0 +1,79 @@
+"""Regenerate docs/workflows.md from the shipped workflow definitions.
+
+Run ``python docs/gen_workflows.py``; the test suite checks the page is current.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workflows import Registry, to_mermaid
+
+CASES = {
+    "standard": (
+        "The everyday appeal (诉求) of a resident or an enterprise: intake, dispatch to a lead "
+        "unit and a named person (首接负责制), handling with optional mediation, a written "
+        "reply, then the satisfaction call-back (回访) that decides whether it is closed or "
+        "reopened (at most twice). Grid workers' cases in 铁山坪街道 (case 8) and the public "
+        "space suggestions of 郭家沱街道 and 五宝镇 (case 9) follow it."),
+    "property_dispute": (
+        "Property disputes in residential compounds (cases 1–2): 东方家园 in 华新街街道 and "
+        "吉安园茅溪小区 in 寸滩街道. Mediation comes first — the case goes to mediation as "
+        "soon as it is assigned, with joint meetings (联席会议) among owners, the owners' "
+        "committee and the property company. Resolution may then follow the owners' "
+        "committee election six-step method (组织宣传 → 推选代表 → 收集申请 → 搭建专班 → "
+        "大会筹备 → 依法选举); every step is recorded with evidence and an actor, steps cannot "
+        "be skipped or reordered, and resolving needs a started plan to be complete."),
+    "enterprise_service": (
+        "Enterprise service by 包联送 (cases 3–5): 西南证券 in 江北城街道, 齐祥灯饰 in "
+        "大石坝街道, 韩泰轮胎 in 鱼嘴镇. Appeals brought by an enterprise's liaison or the "
+        "chamber of commerce (商会) are accepted on filing; any appeal may be dispatched "
+        "straight to the liaison, even from intake; outside departments (区交警支队) "
+        "co-handle, and on-site office meetings (现场办公) are recorded with participants."),
+    "emergency_care": (
+        "Emergency home care (cases 6–7): the SOS buttons of 208 elderly households in "
+        "石马河街道 and the smoke alarms of 40 elderly people living alone in 复盛镇福生路社区. "
+        "A call from a device (`sos_device`, `smoke_alarm`) is accepted as it is filed; "
+        "limits are minutes and hours; there is no mediation."),
+    "letters_and_visits": (
+        "Letters and visits (信访) under the 信访工作条例 (2022): acceptance decision within "
+        "15 days, handling within 60 days of acceptance, extensions of at most 30 days with an "
+        "approver and a reason told to the petitioner, a written reply (支持 / 解释说明 / "
+        "不予支持), review (复查) requested within 30 days of the reply and answered within "
+        "30 days, re-review (复核) requested within 30 days of the review and answered within "
+        "30 days. After the re-review the matter is final: the same petitioner filing the "
+        "same facts and reasons again is refused (`RepeatFiling`). \"The same facts\" = same "
+        "petitioner id and the same title and description after Unicode NFKC normalisation, "
+        "case folding and removal of whitespace, punctuation and symbols."),
+    "campaign": (
+        "Door-to-door campaigns (进家入户, case 2): 寸滩街道 visited every household of "
+        "吉安园茅溪小区 and collected 34 suggestions, each resolved. "
+        "`PetitionService.open_campaign` opens a campaign; each suggestion is filed under this "
+        "workflow with `campaign_id=`, accepted on the spot when collected at the door, and "
+        "`campaign_progress(campaign_id)` reports collected and resolved counts."),
+}
+
+
+def render() -> str:
+    reg = Registry.shipped()
+    parts = [
+        "# Workflows\n",
+        "Each workflow is a TOML file in `workflows/definitions/`: its stages, the commands "
+        "allowed in each, who may issue them, the facts a command requires, time limits and "
+        "plans. Adding a workflow needs no Python: drop a file in an office's own folder "
+        "(`PetitionService.open(url, workflow_dirs=[...])` or `PETITIONS_WORKFLOWS`). A broken "
+        "file is refused with every problem listed at once, each with its file and key.\n",
+        "Diagrams are drawn by `workflows.to_mermaid(workflow, lang)`; this page is generated "
+        "by `python docs/gen_workflows.py`.\n",
+    ]
+    for wf in reg.all():
+        parts.append(f"## `{wf.name}` — {wf.title.zh} ({wf.title.en}), version {wf.version}\n")
+        parts.append(CASES[wf.name] + "\n")
+        parts.append(f"```mermaid\n{to_mermaid(wf)}```\n")
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    out = Path(__file__).with_name("workflows.md")
+    out.write_text(render(), encoding="utf-8")
+    print(f"wrote {out}")

@@ -1,0 +1,5 @@
+"""Run every Gherkin specification in features/ as part of the test suite."""
+
+from pytest_bdd import scenarios
+
+scenarios(".")
