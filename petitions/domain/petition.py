@@ -581,6 +581,10 @@ class Petition(Aggregate):
             if not self.fact(fact, wf, at):
                 raise TransitionNotAllowed(command, self.stage, allowed,
                                            reason=f"requires {fact}")
+        if command == "reopen" and self.reopen_count >= wf.reopen_limit:
+            raise TransitionNotAllowed(
+                command, self.stage, tuple(c for c in allowed if c != "reopen"),
+                reason=f"reopen limit of {wf.reopen_limit} reached")
         if to is None:
             if len(targets) > 1:
                 raise InvalidInput("to", f"choose one of {', '.join(targets)}",
@@ -746,11 +750,6 @@ class Petition(Aggregate):
     def reopen(self, wf: Workflow, actor: Actor, at: datetime, to: str | None,
                reason: str) -> None:
         stage = self._target(wf, actor, "reopen", to)
-        if self.reopen_count >= wf.reopen_limit:
-            raise TransitionNotAllowed(
-                "reopen", self.stage, tuple(c for c in wf.commands_in(self.stage)
-                                            if c != "reopen"),
-                reason=f"reopen limit of {wf.reopen_limit} reached")
         self.trigger_event(self.Reopened, actor=actor, occurred_at=self._at(at),
                            reason=_text("reason", reason), stage=stage)
 
