@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 
-from eventsourcing.persistence import Environment
 from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import Environment
 from psycopg import errors
 from psycopg.sql import SQL, Identifier
 
