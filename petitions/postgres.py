@@ -14,8 +14,11 @@ need ``psycopg``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from eventsourcing.postgres import PostgresFactory
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder
+from eventsourcing.postgres import PostgresFactory, TPostgresTrackingRecorder
 from eventsourcing.utils import Environment
 from psycopg import errors
 from psycopg.sql import SQL, Identifier
@@ -25,13 +28,47 @@ TOPIC = "petitions.postgres:Factory"
 
 
 class Factory(PostgresFactory):
-    """eventsourcing's PostgreSQL factory that also creates a named schema."""
+    """eventsourcing's PostgreSQL factory that also creates a named schema.
+
+    Creating tables is serialised across processes with an advisory lock:
+    eventsourcing's ``CREATE … IF NOT EXISTS`` / ``CREATE OR REPLACE FUNCTION``
+    statements fail with "tuple concurrently updated" when many processes
+    start at the same moment.
+    """
 
     def __init__(self, env: Environment) -> None:
         super().__init__(env)
         schema = self.datastore.schema
         if schema != "public" and self.env_create_table():
-            create_schema(self, schema)
+            with self._creating():
+                create_schema(self, schema)
+
+    @contextmanager
+    def _creating(self) -> Iterator[None]:
+        if not self.env_create_table():
+            yield
+            return
+        key = f"petitions-ddl:{self.datastore.schema}"
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        with self._creating():
+            return super().aggregate_recorder(purpose)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        with self._creating():
+            return super().application_recorder()
+
+    def tracking_recorder(
+        self, tracking_recorder_class: type[TPostgresTrackingRecorder] | None = None
+    ) -> TPostgresTrackingRecorder:
+        with self._creating():
+            return super().tracking_recorder(tracking_recorder_class)
 
 
 def create_schema(factory: PostgresFactory, schema: str) -> None:
