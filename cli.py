@@ -94,6 +94,26 @@ def demo(ctx: click.Context) -> None:
 # --------------------------------------------------------------------------
 
 
+def _store_errors(fn: F) -> F:
+    """Turn an unreachable or broken store into one line on stderr."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from eventsourcing.persistence import PersistenceError
+
+        try:
+            return fn(*args, **kwargs)
+        except PersistenceError as exc:
+            from petitions.persistence import describe
+
+            ctx = click.get_current_context()
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            _fail(f"cannot use the store 无法访问存储 {describe(ctx.obj['db'])}: {detail}")
+
+    return wrapper  # type: ignore[return-value]
+
+
 @main.group()
 def db() -> None:
     """Create or inspect the store (SQLite file or PostgreSQL)."""
@@ -102,6 +122,7 @@ def db() -> None:
 @db.command("init")
 @click.pass_context
 @_domain_errors
+@_store_errors
 def db_init(ctx: click.Context) -> None:
     """Create the schema and tables now (they are also created on first use)."""
     from petitions.persistence import store_info
@@ -116,6 +137,7 @@ def db_init(ctx: click.Context) -> None:
 @db.command("info")
 @click.pass_context
 @_domain_errors
+@_store_errors
 def db_info(ctx: click.Context) -> None:
     """Show the backend, the current position and the counts."""
     from petitions.persistence import store_info
@@ -139,6 +161,7 @@ def db_info(ctx: click.Context) -> None:
               help="Malformed lines: skip them (reported), or stop and write nothing.")
 @click.pass_context
 @_domain_errors
+@_store_errors
 def import_(ctx: click.Context, file: str, on_error: str) -> None:
     """Import filings from a JSON Lines FILE (one filing with an idempotency key per line).
 
@@ -187,6 +210,7 @@ def import_(ctx: click.Context, file: str, on_error: str) -> None:
 @click.option("--follow", is_flag=True, help="Keep waiting for new events.")
 @click.pass_context
 @_domain_errors
+@_store_errors
 def feed(ctx: click.Context, after: int, follow: bool) -> None:
     """Print petition events in store order, each with its position (for portals)."""
     svc = _open(ctx)
