@@ -12,7 +12,6 @@ import pytest
 
 from petitions import Actor, Location, Petitioner, PetitionService
 
-
 #: The PostgreSQL server of development and CI machines (trust auth).
 POSTGRES_SERVER = os.environ.get("PETITIONS_TEST_POSTGRES",
                                   "postgresql://postgres@127.0.0.1:5432/test")

@@ -53,7 +53,7 @@ def test_schema_and_tables_are_created_on_first_use(tmp_path: Path, worker: Acto
                     "WHERE table_schema = %s", [schema])}
                 assert {"petitions_events", "petitions_snapshots"} <= tables
                 rows = conn.execute(
-                    f'SELECT count(*) FROM "{schema}".petitions_events '  # noqa: S608
+                    f'SELECT count(*) FROM "{schema}".petitions_events '
                     "WHERE originator_id = %s", [pid]).fetchone()
                 assert rows == (1,)
     with psycopg.connect(postgres_conninfo(POSTGRES_SERVER)) as conn:  # dropped afterwards
