@@ -87,6 +87,153 @@ def demo(ctx: click.Context) -> None:
         click.echo(f"  v{e.version:<3} {show(e.occurred_at)}  {e.type:<18} "
                    f"{e.actor} ({e.role})")
 
+# --------------------------------------------------------------------------
+# Storage, import and feed: db init, db info, import, feed.
+# (One block; commands stay thin: the logic lives in petitions.persistence,
+# petitions.importer and petitions.feed.)
+# --------------------------------------------------------------------------
+
+
+def _store_errors(fn: F) -> F:
+    """Turn an unreachable or broken store into one line on stderr."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from eventsourcing.persistence import PersistenceError
+
+        try:
+            return fn(*args, **kwargs)
+        except PersistenceError as exc:
+            from petitions.persistence import describe
+
+            ctx = click.get_current_context()
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            _fail(f"cannot use the store 无法访问存储 {describe(ctx.obj['db'])}: {detail}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+@main.group()
+def db() -> None:
+    """Create or inspect the store (SQLite file or PostgreSQL)."""
+
+
+@db.command("init")
+@click.pass_context
+@_domain_errors
+@_store_errors
+def db_init(ctx: click.Context) -> None:
+    """Create the schema and tables now (they are also created on first use)."""
+    from petitions.persistence import store_info
+
+    info = store_info(_open(ctx), ctx.obj["db"])
+    if ctx.obj["json"]:
+        click.echo(json.dumps({"initialised": True, **info.to_dict()}, ensure_ascii=False))
+    else:
+        click.echo(f"store ready 存储已就绪: {info.location}")
+
+
+@db.command("info")
+@click.pass_context
+@_domain_errors
+@_store_errors
+def db_info(ctx: click.Context) -> None:
+    """Show the backend, the current position and the counts."""
+    from petitions.persistence import store_info
+
+    info = store_info(_open(ctx), ctx.obj["db"])
+    if ctx.obj["json"]:
+        click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"backend 后端:               {info.backend}  {info.location}")
+    click.echo(f"position 位置:              {info.position}")
+    click.echo(f"petitions 诉求:             {info.petitions}")
+    click.echo(f"petition events 诉求事件:   {info.petition_events}")
+    click.echo(f"workflow definitions 流程:  {info.workflow_definitions}")
+    click.echo(f"other events 其他事件:      {info.other_events}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
+              show_default=True,
+              help="Malformed lines: skip them (reported), or stop and write nothing.")
+@click.pass_context
+@_domain_errors
+@_store_errors
+def import_(ctx: click.Context, file: str, on_error: str) -> None:
+    """Import filings from a JSON Lines FILE (one filing with an idempotency key per line).
+
+    Safe to run again after an interruption: filings already present are not
+    filed twice.
+    """
+    from petitions.importer import ImportRefused, import_filings
+
+    svc = _open(ctx)
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="importing 导入", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        report = import_filings(svc, file, on_error=on_error, progress=progress)
+    except ImportRefused as exc:
+        for err in exc.report.errors:
+            click.echo(f"petitions: {err}", err=True)
+        _fail(str(exc))
+        return
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    for err in report.errors:
+        click.echo(f"petitions: {err}" + ("" if report.stopped else " (skipped 已跳过)"),
+                   err=True)
+    if ctx.obj["json"]:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"imported 新导入 {report.imported}, already present 已存在 "
+                   f"{report.existing}, skipped 跳过 {report.skipped} "
+                   f"(of {report.lines} lines)")
+    if report.stopped:
+        _fail(f"stopped at {report.errors[-1]}; lines before it are imported, "
+              "run again after fixing it")
+
+
+@main.command()
+@click.option("--after", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Print events after this position (the last one you handled).")
+@click.option("--follow", is_flag=True, help="Keep waiting for new events.")
+@click.pass_context
+@_domain_errors
+@_store_errors
+def feed(ctx: click.Context, after: int, follow: bool) -> None:
+    """Print petition events in store order, each with its position (for portals)."""
+    svc = _open(ctx)
+    as_json = ctx.obj["json"]
+    try:
+        for change in svc.changes(after=after, follow=follow):
+            if as_json:
+                line = json.dumps(change.to_dict(), ensure_ascii=False)
+            else:
+                from petitions.timefmt import show
+
+                line = (f"{change.position:>8}  {show(change.occurred_at, seconds=True)}  "
+                        f"{change.petition_id}  v{change.version:<3} {change.type:<24} "
+                        f"{change.actor} ({change.role})")
+            click.echo(line)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): stop quietly
+
+# ------------------------------------------------ end of db / import / feed
+
 
 if __name__ == "__main__":
     main()

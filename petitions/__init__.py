@@ -24,6 +24,7 @@ from petitions.errors import (
     TransitionNotAllowed,
     WorkflowNotFound,
 )
+from petitions.feed import Change
 from petitions.service import PetitionService, retry_on_conflict
 from petitions.taxonomy import Taxonomy, Term, taxonomy
 from petitions.views import EventView, PetitionView
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "Change",
     "ConcurrentUpdate",
     "EventView",
     "InvalidInput",

@@ -5,7 +5,10 @@
   threads (a shared-cache URI, not a plain ``:memory:``, whose every
   connection would be a separate empty database);
 * ``postgresql://user@host:port/dbname?schema=s`` — PostgreSQL through
-  ``eventsourcing.postgres`` with its connection pool.
+  ``eventsourcing.postgres`` with its connection pool (see
+  :mod:`petitions.postgres`); the schema (default ``public``) and the tables
+  are created on first use.  Query options: ``schema``, ``pool_size``,
+  ``max_overflow``, ``connect_timeout``.
 
 With no URL, ``PETITIONS_DB`` is used, else ``./petitions.sqlite``.
 """
@@ -13,8 +16,14 @@ With no URL, ``PETITIONS_DB`` is used, else ``./petitions.sqlite``.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import uuid4
+
+import attrs
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
 
 DEFAULT_DB = "petitions.sqlite"
 
@@ -50,7 +59,8 @@ def _postgres_env(url: str) -> dict[str, str]:
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        # eventsourcing's PostgresFactory, plus creation of a named schema.
+        "PERSISTENCE_MODULE": "petitions.postgres:Factory",
         "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
         "POSTGRES_HOST": parts.hostname or "127.0.0.1",
         "POSTGRES_PORT": str(parts.port or 5432),
@@ -73,3 +83,91 @@ def describe(url: str | None = None) -> str:
         host = p.hostname or "127.0.0.1"
         return f"postgresql://{p.username or 'postgres'}@{host}:{p.port or 5432}{p.path}"
     return f"sqlite:{url}"
+
+
+def postgres_schema(url: str) -> str | None:
+    """The schema named by a ``postgresql://`` URL's ``?schema=``, if any."""
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+    return query.get("schema")
+
+
+def postgres_conninfo(url: str) -> str:
+    """A libpq connection string for a ``postgresql://`` URL (without our options)."""
+    env = _postgres_env(url)
+    parts = [f"host={env['POSTGRES_HOST']}", f"port={env['POSTGRES_PORT']}",
+             f"dbname={env['POSTGRES_DBNAME']}", f"user={env['POSTGRES_USER']}",
+             f"connect_timeout={env['POSTGRES_CONNECT_TIMEOUT']}"]
+    if env["POSTGRES_PASSWORD"]:
+        parts.append(f"password={env['POSTGRES_PASSWORD']}")
+    return " ".join(parts)
+
+
+@attrs.frozen
+class StoreInfo:
+    """What ``petitions db info`` shows: where the store is and what it holds."""
+
+    backend: str  # "sqlite" or "postgresql"
+    location: str  # file or DSN (without password) and schema
+    position: int  # the highest position (notification id) recorded, 0 when empty
+    petitions: int
+    petition_events: int
+    workflow_definitions: int
+    other_events: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+def store_info(app: Application[Any], url: str | None = None) -> StoreInfo:
+    """Backend, position and counts of ``app``'s store (one grouped query)."""
+    from eventsourcing.utils import resolve_topic
+
+    from petitions.domain.definitions import WorkflowDefinition
+    from petitions.domain.petition import Petition
+
+    url = url or default_url()
+    counts = {"petitions": 0, "petition_events": 0, "workflow_definitions": 0,
+              "other_events": 0}
+    for topic, events, created in _topic_counts(app):
+        try:
+            cls = resolve_topic(topic)
+        except Exception:  # a topic this version of the code does not know
+            cls = None
+        if isinstance(cls, type) and issubclass(cls, Petition.Event):
+            counts["petition_events"] += events
+            counts["petitions"] += created
+        elif isinstance(cls, type) and issubclass(cls, WorkflowDefinition.Registered):
+            counts["workflow_definitions"] += created
+            counts["other_events"] += events
+        else:
+            counts["other_events"] += events
+    location = describe(url)
+    if is_postgres(url):
+        location += f" schema={postgres_schema(url) or 'public'}"
+    return StoreInfo(
+        backend="postgresql" if is_postgres(url) else "sqlite",
+        location=location,
+        position=app.recorder.max_notification_id() or 0,
+        **counts,
+    )
+
+
+def _topic_counts(app: Application[Any]) -> list[tuple[str, int, int]]:
+    """``(topic, events, aggregates created)`` for each stored topic."""
+    recorder: Any = app.recorder
+    table = recorder.events_table_name
+    query = ("SELECT topic, COUNT(*) AS events, "
+             "SUM(CASE WHEN originator_version = 1 THEN 1 ELSE 0 END) AS created "
+             "FROM {table} GROUP BY topic")
+    statement: Any
+    if recorder.__class__.__module__.startswith("eventsourcing.postgres"):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(query).format(
+            table=SQL(".").join([Identifier(recorder.datastore.schema), Identifier(table)]))
+    else:
+        statement = query.format(table=table)
+    with recorder.datastore.transaction(commit=False) as curs:
+        curs.execute(statement)
+        rows = curs.fetchall()
+    return [(str(r["topic"]), int(r["events"]), int(r["created"] or 0)) for r in rows]

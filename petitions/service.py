@@ -14,10 +14,10 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 import attrs
@@ -45,6 +45,9 @@ from petitions.taxonomy import taxonomy
 from petitions.transcoding import register_values
 from petitions.views import EventView, PetitionView
 from workflows import Registry, UnknownWorkflow, Workflow
+
+if TYPE_CHECKING:
+    from petitions.feed import Change
 
 log = logging.getLogger("petitions")
 
@@ -590,6 +593,17 @@ class PetitionService(Application[UUID]):
 
     def exists(self, petition_id: UUID | str) -> bool:
         return self._uuid(petition_id) in self.repository
+
+    # ----------------------------------------------------------------- feed
+    def changes(self, after: int = 0, *, follow: bool = False,
+                poll_interval: float = 0.5) -> Iterator[Change]:
+        """Petition events after position ``after``, in order, each with its
+        position; with ``follow``, keep waiting for new ones (PostgreSQL:
+        LISTEN/NOTIFY, SQLite: polling every ``poll_interval`` seconds).
+        Resume after a restart with the last position handled."""
+        from petitions.feed import changes
+
+        return changes(self, after, follow=follow, poll_interval=poll_interval)
 
 
 __all__ = ["PetitionError", "PetitionService", "retry_on_conflict"]

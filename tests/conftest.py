@@ -1,5 +1,17 @@
 """Fixtures live in ``tests/fixtures.py`` (a plugin shared with ``features/``)."""
 
-from tests.fixtures import file_petition
+from tests.fixtures import (
+    POSTGRES_SERVER,
+    file_petition,
+    fresh_backend_url,
+    postgres_unreachable,
+    require_postgres,
+)
 
-__all__ = ["file_petition"]
+__all__ = [
+    "POSTGRES_SERVER",
+    "file_petition",
+    "fresh_backend_url",
+    "postgres_unreachable",
+    "require_postgres",
+]

@@ -2,11 +2,14 @@
 
 A pytest plugin (registered by the root ``conftest.py``), so that both
 ``tests/`` and the Gherkin specifications in ``features/`` use the same
-``backend_url`` and ``service`` fixtures.
+``backend_url`` and ``service`` fixtures, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +17,65 @@ import pytest
 
 from petitions import Actor, Location, Petitioner, PetitionService
 
+#: The PostgreSQL server of development and CI machines (trust auth).
+POSTGRES_SERVER = os.environ.get("PETITIONS_TEST_POSTGRES",
+                                  "postgresql://postgres@127.0.0.1:5432/test")
 
-@pytest.fixture(params=["sqlite"])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, private database URL for one test, per storage backend."""
-    return str(tmp_path / "petitions.sqlite")
+
+@functools.cache
+def postgres_unreachable() -> str | None:
+    """Why the test PostgreSQL server cannot be used, or None when it can."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install '.[postgres]')"
+    from petitions.persistence import postgres_conninfo
+
+    try:
+        with psycopg.connect(postgres_conninfo(POSTGRES_SERVER), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"PostgreSQL at {POSTGRES_SERVER} is not reachable: {first}"
+    return None
+
+
+def require_postgres() -> None:
+    """Skip the calling test without a server, or fail under PETITIONS_REQUIRE_POSTGRES=1."""
+    reason = postgres_unreachable()
+    if reason is None:
+        return
+    if os.environ.get("PETITIONS_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason} (PETITIONS_REQUIRE_POSTGRES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def fresh_backend_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, private store: a SQLite file, or a new PostgreSQL schema dropped after use."""
+    if kind == "sqlite":
+        yield str(tmp_path / "petitions.sqlite")
+        return
+    require_postgres()
+    from petitions.postgres import drop_schema
+
+    url = f"{POSTGRES_SERVER}?schema=t_{uuid.uuid4().hex}"
+    try:
+        yield url
+    finally:
+        drop_schema(url)
+
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, private database URL for one test, per storage backend.
+
+    Every test that stores or queries takes this (or ``service``) and so runs on
+    SQLite and on PostgreSQL; each PostgreSQL run gets its own schema.
+    """
+    yield from fresh_backend_url(request.param, tmp_path)
 
 
 @pytest.fixture

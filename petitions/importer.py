@@ -1,0 +1,274 @@
+"""Importing filings from a JSON Lines file (one filing per line).
+
+Each line is a JSON object with the arguments of
+:meth:`PetitionService.file`, and an ``idempotency_key`` (required)::
+
+    {"idempotency_key": "wechat:2022-0001", "title": "小区停车难",
+     "description": "吉安园茅溪小区业主反映车位不足", "category": "property_management",
+     "channel": "wechat", "petitioner": {"kind": "resident", "name": "刘先生"},
+     "location": {"street": "寸滩街道"}, "at": "2022-06-06T09:30:00+08:00",
+     "actor": {"id": "portal-wechat", "role": "portal"}}
+
+Optional keys: ``location``, ``workflow``, ``matter_type``, ``campaign_id``,
+``at`` (ISO 8601; without an offset it is Asia/Shanghai time) and ``actor``
+(default ``import``/``portal``).  Unknown keys are refused, so a misspelt field
+is not silently dropped.
+
+Crash safety: each filing is written in one transaction, and its id is derived
+from its idempotency key, so an import killed at any point and run again
+files every line exactly once.  The file is checked in full before anything is
+written: with ``on_error="stop"`` a malformed line refuses the whole file;
+with ``on_error="skip"`` malformed lines are reported and the rest imported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import attrs
+
+from petitions.domain.petition import Petition, petition_id_for
+from petitions.domain.values import Actor, Location, Person, Petitioner
+from petitions.errors import InvalidInput, PetitionError
+from petitions.taxonomy import taxonomy
+from petitions.timefmt import parse
+
+if TYPE_CHECKING:
+    from petitions.service import PetitionService
+
+ON_ERROR = ("skip", "stop")
+DEFAULT_ACTOR = Actor("import", "portal")
+
+_REQUIRED = ("idempotency_key", "title", "description", "category", "channel", "petitioner")
+_OPTIONAL = ("location", "workflow", "matter_type", "campaign_id", "at", "actor")
+
+
+@attrs.frozen
+class LineError:
+    """A line that cannot be filed, and why."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@attrs.frozen
+class ImportReport:
+    """What an import did."""
+
+    lines: int  # filings in the file (non-blank lines)
+    imported: int  # newly filed
+    existing: int  # already present (same idempotency key): nothing written
+    skipped: int  # malformed or refused lines not filed
+    errors: tuple[LineError, ...]
+    stopped: bool  # True when on_error="stop" refused the file or stopped at a line
+
+    def to_dict(self) -> dict[str, Any]:
+        out = attrs.asdict(self)
+        out["errors"] = [{"line": e.line, "message": e.message} for e in self.errors]
+        return out
+
+
+@attrs.frozen
+class Filing:
+    """One parsed line: the keyword arguments of ``PetitionService.file``."""
+
+    line: int
+    kwargs: dict[str, Any]
+
+    @property
+    def petition_id(self) -> UUID:
+        return petition_id_for(str(self.kwargs["idempotency_key"]))
+
+
+class ImportRefused(PetitionError):
+    """The file has malformed lines and ``on_error="stop"`` was chosen."""
+
+    code = "import_refused"
+
+    def __init__(self, report: ImportReport) -> None:
+        first = report.errors[0] if report.errors else None
+        super().__init__(
+            f"{len(report.errors)} malformed line(s), first {first}; nothing was written "
+            "(use --on-error skip to import the other lines)",
+            errors=len(report.errors))
+        self.report = report
+
+
+def _str(obj: dict[str, Any], key: str, field: str | None = None) -> str:
+    value = obj.get(key, "")
+    if not isinstance(value, str):
+        raise InvalidInput(field or key, "must be text")
+    return value
+
+
+def _petitioner(value: Any) -> Petitioner:
+    if not isinstance(value, dict):
+        raise InvalidInput("petitioner", "must be an object")
+    known = {"id", "kind", "name", "phone", "id_number", "address", "representatives"}
+    extra = sorted(set(value) - known)
+    if extra:
+        raise InvalidInput("petitioner", f"unknown keys: {', '.join(extra)}")
+    reps_raw = value.get("representatives", [])
+    if not isinstance(reps_raw, list):
+        raise InvalidInput("petitioner.representatives", "must be a list")
+    reps = []
+    for rep in reps_raw:
+        if not isinstance(rep, dict) or not isinstance(rep.get("name"), str):
+            raise InvalidInput("petitioner.representatives", "each needs a name")
+        reps.append(Person(name=rep["name"], phone=_str(rep, "phone"),
+                           id_number=_str(rep, "id_number")))
+    return Petitioner(
+        id=_str(value, "id", "petitioner.id"), kind=_str(value, "kind", "petitioner.kind"),
+        name=_str(value, "name", "petitioner.name"),
+        phone=_str(value, "phone", "petitioner.phone"),
+        id_number=_str(value, "id_number", "petitioner.id_number"),
+        address=_str(value, "address", "petitioner.address"),
+        representatives=tuple(reps))
+
+
+def _location(value: Any) -> Location:
+    if not isinstance(value, dict):
+        raise InvalidInput("location", "must be an object")
+    extra = sorted(set(value) - {"street", "community", "grid", "address"})
+    if extra:
+        raise InvalidInput("location", f"unknown keys: {', '.join(extra)}")
+    return Location(**{k: _str(value, k, f"location.{k}") for k in value})
+
+
+def parse_line(number: int, text: str) -> Filing:
+    """Parse one line into a :class:`Filing`; raise InvalidInput when malformed."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("JSON", f"not valid ({exc.msg} at column {exc.colno})",
+                           kind="bad_json") from None
+    if not isinstance(obj, dict):
+        raise InvalidInput("JSON", "must be an object, one filing per line", kind="bad_json")
+    missing = [k for k in _REQUIRED if not obj.get(k)]
+    if missing:
+        raise InvalidInput(missing[0], "is required", kind="empty")
+    extra = sorted(set(obj) - set(_REQUIRED) - set(_OPTIONAL))
+    if extra:
+        raise InvalidInput(extra[0], "is not a filing field", kind="unknown_field")
+    kwargs: dict[str, Any] = {
+        "idempotency_key": _str(obj, "idempotency_key").strip(),
+        "title": _str(obj, "title"),
+        "description": _str(obj, "description"),
+        "category": _str(obj, "category"),
+        "channel": _str(obj, "channel"),
+        "petitioner": _petitioner(obj["petitioner"]),
+        "location": _location(obj.get("location") or {}),
+        "workflow": _str(obj, "workflow") or "standard",
+        "matter_type": _str(obj, "matter_type") or "claim",
+        "actor": DEFAULT_ACTOR,
+    }
+    if obj.get("actor") is not None:
+        actor = obj["actor"]
+        if not (isinstance(actor, dict) and isinstance(actor.get("id"), str)
+                and isinstance(actor.get("role"), str)):
+            raise InvalidInput("actor", 'must be {"id": …, "role": …}')
+        kwargs["actor"] = Actor(actor["id"], actor["role"])
+    if obj.get("campaign_id") is not None:
+        try:
+            kwargs["campaign_id"] = UUID(str(obj["campaign_id"]))
+        except ValueError:
+            raise InvalidInput("campaign_id", "is not a UUID") from None
+    if obj.get("at") is not None:
+        if not isinstance(obj["at"], str):
+            raise InvalidInput("at", "must be an ISO 8601 date and time")
+        try:
+            kwargs["at"] = parse(obj["at"])
+        except ValueError:
+            raise InvalidInput("at", "must be an ISO 8601 date and time",
+                               kind="bad_time") from None
+    return Filing(number, kwargs)
+
+
+def check(svc: PetitionService, filing: Filing) -> None:
+    """Everything :meth:`PetitionService.file` checks, without writing anything."""
+    kw = filing.kwargs
+    tax = taxonomy()
+    tax.check("categories", kw["category"])
+    tax.check("channels", kw["channel"])
+    tax.check("matter_types", kw["matter_type"])
+    wf = svc.workflow(kw["workflow"])
+    at: datetime = kw.get("at") or svc.clock()
+    if at > svc.clock():
+        raise InvalidInput("at", "is in the future", kind="future")
+    Petition.file(wf, actor=kw["actor"], occurred_at=at, petitioner=kw["petitioner"],
+                  channel=kw["channel"], category=kw["category"], title=kw["title"],
+                  description=kw["description"], location=kw["location"],
+                  matter_type=kw["matter_type"], idempotency_key=kw["idempotency_key"])
+
+
+def read_filings(svc: PetitionService, path: Path) -> Iterator[Filing | LineError]:
+    """Each non-blank line of ``path``, parsed and checked, or its error."""
+    with open(path, encoding="utf-8-sig") as fh:
+        for number, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                filing = parse_line(number, text)
+                check(svc, filing)
+            except PetitionError as exc:
+                yield LineError(number, str(exc))
+            except (TypeError, ValueError) as exc:
+                yield LineError(number, f"malformed value: {exc}")
+            else:
+                yield filing
+
+
+def import_filings(
+    svc: PetitionService, path: str | Path, *, on_error: str = "stop",
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """File every line of the JSON Lines file ``path``; see the module text.
+
+    ``progress(done, total)`` is called after each line.  Raises
+    :class:`ImportRefused` when ``on_error="stop"`` and a line is malformed
+    (nothing is written then).
+    """
+    if on_error not in ON_ERROR:
+        raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
+    path = Path(path)
+    # 1. Check the whole file first: a refused file writes nothing.
+    errors: list[LineError] = []
+    total = 0
+    for item in read_filings(svc, path):
+        total += 1
+        if isinstance(item, LineError):
+            errors.append(item)
+    if errors and on_error == "stop":
+        raise ImportRefused(ImportReport(lines=total, imported=0, existing=0,
+                                         skipped=len(errors), errors=tuple(errors),
+                                         stopped=True))
+    # 2. File the good lines; each is one transaction, keyed by its idempotency key.
+    imported = existing = 0
+    stopped = False
+    for done, item in enumerate(read_filings(svc, path), start=1):
+        if isinstance(item, Filing):
+            try:
+                if svc.exists(item.petition_id):
+                    existing += 1
+                else:
+                    svc.file(**item.kwargs)
+                    imported += 1
+            except PetitionError as exc:  # refused at write time (rare: checked above)
+                errors.append(LineError(item.line, str(exc)))
+                if on_error == "stop":
+                    stopped = True
+                    break
+        if progress is not None:
+            progress(done, total)
+    errors.sort(key=lambda e: e.line)
+    return ImportReport(lines=total, imported=imported, existing=existing,
+                        skipped=len({e.line for e in errors}), errors=tuple(errors),
+                        stopped=stopped)

@@ -1,0 +1,138 @@
+"""Importing filings from JSON Lines: malformed lines, idempotency, and SIGKILL safety."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import cli
+from petitions import PetitionService
+from petitions.domain.petition import petition_id_for
+from petitions.importer import ImportRefused, import_filings
+from petitions.persistence import store_info
+
+
+def filing(n: int, **overrides: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "idempotency_key": f"wechat:2022-{n:05d}", "title": f"小区停车难 {n}",
+        "description": "吉安园茅溪小区业主反映车位不足", "category": "property_management",
+        "channel": "door_to_door", "petitioner": {"kind": "resident", "name": "刘先生"},
+        "location": {"street": "寸滩街道", "community": "保税商厦社区"},
+        "at": "2022-06-06T09:30:00+08:00",
+    }
+    line.update(overrides)
+    return line
+
+
+def write_lines(path: Path, lines: list[Any]) -> Path:
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x, ensure_ascii=False))
+                            + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+def filed_keys(svc: PetitionService) -> Counter[str]:
+    """How many Filed events each idempotency key has in the store."""
+    return Counter(c.data["idempotency_key"] for c in svc.changes() if c.type == "Filed")
+
+
+def test_import_files_each_line_once_and_again_writes_nothing(
+        service: PetitionService, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "in.jsonl", [filing(n) for n in range(5)] + [""])
+    first = import_filings(service, path)
+    assert (first.lines, first.imported, first.existing, first.skipped) == (5, 5, 0, 0)
+    again = import_filings(service, path)
+    assert (again.imported, again.existing) == (0, 5)
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(5)})
+    view = service.get(petition_id_for("wechat:2022-00003"))
+    assert view.title == "小区停车难 3" and view.location.community == "保税商厦社区"
+    assert view.filed_at.isoformat() == "2022-06-06T01:30:00+00:00"
+    assert service.history(view.id)[0].actor == "import"
+
+
+BAD_LINES: list[Any] = [
+    "{not json",
+    ["a", "list"],
+    filing(90, idempotency_key=""),
+    filing(91, category="no_such_category"),
+    filing(92, petitioner={"kind": "alien", "name": "x"}),
+    filing(93, titel="misspelt field"),
+    filing(94, at="yesterday"),
+    filing(95, title="   "),
+]
+
+
+def test_on_error_stop_refuses_the_file_and_writes_nothing(
+        service: PetitionService, tmp_path: Path) -> None:
+    lines = [filing(1), *BAD_LINES, filing(2)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    with pytest.raises(ImportRefused) as refused:
+        import_filings(service, path, on_error="stop")
+    report = refused.value.report
+    assert [e.line for e in report.errors] == list(range(2, 2 + len(BAD_LINES)))
+    assert "category" in str(report.errors[3]) and "titel" in str(report.errors[5])
+    assert list(service.changes()) == []  # nothing written
+
+
+def test_on_error_skip_reports_line_numbers_and_imports_the_rest(
+        service: PetitionService, tmp_path: Path) -> None:
+    lines = [filing(1), *BAD_LINES, filing(2)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    report = import_filings(service, path, on_error="skip")
+    assert (report.imported, report.skipped) == (2, len(BAD_LINES))
+    assert [e.line for e in report.errors] == list(range(2, 2 + len(BAD_LINES)))
+    assert filed_keys(service) == Counter({"wechat:2022-00001": 1, "wechat:2022-00002": 1})
+
+
+def test_cli_import_reports_bad_lines_on_stderr(backend_url: str, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "in.jsonl", [filing(1), "{oops", filing(2)])
+    runner = CliRunner()
+    stop = runner.invoke(cli.main, ["--db", backend_url, "import", str(path)])
+    assert stop.exit_code == 1
+    assert "line 2:" in stop.output and "nothing was written" in stop.output
+    skip = runner.invoke(cli.main, ["--db", backend_url, "--json", "import", str(path),
+                                    "--on-error", "skip"])
+    assert skip.exit_code == 0, skip.output
+    assert "line 2:" in skip.output
+    summary = json.loads(skip.output.strip().splitlines()[-1])
+    assert (summary["imported"], summary["skipped"]) == (2, 1)
+    assert summary["errors"][0]["line"] == 2
+
+
+@pytest.mark.slow
+def test_import_killed_at_a_random_point_and_run_again_files_everything_once(
+        backend_url: str, tmp_path: Path) -> None:
+    total = 400
+    path = write_lines(tmp_path / "big.jsonl", [filing(n) for n in range(total)])
+    rng = random.Random()
+    kill_after = rng.randrange(5, total // 2)  # filings seen in the store before SIGKILL
+    command = [sys.executable, "-m", "cli", "--db", backend_url, "import", str(path)]
+    with PetitionService.open(backend_url) as svc:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while (svc.recorder.max_notification_id() or 0) < kill_after:
+            assert proc.poll() is None, "the import ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        partial = store_info(svc, backend_url).petitions
+        assert 0 < partial < total, (kill_after, partial)
+
+        rerun = subprocess.run([*command, "--on-error", "stop"], capture_output=True,
+                               text=True, timeout=120, check=False)
+        assert rerun.returncode == 0, rerun.stderr
+        assert f"already present 已存在 {partial}," in rerun.stdout, rerun.stdout
+        keys = filed_keys(svc)
+        assert keys == Counter({f"wechat:2022-{n:05d}": 1 for n in range(total)}), kill_after
+        info = store_info(svc, backend_url)
+        assert (info.petitions, info.petition_events) == (total, total)
