@@ -104,6 +104,12 @@ class PetitionService(Application[UUID]):
             {Petition: interval} if interval > 0 else {})
         full_env = dict(env or persistence.env_for_url(self.url))
         full_env["IS_SNAPSHOTTING_ENABLED"] = "y" if interval > 0 else "n"
+        # An LRU cache of aggregates, fast-forwarded from the store on every
+        # get (so other writers' events are always seen): a command then reads
+        # only the events it has not seen instead of replaying the petition.
+        full_env.setdefault("AGGREGATE_CACHE_MAXSIZE",
+                            os.environ.get("PETITIONS_CACHE_SIZE", "1000"))
+        full_env.setdefault("AGGREGATE_CACHE_FASTFORWARD", "y")
         super().__init__(full_env)
         dirs = list(workflow_dirs)
         extra = os.environ.get("PETITIONS_WORKFLOWS")
