@@ -1,0 +1,266 @@
+"""Check every hash chain and the notification log; optionally against a seal.
+
+:class:`ChainVerifier` consumes stored events in notification order — from a
+database (:func:`verify_store`) or from an export file — and records every
+problem with the petition id, version and position it concerns.  What is
+checked is listed in ``docs/audit.md`` ("What verify checks").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import attrs
+
+from petitions.audit.chain import EVENT_PREFIX, GENESIS, STATE_PREFIX, is_hash, prev_hash_of
+from petitions.audit.merkle import merkle_root
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
+
+    from petitions.audit.seal import Seal
+
+#: Problems kept in a report (the first is what matters; the count is exact).
+MAX_PROBLEMS = 1000
+PAGE = 20_000
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with the stored history, located as precisely as possible."""
+
+    kind: str
+    message: str
+    petition_id: str | None = None
+    version: int | None = None
+    position: int | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.petition_id is not None:
+            where.append(f"petition {self.petition_id}")
+        if self.version is not None:
+            where.append(f"version {self.version}")
+        if self.position is not None:
+            where.append(f"position {self.position}")
+        return (", ".join(where) + ": " if where else "") + self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class Report:
+    """The outcome of a verification."""
+
+    events: int
+    chains: int
+    last_position: int
+    merkle_root: str
+    problems: tuple[Problem, ...]
+    problem_count: int
+    seal: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def first_problem(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+    def raise_for_problems(self) -> None:
+        from petitions.audit.errors import ChainBroken
+
+        if self.problems:
+            raise ChainBroken(self.problems[0], self.problem_count)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "chains": self.chains,
+            "last_position": self.last_position,
+            "merkle_root": self.merkle_root,
+            "problem_count": self.problem_count,
+            "first_problem": self.problems[0].to_dict() if self.problems else None,
+            "problems": [p.to_dict() for p in self.problems],
+            "seal": self.seal,
+        }
+
+
+def _uuid_text(oid: str) -> str:
+    try:
+        return str(UUID(oid))
+    except ValueError:
+        return oid
+
+
+class ChainVerifier:
+    """Feed stored events in notification order; :meth:`finish` returns the report.
+
+    ``gapless``: the backend never leaves gaps in notification positions
+    (SQLite), so a missing position means a deleted row.  ``seal``: also
+    compute the Merkle root and event count at the seal's position and
+    compare them with it.
+    """
+
+    def __init__(self, *, gapless: bool, seal: Seal | None = None) -> None:
+        self.gapless = gapless
+        self.seal = seal
+        self.heads: dict[str, tuple[int, str]] = {}
+        self.events = 0
+        self.last_position = 0
+        self.problems: list[Problem] = []
+        self.problem_count = 0
+        self._sealed_heads: dict[str, tuple[int, str]] | None = None
+        self._sealed_events = 0
+
+    def problem(self, kind: str, message: str, oid: str | None = None,
+                version: int | None = None, position: int | None = None) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(kind, message,
+                                         _uuid_text(oid) if oid is not None else None,
+                                         version, position))
+
+    def feed(self, position: int, oid: str, version: int, topic: str, state: bytes) -> str:
+        """Check one stored event (``oid``: 32 lowercase hex digits); return its hash."""
+        seal = self.seal
+        if seal is not None and self._sealed_heads is None and position > seal.position:
+            self._sealed_heads = dict(self.heads)
+            self._sealed_events = self.events
+        self.events += 1
+        try:
+            return self._link(position, oid, version, topic, state)
+        finally:
+            # Position problems come after the chain's own (which name the event).
+            last = self.last_position
+            if position <= last:
+                self.problem("position_order", f"notification position {position} does not "
+                             f"follow position {last}", oid, version, position)
+            elif self.gapless and position != last + 1:
+                missing = (f"{last + 1}" if position == last + 2
+                           else f"{last + 1}–{position - 1}")
+                self.problem("position_gap", f"notification position {missing} is missing "
+                             "(stored events were deleted)", None, None, last + 1)
+            self.last_position = position
+
+    def _link(self, position: int, oid: str, version: int, topic: str, state: bytes) -> str:
+        head = self.heads.get(oid)
+        expected_version = head[0] + 1 if head is not None else 1
+        h = hashlib.sha256(b"".join((EVENT_PREFIX, oid.encode(), b"\n", str(version).encode(),
+                                     b"\n", topic.encode(), b"\n", state))).hexdigest()
+        if version != expected_version:
+            if version > expected_version:
+                self.problem("version_missing",
+                             f"version {expected_version} is missing (found version "
+                             f"{version} next)", oid, expected_version, position)
+            else:
+                self.problem("version_order",
+                             f"version {version} is stored after version "
+                             f"{expected_version - 1} (duplicated, swapped or forged)",
+                             oid, version, position)
+            if head is None or version > head[0]:
+                self.heads[oid] = (version, h)
+            return h
+
+        if state[:14] == STATE_PREFIX and state[78:79] == b'"':
+            prev: str | None = state[14:78].decode("ascii", "replace")
+        else:
+            prev = prev_hash_of(state)
+        expected_prev = head[1] if head is not None else GENESIS
+        if prev != expected_prev:
+            if prev is None or not is_hash(prev):
+                self.problem("unreadable", "the stored state has no readable prev_hash "
+                             "(the event was altered)", oid, version, position)
+            elif head is None:
+                self.problem("link", "a first version must record prev_hash 0…0; this "
+                             f"one records {prev[:16]}… (forged or altered)",
+                             oid, version, position)
+            else:
+                self.problem("link", f"the stored event no longer hashes to the "
+                             f"prev_hash recorded by version {version} "
+                             f"({expected_prev[:16]}… ≠ {prev[:16]}…): this event, or the "
+                             f"link stored in version {version}, was altered, "
+                             "or an event was forged in between",
+                             oid, version - 1, position)
+        self.heads[oid] = (version, h)
+        return h
+
+    def finish(self) -> Report:
+        seal_info: dict[str, Any] | None = None
+        if self.seal is not None:
+            seal = self.seal
+            heads = self._sealed_heads if self._sealed_heads is not None else self.heads
+            events = self._sealed_events if self._sealed_heads is not None else self.events
+            root = merkle_root(heads)
+            seal_info = {"position": seal.position, "sealed_at": seal.sealed_at,
+                         "merkle_root": seal.merkle_root, "events": seal.events,
+                         "key_id": seal.key_id, "matches": True}
+            if self.last_position < seal.position:
+                seal_info["matches"] = False
+                self.problem("seal", f"the store ends at position {self.last_position}, "
+                             f"before the seal's position {seal.position}: events sealed "
+                             "then were removed", None, None, self.last_position)
+            elif events != seal.events:
+                seal_info["matches"] = False
+                self.problem("seal", f"{events} events are stored up to position "
+                             f"{seal.position}; the seal counted {seal.events}: events "
+                             "were removed or added before the seal's position",
+                             None, None, seal.position)
+            elif root != seal.merkle_root:
+                seal_info["matches"] = False
+                self.problem("seal", "the chains up to the seal's position no longer "
+                             f"match it (Merkle root {root[:16]}…, sealed "
+                             f"{seal.merkle_root[:16]}…): history sealed then was "
+                             "rewritten", None, None, seal.position)
+        return Report(events=self.events, chains=len(self.heads),
+                      last_position=self.last_position, merkle_root=merkle_root(self.heads),
+                      problems=tuple(self.problems), problem_count=self.problem_count,
+                      seal=seal_info)
+
+
+def is_gapless(app: Application[Any]) -> bool:
+    """Whether the application's backend never leaves gaps in positions (SQLite)."""
+    return type(app.recorder).__module__ == "eventsourcing.sqlite"
+
+
+def stored_records(app: Application[Any], stop: int | None = None
+                   ) -> Iterator[tuple[int, str, int, str, bytes]]:
+    """Every stored event as ``(position, id hex, version, topic, state)``, in order."""
+    recorder: Any = app.recorder
+    last = 0
+    while True:
+        page = recorder.select_notifications(start=last, limit=PAGE, stop=stop,
+                                             inclusive_of_start=False)
+        if not page:
+            return
+        for n in page:
+            oid = n.originator_id
+            yield (n.id, oid.hex if isinstance(oid, UUID) else UUID(str(oid)).hex,
+                   n.originator_version, n.topic, bytes(n.state))
+        last = page[-1].id
+        if len(page) < PAGE:
+            return
+
+
+def verify_store(app: Application[Any], *, seal: Seal | None = None,
+                 public_key: Any = None) -> Report:
+    """Verify every chain of ``app``'s store (and, with ``seal``, the seal).
+
+    With a seal, ``public_key`` (a path or an Ed25519 public key) is required
+    and the seal's signature is checked first (:class:`SealInvalid` if wrong).
+    """
+    if seal is not None:
+        from petitions.audit.seal import check_signature
+
+        check_signature(seal, public_key)
+    verifier = ChainVerifier(gapless=is_gapless(app), seal=seal)
+    feed = verifier.feed
+    for record in stored_records(app):
+        feed(*record)
+    return verifier.finish()
