@@ -117,6 +117,12 @@ class ChainVerifier:
         self.problems: list[Problem] = []
         self.problem_count = 0
         self._sealed_heads: dict[str, tuple[int, str]] | None = None
+        #: chain → (version, position, position of version - 1) of a link that broke
+        #: into that version; resolved by the next event of the chain.
+        self.pending: dict[str, tuple[int, int, int | None]] = {}
+        #: chain → last version already reported as altered.
+        self.explained: dict[str, int] = {}
+        self.positions: dict[str, int] = {}
         self._sealed_events = 0
 
     def problem(self, kind: str, message: str, oid: str | None = None,
@@ -173,25 +179,41 @@ class ChainVerifier:
         else:
             prev = prev_hash_of(state)
         expected_prev = head[1] if head is not None else GENESIS
-        if prev != expected_prev:
-            if prev is None or not is_hash(prev):
-                self.problem("unreadable", "the stored state has no readable prev_hash "
-                             "(the event was altered)", oid, version, position)
-            elif head is None:
-                self.problem("link", "a first version must record prev_hash 0…0; this "
-                             f"one records {prev[:16]}… (forged or altered)",
-                             oid, version, position)
-            else:
-                self.problem("link", f"the stored event no longer hashes to the "
-                             f"prev_hash recorded by version {version} "
-                             f"({expected_prev[:16]}… ≠ {prev[:16]}…): this event, or the "
-                             f"link stored in version {version}, was altered, "
-                             "or an event was forged in between",
-                             oid, version - 1, position)
+        pending = self.pending.pop(oid, None) if self.pending else None
+        if prev == expected_prev:
+            if pending is not None:
+                # Only the link into the previous event broke: the event before it
+                # no longer hashes to what its successor recorded.
+                self.problem("altered", f"the stored event no longer hashes to the "
+                             f"prev_hash recorded by version {pending[0]} (the event was "
+                             "altered)", oid, pending[0] - 1, pending[2])
+        elif prev is None or not is_hash(prev):
+            self.problem("unreadable", "the stored state has no readable prev_hash "
+                         "(the event was altered)", oid, version, position)
+            self.explained[oid] = version
+        elif head is None:
+            self.problem("link", "a first version must record prev_hash 0…0; this one "
+                         f"records {prev[:16]}… (forged or altered)", oid, version, position)
+            self.explained[oid] = version
+        elif pending is not None:
+            # Both links of the previous event broke: it was altered or replaced.
+            self.problem("altered", "the stored event no longer matches its chain on "
+                         "either side (it was altered, replaced or swapped)",
+                         oid, pending[0], pending[1])
+        elif self.explained.get(oid) == version - 1:
+            pass  # the break follows from the event already reported
+        else:
+            self.pending[oid] = (version, position, self.positions.get(oid))
+        self.positions[oid] = position
         self.heads[oid] = (version, h)
         return h
 
     def finish(self) -> Report:
+        for oid, (version, position, _) in self.pending.items():
+            self.problem("link", f"prev_hash does not match the hash of version {version - 1}"
+                         f": this last event was forged or altered, or version "
+                         f"{version - 1} was", oid, version, position)
+        self.pending.clear()
         seal_info: dict[str, Any] | None = None
         if self.seal is not None:
             seal = self.seal
