@@ -139,10 +139,9 @@ def test_a_tampered_file_is_refused_and_nothing_is_written(
     _, out, _ = exported
     bad = _tamper(out, edit)
     target = tmp_path / "target.sqlite"
-    with PetitionService.open(str(target)) as dst:
-        with pytest.raises(ImportRefused, match=r"altered|removed|truncated|missing|"
-                                                 r"version|position"):
-            import_log(dst, bad, actor=ADMIN)
+    with PetitionService.open(str(target)) as dst, pytest.raises(
+            ImportRefused, match=r"altered|removed|truncated|missing|version|position"):
+        import_log(dst, bad, actor=ADMIN)
     assert rows(target) == []
 
 
@@ -172,9 +171,9 @@ def test_a_file_rewritten_consistently_is_caught_by_a_seal(
         report = import_log(dst, bad, actor=ADMIN)  # consistent: accepted without a seal
         assert report.ok
     target2 = tmp_path / "t2.sqlite"
-    with PetitionService.open(str(target2)) as dst:
-        with pytest.raises(ImportRefused, match="rewritten"):
-            import_log(dst, bad, actor=ADMIN, seal=seal, public_key=public)
+    with PetitionService.open(str(target2)) as dst, pytest.raises(ImportRefused,
+                                                                  match="rewritten"):
+        import_log(dst, bad, actor=ADMIN, seal=seal, public_key=public)
     assert rows(target2) == []
 
 

@@ -111,7 +111,7 @@ def test_rewriting_an_event_and_recomputing_every_hash_breaks_the_seal(
 def test_removing_sealed_events_breaks_the_seal(tmp_path: Path,
                                                 keys: tuple[Path, Path]) -> None:
     private, public = keys
-    path, ids, seal_file = sealed_store(tmp_path, private)
+    path, _, seal_file = sealed_store(tmp_path, private)
     last_pos, oid = rows(path)[-1][0], rows(path)[-1][1]
     from audit_support import execute
 

@@ -140,7 +140,7 @@ class ChainedMapper(Mapper[UUID]):
         version = domain_event.originator_version
         prev = self.predecessor_hash(originator_id, version)
         topic = get_topic(domain_event.__class__)
-        event_state = {"prev_hash": prev}
+        event_state: dict[str, Any] = {"prev_hash": prev}
         event_state.update(vars(domain_event))
         del event_state["originator_id"], event_state["originator_version"]
         class_version = getattr(type(domain_event), "class_version", 1)
