@@ -100,7 +100,7 @@ class PetitionService(ChainedApplication):
         self.snapshotting_intervals = (  # type: ignore[misc]
             {Petition: interval} if interval > 0 else {})
         full_env = dict(env or persistence.env_for_url(self.url))
-        full_env["IS_SNAPSHOTTING_ENABLED"] = "y" if interval > 0 else ""
+        full_env["IS_SNAPSHOTTING_ENABLED"] = "y" if interval > 0 else "n"
         super().__init__(full_env)
         dirs = list(workflow_dirs)
         extra = os.environ.get("PETITIONS_WORKFLOWS")

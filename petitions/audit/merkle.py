@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 def leaf(originator_id: str, version: int, head: str) -> bytes:
@@ -32,8 +33,8 @@ def root_of_leaves(leaves: list[bytes]) -> str:
     return level[0].hex()
 
 
-def merkle_root(heads: Mapping[str, tuple[int, str]] | Iterable[tuple[str, int, str]]) -> str:
-    """The root over chain heads: ``{id_hex: (version, hash)}`` or ``(id_hex, version, hash)``."""
+def merkle_root(heads: Mapping[str, tuple[Any, ...]] | Iterable[tuple[str, int, str]]) -> str:
+    """The root over chain heads: ``{id_hex: (version, hash, …)}`` or ``(id, version, hash)``."""
     if isinstance(heads, Mapping):
         items = [(k, v[0], v[1]) for k, v in heads.items()]
     else:

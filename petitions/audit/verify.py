@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 #: Problems kept in a report (the first is what matters; the count is exact).
 MAX_PROBLEMS = 1000
 PAGE = 20_000
+_FIRST = STATE_PREFIX + GENESIS.encode() + b'"'
+_sha256 = hashlib.sha256
 
 
 @attrs.frozen
@@ -111,18 +113,18 @@ class ChainVerifier:
     def __init__(self, *, gapless: bool, seal: Seal | None = None) -> None:
         self.gapless = gapless
         self.seal = seal
-        self.heads: dict[str, tuple[int, str]] = {}
+        #: chain → (version, hash, position, the state prefix its successor must have)
+        self.heads: dict[str, tuple[int, str, int, bytes]] = {}
         self.events = 0
         self.last_position = 0
         self.problems: list[Problem] = []
         self.problem_count = 0
-        self._sealed_heads: dict[str, tuple[int, str]] | None = None
+        self._sealed_heads: dict[str, tuple[int, str, int, bytes]] | None = None
         #: chain → (version, position, position of version - 1) of a link that broke
         #: into that version; resolved by the next event of the chain.
         self.pending: dict[str, tuple[int, int, int | None]] = {}
         #: chain → last version already reported as altered.
         self.explained: dict[str, int] = {}
-        self.positions: dict[str, int] = {}
         self._sealed_events = 0
 
     def problem(self, kind: str, message: str, oid: str | None = None,
@@ -139,6 +141,19 @@ class ChainVerifier:
         if seal is not None and self._sealed_heads is None and position > seal.position:
             self._sealed_heads = dict(self.heads)
             self._sealed_events = self.events
+        # Fast path: an intact link at the expected place.
+        head = self.heads.get(oid)
+        last = self.last_position
+        if ((state[:79] == head[3] and version == head[0] + 1) if head is not None
+                else (version == 1 and state[:79] == _FIRST)) and (
+                position == last + 1 if self.gapless else position > last) and (
+                not self.pending or oid not in self.pending):
+            h = _sha256(b"petitions/event/v1\n%s\n%d\n%s\n%s" % (
+                oid.encode(), version, topic.encode(), state)).hexdigest()
+            self.heads[oid] = (version, h, position, b'{"prev_hash":"%s"' % h.encode())
+            self.events += 1
+            self.last_position = position
+            return h
         self.events += 1
         try:
             return self._link(position, oid, version, topic, state)
@@ -158,8 +173,8 @@ class ChainVerifier:
     def _link(self, position: int, oid: str, version: int, topic: str, state: bytes) -> str:
         head = self.heads.get(oid)
         expected_version = head[0] + 1 if head is not None else 1
-        h = hashlib.sha256(b"".join((EVENT_PREFIX, oid.encode(), b"\n", str(version).encode(),
-                                     b"\n", topic.encode(), b"\n", state))).hexdigest()
+        h = _sha256(b"".join((EVENT_PREFIX, oid.encode(), b"\n", str(version).encode(),
+                              b"\n", topic.encode(), b"\n", state))).hexdigest()
         if version != expected_version:
             if version > expected_version:
                 self.problem("version_missing",
@@ -171,7 +186,7 @@ class ChainVerifier:
                              f"{expected_version - 1} (duplicated, swapped or forged)",
                              oid, version, position)
             if head is None or version > head[0]:
-                self.heads[oid] = (version, h)
+                self._set_head(oid, version, h, position)
             return h
 
         if state[:14] == STATE_PREFIX and state[78:79] == b'"':
@@ -203,10 +218,12 @@ class ChainVerifier:
         elif self.explained.get(oid) == version - 1:
             pass  # the break follows from the event already reported
         else:
-            self.pending[oid] = (version, position, self.positions.get(oid))
-        self.positions[oid] = position
-        self.heads[oid] = (version, h)
+            self.pending[oid] = (version, position, head[2])
+        self._set_head(oid, version, h, position)
         return h
+
+    def _set_head(self, oid: str, version: int, h: str, position: int) -> None:
+        self.heads[oid] = (version, h, position, STATE_PREFIX + h.encode() + b'"')
 
     def finish(self) -> Report:
         for oid, (version, position, _) in self.pending.items():
@@ -251,14 +268,58 @@ def is_gapless(app: Application[Any]) -> bool:
     return type(app.recorder).__module__ == "eventsourcing.sqlite"
 
 
-def stored_records(app: Application[Any], stop: int | None = None
-                   ) -> Iterator[tuple[int, str, int, str, bytes]]:
-    """Every stored event as ``(position, id hex, version, topic, state)``, in order."""
+def stored_records(app: Application[Any]) -> Iterator[tuple[int, str, int, str, bytes]]:
+    """Every stored event as ``(position, id hex, version, topic, state)``, in order.
+
+    SQLite and PostgreSQL are read in one read transaction (a consistent
+    snapshot of the log); other recorders through ``select_notifications``.
+    """
     recorder: Any = app.recorder
+    module = type(recorder).__module__
+    if module == "eventsourcing.sqlite":
+        yield from _sqlite_records(recorder)
+    elif module == "eventsourcing.postgres":
+        yield from _postgres_records(recorder)
+    else:
+        yield from _generic_records(recorder)
+
+
+def _sqlite_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]]:
+    table = recorder.events_table_name
+    with recorder.datastore.transaction(commit=False) as c:
+        cursor = c.sqlite_cursor
+        cursor.row_factory = None
+        cursor.execute("SELECT rowid, originator_id, originator_version, topic, state "
+                       f"FROM {table} ORDER BY rowid")
+        while True:
+            rows = cursor.fetchmany(PAGE)
+            if not rows:
+                return
+            for position, oid, version, topic, state in rows:
+                yield position, oid if len(oid) == 32 else UUID(oid).hex, version, topic, state
+
+
+def _postgres_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]]:
+    from psycopg.rows import tuple_row
+    from psycopg.sql import SQL, Identifier
+
+    datastore = recorder.datastore
+    query = SQL("SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM {}.{} ORDER BY notification_id").format(
+        Identifier(datastore.schema), Identifier(recorder.events_table_name))
+    with datastore.get_connection() as conn, conn.transaction(), conn.cursor(
+            name="petitions_audit_read", row_factory=tuple_row) as cursor:
+        cursor.itersize = PAGE
+        cursor.execute(query)
+        for position, oid, version, topic, state in cursor:
+            yield (position, oid.hex if isinstance(oid, UUID) else UUID(str(oid)).hex,
+                   version, topic, bytes(state))
+
+
+def _generic_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]]:
     last = 0
     while True:
-        page = recorder.select_notifications(start=last, limit=PAGE, stop=stop,
-                                             inclusive_of_start=False)
+        page = recorder.select_notifications(start=last, limit=PAGE, inclusive_of_start=False)
         if not page:
             return
         for n in page:
