@@ -46,7 +46,17 @@ _REQUIRED = {"position": int, "petition_id": str, "version": int, "topic": str,
              "prev_hash": str, "hash": str}
 
 
+_TIMESTAMP = b'"timestamp":{"_type_":"datetime_iso","_data_":"'
+
+
 def _recorded_time(state: bytes) -> str | None:
+    # The recording time is the state's second member (after prev_hash).
+    i = state.find(_TIMESTAMP, 79, 200)
+    if i >= 0:
+        start = i + len(_TIMESTAMP)
+        end = state.find(b'"', start)
+        if end > start:
+            return state[start:end].decode("ascii", "replace")
     try:
         data = json.loads(state)
     except (ValueError, UnicodeDecodeError):
