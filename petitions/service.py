@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 import attrs
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from petitions import persistence
+from petitions.audit.chain import ChainedApplication
 from petitions.campaigns import CampaignProgress
 from petitions.domain import values
 from petitions.domain.campaign import Campaign
@@ -80,8 +81,11 @@ def retry_on_conflict(fn: Callable[..., T], *args: Any, attempts: int = 8,
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class PetitionService(Application[UUID]):
-    """The petitions application: commands, queries and idempotent filing."""
+class PetitionService(ChainedApplication):
+    """The petitions application: commands, queries and idempotent filing.
+
+    Its stored events form hash chains (:mod:`petitions.audit`).
+    """
 
     name = "petitions"
     snapshotting_intervals: ClassVar[dict[Any, int]] = {Petition: DEFAULT_SNAPSHOT_INTERVAL}
@@ -565,9 +569,19 @@ class PetitionService(Application[UUID]):
             petition_ids=tuple(campaign.petition_ids))
 
     # -------------------------------------------------------------- queries
-    def get(self, petition_id: UUID | str, *, version: int | None = None) -> PetitionView:
-        """The petition as it stands, or as it stood at ``version``."""
+    def get(self, petition_id: UUID | str, *, version: int | None = None,
+            as_of: datetime | None = None) -> PetitionView:
+        """The petition as it stands, or as it stood at ``version``, or ``as_of`` a time.
+
+        ``as_of`` is a recording time: the petition as the store held it at
+        that moment (every event recorded at or before ``as_of``).
+        """
         pid = self._uuid(petition_id)
+        if as_of is not None:
+            if version is not None:
+                raise InvalidInput("as_of", "give a version or a time, not both",
+                                   kind="conflict")
+            version = self._version_as_of(pid, as_of)
         if version is not None:
             if not isinstance(version, int) or version < 1:
                 raise InvalidInput("version", "must be a positive whole number")
@@ -584,6 +598,21 @@ class PetitionService(Application[UUID]):
         else:
             petition = self._load(pid)
         return PetitionView.of(petition, self.workflow_of(petition))
+
+    def _version_as_of(self, pid: UUID, as_of: datetime) -> int:
+        """The last version of ``pid`` recorded at or before ``as_of``."""
+        if not isinstance(as_of, datetime) or as_of.tzinfo is None:
+            raise InvalidInput("as_of", "must be a date and time with a time zone",
+                               kind="naive_time")
+        found = 0
+        for event in self.petition_events(pid):
+            if event.timestamp > as_of:
+                break
+            found = event.originator_version
+        if not found:
+            raise InvalidInput("as_of", "the petition was not yet recorded at that time",
+                               kind="before_filing")
+        return found
 
     def petition_events(self, petition_id: UUID | str) -> list[Petition.Event]:
         """The stored domain events of a petition, oldest first."""

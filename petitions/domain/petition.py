@@ -46,6 +46,10 @@ OUTCOME_CONCLUDED = "concluded"  # re-review (复核) answered: the matter is fi
 #: (撤销或变更) the earlier answer.
 REVIEW_OUTCOMES = ("uphold", "revise")
 
+#: Roles that only read: every command they issue is refused, whatever a
+#: workflow grants (auditors check the record, they never write to it).
+READ_ONLY_ROLES = frozenset({"auditor"})
+
 
 def petition_id_for(idempotency_key: str | None) -> UUID:
     """The id a petition gets: derived from the idempotency key when there is one."""
@@ -492,7 +496,7 @@ class Petition(Aggregate):
         campaign_id: UUID | None = None,
     ) -> Petition:
         """File a new petition under ``wf`` (not yet saved)."""
-        if not wf.may(actor.role, "file"):
+        if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, "file"):
             raise PermissionDenied(actor.role, "file", wf.roles_for("file"))
         if petitioner.kind not in PETITIONER_KINDS:
             raise InvalidInput("petitioner.kind",
@@ -583,7 +587,7 @@ class Petition(Aggregate):
     def _target(self, wf: Workflow, actor: Actor, command: str,
                 to: str | None = None, at: datetime | None = None) -> str:
         """Check ``command`` may be issued now by ``actor``; return the next stage."""
-        if not wf.may(actor.role, command):
+        if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, command):
             raise PermissionDenied(actor.role, command, wf.roles_for(command))
         allowed = wf.commands_in(self.stage)
         targets = wf.targets(self.stage, command)

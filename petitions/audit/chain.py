@@ -1,0 +1,190 @@
+"""Hash chains over the stored events (see ``docs/audit.md`` for the exact format).
+
+Every event an application stores carries, as the first member of its stored
+JSON state, ``prev_hash``: the hash of the event before it in the same
+aggregate (64 zeros for version 1).  The hash of an event is SHA-256 over
+
+    b"petitions/event/v1\\n" + originator id (32 lowercase hex digits) + b"\\n"
+    + version (decimal) + b"\\n" + topic + b"\\n" + stored state bytes
+
+so it covers exactly what the database holds — including whatever ciphertext
+a field may contain — and, through ``prev_hash`` inside the state, every
+earlier event of the aggregate.
+
+The link is made where events become bytes: :class:`ChainedMapper` embeds
+``prev_hash`` while encoding, and :class:`ChainedEventStore` gives each
+``put`` a private scratch-pad so that several events of one aggregate saved
+together chain to each other.  The first new event of an aggregate that is
+already stored chains to the stored bytes of its predecessor, read back from
+the recorder: the hash therefore never depends on what a process remembers,
+only on what the database holds.  Snapshots are not chained (they are a
+cache); :class:`ChainedApplication` gives them a plain mapper.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    EventStore,
+    Mapper,
+    Recording,
+    StoredEvent,
+)
+from eventsourcing.utils import get_topic
+
+#: ``prev_hash`` of every version-1 event.
+GENESIS = "0" * 64
+#: First line of the bytes an event hash is computed over.
+EVENT_PREFIX = b"petitions/event/v1\n"
+#: How every chained state starts; the 64 hex digits of ``prev_hash`` follow.
+STATE_PREFIX = b'{"prev_hash":"'
+_HEX = frozenset("0123456789abcdef")
+
+
+class ChainConfigurationError(RuntimeError):
+    """The application is configured in a way the hash chain cannot support."""
+
+
+def id_hex(originator_id: UUID | str) -> str:
+    """The canonical text of an aggregate id in hashes: 32 lowercase hex digits."""
+    if isinstance(originator_id, UUID):
+        return originator_id.hex
+    return UUID(str(originator_id)).hex
+
+
+def event_hash(originator_id: str, version: int, topic: str, state: bytes) -> str:
+    """The hash of one stored event (``originator_id`` as 32 lowercase hex digits)."""
+    return hashlib.sha256(
+        b"".join((EVENT_PREFIX, originator_id.encode(), b"\n", str(version).encode(), b"\n",
+                  topic.encode(), b"\n", state))
+    ).hexdigest()
+
+
+def stored_hash(stored: StoredEvent) -> str:
+    """The hash of an eventsourcing :class:`StoredEvent`."""
+    return event_hash(id_hex(stored.originator_id), stored.originator_version, stored.topic,
+                      bytes(stored.state))
+
+
+def prev_hash_of(state: bytes) -> str | None:
+    """The ``prev_hash`` recorded in a stored state, or ``None`` if it has none."""
+    if state[:14] == STATE_PREFIX and state[78:79] == b'"':
+        return state[14:78].decode("ascii", "replace")
+    try:
+        value = json.loads(state)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(value, dict):
+        found = value.get("prev_hash")
+        if isinstance(found, str):
+            return found
+    return None
+
+
+def is_hash(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
+
+
+class ChainedMapper(Mapper[UUID]):
+    """A mapper that embeds each event's predecessor hash in its stored state."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.cipher is not None or self.compressor is not None:
+            raise ChainConfigurationError(
+                "the audit hash chain needs readable event state: encrypt personal "
+                "fields inside events instead of whole events (CIPHER_TOPIC) and do not "
+                "set COMPRESSOR_TOPIC")
+        self.recorder: AggregateRecorder | None = None
+        self._local = threading.local()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Chain the events mapped inside this block to each other (one ``put``)."""
+        self._local.heads = {}
+        try:
+            yield
+        finally:
+            self._local.heads = None
+
+    def predecessor_hash(self, originator_id: UUID, version: int) -> str:
+        """The hash of the stored event ``version - 1`` of ``originator_id``."""
+        if version == 1:
+            return GENESIS
+        heads: dict[tuple[UUID, int], str] | None = getattr(self._local, "heads", None)
+        if heads:
+            found = heads.get((originator_id, version - 1))
+            if found is not None:
+                return found
+        if self.recorder is None:
+            raise ChainConfigurationError("the chained mapper has no recorder to read from")
+        stored = self.recorder.select_events(originator_id, gt=version - 2, lte=version - 1)
+        if not stored:
+            raise ChainConfigurationError(
+                f"cannot chain version {version} of {originator_id}: "
+                f"version {version - 1} is not stored")
+        return stored_hash(stored[0])
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        originator_id = domain_event.originator_id
+        version = domain_event.originator_version
+        prev = self.predecessor_hash(originator_id, version)
+        topic = get_topic(domain_event.__class__)
+        event_state: dict[str, Any] = {"prev_hash": prev}
+        event_state.update(vars(domain_event))
+        del event_state["originator_id"], event_state["originator_version"]
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            event_state["class_version"] = class_version
+        state = self.transcoder.encode(event_state)
+        heads: dict[tuple[UUID, int], str] | None = getattr(self._local, "heads", None)
+        if heads is not None:
+            heads[(originator_id, version)] = event_hash(id_hex(originator_id), version,
+                                                         topic, state)
+        return StoredEvent(originator_id=originator_id, originator_version=version,
+                           topic=topic, state=state)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        event = super().to_domain_event(stored_event)
+        # The link belongs to the stored record, not to the domain event.
+        vars(event).pop("prev_hash", None)
+        return event
+
+
+class ChainedEventStore(EventStore[UUID]):
+    """An event store whose every ``put`` chains the new events (see module doc)."""
+
+    mapper: ChainedMapper
+
+    def put(self, domain_events: Sequence[DomainEventProtocol[UUID]],
+            **kwargs: Any) -> list[Recording[UUID]]:
+        with self.mapper.batch():
+            return super().put(domain_events, **kwargs)
+
+
+class ChainedApplication(Application[UUID]):
+    """An eventsourcing application whose stored events form hash chains."""
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(),
+                                   mapper_class=ChainedMapper)
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        mapper = cast(ChainedMapper, self.mapper)
+        mapper.recorder = self.recorder
+        return ChainedEventStore(mapper=mapper, recorder=self.recorder)
+
+    def construct_snapshot_store(self) -> EventStore[UUID]:
+        recorder = self.factory.aggregate_recorder(purpose="snapshots")
+        plain: Mapper[UUID] = Mapper(transcoder=self.mapper.transcoder)
+        return EventStore(mapper=plain, recorder=recorder)

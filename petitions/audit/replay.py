@@ -1,0 +1,225 @@
+"""Replay a petition's history for auditors: each event in words and what it changed.
+
+:func:`history` reads a petition's stored events, recomputes each one's hash,
+replays them one by one and returns :class:`HistoryEntry` values: version,
+who (actor and role), when (world time and recording time, UTC), the event
+told in Chinese and English (templates in ``petitions/data/events.toml``),
+what it changed in the petition (field, before, after), and the event's hash
+and ``prev_hash``.  Front-ends show times in Asia/Shanghai
+(:mod:`petitions.timefmt`).
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from petitions.audit.chain import prev_hash_of, stored_hash
+from petitions.errors import InvalidInput, PetitionNotFound
+from petitions.transcoding import to_plain
+
+LANGS = ("zh", "en")
+#: Aggregate attributes that are bookkeeping, not part of "what it changed".
+_SKIP = frozenset({"last_occurred_at"})
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, Any]:
+    """The event templates and field labels (``petitions/data/events.toml``)."""
+    text = resources.files("petitions").joinpath("data/events.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _word(key: str, lang: str) -> str:
+    return str(catalog()["words"][key][lang])
+
+
+def field_label(name: str, lang: str = "zh") -> str:
+    """The name of a petition attribute in ``lang`` (the code itself if unknown)."""
+    entry = catalog().get("fields", {}).get(name)
+    return str(entry[lang]) if entry else name
+
+
+def render_value(value: Any, lang: str = "zh") -> str:
+    """A plain value (see :func:`petitions.transcoding.to_plain`) as words."""
+    if value is None or value == "" or value == []:
+        return _word("none", lang)
+    if isinstance(value, bool):
+        return _word("yes" if value else "no", lang)
+    if isinstance(value, list):
+        return _word("list_sep", lang).join(render_value(v, lang) for v in value)
+    if isinstance(value, dict):
+        if "name" in value:
+            return render_value(value["name"], lang)
+        return "; ".join(f"{k}={render_value(v, lang)}" for k, v in value.items()
+                         if v not in (None, "", [], ()))
+    return str(value)
+
+
+class _Shown:
+    """A plain value that formats as words and exposes nested fields as attributes."""
+
+    def __init__(self, value: Any, lang: str, key: str = "") -> None:
+        self.value = value
+        self.lang = lang
+        self.key = key
+
+    def __getattr__(self, name: str) -> _Shown:
+        if isinstance(self.value, dict) and name in self.value:
+            return _Shown(self.value[name], self.lang, name)
+        raise AttributeError(name)
+
+    def __format__(self, spec: str) -> str:
+        value = self.value
+        if self.key in ("category", "channel", "matter_type") and isinstance(value, str):
+            from petitions.taxonomy import taxonomy
+
+            table = getattr(taxonomy(), {"category": "categories", "channel": "channels",
+                                         "matter_type": "matter_types"}[self.key])
+            if value in table:
+                return format(table[value].label(self.lang), spec)
+        return format(render_value(value, self.lang), spec)
+
+
+class _Fields(Mapping[str, Any]):
+    def __init__(self, data: dict[str, Any], lang: str) -> None:
+        self.data = data
+        self.lang = lang
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.data:
+            return "{" + key + "}"
+        return _Shown(self.data[key], self.lang, key)
+
+    def __iter__(self) -> Any:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def describe(type_name: str, data: Mapping[str, Any], lang: str = "zh") -> str:
+    """Tell an event in words: ``type_name`` (e.g. ``"Assigned"``), its plain fields."""
+    if lang not in LANGS:
+        raise InvalidInput("lang", f"must be one of {', '.join(LANGS)}", kind="unknown_code")
+    entry = catalog().get(type_name) or catalog()["_default"]
+    template = str(entry[lang])
+    fields = _Fields({"type": type_name, **data}, lang)
+    try:
+        return string.Formatter().vformat(template, (), fields)
+    except (AttributeError, KeyError, IndexError, ValueError):
+        return str(catalog()["_default"][lang]).format(actor=data.get("actor", ""),
+                                                        type=type_name)
+
+
+@attrs.frozen
+class Change:
+    """One attribute of the petition changed by an event."""
+
+    field: str
+    before: Any
+    after: Any
+
+    def label(self, lang: str = "zh") -> str:
+        return field_label(self.field, lang)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "before": self.before, "after": self.after}
+
+    def text(self, lang: str = "zh") -> str:
+        return (f"{self.label(lang)}: {render_value(self.before, lang)} → "
+                f"{render_value(self.after, lang)}")
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One event of a petition, for auditors."""
+
+    version: int
+    type: str
+    topic: str
+    actor: str
+    role: str
+    occurred_at: datetime | None
+    recorded_at: datetime
+    text_zh: str
+    text_en: str
+    changes: tuple[Change, ...]
+    data: dict[str, Any]
+    hash: str
+    prev_hash: str
+
+    def text(self, lang: str = "zh") -> str:
+        return self.text_en if lang.startswith("en") else self.text_zh
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version, "type": self.type, "topic": self.topic,
+            "actor": self.actor, "role": self.role,
+            "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
+            "recorded_at": self.recorded_at.isoformat(),
+            "text": {"zh": self.text_zh, "en": self.text_en},
+            "changes": [c.to_dict() for c in self.changes],
+            "data": self.data, "hash": self.hash, "prev_hash": self.prev_hash,
+        }
+
+
+_EVENT_BASE = frozenset({"originator_id", "originator_version", "timestamp",
+                         "originator_topic", "actor", "occurred_at"})
+
+
+def _state_of(aggregate: Any) -> dict[str, Any]:
+    return {k: to_plain(v) for k, v in vars(aggregate).items()
+            if not k.startswith("_") and k not in _SKIP}
+
+
+def _empty(value: Any) -> bool:
+    return value in (None, "", [], {}, False, 0)
+
+
+def history(app: Any, petition_id: UUID | str) -> tuple[HistoryEntry, ...]:
+    """Every event of a stored aggregate (a petition), told and replayed, oldest first."""
+    try:
+        pid = petition_id if isinstance(petition_id, UUID) else UUID(str(petition_id))
+    except ValueError:
+        raise InvalidInput("id", f"{petition_id!r} is not a petition id", kind="bad_id") from None
+    stored = app.recorder.select_events(pid)
+    if not stored:
+        raise PetitionNotFound(petition_id)
+    entries: list[HistoryEntry] = []
+    aggregate: Any = None
+    before: dict[str, Any] = {}
+    for record in stored:
+        event: Any = app.mapper.to_domain_event(record)
+        aggregate = event.mutate(aggregate)
+        after = _state_of(aggregate)
+        changes = tuple(
+            Change(k, before.get(k), after.get(k)) for k in after
+            if before.get(k) != after.get(k) and not (k not in before and _empty(after[k]))
+        )
+        before = after
+        data = {k: to_plain(v) for k, v in vars(event).items() if k not in _EVENT_BASE}
+        actor = getattr(event, "actor", None)
+        words = {"actor": actor.id if actor else "", "role": actor.role if actor else "",
+                 **data}
+        type_name = type(event).__name__
+        entries.append(HistoryEntry(
+            version=record.originator_version, type=type_name, topic=record.topic,
+            actor=words["actor"], role=words["role"],
+            occurred_at=getattr(event, "occurred_at", None), recorded_at=event.timestamp,
+            text_zh=describe(type_name, words, "zh"), text_en=describe(type_name, words, "en"),
+            changes=changes, data=data, hash=stored_hash(record),
+            prev_hash=prev_hash_of(bytes(record.state)) or "",
+        ))
+    return tuple(entries)
+
+
+__all__ = ["Change", "HistoryEntry", "describe", "field_label", "history", "render_value"]

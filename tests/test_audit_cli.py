@@ -1,0 +1,91 @@
+"""The `petitions audit` commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from tests.audit_support import build, execute, row, rows, set_state
+from click.testing import CliRunner
+
+from cli import main
+from petitions import PetitionService
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[Path, list[UUID]]:
+    path = tmp_path / "cli.sqlite"
+    with PetitionService.open(str(path)) as svc:
+        ids = build(svc, 2)
+    return path, ids
+
+
+def run(db: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", str(db), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_keygen_seal_and_verify(tmp_path: Path, store: tuple[Path, list[UUID]]) -> None:
+    db, _ = store
+    key = tmp_path / "k"
+    code, out, _ = run(db, "audit", "keygen", str(key))
+    assert code == 0 and key.exists() and Path(f"{key}.pub").exists()
+    code, _, err = run(db, "audit", "keygen", str(key))
+    assert code == 1 and "already exists" in err and len(err.strip().splitlines()) == 1
+    seal = tmp_path / "s.seal"
+    code, out, _ = run(db, "audit", "seal", "--key", str(key), "--out", str(seal))
+    assert code == 0 and seal.exists() and f"up to position {rows(db)[-1][0]}" in out
+    code, out, _ = run(db, "audit", "verify", "--seal", str(seal), "--public-key", f"{key}.pub")
+    assert code == 0 and out.startswith(f"ok: {len(rows(db))} events in 3 chains")
+    code, out, _ = run(db, "--json", "audit", "verify")
+    assert code == 0 and json.loads(out)["ok"] is True
+
+
+def test_verify_names_the_first_broken_event_on_one_line(
+        store: tuple[Path, list[UUID]]) -> None:
+    db, ids = store
+    _, _, state = row(db, ids[0], 3)
+    set_state(db, ids[0], 3, state.replace("网格员张".encode(), "网格员王".encode()))
+    code, out, err = run(db, "audit", "verify")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert f"petition {ids[0]}, version 3" in err
+    code, out, _ = run(db, "--json", "audit", "verify")
+    report = json.loads(out)
+    assert code == 1 and report["first_problem"]["version"] == 3
+    assert report["first_problem"]["petition_id"] == str(ids[0])
+
+
+def test_export_then_import_into_an_empty_database(
+        tmp_path: Path, store: tuple[Path, list[UUID]]) -> None:
+    db, ids = store
+    log = tmp_path / "log.jsonl"
+    code, out, _ = run(db, "audit", "export", str(log))
+    assert code == 0 and f"exported {len(rows(db))} events" in out
+    target = tmp_path / "target.sqlite"
+    code, _, err = run(target, "audit", "import", str(log), "--actor", "wu", "--role", "auditor")
+    assert code == 1 and "auditor" in err and rows(target) == []
+    code, out, _ = run(target, "audit", "import", str(log), "--actor", "admin",
+                       "--role", "administrator")
+    assert code == 0 and out.startswith(f"imported {len(rows(db))} events")
+    code, _, err = run(target, "audit", "import", str(log), "--actor", "admin",
+                       "--role", "administrator")
+    assert code == 1 and "not empty" in err
+    with PetitionService.open(str(db)) as a, PetitionService.open(str(target)) as b:
+        assert [a.get(i) for i in ids] == [b.get(i) for i in ids]
+
+
+def test_a_broken_store_is_neither_sealed_nor_exported(
+        tmp_path: Path, store: tuple[Path, list[UUID]]) -> None:
+    db, ids = store
+    execute(db, "DELETE FROM stored_events WHERE originator_id=? AND originator_version=2",
+            (ids[1].hex,))
+    run(db, "audit", "keygen", str(tmp_path / "k"))
+    code, _, err = run(db, "audit", "seal", "--key", str(tmp_path / "k"),
+                       "--out", str(tmp_path / "s"))
+    assert code == 1 and f"petition {ids[1]}, version 2" in err
+    assert not (tmp_path / "s").exists()
+    code, _, err = run(db, "audit", "export", str(tmp_path / "x.jsonl"))
+    assert code == 1 and not (tmp_path / "x.jsonl").exists()
