@@ -3,9 +3,15 @@
 Takes N petitions (default 2,000) through file → accept → assign → reply →
 resolve → callback → close on a SQLite file, one save per command.  In the
 same run, a bare eventsourcing ``Aggregate`` writes the same number of events
-with the same number of saves (one event per save) to another SQLite file.
-Prints both events/s figures and their ratio; the last line is one JSON
-object.  Target: ratio ≥ 0.8 (the domain and workflow layer costs at most 20%).
+with the same number of saves (one event per save) to another SQLite file, the
+way eventsourcing's own examples serve commands: each command gets the
+aggregate from the repository, triggers one event and saves it.
+
+A second bare figure, ``bare_write_only_eps``, keeps each bare aggregate in
+memory and only saves (no read per command): the floor set by SQLite commits.
+
+Prints the figures and the ratio ours / bare; the last line is one JSON object.
+Target: ratio ≥ 0.8 (the domain and workflow layer costs at most 20%).
 
     python bench/lifecycle.py [N]
 """
@@ -72,7 +78,7 @@ def run_ours(n: int, folder: Path) -> float:
     return n * EVENTS_PER_PETITION / elapsed
 
 
-def run_bare(n: int, folder: Path) -> float:
+def run_bare(n: int, folder: Path, *, read_per_command: bool = True) -> float:
     app = BareApp(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                        "SQLITE_DBNAME": str(folder / "bare.sqlite")})
     gc.collect()
@@ -81,6 +87,8 @@ def run_bare(n: int, folder: Path) -> float:
         agg = Bare("小区停车难")
         app.save(agg)
         for _ in range(EVENTS_PER_PETITION - 1):
+            if read_per_command:
+                agg = app.repository.get(agg.id)
             agg.step("step")
             app.save(agg)
     elapsed = time.perf_counter() - start
@@ -90,20 +98,28 @@ def run_bare(n: int, folder: Path) -> float:
 
 def main(argv: list[str]) -> dict[str, Any]:
     n = int(argv[1]) if len(argv) > 1 else 2000
+    ours, bare, floor = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        # Alternate the two, twice, and keep each one's best run: the machine is shared.
-        ours = max(run_ours(n // 2, folder / f"o{i}") for i in range(2) if
-                   (folder / f"o{i}").mkdir() is None)
-        bare = max(run_bare(n // 2, folder / f"b{i}") for i in range(2) if
-                   (folder / f"b{i}").mkdir() is None)
-    result = {"n": n, "events": n * EVENTS_PER_PETITION, "ours_eps": round(ours),
-              "bare_eps": round(bare), "ratio": round(ours / bare, 3)}
-    print(f"petitions lifecycle: {result['ours_eps']} events/s")
-    print(f"bare eventsourcing:  {result['bare_eps']} events/s")
-    print(f"ratio: {result['ratio']} (target >= 0.8)")
-    print(json.dumps({"ours_eps": result["ours_eps"], "bare_eps": result["bare_eps"],
-                      "ratio": result["ratio"], "n": n}))
+        # Interleave the three, twice, each on a fresh file, and keep each one's
+        # best run: the machine is shared and noisy.
+        for i in range(2):
+            for name, runs, fn in (("ours", ours, run_ours), ("bare", bare, run_bare),
+                                   ("floor", floor, lambda k, d: run_bare(
+                                       k, d, read_per_command=False))):
+                folder = Path(tmp) / f"{name}{i}"
+                folder.mkdir()
+                runs.append(fn(n, folder))
+    result = {"ours_eps": round(max(ours)), "bare_eps": round(max(bare)),
+              "ratio": round(max(ours) / max(bare), 3),
+              "bare_write_only_eps": round(max(floor)), "n": n,
+              "events": n * EVENTS_PER_PETITION}
+    print(f"petitions, {n} petitions x {EVENTS_PER_PETITION} commands: "
+          f"{result['ours_eps']} events/s")
+    print(f"bare eventsourcing, get + trigger + save per command: {result['bare_eps']} events/s")
+    print(f"bare eventsourcing, save only (no read per command): "
+          f"{result['bare_write_only_eps']} events/s")
+    print(f"ratio ours / bare: {result['ratio']} (target >= 0.8)")
+    print(json.dumps(result))
     return result
 
 
