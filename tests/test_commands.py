@@ -431,3 +431,20 @@ def test_memory_database_works_across_threads(clerk: Actor) -> None:
     assert all(svc.get(i).stage == "intake" for i in ids)  # type: ignore[arg-type]
     assert len(set(ids)) == 4
     svc.close()
+
+
+def test_what_the_service_returns_keeps_it_open(tmp_path: object, clerk: Actor) -> None:
+    """eventsourcing 9.5 closes an application's connections when it is garbage
+    collected; a feed taken from a service nobody else holds must still work."""
+    import gc
+    from pathlib import Path
+
+    db = str(Path(str(tmp_path)) / "gc.sqlite")
+    svc = PetitionService.open(db)
+    pid = file_petition(svc, clerk)
+    svc.close()
+    feed = PetitionService.open(db).changes(after=0)
+    gc.collect()
+    assert [c.petition_id for c in feed] == [pid]
+    with PetitionService.open(db) as again:
+        assert again.get(pid).stage == "intake"  # type: ignore[arg-type]
