@@ -63,7 +63,7 @@ WORDS = (
     N_("open"), N_("closed"), N_("resolved"), N_("rejected"), N_("duplicate"),
     N_("withdrawn"), N_("assignee"), N_("mediator"), N_("resident"), N_("enterprise"),
     N_("collective"), N_("support"), N_("explain"), N_("not_support"),
-    N_("yes"), N_("no"),
+    N_("yes"), N_("no"), N_("Unit"), N_("Month"), N_("Year"),
     # fields named by errors
     N_("title"), N_("description"), N_("category"), N_("channel"), N_("at"), N_("id"),
     N_("unit"), N_("person"), N_("reason"), N_("referral"), N_("text"), N_("rating"),
