@@ -2,18 +2,49 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
 from petitions import Actor, Location, Petitioner, PetitionService
 
 
-@pytest.fixture(params=["sqlite"])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_BASE, connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, private database URL for one test, per storage backend."""
-    return str(tmp_path / "petitions.sqlite")
+    if request.param == "sqlite":
+        yield str(tmp_path / "petitions.sqlite")
+        return
+    if not _postgres_available():
+        if os.environ.get("PETITIONS_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required but not reachable")
+        pytest.skip("PostgreSQL not reachable")
+    import psycopg
+
+    schema = f"t_{uuid4().hex[:12]}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_BASE}?schema={schema}"
+    finally:
+        with psycopg.connect(PG_BASE, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture
