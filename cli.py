@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -259,6 +260,9 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
     """Handle residents' and enterprises' appeals (诉求), from intake to
     satisfaction review (回访)."""
     ctx.obj = State(db, actor, role, lang, as_json)
+    # The library logs refusals for auditors; on the command line the one-line
+    # error says it all (no logging set-up means no stray stderr lines).
+    logging.getLogger("petitions").addHandler(logging.NullHandler())
 
 
 # ----------------------------------------------------------------- filing

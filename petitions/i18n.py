@@ -91,7 +91,8 @@ def error_text(exc: Exception, lang: str) -> str:
             text += m(" (reason: {reason})", reason=p["reason"])
         return text
     if code == "permission_denied":
-        return m("role {role} may not {command}; roles that may: {allowed}", **p)
+        return m("role {role} may not {command}; roles that may: {allowed}",
+                 role=p["role"], command=p["command"], allowed=p.get("allowed") or m("none"))
     if code == "concurrent_update":
         return m("petition {id} was changed by someone else; reload and retry", **p)
     if code == "workflow_not_found":

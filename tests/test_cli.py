@@ -111,10 +111,11 @@ def test_reject_duplicate_withdraw_and_plan(cli: Cli) -> None:
         ("closed", "rejected"), ("closed", "duplicate"), ("closed", "withdrawn")]
     cli("accept", d)
     cli("assign", d, "--unit", "华新街街道", "--person", "书记")
-    # The standard workflow has no plans: the refusal names the field.
+    # The standard workflow has no plans: nobody may record a plan step.
     r = cli("plan", "step", d, "--plan", "six_step", "--step", "publicise", "--evidence", "x",
             code=1)
-    assert r.stderr.startswith("petitions: plan:") and "six_step" in r.stderr
+    assert one_line_error(r) == ("petitions: role caseworker may not plan_step; "
+                                 "roles that may: none")
 
 
 def test_show_version_and_json_keys(cli: Cli) -> None:
@@ -170,7 +171,7 @@ def test_list_filters_text_and_table(cli: Cli) -> None:
 
 
 def test_stats_and_caseload(cli: Cli) -> None:
-    pid = cli.file()
+    pid = cli.file("--at", "2022-06-01T09:00")
     cli("accept", pid)
     cli("assign", pid, "--unit", "寸滩街道", "--person", "网格员张")
     cli("reply", pid, "--outcome", "support", "--text", "ok")
@@ -347,7 +348,7 @@ def test_usage_errors_exit_2(cli: Cli, args: tuple[str, ...]) -> None:
 
 def test_environment_supplies_global_options(cli: Cli) -> None:
     env: dict[str, str | None] = {"PETITIONS_DB": cli.db, "PETITIONS_ACTOR": "li",
-                                  "PETITIONS_ROLE": "intake_clerk", "PETITIONS_LANG": "zh"}
+                                  "PETITIONS_ROLE": "caseworker", "PETITIONS_LANG": "zh"}
     runner = CliRunner()
     filed = runner.invoke(main, ["--json", "file", "--kind", "resident", "--name", "王",
                                  "--title", "t", "--description", "d", "--category",
@@ -396,7 +397,7 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert script is not None, "the petitions console script is not installed"
     db = str(tmp_path / "sub.sqlite")
     env = {k: v for k, v in os.environ.items() if k not in ENV_CLEAR}
-    env.update(PETITIONS_DB=db, PETITIONS_ACTOR="clerk", PETITIONS_ROLE="intake_clerk")
+    env.update(PETITIONS_DB=db, PETITIONS_ACTOR="li", PETITIONS_ROLE="caseworker")
     filed = subprocess.run([script, "--json", "file", "--kind", "resident", "--name", "王",
                             "--title", "路灯不亮", "--description", "小区路灯坏了",
                             "--category", "convenience", "--channel", "hotline"],
