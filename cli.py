@@ -198,7 +198,7 @@ def _print_view(view: PetitionView) -> None:
 
 
 # ------------------------------------------------------------- param types
-class Time(click.ParamType):
+class Time(click.ParamType):  # type: ignore[type-arg]
     """ISO 8601; without an offset it is Asia/Shanghai local time."""
 
     name = "TIME"

@@ -501,12 +501,12 @@ class PetitionService(Application[UUID]):
         ``stage``, ``workflow``, ``street``, ``community``, ``grid``, ``unit``,
         ``assignee``, ``mediator``, ``category``, ``channel``, ``campaign``,
         ``outcome``, ``kind``, and ``text`` (in title or description)."""
-        return self.views.list(text=text, limit=limit, offset=offset, **filters)
+        return self.views.cases(text=text, limit=limit, offset=offset, **filters)
 
     def search(self, text: str, *, limit: int | None = 50,
                **filters: str | None) -> list[CaseSummary]:
         """Petitions whose title or description contains ``text`` (Chinese too)."""
-        return self.views.list(text=text, limit=limit, **filters)
+        return self.views.cases(text=text, limit=limit, offset=0, **filters)
 
     def stats(self, by: str = "street", *, date_from: str | None = None,
               date_to: str | None = None) -> list[RateGroup]:

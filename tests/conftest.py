@@ -11,7 +11,6 @@ import pytest
 
 from petitions import Actor, Location, Petitioner, PetitionService
 
-
 PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
 
 

@@ -143,7 +143,8 @@ def test_file_is_idempotent_with_key(cli: Cli) -> None:
 
 def test_list_filters_text_and_table(cli: Cli) -> None:
     a = cli.file()
-    b = cli.json("file", "--kind", "enterprise", "--name", "西南证券", "--title", "写字楼周边乱停车",
+    b = cli.json("file", "--kind", "enterprise", "--name", "西南证券",
+                 "--title", "写字楼周边乱停车",
                  "--description", "早晚高峰交通拥堵", "--category", "traffic",
                  "--channel", "enterprise_liaison", "--street", "江北城街道",
                  role="intake_clerk")["id"]

@@ -199,9 +199,8 @@ def random_history(svc: PetitionService, rng: random.Random, petitions: int = 12
                 svc.close(pid, actor=WORKER)
             elif command == "note":
                 svc.note(pid, actor=WORKER, text="备注")
-            elif command == "withdraw":
-                if rng.random() < 0.3:
-                    svc.withdraw(pid, actor=CLERK, reason="撤回")
+            elif command == "withdraw" and rng.random() < 0.3:
+                svc.withdraw(pid, actor=CLERK, reason="撤回")
         except Exception as exc:  # refused by a rule the random walk did not check
             from petitions import PetitionError
 

@@ -23,7 +23,6 @@ from petitions.readmodels.store import (
     like_pattern,
 )
 
-
 _PG_PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 

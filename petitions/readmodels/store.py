@@ -18,7 +18,7 @@ from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Tracking, TrackingRecorder
 
 #: Name of the projection: its tracking table is ``<name>_tracking``.
 VIEWS_NAME = "petition_views"
@@ -79,8 +79,9 @@ def like_pattern(text: str) -> str:
     return "%" + text.translate(_LIKE_ESCAPE) + "%"
 
 
-class ViewStore:
-    """Dialect-neutral reading and writing of the view tables (a mixin)."""
+class ViewStore(TrackingRecorder):
+    """Dialect-neutral reading and writing of the view tables (the concrete
+    stores mix it with eventsourcing's SQLite or PostgreSQL tracking recorder)."""
 
     #: Table names used in the shared SQL.
     TABLES = ("petition_index", "petition_text", "caseload", "campaign_progress")

@@ -119,7 +119,7 @@ def open_store(app: Application[Any], create: bool = True) -> ViewStore:
     else:
         raise NotImplementedError(f"read models need SQLite or PostgreSQL, not {module}")
     if create:
-        store.create_table()  # type: ignore[attr-defined]
+        store.create_table()
     return store
 
 
@@ -138,7 +138,7 @@ class ReadModels:
     # ------------------------------------------------------------ upkeep
     def position(self) -> int:
         """The last notification id the views have applied (0 for none)."""
-        found: int | None = self.store.max_tracking_id(self.app.name)  # type: ignore[attr-defined]
+        found: int | None = self.store.max_tracking_id(self.app.name)
         return found or 0
 
     def catch_up(self, progress: Progress | None = None) -> int:
@@ -189,7 +189,7 @@ class ReadModels:
                                valid=", ".join(FILTER_COLUMNS))
         return dict(filters)
 
-    def list(self, *, text: str | None = None, limit: int | None = 50, offset: int = 0,
+    def cases(self, *, text: str | None = None, limit: int | None = 50, offset: int = 0,
              **filters: str | None) -> list[CaseSummary]:
         self.refresh()
         rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset)
