@@ -73,6 +73,11 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                    {"seq": tx.cursor.lastrowid, "title": row["title"],
                     "description": row["description"]})
 
+    def _rates_source(self) -> str:
+        # The planner prefers a one-column index plus a lookup of every wide row;
+        # the covering index is several times faster.
+        return "petition_index INDEXED BY petition_index_rates"
+
     def _text_condition(self, text: str, params: dict[str, Any]) -> str:
         if len(text) >= 3:
             # Trigrams need three characters; a phrase query matches a substring.

@@ -194,10 +194,14 @@ class ViewStore(TrackingRecorder):
             conditions.append("cb_day <= :date_to")
         rows = self._all(
             f"SELECT {group} AS grp, cb_contacted, cb_resolved, last_rating, COUNT(*) AS n "
-            f"FROM {{petition_index}} WHERE {' AND '.join(conditions)} "
+            f"FROM {self._rates_source()} WHERE {' AND '.join(conditions)} "
             f"GROUP BY {group}, cb_contacted, cb_resolved, last_rating", params)
         return [(str(r["grp"] or ""), bool(r["cb_contacted"]), bool(r["cb_resolved"]),
                  r["last_rating"], int(r["n"])) for r in rows]
+
+    def _rates_source(self) -> str:
+        """The FROM clause of the rates query (a dialect may add an index hint)."""
+        return "{petition_index}"
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every view, in a stable order (to compare two builds)."""
