@@ -1,117 +1,879 @@
 """The ``petitions`` command line: parse, call the public API, render.
 
-No domain logic lives here.  Heavy imports happen inside commands so that
-``petitions --help`` starts fast.
+No domain logic lives here.  Heavy imports (the library, eventsourcing, rich)
+happen inside commands so that ``petitions --help`` starts fast.  Messages and
+labels are translated through gettext catalogs (:mod:`petitions.i18n`);
+``--json`` output is UTF-8 JSON whose keys are a contract for portals' scripts.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 if TYPE_CHECKING:
-    from petitions import PetitionService
+    from petitions import PetitionService, PetitionView
+    from petitions.i18n import Messages
+    from petitions.readmodels import CaseSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-def _open(ctx: click.Context) -> PetitionService:
-    from petitions import PetitionService
-
-    svc: PetitionService | None = ctx.meta.get("petitions.service")
-    if svc is None:
-        svc = PetitionService.open(ctx.obj["db"])
-        ctx.meta["petitions.service"] = svc
-        ctx.call_on_close(svc.close)
-    return svc
+KINDS = ("resident", "enterprise", "collective")
+REPLY_OUTCOMES = ("support", "explain", "not-support")
+RATINGS = ("satisfied", "basically-satisfied", "unsatisfied")
+GROUPINGS = ("street", "community", "grid", "category", "unit", "month", "year")
 
 
-def _fail(message: str) -> None:
+# --------------------------------------------------------------------- state
+class State:
+    """Global options, and the service opened on first use."""
+
+    def __init__(self, db: str | None, actor: str | None, role: str | None,
+                 lang: str | None, as_json: bool) -> None:
+        self.db = db
+        self.actor_id = actor
+        self.role = role
+        self.lang_option = lang
+        self.as_json = as_json
+        self._svc: PetitionService | None = None
+        self._m: Messages | None = None
+
+    @property
+    def lang(self) -> str:
+        from petitions.i18n import resolve_lang
+
+        return resolve_lang(self.lang_option)
+
+    @property
+    def m(self) -> Messages:
+        if self._m is None:
+            from petitions.i18n import Messages
+
+            self._m = Messages(self.lang)
+        return self._m
+
+    def service(self) -> PetitionService:
+        if self._svc is None:
+            from petitions import PetitionService
+
+            self._svc = PetitionService.open(self.db)
+            click.get_current_context().call_on_close(self._svc.close)
+        return self._svc
+
+
+def _state() -> State:
+    state = click.get_current_context().find_object(State)
+    assert state is not None
+    return state
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"petitions: {message}", err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
-def _domain_errors(fn: F) -> F:
-    """Turn domain errors into one line on stderr and a non-zero exit."""
-    import functools
+def _handled(fn: F) -> F:
+    """Domain errors and bad input: one translated line on stderr, exit 1."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from eventsourcing.persistence import PersistenceError
+
         from petitions import PetitionError
+        from petitions.i18n import error_text
 
         try:
             return fn(*args, **kwargs)
         except PetitionError as exc:
-            _fail(str(exc))
+            _fail(error_text(exc, _state().lang))
+        except (PersistenceError, OSError) as exc:
+            from petitions.persistence import describe
+
+            detail = " ".join(str(exc).split())
+            _fail(_state().m("cannot use the store {store}: {detail}",
+                             store=describe(_state().db), detail=detail))
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group()
-@click.option("--db", envvar="PETITIONS_DB", default="petitions.sqlite", show_default=True,
-              help="SQLite path, :memory: or postgresql:// DSN (env PETITIONS_DB).")
+def _actor() -> Any:
+    from petitions import Actor
+
+    state = _state()
+    if not state.actor_id or not state.role:
+        _fail(state.m("who is doing this? give --actor and --role "
+                      "(or PETITIONS_ACTOR and PETITIONS_ROLE)"))
+    return Actor(state.actor_id, state.role)
+
+
+# ------------------------------------------------------------------- output
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _local_iso(value: datetime | str | None) -> str | None:
+    if value is None:
+        return None
+    from petitions.timefmt import local
+
+    dt = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return local(dt).isoformat()
+
+
+def _show(value: datetime | str | None) -> str:
+    if value is None:
+        return ""
+    from petitions.timefmt import show
+
+    return show(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200
+    return Console(file=stream, highlight=False, width=width, soft_wrap=False)
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
+           title: str | None = None) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(*headers, title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    _console().print(table)
+
+
+def _word(value: str | None) -> str:
+    return _state().m(value) if value else ""
+
+
+def _term(kind: str, code: str) -> str:
+    from petitions.taxonomy import taxonomy
+
+    found = getattr(taxonomy(), kind).get(code)
+    return found.label(_state().lang) if found else code
+
+
+def _stage_label(workflow: str, stage: str) -> str:
+    svc = _state().service()
+    try:
+        return svc.workflow(workflow).stage(stage).label.in_lang(_state().lang)
+    except Exception:
+        return stage
+
+
+def _view_dict(view: PetitionView) -> dict[str, Any]:
+    out = view.to_dict()
+    out["workflow"] = view.workflow.name
+    out["workflow_version"] = view.workflow.version
+    out["workflow_sha256"] = view.workflow.sha256
+    for key in ("filed_at", "updated_at", "recorded_at"):
+        out[key] = _local_iso(getattr(view, key))
+    return out
+
+
+def _summary_dict(case: CaseSummary) -> dict[str, Any]:
+    out = case.to_dict()
+    out["filed_at"] = _local_iso(case.filed_at)
+    out["updated_at"] = _local_iso(case.updated_at)
+    return out
+
+
+def _print_view(view: PetitionView) -> None:
+    if _state().as_json:
+        _dump(_view_dict(view))
+        return
+    m = _state().m
+    click.echo(m("{id}: stage {stage} ({status}), version {version}", id=view.id,
+                 stage=_stage_label(view.workflow.name, view.stage),
+                 status=_word(view.outcome or view.status), version=view.version))
+
+
+# ------------------------------------------------------------- param types
+class Time(click.ParamType):  # type: ignore[type-arg]
+    """ISO 8601; without an offset it is Asia/Shanghai local time."""
+
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        from petitions.timefmt import parse
+
+        try:
+            return parse(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time, e.g. 2022-06-06T09:30", param, ctx)
+
+
+TIME = Time()
+
+
+def recording(fn: F) -> F:
+    """A command that records an event: ``ID`` argument, ``--at`` and
+    ``--expected-version`` options, error handling."""
+    fn = _handled(fn)
+    fn = click.option("--expected-version", type=click.IntRange(min=1), default=None,
+                      help="Refuse if the petition's version is not this one.")(fn)
+    fn = click.option("--at", type=TIME, default=None,
+                      help="When it happened (ISO 8601, local Asia/Shanghai time "
+                           "unless an offset is given); default now.")(fn)
+    fn = click.argument("petition_id", metavar="ID")(fn)
+    return fn
+
+
+def _record(method: str, petition_id: str, at: datetime | None,
+            expected_version: int | None, **kwargs: Any) -> None:
+    actor = _actor()
+    svc = _state().service()
+    view = getattr(svc, method)(petition_id, actor=actor, at=at,
+                                expected_version=expected_version, **kwargs)
+    _print_view(view)
+
+
+# ------------------------------------------------------------------- group
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="PETITIONS_DB", default=None, metavar="URL",
+              help="SQLite path, :memory: or postgresql:// DSN (env PETITIONS_DB; "
+                   "default ./petitions.sqlite).")
+@click.option("--actor", envvar="PETITIONS_ACTOR", default=None,
+              help="Who is acting: a person's id (env PETITIONS_ACTOR).")
+@click.option("--role", envvar="PETITIONS_ROLE", default=None,
+              help="The role they act in, e.g. caseworker (env PETITIONS_ROLE).")
+@click.option("--lang", envvar="PETITIONS_LANG", type=click.Choice(["zh", "en"]),
+              default=None, help="Language of messages (env PETITIONS_LANG; default "
+                                 "from the locale).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.version_option("0.1.0", prog_name="petitions")
 @click.pass_context
-def main(ctx: click.Context, db: str, as_json: bool) -> None:
-    """Handle residents' and enterprises' appeals (诉求), from intake to satisfaction review."""
-    ctx.ensure_object(dict)
-    ctx.obj["db"] = db
-    ctx.obj["json"] = as_json
+def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None,
+         lang: str | None, as_json: bool) -> None:
+    """Handle residents' and enterprises' appeals (诉求), from intake to
+    satisfaction review (回访)."""
+    ctx.obj = State(db, actor, role, lang, as_json)
+    # The library logs refusals for auditors; on the command line the one-line
+    # error says it all (no logging set-up means no stray stderr lines).
+    logging.getLogger("petitions").addHandler(logging.NullHandler())
+
+
+# ----------------------------------------------------------------- filing
+@main.command("file")
+@click.option("--workflow", default="standard", show_default=True)
+@click.option("--kind", type=click.Choice(KINDS), required=True,
+              help="Who raises the appeal.")
+@click.option("--name", required=True, help="The petitioner's name.")
+@click.option("--phone", default="")
+@click.option("--title", required=True)
+@click.option("--description", required=True)
+@click.option("--category", required=True, help="A taxonomy code, e.g. traffic.")
+@click.option("--channel", required=True, help="A taxonomy code, e.g. hotline.")
+@click.option("--street", default="", help="Street office or town (街道/镇).")
+@click.option("--community", default="", help="Community (社区).")
+@click.option("--grid", default="", help="Grid (网格).")
+@click.option("--address", default="")
+@click.option("--idempotency-key", default=None,
+              help="Filing again with the same key returns the same id.")
+@click.option("--at", type=TIME, default=None, help="When it was filed; default now.")
+@_handled
+def file_(workflow: str, kind: str, name: str, phone: str, title: str, description: str,
+          category: str, channel: str, street: str, community: str, grid: str,
+          address: str, idempotency_key: str | None, at: datetime | None) -> None:
+    """File a petition; print its id."""
+    from petitions import Location, Petitioner
+
+    actor = _actor()
+    pid = _state().service().file(
+        actor=actor, petitioner=Petitioner(id="", kind=kind, name=name, phone=phone),
+        title=title, description=description, category=category, channel=channel,
+        location=Location(street=street, community=community, grid=grid, address=address),
+        workflow=workflow, idempotency_key=idempotency_key, at=at)
+    if _state().as_json:
+        _dump({"id": str(pid)})
+    else:
+        click.echo(str(pid))
+
+
+# --------------------------------------------------------------- commands
+@main.command()
+@recording
+@click.option("--note", default="")
+def accept(petition_id: str, at: datetime | None, expected_version: int | None,
+           note: str) -> None:
+    """Accept the appeal for handling (受理)."""
+    _record("accept", petition_id, at, expected_version, note=note)
 
 
 @main.command()
-@click.pass_context
-@_domain_errors
-def demo(ctx: click.Context) -> None:
-    """Load a seed case (西南证券, Jiangbei) and print its history."""
-    from petitions.demo import run_case_3
+@recording
+@click.option("--reason", required=True)
+@click.option("--referral", required=True, help="Where the petitioner should go instead.")
+def reject(petition_id: str, at: datetime | None, expected_version: int | None,
+           reason: str, referral: str) -> None:
+    """Refuse the appeal, saying why and where to go instead."""
+    _record("reject", petition_id, at, expected_version, reason=reason, referral=referral)
 
-    svc = _open(ctx)
-    pid, new = run_case_3(svc)
-    history = svc.history(pid)
-    if ctx.obj["json"]:
-        click.echo(json.dumps({"id": str(pid), "new": new,
-                               "history": [e.to_dict() for e in history]},
-                              ensure_ascii=False, indent=2))
+
+@main.command()
+@recording
+@click.option("--original", "original_id", required=True, metavar="ID",
+              help="The petition this one duplicates.")
+@click.option("--note", default="")
+def duplicate(petition_id: str, at: datetime | None, expected_version: int | None,
+              original_id: str, note: str) -> None:
+    """Close the petition as a duplicate of another."""
+    _record("duplicate", petition_id, at, expected_version, original_id=original_id,
+            note=note)
+
+
+@main.command()
+@recording
+@click.option("--reason", required=True)
+def withdraw(petition_id: str, at: datetime | None, expected_version: int | None,
+             reason: str) -> None:
+    """The petitioner withdraws the appeal."""
+    _record("withdraw", petition_id, at, expected_version, reason=reason)
+
+
+@main.command()
+@recording
+@click.option("--unit", required=True, help="The lead unit.")
+@click.option("--person", required=True, help="The person responsible (首接负责).")
+@click.option("--co-unit", "co_units", multiple=True, help="A co-handling unit (repeatable).")
+@click.option("--note", default="")
+def assign(petition_id: str, at: datetime | None, expected_version: int | None, unit: str,
+           person: str, co_units: tuple[str, ...], note: str) -> None:
+    """Dispatch to a lead unit and a responsible person."""
+    _record("assign", petition_id, at, expected_version, unit=unit, person=person,
+            co_units=co_units, note=note)
+
+
+@main.command()
+@recording
+@click.option("--unit", required=True)
+@click.option("--person", required=True)
+@click.option("--reason", required=True)
+def transfer(petition_id: str, at: datetime | None, expected_version: int | None,
+             unit: str, person: str, reason: str) -> None:
+    """Hand the petition to another unit or person."""
+    _record("transfer", petition_id, at, expected_version, unit=unit, person=person,
+            reason=reason)
+
+
+@main.command()
+@recording
+@click.option("--reason", required=True)
+def dispute(petition_id: str, at: datetime | None, expected_version: int | None,
+            reason: str) -> None:
+    """The assigned unit disputes the dispatch."""
+    _record("dispute", petition_id, at, expected_version, reason=reason)
+
+
+@main.group()
+def mediation() -> None:
+    """Mediation: open, record a session, agree, fail."""
+
+
+@mediation.command("open")
+@recording
+@click.option("--mediator", required=True)
+@click.option("--apprentice", default=None, help="An apprentice mediator (老马带小马).")
+@click.option("--party", "parties", multiple=True, required=True,
+              help="A party to the dispute (repeatable).")
+def mediation_open(petition_id: str, at: datetime | None, expected_version: int | None,
+                   mediator: str, apprentice: str | None, parties: tuple[str, ...]) -> None:
+    """Open mediation."""
+    _record("open_mediation", petition_id, at, expected_version, mediator=mediator,
+            apprentice=apprentice, parties=parties)
+
+
+@mediation.command("session")
+@recording
+@click.option("--place", required=True)
+@click.option("--participant", "participants", multiple=True, required=True,
+              help="Someone present (repeatable).")
+@click.option("--minutes", default="")
+@click.option("--held-at", type=TIME, default=None,
+              help="When the session was held; default --at.")
+def mediation_session(petition_id: str, at: datetime | None, expected_version: int | None,
+                      place: str, participants: tuple[str, ...], minutes: str,
+                      held_at: datetime | None) -> None:
+    """Record a mediation or joint-meeting session."""
+    _record("record_session", petition_id, at, expected_version, place=place,
+            participants=participants, minutes=minutes, held_at=held_at)
+
+
+@mediation.command("agree")
+@recording
+@click.option("--terms", required=True)
+def mediation_agree(petition_id: str, at: datetime | None, expected_version: int | None,
+                    terms: str) -> None:
+    """Mediation reached an agreement."""
+    _record("agree", petition_id, at, expected_version, terms=terms)
+
+
+@mediation.command("fail")
+@recording
+@click.option("--reason", required=True)
+def mediation_fail(petition_id: str, at: datetime | None, expected_version: int | None,
+                   reason: str) -> None:
+    """Mediation failed."""
+    _record("fail_mediation", petition_id, at, expected_version, reason=reason)
+
+
+@main.group()
+def plan() -> None:
+    """Ordered plans (e.g. the six-step method)."""
+
+
+@plan.command("step")
+@recording
+@click.option("--plan", "plan_name", required=True)
+@click.option("--step", required=True)
+@click.option("--evidence", required=True)
+def plan_step(petition_id: str, at: datetime | None, expected_version: int | None,
+              plan_name: str, step: str, evidence: str) -> None:
+    """Record the next step of a plan as completed."""
+    _record("plan_step", petition_id, at, expected_version, plan=plan_name, step=step,
+            evidence=evidence)
+
+
+@main.command()
+@recording
+@click.option("--action", required=True)
+def act(petition_id: str, at: datetime | None, expected_version: int | None,
+        action: str) -> None:
+    """Record an action taken."""
+    _record("act", petition_id, at, expected_version, action=action)
+
+
+@main.command()
+@recording
+@click.option("--outcome", type=click.Choice(REPLY_OUTCOMES), required=True)
+@click.option("--text", required=True)
+def reply(petition_id: str, at: datetime | None, expected_version: int | None,
+          outcome: str, text: str) -> None:
+    """Give the written reply."""
+    _record("reply", petition_id, at, expected_version, outcome=outcome, text=text)
+
+
+@main.command()
+@recording
+@click.option("--summary", default="")
+def resolve(petition_id: str, at: datetime | None, expected_version: int | None,
+            summary: str) -> None:
+    """Mark the appeal resolved; it goes to the satisfaction review."""
+    _record("resolve", petition_id, at, expected_version, summary=summary)
+
+
+@main.command()
+@recording
+@click.option("--contacted/--not-contacted", required=True,
+              help="Whether the petitioner was reached.")
+@click.option("--resolved/--unresolved", required=True,
+              help="Whether the petitioner says it is resolved.")
+@click.option("--rating", type=click.Choice(RATINGS), default=None)
+@click.option("--comment", default="")
+def callback(petition_id: str, at: datetime | None, expected_version: int | None,
+             contacted: bool, resolved: bool, rating: str | None, comment: str) -> None:
+    """Record the satisfaction call-back (回访)."""
+    _record("callback", petition_id, at, expected_version, contacted=contacted,
+            resolved=resolved, rating=rating, comment=comment)
+
+
+@main.command()
+@recording
+@click.option("--to", type=click.Choice(["mediation", "resolution"]), required=True)
+@click.option("--reason", required=True)
+def reopen(petition_id: str, at: datetime | None, expected_version: int | None, to: str,
+           reason: str) -> None:
+    """Reopen after an unsatisfied call-back."""
+    _record("reopen", petition_id, at, expected_version, to=to, reason=reason)
+
+
+@main.command()
+@recording
+@click.option("--note", default="")
+def close(petition_id: str, at: datetime | None, expected_version: int | None,
+          note: str) -> None:
+    """Close the petition (办结)."""
+    _record("close", petition_id, at, expected_version, note=note)
+
+
+@main.command()
+@recording
+@click.option("--text", required=True)
+def note(petition_id: str, at: datetime | None, expected_version: int | None,
+         text: str) -> None:
+    """Add a note to the record."""
+    _record("note", petition_id, at, expected_version, text=text)
+
+
+@main.command()
+@recording
+@click.option("--reason", required=True)
+def escalate(petition_id: str, at: datetime | None, expected_version: int | None,
+             reason: str) -> None:
+    """Escalate for supervision (督办)."""
+    _record("escalate", petition_id, at, expected_version, reason=reason)
+
+
+@main.command()
+@recording
+@click.option("--days", type=int, required=True)
+@click.option("--reason", required=True)
+@click.option("--approver", default=None, help="Who approved it; default the actor.")
+def extend(petition_id: str, at: datetime | None, expected_version: int | None,
+           days: int, reason: str, approver: str | None) -> None:
+    """Extend the deadline."""
+    _record("extend", petition_id, at, expected_version, days=days, reason=reason,
+            approver=approver)
+
+
+# ---------------------------------------------------------------- queries
+@main.command()
+@click.argument("petition_id", metavar="ID")
+@click.option("--version", type=int, default=None, help="As it stood at this version.")
+@_handled
+def show(petition_id: str, version: int | None) -> None:
+    """Show a petition (as it stands, or stood at --version)."""
+    state = _state()
+    view = state.service().get(petition_id, version=version)
+    if state.as_json:
+        _dump(_view_dict(view))
         return
-    from petitions.timefmt import show
+    m = state.m
+    lang = state.lang
+    loc = view.location
+    rows = [
+        (m("ID"), str(view.id)),
+        (m("Title"), view.title),
+        (m("Description"), view.description),
+        (m("Workflow"), f"{view.workflow.name} v{view.workflow.version}"),
+        (m("Stage"), _stage_label(view.workflow.name, view.stage)),
+        (m("Status"), _word(view.status)),
+        (m("Outcome"), _word(view.outcome)),
+        (m("Category"), _term("categories", view.category)),
+        (m("Channel"), _term("channels", view.channel)),
+        (m("Petitioner"), f"{view.petitioner.name} ({_word(view.petitioner.kind)})"),
+        (m("Place"), " / ".join(p for p in (loc.street, loc.community, loc.grid,
+                                           loc.address) if p)),
+        (m("Lead unit"), view.lead_unit or ""),
+        (m("Assignee"), view.assignee or ""),
+        (m("Mediator"), view.mediator or ""),
+        (m("Last rating"), _rating_label(view.workflow.name, view.last_rating, lang)),
+        (m("Filed"), _show(view.filed_at)),
+        (m("Updated"), _show(view.updated_at)),
+        (m("Version"), str(view.version)),
+        (m("Allowed now"), ", ".join(view.allowed_commands)),
+    ]
+    _table((m("Field"), m("Value")), rows)
 
-    view = svc.get(pid)
-    click.echo(f"{view.title}  [{view.stage}/{view.status}]  {pid}"
-               + ("" if new else "  (already loaded)"))
-    for e in history:
-        click.echo(f"  v{e.version:<3} {show(e.occurred_at)}  {e.type:<18} "
-                   f"{e.actor} ({e.role})")
+
+def _rating_label(workflow: str, rating: str | None, lang: str) -> str:
+    if not rating:
+        return ""
+    try:
+        found = _state().service().workflow(workflow).rating(rating)
+    except Exception:
+        found = None
+    return found.label.in_lang(lang) if found else rating
+
+
+@main.command("list")
+@click.option("--status", type=click.Choice(["open", "closed"]), default=None)
+@click.option("--stage", default=None)
+@click.option("--workflow", default=None)
+@click.option("--street", default=None)
+@click.option("--community", default=None)
+@click.option("--grid", default=None)
+@click.option("--unit", default=None, help="Lead unit.")
+@click.option("--assignee", default=None)
+@click.option("--mediator", default=None)
+@click.option("--category", default=None)
+@click.option("--channel", default=None)
+@click.option("--campaign", default=None)
+@click.option("--text", default=None, help="Words in the title or description.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0)
+@_handled
+def list_(text: str | None, limit: int, offset: int, **filters: str | None) -> None:
+    """List petitions (a queue), newest first."""
+    state = _state()
+    svc = state.service()
+    if filters.get("category"):
+        from petitions.taxonomy import taxonomy
+
+        taxonomy().check("categories", str(filters["category"]))
+    if filters.get("channel"):
+        from petitions.taxonomy import taxonomy
+
+        taxonomy().check("channels", str(filters["channel"]))
+    cases = svc.list_petitions(text=text, limit=limit, offset=offset, **filters)
+    if state.as_json:
+        _dump([_summary_dict(c) for c in cases])
+        return
+    m = state.m
+    _table((m("ID"), m("Title"), m("Stage"), m("Status"), m("Street"), m("Community"),
+            m("Grid"), m("Assignee"), m("Filed")),
+           [(c.id, c.title, _stage_label(c.workflow, c.stage), _word(c.outcome or c.status),
+             c.street, c.community, c.grid, c.assignee, _show(c.filed_at)) for c in cases])
+    total = svc.views.count(text=text, **filters)
+    click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
+
+
+@main.command()
+@click.argument("petition_id", metavar="ID")
+@_handled
+def history(petition_id: str) -> None:
+    """Every event of a petition: who did what, when."""
+    state = _state()
+    events = state.service().history(petition_id)
+    if state.as_json:
+        out = []
+        for e in events:
+            d = e.to_dict()
+            d["occurred_at"] = _local_iso(e.occurred_at)
+            d["recorded_at"] = _local_iso(e.recorded_at)
+            out.append(d)
+        _dump(out)
+        return
+    m = state.m
+    _table((m("Version"), m("When"), m("Event"), m("Actor"), m("Role")),
+           [(e.version, _show(e.occurred_at), e.type, e.actor, e.role) for e in events])
+
+
+@main.command()
+@click.option("--by", type=click.Choice(GROUPINGS), default="street", show_default=True)
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First call-back day (local), YYYY-MM-DD.")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last call-back day (local), YYYY-MM-DD.")
+@_handled
+def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
+    """Response, resolution and satisfaction rates over valid call-backs."""
+    state = _state()
+    groups = state.service().stats(
+        by, date_from=date_from.strftime("%Y-%m-%d") if date_from else None,
+        date_to=date_to.strftime("%Y-%m-%d") if date_to else None)
+    if state.as_json:
+        _dump([g.to_dict() for g in groups])
+        return
+    m = state.m
+
+    def pct(value: float | None) -> str:
+        return "" if value is None else f"{value * 100:.1f}%"
+
+    def label(group: str) -> str:
+        if not group:
+            return "—"
+        return _term("categories", group) if by == "category" else group
+
+    _table((m(by.capitalize()), m("Valid"), m("Response rate"), m("Resolution rate"),
+            m("Satisfaction rate")),
+           [(label(g.group), g.valid, pct(g.response_rate), pct(g.resolution_rate),
+             pct(g.satisfaction_rate)) for g in groups])
+
+
+@main.command()
+@click.option("--role", type=click.Choice(["assignee", "mediator"]), default="assignee",
+              show_default=True)
+@_handled
+def caseload(role: str) -> None:
+    """Open and closed petitions per assignee or mediator."""
+    state = _state()
+    loads = state.service().views.caseload(role)
+    if state.as_json:
+        _dump([{"person": c.person, "open": c.open, "closed": c.closed} for c in loads])
+        return
+    m = state.m
+    _table((m(role.capitalize()), m("Open"), m("Closed")),
+           [(c.person, c.open, c.closed) for c in loads])
+
+
+# -------------------------------------------------------------- workflows
+@main.group()
+def workflows() -> None:
+    """Workflow definitions: list, show, validate."""
+
+
+def _registry() -> Any:
+    import os
+    from pathlib import Path
+
+    from workflows import Registry
+
+    extra = os.environ.get("PETITIONS_WORKFLOWS", "")
+    return Registry.shipped([Path(p) for p in extra.split(os.pathsep) if p])
+
+
+@workflows.command("list")
+@_handled
+def workflows_list() -> None:
+    """The workflow definitions known (shipped and PETITIONS_WORKFLOWS)."""
+    state = _state()
+    found = _registry().all()
+    if state.as_json:
+        _dump([{"name": wf.name, "version": wf.version, "sha256": wf.sha256,
+                "title": wf.title.in_lang(state.lang)} for wf in found])
+        return
+    m = state.m
+    _table((m("Name"), m("Version"), m("Title"), "sha256"),
+           [(wf.name, wf.version, wf.title.in_lang(state.lang), wf.sha256[:12])
+            for wf in found])
+
+
+@workflows.command("show")
+@click.argument("name")
+@click.option("--version", type=int, default=None)
+@click.option("--mermaid", is_flag=True, help="Print a Mermaid state diagram.")
+@_handled
+def workflows_show(name: str, version: int | None, mermaid: bool) -> None:
+    """Show a workflow's stages, commands and roles."""
+    from workflows import UnknownWorkflow, to_mermaid
+
+    state = _state()
+    try:
+        wf = _registry().get(name, version)
+    except UnknownWorkflow:
+        _fail(state.m("unknown workflow {workflow}; known: {known}", workflow=name,
+                      known=", ".join(_registry().names())))
+    if mermaid:
+        click.echo(to_mermaid(wf, state.lang))
+        return
+    if state.as_json:
+        _dump({"name": wf.name, "version": wf.version, "sha256": wf.sha256,
+               "initial": wf.initial,
+               "stages": {s.name: {"label": s.label.in_lang(state.lang),
+                                   "terminal": s.terminal,
+                                   "commands": {c: list(t) for c, t in s.transitions.items()}}
+                          for s in wf.stages.values()},
+               "anytime": {c: list(t) for c, t in wf.anytime.items()},
+               "roles": {c: sorted(r) for c, r in wf.roles.items()}})
+        return
+    m = state.m
+    _table((m("Stage"), m("Label"), m("Commands")),
+           [(s.name, s.label.in_lang(state.lang),
+             ", ".join(f"{c} → {'/'.join(t)}" for c, t in s.transitions.items()))
+            for s in wf.stages.values()],
+           title=f"{wf.title.in_lang(state.lang)} ({wf.name} v{wf.version})")
+
+
+@workflows.command("validate")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
+@_handled
+def workflows_validate(paths: tuple[str, ...]) -> None:
+    """Check workflow definition files; print their problems."""
+    from workflows import WorkflowInvalid, load_path
+
+    state = _state()
+    bad = 0
+    for path in paths:
+        try:
+            wf = load_path(path)
+        except WorkflowInvalid as exc:
+            bad += 1
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+        else:
+            click.echo(state.m("{path}: valid ({name} v{version})", path=path, name=wf.name,
+                               version=wf.version))
+    if bad:
+        sys.exit(1)
+
+
+# ------------------------------------------------------------- read models
+@main.group()
+def views() -> None:
+    """The read models behind list, search and stats."""
+
+
+@views.command("rebuild")
+@_handled
+def views_rebuild() -> None:
+    """Empty the views and rebuild them from the whole history."""
+    from rich.progress import Progress
+
+    state = _state()
+    svc = state.service()
+    with Progress(console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(state.m("Rebuilding views"), total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        count = svc.views.rebuild(progress)
+    if state.as_json:
+        _dump({"events": count})
+    else:
+        click.echo(state.m("{count} events applied", count=count))
+
+
+@views.command("run")
+@click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
+@_handled
+def views_run(timeout: float | None) -> None:
+    """Keep the views up to date as a separate process (PostgreSQL only)."""
+    from petitions import persistence
+    from petitions.readmodels.runner import run
+
+    state = _state()
+    url = state.db or persistence.default_url()
+    if not persistence.is_postgres(url):
+        _fail(state.m("the projection runner needs PostgreSQL; SQLite views catch up "
+                      "in-process"))
+    run(url, timeout)
+
+
+# ------------------------------------------------------------------- demo
+@main.command()
+@_handled
+def demo() -> None:
+    """Load the seed's Jiangbei cases 1–9 and print a summary."""
+    from rich.progress import Progress
+
+    from petitions.demo import CASES, run_case
+
+    state = _state()
+    svc = state.service()
+    results = []
+    with Progress(console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(state.m("Loading the Jiangbei cases"), total=len(CASES))
+        for case in CASES:
+            results.append((case, *run_case(svc, case)))
+            bar.advance(task)
+    views_ = [(case, svc.get(pid), new) for case, pid, new in results]
+    if state.as_json:
+        _dump([{"case": case.number, "new": new, **_view_dict(view)}
+               for case, view, new in views_])
+        return
+    m = state.m
+    _table((m("Case"), m("Title"), m("Street"), m("Stage"), m("Outcome"), m("Events"),
+            m("Loaded")),
+           [(case.number, view.title, view.location.street,
+             _stage_label(view.workflow.name, view.stage), _word(view.outcome or view.status),
+             view.version, m("new") if new else m("already loaded"))
+            for case, view, new in views_],
+           title=m("Jiangbei seed cases"))
+
 
 # --------------------------------------------------------------------------
 # Storage, import and feed: db init, db info, import, feed.
 # (One block; commands stay thin: the logic lives in petitions.persistence,
 # petitions.importer and petitions.feed.)
 # --------------------------------------------------------------------------
-
-
-def _store_errors(fn: F) -> F:
-    """Turn an unreachable or broken store into one line on stderr."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from eventsourcing.persistence import PersistenceError
-
-        try:
-            return fn(*args, **kwargs)
-        except PersistenceError as exc:
-            from petitions.persistence import describe
-
-            ctx = click.get_current_context()
-            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            _fail(f"cannot use the store 无法访问存储 {describe(ctx.obj['db'])}: {detail}")
-
-    return wrapper  # type: ignore[return-value]
 
 
 @main.group()
@@ -121,14 +883,13 @@ def db() -> None:
 
 @db.command("init")
 @click.pass_context
-@_domain_errors
-@_store_errors
+@_handled
 def db_init(ctx: click.Context) -> None:
     """Create the schema and tables now (they are also created on first use)."""
     from petitions.persistence import store_info
 
-    info = store_info(_open(ctx), ctx.obj["db"])
-    if ctx.obj["json"]:
+    info = store_info(_state().service(), _state().db)
+    if _state().as_json:
         click.echo(json.dumps({"initialised": True, **info.to_dict()}, ensure_ascii=False))
     else:
         click.echo(f"store ready 存储已就绪: {info.location}")
@@ -136,14 +897,13 @@ def db_init(ctx: click.Context) -> None:
 
 @db.command("info")
 @click.pass_context
-@_domain_errors
-@_store_errors
+@_handled
 def db_info(ctx: click.Context) -> None:
     """Show the backend, the current position and the counts."""
     from petitions.persistence import store_info
 
-    info = store_info(_open(ctx), ctx.obj["db"])
-    if ctx.obj["json"]:
+    info = store_info(_state().service(), _state().db)
+    if _state().as_json:
         click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
         return
     click.echo(f"backend 后端:               {info.backend}  {info.location}")
@@ -160,8 +920,7 @@ def db_info(ctx: click.Context) -> None:
               show_default=True,
               help="Malformed lines: skip them (reported), or stop and write nothing.")
 @click.pass_context
-@_domain_errors
-@_store_errors
+@_handled
 def import_(ctx: click.Context, file: str, on_error: str) -> None:
     """Import filings from a JSON Lines FILE (one filing with an idempotency key per line).
 
@@ -170,7 +929,7 @@ def import_(ctx: click.Context, file: str, on_error: str) -> None:
     """
     from petitions.importer import ImportRefused, import_filings
 
-    svc = _open(ctx)
+    svc = _state().service()
     bar: Any = None
 
     def progress(done: int, total: int) -> None:
@@ -193,7 +952,7 @@ def import_(ctx: click.Context, file: str, on_error: str) -> None:
     for err in report.errors:
         click.echo(f"petitions: {err}" + ("" if report.stopped else " (skipped 已跳过)"),
                    err=True)
-    if ctx.obj["json"]:
+    if _state().as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         click.echo(f"imported 新导入 {report.imported}, already present 已存在 "
@@ -209,12 +968,11 @@ def import_(ctx: click.Context, file: str, on_error: str) -> None:
               help="Print events after this position (the last one you handled).")
 @click.option("--follow", is_flag=True, help="Keep waiting for new events.")
 @click.pass_context
-@_domain_errors
-@_store_errors
+@_handled
 def feed(ctx: click.Context, after: int, follow: bool) -> None:
     """Print petition events in store order, each with its position (for portals)."""
-    svc = _open(ctx)
-    as_json = ctx.obj["json"]
+    svc = _state().service()
+    as_json = _state().as_json
     try:
         for change in svc.changes(after=after, follow=follow):
             if as_json:
@@ -240,33 +998,12 @@ def feed(ctx: click.Context, after: int, follow: bool) -> None:
 
 
 def _audit_ctx(ctx: click.Context) -> tuple[PetitionService, bool]:
-    from petitions import PetitionService
-
-    root = ctx.find_root()
-    obj = root.obj or {}
-    svc: PetitionService | None = root.meta.get("petitions.audit.service")
-    if svc is None:
-        svc = PetitionService.open(obj.get("db"))
-        root.meta["petitions.audit.service"] = svc
-        root.call_on_close(svc.close)
-    return svc, bool(obj.get("json"))
+    state = _state()
+    return state.service(), state.as_json
 
 
-def _audit_errors(fn: F) -> F:
-    """Audit and domain errors: one line on stderr, exit status 1."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from petitions import PetitionError
-
-        try:
-            return fn(*args, **kwargs)
-        except PetitionError as exc:
-            click.echo(f"petitions: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
+#: Audit and domain errors: one line on stderr, exit status 1.
+_audit_errors = _handled
 
 
 @main.group()

@@ -48,7 +48,11 @@ from petitions.views import EventView, PetitionView
 from workflows import Registry, UnknownWorkflow, Workflow
 
 if TYPE_CHECKING:
+    from eventsourcing.domain import MutableOrImmutableAggregate
+    from eventsourcing.persistence import Recording
+
     from petitions.feed import Change
+    from petitions.readmodels import CaseSummary, RateGroup, ReadModels
 
 log = logging.getLogger("petitions")
 
@@ -639,6 +643,45 @@ class PetitionService(ChainedApplication):
         from petitions.feed import changes
 
         return changes(self, after, follow=follow, poll_interval=poll_interval)
+
+    # ---------------------------------------------------------- read models
+    @property
+    def views(self) -> ReadModels:
+        """The read models (case index, caseloads, campaigns, rates) of this store."""
+        found: ReadModels | None = self.__dict__.get("_views")
+        if found is None:
+            from petitions.readmodels import ReadModels
+
+            found = ReadModels(self)
+            self.__dict__["_views"] = found
+        return found
+
+    def save(self, *objs: MutableOrImmutableAggregate[UUID] | Any,
+             **kwargs: Any) -> list[Recording[UUID]]:
+        recordings = super().save(*objs, **kwargs)
+        try:
+            self.views.refresh()  # views follow every command in this process
+        except Exception:  # the command is stored; the next query catches up again
+            log.exception("read models could not catch up after a command")
+        return recordings
+
+    def list_petitions(self, *, text: str | None = None, limit: int | None = 50,
+                       offset: int = 0, **filters: str | None) -> list[CaseSummary]:
+        """Petitions from the case index, newest first, filtered by ``status``,
+        ``stage``, ``workflow``, ``street``, ``community``, ``grid``, ``unit``,
+        ``assignee``, ``mediator``, ``category``, ``channel``, ``campaign``,
+        ``outcome``, ``kind``, and ``text`` (in title or description)."""
+        return self.views.cases(text=text, limit=limit, offset=offset, **filters)
+
+    def search(self, text: str, *, limit: int | None = 50,
+               **filters: str | None) -> list[CaseSummary]:
+        """Petitions whose title or description contains ``text`` (Chinese too)."""
+        return self.views.cases(text=text, limit=limit, offset=0, **filters)
+
+    def stats(self, by: str = "street", *, date_from: str | None = None,
+              date_to: str | None = None) -> list[RateGroup]:
+        """Response, resolution and satisfaction rates per ``by`` group."""
+        return self.views.stats(by, date_from, date_to)
 
 
 __all__ = ["PetitionError", "PetitionService", "retry_on_conflict"]

@@ -7,6 +7,10 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+
+from petitions import PetitionService
+from petitions.audit import ChainBroken, verify_store
+from petitions.audit.chain import GENESIS
 from tests.audit_support import (
     WORKER,
     build,
@@ -17,10 +21,6 @@ from tests.audit_support import (
     spec_hash,
     state_json,
 )
-
-from petitions import PetitionService
-from petitions.audit import ChainBroken, verify_store
-from petitions.audit.chain import GENESIS
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from tests.audit_support import build, execute, row, rows, set_state
 from click.testing import CliRunner
 
 from cli import main
 from petitions import PetitionService
+from tests.audit_support import build, execute, row, rows, set_state
 
 
 @pytest.fixture

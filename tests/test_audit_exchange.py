@@ -7,7 +7,6 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from tests.audit_support import CLERK, build, rows, spec_hash
 
 from petitions import Actor, PermissionDenied, PetitionService
 from petitions.audit import (
@@ -20,6 +19,7 @@ from petitions.audit import (
     make_seal,
     verify_store,
 )
+from tests.audit_support import CLERK, build, rows, spec_hash
 
 ADMIN = Actor("admin-01", "administrator")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from tests.audit_support import WORKER, build
 
 from petitions import Actor, PetitionService
 from petitions.audit import (
@@ -18,6 +17,7 @@ from petitions.audit import (
     make_seal,
     verify_store,
 )
+from tests.audit_support import WORKER, build
 
 PG = os.environ.get("PETITIONS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.audit_support import CLERK, SUPERVISOR, WORKER, build, rows
 
 from petitions import Actor, InvalidInput, PermissionDenied, Petitioner, PetitionService
 from petitions.audit import describe, export_log, history, keygen, make_seal, verify_store
+from tests.audit_support import CLERK, SUPERVISOR, WORKER, build, rows
 
 AUDITOR = Actor("auditor-wu", "auditor")
 

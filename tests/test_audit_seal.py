@@ -9,7 +9,6 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from tests.audit_support import WORKER, build, row, rows, set_state, spec_hash, state_json
 
 from petitions import PetitionService
 from petitions.audit import (
@@ -22,6 +21,7 @@ from petitions.audit import (
     verify_store,
     write_seal,
 )
+from tests.audit_support import WORKER, build, row, rows, set_state, spec_hash, state_json
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from tests.fixtures import fresh_backend_url
 
 from petitions import Actor, Location, Petition, Petitioner, PetitionService
 from petitions.domain.petition import petition_id_for
+from tests.fixtures import fresh_backend_url
 
 pytestmark = pytest.mark.slow
 

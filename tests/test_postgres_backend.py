@@ -9,7 +9,6 @@ from uuid import UUID
 import psycopg
 import pytest
 from click.testing import CliRunner
-from tests.fixtures import POSTGRES_SERVER, fresh_backend_url
 
 import cli
 from petitions import Actor, Location, Petitioner, PetitionService
@@ -19,6 +18,7 @@ from petitions.persistence import (
     postgres_schema,
     store_info,
 )
+from tests.fixtures import POSTGRES_SERVER, fresh_backend_url
 
 
 def file_one(svc: PetitionService, actor: Actor, key: str | None = None) -> UUID:

@@ -1,0 +1,127 @@
+"""Messages and labels in Chinese and English (gettext catalogs).
+
+Source strings are English; ``petitions/locale/zh_CN/LC_MESSAGES/petitions.po``
+translates them, and its compiled ``.mo`` ships with the package (a test
+keeps the two in step).  Labels of categories, channels, stages and ratings
+come from their own data files (taxonomy, workflow definitions).
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+DOMAIN = "petitions"
+LANGS = ("zh", "en")
+_CATALOG_LANG = {"zh": "zh_CN"}
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation without translating it here."""
+    return message
+
+
+def resolve_lang(value: str | None = None) -> str:
+    """``zh`` or ``en``: ``value``, else the locale (Chinese where it is Chinese)."""
+    if value:
+        return "zh" if value.lower().startswith("zh") else "en"
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        found = os.environ.get(var)
+        if found:
+            return "zh" if found.lower().startswith("zh") else "en"
+    return "en"
+
+
+@lru_cache(maxsize=4)
+def translation(lang: str) -> gettext.NullTranslations:
+    catalog = _CATALOG_LANG.get(lang)
+    if catalog is None:
+        return gettext.NullTranslations()
+    path = resources.files("petitions").joinpath(
+        f"locale/{catalog}/LC_MESSAGES/{DOMAIN}.mo")
+    with path.open("rb") as fh:
+        return gettext.GNUTranslations(fh)
+
+
+class Messages:
+    """Translate with one language: ``m("text {x}", x=1)``."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._t = translation(lang)
+
+    def __call__(self, message: str, **params: Any) -> str:
+        text = self._t.gettext(message)
+        return text.format(**params) if params else text
+
+
+#: Words shown as values (statuses, outcomes, roles of a caseload, fields).
+WORDS = (
+    N_("open"), N_("closed"), N_("resolved"), N_("rejected"), N_("duplicate"),
+    N_("withdrawn"), N_("assignee"), N_("mediator"), N_("resident"), N_("enterprise"),
+    N_("collective"), N_("support"), N_("explain"), N_("not_support"),
+    N_("yes"), N_("no"), N_("Unit"), N_("Month"), N_("Year"),
+    # fields named by errors
+    N_("title"), N_("description"), N_("category"), N_("channel"), N_("at"), N_("id"),
+    N_("unit"), N_("person"), N_("reason"), N_("referral"), N_("text"), N_("rating"),
+    N_("outcome"), N_("days"), N_("version"), N_("to"), N_("plan"), N_("step"),
+    N_("evidence"), N_("action"), N_("terms"), N_("mediator"), N_("parties"),
+    N_("participants"), N_("place"), N_("co_units"), N_("original_id"), N_("note"),
+    N_("petitioner.name"), N_("petitioner.kind"), N_("idempotency_key"), N_("actor"),
+    N_("by"), N_("filter"), N_("matter_type"), N_("approver"), N_("role"),
+)
+
+
+def error_text(exc: Exception, lang: str) -> str:
+    """One line describing a :class:`~petitions.errors.PetitionError` in ``lang``."""
+    m = Messages(lang)
+    code = getattr(exc, "code", "")
+    p: dict[str, Any] = {k: "" if v is None else str(v)
+                         for k, v in getattr(exc, "params", {}).items()}
+    if code == "not_found":
+        return m("no petition with id {id}", **p)
+    if code == "transition_not_allowed":
+        allowed = p.get("allowed") or m("nothing (the petition is closed)")
+        text = m("{command} is not allowed in stage {stage}; allowed here: {allowed}",
+                 command=p["command"], stage=p["stage"], allowed=allowed)
+        if p.get("reason"):
+            text += m(" (reason: {reason})", reason=p["reason"])
+        return text
+    if code == "permission_denied":
+        return m("role {role} may not {command}; roles that may: {allowed}",
+                 role=p["role"], command=p["command"], allowed=p.get("allowed") or m("none"))
+    if code == "concurrent_update":
+        return m("petition {id} was changed by someone else; reload and retry", **p)
+    if code == "workflow_not_found":
+        return m("unknown workflow {workflow}; known: {known}", **p)
+    if code == "invalid_input":
+        field = m(p.get("field", ""))
+        kind = p.get("kind", "invalid")
+        if kind == "unknown_code":
+            return m("{field}: unknown value {value}; valid: {valid}", field=field,
+                     value=p.get("value", ""), valid=p.get("valid", ""))
+        if kind == "choose":
+            return m("{field}: choose one of {valid}", field=field, valid=p.get("valid", ""))
+        if kind == "empty":
+            return m("{field}: must not be empty", field=field)
+        if kind == "future":
+            return m("{field}: is in the future", field=field)
+        if kind == "before_filing":
+            return m("{field}: is before the petition was filed", field=field)
+        if kind == "bad_id":
+            return m("{field}: not a valid petition id", field=field)
+        if kind == "no_such_version":
+            return m("{field}: the petition has no such version", field=field)
+        if kind == "not_positive":
+            return m("{field}: must be a positive whole number", field=field)
+        if kind == "extension_cap":
+            return m("{field}: extensions may total at most {cap} days ({granted} already "
+                     "granted)", field=field, cap=p.get("cap", ""),
+                     granted=p.get("granted", ""))
+        if kind == "too_long":
+            return m("{field}: is too long", field=field)
+        return m("{field}: {problem}", field=field, problem=p.get("problem", ""))
+    return str(exc)

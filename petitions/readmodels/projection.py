@@ -1,0 +1,163 @@
+"""The projection that keeps the read models in step with petition events.
+
+:class:`CaseViews` is an ``eventsourcing.projection.Projection``: the same
+class runs in-process (catching up from its last tracked position, which is
+how views follow a SQLite store) and under eventsourcing's
+``ProjectionRunner`` in a separate process on PostgreSQL (see
+:mod:`petitions.readmodels.runner`).
+
+What one event changes is worked out here, once, for both databases: the case
+index row, and the caseload and campaign counters, which move by the
+difference between the row before and after the event.  Events of other
+aggregates (stored workflow definitions) are skipped, but still tracked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+
+from petitions.domain.petition import Petition
+from petitions.readmodels.store import CASE_COLUMNS, VIEWS_NAME, ViewStore, ViewTx
+
+#: Call-back days (for periods and ``--from``/``--to``) are local office days.
+OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
+
+Row = dict[str, Any]
+
+
+def iso(dt: datetime) -> str:
+    """A sortable UTC timestamp text (fixed width)."""
+    return dt.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _filed(e: Any, row: Row) -> None:
+    row.update(
+        id=str(e.originator_id), title=e.title, description=e.description,
+        workflow=e.workflow.name, outcome=None, category=e.category, channel=e.channel,
+        petitioner_kind=e.petitioner.kind, street=e.location.street,
+        community=e.location.community, grid=e.location.grid, lead_unit=None,
+        assignee=None, mediator=None, filed_at=iso(e.occurred_at), last_rating=None,
+        campaign_id=str(e.campaign_id) if e.campaign_id else None, cb_day=None,
+        cb_contacted=None, cb_resolved=None,
+    )
+
+
+def _outcome(value: str) -> Callable[[Any, Row], None]:
+    def update(e: Any, row: Row) -> None:
+        row["outcome"] = value
+    return update
+
+
+def _assigned(e: Any, row: Row) -> None:
+    row.update(lead_unit=e.unit, assignee=e.person)
+
+
+def _disputed(e: Any, row: Row) -> None:
+    row.update(lead_unit=None, assignee=None)
+
+
+def _mediation(e: Any, row: Row) -> None:
+    row["mediator"] = e.mediator
+
+
+def _callback(e: Any, row: Row) -> None:
+    row.update(last_rating=e.rating, cb_contacted=int(e.contacted),
+               cb_resolved=int(e.resolved),
+               cb_day=e.occurred_at.astimezone(OFFICE_ZONE).strftime("%Y-%m-%d"))
+
+
+#: What each kind of event changes besides version, time and stage.
+UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
+    Petition.Filed: _filed,
+    Petition.Rejected: _outcome("rejected"),
+    Petition.MarkedDuplicate: _outcome("duplicate"),
+    Petition.Withdrawn: _outcome("withdrawn"),
+    Petition.Closed: _outcome("resolved"),
+    Petition.Assigned: _assigned,
+    Petition.Transferred: _assigned,
+    Petition.DispatchDisputed: _disputed,
+    Petition.MediationOpened: _mediation,
+    Petition.CallbackRecorded: _callback,
+}
+
+
+def apply_event(tx: ViewTx, event: Petition.Event) -> None:
+    """Bring the views up to date with one petition event."""
+    pid = str(event.originator_id)
+    old = None if isinstance(event, Petition.Filed) else tx.get_case(pid)
+    if old is None and not isinstance(event, Petition.Filed):
+        return  # pragma: no cover - a petition always starts with Filed
+    new: Row = dict(old) if old is not None else dict.fromkeys(CASE_COLUMNS)
+    new["version"] = event.originator_version
+    new["updated_at"] = iso(event.occurred_at)
+    stage = getattr(event, "stage", None)
+    if stage is not None:
+        new["stage"] = stage
+    for cls in type(event).__mro__:
+        update = UPDATES.get(cls)
+        if update is not None:
+            update(event, new)
+            break
+    new["status"] = "closed" if new["outcome"] else "open"
+    if old is None:
+        tx.insert_case(new)
+    else:
+        tx.update_case(new)
+    _counters(tx, old, new)
+
+
+def _counters(tx: ViewTx, old: Row | None, new: Row) -> None:
+    def load(row: Row | None, key: str) -> tuple[str | None, int, int]:
+        if row is None or not row[key]:
+            return None, 0, 0
+        is_open = row["status"] == "open"
+        return row[key], int(is_open), int(not is_open)
+
+    for role in ("assignee", "mediator"):
+        before, after = load(old, role), load(new, role)
+        if before == after:
+            continue
+        if before[0] is not None:
+            tx.bump_caseload(role, before[0], -before[1], -before[2])
+        if after[0] is not None:
+            tx.bump_caseload(role, after[0], after[1], after[2])
+
+    def progress(row: Row | None) -> tuple[str | None, int, int, int, int]:
+        if row is None or not row["campaign_id"]:
+            return None, 0, 0, 0, 0
+        is_open = row["status"] == "open"
+        return (row["campaign_id"], 1, int(is_open), int(not is_open),
+                int(row["outcome"] == "resolved"))
+
+    before_c, after_c = progress(old), progress(new)
+    if before_c != after_c:
+        if before_c[0] is not None:
+            tx.bump_campaign(before_c[0], *(-n for n in before_c[1:]))
+        if after_c[0] is not None:
+            tx.bump_campaign(after_c[0], *after_c[1:])
+
+
+class CaseViews(Projection[ViewStore]):
+    """Case index, caseloads and campaign progress, from petition events."""
+
+    name = VIEWS_NAME
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Apply one event and record its tracking, in one transaction."""
+        self.process_batch([(domain_event, tracking)])
+
+    def process_batch(self, items: Sequence[tuple[Any, Tracking]]) -> None:
+        """Apply several events in one transaction, tracking the last."""
+        if not items:
+            return
+        with self.view.transaction() as tx:
+            for event, _ in items:
+                if isinstance(event, Petition.Event):
+                    apply_event(tx, event)
+            tx.track(items[-1][1])

@@ -1,0 +1,264 @@
+"""The tables the read models live in, on SQLite and on PostgreSQL.
+
+Each store is an eventsourcing *tracking recorder*: every change to the view
+tables is written in the same database transaction as the tracking record of
+the event that caused it, so each event is applied exactly once and a crash
+leaves the views at a consistent position from which they resume.  The views
+live in the same database (SQLite file, PostgreSQL schema) as the events.
+
+The SQL is shared between the two dialects, written with ``:name``
+parameters and ``{table}`` placeholders; :class:`ViewTx` is the unit of work
+the projection writes through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+
+#: Name of the projection: its tracking table is ``<name>_tracking``.
+VIEWS_NAME = "petition_views"
+TRACKING_TABLE = f"{VIEWS_NAME}_tracking"
+
+#: Columns of the case index, in order (``seq`` is the store's row number).
+CASE_COLUMNS = (
+    "id", "version", "title", "description", "workflow", "stage", "status", "outcome",
+    "category", "channel", "petitioner_kind", "street", "community", "grid",
+    "lead_unit", "assignee", "mediator", "filed_at", "updated_at", "last_rating",
+    "campaign_id", "cb_day", "cb_contacted", "cb_resolved",
+)
+
+#: ``list`` filters → case index columns.
+FILTER_COLUMNS: Mapping[str, str] = {
+    "status": "status", "stage": "stage", "workflow": "workflow", "street": "street",
+    "community": "community", "grid": "grid", "unit": "lead_unit", "assignee": "assignee",
+    "mediator": "mediator", "category": "category", "channel": "channel",
+    "campaign": "campaign_id", "outcome": "outcome", "kind": "petitioner_kind",
+}
+
+#: ``stats --by`` → SQL expression of the group.
+GROUP_EXPRESSIONS: Mapping[str, str] = {
+    "street": "street", "community": "community", "grid": "grid", "category": "category",
+    "unit": "COALESCE(lead_unit, '')", "month": "substr(cb_day, 1, 7)",
+    "year": "substr(cb_day, 1, 4)",
+}
+
+_INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_unit",
+            "assignee", "mediator", "category", "channel", "campaign_id", "filed_at",
+            "cb_day")
+
+_TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
+_TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
+                  cb_contacted="INTEGER", cb_resolved="INTEGER")
+
+
+def _case_table_sql(seq: str) -> str:
+    cols = ", ".join(f"{c} {_TEXT_COLS[c]}" for c in CASE_COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {{petition_index}} ({seq}, {cols})"
+
+
+_COMMON_DDL = (
+    "CREATE TABLE IF NOT EXISTS {caseload} (role TEXT NOT NULL, person TEXT NOT NULL, "
+    "open_count INTEGER NOT NULL, closed_count INTEGER NOT NULL, "
+    "PRIMARY KEY (role, person))",
+    "CREATE TABLE IF NOT EXISTS {campaign_progress} (campaign_id TEXT PRIMARY KEY, "
+    "total INTEGER NOT NULL, open_count INTEGER NOT NULL, closed_count INTEGER NOT NULL, "
+    "resolved_count INTEGER NOT NULL)",
+    *(f"CREATE INDEX IF NOT EXISTS petition_index_{c} ON {{petition_index}} ({c})"
+      for c in _INDEXED),
+    # Covers the rates query, so stats read this index and never the wide rows.
+    "CREATE INDEX IF NOT EXISTS petition_index_rates ON {petition_index} "
+    "(cb_day, street, community, grid, category, lead_unit, outcome, cb_contacted, "
+    "cb_resolved, last_rating)",
+)
+
+_LIKE_ESCAPE = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
+
+
+def like_pattern(text: str) -> str:
+    return "%" + text.translate(_LIKE_ESCAPE) + "%"
+
+
+class ViewStore(TrackingRecorder):
+    """Dialect-neutral reading and writing of the view tables (the concrete
+    stores mix it with eventsourcing's SQLite or PostgreSQL tracking recorder)."""
+
+    #: Table names used in the shared SQL.
+    TABLES = ("petition_index", "petition_text", "caseload", "campaign_progress")
+
+    @abstractmethod
+    def _cursor(self, *, commit: bool) -> contextlib.AbstractContextManager[Any]:
+        """A cursor inside a transaction (committed at the end if ``commit``)."""
+
+    @abstractmethod
+    def _sql(self, statement: str) -> str:
+        """``statement`` with table names and parameters in this dialect."""
+
+    @abstractmethod
+    def _insert_case(self, tx: ViewTx, row: Mapping[str, Any]) -> None:
+        """Insert a new case (and index its text)."""
+
+    @abstractmethod
+    def _text_condition(self, text: str, params: dict[str, Any]) -> str:
+        """SQL condition selecting cases whose title or description contains ``text``."""
+
+    @abstractmethod
+    def _insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def _view_tables(self) -> tuple[str, ...]: ...
+
+    # ------------------------------------------------------------- writing
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[ViewTx]:
+        """A unit of work: view changes and tracking records commit together."""
+        with self._cursor(commit=True) as cursor:
+            yield ViewTx(self, cursor)
+
+    def reset(self, application_name: str) -> None:
+        """Empty every view and forget the tracked position (before a rebuild)."""
+        with self._cursor(commit=True) as cursor:
+            for table in self._view_tables():
+                cursor.execute(self._sql(f"DELETE FROM {{{table}}}"))
+            cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app"),
+                           {"app": application_name})
+
+    # ------------------------------------------------------------- reading
+    def _all(self, statement: str, params: Mapping[str, Any] | None = None
+             ) -> list[dict[str, Any]]:
+        with self._cursor(commit=False) as cursor:
+            cursor.execute(self._sql(statement), dict(params or {}))
+            return [dict(row) for row in cursor.fetchall()]
+
+    def get_case(self, petition_id: str) -> dict[str, Any] | None:
+        rows = self._all("SELECT * FROM {petition_index} WHERE id = :id", {"id": petition_id})
+        return rows[0] if rows else None
+
+    def _where(self, filters: Mapping[str, str | None], text: str | None,
+               params: dict[str, Any]) -> str:
+        conditions = []
+        for key, value in filters.items():
+            if value is None:
+                continue
+            column = FILTER_COLUMNS[key]
+            params[key] = value
+            conditions.append(f"{column} = :{key}")
+        if text:
+            conditions.append(self._text_condition(text, params))
+        return (" WHERE " + " AND ".join(conditions)) if conditions else ""
+
+    def list_cases(self, filters: Mapping[str, str | None], text: str | None = None,
+                   limit: int | None = 50, offset: int = 0) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {}
+        where = self._where(filters, text, params)
+        page = ""
+        if limit is not None:
+            params["limit"], params["offset"] = limit, offset
+            page = " LIMIT :limit OFFSET :offset"
+        return self._all(f"SELECT * FROM {{petition_index}}{where} "
+                         f"ORDER BY filed_at DESC, id{page}", params)
+
+    def count_cases(self, filters: Mapping[str, str | None], text: str | None = None) -> int:
+        params: dict[str, Any] = {}
+        where = self._where(filters, text, params)
+        rows = self._all(f"SELECT COUNT(*) AS n FROM {{petition_index}}{where}", params)
+        return int(rows[0]["n"])
+
+    def caseload(self, role: str) -> list[dict[str, Any]]:
+        return self._all("SELECT person, open_count, closed_count FROM {caseload} "
+                         "WHERE role = :role ORDER BY open_count DESC, person", {"role": role})
+
+    def campaigns(self) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM {campaign_progress} ORDER BY campaign_id")
+
+    def rate_rows(self, by: str, exclude_outcomes: Sequence[str], date_from: str | None,
+                  date_to: str | None) -> list[tuple[str, bool, bool, str | None, int]]:
+        group = GROUP_EXPRESSIONS[by]
+        params: dict[str, Any] = {}
+        conditions = ["cb_day IS NOT NULL"]
+        if exclude_outcomes:
+            names = []
+            for i, outcome in enumerate(exclude_outcomes):
+                params[f"x{i}"] = outcome
+                names.append(f":x{i}")
+            conditions.append(f"(outcome IS NULL OR outcome NOT IN ({', '.join(names)}))")
+        if date_from:
+            params["date_from"] = date_from
+            conditions.append("cb_day >= :date_from")
+        if date_to:
+            params["date_to"] = date_to
+            conditions.append("cb_day <= :date_to")
+        rows = self._all(
+            f"SELECT {group} AS grp, cb_contacted, cb_resolved, last_rating, COUNT(*) AS n "
+            f"FROM {self._rates_source()} WHERE {' AND '.join(conditions)} "
+            f"GROUP BY {group}, cb_contacted, cb_resolved, last_rating", params)
+        return [(str(r["grp"] or ""), bool(r["cb_contacted"]), bool(r["cb_resolved"]),
+                 r["last_rating"], int(r["n"])) for r in rows]
+
+    def _rates_source(self) -> str:
+        """The FROM clause of the rates query (a dialect may add an index hint)."""
+        return "{petition_index}"
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every view, in a stable order (to compare two builds)."""
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        cols = ", ".join(CASE_COLUMNS)
+        out["petition_index"] = [tuple(r.values()) for r in self._all(
+            f"SELECT {cols} FROM {{petition_index}} ORDER BY id")]
+        out["caseload"] = [tuple(r.values()) for r in self._all(
+            "SELECT * FROM {caseload} WHERE open_count <> 0 OR closed_count <> 0 "
+            "ORDER BY role, person")]
+        out["campaign_progress"] = [tuple(r.values()) for r in self._all(
+            "SELECT * FROM {campaign_progress} ORDER BY campaign_id")]
+        return out
+
+
+class ViewTx:
+    """The view changes of one transaction (one event, or a batch of them)."""
+
+    def __init__(self, store: ViewStore, cursor: Any) -> None:
+        self.store = store
+        self.cursor = cursor
+
+    def execute(self, statement: str, params: Mapping[str, Any]) -> None:
+        self.cursor.execute(self.store._sql(statement), dict(params))
+
+    def get_case(self, petition_id: str) -> dict[str, Any] | None:
+        self.execute("SELECT * FROM {petition_index} WHERE id = :id", {"id": petition_id})
+        row = self.cursor.fetchone()
+        return dict(row) if row is not None else None
+
+    def insert_case(self, row: Mapping[str, Any]) -> None:
+        self.store._insert_case(self, row)
+
+    def update_case(self, row: Mapping[str, Any]) -> None:
+        sets = ", ".join(f"{c} = :{c}" for c in CASE_COLUMNS if c != "id")
+        self.execute(f"UPDATE {{petition_index}} SET {sets} WHERE id = :id",
+                     {c: row[c] for c in CASE_COLUMNS})
+
+    def bump_caseload(self, role: str, person: str, d_open: int, d_closed: int) -> None:
+        self.execute(
+            "INSERT INTO {caseload} (role, person, open_count, closed_count) "
+            "VALUES (:role, :person, :o, :c) ON CONFLICT (role, person) DO UPDATE SET "
+            "open_count = {caseload}.open_count + :o, "
+            "closed_count = {caseload}.closed_count + :c",
+            {"role": role, "person": person, "o": d_open, "c": d_closed})
+
+    def bump_campaign(self, campaign_id: str, d_total: int, d_open: int, d_closed: int,
+                      d_resolved: int) -> None:
+        self.execute(
+            "INSERT INTO {campaign_progress} "
+            "(campaign_id, total, open_count, closed_count, resolved_count) "
+            "VALUES (:id, :t, :o, :c, :r) ON CONFLICT (campaign_id) DO UPDATE SET "
+            "total = {campaign_progress}.total + :t, "
+            "open_count = {campaign_progress}.open_count + :o, "
+            "closed_count = {campaign_progress}.closed_count + :c, "
+            "resolved_count = {campaign_progress}.resolved_count + :r",
+            {"id": campaign_id, "t": d_total, "o": d_open, "c": d_closed, "r": d_resolved})
+
+    def track(self, tracking: Tracking) -> None:
+        self.store._insert_tracking_in(self.cursor, tracking)

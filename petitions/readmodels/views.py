@@ -1,0 +1,238 @@
+"""``ReadModels``: the read models of one petitions store, and their queries.
+
+On SQLite, which has no push subscription in eventsourcing 9.5, the views
+catch up from their last tracked position before every query and after every
+command of the service in the same process.  On PostgreSQL they do the same
+by default; with ``PETITIONS_VIEWS=runner`` the service leaves them to a
+separate process running :mod:`petitions.readmodels.runner`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from petitions.readmodels.projection import CaseViews
+from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
+from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
+
+log = logging.getLogger("petitions.readmodels")
+
+#: Notifications read and applied per transaction while catching up.
+BATCH = 500
+
+Progress = Callable[[int, int], None]
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@attrs.frozen
+class CaseSummary:
+    """One row of the case index: what a queue or a search shows."""
+
+    id: str
+    version: int
+    title: str
+    workflow: str
+    stage: str
+    status: str
+    outcome: str | None
+    category: str
+    channel: str
+    petitioner_kind: str
+    street: str
+    community: str
+    grid: str
+    lead_unit: str | None
+    assignee: str | None
+    mediator: str | None
+    filed_at: datetime
+    updated_at: datetime
+    last_rating: str | None
+    campaign_id: str | None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> CaseSummary:
+        filed = _time(row["filed_at"])
+        updated = _time(row["updated_at"])
+        assert filed is not None and updated is not None
+        return cls(
+            id=row["id"], version=int(row["version"]), title=row["title"],
+            workflow=row["workflow"], stage=row["stage"], status=row["status"],
+            outcome=row["outcome"], category=row["category"], channel=row["channel"],
+            petitioner_kind=row["petitioner_kind"], street=row["street"] or "",
+            community=row["community"] or "", grid=row["grid"] or "",
+            lead_unit=row["lead_unit"], assignee=row["assignee"], mediator=row["mediator"],
+            filed_at=filed, updated_at=updated, last_rating=row["last_rating"],
+            campaign_id=row["campaign_id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = attrs.asdict(self)
+        out["filed_at"] = self.filed_at.isoformat()
+        out["updated_at"] = self.updated_at.isoformat()
+        return out
+
+
+@attrs.frozen
+class Caseload:
+    """How many petitions a person (assignee or mediator) has open and closed."""
+
+    person: str
+    open: int
+    closed: int
+
+
+@attrs.frozen
+class CampaignProgress:
+    campaign_id: str
+    total: int
+    open: int
+    closed: int
+    resolved: int
+
+
+def open_store(app: Application[Any], create: bool = True) -> ViewStore:
+    """The view store in the same database as ``app``'s events."""
+    datastore = app.factory.datastore  # type: ignore[attr-defined]
+    from eventsourcing.sqlite import SQLiteFactory
+
+    module = type(app.factory).__module__
+    store: ViewStore
+    if isinstance(app.factory, SQLiteFactory):
+        from petitions.readmodels.sqlite import SQLiteViewStore
+
+        store = SQLiteViewStore(datastore)
+    elif module.startswith("eventsourcing.postgres") or module == "petitions.postgres":
+        from petitions.readmodels.postgres import PostgresViewStore
+
+        store = PostgresViewStore(datastore)
+    else:
+        raise NotImplementedError(f"read models need SQLite or PostgreSQL, not {module}")
+    if create:
+        store.create_table()
+    return store
+
+
+class ReadModels:
+    """The read models of ``app`` (a ``PetitionService``)."""
+
+    def __init__(self, app: Application[Any], *, inline: bool | None = None) -> None:
+        self.app = app
+        self.store = open_store(app)
+        self.projection = CaseViews(view=self.store)
+        if inline is None:
+            inline = os.environ.get("PETITIONS_VIEWS", "inline") != "runner"
+        #: Whether this process keeps the views up to date (else a runner does).
+        self.inline = inline
+
+    # ------------------------------------------------------------ upkeep
+    def position(self) -> int:
+        """The last notification id the views have applied (0 for none)."""
+        found: int | None = self.store.max_tracking_id(self.app.name)
+        return found or 0
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Apply every event recorded after the views' position; return how many."""
+        recorder: Any = self.app.recorder
+        done = 0
+        total = 0
+        if progress is not None:
+            total = max(0, (recorder.max_notification_id() or 0) - self.position())
+        while True:
+            start = self.position()
+            notifications = recorder.select_notifications(
+                start=start, limit=BATCH, inclusive_of_start=False)
+            if not notifications:
+                return done
+            items = [(self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
+                     for n in notifications]
+            try:
+                self.projection.process_batch(items)
+            except IntegrityError:
+                # Another process applied these first (its tracking record won):
+                # nothing of ours was written; carry on from the new position.
+                continue
+            done += len(items)
+            if progress is not None:
+                progress(done, max(total, done))
+
+    def refresh(self) -> None:
+        """Catch up if this process keeps the views (before a query)."""
+        if self.inline:
+            self.catch_up()
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Empty the views and apply the whole history again."""
+        self.store.reset(self.app.name)
+        return self.catch_up(progress)
+
+    # ----------------------------------------------------------- queries
+    @staticmethod
+    def check_filters(filters: Mapping[str, str | None]) -> dict[str, str | None]:
+        unknown = set(filters) - set(FILTER_COLUMNS)
+        if unknown:
+            from petitions.errors import InvalidInput
+
+            raise InvalidInput("filter", f"unknown filter {', '.join(sorted(unknown))}; "
+                               f"valid: {', '.join(FILTER_COLUMNS)}", kind="unknown_code",
+                               value=", ".join(sorted(unknown)),
+                               valid=", ".join(FILTER_COLUMNS))
+        return dict(filters)
+
+    def cases(self, *, text: str | None = None, limit: int | None = 50, offset: int = 0,
+             **filters: str | None) -> list[CaseSummary]:
+        self.refresh()
+        rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset)
+        return [CaseSummary.of(r) for r in rows]
+
+    def count(self, *, text: str | None = None, **filters: str | None) -> int:
+        self.refresh()
+        return self.store.count_cases(self.check_filters(filters), text or None)
+
+    def summary(self, petition_id: str) -> CaseSummary | None:
+        self.refresh()
+        row = self.store.get_case(petition_id)
+        return CaseSummary.of(row) if row else None
+
+    def caseload(self, role: str = "assignee") -> list[Caseload]:
+        if role not in ("assignee", "mediator"):
+            from petitions.errors import InvalidInput
+
+            raise InvalidInput("role", "must be assignee or mediator", kind="unknown_code",
+                               value=role, valid="assignee, mediator")
+        self.refresh()
+        return [Caseload(r["person"], int(r["open_count"]), int(r["closed_count"]))
+                for r in self.store.caseload(role)
+                if r["open_count"] or r["closed_count"]]
+
+    def campaigns(self) -> list[CampaignProgress]:
+        self.refresh()
+        return [CampaignProgress(r["campaign_id"], int(r["total"]), int(r["open_count"]),
+                                 int(r["closed_count"]), int(r["resolved_count"]))
+                for r in self.store.campaigns()]
+
+    def stats(self, by: str = "street", date_from: str | None = None,
+              date_to: str | None = None) -> list[RateGroup]:
+        """The three rates per group over valid call-backs, optionally within
+        local days ``date_from``…``date_to`` (inclusive, ``YYYY-MM-DD``)."""
+        if by not in GROUPINGS:
+            from petitions.errors import InvalidInput
+
+            raise InvalidInput("by", f"must be one of {', '.join(GROUPINGS)}",
+                               kind="unknown_code", value=by, valid=", ".join(GROUPINGS))
+        self.refresh()
+        config = rate_config()
+        rows = self.store.rate_rows(by, config.exclude_outcomes, date_from, date_to)
+        return compute_rates(rows, config)

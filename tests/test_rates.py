@@ -1,0 +1,160 @@
+"""The three rates (响应率, 解决率, 满意率) against hand-computed fixtures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from petitions import Actor, Location, Petitioner, PetitionService
+from petitions.readmodels.rates import compute_rates, load_rate_config, rate_config
+
+CLERK = Actor("clerk-01", "intake_clerk")
+WORKER = Actor("caseworker-li", "caseworker")
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def t(month: int, day: int, hour: int = 10) -> datetime:
+    return datetime(2022, month, day, hour, tzinfo=SH)
+
+
+def petition(svc: PetitionService, street: str, grid: str, category: str, unit: str,
+             filed: datetime) -> UUID:
+    pid = svc.file(actor=CLERK, petitioner=Petitioner(id="", kind="resident", name="居民"),
+                   title="诉求", description="内容", category=category, channel="hotline",
+                   location=Location(street=street, grid=grid), at=filed)
+    svc.accept(pid, actor=WORKER, at=filed)
+    svc.assign(pid, actor=WORKER, unit=unit, person="张", at=filed)
+    svc.reply(pid, actor=WORKER, outcome="support", text="已办", at=filed)
+    svc.resolve(pid, actor=WORKER, at=filed)
+    return pid
+
+
+def callback(svc: PetitionService, pid: UUID, contacted: bool, resolved: bool,
+             rating: str | None, at: datetime) -> None:
+    svc.callback(pid, actor=WORKER, contacted=contacted, resolved=resolved, rating=rating,
+                 at=at)
+
+
+@pytest.fixture
+def history(service: PetitionService) -> PetitionService:
+    """寸滩街道: four valid call-backs; 华新街街道: two; plus invalid ones.
+
+    寸滩 (grid 1: a, b; grid 2: c, d), unit 寸滩街道 except d (区住建委):
+      a contacted, resolved,   satisfied            (June)
+      b contacted, resolved,   basically satisfied  (June)
+      c contacted, unresolved, unsatisfied          (July)
+      d not contacted, unresolved                   (July)
+      → response 3/4 = 0.75, resolution 2/4 = 0.5, satisfaction (1 + 0.9)/4 = 0.475
+    华新街 (grid 1): e basically satisfied then reopened and called back satisfied
+      (the latest call-back counts), f contacted, resolved, unsatisfied
+      → response 2/2, resolution 2/2, satisfaction 1/2 = 0.5
+    g (寸滩) called back satisfied, then withdrawn: not valid.
+    h (寸滩) has no call-back: not counted.
+    """
+    svc = service
+    a = petition(svc, "寸滩街道", "1", "traffic", "寸滩街道", t(6, 1))
+    b = petition(svc, "寸滩街道", "1", "traffic", "寸滩街道", t(6, 1))
+    c = petition(svc, "寸滩街道", "2", "lift", "寸滩街道", t(6, 2))
+    d = petition(svc, "寸滩街道", "2", "lift", "区住建委", t(6, 2))
+    e = petition(svc, "华新街街道", "1", "traffic", "华新街街道", t(6, 3))
+    f = petition(svc, "华新街街道", "1", "lift", "华新街街道", t(6, 3))
+    g = petition(svc, "寸滩街道", "1", "traffic", "寸滩街道", t(6, 4))
+    petition(svc, "寸滩街道", "1", "traffic", "寸滩街道", t(6, 4))
+    callback(svc, a, True, True, "satisfied", t(6, 10))
+    callback(svc, b, True, True, "basically_satisfied", t(6, 30, 23))  # still June locally
+    callback(svc, c, True, False, "unsatisfied", t(7, 1, 1))  # July locally, June in UTC
+    callback(svc, d, False, False, None, t(7, 5))
+    callback(svc, e, True, False, "unsatisfied", t(6, 10))
+    svc.reopen(e, actor=WORKER, to="resolution", reason="不满意", at=t(6, 11))
+    svc.reply(e, actor=WORKER, outcome="support", text="再次办理", at=t(6, 12))
+    svc.resolve(e, actor=WORKER, at=t(6, 12))
+    callback(svc, e, True, True, "satisfied", t(6, 15))
+    callback(svc, f, True, True, "unsatisfied", t(6, 16))
+    callback(svc, g, True, True, "satisfied", t(6, 16))
+    svc.withdraw(g, actor=CLERK, reason="撤回", at=t(6, 17))
+    return svc
+
+
+def rates(svc: PetitionService, by: str, **kw: str) -> dict[str, tuple[object, ...]]:
+    return {g.group: (g.valid, g.response_rate, g.resolution_rate, g.satisfaction_rate)
+            for g in svc.stats(by, **kw)}
+
+
+def test_rates_by_street(history: PetitionService) -> None:
+    assert rates(history, "street") == {
+        "寸滩街道": (4, 0.75, 0.5, 0.475),
+        "华新街街道": (2, 1.0, 1.0, 0.5),
+    }
+
+
+def test_rates_by_grid_category_unit(history: PetitionService) -> None:
+    # grid 1: a, b (寸滩) + e, f (华新街); grid 2: c, d
+    assert rates(history, "grid") == {
+        "1": (4, 1.0, 1.0, round((1 + 0.9 + 1 + 0) / 4, 6)),
+        "2": (2, 0.5, 0.0, 0.0),
+    }
+    assert rates(history, "category") == {
+        "traffic": (3, 1.0, 1.0, round(2.9 / 3, 6)),   # a, b, e
+        "lift": (3, round(2 / 3, 6), round(1 / 3, 6), 0.0),  # c, d, f
+    }
+    assert rates(history, "unit") == {
+        "寸滩街道": (3, 1.0, round(2 / 3, 6), round(1.9 / 3, 6)),
+        "区住建委": (1, 0.0, 0.0, 0.0),
+        "华新街街道": (2, 1.0, 1.0, 0.5),
+    }
+
+
+def test_rates_by_period_in_local_days(history: PetitionService) -> None:
+    # June: a, b, e, f; July (local time): c, d
+    assert rates(history, "month") == {
+        "2022-06": (4, 1.0, 1.0, round((1 + 0.9 + 1 + 0) / 4, 6)),
+        "2022-07": (2, 0.5, 0.0, 0.0),
+    }
+    assert rates(history, "street", date_from="2022-07-01", date_to="2022-07-31") == {
+        "寸滩街道": (2, 0.5, 0.0, 0.0),
+    }
+    assert rates(history, "street", date_to="2022-06-10") == {
+        "寸滩街道": (1, 1.0, 1.0, 1.0),
+    }
+
+
+def test_weights_are_configuration(history: PetitionService, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    custom = tmp_path / "rates.toml"
+    custom.write_text("[satisfaction.weights]\nbasically_satisfied = 0.8\n"
+                      "[valid]\nexclude_outcomes = []\n", encoding="utf-8")
+    monkeypatch.setenv("PETITIONS_RATES", str(custom))
+    assert rate_config().weight("basically_satisfied") == 0.8
+    assert rate_config().weight("satisfied") == 1.0  # kept from the shipped file
+    # g (withdrawn) counts now: 寸滩 has a, b, c, d, g.
+    assert rates(history, "street")["寸滩街道"] == (5, 0.8, 0.6, round((1 + 0.8 + 1) / 5, 6))
+
+
+def test_shipped_weights() -> None:
+    config = load_rate_config(None)
+    assert dict(config.weights) == {"satisfied": 1.0, "basically_satisfied": 0.9,
+                                    "unsatisfied": 0.0}
+    assert config.exclude_outcomes == ("rejected", "duplicate", "withdrawn")
+
+
+def test_compute_rates_by_hand() -> None:
+    config = load_rate_config(None)
+    rows = [("A", True, True, "satisfied", 3), ("A", True, False, "basically_satisfied", 2),
+            ("A", False, False, None, 5), ("B", True, True, "unsatisfied", 1)]
+    a, b = compute_rates(rows, config)
+    assert (a.group, a.valid, a.contacted, a.resolved) == ("A", 10, 5, 3)
+    assert (a.response_rate, a.resolution_rate, a.satisfaction_rate) == (0.5, 0.3, 0.48)
+    assert dict(a.ratings) == {"basically_satisfied": 2, "satisfied": 3}
+    assert (b.response_rate, b.resolution_rate, b.satisfaction_rate) == (1.0, 1.0, 0.0)
+    assert compute_rates([], config) == []
+
+
+def test_unknown_grouping_is_refused(service: PetitionService) -> None:
+    from petitions import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        service.stats("colour")
