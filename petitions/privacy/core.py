@@ -131,8 +131,10 @@ class Privacy:
                                    kind="no_viewer")
             self.policy.check(viewer, "reveal", f"petitioner {petitioner.id}")
             if not visible:
-                exc = PermissionDenied(viewer.role, "reveal",
-                                       tuple(sorted(self.policy.confidential_roles)))
+                exc = PermissionDenied(
+                    viewer.role, "reveal the petitioner of a confidential (检举控告) petition",
+                    tuple(f"{r} of the lead unit" if self.policy.confidential_same_unit else r
+                          for r in sorted(self.policy.confidential_roles)))
                 log.warning("refused: %s (actor %s, confidential petitioner)", exc, viewer.id)
                 raise exc
         if not visible:
