@@ -451,3 +451,42 @@ def test_the_policy_is_checked() -> None:
                           '[confidential]\nmatter_types = ["report"]\nroles = ["supervisor"]\n')
     assert policy.may("administrator", "erase") and not policy.may("supervisor", "erase")
     assert policy.is_confidential("report") and not policy.is_confidential("claim")
+
+
+# ---------------------------------------------------------------------- CLI
+def test_cli_privacy_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cli import main
+
+    monkeypatch.delenv(MASTER_KEY_ENV, raising=False)
+    db = str(tmp_path / "cli.sqlite")
+    with PetitionService.open(db) as svc:
+        long_ago = datetime.now(UTC) - timedelta(days=800)
+        old = file(svc, petitioner(id="cli-old"), at=long_ago)
+        svc.reject(old, actor=CLERK, reason="不属于受理范围", referral="区法院", at=long_ago)
+        kept = file(svc, petitioner(id="cli-kept"))
+    runner = CliRunner()
+    dry = runner.invoke(main, ["--db", db, "--json", "privacy", "retain", "--older-than", "2y",
+                               "--status", "closed", "--dry-run", "--actor", "admin-he"])
+    assert dry.exit_code == 0, dry.output
+    assert [i["petitioner_id"] for i in json.loads(dry.output)["items"]] == ["cli-old"]
+    refused = runner.invoke(main, ["--db", db, "privacy", "erase", "cli-kept", "--legal-basis",
+                                   "本人请求", "--actor", "li", "--role", "caseworker"])
+    assert refused.exit_code == 1 and "may not 'erase'" in refused.output
+    done = runner.invoke(main, ["--db", db, "privacy", "erase", "cli-kept", "--legal-basis",
+                                "本人请求", "--actor", "admin-he"])
+    assert done.exit_code == 0 and "cli-kept" in done.output
+    again = runner.invoke(main, ["--db", db, "privacy", "erase", "cli-kept", "--legal-basis",
+                                 "本人请求", "--actor", "admin-he"])
+    assert again.exit_code == 1 and "already erased" in again.output
+    run = runner.invoke(main, ["--db", db, "privacy", "retain", "--older-than", "2y",
+                               "--actor", "admin-he"])
+    assert run.exit_code == 0 and "1 petitioner(s)" in run.output
+    status = runner.invoke(main, ["--db", db, "--json", "privacy", "keys", "status",
+                                  "--actor", "admin-he"])
+    assert json.loads(status.output)["erased_keys"] == 2
+    with PetitionService.open(db) as svc:
+        assert svc.get(old).petitioner.erased and svc.get(kept).petitioner.erased

@@ -3,6 +3,7 @@ text of an erased petitioner, and never change a stored event."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from petitions import Actor, PermissionDenied, PetitionError, Petitioner, PetitionService
+from petitions import Actor, PermissionDenied, Petitioner, PetitionError, PetitionService
 from tests.privacy_support import exposes, raw_bytes, stored
 
 CLERK = Actor("clerk", "intake_clerk")
@@ -62,10 +63,8 @@ class PrivacyMachine(RuleBasedStateMachine):
             "accept": {}, "note": {"text": "跟进"},
             "assign": {"unit": "寸滩街道", "person": "李"},
             "reject": {"reason": "不属于受理范围", "referral": "区法院"}}[command]
-        try:
+        with contextlib.suppress(PetitionError):
             getattr(self.svc, command)(pid, actor=WORKER, **kwargs)
-        except PetitionError:
-            pass
 
     @rule(who=st.integers(0, 4))
     def erase(self, who: int) -> None:
