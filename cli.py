@@ -1123,5 +1123,167 @@ def audit_import(ctx: click.Context, file: str, actor_id: str, role: str,
 # ======================================================================== end audit
 
 
+# ---------------------------------------------------------------- privacy ---
+# The ``privacy`` command group: erasure, retention and the key table.
+
+
+def _privacy_actor(actor: str | None, role: str | None) -> Any:
+    """The acting administrator: this group's --actor/--role, else the global ones."""
+    from petitions import Actor
+
+    state = _state()
+    actor = actor or state.actor_id
+    if not actor:
+        _fail(state.m("who is doing this? give --actor and --role "
+                      "(or PETITIONS_ACTOR and PETITIONS_ROLE)"))
+    return Actor(actor, role or state.role or "administrator")
+
+
+@main.group()
+def privacy() -> None:
+    """Personal data: erase a petitioner, apply retention, inspect keys (个人信息)."""
+    import logging
+
+    root, lib = logging.getLogger(), logging.getLogger("petitions")
+    if not root.handlers and not lib.handlers:
+        # Notices (a new master key file) go to stderr as one line each; a
+        # refusal is already reported as the command's one error line.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("petitions: %(message)s"))
+        handler.addFilter(lambda r: not r.getMessage().startswith("refused:"))
+        lib.addHandler(handler)
+
+
+_actor_option = click.option("--actor", default=None,
+                             help="Who acts (default: the global --actor / PETITIONS_ACTOR).")
+_role_option = click.option("--role", default=None,
+                            help="The role acted in (default: the global --role / "
+                                 "PETITIONS_ROLE, else administrator).")
+
+
+@privacy.command("erase")
+@click.argument("petitioner_id")
+@click.option("--legal-basis", required=True,
+              help="Why the data may be erased, e.g. '个人信息保护法 第四十七条: 本人请求'.")
+@_actor_option
+@_role_option
+@click.pass_context
+@_handled
+def privacy_erase(ctx: click.Context, petitioner_id: str, legal_basis: str, actor: str | None,
+                  role: str | None) -> None:
+    """Crypto-shred PETITIONER_ID's personal data (the cases stay, audited)."""
+    done = _state().service().privacy.erase(petitioner_id, actor=_privacy_actor(actor, role),
+                                    legal_basis=legal_basis)
+    if _state().as_json:
+        click.echo(json.dumps(done.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"已删除 erased: petitioner {done.petitioner_id} "
+               f"({done.keys_destroyed} key(s) destroyed) — {done.legal_basis}")
+
+
+@privacy.command("retain")
+@click.option("--older-than", "older_than", required=True,
+              help="Retention period: 180d, 26w, 24m, 3y.")
+@click.option("--status", type=click.Choice(["closed"]), default="closed", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Only list what would be erased.")
+@_actor_option
+@_role_option
+@click.pass_context
+@_handled
+def privacy_retain(ctx: click.Context, older_than: str, status: str, dry_run: bool,
+                   actor: str | None, role: str | None) -> None:
+    """Erase the personal data of cases closed longer than a period."""
+    from petitions.privacy import retain
+    from petitions.timefmt import show
+
+    run = retain(_state().service(), actor=_privacy_actor(actor, role), older_than=older_than,
+                 status=status, dry_run=dry_run)
+    if _state().as_json:
+        click.echo(json.dumps(run.to_dict(), ensure_ascii=False, indent=2))
+        return
+    verb = "would erase 将删除" if dry_run else "erased 已删除"
+    for item in run.items:
+        click.echo(f"{item.petitioner_id}  closed {show(item.last_closed_at)}  "
+                   f"{len(item.petition_ids)} petition(s)")
+    click.echo(f"{verb}: {len(run.items)} petitioner(s) closed before {show(run.cutoff)}; "
+               f"kept: {run.kept}")
+
+
+@privacy.group("keys")
+def privacy_keys() -> None:
+    """The key table and its master key."""
+
+
+@privacy_keys.command("status")
+@_actor_option
+@_role_option
+@click.pass_context
+@_handled
+def privacy_keys_status(ctx: click.Context, actor: str | None, role: str | None) -> None:
+    """Where the master key comes from, and how many data keys are live or erased."""
+    status = _state().service().privacy.key_status(_privacy_actor(actor, role))
+    if _state().as_json:
+        click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"master key {status.master_fingerprint} ({status.master_source}); "
+               f"data keys: {status.live_keys} live, {status.erased_keys} erased")
+
+
+@privacy_keys.command("rotate")
+@click.option("--new-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A file holding the new master key (base64 of 32 random bytes).")
+@_actor_option
+@_role_option
+@click.pass_context
+@_handled
+def privacy_keys_rotate(ctx: click.Context, new_key_file: str, actor: str | None,
+                        role: str | None) -> None:
+    """Re-wrap every data key under a new master key; then configure the new key."""
+    from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
+
+    new = load_master_key("", {MASTER_KEY_FILE_ENV: new_key_file})
+    count = _state().service().privacy.rotate(_privacy_actor(actor, role), new)
+    click.echo(f"re-wrapped {count} data key(s) under master key {new.fingerprint}; "
+               f"configure PETITIONS_MASTER_KEY_FILE={new_key_file} from now on")
+
+
+@privacy_keys.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--for-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The master key file of the store the keys are for.")
+@_actor_option
+@_role_option
+@_handled
+def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
+                        role: str | None) -> None:
+    """Write the data keys, re-wrapped for another store's master key (with audit export)."""
+    from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
+
+    target = load_master_key("", {MASTER_KEY_FILE_ENV: for_key_file})
+    count = _state().service().privacy.export_keys(_privacy_actor(actor, role), file, target)
+    click.echo(f"exported {count} data key row(s) for master key {target.fingerprint} to {file}")
+
+
+@privacy_keys.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_actor_option
+@_role_option
+@_handled
+def privacy_keys_import(file: str, actor: str | None, role: str | None) -> None:
+    """Add data keys written by `privacy keys export` (after audit import)."""
+    count = _state().service().privacy.import_keys(_privacy_actor(actor, role), file)
+    click.echo(f"imported {count} data key row(s)")
+
+
+@privacy_keys.command("new")
+def privacy_keys_new() -> None:
+    """Print a fresh master key (base64) for PETITIONS_MASTER_KEY or a key file."""
+    from petitions.privacy import new_master_key_text
+
+    click.echo(new_master_key_text())
+
+# ------------------------------------------------------------ end privacy ---
+
+
 if __name__ == "__main__":
     main()

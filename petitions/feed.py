@@ -69,6 +69,20 @@ class Change:
         return out
 
 
+def _change(app: Any, position: int, event: Petition.Event) -> Change:
+    """The change for ``event``; a petitioner in it is shown as to an anonymous
+    reader (masked, erased or withheld), as in the petition's history."""
+    change = Change.of(position, event)
+    petitioner = getattr(event, "petitioner", None)
+    privacy = getattr(app, "privacy", None)
+    if petitioner is not None and privacy is not None:
+        privacy.sync()
+        shown = privacy.render(petitioner, matter_type=getattr(event, "matter_type", ""),
+                               lead_unit=None)
+        change = attrs.evolve(change, data={**change.data, "petitioner": shown.to_dict()})
+    return change
+
+
 def _subclasses(cls: type[Any]) -> Iterator[type[Any]]:
     yield cls
     for sub in cls.__subclasses__():
@@ -116,7 +130,7 @@ def _changes(app: Application[Any], after: int, follow: bool, poll_interval: flo
             event = app.mapper.to_domain_event(notification)
             position = notification.id
             if isinstance(event, Petition.Event):
-                yield Change.of(notification.id, event)
+                yield _change(app, notification.id, event)
         if len(batch) < batch_size:
             if not follow:
                 return
@@ -135,4 +149,4 @@ def _follow_subscription(app: Application[Any], after: int,
     with ApplicationSubscription(app, gt=after, topics=topics) as subscription:
         for event, tracking in subscription:
             if isinstance(event, Petition.Event):
-                yield Change.of(tracking.notification_id, event)
+                yield _change(app, tracking.notification_id, event)

@@ -42,6 +42,8 @@ from petitions.errors import (
     RepeatFiling,
     WorkflowNotFound,
 )
+from petitions.privacy.core import Privacy
+from petitions.privacy.render import PetitionerView
 from petitions.taxonomy import taxonomy
 from petitions.transcoding import register_values
 from petitions.views import EventView, PetitionView
@@ -126,6 +128,7 @@ class PetitionService(ChainedApplication):
         self.workflows = Registry.shipped(dirs)
         self._stored_hashes: set[str] = set()
         self.clock = clock
+        self._privacy: Privacy | None = None
 
     @classmethod
     def open(cls, url: str | None = None, **kwargs: Any) -> PetitionService:
@@ -136,6 +139,35 @@ class PetitionService(ChainedApplication):
         context manager): it closes its connections when it is closed.
         """
         return cls(url=url, **kwargs)
+
+    @property
+    def privacy(self) -> Privacy:
+        """Personal data: sealing, masking, reveal auditing, erasure (docs/privacy.md)."""
+        if self._privacy is None:
+            self._privacy = Privacy(self)
+        return self._privacy
+
+    def view_of(self, petition: Petition, wf: Workflow | None = None,
+                viewer: Actor | None = None, unit: str | None = None,
+                reveal: bool = False) -> PetitionView:
+        """The view of ``petition`` (e.g. rebuilt from its events) with its
+        petitioner as ``viewer`` may see them (see :meth:`get`)."""
+        return self._view(petition, wf or self.workflow_of(petition), viewer, unit, reveal)
+
+    def _view(self, petition: Petition, wf: Workflow, viewer: Actor | None = None,
+              unit: str | None = None, reveal: bool = False) -> PetitionView:
+        self.privacy.sync()
+        shown = self._petitioner_view(petition, viewer, unit, reveal)
+        return PetitionView.of(petition, wf, shown)
+
+    def _petitioner_view(self, petition: Petition, viewer: Actor | None, unit: str | None,
+                         reveal: bool) -> PetitionerView:
+        shown = self.privacy.render(petition.petitioner, matter_type=petition.matter_type,
+                                    lead_unit=petition.lead_unit, viewer=viewer, unit=unit,
+                                    reveal=reveal)
+        if reveal and viewer is not None and not shown.erased:
+            self.privacy.record_reveal(viewer, petition.id, shown, unit, self.clock())
+        return shown
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -219,8 +251,10 @@ class PetitionService(ChainedApplication):
             petitioner = attrs.evolve(petitioner, id=uuid4().hex)
         campaign = self._campaign(campaign_id) if campaign_id is not None else None
         occurred_at = self._when(at)
+        # Personal fields are sealed before they reach the domain.
+        sealed = self.privacy.seal_petitioner(petitioner)
         petition = Petition.file(
-            wf, actor=actor, occurred_at=occurred_at, petitioner=petitioner,
+            wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
             channel=channel, category=category, title=title, description=description,
             location=location or Location(), matter_type=matter_type,
             idempotency_key=idempotency_key, campaign_id=campaign_id,
@@ -289,7 +323,7 @@ class PetitionService(ChainedApplication):
             self.save(petition)
         except IntegrityError:
             raise ConcurrentUpdate(petition.id) from None
-        return PetitionView.of(petition, wf)
+        return self._view(petition, wf, actor)
 
     def accept(self, petition_id: UUID | str, *, actor: Actor, note: str = "",
                at: datetime | None = None, expected_version: int | None = None) -> PetitionView:
@@ -521,7 +555,7 @@ class PetitionService(ChainedApplication):
             self.save(*(a for a in (petition, matter) if a is not None))
         except IntegrityError:
             raise ConcurrentUpdate(petition.id) from None
-        return PetitionView.of(petition, wf)
+        return self._view(petition, wf, actor)
 
     def _refuse_repeat(self, petitioner_id: str, title: str, description: str) -> None:
         if not isinstance(title, str) or not isinstance(description, str):
@@ -574,11 +608,17 @@ class PetitionService(ChainedApplication):
 
     # -------------------------------------------------------------- queries
     def get(self, petition_id: UUID | str, *, version: int | None = None,
-            as_of: datetime | None = None) -> PetitionView:
+            as_of: datetime | None = None, viewer: Actor | None = None,
+            unit: str | None = None, reveal: bool = False) -> PetitionView:
         """The petition as it stands, or as it stood at ``version``, or ``as_of`` a time.
 
         ``as_of`` is a recording time: the petition as the store held it at
         that moment (every event recorded at or before ``as_of``).
+
+        The petitioner is shown as ``viewer`` (working in ``unit``) may see
+        them: phone and ID numbers masked unless ``reveal`` (allowed roles
+        only; recorded), erased data as ``None``, and a confidential
+        (检举控告) petitioner withheld except from the lead unit's supervisor.
         """
         pid = self._uuid(petition_id)
         if as_of is not None:
@@ -601,7 +641,7 @@ class PetitionService(ChainedApplication):
                                    "versions", kind="no_such_version")
         else:
             petition = self._load(pid)
-        return PetitionView.of(petition, self.workflow_of(petition))
+        return self._view(petition, self.workflow_of(petition), viewer, unit, reveal)
 
     def _version_as_of(self, pid: UUID, as_of: datetime) -> int:
         """The last version of ``pid`` recorded at or before ``as_of``."""
@@ -626,9 +666,21 @@ class PetitionService(ChainedApplication):
             raise PetitionNotFound(petition_id)
         return found
 
-    def history(self, petition_id: UUID | str) -> tuple[EventView, ...]:
-        """Every event of the petition, oldest first, as plain views."""
-        return tuple(EventView.of(e) for e in self.petition_events(petition_id))
+    def history(self, petition_id: UUID | str, *, viewer: Actor | None = None,
+                unit: str | None = None, reveal: bool = False) -> tuple[EventView, ...]:
+        """Every event of the petition, oldest first, as plain views; the
+        petitioner in them shown as in :meth:`get`."""
+        events = self.petition_events(petition_id)
+        self.privacy.sync()
+        petition = self._load(events[0].originator_id)
+        shown = self._petitioner_view(petition, viewer, unit, reveal)
+        out = []
+        for e in events:
+            view = EventView.of(e)
+            if "petitioner" in view.data:
+                view = attrs.evolve(view, data={**view.data, "petitioner": shown.to_dict()})
+            out.append(view)
+        return tuple(out)
 
     def exists(self, petition_id: UUID | str) -> bool:
         return self._uuid(petition_id) in self.repository

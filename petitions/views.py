@@ -14,7 +14,8 @@ from uuid import UUID
 import attrs
 
 from petitions.domain.petition import Petition
-from petitions.domain.values import Location, Petitioner, WorkflowRef
+from petitions.domain.values import Location, WorkflowRef
+from petitions.privacy.render import PetitionerView
 from petitions.transcoding import to_plain
 from workflows import Workflow
 
@@ -39,7 +40,7 @@ class PetitionView:
     category: str
     channel: str
     matter_type: str
-    petitioner: Petitioner
+    petitioner: PetitionerView  # as the viewer may see them: masked, erased or hidden
     location: Location
     lead_unit: str | None
     assignee: str | None
@@ -73,7 +74,10 @@ class PetitionView:
     allowed_commands: tuple[str, ...]
 
     @classmethod
-    def of(cls, p: Petition, wf: Workflow) -> PetitionView:
+    def of(cls, p: Petition, wf: Workflow,
+           petitioner: PetitionerView | None = None) -> PetitionView:
+        """The view of ``p``; ``petitioner`` as rendered for the viewer (by
+        ``PetitionService``), else withheld: the aggregate holds sealed text only."""
         rejection = p.rejection
         return cls(
             id=p.id,
@@ -87,7 +91,8 @@ class PetitionView:
             category=p.category,
             channel=p.channel,
             matter_type=p.matter_type,
-            petitioner=p.petitioner,
+            petitioner=(petitioner if petitioner is not None
+                        else PetitionerView.withheld(p.petitioner.kind)),
             location=p.location,
             lead_unit=p.lead_unit,
             assignee=p.assignee,
@@ -124,6 +129,7 @@ class PetitionView:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: UUIDs as text, times as ISO 8601 (UTC)."""
         out: dict[str, Any] = to_plain(self)
+        out["petitioner"] = self.petitioner.to_dict()
         out["workflow"] = {"name": self.workflow.name, "version": self.workflow.version,
                            "sha256": self.workflow.sha256}
         return out

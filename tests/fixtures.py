@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from petitions import Actor, Location, Petitioner, PetitionService
+from petitions.privacy import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, new_master_key_text
 
 #: The PostgreSQL server of development and CI machines (trust auth).
 POSTGRES_SERVER = os.environ.get("PETITIONS_TEST_POSTGRES",
@@ -51,7 +52,12 @@ def require_postgres() -> None:
 
 
 def fresh_backend_url(kind: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh, private store: a SQLite file, or a new PostgreSQL schema dropped after use."""
+    """A fresh, private store: a SQLite file, or a new PostgreSQL schema dropped after use.
+
+    PostgreSQL requires a configured master key for personal data: when none is
+    set, one is set in the environment for as long as the store is in use (so
+    worker processes started meanwhile share it).
+    """
     if kind == "sqlite":
         yield str(tmp_path / "petitions.sqlite")
         return
@@ -59,9 +65,14 @@ def fresh_backend_url(kind: str, tmp_path: Path) -> Iterator[str]:
     from petitions.postgres import drop_schema
 
     url = f"{POSTGRES_SERVER}?schema=t_{uuid.uuid4().hex}"
+    own_key = not os.environ.get(MASTER_KEY_ENV) and not os.environ.get(MASTER_KEY_FILE_ENV)
+    if own_key:
+        os.environ[MASTER_KEY_ENV] = new_master_key_text()
     try:
         yield url
     finally:
+        if own_key:
+            os.environ.pop(MASTER_KEY_ENV, None)
         drop_schema(url)
 
 
@@ -73,7 +84,8 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     """A fresh, private database URL for one test, per storage backend.
 
     Every test that stores or queries takes this (or ``service``) and so runs on
-    SQLite and on PostgreSQL; each PostgreSQL run gets its own schema.
+    SQLite and on PostgreSQL; each PostgreSQL run gets its own schema, and a
+    master key for personal data (PostgreSQL requires one to be configured).
     """
     yield from fresh_backend_url(request.param, tmp_path)
 

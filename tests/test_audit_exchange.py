@@ -67,6 +67,11 @@ def test_import_into_an_empty_store_reproduces_state_views_and_hashes(
         report = import_log(dst, out, actor=ADMIN)
         assert report.events == len(rows(source))
         with PetitionService.open(str(source)) as src:
+            # The personal data keys move beside the log, re-wrapped for the
+            # target's master key (the log holds only ciphertext).
+            keys = tmp_path / "keys.jsonl"
+            moved = src.privacy.export_keys(ADMIN, keys, dst.privacy.keyring.master)
+            assert moved > 0 and dst.privacy.import_keys(ADMIN, keys) == moved
             assert verify_store(dst).merkle_root == verify_store(src).merkle_root
             for pid in ids:
                 assert dst.get(pid) == src.get(pid)

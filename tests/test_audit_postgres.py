@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 
@@ -17,30 +15,23 @@ from petitions.audit import (
     make_seal,
     verify_store,
 )
+from petitions.privacy import MASTER_KEY_ENV, new_master_key_text
 from tests.audit_support import WORKER, build
-
-PG = os.environ.get("PETITIONS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _connect() -> object:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test",
-                               autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+from tests.fixtures import fresh_backend_url
 
 
 @pytest.fixture
-def pg_url() -> Iterator[tuple[str, object]]:
-    conn = _connect()
-    schema = f"audit_{uuid4().hex[:12]}"
-    conn.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[attr-defined]
-    try:
-        yield f"{PG}?schema={schema}", conn
-    finally:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')  # type: ignore[attr-defined]
-        conn.close()  # type: ignore[attr-defined]
+def pg_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, object]]:
+    """A fresh PostgreSQL schema (the shared fixture's rules: skipped without a
+    server, failed under PETITIONS_REQUIRE_POSTGRES=1) and a connection to it."""
+    import psycopg
+
+    from petitions.persistence import postgres_conninfo
+
+    monkeypatch.setenv(MASTER_KEY_ENV, new_master_key_text())
+    for url in fresh_backend_url("postgres", tmp_path):
+        with psycopg.connect(postgres_conninfo(url), autocommit=True) as conn:
+            yield url, conn
 
 
 def test_chains_seal_and_tamper_detection_on_postgres(
@@ -77,7 +68,11 @@ def test_export_from_sqlite_imports_into_postgres(pg_url: tuple[str, object],
         ids = build(src, 2)
         export_log(src, tmp_path / "log.jsonl")
         with PetitionService.open(url) as dst:
-            import_log(dst, tmp_path / "log.jsonl", actor=Actor("admin", "administrator"))
+            admin = Actor("admin", "administrator")
+            import_log(dst, tmp_path / "log.jsonl", actor=admin)
             assert verify_store(dst).merkle_root == verify_store(src).merkle_root
+            keys = tmp_path / "keys.jsonl"
+            src.privacy.export_keys(admin, keys, dst.privacy.keyring.master)
+            dst.privacy.import_keys(admin, keys)
             for pid in ids:
                 assert dst.get(pid) == src.get(pid)

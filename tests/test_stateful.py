@@ -91,7 +91,7 @@ def replayed(svc: PetitionService, pid: UUID) -> PetitionView:
     """The petition rebuilt from its stored events alone (no snapshot, no cache)."""
     aggregate = project_aggregate(None, svc.events.get(pid))
     assert isinstance(aggregate, Petition)
-    return PetitionView.of(aggregate, svc.workflow_of(aggregate))
+    return svc.view_of(aggregate)
 
 
 class PetitionMachine(RuleBasedStateMachine):

@@ -1,0 +1,319 @@
+"""The privacy layer of a :class:`~petitions.service.PetitionService`.
+
+``service.privacy`` seals a petitioner's personal fields before they reach the
+domain, renders them for a viewer (masked, revealed, erased or hidden),
+records reveals, and erases (crypto-shreds) a petitioner's data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import attrs
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from petitions import persistence
+from petitions.domain.values import Actor, Person, Petitioner
+from petitions.errors import InvalidInput, PermissionDenied
+from petitions.privacy.errors import AlreadyErased, PetitionerNotFound
+from petitions.privacy.keys import Keyring, KeyRow, KeyTable, MasterKey, load_master_key
+from petitions.privacy.ledger import PrivacyRecord, privacy_record_id
+from petitions.privacy.policy import PrivacyPolicy, privacy_policy
+from petitions.privacy.render import PersonView, PetitionerView, mask_id_number, mask_phone
+from petitions.privacy.sealing import Sealed, seal, unseal
+
+if TYPE_CHECKING:
+    from petitions.service import PetitionService
+
+log = logging.getLogger("petitions.privacy")
+
+#: The personal fields of a petitioner, and of each representative.
+PETITIONER_FIELDS = ("name", "phone", "id_number", "address")
+PERSON_FIELDS = ("name", "phone", "id_number")
+
+
+@attrs.frozen
+class Erasure:
+    """What an erasure did."""
+
+    petitioner_id: str
+    keys_destroyed: int
+    legal_basis: str
+    actor: Actor
+    erased_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"petitioner_id": self.petitioner_id, "keys_destroyed": self.keys_destroyed,
+                "legal_basis": self.legal_basis, "actor": self.actor.id,
+                "role": self.actor.role, "erased_at": self.erased_at.isoformat()}
+
+
+@attrs.frozen
+class KeyStatus:
+    """The key table at a glance (nothing secret)."""
+
+    master_source: str
+    master_fingerprint: str
+    live_keys: int
+    erased_keys: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+class Privacy:
+    """Sealing, rendering, reveal auditing and erasure for one service."""
+
+    def __init__(self, service: PetitionService, policy: PrivacyPolicy | None = None) -> None:
+        self.service = service
+        self.policy = policy or privacy_policy()
+        datastore = service.recorder.datastore  # type: ignore[attr-defined]
+        url = service.url
+        self.keyring = Keyring(KeyTable(datastore, postgres=persistence.is_postgres(url)),
+                               lambda: load_master_key(url))
+
+    # ------------------------------------------------------------ sealing
+    def seal_petitioner(self, petitioner: Petitioner) -> Petitioner:
+        """``petitioner`` with every personal field sealed under their data key."""
+        if not petitioner.id:
+            raise InvalidInput("petitioner.id", "is needed to seal personal data")
+        self.keyring.sync()
+        key_id, key = self.keyring.for_sealing(petitioner.id)
+
+        def s(field: str, value: str) -> str:
+            return seal(key, key_id, field, value.strip() if isinstance(value, str) else value)
+
+        reps = tuple(
+            Person(name=s(f"representatives.{i}.name", r.name),
+                   phone=s(f"representatives.{i}.phone", r.phone),
+                   id_number=s(f"representatives.{i}.id_number", r.id_number))
+            for i, r in enumerate(petitioner.representatives))
+        return attrs.evolve(petitioner, name=s("name", petitioner.name),
+                            phone=s("phone", petitioner.phone),
+                            id_number=s("id_number", petitioner.id_number),
+                            address=s("address", petitioner.address),
+                            representatives=reps)
+
+    def _open(self, field: str, value: str) -> tuple[str | None, bool]:
+        """(clear value or None, whether it was erased)."""
+        sealed = Sealed.parse(value)
+        if sealed is None:
+            return value, False  # empty, or stored before encryption
+        key = self.keyring.for_opening(sealed.key_id)
+        if key is None:
+            return None, True
+        clear = unseal(key, sealed, field)
+        if clear is None:
+            log.warning("a sealed %s does not open with its key %s", field, sealed.key_id)
+            return None, True
+        return clear, False
+
+    # ---------------------------------------------------------- rendering
+    def render(self, petitioner: Petitioner, *, matter_type: str, lead_unit: str | None,
+               viewer: Actor | None = None, unit: str | None = None,
+               reveal: bool = False) -> PetitionerView:
+        """The petitioner as ``viewer`` (of ``unit``) may see them.
+
+        Raises :class:`PermissionDenied` when ``reveal`` is asked by a role
+        that may not reveal, or on a confidential petition the viewer may not
+        see.  Call :meth:`sync` first (the service does).
+        """
+        confidential = self.policy.is_confidential(matter_type)
+        visible = (not confidential
+                   or self.policy.may_see_confidential(viewer, unit, lead_unit))
+        if reveal:
+            if viewer is None:
+                raise InvalidInput("viewer", "revealing personal data needs a viewer",
+                                   kind="no_viewer")
+            self.policy.check(viewer, "reveal", f"petitioner {petitioner.id}")
+            if not visible:
+                exc = PermissionDenied(
+                    viewer.role, "reveal the petitioner of a confidential (检举控告) petition",
+                    tuple(f"{r} of the lead unit" if self.policy.confidential_same_unit else r
+                          for r in sorted(self.policy.confidential_roles)))
+                log.warning("refused: %s (actor %s, confidential petitioner)", exc, viewer.id)
+                raise exc
+        if not visible:
+            return PetitionerView.withheld(petitioner.kind)
+        erased = False
+
+        def o(field: str, value: str) -> str | None:
+            nonlocal erased
+            clear, gone = self._open(field, value)
+            erased = erased or gone
+            return clear
+
+        name = o("name", petitioner.name)
+        phone = o("phone", petitioner.phone)
+        id_number = o("id_number", petitioner.id_number)
+        address = o("address", petitioner.address)
+        reps = [(o(f"representatives.{i}.name", r.name),
+                 o(f"representatives.{i}.phone", r.phone),
+                 o(f"representatives.{i}.id_number", r.id_number))
+                for i, r in enumerate(petitioner.representatives)]
+        if erased:
+            return PetitionerView(
+                id=petitioner.id, kind=petitioner.kind, name=None, phone=None,
+                id_number=None, address=None,
+                representatives=tuple(PersonView(None, None, None) for _ in reps),
+                erased=True)
+
+        def m(value: str | None, masker: Any) -> str | None:
+            return value if reveal or value is None else masker(value)
+
+        return PetitionerView(
+            id=petitioner.id, kind=petitioner.kind, name=name,
+            phone=m(phone, mask_phone), id_number=m(id_number, mask_id_number),
+            address=address,
+            representatives=tuple(PersonView(n, m(p, mask_phone), m(i, mask_id_number))
+                                  for n, p, i in reps),
+            revealed=reveal)
+
+    def sync(self) -> None:
+        """Honour erasures made since the last look (by any process)."""
+        self.keyring.sync()
+
+    # ----------------------------------------------------------- the record
+    def _record(self, petitioner_id: str, actor: Actor,
+                at: datetime) -> PrivacyRecord:
+        try:
+            found: Any = self.service.repository.get(privacy_record_id(petitioner_id))
+        except AggregateNotFoundError:
+            return PrivacyRecord.open(petitioner_id, actor, at)
+        assert isinstance(found, PrivacyRecord)
+        return found
+
+    def _append(self, petitioner_id: str, actor: Actor, at: datetime,
+                change: Any) -> None:
+        for attempt in range(8):
+            record = self._record(petitioner_id, actor, at)
+            change(record)
+            try:
+                self.service.save(record)
+                return
+            except IntegrityError:
+                if attempt == 7:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def record_reveal(self, viewer: Actor, petition_id: UUID, petitioner: PetitionerView,
+                      unit: str | None, at: datetime) -> None:
+        """Append a reveal to the petitioner's privacy record."""
+        if petitioner.id is None:
+            return
+        fields = [f for f in ("phone", "id_number") if getattr(petitioner, f)]
+        fields += [f"representatives.{i}.{f}" for i, r in enumerate(petitioner.representatives)
+                   for f in ("phone", "id_number") if getattr(r, f)]
+        self._append(petitioner.id, viewer, at,
+                     lambda r: r.reveal(viewer, at, petition_id, unit or "", fields))
+
+    def record_of(self, petitioner_id: str) -> list[PrivacyRecord.Event]:
+        """The petitioner's privacy record (reveals and erasures), oldest first."""
+        events = self.service.events.get(privacy_record_id(petitioner_id))
+        return [e for e in events if isinstance(e, PrivacyRecord.Event)]
+
+    # -------------------------------------------------------------- erasure
+    def erase(self, petitioner_id: str, *, actor: Actor, legal_basis: str,
+              at: datetime | None = None) -> Erasure:
+        """Crypto-shred the petitioner's personal data, audited.
+
+        Their data keys are destroyed, so every sealed field of theirs, in
+        every petition and event, reads as erased from now on; no stored event
+        is changed.  The erasure is recorded (who, when, legal basis) first.
+        """
+        self.policy.check(actor, "erase", f"petitioner {petitioner_id}")
+        basis = (legal_basis or "").strip()
+        if not basis:
+            raise InvalidInput("legal_basis", "must say on what legal basis the data is erased",
+                               kind="empty")
+        when = self.service._when(at)
+        rows = self.keyring.table.of_petitioner(petitioner_id) if self._ready() else []
+        if not rows:
+            raise PetitionerNotFound(petitioner_id)
+        live = [r for r in rows if r.erased_at is None]
+        if not live:
+            raise AlreadyErased(petitioner_id, max(r.erased_at or "" for r in rows))
+        self._append(petitioner_id, actor, when,
+                     lambda r: r.erase(actor, when, basis, len(live)))
+        destroyed = self.keyring.erase(petitioner_id, when)
+        log.info("erased the personal data of petitioner %s (%d key(s)) by %s: %s",
+                 petitioner_id, destroyed, actor, basis)
+        return Erasure(petitioner_id, destroyed, basis, actor, when)
+
+    def is_erased(self, petitioner_id: str) -> bool:
+        """True when the petitioner had keys and none is left."""
+        self._ready()
+        rows = self.keyring.table.of_petitioner(petitioner_id)
+        return bool(rows) and all(r.erased_at is not None for r in rows)
+
+    def has_data(self, petitioner_id: str) -> bool:
+        """True when personal data of the petitioner can still be read."""
+        self._ready()
+        return self.keyring.table.live(petitioner_id) is not None
+
+    def _ready(self) -> bool:
+        self.keyring.sync()
+        return True
+
+    # ------------------------------------------------------------------ keys
+    def key_status(self, actor: Actor) -> KeyStatus:
+        self.policy.check(actor, "keys")
+        self._ready()
+        live, erased = self.keyring.table.counts()
+        master = self.keyring.master
+        return KeyStatus(master.source, master.fingerprint, live, erased)
+
+    def rotate(self, actor: Actor, new_master: MasterKey) -> int:
+        """Re-wrap every live data key under ``new_master`` (then configure it)."""
+        self.policy.check(actor, "keys")
+        return self.keyring.rotate(new_master)
+
+    def export_keys(self, actor: Actor, path: str | Path, target: MasterKey) -> int:
+        """Write every data key, re-wrapped under ``target`` (the master key of
+        the store a log export will be imported into), as JSON Lines to
+        ``path``; erased keys are written as erased.  Returns the number of rows.
+
+        Together with ``audit export``/``audit import`` this moves a store whole:
+        the event log holds personal data only as ciphertext, the keys to it
+        live here.  The file holds no clear key: only ``target`` opens it.
+        """
+        self.policy.check(actor, "keys")
+        self._ready()
+        rows = self.keyring.export_for(target)
+        with open(path, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps({
+                    "key_id": row.key_id, "petitioner_id": row.petitioner_id,
+                    "wrapped": base64.b64encode(row.wrapped).decode() if row.wrapped else None,
+                    "master": row.master, "created_at": row.created_at,
+                    "erased_at": row.erased_at}, ensure_ascii=False) + "\n")
+        return len(rows)
+
+    def import_keys(self, actor: Actor, path: str | Path) -> int:
+        """Add the data keys of a key export (see :meth:`export_keys`); every live
+        key must open under this store's master key, or nothing is written."""
+        self.policy.check(actor, "keys")
+        rows = []
+        with open(path, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    d = json.loads(line)
+                    rows.append(KeyRow(
+                        key_id=str(d["key_id"]), petitioner_id=str(d["petitioner_id"]),
+                        wrapped=base64.b64decode(d["wrapped"]) if d["wrapped"] else None,
+                        master=str(d["master"]), created_at=str(d["created_at"]),
+                        erased_at=d["erased_at"]))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise InvalidInput("file", f"line {number} is not a key row ({exc})",
+                                       kind="bad_line", line=number) from None
+        self._ready()
+        return self.keyring.import_rows(rows)

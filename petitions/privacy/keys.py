@@ -1,0 +1,451 @@
+"""Data keys per petitioner, kept in a key table outside the event log.
+
+Each petitioner's personal fields are sealed with their own random 256-bit
+AES-GCM *data key*.  Data keys live in the table ``petitioner_keys`` in the
+same database as the events (SQLite file, or the PostgreSQL schema), each
+wrapped (AES-GCM) under the *master key*, which is never stored there:
+
+* ``PETITIONS_MASTER_KEY`` — base64 of 16, 24 or 32 random bytes; else
+* ``PETITIONS_MASTER_KEY_FILE`` — a file holding that base64 text; else
+* on SQLite, ``<database>.key`` beside the database file, created on first use
+  with owner-only permissions (0600) and a warning in the log; an in-memory
+  database gets a key that lives as long as the process;
+* PostgreSQL refuses to work without a configured key
+  (:class:`~petitions.privacy.errors.MasterKeyMissing`).
+
+Erasing a petitioner (crypto-shredding) blanks their wrapped keys and marks
+them erased; the events are never touched.
+
+Caching.  Unwrapped data keys are cached per process, so filing and reading
+cost one small query (the *erasure epoch*) rather than a key lookup and an
+unwrap.  Every erasure increments the epoch in the same transaction that
+destroys the keys, and every operation of the service reads the epoch first
+(:meth:`Keyring.sync`): when it moved, the cache is dropped.  So an erasure
+made by another process is honoured on that process's next operation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from petitions import persistence
+from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
+
+log = logging.getLogger("petitions.privacy")
+
+MASTER_KEY_ENV = "PETITIONS_MASTER_KEY"
+MASTER_KEY_FILE_ENV = "PETITIONS_MASTER_KEY_FILE"
+KEY_FILE_SUFFIX = ".key"
+DATA_KEY_BYTES = 32
+
+
+def _parse_key(text: str, where: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise MasterKeyInvalid(f"{where} is not base64 text") from None
+    if len(key) not in (16, 24, 32):
+        raise MasterKeyInvalid(f"{where} holds {len(key)} bytes; 16, 24 or 32 are needed")
+    return key
+
+
+def new_master_key_text() -> str:
+    """A fresh master key, as the base64 text the configuration takes."""
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+@attrs.frozen
+class MasterKey:
+    """The key that wraps the data keys, and where it came from."""
+
+    key: bytes = attrs.field(repr=False)
+    source: str
+
+    @property
+    def fingerprint(self) -> str:
+        """A short public name of the key (not usable to recover it)."""
+        return hashlib.sha256(b"petitions master key\n" + self.key).hexdigest()[:16]
+
+    def wrap(self, data_key: bytes, key_id: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self.key).encrypt(nonce, data_key, key_id.encode())
+
+    def unwrap(self, blob: bytes, key_id: str) -> bytes | None:
+        try:
+            return AESGCM(self.key).decrypt(blob[:12], blob[12:], key_id.encode())
+        except InvalidTag:
+            return None
+
+
+def key_file_for(url: str) -> Path | None:
+    """Where the default master key file of a SQLite database lies (None: in memory)."""
+    if url == ":memory:" or persistence.is_postgres(url):
+        return None
+    if url.startswith("sqlite:///"):
+        url = url[len("sqlite:///"):]
+    return Path(url + KEY_FILE_SUFFIX)
+
+
+def load_master_key(url: str, environ: Mapping[str, str] | None = None) -> MasterKey:
+    """The master key for the store at ``url`` (see the module documentation)."""
+    env = os.environ if environ is None else environ
+    if env.get(MASTER_KEY_ENV):
+        return MasterKey(_parse_key(env[MASTER_KEY_ENV], MASTER_KEY_ENV), "environment")
+    if env.get(MASTER_KEY_FILE_ENV):
+        path = Path(env[MASTER_KEY_FILE_ENV])
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MasterKeyInvalid(f"cannot read {path}: {exc}") from None
+        return MasterKey(_parse_key(text, str(path)), f"file {path}")
+    if persistence.is_postgres(url):
+        raise MasterKeyMissing(persistence.describe(url))
+    beside = key_file_for(url)
+    if beside is None:
+        return MasterKey(secrets.token_bytes(32), "ephemeral (in-memory database)")
+    return _default_key_file(beside)
+
+
+def _default_key_file(path: Path) -> MasterKey:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            log.warning("master key file %s is readable by others; chmod 600 it", path)
+        return MasterKey(_parse_key(path.read_text(encoding="ascii"), str(path)),
+                         f"file {path}")
+    text = new_master_key_text()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text + "\n")
+    log.warning("created master key file %s (owner-only). Back it up and keep it apart from "
+                "the database: without it nobody can read the personal data. "
+                "已创建主密钥文件 %s，请妥善备份。", path, path)
+    return MasterKey(_parse_key(text, str(path)), f"created {path}")
+
+
+# ---------------------------------------------------------------- key table
+@attrs.frozen
+class KeyRow:
+    key_id: str
+    petitioner_id: str
+    wrapped: bytes | None
+    master: str
+    created_at: str
+    erased_at: str | None
+
+
+class KeyTable:
+    """The ``petitioner_keys`` table (and its erasure epoch) of one database."""
+
+    def __init__(self, datastore: Any, *, postgres: bool) -> None:
+        self.datastore = datastore
+        self.postgres = postgres
+        if postgres:
+            schema = '"' + str(datastore.schema).replace('"', '""') + '"'
+            self.keys = f"{schema}.petitioner_keys"
+            self.epoch_table = f"{schema}.petitioner_keys_epoch"
+            self.p = "%s"
+        else:
+            self.keys = "petitioner_keys"
+            self.epoch_table = "petitioner_keys_epoch"
+            self.p = "?"
+
+    @contextmanager
+    def _tx(self, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    @staticmethod
+    def _rows(cursor: Any) -> list[tuple[Any, ...]]:
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                for r in cursor.fetchall()]
+
+    def create(self) -> None:
+        blob = "BYTEA" if self.postgres else "BLOB"
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {self.keys} ("
+            "key_id TEXT PRIMARY KEY, petitioner_id TEXT NOT NULL, "
+            f"wrapped {blob}, master TEXT NOT NULL, created_at TEXT NOT NULL, erased_at TEXT)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS petitioner_keys_live ON "
+            f"{self.keys} (petitioner_id) WHERE erased_at IS NULL",
+            "CREATE INDEX IF NOT EXISTS petitioner_keys_by_petitioner ON "
+            f"{self.keys} (petitioner_id)",
+            f"CREATE TABLE IF NOT EXISTS {self.epoch_table} ("
+            "id INTEGER PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL)",
+            f"INSERT INTO {self.epoch_table} (id, epoch) VALUES (1, 0) ON CONFLICT DO NOTHING",
+        ]
+        with self._tx(commit=True) as c:
+            for statement in statements:
+                c.execute(statement)
+
+    def epoch(self) -> int:
+        with self._tx(commit=False) as c:
+            c.execute(f"SELECT epoch FROM {self.epoch_table} WHERE id = 1")
+            rows = self._rows(c)
+        return int(rows[0][0]) if rows else 0
+
+    _COLUMNS = "key_id, petitioner_id, wrapped, master, created_at, erased_at"
+
+    def _select(self, where: str, *params: Any) -> list[KeyRow]:
+        with self._tx(commit=False) as c:
+            c.execute(f"SELECT {self._COLUMNS} FROM {self.keys} WHERE {where}", params)
+            rows = self._rows(c)
+        return [KeyRow(r[0], r[1], bytes(r[2]) if r[2] is not None else None, r[3], r[4], r[5])
+                for r in rows]
+
+    def live(self, petitioner_id: str) -> KeyRow | None:
+        rows = self._select(f"petitioner_id = {self.p} AND erased_at IS NULL", petitioner_id)
+        return rows[0] if rows else None
+
+    def by_id(self, key_id: str) -> KeyRow | None:
+        rows = self._select(f"key_id = {self.p}", key_id)
+        return rows[0] if rows else None
+
+    def of_petitioner(self, petitioner_id: str) -> list[KeyRow]:
+        return self._select(f"petitioner_id = {self.p}", petitioner_id)
+
+    def all_live(self) -> list[KeyRow]:
+        return self._select("erased_at IS NULL")
+
+    def all_rows(self) -> list[KeyRow]:
+        return self._select("1 = 1")
+
+    def insert_many(self, rows: list[KeyRow]) -> int:
+        """Insert rows whose key id is not present yet, in one transaction."""
+        p = self.p
+        added = 0
+        with self._tx(commit=True) as c:
+            for row in rows:
+                c.execute(f"SELECT COUNT(*) FROM {self.keys} WHERE key_id = {p}", (row.key_id,))
+                if int(self._rows(c)[0][0]):
+                    continue
+                c.execute(f"INSERT INTO {self.keys} ({self._COLUMNS}) "
+                          f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+                          (row.key_id, row.petitioner_id, row.wrapped, row.master,
+                           row.created_at, row.erased_at))
+                added += 1
+        return added
+
+    def insert(self, row: KeyRow) -> None:
+        """Insert ``row`` unless the petitioner already has a live key."""
+        p = self.p
+        with self._tx(commit=True) as c:
+            c.execute(f"INSERT INTO {self.keys} ({self._COLUMNS}) "
+                      f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
+                      (row.key_id, row.petitioner_id, row.wrapped, row.master,
+                       row.created_at, row.erased_at))
+
+    def shred(self, petitioner_id: str, erased_at: str) -> int:
+        """Destroy the petitioner's keys and move the epoch on; the number destroyed."""
+        p = self.p
+        with self._tx(commit=True) as c:
+            if not self.postgres:
+                c.execute("PRAGMA secure_delete = ON")
+            c.execute(f"UPDATE {self.keys} SET wrapped = NULL, erased_at = {p} "
+                      f"WHERE petitioner_id = {p} AND erased_at IS NULL",
+                      (erased_at, petitioner_id))
+            c.execute(f"SELECT COUNT(*) FROM {self.keys} WHERE petitioner_id = {p} "
+                      f"AND erased_at = {p}", (petitioner_id, erased_at))
+            count = int(self._rows(c)[0][0])
+            c.execute(f"UPDATE {self.epoch_table} SET epoch = epoch + 1 WHERE id = 1")
+        if not self.postgres:
+            self._sqlite_checkpoint()
+        return count
+
+    def _sqlite_checkpoint(self) -> None:
+        # Old page images holding the wrapped key may linger in the WAL file:
+        # copy the WAL back and truncate it.
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                cursor.sqlite_cursor.close()
+
+    def rewrap(self, rows: list[tuple[str, bytes, str]]) -> None:
+        """Replace wrapped keys: ``(key_id, wrapped, master)`` each, in one transaction."""
+        p = self.p
+        with self._tx(commit=True) as c:
+            for key_id, wrapped, master in rows:
+                c.execute(f"UPDATE {self.keys} SET wrapped = {p}, master = {p} "
+                          f"WHERE key_id = {p} AND erased_at IS NULL",
+                          (wrapped, master, key_id))
+
+    def counts(self) -> tuple[int, int]:
+        """(live keys, erased keys)."""
+        with self._tx(commit=False) as c:
+            c.execute(f"SELECT COUNT(*) FROM {self.keys} WHERE erased_at IS NULL")
+            live = int(self._rows(c)[0][0])
+            c.execute(f"SELECT COUNT(*) FROM {self.keys} WHERE erased_at IS NOT NULL")
+            erased = int(self._rows(c)[0][0])
+        return live, erased
+
+
+# ------------------------------------------------------------------- keyring
+class Keyring:
+    """Data keys for sealing and opening, with a per-process cache."""
+
+    def __init__(self, table: KeyTable, master: Callable[[], MasterKey]) -> None:
+        self.table = table
+        self._master_loader = master
+        self._master: MasterKey | None = None
+        self._lock = threading.RLock()
+        self._by_id: dict[str, AESGCM | None] = {}
+        self._live: dict[str, tuple[str, AESGCM]] = {}
+        self._epoch: int | None = None
+        self._created = False
+
+    @property
+    def master(self) -> MasterKey:
+        with self._lock:
+            if self._master is None:
+                self._master = self._master_loader()
+            return self._master
+
+    def _ready(self) -> None:
+        if not self._created:
+            self.table.create()
+            self._created = True
+
+    def sync(self) -> None:
+        """Drop cached keys if any petitioner was erased since the last look."""
+        with self._lock:
+            self._ready()
+            epoch = self.table.epoch()
+            if epoch != self._epoch:
+                self._by_id.clear()
+                self._live.clear()
+                self._epoch = epoch
+
+    def _unwrap(self, row: KeyRow) -> AESGCM | None:
+        if row.wrapped is None:
+            return None
+        clear = self.master.unwrap(row.wrapped, row.key_id)
+        if clear is None:
+            raise MasterKeyInvalid(
+                f"it does not open the key table (keys were sealed under master key "
+                f"{row.master}, the configured key is {self.master.fingerprint})")
+        return AESGCM(clear)
+
+    def for_sealing(self, petitioner_id: str) -> tuple[str, AESGCM]:
+        """The petitioner's live key (made now if they have none)."""
+        with self._lock:
+            found = self._live.get(petitioner_id)
+            if found is not None:
+                return found
+            self._ready()
+            row = self.table.live(petitioner_id)
+            if row is None:
+                key_id = secrets.token_hex(16)
+                data_key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
+                self.table.insert(KeyRow(
+                    key_id=key_id, petitioner_id=petitioner_id,
+                    wrapped=self.master.wrap(data_key, key_id),
+                    master=self.master.fingerprint,
+                    created_at=datetime.now(UTC).isoformat(), erased_at=None))
+                row = self.table.live(petitioner_id)  # another writer may have won
+                if row is None:  # pragma: no cover - erased in the same instant
+                    raise MasterKeyInvalid("the new data key could not be stored")
+            aead = self._unwrap(row)
+            assert aead is not None
+            self._live[petitioner_id] = (row.key_id, aead)
+            self._by_id[row.key_id] = aead
+            return row.key_id, aead
+
+    def for_opening(self, key_id: str) -> AESGCM | None:
+        """The key ``key_id``, or None when it was erased (or never existed)."""
+        with self._lock:
+            if key_id in self._by_id:
+                return self._by_id[key_id]
+            self._ready()
+            row = self.table.by_id(key_id)
+            aead = self._unwrap(row) if row is not None else None
+            self._by_id[key_id] = aead
+            return aead
+
+    def erase(self, petitioner_id: str, at: datetime) -> int:
+        """Destroy every key of the petitioner; the number destroyed."""
+        with self._lock:
+            self._ready()
+            count = self.table.shred(petitioner_id, at.astimezone(UTC).isoformat())
+            self._by_id.clear()
+            self._live.clear()
+            self._epoch = None
+            return count
+
+    def rotate(self, new: MasterKey) -> int:
+        """Re-wrap every live data key under ``new``; the number re-wrapped.
+
+        Configure ``new`` as the master key right afterwards: the old one no
+        longer opens the key table.
+        """
+        with self._lock:
+            self._ready()
+            rows = []
+            for row in self.table.all_live():
+                if row.wrapped is None:
+                    continue
+                clear = self.master.unwrap(row.wrapped, row.key_id)
+                if clear is None:
+                    raise MasterKeyInvalid(f"key {row.key_id} is not sealed under the "
+                                           "configured master key")
+                rows.append((row.key_id, new.wrap(clear, row.key_id), new.fingerprint))
+            self.table.rewrap(rows)
+            self._master = new
+            self._by_id.clear()
+            self._live.clear()
+            return len(rows)
+
+    # ------------------------------------------------------------- transfer
+    def export_for(self, target: MasterKey) -> list[KeyRow]:
+        """Every key row, live keys re-wrapped under ``target`` (for a copy of
+        the store that uses that master key); erased keys stay erased."""
+        with self._lock:
+            self._ready()
+            out = []
+            for row in self.table.all_rows():
+                if row.wrapped is None:
+                    out.append(row)
+                    continue
+                clear = self.master.unwrap(row.wrapped, row.key_id)
+                if clear is None:
+                    raise MasterKeyInvalid(f"key {row.key_id} is not sealed under the "
+                                           "configured master key")
+                out.append(attrs.evolve(row, wrapped=target.wrap(clear, row.key_id),
+                                        master=target.fingerprint))
+            return out
+
+    def import_rows(self, rows: list[KeyRow]) -> int:
+        """Add exported key rows; every live one must open under our master key.
+
+        Nothing is written unless all of them do.  Rows whose key id is already
+        present are left as they are.  Returns the number of rows added.
+        """
+        with self._lock:
+            self._ready()
+            for row in rows:
+                if row.wrapped is not None and self.master.unwrap(row.wrapped,
+                                                                  row.key_id) is None:
+                    raise MasterKeyInvalid(
+                        f"key {row.key_id} was exported for master key {row.master}, "
+                        f"not for the configured {self.master.fingerprint}")
+            added = self.table.insert_many(rows)
+            self._by_id.clear()
+            self._live.clear()
+            self._epoch = None
+            return added

@@ -1,0 +1,85 @@
+"""Field-level encryption of personal data: AES-GCM sealed text.
+
+A personal field (a name, a phone number, an ID number, an address) is stored
+as *sealed text*::
+
+    enc1:<nonce>:<ciphertext>:<key id>
+
+``nonce`` and ``ciphertext`` are URL-safe base64 (without padding) and the key
+id names the petitioner's data key in the key table.  The field's name and
+the key id are bound to the ciphertext as associated data, so a sealed value
+cannot be moved to another field or another petitioner unnoticed.  Sealed
+text is plain text to the domain and to the event store: the aggregate and
+its events only ever hold it, never the clear value.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import attrs
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+PREFIX = "enc1"
+NONCE_BYTES = 12
+
+
+def b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@attrs.frozen
+class Sealed:
+    """One sealed personal value: which key, the nonce and the ciphertext."""
+
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+    def text(self) -> str:
+        return f"{PREFIX}:{b64e(self.nonce)}:{b64e(self.ciphertext)}:{self.key_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Sealed | None:
+        """The sealed value in ``text``, or None if ``text`` is not sealed."""
+        if not text.startswith(PREFIX + ":"):
+            return None
+        parts = text.split(":", 3)
+        if len(parts) != 4 or not parts[3]:
+            return None
+        try:
+            return cls(key_id=parts[3], nonce=b64d(parts[1]), ciphertext=b64d(parts[2]))
+        except ValueError:
+            return None
+
+
+def is_sealed(text: str) -> bool:
+    return Sealed.parse(text) is not None
+
+
+def _aad(key_id: str, field: str) -> bytes:
+    return f"petitions/v1\n{key_id}\n{field}".encode()
+
+
+def seal(key: AESGCM, key_id: str, field: str, value: str) -> str:
+    """``value`` sealed under ``key`` (empty text stays empty)."""
+    if not value:
+        return ""
+    nonce = os.urandom(NONCE_BYTES)
+    ciphertext = key.encrypt(nonce, value.encode("utf-8"), _aad(key_id, field))
+    return Sealed(key_id, nonce, ciphertext).text()
+
+
+def unseal(key: AESGCM, sealed: Sealed, field: str) -> str | None:
+    """The clear value, or None if the ciphertext does not open with ``key``."""
+    try:
+        clear = key.decrypt(sealed.nonce, sealed.ciphertext, _aad(sealed.key_id, field))
+    except InvalidTag:
+        return None
+    return clear.decode("utf-8")
