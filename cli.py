@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -178,7 +178,7 @@ def _view_dict(view: PetitionView) -> dict[str, Any]:
     out["workflow"] = view.workflow.name
     out["workflow_version"] = view.workflow.version
     out["workflow_sha256"] = view.workflow.sha256
-    for key in ("filed_at", "updated_at", "recorded_at"):
+    for key in ("filed_at", "updated_at", "recorded_at", "deadline"):
         out[key] = _local_iso(getattr(view, key))
     return out
 
@@ -187,6 +187,7 @@ def _summary_dict(case: CaseSummary) -> dict[str, Any]:
     out = case.to_dict()
     out["filed_at"] = _local_iso(case.filed_at)
     out["updated_at"] = _local_iso(case.updated_at)
+    out["deadline"] = _local_iso(case.deadline)
     return out
 
 
@@ -219,6 +220,68 @@ class Time(click.ParamType):  # type: ignore[type-arg]
 
 
 TIME = Time()
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """A duration: 2d, 12h, 30m, 1w, 1d6h."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        from petitions.deadlines.clock import parse_duration
+
+        try:
+            return parse_duration(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a duration, e.g. 2d, 12h, 30m, 1d6h", param, ctx)
+
+
+DURATION = Duration()
+
+
+def _span(delta: timedelta) -> str:
+    """``1d 3h`` / ``1天3小时``: days and hours, or minutes under an hour."""
+    m = _state().m
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(m("{n}d", n=days))
+    if hours:
+        parts.append(m("{n}h", n=hours))
+    if not days and (mins or not hours):
+        parts.append(m("{n}min", n=mins))
+    return m(" ").join(parts) if len(parts) > 1 else parts[0]
+
+
+def _time_left(deadline: datetime | None, deadline_state: str | None) -> str:
+    if deadline is None:
+        return ""
+    m = _state().m
+    if deadline_state == "paused":
+        return _word("paused")
+    from datetime import UTC
+
+    left = deadline - _state().service().clock().astimezone(UTC)
+    if left < timedelta(0):
+        return m("overdue by {time}", time=_span(-left))
+    return m("{time} left", time=_span(left))
+
+
+def _deadline_text(deadline: datetime | None, deadline_state: str | None) -> str:
+    if deadline is None:
+        return ""
+    return f"{_show(deadline)} ({_word(deadline_state)})"
+
+
+def _deadline_cell(deadline: datetime | None, deadline_state: str | None) -> str:
+    if deadline is None:
+        return ""
+    return f"{_show(deadline)} · {_time_left(deadline, deadline_state)}"
 
 
 def recording(fn: F) -> F:
@@ -541,6 +604,25 @@ def extend(petition_id: str, at: datetime | None, expected_version: int | None,
             approver=approver)
 
 
+@main.command()
+@recording
+@click.option("--reason", required=True,
+              help="Why, e.g. waiting for the petitioner's materials (补正材料).")
+def pause(petition_id: str, at: datetime | None, expected_version: int | None,
+          reason: str) -> None:
+    """Pause the running time limit; resuming moves its deadline."""
+    _record("pause", petition_id, at, expected_version, reason=reason)
+
+
+@main.command()
+@recording
+@click.option("--reason", default="")
+def resume(petition_id: str, at: datetime | None, expected_version: int | None,
+           reason: str) -> None:
+    """Resume the paused time limit; the deadline moves by the time paused."""
+    _record("resume", petition_id, at, expected_version, reason=reason)
+
+
 # ---------------------------------------------------------------- queries
 @main.command()
 @click.argument("petition_id", metavar="ID")
@@ -577,7 +659,11 @@ def show(petition_id: str, version: int | None) -> None:
         (m("Updated"), _show(view.updated_at)),
         (m("Version"), str(view.version)),
         (m("Allowed now"), ", ".join(view.allowed_commands)),
+        (m("Deadline"), _deadline_text(view.deadline, view.deadline_state)),
+        (m("Time left"), _time_left(view.deadline, view.deadline_state)),
     ]
+    if view.calendar_note:
+        rows.append((m("Calendar"), view.calendar_note))
     _table((m("Field"), m("Value")), rows)
 
 
@@ -605,10 +691,16 @@ def _rating_label(workflow: str, rating: str | None, lang: str) -> str:
 @click.option("--channel", default=None)
 @click.option("--campaign", default=None)
 @click.option("--text", default=None, help="Words in the title or description.")
+@click.option("--overdue", is_flag=True,
+              help="Only petitions whose running deadline has passed (soonest first).")
+@click.option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
+              help="Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
+                   "1d6h (with --overdue: either).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=0)
 @_handled
-def list_(text: str | None, limit: int, offset: int, **filters: str | None) -> None:
+def list_(text: str | None, limit: int, offset: int, overdue: bool,
+          due_within: timedelta | None, **filters: str | None) -> None:
     """List petitions (a queue), newest first."""
     state = _state()
     svc = state.service()
@@ -620,16 +712,22 @@ def list_(text: str | None, limit: int, offset: int, **filters: str | None) -> N
         from petitions.taxonomy import taxonomy
 
         taxonomy().check("channels", str(filters["channel"]))
-    cases = svc.list_petitions(text=text, limit=limit, offset=offset, **filters)
+    cases = svc.list_petitions(text=text, limit=limit, offset=offset, overdue=overdue,
+                               due_within=due_within, **filters)
     if state.as_json:
         _dump([_summary_dict(c) for c in cases])
         return
     m = state.m
     _table((m("ID"), m("Title"), m("Stage"), m("Status"), m("Street"), m("Community"),
-            m("Grid"), m("Assignee"), m("Filed")),
+            m("Grid"), m("Assignee"), m("Filed"), m("Deadline")),
            [(c.id, c.title, _stage_label(c.workflow, c.stage), _word(c.outcome or c.status),
-             c.street, c.community, c.grid, c.assignee, _show(c.filed_at)) for c in cases])
-    total = svc.views.count(text=text, **filters)
+             c.street, c.community, c.grid, c.assignee, _show(c.filed_at),
+             _deadline_cell(c.deadline, c.deadline_state)) for c in cases])
+    if overdue or due_within is not None:
+        total = svc.views.count_by_deadline(overdue=overdue, due_within=due_within,
+                                            now=svc.clock(), text=text, **filters)
+    else:
+        total = svc.views.count(text=text, **filters)
     click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
 
 
@@ -991,6 +1089,91 @@ def feed(ctx: click.Context, after: int, follow: bool) -> None:
         sys.stderr.close()  # the reader went away (e.g. `| head`): stop quietly
 
 # ------------------------------------------------ end of db / import / feed
+
+
+# ------------------------------------------------------------ time limits
+@main.command()
+@click.option("--now", type=TIME, default=None,
+              help="Sweep as of this moment (ISO 8601, local time unless an offset is "
+                   "given); default now.")
+@_handled
+def sweep(now: datetime | None) -> None:
+    """Record the warnings and breaches that are due (and their escalations, 督办)."""
+    state = _state()
+    report = state.service().sweep(now)
+    if state.as_json:
+        out = report.to_dict()
+        out["now"] = _local_iso(report.now)
+        _dump(out)
+        return
+    click.echo(state.m("swept at {now}: {due} due, {warned} warned, {breached} breached, "
+                       "{escalated} escalated", now=_show(report.now), due=report.due,
+                       warned=len(report.warned), breached=len(report.breached),
+                       escalated=len(report.escalated)))
+
+
+@main.group("calendar")
+def calendar_() -> None:
+    """Working days on the official calendar: public holidays and adjusted workdays (调休)."""
+
+
+def _calendar_warning(years: Sequence[int]) -> None:
+    if years:
+        from petitions.deadlines.calendar import uncovered_warning
+
+        click.echo(f"petitions: {_state().m('warning')}: {uncovered_warning(years)}", err=True)
+
+
+@calendar_.command("workdays")
+@click.argument("day", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]))
+@click.argument("n", type=click.IntRange(min=0))
+@_handled
+def calendar_workdays(day: datetime, n: int) -> None:
+    """Print the date N working days after DATE (DATE itself not counted)."""
+    from petitions.deadlines.calendar import uncovered_warning, work_calendar
+
+    found, uncovered = work_calendar().add_working_days(day.date(), n)
+    if _state().as_json:
+        _dump({"date": day.date().isoformat(), "n": n, "result": found.isoformat(),
+               "warning": uncovered_warning(uncovered) if uncovered else None})
+        return
+    _calendar_warning(uncovered)
+    click.echo(found.isoformat())
+
+
+@calendar_.command("is-workday")
+@click.argument("day", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]))
+@_handled
+def calendar_is_workday(day: datetime) -> None:
+    """Answer yes or no, with the holiday or adjusted-workday name."""
+    from petitions.deadlines.calendar import uncovered_warning, work_calendar
+
+    state = _state()
+    found = work_calendar().day(day.date())
+    if state.as_json:
+        out = found.to_dict()
+        out["warning"] = None if found.covered else uncovered_warning([found.day.year])
+        _dump(out)
+        return
+    if not found.covered:
+        _calendar_warning([found.day.year])
+    click.echo(_day_answer(found))
+
+
+def _day_answer(found: Any) -> str:
+    m = _state().m
+    answer = _word("yes") if found.workday else _word("no")
+    name = found.name(_state().lang)
+    if found.kind == "adjusted_workday":
+        why = m("adjusted workday for {holiday}", holiday=name) if name else m(
+            "adjusted workday")
+    elif found.kind == "holiday":
+        why = m("public holiday: {holiday}", holiday=name)
+    elif found.kind == "weekend":
+        why = m("weekend")
+    else:
+        why = m("working day")
+    return f"{answer} ({why})"
 
 
 # ============================================================================ audit

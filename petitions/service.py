@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from eventsourcing.domain import MutableOrImmutableAggregate
     from eventsourcing.persistence import Recording
 
+    from petitions.deadlines.clock import Timekeeper
+    from petitions.deadlines.sweep import SweepReport
     from petitions.feed import Change
     from petitions.readmodels import CaseSummary, RateGroup, ReadModels
 
@@ -158,7 +160,7 @@ class PetitionService(ChainedApplication):
               unit: str | None = None, reveal: bool = False) -> PetitionView:
         self.privacy.sync()
         shown = self._petitioner_view(petition, viewer, unit, reveal)
-        return PetitionView.of(petition, wf, shown)
+        return PetitionView.of(petition, wf, shown, now=self.clock())
 
     def _petitioner_view(self, petition: Petition, viewer: Actor | None, unit: str | None,
                          reveal: bool) -> PetitionerView:
@@ -259,8 +261,10 @@ class PetitionService(ChainedApplication):
             location=location or Location(), matter_type=matter_type,
             idempotency_key=idempotency_key, campaign_id=campaign_id,
         )
+        petition.keep_time(wf, self.timekeeper, actor, occurred_at, None, "file")
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
             petition.accept(wf, actor, occurred_at, note="accepted on filing (device channel)")
+            petition.keep_time(wf, self.timekeeper, actor, occurred_at, wf.initial, "accept")
         if campaign is not None:
             campaign.collect(petition.id, actor, occurred_at)
         definition = self._keep_definition(wf)
@@ -314,11 +318,15 @@ class PetitionService(ChainedApplication):
             raise ConcurrentUpdate(petition.id, f"expected version {expected_version}, "
                                    f"found {petition.version}")
         wf = self.workflow_of(petition)
+        when = self._when(at)
+        stage_before = petition.stage
         try:
-            command(petition, wf, self._when(at))
+            command(petition, wf, when)
         except PermissionDenied as exc:
             log.warning("refused: %s (actor %s, petition %s)", exc, actor.id, petition.id)
             raise
+        # Entering a stage with a time limit starts its clock, in the same save.
+        petition.keep_time(wf, self.timekeeper, actor, when, stage_before)
         try:
             self.save(petition)
         except IntegrityError:
@@ -494,6 +502,44 @@ class PetitionService(ChainedApplication):
         return self._run(petition_id, actor, at, expected_version,
                          lambda p, wf, t: p.extend(wf, actor, t, days,
                                                    approver or actor.id, reason))
+
+    def pause(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+              at: datetime | None = None,
+              expected_version: int | None = None) -> PetitionView:
+        """Pause the running clock (waiting for the petitioner's materials; a
+        hearing).  Allowed to whoever may ``extend`` unless the workflow names
+        ``pause`` itself."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.pause(wf, actor, t, reason))
+
+    def resume(self, petition_id: UUID | str, *, actor: Actor, reason: str = "",
+               at: datetime | None = None,
+               expected_version: int | None = None) -> PetitionView:
+        """Resume the paused clock; its deadline moves by the time paused."""
+        return self._run(petition_id, actor, at, expected_version,
+                         lambda p, wf, t: p.resume(wf, actor, t, reason))
+
+    # ---------------------------------------------------------------- clocks
+    @property
+    def timekeeper(self) -> Timekeeper:
+        """Computes deadlines on the official calendar (:mod:`petitions.deadlines`)."""
+        found: Timekeeper | None = self.__dict__.get("_timekeeper")
+        if found is None:
+            from petitions.deadlines.clock import Timekeeper
+
+            found = Timekeeper()
+            self.__dict__["_timekeeper"] = found
+        return found
+
+    def sweep(self, now: datetime | None = None, *, actor: Actor | None = None,
+              batch: int = 200) -> SweepReport:
+        """Record every warning and breach due at ``now`` (default the current
+        time), with the escalation (督办) a breached limit asks for.  Finds
+        the due petitions through the case index's ``next_due`` index; running
+        it twice at the same moment records nothing new."""
+        from petitions.deadlines.sweep import sweep
+
+        return sweep(self, self._when(now), actor=actor, batch=batch)
 
     def on_site_meeting(self, petition_id: UUID | str, *, actor: Actor, place: str,
                         participants: Sequence[str], minutes: str = "",
@@ -718,11 +764,19 @@ class PetitionService(ChainedApplication):
         return recordings
 
     def list_petitions(self, *, text: str | None = None, limit: int | None = 50,
-                       offset: int = 0, **filters: str | None) -> list[CaseSummary]:
+                       offset: int = 0, overdue: bool = False,
+                       due_within: timedelta | None = None,
+                       **filters: str | None) -> list[CaseSummary]:
         """Petitions from the case index, newest first, filtered by ``status``,
         ``stage``, ``workflow``, ``street``, ``community``, ``grid``, ``unit``,
         ``assignee``, ``mediator``, ``category``, ``channel``, ``campaign``,
-        ``outcome``, ``kind``, and ``text`` (in title or description)."""
+        ``outcome``, ``kind``, and ``text`` (in title or description); with
+        ``overdue`` and/or ``due_within``, those whose deadline has passed or
+        falls within that time, soonest first."""
+        if overdue or due_within is not None:
+            return self.views.cases_by_deadline(overdue=overdue, due_within=due_within,
+                                                now=self.clock(), text=text, limit=limit,
+                                                offset=offset, **filters)
         return self.views.cases(text=text, limit=limit, offset=offset, **filters)
 
     def search(self, text: str, *, limit: int | None = 50,

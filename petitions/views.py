@@ -72,10 +72,18 @@ class PetitionView:
     updated_at: datetime
     recorded_at: datetime
     allowed_commands: tuple[str, ...]
+    #: The running clock (time limit): its deadline, and its state
+    #: (``on_time``, ``warned``, ``breached``, ``paused``) at ``now`` if the view
+    #: was made with one, else as recorded; ``None`` without a running clock.
+    deadline: datetime | None = None
+    deadline_state: str | None = None
+    clock_stage: str | None = None
+    calendar_note: str = ""
 
     @classmethod
     def of(cls, p: Petition, wf: Workflow,
-           petitioner: PetitionerView | None = None) -> PetitionView:
+           petitioner: PetitionerView | None = None,
+           now: datetime | None = None) -> PetitionView:
         """The view of ``p``; ``petitioner`` as rendered for the viewer (by
         ``PetitionService``), else withheld: the aggregate holds sealed text only."""
         rejection = p.rejection
@@ -124,6 +132,10 @@ class PetitionView:
             updated_at=p.last_occurred_at,
             recorded_at=p.modified_on,
             allowed_commands=wf.commands_in(p.stage),
+            deadline=p.clock_deadline if p.clock_stage is not None else None,
+            deadline_state=p.deadline_state(now),
+            clock_stage=p.clock_stage,
+            calendar_note=p.clock_note if p.clock_stage is not None else "",
         )
 
     def to_dict(self) -> dict[str, Any]:

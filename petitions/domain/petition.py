@@ -20,6 +20,7 @@ from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from petitions.deadlines.clock import BREACHED, ON_TIME, PAUSED, WARNED, warn_time
 from petitions.domain.values import (
     MAX_REPRESENTATIVES,
     PETITIONER_KINDS,
@@ -32,6 +33,9 @@ from petitions.domain.values import (
 )
 from petitions.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
 from workflows import Workflow
+
+if TYPE_CHECKING:
+    from petitions.deadlines.clock import Timekeeper
 
 #: Namespace of petition ids derived from a portal's idempotency key.
 IDEMPOTENCY_NAMESPACE = UUID("8d6f3c1e-51b4-4f4e-9a57-2a0e6b1c7d10")
@@ -82,6 +86,8 @@ class Petition(Aggregate):
             petition.last_occurred_at = self.occurred_at
             stage = getattr(self, "stage", None)
             if stage is not None:
+                if stage != getattr(petition, "stage", stage):
+                    petition.clock_stage = None  # leaving a stage stops its clock
                 petition.stage = stage
             self.evolve(petition)
 
@@ -341,12 +347,27 @@ class Petition(Aggregate):
             petition.escalations += 1
 
     class DeadlineExtended(Event):
+        """An approved extension.  Version 2 records the running clock's new
+        ``deadline`` and ``warn_time`` (``None`` when no clock runs); version-1
+        events are upcast without them (they predate clocks)."""
+
+        class_version = 2
         days: int
         approver: str
         reason: str
+        deadline: datetime | None
+        warn_time: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["deadline"] = None
+            state["warn_time"] = None
 
         def evolve(self, petition: Petition) -> None:
             petition.extension_days += self.days
+            if self.deadline is not None and petition.clock_stage is not None:
+                petition.clock_deadline = self.deadline
+                petition.clock_warn_time = self.warn_time
 
     class OnSiteMeetingHeld(Event):
         """An on-site office meeting (现场办公) with the petitioner and units."""
@@ -409,6 +430,78 @@ class Petition(Aggregate):
         def evolve(self, petition: Petition) -> None:
             petition.notifications += 1
 
+    # -- clocks (time limits).  A clock belongs to the stage it was started
+    # for (``for_stage``); an event that moves the petition to another stage
+    # stops it (see ``Event.apply``): the move is the record of the stop.
+    class ClockStarted(Event):
+        """The stage's time limit started; the deadline computed then is kept
+        here, so history shows the deadline that applied at the time."""
+
+        for_stage: str
+        amount: int
+        unit: str
+        started_by: str  # the command the limit is counted from (``limit.from``)
+        deadline: datetime
+        warn_time: datetime
+        warn_at: float
+        escalate_on_breach: bool
+        calendar_note: str  # a warning when a year was counted Monday to Friday
+
+        def evolve(self, petition: Petition) -> None:
+            petition.clock_stage = self.for_stage
+            petition.clock_start = self.occurred_at
+            petition.clock_deadline = self.deadline
+            petition.clock_warn_time = self.warn_time
+            petition.clock_warn_at = self.warn_at
+            petition.clock_escalates = self.escalate_on_breach
+            petition.clock_paused_at = None
+            petition.clock_warned = False
+            petition.clock_breached = False
+            petition.clock_note = self.calendar_note
+
+    class ClockPaused(Event):
+        """The clock stopped counting, e.g. waiting for the petitioner's materials."""
+
+        for_stage: str
+        reason: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.clock_paused_at = self.occurred_at
+
+    class ClockResumed(Event):
+        """The clock counts again; the deadline moved by the time paused."""
+
+        for_stage: str
+        reason: str
+        paused_seconds: float
+        deadline: datetime
+        warn_time: datetime
+
+        def evolve(self, petition: Petition) -> None:
+            petition.clock_paused_at = None
+            if petition.clock_start is not None:
+                petition.clock_start += timedelta(seconds=self.paused_seconds)
+            petition.clock_deadline = self.deadline
+            petition.clock_warn_time = self.warn_time
+
+    class ClockWarned(Event):
+        """The configured share of the time allowed has passed (预警)."""
+
+        for_stage: str
+        deadline: datetime
+
+        def evolve(self, petition: Petition) -> None:
+            petition.clock_warned = True
+
+    class ClockBreached(Event):
+        """The deadline passed with the stage still open (超期)."""
+
+        for_stage: str
+        deadline: datetime
+
+        def evolve(self, petition: Petition) -> None:
+            petition.clock_breached = True
+
     # ---------------------------------------------------------------- state
     # Attributes are set by Filed.evolve.  They are declared for type checkers
     # only: class annotations would turn the aggregate into a dataclass.
@@ -464,6 +557,28 @@ class Petition(Aggregate):
         rereview_answered_at: datetime | None
         rereview_outcome: str | None
         notifications: int
+        clock_stage: str | None
+        clock_start: datetime | None
+        clock_deadline: datetime | None
+        clock_warn_time: datetime | None
+        clock_warn_at: float
+        clock_escalates: bool
+        clock_paused_at: datetime | None
+        clock_warned: bool
+        clock_breached: bool
+        clock_note: str
+
+    # The clock's state, for petitions (and snapshots) from before clocks.
+    clock_stage = None
+    clock_start = None
+    clock_deadline = None
+    clock_warn_time = None
+    clock_warn_at = 0.8
+    clock_escalates = False
+    clock_paused_at = None
+    clock_warned = False
+    clock_breached = False
+    clock_note = ""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Petition:
         """A copy for the next command: values are immutable (attrs, str,
@@ -796,9 +911,15 @@ class Petition(Aggregate):
                 "days", f"extensions may total at most {cap} days "
                 f"({self.extension_days} already granted)", kind="extension_cap",
                 cap=cap, granted=self.extension_days)
+        deadline = warn = None
+        if self.clock_stage is not None and self.clock_deadline is not None:
+            # An extension moves the running clock's deadline by whole days.
+            deadline = self.clock_deadline + timedelta(days=days)
+            warn = warn_time(self.clock_start or deadline, deadline, self.clock_warn_at)
         self.trigger_event(self.DeadlineExtended, actor=actor, occurred_at=self._at(at),
                            days=days, approver=_text("approver", approver),
-                           reason=_text("reason", reason))
+                           reason=_text("reason", reason), deadline=deadline,
+                           warn_time=warn)
         if wf.extension_notifies_petitioner:
             self.trigger_event(self.PetitionerNotified, actor=actor, occurred_at=self._at(at),
                                subject="extension",
@@ -853,6 +974,115 @@ class Petition(Aggregate):
         _review_outcome(outcome)
         self.trigger_event(self.ReReviewAnswered, actor=actor, occurred_at=self._at(at),
                            outcome=outcome, text=_text("text", text), stage=stage)
+
+
+    # --------------------------------------------------------------- clocks
+    def keep_time(self, wf: Workflow, timekeeper: Timekeeper, actor: Actor, at: datetime,
+                  stage_before: str | None, command: str | None = None) -> None:
+        """Start the clock of the stage the petition is in, when it has just
+        entered it (``stage_before`` differs), or when ``command`` is the one
+        the stage's limit is counted from.  The deadline is computed now, on
+        the calendar ``timekeeper`` holds, and recorded in ``ClockStarted``."""
+        if self.outcome is not None or wf.is_terminal(self.stage):
+            return
+        limit = wf.stage(self.stage).limit
+        if limit is None:
+            return
+        if stage_before == self.stage and command != limit.start:
+            return
+        found = timekeeper.deadline(limit, at)
+        self.trigger_event(self.ClockStarted, actor=actor, occurred_at=self._at(at),
+                           for_stage=self.stage, amount=limit.amount, unit=limit.unit,
+                           started_by=limit.start, deadline=found.deadline,
+                           warn_time=found.warn_time, warn_at=float(limit.warn_at),
+                           escalate_on_breach=bool(limit.escalate_on_breach),
+                           calendar_note=found.note)
+
+    def _clock_command(self, wf: Workflow, actor: Actor, command: str) -> None:
+        """Check ``pause``/``resume`` may be issued: as the workflow says when it
+        names the command, else by the roles that may ``extend`` (workflows
+        written before clocks could pause)."""
+        granted = command if command in wf.roles else "extend"
+        if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, granted):
+            raise PermissionDenied(actor.role, command, wf.roles_for(granted))
+        if command in wf.roles and wf.targets(self.stage, command) is None:
+            raise TransitionNotAllowed(command, self.stage, wf.commands_in(self.stage))
+        if self.clock_stage is None or self.outcome is not None:
+            raise TransitionNotAllowed(command, self.stage, wf.commands_in(self.stage),
+                                       reason="no time limit is running")
+        if command == "pause" and self.clock_paused_at is not None:
+            raise TransitionNotAllowed(command, self.stage, wf.commands_in(self.stage),
+                                       reason="the clock is already paused")
+        if command == "resume" and self.clock_paused_at is None:
+            raise TransitionNotAllowed(command, self.stage, wf.commands_in(self.stage),
+                                       reason="the clock is not paused")
+
+    def pause(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
+        """Pause the running clock (waiting for materials; a hearing)."""
+        self._clock_command(wf, actor, "pause")
+        assert self.clock_stage is not None
+        self.trigger_event(self.ClockPaused, actor=actor, occurred_at=self._at(at),
+                           for_stage=self.clock_stage, reason=_text("reason", reason))
+
+    def resume(self, wf: Workflow, actor: Actor, at: datetime, reason: str = "") -> None:
+        """Resume the paused clock: the deadline moves by the time paused."""
+        self._clock_command(wf, actor, "resume")
+        assert self.clock_stage is not None and self.clock_paused_at is not None
+        assert self.clock_deadline is not None and self.clock_start is not None
+        at = self._at(at)
+        if at < self.clock_paused_at:
+            raise InvalidInput("at", "is before the clock was paused", kind="before_pause")
+        paused = at - self.clock_paused_at
+        deadline = self.clock_deadline + paused
+        warn = warn_time(self.clock_start + paused, deadline, self.clock_warn_at)
+        self.trigger_event(self.ClockResumed, actor=actor, occurred_at=at,
+                           for_stage=self.clock_stage,
+                           reason=_text("reason", reason, required=False),
+                           paused_seconds=paused.total_seconds(), deadline=deadline,
+                           warn_time=warn)
+
+    def deadline_state(self, now: datetime | None = None) -> str | None:
+        """``on_time``, ``warned``, ``breached`` or ``paused``: the running
+        clock's state as recorded, and as of ``now`` when given; ``None``
+        without a running clock.  A recorded warning or breach stays."""
+        if self.clock_stage is None or self.clock_deadline is None:
+            return None
+        if self.clock_paused_at is not None:
+            return PAUSED
+        if self.clock_breached or (now is not None and now > self.clock_deadline):
+            return BREACHED
+        warn = self.clock_warn_time
+        if self.clock_warned or (now is not None and warn is not None and now >= warn):
+            return WARNED
+        return ON_TIME
+
+    def check_clock(self, actor: Actor, now: datetime) -> tuple[str, ...]:
+        """Record what is due at ``now``: a breach once the deadline has passed
+        (and the escalation (督办) the limit asks for), else a warning once the
+        warning share has passed.  Each is recorded once per clock, so
+        checking again at the same moment records nothing.  Returns the names
+        of the events recorded."""
+        if (self.clock_stage is None or self.clock_deadline is None
+                or self.clock_paused_at is not None or self.outcome is not None):
+            return ()
+        now = self._at(now)
+        stage, deadline = self.clock_stage, self.clock_deadline
+        if not self.clock_breached and now > deadline:
+            self.trigger_event(self.ClockBreached, actor=actor, occurred_at=now,
+                               for_stage=stage, deadline=deadline)
+            if not self.clock_escalates:
+                return ("ClockBreached",)
+            self.trigger_event(self.Escalated, actor=actor, occurred_at=now,
+                               reason=f"time limit of stage {stage} passed at "
+                               f"{deadline.isoformat()} (超期督办)")
+            return ("ClockBreached", "Escalated")
+        warn = self.clock_warn_time
+        if (not self.clock_warned and not self.clock_breached and warn is not None
+                and now >= warn):
+            self.trigger_event(self.ClockWarned, actor=actor, occurred_at=now,
+                               for_stage=stage, deadline=deadline)
+            return ("ClockWarned",)
+        return ()
 
 
 def _review_outcome(outcome: str) -> None:

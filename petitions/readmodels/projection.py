@@ -72,6 +72,57 @@ def _callback(e: Any, row: Row) -> None:
                cb_day=e.occurred_at.astimezone(OFFICE_ZONE).strftime("%Y-%m-%d"))
 
 
+def _next_due(row: Row) -> None:
+    """When a sweep next has something to record: the warning, then the
+    deadline; nothing while paused, after a breach, or without a clock."""
+    if row["deadline"] is None or row["deadline_state"] in ("paused", "breached"):
+        row["next_due"] = None
+    else:
+        row["next_due"] = row["warn_due"] or row["deadline"]
+
+
+def _clock_started(e: Any, row: Row) -> None:
+    row.update(deadline=iso(e.deadline), deadline_state="on_time", clock_mark="on_time",
+               warn_due=iso(e.warn_time))
+    _next_due(row)
+
+
+def _clock_paused(e: Any, row: Row) -> None:
+    if row["deadline"] is not None:
+        row["deadline_state"] = "paused"
+        _next_due(row)
+
+
+def _clock_resumed(e: Any, row: Row) -> None:
+    if row["deadline"] is None:
+        return
+    row["deadline"] = iso(e.deadline)
+    if row["warn_due"] is not None:
+        row["warn_due"] = iso(e.warn_time)
+    row["deadline_state"] = row["clock_mark"]
+    _next_due(row)
+
+
+def _clock_mark(mark: str) -> Callable[[Any, Row], None]:
+    def update(e: Any, row: Row) -> None:
+        if row["deadline"] is None:
+            return
+        row.update(clock_mark=mark, warn_due=None)
+        if row["deadline_state"] != "paused":
+            row["deadline_state"] = mark
+        _next_due(row)
+    return update
+
+
+def _extended(e: Any, row: Row) -> None:
+    if getattr(e, "deadline", None) is None or row["deadline"] is None:
+        return
+    row["deadline"] = iso(e.deadline)
+    if row["warn_due"] is not None and e.warn_time is not None:
+        row["warn_due"] = iso(e.warn_time)
+    _next_due(row)
+
+
 #: What each kind of event changes besides version, time and stage.
 UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.Filed: _filed,
@@ -84,7 +135,15 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.DispatchDisputed: _disputed,
     Petition.MediationOpened: _mediation,
     Petition.CallbackRecorded: _callback,
+    Petition.ClockStarted: _clock_started,
+    Petition.ClockPaused: _clock_paused,
+    Petition.ClockResumed: _clock_resumed,
+    Petition.ClockWarned: _clock_mark("warned"),
+    Petition.ClockBreached: _clock_mark("breached"),
+    Petition.DeadlineExtended: _extended,
 }
+
+_CLOCK_COLUMNS = ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due")
 
 
 def apply_event(tx: ViewTx, event: Petition.Event) -> None:
@@ -98,6 +157,8 @@ def apply_event(tx: ViewTx, event: Petition.Event) -> None:
     new["updated_at"] = iso(event.occurred_at)
     stage = getattr(event, "stage", None)
     if stage is not None:
+        if old is not None and stage != old["stage"]:
+            new.update(dict.fromkeys(_CLOCK_COLUMNS))  # leaving a stage stops its clock
         new["stage"] = stage
     for cls in type(event).__mro__:
         update = UPDATES.get(cls)

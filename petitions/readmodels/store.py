@@ -30,6 +30,10 @@ CASE_COLUMNS = (
     "category", "channel", "petitioner_kind", "street", "community", "grid",
     "lead_unit", "assignee", "mediator", "filed_at", "updated_at", "last_rating",
     "campaign_id", "cb_day", "cb_contacted", "cb_resolved",
+    # The running clock (time limit): its deadline and state, the recorded
+    # mark without pauses, when its warning is due (until recorded), and the
+    # next moment a sweep has something to record (indexed: the sweep's query).
+    "deadline", "deadline_state", "clock_mark", "warn_due", "next_due",
 )
 
 #: ``list`` filters → case index columns.
@@ -49,7 +53,7 @@ GROUP_EXPRESSIONS: Mapping[str, str] = {
 
 _INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_unit",
             "assignee", "mediator", "category", "channel", "campaign_id", "filed_at",
-            "cb_day")
+            "cb_day", "deadline", "next_due")
 
 _TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
 _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
@@ -138,8 +142,33 @@ class ViewStore(TrackingRecorder):
         rows = self._all("SELECT * FROM {petition_index} WHERE id = :id", {"id": petition_id})
         return rows[0] if rows else None
 
+    def outdated(self) -> bool:
+        """Whether the case index lacks columns of this version (rebuild it)."""
+        try:
+            self._all(f"SELECT {', '.join(CASE_COLUMNS)} FROM {{petition_index}} WHERE 1 = 0")
+        except Exception:  # a column is missing (the dialects raise their own errors)
+            return True
+        return False
+
+    def drop_views(self, application_name: str) -> None:
+        """Drop the view tables and forget the position: the next catch-up rebuilds."""
+        with self._cursor(commit=True) as cursor:
+            for table in self._view_tables():
+                cursor.execute(self._sql(f"DROP TABLE IF EXISTS {{{table}}}"))
+            cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app"),
+                           {"app": application_name})
+
+    def due_cases(self, now: str, limit: int | None = None) -> list[str]:
+        """Ids of open cases whose clock has something due at ``now`` (a
+        warning or a breach to record), from the ``next_due`` index."""
+        page = "" if limit is None else " LIMIT :limit"
+        rows = self._all("SELECT id FROM {petition_index} WHERE next_due <= :now "
+                         f"ORDER BY next_due{page}", {"now": now, "limit": limit})
+        return [r["id"] for r in rows]
+
     def _where(self, filters: Mapping[str, str | None], text: str | None,
-               params: dict[str, Any]) -> str:
+               params: dict[str, Any], deadline: tuple[str | None, str | None] = (None, None)
+               ) -> str:
         conditions = []
         for key, value in filters.items():
             if value is None:
@@ -149,22 +178,39 @@ class ViewStore(TrackingRecorder):
             conditions.append(f"{column} = :{key}")
         if text:
             conditions.append(self._text_condition(text, params))
+        after, before = deadline
+        if after is not None or before is not None:
+            # Running, unpaused clocks only (the deadline column is indexed).
+            conditions.append("deadline IS NOT NULL AND deadline_state <> 'paused'")
+            if after is not None:
+                params["deadline_after"] = after
+                conditions.append("deadline >= :deadline_after")
+            if before is not None:
+                params["deadline_before"] = before
+                conditions.append("deadline <= :deadline_before")
         return (" WHERE " + " AND ".join(conditions)) if conditions else ""
 
     def list_cases(self, filters: Mapping[str, str | None], text: str | None = None,
-                   limit: int | None = 50, offset: int = 0) -> list[dict[str, Any]]:
+                   limit: int | None = 50, offset: int = 0,
+                   deadline: tuple[str | None, str | None] = (None, None)
+                   ) -> list[dict[str, Any]]:
+        """Cases matching ``filters`` and ``text``; with ``deadline`` (from, to:
+        sortable UTC texts, either open) those whose running clock's deadline
+        lies in that range, soonest first."""
         params: dict[str, Any] = {}
-        where = self._where(filters, text, params)
+        where = self._where(filters, text, params, deadline)
         page = ""
         if limit is not None:
             params["limit"], params["offset"] = limit, offset
             page = " LIMIT :limit OFFSET :offset"
+        order = ("deadline, id" if deadline != (None, None) else "filed_at DESC, id")
         return self._all(f"SELECT * FROM {{petition_index}}{where} "
-                         f"ORDER BY filed_at DESC, id{page}", params)
+                         f"ORDER BY {order}{page}", params)
 
-    def count_cases(self, filters: Mapping[str, str | None], text: str | None = None) -> int:
+    def count_cases(self, filters: Mapping[str, str | None], text: str | None = None,
+                    deadline: tuple[str | None, str | None] = (None, None)) -> int:
         params: dict[str, Any] = {}
-        where = self._where(filters, text, params)
+        where = self._where(filters, text, params, deadline)
         rows = self._all(f"SELECT COUNT(*) AS n FROM {{petition_index}}{where}", params)
         return int(rows[0]["n"])
 

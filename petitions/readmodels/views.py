@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -35,6 +35,22 @@ Progress = Callable[[int, int], None]
 
 def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def deadline_range(overdue: bool, due_within: timedelta | None,
+                   now: datetime | None) -> tuple[str | None, str | None]:
+    """The (from, to) deadline texts of ``overdue`` / ``due_within`` at ``now``."""
+    if not overdue and due_within is None:
+        return (None, None)
+    from petitions.readmodels.projection import iso
+
+    at = now or datetime.now(UTC)
+    if due_within is not None and due_within < timedelta(0):
+        from petitions.errors import InvalidInput
+
+        raise InvalidInput("due_within", "must not be negative", kind="invalid")
+    until = at + due_within if due_within is not None else at - timedelta(microseconds=1)
+    return (None if overdue else iso(at), iso(until))
 
 
 @attrs.frozen
@@ -61,6 +77,10 @@ class CaseSummary:
     updated_at: datetime
     last_rating: str | None
     campaign_id: str | None
+    #: The running clock's deadline and its state as recorded (``on_time``,
+    #: ``warned``, ``breached``, ``paused``); ``None`` without a clock.
+    deadline: datetime | None = None
+    deadline_state: str | None = None
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> CaseSummary:
@@ -75,13 +95,15 @@ class CaseSummary:
             community=row["community"] or "", grid=row["grid"] or "",
             lead_unit=row["lead_unit"], assignee=row["assignee"], mediator=row["mediator"],
             filed_at=filed, updated_at=updated, last_rating=row["last_rating"],
-            campaign_id=row["campaign_id"],
+            campaign_id=row["campaign_id"], deadline=_time(row.get("deadline")),
+            deadline_state=row.get("deadline_state"),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out = attrs.asdict(self)
         out["filed_at"] = self.filed_at.isoformat()
         out["updated_at"] = self.updated_at.isoformat()
+        out["deadline"] = self.deadline.isoformat() if self.deadline else None
         return out
 
 
@@ -122,6 +144,12 @@ def open_store(app: Application[Any], create: bool = True) -> ViewStore:
         raise NotImplementedError(f"read models need SQLite or PostgreSQL, not {module}")
     if create:
         store.create_table()
+        if store.outdated():
+            # Views of an older version (fewer columns): drop them; the next
+            # catch-up rebuilds them from the events.
+            log.warning("read models are of an older version: rebuilding them")
+            store.drop_views(app.name)
+            store.create_table()
     return store
 
 
@@ -192,7 +220,7 @@ class ReadModels:
         return dict(filters)
 
     def cases(self, *, text: str | None = None, limit: int | None = 50, offset: int = 0,
-             **filters: str | None) -> list[CaseSummary]:
+              **filters: str | None) -> list[CaseSummary]:
         self.refresh()
         rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset)
         return [CaseSummary.of(r) for r in rows]
@@ -200,6 +228,33 @@ class ReadModels:
     def count(self, *, text: str | None = None, **filters: str | None) -> int:
         self.refresh()
         return self.store.count_cases(self.check_filters(filters), text or None)
+
+    def cases_by_deadline(self, *, overdue: bool = False, due_within: timedelta | None = None,
+                          now: datetime | None = None, text: str | None = None,
+                          limit: int | None = 50, offset: int = 0,
+                          **filters: str | None) -> list[CaseSummary]:
+        """Cases (as :meth:`cases`) whose running clock is ``overdue`` (its
+        deadline has passed at ``now``, default the current time) or whose
+        deadline falls ``due_within`` that time from ``now`` (both: either),
+        soonest deadline first.  Paused clocks are left out."""
+        self.refresh()
+        rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset,
+                                     deadline_range(overdue, due_within, now))
+        return [CaseSummary.of(r) for r in rows]
+
+    def count_by_deadline(self, *, overdue: bool = False, due_within: timedelta | None = None,
+                          now: datetime | None = None, text: str | None = None,
+                          **filters: str | None) -> int:
+        self.refresh()
+        return self.store.count_cases(self.check_filters(filters), text or None,
+                                      deadline_range(overdue, due_within, now))
+
+    def due(self, now: datetime, limit: int | None = None) -> list[str]:
+        """Ids of petitions whose clock has a warning or a breach due at ``now``."""
+        from petitions.readmodels.projection import iso
+
+        self.refresh()
+        return self.store.due_cases(iso(now), limit)
 
     def summary(self, petition_id: str) -> CaseSummary | None:
         self.refresh()

@@ -1,0 +1,127 @@
+"""Deadlines from a stage's time limit: pure arithmetic over the office calendar.
+
+How a limit is counted (``limit = {amount, unit, from, warn_at}`` in a workflow):
+
+* ``minutes`` and ``hours``: round the clock, from the moment the clock starts;
+* ``days`` (calendar days) and ``working_days``: the day the clock starts is
+  not counted; the period ends at 24:00 of its last day (民法典 art. 201, 203).
+  Working days skip weekends and public holidays and count adjusted workdays
+  (调休); a period in calendar days whose last day is not a working day ends
+  at 24:00 of the first working day after it (art. 203).
+
+The warning is due when ``warn_at`` (default 0.8) of the time allowed has
+passed.  A pause moves the deadline by the exact time paused; an extension
+moves it by whole calendar days.  The aggregate stores the results in its
+events, so history keeps the deadline that applied at the time.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import attrs
+
+from petitions.deadlines.calendar import (
+    WorkCalendar,
+    end_of_office_day,
+    office_day,
+    uncovered_warning,
+    work_calendar,
+)
+from petitions.i18n import N_
+
+#: The states of a running clock.
+ON_TIME = "on_time"
+WARNED = "warned"
+BREACHED = "breached"
+PAUSED = "paused"
+DEADLINE_STATES = (ON_TIME, WARNED, BREACHED, PAUSED)
+#: The states as words shown to people (translated by the catalogs).
+STATE_WORDS = (N_("on_time"), N_("warned"), N_("breached"), N_("paused"))
+
+_DURATION = re.compile(r"(\d+)\s*(min|w|d|h|m)", re.IGNORECASE)
+_UNIT = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
+         "m": timedelta(minutes=1), "min": timedelta(minutes=1)}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``2d``, ``12h``, ``30m``, ``1w``, ``1d6h``: a duration (ValueError if not)."""
+    cleaned = text.strip().replace(" ", "")
+    if not cleaned:
+        raise ValueError("empty duration")
+    total = timedelta(0)
+    pos = 0
+    for match in _DURATION.finditer(cleaned):
+        if match.start() != pos:
+            raise ValueError(f"not a duration: {text!r}")
+        total += int(match.group(1)) * _UNIT[match.group(2).lower()]
+        pos = match.end()
+    if pos != len(cleaned):
+        raise ValueError(f"not a duration: {text!r}")
+    return total
+
+
+class Limit(Protocol):
+    """What a deadline is computed from (``workflows.TimeLimit`` has it)."""
+
+    @property
+    def amount(self) -> int: ...
+
+    @property
+    def unit(self) -> str: ...
+
+    @property
+    def warn_at(self) -> float: ...
+
+
+@attrs.frozen
+class Deadline:
+    """A computed deadline, when its warning is due, and any calendar warning."""
+
+    start: datetime
+    deadline: datetime
+    warn_time: datetime
+    note: str = ""  # empty unless a year was counted Monday to Friday
+
+
+def warn_time(start: datetime, deadline: datetime, warn_at: float) -> datetime:
+    """When ``warn_at`` of the time from ``start`` to ``deadline`` has passed."""
+    span = deadline - start
+    if span <= timedelta(0):
+        return deadline
+    return start + timedelta(seconds=round(span.total_seconds() * warn_at))
+
+
+class Timekeeper:
+    """Computes deadlines on a calendar; the service hands one to the aggregate."""
+
+    def __init__(self, calendar: WorkCalendar | None = None) -> None:
+        self.calendar = calendar or work_calendar()
+
+    def deadline(self, limit: Limit, start: datetime) -> Deadline:
+        """The deadline of ``limit`` for a clock started at ``start`` (aware)."""
+        if start.tzinfo is None:
+            raise ValueError("start must carry a time zone")
+        amount, unit = int(limit.amount), limit.unit
+        uncovered: tuple[int, ...] = ()
+        if unit == "minutes":
+            end = start + timedelta(minutes=amount)
+        elif unit == "hours":
+            end = start + timedelta(hours=amount)
+        elif unit == "days":
+            last = office_day(start) + timedelta(days=amount)
+            last, uncovered = self.calendar.next_workday(last)
+            end = end_of_office_day(last)
+        elif unit == "working_days":
+            last, uncovered = self.calendar.add_working_days(office_day(start), amount)
+            end = end_of_office_day(last)
+        else:
+            raise ValueError(f"unknown limit unit {unit!r}")
+        note = uncovered_warning(uncovered) if uncovered else ""
+        if note:
+            from petitions.deadlines.calendar import log
+
+            log.warning("deadline %s: %s", end.isoformat(), note)
+        return Deadline(start, end, warn_time(start, end, float(limit.warn_at)), note)
