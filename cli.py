@@ -243,19 +243,18 @@ DURATION = Duration()
 
 
 def _span(delta: timedelta) -> str:
-    """``1d 3h`` / ``1天3小时``: days and hours, or minutes under an hour."""
+    """``1d 3h`` / ``1天3小时``: days and hours, or hours, or minutes."""
     m = _state().m
     minutes = int(delta.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = []
+    if days and hours:
+        return m("{days}d {hours}h", days=days, hours=hours)
     if days:
-        parts.append(m("{n}d", n=days))
+        return m("{n}d", n=days)
     if hours:
-        parts.append(m("{n}h", n=hours))
-    if not days and (mins or not hours):
-        parts.append(m("{n}min", n=mins))
-    return m(" ").join(parts) if len(parts) > 1 else parts[0]
+        return m("{n}h", n=hours)
+    return m("{n}min", n=mins)
 
 
 def _time_left(deadline: datetime | None, deadline_state: str | None) -> str:
@@ -1121,7 +1120,8 @@ def _calendar_warning(years: Sequence[int]) -> None:
     if years:
         from petitions.deadlines.calendar import uncovered_warning
 
-        click.echo(f"petitions: {_state().m('warning')}: {uncovered_warning(years)}", err=True)
+        click.echo("petitions: " + _state().m("warning: {text}", text=uncovered_warning(years)),
+                   err=True)
 
 
 @calendar_.command("workdays")

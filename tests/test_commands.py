@@ -43,13 +43,16 @@ def test_filing_records_everything(service: PetitionService, clerk: Actor) -> No
     pid = file_petition(service, clerk)
     v = service.get(pid)  # type: ignore[arg-type]
     assert isinstance(pid, UUID)
-    assert (v.stage, v.status, v.outcome, v.version) == ("intake", "open", None, 1)
+    # Filing records the petition and starts the intake clock (2 working days).
+    assert (v.stage, v.status, v.outcome, v.version) == ("intake", "open", None, 2)
+    assert v.deadline is not None and v.deadline > v.filed_at
     assert v.workflow.name == "standard" and len(v.workflow.sha256) == 64
     assert v.location.community == "保税商厦社区"
     assert v.petitioner.id  # assigned on filing
     assert v.filed_at.tzinfo is not None
-    (event,) = service.history(pid)  # type: ignore[arg-type]
+    event, clock = service.history(pid)  # type: ignore[arg-type]
     assert (event.type, event.actor, event.role) == ("Filed", "clerk-01", "intake_clerk")
+    assert (clock.type, clock.data["for_stage"]) == ("ClockStarted", "intake")
 
 
 def test_full_standard_lifecycle(service: PetitionService, clerk: Actor, worker: Actor,
@@ -87,10 +90,12 @@ def test_full_standard_lifecycle(service: PetitionService, clerk: Actor, worker:
     assert (v.stage, v.status, v.outcome) == ("closed", "closed", "resolved")
     assert v.escalations == 1 and v.extension_days == 5 and v.notes == 1
     types = [e.type for e in service.history(pid)]
-    assert types == ["Filed", "Accepted", "Assigned", "Transferred", "MediationOpened",
-                     "MediationSessionRecorded", "AgreementReached", "ActionRecorded",
-                     "NoteAdded", "Escalated", "DeadlineExtended", "Replied", "Resolved",
-                     "CallbackRecorded", "Closed"]
+    # Each stage with a time limit starts its clock as the petition enters it.
+    assert types == ["Filed", "ClockStarted", "Accepted", "ClockStarted", "Assigned",
+                     "ClockStarted", "Transferred", "MediationOpened", "ClockStarted",
+                     "MediationSessionRecorded", "AgreementReached", "ClockStarted",
+                     "ActionRecorded", "NoteAdded", "Escalated", "DeadlineExtended", "Replied",
+                     "Resolved", "ClockStarted", "CallbackRecorded", "Closed"]
     assert v.version == len(types)
     assert v.allowed_commands == ()
 
@@ -114,7 +119,7 @@ def test_duplicate_of_existing_petition(service: PetitionService, clerk: Actor) 
         service.duplicate(third, actor=clerk, original_id=uuid4())
     with pytest.raises(InvalidInput):
         service.duplicate(third, actor=clerk, original_id=third)
-    assert count(service, third) == 1
+    assert count(service, third) == 2  # Filed and the intake clock: nothing more
 
 
 def test_withdraw_any_time_before_closing(service: PetitionService, clerk: Actor,
@@ -221,7 +226,7 @@ def test_transition_not_allowed_names_stage_and_allowed(
     assert err.allowed == ("accept", "reject", "duplicate", "note", "escalate", "extend",
                            "withdraw")
     assert "intake" in str(err) and "accept" in str(err)
-    assert count(service, pid) == 1
+    assert count(service, pid) == 2  # Filed and the intake clock: nothing more
 
 
 @pytest.mark.parametrize("role", ["auditor", "portal", "mediator"])
@@ -231,7 +236,7 @@ def test_roles_that_may_not_accept(service: PetitionService, clerk: Actor, role:
         service.accept(pid, actor=Actor("x", role))
     assert info.value.role == role
     assert "caseworker" in info.value.allowed_roles
-    assert count(service, pid) == 1
+    assert count(service, pid) == 2  # Filed and the intake clock: nothing more
 
 
 def test_auditor_issues_nothing(service: PetitionService, clerk: Actor, worker: Actor,
@@ -249,7 +254,7 @@ def test_auditor_issues_nothing(service: PetitionService, clerk: Actor, worker: 
     ):
         with pytest.raises(PermissionDenied):
             call()
-    assert count(service, pid) == 5
+    assert count(service, pid) == 9  # 5 commands and the 4 clocks they started
 
 
 def test_supervisor_escalates_and_extends(service: PetitionService, clerk: Actor,
@@ -307,7 +312,8 @@ def test_times_in_the_world(service: PetitionService, clerk: Actor, worker: Acto
     events = service.history(pid)  # type: ignore[arg-type]
     assert events[-1].occurred_at == late + timedelta(hours=2)
     assert events[-1].recorded_at > events[-1].occurred_at  # store's own time
-    assert v.version == 2
+    assert [e.type for e in events[-2:]] == ["Accepted", "ClockStarted"]
+    assert v.version == 4
 
 
 def test_not_found(service: PetitionService, worker: Actor) -> None:
@@ -325,7 +331,7 @@ def test_idempotent_filing(service: PetitionService, clerk: Actor) -> None:
     b = file_petition(service, clerk, idempotency_key="12345:2022-000931", title="重复提交")
     assert a == b
     assert service.get(a).title == "小区停车难"  # type: ignore[arg-type]
-    assert count(service, a) == 1
+    assert count(service, a) == 2  # Filed and its intake clock, once
     c = file_petition(service, clerk, idempotency_key="12345:2022-000932")
     assert c != a
 
@@ -334,8 +340,8 @@ def test_expected_version_and_concurrent_update(service: PetitionService, clerk:
                                                 worker: Actor) -> None:
     pid = file_petition(service, clerk)
     with pytest.raises(ConcurrentUpdate):
-        service.accept(pid, actor=worker, expected_version=2)
-    assert service.accept(pid, actor=worker, expected_version=1).version == 2
+        service.accept(pid, actor=worker, expected_version=1)
+    assert service.accept(pid, actor=worker, expected_version=2).version == 4
 
     # Two writers load the same version; the second save conflicts and writes nothing.
     from petitions.domain.petition import Petition
@@ -375,9 +381,10 @@ def test_retry_on_conflict_retries_only_conflicts(service: PetitionService, cler
 def test_get_at_version(service: PetitionService, clerk: Actor, worker: Actor) -> None:
     pid = file_petition(service, clerk)
     to_review(service, pid, worker)
+    # Filed, ClockStarted, Accepted, ClockStarted, Assigned, ClockStarted, …
     assert service.get(pid, version=1).stage == "intake"  # type: ignore[arg-type]
-    assert service.get(pid, version=3).stage == "resolution"  # type: ignore[arg-type]
-    assert service.get(pid, version=3).version == 3  # type: ignore[arg-type]
+    assert service.get(pid, version=5).stage == "resolution"  # type: ignore[arg-type]
+    assert service.get(pid, version=5).version == 5  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
         service.get(pid, version=99)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
@@ -445,6 +452,6 @@ def test_what_the_service_returns_keeps_it_open(tmp_path: object, clerk: Actor) 
     svc.close()
     feed = PetitionService.open(db).changes(after=0)
     gc.collect()
-    assert [c.petition_id for c in feed] == [pid]
+    assert [c.petition_id for c in feed] == [pid, pid]  # Filed, ClockStarted
     with PetitionService.open(db) as again:
         assert again.get(pid).stage == "intake"  # type: ignore[arg-type]

@@ -155,8 +155,13 @@ class ViewStore(TrackingRecorder):
         with self._cursor(commit=True) as cursor:
             for table in self._view_tables():
                 cursor.execute(self._sql(f"DROP TABLE IF EXISTS {{{table}}}"))
-            cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app"),
-                           {"app": application_name})
+        try:
+            with self._cursor(commit=True) as cursor:
+                cursor.execute(self._sql("DELETE FROM {tracking} "
+                                         "WHERE application_name = :app"),
+                               {"app": application_name})
+        except Exception:  # no tracking table yet: a new store
+            return
 
     def due_cases(self, now: str, limit: int | None = None) -> list[str]:
         """Ids of open cases whose clock has something due at ``now`` (a

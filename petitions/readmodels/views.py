@@ -143,13 +143,11 @@ def open_store(app: Application[Any], create: bool = True) -> ViewStore:
     else:
         raise NotImplementedError(f"read models need SQLite or PostgreSQL, not {module}")
     if create:
-        store.create_table()
         if store.outdated():
-            # Views of an older version (fewer columns): drop them; the next
-            # catch-up rebuilds them from the events.
-            log.warning("read models are of an older version: rebuilding them")
+            # No views yet, or views of an older version (fewer columns): drop
+            # them; the next catch-up builds them from the events.
             store.drop_views(app.name)
-            store.create_table()
+        store.create_table()
     return store
 
 
