@@ -310,11 +310,14 @@ CASES: tuple[Case, ...] = (
 
 def _recorded_steps(svc: PetitionService, pid: UUID) -> int:
     """How many of a case's steps are already recorded (events after filing,
-    not counting an acceptance made on filing)."""
+    not counting an acceptance made on filing, nor what time limits recorded)."""
+    from petitions.deadlines.sweep import SWEEPER
+
     events = svc.history(pid)[1:]
-    return sum(1 for e in events if not (e.type == "Accepted" and e.version == 2
-                                         and e.data.get("note", "").startswith(
-                                             "accepted on filing")))
+    return sum(1 for e in events
+               if not e.type.startswith("Clock") and e.actor != SWEEPER.id
+               and not (e.type == "Accepted"
+                        and e.data.get("note", "").startswith("accepted on filing")))
 
 
 def run_case(svc: PetitionService, case: Case) -> tuple[UUID, bool]:

@@ -16,7 +16,9 @@ SUPERVISOR = Actor("supervisor-zhang", "supervisor")
 
 
 def build(svc: PetitionService, count: int = 3) -> list[UUID]:
-    """``count`` petitions with 6–7 events each (plus the stored workflow definition)."""
+    """``count`` petitions with 9–10 events each (plus the stored workflow definition):
+    Filed, ClockStarted, Accepted, ClockStarted, Assigned, ClockStarted,
+    ActionRecorded, NoteAdded, Replied (and Escalated for every other one)."""
     ids = []
     for i in range(count):
         pid = svc.file(

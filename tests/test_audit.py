@@ -41,7 +41,8 @@ def test_every_stored_event_carries_its_predecessors_hash(
     path, ids = db
     heads: dict[str, tuple[int, str]] = {}
     stored = rows(path)
-    assert len(stored) == 1 + 3 * 6 + 2  # definition + 6 events each + 2 escalations
+    # definition + 9 events each (3 of them clocks started) + 2 escalations
+    assert len(stored) == 1 + 3 * 9 + 2
     for _, oid, version, topic, state in stored:
         assert state.startswith(b'{"prev_hash":"')
         prev = state_json(state)["prev_hash"]
@@ -84,16 +85,16 @@ def test_changing_one_byte_of_one_stored_event_is_detected_and_located(
         db: tuple[Path, list[UUID]]) -> None:
     path, ids = db
     pid = ids[1]
-    _, _, state = row(path, pid, 3)
+    _, _, state = row(path, pid, 5)  # Assigned
     i = state.index("网格员张".encode())
     tampered = state[:i] + bytes([state[i] ^ 0x01]) + state[i + 1:]
-    set_state(path, pid, 3, tampered)
+    set_state(path, pid, 5, tampered)
     report = verify(path)
     assert not report.ok  # type: ignore[attr-defined]
     first = report.first_problem  # type: ignore[attr-defined]
-    assert (first.petition_id, first.version) == (str(pid), 3)
+    assert (first.petition_id, first.version) == (str(pid), 5)
     assert first.kind == "altered"
-    assert str(pid) in str(first) and "version 3" in str(first)
+    assert str(pid) in str(first) and "version 5" in str(first)
 
 
 def test_changing_a_byte_of_a_stored_link_is_blamed_on_that_event(
@@ -111,10 +112,11 @@ def test_changing_a_byte_of_a_stored_link_is_blamed_on_that_event(
 def test_changing_the_stored_topic_is_detected(db: tuple[Path, list[UUID]]) -> None:
     path, ids = db
     pid = ids[2]
-    _, topic, state = row(path, pid, 4)
-    set_state(path, pid, 4, state, topic=topic.replace("ActionRecorded", "NoteAdded"))
+    _, topic, state = row(path, pid, 7)  # ActionRecorded
+    assert topic.endswith("ActionRecorded")
+    set_state(path, pid, 7, state, topic=topic.replace("ActionRecorded", "NoteAdded"))
     first = verify(path).first_problem  # type: ignore[attr-defined]
-    assert (first.petition_id, first.version) == (str(pid), 4)
+    assert (first.petition_id, first.version) == (str(pid), 7)
 
 
 def test_deleting_an_event_is_detected_and_located(db: tuple[Path, list[UUID]]) -> None:

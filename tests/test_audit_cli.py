@@ -47,15 +47,15 @@ def test_keygen_seal_and_verify(tmp_path: Path, store: tuple[Path, list[UUID]]) 
 def test_verify_names_the_first_broken_event_on_one_line(
         store: tuple[Path, list[UUID]]) -> None:
     db, ids = store
-    _, _, state = row(db, ids[0], 3)
-    set_state(db, ids[0], 3, state.replace("网格员张".encode(), "网格员王".encode()))
+    _, _, state = row(db, ids[0], 5)  # Assigned
+    set_state(db, ids[0], 5, state.replace("网格员张".encode(), "网格员王".encode()))
     code, out, err = run(db, "audit", "verify")
     assert code == 1 and out == ""
     assert len(err.strip().splitlines()) == 1
-    assert f"petition {ids[0]}, version 3" in err
+    assert f"petition {ids[0]}, version 5" in err
     code, out, _ = run(db, "--json", "audit", "verify")
     report = json.loads(out)
-    assert code == 1 and report["first_problem"]["version"] == 3
+    assert code == 1 and report["first_problem"]["version"] == 5
     assert report["first_problem"]["petition_id"] == str(ids[0])
 
 

@@ -43,20 +43,20 @@ def test_chains_seal_and_tamper_detection_on_postgres(
         svc.note(ids[0], actor=WORKER, text="快照之后")
         report = verify_store(svc)
         assert report.ok, report.problems
-        assert report.events == 1 + 3 * 6 + 2 + 1
+        assert report.events == 1 + 3 * 9 + 2 + 1  # 9 events each: see build()
         private, public = keygen(tmp_path / "k")
         seal = make_seal(svc, private)
         export_log(svc, tmp_path / "pg.jsonl")
-    # Change one byte of version 3 of the second petition.
+    # Change one byte of version 5 (Assigned) of the second petition.
     conn.execute(  # type: ignore[attr-defined]
         f'UPDATE "{schema}".petitions_events SET state = '
         "convert_to(replace(convert_from(state, 'UTF8'), '网格员张', '网格员李'), 'UTF8') "
-        "WHERE originator_id = %s AND originator_version = 3", (ids[1],))
+        "WHERE originator_id = %s AND originator_version = 5", (ids[1],))
     with PetitionService.open(url) as svc:
         broken = verify_store(svc)
         sealed = verify_store(svc, seal=seal, public_key=public)
     assert broken.first_problem is not None
-    assert (broken.first_problem.petition_id, broken.first_problem.version) == (str(ids[1]), 3)
+    assert (broken.first_problem.petition_id, broken.first_problem.version) == (str(ids[1]), 5)
     assert not sealed.ok
 
 

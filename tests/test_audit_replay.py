@@ -22,10 +22,11 @@ def test_get_as_of_a_recording_time_returns_the_case_as_it_stood(tmp_path: Path)
             then = svc.get(pid, as_of=e.recorded_at)
             assert then == svc.get(pid, version=e.version)
             assert then.version == e.version
-        assert svc.get(pid, as_of=events[2].recorded_at).lead_unit == "寸滩街道"
-        assert svc.get(pid, as_of=events[1].recorded_at).lead_unit is None
-        just_before = events[3].recorded_at - timedelta(microseconds=1)
-        assert svc.get(pid, as_of=just_before).version == 3
+        assert events[4].type == "Assigned"
+        assert svc.get(pid, as_of=events[4].recorded_at).lead_unit == "寸滩街道"
+        assert svc.get(pid, as_of=events[3].recorded_at).lead_unit is None
+        just_before = events[5].recorded_at - timedelta(microseconds=1)
+        assert svc.get(pid, as_of=just_before).version == 5
         assert svc.get(pid, as_of=events[-1].recorded_at + timedelta(days=1)) == svc.get(pid)
         with pytest.raises(InvalidInput, match="not yet recorded"):
             svc.get(pid, as_of=events[0].recorded_at - timedelta(seconds=1))
@@ -42,16 +43,19 @@ def test_history_tells_each_event_in_both_languages_with_what_it_changed(
         entries = history(svc, pid)
         plain = svc.history(pid)
     assert [e.version for e in entries] == [e.version for e in plain]
-    assert [e.type for e in entries] == ["Filed", "Accepted", "Assigned", "ActionRecorded",
+    assert [e.type for e in entries] == ["Filed", "ClockStarted", "Accepted", "ClockStarted",
+                                         "Assigned", "ClockStarted", "ActionRecorded",
                                          "NoteAdded", "Replied", "Escalated"]
-    filed, accepted, assigned = entries[0], entries[1], entries[2]
+    filed, accepted, assigned = entries[0], entries[2], entries[4]
+    assert "2 working_days" in entries[1].text_en and "intake" in entries[1].text_en
     assert filed.actor == CLERK.id and filed.role == CLERK.role
     assert "小区停车难 0" in filed.text_zh and "物业管理" in filed.text_zh
     assert filed.text_en.startswith("clerk-01 filed the appeal")
     assert accepted.text_zh == "caseworker-li受理了诉求"
     assert accepted.text_en == "caseworker-li accepted the appeal"
     assert {(c.field, c.before, c.after) for c in accepted.changes} == {
-        ("stage", "intake", "dispatch"), ("accepted", False, True)}
+        ("stage", "intake", "dispatch"), ("accepted", False, True),
+        ("clock_stage", "intake", None)}  # leaving intake stops its clock
     assert "派单至寸滩街道" in assigned.text_zh and "区住建委" in assigned.text_zh
     assert ("co_units", [], ["区住建委"]) in [
         (c.field, c.before, c.after) for c in assigned.changes]

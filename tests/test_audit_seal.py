@@ -82,22 +82,22 @@ def test_rewriting_an_event_and_recomputing_every_hash_breaks_the_seal(
     private, public = keys
     path, ids, seal_file = sealed_store(tmp_path, private)
     pid = ids[1]
-    # The attacker has write access: change the reply of version 6, then
+    # The attacker has write access: change the reply of version 9, then
     # re-link every later event of the chain so all chains verify again.
     versions = sorted(r[2] for r in rows(path) if r[1] == pid.hex)
     prev_hash = None
     for version in versions:
         _, topic, state = row(path, pid, version)
-        if version >= 6:
+        if version >= 9:
             text = state.decode()
-            if version == 6:
+            if version == 9:
                 text = text.replace("已增设停车位", "不予支持")
             assert prev_hash is not None
             text = text[:14] + prev_hash + text[78:]
             state = text.encode()
             set_state(path, pid, version, state)
         prev_hash = spec_hash(pid.hex, version, topic, state)
-    assert state_json(row(path, pid, 6)[2])["text"] == "不予支持"
+    assert state_json(row(path, pid, 9)[2])["text"] == "不予支持"
     with PetitionService.open(str(path)) as svc:
         plain = verify_store(svc)
         assert plain.ok, "the rewrite is consistent: chains alone cannot see it"
@@ -148,8 +148,8 @@ def test_a_broken_store_is_not_sealed(tmp_path: Path, keys: tuple[Path, Path]) -
     path = tmp_path / "broken.sqlite"
     with PetitionService.open(str(path)) as svc:
         (pid,) = build(svc, 1)
-    _, _, state = row(path, pid, 2)
+    _, _, state = row(path, pid, 3)  # Accepted
     assert b"caseworker-li" in state
-    set_state(path, pid, 2, state.replace(b"caseworker-li", b"caseworker-lx"))
+    set_state(path, pid, 3, state.replace(b"caseworker-li", b"caseworker-lx"))
     with PetitionService.open(str(path)) as svc, pytest.raises(ChainBroken):
         make_seal(svc, private)

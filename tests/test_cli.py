@@ -98,7 +98,8 @@ def test_full_lifecycle(cli: Cli) -> None:
     assert {"version", "type", "actor", "role", "occurred_at"} <= set(history[0])
     assert history[0]["type"] == "Filed"
     assert history[0]["occurred_at"] == "2022-06-06T09:30:00+08:00"
-    assert history[1]["actor"] == "li" and history[1]["role"] == "caseworker"
+    assert history[1]["type"] == "ClockStarted"  # the intake time limit
+    assert history[2]["actor"] == "li" and history[2]["role"] == "caseworker"
     assert any(e["type"] == "Escalated" and e["role"] == "supervisor" for e in history)
 
 
@@ -124,7 +125,7 @@ def test_show_version_and_json_keys(cli: Cli) -> None:
     now = cli.json("show", pid)
     assert {"id", "workflow", "stage", "status", "outcome", "version"} <= set(now)
     assert (now["id"], now["stage"], now["status"], now["outcome"], now["version"]) == (
-        pid, "dispatch", "open", None, 2)
+        pid, "dispatch", "open", None, 4)  # Filed, Accepted, each with its clock
     then = cli.json("show", pid, "--version", "1")
     assert (then["stage"], then["version"]) == ("intake", 1)
     text = cli("show", pid, lang="zh").stdout
@@ -218,7 +219,8 @@ def test_workflows_commands(cli: Cli, tmp_path: Path) -> None:
 def test_views_rebuild(cli: Cli) -> None:
     pid = cli.file()
     cli("accept", pid)
-    assert cli.json("views", "rebuild") == {"events": 3}  # definition, filing, acceptance
+    # definition, filing, acceptance, and the two clocks they started
+    assert cli.json("views", "rebuild") == {"events": 5}
     assert [c["id"] for c in cli.json("list", "--stage", "dispatch")] == [pid]
     r = cli("views", "run", "--timeout", "0.1", code=1)
     assert "PostgreSQL" in r.stderr
@@ -389,7 +391,7 @@ def test_postgres_backend(backend_url: str) -> None:
     pid = cli.file()
     cli("accept", pid)
     assert [c["id"] for c in cli.json("list", "--stage", "dispatch", "--text", "停车")] == [pid]
-    assert cli.json("show", pid)["version"] == 2
+    assert cli.json("show", pid)["version"] == 4  # Filed, Accepted, each with its clock
 
 
 # ------------------------------------------------------- installed script

@@ -40,8 +40,9 @@ def test_changes_yield_every_petition_event_in_order(service: PetitionService,
     feed = list(service.changes())
     assert all(isinstance(c, Change) for c in feed)
     assert [(c.petition_id, c.version, c.type) for c in feed] == [
-        (a, 1, "Filed"), (b, 1, "Filed"), (a, 2, "Accepted"), (b, 2, "NoteAdded"),
-        (a, 3, "Assigned")]
+        (a, 1, "Filed"), (a, 2, "ClockStarted"), (b, 1, "Filed"), (b, 2, "ClockStarted"),
+        (a, 3, "Accepted"), (a, 4, "ClockStarted"), (b, 3, "NoteAdded"), (a, 5, "Assigned"),
+        (a, 6, "ClockStarted")]
     positions = [c.position for c in feed]
     assert positions == sorted(set(positions)) and positions[0] >= 1
     # The stored copy of the workflow definition is in the store but not in the feed.
@@ -53,7 +54,7 @@ def test_changes_yield_every_petition_event_in_order(service: PetitionService,
         event = history[change.version]
         assert (change.type, change.actor, change.role, change.occurred_at, change.data) == \
             (event.type, event.actor, event.role, event.occurred_at, event.data)
-    assert feed[4].data["unit"] == "寸滩街道"
+    assert feed[7].data["unit"] == "寸滩街道"
     as_json = feed[0].to_dict()
     assert as_json["petition_id"] == str(a) and as_json["position"] == positions[0]
     json.dumps(as_json)  # JSON-ready
@@ -75,7 +76,7 @@ def test_follow_delivers_new_events_as_they_are_written(service: PetitionService
     a, _ = some_history(service, worker)
     start = list(service.changes())[2].position  # resume mid-way
     received: list[Change] = []
-    wanted = 2 + 4  # the rest of the history, then four new events
+    wanted = 6 + 6  # the rest of the history, then six new events
 
     def follow() -> None:
         for change in service.changes(after=start, follow=True, poll_interval=0.05):
@@ -92,8 +93,8 @@ def test_follow_delivers_new_events_as_they_are_written(service: PetitionService
     service.escalate(c, actor=Actor("supervisor-zhang", "supervisor"), reason="超期督办")
     thread.join(timeout=20)
     assert not thread.is_alive(), f"received only {len(received)} of {wanted}"
-    assert [ch.type for ch in received[2:]] == ["Filed", "NoteAdded", "Accepted",
-                                                  "Escalated"]
+    assert [ch.type for ch in received[6:]] == ["Filed", "ClockStarted", "NoteAdded",
+                                                  "Accepted", "ClockStarted", "Escalated"]
     assert received == list(service.changes(after=start))
 
 

@@ -82,7 +82,7 @@ def test_store_survives_reopening(backend_url: str, worker: Actor) -> None:
         assert again.get(pid).stage == "dispatch"
         # Filing again with the same key returns the same petition, writes nothing.
         assert file_one(again, worker, key="wechat:2022-0001") == pid
-        assert len(again.history(pid)) == 2
+        assert len(again.history(pid)) == 4  # Filed, Accepted, each with its clock
 
 
 def test_petitions_db_environment_variable(backend_url: str, worker: Actor,
@@ -105,7 +105,7 @@ def test_store_info_counts_petitions_events_and_definitions(
     info = store_info(service, backend_url)
     assert info.backend == ("sqlite" if backend_url.endswith(".sqlite") else "postgresql")
     assert info.petitions == 2
-    assert info.petition_events == 4
+    assert info.petition_events == 7  # 4 commands, 3 clocks started (2 filings, 1 accept)
     assert info.workflow_definitions == 1  # the standard workflow's text, stored once
     assert info.other_events == 1
     assert info.position == service.recorder.max_notification_id()
@@ -122,7 +122,7 @@ def test_cli_db_init_and_info(backend_url: str, worker: Actor) -> None:
     result = runner.invoke(cli.main, ["--db", backend_url, "--json", "db", "info"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
-    assert info["petitions"] == 1 and info["petition_events"] == 1
+    assert info["petitions"] == 1 and info["petition_events"] == 2  # Filed, ClockStarted
     assert info["backend"] in ("sqlite", "postgresql")
     assert "password" not in info["location"]
     text = runner.invoke(cli.main, ["--db", backend_url, "db", "info"])

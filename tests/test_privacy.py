@@ -160,7 +160,8 @@ def test_erasure_shreds_the_data_and_keeps_every_stored_event(
     assert view.petitioner.erased and view.petitioner.id == petitioner_id
     assert (view.petitioner.name, view.petitioner.phone, view.petitioner.id_number,
             view.petitioner.address) == (None, None, None, None)
-    assert (view.title, view.stage, view.version) == ("小区停车难", "dispatch", 2)
+    # Filed, ClockStarted, Accepted, ClockStarted
+    assert (view.title, view.stage, view.version) == ("小区停车难", "dispatch", 4)
     assert service.history(pid)[0].data["petitioner"]["erased"] is True
     assert service.get(pid, viewer=WORKER, reveal=True).petitioner.phone is None
     assert NAME not in str(service.get(pid).to_dict())

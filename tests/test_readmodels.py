@@ -42,7 +42,9 @@ def handle_to_review(svc: PetitionService, pid: UUID, person: str = "网格员�
 def test_case_index_follows_commands(service: PetitionService) -> None:
     pid = file(service)
     [case] = service.list_petitions()
-    assert (case.id, case.stage, case.status, case.version) == (str(pid), "intake", "open", 1)
+    # Filed and the intake clock it started.
+    assert (case.id, case.stage, case.status, case.version) == (str(pid), "intake", "open", 2)
+    assert case.deadline is not None and case.deadline_state == "on_time"
     handle_to_review(service, pid)
     service.callback(pid, actor=WORKER, contacted=True, resolved=True, rating="satisfied")
     service.close(pid, actor=WORKER)

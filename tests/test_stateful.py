@@ -174,7 +174,13 @@ class PetitionMachine(RuleBasedStateMachine):
             if view.reopen_count == self.wf.reopen_limit:
                 event("reached the reopen limit")
             assert view.reopen_count == before.reopen_count + 1
-        assert stored_count(self.svc, pid) == count_before + 1
+        # The command's event, and the clock of a stage with a time limit it entered.
+        written = [e.type for e in self.svc.history(pid)[count_before:]]
+        entered = (view.stage != before.stage and not self.wf.is_terminal(view.stage)
+                   and self.wf.stage(view.stage).limit is not None)
+        assert written[1:] == (["ClockStarted"] if entered else []), written
+        if self.wf.is_terminal(view.stage):
+            assert view.clock_stage is None and view.deadline is None  # closing stops it
         self.live[pid] = view
 
     @rule(pid=petitions)
