@@ -1173,7 +1173,7 @@ def _day_answer(found: Any) -> str:
         why = m("weekend")
     else:
         why = m("working day")
-    return f"{answer} ({why})"
+    return m("{answer} ({why})", answer=answer, why=why)
 
 
 # ============================================================================ audit

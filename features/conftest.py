@@ -475,8 +475,10 @@ def recorded_by(world: World, event: str, who: str, text: str | None = None) -> 
 @then(parsers.re(r'该诉求提交即受理'))
 def accepted_on_filing(world: World) -> None:
     history = world.svc.history(world.pid)
-    assert [e.type for e in history[:2]] == ["Filed", "Accepted"], [e.type for e in history]
-    assert history[1].occurred_at == history[0].occurred_at
+    # The intake clock starts with the filing and stops with the acceptance.
+    assert [e.type for e in history[:4]] == ["Filed", "ClockStarted", "Accepted",
+                                             "ClockStarted"], [e.type for e in history]
+    assert history[2].occurred_at == history[0].occurred_at
 
 
 @then(parsers.re(r'the lead unit is "(?P<unit>[^"]+)", person "(?P<person>[^"]+)"'

@@ -55,7 +55,7 @@ def test_schema_and_tables_are_created_on_first_use(tmp_path: Path, worker: Acto
                 rows = conn.execute(
                     f'SELECT count(*) FROM "{schema}".petitions_events '
                     "WHERE originator_id = %s", [pid]).fetchone()
-                assert rows == (1,)
+                assert rows == (2,)  # Filed and its intake clock
     with psycopg.connect(postgres_conninfo(POSTGRES_SERVER)) as conn:  # dropped afterwards
         left = conn.execute("SELECT count(*) FROM information_schema.schemata "
                             "WHERE schema_name = %s", [schema]).fetchone()
