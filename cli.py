@@ -542,14 +542,36 @@ def extend(petition_id: str, at: datetime | None, expected_version: int | None,
 
 
 # ---------------------------------------------------------------- queries
+def _viewer() -> Any:
+    """Who is looking: the global --actor/--role when given (else anonymous)."""
+    from petitions import Actor
+
+    state = _state()
+    if state.actor_id and state.role:
+        return Actor(state.actor_id, state.role)
+    return None
+
+
 @main.command()
 @click.argument("petition_id", metavar="ID")
-@click.option("--version", type=int, default=None, help="As it stood at this version.")
+@click.option("--version", type=click.IntRange(min=1), default=None,
+              help="As it stood at this version.")
+@click.option("--as-of", "as_of", type=TIME, default=None,
+              help="As the record stood at this time (ISO 8601, local time unless an "
+                   "offset is given).")
+@click.option("--reveal", is_flag=True,
+              help="Show phone and ID numbers unmasked (roles that may; recorded).")
+@click.option("--unit", default=None,
+              help="The unit you work in (a supervisor of the lead unit sees "
+                   "a whistle-blower).")
 @_handled
-def show(petition_id: str, version: int | None) -> None:
-    """Show a petition (as it stands, or stood at --version)."""
+def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: bool,
+         unit: str | None) -> None:
+    """Show a petition (as it stands, or stood at --version or --as-of)."""
     state = _state()
-    view = state.service().get(petition_id, version=version)
+    viewer = _actor() if reveal else _viewer()
+    view = state.service().get(petition_id, version=version, as_of=as_of, viewer=viewer,
+                               unit=unit, reveal=reveal)
     if state.as_json:
         _dump(_view_dict(view))
         return
@@ -635,24 +657,41 @@ def list_(text: str | None, limit: int, offset: int, **filters: str | None) -> N
 
 @main.command()
 @click.argument("petition_id", metavar="ID")
+@click.option("--reveal", is_flag=True,
+              help="Show phone and ID numbers unmasked (roles that may; recorded).")
+@click.option("--unit", default=None, help="The unit you work in.")
 @_handled
-def history(petition_id: str) -> None:
-    """Every event of a petition: who did what, when."""
+def history(petition_id: str, reveal: bool, unit: str | None) -> None:
+    """Every event of a petition: who did what, when, why, and what it changed."""
+    from petitions.audit.replay import field_label, render_value
+
     state = _state()
-    events = state.service().history(petition_id)
+    viewer = _actor() if reveal else _viewer()
+    events = state.service().history(petition_id, viewer=viewer, unit=unit, reveal=reveal)
     if state.as_json:
         out = []
         for e in events:
             d = e.to_dict()
             d["occurred_at"] = _local_iso(e.occurred_at)
             d["recorded_at"] = _local_iso(e.recorded_at)
+            d["text"] = {"zh": d.pop("text_zh"), "en": d.pop("text_en")}
             out.append(d)
         _dump(out)
         return
     m = state.m
-    _table((m("Version"), m("When"), m("Event"), m("Actor"), m("Role")),
-           [(e.version, _show(e.occurred_at), e.type, e.actor, e.role) for e in events])
+    lang = "en" if state.lang.startswith("en") else "zh"
 
+    def changed(e: Any) -> str:
+        if e.version == 1:
+            return ""  # the filing itself: told in words
+        return "; ".join(
+            f"{field_label(c['field'], lang)}: {render_value(c['before'], lang)} → "
+            f"{render_value(c['after'], lang)}"
+            for c in e.changes if c["field"] not in ("petitioner",))
+
+    _table((m("Version"), m("When"), m("Actor"), m("What happened"), m("What it changed")),
+           [(e.version, _show(e.occurred_at), f"{e.actor} ({_word(e.role)})", e.text(lang),
+             changed(e)) for e in events])
 
 @main.command()
 @click.option("--by", type=click.Choice(GROUPINGS), default="street", show_default=True)
