@@ -285,20 +285,37 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
 @click.option("--address", default="")
 @click.option("--idempotency-key", default=None,
               help="Filing again with the same key returns the same id.")
+@click.option("--petitioner-id", default="",
+              help="The petitioner's id in your portal (default: a new one).")
+@click.option("--id-number", default="", help="The petitioner's ID number.")
+@click.option("--matter-type", default="claim", show_default=True,
+              help="suggestion (建议意见), report (检举控告) or claim (申诉求决).")
+@click.option("--campaign", default=None, help="The campaign (进家入户) that collected it.")
 @click.option("--at", type=TIME, default=None, help="When it was filed; default now.")
 @_handled
 def file_(workflow: str, kind: str, name: str, phone: str, title: str, description: str,
           category: str, channel: str, street: str, community: str, grid: str,
-          address: str, idempotency_key: str | None, at: datetime | None) -> None:
+          address: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
+          matter_type: str, campaign: str | None, at: datetime | None) -> None:
     """File a petition; print its id."""
-    from petitions import Location, Petitioner
+    from uuid import UUID
+
+    from petitions import InvalidInput, Location, Petitioner
 
     actor = _actor()
+    try:
+        campaign_id = UUID(campaign) if campaign else None
+    except ValueError:
+        raise InvalidInput("campaign", f"{campaign!r} is not a campaign id",
+                           kind="bad_id") from None
     pid = _state().service().file(
-        actor=actor, petitioner=Petitioner(id="", kind=kind, name=name, phone=phone),
+        actor=actor, petitioner=Petitioner(id=petitioner_id, kind=kind, name=name,
+                                           phone=phone, id_number=id_number,
+                                           address=address),
         title=title, description=description, category=category, channel=channel,
         location=Location(street=street, community=community, grid=grid, address=address),
-        workflow=workflow, idempotency_key=idempotency_key, at=at)
+        workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
+        campaign_id=campaign_id, at=at)
     if _state().as_json:
         _dump({"id": str(pid)})
     else:
@@ -430,6 +447,118 @@ def mediation_fail(petition_id: str, at: datetime | None, expected_version: int 
                    reason: str) -> None:
     """Mediation failed."""
     _record("fail_mediation", petition_id, at, expected_version, reason=reason)
+
+
+@main.command()
+@recording
+@click.option("--place", required=True)
+@click.option("--participant", "participants", multiple=True, required=True,
+              help="Who took part (repeat for each).")
+@click.option("--minutes", default="")
+@click.option("--held-at", type=TIME, default=None, help="When it was held; default --at.")
+def onsite(petition_id: str, at: datetime | None, expected_version: int | None, place: str,
+           participants: tuple[str, ...], minutes: str, held_at: datetime | None) -> None:
+    """Record an on-site office meeting (现场办公)."""
+    _record("on_site_meeting", petition_id, at, expected_version, place=place,
+            participants=participants, minutes=minutes, held_at=held_at)
+
+
+@main.group()
+def review() -> None:
+    """Review (复查) of a written reply: request, answer."""
+
+
+@review.command("request")
+@recording
+@click.option("--reason", required=True)
+def review_request(petition_id: str, at: datetime | None, expected_version: int | None,
+                   reason: str) -> None:
+    """The petitioner asks for a review of the reply (within the workflow's window)."""
+    _record("request_review", petition_id, at, expected_version, reason=reason)
+
+
+@review.command("answer")
+@recording
+@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True)
+@click.option("--text", required=True)
+def review_answer(petition_id: str, at: datetime | None, expected_version: int | None,
+                  outcome: str, text: str) -> None:
+    """Give the review opinion (复查意见)."""
+    _record("answer_review", petition_id, at, expected_version, outcome=outcome, text=text)
+
+
+@main.group()
+def rereview() -> None:
+    """Re-review (复核) of a review opinion: request, answer."""
+
+
+@rereview.command("request")
+@recording
+@click.option("--reason", required=True)
+def rereview_request(petition_id: str, at: datetime | None, expected_version: int | None,
+                     reason: str) -> None:
+    """The petitioner asks for a re-review of the review opinion."""
+    _record("request_rereview", petition_id, at, expected_version, reason=reason)
+
+
+@rereview.command("answer")
+@recording
+@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True)
+@click.option("--text", required=True)
+def rereview_answer(petition_id: str, at: datetime | None, expected_version: int | None,
+                    outcome: str, text: str) -> None:
+    """Give the re-review opinion (复核意见); the matter is then final."""
+    _record("answer_rereview", petition_id, at, expected_version, outcome=outcome, text=text)
+
+
+@main.group()
+def campaign() -> None:
+    """Door-to-door campaigns (进家入户): open one, see its progress."""
+
+
+@campaign.command("open")
+@click.option("--name", required=True)
+@click.option("--street", default="")
+@click.option("--community", default="")
+@click.option("--description", default="")
+@click.option("--at", type=TIME, default=None, help="When it started; default now.")
+@_handled
+def campaign_open(name: str, street: str, community: str, description: str,
+                  at: datetime | None) -> None:
+    """Open a campaign; print its id (file its suggestions with --campaign ID)."""
+    from petitions import Location
+
+    cid = _state().service().open_campaign(
+        actor=_actor(), name=name, location=Location(street=street, community=community),
+        description=description, at=at)
+    if _state().as_json:
+        _dump({"id": str(cid)})
+    else:
+        click.echo(str(cid))
+
+
+@campaign.command("show")
+@click.argument("campaign_id", metavar="ID")
+@_handled
+def campaign_show(campaign_id: str) -> None:
+    """How many suggestions the campaign collected, and how many are resolved."""
+    state = _state()
+    progress = state.service().campaign_progress(campaign_id)
+    if state.as_json:
+        out = progress.to_dict()
+        out["opened_at"] = _local_iso(progress.opened_at)
+        _dump(out)
+        return
+    m = state.m
+    _table((m("Field"), m("Value")), [
+        (m("Title"), progress.name),
+        (m("Street"), progress.location.street),
+        (m("Filed"), _show(progress.opened_at)),
+        (m("Collected"), str(progress.collected)),
+        (m("Resolved"), str(progress.resolved)),
+        (m("Closed otherwise"), str(progress.closed_other)),
+        (m("Open"), str(progress.open)),
+    ])
 
 
 @main.group()
