@@ -20,6 +20,7 @@ import click
 
 if TYPE_CHECKING:
     from petitions import PetitionService, PetitionView
+    from petitions.demo import CaseResult
     from petitions.i18n import Messages
     from petitions.readmodels import CaseSummary
 
@@ -1012,28 +1013,31 @@ def demo() -> None:
     """Load the seed's Jiangbei cases 1–9 and print a summary."""
     from rich.progress import Progress
 
-    from petitions.demo import CASES, run_case
+    from petitions.demo import load_all, petition_total
 
     state = _state()
     svc = state.service()
-    results = []
     with Progress(console=_console(stderr=True), transient=True) as bar:
-        task = bar.add_task(state.m("Loading the Jiangbei cases"), total=len(CASES))
-        for case in CASES:
-            results.append((case, *run_case(svc, case)))
-            bar.advance(task)
-    views_ = [(case, svc.get(pid), new) for case, pid, new in results]
+        task = bar.add_task(state.m("Loading the Jiangbei cases"), total=petition_total())
+        results = load_all(svc, progress=lambda: bar.advance(task))
     if state.as_json:
-        _dump([{"case": case.number, "new": new, **_view_dict(view)}
-               for case, view, new in views_])
+        _dump([{**_view_dict(r.view), **r.to_dict()} for r in results])
         return
     m = state.m
-    _table((m("Case"), m("Title"), m("Street"), m("Stage"), m("Outcome"), m("Events"),
-            m("Loaded")),
-           [(case.number, view.title, view.location.street,
-             _stage_label(view.workflow.name, view.stage), _word(view.outcome or view.status),
-             view.version, m("new") if new else m("already loaded"))
-            for case, view, new in views_],
+
+    def outcome(r: CaseResult) -> str:
+        text = _word(r.view.outcome or r.view.status)
+        if r.campaign is not None:
+            text += " · " + m("suggestions {resolved}/{collected} resolved",
+                              resolved=r.campaign.resolved, collected=r.campaign.collected)
+        return text
+
+    _table((m("Case"), m("Name"), m("Street"), m("Workflow"), m("Stage"), m("Outcome"),
+            m("Events"), m("Loaded")),
+           [(r.case.number, r.case.name, r.view.location.street, r.view.workflow.name,
+             _stage_label(r.view.workflow.name, r.view.stage), outcome(r), r.events,
+             m("new") if r.new else m("already loaded"))
+            for r in results],
            title=m("Jiangbei seed cases"))
 
 
