@@ -20,6 +20,7 @@ import click
 
 if TYPE_CHECKING:
     from petitions import PetitionService, PetitionView
+    from petitions.demo import CaseResult
     from petitions.i18n import Messages
     from petitions.readmodels import CaseSummary
 
@@ -347,20 +348,37 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
 @click.option("--address", default="")
 @click.option("--idempotency-key", default=None,
               help="Filing again with the same key returns the same id.")
+@click.option("--petitioner-id", default="",
+              help="The petitioner's id in your portal (default: a new one).")
+@click.option("--id-number", default="", help="The petitioner's ID number.")
+@click.option("--matter-type", default="claim", show_default=True,
+              help="suggestion (建议意见), report (检举控告) or claim (申诉求决).")
+@click.option("--campaign", default=None, help="The campaign (进家入户) that collected it.")
 @click.option("--at", type=TIME, default=None, help="When it was filed; default now.")
 @_handled
 def file_(workflow: str, kind: str, name: str, phone: str, title: str, description: str,
           category: str, channel: str, street: str, community: str, grid: str,
-          address: str, idempotency_key: str | None, at: datetime | None) -> None:
+          address: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
+          matter_type: str, campaign: str | None, at: datetime | None) -> None:
     """File a petition; print its id."""
-    from petitions import Location, Petitioner
+    from uuid import UUID
+
+    from petitions import InvalidInput, Location, Petitioner
 
     actor = _actor()
+    try:
+        campaign_id = UUID(campaign) if campaign else None
+    except ValueError:
+        raise InvalidInput("campaign", f"{campaign!r} is not a campaign id",
+                           kind="bad_id") from None
     pid = _state().service().file(
-        actor=actor, petitioner=Petitioner(id="", kind=kind, name=name, phone=phone),
+        actor=actor, petitioner=Petitioner(id=petitioner_id, kind=kind, name=name,
+                                           phone=phone, id_number=id_number,
+                                           address=address),
         title=title, description=description, category=category, channel=channel,
         location=Location(street=street, community=community, grid=grid, address=address),
-        workflow=workflow, idempotency_key=idempotency_key, at=at)
+        workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
+        campaign_id=campaign_id, at=at)
     if _state().as_json:
         _dump({"id": str(pid)})
     else:
@@ -494,6 +512,118 @@ def mediation_fail(petition_id: str, at: datetime | None, expected_version: int 
     _record("fail_mediation", petition_id, at, expected_version, reason=reason)
 
 
+@main.command()
+@recording
+@click.option("--place", required=True)
+@click.option("--participant", "participants", multiple=True, required=True,
+              help="Who took part (repeat for each).")
+@click.option("--minutes", default="")
+@click.option("--held-at", type=TIME, default=None, help="When it was held; default --at.")
+def onsite(petition_id: str, at: datetime | None, expected_version: int | None, place: str,
+           participants: tuple[str, ...], minutes: str, held_at: datetime | None) -> None:
+    """Record an on-site office meeting (现场办公)."""
+    _record("on_site_meeting", petition_id, at, expected_version, place=place,
+            participants=participants, minutes=minutes, held_at=held_at)
+
+
+@main.group()
+def review() -> None:
+    """Review (复查) of a written reply: request, answer."""
+
+
+@review.command("request")
+@recording
+@click.option("--reason", required=True)
+def review_request(petition_id: str, at: datetime | None, expected_version: int | None,
+                   reason: str) -> None:
+    """The petitioner asks for a review of the reply (within the workflow's window)."""
+    _record("request_review", petition_id, at, expected_version, reason=reason)
+
+
+@review.command("answer")
+@recording
+@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True)
+@click.option("--text", required=True)
+def review_answer(petition_id: str, at: datetime | None, expected_version: int | None,
+                  outcome: str, text: str) -> None:
+    """Give the review opinion (复查意见)."""
+    _record("answer_review", petition_id, at, expected_version, outcome=outcome, text=text)
+
+
+@main.group()
+def rereview() -> None:
+    """Re-review (复核) of a review opinion: request, answer."""
+
+
+@rereview.command("request")
+@recording
+@click.option("--reason", required=True)
+def rereview_request(petition_id: str, at: datetime | None, expected_version: int | None,
+                     reason: str) -> None:
+    """The petitioner asks for a re-review of the review opinion."""
+    _record("request_rereview", petition_id, at, expected_version, reason=reason)
+
+
+@rereview.command("answer")
+@recording
+@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True)
+@click.option("--text", required=True)
+def rereview_answer(petition_id: str, at: datetime | None, expected_version: int | None,
+                    outcome: str, text: str) -> None:
+    """Give the re-review opinion (复核意见); the matter is then final."""
+    _record("answer_rereview", petition_id, at, expected_version, outcome=outcome, text=text)
+
+
+@main.group()
+def campaign() -> None:
+    """Door-to-door campaigns (进家入户): open one, see its progress."""
+
+
+@campaign.command("open")
+@click.option("--name", required=True)
+@click.option("--street", default="")
+@click.option("--community", default="")
+@click.option("--description", default="")
+@click.option("--at", type=TIME, default=None, help="When it started; default now.")
+@_handled
+def campaign_open(name: str, street: str, community: str, description: str,
+                  at: datetime | None) -> None:
+    """Open a campaign; print its id (file its suggestions with --campaign ID)."""
+    from petitions import Location
+
+    cid = _state().service().open_campaign(
+        actor=_actor(), name=name, location=Location(street=street, community=community),
+        description=description, at=at)
+    if _state().as_json:
+        _dump({"id": str(cid)})
+    else:
+        click.echo(str(cid))
+
+
+@campaign.command("show")
+@click.argument("campaign_id", metavar="ID")
+@_handled
+def campaign_show(campaign_id: str) -> None:
+    """How many suggestions the campaign collected, and how many are resolved."""
+    state = _state()
+    progress = state.service().campaign_progress(campaign_id)
+    if state.as_json:
+        out = progress.to_dict()
+        out["opened_at"] = _local_iso(progress.opened_at)
+        _dump(out)
+        return
+    m = state.m
+    _table((m("Field"), m("Value")), [
+        (m("Title"), progress.name),
+        (m("Street"), progress.location.street),
+        (m("Filed"), _show(progress.opened_at)),
+        (m("Collected"), str(progress.collected)),
+        (m("Resolved"), str(progress.resolved)),
+        (m("Closed otherwise"), str(progress.closed_other)),
+        (m("Open"), str(progress.open)),
+    ])
+
+
 @main.group()
 def plan() -> None:
     """Ordered plans (e.g. the six-step method)."""
@@ -623,14 +753,36 @@ def resume(petition_id: str, at: datetime | None, expected_version: int | None,
 
 
 # ---------------------------------------------------------------- queries
+def _viewer() -> Any:
+    """Who is looking: the global --actor/--role when given (else anonymous)."""
+    from petitions import Actor
+
+    state = _state()
+    if state.actor_id and state.role:
+        return Actor(state.actor_id, state.role)
+    return None
+
+
 @main.command()
 @click.argument("petition_id", metavar="ID")
-@click.option("--version", type=int, default=None, help="As it stood at this version.")
+@click.option("--version", type=click.IntRange(min=1), default=None,
+              help="As it stood at this version.")
+@click.option("--as-of", "as_of", type=TIME, default=None,
+              help="As the record stood at this time (ISO 8601, local time unless an "
+                   "offset is given).")
+@click.option("--reveal", is_flag=True,
+              help="Show phone and ID numbers unmasked (roles that may; recorded).")
+@click.option("--unit", default=None,
+              help="The unit you work in (a supervisor of the lead unit sees "
+                   "a whistle-blower).")
 @_handled
-def show(petition_id: str, version: int | None) -> None:
-    """Show a petition (as it stands, or stood at --version)."""
+def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: bool,
+         unit: str | None) -> None:
+    """Show a petition (as it stands, or stood at --version or --as-of)."""
     state = _state()
-    view = state.service().get(petition_id, version=version)
+    viewer = _actor() if reveal else _viewer()
+    view = state.service().get(petition_id, version=version, as_of=as_of, viewer=viewer,
+                               unit=unit, reveal=reveal)
     if state.as_json:
         _dump(_view_dict(view))
         return
@@ -732,24 +884,41 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
 
 @main.command()
 @click.argument("petition_id", metavar="ID")
+@click.option("--reveal", is_flag=True,
+              help="Show phone and ID numbers unmasked (roles that may; recorded).")
+@click.option("--unit", default=None, help="The unit you work in.")
 @_handled
-def history(petition_id: str) -> None:
-    """Every event of a petition: who did what, when."""
+def history(petition_id: str, reveal: bool, unit: str | None) -> None:
+    """Every event of a petition: who did what, when, why, and what it changed."""
+    from petitions.audit.replay import field_label, render_value
+
     state = _state()
-    events = state.service().history(petition_id)
+    viewer = _actor() if reveal else _viewer()
+    events = state.service().history(petition_id, viewer=viewer, unit=unit, reveal=reveal)
     if state.as_json:
         out = []
         for e in events:
             d = e.to_dict()
             d["occurred_at"] = _local_iso(e.occurred_at)
             d["recorded_at"] = _local_iso(e.recorded_at)
+            d["text"] = {"zh": d.pop("text_zh"), "en": d.pop("text_en")}
             out.append(d)
         _dump(out)
         return
     m = state.m
-    _table((m("Version"), m("When"), m("Event"), m("Actor"), m("Role")),
-           [(e.version, _show(e.occurred_at), e.type, e.actor, e.role) for e in events])
+    lang = "en" if state.lang.startswith("en") else "zh"
 
+    def changed(e: Any) -> str:
+        if e.version == 1:
+            return ""  # the filing itself: told in words
+        return "; ".join(
+            f"{field_label(c['field'], lang)}: {render_value(c['before'], lang)} → "
+            f"{render_value(c['after'], lang)}"
+            for c in e.changes if c["field"] not in ("petitioner",))
+
+    _table((m("Version"), m("When"), m("Actor"), m("What happened"), m("What it changed")),
+           [(e.version, _show(e.occurred_at), f"{e.actor} ({_word(e.role)})", e.text(lang),
+             changed(e)) for e in events])
 
 @main.command()
 @click.option("--by", type=click.Choice(GROUPINGS), default="street", show_default=True)
@@ -941,28 +1110,31 @@ def demo() -> None:
     """Load the seed's Jiangbei cases 1–9 and print a summary."""
     from rich.progress import Progress
 
-    from petitions.demo import CASES, run_case
+    from petitions.demo import load_all, petition_total
 
     state = _state()
     svc = state.service()
-    results = []
     with Progress(console=_console(stderr=True), transient=True) as bar:
-        task = bar.add_task(state.m("Loading the Jiangbei cases"), total=len(CASES))
-        for case in CASES:
-            results.append((case, *run_case(svc, case)))
-            bar.advance(task)
-    views_ = [(case, svc.get(pid), new) for case, pid, new in results]
+        task = bar.add_task(state.m("Loading the Jiangbei cases"), total=petition_total())
+        results = load_all(svc, progress=lambda: bar.advance(task))
     if state.as_json:
-        _dump([{"case": case.number, "new": new, **_view_dict(view)}
-               for case, view, new in views_])
+        _dump([{**_view_dict(r.view), **r.to_dict()} for r in results])
         return
     m = state.m
-    _table((m("Case"), m("Title"), m("Street"), m("Stage"), m("Outcome"), m("Events"),
-            m("Loaded")),
-           [(case.number, view.title, view.location.street,
-             _stage_label(view.workflow.name, view.stage), _word(view.outcome or view.status),
-             view.version, m("new") if new else m("already loaded"))
-            for case, view, new in views_],
+
+    def outcome(r: CaseResult) -> str:
+        text = _word(r.view.outcome or r.view.status)
+        if r.campaign is not None:
+            text += " · " + m("suggestions {resolved}/{collected} resolved",
+                              resolved=r.campaign.resolved, collected=r.campaign.collected)
+        return text
+
+    _table((m("Case"), m("Name"), m("Street"), m("Workflow"), m("Stage"), m("Outcome"),
+            m("Events"), m("Loaded")),
+           [(r.case.number, r.case.name, r.view.location.street, r.view.workflow.name,
+             _stage_label(r.view.workflow.name, r.view.stage), outcome(r), r.events,
+             m("new") if r.new else m("already loaded"))
+            for r in results],
            title=m("Jiangbei seed cases"))
 
 

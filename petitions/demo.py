@@ -1,50 +1,85 @@
 """The demo: the seed's Jiangbei cases 1–9, each taken as far as the report takes it.
 
 Source: a 2022 report on Jiangbei District, Chongqing (SCENARIOS.md).  Every
-case is data — who filed what, where, through which channel, and the steps
-that followed, with the historical times — fed through the public service
-API.  A case's ``workflow`` is one field: switching a case to another
-workflow definition is a one-line change.
+case is data — who filed what, where, through which channel, under which
+workflow, and the steps that followed, with the historical times — fed
+through the public service API.  Each case runs under the workflow that fits
+it, as the Gherkin specifications in ``features/`` do:
+
+====  ======================  ===================================================
+case  workflow                what is recorded
+====  ======================  ===================================================
+1     ``property_dispute``    early intervention, two joint meetings (联席会议) as
+                              mediation sessions, the six-step election plan done
+                              step by step with evidence, call-back, closed
+2     ``property_dispute`` +  the door-to-door campaign (进家入户) with its 34
+      ``campaign``            suggestions, each filed under ``campaign`` and
+                              resolved; the compound's own petition left where
+                              the report leaves it (preparing the election)
+3–5   ``enterprise_service``  liaison / chamber-of-commerce channels (accepted on
+                              filing), co-handling units, on-site office meeting
+6–7   ``emergency_care``      an SOS call (device channel, accepted on filing);
+                              smoke alarms for 40 lone elderly (grid channel)
+8–9   ``standard``            grid worker's visit (waiting for the call-back);
+                              龙兴寺码头
+====  ======================  ===================================================
 
 Running the demo twice changes nothing: every filing carries an idempotency
-key, and only the steps a case does not have yet are recorded (so an
-interrupted run is completed, not duplicated).
+key, the campaign is found again by its name, opener and opening time, and
+only the steps a petition does not have yet are recorded (so an interrupted
+run is completed, not duplicated).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import attrs
+from eventsourcing.utils import get_topic
 
+from petitions.campaigns import CampaignProgress
+from petitions.domain.campaign import Campaign
 from petitions.domain.petition import petition_id_for
 from petitions.domain.values import Actor, Location, Petitioner
+from petitions.errors import InvalidInput
 from petitions.service import PetitionService
+from petitions.views import PetitionView
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _t(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2022, month, day, hour, minute, tzinfo=SHANGHAI)
+def _t(month: int, day: int, hour: int, minute: int = 0, *, year: int = 2022) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+#: The event each demo command records (to tell which steps are done).
+EVENT_OF = {
+    "accept": "Accepted", "assign": "Assigned", "open_mediation": "MediationOpened",
+    "record_session": "MediationSessionRecorded", "agree": "AgreementReached",
+    "plan_step": "PlanStepCompleted", "act": "ActionRecorded",
+    "on_site_meeting": "OnSiteMeetingHeld", "reply": "Replied", "resolve": "Resolved",
+    "callback": "CallbackRecorded", "close": "Closed", "note": "NoteAdded",
+}
 
 
 @attrs.frozen
 class Step:
     """One command of a case: the service method, who, when, and its arguments."""
 
-    command: str
+    command: str = attrs.field(validator=attrs.validators.in_(EVENT_OF))
     actor: Actor
     at: datetime
     args: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
-class Case:
-    number: int
+class Filing:
+    """One petition: how it was filed, and the steps that followed."""
+
     key: str
     workflow: str
     filed_by: Actor
@@ -56,210 +91,328 @@ class Case:
     channel: str
     location: Location
     steps: tuple[Step, ...]
+    matter_type: str = "claim"
+
+
+@attrs.frozen
+class DemoCampaign:
+    """A door-to-door campaign (进家入户) and the suggestions it collected."""
+
+    name: str
+    opened_by: Actor
+    opened_at: datetime
+    location: Location
+    description: str
+    suggestions: tuple[Filing, ...]
+
+
+@attrs.frozen
+class Case:
+    """A case of the report: its own petition and, for case 2, its campaign."""
+
+    number: int
+    name: str
+    petition: Filing
+    campaign: DemoCampaign | None = None
+
+    @property
+    def key(self) -> str:
+        return self.petition.key
+
+    @property
+    def workflow(self) -> str:
+        return self.petition.workflow
+
+    @property
+    def filings(self) -> tuple[Filing, ...]:
+        """Every petition of the case: its own, then its campaign's suggestions."""
+        extra = self.campaign.suggestions if self.campaign else ()
+        return (self.petition, *extra)
+
+
+@attrs.frozen
+class CaseResult:
+    """A case after loading: its own petition as it stands, and its campaign."""
+
+    case: Case
+    petition_id: UUID
+    view: PetitionView
+    new: bool  # whether this run recorded anything for the case
+    events: int  # petition events of the case (its own and its suggestions')
+    petitions: int
+    campaign: CampaignProgress | None
+
+    def to_dict(self) -> dict[str, Any]:
+        campaign = None
+        if self.campaign is not None:
+            campaign = {"id": str(self.campaign.id), "name": self.campaign.name,
+                        "collected": self.campaign.collected,
+                        "resolved": self.campaign.resolved,
+                        "closed_other": self.campaign.closed_other,
+                        "open": self.campaign.open}
+        return {"case": self.case.number, "name": self.case.name,
+                "street": self.view.location.street, "workflow": self.view.workflow.name,
+                "stage": self.view.stage, "outcome": self.view.outcome,
+                "events": self.events, "petitions": self.petitions, "new": self.new,
+                "campaign": campaign}
 
 
 # Actors of the report (real names where it gives them).
 CLERK = Actor("intake-clerk-chen", "intake_clerk")
-WORKER = Actor("caseworker-li", "caseworker")
-LIAISON = Actor("liaison-cadre-zhou", "intake_clerk")
-HUAXINJIE = Actor("huaxinjie-caseworker", "caseworker")
+HUAXINJIE = Actor("huaxinjie-community-party-secretary", "caseworker")
 CUNTAN = Actor("cuntan-caseworker", "caseworker")
-DASHIBA = Actor("dashiba-chamber-liaison", "caseworker")
-YUZUI = Actor("yuzui-employment-office", "caseworker")
-SHIMAHE = Actor("shimahe-caseworker", "caseworker")
+CUNTAN_VISITOR = Actor("cuntan-door-to-door-team", "grid_worker")
+JIANGBEICHENG = Actor("jiangbeicheng-liaison-cadre", "caseworker")
+DASHIBA = Actor("dashiba-chamber-secretary", "caseworker")
+YUZUI = Actor("yuzui-liaison-cadre", "caseworker")
+SOS_GATEWAY = Actor("shimahe-sos-gateway", "portal")
+TONGYONG_GRID = Actor("tongyong-grid-worker", "grid_worker")
+FUSHENG_GRID = Actor("fusheng-grid-worker", "grid_worker")
 FUSHENG = Actor("fusheng-community-worker", "caseworker")
 HU_ANQING = Actor("grid-worker-hu-anqing", "grid_worker")
 TIESHANPING = Actor("tieshanping-command-centre", "caseworker")
+LUOCHASI_GRID = Actor("luochasi-grid-worker", "grid_worker")
 GUOJIATUO = Actor("guojiatuo-caseworker", "caseworker")
 
+#: The plan of case 1 and its six steps, in order, with what showed each was done.
+ELECTION_PLAN = "owners_committee_election"
+ELECTION_STEPS = (
+    ("publicise", _t(1, 24, 9), "张贴选举公告，入户宣传业委会选举"),
+    ("nominate_representatives", _t(2, 10, 9), "各楼栋推选业主代表"),
+    ("collect_applications", _t(2, 21, 9), "收集业委会候选人报名申请"),
+    ("form_working_group", _t(2, 28, 9), "成立业委会选举工作专班"),
+    ("prepare_assembly", _t(3, 7, 9), "制定业主大会筹备方案，公示候选人"),
+    ("lawful_election", _t(3, 20, 15),
+     "依法选举新一届业委会：5名成员中党员3人、群众2人，业委会主任兼任小区党支部书记"),
+)
+
+MAOXI = Location(street="寸滩街道", community="保税商厦社区", address="吉安园茅溪小区")
+#: What the residents of 吉安园茅溪小区 raised (SCENARIOS.md, case 2).
+MAOXI_THEMES = ("规范小区停车秩序", "规范业委会行使权力", "改进物业公司服务")
+MAOXI_SUGGESTIONS = 34
+
+
+def _maoxi_suggestion(i: int) -> Filing:
+    """The ``i``-th of the 34 suggestions collected door to door (1-based)."""
+    theme = MAOXI_THEMES[(i - 1) % len(MAOXI_THEMES)]
+    collected = _t(2, 21 + (i - 1) // 7, 9 + (i - 1) % 7, 30)
+    done = _t(3, 1 + (i - 1) % 28, 10)
+    return Filing(
+        key=f"demo:jiangbei:2022:case-2:maoxi-suggestion-{i:02d}", workflow="campaign",
+        filed_by=CUNTAN_VISITOR, filed_at=collected,
+        petitioner=Petitioner(id=f"resident-maoxi-{i:02d}", kind="resident",
+                              name=f"吉安园茅溪小区居民{i:02d}"),
+        title=f"居民建议第{i}条：{theme}",
+        description=f"“进家入户”走访收集的第{i}条居民建议：{theme}。",
+        category="property_management", channel="door_to_door", location=MAOXI,
+        matter_type="suggestion",
+        steps=(
+            Step("assign", CUNTAN, _t(2, 28, 9),
+                 {"unit": "保税商厦社区", "person": "保税商厦社区书记"}),
+            Step("act", CUNTAN, done, {"action": f"逐一协调落实：{theme}"}),
+            Step("reply", CUNTAN, done.replace(hour=15),
+                 {"outcome": "support", "text": f"建议已落实：{theme}。"}),
+            Step("resolve", CUNTAN, done.replace(hour=16)),
+            Step("callback", CUNTAN_VISITOR, done.replace(hour=17),
+                 {"contacted": True, "resolved": True, "rating": "satisfied"}),
+            Step("close", CUNTAN, done.replace(hour=18)),
+        ),
+    )
+
+
 CASES: tuple[Case, ...] = (
-    Case(
-        number=1, key="demo:jiangbei:case-1:dongfang-jiayuan", workflow="standard",
-        filed_by=CLERK, filed_at=_t(3, 7, 9),
+    Case(number=1, name="东方家园", petition=Filing(
+        key="demo:jiangbei:2022:case-1:dongfang-jiayuan", workflow="property_dispute",
+        filed_by=CLERK, filed_at=_t(1, 10, 9),
         petitioner=Petitioner(id="collective-dongfang-jiayuan-owners", kind="collective",
                               name="东方家园小区业主"),
-        title="东方家园小区物业矛盾，业主要求依法选举业委会",
-        description="东方家园小区始建于2000年，老旧小区物业矛盾不断积累，业主要求成立业主委员会、"
-                    "依法选聘物业。",
-        category="property_management", channel="door_to_door",
+        title="东方家园小区物业矛盾，业委会亟需依法换届",
+        description="东方家园小区始建于2000年，人口众多、住宅集中；随着小区老化，物业矛盾随之"
+                    "产生、积累，业主要求依法选举新一届业委会。",
+        category="property_management", channel="joint_meeting",
         location=Location(street="华新街街道", address="东方家园小区"),
         steps=(
-            Step("accept", HUAXINJIE, _t(3, 7, 10), {"note": "社区党委提前介入"}),
-            Step("assign", HUAXINJIE, _t(3, 7, 11),
-                 {"unit": "华新街街道社区党委", "person": "社区党委书记"}),
-            Step("open_mediation", HUAXINJIE, _t(3, 8, 9),
-                 {"mediator": "社区党委书记", "parties": ["东方家园小区业主", "物业公司"]}),
-            Step("record_session", HUAXINJIE, _t(3, 10, 19),
+            Step("accept", HUAXINJIE, _t(1, 10, 10), {"note": "社区党组织了解情况后提前介入"}),
+            Step("assign", HUAXINJIE, _t(1, 10, 11),
+                 {"unit": "东方家园社区党委", "person": "社区党委书记"}),
+            Step("open_mediation", HUAXINJIE, _t(1, 11, 9),
+                 {"mediator": "社区党委书记", "parties": ["业主代表", "原业委会", "物业公司"]}),
+            Step("record_session", HUAXINJIE, _t(1, 14, 19),
+                 {"place": "东方家园社区会议室",
+                  "participants": ["业主代表", "原业委会", "物业公司", "社区党委"],
+                  "minutes": "联席会议梳理业主反映强烈的急事难事，逐一调查"}),
+            Step("act", HUAXINJIE, _t(1, 18, 9),
+                 {"action": "社区党委组织人员上门解释，逐户听取业主意见建议"}),
+            Step("record_session", HUAXINJIE, _t(1, 21, 19),
                  {"place": "东方家园社区会议室",
                   "participants": ["业主代表", "物业公司", "社区党委"],
-                  "minutes": "联席会议逐一梳理业主急难愁盼问题"}),
-            Step("agree", HUAXINJIE, _t(3, 15, 16),
-                 {"terms": "在街道指导下按“六步工作法”依法选举业委会，急难问题逐一入户化解"}),
-            Step("act", HUAXINJIE, _t(3, 20, 9), {"action": "组织宣传"}),
-            Step("act", HUAXINJIE, _t(3, 27, 9), {"action": "推选代表"}),
-            Step("act", HUAXINJIE, _t(4, 6, 9), {"action": "收集申请"}),
-            Step("act", HUAXINJIE, _t(4, 13, 9), {"action": "搭建专班"}),
-            Step("act", HUAXINJIE, _t(4, 24, 9), {"action": "大会筹备"}),
-            Step("act", HUAXINJIE, _t(5, 8, 9),
-                 {"action": "依法选举：选出5名业委会成员（3名党员），主任兼任小区党支部书记"}),
-            Step("reply", HUAXINJIE, _t(5, 9, 10),
-                 {"outcome": "support", "text": "业委会已依法选举产生，物业矛盾得到化解。"}),
-            Step("resolve", HUAXINJIE, _t(5, 9, 11), {"summary": "业委会选举完成"}),
-            Step("callback", CLERK, _t(5, 12, 10),
+                  "minutes": "联席会议研究急事难事，逐一协调解决"}),
+            Step("agree", HUAXINJIE, _t(1, 21, 21),
+                 {"terms": "急事难事逐一协调解决；在社区党组织全程指导监督下，"
+                           "按“六步工作法”依法选举新一届业委会"}),
+            *(Step("plan_step", HUAXINJIE, at,
+                   {"plan": ELECTION_PLAN, "step": code, "evidence": evidence})
+              for code, at, evidence in ELECTION_STEPS),
+            Step("reply", HUAXINJIE, _t(3, 21, 10),
+                 {"outcome": "support",
+                  "text": "依法选举产生新一届业委会，5名成员中党员3人、群众2人，"
+                          "业委会主任兼任小区党支部书记；业主急事难事已逐一协调解决。"}),
+            Step("resolve", HUAXINJIE, _t(3, 21, 11), {"summary": "新一届业委会依法选举产生"}),
+            Step("callback", CLERK, _t(3, 24, 10),
                  {"contacted": True, "resolved": True, "rating": "satisfied"}),
-            Step("close", HUAXINJIE, _t(5, 12, 11), {"note": "回访满意，办结"}),
-        ),
-    ),
-    Case(
-        number=2, key="demo:jiangbei:case-2:jiayuan-maoxi", workflow="standard",
-        filed_by=CLERK, filed_at=_t(4, 11, 9),
+            Step("close", HUAXINJIE, _t(3, 24, 11), {"note": "回访满意，办结"}),
+        ))),
+    Case(number=2, name="吉安园茅溪小区", petition=Filing(
+        key="demo:jiangbei:2022:case-2:jiayuan-maoxi", workflow="property_dispute",
+        filed_by=CLERK, filed_at=_t(2, 14, 9),
         petitioner=Petitioner(id="collective-maoxi-owners", kind="collective",
                               name="吉安园茅溪小区业主"),
-        title="吉安园茅溪小区业委会不规范、停车难，与物业矛盾激化",
-        description="小区共有居民1224户，原有业委会行使权力不规范，停车难等问题长期困扰居民，"
-                    "与物业公司矛盾不断激化。",
-        category="property_management", channel="door_to_door",
-        location=Location(street="寸滩街道", community="保税商厦社区",
-                          address="吉安园茅溪小区"),
+        title="吉安园茅溪小区业委会行使权力不规范、停车难，与物业公司矛盾激化",
+        description="小区共有居民1224户，原有业委会行使权力不规范、小区停车难等问题一直困扰"
+                    "居民，与物业公司的矛盾不断激化。",
+        category="property_management", channel="door_to_door", location=MAOXI,
         steps=(
-            Step("accept", CUNTAN, _t(4, 11, 10), {"note": "街道党工委高度重视"}),
-            Step("assign", CUNTAN, _t(4, 11, 11),
+            Step("accept", CUNTAN, _t(2, 14, 10), {"note": "寸滩街道党工委高度重视"}),
+            Step("assign", CUNTAN, _t(2, 14, 11),
                  {"unit": "寸滩街道", "person": "保税商厦社区书记",
                   "co_units": ["保税商厦社区"]}),
-            Step("act", CUNTAN, _t(4, 18, 9),
-                 {"action": "开展进家入户走访，收集居民意见建议34条"}),
-            Step("act", CUNTAN, _t(5, 20, 17), {"action": "34条意见建议逐一解决"}),
-            Step("note", CUNTAN, _t(5, 23, 9), {"text": "正在筹备新一届业委会选举"}),
-        ),
-    ),
-    Case(
-        number=3, key="demo:jiangbei:case-3:xinan-securities", workflow="standard",
-        filed_by=LIAISON, filed_at=_t(6, 6, 9, 30),
+            Step("act", CUNTAN, _t(2, 25, 17),
+                 {"action": "开展“进家入户”走访活动，充分收集居民建议34条"}),
+            Step("act", CUNTAN, _t(3, 29, 17), {"action": "34条居民建议一一落实解决"}),
+            Step("note", CUNTAN, _t(3, 30, 9),
+                 {"text": "为业委会选举工作做好铺垫，筹备新一届业委会选举"}),
+        )),
+        campaign=DemoCampaign(
+            name="吉安园茅溪小区“进家入户”走访", opened_by=CUNTAN, opened_at=_t(2, 21, 9),
+            location=MAOXI,
+            description="寸滩街道党工委对小区1224户居民进家入户走访，收集意见建议并一一落实。",
+            suggestions=tuple(_maoxi_suggestion(i) for i in range(1, MAOXI_SUGGESTIONS + 1)))),
+    Case(number=3, name="西南证券", petition=Filing(
+        key="demo:jiangbei:2022:case-3:xinan-securities", workflow="enterprise_service",
+        filed_by=JIANGBEICHENG, filed_at=_t(4, 11, 9, 30),
         petitioner=Petitioner(id="enterprise-xinan-securities", kind="enterprise",
                               name="西南证券", phone="023-00000000"),
         title="写字楼周边车辆乱停堵塞交通",
-        description="西南证券反映：公司所在楼宇周边车辆乱停乱放，早晚高峰交通拥堵，员工与客户出行困难。",
+        description="新入驻的西南证券反映：公司周边车辆停放影响交通，希望街道帮忙协调解决。",
         category="traffic", channel="enterprise_liaison",
-        location=Location(street="江北城街道", community="", grid="", address="西南证券大楼"),
+        location=Location(street="江北城街道", address="西南证券大楼"),
         steps=(
-            Step("accept", WORKER, _t(6, 6, 10), {"note": "包联干部上报，当即受理"}),
-            Step("assign", WORKER, _t(6, 6, 10, 30),
-                 {"unit": "江北城街道平安办", "person": "网格长王强", "co_units": ["区交警支队"]}),
-            Step("act", WORKER, _t(6, 7, 9),
-                 {"action": "会同区交警支队现场查看，制定停车疏导方案"}),
-            Step("act", WORKER, _t(6, 8, 15),
-                 {"action": "与企业召开现场办公会，明确划线停车与错峰出行"}),
-            Step("reply", WORKER, _t(6, 10, 16),
-                 {"outcome": "support",
-                  "text": "已会同交警施划停车位并加强巡查，周边交通恢复通畅。"}),
-            Step("resolve", WORKER, _t(6, 10, 17), {"summary": "停车秩序整治完成"}),
-            Step("callback", WORKER, _t(6, 13, 10),
+            Step("assign", JIANGBEICHENG, _t(4, 11, 10),
+                 {"unit": "江北城街道经济发展办", "person": "包联干部",
+                  "co_units": ["区交警支队"]}),
+            Step("on_site_meeting", JIANGBEICHENG, _t(4, 11, 14),
+                 {"place": "西南证券大楼",
+                  "participants": ["西南证券", "第一太平戴维斯物业 王晓华", "区交警支队",
+                                   "江北城街道"],
+                  "minutes": "现场办公，与企业面对面交流，听取意见建议，实地论证整治方案"}),
+            Step("act", JIANGBEICHENG, _t(4, 12, 9),
+                 {"action": "会同区交警支队梳理交通突出问题，规范周边车辆停放，加强巡查"}),
+            Step("reply", JIANGBEICHENG, _t(4, 14, 16),
+                 {"outcome": "support", "text": "车辆乱停现象已整治，周边交通秩序大为改观。"}),
+            Step("resolve", JIANGBEICHENG, _t(4, 14, 17), {"summary": "停车秩序整治完成"}),
+            Step("callback", JIANGBEICHENG, _t(4, 15, 10),
                  {"contacted": True, "resolved": True, "rating": "satisfied",
-                  "comment": "物业负责人表示很满意"}),
-            Step("close", WORKER, _t(6, 13, 10, 5), {"note": "回访满意，办结"}),
-        ),
-    ),
-    Case(
-        number=4, key="demo:jiangbei:case-4:qixiang-lighting", workflow="standard",
-        filed_by=DASHIBA, filed_at=_t(5, 16, 10),
+                  "comment": "第一太平戴维斯物业公司总经理王晓华：街道这么快地解决难题，"
+                             "很满意"}),
+            Step("close", JIANGBEICHENG, _t(4, 15, 10, 10), {"note": "回访很满意，办结"}),
+        ))),
+    Case(number=4, name="齐祥灯饰", petition=Filing(
+        key="demo:jiangbei:2022:case-4:qixiang-lighting", workflow="enterprise_service",
+        filed_by=DASHIBA, filed_at=_t(2, 14, 10),
         petitioner=Petitioner(id="enterprise-qixiang-lighting", kind="enterprise",
                               name="齐祥灯饰（负责人黄瀚）"),
         title="企业资金周转困难，请求融资对接",
-        description="齐祥灯饰遇到资金瓶颈，经营周转困难，通过商会反映融资需求。",
+        description="齐祥灯饰遇到资金瓶颈，经营周转困难，通过街道商会反映融资需求。",
         category="business_environment", channel="chamber_of_commerce",
         location=Location(street="大石坝街道"),
         steps=(
-            Step("accept", DASHIBA, _t(5, 16, 11)),
-            Step("assign", DASHIBA, _t(5, 16, 14),
-                 {"unit": "大石坝街道商会", "person": "商会秘书长"}),
-            Step("act", DASHIBA, _t(5, 20, 10),
-                 {"action": "联系“渝融通”银企对接服务平台，促成银企对接"}),
-            Step("reply", DASHIBA, _t(6, 2, 10),
+            Step("assign", DASHIBA, _t(2, 14, 14),
+                 {"unit": "大石坝街道商会", "person": "商会秘书长",
+                  "co_units": ["渝融通银企对接服务平台"]}),
+            Step("act", DASHIBA, _t(2, 17, 10),
+                 {"action": "召开银企沟通会，联系“渝融通”银企对接服务平台"}),
+            Step("act", DASHIBA, _t(3, 4, 10), {"action": "银行提供100余万元资金支持"}),
+            Step("reply", DASHIBA, _t(3, 4, 15),
                  {"outcome": "support", "text": "经“渝融通”平台对接，企业获得100余万元资金支持。"}),
-            Step("resolve", DASHIBA, _t(6, 2, 11), {"summary": "融资100余万元到位"}),
-            Step("callback", DASHIBA, _t(6, 6, 15),
+            Step("resolve", DASHIBA, _t(3, 4, 16), {"summary": "融资100余万元到位"}),
+            Step("callback", DASHIBA, _t(3, 8, 15),
                  {"contacted": True, "resolved": True, "rating": "satisfied",
                   "comment": "黄瀚：多亏商会帮忙，有效解决了公司的燃眉之急"}),
-            Step("close", DASHIBA, _t(6, 6, 15, 10)),
-        ),
-    ),
-    Case(
-        number=5, key="demo:jiangbei:case-5:hankook-tire", workflow="standard",
-        filed_by=YUZUI, filed_at=_t(2, 14, 10),
+            Step("close", DASHIBA, _t(3, 8, 15, 10)),
+        ))),
+    Case(number=5, name="韩泰轮胎", petition=Filing(
+        key="demo:jiangbei:2022:case-5:hankook-tire", workflow="enterprise_service",
+        filed_by=YUZUI, filed_at=_t(2, 20, 9),
         petitioner=Petitioner(id="enterprise-hankook-tire", kind="enterprise",
                               name="韩泰轮胎（鱼复工业园区）"),
-        title="企业招工难，用工短缺",
-        description="韩泰轮胎等园区企业反映用工短缺、招工难，请求镇政府帮助对接求职人员。",
+        title="企业用工短缺，招工难",
+        description="鱼复工业园区韩泰轮胎等企业反映用工短缺、招工难，请求镇政府帮助对接求职人员。",
         category="employment", channel="enterprise_liaison",
         location=Location(street="鱼嘴镇", address="鱼复工业园区"),
         steps=(
-            Step("accept", YUZUI, _t(2, 14, 11)),
-            Step("assign", YUZUI, _t(2, 15, 9),
-                 {"unit": "鱼嘴镇就业服务中心", "person": "就业服务专员"}),
+            Step("assign", YUZUI, _t(2, 20, 10),
+                 {"unit": "鱼嘴镇社会事务办", "person": "包联干部",
+                  "co_units": ["区就业和人才中心"]}),
             Step("act", YUZUI, _t(3, 1, 9),
                  {"action": "举办2022年江北区“春风行动”招聘会，海尔、韩泰轮胎等56家企业入场招聘"}),
-            Step("reply", YUZUI, _t(3, 4, 10),
-                 {"outcome": "support",
-                  "text": "招聘会现场收获30余名意向人员，10名已通知入职体检。"}),
-            Step("resolve", YUZUI, _t(3, 4, 11)),
-            Step("callback", YUZUI, _t(3, 8, 10),
+            Step("act", YUZUI, _t(3, 2, 10),
+                 {"action": "韩泰轮胎现场收获30余名意向人员，10名已通知入职体检"}),
+            Step("reply", YUZUI, _t(3, 3, 10),
+                 {"outcome": "support", "text": "已通过“春风行动”招聘会帮助企业解决用工需求。"}),
+            Step("resolve", YUZUI, _t(3, 3, 11)),
+            Step("callback", YUZUI, _t(3, 7, 10),
                  {"contacted": True, "resolved": True, "rating": "satisfied",
-                  "comment": "人力资源部门负责人来电感谢镇政府"}),
-            Step("close", YUZUI, _t(3, 8, 10, 30)),
-        ),
-    ),
-    Case(
-        number=6, key="demo:jiangbei:case-6:shimahe-elderly-kits", workflow="standard",
-        filed_by=SHIMAHE, filed_at=_t(9, 5, 10),
+                  "comment": "韩泰轮胎人力资源部门负责人来电感谢镇政府"}),
+            Step("close", YUZUI, _t(3, 7, 10, 30)),
+        ))),
+    Case(number=6, name="石马河街道SOS呼叫", petition=Filing(
+        key="demo:jiangbei:2022:case-6:shimahe-sos", workflow="emergency_care",
+        filed_by=SOS_GATEWAY, filed_at=_t(4, 6, 21, 5),
         petitioner=Petitioner(id="resident-xu-ying", kind="resident", name="徐英"),
-        title="高龄老人居家安全，需要适老化改造",
-        description="辖区208户老人家庭需求评估后，需配备智慧居家助老设备（SOS一键呼叫器、小夜灯等）。",
-        category="elderly_care", channel="door_to_door",
+        title="SOS一键呼叫：老人突发身体不适",
+        description="石马河街道为208户老人家庭评估需求后安装智慧居家助老系统；南桥晓月小区"
+                    "徐英家中的SOS一键呼叫器与街道社区联网，按下后报警。",
+        category="elderly_care", channel="sos_device",
         location=Location(street="石马河街道", community="通用社区", address="南桥晓月小区"),
         steps=(
-            Step("accept", SHIMAHE, _t(9, 5, 11)),
-            Step("assign", SHIMAHE, _t(9, 6, 9),
-                 {"unit": "石马河街道", "person": "通用社区工作人员"}),
-            Step("act", SHIMAHE, _t(9, 20, 9), {"action": "完成208户老人家庭需求评估"}),
-            Step("act", SHIMAHE, _t(10, 28, 16),
-                 {"action": "安装智慧居家助老系统，SOS一键呼叫器与社区联网"}),
-            Step("reply", SHIMAHE, _t(11, 1, 10),
-                 {"outcome": "support", "text": "适老化改造安装项目已基本完成。"}),
-            Step("resolve", SHIMAHE, _t(11, 1, 11)),
-            Step("callback", SHIMAHE, _t(11, 4, 10),
-                 {"contacted": True, "resolved": True, "rating": "basically-satisfied",
-                  "comment": "按一下就有人上门服务"}),
-            Step("close", SHIMAHE, _t(11, 4, 10, 30)),
-        ),
-    ),
-    Case(
-        number=7, key="demo:jiangbei:case-7:fusheng-smoke-alarms", workflow="standard",
-        filed_by=FUSHENG, filed_at=_t(11, 14, 10),
+            Step("assign", TONGYONG_GRID, _t(4, 6, 21, 7),
+                 {"unit": "通用社区", "person": "通用社区网格员"}),
+            Step("act", TONGYONG_GRID, _t(4, 6, 21, 15),
+                 {"action": "上门查看，协助老人就医，通知子女"}),
+            Step("resolve", TONGYONG_GRID, _t(4, 6, 22, 30), {"summary": "老人已就医，子女到场"}),
+            Step("callback", TONGYONG_GRID, _t(4, 7, 9),
+                 {"contacted": True, "resolved": True, "rating": "satisfied",
+                  "comment": "按一下，马上就有人上门服务"}),
+            Step("close", TONGYONG_GRID, _t(4, 7, 9, 5)),
+        ))),
+    Case(number=7, name="福生路社区烟感报警器", petition=Filing(
+        key="demo:jiangbei:2022:case-7:fusheng-smoke-alarms", workflow="emergency_care",
+        filed_by=FUSHENG_GRID, filed_at=_t(1, 4, 9),
         petitioner=Petitioner(id="collective-fusheng-elderly", kind="collective",
                               name="福生路社区独居老人"),
         title="独居老人冬季取暖火灾隐患，需安装烟雾报警器",
-        description="入冬后家庭使用烤火炉等取暖设备，辖区40户独居老人无人照料，存在火灾隐患。",
+        description="入冬后家庭使用烤火炉等取暖设备，辖区独居老人平时无人照料，存在火灾隐患。",
         category="fire_safety", channel="grid_visit",
         location=Location(street="复盛镇", community="福生路社区"),
         steps=(
-            Step("accept", FUSHENG, _t(11, 14, 11)),
-            Step("assign", FUSHENG, _t(11, 15, 9),
-                 {"unit": "复盛镇", "person": "福生路社区工作人员"}),
-            Step("act", FUSHENG, _t(11, 18, 9),
-                 {"action": "通过社区服务名单及走访统计40户需安装烟感的独居老人"}),
-            Step("act", FUSHENG, _t(12, 1, 15), {"action": "为40户老人安装独立烟感报警器"}),
-            Step("reply", FUSHENG, _t(12, 2, 10),
-                 {"outcome": "support", "text": "40户独居老人烟雾报警器已安装完毕。"}),
-            Step("resolve", FUSHENG, _t(12, 2, 11)),
-            Step("callback", FUSHENG, _t(12, 6, 10),
+            Step("accept", FUSHENG_GRID, _t(1, 4, 9, 3)),
+            Step("assign", FUSHENG, _t(1, 4, 9, 10),
+                 {"unit": "复盛镇福生路社区", "person": "福生路社区工作人员"}),
+            Step("act", FUSHENG, _t(1, 6, 9),
+                 {"action": "通过社区服务名单及前期宣传走访，"
+                            "统计出40户需安装烟雾报警器的独居老人"}),
+            Step("act", FUSHENG, _t(1, 14, 15), {"action": "为40户独居老人安装独立烟感报警器"}),
+            Step("reply", FUSHENG, _t(1, 14, 16),
+                 {"outcome": "support", "text": "40户独居老人家中已安装独立烟感报警器。"}),
+            Step("resolve", FUSHENG, _t(1, 14, 17)),
+            Step("callback", FUSHENG, _t(1, 17, 10),
                  {"contacted": True, "resolved": True, "rating": "satisfied",
                   "comment": "装了烟雾报警器之后，心里踏实多了"}),
-            Step("close", FUSHENG, _t(12, 6, 10, 30)),
-        ),
-    ),
-    Case(
-        number=8, key="demo:jiangbei:case-8:tieshanping-grid", workflow="standard",
-        filed_by=HU_ANQING, filed_at=_t(7, 11, 15),
+            Step("close", FUSHENG, _t(1, 17, 10, 30)),
+        ))),
+    Case(number=8, name="铁山坪网格走访", petition=Filing(
+        key="demo:jiangbei:2022:case-8:tieshanping-grid", workflow="standard",
+        filed_by=HU_ANQING, filed_at=_t(3, 22, 14),
         petitioner=Petitioner(id="resident-tieshanping-lone-elderly", kind="resident",
                               name="铁山坪独居老人"),
         title="独居老人家中隐患排查及邻里纠纷",
@@ -267,84 +420,161 @@ CASES: tuple[Case, ...] = (
         category="elderly_care", channel="grid_visit",
         location=Location(street="铁山坪街道", grid="第3网格"),
         steps=(
-            Step("accept", TIESHANPING, _t(7, 11, 16), {"note": "网格员上报"}),
-            Step("assign", TIESHANPING, _t(7, 11, 17),
+            Step("accept", TIESHANPING, _t(3, 22, 14, 30), {"note": "网格员上报"}),
+            Step("assign", TIESHANPING, _t(3, 22, 15),
                  {"unit": "铁山坪街道网格服务队", "person": "胡安庆"}),
-            Step("act", HU_ANQING, _t(7, 12, 9), {"action": "上门检查用电隐患并协助整改"}),
-            Step("open_mediation", TIESHANPING, _t(7, 12, 14),
+            Step("act", HU_ANQING, _t(3, 23, 9), {"action": "上门检查用电隐患并协助整改"}),
+            Step("open_mediation", TIESHANPING, _t(3, 23, 14),
                  {"mediator": "胡安庆", "parties": ["独居老人", "邻居"]}),
-            Step("record_session", TIESHANPING, _t(7, 13, 10),
+            Step("record_session", TIESHANPING, _t(3, 24, 10),
                  {"place": "楼道现场", "participants": ["胡安庆", "独居老人", "邻居"]}),
-            Step("agree", TIESHANPING, _t(7, 13, 11), {"terms": "邻居清理楼道杂物，双方和解"}),
-            Step("reply", TIESHANPING, _t(7, 14, 10),
+            Step("agree", TIESHANPING, _t(3, 24, 11), {"terms": "邻居清理楼道杂物，双方和解"}),
+            Step("reply", TIESHANPING, _t(3, 25, 10),
                  {"outcome": "support", "text": "隐患已整改，邻里纠纷已化解。"}),
-            Step("resolve", TIESHANPING, _t(7, 14, 11)),
-        ),
-    ),
-    Case(
-        number=9, key="demo:jiangbei:case-9:longxingsi-wharf", workflow="standard",
-        filed_by=GUOJIATUO, filed_at=_t(3, 21, 10),
-        petitioner=Petitioner(id="collective-luochasi-residents", kind="collective",
-                              name="罗刹寺社区居民"),
+            Step("resolve", TIESHANPING, _t(3, 25, 11)),
+        ))),
+    Case(number=9, name="龙兴寺码头", petition=Filing(
+        key="demo:jiangbei:2022:case-9:longxingsi-wharf", workflow="standard",
+        filed_by=LUOCHASI_GRID, filed_at=_t(4, 2, 10, year=2019),
+        petitioner=Petitioner(id="collective-hongjiang-residents", kind="collective",
+                              name="罗刹寺社区红江村居民"),
         title="龙兴寺码头乱搭乱建，居民希望整治为休闲场所",
-        description="龙兴寺码头留下一片乱搭乱建和违法建筑，居民希望整治环境，建设望江休闲空间。",
-        category="environment", channel="door_to_door",
+        description="龙兴寺码头曾是望江人进城出城的必经通道，如今留下一片乱搭乱建和违法建筑，"
+                    "居民希望整治环境，建设望江休闲空间。",
+        category="environment", channel="grid_visit", matter_type="suggestion",
         location=Location(street="郭家沱街道", community="罗刹寺社区", address="龙兴寺码头"),
         steps=(
-            Step("accept", GUOJIATUO, _t(3, 21, 11)),
-            Step("assign", GUOJIATUO, _t(3, 22, 9),
-                 {"unit": "郭家沱街道城市管理科", "person": "城管科长"}),
-            Step("act", GUOJIATUO, _t(4, 15, 9), {"action": "拆除违法建筑，平整修建观江平台"}),
-            Step("act", GUOJIATUO, _t(9, 30, 9),
-                 {"action": "调研居民需求，建成军工文化公园"}),
-            Step("reply", GUOJIATUO, _t(10, 8, 10),
-                 {"outcome": "support", "text": "观江平台与军工文化公园已建成开放。"}),
-            Step("resolve", GUOJIATUO, _t(10, 8, 11)),
-            Step("callback", GUOJIATUO, _t(10, 12, 10),
+            Step("accept", GUOJIATUO, _t(4, 2, 11, year=2019)),
+            Step("assign", GUOJIATUO, _t(4, 3, 9, year=2019),
+                 {"unit": "郭家沱街道城市管理科", "person": "城管科长",
+                  "co_units": ["区城市管理局"]}),
+            Step("act", GUOJIATUO, _t(6, 28, 9, year=2019), {"action": "拆除龙兴寺码头违法建筑"}),
+            Step("act", GUOJIATUO, _t(12, 20, 9, year=2019),
+                 {"action": "平整场地，修建“观江平台”"}),
+            Step("act", GUOJIATUO, _t(9, 30, 9, year=2021),
+                 {"action": "依据历史记载与居民记忆调研需求，建成“军工文化公园”"}),
+            Step("reply", GUOJIATUO, _t(3, 28, 10),
+                 {"outcome": "support",
+                  "text": "观江平台与军工文化公园已建成开放，龙兴寺码头成为居民望江打卡地。"}),
+            Step("resolve", GUOJIATUO, _t(3, 28, 11)),
+            Step("callback", GUOJIATUO, _t(4, 6, 10),
                  {"contacted": True, "resolved": True, "rating": "satisfied"}),
-            Step("close", GUOJIATUO, _t(10, 12, 10, 30)),
-        ),
-    ),
+            Step("close", GUOJIATUO, _t(4, 6, 10, 30)),
+        ))),
 )
 
 
-def _recorded_steps(svc: PetitionService, pid: UUID) -> int:
-    """How many of a case's steps are already recorded (events after filing,
-    not counting an acceptance made on filing, nor what time limits recorded)."""
-    from petitions.deadlines.sweep import SWEEPER
-
-    events = svc.history(pid)[1:]
-    return sum(1 for e in events
-               if not e.type.startswith("Clock") and e.actor != SWEEPER.id
-               and not (e.type == "Accepted"
-                        and e.data.get("note", "").startswith("accepted on filing")))
+def petition_total() -> int:
+    """How many petitions the demo loads (for a progress bar)."""
+    return sum(len(case.filings) for case in CASES)
 
 
-def run_case(svc: PetitionService, case: Case) -> tuple[UUID, bool]:
-    """File and handle ``case`` (only what is missing); return its id and
+def _steps_done(svc: PetitionService, pid: UUID, steps: tuple[Step, ...]) -> int:
+    """How many of ``steps`` are recorded already: the longest run of steps whose
+    events appear in this order in the petition's history (an acceptance on
+    filing, or anything else recorded meanwhile, may come between)."""
+    recorded = iter([type(e).__name__ for e in svc.petition_events(pid)][1:])
+    done = 0
+    for step in steps:
+        if EVENT_OF[step.command] not in recorded:
+            break
+        done += 1
+    return done
+
+
+def run_filing(svc: PetitionService, filing: Filing,
+               campaign_id: UUID | None = None) -> tuple[UUID, bool]:
+    """File and handle one petition (only what is missing); return its id and
     whether anything was recorded."""
-    pid = petition_id_for(case.key)
+    pid = petition_id_for(filing.key)
     new = False
-    if not svc.exists(pid):
-        filed = svc.file(actor=case.filed_by, petitioner=case.petitioner, title=case.title,
-                         description=case.description, category=case.category,
-                         channel=case.channel, location=case.location,
-                         workflow=case.workflow, idempotency_key=case.key,
-                         at=case.filed_at)
+    if svc.exists(pid):
+        found = svc.get(pid).workflow.name
+        if found != filing.workflow:
+            raise InvalidInput("workflow", f"the demo petition {filing.key} was filed under "
+                               f"{found!r}, not {filing.workflow!r}", kind="demo_mismatch")
+    else:
+        filed = svc.file(actor=filing.filed_by, petitioner=filing.petitioner,
+                         title=filing.title, description=filing.description,
+                         category=filing.category, channel=filing.channel,
+                         location=filing.location, workflow=filing.workflow,
+                         matter_type=filing.matter_type, idempotency_key=filing.key,
+                         campaign_id=campaign_id, at=filing.filed_at)
         assert filed == pid
         new = True
-    done = _recorded_steps(svc, pid)
-    for step in case.steps[done:]:
-        if step.command == "accept" and "accept" not in svc.get(pid).allowed_commands:
-            continue  # accepted on filing under this workflow
+    for step in filing.steps[_steps_done(svc, pid, filing.steps):]:
         getattr(svc, step.command)(pid, actor=step.actor, at=step.at, **step.args)
         new = True
     return pid, new
 
 
+def _opened_campaigns(svc: PetitionService) -> Iterator[Campaign.Opened]:
+    """Every campaign opening in the store, oldest first."""
+    topics = [get_topic(Campaign.Opened)]
+    position = 0
+    while True:
+        batch = svc.recorder.select_notifications(start=position, limit=500, topics=topics,
+                                                  inclusive_of_start=False)
+        for notification in batch:
+            position = notification.id
+            event = svc.mapper.to_domain_event(notification)
+            if isinstance(event, Campaign.Opened):
+                yield event
+        if len(batch) < 500:
+            return
+
+
+def open_campaign(svc: PetitionService, plan: DemoCampaign) -> tuple[UUID, bool]:
+    """The campaign of ``plan``: the one opened before (same name, opener and
+    time), else a new one; return its id and whether it is new."""
+    for opened in _opened_campaigns(svc):
+        if (opened.name, opened.actor, opened.occurred_at) == (
+                plan.name, plan.opened_by, plan.opened_at):
+            return opened.originator_id, False
+    return svc.open_campaign(actor=plan.opened_by, name=plan.name, location=plan.location,
+                             description=plan.description, at=plan.opened_at), True
+
+
+def load_case(svc: PetitionService, case: Case,
+              progress: Callable[[], None] | None = None) -> CaseResult:
+    """Load one case (only what is missing), calling ``progress`` after each petition."""
+    tick = progress or (lambda: None)
+    pid, new = run_filing(svc, case.petition)
+    tick()
+    events = svc.get(pid).version
+    count = 1
+    campaign: CampaignProgress | None = None
+    if case.campaign is not None:
+        cid, opened = open_campaign(svc, case.campaign)
+        new = new or opened
+        for suggestion in case.campaign.suggestions:
+            sid, added = run_filing(svc, suggestion, campaign_id=cid)
+            new = new or added
+            events += svc.get(sid).version
+            count += 1
+            tick()
+        campaign = svc.campaign_progress(cid)
+    return CaseResult(case=case, petition_id=pid, view=svc.get(pid), new=new, events=events,
+                      petitions=count, campaign=campaign)
+
+
+def run_case(svc: PetitionService, case: Case) -> tuple[UUID, bool]:
+    """File and handle ``case`` (only what is missing); return its own petition's
+    id and whether anything was recorded."""
+    result = load_case(svc, case)
+    return result.petition_id, result.new
+
+
+def load_all(svc: PetitionService,
+             progress: Callable[[], None] | None = None) -> list[CaseResult]:
+    """Load cases 1–9, calling ``progress`` after each of the
+    :func:`petition_total` petitions."""
+    return [load_case(svc, case, progress) for case in CASES]
+
+
 def run_all(svc: PetitionService) -> list[tuple[Case, UUID, bool]]:
     """Load cases 1–9; return each case with its id and whether it was new."""
-    return [(case, *run_case(svc, case)) for case in CASES]
+    return [(r.case, r.petition_id, r.new) for r in load_all(svc)]
 
 
 def run_case_3(svc: PetitionService) -> tuple[UUID, bool]:

@@ -714,18 +714,32 @@ class PetitionService(ChainedApplication):
 
     def history(self, petition_id: UUID | str, *, viewer: Actor | None = None,
                 unit: str | None = None, reveal: bool = False) -> tuple[EventView, ...]:
-        """Every event of the petition, oldest first, as plain views; the
-        petitioner in them shown as in :meth:`get`."""
-        events = self.petition_events(petition_id)
+        """Every event of the petition, oldest first: who did what and when, the
+        event in words (zh and en), what it changed, and its chain hashes.  The
+        petitioner in them is shown as in :meth:`get` (masked, erased or
+        withheld as ``viewer`` may see them)."""
+        from petitions.audit.replay import history as replay
+
+        pid = self._uuid(petition_id)
+        entries = replay(self, pid)
         self.privacy.sync()
-        petition = self._load(events[0].originator_id)
-        shown = self._petitioner_view(petition, viewer, unit, reveal)
+        petition = self._load(pid)
+        shown = self._petitioner_view(petition, viewer, unit, reveal).to_dict()
         out = []
-        for e in events:
-            view = EventView.of(e)
-            if "petitioner" in view.data:
-                view = attrs.evolve(view, data={**view.data, "petitioner": shown.to_dict()})
-            out.append(view)
+        for h in entries:
+            data = dict(h.data)
+            if "petitioner" in data:
+                data["petitioner"] = shown
+            changes = tuple(
+                {"field": c.field, "before": shown if c.field == "petitioner" and c.before
+                 else c.before, "after": shown if c.field == "petitioner" else c.after}
+                for c in h.changes)
+            assert h.occurred_at is not None
+            out.append(EventView(
+                version=h.version, type=h.type, actor=h.actor, role=h.role,
+                occurred_at=h.occurred_at, recorded_at=h.recorded_at, data=data,
+                text_zh=h.text_zh, text_en=h.text_en, changes=changes, hash=h.hash,
+                prev_hash=h.prev_hash))
         return tuple(out)
 
     def exists(self, petition_id: UUID | str) -> bool:

@@ -149,7 +149,13 @@ class PetitionView:
 
 @attrs.frozen
 class EventView:
-    """One event of a petition's history, in plain terms."""
+    """One event of a petition's history, in plain terms.
+
+    From :meth:`PetitionService.history` it also carries the event told in
+    words (``text_zh``, ``text_en``), what it changed in the petition
+    (``changes``: ``{"field", "before", "after"}`` each) and its place in the
+    hash chain (``hash``, ``prev_hash``; see docs/audit.md).
+    """
 
     version: int
     type: str
@@ -158,6 +164,15 @@ class EventView:
     occurred_at: datetime
     recorded_at: datetime
     data: dict[str, Any]
+    text_zh: str = ""
+    text_en: str = ""
+    changes: tuple[dict[str, Any], ...] = ()
+    hash: str = ""
+    prev_hash: str = ""
+
+    def text(self, lang: str = "zh") -> str:
+        """The event in words, in ``lang`` (``zh`` or ``en``)."""
+        return self.text_en if lang.startswith("en") else self.text_zh
 
     @classmethod
     def of(cls, event: Petition.Event) -> EventView:

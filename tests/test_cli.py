@@ -233,14 +233,23 @@ def test_demo_twice(cli: Cli) -> None:
     by_case = {c["case"]: c for c in first}
     assert by_case[3]["title"] == "写字楼周边车辆乱停堵塞交通"
     assert (by_case[3]["stage"], by_case[3]["outcome"]) == ("closed", "resolved")
-    assert by_case[2]["stage"] == "resolution"
+    assert [by_case[n]["workflow"] for n in range(1, 10)] == [
+        "property_dispute", "property_dispute", "enterprise_service", "enterprise_service",
+        "enterprise_service", "emergency_care", "emergency_care", "standard", "standard"]
+    assert by_case[2]["stage"] == "mediation"
+    assert (by_case[2]["campaign"]["collected"], by_case[2]["campaign"]["resolved"]) == (34, 34)
+    assert by_case[2]["petitions"] == 35
     assert by_case[8]["stage"] == "review"
     second = cli.json("demo")
     assert not any(c["new"] for c in second)
     assert [c["version"] for c in second] == [c["version"] for c in first]
-    assert len(cli.json("list", "--limit", "100")) == 9
+    assert [c["events"] for c in second] == [c["events"] for c in first]
+    assert len(cli.json("list", "--limit", "100")) == 9 + 34
+    assert len(cli.json("list", "--workflow", "campaign", "--limit", "100")) == 34
     table = cli("demo", lang="zh").stdout
-    assert "江北区典型案例" in table and "已存在" in table and "西南证券" not in table
+    assert "江北区典型案例" in table and "已存在" in table and "新载入" not in table
+    assert "西南证券" in table and "property_dispute" in table
+    assert "调解（联席会议）" in table and "建议已解决34/34条" in table
 
 
 # ------------------------------------------------------------- error paths

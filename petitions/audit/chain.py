@@ -42,6 +42,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
+#: How many chain heads a process remembers before it starts afresh.
+STORED_HEADS_MAX = 100_000
 #: ``prev_hash`` of every version-1 event.
 GENESIS = "0" * 64
 #: First line of the bytes an event hash is computed over.
@@ -107,6 +109,11 @@ class ChainedMapper(Mapper[UUID]):
                 "set COMPRESSOR_TOPIC")
         self.recorder: AggregateRecorder | None = None
         self._local = threading.local()
+        #: Hashes of events this process stored itself, by (id, version): a
+        #: stored event never changes, so its hash can be remembered (a write
+        #: that lost a version conflict is never entered here).
+        self._stored_heads: dict[tuple[UUID, int], str] = {}
+        self._stored_lock = threading.Lock()
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -117,6 +124,23 @@ class ChainedMapper(Mapper[UUID]):
         finally:
             self._local.heads = None
 
+    def remember_stored(self) -> None:
+        """The events of the current batch are stored: remember their hashes
+        (only the newest of each aggregate, and a bounded number in all)."""
+        heads: dict[tuple[UUID, int], str] | None = getattr(self._local, "heads", None)
+        if not heads:
+            return
+        newest: dict[UUID, tuple[int, str]] = {}
+        for (oid, version), digest in heads.items():
+            if oid not in newest or version > newest[oid][0]:
+                newest[oid] = (version, digest)
+        with self._stored_lock:
+            if len(self._stored_heads) > STORED_HEADS_MAX:
+                self._stored_heads.clear()
+            for oid, (version, digest) in newest.items():
+                self._stored_heads.pop((oid, version - 1), None)
+                self._stored_heads[(oid, version)] = digest
+
     def predecessor_hash(self, originator_id: UUID, version: int) -> str:
         """The hash of the stored event ``version - 1`` of ``originator_id``."""
         if version == 1:
@@ -126,6 +150,9 @@ class ChainedMapper(Mapper[UUID]):
             found = heads.get((originator_id, version - 1))
             if found is not None:
                 return found
+        remembered = self._stored_heads.get((originator_id, version - 1))
+        if remembered is not None:
+            return remembered
         if self.recorder is None:
             raise ChainConfigurationError("the chained mapper has no recorder to read from")
         stored = self.recorder.select_events(originator_id, gt=version - 2, lte=version - 1)
@@ -169,7 +196,9 @@ class ChainedEventStore(EventStore[UUID]):
     def put(self, domain_events: Sequence[DomainEventProtocol[UUID]],
             **kwargs: Any) -> list[Recording[UUID]]:
         with self.mapper.batch():
-            return super().put(domain_events, **kwargs)
+            recordings = super().put(domain_events, **kwargs)
+            self.mapper.remember_stored()
+            return recordings
 
 
 class ChainedApplication(Application[UUID]):

@@ -33,6 +33,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ from typing import Any
 import attrs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.persistence import OperationalError
 
 from petitions import persistence
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
@@ -189,9 +191,19 @@ class KeyTable:
             "id INTEGER PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL)",
             f"INSERT INTO {self.epoch_table} (id, epoch) VALUES (1, 0) ON CONFLICT DO NOTHING",
         ]
-        with self._tx(commit=True) as c:
-            for statement in statements:
-                c.execute(statement)
+        # Several processes may open a new store at once: creating the tables
+        # then meets "database is locked" (a lock upgrade SQLite will not wait
+        # for); the statements are idempotent, so try again shortly.
+        for attempt in range(20):
+            try:
+                with self._tx(commit=True) as c:
+                    for statement in statements:
+                        c.execute(statement)
+                return
+            except OperationalError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def epoch(self) -> int:
         with self._tx(commit=False) as c:

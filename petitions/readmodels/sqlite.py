@@ -54,8 +54,24 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
 
     @contextlib.contextmanager
     def _cursor(self, *, commit: bool) -> Iterator[Any]:
-        with self.datastore.transaction(commit=commit) as cursor:
-            yield cursor
+        if not commit:
+            with self.datastore.transaction(commit=False) as cursor:
+                yield cursor
+            return
+        # A view update and its tracking record commit together without
+        # waiting for the disk (synchronous=NORMAL, WAL): a crash or power cut
+        # can lose only the latest such transactions, both halves together, and
+        # the views then catch up again from the tracked position.  The events
+        # themselves keep the connection's full durability.
+        with self.datastore.get_connection(commit=True) as conn:
+            raw = conn._sqlite_conn
+            before = raw.execute("PRAGMA synchronous").fetchone()[0]
+            raw.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with conn.transaction(commit=True) as cursor:
+                    yield cursor
+            finally:
+                raw.execute(f"PRAGMA synchronous={int(before)}")
 
     def _sql(self, statement: str) -> str:
         return statement.format(tracking=TRACKING_TABLE, **{t: t for t in self.TABLES})

@@ -176,8 +176,8 @@ class ReadModels:
         total = 0
         if progress is not None:
             total = max(0, (recorder.max_notification_id() or 0) - self.position())
+        start = self.position()
         while True:
-            start = self.position()
             notifications = recorder.select_notifications(
                 start=start, limit=BATCH, inclusive_of_start=False)
             if not notifications:
@@ -189,10 +189,14 @@ class ReadModels:
             except IntegrityError:
                 # Another process applied these first (its tracking record won):
                 # nothing of ours was written; carry on from the new position.
+                start = self.position()
                 continue
             done += len(items)
+            start = notifications[-1].id
             if progress is not None:
                 progress(done, max(total, done))
+            if len(notifications) < BATCH:
+                return done
 
     def refresh(self) -> None:
         """Catch up if this process keeps the views (before a query)."""
