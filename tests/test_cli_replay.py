@@ -24,8 +24,10 @@ def handled(cli: Cli) -> str:
 def test_history_tells_each_event_in_words_and_what_it_changed(cli: Cli) -> None:
     pid = handled(cli)
     events = cli.json("history", pid)
-    assert [e["version"] for e in events] == [1, 2, 3]
-    assigned = events[2]
+    # Filed, Accepted and Assigned, each starting its stage's clock.
+    assert [e["version"] for e in events] == [1, 2, 3, 4, 5, 6]
+    assert [e["type"] for e in events[1::2]] == ["ClockStarted"] * 3
+    assigned = events[4]
     assert assigned["type"] == "Assigned" and assigned["actor"] == "li"
     assert assigned["occurred_at"] == "2022-06-06T11:00:00+08:00"  # Asia/Shanghai
     assert "寸滩街道" in assigned["text"]["zh"] and "派单" in assigned["text"]["zh"]
@@ -33,7 +35,8 @@ def test_history_tells_each_event_in_words_and_what_it_changed(cli: Cli) -> None
     changed = {c["field"]: (c["before"], c["after"]) for c in assigned["changes"]}
     assert changed["stage"] == ("dispatch", "resolution")
     assert changed["lead_unit"] == (None, "寸滩街道")
-    assert assigned["prev_hash"] == events[1]["hash"]  # the chain
+    assert assigned["prev_hash"] == events[3]["hash"]  # the chain
+    assert "time limit started" in events[5]["text"]["en"]
     zh = cli("history", pid, lang="zh").stdout
     assert "派单至寸滩街道" in zh and "2022-06-06 11:00" in zh and "经过" in zh
     en = cli("history", pid, lang="en").stdout
@@ -50,13 +53,13 @@ def test_history_never_shows_the_phone_in_clear(cli: Cli) -> None:
 def test_show_as_of_a_time_and_at_a_version(cli: Cli) -> None:
     pid = handled(cli)
     now = cli.json("show", pid)
-    assert now["stage"] == "resolution" and now["version"] == 3
-    at_two = cli.json("show", pid, "--version", "2")
-    assert (at_two["stage"], at_two["version"]) == ("dispatch", 2)
+    assert now["stage"] == "resolution" and now["version"] == 6
+    at_four = cli.json("show", pid, "--version", "4")
+    assert (at_four["stage"], at_four["version"]) == ("dispatch", 4)
     # --as-of is the recording time: everything was recorded just now, so an
     # as-of in the future shows the present and one long ago is refused.
     later = cli.json("show", pid, "--as-of", "2100-01-01T00:00")
-    assert later["version"] == 3
+    assert later["version"] == 6
     refused = cli("show", pid, "--as-of", "2000-01-01T00:00", code=1)
     assert len(refused.stderr.strip().splitlines()) == 1
     both = cli("show", pid, "--as-of", "2100-01-01T00:00", "--version", "1", code=1)

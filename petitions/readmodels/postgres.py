@@ -65,6 +65,13 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         text = statement.format(tracking=self._qualified(self.tracking_table_name), **names)
         return _PG_PARAM.sub(r"%(\1)s", text)
 
+    def _case_columns(self) -> set[str]:
+        rows = self._all("SELECT column_name FROM information_schema.columns "
+                         "WHERE table_schema = COALESCE(NULLIF(:schema, ''), current_schema()) "
+                         "AND table_name = 'petition_index'",
+                         {"schema": self.datastore.schema})
+        return {r["column_name"] for r in rows}
+
     def _view_tables(self) -> tuple[str, ...]:
         return ("petition_index", "caseload", "campaign_progress")
 

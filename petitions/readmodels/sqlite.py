@@ -76,6 +76,9 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
     def _sql(self, statement: str) -> str:
         return statement.format(tracking=TRACKING_TABLE, **{t: t for t in self.TABLES})
 
+    def _case_columns(self) -> set[str]:
+        return {r["name"] for r in self._all("SELECT name FROM pragma_table_info('petition_index')")}
+
     def _view_tables(self) -> tuple[str, ...]:
         return self.TABLES
 

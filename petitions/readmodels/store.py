@@ -142,26 +142,23 @@ class ViewStore(TrackingRecorder):
         rows = self._all("SELECT * FROM {petition_index} WHERE id = :id", {"id": petition_id})
         return rows[0] if rows else None
 
+    @abstractmethod
+    def _case_columns(self) -> set[str]:
+        """The columns the case index has (empty when there is no case index yet)."""
+
     def outdated(self) -> bool:
-        """Whether the case index lacks columns of this version (rebuild it)."""
-        try:
-            self._all(f"SELECT {', '.join(CASE_COLUMNS)} FROM {{petition_index}} WHERE 1 = 0")
-        except Exception:  # a column is missing (the dialects raise their own errors)
-            return True
-        return False
+        """Whether a case index exists without every column of this version
+        (then it is dropped and rebuilt; see ``open_store``)."""
+        found = self._case_columns()
+        return bool(found) and not set(CASE_COLUMNS) <= found
 
     def drop_views(self, application_name: str) -> None:
         """Drop the view tables and forget the position: the next catch-up rebuilds."""
         with self._cursor(commit=True) as cursor:
             for table in self._view_tables():
                 cursor.execute(self._sql(f"DROP TABLE IF EXISTS {{{table}}}"))
-        try:
-            with self._cursor(commit=True) as cursor:
-                cursor.execute(self._sql("DELETE FROM {tracking} "
-                                         "WHERE application_name = :app"),
-                               {"app": application_name})
-        except Exception:  # no tracking table yet: a new store
-            return
+            cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app"),
+                           {"app": application_name})
 
     def due_cases(self, now: str, limit: int | None = None) -> list[str]:
         """Ids of open cases whose clock has something due at ``now`` (a

@@ -144,8 +144,9 @@ def open_store(app: Application[Any], create: bool = True) -> ViewStore:
         raise NotImplementedError(f"read models need SQLite or PostgreSQL, not {module}")
     if create:
         if store.outdated():
-            # No views yet, or views of an older version (fewer columns): drop
-            # them; the next catch-up builds them from the events.
+            # Views of an older version (fewer columns): drop them and build
+            # them again from the events (the next catch-up does).
+            log.warning("read models are of an older version: rebuilding them")
             store.drop_views(app.name)
         store.create_table()
     return store
