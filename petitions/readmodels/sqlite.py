@@ -104,3 +104,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
 
     def _insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
+
+    def _tracked_in(self, cursor: Any, application_name: str) -> int | None:
+        found: int | None = self._max_tracking_id(application_name, cursor)
+        return found
