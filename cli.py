@@ -1161,7 +1161,7 @@ def db_init(ctx: click.Context) -> None:
     if _state().as_json:
         click.echo(json.dumps({"initialised": True, **info.to_dict()}, ensure_ascii=False))
     else:
-        click.echo(f"store ready 存储已就绪: {info.location}")
+        click.echo(_state().m("store ready: {location}", location=info.location))
 
 
 @db.command("info")
@@ -1175,12 +1175,15 @@ def db_info(ctx: click.Context) -> None:
     if _state().as_json:
         click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
         return
-    click.echo(f"backend 后端:               {info.backend}  {info.location}")
-    click.echo(f"position 位置:              {info.position}")
-    click.echo(f"petitions 诉求:             {info.petitions}")
-    click.echo(f"petition events 诉求事件:   {info.petition_events}")
-    click.echo(f"workflow definitions 流程:  {info.workflow_definitions}")
-    click.echo(f"other events 其他事件:      {info.other_events}")
+    m = _state().m
+    _table((m("Field"), m("Value")), [
+        (m("Backend"), f"{info.backend}  {info.location}"),
+        (m("Position"), str(info.position)),
+        (m("Petitions"), str(info.petitions)),
+        (m("Petition events"), str(info.petition_events)),
+        (m("Workflow definitions"), str(info.workflow_definitions)),
+        (m("Other events"), str(info.other_events)),
+    ])
 
 
 @main.command("import")
@@ -1204,7 +1207,7 @@ def import_(ctx: click.Context, file: str, on_error: str) -> None:
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = click.progressbar(length=total, label="importing 导入", file=sys.stderr)
+            bar = click.progressbar(length=total, label=_state().m("importing"), file=sys.stderr)
             bar.__enter__()
         bar.update(1)
 
@@ -1219,17 +1222,18 @@ def import_(ctx: click.Context, file: str, on_error: str) -> None:
         if bar is not None:
             bar.__exit__(None, None, None)
     for err in report.errors:
-        click.echo(f"petitions: {err}" + ("" if report.stopped else " (skipped 已跳过)"),
-                   err=True)
+        click.echo(f"petitions: {err}" + ("" if report.stopped else
+                                           " (" + _state().m("skipped") + ")"), err=True)
     if _state().as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        click.echo(f"imported 新导入 {report.imported}, already present 已存在 "
-                   f"{report.existing}, skipped 跳过 {report.skipped} "
-                   f"(of {report.lines} lines)")
+        click.echo(_state().m("imported {imported}, already present {existing}, "
+                              "skipped {skipped} (of {lines} lines)",
+                              imported=report.imported, existing=report.existing,
+                              skipped=report.skipped, lines=report.lines))
     if report.stopped:
-        _fail(f"stopped at {report.errors[-1]}; lines before it are imported, "
-              "run again after fixing it")
+        _fail(_state().m("stopped at {error}; lines before it are imported, "
+                         "run again after fixing it", error=report.errors[-1]))
 
 
 @main.command()
@@ -1375,7 +1379,9 @@ def audit_keygen(path: str, force: bool) -> None:
     from petitions.audit import keygen
 
     private, public = keygen(path, overwrite=force)
-    click.echo(f"private key: {private}\npublic key:  {public}")
+    m = _state().m
+    click.echo(m("private key: {path}", path=private))
+    click.echo(m("public key: {path}", path=public))
 
 
 @audit.command("seal")
@@ -1395,8 +1401,10 @@ def audit_seal(ctx: click.Context, key: str, out: str) -> None:
     if as_json:
         click.echo(json.dumps(seal.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"sealed {seal.events} events in {seal.chains} chains up to position "
-               f"{seal.position}; Merkle root {seal.merkle_root} → {out}")
+    click.echo(_state().m("sealed {events} events in {chains} chains up to position "
+                          "{position}; Merkle root {root} → {out}", events=seal.events,
+                          chains=seal.chains, position=seal.position,
+                          root=seal.merkle_root, out=out))
 
 
 @audit.command("verify")
@@ -1422,12 +1430,17 @@ def audit_verify(ctx: click.Context, seal_path: str | None, public_key: str | No
         return
     if not report.ok:
         more = report.problem_count - 1
-        click.echo(f"petitions: history check failed: {report.first_problem}"
-                   + (f" (and {more} more)" if more else ""), err=True)
+        m = _state().m
+        click.echo("petitions: " + m("history check failed: {problem}",
+                                     problem=report.first_problem)
+                   + (" " + m("(and {more} more)", more=more) if more else ""), err=True)
         sys.exit(1)
-    click.echo(f"ok: {report.events} events in {report.chains} chains, last position "
-               f"{report.last_position}, Merkle root {report.merkle_root}"
-               + (f"; matches the seal of {seal.sealed_at} (position {seal.position})"
+    m = _state().m
+    click.echo(m("ok: {events} events in {chains} chains, last position {position}, "
+                 "Merkle root {root}", events=report.events, chains=report.chains,
+                 position=report.last_position, root=report.merkle_root)
+               + ("; " + m("matches the seal of {sealed_at} (position {position})",
+                           sealed_at=seal.sealed_at, position=seal.position)
                   if seal else ""))
 
 
@@ -1444,22 +1457,23 @@ def audit_export(ctx: click.Context, file: str) -> None:
     if as_json:
         click.echo(json.dumps({"file": file, **report.to_dict()}, ensure_ascii=False))
         return
-    click.echo(f"exported {report.events} events in {report.chains} chains to {file}")
+    click.echo(_state().m("exported {events} events in {chains} chains to {file}",
+                          events=report.events, chains=report.chains, file=file))
 
 
 @audit.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--actor", "actor_id", envvar="PETITIONS_ACTOR", required=True,
-              help="Who imports (env PETITIONS_ACTOR).")
-@click.option("--role", envvar="PETITIONS_ROLE", required=True,
-              help="Role used; must be administrator (env PETITIONS_ROLE).")
+@click.option("--actor", "actor_id", default=None,
+              help="Who imports (default: the global --actor / PETITIONS_ACTOR).")
+@click.option("--role", default=None,
+              help="Role used; must be administrator (default: the global --role).")
 @click.option("--seal", "seal_path", type=click.Path(dir_okay=False),
               help="Also check the file against this seal.")
 @click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
               help="The public key the seal was signed with.")
 @click.pass_context
 @_audit_errors
-def audit_import(ctx: click.Context, file: str, actor_id: str, role: str,
+def audit_import(ctx: click.Context, file: str, actor_id: str | None, role: str | None,
                  seal_path: str | None, public_key: str | None) -> None:
     """Import an export FILE into an empty database (administrators only)."""
     from petitions import Actor
@@ -1467,13 +1481,20 @@ def audit_import(ctx: click.Context, file: str, actor_id: str, role: str,
 
     svc, as_json = _audit_ctx(ctx)
     seal = read_seal(seal_path) if seal_path else None
+    state = _state()
+    actor_id = actor_id or state.actor_id
+    role = role or state.role
+    if not actor_id or not role:
+        _fail(state.m("who is doing this? give --actor and --role "
+                      "(or PETITIONS_ACTOR and PETITIONS_ROLE)"))
     report = import_log(svc, file, actor=Actor(actor_id, role), seal=seal,
                         public_key=public_key)
     if as_json:
         click.echo(json.dumps({"file": file, **report.to_dict()}, ensure_ascii=False))
         return
-    click.echo(f"imported {report.events} events in {report.chains} chains; Merkle root "
-               f"{report.merkle_root}")
+    click.echo(_state().m("imported {events} events in {chains} chains; Merkle root {root}",
+                          events=report.events, chains=report.chains,
+                          root=report.merkle_root))
 
 # ======================================================================== end audit
 
@@ -1532,8 +1553,9 @@ def privacy_erase(ctx: click.Context, petitioner_id: str, legal_basis: str, acto
     if _state().as_json:
         click.echo(json.dumps(done.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"已删除 erased: petitioner {done.petitioner_id} "
-               f"({done.keys_destroyed} key(s) destroyed) — {done.legal_basis}")
+    click.echo(_state().m("erased: petitioner {id} ({keys} key(s) destroyed) — {basis}",
+                          id=done.petitioner_id, keys=done.keys_destroyed,
+                          basis=done.legal_basis))
 
 
 @privacy.command("retain")
@@ -1556,12 +1578,15 @@ def privacy_retain(ctx: click.Context, older_than: str, status: str, dry_run: bo
     if _state().as_json:
         click.echo(json.dumps(run.to_dict(), ensure_ascii=False, indent=2))
         return
-    verb = "would erase 将删除" if dry_run else "erased 已删除"
+    m = _state().m
     for item in run.items:
-        click.echo(f"{item.petitioner_id}  closed {show(item.last_closed_at)}  "
-                   f"{len(item.petition_ids)} petition(s)")
-    click.echo(f"{verb}: {len(run.items)} petitioner(s) closed before {show(run.cutoff)}; "
-               f"kept: {run.kept}")
+        click.echo(m("{id}  closed {closed}  {count} petition(s)", id=item.petitioner_id,
+                     closed=show(item.last_closed_at), count=len(item.petition_ids)))
+    summary = (m("would erase: {count} petitioner(s) closed before {cutoff}; kept: {kept}",
+                 count=len(run.items), cutoff=show(run.cutoff), kept=run.kept) if dry_run
+               else m("erased: {count} petitioner(s) closed before {cutoff}; kept: {kept}",
+                      count=len(run.items), cutoff=show(run.cutoff), kept=run.kept))
+    click.echo(summary)
 
 
 @privacy.group("keys")
@@ -1580,8 +1605,10 @@ def privacy_keys_status(ctx: click.Context, actor: str | None, role: str | None)
     if _state().as_json:
         click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"master key {status.master_fingerprint} ({status.master_source}); "
-               f"data keys: {status.live_keys} live, {status.erased_keys} erased")
+    click.echo(_state().m("master key {fingerprint} ({source}); data keys: {live} live, "
+                          "{erased} erased", fingerprint=status.master_fingerprint,
+                          source=status.master_source, live=status.live_keys,
+                          erased=status.erased_keys))
 
 
 @privacy_keys.command("rotate")
@@ -1598,8 +1625,9 @@ def privacy_keys_rotate(ctx: click.Context, new_key_file: str, actor: str | None
 
     new = load_master_key("", {MASTER_KEY_FILE_ENV: new_key_file})
     count = _state().service().privacy.rotate(_privacy_actor(actor, role), new)
-    click.echo(f"re-wrapped {count} data key(s) under master key {new.fingerprint}; "
-               f"configure PETITIONS_MASTER_KEY_FILE={new_key_file} from now on")
+    click.echo(_state().m("re-wrapped {count} data key(s) under master key {fingerprint}; "
+                          "configure PETITIONS_MASTER_KEY_FILE={file} from now on",
+                          count=count, fingerprint=new.fingerprint, file=new_key_file))
 
 
 @privacy_keys.command("export")
@@ -1616,7 +1644,9 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
 
     target = load_master_key("", {MASTER_KEY_FILE_ENV: for_key_file})
     count = _state().service().privacy.export_keys(_privacy_actor(actor, role), file, target)
-    click.echo(f"exported {count} data key row(s) for master key {target.fingerprint} to {file}")
+    click.echo(_state().m("exported {count} data key row(s) for master key {fingerprint} "
+                          "to {file}", count=count, fingerprint=target.fingerprint,
+                          file=file))
 
 
 @privacy_keys.command("import")
@@ -1627,7 +1657,7 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
 def privacy_keys_import(file: str, actor: str | None, role: str | None) -> None:
     """Add data keys written by `privacy keys export` (after audit import)."""
     count = _state().service().privacy.import_keys(_privacy_actor(actor, role), file)
-    click.echo(f"imported {count} data key row(s)")
+    click.echo(_state().m("imported {count} data key row(s)", count=count))
 
 
 @privacy_keys.command("new")

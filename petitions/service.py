@@ -772,7 +772,7 @@ class PetitionService(ChainedApplication):
              **kwargs: Any) -> list[Recording[UUID]]:
         recordings = super().save(*objs, **kwargs)
         try:
-            self.views.refresh()  # views follow every command in this process
+            self.views.follow(recordings)  # views follow every command in this process
         except Exception:  # the command is stored; the next query catches up again
             log.exception("read models could not catch up after a command")
         return recordings

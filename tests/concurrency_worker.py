@@ -77,6 +77,10 @@ def main() -> None:
     rng = random.Random(f"{seed}-{worker}")
     with open(ids_file) as fh:
         ids = [UUID(x) for x in json.load(fh)]
+    if url.startswith("postgresql://"):
+        # One thread per worker: a small pool each, so that 8 workers stay far
+        # below the server's connection limit.
+        url += "&pool_size=2&max_overflow=2"
     svc = PetitionService.open(url)
     actor = Actor(f"worker-{worker}", "supervisor")
     ok: list[list[Any]] = []

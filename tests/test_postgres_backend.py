@@ -125,9 +125,9 @@ def test_cli_db_init_and_info(backend_url: str, worker: Actor) -> None:
     assert info["petitions"] == 1 and info["petition_events"] == 2  # Filed, ClockStarted
     assert info["backend"] in ("sqlite", "postgresql")
     assert "password" not in info["location"]
-    text = runner.invoke(cli.main, ["--db", backend_url, "db", "info"])
+    text = runner.invoke(cli.main, ["--db", backend_url, "--lang", "zh", "db", "info"])
     assert text.exit_code == 0
-    assert "petitions 诉求:" in text.output and str(info["position"]) in text.output
+    assert "诉求事件" in text.output and str(info["position"]) in text.output
 
 
 def test_cli_reports_unreachable_server_in_one_line() -> None:

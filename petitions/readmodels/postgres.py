@@ -87,3 +87,13 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
 
     def _insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
+
+    def _tracked_in(self, cursor: Any, application_name: str) -> int | None:
+        # One view transaction at a time per schema and application: without
+        # this, two processes catching up under READ COMMITTED could both see
+        # the same position and both apply the events after it (the tracking
+        # upsert only refuses a position that does not move forward).
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                       (f"{self.datastore.schema}.{application_name}.views",))
+        found: int | None = self._max_tracking_id(application_name, cursor)
+        return found

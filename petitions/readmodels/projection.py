@@ -213,6 +213,22 @@ class CaseViews(Projection[ViewStore]):
         """Apply one event and record its tracking, in one transaction."""
         self.process_batch([(domain_event, tracking)])
 
+    def process_batch_after(self, items: Sequence[tuple[Any, Tracking]],
+                            position: int) -> bool:
+        """Apply ``items`` only if the views stand exactly at ``position`` (read
+        in the same transaction); return whether they were applied."""
+        if not items:
+            return True
+        with self.view.transaction() as tx:
+            current = tx.tracked(items[0][1].application_name)
+            if (current or 0) != position:
+                return False
+            for event, _ in items:
+                if isinstance(event, Petition.Event):
+                    apply_event(tx, event)
+            tx.track(items[-1][1])
+        return True
+
     def process_batch(self, items: Sequence[tuple[Any, Tracking]]) -> None:
         """Apply several events in one transaction, tracking the last."""
         if not items:

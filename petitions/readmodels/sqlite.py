@@ -77,7 +77,8 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         return statement.format(tracking=TRACKING_TABLE, **{t: t for t in self.TABLES})
 
     def _case_columns(self) -> set[str]:
-        return {r["name"] for r in self._all("SELECT name FROM pragma_table_info('petition_index')")}
+        rows = self._all("SELECT name FROM pragma_table_info('petition_index')")
+        return {r["name"] for r in rows}
 
     def _view_tables(self) -> tuple[str, ...]:
         return self.TABLES
@@ -107,3 +108,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
 
     def _insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
+
+    def _tracked_in(self, cursor: Any, application_name: str) -> int | None:
+        found: int | None = self._max_tracking_id(application_name, cursor)
+        return found

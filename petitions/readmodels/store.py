@@ -114,6 +114,10 @@ class ViewStore(TrackingRecorder):
     def _insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None: ...
 
     @abstractmethod
+    def _tracked_in(self, cursor: Any, application_name: str) -> int | None:
+        """The tracked position, read inside a view transaction."""
+
+    @abstractmethod
     def _view_tables(self) -> tuple[str, ...]: ...
 
     # ------------------------------------------------------------- writing
@@ -310,3 +314,6 @@ class ViewTx:
 
     def track(self, tracking: Tracking) -> None:
         self.store._insert_tracking_in(self.cursor, tracking)
+
+    def tracked(self, application_name: str) -> int | None:
+        return self.store._tracked_in(self.cursor, application_name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -186,10 +186,12 @@ class ReadModels:
             items = [(self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
                      for n in notifications]
             try:
-                self.projection.process_batch(items)
+                applied = self.projection.process_batch_after(items, start)
             except IntegrityError:
-                # Another process applied these first (its tracking record won):
-                # nothing of ours was written; carry on from the new position.
+                applied = False
+            if not applied:
+                # Another process applied events first: nothing of ours was
+                # written; carry on from the position it reached.
                 start = self.position()
                 continue
             done += len(items)
@@ -203,6 +205,23 @@ class ReadModels:
         """Catch up if this process keeps the views (before a query)."""
         if self.inline:
             self.catch_up()
+
+    def follow(self, recordings: Sequence[Any]) -> None:
+        """Catch up after a save: when the views stand right before the events
+        just saved (nobody else wrote meanwhile), apply them as they are, in one
+        transaction with their tracking record; otherwise read the log."""
+        if not self.inline:
+            return
+        ids = [r.notification.id for r in recordings]
+        if ids and ids == list(range(ids[0], ids[0] + len(ids))):
+            items = [(r.domain_event, Tracking(self.app.name, r.notification.id))
+                     for r in recordings]
+            try:
+                if self.projection.process_batch_after(items, ids[0] - 1):
+                    return
+            except IntegrityError:
+                pass  # another process applied them first
+        self.catch_up()
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Empty the views and apply the whole history again."""
