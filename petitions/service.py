@@ -157,10 +157,12 @@ class PetitionService(ChainedApplication):
         return self._view(petition, wf or self.workflow_of(petition), viewer, unit, reveal)
 
     def _view(self, petition: Petition, wf: Workflow, viewer: Actor | None = None,
-              unit: str | None = None, reveal: bool = False) -> PetitionView:
+              unit: str | None = None, reveal: bool = False,
+              at: datetime | None = None) -> PetitionView:
+        """The view of ``petition``; its deadline state as of ``at`` (default now)."""
         self.privacy.sync()
         shown = self._petitioner_view(petition, viewer, unit, reveal)
-        return PetitionView.of(petition, wf, shown, now=self.clock())
+        return PetitionView.of(petition, wf, shown, now=at or self.clock())
 
     def _petitioner_view(self, petition: Petition, viewer: Actor | None, unit: str | None,
                          reveal: bool) -> PetitionerView:
@@ -687,7 +689,10 @@ class PetitionService(ChainedApplication):
                                    "versions", kind="no_such_version")
         else:
             petition = self._load(pid)
-        return self._view(petition, self.workflow_of(petition), viewer, unit, reveal)
+        # A past state shows its deadline as it stood then: as of the time asked
+        # for, or when that version was recorded.
+        then = as_of if as_of is not None else (petition.modified_on if version else None)
+        return self._view(petition, self.workflow_of(petition), viewer, unit, reveal, at=then)
 
     def _version_as_of(self, pid: UUID, as_of: datetime) -> int:
         """The last version of ``pid`` recorded at or before ``as_of``."""

@@ -13,7 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from petitions import Actor, InvalidInput, Location, PetitionService, TransitionNotAllowed
+from petitions import (
+    Actor,
+    InvalidInput,
+    Location,
+    Petitioner,
+    PetitionService,
+    TransitionNotAllowed,
+)
 from petitions.deadlines import Timekeeper, WorkCalendar, work_calendar
 from petitions.deadlines.calendar import ADJUSTED_WORKDAY, HOLIDAY, WEEKEND, WORKDAY, Day
 from tests.fixtures import file_petition
@@ -359,3 +366,21 @@ def test_durations_parse() -> None:
         with pytest.raises(ValueError):
             parse_duration(bad)
 
+
+
+def test_a_past_version_shows_its_deadline_state_as_it_stood(backend_url: str) -> None:
+    """``get(version=…)`` and ``get(as_of=…)`` report the clock as it stood then
+    (when that version was recorded, or at the time asked for), not as of now."""
+    with PetitionService.open(backend_url) as svc:
+        pid = svc.file(actor=Actor("clerk-01", "intake_clerk"),
+                       petitioner=Petitioner(kind="resident", name="刘先生"),
+                       title="小区停车难", description="车位不足", category="traffic",
+                       channel="hotline", location=Location(street="寸滩街道"))
+        version = svc.get(pid).version
+        assert svc.get(pid).deadline_state == "on_time"
+    recorded = datetime.now(UTC)
+    month_later = recorded + timedelta(days=30)
+    with PetitionService.open(backend_url, clock=lambda: month_later) as later:
+        assert later.get(pid).deadline_state == "breached"  # the intake limit has passed
+        assert later.get(pid, version=version).deadline_state == "on_time"
+        assert later.get(pid, as_of=recorded).deadline_state == "on_time"
