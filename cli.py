@@ -814,7 +814,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Time left"), _time_left(view.deadline, view.deadline_state)),
     ]
     if view.calendar_note:
-        rows.append((m("Calendar"), view.calendar_note))
+        rows.append((m("Calendar"), _calendar_note(view.calendar_note)))
     _table((m("Field"), m("Value")), rows)
 
 
@@ -1292,11 +1292,27 @@ def calendar_() -> None:
     """Working days on the official calendar: public holidays and adjusted workdays (调休)."""
 
 
+def _uncovered_text(years: Sequence[int]) -> str:
+    return _state().m("the official holiday calendar does not cover {years}: counted Monday "
+                      "to Friday (no public holidays, no adjusted workdays)",
+                      years=", ".join(str(y) for y in sorted(set(years))))
+
+
+def _calendar_note(note: str) -> str:
+    """A calendar note recorded in a clock event, in the chosen language."""
+    import re
+
+    from petitions.deadlines.calendar import uncovered_warning
+
+    years = [int(y) for y in re.findall(r"\b(\d{4})\b", note)]
+    if years and note == uncovered_warning(years):
+        return _uncovered_text(years)
+    return note
+
+
 def _calendar_warning(years: Sequence[int]) -> None:
     if years:
-        from petitions.deadlines.calendar import uncovered_warning
-
-        click.echo("petitions: " + _state().m("warning: {text}", text=uncovered_warning(years)),
+        click.echo("petitions: " + _state().m("warning: {text}", text=_uncovered_text(years)),
                    err=True)
 
 
