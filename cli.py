@@ -369,8 +369,8 @@ def _columns(text: str) -> int:
 
 
 def _wrap_wide(text: str, width: int) -> list[str]:
-    """``text`` in lines at most ``width`` columns wide (give or take a closing
-    punctuation mark), breaking at spaces and between Chinese characters."""
+    """``text`` in lines at most ``width`` columns wide, breaking at spaces and
+    between Chinese characters, never before closing punctuation."""
     tokens: list[str] = []
     word = ""
     for char in text:
@@ -378,26 +378,32 @@ def _wrap_wide(text: str, width: int) -> list[str]:
             if word:
                 tokens.append(word)
                 word = ""
-            tokens.append(" " if char.isspace() and char != " " else char)
+            tokens.append(" " if char.isspace() else char)
         else:
             word += char
     if word:
         tokens.append(word)
     lines: list[str] = []
-    line, gap, used = "", "", 0
+    line: list[str] = []
     for token in tokens:
         if token == " ":
-            gap += token if line else ""
+            if line:
+                line.append(token)
             continue
-        wide = _columns(token)
-        if line and used + len(gap) + wide > width and token not in _NO_LINE_START:
-            lines.append(line)
-            line, used = token, wide
-        else:
-            line, used = line + gap + token, used + len(gap) + wide
-        gap = ""
+        if line and _columns("".join(line) + token) > width:
+            carry: list[str] = []
+            if token in _NO_LINE_START:
+                # Take the character before (and its punctuation) along.
+                while line and line[-1] != " " and (not carry or carry[0] in _NO_LINE_START):
+                    carry.insert(0, line.pop())
+            if "".join(line).strip():
+                lines.append("".join(line).rstrip())
+                line = carry
+            else:  # nothing to break before: let the line run over
+                line += carry
+        line.append(token)
     if line:
-        lines.append(line)
+        lines.append("".join(line).rstrip())
     return lines
 
 
