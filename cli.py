@@ -2,8 +2,10 @@
 
 No domain logic lives here.  Heavy imports (the library, eventsourcing, rich)
 happen inside commands so that ``petitions --help`` starts fast.  Messages and
-labels are translated through gettext catalogs (:mod:`petitions.i18n`);
-``--json`` output is UTF-8 JSON whose keys are a contract for portals' scripts.
+labels are translated through gettext catalogs (:mod:`petitions.i18n`), and so
+are help texts: give them as ``help=_h("...")`` (never as docstrings), they are
+translated when a help page is shown.  ``--json`` output is UTF-8 JSON whose
+keys are a contract for portals' scripts.
 """
 
 from __future__ import annotations
