@@ -2,18 +2,25 @@
 
 No domain logic lives here.  Heavy imports (the library, eventsourcing, rich)
 happen inside commands so that ``petitions --help`` starts fast.  Messages and
-labels are translated through gettext catalogs (:mod:`petitions.i18n`);
-``--json`` output is UTF-8 JSON whose keys are a contract for portals' scripts.
+labels are translated through gettext catalogs (:mod:`petitions.i18n`), and so
+are help texts: give them as ``help=_h("...")`` (never as docstrings), they are
+translated when a help page is shown.  ``--json`` output is UTF-8 JSON whose
+keys are a contract for portals' scripts.
 """
 
 from __future__ import annotations
 
 import functools
+import gettext
+import inspect
 import json
 import logging
+import os
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -289,10 +296,10 @@ def recording(fn: F) -> F:
     ``--expected-version`` options, error handling."""
     fn = _handled(fn)
     fn = click.option("--expected-version", type=click.IntRange(min=1), default=None,
-                      help="Refuse if the petition's version is not this one.")(fn)
+                      help=_h("Refuse if the petition's version is not this one."))(fn)
     fn = click.option("--at", type=TIME, default=None,
-                      help="When it happened (ISO 8601, local Asia/Shanghai time "
-                           "unless an offset is given); default now.")(fn)
+                      help=_h("When it happened (ISO 8601, local Asia/Shanghai time "
+                              "unless an offset is given); default now."))(fn)
     fn = click.argument("petition_id", metavar="ID")(fn)
     return fn
 
@@ -306,25 +313,235 @@ def _record(method: str, petition_id: str, at: datetime | None,
     _print_view(view)
 
 
+# -------------------------------------------------------------- help pages
+# Help texts are English in the code, marked with ``_h`` for the catalogs, and
+# translated when a help page is shown, in the language chosen for messages.
+
+def _h(text: str) -> str:
+    """Mark help text for the catalogs; it is translated when help is shown."""
+    return text
+
+
+#: Click's own words on help pages, translated the same way.
+CLICK_WORDS = (
+    _h("Usage:"), _h("Options:"), _h("Commands:"), _h("Positional arguments:"), _h("required"),
+    _h("default: {default}"), _h("env var: {var}"), _h("Show this message and exit."),
+    _h("Show the version and exit."),
+)
+
+
+def _help_lang() -> str:
+    """``zh`` or ``en``: --lang (given before the subcommand), else PETITIONS_LANG,
+    else the locale -- as :func:`petitions.i18n.resolve_lang` decides, without
+    importing the library (which would slow ``--help`` down)."""
+    ctx = click.get_current_context(silent=True)
+    chosen: str | None = None
+    if ctx is not None:
+        state = ctx.find_object(State)
+        chosen = state.lang_option if state is not None else ctx.find_root().params.get("lang")
+    value = chosen or os.environ.get("PETITIONS_LANG") or next(
+        (os.environ[v] for v in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
+         if os.environ.get(v)), "")
+    return "zh" if value.lower().startswith("zh") else "en"
+
+
+@functools.lru_cache(maxsize=2)
+def _help_catalog(lang: str) -> gettext.NullTranslations:
+    """The package's catalog (as :func:`petitions.i18n.translation` loads it),
+    found without importing the package."""
+    if lang != "zh":
+        return gettext.NullTranslations()
+    spec = find_spec("petitions")
+    assert spec is not None and spec.submodule_search_locations is not None
+    locale = os.path.join(next(iter(spec.submodule_search_locations)), "locale")
+    return gettext.translation("petitions", locale, languages=["zh_CN"])
+
+
+def _help_text(text: str) -> str:
+    return _help_catalog(_help_lang()).gettext(text)
+
+
+#: Punctuation that must not begin a line of Chinese text.
+_NO_LINE_START = frozenset("，。、；：？！）》」』%")
+
+
+def _columns(text: str) -> int:
+    """The terminal columns ``text`` takes (a Chinese character takes two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _wrap_wide(text: str, width: int) -> list[str]:
+    """``text`` in lines at most ``width`` columns wide, breaking at spaces and
+    between Chinese characters, never before closing punctuation."""
+    tokens: list[str] = []
+    word = ""
+    for char in text:
+        if char.isspace() or unicodedata.east_asian_width(char) in "WF":
+            if word:
+                tokens.append(word)
+                word = ""
+            tokens.append(" " if char.isspace() else char)
+        else:
+            word += char
+    if word:
+        tokens.append(word)
+    lines: list[str] = []
+    line: list[str] = []
+    for token in tokens:
+        if token == " ":
+            if line:
+                line.append(token)
+            continue
+        if line and _columns("".join(line) + token) > width:
+            carry: list[str] = []
+            if token in _NO_LINE_START:
+                # Take the character before (and its punctuation) along.
+                while line and line[-1] != " " and (not carry or carry[0] in _NO_LINE_START):
+                    carry.insert(0, line.pop())
+            if "".join(line).strip():
+                lines.append("".join(line).rstrip())
+                line = carry
+            else:  # nothing to break before: let the line run over
+                line += carry
+        line.append(token)
+    if line:
+        lines.append("".join(line).rstrip())
+    return lines
+
+
+class HelpFormatter(click.HelpFormatter):
+    """Click's formatter, with its own words translated and Chinese text
+    wrapped by the columns it takes."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, _help_text("Usage:") + " " if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{_help_text(heading + ':')}\n")
+
+    def write_text(self, text: str) -> None:
+        if _help_lang() == "en":
+            super().write_text(text)
+            return
+        indent = " " * self.current_indent
+        width = max(self.width - self.current_indent, 11)
+        self.write("\n\n".join("\n".join(indent + line for line in _wrap_wide(part, width))
+                               for part in text.split("\n\n")))
+        self.write("\n")
+
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30,
+                 col_spacing: int = 2) -> None:
+        if _help_lang() == "en":
+            super().write_dl(rows, col_max, col_spacing)
+            return
+        rows = list(rows)
+        first_col = min(max((_columns(first) for first, _ in rows), default=0),
+                        col_max) + col_spacing
+        hang = " " * (first_col + self.current_indent)
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if _columns(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - _columns(first)))
+            else:
+                self.write("\n" + hang)
+            lines = _wrap_wide(second, max(self.width - first_col - 2, 10)) or [""]
+            self.write(lines[0] + "\n" + "".join(f"{hang}{line}\n" for line in lines[1:]))
+
+
+class HelpContext(click.Context):
+    formatter_class = HelpFormatter
+
+
+def _param_record(param: click.Parameter, ctx: click.Context) -> tuple[str, str] | None:
+    """Click's help line for an option or argument, in the chosen language."""
+    record = param.get_help_record(ctx)
+    if record is None:
+        return None
+    text = _help_text(param.help) if param.help else ""
+    if isinstance(param, click.Option):
+        extra = param.get_help_extra(ctx)
+        items = []
+        if "envvars" in extra:
+            items.append(_help_text("env var: {var}").format(var=", ".join(extra["envvars"])))
+        if "default" in extra:
+            items.append(_help_text("default: {default}").format(default=extra["default"]))
+        if "range" in extra:
+            items.append(extra["range"])
+        if "required" in extra:
+            items.append(_help_text(extra["required"]))
+        if items:
+            more = "; ".join(items)
+            text = f"{text}  [{more}]" if text else f"[{more}]"
+    return record[0], text
+
+
+class HelpCommand(click.Command):
+    """A command whose help page is in the chosen language."""
+
+    context_class = HelpContext
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.help:
+            text = inspect.cleandoc(_help_text(self.help)).partition("\f")[0]
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(text)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        if self.short_help or not self.help or _help_lang() == "en":
+            return super().get_short_help_str(limit)
+        # Chinese: the first sentence, which is written short.
+        text = " ".join(_help_text(self.help).partition("\n\n")[0].split())
+        return text.partition("。")[0]
+
+    def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        args = [p for p in self.get_params(ctx) if isinstance(p, click.Argument)]
+        if any(arg.help is not None for arg in args):
+            with formatter.section("Positional arguments"):
+                formatter.write_dl([r for a in args if (r := _param_record(a, ctx))])
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [r for p in self.get_params(ctx)
+                if not isinstance(p, click.Argument) and (r := _param_record(p, ctx))]
+        if rows:
+            with formatter.section("Options"):
+                formatter.write_dl(rows)
+
+
+class HelpGroup(HelpCommand, click.Group):
+    """A group whose help page, and whose commands' and subgroups', are in the
+    chosen language."""
+
+    command_class = HelpCommand
+    group_class = type
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        HelpCommand.format_options(self, ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+
 # ------------------------------------------------------------------- group
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=HelpGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             help=_h("Handle residents' and enterprises' appeals (诉求), from intake to "
+                     "satisfaction review (回访)."))
 @click.option("--db", envvar="PETITIONS_DB", default=None, metavar="URL",
-              help="SQLite path, :memory: or postgresql:// DSN (env PETITIONS_DB; "
-                   "default ./petitions.sqlite).")
+              help=_h("SQLite path, :memory: or postgresql:// DSN (env PETITIONS_DB; "
+                      "default ./petitions.sqlite)."))
 @click.option("--actor", envvar="PETITIONS_ACTOR", default=None,
-              help="Who is acting: a person's id (env PETITIONS_ACTOR).")
+              help=_h("Who is acting: a person's id (env PETITIONS_ACTOR)."))
 @click.option("--role", envvar="PETITIONS_ROLE", default=None,
-              help="The role they act in, e.g. caseworker (env PETITIONS_ROLE).")
+              help=_h("The role they act in, e.g. caseworker (env PETITIONS_ROLE)."))
 @click.option("--lang", envvar="PETITIONS_LANG", type=click.Choice(["zh", "en"]),
-              default=None, help="Language of messages (env PETITIONS_LANG; default "
-                                 "from the locale).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+              default=None, is_eager=True,  # so that it also applies to --help
+              help=_h("Language of messages (env PETITIONS_LANG; default from the locale)."))
+@click.option("--json", "as_json", is_flag=True, help=_h("Print JSON instead of text."))
 @click.version_option("0.1.0", prog_name="petitions")
 @click.pass_context
 def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None,
          lang: str | None, as_json: bool) -> None:
-    """Handle residents' and enterprises' appeals (诉求), from intake to
-    satisfaction review (回访)."""
     ctx.obj = State(db, actor, role, lang, as_json)
     # The library logs refusals for auditors; on the command line the one-line
     # error says it all (no logging set-up means no stray stderr lines).
@@ -332,35 +549,34 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
 
 
 # ----------------------------------------------------------------- filing
-@main.command("file")
+@main.command("file", help=_h("File a petition; print its id."))
 @click.option("--workflow", default="standard", show_default=True)
 @click.option("--kind", type=click.Choice(KINDS), required=True,
-              help="Who raises the appeal.")
-@click.option("--name", required=True, help="The petitioner's name.")
+              help=_h("Who raises the appeal."))
+@click.option("--name", required=True, help=_h("The petitioner's name."))
 @click.option("--phone", default="")
 @click.option("--title", required=True)
 @click.option("--description", required=True)
-@click.option("--category", required=True, help="A taxonomy code, e.g. traffic.")
-@click.option("--channel", required=True, help="A taxonomy code, e.g. hotline.")
-@click.option("--street", default="", help="Street office or town (街道/镇).")
-@click.option("--community", default="", help="Community (社区).")
-@click.option("--grid", default="", help="Grid (网格).")
+@click.option("--category", required=True, help=_h("A taxonomy code, e.g. traffic."))
+@click.option("--channel", required=True, help=_h("A taxonomy code, e.g. hotline."))
+@click.option("--street", default="", help=_h("Street office or town (街道/镇)."))
+@click.option("--community", default="", help=_h("Community (社区)."))
+@click.option("--grid", default="", help=_h("Grid (网格)."))
 @click.option("--address", default="")
 @click.option("--idempotency-key", default=None,
-              help="Filing again with the same key returns the same id.")
+              help=_h("Filing again with the same key returns the same id."))
 @click.option("--petitioner-id", default="",
-              help="The petitioner's id in your portal (default: a new one).")
-@click.option("--id-number", default="", help="The petitioner's ID number.")
+              help=_h("The petitioner's id in your portal (default: a new one)."))
+@click.option("--id-number", default="", help=_h("The petitioner's ID number."))
 @click.option("--matter-type", default="claim", show_default=True,
-              help="suggestion (建议意见), report (检举控告) or claim (申诉求决).")
-@click.option("--campaign", default=None, help="The campaign (进家入户) that collected it.")
-@click.option("--at", type=TIME, default=None, help="When it was filed; default now.")
+              help=_h("suggestion (建议意见), report (检举控告) or claim (申诉求决)."))
+@click.option("--campaign", default=None, help=_h("The campaign (进家入户) that collected it."))
+@click.option("--at", type=TIME, default=None, help=_h("When it was filed; default now."))
 @_handled
 def file_(workflow: str, kind: str, name: str, phone: str, title: str, description: str,
           category: str, channel: str, street: str, community: str, grid: str,
           address: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
           matter_type: str, campaign: str | None, at: datetime | None) -> None:
-    """File a petition; print its id."""
     from uuid import UUID
 
     from petitions import InvalidInput, Location, Petitioner
@@ -386,209 +602,196 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
 
 
 # --------------------------------------------------------------- commands
-@main.command()
+@main.command(help=_h("Accept the appeal for handling (受理)."))
 @recording
 @click.option("--note", default="")
 def accept(petition_id: str, at: datetime | None, expected_version: int | None,
            note: str) -> None:
-    """Accept the appeal for handling (受理)."""
     _record("accept", petition_id, at, expected_version, note=note)
 
 
-@main.command()
+@main.command(help=_h("Refuse the appeal, saying why and where to go instead."))
 @recording
 @click.option("--reason", required=True)
-@click.option("--referral", required=True, help="Where the petitioner should go instead.")
+@click.option("--referral", required=True, help=_h("Where the petitioner should go instead."))
 def reject(petition_id: str, at: datetime | None, expected_version: int | None,
            reason: str, referral: str) -> None:
-    """Refuse the appeal, saying why and where to go instead."""
     _record("reject", petition_id, at, expected_version, reason=reason, referral=referral)
 
 
-@main.command()
+@main.command(help=_h("Close the petition as a duplicate of another."))
 @recording
 @click.option("--original", "original_id", required=True, metavar="ID",
-              help="The petition this one duplicates.")
+              help=_h("The petition this one duplicates."))
 @click.option("--note", default="")
 def duplicate(petition_id: str, at: datetime | None, expected_version: int | None,
               original_id: str, note: str) -> None:
-    """Close the petition as a duplicate of another."""
     _record("duplicate", petition_id, at, expected_version, original_id=original_id,
             note=note)
 
 
-@main.command()
+@main.command(help=_h("The petitioner withdraws the appeal."))
 @recording
 @click.option("--reason", required=True)
 def withdraw(petition_id: str, at: datetime | None, expected_version: int | None,
              reason: str) -> None:
-    """The petitioner withdraws the appeal."""
     _record("withdraw", petition_id, at, expected_version, reason=reason)
 
 
-@main.command()
+@main.command(help=_h("Dispatch to a lead unit and a responsible person."))
 @recording
-@click.option("--unit", required=True, help="The lead unit.")
-@click.option("--person", required=True, help="The person responsible (首接负责).")
-@click.option("--co-unit", "co_units", multiple=True, help="A co-handling unit (repeatable).")
+@click.option("--unit", required=True, help=_h("The lead unit."))
+@click.option("--person", required=True, help=_h("The person responsible (首接负责)."))
+@click.option("--co-unit", "co_units", multiple=True, help=_h("A co-handling unit (repeatable)."))
 @click.option("--note", default="")
 def assign(petition_id: str, at: datetime | None, expected_version: int | None, unit: str,
            person: str, co_units: tuple[str, ...], note: str) -> None:
-    """Dispatch to a lead unit and a responsible person."""
     _record("assign", petition_id, at, expected_version, unit=unit, person=person,
             co_units=co_units, note=note)
 
 
-@main.command()
+@main.command(help=_h("Hand the petition to another unit or person."))
 @recording
 @click.option("--unit", required=True)
 @click.option("--person", required=True)
 @click.option("--reason", required=True)
 def transfer(petition_id: str, at: datetime | None, expected_version: int | None,
              unit: str, person: str, reason: str) -> None:
-    """Hand the petition to another unit or person."""
     _record("transfer", petition_id, at, expected_version, unit=unit, person=person,
             reason=reason)
 
 
-@main.command()
+@main.command(help=_h("The assigned unit disputes the dispatch."))
 @recording
 @click.option("--reason", required=True)
 def dispute(petition_id: str, at: datetime | None, expected_version: int | None,
             reason: str) -> None:
-    """The assigned unit disputes the dispatch."""
     _record("dispute", petition_id, at, expected_version, reason=reason)
 
 
-@main.group()
+@main.group(help=_h("Mediation: open, record a session, agree, fail."))
 def mediation() -> None:
-    """Mediation: open, record a session, agree, fail."""
+    pass
 
 
-@mediation.command("open")
+@mediation.command("open", help=_h("Open mediation."))
 @recording
 @click.option("--mediator", required=True)
-@click.option("--apprentice", default=None, help="An apprentice mediator (老马带小马).")
+@click.option("--apprentice", default=None, help=_h("An apprentice mediator (老马带小马)."))
 @click.option("--party", "parties", multiple=True, required=True,
-              help="A party to the dispute (repeatable).")
+              help=_h("A party to the dispute (repeatable)."))
 def mediation_open(petition_id: str, at: datetime | None, expected_version: int | None,
                    mediator: str, apprentice: str | None, parties: tuple[str, ...]) -> None:
-    """Open mediation."""
     _record("open_mediation", petition_id, at, expected_version, mediator=mediator,
             apprentice=apprentice, parties=parties)
 
 
-@mediation.command("session")
+@mediation.command("session", help=_h("Record a mediation or joint-meeting session."))
 @recording
 @click.option("--place", required=True)
 @click.option("--participant", "participants", multiple=True, required=True,
-              help="Someone present (repeatable).")
+              help=_h("Someone present (repeatable)."))
 @click.option("--minutes", default="")
 @click.option("--held-at", type=TIME, default=None,
-              help="When the session was held; default --at.")
+              help=_h("When the session was held; default --at."))
 def mediation_session(petition_id: str, at: datetime | None, expected_version: int | None,
                       place: str, participants: tuple[str, ...], minutes: str,
                       held_at: datetime | None) -> None:
-    """Record a mediation or joint-meeting session."""
     _record("record_session", petition_id, at, expected_version, place=place,
             participants=participants, minutes=minutes, held_at=held_at)
 
 
-@mediation.command("agree")
+@mediation.command("agree", help=_h("Mediation reached an agreement."))
 @recording
 @click.option("--terms", required=True)
 def mediation_agree(petition_id: str, at: datetime | None, expected_version: int | None,
                     terms: str) -> None:
-    """Mediation reached an agreement."""
     _record("agree", petition_id, at, expected_version, terms=terms)
 
 
-@mediation.command("fail")
+@mediation.command("fail", help=_h("Mediation failed."))
 @recording
 @click.option("--reason", required=True)
 def mediation_fail(petition_id: str, at: datetime | None, expected_version: int | None,
                    reason: str) -> None:
-    """Mediation failed."""
     _record("fail_mediation", petition_id, at, expected_version, reason=reason)
 
 
-@main.command()
+@main.command(help=_h("Record an on-site office meeting (现场办公)."))
 @recording
 @click.option("--place", required=True)
 @click.option("--participant", "participants", multiple=True, required=True,
-              help="Who took part (repeat for each).")
+              help=_h("Who took part (repeat for each)."))
 @click.option("--minutes", default="")
-@click.option("--held-at", type=TIME, default=None, help="When it was held; default --at.")
+@click.option("--held-at", type=TIME, default=None, help=_h("When it was held; default --at."))
 def onsite(petition_id: str, at: datetime | None, expected_version: int | None, place: str,
            participants: tuple[str, ...], minutes: str, held_at: datetime | None) -> None:
-    """Record an on-site office meeting (现场办公)."""
     _record("on_site_meeting", petition_id, at, expected_version, place=place,
             participants=participants, minutes=minutes, held_at=held_at)
 
 
-@main.group()
+@main.group(help=_h("Review (复查) of a written reply: request, answer."))
 def review() -> None:
-    """Review (复查) of a written reply: request, answer."""
+    pass
 
 
-@review.command("request")
+@review.command("request", help=_h("The petitioner asks for a review of the reply (within the "
+                                   "workflow's window)."))
 @recording
 @click.option("--reason", required=True)
 def review_request(petition_id: str, at: datetime | None, expected_version: int | None,
                    reason: str) -> None:
-    """The petitioner asks for a review of the reply (within the workflow's window)."""
     _record("request_review", petition_id, at, expected_version, reason=reason)
 
 
-@review.command("answer")
+@review.command("answer", help=_h("Give the review opinion (复查意见)."))
 @recording
 @click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True)
 @click.option("--text", required=True)
 def review_answer(petition_id: str, at: datetime | None, expected_version: int | None,
                   outcome: str, text: str) -> None:
-    """Give the review opinion (复查意见)."""
     _record("answer_review", petition_id, at, expected_version, outcome=outcome, text=text)
 
 
-@main.group()
+@main.group(help=_h("Re-review (复核) of a review opinion: request, answer."))
 def rereview() -> None:
-    """Re-review (复核) of a review opinion: request, answer."""
+    pass
 
 
-@rereview.command("request")
+@rereview.command("request", help=_h("The petitioner asks for a re-review of the review "
+                                     "opinion."))
 @recording
 @click.option("--reason", required=True)
 def rereview_request(petition_id: str, at: datetime | None, expected_version: int | None,
                      reason: str) -> None:
-    """The petitioner asks for a re-review of the review opinion."""
     _record("request_rereview", petition_id, at, expected_version, reason=reason)
 
 
-@rereview.command("answer")
+@rereview.command("answer", help=_h("Give the re-review opinion (复核意见); the matter is then "
+                                    "final."))
 @recording
 @click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True)
 @click.option("--text", required=True)
 def rereview_answer(petition_id: str, at: datetime | None, expected_version: int | None,
                     outcome: str, text: str) -> None:
-    """Give the re-review opinion (复核意见); the matter is then final."""
     _record("answer_rereview", petition_id, at, expected_version, outcome=outcome, text=text)
 
 
-@main.group()
+@main.group(help=_h("Door-to-door campaigns (进家入户): open one, see its progress."))
 def campaign() -> None:
-    """Door-to-door campaigns (进家入户): open one, see its progress."""
+    pass
 
 
-@campaign.command("open")
+@campaign.command("open", help=_h("Open a campaign; print its id (file its suggestions with "
+                                  "--campaign ID)."))
 @click.option("--name", required=True)
 @click.option("--street", default="")
 @click.option("--community", default="")
 @click.option("--description", default="")
-@click.option("--at", type=TIME, default=None, help="When it started; default now.")
+@click.option("--at", type=TIME, default=None, help=_h("When it started; default now."))
 @_handled
 def campaign_open(name: str, street: str, community: str, description: str,
                   at: datetime | None) -> None:
-    """Open a campaign; print its id (file its suggestions with --campaign ID)."""
     from petitions import Location
 
     cid = _state().service().open_campaign(
@@ -600,11 +803,11 @@ def campaign_open(name: str, street: str, community: str, description: str,
         click.echo(str(cid))
 
 
-@campaign.command("show")
+@campaign.command("show", help=_h("How many suggestions the campaign collected, and how many "
+                                  "are resolved."))
 @click.argument("campaign_id", metavar="ID")
 @_handled
 def campaign_show(campaign_id: str) -> None:
-    """How many suggestions the campaign collected, and how many are resolved."""
     state = _state()
     progress = state.service().campaign_progress(campaign_id)
     if state.as_json:
@@ -624,131 +827,119 @@ def campaign_show(campaign_id: str) -> None:
     ])
 
 
-@main.group()
+@main.group(help=_h("Ordered plans (e.g. the six-step method)."))
 def plan() -> None:
-    """Ordered plans (e.g. the six-step method)."""
+    pass
 
 
-@plan.command("step")
+@plan.command("step", help=_h("Record the next step of a plan as completed."))
 @recording
 @click.option("--plan", "plan_name", required=True)
 @click.option("--step", required=True)
 @click.option("--evidence", required=True)
 def plan_step(petition_id: str, at: datetime | None, expected_version: int | None,
               plan_name: str, step: str, evidence: str) -> None:
-    """Record the next step of a plan as completed."""
     _record("plan_step", petition_id, at, expected_version, plan=plan_name, step=step,
             evidence=evidence)
 
 
-@main.command()
+@main.command(help=_h("Record an action taken."))
 @recording
 @click.option("--action", required=True)
 def act(petition_id: str, at: datetime | None, expected_version: int | None,
         action: str) -> None:
-    """Record an action taken."""
     _record("act", petition_id, at, expected_version, action=action)
 
 
-@main.command()
+@main.command(help=_h("Give the written reply."))
 @recording
 @click.option("--outcome", type=click.Choice(REPLY_OUTCOMES), required=True)
 @click.option("--text", required=True)
 def reply(petition_id: str, at: datetime | None, expected_version: int | None,
           outcome: str, text: str) -> None:
-    """Give the written reply."""
     _record("reply", petition_id, at, expected_version, outcome=outcome, text=text)
 
 
-@main.command()
+@main.command(help=_h("Mark the appeal resolved; it goes to the satisfaction review."))
 @recording
 @click.option("--summary", default="")
 def resolve(petition_id: str, at: datetime | None, expected_version: int | None,
             summary: str) -> None:
-    """Mark the appeal resolved; it goes to the satisfaction review."""
     _record("resolve", petition_id, at, expected_version, summary=summary)
 
 
-@main.command()
+@main.command(help=_h("Record the satisfaction call-back (回访)."))
 @recording
 @click.option("--contacted/--not-contacted", required=True,
-              help="Whether the petitioner was reached.")
+              help=_h("Whether the petitioner was reached."))
 @click.option("--resolved/--unresolved", required=True,
-              help="Whether the petitioner says it is resolved.")
+              help=_h("Whether the petitioner says it is resolved."))
 @click.option("--rating", type=click.Choice(RATINGS), default=None)
 @click.option("--comment", default="")
 def callback(petition_id: str, at: datetime | None, expected_version: int | None,
              contacted: bool, resolved: bool, rating: str | None, comment: str) -> None:
-    """Record the satisfaction call-back (回访)."""
     _record("callback", petition_id, at, expected_version, contacted=contacted,
             resolved=resolved, rating=rating, comment=comment)
 
 
-@main.command()
+@main.command(help=_h("Reopen after an unsatisfied call-back."))
 @recording
 @click.option("--to", type=click.Choice(["mediation", "resolution"]), required=True)
 @click.option("--reason", required=True)
 def reopen(petition_id: str, at: datetime | None, expected_version: int | None, to: str,
            reason: str) -> None:
-    """Reopen after an unsatisfied call-back."""
     _record("reopen", petition_id, at, expected_version, to=to, reason=reason)
 
 
-@main.command()
+@main.command(help=_h("Close the petition (办结)."))
 @recording
 @click.option("--note", default="")
 def close(petition_id: str, at: datetime | None, expected_version: int | None,
           note: str) -> None:
-    """Close the petition (办结)."""
     _record("close", petition_id, at, expected_version, note=note)
 
 
-@main.command()
+@main.command(help=_h("Add a note to the record."))
 @recording
 @click.option("--text", required=True)
 def note(petition_id: str, at: datetime | None, expected_version: int | None,
          text: str) -> None:
-    """Add a note to the record."""
     _record("note", petition_id, at, expected_version, text=text)
 
 
-@main.command()
+@main.command(help=_h("Escalate for supervision (督办)."))
 @recording
 @click.option("--reason", required=True)
 def escalate(petition_id: str, at: datetime | None, expected_version: int | None,
              reason: str) -> None:
-    """Escalate for supervision (督办)."""
     _record("escalate", petition_id, at, expected_version, reason=reason)
 
 
-@main.command()
+@main.command(help=_h("Extend the deadline."))
 @recording
 @click.option("--days", type=int, required=True)
 @click.option("--reason", required=True)
-@click.option("--approver", default=None, help="Who approved it; default the actor.")
+@click.option("--approver", default=None, help=_h("Who approved it; default the actor."))
 def extend(petition_id: str, at: datetime | None, expected_version: int | None,
            days: int, reason: str, approver: str | None) -> None:
-    """Extend the deadline."""
     _record("extend", petition_id, at, expected_version, days=days, reason=reason,
             approver=approver)
 
 
-@main.command()
+@main.command(help=_h("Pause the running time limit; resuming moves its deadline."))
 @recording
 @click.option("--reason", required=True,
-              help="Why, e.g. waiting for the petitioner's materials (补正材料).")
+              help=_h("Why, e.g. waiting for the petitioner's materials (补正材料)."))
 def pause(petition_id: str, at: datetime | None, expected_version: int | None,
           reason: str) -> None:
-    """Pause the running time limit; resuming moves its deadline."""
     _record("pause", petition_id, at, expected_version, reason=reason)
 
 
-@main.command()
+@main.command(help=_h("Resume the paused time limit; the deadline moves by the time paused."))
 @recording
 @click.option("--reason", default="")
 def resume(petition_id: str, at: datetime | None, expected_version: int | None,
            reason: str) -> None:
-    """Resume the paused time limit; the deadline moves by the time paused."""
     _record("resume", petition_id, at, expected_version, reason=reason)
 
 
@@ -763,22 +954,21 @@ def _viewer() -> Any:
     return None
 
 
-@main.command()
+@main.command(help=_h("Show a petition (as it stands, or stood at --version or --as-of)."))
 @click.argument("petition_id", metavar="ID")
 @click.option("--version", type=click.IntRange(min=1), default=None,
-              help="As it stood at this version.")
+              help=_h("As it stood at this version."))
 @click.option("--as-of", "as_of", type=TIME, default=None,
-              help="As the record stood at this time (ISO 8601, local time unless an "
-                   "offset is given).")
+              help=_h("As the record stood at this time (ISO 8601, local time unless an "
+                      "offset is given)."))
 @click.option("--reveal", is_flag=True,
-              help="Show phone and ID numbers unmasked (roles that may; recorded).")
+              help=_h("Show phone and ID numbers unmasked (roles that may; recorded)."))
 @click.option("--unit", default=None,
-              help="The unit you work in (a supervisor of the lead unit sees "
-                   "a whistle-blower).")
+              help=_h("The unit you work in (a supervisor of the lead unit sees "
+                      "a whistle-blower)."))
 @_handled
 def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: bool,
          unit: str | None) -> None:
-    """Show a petition (as it stands, or stood at --version or --as-of)."""
     state = _state()
     viewer = _actor() if reveal else _viewer()
     view = state.service().get(petition_id, version=version, as_of=as_of, viewer=viewer,
@@ -828,31 +1018,30 @@ def _rating_label(workflow: str, rating: str | None, lang: str) -> str:
     return found.label.in_lang(lang) if found else rating
 
 
-@main.command("list")
+@main.command("list", help=_h("List petitions (a queue), newest first."))
 @click.option("--status", type=click.Choice(["open", "closed"]), default=None)
 @click.option("--stage", default=None)
 @click.option("--workflow", default=None)
 @click.option("--street", default=None)
 @click.option("--community", default=None)
 @click.option("--grid", default=None)
-@click.option("--unit", default=None, help="Lead unit.")
+@click.option("--unit", default=None, help=_h("Lead unit."))
 @click.option("--assignee", default=None)
 @click.option("--mediator", default=None)
 @click.option("--category", default=None)
 @click.option("--channel", default=None)
 @click.option("--campaign", default=None)
-@click.option("--text", default=None, help="Words in the title or description.")
+@click.option("--text", default=None, help=_h("Words in the title or description."))
 @click.option("--overdue", is_flag=True,
-              help="Only petitions whose running deadline has passed (soonest first).")
+              help=_h("Only petitions whose running deadline has passed (soonest first)."))
 @click.option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
-              help="Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
-                   "1d6h (with --overdue: either).")
+              help=_h("Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
+                      "1d6h (with --overdue: either)."))
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(min=0), default=0)
 @_handled
 def list_(text: str | None, limit: int, offset: int, overdue: bool,
           due_within: timedelta | None, **filters: str | None) -> None:
-    """List petitions (a queue), newest first."""
     state = _state()
     svc = state.service()
     if filters.get("category"):
@@ -882,14 +1071,14 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
     click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
 
 
-@main.command()
+@main.command(help=_h("Every event of a petition: who did what, when, why, and what it "
+                      "changed."))
 @click.argument("petition_id", metavar="ID")
 @click.option("--reveal", is_flag=True,
-              help="Show phone and ID numbers unmasked (roles that may; recorded).")
-@click.option("--unit", default=None, help="The unit you work in.")
+              help=_h("Show phone and ID numbers unmasked (roles that may; recorded)."))
+@click.option("--unit", default=None, help=_h("The unit you work in."))
 @_handled
 def history(petition_id: str, reveal: bool, unit: str | None) -> None:
-    """Every event of a petition: who did what, when, why, and what it changed."""
     from petitions.audit.replay import field_label, render_value
 
     state = _state()
@@ -920,15 +1109,14 @@ def history(petition_id: str, reveal: bool, unit: str | None) -> None:
            [(e.version, _show(e.occurred_at), f"{e.actor} ({_word(e.role)})", e.text(lang),
              changed(e)) for e in events])
 
-@main.command()
+@main.command(help=_h("Response, resolution and satisfaction rates over valid call-backs."))
 @click.option("--by", type=click.Choice(GROUPINGS), default="street", show_default=True)
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First call-back day (local), YYYY-MM-DD.")
+              help=_h("First call-back day (local), YYYY-MM-DD."))
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Last call-back day (local), YYYY-MM-DD.")
+              help=_h("Last call-back day (local), YYYY-MM-DD."))
 @_handled
 def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
-    """Response, resolution and satisfaction rates over valid call-backs."""
     state = _state()
     groups = state.service().stats(
         by, date_from=date_from.strftime("%Y-%m-%d") if date_from else None,
@@ -952,12 +1140,11 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
              pct(g.satisfaction_rate)) for g in groups])
 
 
-@main.command()
+@main.command(help=_h("Open and closed petitions per assignee or mediator."))
 @click.option("--role", type=click.Choice(["assignee", "mediator"]), default="assignee",
               show_default=True)
 @_handled
 def caseload(role: str) -> None:
-    """Open and closed petitions per assignee or mediator."""
     state = _state()
     loads = state.service().views.caseload(role)
     if state.as_json:
@@ -969,9 +1156,9 @@ def caseload(role: str) -> None:
 
 
 # -------------------------------------------------------------- workflows
-@main.group()
+@main.group(help=_h("Workflow definitions: list, show, validate."))
 def workflows() -> None:
-    """Workflow definitions: list, show, validate."""
+    pass
 
 
 def _registry() -> Any:
@@ -984,10 +1171,10 @@ def _registry() -> Any:
     return Registry.shipped([Path(p) for p in extra.split(os.pathsep) if p])
 
 
-@workflows.command("list")
+@workflows.command("list", help=_h("The workflow definitions known (shipped and "
+                                   "PETITIONS_WORKFLOWS)."))
 @_handled
 def workflows_list() -> None:
-    """The workflow definitions known (shipped and PETITIONS_WORKFLOWS)."""
     state = _state()
     found = _registry().all()
     if state.as_json:
@@ -1000,13 +1187,12 @@ def workflows_list() -> None:
             for wf in found])
 
 
-@workflows.command("show")
+@workflows.command("show", help=_h("Show a workflow's stages, commands and roles."))
 @click.argument("name")
 @click.option("--version", type=int, default=None)
-@click.option("--mermaid", is_flag=True, help="Print a Mermaid state diagram.")
+@click.option("--mermaid", is_flag=True, help=_h("Print a Mermaid state diagram."))
 @_handled
 def workflows_show(name: str, version: int | None, mermaid: bool) -> None:
-    """Show a workflow's stages, commands and roles."""
     from workflows import UnknownWorkflow, to_mermaid
 
     state = _state()
@@ -1036,12 +1222,12 @@ def workflows_show(name: str, version: int | None, mermaid: bool) -> None:
            title=f"{wf.title.in_lang(state.lang)} ({wf.name} v{wf.version})")
 
 
-@workflows.command("validate")
+@workflows.command("validate", help=_h("Check workflow definition files; print their "
+                                       "problems."))
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False))
 @_handled
 def workflows_validate(paths: tuple[str, ...]) -> None:
-    """Check workflow definition files; print their problems."""
     from workflows import WorkflowInvalid, load_path
 
     state = _state()
@@ -1061,15 +1247,14 @@ def workflows_validate(paths: tuple[str, ...]) -> None:
 
 
 # ------------------------------------------------------------- read models
-@main.group()
+@main.group(help=_h("The read models behind list, search and stats."))
 def views() -> None:
-    """The read models behind list, search and stats."""
+    pass
 
 
-@views.command("rebuild")
+@views.command("rebuild", help=_h("Empty the views and rebuild them from the whole history."))
 @_handled
 def views_rebuild() -> None:
-    """Empty the views and rebuild them from the whole history."""
     from rich.progress import Progress
 
     state = _state()
@@ -1087,11 +1272,11 @@ def views_rebuild() -> None:
         click.echo(state.m("{count} events applied", count=count))
 
 
-@views.command("run")
-@click.option("--timeout", type=float, default=None, help="Stop after this many seconds.")
+@views.command("run", help=_h("Keep the views up to date as a separate process (PostgreSQL "
+                              "only)."))
+@click.option("--timeout", type=float, default=None, help=_h("Stop after this many seconds."))
 @_handled
 def views_run(timeout: float | None) -> None:
-    """Keep the views up to date as a separate process (PostgreSQL only)."""
     from petitions import persistence
     from petitions.readmodels.runner import run
 
@@ -1104,10 +1289,9 @@ def views_run(timeout: float | None) -> None:
 
 
 # ------------------------------------------------------------------- demo
-@main.command()
+@main.command(help=_h("Load the seed's Jiangbei cases 1–9 and print a summary."))
 @_handled
 def demo() -> None:
-    """Load the seed's Jiangbei cases 1–9 and print a summary."""
     from rich.progress import Progress
 
     from petitions.demo import load_all, petition_total
@@ -1145,16 +1329,16 @@ def demo() -> None:
 # --------------------------------------------------------------------------
 
 
-@main.group()
+@main.group(help=_h("Create or inspect the store (SQLite file or PostgreSQL)."))
 def db() -> None:
-    """Create or inspect the store (SQLite file or PostgreSQL)."""
+    pass
 
 
-@db.command("init")
+@db.command("init", help=_h("Create the schema and tables now (they are also created on first "
+                            "use)."))
 @click.pass_context
 @_handled
 def db_init(ctx: click.Context) -> None:
-    """Create the schema and tables now (they are also created on first use)."""
     from petitions.persistence import store_info
 
     info = store_info(_state().service(), _state().db)
@@ -1164,11 +1348,10 @@ def db_init(ctx: click.Context) -> None:
         click.echo(_state().m("store ready: {location}", location=info.location))
 
 
-@db.command("info")
+@db.command("info", help=_h("Show the backend, the current position and the counts."))
 @click.pass_context
 @_handled
 def db_info(ctx: click.Context) -> None:
-    """Show the backend, the current position and the counts."""
     from petitions.persistence import store_info
 
     info = store_info(_state().service(), _state().db)
@@ -1186,19 +1369,16 @@ def db_info(ctx: click.Context) -> None:
     ])
 
 
-@main.command("import")
+@main.command("import", help=_h("Import filings from a JSON Lines FILE (one filing with an "
+                                "idempotency key per line).\n\nSafe to run again after an "
+                                "interruption: filings already present are not filed twice."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
               show_default=True,
-              help="Malformed lines: skip them (reported), or stop and write nothing.")
+              help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
 @click.pass_context
 @_handled
 def import_(ctx: click.Context, file: str, on_error: str) -> None:
-    """Import filings from a JSON Lines FILE (one filing with an idempotency key per line).
-
-    Safe to run again after an interruption: filings already present are not
-    filed twice.
-    """
     from petitions.importer import ImportRefused, import_filings
 
     svc = _state().service()
@@ -1236,14 +1416,14 @@ def import_(ctx: click.Context, file: str, on_error: str) -> None:
                          "run again after fixing it", error=report.errors[-1]))
 
 
-@main.command()
+@main.command(help=_h("Print petition events in store order, each with its position (for "
+                      "portals)."))
 @click.option("--after", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Print events after this position (the last one you handled).")
-@click.option("--follow", is_flag=True, help="Keep waiting for new events.")
+              help=_h("Print events after this position (the last one you handled)."))
+@click.option("--follow", is_flag=True, help=_h("Keep waiting for new events."))
 @click.pass_context
 @_handled
 def feed(ctx: click.Context, after: int, follow: bool) -> None:
-    """Print petition events in store order, each with its position (for portals)."""
     svc = _state().service()
     as_json = _state().as_json
     try:
@@ -1267,13 +1447,13 @@ def feed(ctx: click.Context, after: int, follow: bool) -> None:
 
 
 # ------------------------------------------------------------ time limits
-@main.command()
+@main.command(help=_h("Record the warnings and breaches that are due (and their escalations, "
+                      "督办)."))
 @click.option("--now", type=TIME, default=None,
-              help="Sweep as of this moment (ISO 8601, local time unless an offset is "
-                   "given); default now.")
+              help=_h("Sweep as of this moment (ISO 8601, local time unless an offset is "
+                      "given); default now."))
 @_handled
 def sweep(now: datetime | None) -> None:
-    """Record the warnings and breaches that are due (and their escalations, 督办)."""
     state = _state()
     report = state.service().sweep(now)
     if state.as_json:
@@ -1287,9 +1467,10 @@ def sweep(now: datetime | None) -> None:
                        escalated=len(report.escalated)))
 
 
-@main.group("calendar")
+@main.group("calendar", help=_h("Working days on the official calendar: public holidays and "
+                                "adjusted workdays (调休)."))
 def calendar_() -> None:
-    """Working days on the official calendar: public holidays and adjusted workdays (调休)."""
+    pass
 
 
 def _uncovered_text(years: Sequence[int]) -> str:
@@ -1316,12 +1497,12 @@ def _calendar_warning(years: Sequence[int]) -> None:
                    err=True)
 
 
-@calendar_.command("workdays")
+@calendar_.command("workdays", help=_h("Print the date N working days after DATE (DATE itself "
+                                       "not counted)."))
 @click.argument("day", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]))
 @click.argument("n", type=click.IntRange(min=0))
 @_handled
 def calendar_workdays(day: datetime, n: int) -> None:
-    """Print the date N working days after DATE (DATE itself not counted)."""
     from petitions.deadlines.calendar import uncovered_warning, work_calendar
 
     found, uncovered = work_calendar().add_working_days(day.date(), n)
@@ -1333,11 +1514,11 @@ def calendar_workdays(day: datetime, n: int) -> None:
     click.echo(found.isoformat())
 
 
-@calendar_.command("is-workday")
+@calendar_.command("is-workday", help=_h("Answer yes or no, with the holiday or "
+                                         "adjusted-workday name."))
 @click.argument("day", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]))
 @_handled
 def calendar_is_workday(day: datetime) -> None:
-    """Answer yes or no, with the holiday or adjusted-workday name."""
     from petitions.deadlines.calendar import uncovered_warning, work_calendar
 
     state = _state()
@@ -1381,17 +1562,18 @@ def _audit_ctx(ctx: click.Context) -> tuple[PetitionService, bool]:
 _audit_errors = _handled
 
 
-@main.group()
+@main.group(help=_h("Check the record: hash chains, signed seals, export and import "
+                    "(docs/audit.md)."))
 def audit() -> None:
-    """Check the record: hash chains, signed seals, export and import (docs/audit.md)."""
+    pass
 
 
-@audit.command("keygen")
+@audit.command("keygen", help=_h("Write an Ed25519 key pair: PATH (private, mode 0600) and "
+                                 "PATH.pub."))
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--force", is_flag=True, help="Overwrite an existing key pair.")
+@click.option("--force", is_flag=True, help=_h("Overwrite an existing key pair."))
 @_audit_errors
 def audit_keygen(path: str, force: bool) -> None:
-    """Write an Ed25519 key pair: PATH (private, mode 0600) and PATH.pub."""
     from petitions.audit import keygen
 
     private, public = keygen(path, overwrite=force)
@@ -1400,15 +1582,15 @@ def audit_keygen(path: str, force: bool) -> None:
     click.echo(m("public key: {path}", path=public))
 
 
-@audit.command("seal")
+@audit.command("seal", help=_h("Verify the store, then write a signed checkpoint (seal) of "
+                               "it."))
 @click.option("--key", "key", required=True, type=click.Path(dir_okay=False),
-              help="Ed25519 private key (from `audit keygen`).")
+              help=_h("Ed25519 private key (from `audit keygen`)."))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="Seal file to write.")
+              help=_h("Seal file to write."))
 @click.pass_context
 @_audit_errors
 def audit_seal(ctx: click.Context, key: str, out: str) -> None:
-    """Verify the store, then write a signed checkpoint (seal) of it."""
     from petitions.audit import make_seal, write_seal
 
     svc, as_json = _audit_ctx(ctx)
@@ -1423,15 +1605,15 @@ def audit_seal(ctx: click.Context, key: str, out: str) -> None:
                           root=seal.merkle_root, out=out))
 
 
-@audit.command("verify")
+@audit.command("verify", help=_h("Check every hash chain and the notification log (and a "
+                                 "seal); name the first break."))
 @click.option("--seal", "seal_path", type=click.Path(dir_okay=False),
-              help="Also check the store against this seal.")
+              help=_h("Also check the store against this seal."))
 @click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
-              help="The public key the seal was signed with.")
+              help=_h("The public key the seal was signed with."))
 @click.pass_context
 @_audit_errors
 def audit_verify(ctx: click.Context, seal_path: str | None, public_key: str | None) -> None:
-    """Check every hash chain and the notification log (and a seal); name the first break."""
     from petitions.audit import read_seal, verify_store
 
     svc, as_json = _audit_ctx(ctx)
@@ -1460,12 +1642,12 @@ def audit_verify(ctx: click.Context, seal_path: str | None, public_key: str | No
                   if seal else ""))
 
 
-@audit.command("export")
+@audit.command("export", help=_h("Write the whole event log as JSON Lines (after checking "
+                                 "it)."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.pass_context
 @_audit_errors
 def audit_export(ctx: click.Context, file: str) -> None:
-    """Write the whole event log as JSON Lines (after checking it)."""
     from petitions.audit import export_log
 
     svc, as_json = _audit_ctx(ctx)
@@ -1477,21 +1659,21 @@ def audit_export(ctx: click.Context, file: str) -> None:
                           events=report.events, chains=report.chains, file=file))
 
 
-@audit.command("import")
+@audit.command("import", help=_h("Import an export FILE into an empty database "
+                                 "(administrators only)."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--actor", "actor_id", default=None,
-              help="Who imports (default: the global --actor / PETITIONS_ACTOR).")
+              help=_h("Who imports (default: the global --actor / PETITIONS_ACTOR)."))
 @click.option("--role", default=None,
-              help="Role used; must be administrator (default: the global --role).")
+              help=_h("Role used; must be administrator (default: the global --role)."))
 @click.option("--seal", "seal_path", type=click.Path(dir_okay=False),
-              help="Also check the file against this seal.")
+              help=_h("Also check the file against this seal."))
 @click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
-              help="The public key the seal was signed with.")
+              help=_h("The public key the seal was signed with."))
 @click.pass_context
 @_audit_errors
 def audit_import(ctx: click.Context, file: str, actor_id: str | None, role: str | None,
                  seal_path: str | None, public_key: str | None) -> None:
-    """Import an export FILE into an empty database (administrators only)."""
     from petitions import Actor
     from petitions.audit import import_log, read_seal
 
@@ -1531,9 +1713,8 @@ def _privacy_actor(actor: str | None, role: str | None) -> Any:
     return Actor(actor, role or state.role or "administrator")
 
 
-@main.group()
+@main.group(help=_h("Personal data: erase a petitioner, apply retention, inspect keys (个人信息)."))
 def privacy() -> None:
-    """Personal data: erase a petitioner, apply retention, inspect keys (个人信息)."""
     import logging
 
     root, lib = logging.getLogger(), logging.getLogger("petitions")
@@ -1547,23 +1728,23 @@ def privacy() -> None:
 
 
 _actor_option = click.option("--actor", default=None,
-                             help="Who acts (default: the global --actor / PETITIONS_ACTOR).")
+                             help=_h("Who acts (default: the global --actor / PETITIONS_ACTOR)."))
 _role_option = click.option("--role", default=None,
-                            help="The role acted in (default: the global --role / "
-                                 "PETITIONS_ROLE, else administrator).")
+                            help=_h("The role acted in (default: the global --role / "
+                                    "PETITIONS_ROLE, else administrator)."))
 
 
-@privacy.command("erase")
+@privacy.command("erase", help=_h("Crypto-shred PETITIONER_ID's personal data (the cases "
+                                  "stay, audited)."))
 @click.argument("petitioner_id")
 @click.option("--legal-basis", required=True,
-              help="Why the data may be erased, e.g. '个人信息保护法 第四十七条: 本人请求'.")
+              help=_h("Why the data may be erased, e.g. '个人信息保护法 第四十七条: 本人请求'."))
 @_actor_option
 @_role_option
 @click.pass_context
 @_handled
 def privacy_erase(ctx: click.Context, petitioner_id: str, legal_basis: str, actor: str | None,
                   role: str | None) -> None:
-    """Crypto-shred PETITIONER_ID's personal data (the cases stay, audited)."""
     done = _state().service().privacy.erase(petitioner_id, actor=_privacy_actor(actor, role),
                                     legal_basis=legal_basis)
     if _state().as_json:
@@ -1574,18 +1755,18 @@ def privacy_erase(ctx: click.Context, petitioner_id: str, legal_basis: str, acto
                           basis=done.legal_basis))
 
 
-@privacy.command("retain")
+@privacy.command("retain", help=_h("Erase the personal data of cases closed longer than a "
+                                   "period."))
 @click.option("--older-than", "older_than", required=True,
-              help="Retention period: 180d, 26w, 24m, 3y.")
+              help=_h("Retention period: 180d, 26w, 24m, 3y."))
 @click.option("--status", type=click.Choice(["closed"]), default="closed", show_default=True)
-@click.option("--dry-run", is_flag=True, help="Only list what would be erased.")
+@click.option("--dry-run", is_flag=True, help=_h("Only list what would be erased."))
 @_actor_option
 @_role_option
 @click.pass_context
 @_handled
 def privacy_retain(ctx: click.Context, older_than: str, status: str, dry_run: bool,
                    actor: str | None, role: str | None) -> None:
-    """Erase the personal data of cases closed longer than a period."""
     from petitions.privacy import retain
     from petitions.timefmt import show
 
@@ -1605,18 +1786,18 @@ def privacy_retain(ctx: click.Context, older_than: str, status: str, dry_run: bo
     click.echo(summary)
 
 
-@privacy.group("keys")
+@privacy.group("keys", help=_h("The key table and its master key."))
 def privacy_keys() -> None:
-    """The key table and its master key."""
+    pass
 
 
-@privacy_keys.command("status")
+@privacy_keys.command("status", help=_h("Where the master key comes from, and how many data "
+                                        "keys are live or erased."))
 @_actor_option
 @_role_option
 @click.pass_context
 @_handled
 def privacy_keys_status(ctx: click.Context, actor: str | None, role: str | None) -> None:
-    """Where the master key comes from, and how many data keys are live or erased."""
     status = _state().service().privacy.key_status(_privacy_actor(actor, role))
     if _state().as_json:
         click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
@@ -1627,16 +1808,16 @@ def privacy_keys_status(ctx: click.Context, actor: str | None, role: str | None)
                           erased=status.erased_keys))
 
 
-@privacy_keys.command("rotate")
+@privacy_keys.command("rotate", help=_h("Re-wrap every data key under a new master key; then "
+                                        "configure the new key."))
 @click.option("--new-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="A file holding the new master key (base64 of 32 random bytes).")
+              help=_h("A file holding the new master key (base64 of 32 random bytes)."))
 @_actor_option
 @_role_option
 @click.pass_context
 @_handled
 def privacy_keys_rotate(ctx: click.Context, new_key_file: str, actor: str | None,
                         role: str | None) -> None:
-    """Re-wrap every data key under a new master key; then configure the new key."""
     from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
 
     new = load_master_key("", {MASTER_KEY_FILE_ENV: new_key_file})
@@ -1646,16 +1827,16 @@ def privacy_keys_rotate(ctx: click.Context, new_key_file: str, actor: str | None
                           count=count, fingerprint=new.fingerprint, file=new_key_file))
 
 
-@privacy_keys.command("export")
+@privacy_keys.command("export", help=_h("Write the data keys, re-wrapped for another store's "
+                                        "master key (with audit export)."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--for-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="The master key file of the store the keys are for.")
+              help=_h("The master key file of the store the keys are for."))
 @_actor_option
 @_role_option
 @_handled
 def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
                         role: str | None) -> None:
-    """Write the data keys, re-wrapped for another store's master key (with audit export)."""
     from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
 
     target = load_master_key("", {MASTER_KEY_FILE_ENV: for_key_file})
@@ -1665,20 +1846,20 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
                           file=file))
 
 
-@privacy_keys.command("import")
+@privacy_keys.command("import", help=_h("Add data keys written by `privacy keys export` "
+                                        "(after audit import)."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @_actor_option
 @_role_option
 @_handled
 def privacy_keys_import(file: str, actor: str | None, role: str | None) -> None:
-    """Add data keys written by `privacy keys export` (after audit import)."""
     count = _state().service().privacy.import_keys(_privacy_actor(actor, role), file)
     click.echo(_state().m("imported {count} data key row(s)", count=count))
 
 
-@privacy_keys.command("new")
+@privacy_keys.command("new", help=_h("Print a fresh master key (base64) for "
+                                     "PETITIONS_MASTER_KEY or a key file."))
 def privacy_keys_new() -> None:
-    """Print a fresh master key (base64) for PETITIONS_MASTER_KEY or a key file."""
     from petitions.privacy import new_master_key_text
 
     click.echo(new_master_key_text())

@@ -24,7 +24,8 @@ def _code_messages() -> set[str]:
     found: set[str] = set()
     for folder, pattern in ((ROOT / "petitions", "**.py"), (ROOT, "cli.py")):
         for _, _, message, _, _ in extract_from_dir(
-                str(folder), method_map=[(pattern, "python")], keywords={"m": None, "N_": None}):
+                str(folder), method_map=[(pattern, "python")],
+                keywords={"m": None, "N_": None, "_h": None}):
             if isinstance(message, str) and message:
                 found.add(message)
     return found
