@@ -550,19 +550,20 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
 
 # ----------------------------------------------------------------- filing
 @main.command("file", help=_h("File a petition; print its id."))
-@click.option("--workflow", default="standard", show_default=True)
+@click.option("--workflow", default="standard", show_default=True, help=_h("The workflow name."))
 @click.option("--kind", type=click.Choice(KINDS), required=True,
               help=_h("Who raises the appeal."))
 @click.option("--name", required=True, help=_h("The petitioner's name."))
-@click.option("--phone", default="")
-@click.option("--title", required=True)
-@click.option("--description", required=True)
+@click.option("--phone", default="", help=_h("The petitioner's phone number (stored encrypted)."))
+@click.option("--title", required=True, help=_h("A short title."))
+@click.option("--description", required=True,
+              help=_h("What the appeal is about, in the petitioner's words."))
 @click.option("--category", required=True, help=_h("A taxonomy code, e.g. traffic."))
 @click.option("--channel", required=True, help=_h("A taxonomy code, e.g. hotline."))
 @click.option("--street", default="", help=_h("Street office or town (街道/镇)."))
 @click.option("--community", default="", help=_h("Community (社区)."))
 @click.option("--grid", default="", help=_h("Grid (网格)."))
-@click.option("--address", default="")
+@click.option("--address", default="", help=_h("The address (stored encrypted)."))
 @click.option("--idempotency-key", default=None,
               help=_h("Filing again with the same key returns the same id."))
 @click.option("--petitioner-id", default="",
@@ -604,7 +605,7 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
 # --------------------------------------------------------------- commands
 @main.command(help=_h("Accept the appeal for handling (受理)."))
 @recording
-@click.option("--note", default="")
+@click.option("--note", default="", help=_h("A note kept with the event."))
 def accept(petition_id: str, at: datetime | None, expected_version: int | None,
            note: str) -> None:
     _record("accept", petition_id, at, expected_version, note=note)
@@ -612,7 +613,7 @@ def accept(petition_id: str, at: datetime | None, expected_version: int | None,
 
 @main.command(help=_h("Refuse the appeal, saying why and where to go instead."))
 @recording
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 @click.option("--referral", required=True, help=_h("Where the petitioner should go instead."))
 def reject(petition_id: str, at: datetime | None, expected_version: int | None,
            reason: str, referral: str) -> None:
@@ -623,7 +624,7 @@ def reject(petition_id: str, at: datetime | None, expected_version: int | None,
 @recording
 @click.option("--original", "original_id", required=True, metavar="ID",
               help=_h("The petition this one duplicates."))
-@click.option("--note", default="")
+@click.option("--note", default="", help=_h("A note kept with the event."))
 def duplicate(petition_id: str, at: datetime | None, expected_version: int | None,
               original_id: str, note: str) -> None:
     _record("duplicate", petition_id, at, expected_version, original_id=original_id,
@@ -632,7 +633,7 @@ def duplicate(petition_id: str, at: datetime | None, expected_version: int | Non
 
 @main.command(help=_h("The petitioner withdraws the appeal."))
 @recording
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 def withdraw(petition_id: str, at: datetime | None, expected_version: int | None,
              reason: str) -> None:
     _record("withdraw", petition_id, at, expected_version, reason=reason)
@@ -643,7 +644,7 @@ def withdraw(petition_id: str, at: datetime | None, expected_version: int | None
 @click.option("--unit", required=True, help=_h("The lead unit."))
 @click.option("--person", required=True, help=_h("The person responsible (首接负责)."))
 @click.option("--co-unit", "co_units", multiple=True, help=_h("A co-handling unit (repeatable)."))
-@click.option("--note", default="")
+@click.option("--note", default="", help=_h("A note kept with the event."))
 def assign(petition_id: str, at: datetime | None, expected_version: int | None, unit: str,
            person: str, co_units: tuple[str, ...], note: str) -> None:
     _record("assign", petition_id, at, expected_version, unit=unit, person=person,
@@ -652,9 +653,9 @@ def assign(petition_id: str, at: datetime | None, expected_version: int | None, 
 
 @main.command(help=_h("Hand the petition to another unit or person."))
 @recording
-@click.option("--unit", required=True)
-@click.option("--person", required=True)
-@click.option("--reason", required=True)
+@click.option("--unit", required=True, help=_h("The handling unit."))
+@click.option("--person", required=True, help=_h("The responsible person."))
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 def transfer(petition_id: str, at: datetime | None, expected_version: int | None,
              unit: str, person: str, reason: str) -> None:
     _record("transfer", petition_id, at, expected_version, unit=unit, person=person,
@@ -663,7 +664,7 @@ def transfer(petition_id: str, at: datetime | None, expected_version: int | None
 
 @main.command(help=_h("The assigned unit disputes the dispatch."))
 @recording
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 def dispute(petition_id: str, at: datetime | None, expected_version: int | None,
             reason: str) -> None:
     _record("dispute", petition_id, at, expected_version, reason=reason)
@@ -676,7 +677,7 @@ def mediation() -> None:
 
 @mediation.command("open", help=_h("Open mediation."))
 @recording
-@click.option("--mediator", required=True)
+@click.option("--mediator", required=True, help=_h("The mediator."))
 @click.option("--apprentice", default=None, help=_h("An apprentice mediator (老马带小马)."))
 @click.option("--party", "parties", multiple=True, required=True,
               help=_h("A party to the dispute (repeatable)."))
@@ -688,10 +689,10 @@ def mediation_open(petition_id: str, at: datetime | None, expected_version: int 
 
 @mediation.command("session", help=_h("Record a mediation or joint-meeting session."))
 @recording
-@click.option("--place", required=True)
+@click.option("--place", required=True, help=_h("Where it took place."))
 @click.option("--participant", "participants", multiple=True, required=True,
               help=_h("Someone present (repeatable)."))
-@click.option("--minutes", default="")
+@click.option("--minutes", default="", help=_h("Minutes of the meeting."))
 @click.option("--held-at", type=TIME, default=None,
               help=_h("When the session was held; default --at."))
 def mediation_session(petition_id: str, at: datetime | None, expected_version: int | None,
@@ -703,7 +704,7 @@ def mediation_session(petition_id: str, at: datetime | None, expected_version: i
 
 @mediation.command("agree", help=_h("Mediation reached an agreement."))
 @recording
-@click.option("--terms", required=True)
+@click.option("--terms", required=True, help=_h("The terms agreed."))
 def mediation_agree(petition_id: str, at: datetime | None, expected_version: int | None,
                     terms: str) -> None:
     _record("agree", petition_id, at, expected_version, terms=terms)
@@ -711,7 +712,7 @@ def mediation_agree(petition_id: str, at: datetime | None, expected_version: int
 
 @mediation.command("fail", help=_h("Mediation failed."))
 @recording
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 def mediation_fail(petition_id: str, at: datetime | None, expected_version: int | None,
                    reason: str) -> None:
     _record("fail_mediation", petition_id, at, expected_version, reason=reason)
@@ -719,10 +720,10 @@ def mediation_fail(petition_id: str, at: datetime | None, expected_version: int 
 
 @main.command(help=_h("Record an on-site office meeting (现场办公)."))
 @recording
-@click.option("--place", required=True)
+@click.option("--place", required=True, help=_h("Where it took place."))
 @click.option("--participant", "participants", multiple=True, required=True,
               help=_h("Who took part (repeat for each)."))
-@click.option("--minutes", default="")
+@click.option("--minutes", default="", help=_h("Minutes of the meeting."))
 @click.option("--held-at", type=TIME, default=None, help=_h("When it was held; default --at."))
 def onsite(petition_id: str, at: datetime | None, expected_version: int | None, place: str,
            participants: tuple[str, ...], minutes: str, held_at: datetime | None) -> None:
@@ -738,7 +739,7 @@ def review() -> None:
 @review.command("request", help=_h("The petitioner asks for a review of the reply (within the "
                                    "workflow's window)."))
 @recording
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 def review_request(petition_id: str, at: datetime | None, expected_version: int | None,
                    reason: str) -> None:
     _record("request_review", petition_id, at, expected_version, reason=reason)
@@ -746,8 +747,9 @@ def review_request(petition_id: str, at: datetime | None, expected_version: int 
 
 @review.command("answer", help=_h("Give the review opinion (复查意见)."))
 @recording
-@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True)
-@click.option("--text", required=True)
+@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True,
+              help=_h("The outcome."))
+@click.option("--text", required=True, help=_h("The text (kept in the history)."))
 def review_answer(petition_id: str, at: datetime | None, expected_version: int | None,
                   outcome: str, text: str) -> None:
     _record("answer_review", petition_id, at, expected_version, outcome=outcome, text=text)
@@ -761,7 +763,7 @@ def rereview() -> None:
 @rereview.command("request", help=_h("The petitioner asks for a re-review of the review "
                                      "opinion."))
 @recording
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 def rereview_request(petition_id: str, at: datetime | None, expected_version: int | None,
                      reason: str) -> None:
     _record("request_rereview", petition_id, at, expected_version, reason=reason)
@@ -770,8 +772,9 @@ def rereview_request(petition_id: str, at: datetime | None, expected_version: in
 @rereview.command("answer", help=_h("Give the re-review opinion (复核意见); the matter is then "
                                     "final."))
 @recording
-@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True)
-@click.option("--text", required=True)
+@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True,
+              help=_h("The outcome."))
+@click.option("--text", required=True, help=_h("The text (kept in the history)."))
 def rereview_answer(petition_id: str, at: datetime | None, expected_version: int | None,
                     outcome: str, text: str) -> None:
     _record("answer_rereview", petition_id, at, expected_version, outcome=outcome, text=text)
@@ -784,10 +787,11 @@ def campaign() -> None:
 
 @campaign.command("open", help=_h("Open a campaign; print its id (file its suggestions with "
                                   "--campaign ID)."))
-@click.option("--name", required=True)
-@click.option("--street", default="")
-@click.option("--community", default="")
-@click.option("--description", default="")
+@click.option("--name", required=True, help=_h("The name."))
+@click.option("--street", default="", help=_h("Street office or town (街道/镇)."))
+@click.option("--community", default="", help=_h("Community (社区)."))
+@click.option("--description", default="",
+              help=_h("What the appeal is about, in the petitioner's words."))
 @click.option("--at", type=TIME, default=None, help=_h("When it started; default now."))
 @_handled
 def campaign_open(name: str, street: str, community: str, description: str,
@@ -834,9 +838,9 @@ def plan() -> None:
 
 @plan.command("step", help=_h("Record the next step of a plan as completed."))
 @recording
-@click.option("--plan", "plan_name", required=True)
-@click.option("--step", required=True)
-@click.option("--evidence", required=True)
+@click.option("--plan", "plan_name", required=True, help=_h("The plan's name in the workflow."))
+@click.option("--step", required=True, help=_h("The step's code in the plan."))
+@click.option("--evidence", required=True, help=_h("What shows the step is done."))
 def plan_step(petition_id: str, at: datetime | None, expected_version: int | None,
               plan_name: str, step: str, evidence: str) -> None:
     _record("plan_step", petition_id, at, expected_version, plan=plan_name, step=step,
@@ -845,7 +849,7 @@ def plan_step(petition_id: str, at: datetime | None, expected_version: int | Non
 
 @main.command(help=_h("Record an action taken."))
 @recording
-@click.option("--action", required=True)
+@click.option("--action", required=True, help=_h("What was done."))
 def act(petition_id: str, at: datetime | None, expected_version: int | None,
         action: str) -> None:
     _record("act", petition_id, at, expected_version, action=action)
@@ -853,8 +857,9 @@ def act(petition_id: str, at: datetime | None, expected_version: int | None,
 
 @main.command(help=_h("Give the written reply."))
 @recording
-@click.option("--outcome", type=click.Choice(REPLY_OUTCOMES), required=True)
-@click.option("--text", required=True)
+@click.option("--outcome", type=click.Choice(REPLY_OUTCOMES), required=True,
+              help=_h("The outcome."))
+@click.option("--text", required=True, help=_h("The text (kept in the history)."))
 def reply(petition_id: str, at: datetime | None, expected_version: int | None,
           outcome: str, text: str) -> None:
     _record("reply", petition_id, at, expected_version, outcome=outcome, text=text)
@@ -862,7 +867,7 @@ def reply(petition_id: str, at: datetime | None, expected_version: int | None,
 
 @main.command(help=_h("Mark the appeal resolved; it goes to the satisfaction review."))
 @recording
-@click.option("--summary", default="")
+@click.option("--summary", default="", help=_h("A short summary."))
 def resolve(petition_id: str, at: datetime | None, expected_version: int | None,
             summary: str) -> None:
     _record("resolve", petition_id, at, expected_version, summary=summary)
@@ -874,8 +879,9 @@ def resolve(petition_id: str, at: datetime | None, expected_version: int | None,
               help=_h("Whether the petitioner was reached."))
 @click.option("--resolved/--unresolved", required=True,
               help=_h("Whether the petitioner says it is resolved."))
-@click.option("--rating", type=click.Choice(RATINGS), default=None)
-@click.option("--comment", default="")
+@click.option("--rating", type=click.Choice(RATINGS), default=None,
+              help=_h("The petitioner's rating."))
+@click.option("--comment", default="", help=_h("What the petitioner said."))
 def callback(petition_id: str, at: datetime | None, expected_version: int | None,
              contacted: bool, resolved: bool, rating: str | None, comment: str) -> None:
     _record("callback", petition_id, at, expected_version, contacted=contacted,
@@ -884,8 +890,9 @@ def callback(petition_id: str, at: datetime | None, expected_version: int | None
 
 @main.command(help=_h("Reopen after an unsatisfied call-back."))
 @recording
-@click.option("--to", type=click.Choice(["mediation", "resolution"]), required=True)
-@click.option("--reason", required=True)
+@click.option("--to", type=click.Choice(["mediation", "resolution"]), required=True,
+              help=_h("The stage to reopen into."))
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 def reopen(petition_id: str, at: datetime | None, expected_version: int | None, to: str,
            reason: str) -> None:
     _record("reopen", petition_id, at, expected_version, to=to, reason=reason)
@@ -893,7 +900,7 @@ def reopen(petition_id: str, at: datetime | None, expected_version: int | None, 
 
 @main.command(help=_h("Close the petition (办结)."))
 @recording
-@click.option("--note", default="")
+@click.option("--note", default="", help=_h("A note kept with the event."))
 def close(petition_id: str, at: datetime | None, expected_version: int | None,
           note: str) -> None:
     _record("close", petition_id, at, expected_version, note=note)
@@ -901,7 +908,7 @@ def close(petition_id: str, at: datetime | None, expected_version: int | None,
 
 @main.command(help=_h("Add a note to the record."))
 @recording
-@click.option("--text", required=True)
+@click.option("--text", required=True, help=_h("The text (kept in the history)."))
 def note(petition_id: str, at: datetime | None, expected_version: int | None,
          text: str) -> None:
     _record("note", petition_id, at, expected_version, text=text)
@@ -909,7 +916,7 @@ def note(petition_id: str, at: datetime | None, expected_version: int | None,
 
 @main.command(help=_h("Escalate for supervision (督办)."))
 @recording
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 def escalate(petition_id: str, at: datetime | None, expected_version: int | None,
              reason: str) -> None:
     _record("escalate", petition_id, at, expected_version, reason=reason)
@@ -917,8 +924,8 @@ def escalate(petition_id: str, at: datetime | None, expected_version: int | None
 
 @main.command(help=_h("Extend the deadline."))
 @recording
-@click.option("--days", type=int, required=True)
-@click.option("--reason", required=True)
+@click.option("--days", type=int, required=True, help=_h("Days to add to the deadline."))
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
 @click.option("--approver", default=None, help=_h("Who approved it; default the actor."))
 def extend(petition_id: str, at: datetime | None, expected_version: int | None,
            days: int, reason: str, approver: str | None) -> None:
@@ -937,7 +944,7 @@ def pause(petition_id: str, at: datetime | None, expected_version: int | None,
 
 @main.command(help=_h("Resume the paused time limit; the deadline moves by the time paused."))
 @recording
-@click.option("--reason", default="")
+@click.option("--reason", default="", help=_h("Why (kept in the history)."))
 def resume(petition_id: str, at: datetime | None, expected_version: int | None,
            reason: str) -> None:
     _record("resume", petition_id, at, expected_version, reason=reason)
@@ -1019,26 +1026,28 @@ def _rating_label(workflow: str, rating: str | None, lang: str) -> str:
 
 
 @main.command("list", help=_h("List petitions (a queue), newest first."))
-@click.option("--status", type=click.Choice(["open", "closed"]), default=None)
-@click.option("--stage", default=None)
-@click.option("--workflow", default=None)
-@click.option("--street", default=None)
-@click.option("--community", default=None)
-@click.option("--grid", default=None)
+@click.option("--status", type=click.Choice(["open", "closed"]), default=None,
+              help=_h("open or closed."))
+@click.option("--stage", default=None, help=_h("The stage."))
+@click.option("--workflow", default=None, help=_h("The workflow name."))
+@click.option("--street", default=None, help=_h("Street office or town (街道/镇)."))
+@click.option("--community", default=None, help=_h("Community (社区)."))
+@click.option("--grid", default=None, help=_h("Grid (网格)."))
 @click.option("--unit", default=None, help=_h("Lead unit."))
-@click.option("--assignee", default=None)
-@click.option("--mediator", default=None)
-@click.option("--category", default=None)
-@click.option("--channel", default=None)
-@click.option("--campaign", default=None)
+@click.option("--assignee", default=None, help=_h("The responsible person."))
+@click.option("--mediator", default=None, help=_h("The mediator."))
+@click.option("--category", default=None, help=_h("A category code."))
+@click.option("--channel", default=None, help=_h("A channel code."))
+@click.option("--campaign", default=None, help=_h("A campaign id."))
 @click.option("--text", default=None, help=_h("Words in the title or description."))
 @click.option("--overdue", is_flag=True,
               help=_h("Only petitions whose running deadline has passed (soonest first)."))
 @click.option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
               help=_h("Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
                       "1d6h (with --overdue: either)."))
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help=_h("How many at most."))
+@click.option("--offset", type=click.IntRange(min=0), default=0, help=_h("How many to skip."))
 @_handled
 def list_(text: str | None, limit: int, offset: int, overdue: bool,
           due_within: timedelta | None, **filters: str | None) -> None:
@@ -1110,7 +1119,8 @@ def history(petition_id: str, reveal: bool, unit: str | None) -> None:
              changed(e)) for e in events])
 
 @main.command(help=_h("Response, resolution and satisfaction rates over valid call-backs."))
-@click.option("--by", type=click.Choice(GROUPINGS), default="street", show_default=True)
+@click.option("--by", type=click.Choice(GROUPINGS), default="street", show_default=True,
+              help=_h("Group by."))
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help=_h("First call-back day (local), YYYY-MM-DD."))
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
@@ -1142,7 +1152,7 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 
 @main.command(help=_h("Open and closed petitions per assignee or mediator."))
 @click.option("--role", type=click.Choice(["assignee", "mediator"]), default="assignee",
-              show_default=True)
+              show_default=True, help=_h("Whose desks: assignees or mediators."))
 @_handled
 def caseload(role: str) -> None:
     state = _state()
@@ -1189,7 +1199,7 @@ def workflows_list() -> None:
 
 @workflows.command("show", help=_h("Show a workflow's stages, commands and roles."))
 @click.argument("name")
-@click.option("--version", type=int, default=None)
+@click.option("--version", type=int, default=None, help=_h("The version."))
 @click.option("--mermaid", is_flag=True, help=_h("Print a Mermaid state diagram."))
 @_handled
 def workflows_show(name: str, version: int | None, mermaid: bool) -> None:
@@ -1759,7 +1769,8 @@ def privacy_erase(ctx: click.Context, petitioner_id: str, legal_basis: str, acto
                                    "period."))
 @click.option("--older-than", "older_than", required=True,
               help=_h("Retention period: 180d, 26w, 24m, 3y."))
-@click.option("--status", type=click.Choice(["closed"]), default="closed", show_default=True)
+@click.option("--status", type=click.Choice(["closed"]), default="closed", show_default=True,
+              help=_h("open or closed."))
 @click.option("--dry-run", is_flag=True, help=_h("Only list what would be erased."))
 @_actor_option
 @_role_option
