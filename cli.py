@@ -111,14 +111,19 @@ def _handled(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _actor() -> Any:
+def _actor(actor_id: str | None = None, role: str | None = None,
+           default_role: str | None = None) -> Any:
+    """Who is acting: a command's own --actor/--role, else the global ones (or
+    PETITIONS_ACTOR/PETITIONS_ROLE), else ``default_role``; refuse when unknown."""
     from petitions import Actor
 
     state = _state()
-    if not state.actor_id or not state.role:
+    actor_id = actor_id or state.actor_id
+    role = role or state.role or default_role
+    if not actor_id or not role:
         _fail(state.m("who is doing this? give --actor and --role "
                       "(or PETITIONS_ACTOR and PETITIONS_ROLE)"))
-    return Actor(state.actor_id, state.role)
+    return Actor(actor_id, role)
 
 
 # ------------------------------------------------------------------- output
@@ -1346,9 +1351,8 @@ def db() -> None:
 
 @db.command("init", help=_h("Create the schema and tables now (they are also created on first "
                             "use)."))
-@click.pass_context
 @_handled
-def db_init(ctx: click.Context) -> None:
+def db_init() -> None:
     from petitions.persistence import store_info
 
     info = store_info(_state().service(), _state().db)
@@ -1359,9 +1363,8 @@ def db_init(ctx: click.Context) -> None:
 
 
 @db.command("info", help=_h("Show the backend, the current position and the counts."))
-@click.pass_context
 @_handled
-def db_info(ctx: click.Context) -> None:
+def db_info() -> None:
     from petitions.persistence import store_info
 
     info = store_info(_state().service(), _state().db)
@@ -1386,9 +1389,8 @@ def db_info(ctx: click.Context) -> None:
 @click.option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
               show_default=True,
               help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
-@click.pass_context
 @_handled
-def import_(ctx: click.Context, file: str, on_error: str) -> None:
+def import_(file: str, on_error: str) -> None:
     from petitions.importer import ImportRefused, import_filings
 
     svc = _state().service()
@@ -1431,9 +1433,8 @@ def import_(ctx: click.Context, file: str, on_error: str) -> None:
 @click.option("--after", type=click.IntRange(min=0), default=0, show_default=True,
               help=_h("Print events after this position (the last one you handled)."))
 @click.option("--follow", is_flag=True, help=_h("Keep waiting for new events."))
-@click.pass_context
 @_handled
-def feed(ctx: click.Context, after: int, follow: bool) -> None:
+def feed(after: int, follow: bool) -> None:
     svc = _state().service()
     as_json = _state().as_json
     try:
@@ -1563,15 +1564,6 @@ def _day_answer(found: Any) -> str:
 # `petitions audit …`: thin wrappers over petitions.audit (see docs/audit.md).
 
 
-def _audit_ctx(ctx: click.Context) -> tuple[PetitionService, bool]:
-    state = _state()
-    return state.service(), state.as_json
-
-
-#: Audit and domain errors: one line on stderr, exit status 1.
-_audit_errors = _handled
-
-
 @main.group(help=_h("Check the record: hash chains, signed seals, export and import "
                     "(docs/audit.md)."))
 def audit() -> None:
@@ -1582,7 +1574,7 @@ def audit() -> None:
                                  "PATH.pub."))
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help=_h("Overwrite an existing key pair."))
-@_audit_errors
+@_handled
 def audit_keygen(path: str, force: bool) -> None:
     from petitions.audit import keygen
 
@@ -1598,12 +1590,11 @@ def audit_keygen(path: str, force: bool) -> None:
               help=_h("Ed25519 private key (from `audit keygen`)."))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help=_h("Seal file to write."))
-@click.pass_context
-@_audit_errors
-def audit_seal(ctx: click.Context, key: str, out: str) -> None:
+@_handled
+def audit_seal(key: str, out: str) -> None:
     from petitions.audit import make_seal, write_seal
 
-    svc, as_json = _audit_ctx(ctx)
+    svc, as_json = _state().service(), _state().as_json
     seal = make_seal(svc, key)
     write_seal(seal, out)
     if as_json:
@@ -1621,12 +1612,11 @@ def audit_seal(ctx: click.Context, key: str, out: str) -> None:
               help=_h("Also check the store against this seal."))
 @click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
               help=_h("The public key the seal was signed with."))
-@click.pass_context
-@_audit_errors
-def audit_verify(ctx: click.Context, seal_path: str | None, public_key: str | None) -> None:
+@_handled
+def audit_verify(seal_path: str | None, public_key: str | None) -> None:
     from petitions.audit import read_seal, verify_store
 
-    svc, as_json = _audit_ctx(ctx)
+    svc, as_json = _state().service(), _state().as_json
     seal = read_seal(seal_path) if seal_path else None
     if public_key and seal is None:
         raise click.UsageError("--public-key goes with --seal")
@@ -1655,12 +1645,11 @@ def audit_verify(ctx: click.Context, seal_path: str | None, public_key: str | No
 @audit.command("export", help=_h("Write the whole event log as JSON Lines (after checking "
                                  "it)."))
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.pass_context
-@_audit_errors
-def audit_export(ctx: click.Context, file: str) -> None:
+@_handled
+def audit_export(file: str) -> None:
     from petitions.audit import export_log
 
-    svc, as_json = _audit_ctx(ctx)
+    svc, as_json = _state().service(), _state().as_json
     report = export_log(svc, file)
     if as_json:
         click.echo(json.dumps({"file": file, **report.to_dict()}, ensure_ascii=False))
@@ -1680,22 +1669,14 @@ def audit_export(ctx: click.Context, file: str) -> None:
               help=_h("Also check the file against this seal."))
 @click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
               help=_h("The public key the seal was signed with."))
-@click.pass_context
-@_audit_errors
-def audit_import(ctx: click.Context, file: str, actor_id: str | None, role: str | None,
+@_handled
+def audit_import(file: str, actor_id: str | None, role: str | None,
                  seal_path: str | None, public_key: str | None) -> None:
-    from petitions import Actor
     from petitions.audit import import_log, read_seal
 
-    svc, as_json = _audit_ctx(ctx)
+    svc, as_json = _state().service(), _state().as_json
     seal = read_seal(seal_path) if seal_path else None
-    state = _state()
-    actor_id = actor_id or state.actor_id
-    role = role or state.role
-    if not actor_id or not role:
-        _fail(state.m("who is doing this? give --actor and --role "
-                      "(or PETITIONS_ACTOR and PETITIONS_ROLE)"))
-    report = import_log(svc, file, actor=Actor(actor_id, role), seal=seal,
+    report = import_log(svc, file, actor=_actor(actor_id, role), seal=seal,
                         public_key=public_key)
     if as_json:
         click.echo(json.dumps({"file": file, **report.to_dict()}, ensure_ascii=False))
@@ -1709,18 +1690,6 @@ def audit_import(ctx: click.Context, file: str, actor_id: str | None, role: str 
 
 # ---------------------------------------------------------------- privacy ---
 # The ``privacy`` command group: erasure, retention and the key table.
-
-
-def _privacy_actor(actor: str | None, role: str | None) -> Any:
-    """The acting administrator: this group's --actor/--role, else the global ones."""
-    from petitions import Actor
-
-    state = _state()
-    actor = actor or state.actor_id
-    if not actor:
-        _fail(state.m("who is doing this? give --actor and --role "
-                      "(or PETITIONS_ACTOR and PETITIONS_ROLE)"))
-    return Actor(actor, role or state.role or "administrator")
 
 
 @main.group(help=_h("Personal data: erase a petitioner, apply retention, inspect keys (个人信息)."))
@@ -1751,12 +1720,12 @@ _role_option = click.option("--role", default=None,
               help=_h("Why the data may be erased, e.g. '个人信息保护法 第四十七条: 本人请求'."))
 @_actor_option
 @_role_option
-@click.pass_context
 @_handled
-def privacy_erase(ctx: click.Context, petitioner_id: str, legal_basis: str, actor: str | None,
+def privacy_erase(petitioner_id: str, legal_basis: str, actor: str | None,
                   role: str | None) -> None:
-    done = _state().service().privacy.erase(petitioner_id, actor=_privacy_actor(actor, role),
-                                    legal_basis=legal_basis)
+    admin = _actor(actor, role, default_role="administrator")
+    done = _state().service().privacy.erase(petitioner_id, actor=admin,
+                                            legal_basis=legal_basis)
     if _state().as_json:
         click.echo(json.dumps(done.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -1774,14 +1743,14 @@ def privacy_erase(ctx: click.Context, petitioner_id: str, legal_basis: str, acto
 @click.option("--dry-run", is_flag=True, help=_h("Only list what would be erased."))
 @_actor_option
 @_role_option
-@click.pass_context
 @_handled
-def privacy_retain(ctx: click.Context, older_than: str, status: str, dry_run: bool,
+def privacy_retain(older_than: str, status: str, dry_run: bool,
                    actor: str | None, role: str | None) -> None:
     from petitions.privacy import retain
     from petitions.timefmt import show
 
-    run = retain(_state().service(), actor=_privacy_actor(actor, role), older_than=older_than,
+    admin = _actor(actor, role, default_role="administrator")
+    run = retain(_state().service(), actor=admin, older_than=older_than,
                  status=status, dry_run=dry_run)
     if _state().as_json:
         click.echo(json.dumps(run.to_dict(), ensure_ascii=False, indent=2))
@@ -1806,10 +1775,10 @@ def privacy_keys() -> None:
                                         "keys are live or erased."))
 @_actor_option
 @_role_option
-@click.pass_context
 @_handled
-def privacy_keys_status(ctx: click.Context, actor: str | None, role: str | None) -> None:
-    status = _state().service().privacy.key_status(_privacy_actor(actor, role))
+def privacy_keys_status(actor: str | None, role: str | None) -> None:
+    admin = _actor(actor, role, default_role="administrator")
+    status = _state().service().privacy.key_status(admin)
     if _state().as_json:
         click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -1825,14 +1794,14 @@ def privacy_keys_status(ctx: click.Context, actor: str | None, role: str | None)
               help=_h("A file holding the new master key (base64 of 32 random bytes)."))
 @_actor_option
 @_role_option
-@click.pass_context
 @_handled
-def privacy_keys_rotate(ctx: click.Context, new_key_file: str, actor: str | None,
+def privacy_keys_rotate(new_key_file: str, actor: str | None,
                         role: str | None) -> None:
     from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
 
     new = load_master_key("", {MASTER_KEY_FILE_ENV: new_key_file})
-    count = _state().service().privacy.rotate(_privacy_actor(actor, role), new)
+    admin = _actor(actor, role, default_role="administrator")
+    count = _state().service().privacy.rotate(admin, new)
     click.echo(_state().m("re-wrapped {count} data key(s) under master key {fingerprint}; "
                           "configure PETITIONS_MASTER_KEY_FILE={file} from now on",
                           count=count, fingerprint=new.fingerprint, file=new_key_file))
@@ -1851,7 +1820,8 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
     from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
 
     target = load_master_key("", {MASTER_KEY_FILE_ENV: for_key_file})
-    count = _state().service().privacy.export_keys(_privacy_actor(actor, role), file, target)
+    admin = _actor(actor, role, default_role="administrator")
+    count = _state().service().privacy.export_keys(admin, file, target)
     click.echo(_state().m("exported {count} data key row(s) for master key {fingerprint} "
                           "to {file}", count=count, fingerprint=target.fingerprint,
                           file=file))
@@ -1864,7 +1834,8 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
 @_role_option
 @_handled
 def privacy_keys_import(file: str, actor: str | None, role: str | None) -> None:
-    count = _state().service().privacy.import_keys(_privacy_actor(actor, role), file)
+    admin = _actor(actor, role, default_role="administrator")
+    count = _state().service().privacy.import_keys(admin, file)
     click.echo(_state().m("imported {count} data key row(s)", count=count))
 
 
