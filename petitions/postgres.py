@@ -40,11 +40,11 @@ class Factory(PostgresFactory):
         super().__init__(env)
         schema = self.datastore.schema
         if schema != "public" and self.env_create_table():
-            with self._creating():
+            with self.creating():
                 create_schema(self, schema)
 
     @contextmanager
-    def _creating(self) -> Iterator[None]:
+    def creating(self) -> Iterator[None]:
         if not self.env_create_table():
             yield
             return
@@ -57,17 +57,17 @@ class Factory(PostgresFactory):
                 conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
-        with self._creating():
+        with self.creating():
             return super().aggregate_recorder(purpose)
 
     def application_recorder(self) -> ApplicationRecorder:
-        with self._creating():
+        with self.creating():
             return super().application_recorder()
 
     def tracking_recorder(
         self, tracking_recorder_class: type[TPostgresTrackingRecorder] | None = None
     ) -> TPostgresTrackingRecorder:
-        with self._creating():
+        with self.creating():
             return super().tracking_recorder(tracking_recorder_class)
 
 

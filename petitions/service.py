@@ -50,8 +50,6 @@ from petitions.views import EventView, PetitionView
 from workflows import Registry, UnknownWorkflow, Workflow
 
 if TYPE_CHECKING:
-    from eventsourcing.domain import MutableOrImmutableAggregate
-    from eventsourcing.persistence import Recording
 
     from petitions.deadlines.clock import Timekeeper
     from petitions.deadlines.sweep import SweepReport
@@ -290,6 +288,7 @@ class PetitionService(ChainedApplication):
             raise ConcurrentUpdate(petition.id, "id already taken") from None
         if definition is not None:
             self._stored_hashes.add(wf.sha256)
+        self._remember(petition)
         return petition.id
 
     # ------------------------------------------------------------- commands
@@ -302,6 +301,18 @@ class PetitionService(ChainedApplication):
         if not isinstance(petition, Petition):
             raise PetitionNotFound(petition_id)
         return petition
+
+    def _remember(self, petition: Petition) -> None:
+        """Keep ``petition``, just saved, as the cached state of its petition.
+
+        The cache is fast-forwarded from the store on every load, so this is
+        only a shortcut: the next command on it need not read back and apply
+        the events it has just written.  The service drops its reference, and
+        loads hand out copies, so the cached object is never changed again.
+        """
+        cache = self.repository.cache
+        if cache is not None:
+            cache.put(petition.id, petition)
 
     @staticmethod
     def _uuid(value: UUID | str) -> UUID:
@@ -333,6 +344,7 @@ class PetitionService(ChainedApplication):
             self.save(petition)
         except IntegrityError:
             raise ConcurrentUpdate(petition.id) from None
+        self._remember(petition)
         return self._view(petition, wf, actor)
 
     def accept(self, petition_id: UUID | str, *, actor: Actor, note: str = "",
@@ -603,6 +615,7 @@ class PetitionService(ChainedApplication):
             self.save(*(a for a in (petition, matter) if a is not None))
         except IntegrityError:
             raise ConcurrentUpdate(petition.id) from None
+        self._remember(petition)
         return self._view(petition, wf, actor)
 
     def _refuse_repeat(self, petitioner_id: str, title: str, description: str) -> None:
@@ -772,15 +785,6 @@ class PetitionService(ChainedApplication):
             found = ReadModels(self)
             self.__dict__["_views"] = found
         return found
-
-    def save(self, *objs: MutableOrImmutableAggregate[UUID] | Any,
-             **kwargs: Any) -> list[Recording[UUID]]:
-        recordings = super().save(*objs, **kwargs)
-        try:
-            self.views.follow(recordings)  # views follow every command in this process
-        except Exception:  # the command is stored; the next query catches up again
-            log.exception("read models could not catch up after a command")
-        return recordings
 
     def list_petitions(self, *, text: str | None = None, limit: int | None = 50,
                        offset: int = 0, overdue: bool = False,

@@ -123,6 +123,12 @@ def main() -> None:
         else:
             conflicts += attempts - 1
             ok.append([str(pid), view.version, command])
+        # Portals look at the queue between commands: the read models catch
+        # up in every writer at once, racing one another.
+        try:
+            svc.list_petitions(limit=5)
+        except Exception as exc:  # reported, and fails the test
+            failed.append([str(pid), "list_petitions", f"{type(exc).__name__}: {exc}"])
     svc.close()
     print(json.dumps({"worker": worker, "ok": ok, "failed": failed, "filed": filed,
                       "conflicts": conflicts}), flush=True)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.persistence import OperationalError, Tracking
+from eventsourcing.sqlite import (
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+    SQLiteTransaction,
+)
 
 from petitions.readmodels.store import (
     _COMMON_DDL,
@@ -18,6 +24,24 @@ from petitions.readmodels.store import (
     _case_table_sql,
     like_pattern,
 )
+
+
+class _WriteTransaction(SQLiteTransaction):
+    """A transaction that takes the write lock when it begins.
+
+    A view update first reads the tracked position, then writes.  In a plain
+    (deferred) transaction that upgrade fails at once with "database is
+    locked" when another process committed in between; ``BEGIN IMMEDIATE``
+    waits for the lock (up to the busy timeout) before reading instead.
+    """
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(exc) from exc
+        return cursor
 
 
 class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
@@ -68,7 +92,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             before = raw.execute("PRAGMA synchronous").fetchone()[0]
             raw.execute("PRAGMA synchronous=NORMAL")
             try:
-                with conn.transaction(commit=True) as cursor:
+                with _WriteTransaction(conn, commit=True) as cursor, cursor:
                     yield cursor
             finally:
                 raw.execute(f"PRAGMA synchronous={int(before)}")

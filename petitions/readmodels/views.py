@@ -1,22 +1,25 @@
 """``ReadModels``: the read models of one petitions store, and their queries.
 
-On SQLite, which has no push subscription in eventsourcing 9.5, the views
-catch up from their last tracked position before every query and after every
-command of the service in the same process.  On PostgreSQL they do the same
-by default; with ``PETITIONS_VIEWS=runner`` the service leaves them to a
-separate process running :mod:`petitions.readmodels.runner`.
+Commands do not update the views: before every query the views catch up from
+their last tracked position with everything recorded since (by any process),
+in batches, each batch in one transaction with its tracking record.  A query
+therefore sees every command stored before it, and a burst of commands costs
+one catch-up, not one view transaction per command.  On PostgreSQL, with
+``PETITIONS_VIEWS=runner``, the service leaves them to a separate process
+running :mod:`petitions.readmodels.runner` (eventsourcing's push subscription).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 
 from petitions.readmodels.projection import CaseViews
 from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
@@ -24,6 +27,9 @@ from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
 
 if TYPE_CHECKING:
     from eventsourcing.application import Application
+
+    from petitions.readmodels.postgres import PostgresViewStore
+    from petitions.readmodels.sqlite import SQLiteViewStore
 
 log = logging.getLogger("petitions.readmodels")
 
@@ -143,13 +149,38 @@ def open_store(app: Application[Any], create: bool = True) -> ViewStore:
     else:
         raise NotImplementedError(f"read models need SQLite or PostgreSQL, not {module}")
     if create:
+        _create(app, store)
+    return store
+
+
+def _create(app: Application[Any], store: SQLiteViewStore | PostgresViewStore) -> None:
+    """Create (or upgrade) the view tables; several processes may do this at once."""
+
+    def create() -> None:
         if store.outdated():
             # Views of an older version (fewer columns): drop them and build
             # them again from the events (the next catch-up does).
             log.warning("read models are of an older version: rebuilding them")
             store.drop_views(app.name)
         store.create_table()
-    return store
+
+    creating = getattr(app.factory, "creating", None)
+    if creating is not None:  # PostgreSQL: one process at a time (advisory lock)
+        with creating():
+            create()
+        return
+    # SQLite: a process that meets another one's schema change gets "database
+    # is locked" (a lock upgrade SQLite will not wait for), or finds that
+    # another one has just recorded the tracking table's migration mark
+    # (IntegrityError); the statements are idempotent, so try again shortly.
+    for attempt in range(20):
+        try:
+            create()
+            return
+        except (OperationalError, IntegrityError):
+            if attempt == 19:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 class ReadModels:
@@ -205,23 +236,6 @@ class ReadModels:
         """Catch up if this process keeps the views (before a query)."""
         if self.inline:
             self.catch_up()
-
-    def follow(self, recordings: Sequence[Any]) -> None:
-        """Catch up after a save: when the views stand right before the events
-        just saved (nobody else wrote meanwhile), apply them as they are, in one
-        transaction with their tracking record; otherwise read the log."""
-        if not self.inline:
-            return
-        ids = [r.notification.id for r in recordings]
-        if ids and ids == list(range(ids[0], ids[0] + len(ids))):
-            items = [(r.domain_event, Tracking(self.app.name, r.notification.id))
-                     for r in recordings]
-            try:
-                if self.projection.process_batch_after(items, ids[0] - 1):
-                    return
-            except IntegrityError:
-                pass  # another process applied them first
-        self.catch_up()
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Empty the views and apply the whole history again."""
