@@ -162,6 +162,19 @@ class PetitionService(ChainedApplication):
         shown = self._petitioner_view(petition, viewer, unit, reveal)
         return PetitionView.of(petition, wf, shown, now=at or self.clock())
 
+    def _result(self, petition: Petition, wf: Workflow, actor: Actor) -> PetitionView:
+        """What a command returns: the petition as it now stands, its petitioner
+        rendered for ``actor`` only if the caller reads them."""
+        sealed, matter_type, lead_unit = (petition.petitioner, petition.matter_type,
+                                          petition.lead_unit)
+
+        def render() -> PetitionerView:
+            self.privacy.sync()
+            return self.privacy.render(sealed, matter_type=matter_type, lead_unit=lead_unit,
+                                       viewer=actor)
+
+        return PetitionView.of(petition, wf, render, now=self.clock())
+
     def _petitioner_view(self, petition: Petition, viewer: Actor | None, unit: str | None,
                          reveal: bool) -> PetitionerView:
         shown = self.privacy.render(petition.petitioner, matter_type=petition.matter_type,
@@ -247,14 +260,15 @@ class PetitionService(ChainedApplication):
         tax.check("channels", channel)
         tax.check("matter_types", matter_type)
         wf = self.workflow(workflow)
-        if petitioner.id:
-            self._refuse_repeat(petitioner.id, title, description)
-        else:
+        minted = not petitioner.id
+        if minted:
             petitioner = attrs.evolve(petitioner, id=uuid4().hex)
+        else:
+            self._refuse_repeat(petitioner.id, title, description)
         campaign = self._campaign(campaign_id) if campaign_id is not None else None
         occurred_at = self._when(at)
         # Personal fields are sealed before they reach the domain.
-        sealed = self.privacy.seal_petitioner(petitioner)
+        sealed = self.privacy.seal_petitioner(petitioner, new=minted)
         petition = Petition.file(
             wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
             channel=channel, category=category, title=title, description=description,
@@ -345,7 +359,7 @@ class PetitionService(ChainedApplication):
         except IntegrityError:
             raise ConcurrentUpdate(petition.id) from None
         self._remember(petition)
-        return self._view(petition, wf, actor)
+        return self._result(petition, wf, actor)
 
     def accept(self, petition_id: UUID | str, *, actor: Actor, note: str = "",
                at: datetime | None = None, expected_version: int | None = None) -> PetitionView:
@@ -616,7 +630,7 @@ class PetitionService(ChainedApplication):
         except IntegrityError:
             raise ConcurrentUpdate(petition.id) from None
         self._remember(petition)
-        return self._view(petition, wf, actor)
+        return self._result(petition, wf, actor)
 
     def _refuse_repeat(self, petitioner_id: str, title: str, description: str) -> None:
         if not isinstance(title, str) or not isinstance(description, str):

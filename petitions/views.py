@@ -7,6 +7,7 @@ carry everything a portal or a caseworker needs and turn into JSON with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -25,9 +26,15 @@ _BASE_FIELDS = frozenset(
 )
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class PetitionView:
-    """A petition as it stands (or stood, at a given version)."""
+    """A petition as it stands (or stood, at a given version).
+
+    The view a command returns renders its petitioner when ``petitioner`` is
+    first read, not before: personal data is decrypted only for a caller who
+    looks at it, and an erasure made meanwhile (by any process) is honoured.
+    Read it while the service that made the view is open.
+    """
 
     id: UUID
     version: int
@@ -40,7 +47,10 @@ class PetitionView:
     category: str
     channel: str
     matter_type: str
-    petitioner: PetitionerView  # as the viewer may see them: masked, erased or hidden
+    #: The petitioner as the viewer may see them (masked, erased or hidden):
+    #: see :attr:`petitioner`.  A command's view holds how to render them.
+    _petitioner: PetitionerView | Callable[[], PetitionerView] = attrs.field(
+        alias="petitioner", repr=False)
     location: Location
     lead_unit: str | None
     assignee: str | None
@@ -80,12 +90,35 @@ class PetitionView:
     clock_stage: str | None = None
     calendar_note: str = ""
 
+    @property
+    def petitioner(self) -> PetitionerView:
+        """The petitioner as the viewer may see them: masked, erased or withheld."""
+        found = self._petitioner
+        if not isinstance(found, PetitionerView):
+            found = found()
+            object.__setattr__(self, "_petitioner", found)  # rendered once
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, PetitionView)
+        return (self.petitioner == other.petitioner
+                and self._compared() == other._compared())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _compared(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, a.name) for a in attrs.fields(PetitionView)
+                     if a.name != "_petitioner")
+
     @classmethod
     def of(cls, p: Petition, wf: Workflow,
-           petitioner: PetitionerView | None = None,
+           petitioner: PetitionerView | Callable[[], PetitionerView] | None = None,
            now: datetime | None = None) -> PetitionView:
         """The view of ``p``; ``petitioner`` as rendered for the viewer (by
-        ``PetitionService``), else withheld: the aggregate holds sealed text only."""
+        ``PetitionService``; or a function rendering them when first read),
+        else withheld: the aggregate holds sealed text only."""
         rejection = p.rejection
         return cls(
             id=p.id,
@@ -140,8 +173,12 @@ class PetitionView:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: UUIDs as text, times as ISO 8601 (UTC)."""
-        out: dict[str, Any] = to_plain(self)
-        out["petitioner"] = self.petitioner.to_dict()
+        out: dict[str, Any] = {}
+        for a in attrs.fields(PetitionView):
+            if a.name == "_petitioner":
+                out["petitioner"] = self.petitioner.to_dict()
+            else:
+                out[a.name] = to_plain(getattr(self, a.name))
         out["workflow"] = {"name": self.workflow.name, "version": self.workflow.version,
                            "sha256": self.workflow.sha256}
         return out

@@ -206,6 +206,38 @@ def test_erasure_refusals_write_nothing(service: PetitionService,
     assert stored(service) == after
 
 
+def test_a_commands_view_decrypts_the_petitioner_only_when_read(
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    pid = file(service)
+    opened: list[str] = []
+    real_render = service.privacy.render
+
+    def counting_render(*args: Any, **kwargs: Any) -> Any:
+        opened.append("render")
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(service.privacy, "render", counting_render)
+    view = service.accept(pid, actor=WORKER)
+    assert view.stage == "dispatch" and opened == []  # nothing decrypted yet
+    shown = view.petitioner
+    assert (shown.name, shown.phone) == (NAME, "138****5678") and opened == ["render"]
+    assert view.petitioner is shown and opened == ["render"]  # rendered once
+    # The same view as a query gives (the caseworker as viewer), to the letter.
+    assert view == service.get(pid, viewer=WORKER)
+    assert view.to_dict() == service.get(pid, viewer=WORKER).to_dict()
+    assert view.to_dict()["petitioner"]["phone"] == "138****5678"
+
+
+def test_an_erasure_before_the_view_is_read_is_honoured(backend_url: str) -> None:
+    with PetitionService.open(backend_url) as one, PetitionService.open(backend_url) as two:
+        pid = file(one)
+        petitioner_id = two.get(pid).petitioner.id  # two has the key cached now
+        assert petitioner_id
+        view = two.accept(pid, actor=WORKER)
+        one.privacy.erase(petitioner_id, actor=ADMIN, legal_basis="本人请求")
+        assert view.petitioner.erased and view.petitioner.name is None
+
+
 def test_a_new_filing_after_erasure_gets_a_new_key(service: PetitionService) -> None:
     old = file(service, petitioner(id="resident-7"))
     service.privacy.erase("resident-7", actor=ADMIN, legal_basis="本人请求")

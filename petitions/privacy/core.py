@@ -80,12 +80,14 @@ class Privacy:
                                lambda: load_master_key(url))
 
     # ------------------------------------------------------------ sealing
-    def seal_petitioner(self, petitioner: Petitioner) -> Petitioner:
-        """``petitioner`` with every personal field sealed under their data key."""
+    def seal_petitioner(self, petitioner: Petitioner, *, new: bool = False) -> Petitioner:
+        """``petitioner`` with every personal field sealed under their data key;
+        ``new``: their id was made just now (a new key, nothing to look up)."""
         if not petitioner.id:
             raise InvalidInput("petitioner.id", "is needed to seal personal data")
-        self.keyring.sync()
-        key_id, key = self.keyring.for_sealing(petitioner.id)
+        if not new:
+            self.keyring.sync()  # an erased petitioner's old key must not be reused
+        key_id, key = self.keyring.for_sealing(petitioner.id, new=new)
 
         def s(field: str, value: str) -> str:
             return seal(key, key_id, field, value.strip() if isinstance(value, str) else value)

@@ -253,14 +253,16 @@ class KeyTable:
                 added += 1
         return added
 
-    def insert(self, row: KeyRow) -> None:
-        """Insert ``row`` unless the petitioner already has a live key."""
+    def insert(self, row: KeyRow) -> bool:
+        """Insert ``row`` unless the petitioner already has a live key; whether it was."""
         p = self.p
         with self._tx(commit=True) as c:
             c.execute(f"INSERT INTO {self.keys} ({self._COLUMNS}) "
-                      f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
+                      f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING "
+                      "RETURNING key_id",
                       (row.key_id, row.petitioner_id, row.wrapped, row.master,
                        row.created_at, row.erased_at))
+            return bool(self._rows(c))
 
     def shred(self, petitioner_id: str, erased_at: str) -> int:
         """Destroy the petitioner's keys and move the epoch on; the number destroyed."""
@@ -354,23 +356,31 @@ class Keyring:
                 f"{row.master}, the configured key is {self.master.fingerprint})")
         return AESGCM(clear)
 
-    def for_sealing(self, petitioner_id: str) -> tuple[str, AESGCM]:
-        """The petitioner's live key (made now if they have none)."""
+    def for_sealing(self, petitioner_id: str, *, new: bool = False) -> tuple[str, AESGCM]:
+        """The petitioner's live key (made now if they have none).
+
+        ``new`` says the id was made just now (nobody can hold a key for it):
+        the key is stored without looking for one first.
+        """
         with self._lock:
             found = self._live.get(petitioner_id)
             if found is not None:
                 return found
             self._ready()
-            row = self.table.live(petitioner_id)
+            row = None if new else self.table.live(petitioner_id)
             if row is None:
                 key_id = secrets.token_hex(16)
                 data_key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
-                self.table.insert(KeyRow(
-                    key_id=key_id, petitioner_id=petitioner_id,
-                    wrapped=self.master.wrap(data_key, key_id),
-                    master=self.master.fingerprint,
-                    created_at=datetime.now(UTC).isoformat(), erased_at=None))
-                row = self.table.live(petitioner_id)  # another writer may have won
+                made = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
+                              wrapped=self.master.wrap(data_key, key_id),
+                              master=self.master.fingerprint,
+                              created_at=datetime.now(UTC).isoformat(), erased_at=None)
+                if self.table.insert(made):
+                    entry = (key_id, AESGCM(data_key))
+                    self._live[petitioner_id] = entry
+                    self._by_id[key_id] = entry[1]
+                    return entry
+                row = self.table.live(petitioner_id)  # another writer won
                 if row is None:  # pragma: no cover - erased in the same instant
                     raise MasterKeyInvalid("the new data key could not be stored")
             aead = self._unwrap(row)
