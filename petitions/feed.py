@@ -139,7 +139,9 @@ def _changes(app: Application[Any], after: int, follow: bool, poll_interval: flo
 
 def _has_subscription(app: Application[Any]) -> bool:
     # SQLite's recorder has no subscription (its subscribe() raises).
-    return type(app.recorder).__module__.startswith("eventsourcing.postgres")
+    from petitions.persistence import is_postgres_recorder
+
+    return is_postgres_recorder(app.recorder)
 
 
 def _follow_subscription(app: Application[Any], after: int,

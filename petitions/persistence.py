@@ -36,6 +36,25 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
+#: eventsourcing's SQLite recorder that also writes our rows in the events'
+#: transaction (:mod:`petitions.recorders`).
+SQLITE_RECORDER = "petitions.recorders:SQLiteRecorder"
+
+
+def _built_on(obj: object, module: str) -> bool:
+    return any(c.__module__ == module for c in type(obj).__mro__)
+
+
+def is_sqlite_recorder(recorder: object) -> bool:
+    """Whether ``recorder`` is (built on) eventsourcing's SQLite recorder."""
+    return _built_on(recorder, "eventsourcing.sqlite")
+
+
+def is_postgres_recorder(recorder: object) -> bool:
+    """Whether ``recorder`` is (built on) eventsourcing's PostgreSQL recorder."""
+    return _built_on(recorder, "eventsourcing.postgres")
+
+
 def env_for_url(url: str | None = None) -> dict[str, str]:
     """The eventsourcing environment for ``url``."""
     url = url or default_url()
@@ -44,12 +63,14 @@ def env_for_url(url: str | None = None) -> dict[str, str]:
     if url == ":memory:":
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
             "SQLITE_DBNAME": f"file:petitions-{uuid4().hex}?mode=memory&cache=shared",
         }
     if url.startswith("sqlite:///"):
         url = url[len("sqlite:///"):]
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
         "SQLITE_DBNAME": url,
         "SQLITE_LOCK_TIMEOUT": os.environ.get("PETITIONS_SQLITE_LOCK_TIMEOUT", "30"),
     }
@@ -160,7 +181,7 @@ def _topic_counts(app: Application[Any]) -> list[tuple[str, int, int]]:
              "SUM(CASE WHEN originator_version = 1 THEN 1 ELSE 0 END) AS created "
              "FROM {table} GROUP BY topic")
     statement: Any
-    if recorder.__class__.__module__.startswith("eventsourcing.postgres"):
+    if is_postgres_recorder(recorder):
         from psycopg.sql import SQL, Identifier
 
         statement = SQL(query).format(

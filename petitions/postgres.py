@@ -14,17 +14,40 @@ need ``psycopg``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder
-from eventsourcing.postgres import PostgresFactory, TPostgresTrackingRecorder
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, StoredEvent
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresFactory,
+    TPostgresTrackingRecorder,
+)
 from eventsourcing.utils import Environment
-from psycopg import errors
+from psycopg import Cursor, errors
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+
+from petitions.recorders import write_all
 
 #: The persistence topic that :func:`petitions.persistence.env_for_url` sets.
 TOPIC = "petitions.postgres:Factory"
+
+
+class Recorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL application recorder, with ``also_write``
+    (see :mod:`petitions.recorders`)."""
+
+    def writes_alongside(self) -> bool:
+        # With the database functions enabled, events are inserted by a
+        # function call that never reaches ``_insert_events``.
+        return not self.datastore.enable_db_functions
+
+    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> None:
+        write_all(curs, kwargs)
+        super()._insert_events(curs, stored_events, **kwargs)
 
 
 class Factory(PostgresFactory):
@@ -59,6 +82,8 @@ class Factory(PostgresFactory):
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         with self.creating():
             return super().aggregate_recorder(purpose)
+
+    application_recorder_class = Recorder
 
     def application_recorder(self) -> ApplicationRecorder:
         with self.creating():

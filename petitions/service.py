@@ -42,8 +42,9 @@ from petitions.errors import (
     RepeatFiling,
     WorkflowNotFound,
 )
-from petitions.privacy.core import Privacy
+from petitions.privacy.core import NewKey, Privacy
 from petitions.privacy.render import PetitionerView
+from petitions.recorders import ALSO_WRITE, writes_alongside
 from petitions.taxonomy import taxonomy
 from petitions.transcoding import register_values
 from petitions.views import EventView, PetitionView
@@ -267,8 +268,14 @@ class PetitionService(ChainedApplication):
             self._refuse_repeat(petitioner.id, title, description)
         campaign = self._campaign(campaign_id) if campaign_id is not None else None
         occurred_at = self._when(at)
-        # Personal fields are sealed before they reach the domain.
-        sealed = self.privacy.seal_petitioner(petitioner, new=minted)
+        # Personal fields are sealed before they reach the domain.  A new
+        # petitioner's key is stored with the events of the filing, when the
+        # store can write it in their transaction (both shipped backends can).
+        new_key: NewKey | None = None
+        if minted and writes_alongside(self.recorder):
+            sealed, new_key = self.privacy.seal_new_petitioner(petitioner)
+        else:
+            sealed = self.privacy.seal_petitioner(petitioner, new=minted)
         petition = Petition.file(
             wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
             channel=channel, category=category, title=title, description=description,
@@ -283,7 +290,8 @@ class PetitionService(ChainedApplication):
             campaign.collect(petition.id, actor, occurred_at)
         definition = self._keep_definition(wf)
         try:
-            self.save(*(a for a in (definition, petition, campaign) if a is not None))
+            self.save(*(a for a in (definition, petition, campaign) if a is not None),
+                      **({ALSO_WRITE: [new_key.write]} if new_key is not None else {}))
         except IntegrityError:
             if idempotency_key and petition.id in self.repository:
                 return petition.id
@@ -302,6 +310,8 @@ class PetitionService(ChainedApplication):
             raise ConcurrentUpdate(petition.id, "id already taken") from None
         if definition is not None:
             self._stored_hashes.add(wf.sha256)
+        if new_key is not None:
+            new_key.kept()
         self._remember(petition)
         return petition.id
 

@@ -81,6 +81,12 @@ def file(svc: PetitionService, who: Petitioner | None = None, *, at: datetime | 
                     location=Location(street="寸滩街道", community="保税商厦社区"))
 
 
+def file_keyed(svc: PetitionService, key: str) -> UUID:
+    return svc.file(actor=CLERK, petitioner=petitioner(), title="小区停车难",
+                    description="车位不足、乱停车严重", category="property_management",
+                    channel="hotline", idempotency_key=key)
+
+
 # ------------------------------------------------------------------ sealing
 def test_the_domain_and_its_events_hold_only_sealed_text(service: PetitionService) -> None:
     pid = file(service)
@@ -236,6 +242,47 @@ def test_an_erasure_before_the_view_is_read_is_honoured(backend_url: str) -> Non
         view = two.accept(pid, actor=WORKER)
         one.privacy.erase(petitioner_id, actor=ADMIN, legal_basis="本人请求")
         assert view.petitioner.erased and view.petitioner.name is None
+
+
+def test_a_new_petitioners_key_is_stored_with_the_filing_or_not_at_all(
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    from petitions.recorders import writes_alongside
+
+    assert writes_alongside(service.recorder)  # both shipped backends
+    table = service.privacy.keyring.table
+    first = file_keyed(service, "hotline-20220301-0001")
+    assert table.counts() == (1, 0)
+    # Two portals race with the same key: the loser's filing fails at the
+    # save (the petition is stored already), and its new data key with it.
+    real_contains = type(service.repository).__contains__
+    looks: list[object] = []
+
+    def contains(repo: Any, item: object) -> bool:  # the first look misses the winner
+        looks.append(item)
+        return len(looks) > 1 and real_contains(repo, item)
+
+    monkeypatch.setattr(type(service.repository), "__contains__", contains)
+    assert file_keyed(service, "hotline-20220301-0001") == first
+    assert looks == [first, first]  # looked before filing and after the failed save
+    monkeypatch.setattr(type(service.repository), "__contains__", real_contains)
+    assert table.counts() == (1, 0)  # no orphan key
+    assert service.get(first).petitioner.name == NAME
+
+
+def test_keys_are_stored_apart_where_the_recorder_cannot_write_alongside(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from petitions.recorders import writes_alongside
+
+    monkeypatch.delenv(MASTER_KEY_ENV, raising=False)
+    path = str(tmp_path / "plain.sqlite")
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+    with PetitionService(env=env, url=path) as svc:  # eventsourcing's own recorder
+        assert not writes_alongside(svc.recorder)
+        pid = file(svc)
+        assert svc.privacy.keyring.table.counts() == (1, 0)
+        assert svc.get(pid).petitioner.name == NAME
+    with PetitionService.open(path) as svc:
+        assert svc.get(pid).petitioner.phone == "138****5678"
 
 
 def test_a_new_filing_after_erasure_gets_a_new_key(service: PetitionService) -> None:

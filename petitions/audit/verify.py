@@ -17,6 +17,7 @@ import attrs
 
 from petitions.audit.chain import EVENT_PREFIX, GENESIS, STATE_PREFIX, is_hash, prev_hash_of
 from petitions.audit.merkle import merkle_root
+from petitions.persistence import is_postgres_recorder, is_sqlite_recorder
 
 if TYPE_CHECKING:
     from eventsourcing.application import Application
@@ -265,7 +266,7 @@ class ChainVerifier:
 
 def is_gapless(app: Application[Any]) -> bool:
     """Whether the application's backend never leaves gaps in positions (SQLite)."""
-    return type(app.recorder).__module__ == "eventsourcing.sqlite"
+    return is_sqlite_recorder(app.recorder)
 
 
 def stored_records(app: Application[Any]) -> Iterator[tuple[int, str, int, str, bytes]]:
@@ -275,10 +276,9 @@ def stored_records(app: Application[Any]) -> Iterator[tuple[int, str, int, str, 
     snapshot of the log); other recorders through ``select_notifications``.
     """
     recorder: Any = app.recorder
-    module = type(recorder).__module__
-    if module == "eventsourcing.sqlite":
+    if is_sqlite_recorder(recorder):
         yield from _sqlite_records(recorder)
-    elif module == "eventsourcing.postgres":
+    elif is_postgres_recorder(recorder):
         yield from _postgres_records(recorder)
     else:
         yield from _generic_records(recorder)

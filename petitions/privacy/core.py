@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
@@ -68,6 +70,21 @@ class KeyStatus:
         return attrs.asdict(self)
 
 
+@attrs.frozen
+class NewKey:
+    """A new petitioner's data key, to be stored with the events of their filing."""
+
+    row: KeyRow
+    key: AESGCM
+    keyring: Keyring
+    #: Writes the key with the cursor of the events' transaction.
+    write: Callable[[Any], None]
+
+    def kept(self) -> None:
+        """The transaction committed: use the key from now on."""
+        self.keyring.remember(self.row, self.key)
+
+
 class Privacy:
     """Sealing, rendering, reveal auditing and erasure for one service."""
 
@@ -88,7 +105,21 @@ class Privacy:
         if not new:
             self.keyring.sync()  # an erased petitioner's old key must not be reused
         key_id, key = self.keyring.for_sealing(petitioner.id, new=new)
+        return self._sealed(petitioner, key_id, key)
 
+    def seal_new_petitioner(self, petitioner: Petitioner) -> tuple[Petitioner, NewKey]:
+        """Seal a petitioner whose id was made just now under a new data key that
+        is not stored yet: store it in the same transaction as the events that
+        hold the sealed data (``save(..., also_write=[new_key.write])``), then
+        call :meth:`NewKey.kept`.  If that transaction fails, nothing is left."""
+        if not petitioner.id:
+            raise InvalidInput("petitioner.id", "is needed to seal personal data")
+        row, key = self.keyring.new_key(petitioner.id)
+        new_key = NewKey(row, key, self.keyring, self.keyring.table.writer(row))
+        return self._sealed(petitioner, row.key_id, key), new_key
+
+    @staticmethod
+    def _sealed(petitioner: Petitioner, key_id: str, key: AESGCM) -> Petitioner:
         def s(field: str, value: str) -> str:
             return seal(key, key_id, field, value.strip() if isinstance(value, str) else value)
 

@@ -253,16 +253,23 @@ class KeyTable:
                 added += 1
         return added
 
+    def _insert(self, cursor: Any, row: KeyRow, tail: str = "") -> None:
+        p = self.p
+        cursor.execute(f"INSERT INTO {self.keys} ({self._COLUMNS}) "
+                       f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}){tail}",
+                       (row.key_id, row.petitioner_id, row.wrapped, row.master,
+                        row.created_at, row.erased_at))
+
     def insert(self, row: KeyRow) -> bool:
         """Insert ``row`` unless the petitioner already has a live key; whether it was."""
-        p = self.p
         with self._tx(commit=True) as c:
-            c.execute(f"INSERT INTO {self.keys} ({self._COLUMNS}) "
-                      f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING "
-                      "RETURNING key_id",
-                      (row.key_id, row.petitioner_id, row.wrapped, row.master,
-                       row.created_at, row.erased_at))
+            self._insert(c, row, " ON CONFLICT DO NOTHING RETURNING key_id")
             return bool(self._rows(c))
+
+    def writer(self, row: KeyRow) -> Callable[[Any], None]:
+        """Writes ``row`` with the cursor of another transaction (the events'):
+        for a key nobody else can hold, so a conflict is an error."""
+        return lambda cursor: self._insert(cursor, row)
 
     def shred(self, petitioner_id: str, erased_at: str) -> int:
         """Destroy the petitioner's keys and move the epoch on; the number destroyed."""
@@ -356,6 +363,26 @@ class Keyring:
                 f"{row.master}, the configured key is {self.master.fingerprint})")
         return AESGCM(clear)
 
+    def new_key(self, petitioner_id: str) -> tuple[KeyRow, AESGCM]:
+        """A new data key for ``petitioner_id``, wrapped for storing; not stored
+        (see :meth:`KeyTable.insert`, :meth:`KeyTable.writer`) nor cached (see
+        :meth:`remember`) yet."""
+        with self._lock:
+            self._ready()
+            key_id = secrets.token_hex(16)
+            data_key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
+            row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
+                         wrapped=self.master.wrap(data_key, key_id),
+                         master=self.master.fingerprint,
+                         created_at=datetime.now(UTC).isoformat(), erased_at=None)
+            return row, AESGCM(data_key)
+
+    def remember(self, row: KeyRow, aead: AESGCM) -> None:
+        """Cache a key just stored as its petitioner's live key."""
+        with self._lock:
+            self._live[row.petitioner_id] = (row.key_id, aead)
+            self._by_id[row.key_id] = aead
+
     def for_sealing(self, petitioner_id: str, *, new: bool = False) -> tuple[str, AESGCM]:
         """The petitioner's live key (made now if they have none).
 
@@ -369,25 +396,17 @@ class Keyring:
             self._ready()
             row = None if new else self.table.live(petitioner_id)
             if row is None:
-                key_id = secrets.token_hex(16)
-                data_key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
-                made = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
-                              wrapped=self.master.wrap(data_key, key_id),
-                              master=self.master.fingerprint,
-                              created_at=datetime.now(UTC).isoformat(), erased_at=None)
+                made, aead = self.new_key(petitioner_id)
                 if self.table.insert(made):
-                    entry = (key_id, AESGCM(data_key))
-                    self._live[petitioner_id] = entry
-                    self._by_id[key_id] = entry[1]
-                    return entry
+                    self.remember(made, aead)
+                    return made.key_id, aead
                 row = self.table.live(petitioner_id)  # another writer won
                 if row is None:  # pragma: no cover - erased in the same instant
                     raise MasterKeyInvalid("the new data key could not be stored")
-            aead = self._unwrap(row)
-            assert aead is not None
-            self._live[petitioner_id] = (row.key_id, aead)
-            self._by_id[row.key_id] = aead
-            return row.key_id, aead
+            opened = self._unwrap(row)
+            assert opened is not None
+            self.remember(row, opened)
+            return row.key_id, opened
 
     def for_opening(self, key_id: str) -> AESGCM | None:
         """The key ``key_id``, or None when it was erased (or never existed)."""
