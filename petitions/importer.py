@@ -268,6 +268,8 @@ def import_filings(
                     break
         if progress is not None:
             progress(done, total)
+    if imported:
+        svc.views.refresh()  # the queues show the imported petitions from now on
     errors.sort(key=lambda e: e.line)
     return ImportReport(lines=total, imported=imported, existing=existing,
                         skipped=len({e.line for e in errors}), errors=tuple(errors),

@@ -124,6 +124,10 @@ def sweep(svc: PetitionService, now: datetime, *, actor: Actor | None = None,
             continue
         for petition, recorded in changed:
             note(petition.id, recorded)
+    if warned or breached or escalated:
+        # A bulk job: bring the views (the next_due index, the queues) up to
+        # date now rather than on somebody's next query.
+        svc.views.refresh()
     report = SweepReport(now, len(due), tuple(warned), tuple(breached), tuple(escalated),
                          tuple(failed))
     log.info("sweep at %s: %d due, %d warned, %d breached, %d escalated", now.isoformat(),
