@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from eventsourcing.persistence import IntegrityError
 from petitions import Actor, Location, Petitioner, PetitionService, retry_on_conflict
 from petitions.persistence import env_for_url
 from petitions.postgres import drop_schema
+from petitions.privacy.keys import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, new_master_key_text
 
 WRITERS = (1, 4, 8)
 
@@ -152,6 +154,11 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--petitions", type=int, default=100)
     args = parser.parse_args()
+    if not (os.environ.get(MASTER_KEY_ENV) or os.environ.get(MASTER_KEY_FILE_ENV)):
+        # PostgreSQL needs a configured master key; the run's fresh schemas are
+        # dropped afterwards, so a key for this run alone will do (the writer
+        # processes inherit it).
+        os.environ[MASTER_KEY_ENV] = new_master_key_text()
     results: dict[str, dict[str, Any]] = {"petitions": {}, "bare_eventsourcing": {}}
     print(f"PostgreSQL {args.server}: {args.commands} commands per run, "
           f"{args.petitions} shared aggregates")
