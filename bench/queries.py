@@ -4,7 +4,7 @@
 
 Fills a fresh SQLite file with N petitions (default 100,000) spread over
 streets, communities, grids, categories and stages, saved through the
-library in batches, with the views caught up in-process as the service does.
+library in batches, then the views caught up in-process (as the first query would).
 Then times, in-process and with the views' catch-up check included as in the
 command line:
 
@@ -80,7 +80,7 @@ def fill(svc: PetitionService, n: int, batch: int = 500) -> float:
             p.close(wf, WORKER, at)
         pending.append(p)
         if len(pending) == batch:
-            svc.save(*pending)  # the views catch up after each save
+            svc.save(*pending)
             pending.clear()
             done = (i + 1) * 100 // n
             if done // 10 != shown // 10:
