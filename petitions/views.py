@@ -108,6 +108,15 @@ class PetitionView:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (e.g. to another process) with the petitioner rendered.
+        self.petitioner  # noqa: B018 - renders and keeps them
+        return {a.name: getattr(self, a.name) for a in attrs.fields(PetitionView)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
     def _compared(self) -> tuple[Any, ...]:
         return tuple(getattr(self, a.name) for a in attrs.fields(PetitionView)
                      if a.name != "_petitioner")

@@ -234,6 +234,17 @@ def test_a_commands_view_decrypts_the_petitioner_only_when_read(
     assert view.to_dict()["petitioner"]["phone"] == "138****5678"
 
 
+def test_a_commands_view_pickles_with_its_petitioner_rendered(
+        service: PetitionService) -> None:
+    import pickle
+
+    pid = file(service)
+    view = service.accept(pid, actor=WORKER)
+    copied = pickle.loads(pickle.dumps(view))  # e.g. handed to a worker process
+    assert copied.petitioner.phone == "138****5678"
+    assert copied == view == service.get(pid, viewer=WORKER)
+
+
 def test_an_erasure_before_the_view_is_read_is_honoured(backend_url: str) -> None:
     with PetitionService.open(backend_url) as one, PetitionService.open(backend_url) as two:
         pid = file(one)
