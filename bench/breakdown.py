@@ -37,8 +37,8 @@ PARTS: list[tuple[str, Any, str]] = [
     ("hash chain and JSON encoding of the new events", ChainedMapper, "to_stored_event"),
     ("insert the events and commit (durable)", SQLiteApplicationRecorder, "insert_events"),
     ("the view the command returns", PetitionService, "_result"),
-    ("filing: seal a new petitioner's data (new key, stored with the events)", Privacy,
-     "seal_new_petitioner"),
+    ("filing: seal the petitioner's data (a new key is stored with the events)", Privacy,
+     "seal_for_filing"),
 ]
 
 

@@ -272,8 +272,8 @@ class PetitionService(ChainedApplication):
         # petitioner's key is stored with the events of the filing, when the
         # store can write it in their transaction (both shipped backends can).
         new_key: NewKey | None = None
-        if minted and writes_alongside(self.recorder):
-            sealed, new_key = self.privacy.seal_new_petitioner(petitioner)
+        if writes_alongside(self.recorder):
+            sealed, new_key = self.privacy.seal_for_filing(petitioner, new=minted)
         else:
             sealed = self.privacy.seal_petitioner(petitioner, new=minted)
         petition = Petition.file(
@@ -299,6 +299,15 @@ class PetitionService(ChainedApplication):
                 # Another writer stored the same definition first: file again,
                 # without it (the failed save collected the pending events).
                 self._stored_hashes.add(wf.sha256)
+                return self.file(actor=actor, petitioner=petitioner, title=title,
+                                 description=description, category=category, channel=channel,
+                                 location=location, workflow=workflow,
+                                 matter_type=matter_type, idempotency_key=idempotency_key,
+                                 campaign_id=campaign_id, at=occurred_at)
+            if new_key is not None and not minted and self.privacy.has_live_key(petitioner.id):
+                # Another filing stored this petitioner's first data key
+                # meanwhile (ours was refused with the events): file again,
+                # sealed under that key.
                 return self.file(actor=actor, petitioner=petitioner, title=title,
                                  description=description, category=category, channel=channel,
                                  location=location, workflow=workflow,

@@ -280,6 +280,49 @@ def test_a_new_petitioners_key_is_stored_with_the_filing_or_not_at_all(
     assert service.get(first).petitioner.name == NAME
 
 
+def test_a_portal_petitioners_first_key_is_stored_with_the_filing(
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = service.privacy.keyring.table
+    # A filing refused after sealing (an unknown petitioner kind) leaves no key.
+    with pytest.raises(InvalidInput):
+        file(service, petitioner(id="wx-openid-0001", kind="martian"))
+    assert table.counts() == (0, 0)
+    first = file(service, petitioner(id="wx-openid-0001"))
+    assert table.counts() == (1, 0)
+    second = file(service, petitioner(id="wx-openid-0001", name="王五"))
+    assert table.counts() == (1, 0)  # the same person: the same key
+    assert {service.get(first).petitioner.name, service.get(second).petitioner.name} == \
+        {NAME, "王五"}
+
+
+def test_two_first_filings_of_one_portal_petitioner_at_once_share_one_key(
+        backend_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with PetitionService.open(backend_url) as one, PetitionService.open(backend_url) as two:
+        file(one)  # both services are set up (tables, master key)
+        file(two)
+        # two looked for a key before one stored its own, and then files:
+        # its own new key is refused with its events, and it files again
+        # under the key one stored.
+        first = file(one, petitioner(id="wx-openid-0002"))
+        table = two.privacy.keyring.table
+        real_live = type(table).live
+        looks: list[str] = []
+
+        def live(self: Any, petitioner_id: str) -> Any:
+            looks.append(petitioner_id)
+            return None if len(looks) == 1 else real_live(self, petitioner_id)
+
+        monkeypatch.setattr(type(table), "live", live)
+        second = file(two, petitioner(id="wx-openid-0002", name="王五"))
+        monkeypatch.setattr(type(table), "live", real_live)
+        assert looks[0] == "wx-openid-0002" and len(looks) >= 2
+        rows = table.of_petitioner("wx-openid-0002")
+        assert len(rows) == 1  # one key for the person, no orphan
+        assert one.get(second).petitioner.name == "王五"
+        assert two.get(first).petitioner.name == NAME
+        assert [type(e).__name__ for e in two.petition_events(second)][0] == "Filed"
+
+
 def test_keys_are_stored_apart_where_the_recorder_cannot_write_alongside(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from petitions.recorders import writes_alongside

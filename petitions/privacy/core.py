@@ -107,16 +107,30 @@ class Privacy:
         key_id, key = self.keyring.for_sealing(petitioner.id, new=new)
         return self._sealed(petitioner, key_id, key)
 
-    def seal_new_petitioner(self, petitioner: Petitioner) -> tuple[Petitioner, NewKey]:
-        """Seal a petitioner whose id was made just now under a new data key that
-        is not stored yet: store it in the same transaction as the events that
-        hold the sealed data (``save(..., also_write=[new_key.write])``), then
-        call :meth:`NewKey.kept`.  If that transaction fails, nothing is left."""
+    def seal_for_filing(self, petitioner: Petitioner, *,
+                        new: bool = False) -> tuple[Petitioner, NewKey | None]:
+        """``petitioner`` sealed under their live data key, or, when they have
+        none yet (always when ``new``: their id was made just now), under a new
+        key that is not stored yet.  Store that one in the same transaction as
+        the events holding the sealed data (``save(..., also_write=[new_key.write])``),
+        then call :meth:`NewKey.kept`: if the transaction fails, no key is left
+        behind.  Its write is a plain insert: should another filing have stored
+        a first key for the same petitioner meanwhile, the transaction fails
+        (``IntegrityError``) and the filing is to be made again, under that key."""
         if not petitioner.id:
             raise InvalidInput("petitioner.id", "is needed to seal personal data")
+        if not new:
+            self.keyring.sync()  # an erased petitioner's old key must not be reused
+            found = self.keyring.live_key(petitioner.id)
+            if found is not None:
+                return self._sealed(petitioner, *found), None
         row, key = self.keyring.new_key(petitioner.id)
         new_key = NewKey(row, key, self.keyring, self.keyring.table.writer(row))
         return self._sealed(petitioner, row.key_id, key), new_key
+
+    def has_live_key(self, petitioner_id: str) -> bool:
+        """Whether the store holds a live data key for ``petitioner_id`` now."""
+        return self.keyring.table.live(petitioner_id) is not None
 
     @staticmethod
     def _sealed(petitioner: Petitioner, key_id: str, key: AESGCM) -> Petitioner:

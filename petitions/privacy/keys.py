@@ -390,19 +390,28 @@ class Keyring:
         the key is stored without looking for one first.
         """
         with self._lock:
+            found = None if new else self.live_key(petitioner_id)
+            if found is not None:
+                return found
+            made, aead = self.new_key(petitioner_id)
+            if self.table.insert(made):
+                self.remember(made, aead)
+                return made.key_id, aead
+            found = self.live_key(petitioner_id)  # another writer won
+            if found is None:  # pragma: no cover - erased in the same instant
+                raise MasterKeyInvalid("the new data key could not be stored")
+            return found
+
+    def live_key(self, petitioner_id: str) -> tuple[str, AESGCM] | None:
+        """The petitioner's live key (cached, else from the store), or None."""
+        with self._lock:
             found = self._live.get(petitioner_id)
             if found is not None:
                 return found
             self._ready()
-            row = None if new else self.table.live(petitioner_id)
+            row = self.table.live(petitioner_id)
             if row is None:
-                made, aead = self.new_key(petitioner_id)
-                if self.table.insert(made):
-                    self.remember(made, aead)
-                    return made.key_id, aead
-                row = self.table.live(petitioner_id)  # another writer won
-                if row is None:  # pragma: no cover - erased in the same instant
-                    raise MasterKeyInvalid("the new data key could not be stored")
+                return None
             opened = self._unwrap(row)
             assert opened is not None
             self.remember(row, opened)
