@@ -51,7 +51,6 @@ from petitions.views import EventView, PetitionView
 from workflows import Registry, UnknownWorkflow, Workflow
 
 if TYPE_CHECKING:
-
     from petitions.deadlines.clock import Timekeeper
     from petitions.deadlines.sweep import SweepReport
     from petitions.feed import Change
@@ -289,6 +288,14 @@ class PetitionService(ChainedApplication):
         if campaign is not None:
             campaign.collect(petition.id, actor, occurred_at)
         definition = self._keep_definition(wf)
+
+        def again() -> UUID:  # the failed save collected the pending events
+            return self.file(actor=actor, petitioner=petitioner, title=title,
+                             description=description, category=category, channel=channel,
+                             location=location, workflow=workflow, matter_type=matter_type,
+                             idempotency_key=idempotency_key, campaign_id=campaign_id,
+                             at=occurred_at)
+
         try:
             self.save(*(a for a in (definition, petition, campaign) if a is not None),
                       **({ALSO_WRITE: [new_key.write]} if new_key is not None else {}))
@@ -297,22 +304,14 @@ class PetitionService(ChainedApplication):
                 return petition.id
             if definition is not None:
                 # Another writer stored the same definition first: file again,
-                # without it (the failed save collected the pending events).
+                # without it.
                 self._stored_hashes.add(wf.sha256)
-                return self.file(actor=actor, petitioner=petitioner, title=title,
-                                 description=description, category=category, channel=channel,
-                                 location=location, workflow=workflow,
-                                 matter_type=matter_type, idempotency_key=idempotency_key,
-                                 campaign_id=campaign_id, at=occurred_at)
+                return again()
             if new_key is not None and not minted and self.privacy.has_live_key(petitioner.id):
                 # Another filing stored this petitioner's first data key
                 # meanwhile (ours was refused with the events): file again,
                 # sealed under that key.
-                return self.file(actor=actor, petitioner=petitioner, title=title,
-                                 description=description, category=category, channel=channel,
-                                 location=location, workflow=workflow,
-                                 matter_type=matter_type, idempotency_key=idempotency_key,
-                                 campaign_id=campaign_id, at=occurred_at)
+                return again()
             if campaign is not None:
                 raise ConcurrentUpdate(campaign.id, "the campaign collected another "
                                        "petition at the same time") from None
