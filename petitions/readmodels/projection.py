@@ -169,7 +169,7 @@ def apply_event(tx: ViewTx, event: Petition.Event) -> None:
     if old is None:
         tx.insert_case(new)
     else:
-        tx.update_case(new)
+        tx.update_case(new, old)
     _counters(tx, old, new)
 
 

@@ -287,10 +287,17 @@ class ViewTx:
     def insert_case(self, row: Mapping[str, Any]) -> None:
         self.store._insert_case(self, row)
 
-    def update_case(self, row: Mapping[str, Any]) -> None:
-        sets = ", ".join(f"{c} = :{c}" for c in CASE_COLUMNS if c != "id")
-        self.execute(f"UPDATE {{petition_index}} SET {sets} WHERE id = :id",
-                     {c: row[c] for c in CASE_COLUMNS})
+    def update_case(self, row: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+        """Write the columns of ``row`` that differ from ``old`` (the row as
+        read in this transaction): an index is touched only when its columns
+        change, and most events change few."""
+        changed = [c for c in CASE_COLUMNS if c != "id" and row[c] != old[c]]
+        if not changed:
+            return
+        sets = ", ".join(f"{c} = :{c}" for c in changed)
+        params = {c: row[c] for c in changed}
+        params["id"] = row["id"]
+        self.execute(f"UPDATE {{petition_index}} SET {sets} WHERE id = :id", params)
 
     def bump_caseload(self, role: str, person: str, d_open: int, d_closed: int) -> None:
         self.execute(
