@@ -106,7 +106,8 @@ class PetitionView:
         return (self.petitioner == other.petitioner
                 and self._compared() == other._compared())
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        return hash((self.petitioner, self._compared()))
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled (e.g. to another process) with the petitioner rendered.

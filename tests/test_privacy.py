@@ -243,6 +243,7 @@ def test_a_commands_view_pickles_with_its_petitioner_rendered(
     copied = pickle.loads(pickle.dumps(view))  # e.g. handed to a worker process
     assert copied.petitioner.phone == "138****5678"
     assert copied == view == service.get(pid, viewer=WORKER)
+    assert hash(copied) == hash(view) == hash(service.get(pid, viewer=WORKER))  # frozen values
 
 
 def test_an_erasure_before_the_view_is_read_is_honoured(backend_url: str) -> None:
@@ -320,7 +321,7 @@ def test_two_first_filings_of_one_portal_petitioner_at_once_share_one_key(
         assert len(rows) == 1  # one key for the person, no orphan
         assert one.get(second).petitioner.name == "王五"
         assert two.get(first).petitioner.name == NAME
-        assert [type(e).__name__ for e in two.petition_events(second)][0] == "Filed"
+        assert type(two.petition_events(second)[0]).__name__ == "Filed"
 
 
 def test_keys_are_stored_apart_where_the_recorder_cannot_write_alongside(
