@@ -16,6 +16,8 @@ With no URL, ``PETITIONS_DB`` is used, else ``./petitions.sqlite``.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import uuid4
@@ -39,6 +41,25 @@ def is_postgres(url: str) -> bool:
 #: eventsourcing's SQLite recorder that also writes our rows in the events'
 #: transaction (:mod:`petitions.recorders`).
 SQLITE_RECORDER = "petitions.recorders:SQLiteRecorder"
+
+
+def retry_schema_change(create: Callable[[], None], *,
+                        also: tuple[type[Exception], ...] = ()) -> None:
+    """Run ``create`` (idempotent ``CREATE … IF NOT EXISTS`` statements), trying
+    again shortly while another process changes the schema at the same moment:
+    SQLite then says "database is locked" (a lock upgrade it will not wait for).
+    ``also`` names further errors that mean the same."""
+    from eventsourcing.persistence import OperationalError
+
+    errors: tuple[type[Exception], ...] = (OperationalError, *also)
+    for attempt in range(20):
+        try:
+            create()
+            return
+        except errors:
+            if attempt == 19:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _built_on(obj: object, module: str) -> bool:

@@ -56,8 +56,10 @@ class Factory(PostgresFactory):
     Creating tables is serialised across processes with an advisory lock:
     eventsourcing's ``CREATE … IF NOT EXISTS`` / ``CREATE OR REPLACE FUNCTION``
     statements fail with "tuple concurrently updated" when many processes
-    start at the same moment.
+    start at the same moment.  Its application recorder is :class:`Recorder`.
     """
+
+    application_recorder_class = Recorder
 
     def __init__(self, env: Environment) -> None:
         super().__init__(env)
@@ -82,8 +84,6 @@ class Factory(PostgresFactory):
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         with self.creating():
             return super().aggregate_recorder(purpose)
-
-    application_recorder_class = Recorder
 
     def application_recorder(self) -> ApplicationRecorder:
         with self.creating():

@@ -274,7 +274,7 @@ class PetitionService(ChainedApplication):
         if writes_alongside(self.recorder):
             sealed, new_key = self.privacy.seal_for_filing(petitioner, new=minted)
         else:
-            sealed = self.privacy.seal_petitioner(petitioner, new=minted)
+            sealed = self.privacy.seal_petitioner(petitioner)
         petition = Petition.file(
             wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
             channel=channel, category=category, title=title, description=description,

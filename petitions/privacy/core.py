@@ -97,14 +97,13 @@ class Privacy:
                                lambda: load_master_key(url))
 
     # ------------------------------------------------------------ sealing
-    def seal_petitioner(self, petitioner: Petitioner, *, new: bool = False) -> Petitioner:
-        """``petitioner`` with every personal field sealed under their data key;
-        ``new``: their id was made just now (a new key, nothing to look up)."""
+    def seal_petitioner(self, petitioner: Petitioner) -> Petitioner:
+        """``petitioner`` with every personal field sealed under their data key
+        (made and stored now, in a transaction of its own, if they have none)."""
         if not petitioner.id:
             raise InvalidInput("petitioner.id", "is needed to seal personal data")
-        if not new:
-            self.keyring.sync()  # an erased petitioner's old key must not be reused
-        key_id, key = self.keyring.for_sealing(petitioner.id, new=new)
+        self.keyring.sync()  # an erased petitioner's old key must not be reused
+        key_id, key = self.keyring.for_sealing(petitioner.id)
         return self._sealed(petitioner, key_id, key)
 
     def seal_for_filing(self, petitioner: Petitioner, *,

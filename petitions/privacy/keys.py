@@ -33,7 +33,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -43,7 +42,6 @@ from typing import Any
 import attrs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eventsourcing.persistence import OperationalError
 
 from petitions import persistence
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
@@ -191,19 +189,13 @@ class KeyTable:
             "id INTEGER PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL)",
             f"INSERT INTO {self.epoch_table} (id, epoch) VALUES (1, 0) ON CONFLICT DO NOTHING",
         ]
-        # Several processes may open a new store at once: creating the tables
-        # then meets "database is locked" (a lock upgrade SQLite will not wait
-        # for); the statements are idempotent, so try again shortly.
-        for attempt in range(20):
-            try:
-                with self._tx(commit=True) as c:
-                    for statement in statements:
-                        c.execute(statement)
-                return
-            except OperationalError:
-                if attempt == 19:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
+
+        def create() -> None:
+            with self._tx(commit=True) as c:
+                for statement in statements:
+                    c.execute(statement)
+
+        persistence.retry_schema_change(create)
 
     def epoch(self) -> int:
         with self._tx(commit=False) as c:
@@ -383,14 +375,10 @@ class Keyring:
             self._live[row.petitioner_id] = (row.key_id, aead)
             self._by_id[row.key_id] = aead
 
-    def for_sealing(self, petitioner_id: str, *, new: bool = False) -> tuple[str, AESGCM]:
-        """The petitioner's live key (made now if they have none).
-
-        ``new`` says the id was made just now (nobody can hold a key for it):
-        the key is stored without looking for one first.
-        """
+    def for_sealing(self, petitioner_id: str) -> tuple[str, AESGCM]:
+        """The petitioner's live key (made and stored now if they have none)."""
         with self._lock:
-            found = None if new else self.live_key(petitioner_id)
+            found = self.live_key(petitioner_id)
             if found is not None:
                 return found
             made, aead = self.new_key(petitioner_id)

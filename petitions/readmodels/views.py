@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 
+from petitions import persistence
 from petitions.readmodels.projection import CaseViews
 from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
 from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
@@ -169,18 +169,9 @@ def _create(app: Application[Any], store: SQLiteViewStore | PostgresViewStore) -
         with creating():
             create()
         return
-    # SQLite: a process that meets another one's schema change gets "database
-    # is locked" (a lock upgrade SQLite will not wait for), or finds that
-    # another one has just recorded the tracking table's migration mark
-    # (IntegrityError); the statements are idempotent, so try again shortly.
-    for attempt in range(20):
-        try:
-            create()
-            return
-        except (OperationalError, IntegrityError):
-            if attempt == 19:
-                raise
-            time.sleep(0.05 * (attempt + 1))
+    # SQLite: besides a lock, another process may have just recorded the
+    # tracking table's migration mark (IntegrityError).
+    persistence.retry_schema_change(create, also=(IntegrityError,))
 
 
 class ReadModels:
