@@ -9,10 +9,33 @@
   process on PostgreSQL.
 """
 
-from petitions.readmodels.projection import CaseViews
-from petitions.readmodels.rates import GROUPINGS, RateConfig, RateGroup, rate_config
-from petitions.readmodels.store import VIEWS_NAME, ViewStore
-from petitions.readmodels.views import CampaignProgress, Caseload, CaseSummary, ReadModels
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from petitions.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from petitions.readmodels.projection import CaseViews
+    from petitions.readmodels.rates import GROUPINGS, RateConfig, RateGroup, rate_config
+    from petitions.readmodels.store import VIEWS_NAME, ViewStore
+    from petitions.readmodels.views import CampaignProgress, Caseload, CaseSummary, ReadModels
+
+
+#: Where each public name lives; imported on first use (PEP 562).
+_EXPORTS = {
+    "CaseViews": "petitions.readmodels.projection",
+    "GROUPINGS": "petitions.readmodels.rates",
+    "RateConfig": "petitions.readmodels.rates",
+    "RateGroup": "petitions.readmodels.rates",
+    "rate_config": "petitions.readmodels.rates",
+    "VIEWS_NAME": "petitions.readmodels.store",
+    "ViewStore": "petitions.readmodels.store",
+    "CampaignProgress": "petitions.readmodels.views",
+    "Caseload": "petitions.readmodels.views",
+    "CaseSummary": "petitions.readmodels.views",
+    "ReadModels": "petitions.readmodels.views",
+}
 
 __all__ = [
     "GROUPINGS",
@@ -27,3 +50,6 @@ __all__ = [
     "ViewStore",
     "rate_config",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
