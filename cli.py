@@ -97,11 +97,16 @@ def _handled(fn: F) -> F:
 
         from petitions import PetitionError
         from petitions.i18n import error_text
+        from workflows.loader import WorkflowInvalid
 
         try:
             return fn(*args, **kwargs)
         except PetitionError as exc:
             _fail(error_text(exc, _state().lang))
+        except WorkflowInvalid as exc:  # an office's own definition, checked on first use
+            for problem in exc.problems[:-1]:
+                click.echo(f"petitions: {problem}", err=True)
+            _fail(str(exc.problems[-1]))
         except (PersistenceError, OSError) as exc:
             from petitions.persistence import describe
 

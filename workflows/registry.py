@@ -10,7 +10,7 @@ A definition is validated when it is first used, not when it is registered:
 registering reads only its content hash and the ``name`` and ``version`` at
 the top of the file, so that a command which needs one workflow does not
 parse and check every shipped one on start-up.  (An invalid definition is
-reported the first time it is asked for; ``all`` and ``names`` check them all.)
+reported the first time it is asked for; ``all`` checks every current one.)
 """
 
 from __future__ import annotations
@@ -126,8 +126,6 @@ class Registry:
         return wf
 
     def names(self) -> list[str]:
-        for entry in list(self._by_hash.values()):
-            entry.load()
         return sorted(self._by_name)
 
     def all(self) -> list[Workflow]:
