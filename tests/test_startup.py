@@ -22,7 +22,8 @@ from workflows.registry import _name_and_version, shipped_texts
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Not needed to show, list or note a petition.
-HEAVY = ("rich", "babel", "chinese_calendar", "petitions.audit.replay", "petitions.audit.verify", "petitions.audit.exchange",
+HEAVY = ("rich", "babel", "chinese_calendar", "petitions.audit.replay", "petitions.audit.verify",
+         "petitions.audit.exchange",
          "petitions.deadlines.sweep", "petitions.feed", "petitions.demo", "petitions.importer",
          "petitions.privacy.retention", "workflows.diagram", "psycopg")
 
