@@ -200,7 +200,7 @@ def _term(kind: str, code: str) -> str:
     from petitions.taxonomy import taxonomy
 
     found = getattr(taxonomy(), kind).get(code)
-    return found.label(_state().lang) if found else code
+    return found.in_lang(_state().lang) if found else code
 
 
 def _label(label: Any) -> str:
@@ -984,10 +984,10 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
              c.street, c.community, c.grid, c.assignee, _show(c.filed_at),
              _deadline_cell(c.deadline, c.deadline_state)) for c in cases])
     if overdue or due_within is not None:
-        total = svc.views.count_by_deadline(overdue=overdue, due_within=due_within,
+        total = svc.read_models.count_by_deadline(overdue=overdue, due_within=due_within,
                                             now=svc.clock(), text=text, **filters)
     else:
-        total = svc.views.count(text=text, **filters)
+        total = svc.read_models.count(text=text, **filters)
     click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
 
 
@@ -1067,7 +1067,7 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 @_handled
 def caseload(role: str) -> None:
     state = _state()
-    loads = state.service().views.caseload(role)
+    loads = state.service().read_models.caseload(role)
     if state.as_json:
         _dump([{"person": c.person, "open": c.open, "closed": c.closed} for c in loads])
         return
@@ -1186,7 +1186,7 @@ def views_rebuild() -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        count = svc.views.rebuild(progress)
+        count = svc.read_models.rebuild(progress)
     if state.as_json:
         _dump({"events": count})
     else:

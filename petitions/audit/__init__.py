@@ -34,11 +34,10 @@ if TYPE_CHECKING:
         keygen,
         load_private_key,
         load_public_key,
-        make_seal,
         read_seal,
         write_seal,
     )
-    from petitions.audit.verify import ChainVerifier, Problem, Report, verify_store
+    from petitions.audit.verify import ChainVerifier, Problem, Report, make_seal, verify_store
 
 
 #: Where each public name lives; imported on first use (PEP 562).
@@ -65,12 +64,12 @@ _EXPORTS = {
     "keygen": "petitions.audit.seal",
     "load_private_key": "petitions.audit.seal",
     "load_public_key": "petitions.audit.seal",
-    "make_seal": "petitions.audit.seal",
     "read_seal": "petitions.audit.seal",
     "write_seal": "petitions.audit.seal",
     "ChainVerifier": "petitions.audit.verify",
     "Problem": "petitions.audit.verify",
     "Report": "petitions.audit.verify",
+    "make_seal": "petitions.audit.verify",
     "verify_store": "petitions.audit.verify",
 }
 
