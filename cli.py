@@ -510,6 +510,8 @@ def _param_record(param: click.Parameter, ctx: click.Context) -> tuple[str, str]
             items.append(extra["range"])
         if "required" in extra:
             items.append(_help_text(extra["required"]))
+        if param.metavar == _CHOICE_METAVAR:
+            items.append(_help_text(_CHOICE_HELP))
         if items:
             more = "; ".join(items)
             text = f"{text}  [{more}]" if text else f"[{more}]"
@@ -572,6 +574,7 @@ _AT_HELP = _h("When it happened (ISO 8601, local Asia/Shanghai time unless an of
               "given); default now.")
 _EXPECTED_VERSION_HELP = _h("Refuse if the petition's version is not this one.")
 _CHOICE_METAVAR = "CODE"
+_CHOICE_HELP = _h("codes from the petition's workflow; - and _ alike")
 
 
 def _command_table() -> Any:

@@ -9,14 +9,17 @@ satisfaction scale and reopen stage.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import attrs
 import click
 import pytest
+from eventsourcing.domain import Aggregate
 
 import cli as cli_module
-from petitions.domain.commands import COMMANDS
+from petitions.domain.commands import COMMANDS, Command, Context, register, unregister
+from petitions.domain.petition import Petition
 from tests.test_cli import Cli, one_line_error
 
 #: A made-up district workflow (an assumption for the test, not a real
@@ -174,3 +177,61 @@ def test_a_choice_on_a_petition_that_cannot_be_read(cli: Cli) -> None:
     # Valid in none: a usage error (exit 2) that lists the values.
     assert "explain" in cli("reply", "x", "--outcome", "maybe", "--text", "t",
                             code=2).stderr
+
+
+# ----------------------------------------------- a command added in the test
+class VisitRecorded(Petition.Event):
+    """A home visit (走访) was made (an event class defined by this test)."""
+
+    place: str
+
+    def evolve(self, petition: Petition) -> None:
+        pass
+
+
+@attrs.frozen
+class RecordVisit(Command):
+    """A command added by this test: nothing in cli.py or service.py knows it."""
+
+    name = "record_visit"
+    cli = ("visit",)
+    help = "Record a home visit."
+    method = "record_visit"
+
+    place: str = attrs.field(metadata={"help": "Where.", "kind": "text", "choices": None})
+
+    def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        petition.permit(ctx.workflow, ctx.actor, self.name)
+        petition.trigger_event(VisitRecorded, actor=ctx.actor,
+                               occurred_at=petition.checked_time(ctx.at), place=self.place)
+        return ()
+
+
+@pytest.fixture
+def visit_command() -> Iterator[None]:
+    register(RecordVisit, in_place=True)
+    try:
+        yield
+    finally:
+        unregister(RecordVisit.name)
+        cli_module.main.commands.pop("visit", None)
+
+
+def test_a_command_added_without_touching_cli_or_service(
+        cli: Cli, district: dict[str, str | None], visit_command: None) -> None:
+    folder = Path(str(district["PETITIONS_WORKFLOWS"]))
+    (folder / "district_five_point.toml").write_text(
+        DISTRICT.replace('commands = { act = "stay", reply = "stay", resolve = "review" }',
+                         'commands = { act = "stay", reply = "stay", resolve = "review", '
+                         'record_visit = "stay" }')
+        .replace('act = ["caseworker"]', 'act = ["caseworker"]\nrecord_visit = ["caseworker"]'),
+        encoding="utf-8")
+    pid = cli.file("--workflow", "district_five_point", env=district)
+    cli("accept", pid, env=district)
+    assert "Record a home visit." in cli("--help").stdout
+    assert "--place" in cli("visit", "--help").stdout
+    cli("visit", pid, "--place", "茅溪小区3栋", env=district)
+    events = cli.json("history", pid, env=district)
+    assert events[-1]["type"] == "VisitRecorded"
+    refused = cli("visit", pid, "--place", "x", role="intake_clerk", env=district, code=1)
+    assert "record_visit" in one_line_error(refused)
