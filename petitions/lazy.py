@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 
@@ -29,3 +30,16 @@ def lazy_exports(package: str, exports: Mapping[str, str]
         return sorted({*vars(importlib.import_module(package)), *exports})
 
     return __getattr__, __dir__
+
+
+class LazyModule:
+    """A module imported when one of its names is first used, for a module some
+    methods need and others (``show``) do not.  ``load`` imports and returns it
+    (an import inside a function, which the architecture test sees); the type
+    checker should see the real module, imported under ``TYPE_CHECKING``."""
+
+    def __init__(self, load: Callable[[], ModuleType]) -> None:
+        self._load = load
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._load(), attr)

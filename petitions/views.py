@@ -14,9 +14,8 @@ from uuid import UUID
 
 import attrs
 
-from petitions.domain.commands import REPLY_OUTCOME_LABELS
 from petitions.domain.petition import Petition
-from petitions.domain.values import Location, WorkflowRef
+from petitions.domain.values import REPLY_OUTCOME_LABELS, Location, WorkflowRef
 from petitions.privacy.render import PetitionerView
 from petitions.transcoding import to_plain
 from workflows import Label, Workflow

@@ -37,7 +37,12 @@ from eventsourcing.domain import Aggregate
 
 from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
 from petitions.domain.petition import REVIEW_OUTCOMES, Petition
-from petitions.domain.values import REPLY_OUTCOMES, Actor, MediationSession
+from petitions.domain.values import (
+    REPLY_OUTCOME_LABELS,
+    REPLY_OUTCOMES,
+    Actor,
+    MediationSession,
+)
 from petitions.errors import InvalidInput, PetitionNotFound
 from petitions.i18n import N_
 from petitions.taxonomy import Term
@@ -52,13 +57,9 @@ C = TypeVar("C", bound="type[Command]")
 Choice = Term
 
 
-#: Labels of the reply outcomes (答复意见) and review opinions; the codes are
-#: the domain's, the same in every workflow.
-REPLY_OUTCOME_LABELS: Mapping[str, Label] = {
-    "support": Label(zh="支持", en="support"),
-    "explain": Label(zh="解释说明", en="explain"),
-    "not_support": Label(zh="不予支持", en="not support"),
-}
+#: Labels of the review opinions (the reply outcomes' are with their codes in
+#: :mod:`petitions.domain.values`); the codes are the domain's, the same in
+#: every workflow.
 REVIEW_OUTCOME_LABELS: Mapping[str, Label] = {
     "uphold": Label(zh="维持", en="uphold"),
     "revise": Label(zh="变更", en="revise"),
