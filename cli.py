@@ -940,7 +940,8 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
 
 
 @main.command("list", help=_h("List petitions (a queue), newest first."))
-@click.option("--status", type=click.Choice(["open", "closed"]), default=None,
+@click.option("--status", type=LibraryChoice("petitions.readmodels.queries:STATUSES"),
+              default=None,
               help=_h("open or closed."))
 @click.option("--stage", default=None, help=_h("The stage."))
 @click.option("--workflow", default=None, help=_h("The workflow name."))
@@ -1065,7 +1066,8 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 
 
 @main.command(help=_h("Open and closed petitions per assignee or mediator."))
-@click.option("--role", type=click.Choice(["assignee", "mediator"]), default="assignee",
+@click.option("--role", type=LibraryChoice("petitions.readmodels.queries:CASELOAD_ROLES"),
+              default="assignee",
               show_default=True, help=_h("Whose desks: assignees or mediators."))
 @_handled
 def caseload(role: str) -> None:
@@ -1647,7 +1649,8 @@ def privacy_erase(petitioner_id: str, legal_basis: str, actor: str | None,
                                    "period."))
 @click.option("--older-than", "older_than", required=True,
               help=_h("Retention period: 180d, 26w, 24m, 3y."))
-@click.option("--status", type=click.Choice(["closed"]), default="closed", show_default=True,
+@click.option("--status", type=LibraryChoice("petitions.privacy.retention:RETAINED_STATUSES"),
+              default="closed", show_default=True,
               help=_h("open or closed."))
 @click.option("--dry-run", is_flag=True, help=_h("Only list what would be erased."))
 @_actor_option
