@@ -192,3 +192,16 @@ def test_plan_step_labels_come_with_the_view(service: PetitionService, clerk: Ac
     assert view.plan_label == plan.label
     assert view.plan_step_labels == (first.label,)
     assert [c.code for c in service.choices(pid, "plans")] == list(wf.plans)  # type: ignore[arg-type]
+
+
+def test_help_texts_are_in_the_catalogs() -> None:
+    from petitions.domain.commands import GROUPS
+    from petitions.i18n import Messages
+
+    zh = Messages("zh")
+    texts = [*GROUPS.values()]
+    for cls in COMMANDS.values():
+        texts += [cls.help, *(f.metadata["help"] for f in attrs.fields(cls))]
+    untranslated = [t for t in texts if zh(t) == t]
+    assert untranslated == []
+    assert zh(cmds.Reopen.help) != cmds.Reopen.help
