@@ -141,7 +141,9 @@ def test_the_core_does_not_depend_on_the_service() -> None:
     on the store core (:mod:`petitions.core`), not on the service."""
     graph = _graph()
     users = sorted(m for m, targets in graph.items() if "petitions.service" in targets)
-    assert users == ["petitions", "petitions.demo"]
+    # The package root re-exports the service lazily (PEP 562: the import is
+    # for the type checker only), so it may or may not be listed.
+    assert [m for m in users if m != "petitions"] == ["petitions.demo"]
     for module in ("petitions.deadlines.sweep",
                    "petitions.readmodels.runner", "petitions.filing"):
         assert "petitions.core" in graph[module], module
