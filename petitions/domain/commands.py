@@ -499,8 +499,13 @@ class PlanStepDone(Command):
     evidence: str = text_field(N_("What shows the step is done."))
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
-        petition.plan_step(ctx.workflow, ctx.actor, ctx.at, self.plan, self.step,
-                           self.evidence)
+        plans = ctx.workflow.plans
+        plan = self.plan if self.plan in plans else _code(self.plan)  # "-" for "_"
+        found = plans.get(plan)
+        step = self.step
+        if found is not None and step not in found.step_codes():
+            step = _code(step)
+        petition.plan_step(ctx.workflow, ctx.actor, ctx.at, plan, step, self.evidence)
         return ()
 
 
