@@ -682,10 +682,13 @@ def _table_command(cls: Any) -> click.Command:
 
 class TableGroup(HelpGroup):
     """A group whose handling commands (and their subgroups) come from the
-    command table, built when first asked for."""
+    command table, built when first asked for (and dropped when a command is
+    taken out of the table, as a test or a plugin may do)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._own: dict[str, click.Command] = {}
+        #: Commands built from the table: name → (their class or group path, command).
+        self._built: dict[str, tuple[Any, click.Command]] = {}
         super().__init__(*args, **kwargs)
         #: The CLI path of this group in the command table (the root's is empty).
         self.table_path: tuple[str, ...] = (self.name,) if self.name else ()
@@ -693,9 +696,9 @@ class TableGroup(HelpGroup):
     @property  # type: ignore[override]
     def commands(self) -> dict[str, click.Command]:
         """Every command, the generated ones built (for introspection)."""
-        for name in self._table_names():
-            self._build(name)
-        return self._own
+        built = {name: found for name in sorted(self._table_names())
+                 if name not in self._own and (found := self._build(name)) is not None}
+        return {**self._own, **built}
 
     @commands.setter
     def commands(self, value: dict[str, click.Command]) -> None:
@@ -707,22 +710,26 @@ class TableGroup(HelpGroup):
                 if cls.cli[:depth] == self.table_path and len(cls.cli) > depth}
 
     def _build(self, name: str) -> click.Command | None:
-        found = self._own.get(name)
-        if found is not None:
-            return found
         table = _command_table()
         path = (*self.table_path, name)
+        cached = self._built.get(name)
+        if cached is not None:
+            source, found = cached
+            still = (source in table.COMMANDS.values() if isinstance(source, type)
+                     else any(cls.cli[:len(path)] == path for cls in table.COMMANDS.values()))
+            if still:
+                return found
+            del self._built[name]
         for cls in table.COMMANDS.values():
             if cls.cli == path:
-                found = _table_command(cls)
-                break
-        else:
-            if not any(cls.cli[:len(path)] == path for cls in table.COMMANDS.values()):
-                return None
-            found = TableGroup(name, help=table.GROUPS.get(name))
-            found.table_path = path
-        self._own[name] = found
-        return found
+                self._built[name] = (cls, _table_command(cls))
+                return self._built[name][1]
+        if not any(cls.cli[:len(path)] == path for cls in table.COMMANDS.values()):
+            return None
+        group = TableGroup(name, help=table.GROUPS.get(name))
+        group.table_path = path
+        self._built[name] = (path, group)
+        return group
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         name = name or cmd.name

@@ -20,9 +20,11 @@ The store is a fresh SQLite file filled with ``petitions demo`` (the seed's
 Jiangbei cases) and one made-up open petition first, and queried once so that
 its read models are caught up (none of this timed).
 The commands run interleaved, round after round, so that the machine's noise
-falls on all of them alike; the median of the runs counts.  The last line
-printed is one JSON object with each command's ``ratio`` to the floor (the
-target of issue 12: ``show`` at most 2).
+falls on all of them alike; the median of the runs counts: of the wall time
+(``ratio``, what a caseworker waits) and of the CPU time the process used
+(user + system, ``cpu_ratio``: steadier on a machine shared with other work).
+The last line printed is one JSON object with each command's ratios to the
+floor (the target of issue 12: ``show`` at most 2).
 """
 
 from __future__ import annotations
@@ -50,14 +52,19 @@ def petitions_command() -> list[str]:
     return [sys.executable, "-m", "cli"]
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of ``argv``."""
     began = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          check=False)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    proc.stderr.close()
+    _, status, usage = os.wait4(proc.pid, 0)
     took = time.perf_counter() - began
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.decode(errors='replace')}")
-    return took
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {err.decode(errors='replace')}")
+    return took, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -97,25 +104,34 @@ def main() -> None:
         for argv in commands.values():  # warm the OS caches and the .pyc files
             timed(argv, env)
         times: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, argv in commands.items():
-                times[name].append(timed(argv, env))
+                wall, used = timed(argv, env)
+                times[name].append(wall)
+                cpu[name].append(used)
     finally:
         if args.db is None:
             shutil.rmtree(tmp, ignore_errors=True)
 
     medians = {name: statistics.median(values) for name, values in times.items()}
-    floor = medians["floor"]
-    print(f"{'command':<22} {'median ms':>10} {'min ms':>8} {'ratio':>6}")
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
+    floor, cpu_floor = medians["floor"], cpu_medians["floor"]
+    print(f"{'command':<22} {'median ms':>10} {'min ms':>8} {'ratio':>6} "
+          f"{'CPU ms':>8} {'CPU ratio':>9}")
     for name, values in times.items():
         label = "floor (bare imports)" if name == "floor" else f"petitions {name}"
         print(f"{label:<22} {medians[name] * 1000:>10.0f} {min(values) * 1000:>8.0f} "
-              f"{medians[name] / floor:>6.2f}")
+              f"{medians[name] / floor:>6.2f} {cpu_medians[name] * 1000:>8.0f} "
+              f"{cpu_medians[name] / cpu_floor:>9.2f}")
     print(json.dumps({
         "runs": args.runs,
         "floor_ms": round(floor * 1000, 1),
+        "floor_cpu_ms": round(cpu_floor * 1000, 1),
         **{name: {"ms": round(medians[name] * 1000, 1),
-                  "ratio": round(medians[name] / floor, 2)}
+                  "ratio": round(medians[name] / floor, 2),
+                  "cpu_ms": round(cpu_medians[name] * 1000, 1),
+                  "cpu_ratio": round(cpu_medians[name] / cpu_floor, 2)}
            for name in commands if name != "floor"},
     }))
 

@@ -215,7 +215,7 @@ def visit_command() -> Iterator[None]:
         yield
     finally:
         unregister(RecordVisit.name)
-        cli_module.main.commands.pop("visit", None)
+    assert "visit" not in cli_module.main.commands  # gone from the command line too
 
 
 def test_a_command_added_without_touching_cli_or_service(

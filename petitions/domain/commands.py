@@ -29,17 +29,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 import attrs
-from eventsourcing.domain import Aggregate
 
-from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
-from petitions.domain.petition import REVIEW_OUTCOMES, Petition
 from petitions.domain.values import (
     REPLY_OUTCOME_LABELS,
     REPLY_OUTCOMES,
+    REVIEW_OUTCOMES,
     Actor,
     MediationSession,
 )
@@ -47,6 +45,13 @@ from petitions.errors import InvalidInput, PetitionNotFound
 from petitions.i18n import N_
 from petitions.taxonomy import Term
 from workflows import Label, Workflow, vocabulary
+
+if TYPE_CHECKING:
+    # The table is read without the aggregates (help pages list it): they are
+    # imported where a command is decided.
+    from eventsourcing.domain import Aggregate
+
+    from petitions.domain.petition import Petition
 
 C = TypeVar("C", bound="type[Command]")
 
@@ -336,6 +341,8 @@ class Duplicate(Command):
     note: str = text_field(_NOTE, default="")
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain.petition import Petition
+
         if not isinstance(ctx.find(self.original_id), Petition):
             raise PetitionNotFound(self.original_id)
         petition.mark_duplicate(ctx.workflow, ctx.actor, ctx.at, self.original_id, self.note)
@@ -699,6 +706,8 @@ class AnswerReReview(Command):
         petition.answer_rereview(wf, ctx.actor, ctx.at, self.outcome, self.text)
         if wf.review is None or not wf.review.refuse_repeat_after_rereview:
             return ()
+        from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
+
         key = facts_key(petition.title, petition.description)
         mid = concluded_matter_id(petition.petitioner.id, key)
         found = ctx.find(mid)

@@ -25,6 +25,7 @@ from petitions.domain.values import (
     MAX_REPRESENTATIVES,
     PETITIONER_KINDS,
     REPLY_OUTCOMES,
+    REVIEW_OUTCOMES,
     Actor,
     Location,
     MediationSession,
@@ -45,10 +46,6 @@ OUTCOME_REJECTED = "rejected"
 OUTCOME_DUPLICATE = "duplicate"
 OUTCOME_WITHDRAWN = "withdrawn"
 OUTCOME_CONCLUDED = "concluded"  # re-review (复核) answered: the matter is final
-
-#: Answers to a review (复查) or re-review (复核): uphold (维持) or revise
-#: (撤销或变更) the earlier answer.
-REVIEW_OUTCOMES = ("uphold", "revise")
 
 #: Roles that only read: every command they issue is refused, whatever a
 #: workflow grants (auditors check the record, they never write to it).
