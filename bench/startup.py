@@ -1,6 +1,6 @@
 """Benchmark: how fast the ``petitions`` command starts, against a floor.
 
-    python bench/startup.py [--runs N] [--db PATH]
+    python bench/startup.py [--runs N] [--db PATH] [--baseline DIR]
 
 The floor is the bare import of the libraries a command that reads a petition
 cannot do without::
@@ -19,12 +19,18 @@ types them, each a fresh process (wall time of the whole process):
 The store is a fresh SQLite file filled with ``petitions demo`` (the seed's
 Jiangbei cases) and one made-up open petition first, and queried once so that
 its read models are caught up (none of this timed).
+
 The commands run interleaved, round after round, so that the machine's noise
 falls on all of them alike; the median of the runs counts: of the wall time
 (``ratio``, what a caseworker waits) and of the CPU time the process used
 (user + system, ``cpu_ratio``: steadier on a machine shared with other work).
 The last line printed is one JSON object with each command's ratios to the
 floor (the target of issue 12: ``show`` at most 2).
+
+``--baseline DIR`` times another checkout in the same rounds (for instance
+``git archive main | tar -x -C DIR``): its commands run as ``python -m cli``
+in DIR, and this checkout's are then run the same way (in the repository
+root), so that both pay the same for ``-m``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = str(Path(__file__).resolve().parent.parent)
 FLOOR = ("import click, sqlite3, eventsourcing.application, eventsourcing.sqlite, "
          "cryptography.hazmat.primitives.ciphers.aead")
 
@@ -52,10 +59,11 @@ def petitions_command() -> list[str]:
     return [sys.executable, "-m", "cli"]
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def timed(argv: list[str], env: dict[str, str], cwd: str | None = None) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one run of ``argv``."""
     began = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            cwd=cwd)
     assert proc.stderr is not None
     err = proc.stderr.read()
     proc.stderr.close()
@@ -71,6 +79,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="rounds (default 15)")
     parser.add_argument("--db", default=None, help="SQLite file to create (default: a temp dir)")
+    parser.add_argument("--baseline", default=None, metavar="DIR",
+                        help="also time show, list, --help and note of another checkout "
+                             "(e.g. `git archive main`), as `python -m cli` run in DIR; this "
+                             "checkout is then run the same way")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="petitions-startup-"))
@@ -94,20 +106,27 @@ def main() -> None:
             env=env, check=True, capture_output=True, text=True)
         pid = json.loads(filed.stdout)["id"]
         subprocess.run([*cli, "list"], env=env, check=True, stdout=subprocess.DEVNULL)
-        commands: dict[str, list[str]] = {
-            "floor": [sys.executable, "-c", FLOOR],
-            "--help": [*cli, "--help"],
-            "show": [*cli, "show", pid],
-            "list": [*cli, "list"],
-            "note": [*cli, "note", pid, "--text", "回访前电话确认住址（基准测试）"],
+        note = ["note", pid, "--text", "回访前电话确认住址（基准测试）"]
+        here = [sys.executable, "-m", "cli"] if args.baseline else cli
+        commands: dict[str, tuple[list[str], str | None]] = {
+            "floor": ([sys.executable, "-c", FLOOR], None),
+            "--help": ([*here, "--help"], ROOT),
+            "show": ([*here, "show", pid], ROOT),
+            "list": ([*here, "list"], ROOT),
+            "note": ([*here, *note], ROOT),
         }
-        for argv in commands.values():  # warm the OS caches and the .pyc files
-            timed(argv, env)
+        if args.baseline:
+            base = [sys.executable, "-m", "cli"]
+            for name, extra in (("--help", ["--help"]), ("show", ["show", pid]),
+                                ("list", ["list"]), ("note", note)):
+                commands[f"baseline {name}"] = ([*base, *extra], args.baseline)
+        for argv, cwd in commands.values():  # warm the OS caches and the .pyc files
+            timed(argv, env, cwd)
         times: dict[str, list[float]] = {name: [] for name in commands}
         cpu: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):
-            for name, argv in commands.items():
-                wall, used = timed(argv, env)
+            for name, (argv, cwd) in commands.items():
+                wall, used = timed(argv, env, cwd)
                 times[name].append(wall)
                 cpu[name].append(used)
     finally:
@@ -120,7 +139,8 @@ def main() -> None:
     print(f"{'command':<22} {'median ms':>10} {'min ms':>8} {'ratio':>6} "
           f"{'CPU ms':>8} {'CPU ratio':>9}")
     for name, values in times.items():
-        label = "floor (bare imports)" if name == "floor" else f"petitions {name}"
+        label = "floor (bare imports)" if name == "floor" else (
+            name if name.startswith("baseline") else f"petitions {name}")
         print(f"{label:<22} {medians[name] * 1000:>10.0f} {min(values) * 1000:>8.0f} "
               f"{medians[name] / floor:>6.2f} {cpu_medians[name] * 1000:>8.0f} "
               f"{cpu_medians[name] / cpu_floor:>9.2f}")
