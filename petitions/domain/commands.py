@@ -5,7 +5,7 @@ arguments checked for type on construction.  Whether it may be done — the
 petition's stage, the actor's role, the facts it requires — is decided by
 :meth:`Command.decide`, against the petition and the workflow version it was
 filed under, which the application passes in (see
-:func:`petitions.core.Store.execute`); a command that may be done triggers
+:meth:`petitions.core.Store.execute`); a command that may be done triggers
 its event on the petition.
 
 ``COMMANDS`` maps each command's workflow vocabulary name to its class; it is
@@ -290,12 +290,8 @@ def command_for(name: str) -> type[Command]:
     return found
 
 
-def _stored(cls: C) -> C:
-    return register(cls)
-
-
 # ------------------------------------------------------------ intake
-@_stored
+@register
 @attrs.frozen
 class Accept(Command):
     name = "accept"
@@ -310,7 +306,7 @@ class Accept(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reject(Command):
     name = "reject"
@@ -326,7 +322,7 @@ class Reject(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Duplicate(Command):
     name = "duplicate"
@@ -349,7 +345,7 @@ class Duplicate(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Withdraw(Command):
     name = "withdraw"
@@ -365,7 +361,7 @@ class Withdraw(Command):
 
 
 # ---------------------------------------------------------- dispatch
-@_stored
+@register
 @attrs.frozen
 class Assign(Command):
     name = "assign"
@@ -385,7 +381,7 @@ class Assign(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Transfer(Command):
     name = "transfer"
@@ -403,7 +399,7 @@ class Transfer(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Dispute(Command):
     name = "dispute"
@@ -419,7 +415,7 @@ class Dispute(Command):
 
 
 # --------------------------------------------------------- mediation
-@_stored
+@register
 @attrs.frozen
 class OpenMediation(Command):
     name = "open_mediation"
@@ -439,7 +435,7 @@ class OpenMediation(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class RecordSession(Command):
     name = "record_session"
@@ -462,7 +458,7 @@ class RecordSession(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Agree(Command):
     name = "agree"
@@ -477,7 +473,7 @@ class Agree(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class FailMediation(Command):
     name = "fail_mediation"
@@ -493,7 +489,7 @@ class FailMediation(Command):
 
 
 # -------------------------------------------------------- resolution
-@_stored
+@register
 @attrs.frozen
 class PlanStepDone(Command):
     name = "plan_step"
@@ -516,7 +512,7 @@ class PlanStepDone(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Act(Command):
     name = "act"
@@ -531,7 +527,7 @@ class Act(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class OnSiteMeeting(Command):
     name = "on_site_meeting"
@@ -552,7 +548,7 @@ class OnSiteMeeting(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reply(Command):
     name = "reply"
@@ -568,7 +564,7 @@ class Reply(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Resolve(Command):
     name = "resolve"
@@ -584,7 +580,7 @@ class Resolve(Command):
 
 
 # ------------------------------------------------ satisfaction review
-@_stored
+@register
 @attrs.frozen
 class Callback(Command):
     name = "callback"
@@ -606,7 +602,7 @@ class Callback(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reopen(Command):
     name = "reopen"
@@ -626,7 +622,7 @@ class Reopen(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Close(Command):
     name = "close"
@@ -642,7 +638,7 @@ class Close(Command):
 
 
 # ------------------------------------------------- review, re-review
-@_stored
+@register
 @attrs.frozen
 class RequestReview(Command):
     name = "request_review"
@@ -657,7 +653,7 @@ class RequestReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class AnswerReview(Command):
     name = "answer_review"
@@ -673,7 +669,7 @@ class AnswerReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class RequestReReview(Command):
     name = "request_rereview"
@@ -688,7 +684,7 @@ class RequestReReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class AnswerReReview(Command):
     name = "answer_rereview"
@@ -720,7 +716,7 @@ class AnswerReReview(Command):
 
 
 # ----------------------------------------------------- any time open
-@_stored
+@register
 @attrs.frozen
 class Note(Command):
     name = "note"
@@ -735,7 +731,7 @@ class Note(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Escalate(Command):
     name = "escalate"
@@ -750,7 +746,7 @@ class Escalate(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Extend(Command):
     name = "extend"
@@ -769,7 +765,7 @@ class Extend(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Pause(Command):
     name = "pause"
@@ -784,7 +780,7 @@ class Pause(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Resume(Command):
     name = "resume"
