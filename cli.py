@@ -16,7 +16,6 @@ import inspect
 import json
 import logging
 import os
-import shutil
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -158,6 +157,15 @@ def _console(stderr: bool = False) -> Any:
     return Console(file=stream, highlight=False, width=width, soft_wrap=False)
 
 
+def _terminal_columns() -> int:
+    """The terminal's width (``COLUMNS`` wins), as :func:`shutil.get_terminal_size`
+    says it, without importing shutil (and the compression modules it loads)."""
+    try:
+        return int(os.environ.get("COLUMNS") or os.get_terminal_size(sys.stdout.fileno()).columns)
+    except (ValueError, OSError):
+        return 0
+
+
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
            title: str | None = None) -> None:
     """Print a table: a header, a rule, the rows, columns aligned by the
@@ -168,7 +176,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
     cells = [[" ".join(("" if v is None else str(v)).split()) for v in row] for row in rows]
     widths = [max([_columns(h), *(_columns(row[i]) for row in cells)])
               for i, h in enumerate(headers)]
-    space = shutil.get_terminal_size((0, 0)).columns if sys.stdout.isatty() else 0
+    space = _terminal_columns() if sys.stdout.isatty() else 0
     wide = max(range(len(widths)), key=widths.__getitem__) if widths else 0
     excess = sum(widths) + 2 * len(widths) + 1 - space
     if space and widths and excess > 0:

@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -34,7 +34,7 @@ _SKIP = frozenset({"last_occurred_at"})
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Any]:
     """The event templates and field labels (``petitions/data/events.toml``)."""
-    text = resources.files("petitions").joinpath("data/events.toml").read_text("utf-8")
+    text = Path(__file__).parent.parent.joinpath("data", "events.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 
