@@ -284,16 +284,22 @@ def _time_left(deadline: datetime | None, deadline_state: str | None) -> str:
     return m("{time} left", time=_span(left))
 
 
+def _show_deadline(value: datetime | None) -> str:
+    from petitions.timefmt import show_deadline
+
+    return show_deadline(value)
+
+
 def _deadline_text(deadline: datetime | None, deadline_state: str | None) -> str:
     if deadline is None:
         return ""
-    return f"{_show(deadline)} ({_word(deadline_state)})"
+    return f"{_show_deadline(deadline)} ({_word(deadline_state)})"
 
 
 def _deadline_cell(deadline: datetime | None, deadline_state: str | None) -> str:
     if deadline is None:
         return ""
-    return f"{_show(deadline)} · {_time_left(deadline, deadline_state)}"
+    return f"{_show_deadline(deadline)} · {_time_left(deadline, deadline_state)}"
 
 
 def recording(fn: F) -> F:
@@ -1012,7 +1018,8 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Updated"), _show(view.updated_at)),
         (m("Version"), str(view.version)),
         (m("Allowed now"), ", ".join(view.allowed_commands)),
-        (m("Deadline"), _deadline_text(view.deadline, view.deadline_state)),
+        (m("Deadline"), _deadline_text(view.deadline, view.deadline_state)
+         + (" " + m("(provisional)") if view.deadline_provisional else "")),
         (m("Time left"), _time_left(view.deadline, view.deadline_state)),
     ]
     if view.calendar_note:
@@ -1485,20 +1492,27 @@ def calendar_() -> None:
 
 
 def _uncovered_text(years: Sequence[int]) -> str:
-    return _state().m("the official holiday calendar does not cover {years}: counted Monday "
-                      "to Friday (no public holidays, no adjusted workdays)",
+    return _state().m("the official holiday calendar does not cover {years}: counted on the "
+                      "statutory public holidays and weekends; adjusted workdays (调休) are "
+                      "not yet known, so the result is provisional",
                       years=", ".join(str(y) for y in sorted(set(years))))
 
 
 def _calendar_note(note: str) -> str:
     """A calendar note recorded in a clock event, in the chosen language."""
-    import re
+    from petitions.deadlines.calendar import (
+        legacy_uncovered_warning,
+        note_years,
+        uncovered_warning,
+    )
 
-    from petitions.deadlines.calendar import uncovered_warning
-
-    years = [int(y) for y in re.findall(r"\b(\d{4})\b", note)]
+    years = note_years(note)
     if years and note == uncovered_warning(years):
         return _uncovered_text(years)
+    if years and note == legacy_uncovered_warning(years):
+        return _state().m("the official holiday calendar does not cover {years}: counted "
+                          "Monday to Friday (no public holidays, no adjusted workdays)",
+                          years=", ".join(str(y) for y in years))
     return note
 
 
@@ -1542,6 +1556,28 @@ def calendar_is_workday(day: datetime) -> None:
     if not found.covered:
         _calendar_warning([found.day.year])
     click.echo(_day_answer(found))
+
+
+@calendar_.command("recheck", help=_h("Count provisional deadlines (counted in a year the "
+                                      "official calendar did not cover) again on the "
+                                      "calendar now installed; records an event only where "
+                                      "a deadline moves."))
+@_handled
+def calendar_recheck() -> None:
+    state = _state()
+    report = state.service().recheck_calendar()
+    if state.as_json:
+        out = report.to_dict()
+        out["now"] = _local_iso(report.now)
+        _dump(out)
+        return
+    click.echo(state.m("calendar rechecked at {now}: {checked} running deadlines, "
+                       "{provisional} provisional, {changed} moved, {still} still provisional",
+                       now=_show(report.now), checked=report.checked,
+                       provisional=report.provisional, changed=len(report.changed),
+                       still=len(report.still_provisional)))
+    for pid in report.changed:
+        click.echo(pid)
 
 
 def _day_answer(found: Any) -> str:

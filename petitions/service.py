@@ -52,6 +52,7 @@ from workflows import Registry, UnknownWorkflow, Workflow
 
 if TYPE_CHECKING:
     from petitions.deadlines.clock import Timekeeper
+    from petitions.deadlines.recheck import RecheckReport
     from petitions.deadlines.sweep import SweepReport
     from petitions.feed import Change
     from petitions.readmodels import CaseSummary, RateGroup, ReadModels
@@ -586,6 +587,15 @@ class PetitionService(ChainedApplication):
         from petitions.deadlines.sweep import sweep
 
         return sweep(self, self._when(now), actor=actor, batch=batch)
+
+    def recheck_calendar(self, now: datetime | None = None, *,
+                         actor: Actor | None = None) -> RecheckReport:
+        """Count provisional deadlines (counted in a year the official calendar
+        did not cover) again on the calendar now installed; records an event
+        only where a deadline moves (:mod:`petitions.deadlines.recheck`)."""
+        from petitions.deadlines.recheck import recheck
+
+        return recheck(self, self._when(now), actor=actor)
 
     def on_site_meeting(self, petition_id: UUID | str, *, actor: Actor, place: str,
                         participants: Sequence[str], minutes: str = "",

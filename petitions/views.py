@@ -14,9 +14,11 @@ from uuid import UUID
 
 import attrs
 
+from petitions.deadlines.clock import is_provisional
 from petitions.domain.petition import Petition
 from petitions.domain.values import Location, WorkflowRef
 from petitions.privacy.render import PetitionerView
+from petitions.timefmt import due_date
 from petitions.transcoding import to_plain
 from workflows import Workflow
 
@@ -89,6 +91,9 @@ class PetitionView:
     deadline_state: str | None = None
     clock_stage: str | None = None
     calendar_note: str = ""
+    #: the deadline was counted in a year the official calendar does not
+    #: cover yet (statutory holidays and weekends only; 调休 unknown)
+    deadline_provisional: bool = False
 
     @property
     def petitioner(self) -> PetitionerView:
@@ -179,6 +184,7 @@ class PetitionView:
             deadline_state=p.deadline_state(now),
             clock_stage=p.clock_stage,
             calendar_note=p.clock_note if p.clock_stage is not None else "",
+            deadline_provisional=(p.clock_stage is not None and is_provisional(p.clock_note)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,6 +197,8 @@ class PetitionView:
                 out[a.name] = to_plain(getattr(self, a.name))
         out["workflow"] = {"name": self.workflow.name, "version": self.workflow.version,
                            "sha256": self.workflow.sha256}
+        found = due_date(self.deadline)
+        out["due_date"] = found.isoformat() if found else None
         return out
 
 

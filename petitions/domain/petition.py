@@ -368,6 +368,7 @@ class Petition(Aggregate):
             if self.deadline is not None and petition.clock_stage is not None:
                 petition.clock_deadline = self.deadline
                 petition.clock_warn_time = self.warn_time
+                petition.clock_extended_days += self.days
 
     class OnSiteMeetingHeld(Event):
         """An on-site office meeting (现场办公) with the petitioner and units."""
@@ -458,6 +459,11 @@ class Petition(Aggregate):
             petition.clock_warned = False
             petition.clock_breached = False
             petition.clock_note = self.calendar_note
+            petition.clock_amount = self.amount
+            petition.clock_unit = self.unit
+            petition.clock_origin = self.occurred_at
+            petition.clock_paused_total = 0.0
+            petition.clock_extended_days = 0
 
     class ClockPaused(Event):
         """The clock stopped counting, e.g. waiting for the petitioner's materials."""
@@ -483,6 +489,23 @@ class Petition(Aggregate):
                 petition.clock_start += timedelta(seconds=self.paused_seconds)
             petition.clock_deadline = self.deadline
             petition.clock_warn_time = self.warn_time
+            petition.clock_paused_total += self.paused_seconds
+
+    class DeadlineRecomputed(Event):
+        """A provisional deadline (counted in a year the official calendar did
+        not cover yet) counted again on newer calendar data, and it moved.
+        ``calendar_note`` is empty once the data covers every year counted."""
+
+        for_stage: str
+        previous_deadline: datetime
+        deadline: datetime
+        warn_time: datetime
+        calendar_note: str
+
+        def evolve(self, petition: Petition) -> None:
+            petition.clock_deadline = self.deadline
+            petition.clock_warn_time = self.warn_time
+            petition.clock_note = self.calendar_note
 
     class ClockWarned(Event):
         """The configured share of the time allowed has passed (预警)."""
@@ -567,6 +590,11 @@ class Petition(Aggregate):
         clock_warned: bool
         clock_breached: bool
         clock_note: str
+        clock_amount: int | None
+        clock_unit: str | None
+        clock_origin: datetime | None
+        clock_paused_total: float
+        clock_extended_days: int
 
     # The clock's state, for petitions (and snapshots) from before clocks.
     clock_stage = None
@@ -579,6 +607,13 @@ class Petition(Aggregate):
     clock_warned = False
     clock_breached = False
     clock_note = ""
+    # What a provisional deadline is counted again from (set by ClockStarted;
+    # ``None`` for clocks started before they were kept).
+    clock_amount = None
+    clock_unit = None
+    clock_origin = None
+    clock_paused_total = 0.0
+    clock_extended_days = 0
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Petition:
         """A copy for the next command: values are immutable (attrs, str,
@@ -1040,6 +1075,33 @@ class Petition(Aggregate):
                            reason=_text("reason", reason, required=False),
                            paused_seconds=paused.total_seconds(), deadline=deadline,
                            warn_time=warn)
+
+    def recheck_deadline(self, timekeeper: Timekeeper, actor: Actor,
+                         now: datetime) -> bool:
+        """Count a provisional deadline (one whose clock carries a calendar
+        warning) again on ``timekeeper``'s calendar, from the clock's start and
+        with its pauses and extensions; record :class:`DeadlineRecomputed`
+        only when the deadline moves.  Returns whether it recorded."""
+        if (self.clock_stage is None or self.clock_deadline is None or not self.clock_note
+                or self.outcome is not None or self.clock_amount is None
+                or self.clock_unit is None or self.clock_origin is None):
+            return False
+        from petitions.deadlines.clock import FixedLimit
+
+        found = timekeeper.deadline(
+            FixedLimit(int(self.clock_amount), str(self.clock_unit), self.clock_warn_at),
+            self.clock_origin)
+        deadline = (found.deadline + timedelta(seconds=self.clock_paused_total)
+                    + timedelta(days=self.clock_extended_days))
+        if deadline == self.clock_deadline:
+            return False
+        start = self.clock_start or self.clock_origin
+        self.trigger_event(self.DeadlineRecomputed, actor=actor, occurred_at=self._at(now),
+                           for_stage=self.clock_stage, previous_deadline=self.clock_deadline,
+                           deadline=deadline,
+                           warn_time=warn_time(start, deadline, self.clock_warn_at),
+                           calendar_note=found.note)
+        return True
 
     def deadline_state(self, now: datetime | None = None) -> str | None:
         """``on_time``, ``warned``, ``breached`` or ``paused``: the running
