@@ -270,7 +270,9 @@ def _span(delta: timedelta) -> str:
     return m("{n}min", n=mins)
 
 
-def _time_left(deadline: datetime | None, deadline_state: str | None) -> str:
+def _time_left(deadline: datetime | None, deadline_state: str | None,
+               at: datetime | None = None) -> str:
+    """Time left to ``deadline`` (or overdue by) at ``at``, default now."""
     if deadline is None:
         return ""
     m = _state().m
@@ -278,7 +280,7 @@ def _time_left(deadline: datetime | None, deadline_state: str | None) -> str:
         return _word("paused")
     from datetime import UTC
 
-    left = deadline - _state().service().clock().astimezone(UTC)
+    left = deadline - (at or _state().service().clock()).astimezone(UTC)
     if left < timedelta(0):
         return m("overdue by {time}", time=_span(-left))
     return m("{time} left", time=_span(left))
@@ -1001,7 +1003,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("ID"), str(view.id)),
         (m("Title"), view.title),
         (m("Description"), view.description),
-        (m("Workflow"), f"{view.workflow.name} v{view.workflow.version}"),
+        (m("Workflow"), _workflow_title(view.workflow.name, view.workflow.version)),
         (m("Stage"), _stage_label(view.workflow.name, view.stage)),
         (m("Status"), _word(view.status)),
         (m("Outcome"), _word(view.outcome)),
@@ -1017,14 +1019,31 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Filed"), _show(view.filed_at)),
         (m("Updated"), _show(view.updated_at)),
         (m("Version"), str(view.version)),
-        (m("Allowed now"), ", ".join(view.allowed_commands)),
+        (m("Allowed now"), _command_list(view.allowed_commands)),
         (m("Deadline"), _deadline_text(view.deadline, view.deadline_state)
          + (" " + m("(provisional)") if view.deadline_provisional else "")),
-        (m("Time left"), _time_left(view.deadline, view.deadline_state)),
+        (m("Time left"), _time_left(view.deadline, view.deadline_state, view.state_at)),
     ]
     if view.calendar_note:
         rows.append((m("Calendar"), _calendar_note(view.calendar_note)))
     _table((m("Field"), m("Value")), rows)
+
+
+def _workflow_title(name: str, version: int) -> str:
+    """A workflow by its title and version (``信访事项 第1版``)."""
+    try:
+        title = _state().service().workflow(name, version).title.in_lang(_state().lang)
+    except Exception:
+        title = name
+    return _state().m("{title} (version {version})", title=title, version=version)
+
+
+def _command_list(commands: Sequence[str]) -> str:
+    from petitions.audit.replay import command_label
+
+    lang = _state().lang
+    sep = "、" if lang.startswith("zh") else ", "
+    return sep.join(command_label(c, lang) for c in commands)
 
 
 def _rating_label(workflow: str, rating: str | None, lang: str) -> str:
@@ -1100,7 +1119,7 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
 @click.option("--unit", default=None, help=_h("The unit you work in."))
 @_handled
 def history(petition_id: str, reveal: bool, unit: str | None) -> None:
-    from petitions.audit.replay import field_label, render_value
+    from petitions.audit.replay import field_label, render_field
 
     state = _state()
     viewer = _actor() if reveal else _viewer()
@@ -1117,13 +1136,20 @@ def history(petition_id: str, reveal: bool, unit: str | None) -> None:
         return
     m = state.m
     lang = "en" if state.lang.startswith("en") else "zh"
+    wf: Any = None
+    if events and isinstance(events[0].data.get("workflow"), dict):
+        ref = events[0].data["workflow"]
+        try:
+            wf = state.service().workflow(ref["name"], ref["version"])
+        except Exception:
+            wf = None
 
     def changed(e: Any) -> str:
         if e.version == 1:
             return ""  # the filing itself: told in words
         return "; ".join(
-            f"{field_label(c['field'], lang)}: {render_value(c['before'], lang)} → "
-            f"{render_value(c['after'], lang)}"
+            f"{field_label(c['field'], lang)}: {render_field(c['field'], c['before'], lang, wf)}"
+            f" → {render_field(c['field'], c['after'], lang, wf)}"
             for c in e.changes if c["field"] not in ("petitioner",))
 
     _table((m("Version"), m("When"), m("Actor"), m("What happened"), m("What it changed")),

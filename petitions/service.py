@@ -746,7 +746,9 @@ class PetitionService(ChainedApplication):
             petition = self._load(pid)
         # A past state shows its deadline as it stood then: as of the time asked
         # for, or when that version was recorded.
-        then = as_of if as_of is not None else (petition.modified_on if version else None)
+        # (World time: a version recorded today for an event of last month
+        # shows the deadline as it stood last month.)
+        then = as_of if as_of is not None else (petition.last_occurred_at if version else None)
         return self._view(petition, self.workflow_of(petition), viewer, unit, reveal, at=then)
 
     def _version_as_of(self, pid: UUID, as_of: datetime) -> int:

@@ -94,6 +94,9 @@ class PetitionView:
     #: the deadline was counted in a year the official calendar does not
     #: cover yet (statutory holidays and weekends only; 调休 unknown)
     deadline_provisional: bool = False
+    #: the moment ``deadline_state`` was judged at (``now`` of :meth:`of`):
+    #: for a past version, the time that version stood
+    state_at: datetime | None = None
 
     @property
     def petitioner(self) -> PetitionerView:
@@ -125,7 +128,7 @@ class PetitionView:
 
     def _compared(self) -> tuple[Any, ...]:
         return tuple(getattr(self, a.name) for a in attrs.fields(PetitionView)
-                     if a.name != "_petitioner")
+                     if a.name not in ("_petitioner", "state_at"))
 
     @classmethod
     def of(cls, p: Petition, wf: Workflow,
@@ -185,6 +188,7 @@ class PetitionView:
             clock_stage=p.clock_stage,
             calendar_note=p.clock_note if p.clock_stage is not None else "",
             deadline_provisional=(p.clock_stage is not None and is_provisional(p.clock_note)),
+            state_at=now,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -193,6 +197,8 @@ class PetitionView:
         for a in attrs.fields(PetitionView):
             if a.name == "_petitioner":
                 out["petitioner"] = self.petitioner.to_dict()
+            elif a.name == "state_at":
+                continue  # when it was looked at, not part of the petition
             else:
                 out[a.name] = to_plain(getattr(self, a.name))
         out["workflow"] = {"name": self.workflow.name, "version": self.workflow.version,

@@ -110,3 +110,28 @@ def test_a_deadline_in_an_uncovered_year_is_marked_provisional_and_rechecked(
     assert out["checked"] == 1 and out["changed"] == []
     assert out["provisional"] == int(provisional)
     assert "1 running deadlines" in cli("calendar", "recheck", role="supervisor").stdout
+
+
+def test_deadlines_and_history_read_in_local_time_with_labels(cli: Cli) -> None:
+    import re
+
+    pid = cli.file("--at", "2026-02-13T10:00")
+    cli("accept", pid, "--at", "2026-02-14T09:00", role="intake_clerk")
+    # Version 2 (the intake clock) as it stood on 13 February: on time, not overdue.
+    then = cli.json("show", pid, "--version", "2")
+    assert then["deadline_state"] == "on_time" and then["due_date"] == "2026-02-24"
+    shown = cli("show", pid, "--version", "2").stdout
+    assert "2026-02-24 24:00 (on_time)" in shown and "overdue" not in shown
+    assert "left" in shown
+    history_zh = cli("history", pid, lang="zh").stdout
+    assert "办理时限 2026-02-24 24:00" in history_zh
+    assert "2026-02-13 10:00" in history_zh
+    assert "+00:00" not in history_zh and not re.search(r"\d{4}-\d\d-\d\dT\d", history_zh)
+    history_en = cli.json("history", pid)
+    assert history_en[0]["occurred_at"] == "2026-02-13T10:00:00+08:00"
+    zh = cli("show", pid, lang="zh").stdout
+    # No internal codes in Chinese: stages, commands and the workflow by their labels.
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", zh)
+    for code in ("dispatch", "intake", "standard", "assign", "transfer"):
+        assert not re.search(rf"\b{code}\b", zh), code
+    assert "交办" in zh and "标准诉求（第1版）" in zh
