@@ -655,7 +655,7 @@ def withdraw(petition_id: str, at: datetime | None, expected_version: int | None
 @main.command(help=_h("Dispatch to a lead unit and a responsible person."))
 @recording
 @click.option("--unit", required=True, help=_h("The lead unit."))
-@click.option("--person", required=True, help=_h("The person responsible (首接负责)."))
+@click.option("--person", required=True, help=_h("The person responsible."))
 @click.option("--co-unit", "co_units", multiple=True, help=_h("A co-handling unit (repeatable)."))
 @click.option("--note", default="", help=_h("A note kept with the event."))
 def assign(petition_id: str, at: datetime | None, expected_version: int | None, unit: str,

@@ -109,11 +109,33 @@ class World:
         return self.refs[name]
 
 
+def overdue_moments(svc: PetitionService, pid: UUID) -> list[str]:
+    """Each recorded time at which the petition, as it stood just before, had a
+    running, unpaused clock whose deadline had passed."""
+    found: list[str] = []
+    petition: Any = None
+    for event in svc.petition_events(pid):
+        if petition is not None and petition.outcome is None:
+            if petition.deadline_state(event.occurred_at) == "breached":
+                found.append(f"{pid} v{event.originator_version} {type(event).__name__}: "
+                             f"stage {petition.clock_stage} was due {petition.clock_deadline}")
+        petition = event.mutate(petition)
+    return found
+
+
 @pytest.fixture(autouse=True)
 def world(service: PetitionService) -> Iterator[World]:
     """The scenario's world.  Autouse, so that every scenario requests ``service``
-    statically and runs once per storage backend (steps are resolved late)."""
-    yield World(service)
+    statically and runs once per storage backend (steps are resolved late).
+
+    After the scenario, every appeal it filed is swept at each of its recorded
+    times: a specification of a real case keeps its workflow's time limits."""
+    found = World(service)
+    yield found
+    problems: list[str] = []
+    for case in service.list_petitions(limit=None):
+        problems += overdue_moments(service, UUID(case.id))
+    assert problems == [], problems
 
 
 def action(pattern: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -285,6 +307,25 @@ def completes_plan_step(world: World, who: str, plan: str, step: str, evidence: 
 def records_action(world: World, who: str, what: str, trying: str | None = None) -> None:
     world.attempt(bool(trying), lambda: world.svc.act(
         world.pid, actor=actor_of(who), action=what, at=world.now))
+
+
+@action(r' {try}pauses? the clock because "(?P<reason>[^"]+)"')
+def pauses_clock(world: World, who: str, reason: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.pause(
+        world.pid, actor=actor_of(who), reason=reason, at=world.now))
+
+
+@action(r' {try}resumes? the clock')
+def resumes_clock(world: World, who: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.resume(
+        world.pid, actor=actor_of(who), at=world.now))
+
+
+@action(r' {try}records? the note "(?P<text>[^"]+)"')
+@action(r'{try}记录备注"(?P<text>[^"]+)"')
+def records_note(world: World, who: str, text: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.note(
+        world.pid, actor=actor_of(who), text=text, at=world.now))
 
 
 @action(r' {try}holds? an on-site office meeting at "(?P<place>[^"]+)" with (?P<people>.+)')

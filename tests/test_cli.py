@@ -235,7 +235,7 @@ def test_demo_twice(cli: Cli) -> None:
     assert (by_case[3]["stage"], by_case[3]["outcome"]) == ("closed", "resolved")
     assert [by_case[n]["workflow"] for n in range(1, 10)] == [
         "property_dispute", "property_dispute", "enterprise_service", "enterprise_service",
-        "enterprise_service", "emergency_care", "emergency_care", "standard", "standard"]
+        "enterprise_service", "emergency_care", "standard", "standard", "standard"]
     assert by_case[2]["stage"] == "mediation"
     assert (by_case[2]["campaign"]["collected"], by_case[2]["campaign"]["resolved"]) == (34, 34)
     assert by_case[2]["petitions"] == 35

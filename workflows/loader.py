@@ -135,6 +135,7 @@ class _Builder:
             "name", "version", "title", "description", "initial", "reopen_limit",
             "anytime", "roles", "requires", "stages", "satisfaction", "plans",
             "accept_on_filing", "extension", "review", "matter_types",
+            "first_receiver_owns",
         }
         for key in d:
             if key not in known_top:
@@ -180,6 +181,10 @@ class _Builder:
         notify = self.extension_notify(ext)
         matter_types = (self.str_list(d["matter_types"], "matter_types")
                         if "matter_types" in d else ())
+        first_receiver_owns = d.get("first_receiver_owns", False)
+        if not isinstance(first_receiver_owns, bool):
+            self.problem("first_receiver_owns", "must be true or false")
+            first_receiver_owns = False
         review = self.review(d.get("review"))
         self.check_review_used(stages, anytime, requires, review)
         if (accept_channels and initial in stages
@@ -212,6 +217,7 @@ class _Builder:
             review=review,
             extension_notifies_petitioner=notify,
             matter_types=matter_types,
+            first_receiver_owns=first_receiver_owns,
         )
 
     def stages(self, raw: Any) -> dict[str, Stage]:

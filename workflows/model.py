@@ -120,6 +120,9 @@ class Workflow:
     extension_notifies_petitioner: bool = False
     #: the matter types a petition under this workflow may have (all if empty)
     matter_types: tuple[str, ...] = ()
+    #: 首接负责: until a petition is accepted, only whoever received it (filed
+    #: it, or had it handed over by ``transfer``) — or a supervisor — may act on it
+    first_receiver_owns: bool = False
 
     # -- questions the engine asks -----------------------------------------
     def stage(self, name: str) -> Stage:

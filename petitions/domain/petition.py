@@ -191,7 +191,7 @@ class Petition(Aggregate):
             petition.outcome = OUTCOME_WITHDRAWN
 
     class Assigned(Event):
-        """Dispatched to a lead unit and a responsible person (首接负责制).
+        """Dispatched to a lead unit and a responsible person.
 
         Version 2 added ``co_units`` (co-handling units); version-1 events are
         upcast with none.
@@ -222,6 +222,8 @@ class Petition(Aggregate):
         def evolve(self, petition: Petition) -> None:
             petition.lead_unit = self.unit
             petition.assignee = self.person
+            if not petition.accepted:
+                petition.handed_to = self.person  # 首接负责: handed over before acceptance
 
     class DispatchDisputed(Event):
         reason: str
@@ -607,6 +609,8 @@ class Petition(Aggregate):
     clock_warned = False
     clock_breached = False
     clock_note = ""
+    #: who a not-yet-accepted petition was handed over to (首接负责)
+    handed_to: str | None = None
     # What a provisional deadline is counted again from (set by ClockStarted;
     # ``None`` for clocks started before they were kept).
     clock_amount = None
@@ -730,6 +734,12 @@ class Petition(Aggregate):
         return None
 
     @property
+    def receiver(self) -> str:
+        """Who owns the petition until it is accepted (首接负责): whoever filed
+        it, or whoever it was handed over to since."""
+        return self.handed_to or self.filed_by.id
+
+    @property
     def is_open(self) -> bool:
         return self.outcome is None
 
@@ -743,6 +753,12 @@ class Petition(Aggregate):
         targets = wf.targets(self.stage, command)
         if targets is None:
             raise TransitionNotAllowed(command, self.stage, allowed)
+        if (wf.first_receiver_owns and not self.accepted and self.outcome is None
+                and actor.role != "supervisor" and actor.id != self.receiver):
+            raise TransitionNotAllowed(
+                command, self.stage, allowed,
+                reason=f"首接负责: {self.receiver} received it and owns it until it is "
+                f"accepted or handed over (transfer)")
         for fact in wf.requires.get(command, ()):
             if not self.fact(fact, wf, at):
                 raise TransitionNotAllowed(command, self.stage, allowed,
