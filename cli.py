@@ -763,9 +763,13 @@ def review_request(petition_id: str, at: datetime | None, expected_version: int 
 @click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True,
               help=_h("The outcome."))
 @click.option("--text", required=True, help=_h("The text (kept in the history)."))
+@click.option("--unit", default=None,
+              help=_h("The reviewing unit: one above the lead unit (required by letters "
+                      "and visits)."))
 def review_answer(petition_id: str, at: datetime | None, expected_version: int | None,
-                  outcome: str, text: str) -> None:
-    _record("answer_review", petition_id, at, expected_version, outcome=outcome, text=text)
+                  outcome: str, text: str, unit: str | None) -> None:
+    _record("answer_review", petition_id, at, expected_version, outcome=outcome, text=text,
+            unit=unit)
 
 
 @main.group(help=_h("Re-review (复核) of a review opinion: request, answer."))
@@ -788,9 +792,13 @@ def rereview_request(petition_id: str, at: datetime | None, expected_version: in
 @click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True,
               help=_h("The outcome."))
 @click.option("--text", required=True, help=_h("The text (kept in the history)."))
+@click.option("--unit", default=None,
+              help=_h("The re-reviewing unit: one above the unit that reviewed (required by "
+                      "letters and visits)."))
 def rereview_answer(petition_id: str, at: datetime | None, expected_version: int | None,
-                    outcome: str, text: str) -> None:
-    _record("answer_rereview", petition_id, at, expected_version, outcome=outcome, text=text)
+                    outcome: str, text: str, unit: str | None) -> None:
+    _record("answer_rereview", petition_id, at, expected_version, outcome=outcome, text=text,
+            unit=unit)
 
 
 @main.group(help=_h("Door-to-door campaigns (进家入户): open one, see its progress."))

@@ -404,9 +404,10 @@ def requests_review(world: World, who: str, level: str, reason: str,
 def answers_review(world: World, who: str, level: str, outcome: str, text: str,
                    trying: str | None = None) -> None:
     command = world.svc.answer_review if level == "review" else world.svc.answer_rereview
+    actor = actor_of(who)  # "supervisor 区信访办": the answering unit is 区信访办
     world.attempt(bool(trying), lambda: command(
-        world.pid, actor=actor_of(who), outcome=OUTCOME_WORDS.get(outcome, outcome),
-        text=text, at=world.now))
+        world.pid, actor=actor, outcome=OUTCOME_WORDS.get(outcome, outcome),
+        text=text, unit=actor.id, at=world.now))
 
 
 # ------------------------------------------------------------- campaigns

@@ -617,11 +617,12 @@ class PetitionService(ChainedApplication):
                          lambda p, wf, t: p.request_review(wf, actor, t, reason))
 
     def answer_review(self, petition_id: UUID | str, *, actor: Actor, outcome: str,
-                      text: str, at: datetime | None = None,
+                      text: str, unit: str | None = None, at: datetime | None = None,
                       expected_version: int | None = None) -> PetitionView:
-        """Give the review opinion (复查意见): ``uphold`` (维持) or ``revise`` (变更)."""
+        """Give the review opinion (复查意见): ``uphold`` (维持) or ``revise`` (变更),
+        by ``unit`` (above the lead unit, where the workflow asks for it)."""
         return self._run(petition_id, actor, at, expected_version,
-                         lambda p, wf, t: p.answer_review(wf, actor, t, outcome, text))
+                         lambda p, wf, t: p.answer_review(wf, actor, t, outcome, text, unit))
 
     def request_rereview(self, petition_id: UUID | str, *, actor: Actor, reason: str,
                          at: datetime | None = None,
@@ -631,7 +632,7 @@ class PetitionService(ChainedApplication):
                          lambda p, wf, t: p.request_rereview(wf, actor, t, reason))
 
     def answer_rereview(self, petition_id: UUID | str, *, actor: Actor, outcome: str,
-                        text: str, at: datetime | None = None,
+                        text: str, unit: str | None = None, at: datetime | None = None,
                         expected_version: int | None = None) -> PetitionView:
         """Give the re-review opinion (复核意见).  The matter is then final: when the
         workflow says so, a repeat filing of the same facts is refused from now on."""
@@ -641,7 +642,7 @@ class PetitionService(ChainedApplication):
                                    f"found {petition.version}")
         wf = self.workflow_of(petition)
         when = self._when(at)
-        petition.answer_rereview(wf, actor, when, outcome, text)
+        petition.answer_rereview(wf, actor, when, outcome, text, unit)
         matter: ConcludedMatter | None = None
         if wf.review is not None and wf.review.refuse_repeat_after_rereview:
             key = facts_key(petition.title, petition.description)

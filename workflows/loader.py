@@ -451,7 +451,7 @@ class _Builder:
             self.problem("review", "must be a table")
             return None
         known = {"request_within_days", "rereview_request_within_days",
-                 "refuse_repeat_after_rereview"}
+                 "refuse_repeat_after_rereview", "matter_types", "reviewer_above_lead_unit"}
         for k in raw:
             if k not in known:
                 self.problem(f"review.{k}", "unknown key")
@@ -466,9 +466,15 @@ class _Builder:
         if not isinstance(refuse, bool):
             self.problem("review.refuse_repeat_after_rereview", "must be true or false")
             refuse = True
+        matter_types = (tuple(self.str_list(raw["matter_types"], "review.matter_types"))
+                        if "matter_types" in raw else ())
+        above = raw.get("reviewer_above_lead_unit", False)
+        if not isinstance(above, bool):
+            self.problem("review.reviewer_above_lead_unit", "must be true or false")
+            above = False
         if 0 in days:
             return None
-        return ReviewRule(days[0], days[1], refuse)
+        return ReviewRule(days[0], days[1], refuse, matter_types, above)
 
     def check_review_used(self, stages: Mapping[str, Stage],
                           anytime: Mapping[str, tuple[str, ...]],

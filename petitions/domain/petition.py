@@ -50,6 +50,11 @@ OUTCOME_CONCLUDED = "concluded"  # re-review (复核) answered: the matter is fi
 #: (撤销或变更) the earlier answer.
 REVIEW_OUTCOMES = ("uphold", "revise")
 
+#: How a written answer is delivered (送达).
+DELIVERY_METHODS = ("post", "in_person", "electronic", "sms")
+#: The written answers that are delivered, in the order they come.
+DELIVERED_ANSWERS = ("reply", "review", "rereview")
+
 #: Roles that only read: every command they issue is refused, whatever a
 #: workflow grants (auditors check the record, they never write to it).
 READ_ONLY_ROLES = frozenset({"auditor"})
@@ -393,15 +398,23 @@ class Petition(Aggregate):
             petition.review_requested_at = self.occurred_at
 
     class ReviewAnswered(Event):
-        """The reviewing body gave its review opinion (复查意见)."""
+        """The reviewing body gave its review opinion (复查意见).  Version 2
+        names the reviewing ``unit`` (``None`` in version-1 events)."""
 
+        class_version = 2
         outcome: str
         text: str
         stage: str
+        unit: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["unit"] = None
 
         def evolve(self, petition: Petition) -> None:
             petition.review_answered_at = self.occurred_at
             petition.review_outcome = self.outcome
+            petition.review_unit = self.unit
 
     class ReReviewRequested(Event):
         """The petitioner asked for a re-review (复核) of the review opinion."""
@@ -413,16 +426,39 @@ class Petition(Aggregate):
             petition.rereview_requested_at = self.occurred_at
 
     class ReReviewAnswered(Event):
-        """The re-review opinion (复核意见): the matter is final."""
+        """The re-review opinion (复核意见): the matter is final.  Version 2
+        names the re-reviewing ``unit`` (``None`` in version-1 events)."""
 
+        class_version = 2
         outcome: str
         text: str
         stage: str
+        unit: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["unit"] = None
 
         def evolve(self, petition: Petition) -> None:
             petition.rereview_answered_at = self.occurred_at
             petition.rereview_outcome = self.outcome
             petition.outcome = OUTCOME_CONCLUDED
+
+    class AnswerDelivered(Event):
+        """A written answer was delivered (送达) to the petitioner: the reply,
+        the review answer or the re-review answer; the review windows count
+        from it."""
+
+        answer: str  # one of DELIVERED_ANSWERS
+        method: str  # one of DELIVERY_METHODS
+
+        def evolve(self, petition: Petition) -> None:
+            if self.answer == "reply":
+                petition.reply_delivered_at = self.occurred_at
+            elif self.answer == "review":
+                petition.review_delivered_at = self.occurred_at
+            else:
+                petition.rereview_delivered_at = self.occurred_at
 
     class PetitionerNotified(Event):
         """The petitioner was told something, e.g. why the deadline was extended."""
@@ -611,6 +647,11 @@ class Petition(Aggregate):
     clock_note = ""
     #: who a not-yet-accepted petition was handed over to (首接负责)
     handed_to: str | None = None
+    # Delivery (送达) of the written answers, and who answered the review.
+    reply_delivered_at: datetime | None = None
+    review_delivered_at: datetime | None = None
+    rereview_delivered_at: datetime | None = None
+    review_unit: str | None = None
     # What a provisional deadline is counted again from (set by ClockStarted;
     # ``None`` for clocks started before they were kept).
     clock_amount = None
@@ -717,21 +758,41 @@ class Petition(Aggregate):
             return at > deadline if name == "review_window_passed" else at <= deadline
         return False
 
-    def review_deadline(self, wf: Workflow) -> datetime | None:
-        """Until when the next review (or re-review) may be requested.
+    def review_window(self, wf: Workflow) -> tuple[datetime, datetime, str] | None:
+        """The open review (or re-review) window: (from, until, what it counts
+        from), ``None`` when there is nothing to review.
 
-        Counted in calendar days from the written reply, or from the review
-        opinion once there is one (the windows are in the workflow's
-        ``[review]`` table).  ``None`` when there is nothing to review.
+        It counts from the delivery (送达) of the written reply — of the review
+        answer, once there is one — or from the answer itself when no delivery
+        is recorded; the period is in days: from the next day to 24:00 of its
+        last day, moved to the next working day when that day is not worked
+        (民法典 arts. 201, 203).  The windows are in the workflow's ``[review]``.
         """
         rule = wf.review
         if rule is None:
             return None
         if self.review_answered_at is not None:
-            return self.review_answered_at + timedelta(days=rule.rereview_request_within_days)
-        if self.replied_at is not None:
-            return self.replied_at + timedelta(days=rule.request_within_days)
-        return None
+            days = rule.rereview_request_within_days
+            start, what = ((self.review_delivered_at, "delivery of the review answer")
+                           if self.review_delivered_at is not None
+                           else (self.review_answered_at, "the review answer"))
+        elif self.replied_at is not None:
+            days = rule.request_within_days
+            start, what = ((self.reply_delivered_at, "delivery of the reply")
+                           if self.reply_delivered_at is not None
+                           else (self.replied_at, "the reply"))
+        else:
+            return None
+        from petitions.deadlines.calendar import end_of_office_day, office_day, work_calendar
+
+        last, _ = work_calendar().next_workday(office_day(start) + timedelta(days=days))
+        return start, end_of_office_day(last), what
+
+    def review_deadline(self, wf: Workflow) -> datetime | None:
+        """Until when the next review (or re-review) may be requested
+        (:meth:`review_window`); ``None`` when there is nothing to review."""
+        window = self.review_window(wf)
+        return window[1] if window else None
 
     @property
     def receiver(self) -> str:
@@ -989,12 +1050,48 @@ class Petition(Aggregate):
                            minutes=_text("minutes", minutes, required=False))
 
     def _review_window(self, wf: Workflow, command: str, at: datetime, what: str) -> None:
-        deadline = self.review_deadline(wf)
-        if deadline is not None and at > deadline:
+        rule = wf.review
+        if rule is not None and rule.matter_types and self.matter_type not in rule.matter_types:
             raise TransitionNotAllowed(
                 command, self.stage, wf.commands_in(self.stage),
-                reason=f"a {what} may be requested until {deadline.isoformat()}; "
-                f"the window has passed")
+                reason=f"a {what} is open to {', '.join(rule.matter_types)} matters only "
+                f"(this one is {self.matter_type})")
+        window = self.review_window(wf)
+        if window is not None and at > window[1]:
+            from petitions.timefmt import show, show_deadline
+
+            start, until, counted = window
+            raise TransitionNotAllowed(
+                command, self.stage, wf.commands_in(self.stage),
+                reason=f"a {what} may be requested until {show_deadline(until)} "
+                f"(counted from {counted} at {show(start)}); the window has passed")
+
+    def deliver(self, wf: Workflow, actor: Actor, at: datetime, method: str) -> str:
+        """Record the delivery (送达) of the latest written answer not yet
+        delivered — the re-review answer, the review answer or the reply —
+        and return which it was.  The re-review answer may be delivered after
+        the matter is concluded."""
+        if method not in DELIVERY_METHODS:
+            raise InvalidInput("method", f"must be one of {', '.join(DELIVERY_METHODS)}",
+                               kind="unknown_code", valid=", ".join(DELIVERY_METHODS))
+        if self.rereview_answered_at is not None:
+            answer, delivered = "rereview", self.rereview_delivered_at
+        elif self.review_answered_at is not None:
+            answer, delivered = "review", self.review_delivered_at
+        else:
+            answer, delivered = "reply", self.reply_delivered_at
+        concluded = self.rereview_answered_at is not None and wf.is_terminal(self.stage)
+        if concluded:  # a terminal stage takes no command: check who may, by hand
+            if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, "deliver"):
+                raise PermissionDenied(actor.role, "deliver", wf.roles_for("deliver"))
+        else:
+            self._target(wf, actor, "deliver")
+        if (answer == "reply" and self.replied_at is None) or delivered is not None:
+            raise TransitionNotAllowed("deliver", self.stage, wf.commands_in(self.stage),
+                                       reason="no written answer is waiting for delivery")
+        self.trigger_event(self.AnswerDelivered, actor=actor, occurred_at=self._at(at),
+                           answer=answer, method=method)
+        return answer
 
     def request_review(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
         """The petitioner asks for a review (复查) of the written reply, in time."""
@@ -1003,13 +1100,35 @@ class Petition(Aggregate):
         self.trigger_event(self.ReviewRequested, actor=actor, occurred_at=self._at(at),
                            reason=_text("reason", reason), stage=stage)
 
+    def _reviewer(self, wf: Workflow, unit: str | None, level: str) -> str | None:
+        """Check the unit answering a review (``level`` "review") or re-review:
+        where the workflow asks for it, named, never the lead unit, and for a
+        re-review never the unit that answered the review either."""
+        rule = wf.review
+        if unit is not None:
+            unit = _text("unit", unit)
+        if rule is None or not rule.reviewer_above_lead_unit:
+            return unit
+        if unit is None:
+            raise InvalidInput("unit", f"name the unit answering the {level} "
+                               f"(a unit above the lead unit)", kind="empty")
+        below = [u for u in (self.lead_unit, self.review_unit if level == "re-review" else None)
+                 if u]
+        if unit in below:
+            raise InvalidInput(
+                "unit", f"the {level} is answered by a unit above {below[-1]}, "
+                f"not by {unit} itself", kind="reviewer_not_above")
+        return unit
+
     def answer_review(self, wf: Workflow, actor: Actor, at: datetime, outcome: str,
-                      text: str) -> None:
-        """The reviewing body's opinion (复查意见): uphold or revise."""
+                      text: str, unit: str | None = None) -> None:
+        """The reviewing body's opinion (复查意见): uphold or revise; ``unit``
+        is the reviewing unit (above the lead unit)."""
         stage = self._target(wf, actor, "answer_review")
         _review_outcome(outcome)
+        unit = self._reviewer(wf, unit, "review")
         self.trigger_event(self.ReviewAnswered, actor=actor, occurred_at=self._at(at),
-                           outcome=outcome, text=_text("text", text), stage=stage)
+                           outcome=outcome, text=_text("text", text), stage=stage, unit=unit)
 
     def request_rereview(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
         """The petitioner asks for a re-review (复核) of the review opinion, in time."""
@@ -1019,12 +1138,14 @@ class Petition(Aggregate):
                            reason=_text("reason", reason), stage=stage)
 
     def answer_rereview(self, wf: Workflow, actor: Actor, at: datetime, outcome: str,
-                        text: str) -> None:
-        """The re-review opinion (复核意见); after it the matter is final."""
+                        text: str, unit: str | None = None) -> None:
+        """The re-review opinion (复核意见); after it the matter is final.
+        ``unit``: the re-reviewing unit (above the one that reviewed)."""
         stage = self._target(wf, actor, "answer_rereview")
         _review_outcome(outcome)
+        unit = self._reviewer(wf, unit, "re-review")
         self.trigger_event(self.ReReviewAnswered, actor=actor, occurred_at=self._at(at),
-                           outcome=outcome, text=_text("text", text), stage=stage)
+                           outcome=outcome, text=_text("text", text), stage=stage, unit=unit)
 
 
     # --------------------------------------------------------------- clocks
