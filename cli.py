@@ -72,7 +72,7 @@ class State:
             from petitions import PetitionService
 
             self._svc = PetitionService.open(self.db)
-            click.get_current_context().call_on_close(self._svc.close)
+            click.get_current_context().call_on_close(self._svc.shutdown)
         return self._svc
 
 
@@ -175,7 +175,7 @@ def _term(kind: str, code: str) -> str:
     from petitions.taxonomy import taxonomy
 
     found = getattr(taxonomy(), kind).get(code)
-    return found.label(_state().lang) if found else code
+    return found.in_lang(_state().lang) if found else code
 
 
 def _stage_label(workflow: str, stage: str) -> str:
@@ -947,11 +947,24 @@ def escalate(petition_id: str, at: datetime | None, expected_version: int | None
 @recording
 @click.option("--days", type=int, required=True, help=_h("Days to add to the deadline."))
 @click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-@click.option("--approver", default=None, help=_h("Who approved it; default the actor."))
+@click.option("--approver", default=None,
+              help=_h("Who approved it; default the actor (required by letters and "
+                      "visits)."))
 def extend(petition_id: str, at: datetime | None, expected_version: int | None,
            days: int, reason: str, approver: str | None) -> None:
     _record("extend", petition_id, at, expected_version, days=days, reason=reason,
             approver=approver)
+
+
+@main.command(help=_h("Record delivery (送达) of the latest written answer (reply, review answer "
+                      "or re-review answer) to the petitioner."))
+@recording
+@click.option("--method", type=click.Choice(["post", "in_person", "electronic", "sms"]),
+              default="post", show_default=True,
+              help=_h("How it was delivered: post, in_person, electronic or sms."))
+def deliver(petition_id: str, at: datetime | None, expected_version: int | None,
+            method: str) -> None:
+    _record("deliver", petition_id, at, expected_version, via=method)
 
 
 @main.command(help=_h("Pause the running time limit; resuming moves its deadline."))
@@ -1112,10 +1125,10 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
              c.street, c.community, c.grid, c.assignee, _show(c.filed_at),
              _deadline_cell(c.deadline, c.deadline_state)) for c in cases])
     if overdue or due_within is not None:
-        total = svc.views.count_by_deadline(overdue=overdue, due_within=due_within,
+        total = svc.read_models.count_by_deadline(overdue=overdue, due_within=due_within,
                                             now=svc.clock(), text=text, **filters)
     else:
-        total = svc.views.count(text=text, **filters)
+        total = svc.read_models.count(text=text, **filters)
     click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
 
 
@@ -1202,7 +1215,7 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 @_handled
 def caseload(role: str) -> None:
     state = _state()
-    loads = state.service().views.caseload(role)
+    loads = state.service().read_models.caseload(role)
     if state.as_json:
         _dump([{"person": c.person, "open": c.open, "closed": c.closed} for c in loads])
         return
@@ -1321,7 +1334,7 @@ def views_rebuild() -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        count = svc.views.rebuild(progress)
+        count = svc.read_models.rebuild(progress)
     if state.as_json:
         _dump({"events": count})
     else:

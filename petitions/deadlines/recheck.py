@@ -23,7 +23,8 @@ from petitions.domain.values import Actor
 from petitions.errors import ConcurrentUpdate, PetitionError
 
 if TYPE_CHECKING:
-    from petitions.service import PetitionService
+    from petitions.core import Store
+    from petitions.readmodels.queries import ReadModels
 
 log = logging.getLogger("petitions.deadlines")
 
@@ -49,34 +50,34 @@ class RecheckReport:
                 "failed": list(self.failed)}
 
 
-def _recheck_one(svc: PetitionService, pid: UUID, actor: Actor, now: datetime
+def _recheck_one(store: Store, pid: UUID, actor: Actor, now: datetime
                  ) -> tuple[bool, bool, bool]:
     """(was provisional, recorded a change, still provisional)."""
     from eventsourcing.persistence import IntegrityError
 
     from petitions.deadlines.clock import is_provisional
 
-    petition = svc._load(pid)
-    cal = svc.timekeeper.calendar
+    petition = store.load(pid)
+    cal = store.timekeeper.calendar
     was = bool(petition.clock_note) and petition.clock_stage is not None
     if not was:
         return False, False, False
-    changed = petition.recheck_deadline(svc.timekeeper, actor, now)
+    changed = petition.recheck_deadline(store.timekeeper, actor, now)
     if changed:
         try:
-            svc.save(petition)
+            store.save(petition)
         except IntegrityError:
             raise ConcurrentUpdate(petition.id) from None
     return True, changed, is_provisional(petition.clock_note, cal)
 
 
-def recheck(svc: PetitionService, now: datetime, *, actor: Actor | None = None
-            ) -> RecheckReport:
-    """Count every provisional deadline again on the service's calendar."""
-    from petitions.service import retry_on_conflict
+def recheck(store: Store, read_models: ReadModels, now: datetime, *,
+            actor: Actor | None = None) -> RecheckReport:
+    """Count every provisional deadline again on ``store``'s calendar."""
+    from petitions.core import retry_on_conflict
 
     who = actor or RECHECKER
-    ids = svc.views.with_deadline()
+    ids = read_models.with_deadline()
     provisional = 0
     changed: list[str] = []
     still: list[str] = []
@@ -84,7 +85,7 @@ def recheck(svc: PetitionService, now: datetime, *, actor: Actor | None = None
     for raw in ids:
         pid = UUID(raw)
         try:
-            was, moved, remains = retry_on_conflict(_recheck_one, svc, pid, who, now)
+            was, moved, remains = retry_on_conflict(_recheck_one, store, pid, who, now)
         except PetitionError as exc:
             log.warning("calendar recheck: petition %s not checked: %s", pid, exc)
             failed.append(raw)
@@ -95,7 +96,7 @@ def recheck(svc: PetitionService, now: datetime, *, actor: Actor | None = None
         if remains:
             still.append(raw)
     if changed:
-        svc.views.refresh()
+        read_models.refresh()
     report = RecheckReport(now, len(ids), provisional, tuple(changed), tuple(still),
                            tuple(failed))
     log.info("calendar recheck at %s: %d clocks, %d provisional, %d moved", now.isoformat(),
