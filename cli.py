@@ -609,6 +609,14 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
         location=Location(street=street, community=community, grid=grid, address=address),
         workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
         campaign_id=campaign_id, at=at)
+    similar = [e for e in _state().service().petition_events(pid)
+               if type(e).__name__ == "SimilarToConcluded"]
+    if similar:
+        click.echo("petitions: " + _state().m(
+            "warning: similar to a matter concluded by re-review ({ids}); the same matter "
+            "would be refused",
+            ids=", ".join(str(i) for i in getattr(similar[0], "petition_ids", ()))),
+            err=True)
     if _state().as_json:
         _dump({"id": str(pid)})
     else:

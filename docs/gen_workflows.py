@@ -48,11 +48,13 @@ CASES = {
         "10 min, 2 h, 24 h) are invented placeholders; the report gives no figures."),
     "letters_and_visits": (
         "Letters and visits (信访) under the 信访工作条例 (2022): acceptance decision within "
-        "15 days, handling within 60 days of acceptance, extensions of at most 30 days with an "
-        "approver and a reason told to the petitioner, a written reply (支持 / 解释说明 / "
-        "不予支持), review (复查) requested within 30 days of the reply and answered within "
-        "30 days, re-review (复核) requested within 30 days of the review and answered within "
-        "30 days. After the re-review the matter is final: the same petitioner filing the "
+        "15 days, handling within 60 days of acceptance, extensions (in the handling stage "
+        "only) of at most 30 days with an approver and a reason told to the petitioner, a "
+        "written reply (支持 / 解释说明 / 不予支持) delivered (送达, `deliver`), review (复查, "
+        "claims only) requested until 24:00 of the 30th day after delivery of the reply "
+        "(moved past a holiday) and answered within 30 days by a unit other than the lead "
+        "unit, re-review (复核) likewise after delivery of the review answer, by a unit "
+        "other than both; hearings (听证) paused out of the answer period. After the re-review the matter is final: the same petitioner filing the "
         "same facts and reasons again is refused (`RepeatFiling`). \"The same facts\" = same "
         "petitioner id and the same title and description after Unicode NFKC normalisation, "
         "case folding and removal of whitespace, punctuation and symbols."),

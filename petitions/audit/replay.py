@@ -68,6 +68,14 @@ def stage_label(stage: str, wf: Any | None, lang: str = "zh") -> str:
     return found.label.in_lang(lang) if found is not None else str(stage)
 
 
+#: The written answers delivered (送达) and how, in words.
+_DELIVERY_WORDS = {
+    "reply": ("书面答复意见", "written reply"), "review": ("复查意见", "review answer"),
+    "rereview": ("复核意见", "re-review answer"), "post": ("邮寄", "by post"),
+    "in_person": ("直接送达", "in person"), "electronic": ("电子送达", "electronically"),
+    "sms": ("短信", "by SMS"),
+}
+
 #: Fields holding a deadline: shown as 24:00 of the day they end.
 DEADLINE_FIELDS = frozenset({"deadline", "previous_deadline", "clock_deadline"})
 #: Fields holding a stage code.
@@ -87,6 +95,9 @@ def render_field(name: str, value: Any, lang: str = "zh", wf: Any | None = None)
             return show_deadline(datetime.fromisoformat(value))
         if name == "started_by":
             return command_label(value, lang)
+        if name in ("answer", "method") and value in _DELIVERY_WORDS:
+            zh, en = _DELIVERY_WORDS[value]
+            return zh if lang == "zh" else en
         if name == "unit" and value in catalog().get("limit_units", {}):
             return limit_unit_label(value, lang)
         if name == "reason":

@@ -35,7 +35,14 @@ from uuid import UUID
 import attrs
 from eventsourcing.domain import Aggregate
 
-from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
+from petitions.domain.finality import (
+    ConcludedMatter,
+    PetitionerMatters,
+    concluded_matter_id,
+    facts_key,
+    normalised_facts,
+    petitioner_matters_id,
+)
 from petitions.domain.petition import DELIVERY_METHODS, REVIEW_OUTCOMES, Petition
 from petitions.domain.values import REPLY_OUTCOMES, Actor, MediationSession
 from petitions.errors import InvalidInput, PetitionNotFound
@@ -715,12 +722,24 @@ class AnswerReReview(Command):
         key = facts_key(petition.title, petition.description)
         mid = concluded_matter_id(petition.petitioner.id, key)
         found = ctx.find(mid)
+        matter: Aggregate
         if isinstance(found, ConcludedMatter):
             found.add(petition.id, ctx.actor, ctx.at)
-            return (found,)
-        return (ConcludedMatter.conclude(actor=ctx.actor, occurred_at=ctx.at,
-                                         petitioner_id=petition.petitioner.id, key=key,
-                                         petition_id=petition.id),)
+            matter = found
+        else:
+            matter = ConcludedMatter.conclude(actor=ctx.actor, occurred_at=ctx.at,
+                                              petitioner_id=petition.petitioner.id, key=key,
+                                              petition_id=petition.id)
+        # Every concluded matter of the petitioner, to flag similar filings.
+        facts = normalised_facts(petition.title, petition.description)
+        listed = ctx.find(petitioner_matters_id(petition.petitioner.id))
+        if isinstance(listed, PetitionerMatters):
+            listed.add(petition.id, facts, ctx.actor, ctx.at)
+        else:
+            listed = PetitionerMatters.start(actor=ctx.actor, occurred_at=ctx.at,
+                                             petitioner_id=petition.petitioner.id,
+                                             petition_id=petition.id, facts=facts)
+        return (matter, listed)
 
 
 @_stored

@@ -460,6 +460,15 @@ class Petition(Aggregate):
             else:
                 petition.rereview_delivered_at = self.occurred_at
 
+    class SimilarToConcluded(Event):
+        """Filed by a petitioner whose similar (not the same) matter was
+        concluded by re-review: a warning for the caseworker, not a refusal."""
+
+        petition_ids: list[UUID]
+
+        def evolve(self, petition: Petition) -> None:
+            """A warning in the history: the petition's state is unchanged."""
+
     class PetitionerNotified(Event):
         """The petitioner was told something, e.g. why the deadline was extended."""
 
@@ -628,6 +637,11 @@ class Petition(Aggregate):
         clock_warned: bool
         clock_breached: bool
         clock_note: str
+        handed_to: str | None
+        reply_delivered_at: datetime | None
+        review_delivered_at: datetime | None
+        rereview_delivered_at: datetime | None
+        review_unit: str | None
         clock_amount: int | None
         clock_unit: str | None
         clock_origin: datetime | None
@@ -646,12 +660,12 @@ class Petition(Aggregate):
     clock_breached = False
     clock_note = ""
     #: who a not-yet-accepted petition was handed over to (首接负责)
-    handed_to: str | None = None
+    handed_to = None
     # Delivery (送达) of the written answers, and who answered the review.
-    reply_delivered_at: datetime | None = None
-    review_delivered_at: datetime | None = None
-    rereview_delivered_at: datetime | None = None
-    review_unit: str | None = None
+    reply_delivered_at = None
+    review_delivered_at = None
+    rereview_delivered_at = None
+    review_unit = None
     # What a provisional deadline is counted again from (set by ClockStarted;
     # ``None`` for clocks started before they were kept).
     clock_amount = None
