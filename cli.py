@@ -1392,7 +1392,8 @@ def demo() -> None:
 
     _table((m("Case"), m("Name"), m("Street"), m("Workflow"), m("Stage"), m("Outcome"),
             m("Events"), m("Loaded")),
-           [(r.case.number, r.case.name, r.view.location.street, r.view.workflow.name,
+           [(r.case.number, r.case.name, r.view.location.street,
+             _workflow_title(r.view.workflow.name, r.view.workflow.version),
              _stage_label(r.view.workflow.name, r.view.stage), outcome(r), r.events,
              m("new") if r.new else m("already loaded"))
             for r in results],

@@ -248,7 +248,9 @@ def test_demo_twice(cli: Cli) -> None:
     assert len(cli.json("list", "--workflow", "campaign", "--limit", "100")) == 34
     table = cli("demo", lang="zh").stdout
     assert "江北区典型案例" in table and "已存在" in table and "新载入" not in table
-    assert "西南证券" in table and "property_dispute" in table
+    # Chinese output names workflows by their titles, never by their codes.
+    assert "西南证券" in table and "物业矛盾（第2版）" in table
+    assert "property_dispute" not in table and "enterprise_service" not in table
     assert "调解（联席会议）" in table and "建议已解决34/34条" in table
 
 
