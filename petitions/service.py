@@ -28,25 +28,40 @@ from eventsourcing.persistence import Mapper
 
 from petitions.campaigns import CampaignProgress
 from petitions.core import Store, as_id, retry_on_conflict, utcnow
-from petitions.domain import commands
-from petitions.domain.campaign import Campaign
-from petitions.domain.commands import Choice, Command, choices
 from petitions.domain.petition import OUTCOME_RESOLVED, Petition
 from petitions.domain.values import Actor, Location, Petitioner
 from petitions.errors import InvalidInput, PetitionError
-from petitions.filing import campaign_of, file_petition
+from petitions.lazy import LazyModule
 from petitions.privacy.core import Privacy
 from petitions.privacy.render import PetitionerView
 from petitions.views import EventView, PetitionView
 from workflows import Registry, Workflow
 
 if TYPE_CHECKING:
+    import petitions.filing as filing
     from petitions.deadlines.clock import Timekeeper
     from petitions.deadlines.recheck import RecheckReport
     from petitions.deadlines.sweep import SweepReport
+    from petitions.domain import commands
+    from petitions.domain.commands import Choice, Command
     from petitions.feed import Change
     from petitions.readmodels.queries import CaseSummary, ReadModels
     from petitions.readmodels.rates import RateGroup
+else:
+    def _commands() -> Any:
+        from petitions.domain import commands
+
+        return commands
+
+    def _filing() -> Any:
+        import petitions.filing as filing
+
+        return filing
+
+    # Imported when a command or a filing first needs them: ``show`` and the
+    # queries do not (docs/benchmarks.md, start-up).
+    commands = LazyModule(_commands)
+    filing = LazyModule(_filing)
 
 
 class PetitionService:
@@ -210,7 +225,7 @@ class PetitionService:
         With an ``idempotency_key``, filing again returns the same id and
         writes nothing new — also when two portals race with the same key.
         """
-        return file_petition(
+        return filing.file_petition(
             self._store, self.privacy, actor=actor, petitioner=petitioner, title=title,
             description=description, category=category, channel=channel, location=location,
             workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
@@ -233,7 +248,7 @@ class PetitionService:
         ``reply_outcomes``, ``review_outcomes``, ``plans``, ``plan_steps``) may
         take for this petition: under its pinned workflow, in its stage."""
         petition = self._store.load(petition_id)
-        return choices(self._store.workflow_of(petition), petition.stage, kind)
+        return commands.choices(self._store.workflow_of(petition), petition.stage, kind)
 
     # The verbs: each builds its command and executes it.
     def accept(self, petition_id: UUID | str, *, actor: Actor, note: str = "",
@@ -494,6 +509,8 @@ class PetitionService:
         ``campaign_id=`` the id returned."""
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput("name", "must not be empty", kind="empty")
+        from petitions.domain.campaign import Campaign
+
         campaign = Campaign.open(actor=actor, occurred_at=self._store.when(at),
                                  name=name.strip(), location=location or Location(),
                                  description=description.strip())
@@ -502,7 +519,7 @@ class PetitionService:
 
     def campaign_progress(self, campaign_id: UUID | str) -> CampaignProgress:
         """How many petitions the campaign collected, and how many are resolved."""
-        campaign = campaign_of(self._store, campaign_id)
+        campaign = filing.campaign_of(self._store, campaign_id)
         resolved = closed_other = still_open = 0
         for pid in campaign.petition_ids:
             petition = self._store.load(pid)

@@ -15,9 +15,8 @@ from uuid import UUID
 import attrs
 
 from petitions.deadlines.clock import is_provisional
-from petitions.domain.commands import REPLY_OUTCOME_LABELS
 from petitions.domain.petition import Petition
-from petitions.domain.values import Location, WorkflowRef
+from petitions.domain.values import REPLY_OUTCOME_LABELS, Location, WorkflowRef
 from petitions.privacy.render import PetitionerView
 from petitions.timefmt import due_date
 from petitions.transcoding import to_plain

@@ -431,7 +431,9 @@ def test_a_provisional_deadline_is_counted_again_when_the_data_arrives(
         assert svc.get(kept).deadline_provisional
         assert svc.recheck_calendar().changed == ()  # no new data: nothing moves
 
-        svc._store.timekeeper_found = Timekeeper(WorkCalendar(announced_2027))
+    # The same store opened with the newer calendar.
+    announced = Timekeeper(WorkCalendar(announced_2027))
+    with PetitionService.open(backend_url, clock=clock, timekeeper=announced) as svc:
         report = svc.recheck_calendar()
         assert report.changed == (str(moved),) and report.provisional == 2
         after = svc.get(moved)

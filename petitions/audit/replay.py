@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import re
 import string
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +22,7 @@ import attrs
 
 from petitions.audit.chain import prev_hash_of, stored_hash
 from petitions.errors import InvalidInput, PetitionNotFound
+from petitions.labels import catalog, command_label, limit_unit_label
 from petitions.transcoding import to_plain
 
 LANGS = ("zh", "en")
@@ -32,11 +30,6 @@ LANGS = ("zh", "en")
 _SKIP = frozenset({"last_occurred_at"})
 
 
-@lru_cache(maxsize=1)
-def catalog() -> dict[str, Any]:
-    """The event templates and field labels (``petitions/data/events.toml``)."""
-    text = resources.files("petitions").joinpath("data/events.toml").read_text("utf-8")
-    return tomllib.loads(text)
 
 
 def _word(key: str, lang: str) -> str:
@@ -47,18 +40,6 @@ def field_label(name: str, lang: str = "zh") -> str:
     """The name of a petition attribute in ``lang`` (the code itself if unknown)."""
     entry = catalog().get("fields", {}).get(name)
     return str(entry[lang]) if entry else name
-
-
-def command_label(code: str, lang: str = "zh") -> str:
-    """A command (``accept``, ``request_review``…) named in words."""
-    entry = catalog().get("commands", {}).get(code)
-    return str(entry[lang if lang in LANGS else "zh"]) if entry else code
-
-
-def limit_unit_label(code: str, lang: str = "zh") -> str:
-    """A time-limit unit (``working_days``…) in words."""
-    entry = catalog().get("limit_units", {}).get(code)
-    return str(entry[lang if lang in LANGS else "zh"]) if entry else code
 
 
 def stage_label(stage: str, wf: Any | None, lang: str = "zh") -> str:

@@ -5,7 +5,7 @@ arguments checked for type on construction.  Whether it may be done — the
 petition's stage, the actor's role, the facts it requires — is decided by
 :meth:`Command.decide`, against the petition and the workflow version it was
 filed under, which the application passes in (see
-:func:`petitions.core.Store.execute`); a command that may be done triggers
+:meth:`petitions.core.Store.execute`); a command that may be done triggers
 its event on the petition.
 
 ``COMMANDS`` maps each command's workflow vocabulary name to its class; it is
@@ -29,26 +29,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 import attrs
-from eventsourcing.domain import Aggregate
 
-from petitions.domain.finality import (
-    ConcludedMatter,
-    PetitionerMatters,
-    concluded_matter_id,
-    facts_key,
-    normalised_facts,
-    petitioner_matters_id,
+from petitions.domain.values import (
+    DELIVERY_METHODS,
+    REPLY_OUTCOME_LABELS,
+    REPLY_OUTCOMES,
+    REVIEW_OUTCOMES,
+    Actor,
+    MediationSession,
 )
-from petitions.domain.petition import DELIVERY_METHODS, REVIEW_OUTCOMES, Petition
-from petitions.domain.values import REPLY_OUTCOMES, Actor, MediationSession
 from petitions.errors import InvalidInput, PetitionNotFound
 from petitions.i18n import N_
 from petitions.taxonomy import Term
 from workflows import Label, Workflow, vocabulary
+
+if TYPE_CHECKING:
+    # The table is read without the aggregates (help pages list it): they are
+    # imported where a command is decided.
+    from eventsourcing.domain import Aggregate
+
+    from petitions.domain.petition import Petition
 
 C = TypeVar("C", bound="type[Command]")
 
@@ -59,13 +63,9 @@ C = TypeVar("C", bound="type[Command]")
 Choice = Term
 
 
-#: Labels of the reply outcomes (答复意见) and review opinions; the codes are
-#: the domain's, the same in every workflow.
-REPLY_OUTCOME_LABELS: Mapping[str, Label] = {
-    "support": Label(zh="支持", en="support"),
-    "explain": Label(zh="解释说明", en="explain"),
-    "not_support": Label(zh="不予支持", en="not support"),
-}
+#: Labels of the review opinions (the reply outcomes' are with their codes in
+#: :mod:`petitions.domain.values`); the codes are the domain's, the same in
+#: every workflow.
 REVIEW_OUTCOME_LABELS: Mapping[str, Label] = {
     "uphold": Label(zh="维持", en="uphold"),
     "revise": Label(zh="变更", en="revise"),
@@ -303,12 +303,8 @@ def command_for(name: str) -> type[Command]:
     return found
 
 
-def _stored(cls: C) -> C:
-    return register(cls)
-
-
 # ------------------------------------------------------------ intake
-@_stored
+@register
 @attrs.frozen
 class Accept(Command):
     name = "accept"
@@ -323,7 +319,7 @@ class Accept(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reject(Command):
     name = "reject"
@@ -339,7 +335,7 @@ class Reject(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Duplicate(Command):
     name = "duplicate"
@@ -354,13 +350,15 @@ class Duplicate(Command):
     note: str = text_field(_NOTE, default="")
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain.petition import Petition
+
         if not isinstance(ctx.find(self.original_id), Petition):
             raise PetitionNotFound(self.original_id)
         petition.mark_duplicate(ctx.workflow, ctx.actor, ctx.at, self.original_id, self.note)
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Withdraw(Command):
     name = "withdraw"
@@ -376,7 +374,7 @@ class Withdraw(Command):
 
 
 # ---------------------------------------------------------- dispatch
-@_stored
+@register
 @attrs.frozen
 class Assign(Command):
     name = "assign"
@@ -396,7 +394,7 @@ class Assign(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Transfer(Command):
     name = "transfer"
@@ -414,7 +412,7 @@ class Transfer(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Dispute(Command):
     name = "dispute"
@@ -430,7 +428,7 @@ class Dispute(Command):
 
 
 # --------------------------------------------------------- mediation
-@_stored
+@register
 @attrs.frozen
 class OpenMediation(Command):
     name = "open_mediation"
@@ -450,7 +448,7 @@ class OpenMediation(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class RecordSession(Command):
     name = "record_session"
@@ -473,7 +471,7 @@ class RecordSession(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Agree(Command):
     name = "agree"
@@ -488,7 +486,7 @@ class Agree(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class FailMediation(Command):
     name = "fail_mediation"
@@ -504,7 +502,7 @@ class FailMediation(Command):
 
 
 # -------------------------------------------------------- resolution
-@_stored
+@register
 @attrs.frozen
 class PlanStepDone(Command):
     name = "plan_step"
@@ -517,12 +515,17 @@ class PlanStepDone(Command):
     evidence: str = text_field(N_("What shows the step is done."))
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
-        petition.plan_step(ctx.workflow, ctx.actor, ctx.at, self.plan, self.step,
-                           self.evidence)
+        plans = ctx.workflow.plans
+        plan = self.plan if self.plan in plans else _code(self.plan)  # "-" for "_"
+        found = plans.get(plan)
+        step = self.step
+        if found is not None and step not in found.step_codes():
+            step = _code(step)
+        petition.plan_step(ctx.workflow, ctx.actor, ctx.at, plan, step, self.evidence)
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Act(Command):
     name = "act"
@@ -537,7 +540,7 @@ class Act(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class OnSiteMeeting(Command):
     name = "on_site_meeting"
@@ -558,7 +561,7 @@ class OnSiteMeeting(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reply(Command):
     name = "reply"
@@ -574,7 +577,7 @@ class Reply(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Resolve(Command):
     name = "resolve"
@@ -590,7 +593,7 @@ class Resolve(Command):
 
 
 # ------------------------------------------------ satisfaction review
-@_stored
+@register
 @attrs.frozen
 class Callback(Command):
     name = "callback"
@@ -612,7 +615,7 @@ class Callback(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reopen(Command):
     name = "reopen"
@@ -632,7 +635,7 @@ class Reopen(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Close(Command):
     name = "close"
@@ -648,7 +651,7 @@ class Close(Command):
 
 
 # ------------------------------------------------- review, re-review
-@_stored
+@register
 @attrs.frozen
 class RequestReview(Command):
     name = "request_review"
@@ -663,7 +666,7 @@ class RequestReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class AnswerReview(Command):
     name = "answer_review"
@@ -683,7 +686,7 @@ class AnswerReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class RequestReReview(Command):
     name = "request_rereview"
@@ -698,7 +701,7 @@ class RequestReReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class AnswerReReview(Command):
     name = "answer_rereview"
@@ -719,6 +722,15 @@ class AnswerReReview(Command):
         petition.answer_rereview(wf, ctx.actor, ctx.at, self.outcome, self.text, self.unit)
         if wf.review is None or not wf.review.refuse_repeat_after_rereview:
             return ()
+        from petitions.domain.finality import (
+            ConcludedMatter,
+            PetitionerMatters,
+            concluded_matter_id,
+            facts_key,
+            normalised_facts,
+            petitioner_matters_id,
+        )
+
         key = facts_key(petition.title, petition.description)
         mid = concluded_matter_id(petition.petitioner.id, key)
         found = ctx.find(mid)
@@ -742,7 +754,7 @@ class AnswerReReview(Command):
         return (matter, listed)
 
 
-@_stored
+@register
 @attrs.frozen
 class Deliver(Command):
     """Delivery (送达) of a written answer: the review windows count from it."""
@@ -764,7 +776,7 @@ class Deliver(Command):
 
 
 # ----------------------------------------------------- any time open
-@_stored
+@register
 @attrs.frozen
 class Note(Command):
     name = "note"
@@ -779,7 +791,7 @@ class Note(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Escalate(Command):
     name = "escalate"
@@ -794,7 +806,7 @@ class Escalate(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Extend(Command):
     name = "extend"
@@ -818,7 +830,7 @@ class Extend(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Pause(Command):
     name = "pause"
@@ -833,7 +845,7 @@ class Pause(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Resume(Command):
     name = "resume"

@@ -22,9 +22,11 @@ from eventsourcing.domain import Aggregate
 
 from petitions.deadlines.clock import BREACHED, ON_TIME, PAUSED, WARNED, warn_time
 from petitions.domain.values import (
+    DELIVERY_METHODS,
     MAX_REPRESENTATIVES,
     PETITIONER_KINDS,
     REPLY_OUTCOMES,
+    REVIEW_OUTCOMES,
     Actor,
     Location,
     MediationSession,
@@ -46,12 +48,6 @@ OUTCOME_DUPLICATE = "duplicate"
 OUTCOME_WITHDRAWN = "withdrawn"
 OUTCOME_CONCLUDED = "concluded"  # re-review (复核) answered: the matter is final
 
-#: Answers to a review (复查) or re-review (复核): uphold (维持) or revise
-#: (撤销或变更) the earlier answer.
-REVIEW_OUTCOMES = ("uphold", "revise")
-
-#: How a written answer is delivered (送达).
-DELIVERY_METHODS = ("post", "in_person", "electronic", "sms")
 #: The written answers that are delivered, in the order they come.
 DELIVERED_ANSWERS = ("reply", "review", "rereview")
 

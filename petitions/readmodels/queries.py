@@ -36,6 +36,10 @@ log = logging.getLogger("petitions.readmodels")
 
 #: Notifications read and applied per transaction while catching up.
 BATCH = 500
+#: A petition's status in the case index (the ``list --status`` filter).
+STATUSES = ("open", "closed")
+#: Whose desks ``caseload`` counts.
+CASELOAD_ROLES = ("assignee", "mediator")
 
 Progress = Callable[[int, int], None]
 
@@ -302,11 +306,11 @@ class ReadModels:
         return CaseSummary.of(row) if row else None
 
     def caseload(self, role: str = "assignee") -> list[Caseload]:
-        if role not in ("assignee", "mediator"):
+        if role not in CASELOAD_ROLES:
             from petitions.errors import InvalidInput
 
             raise InvalidInput("role", "must be assignee or mediator", kind="unknown_code",
-                               value=role, valid="assignee, mediator")
+                               value=role, valid=", ".join(CASELOAD_ROLES))
         self.refresh()
         return [Caseload(r["person"], int(r["open_count"]), int(r["closed_count"]))
                 for r in self.store.caseload(role)
