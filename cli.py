@@ -333,7 +333,9 @@ def _span(delta: timedelta) -> str:
     return m("{n}min", n=mins)
 
 
-def _time_left(deadline: datetime | None, deadline_state: str | None) -> str:
+def _time_left(deadline: datetime | None, deadline_state: str | None,
+               at: datetime | None = None) -> str:
+    """Time left to ``deadline`` (or overdue by) at ``at``, default now."""
     if deadline is None:
         return ""
     m = _state().m
@@ -341,22 +343,28 @@ def _time_left(deadline: datetime | None, deadline_state: str | None) -> str:
         return _word("paused")
     from datetime import UTC
 
-    left = deadline - _state().service().clock().astimezone(UTC)
+    left = deadline - (at or _state().service().clock()).astimezone(UTC)
     if left < timedelta(0):
         return m("overdue by {time}", time=_span(-left))
     return m("{time} left", time=_span(left))
 
 
+def _show_deadline(value: datetime | None) -> str:
+    from petitions.timefmt import show_deadline
+
+    return show_deadline(value)
+
+
 def _deadline_text(deadline: datetime | None, deadline_state: str | None) -> str:
     if deadline is None:
         return ""
-    return f"{_show(deadline)} ({_word(deadline_state)})"
+    return f"{_show_deadline(deadline)} ({_word(deadline_state)})"
 
 
 def _deadline_cell(deadline: datetime | None, deadline_state: str | None) -> str:
     if deadline is None:
         return ""
-    return f"{_show(deadline)} · {_time_left(deadline, deadline_state)}"
+    return f"{_show_deadline(deadline)} · {_time_left(deadline, deadline_state)}"
 
 
 # -------------------------------------------------------------- help pages
@@ -827,6 +835,14 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
         location=Location(street=street, community=community, grid=grid, address=address),
         workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
         campaign_id=campaign_id, at=at)
+    similar = [e for e in _state().service().petition_events(pid)
+               if type(e).__name__ == "SimilarToConcluded"]
+    if similar:
+        click.echo("petitions: " + _state().m(
+            "warning: similar to a matter concluded by re-review ({ids}); the same matter "
+            "would be refused",
+            ids=", ".join(str(i) for i in getattr(similar[0], "petition_ids", ()))),
+            err=True)
     if _state().as_json:
         _dump({"id": str(pid)})
     else:
@@ -924,8 +940,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("ID"), str(view.id)),
         (m("Title"), view.title),
         (m("Description"), view.description),
-        (m("Workflow"), f"{_label(view.workflow_title)} ({view.workflow.name} "
-                        f"v{view.workflow.version})"),
+        (m("Workflow"), _workflow_title(view.workflow_title, view.workflow.version)),
         (m("Stage"), _label(view.stage_label)),
         (m("Status"), _word(view.status)),
         (m("Outcome"), _word(view.outcome)),
@@ -942,9 +957,10 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Filed"), _show(view.filed_at)),
         (m("Updated"), _show(view.updated_at)),
         (m("Version"), str(view.version)),
-        (m("Allowed now"), ", ".join(view.allowed_commands)),
-        (m("Deadline"), _deadline_text(view.deadline, view.deadline_state)),
-        (m("Time left"), _time_left(view.deadline, view.deadline_state)),
+        (m("Allowed now"), _command_list(view.allowed_commands)),
+        (m("Deadline"), _deadline_text(view.deadline, view.deadline_state)
+         + (" " + m("(provisional)") if view.deadline_provisional else "")),
+        (m("Time left"), _time_left(view.deadline, view.deadline_state, view.state_at)),
     ]
     if view.plan_label is not None:
         rows.append((m("Plan"), " → ".join([_label(view.plan_label),
@@ -952,6 +968,19 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
     if view.calendar_note:
         rows.append((m("Calendar"), _calendar_note(view.calendar_note)))
     _table((m("Field"), m("Value")), rows)
+
+
+def _workflow_title(title: Any, version: int) -> str:
+    """A workflow by its title and version (``信访事项（第2版）``), never its code."""
+    return _state().m("{title} (version {version})", title=_label(title), version=version)
+
+
+def _command_list(commands: Sequence[str]) -> str:
+    from petitions.labels import command_label
+
+    lang = _state().lang
+    sep = "、" if lang.startswith("zh") else ", "
+    return sep.join(command_label(c, lang) for c in commands)
 
 
 @main.command("list", help=_h("List petitions (a queue), newest first."))
@@ -1018,7 +1047,7 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
 @click.option("--unit", default=None, help=_h("The unit you work in."))
 @_handled
 def history(petition_id: str, reveal: bool, unit: str | None) -> None:
-    from petitions.audit.replay import field_label, render_value
+    from petitions.audit.replay import field_label, render_field
 
     state = _state()
     viewer = _actor() if reveal else _viewer()
@@ -1035,13 +1064,20 @@ def history(petition_id: str, reveal: bool, unit: str | None) -> None:
         return
     m = state.m
     lang = "en" if state.lang.startswith("en") else "zh"
+    wf: Any = None
+    if events and isinstance(events[0].data.get("workflow"), dict):
+        ref = events[0].data["workflow"]
+        try:
+            wf = state.service().workflow(ref["name"], ref["version"])
+        except Exception:
+            wf = None
 
     def changed(e: Any) -> str:
         if e.version == 1:
             return ""  # the filing itself: told in words
         return "; ".join(
-            f"{field_label(c['field'], lang)}: {render_value(c['before'], lang)} → "
-            f"{render_value(c['after'], lang)}"
+            f"{field_label(c['field'], lang)}: {render_field(c['field'], c['before'], lang, wf)}"
+            f" → {render_field(c['field'], c['after'], lang, wf)}"
             for c in e.changes if c["field"] not in ("petitioner",))
 
     _table((m("Version"), m("When"), m("Actor"), m("What happened"), m("What it changed")),
@@ -1256,7 +1292,8 @@ def demo() -> None:
 
     _table((m("Case"), m("Name"), m("Street"), m("Workflow"), m("Stage"), m("Outcome"),
             m("Events"), m("Loaded")),
-           [(r.case.number, r.case.name, r.view.location.street, r.view.workflow.name,
+           [(r.case.number, r.case.name, r.view.location.street,
+             _workflow_title(r.view.workflow_title, r.view.workflow.version),
              _label(r.view.stage_label), outcome(r), r.events,
              m("new") if r.new else m("already loaded"))
             for r in results],
@@ -1411,20 +1448,27 @@ def calendar_() -> None:
 
 
 def _uncovered_text(years: Sequence[int]) -> str:
-    return _state().m("the official holiday calendar does not cover {years}: counted Monday "
-                      "to Friday (no public holidays, no adjusted workdays)",
+    return _state().m("the official holiday calendar does not cover {years}: counted on the "
+                      "statutory public holidays and weekends; adjusted workdays (调休) are "
+                      "not yet known, so the result is provisional",
                       years=", ".join(str(y) for y in sorted(set(years))))
 
 
 def _calendar_note(note: str) -> str:
     """A calendar note recorded in a clock event, in the chosen language."""
-    import re
+    from petitions.deadlines.calendar import (
+        legacy_uncovered_warning,
+        note_years,
+        uncovered_warning,
+    )
 
-    from petitions.deadlines.calendar import uncovered_warning
-
-    years = [int(y) for y in re.findall(r"\b(\d{4})\b", note)]
+    years = note_years(note)
     if years and note == uncovered_warning(years):
         return _uncovered_text(years)
+    if years and note == legacy_uncovered_warning(years):
+        return _state().m("the official holiday calendar does not cover {years}: counted "
+                          "Monday to Friday (no public holidays, no adjusted workdays)",
+                          years=", ".join(str(y) for y in years))
     return note
 
 
@@ -1468,6 +1512,28 @@ def calendar_is_workday(day: datetime) -> None:
     if not found.covered:
         _calendar_warning([found.day.year])
     click.echo(_day_answer(found))
+
+
+@calendar_.command("recheck", help=_h("Count provisional deadlines (counted in a year the "
+                                      "official calendar did not cover) again on the "
+                                      "calendar now installed; records an event only where "
+                                      "a deadline moves."))
+@_handled
+def calendar_recheck() -> None:
+    state = _state()
+    report = state.service().recheck_calendar()
+    if state.as_json:
+        out = report.to_dict()
+        out["now"] = _local_iso(report.now)
+        _dump(out)
+        return
+    click.echo(state.m("calendar rechecked at {now}: {checked} running deadlines, "
+                       "{provisional} provisional, {changed} moved, {still} still provisional",
+                       now=_show(report.now), checked=report.checked,
+                       provisional=report.provisional, changed=len(report.changed),
+                       still=len(report.still_provisional)))
+    for pid in report.changed:
+        click.echo(pid)
 
 
 def _day_answer(found: Any) -> str:

@@ -40,6 +40,7 @@ from workflows import Registry, Workflow
 if TYPE_CHECKING:
     import petitions.filing as filing
     from petitions.deadlines.clock import Timekeeper
+    from petitions.deadlines.recheck import RecheckReport
     from petitions.deadlines.sweep import SweepReport
     from petitions.domain import commands
     from petitions.domain.commands import Choice, Command
@@ -408,10 +409,12 @@ class PetitionService:
                             at=at, expected_version=expected_version)
 
     def answer_review(self, petition_id: UUID | str, *, actor: Actor, outcome: str,
-                      text: str, at: datetime | None = None,
+                      text: str, unit: str | None = None, at: datetime | None = None,
                       expected_version: int | None = None) -> PetitionView:
-        """Give the review opinion (复查意见): ``uphold`` (维持) or ``revise`` (变更)."""
-        return self.execute(petition_id, commands.AnswerReview(outcome=outcome, text=text),
+        """Give the review opinion (复查意见): ``uphold`` (维持) or ``revise`` (变更),
+        by ``unit`` (above the lead unit, where the workflow asks for it)."""
+        return self.execute(petition_id,
+                            commands.AnswerReview(outcome=outcome, text=text, unit=unit),
                             actor=actor, at=at, expected_version=expected_version)
 
     def request_rereview(self, petition_id: UUID | str, *, actor: Actor, reason: str,
@@ -422,12 +425,23 @@ class PetitionService:
                             at=at, expected_version=expected_version)
 
     def answer_rereview(self, petition_id: UUID | str, *, actor: Actor, outcome: str,
-                        text: str, at: datetime | None = None,
+                        text: str, unit: str | None = None, at: datetime | None = None,
                         expected_version: int | None = None) -> PetitionView:
-        """Give the re-review opinion (复核意见).  The matter is then final: when the
-        workflow says so, a repeat filing of the same facts is refused from now on."""
-        return self.execute(petition_id, commands.AnswerReReview(outcome=outcome, text=text),
+        """Give the re-review opinion (复核意见), by ``unit`` (above the unit
+        that reviewed).  The matter is then final: when the workflow says so, a
+        repeat filing of the same facts is refused from now on."""
+        return self.execute(petition_id,
+                            commands.AnswerReReview(outcome=outcome, text=text, unit=unit),
                             actor=actor, at=at, expected_version=expected_version)
+
+    def deliver(self, petition_id: UUID | str, *, actor: Actor, via: str = "post",
+                at: datetime | None = None,
+                expected_version: int | None = None) -> PetitionView:
+        """Record delivery (送达) of the latest written answer not yet delivered
+        (the reply, the review answer or the re-review answer), ``via`` post,
+        in_person, electronic or sms; the review windows count from it."""
+        return self.execute(petition_id, commands.Deliver(via=via), actor=actor,
+                            at=at, expected_version=expected_version)
 
     def note(self, petition_id: UUID | str, *, actor: Actor, text: str,
              at: datetime | None = None,
@@ -478,6 +492,15 @@ class PetitionService:
 
         return sweep(self._store, self.read_models, self._store.when(now), actor=actor,
                      batch=batch)
+
+    def recheck_calendar(self, now: datetime | None = None, *,
+                         actor: Actor | None = None) -> RecheckReport:
+        """Count provisional deadlines (counted in a year the official calendar
+        did not cover) again on the calendar now installed; records an event
+        only where a deadline moves (:mod:`petitions.deadlines.recheck`)."""
+        from petitions.deadlines.recheck import recheck
+
+        return recheck(self._store, self.read_models, self._store.when(now), actor=actor)
 
     # ------------------------------------------------------------ campaigns
     def open_campaign(self, *, actor: Actor, name: str, location: Location | None = None,
@@ -543,7 +566,9 @@ class PetitionService:
             petition = self._store.load(pid)
         # A past state shows its deadline as it stood then: as of the time asked
         # for, or when that version was recorded.
-        then = as_of if as_of is not None else (petition.modified_on if version else None)
+        # (World time: a version recorded today for an event of last month
+        # shows the deadline as it stood last month.)
+        then = as_of if as_of is not None else (petition.last_occurred_at if version else None)
         return self._view(petition, self._store.workflow_of(petition), viewer, unit, reveal,
                           at=then)
 

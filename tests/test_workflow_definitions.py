@@ -32,7 +32,7 @@ close = ["caseworker"]
 
 def test_standard_workflow_loads_and_answers() -> None:
     wf = Registry.shipped().current("standard")
-    assert wf.name == "standard" and wf.version == 1
+    assert wf.name == "standard" and wf.version == 2
     assert wf.sha256 == workflows.digest(STANDARD)
     assert wf.initial == "intake"
     assert wf.targets("intake", "accept") == ("dispatch",)

@@ -35,6 +35,7 @@ from uuid import UUID
 import attrs
 
 from petitions.domain.values import (
+    DELIVERY_METHODS,
     REPLY_OUTCOME_LABELS,
     REPLY_OUTCOMES,
     REVIEW_OUTCOMES,
@@ -71,7 +72,16 @@ REVIEW_OUTCOME_LABELS: Mapping[str, Label] = {
 }
 
 #: The names :func:`choices` knows.
+#: How a written answer is delivered (送达).
+DELIVERY_METHOD_LABELS: Mapping[str, Label] = {
+    "post": Label(zh="邮寄", en="post"),
+    "in_person": Label(zh="直接送达", en="in person"),
+    "electronic": Label(zh="电子送达", en="electronic"),
+    "sms": Label(zh="短信", en="SMS"),
+}
+
 CHOICE_KINDS = ("ratings", "reopen_targets", "reply_outcomes", "review_outcomes",
+                "delivery_methods",
                 "plans", "plan_steps")
 
 
@@ -101,6 +111,8 @@ def choices(wf: Workflow, stage: str, kind: str) -> tuple[Choice, ...]:
         return tuple(_choice(t, wf.stage(t).label) for t in targets)
     if kind == "reply_outcomes":
         return tuple(_choice(c, REPLY_OUTCOME_LABELS[c]) for c in REPLY_OUTCOMES)
+    if kind == "delivery_methods":
+        return tuple(_choice(c, DELIVERY_METHOD_LABELS[c]) for c in DELIVERY_METHODS)
     if kind == "review_outcomes":
         return tuple(_choice(c, REVIEW_OUTCOME_LABELS[c]) for c in REVIEW_OUTCOMES)
     if kind == "plans":
@@ -204,7 +216,8 @@ def time_field(help: str, *, option: str) -> Any:
 
 
 #: Choice sets whose codes are written with ``_`` and accepted with ``-``.
-_CODE_CHOICES = frozenset({"ratings", "reply_outcomes", "review_outcomes"})
+_CODE_CHOICES = frozenset({"ratings", "reply_outcomes", "review_outcomes",
+                           "delivery_methods"})
 
 _WHY = N_("Why (kept in the history).")
 _NOTE = N_("A note kept with the event.")
@@ -370,7 +383,7 @@ class Assign(Command):
     method = "assign"
 
     unit: str = text_field(N_("The lead unit."))
-    person: str = text_field(N_("The person responsible (首接负责)."))
+    person: str = text_field(N_("The person responsible."))
     co_units: tuple[str, ...] = texts_field(N_("A co-handling unit (repeatable)."),
                                       option="--co-unit", default=())
     note: str = text_field(_NOTE, default="")
@@ -663,9 +676,13 @@ class AnswerReview(Command):
 
     outcome: str = text_field(N_("The outcome."), choices="review_outcomes")
     text: str = text_field(_TEXT)
+    unit: str | None = text_field(
+        N_("The reviewing unit: one above the lead unit (required by letters and visits)."),
+        default=None, optional=True)
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
-        petition.answer_review(ctx.workflow, ctx.actor, ctx.at, self.outcome, self.text)
+        petition.answer_review(ctx.workflow, ctx.actor, ctx.at, self.outcome, self.text,
+                               self.unit)
         return ()
 
 
@@ -694,25 +711,68 @@ class AnswerReReview(Command):
 
     outcome: str = text_field(N_("The outcome."), choices="review_outcomes")
     text: str = text_field(_TEXT)
+    unit: str | None = text_field(
+        N_("The re-reviewing unit: one above the unit that reviewed (required by letters "
+           "and visits)."), default=None, optional=True)
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
         """The opinion; when the workflow says so, the matter is recorded as
         concluded, so a repeat filing of the same facts is refused."""
         wf = ctx.workflow
-        petition.answer_rereview(wf, ctx.actor, ctx.at, self.outcome, self.text)
+        petition.answer_rereview(wf, ctx.actor, ctx.at, self.outcome, self.text, self.unit)
         if wf.review is None or not wf.review.refuse_repeat_after_rereview:
             return ()
-        from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
+        from petitions.domain.finality import (
+            ConcludedMatter,
+            PetitionerMatters,
+            concluded_matter_id,
+            facts_key,
+            normalised_facts,
+            petitioner_matters_id,
+        )
 
         key = facts_key(petition.title, petition.description)
         mid = concluded_matter_id(petition.petitioner.id, key)
         found = ctx.find(mid)
+        matter: Aggregate
         if isinstance(found, ConcludedMatter):
             found.add(petition.id, ctx.actor, ctx.at)
-            return (found,)
-        return (ConcludedMatter.conclude(actor=ctx.actor, occurred_at=ctx.at,
-                                         petitioner_id=petition.petitioner.id, key=key,
-                                         petition_id=petition.id),)
+            matter = found
+        else:
+            matter = ConcludedMatter.conclude(actor=ctx.actor, occurred_at=ctx.at,
+                                              petitioner_id=petition.petitioner.id, key=key,
+                                              petition_id=petition.id)
+        # Every concluded matter of the petitioner, to flag similar filings.
+        facts = normalised_facts(petition.title, petition.description)
+        listed = ctx.find(petitioner_matters_id(petition.petitioner.id))
+        if isinstance(listed, PetitionerMatters):
+            listed.add(petition.id, facts, ctx.actor, ctx.at)
+        else:
+            listed = PetitionerMatters.start(actor=ctx.actor, occurred_at=ctx.at,
+                                             petitioner_id=petition.petitioner.id,
+                                             petition_id=petition.id, facts=facts)
+        return (matter, listed)
+
+
+@register
+@attrs.frozen
+class Deliver(Command):
+    """Delivery (送达) of a written answer: the review windows count from it."""
+
+    name = "deliver"
+    cli = ("deliver",)
+    help = N_("Record delivery (送达) of the latest written answer (reply, review answer or "
+              "re-review answer) to the petitioner.")
+    method = "deliver"
+
+    #: How (``--method`` on the command line; ``method`` names the service
+    #: method on every command, so the field is ``via``).
+    via: str = text_field(N_("How it was delivered: post, in_person, electronic or sms."),
+                          default="post", option="--method", choices="delivery_methods")
+
+    def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        petition.deliver(ctx.workflow, ctx.actor, ctx.at, self.via)
+        return ()
 
 
 # ----------------------------------------------------- any time open
@@ -760,8 +820,13 @@ class Extend(Command):
                                 optional=True)
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        approver = self.approver
+        if approver is None and ctx.workflow.extension_notifies_petitioner:
+            # Letters and visits: the extension is approved by the organ's head.
+            raise InvalidInput("approver", "name who approved the extension",
+                               kind="empty")
         petition.extend(ctx.workflow, ctx.actor, ctx.at, self.days,
-                        self.approver or ctx.actor.id, self.reason)
+                        approver or ctx.actor.id, self.reason)
         return ()
 
 
@@ -810,6 +875,7 @@ __all__ = [
     "Close",
     "Command",
     "Context",
+    "Deliver",
     "Dispute",
     "Duplicate",
     "Escalate",

@@ -20,6 +20,9 @@ REPLY_OUTCOMES = ("support", "explain", "not_support")
 #: Answers to a review (复查) or re-review (复核): uphold (维持) or revise
 #: (撤销或变更) the earlier answer.
 REVIEW_OUTCOMES = ("uphold", "revise")
+
+#: How a written answer is delivered (送达).
+DELIVERY_METHODS = ("post", "in_person", "electronic", "sms")
 #: Labels of the reply outcomes (答复意见), the same in every workflow.
 REPLY_OUTCOME_LABELS: Mapping[str, Label] = {
     "support": Label(zh="支持", en="support"),

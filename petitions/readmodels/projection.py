@@ -141,6 +141,7 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.ClockWarned: _clock_mark("warned"),
     Petition.ClockBreached: _clock_mark("breached"),
     Petition.DeadlineExtended: _extended,
+    Petition.DeadlineRecomputed: _extended,
 }
 
 _CLOCK_COLUMNS = ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due")

@@ -115,6 +115,10 @@ class CaseSummary:
         out["filed_at"] = self.filed_at.isoformat()
         out["updated_at"] = self.updated_at.isoformat()
         out["deadline"] = self.deadline.isoformat() if self.deadline else None
+        from petitions.timefmt import due_date
+
+        found = due_date(self.deadline)
+        out["due_date"] = found.isoformat() if found else None
         return out
 
 
@@ -290,6 +294,11 @@ class ReadModels:
 
         self.refresh()
         return self.store.due_cases(iso(now), limit)
+
+    def with_deadline(self) -> list[str]:
+        """Ids of petitions with a running clock, soonest deadline first."""
+        self.refresh()
+        return self.store.clock_cases()
 
     def summary(self, petition_id: str) -> CaseSummary | None:
         self.refresh()
