@@ -1848,6 +1848,97 @@ def privacy_keys_new() -> None:
 
 # ------------------------------------------------------------ end privacy ---
 
+# ===================================================================== http
+# The HTTP server and the keys portals use with it (petitions/http/).
+
+
+@main.command(help=_h("Serve Open311 GeoReport v2 and the JSON API over HTTP (uvicorn)."))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help=_h("The address to listen on."))
+@click.option("--port", type=click.IntRange(1, 65535), default=8311, show_default=True,
+              help=_h("The port to listen on."))
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help=_h("Server processes (several share one PostgreSQL store)."))
+@_handled
+def serve(host: str, port: int, workers: int) -> None:
+    from petitions.http import available
+
+    if not available():
+        _fail(_state().m("the HTTP server needs the http extra: pip install "
+                         "'petitions[http]'"))
+    import uvicorn
+
+    from petitions import persistence
+
+    url = _state().db or persistence.default_url()
+    os.environ["PETITIONS_DB"] = url
+    click.echo(_state().m("serving {store} on http://{host}:{port}/ (Open311: /open311/v2/, "
+                          "JSON API: /api/v1/)", store=persistence.describe(url), host=host,
+                          port=port), err=True)
+    uvicorn.run("petitions.http.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")
+
+
+@main.group("api-key", help=_h("API keys for portals: each bound to a name, a role and "
+                               "optionally a unit."))
+def api_key() -> None:
+    pass
+
+
+@api_key.command("create", help=_h("Create a key and print it (only now: the store keeps "
+                                   "its hash)."))
+@click.option("--name", required=True, help=_h("The key's name (the actor of what it does)."))
+@click.option("--role", "key_role", required=True,
+              help=_h("The role the key acts in (never more)."))
+@click.option("--unit", default="", help=_h("The unit the key works for."))
+@click.option("--json", "as_json", is_flag=True,
+              help=_h("Print {\"name\": …, \"key\": …} as JSON."))
+@_actor_option
+@_handled
+def api_key_create(name: str, key_role: str, unit: str, as_json: bool,
+                   actor: str | None) -> None:
+    from petitions.http.keys import create_key
+
+    # The key's --role is the role it acts in; who creates it acts in the global
+    # --role (PETITIONS_ROLE), else administrator.
+    admin = _actor(actor, None, default_role="administrator")
+    key = create_key(_state().service(), actor=admin, name=name, role=key_role, unit=unit)
+    if as_json or _state().as_json:
+        click.echo(json.dumps({"name": name, "key": key}, ensure_ascii=False))
+    else:
+        click.echo(key)
+
+
+@api_key.command("list", help=_h("The keys: name, role, unit, created, revoked."))
+@_handled
+def api_key_list() -> None:
+    from petitions.http.keys import list_keys
+
+    keys = list_keys(_state().service())
+    if _state().as_json:
+        _dump([k.to_dict() for k in keys])
+        return
+    m = _state().m
+    _table([m("name"), m("role"), m("unit"), m("created"), m("revoked")],
+           [(k.name, k.role, k.unit, _show(k.created_at), _show(k.revoked_at))
+            for k in keys])
+
+
+@api_key.command("revoke", help=_h("Revoke a key: from now on it is refused, reads "
+                                   "included."))
+@click.argument("name")
+@_actor_option
+@_role_option
+@_handled
+def api_key_revoke(name: str, actor: str | None, role: str | None) -> None:
+    from petitions.http.keys import revoke_key
+
+    admin = _actor(actor, role, default_role="administrator")
+    revoke_key(_state().service(), actor=admin, name=name)
+    click.echo(_state().m("revoked key {name}", name=name))
+
+# ================================================================= end http
+
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,97 @@
+"""What both HTTP faces share: one service per worker thread, keys, ids, times."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from petitions.errors import InvalidInput
+from petitions.http.keys import ApiKey, authenticate
+from petitions.timefmt import local, parse
+
+if TYPE_CHECKING:
+    from petitions.service import PetitionService
+
+
+class Backend:
+    """Opens the configured store once per worker thread.
+
+    A ``PetitionService`` holds connections and caches that are not meant to
+    be shared between threads; each thread of the server's pool gets its own,
+    all on the same store (SQLite file or PostgreSQL), exactly as several
+    processes would.
+    """
+
+    def __init__(self, url: str | None = None,
+                 factory: Callable[[], PetitionService] | None = None) -> None:
+        self.url = url
+        self._factory = factory
+        self._local = threading.local()
+        self._all: list[PetitionService] = []
+        self._lock = threading.Lock()
+
+    def service(self) -> PetitionService:
+        found: PetitionService | None = getattr(self._local, "svc", None)
+        if found is None:
+            if self._factory is not None:
+                found = self._factory()
+            else:
+                from petitions.service import PetitionService
+
+                found = PetitionService.open(self.url)
+            self._local.svc = found
+            with self._lock:
+                self._all.append(found)
+        return found
+
+    def close(self) -> None:
+        with self._lock:
+            for svc in self._all:
+                svc.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def key(self, key: str | None) -> ApiKey:
+        return authenticate(self.service(), key)
+
+
+def resolve(svc: PetitionService, ref: str) -> UUID:
+    """A petition's id from what a portal gave: its id (UUID), or its work-order
+    number where the library numbers work orders (the library's own id parsing
+    decides).  Raises ``PetitionNotFound`` or ``InvalidInput`` (field ``id``)."""
+    pid: UUID = svc._uuid(ref)  # the one place ids and numbers are told apart
+    if not svc.exists(pid):
+        from petitions.errors import PetitionNotFound
+
+        raise PetitionNotFound(ref)
+    return pid
+
+
+def w3c(dt: datetime | None) -> str | None:
+    """A W3C datetime with its zone, in Asia/Shanghai time (or ``None``)."""
+    return local(dt).isoformat(timespec="seconds") if dt is not None else None
+
+
+def parse_time(field: str, text: str) -> datetime:
+    """An ISO 8601 / W3C datetime; without a zone it is Asia/Shanghai time."""
+    try:
+        return parse(text.replace(" ", "+") if "T" in text and " " in text else text)
+    except ValueError:
+        raise InvalidInput(field, "must be a W3C (ISO 8601) date and time",
+                           kind="bad_time") from None
+
+
+def language(explicit: str | None, accept: str | None) -> str:
+    """``zh`` or ``en``: the ``locale`` parameter, else Accept-Language, else zh."""
+    for candidate in (explicit, *(part.split(";")[0].strip()
+                                  for part in (accept or "").split(","))):
+        if candidate:
+            low = candidate.lower()
+            if low.startswith("en"):
+                return "en"
+            if low.startswith("zh"):
+                return "zh"
+    return "zh"
