@@ -22,7 +22,7 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import Parameter
 
@@ -39,6 +39,36 @@ _STATUS = {"not_found": 404, "invalid_input": 422, "permission_denied": 403,
            "transition_not_allowed": 409, "concurrent_update": 409,
            "workflow_not_found": 422, "repeat_filing": 409, "key_refused": 401}
 MAX_LIST = 500
+#: The largest position, version or offset a database stores (64-bit).
+MAX_INT = 2**63 - 1
+
+
+@attrs.frozen
+class Problem:
+    """An RFC 9457 problem: ``kind`` is the library's error code (``PetitionError.code``),
+    ``field`` the field an ``InvalidInput`` names, ``params`` the values of its message."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    kind: str
+    field: str | None = None
+    params: dict[str, Any] | None = None
+
+
+def _problems(*statuses: int) -> dict[int, ResponseSpec]:
+    words = {400: "Bad request (a missing or malformed value)",
+             401: "No API key, or an unknown one", 403: "A revoked key, or the key's role "
+             "may not do this", 404: "No such petition", 409: "Not allowed in the "
+             "petition's stage, or changed meanwhile", 412: "If-Match: the petition's "
+             "version is no longer the one given", 422: "A value the library refuses"}
+    return {s: ResponseSpec(data_container=Problem, media_type=PROBLEM,
+                            description=words[s]) for s in statuses}
+
+
+READ_PROBLEMS = _problems(400, 401, 403, 404, 422)
+WRITE_PROBLEMS = _problems(400, 401, 403, 404, 409, 412, 422)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -260,7 +290,7 @@ class Filing:
     at: datetime | None = None
 
 
-@post("/api/v1/petitions", security=BEARER, tags=["petitions"],
+@post("/api/v1/petitions", security=BEARER, tags=["petitions"], responses=WRITE_PROBLEMS,
       operation_id="file", summary="File a petition", status_code=201)
 @threaded
 def api_file(request: Request[Any, Any, Any], data: Filing,
@@ -305,14 +335,15 @@ def _command_route(spec: CommandSpec) -> HTTPRouteHandler:
     handler.__doc__ = spec.help
     return post(f"/api/v1/petitions/{{petition_id:str}}/{spec.name}",
                 security=BEARER, tags=["commands"], operation_id=spec.name,
+                responses=WRITE_PROBLEMS,
                 summary=spec.help, status_code=200)(threaded(handler))
 
 
 @get("/api/v1/petitions/{petition_id:str}", security=BEARER,
-     tags=["petitions"], operation_id="get_petition")
+     tags=["petitions"], operation_id="get_petition", responses=READ_PROBLEMS)
 @threaded
 def api_get(request: Request[Any, Any, Any], petition_id: str,
-            version: Annotated[int | None, Parameter(ge=1)] = None,
+            version: Annotated[int | None, Parameter(ge=1, le=MAX_INT)] = None,
             as_of: str | None = None) -> Response[dict[str, Any]]:
     """The petition as it stands, or stood at ``version`` or ``as_of`` (a time)."""
     key = _api_key(request)
@@ -323,7 +354,7 @@ def api_get(request: Request[Any, Any, Any], petition_id: str,
 
 
 @get("/api/v1/petitions/{petition_id:str}/history", security=BEARER,
-     tags=["petitions"], operation_id="history")
+     tags=["petitions"], operation_id="history", responses=READ_PROBLEMS)
 @threaded
 def api_history(request: Request[Any, Any, Any],
                 petition_id: str) -> Response[list[dict[str, Any]]]:
@@ -335,7 +366,7 @@ def api_history(request: Request[Any, Any, Any],
 
 
 @get("/api/v1/petitions", security=BEARER, tags=["petitions"],
-     operation_id="list_petitions")
+     operation_id="list_petitions", responses=READ_PROBLEMS)
 @threaded
 def api_list(request: Request[Any, Any, Any], status: str | None = None,
              stage: str | None = None, workflow: str | None = None,
@@ -347,7 +378,7 @@ def api_list(request: Request[Any, Any, Any], status: str | None = None,
              kind: str | None = None, text: str | None = None,
              overdue: bool = False,
              limit: Annotated[int, Parameter(ge=1, le=MAX_LIST)] = 50,
-             offset: Annotated[int, Parameter(ge=0)] = 0) -> Response[list[dict[str, Any]]]:
+             offset: Annotated[int, Parameter(ge=0, le=MAX_INT)] = 0) -> Response[list[dict[str, Any]]]:
     """Petitions from the case index, newest first (a queue), with the list filters."""
     _api_key(request)
     svc = _backend(request).service()
@@ -361,10 +392,10 @@ def api_list(request: Request[Any, Any, Any], status: str | None = None,
 
 
 @get("/api/v1/changes", security=BEARER, tags=["feed"],
-     operation_id="changes")
+     operation_id="changes", responses=READ_PROBLEMS)
 @threaded
 def api_changes(request: Request[Any, Any, Any],
-                after: Annotated[int, Parameter(ge=0)] = 0,
+                after: Annotated[int, Parameter(ge=0, le=MAX_INT)] = 0,
                 limit: Annotated[int, Parameter(ge=1, le=MAX_LIST)] = MAX_LIST,
                 ) -> Response[list[dict[str, Any]]]:
     """Petition events after feed position ``after``, in order (resume with the

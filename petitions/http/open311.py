@@ -237,7 +237,7 @@ def post_request(svc: PetitionService, key: ApiKey,
         raise Open311Error(400, "a location is required: lat and long, address_string "
                                 "or address_id")
     if lat:
-        address = f"{address} @{_float('lat', lat, 90):g},{_float('long', lon, 180):g}".strip()
+        address = f"{address} @{_float('lat', lat, 90)!r},{_float('long', lon, 180)!r}".strip()
     description = _one(form, "description")
     if len(description) > MAX_DESCRIPTION:
         raise Open311Error(400, f"description is longer than {MAX_DESCRIPTION} characters")
@@ -247,7 +247,10 @@ def post_request(svc: PetitionService, key: ApiKey,
                                          "street"})
     if unknown:
         raise Open311Error(400, f"unknown attribute {unknown[0]!r}")
-    name = " ".join(p for p in (_one(form, "last_name"), _one(form, "first_name")) if p)
+    first, last = _one(form, "first_name"), _one(form, "last_name")
+    # Chinese names: family name first, no space; others: "first last".
+    name = (last + first if (first + last) and not (first + last).isascii()
+            else " ".join(p for p in (first, last) if p))
     petitioner = Petitioner(kind="resident", name=name or "匿名",
                             phone=_one(form, "phone"))
     term = tax.categories[code]
