@@ -1383,15 +1383,35 @@ def db_info() -> None:
 
 
 @main.command("import", help=_h("Import filings from a JSON Lines FILE (one filing with an "
-                                "idempotency key per line).\n\nSafe to run again after an "
+                                "idempotency key per line), or a CSV FILE (.csv; one per "
+                                "row).\n\nSafe to run again after an "
                                 "interruption: filings already present are not filed twice."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
               show_default=True,
               help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
+@click.option("--encoding", type=click.Choice(["utf-8", "utf-8-sig", "gbk", "gb18030"]),
+              default=None, help=_h("The CSV file's encoding (default utf-8, with or "
+                                    "without BOM)."))
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
+              help=_h("A TOML file naming the CSV columns of another system's export."))
 @_handled
-def import_(file: str, on_error: str) -> None:
+def import_(file: str, on_error: str, encoding: str | None, mapping: str | None) -> None:
     from petitions.importer import ImportRefused, import_filings
+
+    run: Callable[..., Any] = import_filings
+    if file.lower().endswith(".csv"):
+        from petitions.importer_csv import ColumnMapping, import_csv
+
+        columns = ColumnMapping.load(mapping) if mapping else ColumnMapping()
+
+        def run_csv(svc: Any, path: str, **kw: Any) -> Any:
+            return import_csv(svc, path, encoding=encoding or "utf-8-sig", mapping=columns,
+                              **kw)
+
+        run = run_csv
+    elif encoding or mapping:
+        _fail(_state().m("--encoding and --mapping are for CSV files (.csv)"), 2)
 
     svc = _state().service()
     bar: Any = None
@@ -1404,7 +1424,7 @@ def import_(file: str, on_error: str) -> None:
         bar.update(1)
 
     try:
-        report = import_filings(svc, file, on_error=on_error, progress=progress)
+        report = run(svc, file, on_error=on_error, progress=progress)
     except ImportRefused as exc:
         for err in exc.report.errors:
             click.echo(f"petitions: {err}", err=True)

@@ -378,7 +378,8 @@ def api_list(request: Request[Any, Any, Any], status: str | None = None,
              kind: str | None = None, text: str | None = None,
              overdue: bool = False,
              limit: Annotated[int, Parameter(ge=1, le=MAX_LIST)] = 50,
-             offset: Annotated[int, Parameter(ge=0, le=MAX_INT)] = 0) -> Response[list[dict[str, Any]]]:
+             offset: Annotated[int, Parameter(ge=0, le=MAX_INT)] = 0,
+             ) -> Response[list[dict[str, Any]]]:
     """Petitions from the case index, newest first (a queue), with the list filters."""
     _api_key(request)
     svc = _backend(request).service()
