@@ -21,7 +21,7 @@ import cli
 from petitions import Actor, PetitionService
 from petitions.errors import InvalidInput
 from petitions.importer import ImportRefused
-from petitions.importer_csv import COLUMNS, ColumnMapping, import_csv
+from petitions.importer_csv import COLUMNS, import_csv
 from petitions.persistence import store_info
 
 
