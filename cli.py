@@ -72,7 +72,7 @@ class State:
             from petitions import PetitionService
 
             self._svc = PetitionService.open(self.db)
-            click.get_current_context().call_on_close(self._svc.close)
+            click.get_current_context().call_on_close(self._svc.shutdown)
         return self._svc
 
 
@@ -175,7 +175,7 @@ def _term(kind: str, code: str) -> str:
     from petitions.taxonomy import taxonomy
 
     found = getattr(taxonomy(), kind).get(code)
-    return found.label(_state().lang) if found else code
+    return found.in_lang(_state().lang) if found else code
 
 
 def _stage_label(workflow: str, stage: str) -> str:
@@ -1078,10 +1078,10 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
              c.street, c.community, c.grid, c.assignee, _show(c.filed_at),
              _deadline_cell(c.deadline, c.deadline_state)) for c in cases])
     if overdue or due_within is not None:
-        total = svc.views.count_by_deadline(overdue=overdue, due_within=due_within,
+        total = svc.read_models.count_by_deadline(overdue=overdue, due_within=due_within,
                                             now=svc.clock(), text=text, **filters)
     else:
-        total = svc.views.count(text=text, **filters)
+        total = svc.read_models.count(text=text, **filters)
     click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
 
 
@@ -1161,7 +1161,7 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 @_handled
 def caseload(role: str) -> None:
     state = _state()
-    loads = state.service().views.caseload(role)
+    loads = state.service().read_models.caseload(role)
     if state.as_json:
         _dump([{"person": c.person, "open": c.open, "closed": c.closed} for c in loads])
         return
@@ -1280,7 +1280,7 @@ def views_rebuild() -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        count = svc.views.rebuild(progress)
+        count = svc.read_models.rebuild(progress)
     if state.as_json:
         _dump({"events": count})
     else:
@@ -1899,6 +1899,15 @@ def serve(host: str, port: int, workers: int) -> None:
                 workers=workers, log_level="warning")
 
 
+def _key_store() -> Any:
+    """The store core of the configured database (where the API keys are)."""
+    from petitions.core import Store
+
+    store = Store(url=_state().service().url)
+    click.get_current_context().call_on_close(store.close)
+    return store
+
+
 @main.group("api-key", help=_h("API keys for portals: each bound to a name, a role and "
                                "optionally a unit."))
 def api_key() -> None:
@@ -1922,7 +1931,7 @@ def api_key_create(name: str, key_role: str, unit: str, as_json: bool,
     # The key's --role is the role it acts in; who creates it acts in the global
     # --role (PETITIONS_ROLE), else administrator.
     admin = _actor(actor, None, default_role="administrator")
-    key = create_key(_state().service(), actor=admin, name=name, role=key_role, unit=unit)
+    key = create_key(_key_store(), actor=admin, name=name, role=key_role, unit=unit)
     if as_json or _state().as_json:
         click.echo(json.dumps({"name": name, "key": key}, ensure_ascii=False))
     else:
@@ -1934,7 +1943,7 @@ def api_key_create(name: str, key_role: str, unit: str, as_json: bool,
 def api_key_list() -> None:
     from petitions.http.keys import list_keys
 
-    keys = list_keys(_state().service())
+    keys = list_keys(_key_store())
     if _state().as_json:
         _dump([k.to_dict() for k in keys])
         return
@@ -1954,7 +1963,7 @@ def api_key_revoke(name: str, actor: str | None, role: str | None) -> None:
     from petitions.http.keys import revoke_key
 
     admin = _actor(actor, role, default_role="administrator")
-    revoke_key(_state().service(), actor=admin, name=name)
+    revoke_key(_key_store(), actor=admin, name=name)
     click.echo(_state().m("revoked key {name}", name=name))
 
 # ================================================================= end http

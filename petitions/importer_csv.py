@@ -33,11 +33,12 @@ import json
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from petitions.errors import InvalidInput, PetitionError
 from petitions.importer import (
     ON_ERROR,
+    Filer,
     Filing,
     ImportRefused,
     ImportReport,
@@ -45,9 +46,6 @@ from petitions.importer import (
     check,
     parse_line,
 )
-
-if TYPE_CHECKING:
-    from petitions.service import PetitionService
 
 COLUMNS = ("idempotency_key", "title", "description", "category", "channel", "kind", "name",
            "phone", "id_number", "address", "street", "community", "grid", "at", "workflow",
@@ -114,7 +112,7 @@ def _object(row: Mapping[str, str], mapping: ColumnMapping) -> dict[str, Any]:
     return obj
 
 
-def read_rows(svc: PetitionService, path: Path, encoding: str,
+def read_rows(svc: Filer, path: Path, encoding: str,
               mapping: ColumnMapping) -> Iterator[Filing | LineError]:
     """Each data row of the CSV file, parsed and checked, or its error."""
     if encoding not in ENCODINGS:
@@ -167,7 +165,7 @@ def read_rows(svc: PetitionService, path: Path, encoding: str,
 
 
 def import_csv(
-    svc: PetitionService, path: str | Path, *, encoding: str = "utf-8-sig",
+    svc: Filer, path: str | Path, *, encoding: str = "utf-8-sig",
     mapping: ColumnMapping | None = None, on_error: str = "stop",
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
@@ -208,7 +206,7 @@ def import_csv(
         if progress is not None:
             progress(done, total)
     if imported:
-        svc.views.refresh()
+        svc.read_models.refresh()
     errors.sort(key=lambda e: e.line)
     return ImportReport(lines=total, imported=imported, existing=existing,
                         skipped=len({e.line for e in errors}), errors=tuple(errors),

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from petitions import Actor, PetitionService
+from petitions.core import Store
+from petitions.domain.values import Actor
 from petitions.http.keys import create_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,13 +49,13 @@ def running_server(store: str) -> Iterator[Server]:
     :data:`KEY_ROLES` (``gone`` revoked), until the block ends."""
     from petitions.http.keys import revoke_key
 
-    svc = PetitionService.open(store)
+    core = Store(url=store)
     try:
-        keys = {name: create_key(svc, actor=ADMIN, name=name, role=role)
+        keys = {name: create_key(core, actor=ADMIN, name=name, role=role)
                 for name, role in KEY_ROLES.items()}
-        revoke_key(svc, actor=ADMIN, name="gone")
+        revoke_key(core, actor=ADMIN, name="gone")
     finally:
-        svc.close()
+        core.close()
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(

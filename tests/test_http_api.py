@@ -267,4 +267,4 @@ def test_concurrent_clients_lose_and_duplicate_nothing(server: Server) -> None:
         assert len(notes) == len(notes_ok) == len(answers)
         assert len({e.data["text"] for e in notes}) == len(answers)
     finally:
-        svc.close()
+        svc.shutdown()

@@ -140,7 +140,7 @@ def test_post_request_then_read_it_in_both_formats(server: Server) -> None:
         assert view.petitioner.phone == PHONE
         assert view.channel == "online" and view.location.grid == "3"
     finally:
-        svc.close()
+        svc.shutdown()
 
 
 def test_posting_the_same_request_again_files_nothing_new(server: Server) -> None:

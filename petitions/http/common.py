@@ -13,6 +13,7 @@ from petitions.http.keys import ApiKey, authenticate
 from petitions.timefmt import local, parse
 
 if TYPE_CHECKING:
+    from petitions.core import Store
     from petitions.service import PetitionService
 
 
@@ -31,6 +32,7 @@ class Backend:
         self._factory = factory
         self._local = threading.local()
         self._all: list[PetitionService] = []
+        self._stores: list[Store] = []
         self._lock = threading.Lock()
 
     def service(self) -> PetitionService:
@@ -47,22 +49,39 @@ class Backend:
                 self._all.append(found)
         return found
 
+    def store(self) -> Store:
+        """The store core of this thread (the API keys live there)."""
+        found: Store | None = getattr(self._local, "store", None)
+        if found is None:
+            from petitions.core import Store
+
+            found = Store(url=self.service().url)
+            self._local.store = found
+            with self._lock:
+                self._stores.append(found)
+        return found
+
     def close(self) -> None:
         with self._lock:
             for svc in self._all:
-                svc.close()
+                svc.shutdown()
+            for store in self._stores:
+                store.close()
             self._all.clear()
+            self._stores.clear()
         self._local = threading.local()
 
     def key(self, key: str | None) -> ApiKey:
-        return authenticate(self.service(), key)
+        return authenticate(self.store(), key)
 
 
 def resolve(svc: PetitionService, ref: str) -> UUID:
     """A petition's id from what a portal gave: its id (UUID), or its work-order
     number where the library numbers work orders (the library's own id parsing
     decides).  Raises ``PetitionNotFound`` or ``InvalidInput`` (field ``id``)."""
-    pid: UUID = svc._uuid(ref)  # the one place ids and numbers are told apart
+    from petitions.core import as_id
+
+    pid = as_id(ref)  # the one place ids (and, later, numbers) are told apart
     if not svc.exists(pid):
         from petitions.errors import PetitionNotFound
 

@@ -7,6 +7,9 @@ events with an actor and a time, chained and exported like every other event
 the SHA-256 of a key is stored; the key itself is shown once, when created.
 A key is 32 random bytes, so a plain hash suffices (no password stretching).
 
+The functions take the store core (:class:`petitions.core.Store`, e.g.
+``Store(url=…)``), which holds every aggregate of the database.
+
 A request made with a key acts as ``Actor(name, role)``: the workflow's
 role rules then decide what it may do, exactly as for a person with that role.
 """
@@ -28,7 +31,7 @@ from petitions.errors import InvalidInput, PetitionError
 from workflows.vocabulary import ROLES
 
 if TYPE_CHECKING:
-    from petitions.service import PetitionService
+    from petitions.core import Store
 
 #: The one aggregate holding every key of a store.
 RING_ID = uuid5(UUID("6f0e4b8a-1c2d-4e5f-9a0b-3c4d5e6f7a8b"), "petitions:api-keys")
@@ -109,10 +112,10 @@ class ApiKey:
         return attrs.asdict(self)
 
 
-def _ring(svc: PetitionService) -> ApiKeyRing | None:
-    if RING_ID not in svc.repository:
+def _ring(store: Store) -> ApiKeyRing | None:
+    if RING_ID not in store.repository:
         return None
-    ring: ApiKeyRing = svc.repository.get(RING_ID)
+    ring: ApiKeyRing = store.repository.get(RING_ID)
     return ring
 
 
@@ -123,16 +126,16 @@ def _admin(actor: Actor) -> None:
         raise PermissionDenied(actor.role, "api-key", tuple(sorted(KEY_ADMIN_ROLES)))
 
 
-def _save(svc: PetitionService, change: Any) -> None:
+def _save(store: Store, change: Any) -> None:
     """Load (or start) the ring, apply ``change``, save; retry once if another
     writer saved the ring meanwhile."""
     for attempt in range(5):
-        ring = _ring(svc)
+        ring = _ring(store)
         if ring is None:
             ring = ApiKeyRing.start(change.actor, change.at)
         change(ring)
         try:
-            svc.save(ring)
+            store.save(ring)
             return
         except IntegrityError:
             if attempt == 4:
@@ -173,7 +176,7 @@ class _Revoke:
                                name=self.name)
 
 
-def create_key(svc: PetitionService, *, actor: Actor, name: str, role: str,
+def create_key(store: Store, *, actor: Actor, name: str, role: str,
                unit: str = "") -> str:
     """Create a key named ``name`` for ``role`` (working in ``unit``); return the
     key.  It is shown only now: the store keeps its hash."""
@@ -185,20 +188,20 @@ def create_key(svc: PetitionService, *, actor: Actor, name: str, role: str,
         raise InvalidInput("role", f"unknown role {role!r}; valid: {', '.join(sorted(ROLES))}",
                            kind="unknown_code", value=role, valid=", ".join(sorted(ROLES)))
     key = PREFIX + secrets.token_urlsafe(32)
-    _save(svc, _Create(actor, datetime.now(UTC), name, role, (unit or "").strip(),
+    _save(store, _Create(actor, datetime.now(UTC), name, role, (unit or "").strip(),
                        key_hash(key)))
     return key
 
 
-def revoke_key(svc: PetitionService, *, actor: Actor, name: str) -> None:
+def revoke_key(store: Store, *, actor: Actor, name: str) -> None:
     """Revoke the key ``name``: from now on it is refused, reads included."""
     _admin(actor)
-    _save(svc, _Revoke(actor, datetime.now(UTC), name))
+    _save(store, _Revoke(actor, datetime.now(UTC), name))
 
 
-def list_keys(svc: PetitionService) -> list[ApiKey]:
+def list_keys(store: Store) -> list[ApiKey]:
     """Every key ever created, revoked ones included, by name."""
-    ring = _ring(svc)
+    ring = _ring(store)
     if ring is None:
         return []
     return [ApiKey(name=e["name"], role=e["role"], unit=e["unit"],
@@ -206,13 +209,13 @@ def list_keys(svc: PetitionService) -> list[ApiKey]:
                    revoked_at=e["revoked_at"]) for _, e in sorted(ring.keys.items())]
 
 
-def authenticate(svc: PetitionService, key: str | None) -> ApiKey:
+def authenticate(store: Store, key: str | None) -> ApiKey:
     """The key record for ``key``; raise :class:`KeyRefused` when it is missing,
     unknown (``reason="unknown"``) or revoked (``reason="revoked"``)."""
     if not key:
         raise KeyRefused("missing")
     hashed = key_hash(key)
-    ring = _ring(svc)
+    ring = _ring(store)
     for entry in (ring.keys.values() if ring is not None else ()):
         if secrets.compare_digest(entry["hash"], hashed):
             if entry["revoked_at"] is not None:

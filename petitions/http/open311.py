@@ -150,10 +150,10 @@ def discovery(base_url: str) -> dict[str, Any]:
 def services(lang: str) -> list[dict[str, Any]]:
     """One service per category of the taxonomy."""
     tax = taxonomy()
-    return [{"service_code": code, "service_name": term.label(lang),
-             "description": term.label("zh" if lang == "en" else "en"),
+    return [{"service_code": code, "service_name": term.in_lang(lang),
+             "description": term.in_lang("zh" if lang == "en" else "en"),
              "metadata": True, "type": "realtime",
-             "keywords": ", ".join(dict.fromkeys((code, term.zh, term.en))),
+             "keywords": ", ".join(dict.fromkeys((code, term.label_zh, term.label_en))),
              "group": "petitions"} for code, term in tax.categories.items()]
 
 
@@ -189,9 +189,9 @@ def service_definition(svc: PetitionService, code: str, lang: str) -> dict[str, 
 
     return {"service_code": code, "attributes": [
         attribute(1, "matter_type", "诉求类型", "Request type",
-                  _values((c, t.label(lang)) for c, t in tax.matter_types.items())),
+                  _values((c, t.in_lang(lang)) for c, t in tax.matter_types.items())),
         attribute(2, "channel", "来源渠道", "Channel",
-                  _values((c, t.label(lang)) for c, t in tax.channels.items())),
+                  _values((c, t.in_lang(lang)) for c, t in tax.channels.items())),
         attribute(3, "community", "社区", "Community", _values((c, c) for c in communities)),
         attribute(4, "grid", "网格", "Grid", _values((g, g) for g in grids)),
     ]}
@@ -254,11 +254,11 @@ def post_request(svc: PetitionService, key: ApiKey,
     petitioner = Petitioner(kind="resident", name=name or "匿名",
                             phone=_one(form, "phone"))
     term = tax.categories[code]
-    title = (description.splitlines()[0][:40] if description else term.label(lang)) or code
+    title = (description.splitlines()[0][:40] if description else term.in_lang(lang)) or code
     try:
         pid = svc.file(
             actor=key.actor, petitioner=petitioner, title=title,
-            description=description or term.zh, category=code,
+            description=description or term.label_zh, category=code,
             channel=attrs_given.get("channel") or DEFAULT_CHANNEL,
             matter_type=attrs_given.get("matter_type") or "claim",
             location=Location(street=attrs_given.get("street", ""),
@@ -308,7 +308,7 @@ def request_data(svc: PetitionService, view: PetitionView, lang: str,
         "service_request_id": request_id(svc, view.id),
         "status": "closed" if closed else "open",
         "status_notes": _status_notes(view),
-        "service_name": term.label(lang) if term else view.category,
+        "service_name": term.in_lang(lang) if term else view.category,
         "service_code": view.category,
         "description": view.description,
         "agency_responsible": view.lead_unit or "",
