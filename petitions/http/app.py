@@ -423,6 +423,11 @@ def create_app(url: str | None = None, *,
     """The ASGI application on the store at ``url`` (default ``PETITIONS_DB``)."""
     backend = backend or Backend(url)
 
+    async def startup() -> None:
+        from anyio import to_thread
+
+        await to_thread.run_sync(backend.prepare)
+
     def shutdown() -> None:
         backend.close()
         if on_shutdown is not None:
@@ -434,6 +439,7 @@ def create_app(url: str | None = None, *,
         exception_handlers={PetitionError: on_petition_error,
                             open311.Open311Error: on_open311_error,
                             HTTPException: on_http_error},
+        on_startup=[startup],
         on_shutdown=[shutdown],
         openapi_config=OpenAPIConfig(
             title="petitions JSON API", version="1", path="/api/v1",

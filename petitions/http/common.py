@@ -61,6 +61,15 @@ class Backend:
                 self._stores.append(found)
         return found
 
+    def prepare(self) -> None:
+        """Open this thread's service and bring every table into being (events,
+        read models, personal data keys, API keys) before requests arrive, so
+        that worker threads starting at once do not all create them at once."""
+        svc = self.service()
+        svc.privacy.sync()
+        svc.list_petitions(limit=1)
+        self.store()
+
     def close(self) -> None:
         with self._lock:
             for svc in self._all:
