@@ -61,7 +61,9 @@ def running_server(store: str) -> Iterator[Server]:
     proc = subprocess.Popen(
         [sys.executable, "-c", "import cli; cli.main()", "--db", store, "serve",
          "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=open(os.environ["PETITIONS_TEST_SERVER_LOG"], "ab")  # noqa: SIM115
+        if os.environ.get("PETITIONS_TEST_SERVER_LOG") else subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

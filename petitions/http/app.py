@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import os
 import typing
 from collections.abc import Callable, Mapping
@@ -34,11 +35,14 @@ from petitions.http.common import Backend, language, parse_time, resolve
 from petitions.http.keys import ApiKey, KeyRefused
 from petitions.i18n import error_text
 
+log = logging.getLogger("petitions.http")
 PROBLEM = "application/problem+json"
 _STATUS = {"not_found": 404, "invalid_input": 422, "permission_denied": 403,
            "transition_not_allowed": 409, "concurrent_update": 409,
            "workflow_not_found": 422, "repeat_filing": 409, "key_refused": 401}
 MAX_LIST = 500
+#: Requests handled at once by one server process (worker threads).
+DEFAULT_THREADS = 8
 #: The largest position, version or offset a database stores (64-bit).
 MAX_INT = 2**63 - 1
 
@@ -141,6 +145,16 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
                                if isinstance(e, Mapping)]
     kind = "invalid_input" if exc.status_code in (400, 422) else "http_error"
     return problem(exc.status_code, type(exc).__name__, str(exc.detail), kind, field, **extra)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Anything else is a fault of the server: logged with its traceback; the
+    client gets a 500 in the face's error format, without internals."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    if request.url.path.startswith("/open311/"):
+        return _open311_error(request, open311.Open311Error(500, "internal error"))
+    return problem(500, "Internal Server Error", "the server failed; see its log",
+                   "internal_error")
 
 
 def on_open311_error(request: Request[Any, Any, Any],
@@ -420,12 +434,16 @@ def route_handlers() -> list[Any]:
 def create_app(url: str | None = None, *,
                backend: Backend | None = None,
                on_shutdown: Callable[[], None] | None = None) -> Litestar:
-    """The ASGI application on the store at ``url`` (default ``PETITIONS_DB``)."""
+    """The ASGI application on the store at ``url`` (default ``PETITIONS_DB``),
+    handling up to ``PETITIONS_HTTP_THREADS`` (default 8) requests at once."""
     backend = backend or Backend(url)
+    threads = int(os.environ.get("PETITIONS_HTTP_THREADS") or DEFAULT_THREADS)
 
     async def startup() -> None:
         from anyio import to_thread
 
+        # Worker threads: each keeps a service (and its connections) on the store.
+        to_thread.current_default_thread_limiter().total_tokens = threads
         await to_thread.run_sync(backend.prepare)
 
     def shutdown() -> None:
@@ -438,7 +456,7 @@ def create_app(url: str | None = None, *,
         state=State({"backend": backend}),
         exception_handlers={PetitionError: on_petition_error,
                             open311.Open311Error: on_open311_error,
-                            HTTPException: on_http_error},
+                            HTTPException: on_http_error, Exception: on_unexpected},
         on_startup=[startup],
         on_shutdown=[shutdown],
         openapi_config=OpenAPIConfig(

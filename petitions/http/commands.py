@@ -28,10 +28,10 @@ class CommandSpec:
     help: str
     body: type[Any]
     #: Runs the command: (service, petition id, body, actor, at, expected_version).
-    run: Callable[[Any, UUID, Any, Actor, datetime | None, int | None], Any]
+    run: Callable[[Any, UUID | str, Any, Actor, datetime | None, int | None], Any]
 
 
-def _run(svc: Any, pid: UUID, data: Any, actor: Actor, at: datetime | None,
+def _run(svc: Any, pid: UUID | str, data: Any, actor: Actor, at: datetime | None,
          expected_version: int | None) -> Any:
     return svc.execute(pid, data, actor=actor, at=at, expected_version=expected_version)
 

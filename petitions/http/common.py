@@ -6,7 +6,6 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
-from uuid import UUID
 
 from petitions.errors import InvalidInput
 from petitions.http.keys import ApiKey, authenticate
@@ -28,7 +27,7 @@ class Backend:
 
     def __init__(self, url: str | None = None,
                  factory: Callable[[], PetitionService] | None = None) -> None:
-        self.url = url
+        self.url = small_pool(url)
         self._factory = factory
         self._local = threading.local()
         self._all: list[PetitionService] = []
@@ -84,18 +83,38 @@ class Backend:
         return authenticate(self.store(), key)
 
 
-def resolve(svc: PetitionService, ref: str) -> UUID:
-    """A petition's id from what a portal gave: its id (UUID), or its work-order
-    number where the library numbers work orders (the library's own id parsing
-    decides).  Raises ``PetitionNotFound`` or ``InvalidInput`` (field ``id``)."""
-    from petitions.core import as_id
+#: Connections each worker thread's service keeps open on PostgreSQL (it serves
+#: one request at a time), and how many more it may open at once.
+THREAD_POOL_SIZE, THREAD_MAX_OVERFLOW = 2, 4
 
-    pid = as_id(ref)  # the one place ids (and, later, numbers) are told apart
-    if not svc.exists(pid):
+
+def small_pool(url: str | None) -> str | None:
+    """``url`` with a small connection pool per service on PostgreSQL (unless the
+    URL sets ``pool_size``): a server keeps one service per worker thread, and
+    the library's default pool (5 connections each) would soon use up the
+    server's ``max_connections``."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from petitions.persistence import default_url, is_postgres
+
+    url = url or default_url()
+    if not is_postgres(url) or "pool_size" in parse_qs(urlsplit(url).query):
+        return url
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}pool_size={THREAD_POOL_SIZE}&max_overflow={THREAD_MAX_OVERFLOW}"
+
+
+def resolve(svc: PetitionService, ref: str) -> str:
+    """The petition a portal names, checked to exist: its id (UUID) or its
+    work-order number — the library tells them apart (``exists`` and every
+    command and query take either), so numbers work wherever the library
+    numbers work orders.  Raises ``PetitionNotFound`` or ``InvalidInput``
+    (field ``id``)."""
+    if not svc.exists(ref):
         from petitions.errors import PetitionNotFound
 
         raise PetitionNotFound(ref)
-    return pid
+    return ref
 
 
 def w3c(dt: datetime | None) -> str | None:
