@@ -1346,15 +1346,35 @@ def db_info() -> None:
 
 
 @main.command("import", help=_h("Import filings from a JSON Lines FILE (one filing with an "
-                                "idempotency key per line).\n\nSafe to run again after an "
+                                "idempotency key per line), or a CSV FILE (.csv; one per "
+                                "row).\n\nSafe to run again after an "
                                 "interruption: filings already present are not filed twice."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
               show_default=True,
               help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
+@click.option("--encoding", type=click.Choice(["utf-8", "utf-8-sig", "gbk", "gb18030"]),
+              default=None, help=_h("The CSV file's encoding (default utf-8, with or "
+                                    "without BOM)."))
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
+              help=_h("A TOML file naming the CSV columns of another system's export."))
 @_handled
-def import_(file: str, on_error: str) -> None:
+def import_(file: str, on_error: str, encoding: str | None, mapping: str | None) -> None:
     from petitions.importer import ImportRefused, import_filings
+
+    run: Callable[..., Any] = import_filings
+    if file.lower().endswith(".csv"):
+        from petitions.importer_csv import ColumnMapping, import_csv
+
+        columns = ColumnMapping.load(mapping) if mapping else ColumnMapping()
+
+        def run_csv(svc: Any, path: str, **kw: Any) -> Any:
+            return import_csv(svc, path, encoding=encoding or "utf-8-sig", mapping=columns,
+                              **kw)
+
+        run = run_csv
+    elif encoding or mapping:
+        _fail(_state().m("--encoding and --mapping are for CSV files (.csv)"), 2)
 
     svc = _state().service()
     bar: Any = None
@@ -1367,7 +1387,7 @@ def import_(file: str, on_error: str) -> None:
         bar.update(1)
 
     try:
-        report = import_filings(svc, file, on_error=on_error, progress=progress)
+        report = run(svc, file, on_error=on_error, progress=progress)
     except ImportRefused as exc:
         for err in exc.report.errors:
             click.echo(f"petitions: {err}", err=True)
@@ -1840,6 +1860,106 @@ def privacy_keys_new() -> None:
     click.echo(new_master_key_text())
 
 # ------------------------------------------------------------ end privacy ---
+
+# ===================================================================== http
+# The HTTP server and the keys portals use with it (petitions/http/).
+
+
+@main.command(help=_h("Serve Open311 GeoReport v2 and the JSON API over HTTP (uvicorn)."))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help=_h("The address to listen on."))
+@click.option("--port", type=click.IntRange(1, 65535), default=8311, show_default=True,
+              help=_h("The port to listen on."))
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help=_h("Server processes (several share one PostgreSQL store)."))
+@_handled
+def serve(host: str, port: int, workers: int) -> None:
+    from petitions.http import available
+
+    if not available():
+        _fail(_state().m("the HTTP server needs the http extra: pip install "
+                         "'petitions[http]'"))
+    import uvicorn
+
+    from petitions import persistence
+
+    url = _state().db or persistence.default_url()
+    os.environ["PETITIONS_DB"] = url
+    click.echo(_state().m("serving {store} on http://{host}:{port}/ (Open311: /open311/v2/, "
+                          "JSON API: /api/v1/)", store=persistence.describe(url), host=host,
+                          port=port), err=True)
+    uvicorn.run("petitions.http.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")
+
+
+def _key_store() -> Any:
+    """The store core of the configured database (where the API keys are)."""
+    from petitions.core import Store
+
+    store = Store(url=_state().service().url)
+    click.get_current_context().call_on_close(store.close)
+    return store
+
+
+@main.group("api-key", help=_h("API keys for portals: each bound to a name, a role and "
+                               "optionally a unit."))
+def api_key() -> None:
+    pass
+
+
+@api_key.command("create", help=_h("Create a key and print it (only now: the store keeps "
+                                   "its hash)."))
+@click.option("--name", required=True, help=_h("The key's name (the actor of what it does)."))
+@click.option("--role", "key_role", required=True,
+              help=_h("The role the key acts in (never more)."))
+@click.option("--unit", default="", help=_h("The unit the key works for."))
+@click.option("--json", "as_json", is_flag=True,
+              help=_h("Print {\"name\": …, \"key\": …} as JSON."))
+@_actor_option
+@_handled
+def api_key_create(name: str, key_role: str, unit: str, as_json: bool,
+                   actor: str | None) -> None:
+    from petitions.http.keys import create_key
+
+    # The key's --role is the role it acts in; who creates it acts in the global
+    # --role (PETITIONS_ROLE), else administrator.
+    admin = _actor(actor, None, default_role="administrator")
+    key = create_key(_key_store(), actor=admin, name=name, role=key_role, unit=unit)
+    if as_json or _state().as_json:
+        click.echo(json.dumps({"name": name, "key": key}, ensure_ascii=False))
+    else:
+        click.echo(key)
+
+
+@api_key.command("list", help=_h("The keys: name, role, unit, created, revoked."))
+@_handled
+def api_key_list() -> None:
+    from petitions.http.keys import list_keys
+
+    keys = list_keys(_key_store())
+    if _state().as_json:
+        _dump([k.to_dict() for k in keys])
+        return
+    m = _state().m
+    _table([m("name"), m("role"), m("unit"), m("created"), m("revoked")],
+           [(k.name, k.role, k.unit, _show(k.created_at), _show(k.revoked_at))
+            for k in keys])
+
+
+@api_key.command("revoke", help=_h("Revoke a key: from now on it is refused, reads "
+                                   "included."))
+@click.argument("name")
+@_actor_option
+@_role_option
+@_handled
+def api_key_revoke(name: str, actor: str | None, role: str | None) -> None:
+    from petitions.http.keys import revoke_key
+
+    admin = _actor(actor, role, default_role="administrator")
+    revoke_key(_key_store(), actor=admin, name=name)
+    click.echo(_state().m("revoked key {name}", name=name))
+
+# ================================================================= end http
 
 
 if __name__ == "__main__":
