@@ -257,16 +257,15 @@ def agrees(world: World, who: str, terms: str, trying: str | None = None) -> Non
 
 # ------------------------------------------------------------- resolution
 def _plan_and_step(world: World, plan_text: str, step_text: str) -> tuple[str, str]:
-    """A plan and step named by code or by label (Chinese or English)."""
-    ref = world.svc.get(world.pid).workflow
-    wf = world.svc.workflow(ref.name, ref.version)
-    for plan in wf.plans.values():
-        if plan_text in (plan.name, plan.label.zh, plan.label.en):
-            for step in plan.steps:
-                if step_text in (step.code, step.label.zh, step.label.en):
-                    return plan.name, step.code
-            return plan.name, step_text
-    return plan_text, step_text
+    """A plan and step named by code or by label (Chinese or English), as the
+    petition's own workflow version offers them."""
+    def code_of(text: str, kind: str) -> str:
+        for choice in world.svc.choices(world.pid, kind):
+            if text in (choice.code, choice.label_zh, choice.label_en):
+                return choice.code
+        return text
+
+    return code_of(plan_text, "plans"), code_of(step_text, "plan_steps")
 
 
 @action(r' {try}completes? the step "(?P<step>[^"]+)" of the "(?P<plan>[^"]+)" plan '

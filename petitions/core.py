@@ -133,7 +133,7 @@ class Store(ChainedApplication):
         self.workflows = Registry.shipped(dirs)
         self.stored_hashes: set[str] = set()
         self.clock = clock
-        self.timekeeper_found: Timekeeper | None = timekeeper
+        self._timekeeper: Timekeeper | None = timekeeper
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -156,11 +156,11 @@ class Store(ChainedApplication):
     @property
     def timekeeper(self) -> Timekeeper:
         """Computes deadlines on the official calendar (:mod:`petitions.deadlines`)."""
-        if self.timekeeper_found is None:
+        if self._timekeeper is None:
             from petitions.deadlines.clock import Timekeeper
 
-            self.timekeeper_found = Timekeeper()
-        return self.timekeeper_found
+            self._timekeeper = Timekeeper()
+        return self._timekeeper
 
     # ------------------------------------------------------------ workflows
     def workflow(self, name: str, version: int | None = None) -> Workflow:

@@ -192,3 +192,37 @@ def test_plan_step_labels_come_with_the_view(service: PetitionService, clerk: Ac
     assert view.plan_label == plan.label
     assert view.plan_step_labels == (first.label,)
     assert [c.code for c in service.choices(pid, "plans")] == list(wf.plans)  # type: ignore[arg-type]
+
+
+def test_help_texts_are_in_the_catalogs() -> None:
+    from petitions.domain.commands import GROUPS
+    from petitions.i18n import Messages
+
+    zh = Messages("zh")
+    texts = [*GROUPS.values()]
+    for cls in COMMANDS.values():
+        texts += [cls.help, *(f.metadata["help"] for f in attrs.fields(cls))]
+    untranslated = [t for t in texts if zh(t) == t]
+    assert untranslated == []
+    assert zh(cmds.Reopen.help) != cmds.Reopen.help
+
+
+def test_choice_values_take_hyphens_for_underscores(service: PetitionService, clerk: Actor,
+                                                    worker: Actor) -> None:
+    pid = file_petition(service, clerk, workflow="property_dispute")
+    service.accept(pid, actor=worker)  # type: ignore[arg-type]
+    service.assign(pid, actor=worker, unit="寸滩街道", person="张")  # type: ignore[arg-type]
+    if service.get(pid).stage == "mediation":  # type: ignore[arg-type]
+        service.open_mediation(pid, actor=worker, mediator="老马",  # type: ignore[arg-type]
+                               parties=["业主"])
+        service.agree(pid, actor=worker, terms="共同推进")  # type: ignore[arg-type]
+    view = service.execute(pid, cmds.PlanStepDone(plan="owners-committee-election",  # type: ignore[arg-type]
+                                                  step="publicise", evidence="海报"),
+                           actor=worker)
+    assert view.plan == "owners_committee_election" and view.plan_steps_done == ("publicise",)
+    view = service.execute(pid, cmds.PlanStepDone(plan="owners_committee_election",  # type: ignore[arg-type]
+                                                  step="nominate-representatives",
+                                                  evidence="名单"), actor=worker)
+    assert view.plan_steps_done == ("publicise", "nominate_representatives")
+    view = service.reply(pid, actor=worker, outcome="not-support", text="t")  # type: ignore[arg-type]
+    assert view.reply_outcome == "not_support"

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from cli import main
 from petitions.audit import verify_store
 from petitions.domain.values import Actor
+from petitions.privacy import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV
 from petitions.service import PetitionService
 
 FIXTURE = Path(__file__).parent / "data" / "main_e67075d"
@@ -27,8 +28,11 @@ EXPECTED: dict[str, dict[str, Any]] = json.loads(
 
 
 @pytest.fixture
-def old_store(tmp_path: Path) -> Path:
-    """A copy of the fixture (its master key file beside it, as it was written)."""
+def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the fixture, its master key file beside it as it was written
+    (and no other master key configured)."""
+    monkeypatch.delenv(MASTER_KEY_ENV, raising=False)
+    monkeypatch.delenv(MASTER_KEY_FILE_ENV, raising=False)
     db = tmp_path / "store.sqlite"
     shutil.copyfile(FIXTURE / "store.sqlite", db)
     shutil.copyfile(FIXTURE / "store.sqlite.key", tmp_path / "store.sqlite.key")

@@ -5,7 +5,7 @@ arguments checked for type on construction.  Whether it may be done — the
 petition's stage, the actor's role, the facts it requires — is decided by
 :meth:`Command.decide`, against the petition and the workflow version it was
 filed under, which the application passes in (see
-:func:`petitions.core.Store.execute`); a command that may be done triggers
+:meth:`petitions.core.Store.execute`); a command that may be done triggers
 its event on the petition.
 
 ``COMMANDS`` maps each command's workflow vocabulary name to its class; it is
@@ -284,12 +284,8 @@ def command_for(name: str) -> type[Command]:
     return found
 
 
-def _stored(cls: C) -> C:
-    return register(cls)
-
-
 # ------------------------------------------------------------ intake
-@_stored
+@register
 @attrs.frozen
 class Accept(Command):
     name = "accept"
@@ -304,7 +300,7 @@ class Accept(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reject(Command):
     name = "reject"
@@ -320,7 +316,7 @@ class Reject(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Duplicate(Command):
     name = "duplicate"
@@ -341,7 +337,7 @@ class Duplicate(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Withdraw(Command):
     name = "withdraw"
@@ -357,7 +353,7 @@ class Withdraw(Command):
 
 
 # ---------------------------------------------------------- dispatch
-@_stored
+@register
 @attrs.frozen
 class Assign(Command):
     name = "assign"
@@ -377,7 +373,7 @@ class Assign(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Transfer(Command):
     name = "transfer"
@@ -395,7 +391,7 @@ class Transfer(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Dispute(Command):
     name = "dispute"
@@ -411,7 +407,7 @@ class Dispute(Command):
 
 
 # --------------------------------------------------------- mediation
-@_stored
+@register
 @attrs.frozen
 class OpenMediation(Command):
     name = "open_mediation"
@@ -431,7 +427,7 @@ class OpenMediation(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class RecordSession(Command):
     name = "record_session"
@@ -454,7 +450,7 @@ class RecordSession(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Agree(Command):
     name = "agree"
@@ -469,7 +465,7 @@ class Agree(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class FailMediation(Command):
     name = "fail_mediation"
@@ -485,7 +481,7 @@ class FailMediation(Command):
 
 
 # -------------------------------------------------------- resolution
-@_stored
+@register
 @attrs.frozen
 class PlanStepDone(Command):
     name = "plan_step"
@@ -498,12 +494,17 @@ class PlanStepDone(Command):
     evidence: str = text_field(N_("What shows the step is done."))
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
-        petition.plan_step(ctx.workflow, ctx.actor, ctx.at, self.plan, self.step,
-                           self.evidence)
+        plans = ctx.workflow.plans
+        plan = self.plan if self.plan in plans else _code(self.plan)  # "-" for "_"
+        found = plans.get(plan)
+        step = self.step
+        if found is not None and step not in found.step_codes():
+            step = _code(step)
+        petition.plan_step(ctx.workflow, ctx.actor, ctx.at, plan, step, self.evidence)
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Act(Command):
     name = "act"
@@ -518,7 +519,7 @@ class Act(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class OnSiteMeeting(Command):
     name = "on_site_meeting"
@@ -539,7 +540,7 @@ class OnSiteMeeting(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reply(Command):
     name = "reply"
@@ -555,7 +556,7 @@ class Reply(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Resolve(Command):
     name = "resolve"
@@ -571,7 +572,7 @@ class Resolve(Command):
 
 
 # ------------------------------------------------ satisfaction review
-@_stored
+@register
 @attrs.frozen
 class Callback(Command):
     name = "callback"
@@ -593,7 +594,7 @@ class Callback(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reopen(Command):
     name = "reopen"
@@ -613,7 +614,7 @@ class Reopen(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Close(Command):
     name = "close"
@@ -629,7 +630,7 @@ class Close(Command):
 
 
 # ------------------------------------------------- review, re-review
-@_stored
+@register
 @attrs.frozen
 class RequestReview(Command):
     name = "request_review"
@@ -644,7 +645,7 @@ class RequestReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class AnswerReview(Command):
     name = "answer_review"
@@ -660,7 +661,7 @@ class AnswerReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class RequestReReview(Command):
     name = "request_rereview"
@@ -675,7 +676,7 @@ class RequestReReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class AnswerReReview(Command):
     name = "answer_rereview"
@@ -705,7 +706,7 @@ class AnswerReReview(Command):
 
 
 # ----------------------------------------------------- any time open
-@_stored
+@register
 @attrs.frozen
 class Note(Command):
     name = "note"
@@ -720,7 +721,7 @@ class Note(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Escalate(Command):
     name = "escalate"
@@ -735,7 +736,7 @@ class Escalate(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Extend(Command):
     name = "extend"
@@ -754,7 +755,7 @@ class Extend(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Pause(Command):
     name = "pause"
@@ -769,7 +770,7 @@ class Pause(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Resume(Command):
     name = "resume"

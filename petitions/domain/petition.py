@@ -700,8 +700,10 @@ class Petition(Aggregate):
 
     # --------------------------------------------------------------- guards
     def permit(self, wf: Workflow, actor: Actor, command: str,
-                to: str | None = None, at: datetime | None = None) -> str:
-        """Check ``command`` may be issued now by ``actor``; return the next stage."""
+               to: str | None = None, at: datetime | None = None) -> str:
+        """Check ``command`` may be issued now by ``actor`` under ``wf`` (role,
+        stage, required facts, reopen limit, target ``to``); return the next
+        stage.  Every command's ``decide`` starts here, a plugin's too."""
         if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, command):
             raise PermissionDenied(actor.role, command, wf.roles_for(command))
         allowed = wf.commands_in(self.stage)
@@ -727,11 +729,17 @@ class Petition(Aggregate):
         return to
 
     def checked_time(self, occurred_at: datetime) -> datetime:
+        """``occurred_at``, refused without a time zone or before the filing."""
         if occurred_at.tzinfo is None:
             raise InvalidInput("at", "must carry a time zone", kind="naive_time")
         if occurred_at < self.filed_at:
             raise InvalidInput("at", "is before the petition was filed", kind="before_filing")
         return occurred_at
+
+    # The names these checks had before commands became values (issue 12), for
+    # code written against them on branches not yet merged; use the public ones.
+    _target = permit
+    _at = checked_time
 
     # ------------------------------------------------------------- commands
     def accept(self, wf: Workflow, actor: Actor, at: datetime, note: str = "") -> None:
