@@ -1,4 +1,5 @@
 Feature: Duplicate merged into the original
+  Illustrates a rule, not an event of the report: the appeal and the people in it are placeholders.
   The same owners of 吉安园茅溪小区 raise the same parking problem twice; the second appeal
   is marked as a duplicate of the first and closed, the first goes on.
   Encodes the rule: a duplicate is closed, pointing at its original (GB/T 33358 work orders).

@@ -1,4 +1,5 @@
 Feature: Rejection with referral
+  Illustrates a rule, not an event of the report: the appeal and the people in it are placeholders.
   An office that cannot take an appeal says why and where the petitioner should go instead
   (不予受理并告知).
   Encodes the rule: a refusal names where to go instead (不予受理并告知).
@@ -6,7 +7,7 @@ Feature: Rejection with referral
   Scenario: A court matter brought to 寸滩街道 is referred to the court
     Given it is 2022-06-01 09:00 in Jiangbei
     And the intake clerk files an appeal under the "letters_and_visits" workflow:
-      | petitioner | 吉安园茅溪小区业主刘先生       |
+      | petitioner | 吉安园茅溪小区示例业主       |
       | title      | 要求撤销法院对物业费纠纷的判决 |
       | category   | property_management            |
       | channel    | walk_in                        |
@@ -18,7 +19,7 @@ Feature: Rejection with referral
 
   Scenario: A rejection must say where to go
     Given the intake clerk files an appeal under the "standard" workflow:
-      | petitioner | 刘先生     |
+      | petitioner | 示例业主     |
       | title      | 物业费纠纷 |
       | channel    | walk_in    |
     When the intake clerk tries to reject the appeal because "不属受理范围", referring the petitioner to " "

@@ -1,4 +1,5 @@
 Feature: The wrong role is refused
+  Illustrates a rule, not an event of the report: the appeal and the people in it are placeholders.
   Each workflow says which roles may issue which command: an auditor reads but never acts, a
   grid worker does not give the written reply, only a supervisor answers a review.
   Encodes the workflows' [roles] tables.
