@@ -1612,15 +1612,17 @@ def audit_seal(key: str, out: str) -> None:
               help=_h("Also check the store against this seal."))
 @click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
               help=_h("The public key the seal was signed with."))
+@click.option("--views", "views", is_flag=True,
+              help=_h("Also compare the read models with a rebuild from the events."))
 @_handled
-def audit_verify(seal_path: str | None, public_key: str | None) -> None:
+def audit_verify(seal_path: str | None, public_key: str | None, views: bool) -> None:
     from petitions.audit import read_seal, verify_store
 
     svc, as_json = _state().service(), _state().as_json
     seal = read_seal(seal_path) if seal_path else None
     if public_key and seal is None:
         raise click.UsageError("--public-key goes with --seal")
-    report = verify_store(svc, seal=seal, public_key=public_key)
+    report = verify_store(svc, seal=seal, public_key=public_key, views=views)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         if not report.ok:

@@ -180,7 +180,7 @@ class PetitionService(ChainedApplication):
         shown = self.privacy.render(petition.petitioner, matter_type=petition.matter_type,
                                     lead_unit=petition.lead_unit, viewer=viewer, unit=unit,
                                     reveal=reveal)
-        if reveal and viewer is not None and not shown.erased:
+        if reveal and viewer is not None and not shown.erased and not shown.sealed:
             self.privacy.record_reveal(viewer, petition.id, shown, unit, self.clock())
         return shown
 

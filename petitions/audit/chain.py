@@ -42,6 +42,9 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
+from petitions.audit.heads import HeadsTable
+from petitions.recorders import WRITE_AFTER, writes_alongside
+
 #: How many chain heads a process remembers before it starts afresh.
 STORED_HEADS_MAX = 100_000
 #: ``prev_hash`` of every version-1 event.
@@ -124,6 +127,17 @@ class ChainedMapper(Mapper[UUID]):
         finally:
             self._local.heads = None
 
+    def batch_heads(self) -> dict[str, tuple[int, str]]:
+        """The newest event of each aggregate mapped in the current batch:
+        id hex → (version, hash)."""
+        heads: dict[tuple[UUID, int], str] | None = getattr(self._local, "heads", None)
+        newest: dict[str, tuple[int, str]] = {}
+        for (oid, version), digest in (heads or {}).items():
+            key = id_hex(oid)
+            if key not in newest or version > newest[key][0]:
+                newest[key] = (version, digest)
+        return newest
+
     def remember_stored(self) -> None:
         """The events of the current batch are stored: remember their hashes
         (only the newest of each aggregate, and a bounded number in all)."""
@@ -189,14 +203,28 @@ class ChainedMapper(Mapper[UUID]):
 
 
 class ChainedEventStore(EventStore[UUID]):
-    """An event store whose every ``put`` chains the new events (see module doc)."""
+    """An event store whose every ``put`` chains the new events (see module doc)
+    and records each chain's new head (:mod:`petitions.audit.heads`) in the
+    events' own transaction."""
 
     mapper: ChainedMapper
+
+    def __init__(self, *args: Any, heads: HeadsTable | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.heads = heads
 
     def put(self, domain_events: Sequence[DomainEventProtocol[UUID]],
             **kwargs: Any) -> list[Recording[UUID]]:
         with self.mapper.batch():
+            table = self.heads
+            alongside = table is not None and writes_alongside(self.recorder)
+            if table is not None and alongside:
+                kwargs[WRITE_AFTER] = [*kwargs.get(WRITE_AFTER, ()),
+                                       lambda cursor: table.upsert(cursor,
+                                                                   self.mapper.batch_heads())]
             recordings = super().put(domain_events, **kwargs)
+            if table is not None and not alongside:
+                table.write_separately(self.mapper.batch_heads())
             self.mapper.remember_stored()
             return recordings
 
@@ -211,9 +239,15 @@ class ChainedApplication(Application[UUID]):
     def construct_event_store(self) -> EventStore[UUID]:
         mapper = cast(ChainedMapper, self.mapper)
         mapper.recorder = self.recorder
-        return ChainedEventStore(mapper=mapper, recorder=self.recorder)
+        heads = None
+        if HeadsTable.supported(self.recorder):
+            heads = HeadsTable(self.recorder)
+            heads.create()
+        return ChainedEventStore(mapper=mapper, recorder=self.recorder, heads=heads)
 
     def construct_snapshot_store(self) -> EventStore[UUID]:
+        from petitions.audit.snapshots import SnapshotMapper, VerifiedSnapshotStore
+
         recorder = self.factory.aggregate_recorder(purpose="snapshots")
-        plain: Mapper[UUID] = Mapper(transcoder=self.mapper.transcoder)
-        return EventStore(mapper=plain, recorder=recorder)
+        mapper = SnapshotMapper(transcoder=self.mapper.transcoder, chain=self.mapper)
+        return VerifiedSnapshotStore(mapper=mapper, recorder=recorder, events=self.recorder)

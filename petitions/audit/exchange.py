@@ -208,5 +208,21 @@ def import_log(app: Any, path: str | Path, *, actor: Actor, seal: Seal | None = 
                             "database")
     events, report = read_export(path, seal=seal)
     if events:
-        app.recorder.insert_events(events)
+        from petitions.audit.chain import id_hex, stored_hash
+        from petitions.audit.heads import HeadsTable
+        from petitions.recorders import WRITE_AFTER, writes_alongside
+
+        heads: dict[str, tuple[int, str]] = {}
+        for stored in events:
+            key = id_hex(stored.originator_id)
+            if key not in heads or stored.originator_version > heads[key][0]:
+                heads[key] = (stored.originator_version, stored_hash(stored))
+        table = HeadsTable(app.recorder) if HeadsTable.supported(app.recorder) else None
+        if table is not None and writes_alongside(app.recorder):
+            app.recorder.insert_events(events, **{WRITE_AFTER: [
+                lambda cursor: table.upsert(cursor, heads)]})
+        else:
+            app.recorder.insert_events(events)
+            if table is not None:
+                table.write_separately(heads)
     return report

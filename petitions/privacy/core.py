@@ -147,19 +147,20 @@ class Privacy:
                             address=s("address", petitioner.address),
                             representatives=reps)
 
-    def _open(self, field: str, value: str) -> tuple[str | None, bool]:
-        """(clear value or None, whether it was erased)."""
+    def _open(self, field: str, value: str) -> tuple[str | None, str | None]:
+        """(clear value or None, why not: ``"erased"``, ``"sealed"`` — the key is
+        not available here, or the value does not open — or None)."""
         sealed = Sealed.parse(value)
         if sealed is None:
-            return value, False  # empty, or stored before encryption
+            return value, None  # empty, or stored before encryption
         key = self.keyring.for_opening(sealed.key_id)
         if key is None:
-            return None, True
+            return None, "erased" if self.keyring.is_erased(sealed.key_id) else "sealed"
         clear = unseal(key, sealed, field)
         if clear is None:
             log.warning("a sealed %s does not open with its key %s", field, sealed.key_id)
-            return None, True
-        return clear, False
+            return None, "sealed"
+        return clear, None
 
     # ---------------------------------------------------------- rendering
     def render(self, petitioner: Petitioner, *, matter_type: str, lead_unit: str | None,
@@ -188,12 +189,13 @@ class Privacy:
                 raise exc
         if not visible:
             return PetitionerView.withheld(petitioner.kind)
-        erased = False
+        erased = unavailable = False
 
         def o(field: str, value: str) -> str | None:
-            nonlocal erased
+            nonlocal erased, unavailable
             clear, gone = self._open(field, value)
-            erased = erased or gone
+            erased = erased or gone == "erased"
+            unavailable = unavailable or gone == "sealed"
             return clear
 
         name = o("name", petitioner.name)
@@ -204,12 +206,12 @@ class Privacy:
                  o(f"representatives.{i}.phone", r.phone),
                  o(f"representatives.{i}.id_number", r.id_number))
                 for i, r in enumerate(petitioner.representatives)]
-        if erased:
+        if erased or unavailable:
             return PetitionerView(
                 id=petitioner.id, kind=petitioner.kind, name=None, phone=None,
                 id_number=None, address=None,
                 representatives=tuple(PersonView(None, None, None) for _ in reps),
-                erased=True)
+                erased=erased, sealed=not erased)
 
         def m(value: str | None, masker: Any) -> str | None:
             return value if reveal or value is None else masker(value)
