@@ -568,7 +568,12 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
 @click.option("--street", default="", help=_h("Street office or town (街道/镇)."))
 @click.option("--community", default="", help=_h("Community (社区)."))
 @click.option("--grid", default="", help=_h("Grid (网格)."))
-@click.option("--address", default="", help=_h("The address (stored encrypted)."))
+@click.option("--address", default="",
+              help=_h("The petitioner's address (stored encrypted with their other personal "
+                      "data)."))
+@click.option("--place", default="",
+              help=_h("Where the matter is, if not personal: a compound, building or wharf "
+                      "(not a home address)."))
 @click.option("--idempotency-key", default=None,
               help=_h("Filing again with the same key returns the same id."))
 @click.option("--petitioner-id", default="",
@@ -581,7 +586,7 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
 @_handled
 def file_(workflow: str, kind: str, name: str, phone: str, title: str, description: str,
           category: str, channel: str, street: str, community: str, grid: str,
-          address: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
+          address: str, place: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
           matter_type: str, campaign: str | None, at: datetime | None) -> None:
     from uuid import UUID
 
@@ -598,7 +603,7 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
                                            phone=phone, id_number=id_number,
                                            address=address),
         title=title, description=description, category=category, channel=channel,
-        location=Location(street=street, community=community, grid=grid, address=address),
+        location=Location(street=street, community=community, grid=grid, place=place),
         workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
         campaign_id=campaign_id, at=at)
     if _state().as_json:
@@ -1003,7 +1008,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Channel"), _term("channels", view.channel)),
         (m("Petitioner"), f"{view.petitioner.name} ({_word(view.petitioner.kind)})"),
         (m("Place"), " / ".join(p for p in (loc.street, loc.community, loc.grid,
-                                           loc.address) if p)),
+                                           loc.place) if p)),
         (m("Lead unit"), view.lead_unit or ""),
         (m("Assignee"), view.assignee or ""),
         (m("Mediator"), view.mediator or ""),

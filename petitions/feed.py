@@ -29,6 +29,7 @@ from eventsourcing.utils import get_topic
 
 from petitions.domain.petition import Petition
 from petitions.errors import InvalidInput
+from petitions.privacy.render import PetitionerView
 from petitions.transcoding import to_plain
 from petitions.views import EventView
 
@@ -70,15 +71,13 @@ class Change:
 
 
 def _change(app: Any, position: int, event: Petition.Event) -> Change:
-    """The change for ``event``; a petitioner in it is shown as to an anonymous
-    reader (masked, erased or withheld), as in the petition's history."""
+    """The change for ``event``.  The feed is read by other systems and by
+    people who may not see personal data: a petitioner in it is withheld (only
+    their kind is given) — no name, phone, ID number, address or id."""
     change = Change.of(position, event)
     petitioner = getattr(event, "petitioner", None)
-    privacy = getattr(app, "privacy", None)
-    if petitioner is not None and privacy is not None:
-        privacy.sync()
-        shown = privacy.render(petitioner, matter_type=getattr(event, "matter_type", ""),
-                               lead_unit=None)
+    if petitioner is not None:
+        shown = PetitionerView.withheld(getattr(petitioner, "kind", ""))
         change = attrs.evolve(change, data={**change.data, "petitioner": shown.to_dict()})
     return change
 

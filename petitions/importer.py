@@ -134,13 +134,17 @@ def _petitioner(value: Any) -> Petitioner:
         representatives=tuple(reps))
 
 
-def _location(value: Any) -> Location:
+def _location(value: Any) -> tuple[Location, str]:
+    """The location, and an ``address`` given in it: a person's address is
+    personal data, so it is taken out (to be sealed with the petitioner)."""
     if not isinstance(value, dict):
         raise InvalidInput("location", "must be an object")
-    extra = sorted(set(value) - {"street", "community", "grid", "address"})
+    extra = sorted(set(value) - {"street", "community", "grid", "place", "address"})
     if extra:
         raise InvalidInput("location", f"unknown keys: {', '.join(extra)}")
-    return Location(**{k: _str(value, k, f"location.{k}") for k in value})
+    fields = {k: _str(value, k, f"location.{k}") for k in value}
+    address = fields.pop("address", "")
+    return Location(**fields), address
 
 
 def parse_line(number: int, text: str) -> Filing:
@@ -158,14 +162,21 @@ def parse_line(number: int, text: str) -> Filing:
     extra = sorted(set(obj) - set(_REQUIRED) - set(_OPTIONAL))
     if extra:
         raise InvalidInput(extra[0], "is not a filing field", kind="unknown_field")
+    location, address = _location(obj.get("location") or {})
+    petitioner = _petitioner(obj["petitioner"])
+    if address:
+        if petitioner.address and petitioner.address != address:
+            raise InvalidInput("location.address", "differs from petitioner.address; a "
+                               "person's address is given once, as petitioner.address")
+        petitioner = attrs.evolve(petitioner, address=address)
     kwargs: dict[str, Any] = {
         "idempotency_key": _str(obj, "idempotency_key").strip(),
         "title": _str(obj, "title"),
         "description": _str(obj, "description"),
         "category": _str(obj, "category"),
         "channel": _str(obj, "channel"),
-        "petitioner": _petitioner(obj["petitioner"]),
-        "location": _location(obj.get("location") or {}),
+        "petitioner": petitioner,
+        "location": location,
         "workflow": _str(obj, "workflow") or "standard",
         "matter_type": _str(obj, "matter_type") or "claim",
         "actor": DEFAULT_ACTOR,

@@ -186,7 +186,7 @@ def test_cases_6_to_9(service: PetitionService) -> None:
     assert (grid.channel, grid.assignee) == ("grid_visit", "胡安庆")
     assert "callback" in grid.allowed_commands
     wharf = results[9].view
-    assert wharf.location.address == "龙兴寺码头" and wharf.matter_type == "suggestion"
+    assert wharf.location.place == "龙兴寺码头" and wharf.matter_type == "suggestion"
 
 
 def test_interrupted_run_is_completed(service: PetitionService) -> None:
