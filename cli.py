@@ -551,6 +551,17 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
     # The library logs refusals for auditors; on the command line the one-line
     # error says it all (no logging set-up means no stray stderr lines).
     logging.getLogger("petitions").addHandler(logging.NullHandler())
+    # ... except where a master key file was created: said once, on stderr.
+    created = logging.getLogger("petitions.keyfile")
+    if not any(isinstance(h, _ToStderr) for h in created.handlers):
+        created.addHandler(_ToStderr())
+
+
+class _ToStderr(logging.Handler):
+    """Log records as ``petitions: …`` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo("petitions: " + record.getMessage(), err=True)
 
 
 # ----------------------------------------------------------------- filing
@@ -996,6 +1007,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
     m = state.m
     lang = state.lang
     loc = view.location
+    who = view.petitioner
     rows = [
         (m("ID"), str(view.id)),
         (m("Title"), view.title),
@@ -1006,12 +1018,20 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Outcome"), _word(view.outcome)),
         (m("Category"), _term("categories", view.category)),
         (m("Channel"), _term("channels", view.channel)),
-        (m("Petitioner"), f"{view.petitioner.name} ({_word(view.petitioner.kind)})"),
+        (m("Petitioner"), f"{who.text(who.name)} ({_word(who.kind)})"),
+        (m("Phone"), who.text(who.phone) if who.phone != "" else ""),
+        (m("ID number"), who.text(who.id_number) if who.id_number != "" else ""),
+        (m("Address"), who.text(who.address) if who.address != "" else ""),
         (m("Place"), " / ".join(p for p in (loc.street, loc.community, loc.grid,
                                            loc.place) if p)),
         (m("Lead unit"), view.lead_unit or ""),
+        (m("Co-handling units"), "、".join(view.co_units)),
         (m("Assignee"), view.assignee or ""),
         (m("Mediator"), view.mediator or ""),
+        (m("Agreement"), view.agreement or ""),
+        (m("Reply"), (f"{_word(view.reply_outcome)}: " if view.reply_outcome else "")
+         + (view.reply_text or "")),
+        (m("Reopened"), str(view.reopen_count)),
         (m("Last rating"), _rating_label(view.workflow.name, view.last_rating, lang)),
         (m("Filed"), _show(view.filed_at)),
         (m("Updated"), _show(view.updated_at)),
@@ -1676,21 +1696,31 @@ def audit_export(file: str) -> None:
               help=_h("Also check the file against this seal."))
 @click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
               help=_h("The public key the seal was signed with."))
+@click.option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False),
+              help=_h("Also import the data keys written by `privacy keys export` for this "
+                      "store's master key (checked before anything is written)."))
 @_handled
 def audit_import(file: str, actor_id: str | None, role: str | None,
-                 seal_path: str | None, public_key: str | None) -> None:
+                 seal_path: str | None, public_key: str | None,
+                 keys_file: str | None) -> None:
     from petitions.audit import import_log, read_seal
 
     svc, as_json = _state().service(), _state().as_json
     seal = read_seal(seal_path) if seal_path else None
-    report = import_log(svc, file, actor=_actor(actor_id, role), seal=seal,
-                        public_key=public_key)
+    actor = _actor(actor_id, role)
+    if keys_file:
+        svc.privacy.check_key_file(actor, keys_file)
+    report = import_log(svc, file, actor=actor, seal=seal, public_key=public_key)
+    keys = svc.privacy.import_keys(actor, keys_file) if keys_file else None
     if as_json:
-        click.echo(json.dumps({"file": file, **report.to_dict()}, ensure_ascii=False))
+        click.echo(json.dumps({"file": file, **report.to_dict(), "keys": keys},
+                              ensure_ascii=False))
         return
     click.echo(_state().m("imported {events} events in {chains} chains; Merkle root {root}",
                           events=report.events, chains=report.chains,
                           root=report.merkle_root))
+    if keys is not None:
+        click.echo(_state().m("imported {count} data key row(s)", count=keys))
 
 # ======================================================================== end audit
 
@@ -1730,7 +1760,7 @@ _role_option = click.option("--role", default=None,
 @_handled
 def privacy_erase(petitioner_id: str, legal_basis: str, actor: str | None,
                   role: str | None) -> None:
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     done = _state().service().privacy.erase(petitioner_id, actor=admin,
                                             legal_basis=legal_basis)
     if _state().as_json:
@@ -1756,7 +1786,7 @@ def privacy_retain(older_than: str, status: str, dry_run: bool,
     from petitions.privacy import retain
     from petitions.timefmt import show
 
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     run = retain(_state().service(), actor=admin, older_than=older_than,
                  status=status, dry_run=dry_run)
     if _state().as_json:
@@ -1784,7 +1814,7 @@ def privacy_keys() -> None:
 @_role_option
 @_handled
 def privacy_keys_status(actor: str | None, role: str | None) -> None:
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     status = _state().service().privacy.key_status(admin)
     if _state().as_json:
         click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
@@ -1793,6 +1823,9 @@ def privacy_keys_status(actor: str | None, role: str | None) -> None:
                           "{erased} erased", fingerprint=status.master_fingerprint,
                           source=status.master_source, live=status.live_keys,
                           erased=status.erased_keys))
+    if status.warning:
+        click.echo("petitions: " + _state().m("warning: {text}", text=status.warning),
+                   err=True)
 
 
 @privacy_keys.command("rotate", help=_h("Re-wrap every data key under a new master key; then "
@@ -1807,7 +1840,7 @@ def privacy_keys_rotate(new_key_file: str, actor: str | None,
     from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
 
     new = load_master_key("", {MASTER_KEY_FILE_ENV: new_key_file})
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     count = _state().service().privacy.rotate(admin, new)
     click.echo(_state().m("re-wrapped {count} data key(s) under master key {fingerprint}; "
                           "configure PETITIONS_MASTER_KEY_FILE={file} from now on",
@@ -1827,7 +1860,7 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
     from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
 
     target = load_master_key("", {MASTER_KEY_FILE_ENV: for_key_file})
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     count = _state().service().privacy.export_keys(admin, file, target)
     click.echo(_state().m("exported {count} data key row(s) for master key {fingerprint} "
                           "to {file}", count=count, fingerprint=target.fingerprint,
@@ -1841,7 +1874,7 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
 @_role_option
 @_handled
 def privacy_keys_import(file: str, actor: str | None, role: str | None) -> None:
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     count = _state().service().privacy.import_keys(admin, file)
     click.echo(_state().m("imported {count} data key row(s)", count=count))
 

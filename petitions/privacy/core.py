@@ -65,6 +65,9 @@ class KeyStatus:
     master_fingerprint: str
     live_keys: int
     erased_keys: int
+    #: Set when the master key file lies in the database's folder: a backup of
+    #: the folder then carries both, and the encryption protects nothing.
+    warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -83,6 +86,22 @@ class NewKey:
     def kept(self) -> None:
         """The transaction committed: use the key from now on."""
         self.keyring.remember(self.row, self.key)
+
+
+def key_beside_database(url: str, source: str) -> str | None:
+    """A warning when the master key file (``source``: ``"file PATH"`` or
+    ``"created PATH"``) lies in the same folder as the SQLite database ``url``."""
+    if persistence.is_postgres(url) or url == ":memory:":
+        return None
+    kind, _, where = source.partition(" ")
+    if kind not in ("file", "created") or not where:
+        return None
+    db = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+    if Path(where).resolve().parent != Path(db).resolve().parent:
+        return None
+    return (f"the master key file {where} lies beside the database: a copy or backup of the "
+            "folder carries both, so the encryption protects nothing. Move it elsewhere "
+            "and set PETITIONS_MASTER_KEY_FILE (see README, Personal data)")
 
 
 class Privacy:
@@ -316,7 +335,8 @@ class Privacy:
         self._ready()
         live, erased = self.keyring.table.counts()
         master = self.keyring.master
-        return KeyStatus(master.source, master.fingerprint, live, erased)
+        return KeyStatus(master.source, master.fingerprint, live, erased,
+                         key_beside_database(self.service.url, master.source))
 
     def rotate(self, actor: Actor, new_master: MasterKey) -> int:
         """Re-wrap every live data key under ``new_master`` (then configure it)."""
@@ -348,6 +368,22 @@ class Privacy:
         """Add the data keys of a key export (see :meth:`export_keys`); every live
         key must open under this store's master key, or nothing is written."""
         self.policy.check(actor, "keys")
+        rows = self.read_key_file(path)
+        self._ready()
+        return self.keyring.import_rows(rows)
+
+    def check_key_file(self, actor: Actor, path: str | Path) -> int:
+        """Check a key export without writing anything: every row is well formed
+        and every live key opens under this store's master key; the row count."""
+        self.policy.check(actor, "keys")
+        rows = self.read_key_file(path)
+        self._ready()
+        self.keyring.check_rows(rows)
+        return len(rows)
+
+    @staticmethod
+    def read_key_file(path: str | Path) -> list[KeyRow]:
+        """The rows of a key export (see :meth:`export_keys`)."""
         rows = []
         with open(path, encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
@@ -363,5 +399,4 @@ class Privacy:
                 except (ValueError, KeyError, TypeError) as exc:
                     raise InvalidInput("file", f"line {number} is not a key row ({exc})",
                                        kind="bad_line", line=number) from None
-        self._ready()
-        return self.keyring.import_rows(rows)
+        return rows

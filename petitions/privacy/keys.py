@@ -47,6 +47,8 @@ from petitions import persistence
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
 
 log = logging.getLogger("petitions.privacy")
+#: Says where a master key file was created (the CLI prints it on stderr).
+created_log = logging.getLogger("petitions.keyfile")
 
 MASTER_KEY_ENV = "PETITIONS_MASTER_KEY"
 MASTER_KEY_FILE_ENV = "PETITIONS_MASTER_KEY_FILE"
@@ -149,9 +151,10 @@ def _default_key_file(path: Path) -> MasterKey:
     text = new_master_key_text()
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(text + "\n")
-    log.warning("created master key file %s (owner-only). Back it up and keep it apart from "
-                "the database: without it nobody can read the personal data. "
-                "已创建主密钥文件 %s，请妥善备份。", path, path)
+    created_log.warning(
+        "created master key file %s (owner-only). Back it up and keep it apart from the "
+        "database (see `petitions privacy keys status`): without it nobody can read the "
+        "personal data. 已创建主密钥文件 %s，请妥善备份并与数据库分开存放。", path, path)
     return MasterKey(_parse_key(text, str(path)), f"created {path}")
 
 
@@ -515,6 +518,16 @@ class Keyring:
                                         master=target.fingerprint))
             return out
 
+    def check_rows(self, rows: list[KeyRow]) -> None:
+        """Raise :class:`MasterKeyInvalid` unless every live row opens under our
+        master key (for its key id and petitioner)."""
+        for row in rows:
+            if row.wrapped is not None and self.master.unwrap(
+                    row.wrapped, row.key_id, row.petitioner_id) is None:
+                raise MasterKeyInvalid(
+                    f"key {row.key_id} was exported for master key {row.master}, "
+                    f"not for the configured {self.master.fingerprint}")
+
     def import_rows(self, rows: list[KeyRow]) -> int:
         """Add exported key rows; every live one must open under our master key.
 
@@ -523,12 +536,7 @@ class Keyring:
         """
         with self._lock:
             self._ready()
-            for row in rows:
-                if row.wrapped is not None and self.master.unwrap(
-                        row.wrapped, row.key_id, row.petitioner_id) is None:
-                    raise MasterKeyInvalid(
-                        f"key {row.key_id} was exported for master key {row.master}, "
-                        f"not for the configured {self.master.fingerprint}")
+            self.check_rows(rows)
             added = self.table.insert_many(rows)
             self._by_id.clear()
             self._live.clear()
