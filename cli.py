@@ -1297,7 +1297,11 @@ def views() -> None:
 def views_rebuild() -> None:
     from rich.progress import Progress
 
+    from petitions.operations import check
+
     state = _state()
+    actor = _actor()
+    check(actor, "views_rebuild")
     svc = state.service()
     with Progress(console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task(state.m("Rebuilding views"), total=None)
@@ -1305,7 +1309,7 @@ def views_rebuild() -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        count = svc.views.rebuild(progress)
+        count = svc.views.rebuild(progress, actor=actor)
     if state.as_json:
         _dump({"events": count})
     else:
@@ -1335,12 +1339,15 @@ def demo() -> None:
     from rich.progress import Progress
 
     from petitions.demo import load_all, petition_total
+    from petitions.operations import check
 
     state = _state()
+    operator = _actor()
+    check(operator, "demo")
     svc = state.service()
     with Progress(console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task(state.m("Loading the Jiangbei cases"), total=petition_total())
-        results = load_all(svc, progress=lambda: bar.advance(task))
+        results = load_all(svc, progress=lambda: bar.advance(task), operator=operator)
     if state.as_json:
         _dump([{**_view_dict(r.view), **r.to_dict()} for r in results])
         return
@@ -1378,8 +1385,10 @@ def db() -> None:
                             "use)."))
 @_handled
 def db_init() -> None:
+    from petitions.operations import check
     from petitions.persistence import store_info
 
+    check(_actor(), "db_init")
     info = store_info(_state().service(), _state().db)
     if _state().as_json:
         click.echo(json.dumps({"initialised": True, **info.to_dict()}, ensure_ascii=False))
@@ -1414,10 +1423,15 @@ def db_info() -> None:
 @click.option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
               show_default=True,
               help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
+@click.option("--encoding", default=None,
+              help=_h("The file's encoding, e.g. gb18030 or gbk (default UTF-8, with or "
+                      "without BOM)."))
 @_handled
-def import_(file: str, on_error: str) -> None:
-    from petitions.importer import ImportRefused, import_filings
+def import_(file: str, on_error: str, encoding: str | None) -> None:
+    from petitions.importer import ImportRefused, check_encoding, import_filings
 
+    check_encoding(encoding)
+    actor = _actor()
     svc = _state().service()
     bar: Any = None
 
@@ -1429,7 +1443,8 @@ def import_(file: str, on_error: str) -> None:
         bar.update(1)
 
     try:
-        report = import_filings(svc, file, on_error=on_error, progress=progress)
+        report = import_filings(svc, file, actor=actor, on_error=on_error,
+                                progress=progress, encoding=encoding)
     except ImportRefused as exc:
         for err in exc.report.errors:
             click.echo(f"petitions: {err}", err=True)
@@ -1451,6 +1466,8 @@ def import_(file: str, on_error: str) -> None:
     if report.stopped:
         _fail(_state().m("stopped at {error}; lines before it are imported, "
                          "run again after fixing it", error=report.errors[-1]))
+    if report.errors:
+        sys.exit(1)  # some lines were not imported: the counts above say how many
 
 
 @main.command(help=_h("Print petition events in store order, each with its position (for "
@@ -1490,7 +1507,10 @@ def feed(after: int, follow: bool) -> None:
                       "given); default now."))
 @_handled
 def sweep(now: datetime | None) -> None:
+    from petitions.operations import check_writer
+
     state = _state()
+    check_writer(_actor(), "sweep")  # recorded as the system sweeper; never an auditor's
     report = state.service().sweep(now)
     if state.as_json:
         out = report.to_dict()

@@ -566,9 +566,16 @@ def run_case(svc: PetitionService, case: Case) -> tuple[UUID, bool]:
 
 
 def load_all(svc: PetitionService,
-             progress: Callable[[], None] | None = None) -> list[CaseResult]:
+             progress: Callable[[], None] | None = None, *,
+             operator: Actor | None = None) -> list[CaseResult]:
     """Load cases 1–9, calling ``progress`` after each of the
-    :func:`petition_total` petitions."""
+    :func:`petition_total` petitions.  ``operator``: who runs the load, refused
+    unless ``petitions/data/operations.toml`` grants them ``demo`` (the cases'
+    events are recorded as the report's people did them)."""
+    if operator is not None:
+        from petitions.operations import check
+
+        check(operator, "demo")
     return [load_case(svc, case, progress) for case in CASES]
 
 

@@ -245,8 +245,11 @@ class PetitionService(ChainedApplication):
         idempotency_key: str | None = None,
         campaign_id: UUID | None = None,
         at: datetime | None = None,
+        source: str = "",
     ) -> UUID:
-        """File a petition; return its id.
+        """File a petition; return its id.  ``source``: where the filing came from
+        as its sender says (a portal's name, an import line's claim) — recorded
+        in the filing, never taken as the actor.
 
         With an ``idempotency_key``, filing again returns the same id and
         writes nothing new — also when two portals race with the same key.
@@ -279,7 +282,7 @@ class PetitionService(ChainedApplication):
             wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
             channel=channel, category=category, title=title, description=description,
             location=location or Location(), matter_type=matter_type,
-            idempotency_key=idempotency_key, campaign_id=campaign_id,
+            idempotency_key=idempotency_key, campaign_id=campaign_id, source=source,
         )
         petition.keep_time(wf, self.timekeeper, actor, occurred_at, None, "file")
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -294,7 +297,7 @@ class PetitionService(ChainedApplication):
                              description=description, category=category, channel=channel,
                              location=location, workflow=workflow, matter_type=matter_type,
                              idempotency_key=idempotency_key, campaign_id=campaign_id,
-                             at=occurred_at)
+                             at=occurred_at, source=source)
 
         try:
             self.save(*(a for a in (definition, petition, campaign) if a is not None),
@@ -663,6 +666,9 @@ class PetitionService(ChainedApplication):
                       description: str = "", at: datetime | None = None) -> UUID:
         """Open a door-to-door campaign (进家入户); file its suggestions with
         ``campaign_id=`` the id returned."""
+        from petitions.operations import check
+
+        check(actor, "campaign_open")
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput("name", "must not be empty", kind="empty")
         campaign = Campaign.open(actor=actor, occurred_at=self._when(at), name=name.strip(),

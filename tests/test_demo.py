@@ -230,7 +230,8 @@ def test_cli_demo_twice(backend_url: str) -> None:
     runner = CliRunner()
 
     def run(*args: str) -> Any:
-        result = runner.invoke(main, ["--db", backend_url, "--lang", "en", "--json", *args])
+        result = runner.invoke(main, ["--db", backend_url, "--lang", "en", "--json",
+                                      "--actor", "admin", "--role", "administrator", *args])
         assert result.exit_code == 0, (result.output, result.exception)
         return json.loads(result.stdout)
 

@@ -105,3 +105,53 @@ def test_text_show_has_the_masked_phone_and_the_case_facts(tmp_path: Path) -> No
         record = svc.privacy.record_of(view.petitioner.id)
     reveals = [e for e in record if type(e).__name__ == "Revealed"]
     assert [e.actor.id for e in reveals] == ["op-1"]
+
+
+def _snapshot(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of the SQLite file."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE '%fts%' AND name NOT LIKE '%_data' AND name NOT LIKE '%_idx' "
+            "AND name NOT LIKE '%_docsize' AND name NOT LIKE '%_config' "
+            "AND name NOT LIKE '%_content'")]
+        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)
+                for t in tables}
+    finally:
+        con.close()
+
+
+def test_auditors_write_nothing_through_any_writing_operation(tmp_path: Path) -> None:
+    db = tmp_path / "office.sqlite"
+    pid = _file(db)
+    assert run(db, "list")[0] == 0  # views caught up
+    filings = tmp_path / "in.jsonl"
+    filings.write_text(json.dumps({
+        "idempotency_key": "k-1", "title": "t", "description": "d",
+        "category": "environment", "channel": "hotline",
+        "petitioner": {"kind": "resident", "name": "某"}}, ensure_ascii=False) + "\n")
+    log, keys = tmp_path / "log.jsonl", tmp_path / "keys.jsonl"
+    assert run(db, "audit", "export", str(log), role="auditor")[0] == 0
+    keyfile = tmp_path / "other.key"
+    keyfile.write_text(run(db, "privacy", "keys", "new")[1])
+    keys.write_text("")
+    before = _snapshot(db)
+    writing = [
+        ("import", str(filings)), ("campaign", "open", "--name", "进家入户"), ("demo",),
+        ("views", "rebuild"), ("db", "init"), ("accept", pid), ("note", pid, "--text", "x"),
+        ("privacy", "erase", "x", "--legal-basis", "b"),
+        ("privacy", "retain", "--older-than", "1d"),
+        ("privacy", "keys", "rotate", "--new-key-file", str(keyfile)),
+        ("privacy", "keys", "import", str(keys)),
+        ("privacy", "keys", "export", str(tmp_path / "k2"), "--for-key-file", str(keyfile)),
+        ("audit", "import", str(log)), ("sweep",),
+    ]
+    for args in writing:
+        code, _, err = run(db, *args, role="auditor")
+        assert code == 1, (args, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)
+        assert _snapshot(db) == before, args
+    assert not (tmp_path / "k2").exists()

@@ -106,6 +106,10 @@ class Petition(Aggregate):
         idempotency_key: str | None
         campaign_id: UUID | None
         stage: str
+        #: Where the filing came from as its sender says (a portal, the line of an
+        #: import file): recorded, never taken as the actor.  Events stored before
+        #: it existed read as "".
+        source: str = ""
 
         def evolve(self, petition: Petition) -> None:
             petition.workflow = self.workflow
@@ -609,6 +613,7 @@ class Petition(Aggregate):
         matter_type: str = "claim",
         idempotency_key: str | None = None,
         campaign_id: UUID | None = None,
+        source: str = "",
     ) -> Petition:
         """File a new petition under ``wf`` (not yet saved)."""
         if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, "file"):
@@ -648,6 +653,7 @@ class Petition(Aggregate):
             idempotency_key=idempotency_key,
             campaign_id=campaign_id,
             stage=wf.initial,
+            source=_text("source", source, max_len=500, required=False) if source else "",
         )
 
     # ---------------------------------------------------------------- facts

@@ -228,8 +228,13 @@ class ReadModels:
         if self.inline:
             self.catch_up()
 
-    def rebuild(self, progress: Progress | None = None) -> int:
-        """Empty the views and apply the whole history again."""
+    def rebuild(self, progress: Progress | None = None, *, actor: Any = None) -> int:
+        """Empty the views and apply the whole history again (``actor``: who asks;
+        refused unless ``petitions/data/operations.toml`` grants ``views_rebuild``)."""
+        if actor is not None:
+            from petitions.operations import check
+
+            check(actor, "views_rebuild")
         self.store.reset(self.app.name)
         return self.catch_up(progress)
 
