@@ -557,6 +557,24 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
         created.addHandler(_ToStderr())
 
 
+def _reports_poisoned(fn: F) -> F:
+    """After a query of the read models: one line on stderr per stored event the
+    views had to skip because it cannot be read (the rest is shown as usual)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        from petitions.i18n import error_text
+
+        state = _state()
+        for exc in state.service().views.poisoned():
+            click.echo("petitions: " + state.m("warning: {text}",
+                                               text=error_text(exc, state.lang)), err=True)
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
 class _ToStderr(logging.Handler):
     """Log records as ``petitions: …`` lines on the current stderr."""
 
@@ -1079,6 +1097,7 @@ def _rating_label(workflow: str, rating: str | None, lang: str) -> str:
               help=_h("How many at most."))
 @click.option("--offset", type=click.IntRange(min=0), default=0, help=_h("How many to skip."))
 @_handled
+@_reports_poisoned
 def list_(text: str | None, limit: int, offset: int, overdue: bool,
           due_within: timedelta | None, **filters: str | None) -> None:
     state = _state()
@@ -1156,6 +1175,7 @@ def history(petition_id: str, reveal: bool, unit: str | None) -> None:
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help=_h("Last call-back day (local), YYYY-MM-DD."))
 @_handled
+@_reports_poisoned
 def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
     state = _state()
     groups = state.service().stats(
@@ -1184,6 +1204,7 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 @click.option("--role", type=click.Choice(["assignee", "mediator"]), default="assignee",
               show_default=True, help=_h("Whose desks: assignees or mediators."))
 @_handled
+@_reports_poisoned
 def caseload(role: str) -> None:
     state = _state()
     loads = state.service().views.caseload(role)

@@ -28,7 +28,7 @@ import attrs
 from eventsourcing.utils import get_topic
 
 from petitions.domain.petition import Petition
-from petitions.errors import InvalidInput
+from petitions.errors import InvalidInput, bounded
 from petitions.privacy.render import PetitionerView
 from petitions.transcoding import to_plain
 from petitions.views import EventView
@@ -111,6 +111,7 @@ def changes(app: Application[Any], after: int = 0, *, follow: bool = False,
     """
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         raise InvalidInput("after", "must be a whole number, 0 or more", kind="bad_position")
+    bounded("after", after)
     return _changes(app, after, follow, poll_interval, batch_size)
 
 

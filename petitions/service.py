@@ -41,6 +41,7 @@ from petitions.errors import (
     PetitionNotFound,
     RepeatFiling,
     WorkflowNotFound,
+    bounded,
 )
 from petitions.privacy.core import NewKey, Privacy
 from petitions.privacy.render import PetitionerView
@@ -728,6 +729,7 @@ class PetitionService(ChainedApplication):
         if version is not None:
             if not isinstance(version, int) or version < 1:
                 raise InvalidInput("version", "must be a positive whole number")
+            bounded("version", version)
             try:
                 found: Any = self.repository.get(pid, version=version)
             except AggregateNotFoundError:

@@ -196,10 +196,51 @@ class ChainedMapper(Mapper[UUID]):
                            topic=topic, state=state)
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        event = super().to_domain_event(stored_event)
+        try:
+            event = super().to_domain_event(stored_event)
+        except Exception as exc:  # damaged bytes: name the event, not a traceback
+            from petitions.errors import CorruptEvent
+
+            oid, version = stored_event.originator_id, stored_event.originator_version
+            position = getattr(stored_event, "id", None)
+            if position is None and self.recorder is not None:
+                position = stored_position(self.recorder, oid, version)
+            detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            raise CorruptEvent(oid, version, position, detail) from exc
         # The link belongs to the stored record, not to the domain event.
         vars(event).pop("prev_hash", None)
         return event
+
+
+def stored_position(recorder: Any, originator_id: UUID | str, version: int) -> int | None:
+    """The notification position of a stored event (None when unknown)."""
+    from petitions.persistence import is_postgres_recorder, is_sqlite_recorder
+
+    table = recorder.events_table_name
+    try:
+        if is_sqlite_recorder(recorder):
+            statement: Any = (f"SELECT rowid AS position FROM {table} "
+                              "WHERE originator_id = ? AND originator_version = ?")
+            params: tuple[Any, ...] = (str(originator_id) if recorder.datastore
+                                       .originator_id_type == "text" else id_hex(originator_id),
+                                       version)
+        elif is_postgres_recorder(recorder):
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL("SELECT notification_id AS position FROM {}.{} "
+                            "WHERE originator_id = %s AND originator_version = %s").format(
+                Identifier(recorder.datastore.schema), Identifier(table))
+            params = (originator_id, version)
+        else:
+            return None
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            row = c.fetchone()
+    except Exception:  # a best effort for an error message
+        return None
+    if row is None:
+        return None
+    return int(row["position"] if isinstance(row, dict) else row[0])
 
 
 class ChainedEventStore(EventStore[UUID]):
@@ -231,6 +272,17 @@ class ChainedEventStore(EventStore[UUID]):
 
 class ChainedApplication(Application[UUID]):
     """An eventsourcing application whose stored events form hash chains."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        import sqlite3
+
+        from eventsourcing.persistence import OperationalError
+
+        try:
+            super().__init__(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            # e.g. "file is not a database": a text file given as the store.
+            raise OperationalError(f"{exc} (is it a petitions SQLite database?)") from exc
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(),

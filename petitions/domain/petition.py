@@ -53,6 +53,9 @@ REVIEW_OUTCOMES = ("uphold", "revise")
 #: Roles that only read: every command they issue is refused, whatever a
 #: workflow grants (auditors check the record, they never write to it).
 READ_ONLY_ROLES = frozenset({"auditor"})
+#: The longest single extension, in days (ten years).  ASSUMPTION: no rule in the
+#: seed sets one; a workflow's extension cap, when it has one, is usually far lower.
+MAX_EXTENSION_DAYS = 3650
 
 
 def petition_id_for(idempotency_key: str | None) -> UUID:
@@ -908,6 +911,9 @@ class Petition(Aggregate):
     def extend(self, wf: Workflow, actor: Actor, at: datetime, days: int, approver: str,
                reason: str) -> None:
         self._target(wf, actor, "extend")
+        if isinstance(days, int) and not isinstance(days, bool) and days > MAX_EXTENSION_DAYS:
+            raise InvalidInput("days", f"must be at most {MAX_EXTENSION_DAYS}",
+                               kind="too_large", max=MAX_EXTENSION_DAYS)
         if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
             raise InvalidInput("days", "must be a positive whole number of days",
                                kind="not_positive")
