@@ -112,3 +112,17 @@ def test_a_corrupted_event_fails_only_its_own_petition(tmp_path: Path) -> None:
     code, out, _ = run(db, "--json", "audit", "verify", role="auditor")
     first = json.loads(out)["first_problem"]
     assert code == 1 and (first["petition_id"], first["version"]) == (bad, 1)
+
+
+def test_a_read_only_database_gives_one_line_and_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "office.sqlite"
+    code, out, _ = run(str(db), "file", "--kind", "resident", "--name", "某", "--title", "t",
+                       "--description", "d", "--category", "environment",
+                       "--channel", "hotline", role="intake_clerk")
+    pid = out.strip()
+    before = db.read_bytes()
+    # (Tests run as root, whom file permissions do not stop: open it read-only.)
+    code, _, err = run(f"file:{db}?mode=ro", "note", pid, "--text", "x", role="caseworker")
+    one_line(code, err)
+    assert "readonly" in err
+    assert db.read_bytes() == before
