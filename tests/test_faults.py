@@ -176,9 +176,11 @@ def test_a_postgres_connection_killed_mid_transaction(tmp_path: Path) -> None:
                     waiting: list[int] = []
                     deadline = time.monotonic() + 20
                     while not waiting and time.monotonic() < deadline:
+                        # Only the backend our lock blocks (the server is shared).
                         waiting = [r[0] for r in admin.execute(
-                            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                            "AND datname = current_database() AND pid <> pg_backend_pid()")]
+                            "SELECT pid FROM pg_stat_activity "
+                            "WHERE %s = ANY(pg_blocking_pids(pid))",
+                            (blocker.info.backend_pid,))]
                         time.sleep(0.05)
                     assert waiting, "the command never waited inside its transaction"
                     for backend in waiting:
