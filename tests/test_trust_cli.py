@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cli import main
@@ -20,6 +21,14 @@ def run(db: Path, *args: str, role: str | None = "intake_clerk",
     return result.exit_code, result.stdout, result.stderr
 
 
+def _no_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQLite default: no master key configured, so one is made beside the file."""
+    from petitions.privacy import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV
+
+    monkeypatch.delenv(MASTER_KEY_ENV, raising=False)
+    monkeypatch.delenv(MASTER_KEY_FILE_ENV, raising=False)
+
+
 def _file(db: Path) -> str:
     code, out, err = run(db, "file", "--kind", "resident", "--name", "甄女士", "--phone", PHONE,
                          "--address", "红石路88号", "--title", "路灯不亮",
@@ -29,7 +38,9 @@ def _file(db: Path) -> str:
     return out.strip()
 
 
-def test_the_cli_says_once_where_it_created_the_key(tmp_path: Path) -> None:
+def test_the_cli_says_once_where_it_created_the_key(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_configured_key(monkeypatch)
     db = tmp_path / "office.sqlite"
     code, _, err = run(db, "file", "--kind", "resident", "--name", "甄女士", "--title", "t",
                        "--description", "d", "--category", "environment",
@@ -41,7 +52,9 @@ def test_the_cli_says_once_where_it_created_the_key(tmp_path: Path) -> None:
     assert code == 0 and "master key" not in err  # once: the file exists now
 
 
-def test_keys_status_warns_when_the_key_lies_beside_the_database(tmp_path: Path) -> None:
+def test_keys_status_warns_when_the_key_lies_beside_the_database(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_configured_key(monkeypatch)
     db = tmp_path / "office.sqlite"
     _file(db)
     code, out, err = run(db, "privacy", "keys", "status", role="administrator")
