@@ -232,3 +232,35 @@ def test_postgres_last_event_snapshot_and_key_row(tmp_path: Path,
         assert ("altered", str(pid), last[0]) in found
         assert any(k == "snapshot" and p == str(ids[0]) for k, p, _ in found)
         assert any(k == "key_row" for k, _, _ in found)
+
+
+def test_a_snapshot_stored_before_chain_hashes_is_not_read_and_checked_by_replay(
+        built: Path, tmp_path: Path) -> None:
+    """Stores made before issue 13: their snapshots are plain JSON."""
+    from petitions.audit.snapshots import split_snapshot
+
+    path = _copy(built, tmp_path / "legacy.sqlite")
+    db = sqlite3.connect(path)
+    rows_ = db.execute("SELECT originator_id, originator_version, state "
+                       "FROM stored_snapshots").fetchall()
+    for oid, version, state in rows_:
+        parts = split_snapshot(state)
+        assert parts is not None
+        db.execute("UPDATE stored_snapshots SET state=? WHERE originator_id=? AND "
+                   "originator_version=?", (parts[2], oid, version))
+    db.commit()
+    with PetitionService.open(str(path), snapshot_interval=4) as svc:
+        report = verify_store(svc)
+        assert report.ok and report.snapshots == len(rows_)
+    oid, version, state = next(r for r in db.execute(
+        "SELECT originator_id, originator_version, state FROM stored_snapshots")
+        if "网格员张".encode() in r[2])
+    db.execute("UPDATE stored_snapshots SET state=? WHERE originator_id=? AND "
+               "originator_version=?", (state.replace("网格员张".encode(), "网格员王".encode()),
+                                        oid, version))
+    db.commit()
+    db.close()
+    with PetitionService.open(str(path), snapshot_interval=4) as svc:
+        assert svc.get(UUID(oid)).assignee == "网格员张"  # never read
+        report = verify_store(svc)
+    assert [(p.kind, p.version) for p in report.problems] == [("snapshot", version)]
