@@ -54,8 +54,15 @@ def compare_views(app: Any) -> tuple[int, list[str]]:
     from petitions.readmodels.sqlite import SQLiteViewStore
     from petitions.readmodels.views import open_store
 
+    from eventsourcing.persistence import PersistenceError
+
     stored = open_store(app, create=False)
-    position = stored.max_tracking_id(app.name) or 0
+    try:
+        position = stored.max_tracking_id(app.name) or 0
+    except PersistenceError:  # no views stored yet: nothing to compare
+        return 0, []
+    if not position:
+        return 0, []
     scratch = SQLiteDatastore(f"file:petitions-views-check-{uuid4().hex}?mode=memory"
                               "&cache=shared")
     try:
