@@ -48,13 +48,12 @@ def _rows(dump: dict[str, list[tuple[Any, ...]]]) -> dict[str, dict[Any, tuple[A
 def compare_views(app: Any) -> tuple[int, list[str]]:
     """``(position compared, differences)``: each difference names the view
     and the row (petition id, person or campaign id) that differs."""
+    from eventsourcing.persistence import PersistenceError
     from eventsourcing.sqlite import SQLiteDatastore
 
     from petitions.readmodels.projection import CaseViews
     from petitions.readmodels.sqlite import SQLiteViewStore
     from petitions.readmodels.views import open_store
-
-    from eventsourcing.persistence import PersistenceError
 
     stored = open_store(app, create=False)
     try:
