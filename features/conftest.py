@@ -257,16 +257,15 @@ def agrees(world: World, who: str, terms: str, trying: str | None = None) -> Non
 
 # ------------------------------------------------------------- resolution
 def _plan_and_step(world: World, plan_text: str, step_text: str) -> tuple[str, str]:
-    """A plan and step named by code or by label (Chinese or English)."""
-    ref = world.svc.get(world.pid).workflow
-    wf = world.svc.workflow(ref.name, ref.version)
-    for plan in wf.plans.values():
-        if plan_text in (plan.name, plan.label.zh, plan.label.en):
-            for step in plan.steps:
-                if step_text in (step.code, step.label.zh, step.label.en):
-                    return plan.name, step.code
-            return plan.name, step_text
-    return plan_text, step_text
+    """A plan and step named by code or by label (Chinese or English), as the
+    petition's own workflow version offers them."""
+    def code_of(text: str, kind: str) -> str:
+        for choice in world.svc.choices(world.pid, kind):
+            if text in (choice.code, choice.label_zh, choice.label_en):
+                return choice.code
+        return text
+
+    return code_of(plan_text, "plans"), code_of(step_text, "plan_steps")
 
 
 @action(r' {try}completes? the step "(?P<step>[^"]+)" of the "(?P<plan>[^"]+)" plan '
@@ -414,8 +413,7 @@ def resolves_all(world: World, who: str, unit: str) -> None:
 # ================================================================ outcomes
 def _stage_matches(world: World, wanted: str) -> None:
     view = world.svc.get(world.pid)
-    wf = world.svc.workflow(view.workflow.name, view.workflow.version)
-    label = wf.stage(view.stage).label
+    label = view.stage_label  # from the workflow version the petition was filed under
     assert wanted in (view.stage, label.zh, label.en), (
         f"the appeal is in stage {view.stage!r} ({label.zh}), not {wanted!r}")
 
@@ -492,11 +490,9 @@ def lead_unit(world: World, unit: str, person: str, co: str | None = None) -> No
 @then(parsers.re(r'the plan steps done are (?P<steps>.+)'))
 @then(parsers.re(r'已完成的步骤依次为(?P<steps>.+)'))
 def plan_steps_done(world: World, steps: str) -> None:
-    view = world.svc.get(world.pid)
-    wf = world.svc.workflow(view.workflow.name, view.workflow.version)
-    assert view.plan is not None
-    labels = {s.code: s.label.zh for s in wf.plans[view.plan].steps}
-    assert [labels[c] for c in view.plan_steps_done] == quoted(steps)
+    view = world.svc.get(world.pid)  # labels come with the view, from its pinned workflow
+    assert view.plan is not None and len(view.plan_step_labels) == len(view.plan_steps_done)
+    assert [label.zh for label in view.plan_step_labels] == quoted(steps)
 
 
 @then(parsers.re(r'(?P<n>\d+) joint meetings? (?:was|were) recorded'))

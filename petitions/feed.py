@@ -70,7 +70,7 @@ class Change:
         return out
 
 
-def _change(app: Any, position: int, event: Petition.Event) -> Change:
+def _change(position: int, event: Petition.Event) -> Change:
     """The change for ``event``.  The feed is read by other systems and by
     people who may not see personal data: a petitioner in it is withheld (only
     their kind is given) — no name, phone, ID number, address or id."""
@@ -101,9 +101,10 @@ def petition_topics() -> tuple[str, ...]:
 
 
 def changes(app: Application[Any], after: int = 0, *, follow: bool = False,
-            poll_interval: float = POLL_INTERVAL,
-            batch_size: int = BATCH_SIZE) -> Iterator[Change]:
-    """Petition events stored after position ``after``, oldest first.
+            poll_interval: float = POLL_INTERVAL, batch_size: int = BATCH_SIZE,
+            ) -> Iterator[Change]:
+    """Petition events stored after position ``after``, oldest first, each
+    petitioner withheld (only their kind is given).
 
     Without ``follow`` the iterator ends at the current end of the store.  With
     ``follow`` it then waits for new events until the caller stops iterating
@@ -130,7 +131,7 @@ def _changes(app: Application[Any], after: int, follow: bool, poll_interval: flo
             event = app.mapper.to_domain_event(notification)
             position = notification.id
             if isinstance(event, Petition.Event):
-                yield _change(app, notification.id, event)
+                yield _change(notification.id, event)
         if len(batch) < batch_size:
             if not follow:
                 return
@@ -151,4 +152,4 @@ def _follow_subscription(app: Application[Any], after: int,
     with ApplicationSubscription(app, gt=after, topics=topics) as subscription:
         for event, tracking in subscription:
             if isinstance(event, Petition.Event):
-                yield _change(app, tracking.notification_id, event)
+                yield _change(tracking.notification_id, event)

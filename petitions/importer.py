@@ -33,7 +33,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import attrs
@@ -45,7 +45,8 @@ from petitions.taxonomy import taxonomy
 from petitions.timefmt import parse
 
 if TYPE_CHECKING:
-    from petitions.service import PetitionService
+    from petitions.readmodels.queries import ReadModels
+    from workflows import Workflow
 
 ON_ERROR = ("skip", "stop")
 #: A stand-in actor for checking lines before the operator is known.
@@ -53,6 +54,26 @@ DEFAULT_ACTOR = Actor("import", "portal")
 
 _REQUIRED = ("idempotency_key", "title", "description", "category", "channel", "petitioner")
 _OPTIONAL = ("location", "workflow", "matter_type", "campaign_id", "at", "actor", "source")
+
+
+class Filer(Protocol):
+    """What an import files through: a ``PetitionService``, say."""
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def read_models(self) -> ReadModels: ...
+
+    def workflow(self, name: str, version: int | None = None) -> Workflow: ...
+
+    def exists(self, petition_id: UUID | str) -> bool: ...
+
+    def file(self, *, actor: Actor, petitioner: Petitioner, title: str, description: str,
+             category: str, channel: str, location: Location | None = None,
+             workflow: str = "standard", matter_type: str = "claim",
+             idempotency_key: str | None = None, campaign_id: UUID | None = None,
+             at: datetime | None = None, source: str = "") -> UUID: ...
 
 
 @attrs.frozen
@@ -212,7 +233,7 @@ def parse_line(number: int, text: str) -> Filing:
     return Filing(number, kwargs)
 
 
-def check(svc: PetitionService, filing: Filing) -> None:
+def check(svc: Filer, filing: Filing) -> None:
     """Everything :meth:`PetitionService.file` checks, without writing anything."""
     kw = filing.kwargs
     tax = taxonomy()
@@ -253,7 +274,7 @@ def check_encoding(encoding: str | None) -> str:
     return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
 
 
-def read_filings(svc: PetitionService, path: Path, actor: Actor = DEFAULT_ACTOR,
+def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
                  encoding: str | None = None) -> Iterator[Filing | LineError]:
     """Each non-blank line of ``path``, parsed and checked (filed by ``actor``),
     or its error."""
@@ -284,7 +305,7 @@ def read_filings(svc: PetitionService, path: Path, actor: Actor = DEFAULT_ACTOR,
 
 
 def import_filings(
-    svc: PetitionService, path: str | Path, *, actor: Actor, on_error: str = "stop",
+    svc: Filer, path: str | Path, *, actor: Actor, on_error: str = "stop",
     progress: Callable[[int, int], None] | None = None, encoding: str | None = None,
 ) -> ImportReport:
     """File every line of the JSON Lines file ``path`` as ``actor`` (the
@@ -331,7 +352,7 @@ def import_filings(
         if progress is not None:
             progress(done, total)
     if imported:
-        svc.views.refresh()  # the queues show the imported petitions from now on
+        svc.read_models.refresh()  # the queues show the imported petitions from now on
     errors.sort(key=lambda e: e.line)
     return ImportReport(lines=total, imported=imported, existing=existing,
                         skipped=len({e.line for e in errors}), errors=tuple(errors),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 import attrs
 
@@ -67,7 +67,7 @@ def parse_operations(text: str) -> OperationsPolicy:
 @cache
 def operations_policy() -> OperationsPolicy:
     """The shipped policy."""
-    text = resources.files("petitions").joinpath("data/operations.toml").read_text("utf-8")
+    text = Path(__file__).with_name("data").joinpath("operations.toml").read_text("utf-8")
     return parse_operations(text)
 
 

@@ -15,10 +15,10 @@ from uuid import UUID
 import attrs
 
 from petitions.domain.petition import Petition
-from petitions.domain.values import Location, WorkflowRef
+from petitions.domain.values import REPLY_OUTCOME_LABELS, Location, WorkflowRef
 from petitions.privacy.render import PetitionerView
 from petitions.transcoding import to_plain
-from workflows import Workflow
+from workflows import Label, Workflow
 
 _BASE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic",
@@ -82,6 +82,15 @@ class PetitionView:
     updated_at: datetime
     recorded_at: datetime
     allowed_commands: tuple[str, ...]
+    #: Labels (zh, en) from the workflow version the petition was filed under:
+    #: its title, the stage, the last call-back's rating, the reply's outcome,
+    #: the plan and the plan steps done (in ``plan_steps_done`` order).
+    workflow_title: Label
+    stage_label: Label
+    rating_label: Label | None
+    reply_outcome_label: Label | None
+    plan_label: Label | None
+    plan_step_labels: tuple[Label, ...]
     #: The running clock (time limit): its deadline, and its state
     #: (``on_time``, ``warned``, ``breached``, ``paused``) at ``now`` if the view
     #: was made with one, else as recorded; ``None`` without a running clock.
@@ -130,6 +139,9 @@ class PetitionView:
         ``PetitionService``; or a function rendering them when first read),
         else withheld: the aggregate holds sealed text only."""
         rejection = p.rejection
+        rating = wf.rating(p.last_rating) if p.last_rating else None
+        plan = wf.plans.get(p.plan) if p.plan else None
+        steps = {s.code: s.label for s in plan.steps} if plan is not None else {}
         return cls(
             id=p.id,
             version=p.version,
@@ -175,6 +187,14 @@ class PetitionView:
             updated_at=p.last_occurred_at,
             recorded_at=p.modified_on,
             allowed_commands=wf.commands_in(p.stage),
+            workflow_title=wf.title,
+            stage_label=wf.stage(p.stage).label,
+            rating_label=rating.label if rating is not None else None,
+            reply_outcome_label=(REPLY_OUTCOME_LABELS.get(p.reply_outcome)
+                                 if p.reply_outcome else None),
+            plan_label=plan.label if plan is not None else None,
+            plan_step_labels=tuple(steps.get(code, Label(zh=code, en=code))
+                                   for code in p.plan_steps_done),
             deadline=p.clock_deadline if p.clock_stage is not None else None,
             deadline_state=p.deadline_state(now),
             clock_stage=p.clock_stage,

@@ -15,6 +15,16 @@ from petitions import PetitionService
 from tests.audit_support import build, execute, row, rows, set_state
 
 
+@pytest.fixture(autouse=True)
+def _no_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQLite default: no master key configured (not one left in the
+    environment by a PostgreSQL test), so each store keeps its key beside it."""
+    from petitions.privacy import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV
+
+    monkeypatch.delenv(MASTER_KEY_ENV, raising=False)
+    monkeypatch.delenv(MASTER_KEY_FILE_ENV, raising=False)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> tuple[Path, list[UUID]]:
     path = tmp_path / "cli.sqlite"

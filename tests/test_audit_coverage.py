@@ -188,7 +188,7 @@ def test_views_are_compared_with_a_rebuild(built: Path, tmp_path: Path) -> None:
     with PetitionService.open(str(path)) as svc:
         svc.list_petitions()
         report = verify_store(svc, views=True)
-        assert report.ok and report.views == svc.views.position() > 0
+        assert report.ok and report.views == svc.read_models.position() > 0
         pid = svc.list_petitions()[0].id
     execute(path, "UPDATE petition_index SET assignee='网格员王' WHERE id=?", (str(pid),))
     result = CliRunner().invoke(main, ["--db", str(path), "--json", "audit", "verify",

@@ -18,6 +18,7 @@ import pytest
 
 from petitions import Actor, Petitioner, PetitionService
 from petitions.audit import verify_store
+from petitions.core import Store
 from tests.fixtures import BACKENDS, fresh_backend_url
 
 WORKER_SCRIPT = Path(__file__).with_name("fault_worker.py")
@@ -82,7 +83,7 @@ def test_sigkill_in_a_stream_of_commands_loses_nothing_and_doubles_nothing(
         # Every petition loads, and the views equal a rebuild.
         for pid in versions:
             assert svc.get(pid).version == versions[pid] or svc.get(pid).version > 0
-        svc.views.refresh()
+        svc.read_models.refresh()
         views = verify_store(svc, views=True)
         assert views.ok, (seed0, views.first_problem)
 
@@ -139,7 +140,7 @@ def test_a_disk_full_error_is_one_line_in_the_cli(tmp_path: Path,
     def full(*args: object, **kwargs: object) -> None:
         raise OperationalError("database or disk is full")
 
-    monkeypatch.setattr(PetitionService, "save", full)
+    monkeypatch.setattr(Store, "save", full)
     result = CliRunner().invoke(main, ["--db", str(db), "--actor", "li", "--role",
                                        "caseworker", "note", str(pid), "--text", "x"])
     assert result.exit_code == 1

@@ -23,7 +23,6 @@ cache); :class:`ChainedApplication` gives them a plain mapper.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -42,6 +41,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
+from petitions.audit.hashing import event_hash, id_hex, stored_hash
 from petitions.audit.heads import HeadsTable
 from petitions.recorders import WRITE_AFTER, writes_alongside
 
@@ -49,8 +49,6 @@ from petitions.recorders import WRITE_AFTER, writes_alongside
 STORED_HEADS_MAX = 100_000
 #: ``prev_hash`` of every version-1 event.
 GENESIS = "0" * 64
-#: First line of the bytes an event hash is computed over.
-EVENT_PREFIX = b"petitions/event/v1\n"
 #: How every chained state starts; the 64 hex digits of ``prev_hash`` follow.
 STATE_PREFIX = b'{"prev_hash":"'
 _HEX = frozenset("0123456789abcdef")
@@ -58,27 +56,6 @@ _HEX = frozenset("0123456789abcdef")
 
 class ChainConfigurationError(RuntimeError):
     """The application is configured in a way the hash chain cannot support."""
-
-
-def id_hex(originator_id: UUID | str) -> str:
-    """The canonical text of an aggregate id in hashes: 32 lowercase hex digits."""
-    if isinstance(originator_id, UUID):
-        return originator_id.hex
-    return UUID(str(originator_id)).hex
-
-
-def event_hash(originator_id: str, version: int, topic: str, state: bytes) -> str:
-    """The hash of one stored event (``originator_id`` as 32 lowercase hex digits)."""
-    return hashlib.sha256(
-        b"".join((EVENT_PREFIX, originator_id.encode(), b"\n", str(version).encode(), b"\n",
-                  topic.encode(), b"\n", state))
-    ).hexdigest()
-
-
-def stored_hash(stored: StoredEvent) -> str:
-    """The hash of an eventsourcing :class:`StoredEvent`."""
-    return event_hash(id_hex(stored.originator_id), stored.originator_version, stored.topic,
-                      bytes(stored.state))
 
 
 def prev_hash_of(state: bytes) -> str | None:

@@ -32,8 +32,9 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from petitions.audit.chain import id_hex, prev_hash_of
+from petitions.audit.chain import prev_hash_of
 from petitions.audit.errors import ImportRefused
+from petitions.audit.hashing import id_hex
 from petitions.audit.seal import Seal, check_signature
 from petitions.audit.verify import ChainVerifier, Report, is_gapless, stored_records
 from petitions.domain.values import Actor
@@ -208,7 +209,7 @@ def import_log(app: Any, path: str | Path, *, actor: Actor, seal: Seal | None = 
                             "database")
     events, report = read_export(path, seal=seal)
     if events:
-        from petitions.audit.chain import id_hex, stored_hash
+        from petitions.audit.hashing import id_hex, stored_hash
         from petitions.audit.heads import HeadsTable
         from petitions.recorders import WRITE_AFTER, writes_alongside
 

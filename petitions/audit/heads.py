@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from petitions import persistence
+from petitions.persistence import is_postgres_recorder, is_sqlite_recorder, retry_schema_change
 
 #: Upper bound of rows written per statement.
 _BATCH = 500
@@ -33,7 +33,7 @@ class HeadsTable:
 
     def __init__(self, recorder: Any) -> None:
         self.recorder = recorder
-        self.postgres = persistence.is_postgres_recorder(recorder)
+        self.postgres = is_postgres_recorder(recorder)
         events = recorder.events_table_name
         if self.postgres:
             schema = '"' + str(recorder.datastore.schema).replace('"', '""') + '"'
@@ -47,8 +47,8 @@ class HeadsTable:
 
     @staticmethod
     def supported(recorder: object) -> bool:
-        return (persistence.is_sqlite_recorder(recorder)
-                or persistence.is_postgres_recorder(recorder))
+        return (is_sqlite_recorder(recorder)
+                or is_postgres_recorder(recorder))
 
     def _exists(self, cursor: Any) -> bool:
         if self.postgres:
@@ -79,10 +79,10 @@ class HeadsTable:
                           "hash TEXT NOT NULL)")
                 self.upsert(c, self._current_heads(c))
 
-        persistence.retry_schema_change(create, also=also)
+        retry_schema_change(create, also=also)
 
     def _current_heads(self, cursor: Any) -> dict[str, tuple[int, str]]:
-        from petitions.audit.chain import event_hash, id_hex
+        from petitions.audit.hashing import event_hash, id_hex
 
         cursor.execute(
             f"SELECT e.originator_id, e.originator_version, e.topic, e.state "

@@ -16,13 +16,14 @@ import tomllib
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import attrs
 
-from petitions.audit.chain import prev_hash_of, stored_hash
+from petitions.audit.chain import prev_hash_of
+from petitions.audit.hashing import stored_hash
 from petitions.errors import InvalidInput, PetitionNotFound
 from petitions.transcoding import to_plain
 
@@ -34,7 +35,7 @@ _SKIP = frozenset({"last_occurred_at"})
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Any]:
     """The event templates and field labels (``petitions/data/events.toml``)."""
-    text = resources.files("petitions").joinpath("data/events.toml").read_text("utf-8")
+    text = Path(__file__).parent.parent.joinpath("data", "events.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 
@@ -85,7 +86,7 @@ class _Shown:
             table = getattr(taxonomy(), {"category": "categories", "channel": "channels",
                                          "matter_type": "matter_types"}[self.key])
             if value in table:
-                return format(table[value].label(self.lang), spec)
+                return format(table[value].in_lang(self.lang), spec)
         return format(render_value(value, self.lang), spec)
 
 

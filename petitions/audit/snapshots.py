@@ -100,7 +100,7 @@ def snapshot_problem(stored: StoredEvent, events: AggregateRecorder) -> str | No
     oid, version = stored.originator_id, stored.originator_version
     if snapshot_digest(_hex(oid), version, stored.topic, chain_hash, body) != digest:
         return "its digest does not match its content (the snapshot was altered)"
-    from petitions.audit.chain import stored_hash
+    from petitions.audit.hashing import stored_hash
 
     found = events.select_events(oid, gt=version - 1, lte=version)
     if not found:

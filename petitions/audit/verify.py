@@ -8,22 +8,26 @@ checked is listed in ``docs/audit.md`` ("What verify checks").
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
 
-from petitions.audit.chain import EVENT_PREFIX, GENESIS, STATE_PREFIX, is_hash, prev_hash_of
+from petitions.audit.chain import GENESIS, STATE_PREFIX, is_hash, prev_hash_of
+from petitions.audit.hashing import EVENT_PREFIX
 from petitions.audit.heads import HeadsTable
 from petitions.audit.merkle import merkle_root
-from petitions.persistence import is_postgres_recorder, is_sqlite_recorder
+from petitions.audit.seal import Seal, check_signature, key_id, load_private_key
+from petitions.persistence import EventLog, is_postgres_recorder, is_sqlite_recorder
 
 if TYPE_CHECKING:
-    from eventsourcing.application import Application
 
-    from petitions.audit.seal import Seal
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 #: Problems kept in a report (the first is what matters; the count is exact).
 MAX_PROBLEMS = 1000
@@ -323,7 +327,7 @@ class ChainVerifier:
                       seal=seal_info)
 
 
-def is_gapless(app: Application[Any]) -> bool:
+def is_gapless(app: EventLog) -> bool:
     """Whether the application's backend never leaves gaps in positions (SQLite)."""
     return is_sqlite_recorder(app.recorder)
 
@@ -332,7 +336,7 @@ def is_gapless(app: Application[Any]) -> bool:
 AfterRead = Callable[[Any], None]
 
 
-def stored_records(app: Application[Any], after: AfterRead | None = None,
+def stored_records(app: EventLog, after: AfterRead | None = None,
                    ) -> Iterator[tuple[int, str, int, str, bytes]]:
     """Every stored event as ``(position, id hex, version, topic, state)``, in order.
 
@@ -405,7 +409,7 @@ def _generic_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]
             return
 
 
-def verify_store(app: Application[Any], *, seal: Seal | None = None,
+def verify_store(app: EventLog, *, seal: Seal | None = None,
                  public_key: Any = None, snapshots: bool = True,
                  views: bool = False) -> Report:
     """Verify every chain of ``app``'s store (and, with ``seal``, the seal).
@@ -414,8 +418,6 @@ def verify_store(app: Application[Any], *, seal: Seal | None = None,
     and the seal's signature is checked first (:class:`SealInvalid` if wrong).
     """
     if seal is not None:
-        from petitions.audit.seal import check_signature
-
         check_signature(seal, public_key)
     verifier = ChainVerifier(gapless=is_gapless(app), seal=seal)
     feed = verifier.feed
@@ -434,7 +436,7 @@ def verify_store(app: Application[Any], *, seal: Seal | None = None,
     if views:
         from petitions.audit.views_check import MAX_DIFFERENCES, compare_views
 
-        views_position, differences = compare_views(app)
+        views_position, differences = compare_views(event_store(app))
         for text in differences[:MAX_DIFFERENCES]:
             verifier.problem("view", f"read model {text} (up to position {views_position})")
         if len(differences) > MAX_DIFFERENCES:
@@ -444,7 +446,7 @@ def verify_store(app: Application[Any], *, seal: Seal | None = None,
     return attrs.evolve(report, snapshots=checked, keys=keys, views=views_position)
 
 
-def check_keys(app: Application[Any], verifier: ChainVerifier) -> int | None:
+def check_keys(app: EventLog, verifier: ChainVerifier) -> int | None:
     """Open every live row of the petitioner key table with the master key
     (the key id and petitioner id are bound into each wrapped key, so a row
     moved to another petitioner or altered does not open); report problems to
@@ -497,11 +499,17 @@ def check_keys(app: Application[Any], verifier: ChainVerifier) -> int | None:
     return len(rows)
 
 
-def stored_snapshots(app: Application[Any]) -> Iterator[Any]:
+def event_store(app: EventLog) -> Any:
+    """The eventsourcing application that stores ``app``'s events: a
+    ``PetitionService``'s :attr:`store`, or ``app`` itself."""
+    return getattr(app, "store", app)
+
+
+def stored_snapshots(app: EventLog) -> Iterator[Any]:
     """Every stored snapshot (as eventsourcing ``StoredEvent``), by id and version."""
     from eventsourcing.persistence import StoredEvent
 
-    store: Any = getattr(app, "snapshots", None)
+    store: Any = getattr(event_store(app), "snapshots", None)
     if store is None:
         return
     recorder: Any = store.recorder
@@ -527,14 +535,15 @@ def stored_snapshots(app: Application[Any]) -> Iterator[Any]:
                           state=bytes(state))
 
 
-def check_snapshots(app: Application[Any], verifier: ChainVerifier) -> int:
+def check_snapshots(app: EventLog, verifier: ChainVerifier) -> int:
     """Check every stored snapshot against the chain and against a replay of
     its events; report problems to ``verifier``; the number checked."""
     from eventsourcing.application import project_aggregate
 
     from petitions.audit.snapshots import snapshot_problem, split_snapshot
 
-    store: Any = getattr(app, "snapshots", None)
+    events: Any = event_store(app)
+    store: Any = events.snapshots
     count = 0
     for stored in stored_snapshots(app):
         count += 1
@@ -551,9 +560,9 @@ def check_snapshots(app: Application[Any], verifier: ChainVerifier) -> int:
         # Whoever can write the database can recompute a digest: compare the
         # snapshot's content with the state replayed from the events.
         try:
-            aggregate: Any = project_aggregate(None, app.events.get(oid, lte=version))
+            aggregate: Any = project_aggregate(None, events.events.get(oid, lte=version))
             snapshot_class: Any = getattr(type(aggregate), "Snapshot", None) or type(
-                app).snapshot_class
+                events).snapshot_class
             fresh = store.mapper.to_stored_event(snapshot_class.take(aggregate))
             transcoder = store.mapper.transcoder
             parts_fresh = split_snapshot(bytes(fresh.state))
@@ -574,3 +583,20 @@ def check_snapshots(app: Application[Any], verifier: ChainVerifier) -> int:
                              "from the events (the snapshot was altered or forged)",
                              oid.hex, version, None)
     return count
+
+
+def make_seal(app: EventLog, private_key: str | Path | Ed25519PrivateKey, *,
+              clock: Callable[[], datetime] | None = None) -> Seal:
+    """Verify the store, then seal its current state.  A broken store is not sealed."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = (private_key if isinstance(private_key, Ed25519PrivateKey)
+           else load_private_key(private_key))
+    report = verify_store(app)
+    report.raise_for_problems()
+    now = (clock or (lambda: datetime.now(UTC)))().astimezone(UTC)
+    unsigned = Seal(position=report.last_position, events=report.events,
+                    chains=report.chains, merkle_root=report.merkle_root,
+                    sealed_at=now.isoformat(), key_id=key_id(key.public_key()))
+    signature = key.sign(unsigned.signed_bytes())
+    return attrs.evolve(unsigned, signature=base64.b64encode(signature).decode())

@@ -52,8 +52,8 @@ def compare_views(app: Any) -> tuple[int, list[str]]:
     from eventsourcing.sqlite import SQLiteDatastore
 
     from petitions.readmodels.projection import CaseViews
+    from petitions.readmodels.queries import open_store
     from petitions.readmodels.sqlite import SQLiteViewStore
-    from petitions.readmodels.views import open_store
 
     stored = open_store(app, create=False)
     try:

@@ -101,7 +101,14 @@ class Timekeeper:
     """Computes deadlines on a calendar; the service hands one to the aggregate."""
 
     def __init__(self, calendar: WorkCalendar | None = None) -> None:
-        self.calendar = calendar or work_calendar()
+        self._calendar = calendar
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """The calendar, loaded when a deadline is first counted on it."""
+        if self._calendar is None:
+            self._calendar = work_calendar()
+        return self._calendar
 
     def deadline(self, limit: Limit, start: datetime) -> Deadline:
         """The deadline of ``limit`` for a clock started at ``start`` (aware)."""

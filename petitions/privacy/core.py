@@ -1,4 +1,4 @@
-"""The privacy layer of a :class:`~petitions.service.PetitionService`.
+"""The privacy layer of the petitions store (:class:`petitions.core.Store`).
 
 ``service.privacy`` seals a petitioner's personal fields before they reach the
 domain, renders them for a viewer (masked, revealed, erased or hidden),
@@ -21,18 +21,18 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from petitions import persistence
 from petitions.domain.values import Actor, Person, Petitioner
 from petitions.errors import InvalidInput, PermissionDenied
+from petitions.persistence import is_postgres
 from petitions.privacy.errors import AlreadyErased, PetitionerNotFound
 from petitions.privacy.keys import Keyring, KeyRow, KeyTable, MasterKey, load_master_key
-from petitions.privacy.ledger import PrivacyRecord, privacy_record_id
 from petitions.privacy.policy import PrivacyPolicy, privacy_policy
 from petitions.privacy.render import PersonView, PetitionerView, mask_id_number, mask_phone
 from petitions.privacy.sealing import Sealed, seal, unseal
 
 if TYPE_CHECKING:
-    from petitions.service import PetitionService
+    from petitions.core import Store
+    from petitions.privacy.ledger import PrivacyRecord
 
 log = logging.getLogger("petitions.privacy")
 
@@ -91,7 +91,7 @@ class NewKey:
 def key_beside_database(url: str, source: str) -> str | None:
     """A warning when the master key file (``source``: ``"file PATH"`` or
     ``"created PATH"``) lies in the same folder as the SQLite database ``url``."""
-    if persistence.is_postgres(url) or url == ":memory:":
+    if is_postgres(url) or url == ":memory:":
         return None
     kind, _, where = source.partition(" ")
     if kind not in ("file", "created") or not where:
@@ -105,14 +105,14 @@ def key_beside_database(url: str, source: str) -> str | None:
 
 
 class Privacy:
-    """Sealing, rendering, reveal auditing and erasure for one service."""
+    """Sealing, rendering, reveal auditing and erasure for one store."""
 
-    def __init__(self, service: PetitionService, policy: PrivacyPolicy | None = None) -> None:
-        self.service = service
+    def __init__(self, store: Store, policy: PrivacyPolicy | None = None) -> None:
+        self.store = store
         self.policy = policy or privacy_policy()
-        datastore = service.recorder.datastore  # type: ignore[attr-defined]
-        url = service.url
-        self.keyring = Keyring(KeyTable(datastore, postgres=persistence.is_postgres(url)),
+        datastore = store.recorder.datastore  # type: ignore[attr-defined]
+        url = store.url
+        self.keyring = Keyring(KeyTable(datastore, postgres=is_postgres(url)),
                                lambda: load_master_key(url))
 
     # ------------------------------------------------------------ sealing
@@ -250,8 +250,12 @@ class Privacy:
     # ----------------------------------------------------------- the record
     def _record(self, petitioner_id: str, actor: Actor,
                 at: datetime) -> PrivacyRecord:
+        # The record (an aggregate of its own) is needed by a reveal or an
+        # erasure only: imported then, not when a petition is shown masked.
+        from petitions.privacy.ledger import PrivacyRecord, privacy_record_id
+
         try:
-            found: Any = self.service.repository.get(privacy_record_id(petitioner_id))
+            found: Any = self.store.repository.get(privacy_record_id(petitioner_id))
         except AggregateNotFoundError:
             return PrivacyRecord.open(petitioner_id, actor, at)
         assert isinstance(found, PrivacyRecord)
@@ -263,7 +267,7 @@ class Privacy:
             record = self._record(petitioner_id, actor, at)
             change(record)
             try:
-                self.service.save(record)
+                self.store.save(record)
                 return
             except IntegrityError:
                 if attempt == 7:
@@ -283,7 +287,9 @@ class Privacy:
 
     def record_of(self, petitioner_id: str) -> list[PrivacyRecord.Event]:
         """The petitioner's privacy record (reveals and erasures), oldest first."""
-        events = self.service.events.get(privacy_record_id(petitioner_id))
+        from petitions.privacy.ledger import PrivacyRecord, privacy_record_id
+
+        events = self.store.events.get(privacy_record_id(petitioner_id))
         return [e for e in events if isinstance(e, PrivacyRecord.Event)]
 
     # -------------------------------------------------------------- erasure
@@ -300,8 +306,9 @@ class Privacy:
         if not basis:
             raise InvalidInput("legal_basis", "must say on what legal basis the data is erased",
                                kind="empty")
-        when = self.service._when(at)
-        rows = self.keyring.table.of_petitioner(petitioner_id) if self._ready() else []
+        when = self.store.when(at)
+        self.keyring.sync()
+        rows = self.keyring.table.of_petitioner(petitioner_id)
         if not rows:
             raise PetitionerNotFound(petitioner_id)
         live = [r for r in rows if r.erased_at is None]
@@ -316,27 +323,23 @@ class Privacy:
 
     def is_erased(self, petitioner_id: str) -> bool:
         """True when the petitioner had keys and none is left."""
-        self._ready()
+        self.keyring.sync()
         rows = self.keyring.table.of_petitioner(petitioner_id)
         return bool(rows) and all(r.erased_at is not None for r in rows)
 
     def has_data(self, petitioner_id: str) -> bool:
         """True when personal data of the petitioner can still be read."""
-        self._ready()
-        return self.keyring.table.live(petitioner_id) is not None
-
-    def _ready(self) -> bool:
         self.keyring.sync()
-        return True
+        return self.keyring.table.live(petitioner_id) is not None
 
     # ------------------------------------------------------------------ keys
     def key_status(self, actor: Actor) -> KeyStatus:
         self.policy.check(actor, "keys")
-        self._ready()
+        self.keyring.sync()
         live, erased = self.keyring.table.counts()
         master = self.keyring.master
         return KeyStatus(master.source, master.fingerprint, live, erased,
-                         key_beside_database(self.service.url, master.source))
+                         key_beside_database(self.store.url, master.source))
 
     def rotate(self, actor: Actor, new_master: MasterKey) -> int:
         """Re-wrap every live data key under ``new_master`` (then configure it)."""
@@ -353,7 +356,7 @@ class Privacy:
         live here.  The file holds no clear key: only ``target`` opens it.
         """
         self.policy.check(actor, "keys")
-        self._ready()
+        self.keyring.sync()
         rows = self.keyring.export_for(target)
         with open(path, "w", encoding="utf-8") as fh:
             for row in rows:
@@ -369,7 +372,7 @@ class Privacy:
         key must open under this store's master key, or nothing is written."""
         self.policy.check(actor, "keys")
         rows = self.read_key_file(path)
-        self._ready()
+        self.keyring.sync()
         return self.keyring.import_rows(rows)
 
     def check_key_file(self, actor: Actor, path: str | Path) -> int:
@@ -377,7 +380,7 @@ class Privacy:
         and every live key opens under this store's master key; the row count."""
         self.policy.check(actor, "keys")
         rows = self.read_key_file(path)
-        self._ready()
+        self.keyring.sync()
         self.keyring.check_rows(rows)
         return len(rows)
 

@@ -60,12 +60,12 @@ _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
                   cb_contacted="INTEGER", cb_resolved="INTEGER")
 
 
-def _case_table_sql(seq: str) -> str:
+def case_table_sql(seq: str) -> str:
     cols = ", ".join(f"{c} {_TEXT_COLS[c]}" for c in CASE_COLUMNS)
     return f"CREATE TABLE IF NOT EXISTS {{petition_index}} ({seq}, {cols})"
 
 
-_COMMON_DDL = (
+COMMON_DDL = (
     "CREATE TABLE IF NOT EXISTS {caseload} (role TEXT NOT NULL, person TEXT NOT NULL, "
     "open_count INTEGER NOT NULL, closed_count INTEGER NOT NULL, "
     "PRIMARY KEY (role, person))",

@@ -1,4 +1,5 @@
-"""``ReadModels``: the read models of one petitions store, and their queries.
+"""``ReadModels``: the read models of one petitions store, and their queries
+(``PetitionService.read_models``).
 
 Commands do not update the views: before every query the views catch up from
 their last tracked position with everything recorded since (by any process),
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from petitions import persistence
 from petitions.errors import bounded
+from petitions.persistence import is_postgres_recorder, retry_schema_change
 from petitions.readmodels.projection import CaseViews
 from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
 from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
@@ -36,6 +37,10 @@ log = logging.getLogger("petitions.readmodels")
 
 #: Notifications read and applied per transaction while catching up.
 BATCH = 500
+#: A petition's status in the case index (the ``list --status`` filter).
+STATUSES = ("open", "closed")
+#: Whose desks ``caseload`` counts.
+CASELOAD_ROLES = ("assignee", "mediator")
 
 Progress = Callable[[int, int], None]
 
@@ -124,7 +129,10 @@ class Caseload:
 
 
 @attrs.frozen
-class CampaignProgress:
+class CampaignTally:
+    """A campaign's petitions as the case index counts them (see
+    :class:`petitions.campaigns.CampaignProgress` for the campaign itself)."""
+
     campaign_id: str
     total: int
     open: int
@@ -172,7 +180,7 @@ def _create(app: Application[Any], store: SQLiteViewStore | PostgresViewStore) -
         return
     # SQLite: besides a lock, another process may have just recorded the
     # tracking table's migration mark (IntegrityError).
-    persistence.retry_schema_change(create, also=(IntegrityError,))
+    retry_schema_change(create, also=(IntegrityError,))
 
 
 class PoisonTable:
@@ -181,7 +189,7 @@ class PoisonTable:
 
     def __init__(self, recorder: Any) -> None:
         self.datastore = recorder.datastore
-        self.postgres = persistence.is_postgres_recorder(recorder)
+        self.postgres = is_postgres_recorder(recorder)
         if self.postgres:
             schema = '"' + str(self.datastore.schema).replace('"', '""') + '"'
             self.name, self.p = f"{schema}.poisoned_events", "%s"
@@ -222,7 +230,7 @@ class PoisonTable:
 
 
 class ReadModels:
-    """The read models of ``app`` (a ``PetitionService``)."""
+    """The read models of a petitions store (:class:`petitions.core.Store`)."""
 
     def __init__(self, app: Application[Any], *, inline: bool | None = None) -> None:
         self.app = app
@@ -380,19 +388,19 @@ class ReadModels:
         return CaseSummary.of(row) if row else None
 
     def caseload(self, role: str = "assignee") -> list[Caseload]:
-        if role not in ("assignee", "mediator"):
+        if role not in CASELOAD_ROLES:
             from petitions.errors import InvalidInput
 
             raise InvalidInput("role", "must be assignee or mediator", kind="unknown_code",
-                               value=role, valid="assignee, mediator")
+                               value=role, valid=", ".join(CASELOAD_ROLES))
         self.refresh()
         return [Caseload(r["person"], int(r["open_count"]), int(r["closed_count"]))
                 for r in self.store.caseload(role)
                 if r["open_count"] or r["closed_count"]]
 
-    def campaigns(self) -> list[CampaignProgress]:
+    def campaigns(self) -> list[CampaignTally]:
         self.refresh()
-        return [CampaignProgress(r["campaign_id"], int(r["total"]), int(r["open_count"]),
+        return [CampaignTally(r["campaign_id"], int(r["total"]), int(r["open_count"]),
                                  int(r["closed_count"]), int(r["resolved_count"]))
                 for r in self.store.campaigns()]
 
