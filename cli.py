@@ -782,6 +782,35 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
     # The library logs refusals for auditors; on the command line the one-line
     # error says it all (no logging set-up means no stray stderr lines).
     logging.getLogger("petitions").addHandler(logging.NullHandler())
+    # ... except where a master key file was created: said once, on stderr.
+    created = logging.getLogger("petitions.keyfile")
+    if not any(isinstance(h, _ToStderr) for h in created.handlers):
+        created.addHandler(_ToStderr())
+
+
+def _reports_poisoned(fn: F) -> F:
+    """After a query of the read models: one line on stderr per stored event the
+    views had to skip because it cannot be read (the rest is shown as usual)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        from petitions.i18n import error_text
+
+        state = _state()
+        for exc in state.service().read_models.poisoned():
+            click.echo("petitions: " + state.m("warning: {text}",
+                                               text=error_text(exc, state.lang)), err=True)
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _ToStderr(logging.Handler):
+    """Log records as ``petitions: …`` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo("petitions: " + record.getMessage(), err=True)
 
 
 main.table_path = ()  # the root of the command table's CLI paths
@@ -802,7 +831,12 @@ main.table_path = ()  # the root of the command table's CLI paths
 @click.option("--street", default="", help=_h("Street office or town (街道/镇)."))
 @click.option("--community", default="", help=_h("Community (社区)."))
 @click.option("--grid", default="", help=_h("Grid (网格)."))
-@click.option("--address", default="", help=_h("The address (stored encrypted)."))
+@click.option("--address", default="",
+              help=_h("The petitioner's address (stored encrypted with their other personal "
+                      "data)."))
+@click.option("--place", default="",
+              help=_h("Where the matter is, if not personal: a compound, building or wharf "
+                      "(not a home address)."))
 @click.option("--idempotency-key", default=None,
               help=_h("Filing again with the same key returns the same id."))
 @click.option("--petitioner-id", default="",
@@ -815,7 +849,7 @@ main.table_path = ()  # the root of the command table's CLI paths
 @_handled
 def file_(workflow: str, kind: str, name: str, phone: str, title: str, description: str,
           category: str, channel: str, street: str, community: str, grid: str,
-          address: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
+          address: str, place: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
           matter_type: str, campaign: str | None, at: datetime | None) -> None:
     from uuid import UUID
 
@@ -832,7 +866,7 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
                                            phone=phone, id_number=id_number,
                                            address=address),
         title=title, description=description, category=category, channel=channel,
-        location=Location(street=street, community=community, grid=grid, address=address),
+        location=Location(street=street, community=community, grid=grid, place=place),
         workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
         campaign_id=campaign_id, at=at)
     similar = [e for e in _state().service().petition_events(pid)
@@ -936,6 +970,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         return
     m = state.m
     loc = view.location
+    who = view.petitioner
     rows = [
         (m("ID"), str(view.id)),
         (m("Title"), view.title),
@@ -946,13 +981,20 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Outcome"), _word(view.outcome)),
         (m("Category"), _term("categories", view.category)),
         (m("Channel"), _term("channels", view.channel)),
-        (m("Petitioner"), f"{view.petitioner.name} ({_word(view.petitioner.kind)})"),
+        (m("Petitioner"), f"{who.text(who.name)} ({_word(who.kind)})"),
+        (m("Phone"), who.text(who.phone) if who.phone != "" else ""),
+        (m("ID number"), who.text(who.id_number) if who.id_number != "" else ""),
+        (m("Address"), who.text(who.address) if who.address != "" else ""),
         (m("Place"), " / ".join(p for p in (loc.street, loc.community, loc.grid,
-                                           loc.address) if p)),
+                                           loc.place) if p)),
         (m("Lead unit"), view.lead_unit or ""),
+        (m("Co-handling units"), "、".join(view.co_units)),
         (m("Assignee"), view.assignee or ""),
         (m("Mediator"), view.mediator or ""),
+        (m("Agreement"), view.agreement or ""),
         (m("Reply outcome"), _label(view.reply_outcome_label)),
+        (m("Reply"), view.reply_text or ""),
+        (m("Reopened"), str(view.reopen_count)),
         (m("Last rating"), _label(view.rating_label)),
         (m("Filed"), _show(view.filed_at)),
         (m("Updated"), _show(view.updated_at)),
@@ -1008,6 +1050,7 @@ def _command_list(commands: Sequence[str]) -> str:
               help=_h("How many at most."))
 @click.option("--offset", type=click.IntRange(min=0), default=0, help=_h("How many to skip."))
 @_handled
+@_reports_poisoned
 def list_(text: str | None, limit: int, offset: int, overdue: bool,
           due_within: timedelta | None, **filters: str | None) -> None:
     state = _state()
@@ -1092,6 +1135,7 @@ def history(petition_id: str, reveal: bool, unit: str | None) -> None:
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help=_h("Last call-back day (local), YYYY-MM-DD."))
 @_handled
+@_reports_poisoned
 def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
     state = _state()
     groups = state.service().stats(
@@ -1121,6 +1165,7 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
               default="assignee",
               show_default=True, help=_h("Whose desks: assignees or mediators."))
 @_handled
+@_reports_poisoned
 def caseload(role: str) -> None:
     state = _state()
     loads = state.service().read_models.caseload(role)
@@ -1234,7 +1279,11 @@ def views() -> None:
 def views_rebuild() -> None:
     from rich.progress import Progress
 
+    from petitions.operations import check
+
     state = _state()
+    actor = _actor()
+    check(actor, "views_rebuild")
     svc = state.service()
     with Progress(console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task(state.m("Rebuilding views"), total=None)
@@ -1242,7 +1291,7 @@ def views_rebuild() -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        count = svc.read_models.rebuild(progress)
+        count = svc.read_models.rebuild(progress, actor=actor)
     if state.as_json:
         _dump({"events": count})
     else:
@@ -1272,12 +1321,15 @@ def demo() -> None:
     from rich.progress import Progress
 
     from petitions.demo import load_all, petition_total
+    from petitions.operations import check
 
     state = _state()
+    operator = _actor()
+    check(operator, "demo")
     svc = state.service()
     with Progress(console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task(state.m("Loading the Jiangbei cases"), total=petition_total())
-        results = load_all(svc, progress=lambda: bar.advance(task))
+        results = load_all(svc, progress=lambda: bar.advance(task), operator=operator)
     if state.as_json:
         _dump([{**_view_dict(r.view), **r.to_dict()} for r in results])
         return
@@ -1316,8 +1368,10 @@ def db() -> None:
                             "use)."))
 @_handled
 def db_init() -> None:
+    from petitions.operations import check
     from petitions.persistence import store_info
 
+    check(_actor(), "db_init")
     info = store_info(_state().service(), _state().db)
     if _state().as_json:
         click.echo(json.dumps({"initialised": True, **info.to_dict()}, ensure_ascii=False))
@@ -1353,15 +1407,16 @@ def db_info() -> None:
 @click.option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
               show_default=True,
               help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
-@click.option("--encoding", type=click.Choice(["utf-8", "utf-8-sig", "gbk", "gb18030"]),
-              default=None, help=_h("The CSV file's encoding (default utf-8, with or "
-                                    "without BOM)."))
+@click.option("--encoding", default=None,
+              help=_h("The file's encoding, e.g. gb18030 or gbk (default UTF-8, with or "
+                      "without BOM)."))
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
               help=_h("A TOML file naming the CSV columns of another system's export."))
 @_handled
 def import_(file: str, on_error: str, encoding: str | None, mapping: str | None) -> None:
-    from petitions.importer import ImportRefused, import_filings
+    from petitions.importer import ImportRefused, check_encoding, import_filings
 
+    actor = _actor()
     run: Callable[..., Any] = import_filings
     if file.lower().endswith(".csv"):
         from petitions.importer_csv import ColumnMapping, import_csv
@@ -1369,13 +1424,15 @@ def import_(file: str, on_error: str, encoding: str | None, mapping: str | None)
         columns = ColumnMapping.load(mapping) if mapping else ColumnMapping()
 
         def run_csv(svc: Any, path: str, **kw: Any) -> Any:
+            kw.pop("encoding", None)
             return import_csv(svc, path, encoding=encoding or "utf-8-sig", mapping=columns,
                               **kw)
 
         run = run_csv
-    elif encoding or mapping:
-        _fail(_state().m("--encoding and --mapping are for CSV files (.csv)"), 2)
-
+    elif mapping:
+        _fail(_state().m("--mapping is for CSV files (.csv)"), 2)
+    else:
+        check_encoding(encoding)
     svc = _state().service()
     bar: Any = None
 
@@ -1387,7 +1444,8 @@ def import_(file: str, on_error: str, encoding: str | None, mapping: str | None)
         bar.update(1)
 
     try:
-        report = run(svc, file, on_error=on_error, progress=progress)
+        report = run(svc, file, actor=actor, on_error=on_error, progress=progress,
+                     encoding=encoding)
     except ImportRefused as exc:
         for err in exc.report.errors:
             click.echo(f"petitions: {err}", err=True)
@@ -1409,6 +1467,8 @@ def import_(file: str, on_error: str, encoding: str | None, mapping: str | None)
     if report.stopped:
         _fail(_state().m("stopped at {error}; lines before it are imported, "
                          "run again after fixing it", error=report.errors[-1]))
+    if report.errors:
+        sys.exit(1)  # some lines were not imported: the counts above say how many
 
 
 @main.command(help=_h("Print petition events in store order, each with its position (for "
@@ -1448,7 +1508,10 @@ def feed(after: int, follow: bool) -> None:
                       "given); default now."))
 @_handled
 def sweep(now: datetime | None) -> None:
+    from petitions.operations import check_writer
+
     state = _state()
+    check_writer(_actor(), "sweep")  # recorded as the system sweeper; never an auditor's
     report = state.service().sweep(now)
     if state.as_json:
         out = report.to_dict()
@@ -1624,15 +1687,17 @@ def audit_seal(key: str, out: str) -> None:
               help=_h("Also check the store against this seal."))
 @click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
               help=_h("The public key the seal was signed with."))
+@click.option("--views", "views", is_flag=True,
+              help=_h("Also compare the read models with a rebuild from the events."))
 @_handled
-def audit_verify(seal_path: str | None, public_key: str | None) -> None:
+def audit_verify(seal_path: str | None, public_key: str | None, views: bool) -> None:
     from petitions.audit import read_seal, verify_store
 
     svc, as_json = _state().service(), _state().as_json
     seal = read_seal(seal_path) if seal_path else None
     if public_key and seal is None:
         raise click.UsageError("--public-key goes with --seal")
-    report = verify_store(svc, seal=seal, public_key=public_key)
+    report = verify_store(svc, seal=seal, public_key=public_key, views=views)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         if not report.ok:
@@ -1681,21 +1746,31 @@ def audit_export(file: str) -> None:
               help=_h("Also check the file against this seal."))
 @click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
               help=_h("The public key the seal was signed with."))
+@click.option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False),
+              help=_h("Also import the data keys written by `privacy keys export` for this "
+                      "store's master key (checked before anything is written)."))
 @_handled
 def audit_import(file: str, actor_id: str | None, role: str | None,
-                 seal_path: str | None, public_key: str | None) -> None:
+                 seal_path: str | None, public_key: str | None,
+                 keys_file: str | None) -> None:
     from petitions.audit import import_log, read_seal
 
     svc, as_json = _state().service(), _state().as_json
     seal = read_seal(seal_path) if seal_path else None
-    report = import_log(svc, file, actor=_actor(actor_id, role), seal=seal,
-                        public_key=public_key)
+    actor = _actor(actor_id, role)
+    if keys_file:
+        svc.privacy.check_key_file(actor, keys_file)
+    report = import_log(svc, file, actor=actor, seal=seal, public_key=public_key)
+    keys = svc.privacy.import_keys(actor, keys_file) if keys_file else None
     if as_json:
-        click.echo(json.dumps({"file": file, **report.to_dict()}, ensure_ascii=False))
+        click.echo(json.dumps({"file": file, **report.to_dict(), "keys": keys},
+                              ensure_ascii=False))
         return
     click.echo(_state().m("imported {events} events in {chains} chains; Merkle root {root}",
                           events=report.events, chains=report.chains,
                           root=report.merkle_root))
+    if keys is not None:
+        click.echo(_state().m("imported {count} data key row(s)", count=keys))
 
 # ======================================================================== end audit
 
@@ -1735,7 +1810,7 @@ _role_option = click.option("--role", default=None,
 @_handled
 def privacy_erase(petitioner_id: str, legal_basis: str, actor: str | None,
                   role: str | None) -> None:
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     done = _state().service().privacy.erase(petitioner_id, actor=admin,
                                             legal_basis=legal_basis)
     if _state().as_json:
@@ -1762,7 +1837,7 @@ def privacy_retain(older_than: str, status: str, dry_run: bool,
     from petitions.privacy import retain
     from petitions.timefmt import show
 
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     run = retain(_state().service(), actor=admin, older_than=older_than,
                  status=status, dry_run=dry_run)
     if _state().as_json:
@@ -1790,7 +1865,7 @@ def privacy_keys() -> None:
 @_role_option
 @_handled
 def privacy_keys_status(actor: str | None, role: str | None) -> None:
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     status = _state().service().privacy.key_status(admin)
     if _state().as_json:
         click.echo(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
@@ -1799,6 +1874,9 @@ def privacy_keys_status(actor: str | None, role: str | None) -> None:
                           "{erased} erased", fingerprint=status.master_fingerprint,
                           source=status.master_source, live=status.live_keys,
                           erased=status.erased_keys))
+    if status.warning:
+        click.echo("petitions: " + _state().m("warning: {text}", text=status.warning),
+                   err=True)
 
 
 @privacy_keys.command("rotate", help=_h("Re-wrap every data key under a new master key; then "
@@ -1813,7 +1891,7 @@ def privacy_keys_rotate(new_key_file: str, actor: str | None,
     from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
 
     new = load_master_key("", {MASTER_KEY_FILE_ENV: new_key_file})
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     count = _state().service().privacy.rotate(admin, new)
     click.echo(_state().m("re-wrapped {count} data key(s) under master key {fingerprint}; "
                           "configure PETITIONS_MASTER_KEY_FILE={file} from now on",
@@ -1833,7 +1911,7 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
     from petitions.privacy import MASTER_KEY_FILE_ENV, load_master_key
 
     target = load_master_key("", {MASTER_KEY_FILE_ENV: for_key_file})
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     count = _state().service().privacy.export_keys(admin, file, target)
     click.echo(_state().m("exported {count} data key row(s) for master key {fingerprint} "
                           "to {file}", count=count, fingerprint=target.fingerprint,
@@ -1847,7 +1925,7 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
 @_role_option
 @_handled
 def privacy_keys_import(file: str, actor: str | None, role: str | None) -> None:
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     count = _state().service().privacy.import_keys(admin, file)
     click.echo(_state().m("imported {count} data key row(s)", count=count))
 

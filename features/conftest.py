@@ -189,7 +189,7 @@ def file_appeal(world: World, who: str, workflow: str, fields: dict[str, str],
                             kind=fields.get("kind", "resident"), name=name,
                             phone=fields.get("phone", ""))
     location = Location(street=fields.get("street", ""), community=fields.get("community", ""),
-                        grid=fields.get("grid", ""), address=fields.get("address", ""))
+                        grid=fields.get("grid", ""), place=fields.get("place", ""))
 
     def run() -> None:
         world.filings += 1

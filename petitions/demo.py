@@ -200,7 +200,7 @@ ELECTION_STEPS = (
      "依法选举新一届业委会：5名成员中党员3人、群众2人，业委会主任兼任小区党支部书记"),
 )
 
-MAOXI = Location(street="寸滩街道", community="保税商厦社区", address="吉安园茅溪小区")
+MAOXI = Location(street="寸滩街道", community="保税商厦社区", place="吉安园茅溪小区")
 #: What the residents of 吉安园茅溪小区 raised (SCENARIOS.md, case 2).
 MAOXI_THEMES = ("规范小区停车秩序", "规范业委会行使权力", "改进物业公司服务")
 MAOXI_SUGGESTIONS = 34
@@ -247,7 +247,7 @@ CASES: tuple[Case, ...] = (
         description="东方家园小区始建于2000年，人口众多、住宅集中；随着小区老化，物业矛盾随之"
                     "产生、积累，业主要求依法选举新一届业委会。",
         category="property_management", channel="joint_meeting",
-        location=Location(street="华新街街道", address="东方家园小区"),
+        location=Location(street="华新街街道", place="东方家园小区"),
         steps=(
             Step("accept", HUAXINJIE, _t(1, 10, 10), {"note": "社区党组织了解情况后提前介入"}),
             Step("assign", HUAXINJIE, _t(1, 10, 11),
@@ -309,7 +309,7 @@ CASES: tuple[Case, ...] = (
         title="写字楼周边车辆乱停堵塞交通",
         description="新入驻的西南证券反映：公司周边车辆停放影响交通，希望街道帮忙协调解决。",
         category="traffic", channel="enterprise_liaison",
-        location=Location(street="江北城街道", address="西南证券大楼"),
+        location=Location(street="江北城街道", place="西南证券大楼"),
         steps=(
             Step("assign", JIANGBEICHENG, _t(4, 11, 10),
                  {"unit": "江北城街道", "person": "包联干部",
@@ -363,7 +363,7 @@ CASES: tuple[Case, ...] = (
         title="企业用工短缺，招工难",
         description="鱼复工业园区韩泰轮胎等企业反映用工短缺、招工难，请求镇政府帮助对接求职人员。",
         category="employment", channel="enterprise_liaison",
-        location=Location(street="鱼嘴镇", address="鱼复工业园区"),
+        location=Location(street="鱼嘴镇", place="鱼复工业园区"),
         steps=(
             Step("assign", YUZUI, _t(2, 24, 10), {"unit": "鱼嘴镇", "person": "包联干部"}),
             Step("act", YUZUI, _t(3, 1, 9),
@@ -388,7 +388,7 @@ CASES: tuple[Case, ...] = (
         description="石马河街道为208户老人家庭评估需求后安装智慧居家助老系统；南桥晓月小区"
                     "徐英家中的SOS一键呼叫器与街道社区联网，按下后报警。",
         category="elderly_care", channel="sos_device",
-        location=Location(street="石马河街道", community="通用社区", address="南桥晓月小区"),
+        location=Location(street="石马河街道", community="通用社区", place="南桥晓月小区"),
         steps=(
             Step("assign", TONGYONG_GRID, _t(4, 6, 21, 7),
                  {"unit": "通用社区", "person": "通用社区网格员"}),
@@ -460,7 +460,7 @@ CASES: tuple[Case, ...] = (
         description="龙兴寺码头曾是望江人进城出城的必经通道，如今留下一片乱搭乱建和违法建筑，"
                     "居民希望整治环境，建设望江休闲空间。",
         category="environment", channel="grid_visit", matter_type="suggestion",
-        location=Location(street="郭家沱街道", community="罗刹寺社区", address="龙兴寺码头"),
+        location=Location(street="郭家沱街道", community="罗刹寺社区", place="龙兴寺码头"),
         steps=(
             Step("accept", GUOJIATUO, _t(4, 2, 11, year=2019)),
             Step("assign", GUOJIATUO, _t(4, 3, 9, year=2019),
@@ -585,9 +585,16 @@ def run_case(svc: PetitionService, case: Case) -> tuple[UUID, bool]:
 
 
 def load_all(svc: PetitionService,
-             progress: Callable[[], None] | None = None) -> list[CaseResult]:
+             progress: Callable[[], None] | None = None, *,
+             operator: Actor | None = None) -> list[CaseResult]:
     """Load cases 1–9, calling ``progress`` after each of the
-    :func:`petition_total` petitions."""
+    :func:`petition_total` petitions.  ``operator``: who runs the load, refused
+    unless ``petitions/data/operations.toml`` grants them ``demo`` (the cases'
+    events are recorded as the report's people did them)."""
+    if operator is not None:
+        from petitions.operations import check
+
+        check(operator, "demo")
     return [load_case(svc, case, progress) for case in CASES]
 
 

@@ -32,6 +32,24 @@ class PetitionNotFound(PetitionError):
         self.petition_id = petition_id
 
 
+class CorruptEvent(PetitionError):
+    """A stored event cannot be read (its bytes were altered or damaged): only
+    its own petition fails; ``petitions audit verify`` locates every such event."""
+
+    code = "corrupt_event"
+
+    def __init__(self, petition_id: object, version: int, position: int | None,
+                 detail: str) -> None:
+        where = f"position {position}" if position is not None else "unknown position"
+        super().__init__(f"petition {petition_id}: stored event version {version} ({where}) "
+                         f"cannot be read ({detail}); run `petitions audit verify`",
+                         id=str(petition_id), version=version,
+                         position="?" if position is None else position, detail=detail)
+        self.petition_id = petition_id
+        self.version = version
+        self.position = position
+
+
 class TransitionNotAllowed(PetitionError):
     """The command is not allowed in the petition's current stage (or state)."""
 
@@ -77,6 +95,26 @@ class InvalidInput(PetitionError):
         super().__init__(f"{field}: {problem}", field=field, problem=problem, **params)
         self.field = field
         self.problem = problem
+
+
+#: The largest count, position or version any command or query takes (the
+#: largest integer SQLite and PostgreSQL store): larger ones are refused with
+#: a clear message rather than failing in the database.
+MAX_NUMBER = 2**63 - 1
+
+
+def bounded(field: str, value: object, maximum: int = MAX_NUMBER, minimum: int = 0) -> int:
+    """``value`` if it is a whole number from ``minimum`` to ``maximum``, else
+    :class:`InvalidInput` (kind ``too_large`` with ``max``, or ``invalid``)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(field, "must be a whole number")
+    if value > maximum:
+        raise InvalidInput(field, f"must be at most {maximum}", kind="too_large",
+                           max=maximum)
+    if value < minimum:
+        raise InvalidInput(field, f"must be at least {minimum}", kind="too_small",
+                           min=minimum)
+    return value
 
 
 class ConcurrentUpdate(PetitionError):

@@ -81,6 +81,7 @@ def file_petition(
     idempotency_key: str | None = None,
     campaign_id: UUID | None = None,
     at: datetime | None = None,
+    source: str = "",
 ) -> UUID:
     """File a petition and return its id (see
     :meth:`petitions.service.PetitionService.file`)."""
@@ -112,7 +113,7 @@ def file_petition(
         wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
         channel=channel, category=category, title=title, description=description,
         location=location or Location(), matter_type=matter_type,
-        idempotency_key=idempotency_key, campaign_id=campaign_id,
+        idempotency_key=idempotency_key, campaign_id=campaign_id, source=source,
     )
     petition.keep_time(wf, store.timekeeper, actor, occurred_at, None, "file")
     if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -132,7 +133,7 @@ def file_petition(
                              description=description, category=category, channel=channel,
                              location=location, workflow=workflow, matter_type=matter_type,
                              idempotency_key=idempotency_key, campaign_id=campaign_id,
-                             at=occurred_at)
+                             at=occurred_at, source=source)
 
     try:
         store.save(*(a for a in (definition, petition, campaign) if a is not None),

@@ -93,6 +93,9 @@ def error_text(exc: Exception, lang: str) -> str:
     if code == "permission_denied":
         return m("role {role} may not {command}; roles that may: {allowed}",
                  role=p["role"], command=p["command"], allowed=p.get("allowed") or m("none"))
+    if code == "corrupt_event":
+        return m("petition {id}: stored event version {version} (position {position}) cannot "
+                 "be read ({detail}); run `petitions audit verify`", **p)
     if code == "concurrent_update":
         return m("petition {id} was changed by someone else; reload and retry", **p)
     if code == "workflow_not_found":
@@ -123,5 +126,9 @@ def error_text(exc: Exception, lang: str) -> str:
                      granted=p.get("granted", ""))
         if kind == "too_long":
             return m("{field}: is too long", field=field)
+        if kind == "too_large":
+            return m("{field}: must be at most {max}", field=field, max=p.get("max", ""))
+        if kind == "too_small":
+            return m("{field}: must be at least {min}", field=field, min=p.get("min", ""))
         return m("{field}: {problem}", field=field, problem=p.get("problem", ""))
     return str(exc)

@@ -10,9 +10,15 @@ Each line is a JSON object with the arguments of
      "actor": {"id": "portal-wechat", "role": "portal"}}
 
 Optional keys: ``location``, ``workflow``, ``matter_type``, ``campaign_id``,
-``at`` (ISO 8601; without an offset it is Asia/Shanghai time) and ``actor``
-(default ``import``/``portal``).  Unknown keys are refused, so a misspelt field
-is not silently dropped.
+``at`` (ISO 8601; without an offset it is Asia/Shanghai time), ``source`` (text:
+where the filing came from) and ``actor`` (what the sender claims to be,
+``{"id": …, "role": …}``).  Unknown keys are refused, so a misspelt field is
+not silently dropped.
+
+Who files is the operator running the import (``actor=`` of
+:func:`import_filings`, the CLI's ``--actor``/``--role``), checked against the
+workflow like any filing; what a line claims — its ``source`` and ``actor`` —
+is recorded in the filing as its ``source``, never as the actor.
 
 Crash safety: each filing is written in one transaction, and its id is derived
 from its idempotency key, so an import killed at any point and run again
@@ -32,9 +38,9 @@ from uuid import UUID
 
 import attrs
 
-from petitions.domain.petition import Petition, petition_id_for
+from petitions.domain.petition import READ_ONLY_ROLES, Petition, petition_id_for
 from petitions.domain.values import Actor, Location, Person, Petitioner
-from petitions.errors import InvalidInput, PetitionError
+from petitions.errors import InvalidInput, PermissionDenied, PetitionError
 from petitions.taxonomy import taxonomy
 from petitions.timefmt import parse
 
@@ -43,10 +49,11 @@ if TYPE_CHECKING:
     from workflows import Workflow
 
 ON_ERROR = ("skip", "stop")
+#: A stand-in actor for checking lines before the operator is known.
 DEFAULT_ACTOR = Actor("import", "portal")
 
 _REQUIRED = ("idempotency_key", "title", "description", "category", "channel", "petitioner")
-_OPTIONAL = ("location", "workflow", "matter_type", "campaign_id", "at", "actor")
+_OPTIONAL = ("location", "workflow", "matter_type", "campaign_id", "at", "actor", "source")
 
 
 class Filer(Protocol):
@@ -66,7 +73,7 @@ class Filer(Protocol):
              category: str, channel: str, location: Location | None = None,
              workflow: str = "standard", matter_type: str = "claim",
              idempotency_key: str | None = None, campaign_id: UUID | None = None,
-             at: datetime | None = None) -> UUID: ...
+             at: datetime | None = None, source: str = "") -> UUID: ...
 
 
 @attrs.frozen
@@ -155,13 +162,17 @@ def _petitioner(value: Any) -> Petitioner:
         representatives=tuple(reps))
 
 
-def _location(value: Any) -> Location:
+def _location(value: Any) -> tuple[Location, str]:
+    """The location, and an ``address`` given in it: a person's address is
+    personal data, so it is taken out (to be sealed with the petitioner)."""
     if not isinstance(value, dict):
         raise InvalidInput("location", "must be an object")
-    extra = sorted(set(value) - {"street", "community", "grid", "address"})
+    extra = sorted(set(value) - {"street", "community", "grid", "place", "address"})
     if extra:
         raise InvalidInput("location", f"unknown keys: {', '.join(extra)}")
-    return Location(**{k: _str(value, k, f"location.{k}") for k in value})
+    fields = {k: _str(value, k, f"location.{k}") for k in value}
+    address = fields.pop("address", "")
+    return Location(**fields), address
 
 
 def parse_line(number: int, text: str) -> Filing:
@@ -179,24 +190,33 @@ def parse_line(number: int, text: str) -> Filing:
     extra = sorted(set(obj) - set(_REQUIRED) - set(_OPTIONAL))
     if extra:
         raise InvalidInput(extra[0], "is not a filing field", kind="unknown_field")
+    location, address = _location(obj.get("location") or {})
+    petitioner = _petitioner(obj["petitioner"])
+    if address:
+        if petitioner.address and petitioner.address != address:
+            raise InvalidInput("location.address", "differs from petitioner.address; a "
+                               "person's address is given once, as petitioner.address")
+        petitioner = attrs.evolve(petitioner, address=address)
     kwargs: dict[str, Any] = {
         "idempotency_key": _str(obj, "idempotency_key").strip(),
         "title": _str(obj, "title"),
         "description": _str(obj, "description"),
         "category": _str(obj, "category"),
         "channel": _str(obj, "channel"),
-        "petitioner": _petitioner(obj["petitioner"]),
-        "location": _location(obj.get("location") or {}),
+        "petitioner": petitioner,
+        "location": location,
         "workflow": _str(obj, "workflow") or "standard",
         "matter_type": _str(obj, "matter_type") or "claim",
         "actor": DEFAULT_ACTOR,
     }
+    claims = [_str(obj, "source").strip()] if obj.get("source") is not None else []
     if obj.get("actor") is not None:
         actor = obj["actor"]
         if not (isinstance(actor, dict) and isinstance(actor.get("id"), str)
                 and isinstance(actor.get("role"), str)):
             raise InvalidInput("actor", 'must be {"id": …, "role": …}')
-        kwargs["actor"] = Actor(actor["id"], actor["role"])
+        claims.append(f"{actor['id']} ({actor['role']})")
+    kwargs["source"] = "; ".join(c for c in claims if c)
     if obj.get("campaign_id") is not None:
         try:
             kwargs["campaign_id"] = UUID(str(obj["campaign_id"]))
@@ -227,17 +247,54 @@ def check(svc: Filer, filing: Filing) -> None:
     Petition.file(wf, actor=kw["actor"], occurred_at=at, petitioner=kw["petitioner"],
                   channel=kw["channel"], category=kw["category"], title=kw["title"],
                   description=kw["description"], location=kw["location"],
-                  matter_type=kw["matter_type"], idempotency_key=kw["idempotency_key"])
+                  matter_type=kw["matter_type"], idempotency_key=kw["idempotency_key"],
+                  source=kw["source"])
 
 
-def read_filings(svc: Filer, path: Path) -> Iterator[Filing | LineError]:
-    """Each non-blank line of ``path``, parsed and checked, or its error."""
-    with open(path, encoding="utf-8-sig") as fh:
-        for number, text in enumerate(fh, start=1):
+#: Encodings an import file may have: any whose line ends are the ASCII byte
+#: (so a file can be read line by line); UTF-8 with or without BOM by default.
+DEFAULT_ENCODING = "utf-8-sig"
+
+
+def check_encoding(encoding: str | None) -> str:
+    """The codec name for ``encoding`` (default UTF-8, a BOM allowed); refused
+    when unknown or when lines cannot be split on its bytes (UTF-16, UTF-32)."""
+    import codecs
+
+    if not encoding:
+        return DEFAULT_ENCODING
+    try:
+        name = codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        raise InvalidInput("encoding", f"{encoding!r} is not a known encoding (e.g. utf-8, "
+                           "gbk, gb18030)", kind="unknown_encoding") from None
+    if "\n".encode(name, "replace") != b"\n" or name.startswith(("utf-16", "utf-32")):
+        raise InvalidInput("encoding", f"{encoding!r} cannot be read line by line; convert "
+                           "the file to UTF-8 or GB18030", kind="unknown_encoding")
+    return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
+
+
+def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
+                 encoding: str | None = None) -> Iterator[Filing | LineError]:
+    """Each non-blank line of ``path``, parsed and checked (filed by ``actor``),
+    or its error."""
+    codec = check_encoding(encoding)
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number == 1 and codec == "utf-8-sig":
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                text = raw.decode("utf-8" if codec == "utf-8-sig" else codec)
+            except UnicodeDecodeError as exc:
+                yield LineError(number, f"cannot be read as {encoding or 'UTF-8'} (byte "
+                                f"0x{raw[exc.start]:02x} at byte {exc.start + 1}); give the "
+                                "file's encoding, e.g. --encoding gb18030")
+                continue
             if not text.strip():
                 continue
             try:
                 filing = parse_line(number, text)
+                filing = attrs.evolve(filing, kwargs={**filing.kwargs, "actor": actor})
                 check(svc, filing)
             except PetitionError as exc:
                 yield LineError(number, str(exc))
@@ -248,22 +305,27 @@ def read_filings(svc: Filer, path: Path) -> Iterator[Filing | LineError]:
 
 
 def import_filings(
-    svc: Filer, path: str | Path, *, on_error: str = "stop",
-    progress: Callable[[int, int], None] | None = None,
+    svc: Filer, path: str | Path, *, actor: Actor, on_error: str = "stop",
+    progress: Callable[[int, int], None] | None = None, encoding: str | None = None,
 ) -> ImportReport:
-    """File every line of the JSON Lines file ``path``; see the module text.
+    """File every line of the JSON Lines file ``path`` as ``actor`` (the
+    operator running the import); see the module text.
 
     ``progress(done, total)`` is called after each line.  Raises
     :class:`ImportRefused` when ``on_error="stop"`` and a line is malformed
-    (nothing is written then).
+    (nothing is written then), and :class:`PermissionDenied` at once when
+    ``actor`` may not file (an auditor never may).
     """
     if on_error not in ON_ERROR:
         raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
+    check_encoding(encoding)
+    if not isinstance(actor, Actor) or actor.role in READ_ONLY_ROLES:
+        raise PermissionDenied(getattr(actor, "role", repr(actor)), "import", ())
     path = Path(path)
     # 1. Check the whole file first: a refused file writes nothing.
     errors: list[LineError] = []
     total = 0
-    for item in read_filings(svc, path):
+    for item in read_filings(svc, path, actor, encoding):
         total += 1
         if isinstance(item, LineError):
             errors.append(item)
@@ -274,7 +336,7 @@ def import_filings(
     # 2. File the good lines; each is one transaction, keyed by its idempotency key.
     imported = existing = 0
     stopped = False
-    for done, item in enumerate(read_filings(svc, path), start=1):
+    for done, item in enumerate(read_filings(svc, path, actor, encoding), start=1):
         if isinstance(item, Filing):
             try:
                 if svc.exists(item.petition_id):

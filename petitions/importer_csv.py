@@ -35,6 +35,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from petitions.domain.values import Actor
 from petitions.errors import InvalidInput, PetitionError
 from petitions.importer import (
     ON_ERROR,
@@ -112,8 +115,8 @@ def _object(row: Mapping[str, str], mapping: ColumnMapping) -> dict[str, Any]:
     return obj
 
 
-def read_rows(svc: Filer, path: Path, encoding: str,
-              mapping: ColumnMapping) -> Iterator[Filing | LineError]:
+def read_rows(svc: Filer, path: Path, encoding: str, mapping: ColumnMapping,
+              actor: Actor) -> Iterator[Filing | LineError]:
     """Each data row of the CSV file, parsed and checked, or its error."""
     if encoding not in ENCODINGS:
         raise InvalidInput("encoding", f"must be one of {', '.join(ENCODINGS)}",
@@ -152,6 +155,7 @@ def read_rows(svc: Filer, path: Path, encoding: str,
                 try:
                     filing = parse_line(start, json.dumps(_object(row, mapping),
                                                           ensure_ascii=False))
+                    filing = attrs.evolve(filing, kwargs={**filing.kwargs, "actor": actor})
                     check(svc, filing)
                 except PetitionError as exc:
                     yield LineError(start, str(exc))
@@ -165,11 +169,12 @@ def read_rows(svc: Filer, path: Path, encoding: str,
 
 
 def import_csv(
-    svc: Filer, path: str | Path, *, encoding: str = "utf-8-sig",
+    svc: Filer, path: str | Path, *, actor: Actor, encoding: str = "utf-8-sig",
     mapping: ColumnMapping | None = None, on_error: str = "stop",
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """File every row of the CSV file ``path``; see the module text.
+    """File every row of the CSV file ``path`` as ``actor`` (the operator running
+    the import); see the module text.
 
     Raises :class:`~petitions.importer.ImportRefused` when ``on_error="stop"``
     and a row is malformed (nothing is written then), ``InvalidInput`` when the
@@ -180,7 +185,7 @@ def import_csv(
     path, mapping = Path(path), mapping or ColumnMapping()
     errors: list[LineError] = []
     total = 0
-    for item in read_rows(svc, path, encoding, mapping):  # 1. check the whole file
+    for item in read_rows(svc, path, encoding, mapping, actor):  # 1. check the whole file
         total += 1
         if isinstance(item, LineError):
             errors.append(item)
@@ -190,7 +195,7 @@ def import_csv(
                                          stopped=True))
     imported = existing = 0
     stopped = False
-    for done, item in enumerate(read_rows(svc, path, encoding, mapping), start=1):
+    for done, item in enumerate(read_rows(svc, path, encoding, mapping, actor), start=1):
         if isinstance(item, Filing):  # 2. file, each row one transaction
             try:
                 if svc.exists(item.petition_id):

@@ -29,7 +29,7 @@ from psycopg import Cursor, errors
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from petitions.recorders import write_all
+from petitions.recorders import write_after, write_all
 
 #: The persistence topic that :func:`petitions.persistence.env_for_url` sets.
 TOPIC = "petitions.postgres:Factory"
@@ -48,6 +48,7 @@ class Recorder(PostgresApplicationRecorder):
                        **kwargs: Any) -> None:
         write_all(curs, kwargs)
         super()._insert_events(curs, stored_events, **kwargs)
+        write_after(curs, kwargs)
 
 
 class Factory(PostgresFactory):

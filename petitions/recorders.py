@@ -17,6 +17,10 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 #: The keyword of ``save`` (and of the recorder's ``insert_events``).
 ALSO_WRITE = "also_write"
 
+#: The keyword of the chain heads' writer (:mod:`petitions.audit.heads`),
+#: run after the events are inserted, in their transaction.
+WRITE_AFTER = "write_after"
+
 #: Writes one or more rows with the cursor it is given.
 Write = Callable[[Any], None]
 
@@ -34,6 +38,12 @@ def write_all(cursor: Any, kwargs: dict[str, Any]) -> None:
         write(cursor)
 
 
+def write_after(cursor: Any, kwargs: dict[str, Any]) -> None:
+    writes: Sequence[Write] = kwargs.get(WRITE_AFTER, ())
+    for write in writes:
+        write(cursor)
+
+
 class SQLiteRecorder(SQLiteApplicationRecorder):
     """eventsourcing's SQLite application recorder, with ``also_write``."""
 
@@ -43,4 +53,6 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
         write_all(c, kwargs)
-        return super()._insert_events(c, stored_events, **kwargs)
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        write_after(c, kwargs)
+        return ids

@@ -30,7 +30,7 @@ from petitions.campaigns import CampaignProgress
 from petitions.core import Store, as_id, retry_on_conflict, utcnow
 from petitions.domain.petition import OUTCOME_RESOLVED, Petition
 from petitions.domain.values import Actor, Location, Petitioner
-from petitions.errors import InvalidInput, PetitionError
+from petitions.errors import InvalidInput, PetitionError, bounded
 from petitions.lazy import LazyModule
 from petitions.privacy.core import Privacy
 from petitions.privacy.render import PetitionerView
@@ -113,6 +113,12 @@ class PetitionService:
     def url(self) -> str:
         """Where the events are stored (as given to :meth:`open`)."""
         return self._store.url
+
+    @property
+    def store(self) -> Store:
+        """The event store (an eventsourcing application) this service composes,
+        for audit tools: :mod:`petitions.audit` checks its snapshots and views."""
+        return self._store
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -199,7 +205,7 @@ class PetitionService:
         shown = self.privacy.render(petition.petitioner, matter_type=petition.matter_type,
                                     lead_unit=petition.lead_unit, viewer=viewer, unit=unit,
                                     reveal=reveal)
-        if reveal and viewer is not None and not shown.erased:
+        if reveal and viewer is not None and not shown.erased and not shown.sealed:
             self.privacy.record_reveal(viewer, petition.id, shown, unit, self.clock())
         return shown
 
@@ -219,8 +225,11 @@ class PetitionService:
         idempotency_key: str | None = None,
         campaign_id: UUID | None = None,
         at: datetime | None = None,
+        source: str = "",
     ) -> UUID:
-        """File a petition; return its id.
+        """File a petition; return its id.  ``source``: where the filing came from
+        as its sender says (a portal's name, an import line's claim) — recorded
+        in the filing, never taken as the actor.
 
         With an ``idempotency_key``, filing again returns the same id and
         writes nothing new — also when two portals race with the same key.
@@ -229,7 +238,7 @@ class PetitionService:
             self._store, self.privacy, actor=actor, petitioner=petitioner, title=title,
             description=description, category=category, channel=channel, location=location,
             workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
-            campaign_id=campaign_id, at=at)
+            campaign_id=campaign_id, at=at, source=source)
 
     # ------------------------------------------------------------- commands
     def execute(self, petition_id: UUID | str, command: Command, *, actor: Actor,
@@ -507,6 +516,9 @@ class PetitionService:
                       description: str = "", at: datetime | None = None) -> UUID:
         """Open a door-to-door campaign (进家入户); file its suggestions with
         ``campaign_id=`` the id returned."""
+        from petitions.operations import check
+
+        check(actor, "campaign_open")
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput("name", "must not be empty", kind="empty")
         from petitions.domain.campaign import Campaign
@@ -558,6 +570,7 @@ class PetitionService:
         if version is not None:
             if not isinstance(version, int) or version < 1:
                 raise InvalidInput("version", "must be a positive whole number")
+            bounded("version", version)
             petition = self._store.load_version(pid, version)
             if petition.version < version:
                 raise InvalidInput("version", f"the petition has only {petition.version} "
@@ -630,8 +643,7 @@ class PetitionService:
         Resume after a restart with the last position handled."""
         from petitions.feed import changes
 
-        return changes(self._store, after, follow=follow, poll_interval=poll_interval,
-                       privacy=self.privacy)
+        return changes(self._store, after, follow=follow, poll_interval=poll_interval)
 
     # ---------------------------------------------------------- read models
     def list_petitions(self, *, text: str | None = None, limit: int | None = 50,

@@ -45,6 +45,9 @@ class AttrsTranscoding(Transcoding):
         return _converter.unstructure(obj, unstructure_as=self.type)
 
     def decode(self, data: Any) -> Any:
+        upcast = getattr(self.type, "upcast", None)
+        if upcast is not None and isinstance(data, dict):
+            data = upcast(data)
         return _converter.structure(data, self.type)
 
 

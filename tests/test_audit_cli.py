@@ -15,6 +15,16 @@ from petitions import PetitionService
 from tests.audit_support import build, execute, row, rows, set_state
 
 
+@pytest.fixture(autouse=True)
+def _no_configured_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQLite default: no master key configured (not one left in the
+    environment by a PostgreSQL test), so each store keeps its key beside it."""
+    from petitions.privacy import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV
+
+    monkeypatch.delenv(MASTER_KEY_ENV, raising=False)
+    monkeypatch.delenv(MASTER_KEY_FILE_ENV, raising=False)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> tuple[Path, list[UUID]]:
     path = tmp_path / "cli.sqlite"
@@ -23,8 +33,8 @@ def store(tmp_path: Path) -> tuple[Path, list[UUID]]:
     return path, ids
 
 
-def run(db: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["--db", str(db), *args])
+def run(db: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", str(db), *args], env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -82,17 +92,55 @@ def test_export_then_import_into_an_empty_database(
             assert attrs.evolve(left, petitioner=right.petitioner) == right  # but the petitioner
             assert left.petitioner.id == right.petitioner.id
             assert right.petitioner.name is None
+            # ... which reads as sealed (unavailable here), never as erased.
+            assert right.petitioner.sealed and not right.petitioner.erased
+    code, out, _ = run(target, "show", str(ids[0]))
+    assert code == 0 and "sealed" in out and "erased" not in out
     # ... so the keys move beside the log, re-wrapped for the target's master key.
     keys = tmp_path / "keys.jsonl"
     code, _, err = run(target, "privacy", "keys", "status", "--actor", "admin")
+    assert code == 1 and "role" in err  # no default administrator
+    code, _, err = run(target, "privacy", "keys", "status", "--actor", "admin",
+                       "--role", "administrator")
     assert code == 0 and Path(f"{target}.key").exists(), err  # the target's master key
     code, out, err = run(db, "privacy", "keys", "export", str(keys), "--for-key-file",
-                         f"{target}.key", "--actor", "admin")
+                         f"{target}.key", "--actor", "admin", "--role", "administrator")
     assert code == 0, err
-    code, out, err = run(target, "privacy", "keys", "import", str(keys), "--actor", "admin")
+    code, out, err = run(target, "privacy", "keys", "import", str(keys), "--actor", "admin",
+                         "--role", "administrator")
     assert code == 0 and out.startswith("imported"), err
     with PetitionService.open(str(db)) as a, PetitionService.open(str(target)) as b:
         assert [a.get(i) for i in ids] == [b.get(i) for i in ids]
+
+
+def test_the_keys_move_with_the_log_in_one_step(
+        tmp_path: Path, store: tuple[Path, list[UUID]]) -> None:
+    """README "Moving a store": export log and keys, then one ``audit import --keys``."""
+    db, ids = store
+    target_key = tmp_path / "secure" / "target.key"
+    target_key.parent.mkdir()
+    code, out, _ = run(db, "privacy", "keys", "new")
+    target_key.write_text(out)
+    log, keys = tmp_path / "log.jsonl", tmp_path / "keys.jsonl"
+    assert run(db, "audit", "export", str(log))[0] == 0
+    code, _, err = run(db, "privacy", "keys", "export", str(keys), "--for-key-file",
+                       str(target_key), "--actor", "admin", "--role", "administrator")
+    assert code == 0, err
+    target = tmp_path / "target.sqlite"
+    env = {"PETITIONS_MASTER_KEY_FILE": str(target_key)}
+    code, _, err = run(target, "audit", "import", str(log), "--keys", str(tmp_path / "no"),
+                       "--actor", "admin", "--role", "administrator", env=env)
+    assert code == 2 and not target.exists()
+    code, out, err = run(target, "audit", "import", str(log), "--keys", str(keys),
+                         "--actor", "admin", "--role", "administrator", env=env)
+    assert code == 0 and "data key row" in out, err
+    assert not Path(f"{target}.key").exists()
+    code, left, _ = run(db, "--json", "show", str(ids[0]))
+    code2, right, _ = run(target, "--json", "show", str(ids[0]), env=env)
+    assert code == code2 == 0 and json.loads(left) == json.loads(right)
+    assert json.loads(right)["petitioner"]["name"] == "居民0"
+    code, out, _ = run(target, "--json", "audit", "verify", env=env)
+    assert code == 0 and json.loads(out)["keys"] == len(ids)
 
 
 def test_a_broken_store_is_neither_sealed_nor_exported(

@@ -220,14 +220,18 @@ def test_views_rebuild(cli: Cli) -> None:
     pid = cli.file()
     cli("accept", pid)
     # definition, filing, acceptance, and the two clocks they started
-    assert cli.json("views", "rebuild") == {"events": 5}
+    r = cli("views", "rebuild", role="auditor", code=1)
+    assert "auditor" in r.stderr
+    assert cli.json("views", "rebuild", role="administrator") == {"events": 5}
     assert [c["id"] for c in cli.json("list", "--stage", "dispatch")] == [pid]
     r = cli("views", "run", "--timeout", "0.1", code=1)
     assert "PostgreSQL" in r.stderr
 
 
 def test_demo_twice(cli: Cli) -> None:
-    first = cli.json("demo")
+    r = cli("demo", role="auditor", code=1)
+    assert "auditor" in r.stderr and cli.json("list") == []
+    first = cli.json("demo", role="administrator")
     assert [c["case"] for c in first] == list(range(1, 10))
     assert all(c["new"] for c in first)
     by_case = {c["case"]: c for c in first}
@@ -240,13 +244,13 @@ def test_demo_twice(cli: Cli) -> None:
     assert (by_case[2]["campaign"]["collected"], by_case[2]["campaign"]["resolved"]) == (34, 34)
     assert by_case[2]["petitions"] == 35
     assert by_case[8]["stage"] == "review"
-    second = cli.json("demo")
+    second = cli.json("demo", role="administrator")
     assert not any(c["new"] for c in second)
     assert [c["version"] for c in second] == [c["version"] for c in first]
     assert [c["events"] for c in second] == [c["events"] for c in first]
     assert len(cli.json("list", "--limit", "100")) == 9 + 34
     assert len(cli.json("list", "--workflow", "campaign", "--limit", "100")) == 34
-    table = cli("demo", lang="zh").stdout
+    table = cli("demo", lang="zh", role="administrator").stdout
     assert "江北区典型案例" in table and "已存在" in table and "新载入" not in table
     # Chinese output names workflows by their titles, never by their codes.
     assert "西南证券" in table and "物业矛盾（第2版）" in table

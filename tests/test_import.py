@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
-from petitions import PetitionService
+from petitions import Actor, PetitionService
 from petitions.domain.petition import petition_id_for
 from petitions.importer import ImportRefused, import_filings
 from petitions.persistence import store_info
@@ -40,6 +40,10 @@ def write_lines(path: Path, lines: list[Any]) -> Path:
     return path
 
 
+CLERK = Actor("clerk-wang", "intake_clerk")
+OPERATOR = ["--actor", "clerk-wang", "--role", "intake_clerk"]
+
+
 def filed_keys(svc: PetitionService) -> Counter[str]:
     """How many Filed events each idempotency key has in the store."""
     return Counter(c.data["idempotency_key"] for c in svc.changes() if c.type == "Filed")
@@ -48,15 +52,15 @@ def filed_keys(svc: PetitionService) -> Counter[str]:
 def test_import_files_each_line_once_and_again_writes_nothing(
         service: PetitionService, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "in.jsonl", [filing(n) for n in range(5)] + [""])
-    first = import_filings(service, path)
+    first = import_filings(service, path, actor=CLERK)
     assert (first.lines, first.imported, first.existing, first.skipped) == (5, 5, 0, 0)
-    again = import_filings(service, path)
+    again = import_filings(service, path, actor=CLERK)
     assert (again.imported, again.existing) == (0, 5)
     assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(5)})
     view = service.get(petition_id_for("wechat:2022-00003"))
     assert view.title == "小区停车难 3" and view.location.community == "保税商厦社区"
     assert view.filed_at.isoformat() == "2022-06-06T01:30:00+00:00"
-    assert service.history(view.id)[0].actor == "import"
+    assert service.history(view.id)[0].actor == "clerk-wang"
 
 
 BAD_LINES: list[Any] = [
@@ -76,7 +80,7 @@ def test_on_error_stop_refuses_the_file_and_writes_nothing(
     lines = [filing(1), *BAD_LINES, filing(2)]
     path = write_lines(tmp_path / "in.jsonl", lines)
     with pytest.raises(ImportRefused) as refused:
-        import_filings(service, path, on_error="stop")
+        import_filings(service, path, actor=CLERK, on_error="stop")
     report = refused.value.report
     assert [e.line for e in report.errors] == list(range(2, 2 + len(BAD_LINES)))
     assert "category" in str(report.errors[3]) and "titel" in str(report.errors[5])
@@ -87,7 +91,7 @@ def test_on_error_skip_reports_line_numbers_and_imports_the_rest(
         service: PetitionService, tmp_path: Path) -> None:
     lines = [filing(1), *BAD_LINES, filing(2)]
     path = write_lines(tmp_path / "in.jsonl", lines)
-    report = import_filings(service, path, on_error="skip")
+    report = import_filings(service, path, actor=CLERK, on_error="skip")
     assert (report.imported, report.skipped) == (2, len(BAD_LINES))
     assert [e.line for e in report.errors] == list(range(2, 2 + len(BAD_LINES)))
     assert filed_keys(service) == Counter({"wechat:2022-00001": 1, "wechat:2022-00002": 1})
@@ -96,12 +100,12 @@ def test_on_error_skip_reports_line_numbers_and_imports_the_rest(
 def test_cli_import_reports_bad_lines_on_stderr(backend_url: str, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "in.jsonl", [filing(1), "{oops", filing(2)])
     runner = CliRunner()
-    stop = runner.invoke(cli.main, ["--db", backend_url, "import", str(path)])
+    stop = runner.invoke(cli.main, ["--db", backend_url, *OPERATOR, "import", str(path)])
     assert stop.exit_code == 1
     assert "line 2:" in stop.output and "nothing was written" in stop.output
-    skip = runner.invoke(cli.main, ["--db", backend_url, "--json", "import", str(path),
-                                    "--on-error", "skip"])
-    assert skip.exit_code == 0, skip.output
+    skip = runner.invoke(cli.main, ["--db", backend_url, *OPERATOR, "--json", "import",
+                                    str(path), "--on-error", "skip"])
+    assert skip.exit_code == 1, skip.output  # a line failed: the counts say how many
     assert "line 2:" in skip.output
     summary = json.loads(skip.output.strip().splitlines()[-1])
     assert (summary["imported"], summary["skipped"]) == (2, 1)
@@ -115,7 +119,8 @@ def test_import_killed_at_a_random_point_and_run_again_files_everything_once(
     path = write_lines(tmp_path / "big.jsonl", [filing(n) for n in range(total)])
     rng = random.Random()
     kill_after = rng.randrange(5, total // 2)  # filings seen in the store before SIGKILL
-    command = [sys.executable, "-m", "cli", "--db", backend_url, "import", str(path)]
+    command = [sys.executable, "-m", "cli", "--db", backend_url, *OPERATOR, "import",
+               str(path)]
     with PetitionService.open(backend_url) as svc:
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
@@ -137,3 +142,57 @@ def test_import_killed_at_a_random_point_and_run_again_files_everything_once(
         info = store_info(svc, backend_url)
         # Filed and its intake clock, once each
         assert (info.petitions, info.petition_events) == (total, 2 * total)
+
+
+def test_import_records_the_operator_and_keeps_the_claim_as_source(
+        service: PetitionService, tmp_path: Path) -> None:
+    claimed = filing(7, actor={"id": "portal-wechat", "role": "administrator"},
+                     source="微信公众号")
+    path = write_lines(tmp_path / "in.jsonl", [claimed])
+    import_filings(service, path, actor=CLERK)
+    first = service.history(petition_id_for("wechat:2022-00007"))[0]
+    assert (first.actor, first.role) == ("clerk-wang", "intake_clerk")
+    assert first.data["source"] == "微信公众号; portal-wechat (administrator)"
+
+
+def test_auditors_cannot_import(backend_url: str, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "in.jsonl", [filing(1)])
+    result = CliRunner().invoke(cli.main, ["--db", backend_url, "--actor", "wu", "--role",
+                                           "auditor", "import", str(path)])
+    assert result.exit_code == 1 and "auditor" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    with PetitionService.open(backend_url) as svc:
+        assert list(svc.changes()) == []
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
+def test_import_reads_gbk_gb18030_and_utf8_with_or_without_bom(
+        backend_url: str, tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes("".join(json.dumps(filing(n), ensure_ascii=False) + "\n"
+                             for n in range(2)).encode(encoding))
+    given = [] if encoding.startswith("utf-8") else ["--encoding", encoding]
+    result = CliRunner().invoke(cli.main, ["--db", backend_url, *OPERATOR, "--json", "import",
+                                           str(path), *given])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["imported"] == 2
+    with PetitionService.open(backend_url) as svc:
+        assert svc.get(petition_id_for("wechat:2022-00001")).title == "小区停车难 1"
+
+
+def test_undecodable_input_names_the_line_and_skip_exits_non_zero(
+        backend_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    good = json.dumps(filing(1), ensure_ascii=False) + "\n"
+    path.write_bytes(good.encode() + (json.dumps(filing(2), ensure_ascii=False) + "\n")
+                     .encode("gbk"))
+    runner = CliRunner()
+    stop = runner.invoke(cli.main, ["--db", backend_url, *OPERATOR, "import", str(path)])
+    assert stop.exit_code == 1 and "line 2:" in stop.stderr and "--encoding" in stop.stderr
+    assert "Traceback" not in stop.output
+    skip = runner.invoke(cli.main, ["--db", backend_url, *OPERATOR, "import", str(path),
+                                    "--on-error", "skip"])
+    assert skip.exit_code == 1 and "imported 1" in skip.stdout and "skipped 1" in skip.stdout
+    bad = runner.invoke(cli.main, ["--db", backend_url, *OPERATOR, "import", str(path),
+                                   "--encoding", "klingon"])
+    assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1

@@ -4,6 +4,7 @@ system's export, line numbers, rerun safety and SIGKILL safety (as JSON Lines)."
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import random
@@ -23,6 +24,10 @@ from petitions.errors import InvalidInput
 from petitions.importer import ImportRefused
 from petitions.importer_csv import COLUMNS, import_csv
 from petitions.persistence import store_info
+
+OPERATOR = Actor("clerk-01", "intake_clerk")
+csv_import = functools.partial(import_csv, actor=OPERATOR)
+AS_CLERK = ("--actor", "clerk-01", "--role", "intake_clerk")
 
 
 def row(n: int, **overrides: str) -> dict[str, str]:
@@ -54,9 +59,9 @@ def filed(svc: PetitionService) -> Counter[str]:
 def test_each_row_filed_once_in_every_encoding(service: PetitionService, tmp_path: Path,
                                                encoding: str) -> None:
     path = write_csv(tmp_path / "in.csv", [row(n) for n in range(3)], encoding=encoding)
-    report = import_csv(service, path, encoding=encoding)
+    report = csv_import(service, path, encoding=encoding)
     assert (report.lines, report.imported, report.existing) == (3, 3, 0)
-    again = import_csv(service, path, encoding=encoding)
+    again = csv_import(service, path, encoding=encoding)
     assert (again.imported, again.existing) == (0, 3)
     assert filed(service) == Counter({f"12345:2022-{n:05d}": 1 for n in range(3)})
     case = service.list_petitions(grid="7")[0]
@@ -70,7 +75,7 @@ def test_each_row_filed_once_in_every_encoding(service: PetitionService, tmp_pat
 def test_a_wrong_encoding_is_one_clear_error(service: PetitionService, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "in.csv", [row(1)], encoding="gbk")
     with pytest.raises(InvalidInput) as err:
-        import_csv(service, path, encoding="utf-8")
+        csv_import(service, path, encoding="utf-8")
     assert err.value.field == "encoding"
     assert filed(service) == Counter()
 
@@ -79,12 +84,12 @@ def test_the_whole_file_is_checked_first(service: PetitionService, tmp_path: Pat
     rows = [row(1), row(2, category="nope"), row(3, title=""), row(4)]
     path = write_csv(tmp_path / "in.csv", rows, extra='"12345:x","unterminated\r\n')
     with pytest.raises(ImportRefused) as err:
-        import_csv(service, path)
+        csv_import(service, path)
     lines = [e.line for e in err.value.report.errors]
     assert lines[:2] == [3, 4]  # header is line 1; rows 2 and 3 are lines 3 and 4
     assert "category" in str(err.value.report.errors[0])
     assert filed(service) == Counter()  # nothing written
-    report = import_csv(service, path, on_error="skip")
+    report = csv_import(service, path, on_error="skip")
     assert report.imported == 2 and report.skipped == len(set(lines))
     assert set(filed(service)) == {"12345:2022-00001", "12345:2022-00004"}
 
@@ -93,16 +98,16 @@ def test_a_multi_line_field_keeps_line_numbers_right(service: PetitionService,
                                                     tmp_path: Path) -> None:
     rows = [row(1, description="第一行\n第二行"), row(2, category="nope")]
     with pytest.raises(ImportRefused) as err:
-        import_csv(service, write_csv(tmp_path / "in.csv", rows))
+        csv_import(service, write_csv(tmp_path / "in.csv", rows))
     assert [e.line for e in err.value.report.errors] == [4]
 
 
 def test_header_problems_refuse_the_file(service: PetitionService, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="unknown column 'colour'"):
-        import_csv(service, write_csv(tmp_path / "a.csv", [{**row(1), "colour": "red"}],
+        csv_import(service, write_csv(tmp_path / "a.csv", [{**row(1), "colour": "red"}],
                                       columns=(*COLUMNS, "colour")))
     with pytest.raises(InvalidInput, match="no column 'category'"):
-        import_csv(service, write_csv(tmp_path / "b.csv", [
+        csv_import(service, write_csv(tmp_path / "b.csv", [
             {k: v for k, v in row(1).items() if k != "category"}],
             columns=tuple(c for c in COLUMNS if c != "category")))
 
@@ -117,7 +122,7 @@ def test_a_mapping_reads_another_systems_export(backend_url: str, tmp_path: Path
     path = write_csv(tmp_path / "export.csv", rows, encoding="gb18030",
                      columns=tuple(theirs.values()))
     runner = CliRunner()
-    args = ["--db", backend_url, "--json", "import", str(path), "--encoding", "gb18030",
+    args = ["--db", backend_url, *AS_CLERK, "--json", "import", str(path), "--encoding", "gb18030",
             "--mapping", str(mapping)]
     result = runner.invoke(cli.main, args)
     assert result.exit_code == 0, result.output
@@ -129,16 +134,17 @@ def test_a_mapping_reads_another_systems_export(backend_url: str, tmp_path: Path
         assert len(cases) == 2 and {c.channel for c in cases} == {"hotline"}
     bad = tmp_path / "bad.toml"
     bad.write_text('[columns]\ncolour = "颜色"\n', encoding="utf-8")
-    refused = runner.invoke(cli.main, ["--db", backend_url, "import", str(path),
+    refused = runner.invoke(cli.main, ["--db", backend_url, *AS_CLERK, "import", str(path),
                                        "--mapping", str(bad)])
     assert refused.exit_code == 1 and "colour" in refused.output
     assert "Traceback" not in refused.output
-    wrong = runner.invoke(cli.main, ["--db", backend_url, "import", str(path)])
+    wrong = runner.invoke(cli.main, ["--db", backend_url, *AS_CLERK, "import", str(path)])
     assert wrong.exit_code == 1 and "encoding" in wrong.output
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text("", encoding="utf-8")
-    usage = runner.invoke(cli.main, ["--db", backend_url, "import", str(jsonl),
-                                     "--encoding", "gbk"])
+    usage = runner.invoke(cli.main, ["--db", backend_url, "--actor", "clerk-01", "--role",
+                                     "intake_clerk", "import", str(jsonl), "--mapping",
+                                     str(mapping)])
     assert usage.exit_code == 2
 
 
@@ -148,7 +154,8 @@ def test_csv_import_killed_and_run_again_files_everything_once(
     total = 300
     path = write_csv(tmp_path / "big.csv", [row(n) for n in range(total)], encoding="gbk")
     kill_after = random.Random().randrange(5, total // 2)
-    command = [sys.executable, "-m", "cli", "--db", backend_url, "import", str(path),
+    command = [sys.executable, "-m", "cli", "--db", backend_url, "--actor", "clerk-01",
+               "--role", "intake_clerk", "import", str(path),
                "--encoding", "gbk"]
     with PetitionService.open(backend_url) as svc:
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

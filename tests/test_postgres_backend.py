@@ -114,7 +114,11 @@ def test_store_info_counts_petitions_events_and_definitions(
 
 def test_cli_db_init_and_info(backend_url: str, worker: Actor) -> None:
     runner = CliRunner()
-    result = runner.invoke(cli.main, ["--db", backend_url, "--json", "db", "init"])
+    refused = runner.invoke(cli.main, ["--db", backend_url, "--actor", "wu", "--role",
+                                       "auditor", "db", "init"])
+    assert refused.exit_code == 1 and "auditor" in refused.stderr
+    result = runner.invoke(cli.main, ["--db", backend_url, "--actor", "admin-he", "--role",
+                                      "administrator", "--json", "db", "init"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["initialised"] is True
     with PetitionService.open(backend_url) as svc:

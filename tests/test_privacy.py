@@ -602,23 +602,24 @@ def test_cli_privacy_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         kept = file(svc, petitioner(id="cli-kept"))
     runner = CliRunner()
     dry = runner.invoke(main, ["--db", db, "--json", "privacy", "retain", "--older-than", "2y",
-                               "--status", "closed", "--dry-run", "--actor", "admin-he"])
+                               "--status", "closed", "--dry-run", "--actor", "admin-he",
+                               "--role", "administrator"])
     assert dry.exit_code == 0, dry.output
     assert [i["petitioner_id"] for i in json.loads(dry.output)["items"]] == ["cli-old"]
     refused = runner.invoke(main, ["--db", db, "privacy", "erase", "cli-kept", "--legal-basis",
                                    "本人请求", "--actor", "li", "--role", "caseworker"])
     assert refused.exit_code == 1 and "may not erase" in refused.output
     done = runner.invoke(main, ["--db", db, "privacy", "erase", "cli-kept", "--legal-basis",
-                                "本人请求", "--actor", "admin-he"])
+                                "本人请求", "--actor", "admin-he", "--role", "administrator"])
     assert done.exit_code == 0 and "cli-kept" in done.output
     again = runner.invoke(main, ["--db", db, "privacy", "erase", "cli-kept", "--legal-basis",
-                                 "本人请求", "--actor", "admin-he"])
+                                 "本人请求", "--actor", "admin-he", "--role", "administrator"])
     assert again.exit_code == 1 and "already erased" in again.output
     run = runner.invoke(main, ["--db", db, "privacy", "retain", "--older-than", "2y",
-                               "--actor", "admin-he"])
+                               "--actor", "admin-he", "--role", "administrator"])
     assert run.exit_code == 0 and "1 petitioner(s)" in run.output
     status = runner.invoke(main, ["--db", db, "--json", "privacy", "keys", "status",
-                                  "--actor", "admin-he"])
+                                  "--actor", "admin-he", "--role", "administrator"])
     assert json.loads(status.output)["erased_keys"] == 2
     with PetitionService.open(db) as svc:
         assert svc.get(old).petitioner.erased and svc.get(kept).petitioner.erased

@@ -21,11 +21,11 @@ if TYPE_CHECKING:
         GENESIS,
         ChainedApplication,
         ChainedMapper,
-        event_hash,
         prev_hash_of,
     )
     from petitions.audit.errors import AuditError, ChainBroken, ImportRefused, SealInvalid
     from petitions.audit.exchange import export_log, import_log, read_export
+    from petitions.audit.hashing import event_hash
     from petitions.audit.merkle import merkle_root
     from petitions.audit.replay import Change, HistoryEntry, describe, history
     from petitions.audit.seal import (
@@ -45,7 +45,7 @@ _EXPORTS = {
     "GENESIS": "petitions.audit.chain",
     "ChainedApplication": "petitions.audit.chain",
     "ChainedMapper": "petitions.audit.chain",
-    "event_hash": "petitions.audit.chain",
+    "event_hash": "petitions.audit.hashing",
     "prev_hash_of": "petitions.audit.chain",
     "AuditError": "petitions.audit.errors",
     "ChainBroken": "petitions.audit.errors",

@@ -23,7 +23,6 @@ cache); :class:`ChainedApplication` gives them a plain mapper.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -42,12 +41,14 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
+from petitions.audit.hashing import event_hash, id_hex, stored_hash
+from petitions.audit.heads import HeadsTable
+from petitions.recorders import WRITE_AFTER, writes_alongside
+
 #: How many chain heads a process remembers before it starts afresh.
 STORED_HEADS_MAX = 100_000
 #: ``prev_hash`` of every version-1 event.
 GENESIS = "0" * 64
-#: First line of the bytes an event hash is computed over.
-EVENT_PREFIX = b"petitions/event/v1\n"
 #: How every chained state starts; the 64 hex digits of ``prev_hash`` follow.
 STATE_PREFIX = b'{"prev_hash":"'
 _HEX = frozenset("0123456789abcdef")
@@ -55,27 +56,6 @@ _HEX = frozenset("0123456789abcdef")
 
 class ChainConfigurationError(RuntimeError):
     """The application is configured in a way the hash chain cannot support."""
-
-
-def id_hex(originator_id: UUID | str) -> str:
-    """The canonical text of an aggregate id in hashes: 32 lowercase hex digits."""
-    if isinstance(originator_id, UUID):
-        return originator_id.hex
-    return UUID(str(originator_id)).hex
-
-
-def event_hash(originator_id: str, version: int, topic: str, state: bytes) -> str:
-    """The hash of one stored event (``originator_id`` as 32 lowercase hex digits)."""
-    return hashlib.sha256(
-        b"".join((EVENT_PREFIX, originator_id.encode(), b"\n", str(version).encode(), b"\n",
-                  topic.encode(), b"\n", state))
-    ).hexdigest()
-
-
-def stored_hash(stored: StoredEvent) -> str:
-    """The hash of an eventsourcing :class:`StoredEvent`."""
-    return event_hash(id_hex(stored.originator_id), stored.originator_version, stored.topic,
-                      bytes(stored.state))
 
 
 def prev_hash_of(state: bytes) -> str | None:
@@ -123,6 +103,17 @@ class ChainedMapper(Mapper[UUID]):
             yield
         finally:
             self._local.heads = None
+
+    def batch_heads(self) -> dict[str, tuple[int, str]]:
+        """The newest event of each aggregate mapped in the current batch:
+        id hex → (version, hash)."""
+        heads: dict[tuple[UUID, int], str] | None = getattr(self._local, "heads", None)
+        newest: dict[str, tuple[int, str]] = {}
+        for (oid, version), digest in (heads or {}).items():
+            key = id_hex(oid)
+            if key not in newest or version > newest[key][0]:
+                newest[key] = (version, digest)
+        return newest
 
     def remember_stored(self) -> None:
         """The events of the current batch are stored: remember their hashes
@@ -182,27 +173,93 @@ class ChainedMapper(Mapper[UUID]):
                            topic=topic, state=state)
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        event = super().to_domain_event(stored_event)
+        try:
+            event = super().to_domain_event(stored_event)
+        except Exception as exc:  # damaged bytes: name the event, not a traceback
+            from petitions.errors import CorruptEvent
+
+            oid, version = stored_event.originator_id, stored_event.originator_version
+            position = getattr(stored_event, "id", None)
+            if position is None and self.recorder is not None:
+                position = stored_position(self.recorder, oid, version)
+            detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            raise CorruptEvent(oid, version, position, detail) from exc
         # The link belongs to the stored record, not to the domain event.
         vars(event).pop("prev_hash", None)
         return event
 
 
+def stored_position(recorder: Any, originator_id: UUID | str, version: int) -> int | None:
+    """The notification position of a stored event (None when unknown)."""
+    from petitions.persistence import is_postgres_recorder, is_sqlite_recorder
+
+    table = recorder.events_table_name
+    try:
+        if is_sqlite_recorder(recorder):
+            statement: Any = (f"SELECT rowid AS position FROM {table} "
+                              "WHERE originator_id = ? AND originator_version = ?")
+            params: tuple[Any, ...] = (str(originator_id) if recorder.datastore
+                                       .originator_id_type == "text" else id_hex(originator_id),
+                                       version)
+        elif is_postgres_recorder(recorder):
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL("SELECT notification_id AS position FROM {}.{} "
+                            "WHERE originator_id = %s AND originator_version = %s").format(
+                Identifier(recorder.datastore.schema), Identifier(table))
+            params = (originator_id, version)
+        else:
+            return None
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            row = c.fetchone()
+    except Exception:  # a best effort for an error message
+        return None
+    if row is None:
+        return None
+    return int(row["position"] if isinstance(row, dict) else row[0])
+
+
 class ChainedEventStore(EventStore[UUID]):
-    """An event store whose every ``put`` chains the new events (see module doc)."""
+    """An event store whose every ``put`` chains the new events (see module doc)
+    and records each chain's new head (:mod:`petitions.audit.heads`) in the
+    events' own transaction."""
 
     mapper: ChainedMapper
+
+    def __init__(self, *args: Any, heads: HeadsTable | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.heads = heads
 
     def put(self, domain_events: Sequence[DomainEventProtocol[UUID]],
             **kwargs: Any) -> list[Recording[UUID]]:
         with self.mapper.batch():
+            table = self.heads
+            alongside = table is not None and writes_alongside(self.recorder)
+            if table is not None and alongside:
+                kwargs[WRITE_AFTER] = [*kwargs.get(WRITE_AFTER, ()),
+                                       lambda cursor: table.upsert(cursor,
+                                                                   self.mapper.batch_heads())]
             recordings = super().put(domain_events, **kwargs)
+            if table is not None and not alongside:
+                table.write_separately(self.mapper.batch_heads())
             self.mapper.remember_stored()
             return recordings
 
 
 class ChainedApplication(Application[UUID]):
     """An eventsourcing application whose stored events form hash chains."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        import sqlite3
+
+        from eventsourcing.persistence import OperationalError
+
+        try:
+            super().__init__(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            # e.g. "file is not a database": a text file given as the store.
+            raise OperationalError(f"{exc} (is it a petitions SQLite database?)") from exc
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(),
@@ -211,9 +268,15 @@ class ChainedApplication(Application[UUID]):
     def construct_event_store(self) -> EventStore[UUID]:
         mapper = cast(ChainedMapper, self.mapper)
         mapper.recorder = self.recorder
-        return ChainedEventStore(mapper=mapper, recorder=self.recorder)
+        heads = None
+        if HeadsTable.supported(self.recorder):
+            heads = HeadsTable(self.recorder)
+            heads.create()
+        return ChainedEventStore(mapper=mapper, recorder=self.recorder, heads=heads)
 
     def construct_snapshot_store(self) -> EventStore[UUID]:
+        from petitions.audit.snapshots import SnapshotMapper, VerifiedSnapshotStore
+
         recorder = self.factory.aggregate_recorder(purpose="snapshots")
-        plain: Mapper[UUID] = Mapper(transcoder=self.mapper.transcoder)
-        return EventStore(mapper=plain, recorder=recorder)
+        mapper = SnapshotMapper(transcoder=self.mapper.transcoder, chain=self.mapper)
+        return VerifiedSnapshotStore(mapper=mapper, recorder=recorder, events=self.recorder)

@@ -32,8 +32,9 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from petitions.audit.chain import id_hex, prev_hash_of
+from petitions.audit.chain import prev_hash_of
 from petitions.audit.errors import ImportRefused
+from petitions.audit.hashing import id_hex
 from petitions.audit.seal import Seal, check_signature
 from petitions.audit.verify import ChainVerifier, Report, is_gapless, stored_records
 from petitions.domain.values import Actor
@@ -208,5 +209,21 @@ def import_log(app: Any, path: str | Path, *, actor: Actor, seal: Seal | None = 
                             "database")
     events, report = read_export(path, seal=seal)
     if events:
-        app.recorder.insert_events(events)
+        from petitions.audit.hashing import id_hex, stored_hash
+        from petitions.audit.heads import HeadsTable
+        from petitions.recorders import WRITE_AFTER, writes_alongside
+
+        heads: dict[str, tuple[int, str]] = {}
+        for stored in events:
+            key = id_hex(stored.originator_id)
+            if key not in heads or stored.originator_version > heads[key][0]:
+                heads[key] = (stored.originator_version, stored_hash(stored))
+        table = HeadsTable(app.recorder) if HeadsTable.supported(app.recorder) else None
+        if table is not None and writes_alongside(app.recorder):
+            app.recorder.insert_events(events, **{WRITE_AFTER: [
+                lambda cursor: table.upsert(cursor, heads)]})
+        else:
+            app.recorder.insert_events(events)
+            if table is not None:
+                table.write_separately(heads)
     return report

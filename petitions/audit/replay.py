@@ -20,7 +20,8 @@ from uuid import UUID
 
 import attrs
 
-from petitions.audit.chain import prev_hash_of, stored_hash
+from petitions.audit.chain import prev_hash_of
+from petitions.audit.hashing import stored_hash
 from petitions.errors import InvalidInput, PetitionNotFound
 from petitions.labels import catalog, command_label, limit_unit_label
 from petitions.transcoding import to_plain

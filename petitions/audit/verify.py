@@ -18,13 +18,9 @@ from uuid import UUID
 
 import attrs
 
-from petitions.audit.chain import (
-    EVENT_PREFIX,
-    GENESIS,
-    STATE_PREFIX,
-    is_hash,
-    prev_hash_of,
-)
+from petitions.audit.chain import GENESIS, STATE_PREFIX, is_hash, prev_hash_of
+from petitions.audit.hashing import EVENT_PREFIX
+from petitions.audit.heads import HeadsTable
 from petitions.audit.merkle import merkle_root
 from petitions.audit.seal import Seal, check_signature, key_id, load_private_key
 from petitions.persistence import EventLog, is_postgres_recorder, is_sqlite_recorder
@@ -75,6 +71,13 @@ class Report:
     problems: tuple[Problem, ...]
     problem_count: int
     seal: dict[str, Any] | None = None
+    #: Stored snapshots checked (against the chain and a replay of their events).
+    snapshots: int = 0
+    #: Petitioner key rows checked; None when no master key was configured.
+    keys: int | None = None
+    #: The position up to which the read models were compared with a rebuild
+    #: (None: not compared).
+    views: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -101,6 +104,9 @@ class Report:
             "first_problem": self.problems[0].to_dict() if self.problems else None,
             "problems": [p.to_dict() for p in self.problems],
             "seal": self.seal,
+            "snapshots": self.snapshots,
+            "keys": self.keys,
+            "views": self.views,
         }
 
 
@@ -232,21 +238,69 @@ class ChainVerifier:
         self._set_head(oid, version, h, position)
         return h
 
+    def _check_heads(self, recorded: dict[str, tuple[int, str]]) -> None:
+        """Each chain's newest event against the head recorded with it."""
+        for oid, (version, h, position, _) in self.heads.items():
+            found = recorded.get(oid)
+            if found is None:
+                self.problem("head_missing", "no chain head is recorded for this chain "
+                             "(its heads row was deleted, or the chain was written outside "
+                             "the application)", oid, version, position)
+            elif found[0] > version:
+                missing = (f"version {found[0]} was" if found[0] == version + 1
+                           else f"versions {version + 1}–{found[0]} were")
+                self.problem("head", f"the chain ends at version {version} but its head "
+                             f"was recorded at version {found[0]}: {missing} removed",
+                             oid, version + 1, None)
+            elif found[0] < version:
+                self.problem("head", f"version {version} is stored but the chain head was "
+                             f"recorded at version {found[0]}: events were added outside "
+                             "the application (or the heads row was altered)",
+                             oid, found[0] + 1, None)
+            elif found[1] != h and self.explained.get(oid) != version:
+                self.problem("altered", "the newest event no longer hashes to the chain "
+                             "head recorded when it was stored (the event, or its heads "
+                             "row, was altered)", oid, version, position)
+        for oid, (version, _) in recorded.items():
+            if oid not in self.heads:
+                self.problem("head", f"a chain head is recorded at version {version} but "
+                             "no event of this chain is stored: the chain was removed",
+                             oid, version, None)
+
     def _set_head(self, oid: str, version: int, h: str, position: int) -> None:
         self.heads[oid] = (version, h, position, STATE_PREFIX + h.encode() + b'"')
 
-    def finish(self) -> Report:
-        for oid, (version, position, _) in self.pending.items():
+    def finish(self, heads: dict[str, tuple[int, str]] | None = None) -> Report:
+        """The report; ``heads``: the chain heads the store recorded (checked
+        against the chains when given)."""
+        for oid, (version, position, before) in self.pending.items():
+            if heads is not None and oid in heads and oid in self.heads:
+                head = self.heads[oid]
+                if heads[oid] == (head[0], head[1]) and head[0] == version:
+                    # The newest event is intact, so its predecessor was altered.
+                    self.problem("altered", "the stored event no longer hashes to the "
+                                 f"prev_hash recorded by version {version} (the event was "
+                                 "altered)", oid, version - 1, before)
+                    continue
+                if head[0] == version:
+                    self.problem("altered", "the stored event no longer matches its chain "
+                                 "on either side (it was altered, replaced or swapped)",
+                                 oid, version, position)
+                    self.explained[oid] = version
+                    continue
             self.problem("link", f"prev_hash does not match the hash of version {version - 1}"
                          f": this last event was forged or altered, or version "
                          f"{version - 1} was", oid, version, position)
+            self.explained[oid] = version
         self.pending.clear()
+        if heads is not None:
+            self._check_heads(heads)
         seal_info: dict[str, Any] | None = None
         if self.seal is not None:
             seal = self.seal
-            heads = self._sealed_heads if self._sealed_heads is not None else self.heads
+            sealed = self._sealed_heads if self._sealed_heads is not None else self.heads
             events = self._sealed_events if self._sealed_heads is not None else self.events
-            root = merkle_root(heads)
+            root = merkle_root(sealed)
             seal_info = {"position": seal.position, "sealed_at": seal.sealed_at,
                          "merkle_root": seal.merkle_root, "events": seal.events,
                          "key_id": seal.key_id, "matches": True}
@@ -278,22 +332,30 @@ def is_gapless(app: EventLog) -> bool:
     return is_sqlite_recorder(app.recorder)
 
 
-def stored_records(app: EventLog) -> Iterator[tuple[int, str, int, str, bytes]]:
+#: Called with a cursor of the read transaction after the last event was read.
+AfterRead = Callable[[Any], None]
+
+
+def stored_records(app: EventLog, after: AfterRead | None = None,
+                   ) -> Iterator[tuple[int, str, int, str, bytes]]:
     """Every stored event as ``(position, id hex, version, topic, state)``, in order.
 
     SQLite and PostgreSQL are read in one read transaction (a consistent
-    snapshot of the log); other recorders through ``select_notifications``.
+    snapshot of the log), in which ``after`` is then called with a cursor
+    (to read the chain heads of the same snapshot); other recorders through
+    ``select_notifications``.
     """
     recorder: Any = app.recorder
     if is_sqlite_recorder(recorder):
-        yield from _sqlite_records(recorder)
+        yield from _sqlite_records(recorder, after)
     elif is_postgres_recorder(recorder):
-        yield from _postgres_records(recorder)
+        yield from _postgres_records(recorder, after)
     else:
         yield from _generic_records(recorder)
 
 
-def _sqlite_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]]:
+def _sqlite_records(recorder: Any, after: AfterRead | None = None,
+                    ) -> Iterator[tuple[int, str, int, str, bytes]]:
     table = recorder.events_table_name
     with recorder.datastore.transaction(commit=False) as c:
         cursor = c.sqlite_cursor
@@ -303,26 +365,33 @@ def _sqlite_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]]
         while True:
             rows = cursor.fetchmany(PAGE)
             if not rows:
-                return
+                break
             for position, oid, version, topic, state in rows:
                 yield position, oid if len(oid) == 32 else UUID(oid).hex, version, topic, state
+        if after is not None:
+            after(c)
 
 
-def _postgres_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]]:
-    from psycopg.rows import tuple_row
+def _postgres_records(recorder: Any, after: AfterRead | None = None,
+                      ) -> Iterator[tuple[int, str, int, str, bytes]]:
+    from psycopg.rows import dict_row, tuple_row
     from psycopg.sql import SQL, Identifier
 
     datastore = recorder.datastore
     query = SQL("SELECT notification_id, originator_id, originator_version, topic, state "
                 "FROM {}.{} ORDER BY notification_id").format(
         Identifier(datastore.schema), Identifier(recorder.events_table_name))
-    with datastore.get_connection() as conn, conn.transaction(), conn.cursor(
-            name="petitions_audit_read", row_factory=tuple_row) as cursor:
-        cursor.itersize = PAGE
-        cursor.execute(query)
-        for position, oid, version, topic, state in cursor:
-            yield (position, oid.hex if isinstance(oid, UUID) else UUID(str(oid)).hex,
-                   version, topic, bytes(state))
+    with datastore.get_connection() as conn, conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        with conn.cursor(name="petitions_audit_read", row_factory=tuple_row) as cursor:
+            cursor.itersize = PAGE
+            cursor.execute(query)
+            for position, oid, version, topic, state in cursor:
+                yield (position, oid.hex if isinstance(oid, UUID) else UUID(str(oid)).hex,
+                       version, topic, bytes(state))
+        if after is not None:
+            with conn.cursor(row_factory=dict_row) as plain:
+                after(plain)
 
 
 def _generic_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]]:
@@ -341,7 +410,8 @@ def _generic_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]
 
 
 def verify_store(app: EventLog, *, seal: Seal | None = None,
-                 public_key: Any = None) -> Report:
+                 public_key: Any = None, snapshots: bool = True,
+                 views: bool = False) -> Report:
     """Verify every chain of ``app``'s store (and, with ``seal``, the seal).
 
     With a seal, ``public_key`` (a path or an Ed25519 public key) is required
@@ -351,9 +421,168 @@ def verify_store(app: EventLog, *, seal: Seal | None = None,
         check_signature(seal, public_key)
     verifier = ChainVerifier(gapless=is_gapless(app), seal=seal)
     feed = verifier.feed
-    for record in stored_records(app):
+    table = HeadsTable(app.recorder) if HeadsTable.supported(app.recorder) else None
+    recorded: list[dict[str, tuple[int, str]] | None] = []
+
+    def read_heads(cursor: Any) -> None:
+        if table is not None:
+            recorded.append(table.read(cursor))
+
+    for record in stored_records(app, read_heads):
         feed(*record)
-    return verifier.finish()
+    checked = check_snapshots(app, verifier) if snapshots else 0
+    keys = check_keys(app, verifier)
+    views_position: int | None = None
+    if views:
+        from petitions.audit.views_check import MAX_DIFFERENCES, compare_views
+
+        views_position, differences = compare_views(event_store(app))
+        for text in differences[:MAX_DIFFERENCES]:
+            verifier.problem("view", f"read model {text} (up to position {views_position})")
+        if len(differences) > MAX_DIFFERENCES:
+            verifier.problem("view", f"{len(differences) - MAX_DIFFERENCES} more read model "
+                             "rows differ from a rebuild")
+    report = verifier.finish(heads=recorded[0] if recorded else None)
+    return attrs.evolve(report, snapshots=checked, keys=keys, views=views_position)
+
+
+def check_keys(app: EventLog, verifier: ChainVerifier) -> int | None:
+    """Open every live row of the petitioner key table with the master key
+    (the key id and petitioner id are bound into each wrapped key, so a row
+    moved to another petitioner or altered does not open); report problems to
+    ``verifier``.  The number of rows checked, or None when no master key is
+    configured (none is ever created here)."""
+    from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
+    from petitions.privacy.keys import (
+        MASTER_KEY_ENV,
+        MASTER_KEY_FILE_ENV,
+        key_file_for,
+        load_master_key,
+    )
+
+    privacy = getattr(app, "privacy", None)
+    url = getattr(app, "url", None)
+    if privacy is None or url is None:
+        return None
+    import os
+
+    beside = key_file_for(url)
+    if not (os.environ.get(MASTER_KEY_ENV) or os.environ.get(MASTER_KEY_FILE_ENV)
+            or (beside is not None and beside.exists())):
+        return None
+    try:
+        master = load_master_key(url)
+    except (MasterKeyInvalid, MasterKeyMissing) as exc:
+        verifier.problem("keys", f"the master key cannot be read: {exc}")
+        return None
+    table = privacy.keyring.table
+    table.create()
+    rows = table.all_rows()
+    bad = []
+    for row in rows:
+        if row.erased_at is None and row.wrapped is None:
+            bad.append((row, "a live key row holds no key"))
+        elif row.wrapped is not None and master.unwrap(row.wrapped, row.key_id,
+                                                       row.petitioner_id) is None:
+            bad.append((row, "the wrapped key does not open for this key id and "
+                             "petitioner (the row was altered, or wrapped under "
+                             f"master key {row.master})"))
+    opened = len([r for r in rows if r.wrapped is not None]) - len(
+        [b for b in bad if b[0].wrapped is not None])
+    if bad and rows and opened == 0 and len(bad) > 1:
+        verifier.problem("keys", f"the configured master key ({master.fingerprint}) opens "
+                         f"none of the {len(bad)} key rows: it is not this store's key")
+        return len(rows)
+    for row, why in bad:
+        verifier.problem("key_row", f"key row {row.key_id} of petitioner "
+                         f"{row.petitioner_id}: {why}")
+    return len(rows)
+
+
+def event_store(app: EventLog) -> Any:
+    """The eventsourcing application that stores ``app``'s events: a
+    ``PetitionService``'s :attr:`store`, or ``app`` itself."""
+    return getattr(app, "store", app)
+
+
+def stored_snapshots(app: EventLog) -> Iterator[Any]:
+    """Every stored snapshot (as eventsourcing ``StoredEvent``), by id and version."""
+    from eventsourcing.persistence import StoredEvent
+
+    store: Any = getattr(event_store(app), "snapshots", None)
+    if store is None:
+        return
+    recorder: Any = store.recorder
+    table = recorder.events_table_name
+    if is_postgres_recorder(recorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement: Any = SQL("SELECT originator_id, originator_version, topic, state "
+                             "FROM {}.{} ORDER BY originator_id, originator_version").format(
+            Identifier(recorder.datastore.schema), Identifier(table))
+    elif is_sqlite_recorder(recorder):
+        statement = ("SELECT originator_id, originator_version, topic, state "
+                     f"FROM {table} ORDER BY originator_id, originator_version")
+    else:
+        return
+    with recorder.datastore.transaction(commit=False) as c:
+        c.execute(statement)
+        rows = c.fetchall()
+    for row in rows:
+        oid, version, topic, state = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+        yield StoredEvent(originator_id=oid if isinstance(oid, UUID) else UUID(str(oid)),
+                          originator_version=int(version), topic=str(topic),
+                          state=bytes(state))
+
+
+def check_snapshots(app: EventLog, verifier: ChainVerifier) -> int:
+    """Check every stored snapshot against the chain and against a replay of
+    its events; report problems to ``verifier``; the number checked."""
+    from eventsourcing.application import project_aggregate
+
+    from petitions.audit.snapshots import snapshot_problem, split_snapshot
+
+    events: Any = event_store(app)
+    store: Any = events.snapshots
+    count = 0
+    for stored in stored_snapshots(app):
+        count += 1
+        oid, version = stored.originator_id, stored.originator_version
+        parts_stored = split_snapshot(bytes(stored.state))
+        problem = snapshot_problem(stored, app.recorder)
+        if problem is not None and parts_stored is not None:
+            verifier.problem("snapshot", f"the snapshot at this version is not used: "
+                             f"{problem}", oid.hex, version, None)
+            continue
+        # A snapshot stored before snapshots recorded their chain hash is never
+        # used for a read; it is reported only if it differs from a replay.
+        body_stored = parts_stored[2] if parts_stored is not None else bytes(stored.state)
+        # Whoever can write the database can recompute a digest: compare the
+        # snapshot's content with the state replayed from the events.
+        try:
+            aggregate: Any = project_aggregate(None, events.events.get(oid, lte=version))
+            snapshot_class: Any = getattr(type(aggregate), "Snapshot", None) or type(
+                events).snapshot_class
+            fresh = store.mapper.to_stored_event(snapshot_class.take(aggregate))
+            transcoder = store.mapper.transcoder
+            parts_fresh = split_snapshot(bytes(fresh.state))
+            assert parts_fresh is not None
+            want, have = transcoder.decode(parts_fresh[2]), transcoder.decode(body_stored)
+            if parts_stored is None and set(have) != set(want):
+                # Not the form of an older snapshot either: its head was altered.
+                verifier.problem("snapshot", f"the snapshot at this version is not used: "
+                                 f"{problem}", oid.hex, version, None)
+                continue
+            same = want["state"] == have["state"]
+        except Exception as exc:  # an event that does not replay is reported as such
+            verifier.problem("snapshot", f"the snapshot could not be compared with its "
+                             f"events ({type(exc).__name__}: {exc})", oid.hex, version, None)
+            continue
+        if not same:
+            verifier.problem("snapshot", "the snapshot differs from the state replayed "
+                             "from the events (the snapshot was altered or forged)",
+                             oid.hex, version, None)
+    return count
 
 
 def make_seal(app: EventLog, private_key: str | Path | Ed25519PrivateKey, *,

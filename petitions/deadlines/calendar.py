@@ -43,6 +43,9 @@ log = logging.getLogger("petitions.deadlines")
 
 #: Day boundaries of the offices.
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
+#: The most working days counted at once (about forty years): more is refused
+#: rather than counted day by day for minutes.
+MAX_WORKING_DAYS = 10_000
 
 #: Day kinds.
 WORKDAY = "workday"
@@ -156,6 +159,11 @@ class WorkCalendar:
         does not cover them."""
         if n < 0:
             raise ValueError("n must not be negative")
+        if n > MAX_WORKING_DAYS:
+            from petitions.errors import InvalidInput
+
+            raise InvalidInput("n", f"must be at most {MAX_WORKING_DAYS} working days",
+                               kind="too_large", max=MAX_WORKING_DAYS)
         uncovered: set[int] = set()
         d = start
         left = n

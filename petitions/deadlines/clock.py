@@ -56,7 +56,10 @@ def parse_duration(text: str) -> timedelta:
     for match in _DURATION.finditer(cleaned):
         if match.start() != pos:
             raise ValueError(f"not a duration: {text!r}")
-        total += int(match.group(1)) * _UNIT[match.group(2).lower()]
+        try:
+            total += int(match.group(1)) * _UNIT[match.group(2).lower()]
+        except OverflowError:
+            raise ValueError(f"too long a duration: {text!r}") from None
         pos = match.end()
     if pos != len(cleaned):
         raise ValueError(f"not a duration: {text!r}")

@@ -54,6 +54,9 @@ DELIVERED_ANSWERS = ("reply", "review", "rereview")
 #: Roles that only read: every command they issue is refused, whatever a
 #: workflow grants (auditors check the record, they never write to it).
 READ_ONLY_ROLES = frozenset({"auditor"})
+#: The longest single extension, in days (ten years).  ASSUMPTION: no rule in the
+#: seed sets one; a workflow's extension cap, when it has one, is usually far lower.
+MAX_EXTENSION_DAYS = 3650
 
 
 def petition_id_for(idempotency_key: str | None) -> UUID:
@@ -107,6 +110,10 @@ class Petition(Aggregate):
         idempotency_key: str | None
         campaign_id: UUID | None
         stage: str
+        #: Where the filing came from as its sender says (a portal, the line of an
+        #: import file): recorded, never taken as the actor.  Events stored before
+        #: it existed read as "".
+        source: str = ""
 
         def evolve(self, petition: Petition) -> None:
             petition.workflow = self.workflow
@@ -699,6 +706,7 @@ class Petition(Aggregate):
         matter_type: str = "claim",
         idempotency_key: str | None = None,
         campaign_id: UUID | None = None,
+        source: str = "",
     ) -> Petition:
         """File a new petition under ``wf`` (not yet saved)."""
         if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, "file"):
@@ -738,6 +746,7 @@ class Petition(Aggregate):
             idempotency_key=idempotency_key,
             campaign_id=campaign_id,
             stage=wf.initial,
+            source=_text("source", source, max_len=500, required=False) if source else "",
         )
 
     # ---------------------------------------------------------------- facts
@@ -1032,6 +1041,9 @@ class Petition(Aggregate):
     def extend(self, wf: Workflow, actor: Actor, at: datetime, days: int, approver: str,
                reason: str) -> None:
         self.permit(wf, actor, "extend")
+        if isinstance(days, int) and not isinstance(days, bool) and days > MAX_EXTENSION_DAYS:
+            raise InvalidInput("days", f"must be at most {MAX_EXTENSION_DAYS}",
+                               kind="too_large", max=MAX_EXTENSION_DAYS)
         if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
             raise InvalidInput("days", "must be a positive whole number of days",
                                kind="not_positive")

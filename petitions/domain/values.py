@@ -52,12 +52,28 @@ class Actor:
 
 @attrs.frozen
 class Location:
-    """Where the appeal is: street or town → community → grid, and an address."""
+    """Where the appeal is: street or town → community → grid, and ``place``:
+    non-personal text naming the spot (a compound, a wharf, a building).
+
+    A person's address is personal data: it belongs to the (sealed)
+    :class:`Petitioner`, never here.  Events stored before this rule with
+    ``address`` in their location load with it as ``place`` (:meth:`upcast`).
+    """
 
     street: str = ""
     community: str = ""
     grid: str = ""
-    address: str = ""
+    place: str = ""
+
+    @staticmethod
+    def upcast(data: dict[str, object]) -> dict[str, object]:
+        """Stored data of an older version, in this version's form."""
+        if "address" in data:
+            data = dict(data)
+            old = data.pop("address")
+            if not data.get("place"):
+                data["place"] = old
+        return data
 
 
 @attrs.frozen

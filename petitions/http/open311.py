@@ -263,7 +263,7 @@ def post_request(svc: PetitionService, key: ApiKey,
             matter_type=attrs_given.get("matter_type") or "claim",
             location=Location(street=attrs_given.get("street", ""),
                               community=attrs_given.get("community", ""),
-                              grid=attrs_given.get("grid", ""), address=address),
+                              grid=attrs_given.get("grid", ""), place=address),
             idempotency_key=_request_key(key, form))
     except PetitionError as exc:
         raise from_library(exc) from None
@@ -294,7 +294,7 @@ def request_data(svc: PetitionService, view: PetitionView, lang: str,
     """A petition as a GeoReport ``request`` (no data of the requester)."""
     tax = taxonomy()
     term = tax.categories.get(view.category)
-    address = view.location.address
+    address = view.location.place
     lat = lon = ""
     found = _COORDS.search(address)
     if found:

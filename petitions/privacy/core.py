@@ -65,6 +65,9 @@ class KeyStatus:
     master_fingerprint: str
     live_keys: int
     erased_keys: int
+    #: Set when the master key file lies in the database's folder: a backup of
+    #: the folder then carries both, and the encryption protects nothing.
+    warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -83,6 +86,22 @@ class NewKey:
     def kept(self) -> None:
         """The transaction committed: use the key from now on."""
         self.keyring.remember(self.row, self.key)
+
+
+def key_beside_database(url: str, source: str) -> str | None:
+    """A warning when the master key file (``source``: ``"file PATH"`` or
+    ``"created PATH"``) lies in the same folder as the SQLite database ``url``."""
+    if is_postgres(url) or url == ":memory:":
+        return None
+    kind, _, where = source.partition(" ")
+    if kind not in ("file", "created") or not where:
+        return None
+    db = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+    if Path(where).resolve().parent != Path(db).resolve().parent:
+        return None
+    return (f"the master key file {where} lies beside the database: a copy or backup of the "
+            "folder carries both, so the encryption protects nothing. Move it elsewhere "
+            "and set PETITIONS_MASTER_KEY_FILE (see README, Personal data)")
 
 
 class Privacy:
@@ -147,19 +166,20 @@ class Privacy:
                             address=s("address", petitioner.address),
                             representatives=reps)
 
-    def _open(self, field: str, value: str) -> tuple[str | None, bool]:
-        """(clear value or None, whether it was erased)."""
+    def _open(self, field: str, value: str) -> tuple[str | None, str | None]:
+        """(clear value or None, why not: ``"erased"``, ``"sealed"`` — the key is
+        not available here, or the value does not open — or None)."""
         sealed = Sealed.parse(value)
         if sealed is None:
-            return value, False  # empty, or stored before encryption
+            return value, None  # empty, or stored before encryption
         key = self.keyring.for_opening(sealed.key_id)
         if key is None:
-            return None, True
+            return None, "erased" if self.keyring.is_erased(sealed.key_id) else "sealed"
         clear = unseal(key, sealed, field)
         if clear is None:
             log.warning("a sealed %s does not open with its key %s", field, sealed.key_id)
-            return None, True
-        return clear, False
+            return None, "sealed"
+        return clear, None
 
     # ---------------------------------------------------------- rendering
     def render(self, petitioner: Petitioner, *, matter_type: str, lead_unit: str | None,
@@ -188,12 +208,13 @@ class Privacy:
                 raise exc
         if not visible:
             return PetitionerView.withheld(petitioner.kind)
-        erased = False
+        erased = unavailable = False
 
         def o(field: str, value: str) -> str | None:
-            nonlocal erased
+            nonlocal erased, unavailable
             clear, gone = self._open(field, value)
-            erased = erased or gone
+            erased = erased or gone == "erased"
+            unavailable = unavailable or gone == "sealed"
             return clear
 
         name = o("name", petitioner.name)
@@ -204,12 +225,12 @@ class Privacy:
                  o(f"representatives.{i}.phone", r.phone),
                  o(f"representatives.{i}.id_number", r.id_number))
                 for i, r in enumerate(petitioner.representatives)]
-        if erased:
+        if erased or unavailable:
             return PetitionerView(
                 id=petitioner.id, kind=petitioner.kind, name=None, phone=None,
                 id_number=None, address=None,
                 representatives=tuple(PersonView(None, None, None) for _ in reps),
-                erased=True)
+                erased=erased, sealed=not erased)
 
         def m(value: str | None, masker: Any) -> str | None:
             return value if reveal or value is None else masker(value)
@@ -317,7 +338,8 @@ class Privacy:
         self.keyring.sync()
         live, erased = self.keyring.table.counts()
         master = self.keyring.master
-        return KeyStatus(master.source, master.fingerprint, live, erased)
+        return KeyStatus(master.source, master.fingerprint, live, erased,
+                         key_beside_database(self.store.url, master.source))
 
     def rotate(self, actor: Actor, new_master: MasterKey) -> int:
         """Re-wrap every live data key under ``new_master`` (then configure it)."""
@@ -349,6 +371,22 @@ class Privacy:
         """Add the data keys of a key export (see :meth:`export_keys`); every live
         key must open under this store's master key, or nothing is written."""
         self.policy.check(actor, "keys")
+        rows = self.read_key_file(path)
+        self.keyring.sync()
+        return self.keyring.import_rows(rows)
+
+    def check_key_file(self, actor: Actor, path: str | Path) -> int:
+        """Check a key export without writing anything: every row is well formed
+        and every live key opens under this store's master key; the row count."""
+        self.policy.check(actor, "keys")
+        rows = self.read_key_file(path)
+        self.keyring.sync()
+        self.keyring.check_rows(rows)
+        return len(rows)
+
+    @staticmethod
+    def read_key_file(path: str | Path) -> list[KeyRow]:
+        """The rows of a key export (see :meth:`export_keys`)."""
         rows = []
         with open(path, encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
@@ -364,5 +402,4 @@ class Privacy:
                 except (ValueError, KeyError, TypeError) as exc:
                     raise InvalidInput("file", f"line {number} is not a key row ({exc})",
                                        kind="bad_line", line=number) from None
-        self.keyring.sync()
-        return self.keyring.import_rows(rows)
+        return rows

@@ -47,6 +47,8 @@ from petitions.persistence import describe, is_postgres, retry_schema_change
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
 
 log = logging.getLogger("petitions.privacy")
+#: Says where a master key file was created (the CLI prints it on stderr).
+created_log = logging.getLogger("petitions.keyfile")
 
 MASTER_KEY_ENV = "PETITIONS_MASTER_KEY"
 MASTER_KEY_FILE_ENV = "PETITIONS_MASTER_KEY_FILE"
@@ -81,15 +83,32 @@ class MasterKey:
         """A short public name of the key (not usable to recover it)."""
         return hashlib.sha256(b"petitions master key\n" + self.key).hexdigest()[:16]
 
-    def wrap(self, data_key: bytes, key_id: str) -> bytes:
+    def wrap(self, data_key: bytes, key_id: str, petitioner_id: str) -> bytes:
+        """``data_key`` sealed under this key, with the key row's id and its
+        petitioner's id bound in as associated data: a row whose key id or
+        petitioner id was changed no longer opens."""
         nonce = os.urandom(12)
-        return nonce + AESGCM(self.key).encrypt(nonce, data_key, key_id.encode())
+        return nonce + AESGCM(self.key).encrypt(nonce, data_key,
+                                                 wrap_aad(key_id, petitioner_id))
 
-    def unwrap(self, blob: bytes, key_id: str) -> bytes | None:
+    def unwrap(self, blob: bytes, key_id: str, petitioner_id: str) -> bytes | None:
+        """The data key, or None when ``blob`` does not open for this key id and
+        petitioner (altered, or sealed under another master key).  A key
+        wrapped before petitioner ids were bound in (key id only) still opens."""
+        aead = AESGCM(self.key)
         try:
-            return AESGCM(self.key).decrypt(blob[:12], blob[12:], key_id.encode())
+            return aead.decrypt(blob[:12], blob[12:], wrap_aad(key_id, petitioner_id))
+        except InvalidTag:
+            pass
+        try:
+            return aead.decrypt(blob[:12], blob[12:], key_id.encode())
         except InvalidTag:
             return None
+
+
+def wrap_aad(key_id: str, petitioner_id: str) -> bytes:
+    """The associated data of a wrapped data key."""
+    return f"petitions/key/v2\n{key_id}\n{petitioner_id}".encode()
 
 
 def key_file_for(url: str) -> Path | None:
@@ -132,9 +151,10 @@ def _default_key_file(path: Path) -> MasterKey:
     text = new_master_key_text()
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(text + "\n")
-    log.warning("created master key file %s (owner-only). Back it up and keep it apart from "
-                "the database: without it nobody can read the personal data. "
-                "已创建主密钥文件 %s，请妥善备份。", path, path)
+    created_log.warning(
+        "created master key file %s (owner-only). Back it up and keep it apart from the "
+        "database (see `petitions privacy keys status`): without it nobody can read the "
+        "personal data. 已创建主密钥文件 %s，请妥善备份并与数据库分开存放。", path, path)
     return MasterKey(_parse_key(text, str(path)), f"created {path}")
 
 
@@ -319,6 +339,7 @@ class Keyring:
         self._master: MasterKey | None = None
         self._lock = threading.RLock()
         self._by_id: dict[str, AESGCM | None] = {}
+        self._erased: dict[str, bool] = {}
         self._live: dict[str, tuple[str, AESGCM]] = {}
         self._epoch: int | None = None
         self._created = False
@@ -348,7 +369,7 @@ class Keyring:
     def _unwrap(self, row: KeyRow) -> AESGCM | None:
         if row.wrapped is None:
             return None
-        clear = self.master.unwrap(row.wrapped, row.key_id)
+        clear = self.master.unwrap(row.wrapped, row.key_id, row.petitioner_id)
         if clear is None:
             raise MasterKeyInvalid(
                 f"it does not open the key table (keys were sealed under master key "
@@ -364,7 +385,7 @@ class Keyring:
             key_id = secrets.token_hex(16)
             data_key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
             row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
-                         wrapped=self.master.wrap(data_key, key_id),
+                         wrapped=self.master.wrap(data_key, key_id, petitioner_id),
                          master=self.master.fingerprint,
                          created_at=datetime.now(UTC).isoformat(), erased_at=None)
             return row, AESGCM(data_key)
@@ -406,15 +427,40 @@ class Keyring:
             return row.key_id, opened
 
     def for_opening(self, key_id: str) -> AESGCM | None:
-        """The key ``key_id``, or None when it was erased (or never existed)."""
+        """The key ``key_id``, or None when it was erased or is unavailable
+        (see :meth:`is_erased`)."""
         with self._lock:
             if key_id in self._by_id:
                 return self._by_id[key_id]
             self._ready()
             row = self.table.by_id(key_id)
-            aead = self._unwrap(row) if row is not None else None
+            aead: AESGCM | None = None
+            if row is None:
+                self._erased[key_id] = False  # not in this store's key table
+            elif row.wrapped is None:
+                self._erased[key_id] = row.erased_at is not None
+            else:
+                clear = self.master.unwrap(row.wrapped, row.key_id, row.petitioner_id)
+                if clear is not None:
+                    aead = AESGCM(clear)
+                elif row.master != self.master.fingerprint:
+                    raise MasterKeyInvalid(
+                        f"it does not open the key table (keys were sealed under master key "
+                        f"{row.master}, the configured key is {self.master.fingerprint})")
+                else:
+                    log.warning("key row %s (petitioner %s) does not open under the master "
+                                "key it names: the row was altered; its data reads as "
+                                "sealed", row.key_id, row.petitioner_id)
+                    self._erased[key_id] = False
             self._by_id[key_id] = aead
             return aead
+
+    def is_erased(self, key_id: str) -> bool:
+        """Whether a key :meth:`for_opening` did not give was erased (True) or is
+        merely unavailable here (False: its row is missing — a store copied
+        without its keys — or does not open)."""
+        with self._lock:
+            return self._erased.get(key_id, True)
 
     def erase(self, petitioner_id: str, at: datetime) -> int:
         """Destroy every key of the petitioner; the number destroyed."""
@@ -438,11 +484,13 @@ class Keyring:
             for row in self.table.all_live():
                 if row.wrapped is None:
                     continue
-                clear = self.master.unwrap(row.wrapped, row.key_id)
+                clear = self.master.unwrap(row.wrapped, row.key_id,
+                                           row.petitioner_id)
                 if clear is None:
                     raise MasterKeyInvalid(f"key {row.key_id} is not sealed under the "
                                            "configured master key")
-                rows.append((row.key_id, new.wrap(clear, row.key_id), new.fingerprint))
+                rows.append((row.key_id, new.wrap(clear, row.key_id, row.petitioner_id),
+                             new.fingerprint))
             self.table.rewrap(rows)
             self._master = new
             self._by_id.clear()
@@ -460,13 +508,25 @@ class Keyring:
                 if row.wrapped is None:
                     out.append(row)
                     continue
-                clear = self.master.unwrap(row.wrapped, row.key_id)
+                clear = self.master.unwrap(row.wrapped, row.key_id,
+                                           row.petitioner_id)
                 if clear is None:
                     raise MasterKeyInvalid(f"key {row.key_id} is not sealed under the "
                                            "configured master key")
-                out.append(attrs.evolve(row, wrapped=target.wrap(clear, row.key_id),
+                out.append(attrs.evolve(row, wrapped=target.wrap(clear, row.key_id,
+                                                                 row.petitioner_id),
                                         master=target.fingerprint))
             return out
+
+    def check_rows(self, rows: list[KeyRow]) -> None:
+        """Raise :class:`MasterKeyInvalid` unless every live row opens under our
+        master key (for its key id and petitioner)."""
+        for row in rows:
+            if row.wrapped is not None and self.master.unwrap(
+                    row.wrapped, row.key_id, row.petitioner_id) is None:
+                raise MasterKeyInvalid(
+                    f"key {row.key_id} was exported for master key {row.master}, "
+                    f"not for the configured {self.master.fingerprint}")
 
     def import_rows(self, rows: list[KeyRow]) -> int:
         """Add exported key rows; every live one must open under our master key.
@@ -476,12 +536,7 @@ class Keyring:
         """
         with self._lock:
             self._ready()
-            for row in rows:
-                if row.wrapped is not None and self.master.unwrap(row.wrapped,
-                                                                  row.key_id) is None:
-                    raise MasterKeyInvalid(
-                        f"key {row.key_id} was exported for master key {row.master}, "
-                        f"not for the configured {self.master.fingerprint}")
+            self.check_rows(rows)
             added = self.table.insert_many(rows)
             self._by_id.clear()
             self._live.clear()

@@ -3,9 +3,10 @@
 :class:`PetitionerView` is what queries hand out in place of the stored
 (sealed) :class:`~petitions.domain.values.Petitioner`.  A personal field is
 ``None`` when it cannot be shown: the petitioner's data was erased
-(``erased``), or the petition is confidential and the viewer may not see who
-filed it (``hidden``, which also withholds the petitioner's ``id``).  Phone
-and ID numbers are masked (``138****1234``) unless revealed.
+(``erased``), its key is not available in this store (``sealed``), or the
+petition is confidential and the viewer may not see who filed it
+(``hidden``, which also withholds the petitioner's ``id``).  Phone and ID
+numbers are masked (``138****1234``) unless revealed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import attrs
 #: How an erased or withheld value reads in text output.
 ERASED_TEXT = "〔已删除 erased〕"
 HIDDEN_TEXT = "〔不公开 withheld〕"
+SEALED_TEXT = "〔无法解密 sealed: key not available〕"
 
 
 def mask_phone(value: str) -> str:
@@ -63,6 +65,9 @@ class PetitionerView:
     erased: bool = False
     hidden: bool = False
     revealed: bool = False
+    #: The personal data is stored but cannot be opened here (its keys were not
+    #: brought along, or a key row was altered) — not erased.
+    sealed: bool = False
 
     @classmethod
     def withheld(cls, kind: str) -> PetitionerView:
@@ -79,4 +84,6 @@ class PetitionerView:
         """A field for text output: the value, or why it is not shown."""
         if value is not None:
             return value
-        return HIDDEN_TEXT if self.hidden else ERASED_TEXT
+        if self.hidden:
+            return HIDDEN_TEXT
+        return SEALED_TEXT if self.sealed else ERASED_TEXT

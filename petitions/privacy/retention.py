@@ -43,7 +43,13 @@ def parse_period(text: str) -> timedelta:
     found = _PERIOD.match(text or "")
     if not found or int(found.group(1)) <= 0:
         raise InvalidPeriod(text)
-    return int(found.group(1)) * _UNITS[found.group(2).lower()]
+    try:
+        period: timedelta = int(found.group(1)) * _UNITS[found.group(2).lower()]
+    except OverflowError:
+        raise InvalidPeriod(text) from None
+    if period > timedelta(days=365 * 1000):  # further back than any record
+        raise InvalidPeriod(text)
+    return period
 
 
 @attrs.frozen

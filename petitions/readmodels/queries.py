@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from petitions.persistence import retry_schema_change
+from petitions.errors import bounded
+from petitions.persistence import is_postgres_recorder, retry_schema_change
 from petitions.readmodels.projection import CaseViews
 from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
 from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
@@ -186,6 +187,52 @@ def _create(app: Application[Any], store: SQLiteViewStore | PostgresViewStore) -
     retry_schema_change(create, also=(IntegrityError,))
 
 
+class PoisonTable:
+    """Stored events the views skipped because they cannot be read (table
+    ``poisoned_events`` beside the views), so that every later query reports them."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.datastore = recorder.datastore
+        self.postgres = is_postgres_recorder(recorder)
+        if self.postgres:
+            schema = '"' + str(self.datastore.schema).replace('"', '""') + '"'
+            self.name, self.p = f"{schema}.poisoned_events", "%s"
+        else:
+            self.name, self.p = "poisoned_events", "?"
+        self._created = False
+
+    def _create(self, c: Any) -> None:
+        if not self._created:
+            c.execute(f"CREATE TABLE IF NOT EXISTS {self.name} (position BIGINT PRIMARY KEY, "
+                      "petition_id TEXT NOT NULL, version BIGINT NOT NULL, detail TEXT)")
+            self._created = True
+
+    def record(self, position: int, petition_id: str, version: int, detail: str) -> None:
+        p = self.p
+        with self.datastore.transaction(commit=True) as c:
+            self._create(c)
+            c.execute(f"INSERT INTO {self.name} (position, petition_id, version, detail) "
+                      f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
+                      (position, petition_id, version, detail))
+
+    def rows(self) -> list[tuple[int, str, int, str]]:
+        with self.datastore.transaction(commit=True) as c:
+            self._create(c)
+            c.execute(f"SELECT position, petition_id, version, detail FROM {self.name} "
+                      "ORDER BY position")
+            found = c.fetchall()
+        out = []
+        for row in found:
+            values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+            out.append((int(values[0]), str(values[1]), int(values[2]), str(values[3] or "")))
+        return out
+
+    def clear(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self._create(c)
+            c.execute(f"DELETE FROM {self.name}")
+
+
 class ReadModels:
     """The read models of a petitions store (:class:`petitions.core.Store`)."""
 
@@ -217,8 +264,7 @@ class ReadModels:
                 start=start, limit=BATCH, inclusive_of_start=False)
             if not notifications:
                 return done
-            items = [(self.app.mapper.to_domain_event(n), Tracking(self.app.name, n.id))
-                     for n in notifications]
+            items = [(self._decode(n), Tracking(self.app.name, n.id)) for n in notifications]
             try:
                 applied = self.projection.process_batch_after(items, start)
             except IntegrityError:
@@ -235,14 +281,50 @@ class ReadModels:
             if len(notifications) < BATCH:
                 return done
 
+    def _decode(self, notification: Any) -> Any:
+        """The domain event of ``notification``; a stored event that cannot be
+        read is kept aside (:meth:`poisoned`) and skipped, so that one damaged
+        event does not stop the views of every other petition."""
+        from petitions.errors import CorruptEvent
+
+        try:
+            return self.app.mapper.to_domain_event(notification)
+        except CorruptEvent as exc:
+            log.warning("%s", exc)
+            self._poison_table().record(notification.id, str(exc.petition_id), exc.version,
+                                        str(exc.params.get("detail", "")))
+            return None
+
+    def _poison_table(self) -> PoisonTable:
+        found: PoisonTable | None = self.__dict__.get("_poison")
+        if found is None:
+            found = PoisonTable(self.app.recorder)
+            self.__dict__["_poison"] = found
+        return found
+
+    def poisoned(self) -> list[Any]:
+        """The stored events the views skipped because they cannot be read
+        (each a :class:`~petitions.errors.CorruptEvent` naming petition,
+        version and position), oldest first; ``audit verify`` locates them all."""
+        from petitions.errors import CorruptEvent
+
+        return [CorruptEvent(pid, version, position, detail)
+                for position, pid, version, detail in self._poison_table().rows()]
+
     def refresh(self) -> None:
         """Catch up if this process keeps the views (before a query)."""
         if self.inline:
             self.catch_up()
 
-    def rebuild(self, progress: Progress | None = None) -> int:
-        """Empty the views and apply the whole history again."""
+    def rebuild(self, progress: Progress | None = None, *, actor: Any = None) -> int:
+        """Empty the views and apply the whole history again (``actor``: who asks;
+        refused unless ``petitions/data/operations.toml`` grants ``views_rebuild``)."""
+        if actor is not None:
+            from petitions.operations import check
+
+            check(actor, "views_rebuild")
         self.store.reset(self.app.name)
+        self._poison_table().clear()
         return self.catch_up(progress)
 
     # ----------------------------------------------------------- queries
@@ -258,8 +340,16 @@ class ReadModels:
                                valid=", ".join(FILTER_COLUMNS))
         return dict(filters)
 
+    @staticmethod
+    def check_page(limit: int | None, offset: int) -> None:
+        """Refuse a page size or offset no database can take."""
+        if limit is not None:
+            bounded("limit", limit)
+        bounded("offset", offset)
+
     def cases(self, *, text: str | None = None, limit: int | None = 50, offset: int = 0,
               **filters: str | None) -> list[CaseSummary]:
+        self.check_page(limit, offset)
         self.refresh()
         rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset)
         return [CaseSummary.of(r) for r in rows]
@@ -276,6 +366,7 @@ class ReadModels:
         deadline has passed at ``now``, default the current time) or whose
         deadline falls ``due_within`` that time from ``now`` (both: either),
         soonest deadline first.  Paused clocks are left out."""
+        self.check_page(limit, offset)
         self.refresh()
         rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset,
                                      deadline_range(overdue, due_within, now))

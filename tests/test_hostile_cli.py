@@ -1,0 +1,128 @@
+"""Never a traceback (issue 13, point 5): hostile values, a bad --db, a corrupted event."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from tests.fixtures import BACKENDS, fresh_backend_url
+
+
+def run(db: str, *args: str, role: str = "supervisor") -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", db, "--actor", "op", "--role", role, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def one_line(code: int, err: str, expected: int | tuple[int, ...] = 1) -> None:
+    """Refused (exit 1): one line.  Usage (exit 2): click's usage block, whose
+    one error line says what is wrong."""
+    codes = expected if isinstance(expected, tuple) else (expected,)
+    assert code in codes, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    if code == 2:
+        assert len([line for line in lines if line.startswith("Error:")]) == 1, err
+    else:
+        assert len(lines) == 1, err
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    for url in fresh_backend_url(request.param, tmp_path):
+        code, out, err = run(url, "file", "--kind", "resident", "--name", "某", "--title", "t",
+                             "--description", "d", "--category", "environment",
+                             "--channel", "hotline", role="intake_clerk")
+        assert code == 0, err
+        pid = out.strip()
+        assert run(url, "accept", pid, role="caseworker")[0] == 0
+        yield url, pid
+        return
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize("args", [
+    ("calendar", "workdays", "2026-09-30", "99999999"),
+    ("show", "{pid}", "--version", HUGE),
+    ("extend", "{pid}", "--days", "99999999999", "--reason", "r"),
+    ("extend", "{pid}", "--days", "-5", "--reason", "r"),
+    ("list", "--limit", HUGE),
+    ("list", "--due-within", "99999999999w"),
+    ("feed", "--after", HUGE),
+    ("history", "not-an-id"),
+    ("show", "\udcff\udcfe"),
+    ("note", "{pid}", "--text", "x" * 1_000_000),
+    ("note", "{pid}", "--text", ""),
+    ("privacy", "retain", "--older-than", HUGE + "y", "--dry-run"),
+])
+def test_hostile_values_give_one_line(store: tuple[str, str], args: tuple[str, ...]) -> None:
+    url, pid = store
+    role = "administrator" if args[0] == "privacy" else "supervisor"
+    before = run(url, "--json", "feed", role="auditor")[1]
+    code, _, err = run(url, *(a.replace("{pid}", pid) for a in args), role=role)
+    one_line(code, err, (1, 2))
+    assert run(url, "--json", "feed", role="auditor")[1] == before  # nothing written
+
+
+def test_a_text_file_or_missing_folder_as_db_gives_one_line(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n" * 100)
+    for db in (str(text), str(tmp_path / "missing" / "x.sqlite")):
+        code, _, err = run(db, "list")
+        one_line(code, err)
+        assert "cannot use the store" in err
+    assert text.read_text() == "hello\n" * 100
+
+
+def test_a_corrupted_event_fails_only_its_own_petition(tmp_path: Path) -> None:
+    db = str(tmp_path / "office.sqlite")
+    ids = []
+    for title in ("甲", "乙"):
+        code, out, _ = run(db, "file", "--kind", "resident", "--name", "某", "--title", title,
+                           "--description", "d", "--category", "environment",
+                           "--channel", "hotline", role="intake_clerk")
+        ids.append(out.strip())
+    bad, good = ids
+    con = sqlite3.connect(db)
+    position, state = con.execute("SELECT rowid, state FROM stored_events WHERE originator_id=?"
+                                  " AND originator_version=1", (UUID(bad).hex,)).fetchone()
+    con.execute("UPDATE stored_events SET state=? WHERE rowid=?",
+                (state[:100] + b"\xff\x00garbage", position))
+    con.commit()
+    con.close()
+    for args in (("show", bad), ("history", bad), ("accept", bad)):
+        code, _, err = run(db, *args, role="caseworker")
+        one_line(code, err)
+        assert bad in err and "version 1" in err and f"position {position}" in err, err
+    code, out, _ = run(db, "show", good)
+    assert code == 0 and "乙" in out
+    for args in (("list",), ("stats",), ("caseload",)):
+        code, out, err = run(db, "--json", *args)
+        assert code == 0, err
+        assert "Traceback" not in err and bad in err and f"position {position}" in err
+    listed = json.loads(run(db, "--json", "list")[1])
+    assert good in [c["id"] for c in listed]
+    code, out, _ = run(db, "--json", "audit", "verify", role="auditor")
+    first = json.loads(out)["first_problem"]
+    assert code == 1 and (first["petition_id"], first["version"]) == (bad, 1)
+
+
+def test_a_read_only_database_gives_one_line_and_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "office.sqlite"
+    code, out, _ = run(str(db), "file", "--kind", "resident", "--name", "某", "--title", "t",
+                       "--description", "d", "--category", "environment",
+                       "--channel", "hotline", role="intake_clerk")
+    pid = out.strip()
+    before = db.read_bytes()
+    # (Tests run as root, whom file permissions do not stop: open it read-only.)
+    code, _, err = run(f"file:{db}?mode=ro", "note", pid, "--text", "x", role="caseworker")
+    one_line(code, err)
+    assert "readonly" in err
+    assert db.read_bytes() == before
