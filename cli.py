@@ -1603,7 +1603,10 @@ def calendar_is_workday(day: datetime) -> None:
                                       "a deadline moves."))
 @_handled
 def calendar_recheck() -> None:
+    from petitions.operations import check_writer
+
     state = _state()
+    check_writer(_actor(), "sweep")  # recorded as the system; never an auditor's
     report = state.service().recheck_calendar()
     if state.as_json:
         out = report.to_dict()
@@ -2000,8 +2003,8 @@ def api_key_create(name: str, key_role: str, unit: str, as_json: bool,
     from petitions.http.keys import create_key
 
     # The key's --role is the role it acts in; who creates it acts in the global
-    # --role (PETITIONS_ROLE), else administrator.
-    admin = _actor(actor, None, default_role="administrator")
+    # --role (PETITIONS_ROLE), given explicitly: there is no default role.
+    admin = _actor(actor, None)
     key = create_key(_key_store(), actor=admin, name=name, role=key_role, unit=unit)
     if as_json or _state().as_json:
         click.echo(json.dumps({"name": name, "key": key}, ensure_ascii=False))
@@ -2033,7 +2036,7 @@ def api_key_list() -> None:
 def api_key_revoke(name: str, actor: str | None, role: str | None) -> None:
     from petitions.http.keys import revoke_key
 
-    admin = _actor(actor, role, default_role="administrator")
+    admin = _actor(actor, role)
     revoke_key(_key_store(), actor=admin, name=name)
     click.echo(_state().m("revoked key {name}", name=name))
 

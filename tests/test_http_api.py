@@ -261,7 +261,7 @@ def test_concurrent_clients_lose_and_duplicate_nothing(server: Server) -> None:
         for tag in answers:
             assert titles[tag] == 1  # the JSON API filing, once
         o311 = Counter(c.id for c in filed if c.category == "traffic"
-                       and svc.get(c.id).location.address in answers)
+                       and svc.get(c.id).location.place in answers)
         assert len(o311) == len(answers) and set(o311.values()) == {1}
         notes = [e for e in svc.history(shared) if e.type == "NoteAdded"]
         assert len(notes) == len(notes_ok) == len(answers)

@@ -20,7 +20,7 @@ def _run(*argv: str) -> tuple[int, str, str]:
 
 
 def test_api_keys_created_listed_revoked(backend_url: str) -> None:
-    db = ("--db", backend_url, "--actor", "admin-01")
+    db = ("--db", backend_url, "--actor", "admin-01", "--role", "administrator")
     code, out, err = _run(*db, "api-key", "create", "--name", "wechat", "--role", "portal",
                           "--json")
     assert code == 0, err
@@ -71,9 +71,9 @@ def test_api_keys_created_listed_revoked(backend_url: str) -> None:
 def test_refused_key_commands_say_why_in_one_line(tmp_path: object, argv: tuple[str, ...],
                                                   needle: str) -> None:
     db = str(tmp_path) + "/p.sqlite"
-    assert _run("--db", db, "--actor", "a", "api-key", "create", "--name", "wechat",
-                "--role", "portal")[0] == 0
-    code, _, err = _run("--db", db, "--actor", "a", *argv)
+    assert _run("--db", db, "--actor", "a", "--role", "administrator", "api-key", "create",
+                "--name", "wechat", "--role", "portal")[0] == 0
+    code, _, err = _run("--db", db, "--actor", "a", "--role", "administrator", *argv)
     assert code == 1 and needle in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
 

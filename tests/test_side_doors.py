@@ -59,6 +59,9 @@ OTHER_WRITERS: dict[Path_, tuple[str, str]] = {
     ("privacy", "keys", "import"): ("privacy", "keys"),
     ("privacy", "keys", "export"): ("privacy", "keys"),
     ("sweep",): ("writer", ""),
+    ("calendar", "recheck"): ("writer", ""),
+    ("api-key", "create"): ("api_keys", ""),
+    ("api-key", "revoke"): ("api_keys", ""),
 }
 
 #: Commands that only read the store (the read models catch up as they read:
@@ -68,7 +71,7 @@ READERS: frozenset[Path_] = frozenset({
     ("calendar", "is-workday"), ("calendar", "workdays"), ("campaign", "show"),
     ("caseload",), ("db", "info"), ("feed",), ("history",), ("list",),
     ("privacy", "keys", "new"), ("privacy", "keys", "status"), ("show",), ("stats",),
-    ("views", "run"), ("workflows", "list"), ("workflows", "show"),
+    ("views", "run"), ("workflows", "list"), ("api-key", "list"), ("serve",), ("workflows", "show"),
     ("workflows", "validate"),
 })
 
@@ -115,6 +118,10 @@ def granted(path: Path_, role: str) -> bool:
         return operations_policy().may(role, what)
     if kind == "privacy":
         return privacy_policy().may(role, what)
+    if kind == "api_keys":
+        from petitions.http.keys import KEY_ADMIN_ROLES
+
+        return role in KEY_ADMIN_ROLES
     return kind == "writer"
 
 

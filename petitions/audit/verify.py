@@ -573,7 +573,13 @@ def check_snapshots(app: EventLog, verifier: ChainVerifier) -> int:
                 verifier.problem("snapshot", f"the snapshot at this version is not used: "
                                  f"{problem}", oid.hex, version, None)
                 continue
-            same = want["state"] == have["state"]
+            if parts_stored is None:
+                # An older snapshot predates attributes added to the aggregate
+                # since (it is never used for a read): compare what it holds.
+                same = all(want["state"].get(k) == v for k, v in have["state"].items()
+                           if k in want["state"])
+            else:
+                same = want["state"] == have["state"]
         except Exception as exc:  # an event that does not replay is reported as such
             verifier.problem("snapshot", f"the snapshot could not be compared with its "
                              f"events ({type(exc).__name__}: {exc})", oid.hex, version, None)
