@@ -568,8 +568,25 @@ def run_case(svc: PetitionService, case: Case) -> tuple[UUID, bool]:
 def load_all(svc: PetitionService,
              progress: Callable[[], None] | None = None) -> list[CaseResult]:
     """Load cases 1–9, calling ``progress`` after each of the
-    :func:`petition_total` petitions."""
-    return [load_case(svc, case, progress) for case in CASES]
+    :func:`petition_total` petitions; then the seed's unit register."""
+    results = [load_case(svc, case, progress) for case in CASES]
+    load_register(svc)
+    return results
+
+
+#: Who loads the seed's unit register (a system actor, not a person).
+REGISTRAR = Actor("jiangbei-register", "administrator")
+
+
+def load_register(svc: PetitionService) -> bool:
+    """Load the unit register of the seed's Jiangbei streets and communities
+    (``petitions/data/jiangbei_register.toml``, every entry citing the report);
+    whether it changed (loading it again records nothing)."""
+    from importlib import resources
+
+    found = resources.files("petitions").joinpath("data/jiangbei_register.toml")
+    with resources.as_file(found) as path:
+        return svc.load_register(path, actor=REGISTRAR)[1]
 
 
 def run_all(svc: PetitionService) -> list[tuple[Case, UUID, bool]]:

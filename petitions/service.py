@@ -32,6 +32,7 @@ from petitions.domain.campaign import Campaign
 from petitions.domain.definitions import WorkflowDefinition, definition_id
 from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
 from petitions.domain.petition import OUTCOME_RESOLVED, Petition, petition_id_for
+from petitions.domain.register import REGISTER_ID, UnitRegister
 from petitions.domain.values import Actor, Location, MediationSession, Petitioner
 from petitions.errors import (
     ConcurrentUpdate,
@@ -45,16 +46,25 @@ from petitions.errors import (
 from petitions.privacy.core import NewKey, Privacy
 from petitions.privacy.render import PetitionerView
 from petitions.recorders import ALSO_WRITE, writes_alongside
+from petitions.sidetables import (
+    SideTables,
+    local_year,
+    looks_like_number,
+    office_prefix,
+    side_tables,
+)
 from petitions.taxonomy import taxonomy
 from petitions.transcoding import register_values
-from petitions.views import EventView, PetitionView
+from petitions.views import EventView, PetitionView, RelatedCase
 from workflows import Registry, UnknownWorkflow, Workflow
 
 if TYPE_CHECKING:
     from petitions.deadlines.clock import Timekeeper
     from petitions.deadlines.sweep import SweepReport
     from petitions.feed import Change
+    from petitions.org import Register
     from petitions.readmodels import CaseSummary, RateGroup, ReadModels
+    from petitions.readmodels.rates import RankRow
 
 log = logging.getLogger("petitions")
 
@@ -160,7 +170,8 @@ class PetitionService(ChainedApplication):
         """The view of ``petition``; its deadline state as of ``at`` (default now)."""
         self.privacy.sync()
         shown = self._petitioner_view(petition, viewer, unit, reveal)
-        return PetitionView.of(petition, wf, shown, now=at or self.clock())
+        view = PetitionView.of(petition, wf, shown, now=at or self.clock())
+        return attrs.evolve(view, number=self.number_of(petition.id))
 
     def _result(self, petition: Petition, wf: Workflow, actor: Actor) -> PetitionView:
         """What a command returns: the petition as it now stands, its petitioner
@@ -173,7 +184,8 @@ class PetitionService(ChainedApplication):
             return self.privacy.render(sealed, matter_type=matter_type, lead_unit=lead_unit,
                                        viewer=actor)
 
-        return PetitionView.of(petition, wf, render, now=self.clock())
+        view = PetitionView.of(petition, wf, render, now=self.clock())
+        return attrs.evolve(view, number=self.number_of(petition.id))
 
     def _petitioner_view(self, petition: Petition, viewer: Actor | None, unit: str | None,
                          reveal: bool) -> PetitionerView:
@@ -271,7 +283,8 @@ class PetitionService(ChainedApplication):
         # petitioner's key is stored with the events of the filing, when the
         # store can write it in their transaction (both shipped backends can).
         new_key: NewKey | None = None
-        if writes_alongside(self.recorder):
+        alongside = writes_alongside(self.recorder)
+        if alongside:
             sealed, new_key = self.privacy.seal_for_filing(petitioner, new=minted)
         else:
             sealed = self.privacy.seal_petitioner(petitioner)
@@ -288,6 +301,18 @@ class PetitionService(ChainedApplication):
         if campaign is not None:
             campaign.collect(petition.id, actor, occurred_at)
         definition = self._keep_definition(wf)
+        # The work-order number and the caller index are written in the
+        # filing's own transaction (both shipped backends can), else just after.
+        tables = self.side_tables
+        tables.create()
+        year, prefix = local_year(occurred_at), office_prefix()
+        callers = self._caller_entries(petitioner.phone, petitioner.id_number)
+        numbered: list[str] = []
+        writes = [tables.number_writer(str(petition.id), year, prefix, numbered)]
+        if callers:
+            writes.append(tables.caller_writer(callers, petitioner.id, str(petition.id)))
+        if new_key is not None:
+            writes.insert(0, new_key.write)
 
         def again() -> UUID:  # the failed save collected the pending events
             return self.file(actor=actor, petitioner=petitioner, title=title,
@@ -298,7 +323,7 @@ class PetitionService(ChainedApplication):
 
         try:
             self.save(*(a for a in (definition, petition, campaign) if a is not None),
-                      **({ALSO_WRITE: [new_key.write]} if new_key is not None else {}))
+                      **({ALSO_WRITE: writes} if alongside else {}))
         except IntegrityError:
             if idempotency_key and petition.id in self.repository:
                 return petition.id
@@ -320,8 +345,140 @@ class PetitionService(ChainedApplication):
             self._stored_hashes.add(wf.sha256)
         if new_key is not None:
             new_key.kept()
+        if numbered:
+            self._numbers[petition.id] = numbered[0]
+        elif not alongside:
+            self._numbers[petition.id] = tables.allocate(str(petition.id), year, prefix)
+            if callers:
+                tables.add_callers(callers, petitioner.id, str(petition.id))
         self._remember(petition)
         return petition.id
+
+    # ---------------------------------------------- work orders and callers
+    @property
+    def side_tables(self) -> SideTables:
+        """Work-order numbers and the caller index (:mod:`petitions.sidetables`)."""
+        return side_tables(self)
+
+    @property
+    def _numbers(self) -> dict[UUID, str]:
+        found: dict[UUID, str] | None = self.__dict__.get("_number_cache")
+        if found is None:
+            found = {}
+            self.__dict__["_number_cache"] = found
+        return found
+
+    def number_of(self, petition_id: UUID | str) -> str | None:
+        """The petition's work-order number (工单号), e.g. ``2026-000123``.  A
+        petition filed before numbers existed gets the next one of its filing
+        year when first asked."""
+        pid = self._uuid(petition_id)
+        found = self._numbers.get(pid)
+        if found is None:
+            found = self.side_tables.number_of(str(pid))
+            if found is None:
+                if pid not in self.repository:
+                    return None
+                filed = self._load(pid).filed_at
+                found = self.side_tables.allocate(str(pid), local_year(filed),
+                                                  office_prefix())
+            if len(self._numbers) > 100_000:
+                self._numbers.clear()
+            self._numbers[pid] = found
+        return found
+
+    def _caller_key(self) -> bytes:
+        found: bytes | None = self.__dict__.get("_caller_key_bytes")
+        if found is None:
+            from petitions.privacy.callers import index_key
+
+            found = index_key(self.privacy.keyring.master)
+            self.__dict__["_caller_key_bytes"] = found
+        return found
+
+    def _caller_entries(self, phone: str, id_number: str) -> list[tuple[str, str]]:
+        from petitions.privacy.callers import entries
+
+        if not (isinstance(phone, str) and isinstance(id_number, str)):
+            return []
+        if not phone.strip() and not id_number.strip():
+            return []
+        return entries(self._caller_key(), phone, id_number)
+
+    def reindex(self, *, callers_afresh: bool = False) -> tuple[int, int]:
+        """Number every petition that has no work-order number yet, in the
+        order they were stored (after ``audit import`` this gives the numbers
+        of the source store), and index the callers of petitions that have no
+        index entries and whose personal data can be read (after a key import;
+        with ``callers_afresh``, every entry is made again: after a master-key
+        rotation).  Returns (numbered, indexed)."""
+        tables = self.side_tables
+        tables.create()
+        if callers_afresh:
+            with tables._tx(commit=True) as c:
+                c.execute(f"DELETE FROM {tables.callers}")
+            self.__dict__.pop("_caller_key_bytes", None)
+        self.privacy.sync()
+        numbered = indexed = 0
+        start = 0
+        prefix = office_prefix()
+        while True:
+            notifications = self.recorder.select_notifications(
+                start=start, limit=500, inclusive_of_start=False)
+            if not notifications:
+                break
+            start = notifications[-1].id
+            for n in notifications:
+                event = self.mapper.to_domain_event(n)
+                if not isinstance(event, Petition.Filed):
+                    continue
+                pid = str(event.originator_id)
+                if tables.number_of(pid) is None:
+                    tables.allocate(pid, local_year(event.occurred_at), prefix)
+                    numbered += 1
+                if tables.digests_of_petition(pid):
+                    continue
+                sealed = event.petitioner
+                phone, _ = self.privacy._open("phone", sealed.phone)
+                id_number, _ = self.privacy._open("id_number", sealed.id_number)
+                callers = self._caller_entries(phone or "", id_number or "")
+                if callers:
+                    tables.add_callers(callers, sealed.id, pid)
+                    indexed += 1
+        self._numbers.clear()
+        return numbered, indexed
+
+    def caller_petitions(self, *, phone: str | None = None,
+                         id_number: str | None = None) -> list[UUID]:
+        """Every petition of the caller with this phone and/or ID number (both
+        given: either matches), found through the blind index, oldest id first."""
+        from petitions.privacy.callers import ID_NUMBER, PHONE, digest
+
+        key = self._caller_key()
+        ids: set[str] = set()
+        for kind, value in ((PHONE, phone), (ID_NUMBER, id_number)):
+            if value is None:
+                continue
+            found = digest(key, kind, value)
+            if found is None:
+                raise InvalidInput(kind, "must contain digits", kind="empty")
+            ids.update(self.side_tables.petitions_of_digest(found))
+        return sorted(UUID(i) for i in ids)
+
+    def related_cases(self, petition_id: UUID | str) -> tuple[RelatedCase, ...]:
+        """The same caller's other open cases (by phone or ID number)."""
+        pid = self._uuid(petition_id)
+        out = []
+        for other in self.side_tables.related(str(pid)):
+            try:
+                p = self._load(UUID(other))
+            except PetitionNotFound:
+                continue
+            if self.workflow_of(p).is_terminal(p.stage):
+                continue
+            out.append(RelatedCase(id=p.id, number=self.number_of(p.id), stage=p.stage,
+                                   title=p.title))
+        return tuple(out)
 
     # ------------------------------------------------------------- commands
     def _load(self, petition_id: UUID) -> Petition:
@@ -346,14 +503,23 @@ class PetitionService(ChainedApplication):
         if cache is not None:
             cache.put(petition.id, petition)
 
-    @staticmethod
-    def _uuid(value: UUID | str) -> UUID:
+    def _uuid(self, value: UUID | str) -> UUID:
+        """A petition id from an id or a work-order number (resolved here, for
+        every command and query)."""
         if isinstance(value, UUID):
             return value
+        text = str(value).strip()
         try:
-            return UUID(str(value))
+            return UUID(text)
         except ValueError:
-            raise InvalidInput("id", f"{value!r} is not a petition id", kind="bad_id") from None
+            pass
+        if looks_like_number(text):
+            found = self.side_tables.petition_of(text)
+            if found is None:
+                raise PetitionNotFound(text)
+            return UUID(found)
+        raise InvalidInput("id", f"{value!r} is not a petition id or work-order number",
+                           kind="bad_id")
 
     def _run(self, petition_id: UUID | str, actor: Actor, at: datetime | None,
              expected_version: int | None,
@@ -409,7 +575,10 @@ class PetitionService(ChainedApplication):
     def assign(self, petition_id: UUID | str, *, actor: Actor, unit: str, person: str,
                co_units: Sequence[str] = (), note: str = "", at: datetime | None = None,
                expected_version: int | None = None) -> PetitionView:
-        """Dispatch to a lead unit and a responsible person, with co-handling units."""
+        """Dispatch to a lead unit and a responsible person, with co-handling units.
+        With a unit register loaded, units are given by code or exact name."""
+        unit = self.unit_name(unit)
+        co_units = [self.unit_name(u, "co_units") for u in co_units]
         return self._run(petition_id, actor, at, expected_version,
                          lambda p, wf, t: p.assign(wf, actor, t, unit, person,
                                                    tuple(co_units), note))
@@ -418,6 +587,7 @@ class PetitionService(ChainedApplication):
                  reason: str, at: datetime | None = None,
                  expected_version: int | None = None) -> PetitionView:
         """Hand the petition to another unit or person."""
+        unit = self.unit_name(unit)
         return self._run(petition_id, actor, at, expected_version,
                          lambda p, wf, t: p.transfer(wf, actor, t, unit, person, reason))
 
@@ -658,6 +828,65 @@ class PetitionService(ChainedApplication):
             matter: ConcludedMatter = self.repository.get(mid)
             raise RepeatFiling(tuple(matter.petition_ids))
 
+    # --------------------------------------------------------- unit register
+    #: Roles that may load the unit register.
+    REGISTER_ROLES: ClassVar[tuple[str, ...]] = ("administrator", "supervisor")
+
+    def load_register(self, path: str | Path, *, actor: Actor,
+                      at: datetime | None = None) -> tuple[Register, bool]:
+        """Load the unit register (units, people, 包联) from a TOML or CSV file
+        (:mod:`petitions.org`), recorded as an event; returns the register and
+        whether it changed (loading the same register again records nothing)."""
+        from petitions.org import parse_register
+
+        if actor.role not in self.REGISTER_ROLES:
+            raise PermissionDenied(actor.role, "org_load", self.REGISTER_ROLES)
+        register = parse_register(path)
+        when = self._when(at)
+        found: Any = None
+        if REGISTER_ID in self.repository:
+            found = self.repository.get(REGISTER_ID)
+        aggregate: UnitRegister = found or UnitRegister.start(actor=actor, occurred_at=when)
+        data = register.to_data()
+        changed = aggregate.load(actor=actor, occurred_at=when, units=data["units"],
+                                 people=data["people"], liaisons=data["liaisons"],
+                                 source=Path(path).name, sha256=register.sha256())
+        if changed:
+            try:
+                self.save(aggregate)
+            except IntegrityError:
+                raise ConcurrentUpdate(REGISTER_ID, "the register was loaded meanwhile") \
+                    from None
+        self.__dict__.pop("_register_cache", None)
+        return register, changed
+
+    def register(self) -> Register | None:
+        """The unit register in force (the last one loaded), or None."""
+        from petitions.org import register_from_event_data
+
+        if REGISTER_ID not in self.repository:
+            return None
+        aggregate: Any = self.repository.get(REGISTER_ID)
+        cached = self.__dict__.get("_register_cache")
+        if cached is not None and cached[0] == aggregate.version:
+            found: Register = cached[1]
+            return found
+        if not aggregate.units:
+            return None
+        found = register_from_event_data(aggregate.units, aggregate.people, aggregate.liaisons)
+        self.__dict__["_register_cache"] = (aggregate.version, found)
+        return found
+
+    def unit_name(self, unit: str, field: str = "unit") -> str:
+        """With a register loaded, the Chinese name of the unit given by code or
+        exact name (refused, naming close matches, when unknown); else ``unit``."""
+        if not isinstance(unit, str):
+            raise InvalidInput(field, "must be text")
+        register = self.register()
+        if register is None or not unit.strip():
+            return unit
+        return register.resolve(unit, field).name_zh
+
     # ------------------------------------------------------------ campaigns
     def open_campaign(self, *, actor: Actor, name: str, location: Location | None = None,
                       description: str = "", at: datetime | None = None) -> UUID:
@@ -674,7 +903,7 @@ class PetitionService(ChainedApplication):
     def _campaign(self, campaign_id: UUID | str) -> Campaign:
         try:
             found: Any = self.repository.get(self._uuid(campaign_id))
-        except (AggregateNotFoundError, InvalidInput):
+        except (AggregateNotFoundError, InvalidInput, PetitionNotFound):
             found = None
         if not isinstance(found, Campaign):
             raise InvalidInput("campaign_id", f"no campaign with id {campaign_id}",
@@ -737,7 +966,8 @@ class PetitionService(ChainedApplication):
         # A past state shows its deadline as it stood then: as of the time asked
         # for, or when that version was recorded.
         then = as_of if as_of is not None else (petition.modified_on if version else None)
-        return self._view(petition, self.workflow_of(petition), viewer, unit, reveal, at=then)
+        view = self._view(petition, self.workflow_of(petition), viewer, unit, reveal, at=then)
+        return attrs.evolve(view, related=self.related_cases(pid))
 
     def _version_as_of(self, pid: UUID, as_of: datetime) -> int:
         """The last version of ``pid`` recorded at or before ``as_of``."""
@@ -820,14 +1050,19 @@ class PetitionService(ChainedApplication):
 
     def list_petitions(self, *, text: str | None = None, limit: int | None = 50,
                        offset: int = 0, overdue: bool = False,
-                       due_within: timedelta | None = None,
+                       due_within: timedelta | None = None, phone: str | None = None,
+                       id_number: str | None = None,
                        **filters: str | None) -> list[CaseSummary]:
         """Petitions from the case index, newest first, filtered by ``status``,
         ``stage``, ``workflow``, ``street``, ``community``, ``grid``, ``unit``,
         ``assignee``, ``mediator``, ``category``, ``channel``, ``campaign``,
         ``outcome``, ``kind``, and ``text`` (in title or description); with
-        ``overdue`` and/or ``due_within``, those whose deadline has passed or
-        falls within that time, soonest first."""
+        ``phone`` / ``id_number``, every case of that caller (blind index, no
+        clear text stored); with ``overdue`` and/or ``due_within``, those whose
+        deadline has passed or falls within that time, soonest first."""
+        if phone is not None or id_number is not None:
+            ids = [str(i) for i in self.caller_petitions(phone=phone, id_number=id_number)]
+            return self.views.cases(text=text, limit=limit, offset=offset, ids=ids, **filters)
         if overdue or due_within is not None:
             return self.views.cases_by_deadline(overdue=overdue, due_within=due_within,
                                                 now=self.clock(), text=text, limit=limit,
@@ -840,9 +1075,41 @@ class PetitionService(ChainedApplication):
         return self.views.cases(text=text, limit=limit, offset=0, **filters)
 
     def stats(self, by: str = "street", *, date_from: str | None = None,
-              date_to: str | None = None) -> list[RateGroup]:
-        """Response, resolution and satisfaction rates per ``by`` group."""
-        return self.views.stats(by, date_from, date_to)
+              date_to: str | None = None, rollup: bool = True) -> list[RateGroup]:
+        """Response, resolution and satisfaction rates per ``by`` group.  By
+        unit, with a register loaded and ``rollup``, each unit also counts the
+        cases of the units below it (a street its communities' and grids')."""
+        register = self.register() if by == "unit" and rollup else None
+        return self.views.stats(by, date_from, date_to,
+                                rollup=register.rollup_names if register else None)
+
+    #: What ``rank`` groups by.
+    RANK_BY: ClassVar[tuple[str, ...]] = ("unit", "street")
+
+    def rank(self, by: str = "unit", *, date_from: str | None = None,
+             date_to: str | None = None) -> list[RankRow]:
+        """Units (lead units) or streets ranked by the composite score of their
+        rates over valid call-backs within the local days ``date_from`` …
+        ``date_to``; the weights are rates data (``[rank.weights]``)."""
+        from petitions.readmodels.rates import rank_groups, rate_config
+
+        if by not in self.RANK_BY:
+            raise InvalidInput("by", f"must be one of {', '.join(self.RANK_BY)}",
+                               kind="unknown_code", value=by, valid=", ".join(self.RANK_BY))
+        groups = self.stats(by, date_from=date_from, date_to=date_to, rollup=False)
+        return rank_groups([g for g in groups if g.group], rate_config())
+
+    def unit_caseload(self, *, rollup: bool = True) -> list[tuple[str, int, int]]:
+        """``(unit, open, closed)`` per lead unit, most open first; with a
+        register loaded and ``rollup``, each unit also counts those below it."""
+        register = self.register() if rollup else None
+        totals: dict[str, list[int]] = {}
+        for unit, is_open, n in self.views.unit_counts():
+            for name in (register.rollup_names(unit) if register else [unit]):
+                t = totals.setdefault(name, [0, 0])
+                t[0 if is_open else 1] += n
+        return sorted(((u, o, c) for u, (o, c) in totals.items()),
+                      key=lambda r: (-r[1], r[0]))
 
 
 __all__ = ["PetitionError", "PetitionService", "retry_on_conflict"]

@@ -26,6 +26,16 @@ _BASE_FIELDS = frozenset(
 )
 
 
+@attrs.frozen
+class RelatedCase:
+    """Another open case of the same caller."""
+
+    id: UUID
+    number: str | None
+    stage: str
+    title: str
+
+
 @attrs.frozen(eq=False)
 class PetitionView:
     """A petition as it stands (or stood, at a given version).
@@ -89,6 +99,11 @@ class PetitionView:
     deadline_state: str | None = None
     clock_stage: str | None = None
     calendar_note: str = ""
+    #: The readable work-order number (工单号), e.g. ``2026-000123``.
+    number: str | None = None
+    #: The same caller's other open cases (by the blind index of their phone
+    #: and ID numbers); filled in by ``PetitionService.get``.
+    related: tuple[RelatedCase, ...] = ()
 
     @property
     def petitioner(self) -> PetitionerView:

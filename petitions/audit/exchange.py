@@ -209,4 +209,7 @@ def import_log(app: Any, path: str | Path, *, actor: Actor, seal: Seal | None = 
     events, report = read_export(path, seal=seal)
     if events:
         app.recorder.insert_events(events)
+        reindex = getattr(app, "reindex", None)
+        if reindex is not None:  # work-order numbers, in the source's order
+            reindex()
     return report

@@ -289,6 +289,10 @@ class Privacy:
         self._append(petitioner_id, actor, when,
                      lambda r: r.erase(actor, when, basis, len(live)))
         destroyed = self.keyring.erase(petitioner_id, when)
+        # Their entries in the caller index (blind digests of phone and ID) go too.
+        from petitions.sidetables import side_tables
+
+        side_tables(self.service).forget_petitioner(petitioner_id)
         log.info("erased the personal data of petitioner %s (%d key(s)) by %s: %s",
                  petitioner_id, destroyed, actor, basis)
         return Erasure(petitioner_id, destroyed, basis, actor, when)
@@ -362,4 +366,7 @@ class Privacy:
                     raise InvalidInput("file", f"line {number} is not a key row ({exc})",
                                        kind="bad_line", line=number) from None
         self._ready()
-        return self.keyring.import_rows(rows)
+        added = self.keyring.import_rows(rows)
+        # The callers of petitions whose data can now be read go into the index.
+        self.service.reindex()
+        return added
