@@ -655,3 +655,12 @@ def ranked(world: World, by: str, groups: str) -> None:
     key = {"街道": "street", "单位": "unit"}.get(by, by)
     rows = world.svc.rank(key)
     assert [r.group for r in rows] == quoted(groups), [(r.group, r.score) for r in rows]
+
+
+@then(parsers.re(r'"(?P<street>[^"]+)" has no satisfaction rate yet, with (?P<unreachable>\d+) '
+                 r'unreachable'))
+@then(parsers.re(r'"(?P<street>[^"]+)"尚无满意率，未联系上(?P<unreachable>\d+)件'))
+def no_satisfaction_yet(world: World, street: str, unreachable: str) -> None:
+    g = {g.group: g for g in world.svc.stats("street")}[street]
+    assert g.satisfaction_rate is None and g.rated == 0, g
+    assert g.unreachable == int(unreachable), g

@@ -16,6 +16,7 @@ from petitions.domain.values import (
     WorkflowRef,
 )
 from petitions.errors import (
+    CallbackNotIndependent,
     ConcurrentUpdate,
     InvalidInput,
     PermissionDenied,
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "CallbackNotIndependent",
     "Change",
     "ConcurrentUpdate",
     "EventView",

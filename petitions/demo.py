@@ -457,7 +457,7 @@ CASES: tuple[Case, ...] = (
                  {"outcome": "support",
                   "text": "观江平台与军工文化公园已建成开放，龙兴寺码头成为居民望江打卡地。"}),
             Step("resolve", GUOJIATUO, _t(3, 28, 11)),
-            Step("callback", GUOJIATUO, _t(4, 6, 10),
+            Step("callback", CLERK, _t(4, 6, 10),
                  {"contacted": True, "resolved": True, "rating": "satisfied"}),
             Step("close", GUOJIATUO, _t(4, 6, 10, 30)),
         ))),

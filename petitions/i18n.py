@@ -97,6 +97,9 @@ def error_text(exc: Exception, lang: str) -> str:
             text += m(" (reason: {reason})", reason=p["reason"])
         return text
     if code == "permission_denied":
+        if p.get("rule") == "independent_callback":
+            return m("{actor} replied to or resolved this petition and may not record its "
+                     "call-back (rule: independent call-back)", actor=p.get("actor", ""))
         return m("role {role} may not {command}; roles that may: {allowed}",
                  role=p["role"], command=p["command"], allowed=p.get("allowed") or m("none"))
     if code == "concurrent_update":

@@ -83,6 +83,8 @@ def main() -> None:
         url += "&pool_size=2&max_overflow=2"
     svc = PetitionService.open(url)
     actor = Actor(f"worker-{worker}", "supervisor")
+    # Call-backs by the hotline: whoever replied or resolved may not call back.
+    hotline = Actor(f"hotline-{worker}", "intake_clerk")
     ok: list[list[Any]] = []
     failed: list[list[Any]] = []
     filed: list[list[str]] = []
@@ -108,7 +110,8 @@ def main() -> None:
         def once(pid: UUID = pid, command: str = command) -> PetitionView:
             nonlocal attempts
             attempts += 1
-            return issue(svc, pid, command, actor, rng, ids)
+            return issue(svc, pid, command, hotline if command == "callback" else actor,
+                         rng, ids)
 
         try:
             view = retry_on_conflict(once, attempts=10)

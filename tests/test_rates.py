@@ -35,7 +35,7 @@ def petition(svc: PetitionService, street: str, grid: str, category: str, unit: 
 
 def callback(svc: PetitionService, pid: UUID, contacted: bool, resolved: bool,
              rating: str | None, at: datetime) -> None:
-    svc.callback(pid, actor=WORKER, contacted=contacted, resolved=resolved, rating=rating,
+    svc.callback(pid, actor=CLERK, contacted=contacted, resolved=resolved, rating=rating,
                  at=at)
 
 

@@ -32,6 +32,7 @@ from petitions import (
     TransitionNotAllowed,
 )
 from petitions.domain.petition import Petition
+from petitions.errors import CallbackNotIndependent
 from workflows import ROLES
 
 STANDARD = Path(workflows.__file__).parent / "definitions" / "standard.toml"
@@ -159,7 +160,11 @@ class PetitionMachine(RuleBasedStateMachine):
             view = getattr(self.svc, command)(pid, actor=Actor("y", role), **kwargs)
         except PetitionError as exc:
             assert stored_count(self.svc, pid) == count_before, "a refused command wrote"
-            if isinstance(exc, PermissionDenied):
+            if isinstance(exc, CallbackNotIndependent):
+                # whoever replied or resolved may not call back (回访 by someone else)
+                assert command == "callback" and self.wf.independent_callback
+                event("call-back by its own handler refused")
+            elif isinstance(exc, PermissionDenied):
                 assert not self.wf.may(role, command)
             if command == "reopen" and before.reopen_count >= self.wf.reopen_limit \
                     and self.wf.may(role, command):
@@ -198,8 +203,9 @@ class PetitionMachine(RuleBasedStateMachine):
                     self.live[pid] = self.svc.reply(pid, actor=worker, outcome="explain",
                                                     text="说明")
                     self.live[pid] = self.svc.resolve(pid, actor=worker)
-                self.live[pid] = self.svc.callback(pid, actor=worker, contacted=True,
-                                                   resolved=False, rating="unsatisfied")
+                self.live[pid] = self.svc.callback(pid, actor=Actor("hotline", "supervisor"),
+                                                   contacted=True, resolved=False,
+                                                   rating="unsatisfied")
             except PetitionError:  # e.g. a random earlier step left it elsewhere
                 self.live[pid] = self.svc.get(pid)
                 return

@@ -120,6 +120,10 @@ class Workflow:
     extension_notifies_petitioner: bool = False
     #: the matter types a petition under this workflow may have (all if empty)
     matter_types: tuple[str, ...] = ()
+    #: 回访 by someone independent: whoever replied to or resolved a petition
+    #: may not record its call-back (``[callback] independent``; the standard
+    #: workflow sets it)
+    independent_callback: bool = False
 
     # -- questions the engine asks -----------------------------------------
     def stage(self, name: str) -> Stage:

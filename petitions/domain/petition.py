@@ -31,7 +31,12 @@ from petitions.domain.values import (
     Petitioner,
     WorkflowRef,
 )
-from petitions.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
+from petitions.errors import (
+    CallbackNotIndependent,
+    InvalidInput,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
 from workflows import Workflow
 
 if TYPE_CHECKING:
@@ -286,6 +291,7 @@ class Petition(Aggregate):
         text: str
 
         def evolve(self, petition: Petition) -> None:
+            petition.handled_by = (*getattr(petition, "handled_by", ()), self.actor.id)
             petition.replied = True
             petition.reply_outcome = self.outcome
             petition.reply_text = self.text
@@ -296,6 +302,7 @@ class Petition(Aggregate):
         stage: str
 
         def evolve(self, petition: Petition) -> None:
+            petition.handled_by = (*getattr(petition, "handled_by", ()), self.actor.id)
             petition.callback_recorded = False
             petition.unsatisfied = False
 
@@ -507,6 +514,8 @@ class Petition(Aggregate):
     # only: class annotations would turn the aggregate into a dataclass.
     if TYPE_CHECKING:
         workflow: WorkflowRef
+        #: who replied to or resolved it (may not record its call-back)
+        handled_by: tuple[str, ...]
         stage: str
         petitioner: Petitioner
         channel: str
@@ -859,6 +868,9 @@ class Petition(Aggregate):
     def callback(self, wf: Workflow, actor: Actor, at: datetime, contacted: bool,
                  resolved: bool, rating: str | None, comment: str = "") -> None:
         self._target(wf, actor, "callback")
+        if wf.independent_callback and actor.id in getattr(self, "handled_by", ()):
+            raise CallbackNotIndependent(actor.id, actor.role,
+                                         tuple(sorted(wf.roles.get("callback", ()))))
         if contacted:
             if rating is None:
                 raise InvalidInput("rating", "a contacted petitioner gives a rating",
