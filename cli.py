@@ -72,7 +72,7 @@ class State:
             from petitions import PetitionService
 
             self._svc = PetitionService.open(self.db)
-            click.get_current_context().call_on_close(self._svc.close)
+            click.get_current_context().call_on_close(self._svc.shutdown)
         return self._svc
 
 
@@ -175,7 +175,7 @@ def _term(kind: str, code: str) -> str:
     from petitions.taxonomy import taxonomy
 
     found = getattr(taxonomy(), kind).get(code)
-    return found.label(_state().lang) if found else code
+    return found.in_lang(_state().lang) if found else code
 
 
 def _stage_label(workflow: str, stage: str) -> str:
@@ -1094,12 +1094,12 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
              _deadline_cell(c.deadline, c.deadline_state)) for c in cases])
     if caller:
         ids = [str(i) for i in svc.caller_petitions(phone=phone, id_number=id_number)]
-        total = svc.views.count(text=text, ids=ids, **filters)
+        total = svc.read_models.count(text=text, ids=ids, **filters)
     elif overdue or due_within is not None:
-        total = svc.views.count_by_deadline(overdue=overdue, due_within=due_within,
+        total = svc.read_models.count_by_deadline(overdue=overdue, due_within=due_within,
                                             now=svc.clock(), text=text, **filters)
     else:
-        total = svc.views.count(text=text, **filters)
+        total = svc.read_models.count(text=text, **filters)
     click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
 
 
@@ -1182,13 +1182,19 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 def caseload(role: str) -> None:
     state = _state()
     if role == "unit":
-        rows = state.service().unit_caseload()
+        svc = state.service()
+        rows = svc.unit_caseload()
+        counts = svc.supervision_counts()
         if state.as_json:
-            _dump([{"unit": u, "open": o, "closed": c} for u, o, c in rows])
+            _dump([{"unit": u, "open": o, "closed": c,
+                    "reminders": counts.get(u, (0, 0))[0],
+                    "escalations": counts.get(u, (0, 0))[1]} for u, o, c in rows])
         else:
-            _table((state.m("Unit"), state.m("Open"), state.m("Closed")), rows)
+            _table((state.m("Unit"), state.m("Open"), state.m("Closed"), state.m("Reminders"),
+                    state.m("Escalations")),
+                   [(u, o, c, *counts.get(u, (0, 0))) for u, o, c in rows])
         return
-    loads = state.service().views.caseload(role)
+    loads = state.service().read_models.caseload(role)
     if state.as_json:
         _dump([{"person": c.person, "open": c.open, "closed": c.closed} for c in loads])
         return
@@ -1307,7 +1313,7 @@ def views_rebuild() -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        count = svc.views.rebuild(progress)
+        count = svc.read_models.rebuild(progress)
     if state.as_json:
         _dump({"events": count})
     else:
@@ -1964,6 +1970,23 @@ def rank(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
             m("Resolution rate"), m("Satisfaction rate"), m("Score")),
            [(r.rank, r.group, r.valid, pct(r.response_rate), pct(r.resolution_rate),
              pct(r.satisfaction_rate), f"{r.score * 100:.2f}") for r in rows])
+
+
+@main.command(help=_h("Remind the handling unit (催办); counted per unit."))
+@recording
+@click.option("--note", default="", help=_h("A note kept with the event."))
+def remind(petition_id: str, at: datetime | None, expected_version: int | None,
+           note: str) -> None:
+    _record("remind", petition_id, at, expected_version, note=note)
+
+
+@main.command(help=_h("Exclude an unreasonable demand from the rates (核减; a supervisor's, "
+                      "audited)."))
+@recording
+@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
+def exclude(petition_id: str, at: datetime | None, expected_version: int | None,
+            reason: str) -> None:
+    _record("exclude", petition_id, at, expected_version, reason=reason)
 
 
 @db.command("reindex", help=_h("Number petitions that have no work-order number and index "

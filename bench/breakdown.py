@@ -27,12 +27,13 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from petitions import Actor, Location, Petitioner, PetitionService
 from petitions.audit.chain import ChainedMapper
+from petitions.core import Store
 from petitions.domain.petition import Petition
 from petitions.privacy.core import Privacy
 
 #: (label, owner, attribute): the parts timed, in the order printed.
 PARTS: list[tuple[str, Any, str]] = [
-    ("load the petition (cache, fast-forwarded from the store)", PetitionService, "_load"),
+    ("load the petition (cache, fast-forwarded from the store)", Store, "load"),
     ("time limits: start or stop the stage's clock", Petition, "keep_time"),
     ("hash chain and JSON encoding of the new events", ChainedMapper, "to_stored_event"),
     ("insert the events and commit (durable)", SQLiteApplicationRecorder, "insert_events"),
@@ -92,7 +93,7 @@ def run(n: int, folder: Path) -> tuple[dict[str, float], float, int]:
             svc.callback(pid, actor=clerk, contacted=True, resolved=True, rating="satisfied")
             svc.close(pid, actor=worker)
         elapsed = time.perf_counter() - start
-    svc.close()
+    svc.shutdown()
     return dict(totals), elapsed, n * 7
 
 

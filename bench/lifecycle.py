@@ -99,13 +99,13 @@ def run_ours(n: int, folder: Path, *,
                        title="小区停车难", description="吉安园茅溪小区业主反映车位不足",
                        category="property_management", channel="door_to_door", location=loc)
         if query_each:
-            assert svc.views.summary(str(pid)) is not None
+            assert svc.read_models.summary(str(pid)) is not None
         if i == 0:
             filed_version = svc.get(pid).version
         for step in steps:
             view = step(pid)
             if query_each:
-                found = svc.views.summary(str(pid))
+                found = svc.read_models.summary(str(pid))
                 assert found is not None and found.version == view.version
             if i == 0:
                 versions.append(view.version)
@@ -115,10 +115,10 @@ def run_ours(n: int, folder: Path, *,
     if not query_each:
         # The warm-up filing is in the backlog too: count what the catch-up applies.
         views_start = time.perf_counter()
-        applied = svc.views.catch_up()
+        applied = svc.read_models.catch_up()
         views_eps = applied / (time.perf_counter() - views_start)
-    assert svc.views.count() == n + 1
-    svc.close()
+    assert svc.read_models.count() == n + 1
+    svc.shutdown()
     filed = filed_version  # the events the filing itself wrote
     per_command = [filed] + [b - a for a, b in zip([filed, *versions[:-1]], versions,
                                                    strict=True)]

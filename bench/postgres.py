@@ -81,7 +81,7 @@ def worker(kind: str, url: str, count: int, seed: str, ids_text: str) -> None:
             retry_on_conflict(once, rng.choice(ids), f"跟进 {n}", attempts=20)
             conflicts += attempts - 1
         t1 = time.time()
-        svc.close()
+        svc.shutdown()
     else:
         app = open_bare(url)
         print("ready", flush=True)

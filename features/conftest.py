@@ -257,16 +257,15 @@ def agrees(world: World, who: str, terms: str, trying: str | None = None) -> Non
 
 # ------------------------------------------------------------- resolution
 def _plan_and_step(world: World, plan_text: str, step_text: str) -> tuple[str, str]:
-    """A plan and step named by code or by label (Chinese or English)."""
-    ref = world.svc.get(world.pid).workflow
-    wf = world.svc.workflow(ref.name, ref.version)
-    for plan in wf.plans.values():
-        if plan_text in (plan.name, plan.label.zh, plan.label.en):
-            for step in plan.steps:
-                if step_text in (step.code, step.label.zh, step.label.en):
-                    return plan.name, step.code
-            return plan.name, step_text
-    return plan_text, step_text
+    """A plan and step named by code or by label (Chinese or English), as the
+    petition's own workflow version offers them."""
+    def code_of(text: str, kind: str) -> str:
+        for choice in world.svc.choices(world.pid, kind):
+            if text in (choice.code, choice.label_zh, choice.label_en):
+                return choice.code
+        return text
+
+    return code_of(plan_text, "plans"), code_of(step_text, "plan_steps")
 
 
 @action(r' {try}completes? the step "(?P<step>[^"]+)" of the "(?P<plan>[^"]+)" plan '
@@ -414,8 +413,7 @@ def resolves_all(world: World, who: str, unit: str) -> None:
 # ================================================================ outcomes
 def _stage_matches(world: World, wanted: str) -> None:
     view = world.svc.get(world.pid)
-    wf = world.svc.workflow(view.workflow.name, view.workflow.version)
-    label = wf.stage(view.stage).label
+    label = view.stage_label  # from the workflow version the petition was filed under
     assert wanted in (view.stage, label.zh, label.en), (
         f"the appeal is in stage {view.stage!r} ({label.zh}), not {wanted!r}")
 
@@ -492,11 +490,9 @@ def lead_unit(world: World, unit: str, person: str, co: str | None = None) -> No
 @then(parsers.re(r'the plan steps done are (?P<steps>.+)'))
 @then(parsers.re(r'已完成的步骤依次为(?P<steps>.+)'))
 def plan_steps_done(world: World, steps: str) -> None:
-    view = world.svc.get(world.pid)
-    wf = world.svc.workflow(view.workflow.name, view.workflow.version)
-    assert view.plan is not None
-    labels = {s.code: s.label.zh for s in wf.plans[view.plan].steps}
-    assert [labels[c] for c in view.plan_steps_done] == quoted(steps)
+    view = world.svc.get(world.pid)  # labels come with the view, from its pinned workflow
+    assert view.plan is not None and len(view.plan_step_labels) == len(view.plan_steps_done)
+    assert [label.zh for label in view.plan_step_labels] == quoted(steps)
 
 
 @then(parsers.re(r'(?P<n>\d+) joint meetings? (?:was|were) recorded'))
@@ -664,3 +660,37 @@ def no_satisfaction_yet(world: World, street: str, unreachable: str) -> None:
     g = {g.group: g for g in world.svc.stats("street")}[street]
     assert g.satisfaction_rate is None and g.rated == 0, g
     assert g.unreachable == int(unreachable), g
+
+
+@action(r' {try}reminds? the handling unit(?: "(?P<note>[^"]+)")?')
+@action(r'{try}催办(?:："(?P<note>[^"]+)")?')
+def reminds(world: World, who: str, note: str | None = None,
+            trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.remind(
+        world.pid, actor=actor_of(who), note=note or "", at=world.now))
+
+
+@action(r' {try}escalates? the appeal because "(?P<reason>[^"]+)"')
+@action(r'{try}督办："(?P<reason>[^"]+)"')
+def escalates(world: World, who: str, reason: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.escalate(
+        world.pid, actor=actor_of(who), reason=reason, at=world.now))
+
+
+@action(r' {try}(?:to )?exclude(?:s)? the appeal from the rates because "(?P<reason>[^"]+)"')
+@action(r'{try}核减该诉求："(?P<reason>[^"]+)"')
+def excludes(world: World, who: str, reason: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.exclude(
+        world.pid, actor=actor_of(who), reason=reason, at=world.now))
+
+
+@then(parsers.re(r'"(?P<unit>[^"]+)" has (?P<r>\d+) reminders? and (?P<e>\d+) escalations?'))
+@then(parsers.re(r'"(?P<unit>[^"]+)"被催办(?P<r>\d+)次、督办(?P<e>\d+)次'))
+def supervision_counted(world: World, unit: str, r: str, e: str) -> None:
+    assert world.svc.supervision_counts().get(unit, (0, 0)) == (int(r), int(e))
+
+
+@then(parsers.re(r'"(?P<street>[^"]+)" has no rates'))
+@then(parsers.re(r'"(?P<street>[^"]+)"不计入考核'))
+def no_rates(world: World, street: str) -> None:
+    assert street not in {g.group for g in world.svc.stats("street")}

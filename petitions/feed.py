@@ -35,6 +35,8 @@ from petitions.views import EventView
 if TYPE_CHECKING:
     from eventsourcing.application import Application
 
+    from petitions.privacy.core import Privacy
+
 #: How many stored events are read at a time.
 BATCH_SIZE = 500
 #: How often SQLite is asked for new events when following (seconds).
@@ -69,12 +71,12 @@ class Change:
         return out
 
 
-def _change(app: Any, position: int, event: Petition.Event) -> Change:
+def _change(privacy: Privacy | None, position: int, event: Petition.Event) -> Change:
     """The change for ``event``; a petitioner in it is shown as to an anonymous
-    reader (masked, erased or withheld), as in the petition's history."""
+    reader (masked, erased or withheld), as in the petition's history; without
+    ``privacy`` as stored (sealed)."""
     change = Change.of(position, event)
     petitioner = getattr(event, "petitioner", None)
-    privacy = getattr(app, "privacy", None)
     if petitioner is not None and privacy is not None:
         privacy.sync()
         shown = privacy.render(petitioner, matter_type=getattr(event, "matter_type", ""),
@@ -102,9 +104,10 @@ def petition_topics() -> tuple[str, ...]:
 
 
 def changes(app: Application[Any], after: int = 0, *, follow: bool = False,
-            poll_interval: float = POLL_INTERVAL,
-            batch_size: int = BATCH_SIZE) -> Iterator[Change]:
-    """Petition events stored after position ``after``, oldest first.
+            poll_interval: float = POLL_INTERVAL, batch_size: int = BATCH_SIZE,
+            privacy: Privacy | None = None) -> Iterator[Change]:
+    """Petition events stored after position ``after``, oldest first, each
+    petitioner rendered by ``privacy`` for an anonymous reader.
 
     Without ``follow`` the iterator ends at the current end of the store.  With
     ``follow`` it then waits for new events until the caller stops iterating
@@ -112,14 +115,14 @@ def changes(app: Application[Any], after: int = 0, *, follow: bool = False,
     """
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         raise InvalidInput("after", "must be a whole number, 0 or more", kind="bad_position")
-    return _changes(app, after, follow, poll_interval, batch_size)
+    return _changes(app, after, follow, poll_interval, batch_size, privacy)
 
 
 def _changes(app: Application[Any], after: int, follow: bool, poll_interval: float,
-             batch_size: int) -> Iterator[Change]:
+             batch_size: int, privacy: Privacy | None) -> Iterator[Change]:
     topics = petition_topics()
     if follow and _has_subscription(app):
-        yield from _follow_subscription(app, after, topics)
+        yield from _follow_subscription(app, after, topics, privacy)
         return
     recorder = app.recorder
     position = after
@@ -130,7 +133,7 @@ def _changes(app: Application[Any], after: int, follow: bool, poll_interval: flo
             event = app.mapper.to_domain_event(notification)
             position = notification.id
             if isinstance(event, Petition.Event):
-                yield _change(app, notification.id, event)
+                yield _change(privacy, notification.id, event)
         if len(batch) < batch_size:
             if not follow:
                 return
@@ -144,11 +147,11 @@ def _has_subscription(app: Application[Any]) -> bool:
     return is_postgres_recorder(app.recorder)
 
 
-def _follow_subscription(app: Application[Any], after: int,
-                         topics: tuple[str, ...]) -> Iterator[Change]:
+def _follow_subscription(app: Application[Any], after: int, topics: tuple[str, ...],
+                         privacy: Privacy | None) -> Iterator[Change]:
     from eventsourcing.projection import ApplicationSubscription
 
     with ApplicationSubscription(app, gt=after, topics=topics) as subscription:
         for event, tracking in subscription:
             if isinstance(event, Petition.Event):
-                yield _change(app, tracking.notification_id, event)
+                yield _change(privacy, tracking.notification_id, event)

@@ -27,7 +27,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import attrs
@@ -39,13 +39,34 @@ from petitions.taxonomy import taxonomy
 from petitions.timefmt import parse
 
 if TYPE_CHECKING:
-    from petitions.service import PetitionService
+    from petitions.readmodels.queries import ReadModels
+    from workflows import Workflow
 
 ON_ERROR = ("skip", "stop")
 DEFAULT_ACTOR = Actor("import", "portal")
 
 _REQUIRED = ("idempotency_key", "title", "description", "category", "channel", "petitioner")
 _OPTIONAL = ("location", "workflow", "matter_type", "campaign_id", "at", "actor")
+
+
+class Filer(Protocol):
+    """What an import files through: a ``PetitionService``, say."""
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def read_models(self) -> ReadModels: ...
+
+    def workflow(self, name: str, version: int | None = None) -> Workflow: ...
+
+    def exists(self, petition_id: UUID | str) -> bool: ...
+
+    def file(self, *, actor: Actor, petitioner: Petitioner, title: str, description: str,
+             category: str, channel: str, location: Location | None = None,
+             workflow: str = "standard", matter_type: str = "claim",
+             idempotency_key: str | None = None, campaign_id: UUID | None = None,
+             at: datetime | None = None) -> UUID: ...
 
 
 @attrs.frozen
@@ -192,7 +213,7 @@ def parse_line(number: int, text: str) -> Filing:
     return Filing(number, kwargs)
 
 
-def check(svc: PetitionService, filing: Filing) -> None:
+def check(svc: Filer, filing: Filing) -> None:
     """Everything :meth:`PetitionService.file` checks, without writing anything."""
     kw = filing.kwargs
     tax = taxonomy()
@@ -209,7 +230,7 @@ def check(svc: PetitionService, filing: Filing) -> None:
                   matter_type=kw["matter_type"], idempotency_key=kw["idempotency_key"])
 
 
-def read_filings(svc: PetitionService, path: Path) -> Iterator[Filing | LineError]:
+def read_filings(svc: Filer, path: Path) -> Iterator[Filing | LineError]:
     """Each non-blank line of ``path``, parsed and checked, or its error."""
     with open(path, encoding="utf-8-sig") as fh:
         for number, text in enumerate(fh, start=1):
@@ -227,7 +248,7 @@ def read_filings(svc: PetitionService, path: Path) -> Iterator[Filing | LineErro
 
 
 def import_filings(
-    svc: PetitionService, path: str | Path, *, on_error: str = "stop",
+    svc: Filer, path: str | Path, *, on_error: str = "stop",
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """File every line of the JSON Lines file ``path``; see the module text.
@@ -269,7 +290,7 @@ def import_filings(
         if progress is not None:
             progress(done, total)
     if imported:
-        svc.views.refresh()  # the queues show the imported petitions from now on
+        svc.read_models.refresh()  # the queues show the imported petitions from now on
     errors.sort(key=lambda e: e.line)
     return ImportReport(lines=total, imported=imported, existing=existing,
                         skipped=len({e.line for e in errors}), errors=tuple(errors),

@@ -18,14 +18,26 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import attrs
 
 if TYPE_CHECKING:
-    from eventsourcing.application import Application
+    from eventsourcing.persistence import Mapper
+
+
+class EventLog(Protocol):
+    """Where stored events are read (and, on import, written): an eventsourcing
+    application, the :class:`petitions.core.Store`, or a ``PetitionService``."""
+
+    @property
+    def recorder(self) -> Any: ...
+
+    @property
+    def mapper(self) -> Mapper[UUID]: ...
+
 
 DEFAULT_DB = "petitions.sqlite"
 
@@ -160,7 +172,7 @@ class StoreInfo:
         return attrs.asdict(self)
 
 
-def store_info(app: Application[Any], url: str | None = None) -> StoreInfo:
+def store_info(app: EventLog, url: str | None = None) -> StoreInfo:
     """Backend, position and counts of ``app``'s store (one grouped query)."""
     from eventsourcing.utils import resolve_topic
 
@@ -194,7 +206,7 @@ def store_info(app: Application[Any], url: str | None = None) -> StoreInfo:
     )
 
 
-def _topic_counts(app: Application[Any]) -> list[tuple[str, int, int]]:
+def _topic_counts(app: EventLog) -> list[tuple[str, int, int]]:
     """``(topic, events, aggregates created)`` for each stored topic."""
     recorder: Any = app.recorder
     table = recorder.events_table_name

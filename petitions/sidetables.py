@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from petitions import persistence
+from petitions.persistence import is_postgres, retry_schema_change
 
 #: Numbers are counted per local (Asia/Shanghai) calendar year of filing.
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -115,7 +115,7 @@ class SideTables:
         # PostgreSQL: two sessions creating the same table at once can both pass
         # IF NOT EXISTS; the loser's unique violation on the catalogue means
         # "exists" (tried again, it passes).
-        persistence.retry_schema_change(create, also=(IntegrityError,))
+        retry_schema_change(create, also=(IntegrityError,))
         self._created = True
 
     @contextmanager
@@ -257,6 +257,200 @@ def side_tables(service: Any) -> SideTables:
     found: SideTables | None = service.__dict__.get("_side_tables")
     if found is None:
         found = SideTables(service.recorder.datastore,
-                           postgres=persistence.is_postgres(service.url))
+                           postgres=is_postgres(service.url))
         service.__dict__["_side_tables"] = found
     return found
+
+
+# ------------------------------------------------------------------------
+# What the store and the service do with them (one place for each rule).
+# ``store`` is a :class:`petitions.core.Store` (or anything with its
+# ``recorder``, ``url``, ``mapper``, ``load`` and ``workflow_of``).
+# ------------------------------------------------------------------------
+def _numbers(store: Any) -> dict[Any, str]:
+    found: dict[Any, str] | None = store.__dict__.get("_work_order_numbers")
+    if found is None:
+        found = {}
+        store.__dict__["_work_order_numbers"] = found
+    return found
+
+
+def remember_number(store: Any, petition_id: Any, number: str) -> None:
+    cache = _numbers(store)
+    if len(cache) > 100_000:
+        cache.clear()
+    cache[petition_id] = number
+
+
+def number_of(store: Any, petition_id: Any) -> str | None:
+    """The petition's work-order number; a petition filed before numbers
+    existed gets the next one of its filing year when first asked."""
+    found = _numbers(store).get(petition_id)
+    if found is not None:
+        return found
+    tables = side_tables(store)
+    found = tables.number_of(str(petition_id))
+    if found is None:
+        from petitions.errors import PetitionNotFound
+
+        try:
+            filed = store.load(petition_id).filed_at
+        except PetitionNotFound:
+            return None
+        found = tables.allocate(str(petition_id), local_year(filed), office_prefix())
+    remember_number(store, petition_id, found)
+    return found
+
+
+def resolve_petition_id(store: Any, value: Any) -> Any:
+    """A petition id from an id or a work-order number: every command and
+    query resolves what it is given here."""
+    from uuid import UUID
+
+    from petitions.errors import InvalidInput, PetitionNotFound
+
+    if isinstance(value, UUID):
+        return value
+    text = str(value).strip()
+    try:
+        return UUID(text)
+    except ValueError:
+        pass
+    if looks_like_number(text):
+        found = side_tables(store).petition_of(text)
+        if found is None:
+            raise PetitionNotFound(text)
+        return UUID(found)
+    raise InvalidInput("id", f"{value!r} is not a petition id or work-order number",
+                       kind="bad_id")
+
+
+def caller_key(privacy: Any) -> bytes:
+    """The caller index's HMAC key (derived from the master key), per privacy."""
+    found: bytes | None = privacy.__dict__.get("_caller_key_bytes")
+    if found is None:
+        from petitions.privacy.callers import index_key
+
+        found = index_key(privacy.keyring.master)
+        privacy.__dict__["_caller_key_bytes"] = found
+    return found
+
+
+def caller_entries(privacy: Any, phone: Any, id_number: Any) -> list[tuple[str, str]]:
+    from petitions.privacy.callers import entries
+
+    if not (isinstance(phone, str) and isinstance(id_number, str)):
+        return []
+    if not phone.strip() and not id_number.strip():
+        return []
+    return entries(caller_key(privacy), phone, id_number)
+
+
+def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
+                  occurred_at: datetime) -> tuple[list[Write], Callable[[bool], None]]:
+    """The rows a filing writes in its transaction (work-order number, caller
+    index), and what to do once it committed (``alongside``: whether they were
+    written with the events; if not, they are written now)."""
+    tables = side_tables(store)
+    tables.create()
+    year, prefix = local_year(occurred_at), office_prefix()
+    callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
+    numbered: list[str] = []
+    writes = [tables.number_writer(str(petition_id), year, prefix, numbered)]
+    if callers:
+        writes.append(tables.caller_writer(callers, petitioner.id, str(petition_id)))
+
+    def committed(alongside: bool) -> None:
+        if alongside and numbered:
+            remember_number(store, petition_id, numbered[0])
+            return
+        remember_number(store, petition_id, tables.allocate(str(petition_id), year, prefix))
+        if callers:
+            tables.add_callers(callers, petitioner.id, str(petition_id))
+
+    return writes, committed
+
+
+def caller_petitions(store: Any, privacy: Any, *, phone: str | None = None,
+                     id_number: str | None = None) -> list[Any]:
+    """Every petition of the caller with this phone and/or ID number."""
+    from uuid import UUID
+
+    from petitions.errors import InvalidInput
+    from petitions.privacy.callers import ID_NUMBER, PHONE, digest
+
+    key = caller_key(privacy)
+    ids: set[str] = set()
+    for kind, value in ((PHONE, phone), (ID_NUMBER, id_number)):
+        if value is None:
+            continue
+        found = digest(key, kind, value)
+        if found is None:
+            raise InvalidInput(kind, "must contain digits", kind="empty")
+        ids.update(side_tables(store).petitions_of_digest(found))
+    return sorted(UUID(i) for i in ids)
+
+
+def related_cases(store: Any, petition_id: Any) -> tuple[Any, ...]:
+    """The same caller's other open cases (by phone or ID number)."""
+    from uuid import UUID
+
+    from petitions.errors import PetitionNotFound
+    from petitions.views import RelatedCase
+
+    out = []
+    for other in side_tables(store).related(str(petition_id)):
+        try:
+            p = store.load(UUID(other))
+        except PetitionNotFound:
+            continue
+        if store.workflow_of(p).is_terminal(p.stage):
+            continue
+        out.append(RelatedCase(id=p.id, number=number_of(store, p.id), stage=p.stage,
+                               title=p.title))
+    return tuple(out)
+
+
+def reindex(store: Any, privacy: Any, *, callers_afresh: bool = False) -> tuple[int, int]:
+    """Number every petition without a work-order number, in stored order
+    (after ``audit import`` this gives the source's numbers), and index the
+    callers of petitions without index entries whose personal data can be read
+    (after a key import; with ``callers_afresh`` every entry is made again,
+    after a master-key rotation).  Returns (numbered, indexed)."""
+    from petitions.domain.petition import Petition
+
+    tables = side_tables(store)
+    tables.create()
+    if callers_afresh:
+        with tables._tx(commit=True) as c:
+            c.execute(f"DELETE FROM {tables.callers}")
+        privacy.__dict__.pop("_caller_key_bytes", None)
+    privacy.sync()
+    numbered = indexed = 0
+    start = 0
+    prefix = office_prefix()
+    while True:
+        notifications = store.recorder.select_notifications(
+            start=start, limit=500, inclusive_of_start=False)
+        if not notifications:
+            break
+        start = notifications[-1].id
+        for n in notifications:
+            event = store.mapper.to_domain_event(n)
+            if not isinstance(event, Petition.Filed):
+                continue
+            pid = str(event.originator_id)
+            if tables.number_of(pid) is None:
+                tables.allocate(pid, local_year(event.occurred_at), prefix)
+                numbered += 1
+            if tables.digests_of_petition(pid):
+                continue
+            sealed = event.petitioner
+            phone = privacy.open_field("phone", sealed.phone)
+            id_number = privacy.open_field("id_number", sealed.id_number)
+            callers = caller_entries(privacy, phone or "", id_number or "")
+            if callers:
+                tables.add_callers(callers, sealed.id, pid)
+                indexed += 1
+    _numbers(store).clear()
+    return numbered, indexed

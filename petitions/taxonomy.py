@@ -17,16 +17,29 @@ from importlib import resources
 import attrs
 
 from petitions.errors import InvalidInput
+from workflows.model import Label
 
 
 @attrs.frozen
 class Term:
-    code: str
-    zh: str
-    en: str
+    """A code with its label in Chinese and English: a category, channel or
+    matter type here, and every value a command's choice may take
+    (:data:`petitions.domain.commands.Choice`)."""
 
-    def label(self, lang: str = "zh") -> str:
-        return self.en if lang.startswith("en") else self.zh
+    code: str
+    label: Label
+
+    @property
+    def label_zh(self) -> str:
+        return self.label.zh
+
+    @property
+    def label_en(self) -> str:
+        return self.label.en
+
+    def in_lang(self, lang: str = "zh") -> str:
+        """The label in ``lang`` (``"zh"`` or ``"en"``)."""
+        return self.label.in_lang(lang)
 
 
 @attrs.frozen
@@ -54,7 +67,8 @@ def _terms(data: Mapping[str, object], kind: str) -> dict[str, Term]:
     out = {}
     for code, labels in table.items():
         assert isinstance(labels, Mapping)
-        out[code] = Term(code, str(labels["zh"]), str(labels.get("en", labels["zh"])))
+        out[code] = Term(code, Label(zh=str(labels["zh"]),
+                                     en=str(labels.get("en", labels["zh"]))))
     return out
 
 

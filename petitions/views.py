@@ -14,11 +14,12 @@ from uuid import UUID
 
 import attrs
 
+from petitions.domain.commands import REPLY_OUTCOME_LABELS
 from petitions.domain.petition import Petition
 from petitions.domain.values import Location, WorkflowRef
 from petitions.privacy.render import PetitionerView
 from petitions.transcoding import to_plain
-from workflows import Workflow
+from workflows import Label, Workflow
 
 _BASE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic",
@@ -92,6 +93,15 @@ class PetitionView:
     updated_at: datetime
     recorded_at: datetime
     allowed_commands: tuple[str, ...]
+    #: Labels (zh, en) from the workflow version the petition was filed under:
+    #: its title, the stage, the last call-back's rating, the reply's outcome,
+    #: the plan and the plan steps done (in ``plan_steps_done`` order).
+    workflow_title: Label
+    stage_label: Label
+    rating_label: Label | None
+    reply_outcome_label: Label | None
+    plan_label: Label | None
+    plan_step_labels: tuple[Label, ...]
     #: The running clock (time limit): its deadline, and its state
     #: (``on_time``, ``warned``, ``breached``, ``paused``) at ``now`` if the view
     #: was made with one, else as recorded; ``None`` without a running clock.
@@ -99,6 +109,9 @@ class PetitionView:
     deadline_state: str | None = None
     clock_stage: str | None = None
     calendar_note: str = ""
+    #: Reminders (催办) received, and whether it is excluded from the rates (核减).
+    reminders: int = 0
+    excluded: bool = False
     #: The readable work-order number (工单号), e.g. ``2026-000123``.
     number: str | None = None
     #: The same caller's other open cases (by the blind index of their phone
@@ -145,6 +158,9 @@ class PetitionView:
         ``PetitionService``; or a function rendering them when first read),
         else withheld: the aggregate holds sealed text only."""
         rejection = p.rejection
+        rating = wf.rating(p.last_rating) if p.last_rating else None
+        plan = wf.plans.get(p.plan) if p.plan else None
+        steps = {s.code: s.label for s in plan.steps} if plan is not None else {}
         return cls(
             id=p.id,
             version=p.version,
@@ -190,10 +206,20 @@ class PetitionView:
             updated_at=p.last_occurred_at,
             recorded_at=p.modified_on,
             allowed_commands=wf.commands_in(p.stage),
+            workflow_title=wf.title,
+            stage_label=wf.stage(p.stage).label,
+            rating_label=rating.label if rating is not None else None,
+            reply_outcome_label=(REPLY_OUTCOME_LABELS.get(p.reply_outcome)
+                                 if p.reply_outcome else None),
+            plan_label=plan.label if plan is not None else None,
+            plan_step_labels=tuple(steps.get(code, Label(zh=code, en=code))
+                                   for code in p.plan_steps_done),
             deadline=p.clock_deadline if p.clock_stage is not None else None,
             deadline_state=p.deadline_state(now),
             clock_stage=p.clock_stage,
             calendar_note=p.clock_note if p.clock_stage is not None else "",
+            reminders=getattr(p, "reminders", 0),
+            excluded=bool(getattr(p, "excluded", False)),
         )
 
     def to_dict(self) -> dict[str, Any]:

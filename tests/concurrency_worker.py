@@ -132,7 +132,7 @@ def main() -> None:
             svc.list_petitions(limit=5)
         except Exception as exc:  # reported, and fails the test
             failed.append([str(pid), "list_petitions", f"{type(exc).__name__}: {exc}"])
-    svc.close()
+    svc.shutdown()
     print(json.dumps({"worker": worker, "ok": ok, "failed": failed, "filed": filed,
                       "conflicts": conflicts}), flush=True)
 

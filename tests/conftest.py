@@ -6,6 +6,7 @@ from tests.fixtures import (
     fresh_backend_url,
     postgres_unreachable,
     require_postgres,
+    store_beside,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "fresh_backend_url",
     "postgres_unreachable",
     "require_postgres",
+    "store_beside",
 ]

@@ -11,11 +11,14 @@ import functools
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from petitions import Actor, Location, Petitioner, PetitionService
+from petitions.core import Store
+from petitions.domain.values import Actor, Location, Petitioner
+from petitions.service import PetitionService
 from petitions.privacy import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, new_master_key_text
 
 #: The PostgreSQL server of development and CI machines (trust auth).
@@ -96,7 +99,18 @@ def service(backend_url: str) -> Iterator[PetitionService]:
     try:
         yield svc
     finally:
-        svc.close()
+        svc.shutdown()
+
+
+@contextmanager
+def store_beside(svc: PetitionService, **kwargs: object) -> Iterator[Store]:
+    """The store core on the same database as ``svc`` (not ``:memory:``): for
+    tests that look at aggregates, which the service never hands out."""
+    store = Store(url=svc.url, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @pytest.fixture

@@ -426,7 +426,7 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
         "petitions: close is not allowed in stage intake; allowed here: accept, reject, "
-        "duplicate, note, escalate, extend, withdraw"]
+        "duplicate, note, escalate, extend, remind, exclude, withdraw"]
     helped = subprocess.run([script, "--help"], capture_output=True, text=True, env=env,
                             check=True)
     assert "callback" in helped.stdout and "mediation" in helped.stdout

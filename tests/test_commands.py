@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -21,7 +22,7 @@ from petitions import (
     WorkflowNotFound,
     retry_on_conflict,
 )
-from tests.conftest import file_petition
+from tests.conftest import file_petition, store_beside
 
 
 def count(svc: PetitionService, pid: object) -> int:
@@ -224,7 +225,7 @@ def test_transition_not_allowed_names_stage_and_allowed(
     err = info.value
     assert err.stage == "intake" and err.command == "resolve"
     assert err.allowed == ("accept", "reject", "duplicate", "note", "escalate", "extend",
-                           "withdraw")
+                           "remind", "exclude", "withdraw")
     assert "intake" in str(err) and "accept" in str(err)
     assert count(service, pid) == 2  # Filed and the intake clock: nothing more
 
@@ -346,17 +347,18 @@ def test_expected_version_and_concurrent_update(service: PetitionService, clerk:
     # Two writers load the same version; the second save conflicts and writes nothing.
     from petitions.domain.petition import Petition
 
-    first: Petition = service.repository.get(pid)  # type: ignore[arg-type]
-    second: Petition = service.repository.get(pid)  # type: ignore[arg-type]
-    wf = service.workflow_of(first)
-    now = datetime.now(UTC)
-    first.note(wf, worker, now, "甲")
-    second.note(wf, worker, now, "乙")
-    service.save(first)
     from eventsourcing.persistence import IntegrityError
 
-    with pytest.raises(IntegrityError):
-        service.save(second)
+    with store_beside(service) as store:
+        first: Petition = store.load(pid)  # type: ignore[arg-type]
+        second: Petition = store.load(pid)  # type: ignore[arg-type]
+        wf = store.workflow_of(first)
+        now = datetime.now(UTC)
+        first.note(wf, worker, now, "甲")
+        second.note(wf, worker, now, "乙")
+        store.save(first)
+        with pytest.raises(IntegrityError):
+            store.save(second)
     assert [e.data.get("text") for e in service.history(pid)][-1] == "甲"
 
 
@@ -397,23 +399,26 @@ def test_all_errors_are_petition_errors() -> None:
         assert issubclass(cls, PetitionError)
 
 
-def test_snapshots_do_not_change_state(tmp_path: object, clerk: Actor, worker: Actor) -> None:
-    svc = PetitionService.open(":memory:", snapshot_interval=3)
-    plain = PetitionService.open(":memory:", snapshot_interval=0)
+def test_snapshots_do_not_change_state(tmp_path: Path, clerk: Actor, worker: Actor) -> None:
+    svc = PetitionService.open(str(tmp_path / "snap.sqlite"), snapshot_interval=3)
+    plain = PetitionService.open(str(tmp_path / "plain.sqlite"), snapshot_interval=0)
     for s in (svc, plain):
         pid = file_petition(s, clerk, idempotency_key="same")
         to_review(s, pid, worker)
         for i in range(4):
             s.note(pid, actor=worker, text=f"备注{i}")
-    assert svc.snapshots is not None and plain.snapshots is None
-    assert len(list(svc.snapshots.get(pid))) >= 2  # type: ignore[arg-type]
+    with store_beside(svc, snapshot_interval=3) as store:
+        assert store.snapshots is not None
+        assert len(list(store.snapshots.get(pid))) >= 2  # type: ignore[arg-type]
+    with store_beside(plain, snapshot_interval=0) as store:
+        assert store.snapshots is None
     a, b = svc.get(pid).to_dict(), plain.get(pid).to_dict()  # type: ignore[arg-type]
     for d in (a, b):
         d.pop("recorded_at"), d.pop("updated_at"), d.pop("filed_at")
         d["petitioner"].pop("id")
     assert a == b
-    svc.close()
-    plain.close()
+    svc.shutdown()
+    plain.shutdown()
 
 
 def test_memory_database_works_across_threads(clerk: Actor) -> None:
@@ -437,7 +442,7 @@ def test_memory_database_works_across_threads(clerk: Actor) -> None:
     assert not errors
     assert all(svc.get(i).stage == "intake" for i in ids)  # type: ignore[arg-type]
     assert len(set(ids)) == 4
-    svc.close()
+    svc.shutdown()
 
 
 def test_what_the_service_returns_keeps_it_open(tmp_path: object, clerk: Actor) -> None:
@@ -449,7 +454,7 @@ def test_what_the_service_returns_keeps_it_open(tmp_path: object, clerk: Actor) 
     db = str(Path(str(tmp_path)) / "gc.sqlite")
     svc = PetitionService.open(db)
     pid = file_petition(svc, clerk)
-    svc.close()
+    svc.shutdown()
     feed = PetitionService.open(db).changes(after=0)
     gc.collect()
     assert [c.petition_id for c in feed] == [pid, pid]  # Filed, ClockStarted

@@ -79,7 +79,7 @@ def check_valid_path(svc: PetitionService, events: list[Petition.Event]) -> None
     petition: Any = None
     for event in events:
         if petition is not None and not type(event).__name__.startswith("Clock"):
-            wf = svc.workflow_of(petition)
+            wf = svc.workflows.by_hash(petition.workflow.sha256)
             command = COMMAND_OF[type(event).__name__]
             targets = wf.targets(petition.stage, command)
             assert targets is not None, (command, petition.stage)
@@ -156,10 +156,10 @@ def test_concurrent_writers_lose_and_duplicate_nothing(
             assert Counter((c.petition_id, c.version) for c in feed).most_common(1)[0][1] == 1
 
             # The read models the writers kept up to date equal a rebuild from scratch.
-            svc.views.catch_up()
-            incremental = svc.views.store.dump()
+            svc.read_models.catch_up()
+            incremental = svc.read_models.store.dump()
             assert sum(len(rows) for rows in incremental.values()) > 0
-            svc.views.rebuild()
-            assert svc.views.store.dump() == incremental, info
+            svc.read_models.rebuild()
+            assert svc.read_models.store.dump() == incremental, info
             print(info, file=sys.stderr)
 

@@ -53,7 +53,7 @@ def clocked(backend_url: str) -> Iterator[tuple[PetitionService, Clock]]:
     try:
         yield svc, clock
     finally:
-        svc.close()
+        svc.shutdown()
 
 
 def types(svc: PetitionService, pid: object) -> list[str]:
@@ -185,15 +185,15 @@ def test_history_keeps_the_deadline_when_the_calendar_changes(
         def day(self, d: date) -> Day:
             return Day(d, True, WORKDAY)
 
-    svc.__dict__["_timekeeper"] = Timekeeper(EveryDayWorked())
-    again = PetitionService.open(svc.url, clock=clock, snapshot_interval=0)
-    again.__dict__["_timekeeper"] = Timekeeper(EveryDayWorked())
+    # The same store, with a calendar on which every day is worked.
+    worked = Timekeeper(EveryDayWorked())
+    again = PetitionService.open(svc.url, clock=clock, snapshot_interval=0, timekeeper=worked)
     try:
         assert again.get(pid).deadline == at(2026, 2, 25, 0)  # as recorded, not recomputed
+        view = again.accept(pid, actor=CLERK, at=at(2026, 2, 16, 9))  # a holiday, worked here
+        assert view.deadline == at(2026, 2, 18, 0)  # the new clock uses the calendar of now
     finally:
-        again.close()
-    view = svc.accept(pid, actor=CLERK, at=at(2026, 2, 16, 9))  # a holiday, worked here
-    assert view.deadline == at(2026, 2, 18, 0)  # the new clock uses the calendar of now
+        again.shutdown()
 
 
 # ------------------------------------------------------------ pause, extend
@@ -306,11 +306,11 @@ def test_overdue_and_due_within_lists_combine_with_unit_and_grid(
     assert [c.id for c in both[2:]] == [ids["d"]] and both[2].deadline == at(2026, 6, 11, 0)
     svc.pause(ids["a"], actor=BOSS, reason="听证", at=at(2026, 5, 24))
     assert [c.id for c in svc.list_petitions(overdue=True, grid="3", unit="城管科")] == []
-    assert svc.views.summary(ids["a"]).deadline_state == "paused"  # type: ignore[union-attr]
+    assert svc.read_models.summary(ids["a"]).deadline_state == "paused"  # type: ignore[union-attr]
     # The views rebuild to the same rows.
-    before = svc.views.store.dump()
-    svc.views.rebuild()
-    assert svc.views.store.dump() == before
+    before = svc.read_models.store.dump()
+    svc.read_models.rebuild()
+    assert svc.read_models.store.dump() == before
 
 
 def test_views_of_an_older_version_are_rebuilt_with_deadlines(tmp_path: object) -> None:
@@ -330,7 +330,7 @@ def test_views_of_an_older_version_are_rebuilt_with_deadlines(tmp_path: object) 
     with PetitionService.open(path, clock=clock) as svc:
         (case,) = svc.list_petitions()
         assert case.id == str(pid) and case.deadline == at(2026, 2, 25, 0)
-        assert svc.views.due(at(2026, 2, 26)) == [str(pid)]
+        assert svc.read_models.due(at(2026, 2, 26)) == [str(pid)]
 
 
 # ----------------------------------------------------------------- property

@@ -145,7 +145,7 @@ def test_case_2_campaign_of_34_suggestions(service: PetitionService) -> None:
                                                            "door_to_door")
     assert r.events == r.view.version + sum(service.get(pid).version
                                             for pid in r.campaign.petition_ids)
-    assert service.views.campaigns()[0].campaign_id == str(r.campaign.id)
+    assert service.read_models.campaigns()[0].campaign_id == str(r.campaign.id)
 
 
 def test_cases_3_to_5_enterprise_service(service: PetitionService) -> None:

@@ -61,8 +61,8 @@ def test_definitions_are_skipped(service: PetitionService) -> None:
     # The first filing also stores the workflow definition's text (another aggregate).
     file(service)
     file(service, title="第二件")
-    assert service.views.count() == 2
-    assert service.views.position() == service.recorder.max_notification_id()
+    assert service.read_models.count() == 2
+    assert service.read_models.position() == service.recorder.max_notification_id()
 
 
 def test_filters(service: PetitionService) -> None:
@@ -85,7 +85,7 @@ def test_filters(service: PetitionService) -> None:
     assert ids(outcome="withdrawn") == {str(c)}
     assert ids(workflow="standard") == {str(a), str(b), str(c)}
     assert ids(street="寸滩街道", status="closed") == set()
-    assert service.views.count(street="寸滩街道") == 2
+    assert service.read_models.count(street="寸滩街道") == 2
     assert [p.id for p in service.list_petitions(limit=1)] != []
     assert len(service.list_petitions(limit=2)) == 2
 
@@ -122,9 +122,9 @@ def test_caseload_and_campaign_progress(service: PetitionService) -> None:
     handle_to_review(service, b, person="王强")
     service.callback(a, actor=CLERK, contacted=True, resolved=True, rating="satisfied")
     service.close(a, actor=WORKER)
-    loads = {c.person: (c.open, c.closed) for c in service.views.caseload("assignee")}
+    loads = {c.person: (c.open, c.closed) for c in service.read_models.caseload("assignee")}
     assert loads == {"王强": (1, 1)}
-    [progress] = service.views.campaigns()
+    [progress] = service.read_models.campaigns()
     assert (progress.campaign_id, progress.total, progress.open, progress.closed,
             progress.resolved) == (str(campaign), 2, 1, 1, 1)
 
@@ -135,10 +135,10 @@ def test_mediator_caseload(service: PetitionService) -> None:
     svc.accept(pid, actor=WORKER)
     svc.assign(pid, actor=WORKER, unit="寸滩街道", person="王强")
     svc.open_mediation(pid, actor=WORKER, mediator="老马", parties=["业主", "物业"])
-    assert [(c.person, c.open) for c in svc.views.caseload("mediator")] == [("老马", 1)]
+    assert [(c.person, c.open) for c in svc.read_models.caseload("mediator")] == [("老马", 1)]
     svc.withdraw(pid, actor=CLERK, reason="和解")
     assert [(c.person, c.open, c.closed)
-            for c in svc.views.caseload("mediator")] == [("老马", 0, 1)]
+            for c in svc.read_models.caseload("mediator")] == [("老马", 0, 1)]
 
 
 # ------------------------------------------------------------ rebuilding
@@ -212,32 +212,32 @@ def random_history(svc: PetitionService, rng: random.Random, petitions: int = 12
 
             assert isinstance(exc, PetitionError)
         if catch_up:
-            svc.views.catch_up()
+            svc.read_models.catch_up()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_rebuild_equals_incremental(service: PetitionService, seed: int) -> None:
     random_history(service, random.Random(seed), catch_up=True)
-    incremental = service.views.store.dump()
+    incremental = service.read_models.store.dump()
     assert len(incremental["petition_index"]) == 12
     # Each index row agrees with the aggregate it summarises.
     for row in incremental["petition_index"]:
         view = service.get(row[0])
         assert (row[1], row[5], row[7]) == (view.version, view.stage, view.outcome)
-    service.views.rebuild()
-    assert service.views.store.dump() == incremental
-    assert service.views.position() == service.recorder.max_notification_id()
+    service.read_models.rebuild()
+    assert service.read_models.store.dump() == incremental
+    assert service.read_models.position() == service.recorder.max_notification_id()
 
 
 def test_catch_up_resumes_after_a_crash(service: PetitionService,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A failure while applying a batch writes nothing of it: the views stay at
     their last tracked position and finish the work on the next catch-up."""
-    service.views.inline = False  # views are only updated by the catch-ups below
+    service.read_models.inline = False  # views are only updated by the catch-ups below
     random_history(service, random.Random(7), petitions=6)
-    service.views.catch_up()
-    before = service.views.store.dump()
-    before_position = service.views.position()
+    service.read_models.catch_up()
+    before = service.read_models.store.dump()
+    before_position = service.read_models.position()
     more = file(service, title="新的诉求")
     handle_to_review(service, more)
 
@@ -252,14 +252,14 @@ def test_catch_up_resumes_after_a_crash(service: PetitionService,
 
     monkeypatch.setattr(projection_module, "apply_event", flaky)
     with pytest.raises(RuntimeError):
-        service.views.catch_up()
-    assert service.views.position() == before_position
-    assert service.views.store.dump() == before
+        service.read_models.catch_up()
+    assert service.read_models.position() == before_position
+    assert service.read_models.store.dump() == before
     monkeypatch.setattr(projection_module, "apply_event", real)
-    assert service.views.catch_up() > 0
-    after = service.views.store.dump()
-    service.views.rebuild()
-    assert service.views.store.dump() == after
+    assert service.read_models.catch_up() > 0
+    after = service.read_models.store.dump()
+    service.read_models.rebuild()
+    assert service.read_models.store.dump() == after
     assert str(more) in {row[0] for row in after["petition_index"]}
 
 
@@ -267,20 +267,20 @@ def test_two_processes_catching_up_apply_each_event_once(backend_url: str) -> No
     a = PetitionService.open(backend_url)
     b = PetitionService.open(backend_url)
     try:
-        a.views.inline = b.views.inline = False
+        a.read_models.inline = b.read_models.inline = False
         for i in range(5):
             file(a, title=f"诉求{i}")
-        a.views.catch_up()
-        assert b.views.catch_up() == 0  # a's tracking record says they are done
-        assert b.views.count() == 5
+        a.read_models.catch_up()
+        assert b.read_models.catch_up() == 0  # a's tracking record says they are done
+        assert b.read_models.count() == 5
         handle_to_review(b, UUID(b.list_petitions()[0].id))
-        b.views.catch_up()
-        dump = a.views.store.dump()
-        a.views.rebuild()
-        assert a.views.store.dump() == dump
+        b.read_models.catch_up()
+        dump = a.read_models.store.dump()
+        a.read_models.rebuild()
+        assert a.read_models.store.dump() == dump
     finally:
-        a.close()
-        b.close()
+        a.shutdown()
+        b.shutdown()
 
 
 def test_projection_runner_on_postgres(backend_url: str) -> None:
@@ -291,16 +291,16 @@ def test_projection_runner_on_postgres(backend_url: str) -> None:
 
     svc = PetitionService.open(backend_url)
     try:
-        svc.views.inline = False
-        svc.views.store.create_table()  # type: ignore[attr-defined]
+        svc.read_models.inline = False
+        svc.read_models.store.create_table()  # type: ignore[attr-defined]
         with runner(backend_url) as r:
             pids = [file(svc, title=f"诉求{i}") for i in range(3)]
             handle_to_review(svc, pids[0])
             r.wait(svc.recorder.max_notification_id(), timeout=10)
-        assert svc.views.position() == svc.recorder.max_notification_id()
-        by_runner = svc.views.store.dump()
+        assert svc.read_models.position() == svc.recorder.max_notification_id()
+        by_runner = svc.read_models.store.dump()
         assert {row[0] for row in by_runner["petition_index"]} == {str(p) for p in pids}
-        svc.views.rebuild()
-        assert svc.views.store.dump() == by_runner
+        svc.read_models.rebuild()
+        assert svc.read_models.store.dump() == by_runner
     finally:
-        svc.close()
+        svc.shutdown()

@@ -49,9 +49,9 @@ def test_version_1_assigned_event_is_upcast(tmp_path: Path) -> None:
     # The upcast petition goes on under today's code, and new events are version 2.
     worker = Actor("caseworker-li", "caseworker")
     svc.transfer(pid, actor=worker, unit="郭家沱街道环卫所", person="王所长", reason="职责划分")
-    svc.close()
+    svc.shutdown()
 
     svc = PetitionService.open(str(tmp_path / "old.sqlite"))
     assert svc.get(pid).lead_unit == "郭家沱街道环卫所"
     assert svc.get(pid, version=3).lead_unit == "郭家沱街道城管科"
-    svc.close()
+    svc.shutdown()

@@ -85,12 +85,12 @@ def arguments(command: str) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def stored_count(svc: PetitionService, pid: UUID) -> int:
-    return len(list(svc.events.get(pid)))
+    return len(svc.petition_events(pid))
 
 
 def replayed(svc: PetitionService, pid: UUID) -> PetitionView:
     """The petition rebuilt from its stored events alone (no snapshot, no cache)."""
-    aggregate = project_aggregate(None, svc.events.get(pid))
+    aggregate = project_aggregate(None, svc.petition_events(pid))
     assert isinstance(aggregate, Petition)
     return svc.view_of(aggregate)
 
@@ -113,7 +113,7 @@ class PetitionMachine(RuleBasedStateMachine):
         assert self.wf.reopen_limit == 1
 
     def teardown(self) -> None:
-        self.svc.close()
+        self.svc.shutdown()
         self.folder.cleanup()
 
     @initialize(target=petitions)

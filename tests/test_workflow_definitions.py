@@ -31,9 +31,12 @@ close = ["caseworker"]
 
 
 def test_standard_workflow_loads_and_answers() -> None:
-    wf = Registry.shipped().current("standard")
-    assert wf.name == "standard" and wf.version == 1
-    assert wf.sha256 == workflows.digest(STANDARD)
+    registry = Registry.shipped()
+    assert registry.get("standard", 1).sha256 == workflows.digest(STANDARD)  # v1 stays
+    wf = registry.current("standard")
+    assert wf.name == "standard" and wf.version == 2
+    assert wf.independent_callback and not registry.get("standard", 1).independent_callback
+    assert wf.roles_for("callback") == ("intake_clerk", "supervisor")
     assert wf.initial == "intake"
     assert wf.targets("intake", "accept") == ("dispatch",)
     assert wf.targets("review", "reopen") == ("mediation", "resolution")
@@ -115,7 +118,7 @@ def test_petition_stays_under_the_definition_it_was_filed_under(tmp_path: Path) 
     pinned = svc.get(pid).workflow
     assert (pinned.name, pinned.version) == ("tiny", 1)
     assert pinned.sha256 == workflows.digest(SMALL)
-    svc.close()
+    svc.shutdown()
 
     # The office edits its file in place (same name and version, new rules:
     # no more replies in "open") ...
@@ -126,7 +129,7 @@ def test_petition_stays_under_the_definition_it_was_filed_under(tmp_path: Path) 
     view = svc.reply(pid, actor=worker, outcome="support", text="已受理")
     assert view.stage == "open"  # ... but the old petition follows the old rules
     assert svc.workflow("tiny").sha256 == workflows.digest(edited)
-    svc.close()
+    svc.shutdown()
 
     # ... and even with the office folder gone, the stored copy is used.
     (office / "tiny.toml").unlink()
@@ -134,7 +137,7 @@ def test_petition_stays_under_the_definition_it_was_filed_under(tmp_path: Path) 
     view = svc.reply(pid, actor=worker, outcome="explain", text="已报修")
     assert view.stage == "open"
     assert svc.close(pid, actor=worker).stage == "done"  # type: ignore[union-attr]
-    svc.close()
+    svc.shutdown()
 
 
 def test_new_version_applies_to_new_filings_only(tmp_path: Path) -> None:
@@ -145,7 +148,7 @@ def test_new_version_applies_to_new_filings_only(tmp_path: Path) -> None:
     worker = Actor("li", "caseworker")
     svc = PetitionService.open(db, workflow_dirs=[office])
     old = _file(svc, "tiny")
-    svc.close()
+    svc.shutdown()
 
     v2 = SMALL.replace("version = 1", "version = 2").replace(
         'reply = "stay", close = "done"', 'close = "done"')
@@ -159,4 +162,4 @@ def test_new_version_applies_to_new_filings_only(tmp_path: Path) -> None:
     svc.reply(old, actor=worker, outcome="support", text="ok")  # allowed in v1
     with pytest.raises(TransitionNotAllowed):
         svc.reply(new, actor=worker, outcome="support", text="ok")  # not in v2
-    svc.close()
+    svc.shutdown()

@@ -30,13 +30,13 @@ from workflows.model import (
     Workflow,
 )
 from workflows.vocabulary import (
-    COMMANDS,
     FACTS,
-    GRANTABLE,
-    IN_PLACE,
     LIMIT_UNITS,
     ROLES,
     STAY,
+    commands,
+    grantable,
+    in_place,
 )
 
 
@@ -193,7 +193,7 @@ class _Builder:
             self.problem("accept_on_filing.channels",
                          f"the initial stage {initial!r} does not allow 'accept'")
         for stage in stages.values():
-            if stage.limit is not None and stage.limit.start not in GRANTABLE:
+            if stage.limit is not None and stage.limit.start not in grantable():
                 self.problem(f"stages.{stage.name}.limit.from",
                              f"unknown command {stage.limit.start!r}")
 
@@ -256,7 +256,7 @@ class _Builder:
             return {}
         out: dict[str, tuple[str, ...]] = {}
         for command, target in raw.items():
-            if command not in COMMANDS:
+            if command not in commands():
                 self.problem(f"{key}.{command}", f"unknown command {command!r}")
                 continue
             out[command] = self.targets(target, f"{key}.{command}")
@@ -303,7 +303,7 @@ class _Builder:
                 for target in targets:
                     if target != STAY and target not in stages:
                         self.problem(f"{key}.{command}", f"unknown stage {target!r}")
-                    elif (command in IN_PLACE and target != STAY
+                    elif (command in in_place() and target != STAY
                           and not key.endswith(f"stages.{target}.commands")):
                         self.problem(f"{key}.{command}",
                                      f"{command!r} records something in place; "
@@ -344,7 +344,7 @@ class _Builder:
         out: dict[str, frozenset[str]] = {}
         for command, roles in raw.items():
             key = f"roles.{command}"
-            if command not in GRANTABLE:
+            if command not in grantable():
                 self.problem(key, f"unknown command {command!r}")
                 continue
             names = self.str_list(roles, key)
@@ -372,7 +372,7 @@ class _Builder:
         out: dict[str, tuple[str, ...]] = {}
         for command, facts in raw.items():
             key = f"requires.{command}"
-            if command not in COMMANDS:
+            if command not in commands():
                 self.problem(key, f"unknown command {command!r}")
                 continue
             names = self.str_list(facts, key)

@@ -52,6 +52,9 @@ COMMANDS: Final[frozenset[str]] = frozenset(
         "extend",
         "pause",
         "resume",
+        # hotline practice: reminders (催办), exclusion from the rates (核减)
+        "remind",
+        "exclude",
     }
 )
 
@@ -68,6 +71,8 @@ IN_PLACE: Final[frozenset[str]] = frozenset(
         "note",
         "escalate",
         "extend",
+        "remind",
+        "exclude",
     }
 )
 
@@ -103,6 +108,41 @@ FACTS: Final[frozenset[str]] = frozenset(
         "review_window_passed",  # no review (or re-review) may be requested any more
     }
 )
+
+# Commands added at run time (a plugin's own command, see
+# ``petitions.domain.commands.register``): their names, and which of them
+# never move the petition.
+_ADDED: dict[str, bool] = {}
+
+
+def add_command(name: str, *, in_place: bool = False) -> None:
+    """Add ``name`` to the commands a definition may use (``in_place``: it may
+    only lead to ``stay``)."""
+    if not name.isidentifier() or name == "file":
+        raise ValueError(f"not a command name: {name!r}")
+    if name not in COMMANDS:
+        _ADDED[name] = in_place
+
+
+def remove_command(name: str) -> None:
+    """Forget a command added with :func:`add_command` (shipped ones stay)."""
+    _ADDED.pop(name, None)
+
+
+def commands() -> frozenset[str]:
+    """Every command a definition may use: :data:`COMMANDS` and those added."""
+    return COMMANDS | _ADDED.keys() if _ADDED else COMMANDS
+
+
+def in_place() -> frozenset[str]:
+    """The commands that never move the petition (shipped and added)."""
+    return IN_PLACE | {n for n, stays in _ADDED.items() if stays} if _ADDED else IN_PLACE
+
+
+def grantable() -> frozenset[str]:
+    """Every command a role can be granted, including filing."""
+    return commands() | {"file"}
+
 
 #: Units in which a stage's time limit may be given.
 LIMIT_UNITS: Final[frozenset[str]] = frozenset(

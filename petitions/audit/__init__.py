@@ -27,11 +27,10 @@ from petitions.audit.seal import (
     keygen,
     load_private_key,
     load_public_key,
-    make_seal,
     read_seal,
     write_seal,
 )
-from petitions.audit.verify import ChainVerifier, Problem, Report, verify_store
+from petitions.audit.verify import ChainVerifier, Problem, Report, make_seal, verify_store
 
 __all__ = [
     "GENESIS",

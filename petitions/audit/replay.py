@@ -85,7 +85,7 @@ class _Shown:
             table = getattr(taxonomy(), {"category": "categories", "channel": "channels",
                                          "matter_type": "matter_types"}[self.key])
             if value in table:
-                return format(table[value].label(self.lang), spec)
+                return format(table[value].in_lang(self.lang), spec)
         return format(render_value(value, self.lang), spec)
 
 

@@ -15,8 +15,6 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +27,6 @@ if TYPE_CHECKING:
         Ed25519PrivateKey,
         Ed25519PublicKey,
     )
-    from eventsourcing.application import Application
 
 SEAL_FORMAT = "petitions-seal/1"
 #: Prefix of the signed message (domain separation).
@@ -139,25 +136,6 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 
 # ----------------------------------------------------------------- seals
-def make_seal(app: Application[Any], private_key: str | Path | Ed25519PrivateKey, *,
-              clock: Callable[[], datetime] | None = None) -> Seal:
-    """Verify the store, then seal its current state.  A broken store is not sealed."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from petitions.audit.verify import verify_store
-
-    key = (private_key if isinstance(private_key, Ed25519PrivateKey)
-           else load_private_key(private_key))
-    report = verify_store(app)
-    report.raise_for_problems()
-    now = (clock or (lambda: datetime.now(UTC)))().astimezone(UTC)
-    unsigned = Seal(position=report.last_position, events=report.events,
-                    chains=report.chains, merkle_root=report.merkle_root,
-                    sealed_at=now.isoformat(), key_id=key_id(key.public_key()))
-    signature = key.sign(unsigned.signed_bytes())
-    return attrs.evolve(unsigned, signature=base64.b64encode(signature).decode())
-
-
 def write_seal(seal: Seal, path: str | Path) -> None:
     Path(path).write_text(json.dumps(seal.to_dict(), ensure_ascii=False, indent=2) + "\n",
                           encoding="utf-8")

@@ -8,21 +8,30 @@ checked is listed in ``docs/audit.md`` ("What verify checks").
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import attrs
 
-from petitions.audit.chain import EVENT_PREFIX, GENESIS, STATE_PREFIX, is_hash, prev_hash_of
+from petitions.audit.chain import (
+    EVENT_PREFIX,
+    GENESIS,
+    STATE_PREFIX,
+    is_hash,
+    prev_hash_of,
+)
 from petitions.audit.merkle import merkle_root
-from petitions.persistence import is_postgres_recorder, is_sqlite_recorder
+from petitions.audit.seal import Seal, check_signature, key_id, load_private_key
+from petitions.persistence import EventLog, is_postgres_recorder, is_sqlite_recorder
 
 if TYPE_CHECKING:
-    from eventsourcing.application import Application
 
-    from petitions.audit.seal import Seal
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 #: Problems kept in a report (the first is what matters; the count is exact).
 MAX_PROBLEMS = 1000
@@ -264,12 +273,12 @@ class ChainVerifier:
                       seal=seal_info)
 
 
-def is_gapless(app: Application[Any]) -> bool:
+def is_gapless(app: EventLog) -> bool:
     """Whether the application's backend never leaves gaps in positions (SQLite)."""
     return is_sqlite_recorder(app.recorder)
 
 
-def stored_records(app: Application[Any]) -> Iterator[tuple[int, str, int, str, bytes]]:
+def stored_records(app: EventLog) -> Iterator[tuple[int, str, int, str, bytes]]:
     """Every stored event as ``(position, id hex, version, topic, state)``, in order.
 
     SQLite and PostgreSQL are read in one read transaction (a consistent
@@ -331,7 +340,7 @@ def _generic_records(recorder: Any) -> Iterator[tuple[int, str, int, str, bytes]
             return
 
 
-def verify_store(app: Application[Any], *, seal: Seal | None = None,
+def verify_store(app: EventLog, *, seal: Seal | None = None,
                  public_key: Any = None) -> Report:
     """Verify every chain of ``app``'s store (and, with ``seal``, the seal).
 
@@ -339,11 +348,26 @@ def verify_store(app: Application[Any], *, seal: Seal | None = None,
     and the seal's signature is checked first (:class:`SealInvalid` if wrong).
     """
     if seal is not None:
-        from petitions.audit.seal import check_signature
-
         check_signature(seal, public_key)
     verifier = ChainVerifier(gapless=is_gapless(app), seal=seal)
     feed = verifier.feed
     for record in stored_records(app):
         feed(*record)
     return verifier.finish()
+
+
+def make_seal(app: EventLog, private_key: str | Path | Ed25519PrivateKey, *,
+              clock: Callable[[], datetime] | None = None) -> Seal:
+    """Verify the store, then seal its current state.  A broken store is not sealed."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = (private_key if isinstance(private_key, Ed25519PrivateKey)
+           else load_private_key(private_key))
+    report = verify_store(app)
+    report.raise_for_problems()
+    now = (clock or (lambda: datetime.now(UTC)))().astimezone(UTC)
+    unsigned = Seal(position=report.last_position, events=report.events,
+                    chains=report.chains, merkle_root=report.merkle_root,
+                    sealed_at=now.isoformat(), key_id=key_id(key.public_key()))
+    signature = key.sign(unsigned.signed_bytes())
+    return attrs.evolve(unsigned, signature=base64.b64encode(signature).decode())

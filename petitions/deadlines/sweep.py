@@ -6,7 +6,7 @@ deadline).  A sweep reads the due petitions from that index — never every
 aggregate — loads each, lets it record what is due through its own command
 (:meth:`Petition.check_clock`), and saves them in batches.  A batch that meets
 a concurrent writer is saved again petition by petition, each retried with
-:func:`petitions.service.retry_on_conflict`.  What a petition has recorded it
+:func:`petitions.core.retry_on_conflict`.  What a petition has recorded it
 does not record again, so a second sweep at the same moment writes nothing.
 """
 
@@ -24,7 +24,8 @@ from petitions.domain.values import Actor
 from petitions.errors import ConcurrentUpdate, PetitionError
 
 if TYPE_CHECKING:
-    from petitions.service import PetitionService
+    from petitions.core import Store
+    from petitions.readmodels.queries import ReadModels
 
 log = logging.getLogger("petitions.deadlines")
 
@@ -53,34 +54,34 @@ class SweepReport:
                 "failed": list(self.failed)}
 
 
-def _check(svc: PetitionService, pid: UUID, actor: Actor, now: datetime
+def _check(store: Store, pid: UUID, actor: Actor, now: datetime
            ) -> tuple[Petition, tuple[str, ...]]:
-    petition = svc._load(pid)
+    petition = store.load(pid)
     return petition, petition.check_clock(actor, now)
 
 
-def _check_and_save(svc: PetitionService, pid: UUID, actor: Actor, now: datetime
+def _check_and_save(store: Store, pid: UUID, actor: Actor, now: datetime
                     ) -> tuple[str, ...]:
     from eventsourcing.persistence import IntegrityError
 
-    petition, recorded = _check(svc, pid, actor, now)
+    petition, recorded = _check(store, pid, actor, now)
     if recorded:
         try:
-            svc.save(petition)
+            store.save(petition)
         except IntegrityError:
             raise ConcurrentUpdate(petition.id) from None
     return recorded
 
 
-def sweep(svc: PetitionService, now: datetime, *, actor: Actor | None = None,
-          batch: int = 200) -> SweepReport:
-    """Record what is due at ``now`` on every petition the index names."""
+def sweep(store: Store, read_models: ReadModels, now: datetime, *,
+          actor: Actor | None = None, batch: int = 200) -> SweepReport:
+    """Record what is due at ``now`` on every petition ``read_models`` name as due."""
     from eventsourcing.persistence import IntegrityError
 
-    from petitions.service import retry_on_conflict
+    from petitions.core import retry_on_conflict
 
     who = actor or SWEEPER
-    due = svc.views.due(now)
+    due = read_models.due(now)
     warned: list[str] = []
     breached: list[str] = []
     escalated: list[str] = []
@@ -99,7 +100,7 @@ def sweep(svc: PetitionService, now: datetime, *, actor: Actor | None = None,
         changed: list[tuple[Petition, tuple[str, ...]]] = []
         for pid in ids:
             try:
-                petition, recorded = _check(svc, pid, who, now)
+                petition, recorded = _check(store, pid, who, now)
             except PetitionError as exc:
                 log.warning("sweep: petition %s not checked: %s", pid, exc)
                 failed.append(str(pid))
@@ -109,13 +110,13 @@ def sweep(svc: PetitionService, now: datetime, *, actor: Actor | None = None,
         if not changed:
             continue
         try:
-            svc.save(*(p for p, _ in changed))
+            store.save(*(p for p, _ in changed))
         except IntegrityError:
             # Someone wrote to one of them meanwhile: nothing of the batch was
             # stored; record each again on fresh state.
             for petition, _ in changed:
                 try:
-                    recorded = retry_on_conflict(_check_and_save, svc, petition.id, who, now)
+                    recorded = retry_on_conflict(_check_and_save, store, petition.id, who, now)
                 except PetitionError as exc:
                     log.warning("sweep: petition %s not recorded: %s", petition.id, exc)
                     failed.append(str(petition.id))
@@ -127,7 +128,7 @@ def sweep(svc: PetitionService, now: datetime, *, actor: Actor | None = None,
     if warned or breached or escalated:
         # A bulk job: bring the views (the next_due index, the queues) up to
         # date now rather than on somebody's next query.
-        svc.views.refresh()
+        read_models.refresh()
     report = SweepReport(now, len(due), tuple(warned), tuple(breached), tuple(escalated),
                          tuple(failed))
     log.info("sweep at %s: %d due, %d warned, %d breached, %d escalated", now.isoformat(),

@@ -516,6 +516,10 @@ class Petition(Aggregate):
         workflow: WorkflowRef
         #: who replied to or resolved it (may not record its call-back)
         handled_by: tuple[str, ...]
+        #: reminders (催办) and exclusion from the rates (核减): petitions.domain.hotline
+        reminders: int
+        excluded: bool
+        exclusion_reason: str
         stage: str
         petitioner: Petitioner
         channel: str
@@ -708,7 +712,7 @@ class Petition(Aggregate):
         return self.outcome is None
 
     # --------------------------------------------------------------- guards
-    def _target(self, wf: Workflow, actor: Actor, command: str,
+    def permit(self, wf: Workflow, actor: Actor, command: str,
                 to: str | None = None, at: datetime | None = None) -> str:
         """Check ``command`` may be issued now by ``actor``; return the next stage."""
         if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, command):
@@ -735,7 +739,7 @@ class Petition(Aggregate):
                                kind="choose", valid=", ".join(targets))
         return to
 
-    def _at(self, occurred_at: datetime) -> datetime:
+    def checked_time(self, occurred_at: datetime) -> datetime:
         if occurred_at.tzinfo is None:
             raise InvalidInput("at", "must carry a time zone", kind="naive_time")
         if occurred_at < self.filed_at:
@@ -744,89 +748,89 @@ class Petition(Aggregate):
 
     # ------------------------------------------------------------- commands
     def accept(self, wf: Workflow, actor: Actor, at: datetime, note: str = "") -> None:
-        stage = self._target(wf, actor, "accept")
-        self.trigger_event(self.Accepted, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "accept")
+        self.trigger_event(self.Accepted, actor=actor, occurred_at=self.checked_time(at),
                            note=_text("note", note, required=False), stage=stage)
 
     def reject(self, wf: Workflow, actor: Actor, at: datetime, reason: str,
                referral: str) -> None:
-        stage = self._target(wf, actor, "reject")
-        self.trigger_event(self.Rejected, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "reject")
+        self.trigger_event(self.Rejected, actor=actor, occurred_at=self.checked_time(at),
                            reason=_text("reason", reason),
                            referral=_text("referral", referral), stage=stage)
 
     def mark_duplicate(self, wf: Workflow, actor: Actor, at: datetime,
                        original_id: UUID, note: str = "") -> None:
-        stage = self._target(wf, actor, "duplicate")
+        stage = self.permit(wf, actor, "duplicate")
         if original_id == self.id:
             raise InvalidInput("original_id", "a petition cannot duplicate itself",
                                kind="self_duplicate")
-        self.trigger_event(self.MarkedDuplicate, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.MarkedDuplicate, actor=actor, occurred_at=self.checked_time(at),
                            original_id=original_id,
                            note=_text("note", note, required=False), stage=stage)
 
     def withdraw(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
-        stage = self._target(wf, actor, "withdraw")
-        self.trigger_event(self.Withdrawn, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "withdraw")
+        self.trigger_event(self.Withdrawn, actor=actor, occurred_at=self.checked_time(at),
                            reason=_text("reason", reason), stage=stage)
 
     def assign(self, wf: Workflow, actor: Actor, at: datetime, unit: str, person: str,
                co_units: tuple[str, ...] = (), note: str = "") -> None:
-        stage = self._target(wf, actor, "assign")
+        stage = self.permit(wf, actor, "assign")
         unit = _text("unit", unit)
         co = [_text("co_units", u) for u in co_units]
         if unit in co:
             raise InvalidInput("co_units", "the lead unit cannot also co-handle",
                                kind="lead_in_co_units")
-        self.trigger_event(self.Assigned, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.Assigned, actor=actor, occurred_at=self.checked_time(at),
                            unit=unit, person=_text("person", person), co_units=co,
                            note=_text("note", note, required=False), stage=stage)
 
     def transfer(self, wf: Workflow, actor: Actor, at: datetime, unit: str, person: str,
                  reason: str) -> None:
-        stage = self._target(wf, actor, "transfer")
-        self.trigger_event(self.Transferred, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "transfer")
+        self.trigger_event(self.Transferred, actor=actor, occurred_at=self.checked_time(at),
                            unit=_text("unit", unit), person=_text("person", person),
                            reason=_text("reason", reason), stage=stage)
 
     def dispute(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
-        stage = self._target(wf, actor, "dispute")
-        self.trigger_event(self.DispatchDisputed, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "dispute")
+        self.trigger_event(self.DispatchDisputed, actor=actor, occurred_at=self.checked_time(at),
                            reason=_text("reason", reason), stage=stage)
 
     def open_mediation(self, wf: Workflow, actor: Actor, at: datetime, mediator: str,
                        parties: tuple[str, ...], apprentice: str | None = None) -> None:
-        stage = self._target(wf, actor, "open_mediation")
+        stage = self.permit(wf, actor, "open_mediation")
         parties_list = [_text("parties", p) for p in parties]
         if not parties_list:
             raise InvalidInput("parties", "name at least one party", kind="empty")
-        self.trigger_event(self.MediationOpened, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.MediationOpened, actor=actor, occurred_at=self.checked_time(at),
                            mediator=_text("mediator", mediator),
                            apprentice=_text("apprentice", apprentice) if apprentice else None,
                            parties=parties_list, stage=stage)
 
     def record_session(self, wf: Workflow, actor: Actor, at: datetime,
                        session: MediationSession) -> None:
-        self._target(wf, actor, "record_session")
+        self.permit(wf, actor, "record_session")
         if not session.participants:
             raise InvalidInput("participants", "name at least one participant", kind="empty")
         _text("place", session.place)
         self.trigger_event(self.MediationSessionRecorded, actor=actor,
-                           occurred_at=self._at(at), session=session)
+                           occurred_at=self.checked_time(at), session=session)
 
     def agree(self, wf: Workflow, actor: Actor, at: datetime, terms: str) -> None:
-        stage = self._target(wf, actor, "agree")
-        self.trigger_event(self.AgreementReached, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "agree")
+        self.trigger_event(self.AgreementReached, actor=actor, occurred_at=self.checked_time(at),
                            terms=_text("terms", terms), stage=stage)
 
     def fail_mediation(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
-        stage = self._target(wf, actor, "fail_mediation")
-        self.trigger_event(self.MediationFailed, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "fail_mediation")
+        self.trigger_event(self.MediationFailed, actor=actor, occurred_at=self.checked_time(at),
                            reason=_text("reason", reason), stage=stage)
 
     def plan_step(self, wf: Workflow, actor: Actor, at: datetime, plan: str, step: str,
                   evidence: str) -> None:
-        self._target(wf, actor, "plan_step")
+        self.permit(wf, actor, "plan_step")
         found = wf.plans.get(plan)
         if found is None:
             raise InvalidInput("plan", f"unknown plan; valid: {', '.join(wf.plans) or 'none'}",
@@ -844,30 +848,30 @@ class Petition(Aggregate):
             raise TransitionNotAllowed(
                 "plan_step", self.stage, wf.commands_in(self.stage),
                 reason=f"step {step!r} is out of order; next step is {expected!r}")
-        self.trigger_event(self.PlanStepCompleted, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.PlanStepCompleted, actor=actor, occurred_at=self.checked_time(at),
                            plan=plan, step=step, evidence=_text("evidence", evidence))
 
     def act(self, wf: Workflow, actor: Actor, at: datetime, action: str) -> None:
-        self._target(wf, actor, "act")
-        self.trigger_event(self.ActionRecorded, actor=actor, occurred_at=self._at(at),
+        self.permit(wf, actor, "act")
+        self.trigger_event(self.ActionRecorded, actor=actor, occurred_at=self.checked_time(at),
                            action=_text("action", action))
 
     def reply(self, wf: Workflow, actor: Actor, at: datetime, outcome: str, text: str) -> None:
-        self._target(wf, actor, "reply")
+        self.permit(wf, actor, "reply")
         if outcome not in REPLY_OUTCOMES:
             raise InvalidInput("outcome", f"must be one of {', '.join(REPLY_OUTCOMES)}",
                                kind="unknown_code", valid=", ".join(REPLY_OUTCOMES))
-        self.trigger_event(self.Replied, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.Replied, actor=actor, occurred_at=self.checked_time(at),
                            outcome=outcome, text=_text("text", text))
 
     def resolve(self, wf: Workflow, actor: Actor, at: datetime, summary: str = "") -> None:
-        stage = self._target(wf, actor, "resolve")
-        self.trigger_event(self.Resolved, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "resolve")
+        self.trigger_event(self.Resolved, actor=actor, occurred_at=self.checked_time(at),
                            summary=_text("summary", summary, required=False), stage=stage)
 
     def callback(self, wf: Workflow, actor: Actor, at: datetime, contacted: bool,
                  resolved: bool, rating: str | None, comment: str = "") -> None:
-        self._target(wf, actor, "callback")
+        self.permit(wf, actor, "callback")
         if wf.independent_callback and actor.id in getattr(self, "handled_by", ()):
             raise CallbackNotIndependent(actor.id, actor.role,
                                          tuple(sorted(wf.roles.get("callback", ()))))
@@ -885,35 +889,35 @@ class Petition(Aggregate):
             if rating is not None:
                 raise InvalidInput("rating", "no rating without contact", kind="no_contact")
             satisfied = False
-        self.trigger_event(self.CallbackRecorded, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.CallbackRecorded, actor=actor, occurred_at=self.checked_time(at),
                            contacted=contacted, resolved=resolved, rating=rating,
                            comment=_text("comment", comment, required=False),
                            satisfied=satisfied)
 
     def reopen(self, wf: Workflow, actor: Actor, at: datetime, to: str | None,
                reason: str) -> None:
-        stage = self._target(wf, actor, "reopen", to)
-        self.trigger_event(self.Reopened, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "reopen", to)
+        self.trigger_event(self.Reopened, actor=actor, occurred_at=self.checked_time(at),
                            reason=_text("reason", reason), stage=stage)
 
     def close(self, wf: Workflow, actor: Actor, at: datetime, note: str = "") -> None:
-        stage = self._target(wf, actor, "close", at=at)
-        self.trigger_event(self.Closed, actor=actor, occurred_at=self._at(at),
+        stage = self.permit(wf, actor, "close", at=at)
+        self.trigger_event(self.Closed, actor=actor, occurred_at=self.checked_time(at),
                            note=_text("note", note, required=False), stage=stage)
 
     def note(self, wf: Workflow, actor: Actor, at: datetime, text: str) -> None:
-        self._target(wf, actor, "note")
-        self.trigger_event(self.NoteAdded, actor=actor, occurred_at=self._at(at),
+        self.permit(wf, actor, "note")
+        self.trigger_event(self.NoteAdded, actor=actor, occurred_at=self.checked_time(at),
                            text=_text("text", text))
 
     def escalate(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
-        self._target(wf, actor, "escalate")
-        self.trigger_event(self.Escalated, actor=actor, occurred_at=self._at(at),
+        self.permit(wf, actor, "escalate")
+        self.trigger_event(self.Escalated, actor=actor, occurred_at=self.checked_time(at),
                            reason=_text("reason", reason))
 
     def extend(self, wf: Workflow, actor: Actor, at: datetime, days: int, approver: str,
                reason: str) -> None:
-        self._target(wf, actor, "extend")
+        self.permit(wf, actor, "extend")
         if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
             raise InvalidInput("days", "must be a positive whole number of days",
                                kind="not_positive")
@@ -928,24 +932,24 @@ class Petition(Aggregate):
             # An extension moves the running clock's deadline by whole days.
             deadline = self.clock_deadline + timedelta(days=days)
             warn = warn_time(self.clock_start or deadline, deadline, self.clock_warn_at)
-        self.trigger_event(self.DeadlineExtended, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.DeadlineExtended, actor=actor, occurred_at=self.checked_time(at),
                            days=days, approver=_text("approver", approver),
                            reason=_text("reason", reason), deadline=deadline,
                            warn_time=warn)
         if wf.extension_notifies_petitioner:
-            self.trigger_event(self.PetitionerNotified, actor=actor, occurred_at=self._at(at),
-                               subject="extension",
+            self.trigger_event(self.PetitionerNotified, actor=actor,
+                               occurred_at=self.checked_time(at), subject="extension",
                                text=f"extended by {days} days: {reason.strip()}")
 
     def on_site_meeting(self, wf: Workflow, actor: Actor, at: datetime, held_at: datetime,
                         place: str, participants: tuple[str, ...], minutes: str = "") -> None:
         """Record an on-site office meeting (现场办公) and who took part."""
-        self._target(wf, actor, "on_site_meeting")
+        self.permit(wf, actor, "on_site_meeting")
         people = [_text("participants", p) for p in participants]
         if not people:
             raise InvalidInput("participants", "name at least one participant", kind="empty")
-        self.trigger_event(self.OnSiteMeetingHeld, actor=actor, occurred_at=self._at(at),
-                           held_at=self._at(held_at), place=_text("place", place),
+        self.trigger_event(self.OnSiteMeetingHeld, actor=actor, occurred_at=self.checked_time(at),
+                           held_at=self.checked_time(held_at), place=_text("place", place),
                            participants=people,
                            minutes=_text("minutes", minutes, required=False))
 
@@ -959,32 +963,32 @@ class Petition(Aggregate):
 
     def request_review(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
         """The petitioner asks for a review (复查) of the written reply, in time."""
-        stage = self._target(wf, actor, "request_review")
+        stage = self.permit(wf, actor, "request_review")
         self._review_window(wf, "request_review", at, "review")
-        self.trigger_event(self.ReviewRequested, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.ReviewRequested, actor=actor, occurred_at=self.checked_time(at),
                            reason=_text("reason", reason), stage=stage)
 
     def answer_review(self, wf: Workflow, actor: Actor, at: datetime, outcome: str,
                       text: str) -> None:
         """The reviewing body's opinion (复查意见): uphold or revise."""
-        stage = self._target(wf, actor, "answer_review")
+        stage = self.permit(wf, actor, "answer_review")
         _review_outcome(outcome)
-        self.trigger_event(self.ReviewAnswered, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.ReviewAnswered, actor=actor, occurred_at=self.checked_time(at),
                            outcome=outcome, text=_text("text", text), stage=stage)
 
     def request_rereview(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
         """The petitioner asks for a re-review (复核) of the review opinion, in time."""
-        stage = self._target(wf, actor, "request_rereview")
+        stage = self.permit(wf, actor, "request_rereview")
         self._review_window(wf, "request_rereview", at, "re-review")
-        self.trigger_event(self.ReReviewRequested, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.ReReviewRequested, actor=actor, occurred_at=self.checked_time(at),
                            reason=_text("reason", reason), stage=stage)
 
     def answer_rereview(self, wf: Workflow, actor: Actor, at: datetime, outcome: str,
                         text: str) -> None:
         """The re-review opinion (复核意见); after it the matter is final."""
-        stage = self._target(wf, actor, "answer_rereview")
+        stage = self.permit(wf, actor, "answer_rereview")
         _review_outcome(outcome)
-        self.trigger_event(self.ReReviewAnswered, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.ReReviewAnswered, actor=actor, occurred_at=self.checked_time(at),
                            outcome=outcome, text=_text("text", text), stage=stage)
 
 
@@ -1003,7 +1007,7 @@ class Petition(Aggregate):
         if stage_before == self.stage and command != limit.start:
             return
         found = timekeeper.deadline(limit, at)
-        self.trigger_event(self.ClockStarted, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.ClockStarted, actor=actor, occurred_at=self.checked_time(at),
                            for_stage=self.stage, amount=limit.amount, unit=limit.unit,
                            started_by=limit.start, deadline=found.deadline,
                            warn_time=found.warn_time, warn_at=float(limit.warn_at),
@@ -1033,7 +1037,7 @@ class Petition(Aggregate):
         """Pause the running clock (waiting for materials; a hearing)."""
         self._clock_command(wf, actor, "pause")
         assert self.clock_stage is not None
-        self.trigger_event(self.ClockPaused, actor=actor, occurred_at=self._at(at),
+        self.trigger_event(self.ClockPaused, actor=actor, occurred_at=self.checked_time(at),
                            for_stage=self.clock_stage, reason=_text("reason", reason))
 
     def resume(self, wf: Workflow, actor: Actor, at: datetime, reason: str = "") -> None:
@@ -1041,7 +1045,7 @@ class Petition(Aggregate):
         self._clock_command(wf, actor, "resume")
         assert self.clock_stage is not None and self.clock_paused_at is not None
         assert self.clock_deadline is not None and self.clock_start is not None
-        at = self._at(at)
+        at = self.checked_time(at)
         if at < self.clock_paused_at:
             raise InvalidInput("at", "is before the clock was paused", kind="before_pause")
         paused = at - self.clock_paused_at
@@ -1077,7 +1081,7 @@ class Petition(Aggregate):
         if (self.clock_stage is None or self.clock_deadline is None
                 or self.clock_paused_at is not None or self.outcome is not None):
             return ()
-        now = self._at(now)
+        now = self.checked_time(now)
         stage, deadline = self.clock_stage, self.clock_deadline
         if not self.clock_breached and now > deadline:
             self.trigger_event(self.ClockBreached, actor=actor, occurred_at=now,

@@ -1,4 +1,4 @@
-"""The privacy layer of a :class:`~petitions.service.PetitionService`.
+"""The privacy layer of the petitions store (:class:`petitions.core.Store`).
 
 ``service.privacy`` seals a petitioner's personal fields before they reach the
 domain, renders them for a viewer (masked, revealed, erased or hidden),
@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from petitions import persistence
 from petitions.domain.values import Actor, Person, Petitioner
 from petitions.errors import InvalidInput, PermissionDenied
+from petitions.persistence import is_postgres
 from petitions.privacy.errors import AlreadyErased, PetitionerNotFound
 from petitions.privacy.keys import Keyring, KeyRow, KeyTable, MasterKey, load_master_key
 from petitions.privacy.ledger import PrivacyRecord, privacy_record_id
@@ -32,7 +32,7 @@ from petitions.privacy.render import PersonView, PetitionerView, mask_id_number,
 from petitions.privacy.sealing import Sealed, seal, unseal
 
 if TYPE_CHECKING:
-    from petitions.service import PetitionService
+    from petitions.core import Store
 
 log = logging.getLogger("petitions.privacy")
 
@@ -86,14 +86,14 @@ class NewKey:
 
 
 class Privacy:
-    """Sealing, rendering, reveal auditing and erasure for one service."""
+    """Sealing, rendering, reveal auditing and erasure for one store."""
 
-    def __init__(self, service: PetitionService, policy: PrivacyPolicy | None = None) -> None:
-        self.service = service
+    def __init__(self, store: Store, policy: PrivacyPolicy | None = None) -> None:
+        self.store = store
         self.policy = policy or privacy_policy()
-        datastore = service.recorder.datastore  # type: ignore[attr-defined]
-        url = service.url
-        self.keyring = Keyring(KeyTable(datastore, postgres=persistence.is_postgres(url)),
+        datastore = store.recorder.datastore  # type: ignore[attr-defined]
+        url = store.url
+        self.keyring = Keyring(KeyTable(datastore, postgres=is_postgres(url)),
                                lambda: load_master_key(url))
 
     # ------------------------------------------------------------ sealing
@@ -146,6 +146,11 @@ class Privacy:
                             id_number=s("id_number", petitioner.id_number),
                             address=s("address", petitioner.address),
                             representatives=reps)
+
+    def open_field(self, field: str, value: str) -> str | None:
+        """The clear text of one sealed field (None when erased); for internal
+        indexes (the caller index), never shown."""
+        return self._open(field, value)[0]
 
     def _open(self, field: str, value: str) -> tuple[str | None, bool]:
         """(clear value or None, whether it was erased)."""
@@ -230,7 +235,7 @@ class Privacy:
     def _record(self, petitioner_id: str, actor: Actor,
                 at: datetime) -> PrivacyRecord:
         try:
-            found: Any = self.service.repository.get(privacy_record_id(petitioner_id))
+            found: Any = self.store.repository.get(privacy_record_id(petitioner_id))
         except AggregateNotFoundError:
             return PrivacyRecord.open(petitioner_id, actor, at)
         assert isinstance(found, PrivacyRecord)
@@ -242,7 +247,7 @@ class Privacy:
             record = self._record(petitioner_id, actor, at)
             change(record)
             try:
-                self.service.save(record)
+                self.store.save(record)
                 return
             except IntegrityError:
                 if attempt == 7:
@@ -262,7 +267,7 @@ class Privacy:
 
     def record_of(self, petitioner_id: str) -> list[PrivacyRecord.Event]:
         """The petitioner's privacy record (reveals and erasures), oldest first."""
-        events = self.service.events.get(privacy_record_id(petitioner_id))
+        events = self.store.events.get(privacy_record_id(petitioner_id))
         return [e for e in events if isinstance(e, PrivacyRecord.Event)]
 
     # -------------------------------------------------------------- erasure
@@ -279,8 +284,9 @@ class Privacy:
         if not basis:
             raise InvalidInput("legal_basis", "must say on what legal basis the data is erased",
                                kind="empty")
-        when = self.service._when(at)
-        rows = self.keyring.table.of_petitioner(petitioner_id) if self._ready() else []
+        when = self.store.when(at)
+        self.keyring.sync()
+        rows = self.keyring.table.of_petitioner(petitioner_id)
         if not rows:
             raise PetitionerNotFound(petitioner_id)
         live = [r for r in rows if r.erased_at is None]
@@ -292,30 +298,26 @@ class Privacy:
         # Their entries in the caller index (blind digests of phone and ID) go too.
         from petitions.sidetables import side_tables
 
-        side_tables(self.service).forget_petitioner(petitioner_id)
+        side_tables(self.store).forget_petitioner(petitioner_id)
         log.info("erased the personal data of petitioner %s (%d key(s)) by %s: %s",
                  petitioner_id, destroyed, actor, basis)
         return Erasure(petitioner_id, destroyed, basis, actor, when)
 
     def is_erased(self, petitioner_id: str) -> bool:
         """True when the petitioner had keys and none is left."""
-        self._ready()
+        self.keyring.sync()
         rows = self.keyring.table.of_petitioner(petitioner_id)
         return bool(rows) and all(r.erased_at is not None for r in rows)
 
     def has_data(self, petitioner_id: str) -> bool:
         """True when personal data of the petitioner can still be read."""
-        self._ready()
-        return self.keyring.table.live(petitioner_id) is not None
-
-    def _ready(self) -> bool:
         self.keyring.sync()
-        return True
+        return self.keyring.table.live(petitioner_id) is not None
 
     # ------------------------------------------------------------------ keys
     def key_status(self, actor: Actor) -> KeyStatus:
         self.policy.check(actor, "keys")
-        self._ready()
+        self.keyring.sync()
         live, erased = self.keyring.table.counts()
         master = self.keyring.master
         return KeyStatus(master.source, master.fingerprint, live, erased)
@@ -335,7 +337,7 @@ class Privacy:
         live here.  The file holds no clear key: only ``target`` opens it.
         """
         self.policy.check(actor, "keys")
-        self._ready()
+        self.keyring.sync()
         rows = self.keyring.export_for(target)
         with open(path, "w", encoding="utf-8") as fh:
             for row in rows:
@@ -365,8 +367,10 @@ class Privacy:
                 except (ValueError, KeyError, TypeError) as exc:
                     raise InvalidInput("file", f"line {number} is not a key row ({exc})",
                                        kind="bad_line", line=number) from None
-        self._ready()
+        self.keyring.sync()
         added = self.keyring.import_rows(rows)
         # The callers of petitions whose data can now be read go into the index.
-        self.service.reindex()
+        from petitions.sidetables import reindex
+
+        reindex(self.store, self)
         return added

@@ -43,7 +43,7 @@ import attrs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from petitions import persistence
+from petitions.persistence import describe, is_postgres, retry_schema_change
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
 
 log = logging.getLogger("petitions.privacy")
@@ -94,7 +94,7 @@ class MasterKey:
 
 def key_file_for(url: str) -> Path | None:
     """Where the default master key file of a SQLite database lies (None: in memory)."""
-    if url == ":memory:" or persistence.is_postgres(url):
+    if url == ":memory:" or is_postgres(url):
         return None
     if url.startswith("sqlite:///"):
         url = url[len("sqlite:///"):]
@@ -113,8 +113,8 @@ def load_master_key(url: str, environ: Mapping[str, str] | None = None) -> Maste
         except (OSError, UnicodeDecodeError) as exc:
             raise MasterKeyInvalid(f"cannot read {path}: {exc}") from None
         return MasterKey(_parse_key(text, str(path)), f"file {path}")
-    if persistence.is_postgres(url):
-        raise MasterKeyMissing(persistence.describe(url))
+    if is_postgres(url):
+        raise MasterKeyMissing(describe(url))
     beside = key_file_for(url)
     if beside is None:
         return MasterKey(secrets.token_bytes(32), "ephemeral (in-memory database)")
@@ -195,7 +195,7 @@ class KeyTable:
                 for statement in statements:
                     c.execute(statement)
 
-        persistence.retry_schema_change(create)
+        retry_schema_change(create)
 
     def epoch(self) -> int:
         with self._tx(commit=False) as c:

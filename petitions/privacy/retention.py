@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import attrs
@@ -28,7 +28,8 @@ from petitions.errors import InvalidInput
 from petitions.privacy.errors import InvalidPeriod
 
 if TYPE_CHECKING:
-    from petitions.service import PetitionService
+    from petitions.core import Store
+    from petitions.privacy.core import Privacy
 
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
           "m": timedelta(days=30), "y": timedelta(days=365)}
@@ -73,13 +74,21 @@ class RetentionRun:
                 "kept": self.kept}
 
 
-def petition_ids(service: PetitionService, page: int = 500) -> list[UUID]:
+class HasPrivacy(Protocol):
+    """What :func:`retain` works on: anything with a :class:`Privacy` (a
+    ``PetitionService``, say)."""
+
+    @property
+    def privacy(self) -> Privacy: ...
+
+
+def petition_ids(store: Store, page: int = 500) -> list[UUID]:
     """Every petition's id, in filing order."""
     topic = get_topic(Petition.Filed)
     found: list[UUID] = []
     start: int | None = None
     while True:
-        batch = service.recorder.select_notifications(
+        batch = store.recorder.select_notifications(
             start=start, limit=page, topics=[topic], inclusive_of_start=start is None)
         found.extend(n.originator_id for n in batch)  # type: ignore[misc]
         if len(batch) < page:
@@ -87,11 +96,12 @@ def petition_ids(service: PetitionService, page: int = 500) -> list[UUID]:
         start = batch[-1].id
 
 
-def retain(service: PetitionService, *, actor: Actor, older_than: timedelta | str,
+def retain(service: HasPrivacy, *, actor: Actor, older_than: timedelta | str,
            status: str = "closed", dry_run: bool = False,
            at: datetime | None = None) -> RetentionRun:
     """List (``dry_run``) or erase the personal data of cases closed longer than a period."""
     privacy = service.privacy
+    store = privacy.store
     privacy.policy.check(actor, "retain")
     if status != "closed":
         raise InvalidInput("status", "only closed cases are retained; use 'closed'",
@@ -99,13 +109,13 @@ def retain(service: PetitionService, *, actor: Actor, older_than: timedelta | st
     period = parse_period(older_than) if isinstance(older_than, str) else older_than
     if period <= timedelta(0):
         raise InvalidPeriod(str(older_than))
-    now = service._when(at)
+    now = store.when(at)
     cutoff = now - period
     privacy.sync()
     groups: dict[str, list[tuple[UUID, bool, datetime]]] = defaultdict(list)
-    for pid in petition_ids(service):
-        petition: Any = service.repository.get(pid)
-        closed = service.workflow_of(petition).is_terminal(petition.stage)
+    for pid in petition_ids(store):
+        petition = store.load(pid)
+        closed = store.workflow_of(petition).is_terminal(petition.stage)
         groups[petition.petitioner.id].append((pid, closed, petition.last_occurred_at))
     items: list[RetentionItem] = []
     kept = 0

@@ -10,14 +10,14 @@
 """
 
 from petitions.readmodels.projection import CaseViews
+from petitions.readmodels.queries import CampaignTally, Caseload, CaseSummary, ReadModels
 from petitions.readmodels.rates import GROUPINGS, RateConfig, RateGroup, rate_config
 from petitions.readmodels.store import VIEWS_NAME, ViewStore
-from petitions.readmodels.views import CampaignProgress, Caseload, CaseSummary, ReadModels
 
 __all__ = [
     "GROUPINGS",
     "VIEWS_NAME",
-    "CampaignProgress",
+    "CampaignTally",
     "CaseSummary",
     "CaseViews",
     "Caseload",

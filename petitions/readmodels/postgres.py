@@ -14,12 +14,12 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 
 from petitions.readmodels.store import (
-    _COMMON_DDL,
     CASE_COLUMNS,
+    COMMON_DDL,
     TRACKING_TABLE,
     ViewStore,
     ViewTx,
-    _case_table_sql,
+    case_table_sql,
     like_pattern,
 )
 
@@ -35,8 +35,8 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         from psycopg.sql import SQL
 
         self.sql_create_statements.append(
-            SQL(self._sql(_case_table_sql("seq BIGSERIAL PRIMARY KEY"))))  # type: ignore[arg-type]
-        for statement in _COMMON_DDL:
+            SQL(self._sql(case_table_sql("seq BIGSERIAL PRIMARY KEY"))))  # type: ignore[arg-type]
+        for statement in COMMON_DDL:
             self.sql_create_statements.append(SQL(self._sql(statement)))  # type: ignore[arg-type]
 
     def create_table(self) -> None:

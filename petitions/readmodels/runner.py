@@ -15,22 +15,22 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from petitions import persistence
+from petitions.persistence import default_url, env_for_url, is_postgres
 
 
 def runner(url: str) -> Any:
     """A started ``ProjectionRunner`` for the store at ``url`` (use it with ``with``)."""
-    if not persistence.is_postgres(url):
+    if not is_postgres(url):
         raise ValueError("the projection runner needs PostgreSQL; SQLite views catch up "
                          "in-process")
     from eventsourcing.projection import ProjectionRunner
 
+    from petitions.core import Store
     from petitions.readmodels.postgres import PostgresViewStore
     from petitions.readmodels.projection import CaseViews
-    from petitions.service import PetitionService
 
-    return ProjectionRunner(application_class=PetitionService, projection_class=CaseViews,
-                            view_class=PostgresViewStore, env=persistence.env_for_url(url))
+    return ProjectionRunner(application_class=Store, projection_class=CaseViews,
+                            view_class=PostgresViewStore, env=env_for_url(url))
 
 
 def run(url: str, timeout: float | None = None) -> None:
@@ -41,7 +41,7 @@ def run(url: str, timeout: float | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    url = args[0] if args else persistence.default_url()
+    url = args[0] if args else default_url()
     try:
         run(url)
     except KeyboardInterrupt:

@@ -16,12 +16,12 @@ from eventsourcing.sqlite import (
 )
 
 from petitions.readmodels.store import (
-    _COMMON_DDL,
     CASE_COLUMNS,
+    COMMON_DDL,
     TRACKING_TABLE,
     ViewStore,
     ViewTx,
-    _case_table_sql,
+    case_table_sql,
     like_pattern,
 )
 
@@ -70,10 +70,10 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         return [
             f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, "
             f"notification_id INTEGER, {key}) WITHOUT ROWID",
-            self._sql(_case_table_sql("seq INTEGER PRIMARY KEY")),
+            self._sql(case_table_sql("seq INTEGER PRIMARY KEY")),
             "CREATE VIRTUAL TABLE IF NOT EXISTS petition_text "
             "USING fts5(title, description, tokenize='trigram')",
-            *(self._sql(s) for s in _COMMON_DDL),
+            *(self._sql(s) for s in COMMON_DDL),
         ]
 
     @contextlib.contextmanager

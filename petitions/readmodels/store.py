@@ -34,6 +34,9 @@ CASE_COLUMNS = (
     # mark without pauses, when its warning is due (until recorded), and the
     # next moment a sweep has something to record (indexed: the sweep's query).
     "deadline", "deadline_state", "clock_mark", "warn_due", "next_due",
+    # Supervision and assessment (issue 14): reminders (催办), escalations
+    # (督办), and whether it is excluded from the rates (核减).
+    "reminders", "escalations", "excluded",
 )
 
 #: ``list`` filters → case index columns.
@@ -57,15 +60,16 @@ _INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_
 
 _TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
 _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
-                  cb_contacted="INTEGER", cb_resolved="INTEGER")
+                  cb_contacted="INTEGER", cb_resolved="INTEGER", reminders="INTEGER",
+                  escalations="INTEGER", excluded="INTEGER")
 
 
-def _case_table_sql(seq: str) -> str:
+def case_table_sql(seq: str) -> str:
     cols = ", ".join(f"{c} {_TEXT_COLS[c]}" for c in CASE_COLUMNS)
     return f"CREATE TABLE IF NOT EXISTS {{petition_index}} ({seq}, {cols})"
 
 
-_COMMON_DDL = (
+COMMON_DDL = (
     "CREATE TABLE IF NOT EXISTS {caseload} (role TEXT NOT NULL, person TEXT NOT NULL, "
     "open_count INTEGER NOT NULL, closed_count INTEGER NOT NULL, "
     "PRIMARY KEY (role, person))",
@@ -248,7 +252,7 @@ class ViewStore(TrackingRecorder):
                   date_to: str | None) -> list[tuple[str, bool, bool, str | None, int]]:
         group = GROUP_EXPRESSIONS[by]
         params: dict[str, Any] = {}
-        conditions = ["cb_day IS NOT NULL"]
+        conditions = ["cb_day IS NOT NULL", "(excluded IS NULL OR excluded = 0)"]
         if exclude_outcomes:
             names = []
             for i, outcome in enumerate(exclude_outcomes):
@@ -267,6 +271,13 @@ class ViewStore(TrackingRecorder):
             f"GROUP BY {group}, cb_contacted, cb_resolved, last_rating", params)
         return [(str(r["grp"] or ""), bool(r["cb_contacted"]), bool(r["cb_resolved"]),
                  r["last_rating"], int(r["n"])) for r in rows]
+
+    def supervision_counts(self) -> list[tuple[str, int, int]]:
+        """``(lead unit, reminders, escalations)`` over dispatched cases."""
+        rows = self._all("SELECT lead_unit, SUM(COALESCE(reminders, 0)) AS r, "
+                         "SUM(COALESCE(escalations, 0)) AS e FROM {petition_index} "
+                         "WHERE lead_unit IS NOT NULL GROUP BY lead_unit")
+        return [(str(r["lead_unit"]), int(r["r"] or 0), int(r["e"] or 0)) for r in rows]
 
     def unit_counts(self) -> list[tuple[str, bool, int]]:
         rows = self._all("SELECT lead_unit, status, COUNT(*) AS n FROM {petition_index} "

@@ -1,4 +1,5 @@
-"""``ReadModels``: the read models of one petitions store, and their queries.
+"""``ReadModels``: the read models of one petitions store, and their queries
+(``PetitionService.read_models``).
 
 Commands do not update the views: before every query the views catch up from
 their last tracked position with everything recorded since (by any process),
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from petitions import persistence
+from petitions.persistence import retry_schema_change
 from petitions.readmodels.projection import CaseViews
 from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
 from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
@@ -125,7 +126,10 @@ class Caseload:
 
 
 @attrs.frozen
-class CampaignProgress:
+class CampaignTally:
+    """A campaign's petitions as the case index counts them (see
+    :class:`petitions.campaigns.CampaignProgress` for the campaign itself)."""
+
     campaign_id: str
     total: int
     open: int
@@ -177,11 +181,11 @@ def _create(app: Application[Any], store: SQLiteViewStore | PostgresViewStore) -
         return
     # SQLite: besides a lock, another process may have just recorded the
     # tracking table's migration mark (IntegrityError).
-    persistence.retry_schema_change(create, also=(IntegrityError,))
+    retry_schema_change(create, also=(IntegrityError,))
 
 
 class ReadModels:
-    """The read models of ``app`` (a ``PetitionService``)."""
+    """The read models of a petitions store (:class:`petitions.core.Store`)."""
 
     def __init__(self, app: Application[Any], *, inline: bool | None = None) -> None:
         self.app = app
@@ -308,11 +312,16 @@ class ReadModels:
                 for r in self.store.caseload(role)
                 if r["open_count"] or r["closed_count"]]
 
-    def campaigns(self) -> list[CampaignProgress]:
+    def campaigns(self) -> list[CampaignTally]:
         self.refresh()
-        return [CampaignProgress(r["campaign_id"], int(r["total"]), int(r["open_count"]),
+        return [CampaignTally(r["campaign_id"], int(r["total"]), int(r["open_count"]),
                                  int(r["closed_count"]), int(r["resolved_count"]))
                 for r in self.store.campaigns()]
+
+    def supervision_counts(self) -> list[tuple[str, int, int]]:
+        """``(lead unit, reminders, escalations)``."""
+        self.refresh()
+        return self.store.supervision_counts()
 
     def unit_counts(self) -> list[tuple[str, bool, int]]:
         """``(lead unit, open?, count)`` over dispatched cases."""

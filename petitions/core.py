@@ -1,0 +1,283 @@
+"""The application core: the petitions event store, and the one path a command takes.
+
+:class:`Store` is an eventsourcing application (with hash-chained events,
+:mod:`petitions.audit.chain`) that knows the workflow definitions and how to
+load, decide and save.  :meth:`Store.execute` is the single place a handling
+command is carried out: load the petition, find the workflow version it was
+filed under, let the command decide against both (it triggers the events),
+start the clock of a stage it enters, save — all or nothing.
+
+The store hands out aggregates; it is the core the service, privacy, the
+deadline sweep, audit and the importer are built on, not a public face.
+Portals use :class:`petitions.service.PetitionService`, which composes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from petitions.audit.chain import ChainedApplication
+from petitions.domain import values
+from petitions.domain.commands import Command, Context
+from petitions.domain.definitions import WorkflowDefinition, definition_id
+from petitions.domain.petition import Petition
+from petitions.domain.values import Actor
+from petitions.errors import (
+    ConcurrentUpdate,
+    InvalidInput,
+    PermissionDenied,
+    PetitionNotFound,
+    WorkflowNotFound,
+)
+from petitions.persistence import default_url, env_for_url
+from petitions.transcoding import register_values
+from workflows import Registry, UnknownWorkflow, Workflow
+
+if TYPE_CHECKING:
+    from petitions.deadlines.clock import Timekeeper
+
+log = logging.getLogger("petitions")
+
+T = TypeVar("T")
+
+#: How far in the future an ``at=`` may lie, to allow for clock skew.
+CLOCK_SKEW = timedelta(seconds=60)
+DEFAULT_SNAPSHOT_INTERVAL = 50
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def retry_on_conflict(fn: Callable[..., T], *args: Any, attempts: int = 8,
+                      base_delay: float = 0.005, **kwargs: Any) -> T:
+    """Call ``fn(*args, **kwargs)``, retrying on :class:`ConcurrentUpdate`.
+
+    Each retry reloads the petition (commands always load fresh state), after
+    a short randomised back-off.  After ``attempts`` tries the last
+    ``ConcurrentUpdate`` is raised.  Other errors are raised at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn(*args, **kwargs)
+        except ConcurrentUpdate:
+            if attempt == attempts:
+                raise
+            time.sleep(random.uniform(0, base_delay * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def as_id(value: UUID | str, field: str = "id") -> UUID:
+    """``value`` as a UUID, or :class:`InvalidInput` naming ``field``."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidInput(field, f"{value!r} is not a petition id", kind="bad_id") from None
+
+
+class Store(ChainedApplication):
+    """The petitions event store (an eventsourcing application) and its workflows.
+
+    ``env`` is eventsourcing's environment (default: made from ``url``); the
+    rest as :meth:`petitions.service.PetitionService.open` takes them
+    (``timekeeper``: deadlines on another calendar than the official one).
+    """
+
+    name = "petitions"
+    snapshotting_intervals: ClassVar[dict[Any, int]] = {Petition: DEFAULT_SNAPSHOT_INTERVAL}
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        url: str | None = None,
+        workflow_dirs: Iterable[str | Path] = (),
+        clock: Callable[[], datetime] = utcnow,
+        snapshot_interval: int | None = None,
+        timekeeper: Timekeeper | None = None,
+    ) -> None:
+        self.url = url or default_url()
+        interval = snapshot_interval
+        if interval is None:
+            interval = int(os.environ.get("PETITIONS_SNAPSHOT_INTERVAL",
+                                          DEFAULT_SNAPSHOT_INTERVAL))
+        self.snapshotting_intervals = (  # type: ignore[misc]
+            {Petition: interval} if interval > 0 else {})
+        full_env = dict(env or env_for_url(self.url))
+        full_env["IS_SNAPSHOTTING_ENABLED"] = "y" if interval > 0 else "n"
+        # An LRU cache of aggregates, fast-forwarded from the store on every
+        # get (so other writers' events are always seen): a command then reads
+        # only the events it has not seen instead of replaying the petition.
+        full_env.setdefault("AGGREGATE_CACHE_MAXSIZE",
+                            os.environ.get("PETITIONS_CACHE_SIZE", "1000"))
+        full_env.setdefault("AGGREGATE_CACHE_FASTFORWARD", "y")
+        super().__init__(full_env)
+        dirs = list(workflow_dirs)
+        extra = os.environ.get("PETITIONS_WORKFLOWS")
+        if extra:
+            dirs.extend(p for p in extra.split(os.pathsep) if p)
+        self.workflows = Registry.shipped(dirs)
+        self.stored_hashes: set[str] = set()
+        self.clock = clock
+        self._timekeeper: Timekeeper | None = timekeeper
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_values(transcoder, [values])
+
+    # ----------------------------------------------------------------- time
+    def when(self, at: datetime | None) -> datetime:
+        """When something happened: ``at`` in UTC (now when ``None``); refused
+        without a time zone or in the future."""
+        now = self.clock()
+        if at is None:
+            return now
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            raise InvalidInput("at", "must be a date and time with a time zone",
+                               kind="naive_time")
+        if at > now + CLOCK_SKEW:
+            raise InvalidInput("at", "is in the future", kind="future")
+        return at.astimezone(UTC)
+
+    @property
+    def timekeeper(self) -> Timekeeper:
+        """Computes deadlines on the official calendar (:mod:`petitions.deadlines`)."""
+        if self._timekeeper is None:
+            from petitions.deadlines.clock import Timekeeper
+
+            self._timekeeper = Timekeeper()
+        return self._timekeeper
+
+    # ------------------------------------------------------------ workflows
+    def workflow(self, name: str, version: int | None = None) -> Workflow:
+        """A known workflow definition (the current version by default)."""
+        try:
+            return self.workflows.get(name, version)
+        except UnknownWorkflow:
+            raise WorkflowNotFound(name if version is None else f"{name} v{version}",
+                                   tuple(self.workflows.names())) from None
+
+    def workflow_of(self, petition: Petition) -> Workflow:
+        """The exact definition ``petition`` was filed under."""
+        ref = petition.workflow
+        if self.workflows.has_hash(ref.sha256):
+            return self.workflows.by_hash(ref.sha256)
+        stored = self.find(definition_id(ref.sha256))
+        if not isinstance(stored, WorkflowDefinition):
+            raise WorkflowNotFound(f"{ref.name} v{ref.version} ({ref.sha256[:12]})")
+        return self.workflows.add_text(stored.text, source_name=f"<stored {ref.name}>")
+
+    def definition_to_keep(self, wf: Workflow) -> WorkflowDefinition | None:
+        """A new ``WorkflowDefinition`` to save if ``wf``'s text is not stored yet."""
+        if wf.sha256 in self.stored_hashes:
+            return None
+        if definition_id(wf.sha256) in self.repository:
+            self.stored_hashes.add(wf.sha256)
+            return None
+        return WorkflowDefinition.register(wf.name, wf.version, wf.sha256, wf.source)
+
+    # ----------------------------------------------------------- aggregates
+    def find(self, aggregate_id: UUID) -> Aggregate | None:
+        """The aggregate with that id as it now stands, or ``None``."""
+        try:
+            found: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    def petition_id(self, value: UUID | str) -> UUID:
+        """A petition's id from its id or its work-order number (工单号, e.g.
+        ``2026-000123``): the one place where a number is resolved."""
+        from petitions.sidetables import resolve_petition_id
+
+        found: UUID = resolve_petition_id(self, value)
+        return found
+
+    def exists(self, aggregate_id: UUID | str) -> bool:
+        return self.petition_id(aggregate_id) in self.repository
+
+    def load(self, petition_id: UUID | str) -> Petition:
+        """The petition as it now stands, or :class:`PetitionNotFound`."""
+        found = self.find(self.petition_id(petition_id))
+        if not isinstance(found, Petition):
+            raise PetitionNotFound(petition_id)
+        return found
+
+    def load_version(self, petition_id: UUID | str, version: int) -> Petition:
+        """The petition as it stood at ``version``."""
+        try:
+            found: Any = self.repository.get(self.petition_id(petition_id), version=version)
+        except AggregateNotFoundError:
+            raise PetitionNotFound(petition_id) from None
+        if not isinstance(found, Petition):
+            raise PetitionNotFound(petition_id)
+        return found
+
+    def petition_events(self, petition_id: UUID | str) -> list[Petition.Event]:
+        """The stored domain events of a petition, oldest first."""
+        pid = self.petition_id(petition_id)
+        found = [e for e in self.events.get(pid) if isinstance(e, Petition.Event)]
+        if not found:
+            raise PetitionNotFound(petition_id)
+        return found
+
+    def remember(self, petition: Petition) -> None:
+        """Keep ``petition``, just saved, as the cached state of its petition.
+
+        The cache is fast-forwarded from the store on every load, so this is
+        only a shortcut: the next command on it need not read back and apply
+        the events it has just written.  The caller drops its reference, and
+        loads hand out copies, so the cached object is never changed again.
+        """
+        cache = self.repository.cache
+        if cache is not None:
+            cache.put(petition.id, petition)
+
+    # ------------------------------------------------------------- commands
+    def execute(self, petition_id: UUID | str, command: Command, *, actor: Actor,
+                at: datetime | None = None,
+                expected_version: int | None = None) -> tuple[Petition, Workflow]:
+        """Carry out ``command`` on the petition under its pinned workflow;
+        return the petition as saved and that workflow.  Refused → nothing saved."""
+        if not isinstance(command, Command):
+            raise InvalidInput("command", f"{command!r} is not a command", kind="invalid")
+        if not isinstance(actor, Actor):
+            raise InvalidInput("actor", "must be an Actor (id and role)", kind="invalid")
+        petition = self.load(petition_id)
+        if expected_version is not None and petition.version != expected_version:
+            raise ConcurrentUpdate(petition.id, f"expected version {expected_version}, "
+                                   f"found {petition.version}")
+        wf = self.workflow_of(petition)
+        when = self.when(at)
+        stage_before = petition.stage
+        ctx = Context(workflow=wf, actor=actor, at=when, check_time=self.when, find=self.find)
+        try:
+            others: Sequence[Aggregate] = command.decide(petition, ctx)
+        except PermissionDenied as exc:
+            log.warning("refused: %s (actor %s, petition %s)", exc, actor.id, petition.id)
+            raise
+        # Entering a stage with a time limit starts its clock, in the same save.
+        petition.keep_time(wf, self.timekeeper, actor, when, stage_before)
+        try:
+            self.save(petition, *others)
+        except IntegrityError:
+            raise ConcurrentUpdate(petition.id) from None
+        self.remember(petition)
+        return petition, wf
+
+
+__all__ = ["CLOCK_SKEW", "Store", "as_id", "retry_on_conflict", "utcnow"]

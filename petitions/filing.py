@@ -1,0 +1,148 @@
+"""Filing a petition: the one command that creates one (idempotent, sealed, pinned).
+
+A new petition is filed under the current version of its workflow (which is
+kept in the store the first time it is used, so the petition can always be
+read under it), its petitioner's personal fields sealed before they reach the
+domain, the clock of its first stage started, and — when it was collected by
+a door-to-door campaign — counted by the campaign, all in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid4
+
+import attrs
+from eventsourcing.persistence import IntegrityError
+
+from petitions.core import Store, as_id
+from petitions.domain.campaign import Campaign
+from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
+from petitions.domain.petition import Petition, petition_id_for
+from petitions.domain.values import Actor, Location, Petitioner
+from petitions.errors import ConcurrentUpdate, InvalidInput, RepeatFiling
+from petitions.privacy.core import NewKey, Privacy
+from petitions.recorders import ALSO_WRITE, writes_alongside
+from petitions.sidetables import filing_writes
+from petitions.taxonomy import taxonomy
+
+
+def campaign_of(store: Store, campaign_id: UUID | str) -> Campaign:
+    """The campaign with that id, or :class:`InvalidInput` naming ``campaign_id``."""
+    try:
+        found = store.find(as_id(campaign_id, "campaign_id"))
+    except InvalidInput:
+        found = None
+    if not isinstance(found, Campaign):
+        raise InvalidInput("campaign_id", f"no campaign with id {campaign_id}",
+                           kind="unknown_campaign")
+    return found
+
+
+def refuse_repeat(store: Store, petitioner_id: str, title: str, description: str) -> None:
+    """Refuse a filing of facts whose re-review (复核) is concluded."""
+    if not isinstance(title, str) or not isinstance(description, str):
+        return  # Petition.file names the bad field
+    found = store.find(concluded_matter_id(petitioner_id,
+                                           facts_key(title.strip(), description.strip())))
+    if isinstance(found, ConcludedMatter):
+        raise RepeatFiling(tuple(found.petition_ids))
+
+
+def file_petition(
+    store: Store,
+    privacy: Privacy,
+    *,
+    actor: Actor,
+    petitioner: Petitioner,
+    title: str,
+    description: str,
+    category: str,
+    channel: str,
+    location: Location | None = None,
+    workflow: str = "standard",
+    matter_type: str = "claim",
+    idempotency_key: str | None = None,
+    campaign_id: UUID | None = None,
+    at: datetime | None = None,
+) -> UUID:
+    """File a petition and return its id (see
+    :meth:`petitions.service.PetitionService.file`)."""
+    if idempotency_key:
+        existing = petition_id_for(idempotency_key.strip())
+        if store.exists(existing):
+            return existing
+    tax = taxonomy()
+    tax.check("categories", category)
+    tax.check("channels", channel)
+    tax.check("matter_types", matter_type)
+    wf = store.workflow(workflow)
+    minted = not petitioner.id
+    if minted:
+        petitioner = attrs.evolve(petitioner, id=uuid4().hex)
+    else:
+        refuse_repeat(store, petitioner.id, title, description)
+    campaign = campaign_of(store, campaign_id) if campaign_id is not None else None
+    occurred_at = store.when(at)
+    # Personal fields are sealed before they reach the domain.  A new
+    # petitioner's key is stored with the events of the filing, when the
+    # store can write it in their transaction (both shipped backends can).
+    new_key: NewKey | None = None
+    alongside = writes_alongside(store.recorder)
+    if alongside:
+        sealed, new_key = privacy.seal_for_filing(petitioner, new=minted)
+    else:
+        sealed = privacy.seal_petitioner(petitioner)
+    petition = Petition.file(
+        wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
+        channel=channel, category=category, title=title, description=description,
+        location=location or Location(), matter_type=matter_type,
+        idempotency_key=idempotency_key, campaign_id=campaign_id,
+    )
+    petition.keep_time(wf, store.timekeeper, actor, occurred_at, None, "file")
+    if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
+        petition.accept(wf, actor, occurred_at, note="accepted on filing (device channel)")
+        petition.keep_time(wf, store.timekeeper, actor, occurred_at, wf.initial, "accept")
+    if campaign is not None:
+        campaign.collect(petition.id, actor, occurred_at)
+    definition = store.definition_to_keep(wf)
+    # The work-order number and the caller index are written in the filing's
+    # own transaction (both shipped backends can), else just after.
+    writes, committed = filing_writes(store, privacy, petition.id, petitioner, occurred_at)
+    if new_key is not None:
+        writes.insert(0, new_key.write)
+
+    def again() -> UUID:  # the failed save collected the pending events
+        return file_petition(store, privacy, actor=actor, petitioner=petitioner, title=title,
+                             description=description, category=category, channel=channel,
+                             location=location, workflow=workflow, matter_type=matter_type,
+                             idempotency_key=idempotency_key, campaign_id=campaign_id,
+                             at=occurred_at)
+
+    try:
+        store.save(*(a for a in (definition, petition, campaign) if a is not None),
+                   **({ALSO_WRITE: writes} if alongside else {}))
+    except IntegrityError:
+        if idempotency_key and store.exists(petition.id):
+            return petition.id
+        if definition is not None:
+            # Another writer stored the same definition first: file again,
+            # without it.
+            store.stored_hashes.add(wf.sha256)
+            return again()
+        if new_key is not None and not minted and privacy.has_live_key(petitioner.id):
+            # Another filing stored this petitioner's first data key
+            # meanwhile (ours was refused with the events): file again,
+            # sealed under that key.
+            return again()
+        if campaign is not None:
+            raise ConcurrentUpdate(campaign.id, "the campaign collected another "
+                                   "petition at the same time") from None
+        raise ConcurrentUpdate(petition.id, "id already taken") from None
+    if definition is not None:
+        store.stored_hashes.add(wf.sha256)
+    if new_key is not None:
+        new_key.kept()
+    committed(alongside)
+    store.remember(petition)
+    return petition.id
