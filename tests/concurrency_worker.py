@@ -33,7 +33,7 @@ from petitions import (
 #: Commands that end a petition are rare, so petitions stay busy for many rounds.
 RARE = {"reject": 0.03, "duplicate": 0.02, "withdraw": 0.02, "close": 0.3}
 #: Not issued: plan_step needs a plan (the standard workflow has none), extend is capped.
-SKIP = {"plan_step", "extend"}
+SKIP = {"plan_step", "extend", "exclude"}  # exclude: once per petition
 
 
 def issue(svc: PetitionService, pid: UUID, command: str, actor: Actor,
@@ -58,6 +58,7 @@ def issue(svc: PetitionService, pid: UUID, command: str, actor: Actor,
                                            "unsatisfied"])},
         "reopen": {"reason": "群众不满意", "to": rng.choice(["mediation", "resolution"])},
         "close": {}, "note": {"text": "电话联系群众"}, "escalate": {"reason": "超期督办"},
+        "remind": {"note": "请尽快办理"},
     }[command]
     method = getattr(svc, command)
     view: PetitionView = method(pid, actor=actor, **args)
