@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-KINDS = ("resident", "enterprise", "collective")
-REPLY_OUTCOMES = ("support", "explain", "not-support")
-RATINGS = ("satisfied", "basically-satisfied", "unsatisfied")
-GROUPINGS = ("street", "community", "grid", "category", "unit", "month", "year")
 
 
 # --------------------------------------------------------------------- state
@@ -96,11 +92,16 @@ def _handled(fn: F) -> F:
 
         from petitions import PetitionError
         from petitions.i18n import error_text
+        from workflows.loader import WorkflowInvalid
 
         try:
             return fn(*args, **kwargs)
         except PetitionError as exc:
             _fail(error_text(exc, _state().lang))
+        except WorkflowInvalid as exc:  # an office's own definition, checked on first use
+            for problem in exc.problems[:-1]:
+                click.echo(f"petitions: {problem}", err=True)
+            _fail(str(exc.problems[-1]))
         except (PersistenceError, OSError) as exc:
             from petitions.persistence import describe
 
@@ -156,15 +157,47 @@ def _console(stderr: bool = False) -> Any:
     return Console(file=stream, highlight=False, width=width, soft_wrap=False)
 
 
+def _terminal_columns() -> int:
+    """The terminal's width (``COLUMNS`` wins), as :func:`shutil.get_terminal_size`
+    says it, without importing shutil (and the compression modules it loads)."""
+    try:
+        return int(os.environ.get("COLUMNS") or os.get_terminal_size(sys.stdout.fileno()).columns)
+    except (ValueError, OSError):
+        return 0
+
+
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]],
            title: str | None = None) -> None:
-    from rich import box
-    from rich.table import Table
+    """Print a table: a header, a rule, the rows, columns aligned by the
+    terminal columns their text takes (a Chinese character takes two).  On a
+    terminal too narrow for it the widest column is wrapped; piped output is
+    never wrapped, so that scripts see one line per row.  (Plain code rather
+    than rich, which would add a fifth to the start-up of ``show``.)"""
+    cells = [[" ".join(("" if v is None else str(v)).split()) for v in row] for row in rows]
+    widths = [max([_columns(h), *(_columns(row[i]) for row in cells)])
+              for i, h in enumerate(headers)]
+    space = _terminal_columns() if sys.stdout.isatty() else 0
+    wide = max(range(len(widths)), key=widths.__getitem__) if widths else 0
+    excess = sum(widths) + 2 * len(widths) + 1 - space
+    if space and widths and excess > 0:
+        widths[wide] = max(widths[wide] - excess, 10)
 
-    table = Table(*headers, title=title, box=box.SIMPLE_HEAD, title_justify="left")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    _console().print(table)
+    def line(values: Sequence[str]) -> list[str]:
+        parts = [_wrap_wide(v, widths[i]) if i == wide and _columns(v) > widths[i] else [v]
+                 for i, v in enumerate(values)]
+        out = []
+        for n in range(max(len(p) for p in parts)):
+            texts = [p[n] if n < len(p) else "" for p in parts]
+            out.append(" " + "".join(
+                f" {t}{' ' * (widths[i] - _columns(t))} " for i, t in enumerate(texts)).rstrip())
+        return out
+
+    text = [title] if title else []
+    text += line(list(headers))
+    text.append(" " + "─" * (sum(widths) + 2 * len(widths)))
+    for row in cells:
+        text += line(row)
+    click.echo("\n".join(text))
 
 
 def _word(value: str | None) -> str:
@@ -178,10 +211,17 @@ def _term(kind: str, code: str) -> str:
     return found.in_lang(_state().lang) if found else code
 
 
-def _stage_label(workflow: str, stage: str) -> str:
+def _label(label: Any) -> str:
+    """A label that came with a view (both languages), in the chosen one."""
+    return str(label.in_lang(_state().lang)) if label is not None else ""
+
+
+def _summary_stage(workflow: str, stage: str) -> str:
+    """A queue row's stage label: the case index keeps the stage's code and the
+    workflow's name only, so its label is the current version's."""
     svc = _state().service()
     try:
-        return svc.workflow(workflow).stage(stage).label.in_lang(_state().lang)
+        return str(svc.workflow(workflow).stage(stage).label.in_lang(_state().lang))
     except Exception:
         return stage
 
@@ -210,11 +250,34 @@ def _print_view(view: PetitionView) -> None:
         return
     m = _state().m
     click.echo(m("{id}: stage {stage} ({status}), version {version}", id=view.id,
-                 stage=_stage_label(view.workflow.name, view.stage),
+                 stage=_label(view.stage_label),
                  status=_word(view.outcome or view.status), version=view.version))
 
 
 # ------------------------------------------------------------- param types
+class LibraryChoice(click.Choice[str]):
+    """A choice among values the library defines (``module:NAME``), read when
+    the option is first used or shown, so that cli.py keeps no copy of them."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._loaded: tuple[str, ...] | None = None
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._loaded is None:
+            from importlib import import_module
+
+            module, _, name = self._source.partition(":")
+            self._loaded = tuple(getattr(import_module(module), name))
+        return self._loaded
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        pass  # Click's own __init__ sets them; they come from the library
+
+
 class Time(click.ParamType):  # type: ignore[type-arg]
     """ISO 8601; without an offset it is Asia/Shanghai local time."""
 
@@ -270,7 +333,9 @@ def _span(delta: timedelta) -> str:
     return m("{n}min", n=mins)
 
 
-def _time_left(deadline: datetime | None, deadline_state: str | None) -> str:
+def _time_left(deadline: datetime | None, deadline_state: str | None,
+               at: datetime | None = None) -> str:
+    """Time left to ``deadline`` (or overdue by) at ``at``, default now."""
     if deadline is None:
         return ""
     m = _state().m
@@ -278,44 +343,28 @@ def _time_left(deadline: datetime | None, deadline_state: str | None) -> str:
         return _word("paused")
     from datetime import UTC
 
-    left = deadline - _state().service().clock().astimezone(UTC)
+    left = deadline - (at or _state().service().clock()).astimezone(UTC)
     if left < timedelta(0):
         return m("overdue by {time}", time=_span(-left))
     return m("{time} left", time=_span(left))
 
 
+def _show_deadline(value: datetime | None) -> str:
+    from petitions.timefmt import show_deadline
+
+    return show_deadline(value)
+
+
 def _deadline_text(deadline: datetime | None, deadline_state: str | None) -> str:
     if deadline is None:
         return ""
-    return f"{_show(deadline)} ({_word(deadline_state)})"
+    return f"{_show_deadline(deadline)} ({_word(deadline_state)})"
 
 
 def _deadline_cell(deadline: datetime | None, deadline_state: str | None) -> str:
     if deadline is None:
         return ""
-    return f"{_show(deadline)} · {_time_left(deadline, deadline_state)}"
-
-
-def recording(fn: F) -> F:
-    """A command that records an event: ``ID`` argument, ``--at`` and
-    ``--expected-version`` options, error handling."""
-    fn = _handled(fn)
-    fn = click.option("--expected-version", type=click.IntRange(min=1), default=None,
-                      help=_h("Refuse if the petition's version is not this one."))(fn)
-    fn = click.option("--at", type=TIME, default=None,
-                      help=_h("When it happened (ISO 8601, local Asia/Shanghai time "
-                              "unless an offset is given); default now."))(fn)
-    fn = click.argument("petition_id", metavar="ID")(fn)
-    return fn
-
-
-def _record(method: str, petition_id: str, at: datetime | None,
-            expected_version: int | None, **kwargs: Any) -> None:
-    actor = _actor()
-    svc = _state().service()
-    view = getattr(svc, method)(petition_id, actor=actor, at=at,
-                                expected_version=expected_version, **kwargs)
-    _print_view(view)
+    return f"{_show_deadline(deadline)} · {_time_left(deadline, deadline_state)}"
 
 
 # -------------------------------------------------------------- help pages
@@ -477,6 +526,8 @@ def _param_record(param: click.Parameter, ctx: click.Context) -> tuple[str, str]
             items.append(extra["range"])
         if "required" in extra:
             items.append(_help_text(extra["required"]))
+        if param.metavar == _CHOICE_METAVAR:
+            items.append(_help_text(_CHOICE_HELP))
         if items:
             more = "; ".join(items)
             text = f"{text}  [{more}]" if text else f"[{more}]"
@@ -528,8 +579,188 @@ class HelpGroup(HelpCommand, click.Group):
         self.format_commands(ctx, formatter)
 
 
+# ------------------------------------------------- the handling commands
+# Generated from the command table (petitions.domain.commands.COMMANDS): one
+# command per class, at the path its ``cli`` names, its options from the
+# class's fields and their metadata, its help from the same catalogs.  A group
+# builds them when one is asked for, so that a command that handles nothing
+# (show, list, --version …) does not import the table.
+
+_AT_HELP = _h("When it happened (ISO 8601, local Asia/Shanghai time unless an offset is "
+              "given); default now.")
+_EXPECTED_VERSION_HELP = _h("Refuse if the petition's version is not this one.")
+_CHOICE_METAVAR = "CODE"
+_CHOICE_HELP = _h("codes from the petition's workflow; - and _ alike")
+
+
+def _command_table() -> Any:
+    from petitions.domain import commands
+
+    return commands
+
+
+def _option_spelling(field: Any) -> str:
+    return str(field.metadata.get("option") or "--" + field.name.replace("_", "-"))
+
+
+def _field_option(field: Any) -> click.Option:
+    """The Click option of one field of a command class."""
+    import attrs
+
+    meta = field.metadata
+    kind = meta.get("kind", "text")
+    required = field.default is attrs.NOTHING
+    has_factory = type(field.default).__name__ == "Factory"  # attrs.Factory, a function to mypy
+    default = None if required or has_factory else field.default
+    extra: dict[str, Any] = {"required": True} if required else {"default": default}
+    if kind == "bool":
+        return click.Option([meta["flag"], field.name], help=meta.get("help"), **extra)
+    decls = [_option_spelling(field), field.name]
+    if kind == "texts":
+        return click.Option(decls, multiple=True, required=required, help=meta.get("help"))
+    param_type: Any = {"time": TIME, "int": int}.get(kind, str)
+    metavar = "ID" if kind == "id" else _CHOICE_METAVAR if meta.get("choices") else None
+    return click.Option(decls, type=param_type, metavar=metavar, help=meta.get("help"),
+                        **extra)
+
+
+def _any_workflow_choices(svc: PetitionService, kind: str) -> list[Any]:
+    """The values of ``kind`` in any workflow known (for a petition that cannot
+    be read: its own error is then the command's to report)."""
+    table = _command_table()
+    found: list[Any] = []
+    for wf in svc.workflows.all():
+        found += table.choices(wf, wf.initial, kind)
+    return found
+
+
+def _choose(svc: PetitionService, petition_id: str, kind: str, value: str,
+            option: str) -> str:
+    """``value`` as the code the petition's pinned workflow spells it (``-`` and
+    ``_`` alike), or a usage error that lists the valid ones."""
+    from petitions import PetitionError
+
+    try:
+        valid = list(svc.choices(petition_id, kind))
+    except PetitionError:
+        valid = _any_workflow_choices(svc, kind)
+    if not valid:  # nothing to choose from here: the library says why
+        return value
+    wanted = value.replace("-", "_")
+    for choice in valid:
+        if choice.code.replace("-", "_") == wanted:
+            return str(choice.code)
+    state = _state()
+    listed = ", ".join(f"{c.code} ({c.in_lang(state.lang)})" for c in valid)
+    raise click.UsageError(state.m("{option}: {value} is not a choice here; the petition's "
+                                   "workflow allows: {valid}", option=option, value=value,
+                                   valid=listed), click.get_current_context())
+
+
+def _execute(cls: Any, petition_id: str, at: datetime | None, expected_version: int | None,
+             values: dict[str, Any]) -> None:
+    import attrs
+
+    actor = _actor()
+    svc = _state().service()
+    fields = {f.name: f for f in attrs.fields(cls)}
+    for name, value in list(values.items()):
+        field = fields[name]
+        if value is None and field.default is not attrs.NOTHING:
+            del values[name]  # the class's own default
+        elif value is not None and field.metadata.get("choices"):
+            values[name] = _choose(svc, petition_id, field.metadata["choices"], value,
+                                   _option_spelling(field))
+    view = svc.execute(petition_id, cls(**values), actor=actor, at=at,
+                       expected_version=expected_version)
+    _print_view(view)
+
+
+def _table_command(cls: Any) -> click.Command:
+    """The command line of the handling command ``cls``."""
+    import attrs
+
+    params: list[click.Parameter] = [
+        click.Argument(["petition_id"], metavar="ID"),
+        click.Option(["--at"], type=TIME, default=None, help=_AT_HELP),
+        click.Option(["--expected-version"], type=click.IntRange(min=1), default=None,
+                     help=_EXPECTED_VERSION_HELP),
+        *(_field_option(f) for f in attrs.fields(cls)),
+    ]
+
+    @_handled
+    def run(petition_id: str, at: datetime | None, expected_version: int | None,
+            **values: Any) -> None:
+        _execute(cls, petition_id, at, expected_version, values)
+
+    return HelpCommand(cls.cli[-1], params=params, callback=run, help=cls.help)
+
+
+class TableGroup(HelpGroup):
+    """A group whose handling commands (and their subgroups) come from the
+    command table, built when first asked for (and dropped when a command is
+    taken out of the table, as a test or a plugin may do)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._own: dict[str, click.Command] = {}
+        #: Commands built from the table: name → (their class or group path, command).
+        self._built: dict[str, tuple[Any, click.Command]] = {}
+        super().__init__(*args, **kwargs)
+        #: The CLI path of this group in the command table (the root's is empty).
+        self.table_path: tuple[str, ...] = (self.name,) if self.name else ()
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        """Every command, the generated ones built (for introspection)."""
+        built = {name: found for name in sorted(self._table_names())
+                 if name not in self._own and (found := self._build(name)) is not None}
+        return {**self._own, **built}
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._own = dict(value)
+
+    def _table_names(self) -> set[str]:
+        depth = len(self.table_path)
+        return {cls.cli[depth] for cls in _command_table().COMMANDS.values()
+                if cls.cli[:depth] == self.table_path and len(cls.cli) > depth}
+
+    def _build(self, name: str) -> click.Command | None:
+        table = _command_table()
+        path = (*self.table_path, name)
+        cached = self._built.get(name)
+        if cached is not None:
+            source, found = cached
+            still = (source in table.COMMANDS.values() if isinstance(source, type)
+                     else any(cls.cli[:len(path)] == path for cls in table.COMMANDS.values()))
+            if still:
+                return found
+            del self._built[name]
+        for cls in table.COMMANDS.values():
+            if cls.cli == path:
+                self._built[name] = (cls, _table_command(cls))
+                return self._built[name][1]
+        if not any(cls.cli[:len(path)] == path for cls in table.COMMANDS.values()):
+            return None
+        group = TableGroup(name, help=table.GROUPS.get(name))
+        group.table_path = path
+        self._built[name] = (path, group)
+        return group
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        assert name is not None
+        self._own[name] = cmd
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._own.get(cmd_name) or self._build(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self._own, *self._table_names()})
+
+
 # ------------------------------------------------------------------- group
-@click.group(cls=HelpGroup, context_settings={"help_option_names": ["-h", "--help"]},
+@click.group(cls=TableGroup, context_settings={"help_option_names": ["-h", "--help"]},
              help=_h("Handle residents' and enterprises' appeals (诉求), from intake to "
                      "satisfaction review (回访)."))
 @click.option("--db", envvar="PETITIONS_DB", default=None, metavar="URL",
@@ -553,11 +784,14 @@ def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None
     logging.getLogger("petitions").addHandler(logging.NullHandler())
 
 
+main.table_path = ()  # the root of the command table's CLI paths
+
+
 # ----------------------------------------------------------------- filing
 @main.command("file", help=_h("File a petition; print its id."))
 @click.option("--workflow", default="standard", show_default=True, help=_h("The workflow name."))
-@click.option("--kind", type=click.Choice(KINDS), required=True,
-              help=_h("Who raises the appeal."))
+@click.option("--kind", type=LibraryChoice("petitions.domain.values:PETITIONER_KINDS"),
+              required=True, help=_h("Who raises the appeal."))
 @click.option("--name", required=True, help=_h("The petitioner's name."))
 @click.option("--phone", default="", help=_h("The petitioner's phone number (stored encrypted)."))
 @click.option("--title", required=True, help=_h("A short title."))
@@ -601,190 +835,21 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
         location=Location(street=street, community=community, grid=grid, address=address),
         workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
         campaign_id=campaign_id, at=at)
+    similar = [e for e in _state().service().petition_events(pid)
+               if type(e).__name__ == "SimilarToConcluded"]
+    if similar:
+        click.echo("petitions: " + _state().m(
+            "warning: similar to a matter concluded by re-review ({ids}); the same matter "
+            "would be refused",
+            ids=", ".join(str(i) for i in getattr(similar[0], "petition_ids", ()))),
+            err=True)
     if _state().as_json:
         _dump({"id": str(pid)})
     else:
         click.echo(str(pid))
 
 
-# --------------------------------------------------------------- commands
-@main.command(help=_h("Accept the appeal for handling (受理)."))
-@recording
-@click.option("--note", default="", help=_h("A note kept with the event."))
-def accept(petition_id: str, at: datetime | None, expected_version: int | None,
-           note: str) -> None:
-    _record("accept", petition_id, at, expected_version, note=note)
-
-
-@main.command(help=_h("Refuse the appeal, saying why and where to go instead."))
-@recording
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-@click.option("--referral", required=True, help=_h("Where the petitioner should go instead."))
-def reject(petition_id: str, at: datetime | None, expected_version: int | None,
-           reason: str, referral: str) -> None:
-    _record("reject", petition_id, at, expected_version, reason=reason, referral=referral)
-
-
-@main.command(help=_h("Close the petition as a duplicate of another."))
-@recording
-@click.option("--original", "original_id", required=True, metavar="ID",
-              help=_h("The petition this one duplicates."))
-@click.option("--note", default="", help=_h("A note kept with the event."))
-def duplicate(petition_id: str, at: datetime | None, expected_version: int | None,
-              original_id: str, note: str) -> None:
-    _record("duplicate", petition_id, at, expected_version, original_id=original_id,
-            note=note)
-
-
-@main.command(help=_h("The petitioner withdraws the appeal."))
-@recording
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-def withdraw(petition_id: str, at: datetime | None, expected_version: int | None,
-             reason: str) -> None:
-    _record("withdraw", petition_id, at, expected_version, reason=reason)
-
-
-@main.command(help=_h("Dispatch to a lead unit and a responsible person."))
-@recording
-@click.option("--unit", required=True, help=_h("The lead unit."))
-@click.option("--person", required=True, help=_h("The person responsible (首接负责)."))
-@click.option("--co-unit", "co_units", multiple=True, help=_h("A co-handling unit (repeatable)."))
-@click.option("--note", default="", help=_h("A note kept with the event."))
-def assign(petition_id: str, at: datetime | None, expected_version: int | None, unit: str,
-           person: str, co_units: tuple[str, ...], note: str) -> None:
-    _record("assign", petition_id, at, expected_version, unit=unit, person=person,
-            co_units=co_units, note=note)
-
-
-@main.command(help=_h("Hand the petition to another unit or person."))
-@recording
-@click.option("--unit", required=True, help=_h("The handling unit."))
-@click.option("--person", required=True, help=_h("The responsible person."))
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-def transfer(petition_id: str, at: datetime | None, expected_version: int | None,
-             unit: str, person: str, reason: str) -> None:
-    _record("transfer", petition_id, at, expected_version, unit=unit, person=person,
-            reason=reason)
-
-
-@main.command(help=_h("The assigned unit disputes the dispatch."))
-@recording
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-def dispute(petition_id: str, at: datetime | None, expected_version: int | None,
-            reason: str) -> None:
-    _record("dispute", petition_id, at, expected_version, reason=reason)
-
-
-@main.group(help=_h("Mediation: open, record a session, agree, fail."))
-def mediation() -> None:
-    pass
-
-
-@mediation.command("open", help=_h("Open mediation."))
-@recording
-@click.option("--mediator", required=True, help=_h("The mediator."))
-@click.option("--apprentice", default=None, help=_h("An apprentice mediator (老马带小马)."))
-@click.option("--party", "parties", multiple=True, required=True,
-              help=_h("A party to the dispute (repeatable)."))
-def mediation_open(petition_id: str, at: datetime | None, expected_version: int | None,
-                   mediator: str, apprentice: str | None, parties: tuple[str, ...]) -> None:
-    _record("open_mediation", petition_id, at, expected_version, mediator=mediator,
-            apprentice=apprentice, parties=parties)
-
-
-@mediation.command("session", help=_h("Record a mediation or joint-meeting session."))
-@recording
-@click.option("--place", required=True, help=_h("Where it took place."))
-@click.option("--participant", "participants", multiple=True, required=True,
-              help=_h("Someone present (repeatable)."))
-@click.option("--minutes", default="", help=_h("Minutes of the meeting."))
-@click.option("--held-at", type=TIME, default=None,
-              help=_h("When the session was held; default --at."))
-def mediation_session(petition_id: str, at: datetime | None, expected_version: int | None,
-                      place: str, participants: tuple[str, ...], minutes: str,
-                      held_at: datetime | None) -> None:
-    _record("record_session", petition_id, at, expected_version, place=place,
-            participants=participants, minutes=minutes, held_at=held_at)
-
-
-@mediation.command("agree", help=_h("Mediation reached an agreement."))
-@recording
-@click.option("--terms", required=True, help=_h("The terms agreed."))
-def mediation_agree(petition_id: str, at: datetime | None, expected_version: int | None,
-                    terms: str) -> None:
-    _record("agree", petition_id, at, expected_version, terms=terms)
-
-
-@mediation.command("fail", help=_h("Mediation failed."))
-@recording
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-def mediation_fail(petition_id: str, at: datetime | None, expected_version: int | None,
-                   reason: str) -> None:
-    _record("fail_mediation", petition_id, at, expected_version, reason=reason)
-
-
-@main.command(help=_h("Record an on-site office meeting (现场办公)."))
-@recording
-@click.option("--place", required=True, help=_h("Where it took place."))
-@click.option("--participant", "participants", multiple=True, required=True,
-              help=_h("Who took part (repeat for each)."))
-@click.option("--minutes", default="", help=_h("Minutes of the meeting."))
-@click.option("--held-at", type=TIME, default=None, help=_h("When it was held; default --at."))
-def onsite(petition_id: str, at: datetime | None, expected_version: int | None, place: str,
-           participants: tuple[str, ...], minutes: str, held_at: datetime | None) -> None:
-    _record("on_site_meeting", petition_id, at, expected_version, place=place,
-            participants=participants, minutes=minutes, held_at=held_at)
-
-
-@main.group(help=_h("Review (复查) of a written reply: request, answer."))
-def review() -> None:
-    pass
-
-
-@review.command("request", help=_h("The petitioner asks for a review of the reply (within the "
-                                   "workflow's window)."))
-@recording
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-def review_request(petition_id: str, at: datetime | None, expected_version: int | None,
-                   reason: str) -> None:
-    _record("request_review", petition_id, at, expected_version, reason=reason)
-
-
-@review.command("answer", help=_h("Give the review opinion (复查意见)."))
-@recording
-@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True,
-              help=_h("The outcome."))
-@click.option("--text", required=True, help=_h("The text (kept in the history)."))
-def review_answer(petition_id: str, at: datetime | None, expected_version: int | None,
-                  outcome: str, text: str) -> None:
-    _record("answer_review", petition_id, at, expected_version, outcome=outcome, text=text)
-
-
-@main.group(help=_h("Re-review (复核) of a review opinion: request, answer."))
-def rereview() -> None:
-    pass
-
-
-@rereview.command("request", help=_h("The petitioner asks for a re-review of the review "
-                                     "opinion."))
-@recording
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-def rereview_request(petition_id: str, at: datetime | None, expected_version: int | None,
-                     reason: str) -> None:
-    _record("request_rereview", petition_id, at, expected_version, reason=reason)
-
-
-@rereview.command("answer", help=_h("Give the re-review opinion (复核意见); the matter is then "
-                                    "final."))
-@recording
-@click.option("--outcome", type=click.Choice(["uphold", "revise"]), required=True,
-              help=_h("The outcome."))
-@click.option("--text", required=True, help=_h("The text (kept in the history)."))
-def rereview_answer(petition_id: str, at: datetime | None, expected_version: int | None,
-                    outcome: str, text: str) -> None:
-    _record("answer_rereview", petition_id, at, expected_version, outcome=outcome, text=text)
-
-
+# --------------------------------------------------------------- campaigns
 @main.group(help=_h("Door-to-door campaigns (进家入户): open one, see its progress."))
 def campaign() -> None:
     pass
@@ -836,125 +901,6 @@ def campaign_show(campaign_id: str) -> None:
     ])
 
 
-@main.group(help=_h("Ordered plans (e.g. the six-step method)."))
-def plan() -> None:
-    pass
-
-
-@plan.command("step", help=_h("Record the next step of a plan as completed."))
-@recording
-@click.option("--plan", "plan_name", required=True, help=_h("The plan's name in the workflow."))
-@click.option("--step", required=True, help=_h("The step's code in the plan."))
-@click.option("--evidence", required=True, help=_h("What shows the step is done."))
-def plan_step(petition_id: str, at: datetime | None, expected_version: int | None,
-              plan_name: str, step: str, evidence: str) -> None:
-    _record("plan_step", petition_id, at, expected_version, plan=plan_name, step=step,
-            evidence=evidence)
-
-
-@main.command(help=_h("Record an action taken."))
-@recording
-@click.option("--action", required=True, help=_h("What was done."))
-def act(petition_id: str, at: datetime | None, expected_version: int | None,
-        action: str) -> None:
-    _record("act", petition_id, at, expected_version, action=action)
-
-
-@main.command(help=_h("Give the written reply."))
-@recording
-@click.option("--outcome", type=click.Choice(REPLY_OUTCOMES), required=True,
-              help=_h("The outcome."))
-@click.option("--text", required=True, help=_h("The text (kept in the history)."))
-def reply(petition_id: str, at: datetime | None, expected_version: int | None,
-          outcome: str, text: str) -> None:
-    _record("reply", petition_id, at, expected_version, outcome=outcome, text=text)
-
-
-@main.command(help=_h("Mark the appeal resolved; it goes to the satisfaction review."))
-@recording
-@click.option("--summary", default="", help=_h("A short summary."))
-def resolve(petition_id: str, at: datetime | None, expected_version: int | None,
-            summary: str) -> None:
-    _record("resolve", petition_id, at, expected_version, summary=summary)
-
-
-@main.command(help=_h("Record the satisfaction call-back (回访)."))
-@recording
-@click.option("--contacted/--not-contacted", required=True,
-              help=_h("Whether the petitioner was reached."))
-@click.option("--resolved/--unresolved", required=True,
-              help=_h("Whether the petitioner says it is resolved."))
-@click.option("--rating", type=click.Choice(RATINGS), default=None,
-              help=_h("The petitioner's rating."))
-@click.option("--comment", default="", help=_h("What the petitioner said."))
-def callback(petition_id: str, at: datetime | None, expected_version: int | None,
-             contacted: bool, resolved: bool, rating: str | None, comment: str) -> None:
-    _record("callback", petition_id, at, expected_version, contacted=contacted,
-            resolved=resolved, rating=rating, comment=comment)
-
-
-@main.command(help=_h("Reopen after an unsatisfied call-back."))
-@recording
-@click.option("--to", type=click.Choice(["mediation", "resolution"]), required=True,
-              help=_h("The stage to reopen into."))
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-def reopen(petition_id: str, at: datetime | None, expected_version: int | None, to: str,
-           reason: str) -> None:
-    _record("reopen", petition_id, at, expected_version, to=to, reason=reason)
-
-
-@main.command(help=_h("Close the petition (办结)."))
-@recording
-@click.option("--note", default="", help=_h("A note kept with the event."))
-def close(petition_id: str, at: datetime | None, expected_version: int | None,
-          note: str) -> None:
-    _record("close", petition_id, at, expected_version, note=note)
-
-
-@main.command(help=_h("Add a note to the record."))
-@recording
-@click.option("--text", required=True, help=_h("The text (kept in the history)."))
-def note(petition_id: str, at: datetime | None, expected_version: int | None,
-         text: str) -> None:
-    _record("note", petition_id, at, expected_version, text=text)
-
-
-@main.command(help=_h("Escalate for supervision (督办)."))
-@recording
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-def escalate(petition_id: str, at: datetime | None, expected_version: int | None,
-             reason: str) -> None:
-    _record("escalate", petition_id, at, expected_version, reason=reason)
-
-
-@main.command(help=_h("Extend the deadline."))
-@recording
-@click.option("--days", type=int, required=True, help=_h("Days to add to the deadline."))
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-@click.option("--approver", default=None, help=_h("Who approved it; default the actor."))
-def extend(petition_id: str, at: datetime | None, expected_version: int | None,
-           days: int, reason: str, approver: str | None) -> None:
-    _record("extend", petition_id, at, expected_version, days=days, reason=reason,
-            approver=approver)
-
-
-@main.command(help=_h("Pause the running time limit; resuming moves its deadline."))
-@recording
-@click.option("--reason", required=True,
-              help=_h("Why, e.g. waiting for the petitioner's materials (补正材料)."))
-def pause(petition_id: str, at: datetime | None, expected_version: int | None,
-          reason: str) -> None:
-    _record("pause", petition_id, at, expected_version, reason=reason)
-
-
-@main.command(help=_h("Resume the paused time limit; the deadline moves by the time paused."))
-@recording
-@click.option("--reason", default="", help=_h("Why (kept in the history)."))
-def resume(petition_id: str, at: datetime | None, expected_version: int | None,
-           reason: str) -> None:
-    _record("resume", petition_id, at, expected_version, reason=reason)
-
-
 # ---------------------------------------------------------------- queries
 def _viewer() -> Any:
     """Who is looking: the global --actor/--role when given (else anonymous)."""
@@ -989,15 +935,14 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         _dump(_view_dict(view))
         return
     m = state.m
-    lang = state.lang
     loc = view.location
     rows = [
         (m("ID"), str(view.id)),
         (m("Work-order number"), view.number or ""),
         (m("Title"), view.title),
         (m("Description"), view.description),
-        (m("Workflow"), f"{view.workflow.name} v{view.workflow.version}"),
-        (m("Stage"), _stage_label(view.workflow.name, view.stage)),
+        (m("Workflow"), _workflow_title(view.workflow_title, view.workflow.version)),
+        (m("Stage"), _label(view.stage_label)),
         (m("Status"), _word(view.status)),
         (m("Outcome"), _word(view.outcome)),
         (m("Category"), _term("categories", view.category)),
@@ -1008,35 +953,44 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Lead unit"), view.lead_unit or ""),
         (m("Assignee"), view.assignee or ""),
         (m("Mediator"), view.mediator or ""),
-        (m("Last rating"), _rating_label(view.workflow.name, view.last_rating, lang)),
+        (m("Reply outcome"), _label(view.reply_outcome_label)),
+        (m("Last rating"), _label(view.rating_label)),
         (m("Filed"), _show(view.filed_at)),
         (m("Updated"), _show(view.updated_at)),
         (m("Version"), str(view.version)),
-        (m("Allowed now"), ", ".join(view.allowed_commands)),
-        (m("Deadline"), _deadline_text(view.deadline, view.deadline_state)),
-        (m("Time left"), _time_left(view.deadline, view.deadline_state)),
+        (m("Allowed now"), _command_list(view.allowed_commands)),
+        (m("Deadline"), _deadline_text(view.deadline, view.deadline_state)
+         + (" " + m("(provisional)") if view.deadline_provisional else "")),
+        (m("Time left"), _time_left(view.deadline, view.deadline_state, view.state_at)),
     ]
+    if view.plan_label is not None:
+        rows.append((m("Plan"), " → ".join([_label(view.plan_label),
+                                            *map(_label, view.plan_step_labels)])))
     if view.calendar_note:
         rows.append((m("Calendar"), _calendar_note(view.calendar_note)))
     if view.related:
         rows.append((m("Same caller's open cases"),
-                     ", ".join(f"{r.number or r.id} ({_stage_label(view.workflow.name, r.stage)})"
+                     ", ".join(f"{r.number or r.id} ({_summary_stage(view.workflow.name, r.stage)})"
                                for r in view.related)))
     _table((m("Field"), m("Value")), rows)
 
 
-def _rating_label(workflow: str, rating: str | None, lang: str) -> str:
-    if not rating:
-        return ""
-    try:
-        found = _state().service().workflow(workflow).rating(rating)
-    except Exception:
-        found = None
-    return found.label.in_lang(lang) if found else rating
+def _workflow_title(title: Any, version: int) -> str:
+    """A workflow by its title and version (``信访事项（第2版）``), never its code."""
+    return _state().m("{title} (version {version})", title=_label(title), version=version)
+
+
+def _command_list(commands: Sequence[str]) -> str:
+    from petitions.labels import command_label
+
+    lang = _state().lang
+    sep = "、" if lang.startswith("zh") else ", "
+    return sep.join(command_label(c, lang) for c in commands)
 
 
 @main.command("list", help=_h("List petitions (a queue), newest first."))
-@click.option("--status", type=click.Choice(["open", "closed"]), default=None,
+@click.option("--status", type=LibraryChoice("petitions.readmodels.queries:STATUSES"),
+              default=None,
               help=_h("open or closed."))
 @click.option("--stage", default=None, help=_h("The stage."))
 @click.option("--workflow", default=None, help=_h("The workflow name."))
@@ -1088,7 +1042,7 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
     m = state.m
     _table((m("Number"), m("ID"), m("Title"), m("Stage"), m("Status"), m("Street"),
             m("Community"), m("Grid"), m("Assignee"), m("Filed"), m("Deadline")),
-           [(c.number or "", c.id, c.title, _stage_label(c.workflow, c.stage),
+           [(c.number or "", c.id, c.title, _summary_stage(c.workflow, c.stage),
              _word(c.outcome or c.status),
              c.street, c.community, c.grid, c.assignee, _show(c.filed_at),
              _deadline_cell(c.deadline, c.deadline_state)) for c in cases])
@@ -1111,7 +1065,7 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
 @click.option("--unit", default=None, help=_h("The unit you work in."))
 @_handled
 def history(petition_id: str, reveal: bool, unit: str | None) -> None:
-    from petitions.audit.replay import field_label, render_value
+    from petitions.audit.replay import field_label, render_field
 
     state = _state()
     viewer = _actor() if reveal else _viewer()
@@ -1128,13 +1082,20 @@ def history(petition_id: str, reveal: bool, unit: str | None) -> None:
         return
     m = state.m
     lang = "en" if state.lang.startswith("en") else "zh"
+    wf: Any = None
+    if events and isinstance(events[0].data.get("workflow"), dict):
+        ref = events[0].data["workflow"]
+        try:
+            wf = state.service().workflow(ref["name"], ref["version"])
+        except Exception:
+            wf = None
 
     def changed(e: Any) -> str:
         if e.version == 1:
             return ""  # the filing itself: told in words
         return "; ".join(
-            f"{field_label(c['field'], lang)}: {render_value(c['before'], lang)} → "
-            f"{render_value(c['after'], lang)}"
+            f"{field_label(c['field'], lang)}: {render_field(c['field'], c['before'], lang, wf)}"
+            f" → {render_field(c['field'], c['after'], lang, wf)}"
             for c in e.changes if c["field"] not in ("petitioner",))
 
     _table((m("Version"), m("When"), m("Actor"), m("What happened"), m("What it changed")),
@@ -1142,8 +1103,8 @@ def history(petition_id: str, reveal: bool, unit: str | None) -> None:
              changed(e)) for e in events])
 
 @main.command(help=_h("Response, resolution and satisfaction rates over valid call-backs."))
-@click.option("--by", type=click.Choice(GROUPINGS), default="street", show_default=True,
-              help=_h("Group by."))
+@click.option("--by", type=LibraryChoice("petitions.readmodels.rates:GROUPINGS"),
+              default="street", show_default=True, help=_h("Group by."))
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help=_h("First call-back day (local), YYYY-MM-DD."))
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
@@ -1174,8 +1135,8 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 
 
 @main.command(help=_h("Open and closed petitions per assignee, mediator or lead unit."))
-@click.option("--role", type=click.Choice(["assignee", "mediator", "unit"]), default="assignee",
-              show_default=True,
+@click.option("--role", type=LibraryChoice("petitions.readmodels.queries:CASELOAD_VIEWS"),
+              default="assignee", show_default=True,
               help=_h("Whose desks: assignees, mediators, or lead units (rolled up the unit "
                       "register: a street counts its communities and grids)."))
 @_handled
@@ -1363,8 +1324,9 @@ def demo() -> None:
 
     _table((m("Case"), m("Name"), m("Street"), m("Workflow"), m("Stage"), m("Outcome"),
             m("Events"), m("Loaded")),
-           [(r.case.number, r.case.name, r.view.location.street, r.view.workflow.name,
-             _stage_label(r.view.workflow.name, r.view.stage), outcome(r), r.events,
+           [(r.case.number, r.case.name, r.view.location.street,
+             _workflow_title(r.view.workflow_title, r.view.workflow.version),
+             _label(r.view.stage_label), outcome(r), r.events,
              m("new") if r.new else m("already loaded"))
             for r in results],
            title=m("Jiangbei seed cases"))
@@ -1416,15 +1378,35 @@ def db_info() -> None:
 
 
 @main.command("import", help=_h("Import filings from a JSON Lines FILE (one filing with an "
-                                "idempotency key per line).\n\nSafe to run again after an "
+                                "idempotency key per line), or a CSV FILE (.csv; one per "
+                                "row).\n\nSafe to run again after an "
                                 "interruption: filings already present are not filed twice."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
               show_default=True,
               help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
+@click.option("--encoding", type=click.Choice(["utf-8", "utf-8-sig", "gbk", "gb18030"]),
+              default=None, help=_h("The CSV file's encoding (default utf-8, with or "
+                                    "without BOM)."))
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
+              help=_h("A TOML file naming the CSV columns of another system's export."))
 @_handled
-def import_(file: str, on_error: str) -> None:
+def import_(file: str, on_error: str, encoding: str | None, mapping: str | None) -> None:
     from petitions.importer import ImportRefused, import_filings
+
+    run: Callable[..., Any] = import_filings
+    if file.lower().endswith(".csv"):
+        from petitions.importer_csv import ColumnMapping, import_csv
+
+        columns = ColumnMapping.load(mapping) if mapping else ColumnMapping()
+
+        def run_csv(svc: Any, path: str, **kw: Any) -> Any:
+            return import_csv(svc, path, encoding=encoding or "utf-8-sig", mapping=columns,
+                              **kw)
+
+        run = run_csv
+    elif encoding or mapping:
+        _fail(_state().m("--encoding and --mapping are for CSV files (.csv)"), 2)
 
     svc = _state().service()
     bar: Any = None
@@ -1437,7 +1419,7 @@ def import_(file: str, on_error: str) -> None:
         bar.update(1)
 
     try:
-        report = import_filings(svc, file, on_error=on_error, progress=progress)
+        report = run(svc, file, on_error=on_error, progress=progress)
     except ImportRefused as exc:
         for err in exc.report.errors:
             click.echo(f"petitions: {err}", err=True)
@@ -1518,20 +1500,27 @@ def calendar_() -> None:
 
 
 def _uncovered_text(years: Sequence[int]) -> str:
-    return _state().m("the official holiday calendar does not cover {years}: counted Monday "
-                      "to Friday (no public holidays, no adjusted workdays)",
+    return _state().m("the official holiday calendar does not cover {years}: counted on the "
+                      "statutory public holidays and weekends; adjusted workdays (调休) are "
+                      "not yet known, so the result is provisional",
                       years=", ".join(str(y) for y in sorted(set(years))))
 
 
 def _calendar_note(note: str) -> str:
     """A calendar note recorded in a clock event, in the chosen language."""
-    import re
+    from petitions.deadlines.calendar import (
+        legacy_uncovered_warning,
+        note_years,
+        uncovered_warning,
+    )
 
-    from petitions.deadlines.calendar import uncovered_warning
-
-    years = [int(y) for y in re.findall(r"\b(\d{4})\b", note)]
+    years = note_years(note)
     if years and note == uncovered_warning(years):
         return _uncovered_text(years)
+    if years and note == legacy_uncovered_warning(years):
+        return _state().m("the official holiday calendar does not cover {years}: counted "
+                          "Monday to Friday (no public holidays, no adjusted workdays)",
+                          years=", ".join(str(y) for y in years))
     return note
 
 
@@ -1575,6 +1564,28 @@ def calendar_is_workday(day: datetime) -> None:
     if not found.covered:
         _calendar_warning([found.day.year])
     click.echo(_day_answer(found))
+
+
+@calendar_.command("recheck", help=_h("Count provisional deadlines (counted in a year the "
+                                      "official calendar did not cover) again on the "
+                                      "calendar now installed; records an event only where "
+                                      "a deadline moves."))
+@_handled
+def calendar_recheck() -> None:
+    state = _state()
+    report = state.service().recheck_calendar()
+    if state.as_json:
+        out = report.to_dict()
+        out["now"] = _local_iso(report.now)
+        _dump(out)
+        return
+    click.echo(state.m("calendar rechecked at {now}: {checked} running deadlines, "
+                       "{provisional} provisional, {changed} moved, {still} still provisional",
+                       now=_show(report.now), checked=report.checked,
+                       provisional=report.provisional, changed=len(report.changed),
+                       still=len(report.still_provisional)))
+    for pid in report.changed:
+        click.echo(pid)
 
 
 def _day_answer(found: Any) -> str:
@@ -1771,7 +1782,8 @@ def privacy_erase(petitioner_id: str, legal_basis: str, actor: str | None,
                                    "period."))
 @click.option("--older-than", "older_than", required=True,
               help=_h("Retention period: 180d, 26w, 24m, 3y."))
-@click.option("--status", type=click.Choice(["closed"]), default="closed", show_default=True,
+@click.option("--status", type=LibraryChoice("petitions.privacy.retention:RETAINED_STATUSES"),
+              default="closed", show_default=True,
               help=_h("open or closed."))
 @click.option("--dry-run", is_flag=True, help=_h("Only list what would be erased."))
 @_actor_option
@@ -1881,6 +1893,106 @@ def privacy_keys_new() -> None:
 
 # ------------------------------------------------------------ end privacy ---
 
+# ===================================================================== http
+# The HTTP server and the keys portals use with it (petitions/http/).
+
+
+@main.command(help=_h("Serve Open311 GeoReport v2 and the JSON API over HTTP (uvicorn)."))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help=_h("The address to listen on."))
+@click.option("--port", type=click.IntRange(1, 65535), default=8311, show_default=True,
+              help=_h("The port to listen on."))
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help=_h("Server processes (several share one PostgreSQL store)."))
+@_handled
+def serve(host: str, port: int, workers: int) -> None:
+    from petitions.http import available
+
+    if not available():
+        _fail(_state().m("the HTTP server needs the http extra: pip install "
+                         "'petitions[http]'"))
+    import uvicorn
+
+    from petitions import persistence
+
+    url = _state().db or persistence.default_url()
+    os.environ["PETITIONS_DB"] = url
+    click.echo(_state().m("serving {store} on http://{host}:{port}/ (Open311: /open311/v2/, "
+                          "JSON API: /api/v1/)", store=persistence.describe(url), host=host,
+                          port=port), err=True)
+    uvicorn.run("petitions.http.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")
+
+
+def _key_store() -> Any:
+    """The store core of the configured database (where the API keys are)."""
+    from petitions.core import Store
+
+    store = Store(url=_state().service().url)
+    click.get_current_context().call_on_close(store.close)
+    return store
+
+
+@main.group("api-key", help=_h("API keys for portals: each bound to a name, a role and "
+                               "optionally a unit."))
+def api_key() -> None:
+    pass
+
+
+@api_key.command("create", help=_h("Create a key and print it (only now: the store keeps "
+                                   "its hash)."))
+@click.option("--name", required=True, help=_h("The key's name (the actor of what it does)."))
+@click.option("--role", "key_role", required=True,
+              help=_h("The role the key acts in (never more)."))
+@click.option("--unit", default="", help=_h("The unit the key works for."))
+@click.option("--json", "as_json", is_flag=True,
+              help=_h("Print {\"name\": …, \"key\": …} as JSON."))
+@_actor_option
+@_handled
+def api_key_create(name: str, key_role: str, unit: str, as_json: bool,
+                   actor: str | None) -> None:
+    from petitions.http.keys import create_key
+
+    # The key's --role is the role it acts in; who creates it acts in the global
+    # --role (PETITIONS_ROLE), else administrator.
+    admin = _actor(actor, None, default_role="administrator")
+    key = create_key(_key_store(), actor=admin, name=name, role=key_role, unit=unit)
+    if as_json or _state().as_json:
+        click.echo(json.dumps({"name": name, "key": key}, ensure_ascii=False))
+    else:
+        click.echo(key)
+
+
+@api_key.command("list", help=_h("The keys: name, role, unit, created, revoked."))
+@_handled
+def api_key_list() -> None:
+    from petitions.http.keys import list_keys
+
+    keys = list_keys(_key_store())
+    if _state().as_json:
+        _dump([k.to_dict() for k in keys])
+        return
+    m = _state().m
+    _table([m("name"), m("role"), m("unit"), m("created"), m("revoked")],
+           [(k.name, k.role, k.unit, _show(k.created_at), _show(k.revoked_at))
+            for k in keys])
+
+
+@api_key.command("revoke", help=_h("Revoke a key: from now on it is refused, reads "
+                                   "included."))
+@click.argument("name")
+@_actor_option
+@_role_option
+@_handled
+def api_key_revoke(name: str, actor: str | None, role: str | None) -> None:
+    from petitions.http.keys import revoke_key
+
+    admin = _actor(actor, role, default_role="administrator")
+    revoke_key(_key_store(), actor=admin, name=name)
+    click.echo(_state().m("revoked key {name}", name=name))
+
+# ================================================================= end http
+
 
 # --------------------------------------------------------------------------
 # Hotline practice (issue 14): the unit register (org), ranking, re-indexing.
@@ -1970,23 +2082,6 @@ def rank(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
             m("Resolution rate"), m("Satisfaction rate"), m("Score")),
            [(r.rank, r.group, r.valid, pct(r.response_rate), pct(r.resolution_rate),
              pct(r.satisfaction_rate), f"{r.score * 100:.2f}") for r in rows])
-
-
-@main.command(help=_h("Remind the handling unit (催办); counted per unit."))
-@recording
-@click.option("--note", default="", help=_h("A note kept with the event."))
-def remind(petition_id: str, at: datetime | None, expected_version: int | None,
-           note: str) -> None:
-    _record("remind", petition_id, at, expected_version, note=note)
-
-
-@main.command(help=_h("Exclude an unreasonable demand from the rates (核减; a supervisor's, "
-                      "audited)."))
-@recording
-@click.option("--reason", required=True, help=_h("Why (kept in the history)."))
-def exclude(petition_id: str, at: datetime | None, expected_version: int | None,
-            reason: str) -> None:
-    _record("exclude", petition_id, at, expected_version, reason=reason)
 
 
 @db.command("reindex", help=_h("Number petitions that have no work-order number and index "

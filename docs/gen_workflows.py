@@ -12,45 +12,60 @@ from workflows import Registry, to_mermaid
 CASES = {
     "standard": (
         "The everyday appeal (诉求) of a resident or an enterprise: intake, dispatch to a lead "
-        "unit and a named person (首接负责制), handling with optional mediation, a written "
+        "unit and a named responsible person, handling with optional mediation, a written "
         "reply, then the satisfaction call-back (回访) that decides whether it is closed or "
-        "reopened (at most twice). Grid workers' cases in 铁山坪街道 (case 8) and the public "
-        "space suggestions of 郭家沱街道 and 五宝镇 (case 9) follow it."),
+        "reopened (at most twice). Encodes report lines 59–61 (case 7: standalone smoke "
+        "alarms for 40 lone elderly listed from the community's service roster and visits), "
+        "67–71 (case 8: grid workers' home visits in 铁山坪街道) and 35–39 (case 9: "
+        "龙兴寺码头 in 郭家沱街道, its years of works paused on the clock). "
+        "**Assumption to configure:** the time limits (the report gives none)."),
     "property_dispute": (
-        "Property disputes in residential compounds (cases 1–2): 东方家园 in 华新街街道 and "
+        "Property disputes in residential compounds (cases 1–2, report lines 13–23): "
+        "东方家园 in 华新街街道 and "
         "吉安园茅溪小区 in 寸滩街道. Mediation comes first — the case goes to mediation as "
         "soon as it is assigned, with joint meetings (联席会议) among owners, the owners' "
         "committee and the property company. Resolution may then follow the owners' "
         "committee election six-step method (组织宣传 → 推选代表 → 收集申请 → 搭建专班 → "
         "大会筹备 → 依法选举); every step is recorded with evidence and an actor, steps cannot "
-        "be skipped or reordered, and resolving needs a started plan to be complete."),
+        "be skipped or reordered, and resolving needs a started plan to be complete. "
+        "**Assumption to configure:** the time limits (the report gives none)."),
     "enterprise_service": (
-        "Enterprise service by 包联送 (cases 3–5): 西南证券 in 江北城街道, 齐祥灯饰 in "
-        "大石坝街道, 韩泰轮胎 in 鱼嘴镇. Appeals brought by an enterprise's liaison or the "
+        "Enterprise service by 包联送 (cases 3–5, report lines 75–95): 西南证券 in 江北城街道, "
+        "齐祥灯饰 in 大石坝街道 (the street accountable, its chamber of commerce co-handling), "
+        "韩泰轮胎 in 鱼嘴镇 (its thank-you call recorded as a praise note: there is no praise "
+        "request type yet). Appeals brought by an enterprise's liaison or the "
         "chamber of commerce (商会) are accepted on filing; any appeal may be dispatched "
         "straight to the liaison, even from intake; outside departments (区交警支队) "
-        "co-handle, and on-site office meetings (现场办公) are recorded with participants."),
+        "co-handle, and on-site office meetings (现场办公) are recorded with participants. "
+        "**Assumption to configure:** the time limits (the report gives none)."),
     "emergency_care": (
-        "Emergency home care (cases 6–7): the SOS buttons of 208 elderly households in "
-        "石马河街道 and the smoke alarms of 40 elderly people living alone in 复盛镇福生路社区. "
-        "A call from a device (`sos_device`, `smoke_alarm`) is accepted as it is filed; "
-        "limits are minutes and hours; there is no mediation."),
+        "Emergency home care (case 6, report lines 49–57): the SOS buttons of 208 elderly "
+        "households in 石马河街道. A call from a device (`sos_device`, `smoke_alarm`) is "
+        "accepted as it is filed; there is no mediation. 首接负责 is enforced "
+        "(`first_receiver_owns = true`): a call taken by a person belongs to whoever received "
+        "it until it is accepted or handed over (`transfer`); others are refused meanwhile, a "
+        "supervisor excepted. **Assumption to configure:** the minute and hour limits (5 min, "
+        "10 min, 2 h, 24 h) are invented placeholders; the report gives no figures."),
     "letters_and_visits": (
         "Letters and visits (信访) under the 信访工作条例 (2022): acceptance decision within "
-        "15 days, handling within 60 days of acceptance, extensions of at most 30 days with an "
-        "approver and a reason told to the petitioner, a written reply (支持 / 解释说明 / "
-        "不予支持), review (复查) requested within 30 days of the reply and answered within "
-        "30 days, re-review (复核) requested within 30 days of the review and answered within "
-        "30 days. After the re-review the matter is final: the same petitioner filing the "
+        "15 days, handling within 60 days of acceptance, extensions (in the handling stage "
+        "only) of at most 30 days with an approver and a reason told to the petitioner, a "
+        "written reply (支持 / 解释说明 / 不予支持) delivered (送达, `deliver`), review (复查, "
+        "claims only) requested until 24:00 of the 30th day after delivery of the reply "
+        "(moved past a holiday) and answered within 30 days by a unit other than the lead "
+        "unit, re-review (复核) likewise after delivery of the review answer, by a unit "
+        "other than both; hearings (听证) paused out of the answer period. After the re-review the matter is final: the same petitioner filing the "
         "same facts and reasons again is refused (`RepeatFiling`). \"The same facts\" = same "
         "petitioner id and the same title and description after Unicode NFKC normalisation, "
         "case folding and removal of whitespace, punctuation and symbols."),
     "campaign": (
-        "Door-to-door campaigns (进家入户, case 2): 寸滩街道 visited every household of "
+        "Door-to-door campaigns (进家入户, case 2, report line 21): 寸滩街道 visited every "
+        "household of "
         "吉安园茅溪小区 and collected 34 suggestions, each resolved. "
         "`PetitionService.open_campaign` opens a campaign; each suggestion is filed under this "
         "workflow with `campaign_id=`, accepted on the spot when collected at the door, and "
-        "`campaign_progress(campaign_id)` reports collected and resolved counts."),
+        "`campaign_progress(campaign_id)` reports collected and resolved counts. "
+        "**Assumption to configure:** the time limits (the report gives none)."),
 }
 
 
@@ -65,6 +80,10 @@ def render() -> str:
         "file is refused with every problem listed at once, each with its file and key.\n",
         "Diagrams are drawn by `workflows.to_mermaid(workflow, lang)`; this page is generated "
         "by `python docs/gen_workflows.py`.\n",
+        "Assumptions to configure: every time limit of the shipped workflows except those of "
+        "`letters_and_visits` (which follow the 信访工作条例) is a placeholder — the seed report "
+        "gives none — and so is the 0.9 weight of 基本满意 in `petitions/data/rates.toml` (no "
+        "source was found for it). Each is marked ASSUMPTION in its file.\n",
     ]
     for wf in reg.all():
         parts.append(f"## `{wf.name}` — {wf.title.zh} ({wf.title.en}), version {wf.version}\n")

@@ -4,12 +4,13 @@ Feature: Case 3 — 西南证券 reports cars blocking the traffic around its bu
   cars parked around the building block the traffic.  The street acts at once with the
   district traffic police, holds an on-site office meeting with the company and fixes it;
   the property manager 王晓华 says they are very satisfied.
+  Encodes report lines 77–85; the report gives no dates (the times are assumptions).
 
   Background:
     Given it is 2022-04-11 09:30 in Jiangbei
 
   Scenario: The liaison brings the appeal and the street fixes it with the traffic police
-    When liaison cadre 陈干部 files an appeal under the "enterprise_service" workflow:
+    When liaison cadre 包联干部 files an appeal under the "enterprise_service" workflow:
       | petitioner  | 西南证券                                   |
       | kind        | enterprise                                 |
       | title       | 公司周边车辆停放影响交通                   |
@@ -19,30 +20,30 @@ Feature: Case 3 — 西南证券 reports cars blocking the traffic around its bu
       | street      | 江北城街道                                 |
     Then the appeal was accepted on filing
     And the appeal is at stage "dispatch"
-    When liaison cadre 陈干部 dispatches the appeal straight to "江北城街道经济发展办", person "陈干部" with co-handling by "区交警支队"
-    Then the lead unit is "江北城街道经济发展办", person "陈干部", co-handled by "区交警支队"
+    When liaison cadre 包联干部 dispatches the appeal straight to "江北城街道", person "包联干部" with co-handling by "区交警支队"
+    Then the lead unit is "江北城街道", person "包联干部", co-handled by "区交警支队"
     And the appeal is at stage "办理"
     When 2 hours pass
-    And liaison cadre 陈干部 holds an on-site office meeting at "西南证券大楼" with "西南证券", "第一太平戴维斯物业 王晓华", "区交警支队", "江北城街道"
-    And liaison cadre 陈干部 records the action "会同区交警支队梳理交通突出问题，实地论证整改方案，规范车辆停放"
+    And liaison cadre 包联干部 holds an on-site office meeting at "西南证券大楼" with "西南证券", "第一太平戴维斯物业 王晓华", "区交警支队", "江北城街道"
+    And liaison cadre 包联干部 records the action "会同区交警支队梳理交通突出问题，实地论证整改方案，规范车辆停放"
     And 3 days pass
-    And liaison cadre 陈干部 replies in writing "support": "车辆乱停现象已整治，交通秩序大为改观"
-    And liaison cadre 陈干部 resolves the appeal
+    And liaison cadre 包联干部 replies in writing "support": "车辆乱停现象已整治，交通秩序大为改观"
+    And liaison cadre 包联干部 resolves the appeal
     And the intake clerk calls the petitioner back, who says it is solved and is "satisfied": "很满意，体现了江北城速度"
-    And liaison cadre 陈干部 closes the appeal
+    And liaison cadre 包联干部 closes the appeal
     Then the appeal is closed as "resolved"
     And the petitioner rated it "很满意"
-    And "OnSiteMeetingHeld" was recorded by "陈干部" with "区交警支队"
+    And "OnSiteMeetingHeld" was recorded by "包联干部" with "区交警支队"
     And the history shows "Filed", "Accepted", "Assigned", "OnSiteMeetingHeld", "ActionRecorded", "Replied", "Resolved", "CallbackRecorded", "Closed"
 
   Scenario: An on-site office meeting needs the people who took part
-    Given liaison cadre 陈干部 files an appeal under the "enterprise_service" workflow:
+    Given liaison cadre 包联干部 files an appeal under the "enterprise_service" workflow:
       | petitioner | 西南证券                 |
       | kind       | enterprise               |
       | title      | 公司周边车辆停放影响交通 |
       | category   | traffic                  |
       | channel    | enterprise_liaison       |
-    And liaison cadre 陈干部 dispatches the appeal straight to "江北城街道经济发展办", person "陈干部"
-    When liaison cadre 陈干部 tries to hold an on-site office meeting at "西南证券大楼" with nobody
+    And liaison cadre 包联干部 dispatches the appeal straight to "江北城街道", person "包联干部"
+    When liaison cadre 包联干部 tries to hold an on-site office meeting at "西南证券大楼" with nobody
     Then it is refused as "invalid_input", saying "participants"
     And nothing was written

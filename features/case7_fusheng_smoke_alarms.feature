@@ -1,29 +1,35 @@
-Feature: Case 7 — smoke alarms for 40 elderly people living alone in 复盛镇福生路社区
-  Before winter, when heaters come out, 复盛镇福生路社区 goes door to door and lists 40 elderly
-  people living alone who need a smoke alarm; the town fits one in every home.  When an alarm
-  goes off, the call is accepted at once and someone is sent within minutes.
+Feature: Case 7 — standalone smoke alarms for 40 elderly people living alone in 复盛镇福生路社区
+  Report lines 59–61: before winter, when heaters come out, 福生路社区 lists — from the
+  community's service roster and its earlier publicity visits — 40 elderly people living alone
+  who need a smoke alarm; 复盛镇 decides to fit a standalone alarm (独立烟感报警器) in each of
+  the 40 homes.  The elderly and their children say they feel at ease now.  This is a need the
+  community found, handled under the "standard" workflow; no alarm call is involved.  The
+  report gives no dates: the times are assumptions that keep the workflow's limits.  The report
+  does not say who heard the elderly's verdict; under the standard workflow's version 3 a unit
+  may not rate its own work (独立回访), so the hotline's intake clerk records the call-back and
+  the community worker who handled it is refused.
 
-  Scenario: The community lists and fits the 40 homes
-    Given it is 2021-11-15 09:00 in Jiangbei
-    And grid worker 福生路网格员 opens the door-to-door campaign "独居老人烟感报警器安装" in 复盛镇 福生路社区
-    When grid worker 福生路网格员 collects 40 suggestions door to door, such as "为独居老人安装独立烟感报警器"
-    Then the campaign reports 40 collected and 0 resolved
-    When 14 days pass
-    And caseworker 复盛镇民政办 settles every collected suggestion one by one, assigning them to "复盛镇"
-    Then the campaign reports 40 collected and 40 resolved
-
-  Scenario: A smoke alarm goes off in a lone elderly person's home
-    Given it is 2022-01-05 19:40 in Jiangbei
-    When the alarm gateway files an appeal under the "emergency_care" workflow:
-      | petitioner | 福生路社区独居老人 |
-      | title      | 烟感报警器报警     |
-      | category   | fire_safety        |
-      | channel    | smoke_alarm        |
-      | street     | 复盛镇             |
-      | community  | 福生路社区         |
-    Then the appeal was accepted on filing
-    When 3 minutes pass
-    And grid worker 福生路网格员 assigns the appeal to "福生路社区", person "福生路网格员"
-    And grid worker 福生路网格员 records the action "上门查看：烤火炉过热，已断电排除隐患"
-    And grid worker 福生路网格员 resolves the appeal
-    Then the appeal is at stage "回访"
+  Scenario: The community lists the 40 homes and the town fits standalone alarms
+    Given it is 2022-01-04 09:00 in Jiangbei
+    When caseworker 福生路社区工作人员 files an appeal under the "standard" workflow:
+      | petitioner  | 复盛镇40户独居老人                                       |
+      | kind        | collective                                               |
+      | title       | 独居老人冬季取暖火灾隐患，需安装烟雾报警器               |
+      | description | 通过社区服务名单以及前期的宣传走访，统计出40户需要安装烟雾报警器的独居老人 |
+      | category    | fire_safety                                              |
+      | channel     | door_to_door                                             |
+      | street      | 复盛镇                                                   |
+      | community   | 福生路社区                                               |
+    And caseworker 福生路社区工作人员 accepts the appeal
+    And caseworker 福生路社区工作人员 assigns the appeal to "复盛镇", person "福生路社区工作人员" with co-handling by "福生路社区"
+    And 10 days pass
+    And caseworker 福生路社区工作人员 records the action "为40户独居老人安装独立烟感报警器"
+    And caseworker 福生路社区工作人员 replies in writing "support": "40户独居老人家中已安装独立烟感报警器"
+    And caseworker 福生路社区工作人员 resolves the appeal
+    And 3 days pass
+    And caseworker 福生路社区工作人员 tries to call the petitioner back, who says it is solved and is "satisfied"
+    Then it is refused as "permission_denied", saying "roles that may: intake_clerk, supervisor"
+    When the intake clerk calls the petitioner back, who says it is solved and is "satisfied": "装了烟雾报警器之后，心里踏实多了"
+    And caseworker 福生路社区工作人员 closes the appeal
+    Then the appeal is closed as "resolved"
+    And the lead unit is "复盛镇", person "福生路社区工作人员", co-handled by "福生路社区"

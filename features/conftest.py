@@ -109,11 +109,33 @@ class World:
         return self.refs[name]
 
 
+def overdue_moments(svc: PetitionService, pid: UUID) -> list[str]:
+    """Each recorded time at which the petition, as it stood just before, had a
+    running, unpaused clock whose deadline had passed."""
+    found: list[str] = []
+    petition: Any = None
+    for event in svc.petition_events(pid):
+        if petition is not None and petition.outcome is None:
+            if petition.deadline_state(event.occurred_at) == "breached":
+                found.append(f"{pid} v{event.originator_version} {type(event).__name__}: "
+                             f"stage {petition.clock_stage} was due {petition.clock_deadline}")
+        petition = event.mutate(petition)
+    return found
+
+
 @pytest.fixture(autouse=True)
 def world(service: PetitionService) -> Iterator[World]:
     """The scenario's world.  Autouse, so that every scenario requests ``service``
-    statically and runs once per storage backend (steps are resolved late)."""
-    yield World(service)
+    statically and runs once per storage backend (steps are resolved late).
+
+    After the scenario, every appeal it filed is swept at each of its recorded
+    times: a specification of a real case keeps its workflow's time limits."""
+    found = World(service)
+    yield found
+    problems: list[str] = []
+    for case in service.list_petitions(limit=None):
+        problems += overdue_moments(service, UUID(case.id))
+    assert problems == [], problems
 
 
 def action(pattern: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -286,6 +308,25 @@ def records_action(world: World, who: str, what: str, trying: str | None = None)
         world.pid, actor=actor_of(who), action=what, at=world.now))
 
 
+@action(r' {try}pauses? the clock because "(?P<reason>[^"]+)"')
+def pauses_clock(world: World, who: str, reason: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.pause(
+        world.pid, actor=actor_of(who), reason=reason, at=world.now))
+
+
+@action(r' {try}resumes? the clock')
+def resumes_clock(world: World, who: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.resume(
+        world.pid, actor=actor_of(who), at=world.now))
+
+
+@action(r' {try}records? the note "(?P<text>[^"]+)"')
+@action(r'{try}记录备注"(?P<text>[^"]+)"')
+def records_note(world: World, who: str, text: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.note(
+        world.pid, actor=actor_of(who), text=text, at=world.now))
+
+
 @action(r' {try}holds? an on-site office meeting at "(?P<place>[^"]+)" with (?P<people>.+)')
 def holds_on_site_meeting(world: World, who: str, place: str, people: str,
                           trying: str | None = None) -> None:
@@ -362,9 +403,10 @@ def requests_review(world: World, who: str, level: str, reason: str,
 def answers_review(world: World, who: str, level: str, outcome: str, text: str,
                    trying: str | None = None) -> None:
     command = world.svc.answer_review if level == "review" else world.svc.answer_rereview
+    actor = actor_of(who)  # "supervisor 区信访办": the answering unit is 区信访办
     world.attempt(bool(trying), lambda: command(
-        world.pid, actor=actor_of(who), outcome=OUTCOME_WORDS.get(outcome, outcome),
-        text=text, at=world.now))
+        world.pid, actor=actor, outcome=OUTCOME_WORDS.get(outcome, outcome),
+        text=text, unit=actor.id, at=world.now))
 
 
 # ------------------------------------------------------------- campaigns

@@ -1,6 +1,7 @@
 Feature: Duplicate merged into the original
   The same owners of 吉安园茅溪小区 raise the same parking problem twice; the second appeal
   is marked as a duplicate of the first and closed, the first goes on.
+  Encodes the rule: a duplicate is closed, pointing at its original (GB/T 33358 work orders).
 
   Scenario: The second appeal is merged into the first
     Given it is 2022-05-09 09:00 in Jiangbei

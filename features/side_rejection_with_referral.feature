@@ -1,6 +1,7 @@
 Feature: Rejection with referral
   An office that cannot take an appeal says why and where the petitioner should go instead
   (不予受理并告知).
+  Encodes the rule: a refusal names where to go instead (不予受理并告知).
 
   Scenario: A court matter brought to 寸滩街道 is referred to the court
     Given it is 2022-06-01 09:00 in Jiangbei

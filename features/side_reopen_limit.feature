@@ -1,6 +1,7 @@
 Feature: Reopen limit reached
   The standard workflow allows two reopenings; after that the appeal cannot be reopened again
   and has to be closed (or escalated) instead.
+  Encodes the standard workflow's reopen_limit (an assumption to configure).
 
   Scenario: The third reopening is refused
     Given it is 2022-05-09 09:00 in Jiangbei

@@ -1,6 +1,7 @@
 Feature: Not satisfied, so the appeal is reopened
   An appeal is finished only when the petitioner has been asked whether they are satisfied.
   When the call-back finds them not satisfied, the appeal is reopened, not closed.
+  Encodes SCENARIOS.md "What done means" and the redo-when-not-satisfied rule (hotline notes).
 
   Scenario: Parking at 吉安园茅溪小区 is reopened after an unsatisfied call-back
     Given it is 2022-05-09 09:00 in Jiangbei

@@ -2,6 +2,7 @@ Feature: After re-review, the same facts and reasons are not accepted again
   信访工作条例 (2022): once a re-review has answered, the petitioner raising the same facts and
   reasons again is not accepted (不再受理).  "The same" means the same petitioner and the same
   title and description, ignoring spaces, punctuation and letter case.
+  Encodes the rule of the 信访工作条例 (2022) that a matter is final after re-review.
 
   Scenario: 陈先生 files the concluded matter again
     Given it is 2022-01-04 09:00 in Jiangbei

@@ -2,6 +2,7 @@ Feature: Review (复查) and then re-review (复核) under the 信访工作条�
   A written reply may be reviewed if the petitioner asks within 30 days of it; the review
   opinion may be re-reviewed if asked within 30 days of that.  The deadline may be extended by
   at most 30 days, approved, with the reason told to the petitioner.
+  Encodes the review and re-review rules of the 信访工作条例 (2022).
 
   Background:
     Given it is 2022-01-04 09:00 in Jiangbei

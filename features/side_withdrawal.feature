@@ -1,5 +1,6 @@
 Feature: Withdrawal
   The petitioner may withdraw an appeal at any time before it is closed; the reason is kept.
+  Encodes the rule: a withdrawal keeps its reason.
 
   Scenario: 王女士 withdraws her appeal while it is being handled
     Given it is 2022-05-10 09:00 in Jiangbei

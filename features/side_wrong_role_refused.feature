@@ -1,6 +1,7 @@
 Feature: The wrong role is refused
   Each workflow says which roles may issue which command: an auditor reads but never acts, a
   grid worker does not give the written reply, only a supervisor answers a review.
+  Encodes the workflows' [roles] tables.
 
   Background:
     Given it is 2022-04-11 09:30 in Jiangbei

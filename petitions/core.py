@@ -30,8 +30,6 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from petitions.audit.chain import ChainedApplication
 from petitions.domain import values
-from petitions.domain.commands import Command, Context
-from petitions.domain.definitions import WorkflowDefinition, definition_id
 from petitions.domain.petition import Petition
 from petitions.domain.values import Actor
 from petitions.errors import (
@@ -47,6 +45,8 @@ from workflows import Registry, UnknownWorkflow, Workflow
 
 if TYPE_CHECKING:
     from petitions.deadlines.clock import Timekeeper
+    from petitions.domain.commands import Command
+    from petitions.domain.definitions import WorkflowDefinition
 
 log = logging.getLogger("petitions")
 
@@ -176,6 +176,8 @@ class Store(ChainedApplication):
         ref = petition.workflow
         if self.workflows.has_hash(ref.sha256):
             return self.workflows.by_hash(ref.sha256)
+        from petitions.domain.definitions import WorkflowDefinition, definition_id
+
         stored = self.find(definition_id(ref.sha256))
         if not isinstance(stored, WorkflowDefinition):
             raise WorkflowNotFound(f"{ref.name} v{ref.version} ({ref.sha256[:12]})")
@@ -185,6 +187,8 @@ class Store(ChainedApplication):
         """A new ``WorkflowDefinition`` to save if ``wf``'s text is not stored yet."""
         if wf.sha256 in self.stored_hashes:
             return None
+        from petitions.domain.definitions import WorkflowDefinition, definition_id
+
         if definition_id(wf.sha256) in self.repository:
             self.stored_hashes.add(wf.sha256)
             return None
@@ -253,6 +257,8 @@ class Store(ChainedApplication):
                 expected_version: int | None = None) -> tuple[Petition, Workflow]:
         """Carry out ``command`` on the petition under its pinned workflow;
         return the petition as saved and that workflow.  Refused → nothing saved."""
+        from petitions.domain.commands import Command, Context
+
         if not isinstance(command, Command):
             raise InvalidInput("command", f"{command!r} is not a command", kind="invalid")
         if not isinstance(actor, Actor):

@@ -17,7 +17,14 @@ from eventsourcing.persistence import IntegrityError
 
 from petitions.core import Store, as_id
 from petitions.domain.campaign import Campaign
-from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
+from petitions.domain.finality import (
+    ConcludedMatter,
+    PetitionerMatters,
+    concluded_matter_id,
+    facts_key,
+    normalised_facts,
+    petitioner_matters_id,
+)
 from petitions.domain.petition import Petition, petition_id_for
 from petitions.domain.values import Actor, Location, Petitioner
 from petitions.errors import ConcurrentUpdate, InvalidInput, RepeatFiling
@@ -47,6 +54,16 @@ def refuse_repeat(store: Store, petitioner_id: str, title: str, description: str
                                            facts_key(title.strip(), description.strip())))
     if isinstance(found, ConcludedMatter):
         raise RepeatFiling(tuple(found.petition_ids))
+
+
+def similar_concluded(store: Store, petitioner_id: str, title: str,
+                      description: str) -> tuple[UUID, ...]:
+    """The petitions of ``petitioner_id`` concluded by re-review whose facts are
+    similar to these (a warning: only the same matter is refused)."""
+    found = store.find(petitioner_matters_id(petitioner_id))
+    if not isinstance(found, PetitionerMatters):
+        return ()
+    return found.similar(normalised_facts(title.strip(), description.strip()))
 
 
 def file_petition(
@@ -105,6 +122,11 @@ def file_petition(
         petition.keep_time(wf, store.timekeeper, actor, occurred_at, wf.initial, "accept")
     if campaign is not None:
         campaign.collect(petition.id, actor, occurred_at)
+    similar = similar_concluded(store, petitioner.id, title, description)
+    if similar:
+        # The same matter was refused above; a similar one only warns.
+        petition.trigger_event(Petition.SimilarToConcluded, actor=actor,
+                               occurred_at=occurred_at, petition_ids=list(similar))
     definition = store.definition_to_keep(wf)
     # The work-order number and the caller index are written in the filing's
     # own transaction (both shipped backends can), else just after.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gettext
 import os
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 DOMAIN = "petitions"
@@ -40,7 +40,7 @@ def translation(lang: str) -> gettext.NullTranslations:
     catalog = _CATALOG_LANG.get(lang)
     if catalog is None:
         return gettext.NullTranslations()
-    path = resources.files("petitions").joinpath(
+    path = Path(__file__).parent.joinpath(
         f"locale/{catalog}/LC_MESSAGES/{DOMAIN}.mo")
     with path.open("rb") as fh:
         return gettext.GNUTranslations(fh)

@@ -29,14 +29,11 @@ from eventsourcing.persistence import IntegrityError, Mapper
 
 from petitions.campaigns import CampaignProgress
 from petitions.core import Store, retry_on_conflict, utcnow
-from petitions.domain import commands
-from petitions.domain.campaign import Campaign
-from petitions.domain.commands import Choice, Command, choices
 from petitions.domain.petition import OUTCOME_RESOLVED, Petition
 from petitions.domain.register import REGISTER_ID, UnitRegister
 from petitions.domain.values import Actor, Location, Petitioner
 from petitions.errors import ConcurrentUpdate, InvalidInput, PermissionDenied, PetitionError
-from petitions.filing import campaign_of, file_petition
+from petitions.lazy import LazyModule
 from petitions.privacy.core import Privacy
 from petitions.privacy.render import PetitionerView
 from petitions.sidetables import SideTables
@@ -44,12 +41,31 @@ from petitions.views import EventView, PetitionView, RelatedCase
 from workflows import Registry, Workflow
 
 if TYPE_CHECKING:
+    import petitions.filing as filing
     from petitions.deadlines.clock import Timekeeper
+    from petitions.deadlines.recheck import RecheckReport
     from petitions.deadlines.sweep import SweepReport
+    from petitions.domain import commands
+    from petitions.domain.commands import Choice, Command
     from petitions.feed import Change
     from petitions.org import Register
     from petitions.readmodels.queries import CaseSummary, ReadModels
     from petitions.readmodels.rates import RankRow, RateGroup
+else:
+    def _commands() -> Any:
+        from petitions.domain import commands
+
+        return commands
+
+    def _filing() -> Any:
+        import petitions.filing as filing
+
+        return filing
+
+    # Imported when a command or a filing first needs them: ``show`` and the
+    # queries do not (docs/benchmarks.md, start-up).
+    commands = LazyModule(_commands)
+    filing = LazyModule(_filing)
 
 
 class PetitionService:
@@ -215,7 +231,7 @@ class PetitionService:
         With an ``idempotency_key``, filing again returns the same id and
         writes nothing new — also when two portals race with the same key.
         """
-        return file_petition(
+        return filing.file_petition(
             self._store, self.privacy, actor=actor, petitioner=petitioner, title=title,
             description=description, category=category, channel=channel, location=location,
             workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
@@ -239,7 +255,7 @@ class PetitionService:
         ``reply_outcomes``, ``review_outcomes``, ``plans``, ``plan_steps``) may
         take for this petition: under its pinned workflow, in its stage."""
         petition = self._store.load(petition_id)
-        return choices(self._store.workflow_of(petition), petition.stage, kind)
+        return commands.choices(self._store.workflow_of(petition), petition.stage, kind)
 
     # The verbs: each builds its command and executes it.
     def accept(self, petition_id: UUID | str, *, actor: Actor, note: str = "",
@@ -400,10 +416,12 @@ class PetitionService:
                             at=at, expected_version=expected_version)
 
     def answer_review(self, petition_id: UUID | str, *, actor: Actor, outcome: str,
-                      text: str, at: datetime | None = None,
+                      text: str, unit: str | None = None, at: datetime | None = None,
                       expected_version: int | None = None) -> PetitionView:
-        """Give the review opinion (复查意见): ``uphold`` (维持) or ``revise`` (变更)."""
-        return self.execute(petition_id, commands.AnswerReview(outcome=outcome, text=text),
+        """Give the review opinion (复查意见): ``uphold`` (维持) or ``revise`` (变更),
+        by ``unit`` (above the lead unit, where the workflow asks for it)."""
+        return self.execute(petition_id,
+                            commands.AnswerReview(outcome=outcome, text=text, unit=unit),
                             actor=actor, at=at, expected_version=expected_version)
 
     def request_rereview(self, petition_id: UUID | str, *, actor: Actor, reason: str,
@@ -414,12 +432,23 @@ class PetitionService:
                             at=at, expected_version=expected_version)
 
     def answer_rereview(self, petition_id: UUID | str, *, actor: Actor, outcome: str,
-                        text: str, at: datetime | None = None,
+                        text: str, unit: str | None = None, at: datetime | None = None,
                         expected_version: int | None = None) -> PetitionView:
-        """Give the re-review opinion (复核意见).  The matter is then final: when the
-        workflow says so, a repeat filing of the same facts is refused from now on."""
-        return self.execute(petition_id, commands.AnswerReReview(outcome=outcome, text=text),
+        """Give the re-review opinion (复核意见), by ``unit`` (above the unit
+        that reviewed).  The matter is then final: when the workflow says so, a
+        repeat filing of the same facts is refused from now on."""
+        return self.execute(petition_id,
+                            commands.AnswerReReview(outcome=outcome, text=text, unit=unit),
                             actor=actor, at=at, expected_version=expected_version)
+
+    def deliver(self, petition_id: UUID | str, *, actor: Actor, via: str = "post",
+                at: datetime | None = None,
+                expected_version: int | None = None) -> PetitionView:
+        """Record delivery (送达) of the latest written answer not yet delivered
+        (the reply, the review answer or the re-review answer), ``via`` post,
+        in_person, electronic or sms; the review windows count from it."""
+        return self.execute(petition_id, commands.Deliver(via=via), actor=actor,
+                            at=at, expected_version=expected_version)
 
     def note(self, petition_id: UUID | str, *, actor: Actor, text: str,
              at: datetime | None = None,
@@ -471,6 +500,15 @@ class PetitionService:
         return sweep(self._store, self.read_models, self._store.when(now), actor=actor,
                      batch=batch)
 
+    def recheck_calendar(self, now: datetime | None = None, *,
+                         actor: Actor | None = None) -> RecheckReport:
+        """Count provisional deadlines (counted in a year the official calendar
+        did not cover) again on the calendar now installed; records an event
+        only where a deadline moves (:mod:`petitions.deadlines.recheck`)."""
+        from petitions.deadlines.recheck import recheck
+
+        return recheck(self._store, self.read_models, self._store.when(now), actor=actor)
+
     # ------------------------------------------------------------ campaigns
     def open_campaign(self, *, actor: Actor, name: str, location: Location | None = None,
                       description: str = "", at: datetime | None = None) -> UUID:
@@ -478,6 +516,8 @@ class PetitionService:
         ``campaign_id=`` the id returned."""
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput("name", "must not be empty", kind="empty")
+        from petitions.domain.campaign import Campaign
+
         campaign = Campaign.open(actor=actor, occurred_at=self._store.when(at),
                                  name=name.strip(), location=location or Location(),
                                  description=description.strip())
@@ -486,7 +526,7 @@ class PetitionService:
 
     def campaign_progress(self, campaign_id: UUID | str) -> CampaignProgress:
         """How many petitions the campaign collected, and how many are resolved."""
-        campaign = campaign_of(self._store, campaign_id)
+        campaign = filing.campaign_of(self._store, campaign_id)
         resolved = closed_other = still_open = 0
         for pid in campaign.petition_ids:
             petition = self._store.load(pid)
@@ -666,7 +706,9 @@ class PetitionService:
             petition = self._store.load(pid)
         # A past state shows its deadline as it stood then: as of the time asked
         # for, or when that version was recorded.
-        then = as_of if as_of is not None else (petition.modified_on if version else None)
+        # (World time: a version recorded today for an event of last month
+        # shows the deadline as it stood last month.)
+        then = as_of if as_of is not None else (petition.last_occurred_at if version else None)
         view = self._view(petition, self._store.workflow_of(petition), viewer, unit, reveal,
                           at=then)
         return attrs.evolve(view, related=self.related_cases(pid))

@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 import attrs
 
@@ -74,7 +74,7 @@ def _terms(data: Mapping[str, object], kind: str) -> dict[str, Term]:
 
 @lru_cache(maxsize=4)
 def load_taxonomy(extra_path: str | None = None) -> Taxonomy:
-    text = resources.files("petitions").joinpath("data/taxonomy.toml").read_text("utf-8")
+    text = Path(__file__).with_name("data").joinpath("taxonomy.toml").read_text("utf-8")
     data = tomllib.loads(text)
     tables = {k: _terms(data, k) for k in ("categories", "channels", "matter_types")}
     if extra_path:

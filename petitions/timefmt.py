@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -36,3 +36,48 @@ def parse(text: str, tz: str | None = None) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone(tz))
     return value.astimezone(UTC)
+
+
+def is_end_of_day(dt: datetime, tz: str | None = None) -> bool:
+    """Whether ``dt`` is a midnight in the display zone: the end (24:00) of
+    the day before, as day periods end (民法典 art. 201)."""
+    shown = local(dt, tz)
+    return (shown.hour, shown.minute, shown.second, shown.microsecond) == (0, 0, 0, 0)
+
+
+def due_date(dt: datetime | None, tz: str | None = None) -> date | None:
+    """The day a deadline falls due: a deadline at midnight ends the day
+    before (``2026-10-11 00:00`` is due on 2026-10-10); else its own day."""
+    if dt is None:
+        return None
+    shown = local(dt, tz)
+    if is_end_of_day(dt, tz):
+        return shown.date() - timedelta(days=1)
+    return shown.date()
+
+
+def show_deadline(dt: datetime | None, tz: str | None = None) -> str:
+    """A deadline as people read it: ``2026-10-10 24:00`` for one at the end
+    of 2026-10-10 (stored as the instant 2026-10-11 00:00), else like
+    :func:`show`."""
+    if dt is None:
+        return ""
+    if is_end_of_day(dt, tz):
+        found = due_date(dt, tz)
+        assert found is not None
+        return f"{found.isoformat()} 24:00"
+    return show(dt, tz)
+
+
+def show_iso_text(text: str, tz: str | None = None) -> str | None:
+    """``text`` shown in local time if it is an ISO 8601 date-time with an
+    offset (as stored values are), else ``None``."""
+    if len(text) < 19 or text[4:5] != "-" or "T" not in text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return None
+    return show(value, tz)

@@ -14,10 +14,11 @@ from uuid import UUID
 
 import attrs
 
-from petitions.domain.commands import REPLY_OUTCOME_LABELS
+from petitions.deadlines.clock import is_provisional
 from petitions.domain.petition import Petition
-from petitions.domain.values import Location, WorkflowRef
+from petitions.domain.values import REPLY_OUTCOME_LABELS, Location, WorkflowRef
 from petitions.privacy.render import PetitionerView
+from petitions.timefmt import due_date
 from petitions.transcoding import to_plain
 from workflows import Label, Workflow
 
@@ -117,6 +118,12 @@ class PetitionView:
     #: The same caller's other open cases (by the blind index of their phone
     #: and ID numbers); filled in by ``PetitionService.get``.
     related: tuple[RelatedCase, ...] = ()
+    #: the deadline was counted in a year the official calendar does not
+    #: cover yet (statutory holidays and weekends only; 调休 unknown)
+    deadline_provisional: bool = False
+    #: the moment ``deadline_state`` was judged at (``now`` of :meth:`of`):
+    #: for a past version, the time that version stood
+    state_at: datetime | None = None
 
     @property
     def petitioner(self) -> PetitionerView:
@@ -148,7 +155,7 @@ class PetitionView:
 
     def _compared(self) -> tuple[Any, ...]:
         return tuple(getattr(self, a.name) for a in attrs.fields(PetitionView)
-                     if a.name != "_petitioner")
+                     if a.name not in ("_petitioner", "state_at"))
 
     @classmethod
     def of(cls, p: Petition, wf: Workflow,
@@ -220,6 +227,8 @@ class PetitionView:
             calendar_note=p.clock_note if p.clock_stage is not None else "",
             reminders=getattr(p, "reminders", 0),
             excluded=bool(getattr(p, "excluded", False)),
+            deadline_provisional=(p.clock_stage is not None and is_provisional(p.clock_note)),
+            state_at=now,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,10 +237,14 @@ class PetitionView:
         for a in attrs.fields(PetitionView):
             if a.name == "_petitioner":
                 out["petitioner"] = self.petitioner.to_dict()
+            elif a.name == "state_at":
+                continue  # when it was looked at, not part of the petition
             else:
                 out[a.name] = to_plain(getattr(self, a.name))
         out["workflow"] = {"name": self.workflow.name, "version": self.workflow.version,
                            "sha256": self.workflow.sha256}
+        found = due_date(self.deadline)
+        out["due_date"] = found.isoformat() if found else None
         return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,7 +49,12 @@ def test_history_tells_each_event_in_both_languages_with_what_it_changed(
                                          "Assigned", "ClockStarted", "ActionRecorded",
                                          "NoteAdded", "Replied", "Escalated"]
     filed, accepted, assigned = entries[0], entries[2], entries[4]
-    assert "2 working_days" in entries[1].text_en and "intake" in entries[1].text_en
+    # Stages, units and commands by their labels; the deadline as 24:00 local.
+    started = entries[1]
+    assert "the Intake time limit started: 2 working days from filing, due " in started.text_en
+    assert started.text_en.endswith(" 24:00") and "+00:00" not in started.text_en
+    assert started.text_zh.startswith("受理环节开始计时：2个工作日（自登记起算），办理时限 ")
+    assert not re.search(r"[a-z_]{3,}", started.text_zh)  # no internal code in Chinese
     assert filed.actor == CLERK.id and filed.role == CLERK.role
     assert "小区停车难 0" in filed.text_zh and "物业管理" in filed.text_zh
     assert filed.text_en.startswith("clerk-01 filed the appeal")

@@ -26,11 +26,11 @@ def test_letters_and_visits_review_then_rereview_then_repeat_refused(cli: Cli) -
     cli("review", "request", pid, "--reason", "对答复不服", "--at", "2022-05-10T09:00",
         role="intake_clerk")
     cli("review", "answer", pid, "--outcome", "uphold", "--text", "维持原答复",
-        "--at", "2022-06-01T09:00", role="supervisor")
+        "--unit", "江北区信访办", "--at", "2022-06-01T09:00", role="supervisor")
     cli("rereview", "request", pid, "--reason", "仍不服", "--at", "2022-06-20T09:00",
         role="intake_clerk")
     shown = cli.json("rereview", "answer", pid, "--outcome", "uphold", "--text", "复核维持",
-                     "--at", "2022-07-10T09:00", role="supervisor")
+                     "--unit", "重庆市信访办", "--at", "2022-07-10T09:00", role="supervisor")
     assert (shown["stage"], shown["status"]) == ("concluded", "closed")
     # The same facts and reasons again, from the same petitioner: refused, nothing written.
     again = cli("file", "--workflow", "letters_and_visits", "--petitioner-id", "wang-001",

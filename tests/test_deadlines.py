@@ -96,24 +96,35 @@ def first_uncovered_year(cal: WorkCalendar) -> int:
     return year
 
 
-def mon_to_fri_after(start: date, n: int) -> date:
+def statutory_workdays_after(start: date, n: int) -> date:
+    """Counted by hand: weekends and the statutory days of the law's list."""
+    import holidays
+
+    off = holidays.country_holidays("CN", years=range(start.year, start.year + 2),
+                                    observed=False)
     d = start
     while n:
         d += timedelta(days=1)
-        if d.weekday() < 5:
+        if d.weekday() < 5 and d not in off:
             n -= 1
     return d
 
 
-def test_a_year_the_calendar_does_not_cover_is_counted_monday_to_friday_with_a_warning(
+def test_a_year_the_calendar_does_not_cover_counts_statutory_holidays_with_a_warning(
         caplog: pytest.LogCaptureFixture) -> None:
     cal = work_calendar()
     year = first_uncovered_year(cal)
     assert not cal.covers(year) and cal.covers(year - 1)
     start = date(year, 4, 30)
     found, uncovered = cal.add_working_days(start, 10)
-    assert found == mon_to_fri_after(start, 10) and uncovered == (year,)
-    assert cal.day(date(year, 10, 1)).covered is False  # National Day unknown: no crash
+    assert found == statutory_workdays_after(start, 10) and uncovered == (year,)
+    # The statutory days are off: New Year, National Day (3 days), Labour Day (2).
+    for off in (date(year, 1, 1), date(year, 10, 1), date(year, 10, 3), date(year, 5, 2)):
+        day = cal.day(off)
+        assert (day.workday, day.kind, day.covered) == (False, "holiday", False), off
+    assert cal.day(date(year, 10, 1)).name_zh == "国庆节"
+    # Nothing beyond the law is guessed: 8 October is counted as it falls.
+    assert cal.day(date(year, 10, 8)).workday == (date(year, 10, 8).weekday() < 5)
     limit = type("L", (), {"amount": 10, "unit": "working_days", "warn_at": 0.8})()
     with caplog.at_level(logging.WARNING, logger="petitions.deadlines"):
         deadline = Timekeeper().deadline(limit, datetime(year, 4, 30, 10, tzinfo=SH))
@@ -133,9 +144,10 @@ def test_a_limit_in_an_uncovered_year_records_the_warning_in_history(
         assert f"does not cover {year}" in view.calendar_note
         started = [e for e in svc.history(pid) if e.type == "ClockStarted"]
         assert f"does not cover {year}" in started[0].data["calendar_note"]
-        # 2 working days after Monday 2 March, Monday to Friday: 24:00 on Wednesday.
+        assert view.deadline_provisional is True
+        # 2 working days after 2 March, on weekends and statutory days: 24:00 then.
         assert view.deadline == datetime(year, 3, 2, tzinfo=SH) + timedelta(
-            days=(mon_to_fri_after(date(year, 3, 2), 2) - date(year, 3, 2)).days + 1)
+            days=(statutory_workdays_after(date(year, 3, 2), 2) - date(year, 3, 2)).days + 1)
 
 
 # ------------------------------------------------------- deadlines in history
@@ -384,3 +396,55 @@ def test_a_past_version_shows_its_deadline_state_as_it_stood(backend_url: str) -
         assert later.get(pid).deadline_state == "breached"  # the intake limit has passed
         assert later.get(pid, version=version).deadline_state == "on_time"
         assert later.get(pid, as_of=recorded).deadline_state == "on_time"
+
+
+# ------------------------------------------ provisional deadlines, recounted
+def announced_2027(d: date) -> tuple[bool, str | None]:
+    """A stand-in for the State Council's 2027 arrangement arriving with a new
+    chinesecalendar: 1–7 October off, Saturday 9 October worked (调休)."""
+    import chinese_calendar  # type: ignore[import-untyped]
+
+    if d.year != 2027:
+        result: tuple[bool, str | None] = chinese_calendar.get_holiday_detail(d)
+        return result
+    if date(2027, 10, 1) <= d <= date(2027, 10, 7):
+        return True, "National Day"
+    if d == date(2027, 10, 9):
+        return False, "National Day"
+    return d.weekday() >= 5, None
+
+
+def test_a_provisional_deadline_is_counted_again_when_the_data_arrives(
+        backend_url: str) -> None:
+    if work_calendar().covers(2027):
+        pytest.skip("the installed calendar covers 2027 already")
+    clock = Clock(at(2027, 9, 30, 10))
+    with PetitionService.open(backend_url, clock=clock) as svc:
+        moved = file_petition(svc, CLERK)  # 2 working days from Thursday 30 September
+        # Filed in March: its deadline falls the same on either calendar.
+        clock.now = at(2027, 3, 1, 10)
+        kept = file_petition(svc, CLERK, at=at(2027, 3, 1, 10))
+        clock.now = at(2027, 10, 1, 9)
+        before = svc.get(moved)
+        # Provisional count: 1–3 October statutory, Monday 4th and Tuesday 5th worked.
+        assert before.deadline == at(2027, 10, 6, 0) and before.deadline_provisional
+        assert svc.get(kept).deadline_provisional
+        assert svc.recheck_calendar().changed == ()  # no new data: nothing moves
+
+    # The same store opened with the newer calendar.
+    announced = Timekeeper(WorkCalendar(announced_2027))
+    with PetitionService.open(backend_url, clock=clock, timekeeper=announced) as svc:
+        report = svc.recheck_calendar()
+        assert report.changed == (str(moved),) and report.provisional == 2
+        after = svc.get(moved)
+        # Announced: 1–7 October off, Friday 8th and Saturday 9th (调休) worked.
+        assert after.deadline == at(2027, 10, 10, 0)
+        assert after.deadline_provisional is False and after.calendar_note == ""
+        recounted = [e for e in svc.history(moved) if e.type == "DeadlineRecomputed"]
+        assert len(recounted) == 1
+        assert recounted[0].data["previous_deadline"] == "2027-10-05T16:00:00+00:00"
+        assert types(svc, kept)[-1] == "ClockStarted"  # unchanged: no event
+        assert svc.recheck_calendar().changed == ()  # a second run records nothing
+        assert types(svc, moved).count("DeadlineRecomputed") == 1
+        listed = svc.list_petitions(limit=None)
+        assert {c.id: c.deadline for c in listed}[str(moved)] == at(2027, 10, 10, 0)

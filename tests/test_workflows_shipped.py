@@ -193,11 +193,35 @@ def test_docs_show_every_shipped_diagram() -> None:
 
 
 def test_standard_v1_text_is_unchanged() -> None:
-    text = dict(shipped_texts())["workflows/definitions/standard.toml"]
+    """Version 1 stays beside version 2, byte for byte: stored petitions pin its hash
+    (tests/data/assigned_v1.json was filed under it)."""
+    text = dict(shipped_texts())["workflows/definitions/standard_v1.toml"]
     wf = load_text(text)
     assert (wf.name, wf.version) == ("standard", 1)
-    pinned = (ROOT / "workflows" / "definitions" / "standard.toml").read_bytes()
+    assert wf.sha256.startswith("c7d3e2a16460")
+    pinned = (ROOT / "workflows" / "definitions" / "standard_v1.toml").read_bytes()
     assert pinned.decode("utf-8") == text
+
+
+def test_standard_v2_text_is_unchanged() -> None:
+    """Version 2 of "standard" (issue 15's) stays beside version 3 (issue 14's
+    independent call-back, 催办, 核减), byte for byte: petitions filed under it pin its hash."""
+    text = dict(shipped_texts())["workflows/definitions/standard_v2.toml"]
+    wf = load_text(text)
+    assert (wf.name, wf.version) == ("standard", 2)
+    assert wf.sha256.startswith("1d0210b603b5")
+    assert not wf.independent_callback and not wf.may("supervisor", "remind")
+
+
+def test_every_changed_workflow_keeps_its_older_versions() -> None:
+    from workflows import Registry
+
+    reg = Registry.shipped()
+    for wf in reg.all():
+        assert wf.version == (3 if wf.name == "standard" else 2)
+        for older in range(1, wf.version):
+            assert reg.get(wf.name, older).version == older
+    assert reg.current("standard").independent_callback
 
 
 # ------------------------------------------------------------- engine
@@ -226,14 +250,15 @@ def test_rereview_window_and_repeat_filing(service: PetitionService) -> None:
     service.request_review(pid, actor=clerk, reason="不服", at=t0 + timedelta(days=30))
     with pytest.raises(InvalidInput, match="outcome"):
         service.answer_review(pid, actor=boss, outcome="maybe", text="x")
-    service.answer_review(pid, actor=boss, outcome="uphold", text="维持",
+    service.answer_review(pid, actor=boss, outcome="uphold", text="维持", unit="区信访办",
                           at=t0 + timedelta(days=40))
     with pytest.raises(TransitionNotAllowed, match="window has passed"):
+        # 30 days (moved past a holiday at most by a week) from the review answer
         service.request_rereview(pid, actor=clerk, reason="不服",
-                                 at=t0 + timedelta(days=70, seconds=1))
+                                 at=t0 + timedelta(days=80))
     service.request_rereview(pid, actor=clerk, reason="不服", at=t0 + timedelta(days=70))
     view = service.answer_rereview(pid, actor=boss, outcome="uphold", text="终结",
-                                   at=t0 + timedelta(days=80))
+                                   unit="市信访办", at=t0 + timedelta(days=80))
     assert (view.stage, view.outcome) == ("concluded", "concluded")
     with pytest.raises(RepeatFiling) as caught:
         _lv(service, t0 + timedelta(days=90), title=" 停车费上涨！")

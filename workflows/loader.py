@@ -135,6 +135,7 @@ class _Builder:
             "name", "version", "title", "description", "initial", "reopen_limit",
             "anytime", "roles", "requires", "stages", "satisfaction", "plans", "callback",
             "accept_on_filing", "extension", "review", "matter_types",
+            "first_receiver_owns",
         }
         for key in d:
             if key not in known_top:
@@ -180,6 +181,10 @@ class _Builder:
         notify = self.extension_notify(ext)
         matter_types = (self.str_list(d["matter_types"], "matter_types")
                         if "matter_types" in d else ())
+        first_receiver_owns = d.get("first_receiver_owns", False)
+        if not isinstance(first_receiver_owns, bool):
+            self.problem("first_receiver_owns", "must be true or false")
+            first_receiver_owns = False
         review = self.review(d.get("review"))
         callback = d.get("callback", {})
         independent = callback.get("independent", False) if isinstance(callback, Mapping) \
@@ -219,6 +224,7 @@ class _Builder:
             extension_notifies_petitioner=notify,
             matter_types=matter_types,
             independent_callback=independent,
+            first_receiver_owns=first_receiver_owns,
         )
 
     def stages(self, raw: Any) -> dict[str, Stage]:
@@ -452,7 +458,7 @@ class _Builder:
             self.problem("review", "must be a table")
             return None
         known = {"request_within_days", "rereview_request_within_days",
-                 "refuse_repeat_after_rereview"}
+                 "refuse_repeat_after_rereview", "matter_types", "reviewer_above_lead_unit"}
         for k in raw:
             if k not in known:
                 self.problem(f"review.{k}", "unknown key")
@@ -467,9 +473,15 @@ class _Builder:
         if not isinstance(refuse, bool):
             self.problem("review.refuse_repeat_after_rereview", "must be true or false")
             refuse = True
+        matter_types = (tuple(self.str_list(raw["matter_types"], "review.matter_types"))
+                        if "matter_types" in raw else ())
+        above = raw.get("reviewer_above_lead_unit", False)
+        if not isinstance(above, bool):
+            self.problem("review.reviewer_above_lead_unit", "must be true or false")
+            above = False
         if 0 in days:
             return None
-        return ReviewRule(days[0], days[1], refuse)
+        return ReviewRule(days[0], days[1], refuse, matter_types, above)
 
     def check_review_used(self, stages: Mapping[str, Stage],
                           anytime: Mapping[str, tuple[str, ...]],

@@ -75,8 +75,10 @@ class ReviewRule:
     """Review (复查) and re-review (复核) of a written reply (信访工作条例 2022).
 
     ``request_within_days``: a review may be requested within this many days
-    of the written reply; ``rereview_request_within_days``: a re-review within
-    this many days of the review's answer.  ``refuse_repeat_after_rereview``:
+    of the delivery (送达) of the written reply (of the reply itself when no
+    delivery is recorded), until 24:00 of the last day, moved to the next
+    working day when that day is not worked; ``rereview_request_within_days``:
+    a re-review, likewise, after delivery of the review's answer.  ``refuse_repeat_after_rereview``:
     once the re-review is answered, a new filing by the same petitioner with
     the same facts and reasons is refused.
     """
@@ -84,6 +86,11 @@ class ReviewRule:
     request_within_days: int
     rereview_request_within_days: int
     refuse_repeat_after_rereview: bool = True
+    #: the matter types that may be reviewed (all if empty), e.g. claims only
+    matter_types: tuple[str, ...] = ()
+    #: the review is answered by a unit other than (above) the lead unit, and
+    #: the re-review by one other than both: answers name their ``unit``
+    reviewer_above_lead_unit: bool = False
 
 
 @attrs.frozen
@@ -124,6 +131,9 @@ class Workflow:
     #: may not record its call-back (``[callback] independent``; the standard
     #: workflow sets it)
     independent_callback: bool = False
+    #: 首接负责: until a petition is accepted, only whoever received it (filed
+    #: it, or had it handed over by ``transfer``) — or a supervisor — may act on it
+    first_receiver_owns: bool = False
 
     # -- questions the engine asks -----------------------------------------
     def stage(self, name: str) -> Stage:

@@ -46,6 +46,7 @@ COMMANDS: Final[frozenset[str]] = frozenset(
         "answer_review",
         "request_rereview",
         "answer_rereview",
+        "deliver",  # delivery (送达) of a written answer
         # any time while open
         "note",
         "escalate",
@@ -73,6 +74,7 @@ IN_PLACE: Final[frozenset[str]] = frozenset(
         "extend",
         "remind",
         "exclude",
+        "deliver",
     }
 )
 

@@ -11,12 +11,10 @@ and ``prev_hash``.  Front-ends show times in Asia/Shanghai
 
 from __future__ import annotations
 
+import re
 import string
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +22,7 @@ import attrs
 
 from petitions.audit.chain import prev_hash_of, stored_hash
 from petitions.errors import InvalidInput, PetitionNotFound
+from petitions.labels import catalog, command_label, limit_unit_label
 from petitions.transcoding import to_plain
 
 LANGS = ("zh", "en")
@@ -31,11 +30,6 @@ LANGS = ("zh", "en")
 _SKIP = frozenset({"last_occurred_at"})
 
 
-@lru_cache(maxsize=1)
-def catalog() -> dict[str, Any]:
-    """The event templates and field labels (``petitions/data/events.toml``)."""
-    text = resources.files("petitions").joinpath("data/events.toml").read_text("utf-8")
-    return tomllib.loads(text)
 
 
 def _word(key: str, lang: str) -> str:
@@ -48,10 +42,66 @@ def field_label(name: str, lang: str = "zh") -> str:
     return str(entry[lang]) if entry else name
 
 
+def stage_label(stage: str, wf: Any | None, lang: str = "zh") -> str:
+    """A stage of workflow ``wf`` by its label (the code if ``wf`` lacks it)."""
+    stages = getattr(wf, "stages", None) or {}
+    found = stages.get(stage) if isinstance(stage, str) else None
+    return found.label.in_lang(lang) if found is not None else str(stage)
+
+
+#: The written answers delivered (送达) and how, in words.
+_DELIVERY_WORDS = {
+    "reply": ("书面答复意见", "written reply"), "review": ("复查意见", "review answer"),
+    "rereview": ("复核意见", "re-review answer"), "post": ("邮寄", "by post"),
+    "in_person": ("直接送达", "in person"), "electronic": ("电子送达", "electronically"),
+    "sms": ("短信", "by SMS"),
+}
+
+#: Fields holding a deadline: shown as 24:00 of the day they end.
+DEADLINE_FIELDS = frozenset({"deadline", "previous_deadline", "clock_deadline"})
+#: Fields holding a stage code.
+STAGE_FIELDS = frozenset({"stage", "for_stage", "clock_stage"})
+_AUTO_ESCALATION = re.compile(r"^time limit of stage (\S+) passed at (\S+) \(超期督办\)$")
+
+
+def render_field(name: str, value: Any, lang: str = "zh", wf: Any | None = None) -> str:
+    """The value of field ``name`` as people read it: stages by their label,
+    deadlines as 24:00 of their day, times in local time (Asia/Shanghai)."""
+    from petitions.timefmt import show_deadline, show_iso_text
+
+    if isinstance(value, str) and value:
+        if name in STAGE_FIELDS:
+            return stage_label(value, wf, lang)
+        if name in DEADLINE_FIELDS and show_iso_text(value) is not None:
+            return show_deadline(datetime.fromisoformat(value))
+        if name == "started_by":
+            return command_label(value, lang)
+        if name in ("answer", "method") and value in _DELIVERY_WORDS:
+            zh, en = _DELIVERY_WORDS[value]
+            return zh if lang == "zh" else en
+        if name == "unit" and value in catalog().get("limit_units", {}):
+            return limit_unit_label(value, lang)
+        if name == "reason":
+            found = _AUTO_ESCALATION.match(value)
+            if found:
+                when = show_deadline(datetime.fromisoformat(found.group(2)))
+                where = stage_label(found.group(1), wf, lang)
+                return (f"{where}环节已超过办理时限 {when}（超期督办）" if lang == "zh"
+                        else f"the {where} time limit passed at {when} (超期督办)")
+    return render_value(value, lang)
+
+
 def render_value(value: Any, lang: str = "zh") -> str:
-    """A plain value (see :func:`petitions.transcoding.to_plain`) as words."""
+    """A plain value (see :func:`petitions.transcoding.to_plain`) as words;
+    stored times (ISO 8601 with an offset) in local time."""
     if value is None or value == "" or value == []:
         return _word("none", lang)
+    if isinstance(value, str):
+        from petitions.timefmt import show_iso_text
+
+        shown = show_iso_text(value)
+        if shown is not None:
+            return shown
     if isinstance(value, bool):
         return _word("yes" if value else "no", lang)
     if isinstance(value, list):
@@ -67,14 +117,15 @@ def render_value(value: Any, lang: str = "zh") -> str:
 class _Shown:
     """A plain value that formats as words and exposes nested fields as attributes."""
 
-    def __init__(self, value: Any, lang: str, key: str = "") -> None:
+    def __init__(self, value: Any, lang: str, key: str = "", wf: Any | None = None) -> None:
         self.value = value
         self.lang = lang
         self.key = key
+        self.wf = wf
 
     def __getattr__(self, name: str) -> _Shown:
         if isinstance(self.value, dict) and name in self.value:
-            return _Shown(self.value[name], self.lang, name)
+            return _Shown(self.value[name], self.lang, name, self.wf)
         raise AttributeError(name)
 
     def __format__(self, spec: str) -> str:
@@ -86,18 +137,19 @@ class _Shown:
                                          "matter_type": "matter_types"}[self.key])
             if value in table:
                 return format(table[value].in_lang(self.lang), spec)
-        return format(render_value(value, self.lang), spec)
+        return format(render_field(self.key, value, self.lang, self.wf), spec)
 
 
 class _Fields(Mapping[str, Any]):
-    def __init__(self, data: dict[str, Any], lang: str) -> None:
+    def __init__(self, data: dict[str, Any], lang: str, wf: Any | None = None) -> None:
         self.data = data
         self.lang = lang
+        self.wf = wf
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.data:
             return "{" + key + "}"
-        return _Shown(self.data[key], self.lang, key)
+        return _Shown(self.data[key], self.lang, key, self.wf)
 
     def __iter__(self) -> Any:
         return iter(self.data)
@@ -106,13 +158,15 @@ class _Fields(Mapping[str, Any]):
         return len(self.data)
 
 
-def describe(type_name: str, data: Mapping[str, Any], lang: str = "zh") -> str:
-    """Tell an event in words: ``type_name`` (e.g. ``"Assigned"``), its plain fields."""
+def describe(type_name: str, data: Mapping[str, Any], lang: str = "zh",
+             wf: Any | None = None) -> str:
+    """Tell an event in words: ``type_name`` (e.g. ``"Assigned"``), its plain
+    fields; stages are named by the labels of workflow ``wf`` when given."""
     if lang not in LANGS:
         raise InvalidInput("lang", f"must be one of {', '.join(LANGS)}", kind="unknown_code")
     entry = catalog().get(type_name) or catalog()["_default"]
     template = str(entry[lang])
-    fields = _Fields({"type": type_name, **data}, lang)
+    fields = _Fields({"type": type_name, **data}, lang, wf)
     try:
         return string.Formatter().vformat(template, (), fields)
     except (AttributeError, KeyError, IndexError, ValueError):
@@ -134,9 +188,9 @@ class Change:
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "before": self.before, "after": self.after}
 
-    def text(self, lang: str = "zh") -> str:
-        return (f"{self.label(lang)}: {render_value(self.before, lang)} → "
-                f"{render_value(self.after, lang)}")
+    def text(self, lang: str = "zh", wf: Any | None = None) -> str:
+        return (f"{self.label(lang)}: {render_field(self.field, self.before, lang, wf)} → "
+                f"{render_field(self.field, self.after, lang, wf)}")
 
 
 @attrs.frozen
@@ -195,11 +249,14 @@ def history(app: Any, petition_id: UUID | str) -> tuple[HistoryEntry, ...]:
     if not stored:
         raise PetitionNotFound(petition_id)
     entries: list[HistoryEntry] = []
+    wf: Any = None
     aggregate: Any = None
     before: dict[str, Any] = {}
     for record in stored:
         event: Any = app.mapper.to_domain_event(record)
         aggregate = event.mutate(aggregate)
+        if wf is None:
+            wf = _workflow_of(app, aggregate)
         after = _state_of(aggregate)
         changes = tuple(
             Change(k, before.get(k), after.get(k)) for k in after
@@ -215,11 +272,26 @@ def history(app: Any, petition_id: UUID | str) -> tuple[HistoryEntry, ...]:
             version=record.originator_version, type=type_name, topic=record.topic,
             actor=words["actor"], role=words["role"],
             occurred_at=getattr(event, "occurred_at", None), recorded_at=event.timestamp,
-            text_zh=describe(type_name, words, "zh"), text_en=describe(type_name, words, "en"),
+            text_zh=describe(type_name, words, "zh", wf),
+            text_en=describe(type_name, words, "en", wf),
             changes=changes, data=data, hash=stored_hash(record),
             prev_hash=prev_hash_of(bytes(record.state)) or "",
         ))
     return tuple(entries)
 
 
-__all__ = ["Change", "HistoryEntry", "describe", "field_label", "history", "render_value"]
+def _workflow_of(app: Any, aggregate: Any) -> Any:
+    """The workflow a petition is pinned to, for its stage labels (``None``
+    when the application cannot say)."""
+    ref = getattr(aggregate, "workflow", None)
+    finder = getattr(app, "workflow", None)
+    if ref is None or finder is None:
+        return None
+    try:
+        return finder(ref.name, ref.version)
+    except Exception:  # labels are a nicety: codes are shown instead
+        return None
+
+
+__all__ = ["Change", "HistoryEntry", "command_label", "describe", "field_label", "history",
+           "limit_unit_label", "render_field", "render_value", "stage_label"]

@@ -8,16 +8,39 @@
   escalations (督办) that are due (``PetitionService.sweep``).
 """
 
-from petitions.deadlines.calendar import OFFICE_ZONE, Day, WorkCalendar, work_calendar
-from petitions.deadlines.clock import (
-    BREACHED,
-    DEADLINE_STATES,
-    ON_TIME,
-    PAUSED,
-    WARNED,
-    Deadline,
-    Timekeeper,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from petitions.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from petitions.deadlines.calendar import OFFICE_ZONE, Day, WorkCalendar, work_calendar
+    from petitions.deadlines.clock import (
+        BREACHED,
+        DEADLINE_STATES,
+        ON_TIME,
+        PAUSED,
+        WARNED,
+        Deadline,
+        Timekeeper,
+    )
+
+
+#: Where each public name lives; imported on first use (PEP 562).
+_EXPORTS = {
+    "OFFICE_ZONE": "petitions.deadlines.calendar",
+    "Day": "petitions.deadlines.calendar",
+    "WorkCalendar": "petitions.deadlines.calendar",
+    "work_calendar": "petitions.deadlines.calendar",
+    "BREACHED": "petitions.deadlines.clock",
+    "DEADLINE_STATES": "petitions.deadlines.clock",
+    "ON_TIME": "petitions.deadlines.clock",
+    "PAUSED": "petitions.deadlines.clock",
+    "WARNED": "petitions.deadlines.clock",
+    "Deadline": "petitions.deadlines.clock",
+    "Timekeeper": "petitions.deadlines.clock",
+}
 
 __all__ = [
     "BREACHED",
@@ -32,3 +55,6 @@ __all__ = [
     "WorkCalendar",
     "work_calendar",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

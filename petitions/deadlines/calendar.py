@@ -13,9 +13,17 @@ notice.  For 2026 that is the 国务院办公厅关于2026年部分节假日安�
   25–27 September); Sunday 20 September and Saturday 10 October are working
   days.
 
-A year the package does not cover yet is counted Monday to Friday, and every
-answer that touched such a year carries a warning saying so (it is also
-logged): never a crash, never a silently wrong answer.
+A year the package does not cover yet (2027 as of chinesecalendar 1.11) is
+counted on the statutory public holidays the maintained ``holidays`` package
+computes for it (fixed-date and lunar: New Year, Spring Festival with its
+eve, Qingming, Labour Day, Dragon Boat, Mid-Autumn, National Day; the days
+the 全国年节及纪念日放假办法 grants, without any bridging days) and on
+weekends.  The adjusted workdays (调休) and bridged days of such a year are
+not known until the State Council announces them (usually in the November
+before), so every answer that touched such a year carries a warning saying
+so (it is also logged), and a deadline counted so is *provisional*:
+:func:`petitions.deadlines.recheck.recheck` counts it again once the data
+arrives.  Never a crash, never a silently wrong answer.
 
 Days are the office's days: their boundaries are in Asia/Shanghai, whatever
 the zone of the times given (stored times stay UTC).
@@ -24,7 +32,7 @@ the zone of the times given (stored times stay UTC).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -63,19 +71,56 @@ class Day:
 
 
 def uncovered_warning(years: Iterable[int]) -> str:
-    """The warning given when ``years`` had to be counted Monday to Friday."""
+    """The warning given when ``years`` had to be counted without the official
+    arrangement (statutory holidays and weekends only)."""
+    listed = ", ".join(str(y) for y in sorted(set(years)))
+    return (f"the official holiday calendar does not cover {listed}: counted on the "
+            f"statutory public holidays and weekends; adjusted workdays (调休) are not "
+            f"yet known, so the result is provisional")
+
+
+def legacy_uncovered_warning(years: Iterable[int]) -> str:
+    """The warning recorded before statutory holidays were counted (such a
+    deadline was counted Monday to Friday); kept to read old history."""
     listed = ", ".join(str(y) for y in sorted(set(years)))
     return (f"the official holiday calendar does not cover {listed}: "
             f"counted Monday to Friday (no public holidays, no adjusted workdays)")
 
 
+def note_years(note: str) -> tuple[int, ...]:
+    """The years a recorded calendar warning names (empty for no warning)."""
+    import re
+
+    return tuple(sorted({int(y) for y in re.findall(r"\b(\d{4})\b", note)}))
+
+
+#: ``get_holiday_detail``-like: ``(is_holiday, holiday name or None)`` for a
+#: day, raising ``NotImplementedError`` for a year without official data.
+OfficialSource = Callable[[date], tuple[bool, str | None]]
+
+
+@lru_cache(maxsize=64)
+def statutory_holidays(year: int) -> dict[date, tuple[str, str]]:
+    """China's statutory public holidays of ``year`` from the ``holidays``
+    package: day -> (Chinese name, English name).  Only the days the law
+    grants (``observed=False``): bridging days come with the State Council's
+    arrangement, which this cannot know."""
+    import holidays
+
+    zh = holidays.country_holidays("CN", years=year, observed=False, language="zh_CN")
+    en = holidays.country_holidays("CN", years=year, observed=False, language="en_US")
+    return {d: (str(zh[d]), str(en.get(d, zh[d]))) for d in zh}
+
+
 class WorkCalendar:
     """Working days after the official Chinese calendar (``chinesecalendar``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, official: OfficialSource | None = None) -> None:
+        """``official`` stands in for ``chinese_calendar.get_holiday_detail``
+        (tests use it to play the arrival of a year's arrangement)."""
         import chinese_calendar  # type: ignore[import-untyped]
 
-        self._cc = chinese_calendar
+        self._official: OfficialSource = official or chinese_calendar.get_holiday_detail
         self._zh = {h.value: h.chinese for h in chinese_calendar.constants.Holiday}
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one calendar per process, days are few
@@ -83,8 +128,11 @@ class WorkCalendar:
         """What kind of day ``d`` is."""
         weekend = d.weekday() >= 5
         try:
-            is_holiday, name = self._cc.get_holiday_detail(d)
+            is_holiday, name = self._official(d)
         except NotImplementedError:
+            statutory = statutory_holidays(d.year).get(d)
+            if statutory is not None:
+                return Day(d, False, HOLIDAY, statutory[0], statutory[1], covered=False)
             if weekend:
                 return Day(d, False, WEEKEND, covered=False)
             return Day(d, True, WORKDAY, covered=False)
@@ -104,7 +152,8 @@ class WorkCalendar:
     def add_working_days(self, start: date, n: int) -> tuple[date, tuple[int, ...]]:
         """The ``n``-th working day after ``start`` (``start`` itself not
         counted; ``n == 0`` gives ``start``), and the years that were counted
-        Monday to Friday because the official calendar does not cover them."""
+        on statutory holidays and weekends only because the official calendar
+        does not cover them."""
         if n < 0:
             raise ValueError("n must not be negative")
         uncovered: set[int] = set()

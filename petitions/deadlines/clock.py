@@ -77,13 +77,44 @@ class Limit(Protocol):
 
 
 @attrs.frozen
+class FixedLimit:
+    """A limit given by value (a running clock's, counted again)."""
+
+    amount: int
+    unit: str
+    warn_at: float = 0.8
+
+
+@attrs.frozen
 class Deadline:
     """A computed deadline, when its warning is due, and any calendar warning."""
 
     start: datetime
     deadline: datetime
     warn_time: datetime
-    note: str = ""  # empty unless a year was counted Monday to Friday
+    #: empty unless a year without official data was counted (statutory
+    #: holidays and weekends only): the deadline is then provisional
+    note: str = ""
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.note)
+
+
+def is_provisional(note: str, calendar: WorkCalendar | None = None) -> bool:
+    """Whether a deadline recorded with calendar warning ``note`` is still
+    provisional: the warning names a year the calendar does not cover yet.
+    (Once the data covers it, :func:`petitions.deadlines.recheck.recheck`
+    records the deadlines that moved; the others stand as counted.)"""
+    from petitions.deadlines.calendar import note_years
+
+    if not note:
+        return False
+    years = note_years(note)
+    if not years:
+        return True
+    cal = calendar or work_calendar()
+    return any(not cal.covers(y) for y in years)
 
 
 def warn_time(start: datetime, deadline: datetime, warn_at: float) -> datetime:
@@ -98,7 +129,14 @@ class Timekeeper:
     """Computes deadlines on a calendar; the service hands one to the aggregate."""
 
     def __init__(self, calendar: WorkCalendar | None = None) -> None:
-        self.calendar = calendar or work_calendar()
+        self._calendar = calendar
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """The calendar, loaded when a deadline is first counted on it."""
+        if self._calendar is None:
+            self._calendar = work_calendar()
+        return self._calendar
 
     def deadline(self, limit: Limit, start: datetime) -> Deadline:
         """The deadline of ``limit`` for a clock started at ``start`` (aware)."""

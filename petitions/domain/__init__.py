@@ -3,15 +3,35 @@
 Nothing here does I/O; the workflow a command is checked against is passed in.
 """
 
-from petitions.domain.petition import Petition, petition_id_for
-from petitions.domain.values import (
-    Actor,
-    Location,
-    MediationSession,
-    Person,
-    Petitioner,
-    WorkflowRef,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from petitions.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from petitions.domain.petition import Petition, petition_id_for
+    from petitions.domain.values import (
+        Actor,
+        Location,
+        MediationSession,
+        Person,
+        Petitioner,
+        WorkflowRef,
+    )
+
+
+#: Where each public name lives; imported on first use (PEP 562).
+_EXPORTS = {
+    "Petition": "petitions.domain.petition",
+    "petition_id_for": "petitions.domain.petition",
+    "Actor": "petitions.domain.values",
+    "Location": "petitions.domain.values",
+    "MediationSession": "petitions.domain.values",
+    "Person": "petitions.domain.values",
+    "Petitioner": "petitions.domain.values",
+    "WorkflowRef": "petitions.domain.values",
+}
 
 __all__ = [
     "Actor",
@@ -23,3 +43,6 @@ __all__ = [
     "WorkflowRef",
     "petition_id_for",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -5,7 +5,7 @@ arguments checked for type on construction.  Whether it may be done — the
 petition's stage, the actor's role, the facts it requires — is decided by
 :meth:`Command.decide`, against the petition and the workflow version it was
 filed under, which the application passes in (see
-:func:`petitions.core.Store.execute`); a command that may be done triggers
+:meth:`petitions.core.Store.execute`); a command that may be done triggers
 its event on the petition.
 
 ``COMMANDS`` maps each command's workflow vocabulary name to its class; it is
@@ -29,21 +29,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 import attrs
-from eventsourcing.domain import Aggregate
 
-from petitions.domain import hotline
-from petitions.domain.finality import ConcludedMatter, concluded_matter_id, facts_key
-from petitions.domain.hotline import text as hotline_text
-from petitions.domain.petition import REVIEW_OUTCOMES, Petition
-from petitions.domain.values import REPLY_OUTCOMES, Actor, MediationSession
+from petitions.domain.values import (
+    DELIVERY_METHODS,
+    REPLY_OUTCOME_LABELS,
+    REPLY_OUTCOMES,
+    REVIEW_OUTCOMES,
+    Actor,
+    MediationSession,
+)
 from petitions.errors import InvalidInput, PetitionNotFound
 from petitions.i18n import N_
 from petitions.taxonomy import Term
 from workflows import Label, Workflow, vocabulary
+
+if TYPE_CHECKING:
+    # The table is read without the aggregates (help pages list it): they are
+    # imported where a command is decided.
+    from eventsourcing.domain import Aggregate
+
+    from petitions.domain.petition import Petition
 
 C = TypeVar("C", bound="type[Command]")
 
@@ -54,20 +63,25 @@ C = TypeVar("C", bound="type[Command]")
 Choice = Term
 
 
-#: Labels of the reply outcomes (答复意见) and review opinions; the codes are
-#: the domain's, the same in every workflow.
-REPLY_OUTCOME_LABELS: Mapping[str, Label] = {
-    "support": Label(zh="支持", en="support"),
-    "explain": Label(zh="解释说明", en="explain"),
-    "not_support": Label(zh="不予支持", en="not support"),
-}
+#: Labels of the review opinions (the reply outcomes' are with their codes in
+#: :mod:`petitions.domain.values`); the codes are the domain's, the same in
+#: every workflow.
 REVIEW_OUTCOME_LABELS: Mapping[str, Label] = {
     "uphold": Label(zh="维持", en="uphold"),
     "revise": Label(zh="变更", en="revise"),
 }
 
 #: The names :func:`choices` knows.
+#: How a written answer is delivered (送达).
+DELIVERY_METHOD_LABELS: Mapping[str, Label] = {
+    "post": Label(zh="邮寄", en="post"),
+    "in_person": Label(zh="直接送达", en="in person"),
+    "electronic": Label(zh="电子送达", en="electronic"),
+    "sms": Label(zh="短信", en="SMS"),
+}
+
 CHOICE_KINDS = ("ratings", "reopen_targets", "reply_outcomes", "review_outcomes",
+                "delivery_methods",
                 "plans", "plan_steps")
 
 
@@ -97,6 +111,8 @@ def choices(wf: Workflow, stage: str, kind: str) -> tuple[Choice, ...]:
         return tuple(_choice(t, wf.stage(t).label) for t in targets)
     if kind == "reply_outcomes":
         return tuple(_choice(c, REPLY_OUTCOME_LABELS[c]) for c in REPLY_OUTCOMES)
+    if kind == "delivery_methods":
+        return tuple(_choice(c, DELIVERY_METHOD_LABELS[c]) for c in DELIVERY_METHODS)
     if kind == "review_outcomes":
         return tuple(_choice(c, REVIEW_OUTCOME_LABELS[c]) for c in REVIEW_OUTCOMES)
     if kind == "plans":
@@ -200,7 +216,8 @@ def time_field(help: str, *, option: str) -> Any:
 
 
 #: Choice sets whose codes are written with ``_`` and accepted with ``-``.
-_CODE_CHOICES = frozenset({"ratings", "reply_outcomes", "review_outcomes"})
+_CODE_CHOICES = frozenset({"ratings", "reply_outcomes", "review_outcomes",
+                           "delivery_methods"})
 
 _WHY = N_("Why (kept in the history).")
 _NOTE = N_("A note kept with the event.")
@@ -286,12 +303,8 @@ def command_for(name: str) -> type[Command]:
     return found
 
 
-def _stored(cls: C) -> C:
-    return register(cls)
-
-
 # ------------------------------------------------------------ intake
-@_stored
+@register
 @attrs.frozen
 class Accept(Command):
     name = "accept"
@@ -306,7 +319,7 @@ class Accept(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reject(Command):
     name = "reject"
@@ -322,7 +335,7 @@ class Reject(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Duplicate(Command):
     name = "duplicate"
@@ -337,13 +350,15 @@ class Duplicate(Command):
     note: str = text_field(_NOTE, default="")
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain.petition import Petition
+
         if not isinstance(ctx.find(self.original_id), Petition):
             raise PetitionNotFound(self.original_id)
         petition.mark_duplicate(ctx.workflow, ctx.actor, ctx.at, self.original_id, self.note)
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Withdraw(Command):
     name = "withdraw"
@@ -359,7 +374,7 @@ class Withdraw(Command):
 
 
 # ---------------------------------------------------------- dispatch
-@_stored
+@register
 @attrs.frozen
 class Assign(Command):
     name = "assign"
@@ -368,7 +383,7 @@ class Assign(Command):
     method = "assign"
 
     unit: str = text_field(N_("The lead unit."))
-    person: str = text_field(N_("The person responsible (首接负责)."))
+    person: str = text_field(N_("The person responsible."))
     co_units: tuple[str, ...] = texts_field(N_("A co-handling unit (repeatable)."),
                                       option="--co-unit", default=())
     note: str = text_field(_NOTE, default="")
@@ -379,7 +394,7 @@ class Assign(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Transfer(Command):
     name = "transfer"
@@ -397,7 +412,7 @@ class Transfer(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Dispute(Command):
     name = "dispute"
@@ -413,7 +428,7 @@ class Dispute(Command):
 
 
 # --------------------------------------------------------- mediation
-@_stored
+@register
 @attrs.frozen
 class OpenMediation(Command):
     name = "open_mediation"
@@ -433,7 +448,7 @@ class OpenMediation(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class RecordSession(Command):
     name = "record_session"
@@ -456,7 +471,7 @@ class RecordSession(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Agree(Command):
     name = "agree"
@@ -471,7 +486,7 @@ class Agree(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class FailMediation(Command):
     name = "fail_mediation"
@@ -487,7 +502,7 @@ class FailMediation(Command):
 
 
 # -------------------------------------------------------- resolution
-@_stored
+@register
 @attrs.frozen
 class PlanStepDone(Command):
     name = "plan_step"
@@ -510,7 +525,7 @@ class PlanStepDone(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Act(Command):
     name = "act"
@@ -525,7 +540,7 @@ class Act(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class OnSiteMeeting(Command):
     name = "on_site_meeting"
@@ -546,7 +561,7 @@ class OnSiteMeeting(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reply(Command):
     name = "reply"
@@ -562,7 +577,7 @@ class Reply(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Resolve(Command):
     name = "resolve"
@@ -578,7 +593,7 @@ class Resolve(Command):
 
 
 # ------------------------------------------------ satisfaction review
-@_stored
+@register
 @attrs.frozen
 class Callback(Command):
     name = "callback"
@@ -600,7 +615,7 @@ class Callback(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Reopen(Command):
     name = "reopen"
@@ -620,7 +635,7 @@ class Reopen(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Close(Command):
     name = "close"
@@ -636,7 +651,7 @@ class Close(Command):
 
 
 # ------------------------------------------------- review, re-review
-@_stored
+@register
 @attrs.frozen
 class RequestReview(Command):
     name = "request_review"
@@ -651,7 +666,7 @@ class RequestReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class AnswerReview(Command):
     name = "answer_review"
@@ -661,13 +676,17 @@ class AnswerReview(Command):
 
     outcome: str = text_field(N_("The outcome."), choices="review_outcomes")
     text: str = text_field(_TEXT)
+    unit: str | None = text_field(
+        N_("The reviewing unit: one above the lead unit (required by letters and visits)."),
+        default=None, optional=True)
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
-        petition.answer_review(ctx.workflow, ctx.actor, ctx.at, self.outcome, self.text)
+        petition.answer_review(ctx.workflow, ctx.actor, ctx.at, self.outcome, self.text,
+                               self.unit)
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class RequestReReview(Command):
     name = "request_rereview"
@@ -682,7 +701,7 @@ class RequestReReview(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class AnswerReReview(Command):
     name = "answer_rereview"
@@ -692,27 +711,72 @@ class AnswerReReview(Command):
 
     outcome: str = text_field(N_("The outcome."), choices="review_outcomes")
     text: str = text_field(_TEXT)
+    unit: str | None = text_field(
+        N_("The re-reviewing unit: one above the unit that reviewed (required by letters "
+           "and visits)."), default=None, optional=True)
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
         """The opinion; when the workflow says so, the matter is recorded as
         concluded, so a repeat filing of the same facts is refused."""
         wf = ctx.workflow
-        petition.answer_rereview(wf, ctx.actor, ctx.at, self.outcome, self.text)
+        petition.answer_rereview(wf, ctx.actor, ctx.at, self.outcome, self.text, self.unit)
         if wf.review is None or not wf.review.refuse_repeat_after_rereview:
             return ()
+        from petitions.domain.finality import (
+            ConcludedMatter,
+            PetitionerMatters,
+            concluded_matter_id,
+            facts_key,
+            normalised_facts,
+            petitioner_matters_id,
+        )
+
         key = facts_key(petition.title, petition.description)
         mid = concluded_matter_id(petition.petitioner.id, key)
         found = ctx.find(mid)
+        matter: Aggregate
         if isinstance(found, ConcludedMatter):
             found.add(petition.id, ctx.actor, ctx.at)
-            return (found,)
-        return (ConcludedMatter.conclude(actor=ctx.actor, occurred_at=ctx.at,
-                                         petitioner_id=petition.petitioner.id, key=key,
-                                         petition_id=petition.id),)
+            matter = found
+        else:
+            matter = ConcludedMatter.conclude(actor=ctx.actor, occurred_at=ctx.at,
+                                              petitioner_id=petition.petitioner.id, key=key,
+                                              petition_id=petition.id)
+        # Every concluded matter of the petitioner, to flag similar filings.
+        facts = normalised_facts(petition.title, petition.description)
+        listed = ctx.find(petitioner_matters_id(petition.petitioner.id))
+        if isinstance(listed, PetitionerMatters):
+            listed.add(petition.id, facts, ctx.actor, ctx.at)
+        else:
+            listed = PetitionerMatters.start(actor=ctx.actor, occurred_at=ctx.at,
+                                             petitioner_id=petition.petitioner.id,
+                                             petition_id=petition.id, facts=facts)
+        return (matter, listed)
+
+
+@register
+@attrs.frozen
+class Deliver(Command):
+    """Delivery (送达) of a written answer: the review windows count from it."""
+
+    name = "deliver"
+    cli = ("deliver",)
+    help = N_("Record delivery (送达) of the latest written answer (reply, review answer or "
+              "re-review answer) to the petitioner.")
+    method = "deliver"
+
+    #: How (``--method`` on the command line; ``method`` names the service
+    #: method on every command, so the field is ``via``).
+    via: str = text_field(N_("How it was delivered: post, in_person, electronic or sms."),
+                          default="post", option="--method", choices="delivery_methods")
+
+    def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        petition.deliver(ctx.workflow, ctx.actor, ctx.at, self.via)
+        return ()
 
 
 # ----------------------------------------------------- any time open
-@_stored
+@register
 @attrs.frozen
 class Note(Command):
     name = "note"
@@ -727,7 +791,7 @@ class Note(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Escalate(Command):
     name = "escalate"
@@ -742,7 +806,7 @@ class Escalate(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Extend(Command):
     name = "extend"
@@ -756,12 +820,17 @@ class Extend(Command):
                                 optional=True)
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        approver = self.approver
+        if approver is None and ctx.workflow.extension_notifies_petitioner:
+            # Letters and visits: the extension is approved by the organ's head.
+            raise InvalidInput("approver", "name who approved the extension",
+                               kind="empty")
         petition.extend(ctx.workflow, ctx.actor, ctx.at, self.days,
-                        self.approver or ctx.actor.id, self.reason)
+                        approver or ctx.actor.id, self.reason)
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Pause(Command):
     name = "pause"
@@ -776,7 +845,7 @@ class Pause(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Resume(Command):
     name = "resume"
@@ -806,6 +875,7 @@ __all__ = [
     "Close",
     "Command",
     "Context",
+    "Deliver",
     "Dispute",
     "Duplicate",
     "Escalate",
@@ -837,7 +907,7 @@ __all__ = [
 
 # ------------------------------------------------- hotline practice
 # 催办 and 核减 (events in petitions.domain.hotline; docs/hotline.md).
-@_stored
+@register
 @attrs.frozen
 class Remind(Command):
     name = "remind"
@@ -848,6 +918,9 @@ class Remind(Command):
     note: str = text_field(N_("A note kept with the event."), default="")
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain import hotline
+        from petitions.domain.hotline import text as hotline_text
+
         petition.permit(ctx.workflow, ctx.actor, self.name)
         petition.trigger_event(hotline.Reminded, actor=ctx.actor,
                                occurred_at=petition.checked_time(ctx.at),
@@ -856,7 +929,7 @@ class Remind(Command):
         return ()
 
 
-@_stored
+@register
 @attrs.frozen
 class Exclude(Command):
     name = "exclude"
@@ -867,6 +940,9 @@ class Exclude(Command):
     reason: str = text_field(N_("Why (kept in the history)."))
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain import hotline
+        from petitions.domain.hotline import text as hotline_text
+
         petition.permit(ctx.workflow, ctx.actor, self.name)
         if getattr(petition, "excluded", False):
             raise InvalidInput("reason", "the petition is already excluded from the rates",

@@ -7,13 +7,28 @@ through one generic ``cattrs``-based transcoding (see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import attrs
 
+from workflows.model import Label
+
 PETITIONER_KINDS = ("resident", "enterprise", "collective")
 MAX_REPRESENTATIVES = 5
 REPLY_OUTCOMES = ("support", "explain", "not_support")
+#: Answers to a review (复查) or re-review (复核): uphold (维持) or revise
+#: (撤销或变更) the earlier answer.
+REVIEW_OUTCOMES = ("uphold", "revise")
+
+#: How a written answer is delivered (送达).
+DELIVERY_METHODS = ("post", "in_person", "electronic", "sms")
+#: Labels of the reply outcomes (答复意见), the same in every workflow.
+REPLY_OUTCOME_LABELS: Mapping[str, Label] = {
+    "support": Label(zh="支持", en="support"),
+    "explain": Label(zh="解释说明", en="explain"),
+    "not_support": Label(zh="不予支持", en="not support"),
+}
 
 
 def _tuple(value: object) -> tuple[object, ...]:

@@ -26,13 +26,13 @@ from petitions.errors import InvalidInput, PermissionDenied
 from petitions.persistence import is_postgres
 from petitions.privacy.errors import AlreadyErased, PetitionerNotFound
 from petitions.privacy.keys import Keyring, KeyRow, KeyTable, MasterKey, load_master_key
-from petitions.privacy.ledger import PrivacyRecord, privacy_record_id
 from petitions.privacy.policy import PrivacyPolicy, privacy_policy
 from petitions.privacy.render import PersonView, PetitionerView, mask_id_number, mask_phone
 from petitions.privacy.sealing import Sealed, seal, unseal
 
 if TYPE_CHECKING:
     from petitions.core import Store
+    from petitions.privacy.ledger import PrivacyRecord
 
 log = logging.getLogger("petitions.privacy")
 
@@ -234,6 +234,10 @@ class Privacy:
     # ----------------------------------------------------------- the record
     def _record(self, petitioner_id: str, actor: Actor,
                 at: datetime) -> PrivacyRecord:
+        # The record (an aggregate of its own) is needed by a reveal or an
+        # erasure only: imported then, not when a petition is shown masked.
+        from petitions.privacy.ledger import PrivacyRecord, privacy_record_id
+
         try:
             found: Any = self.store.repository.get(privacy_record_id(petitioner_id))
         except AggregateNotFoundError:
@@ -267,6 +271,8 @@ class Privacy:
 
     def record_of(self, petitioner_id: str) -> list[PrivacyRecord.Event]:
         """The petitioner's privacy record (reveals and erasures), oldest first."""
+        from petitions.privacy.ledger import PrivacyRecord, privacy_record_id
+
         events = self.store.events.get(privacy_record_id(petitioner_id))
         return [e for e in events if isinstance(e, PrivacyRecord.Event)]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import tomllib
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -91,5 +91,5 @@ def parse_policy(text: str) -> PrivacyPolicy:
 @cache
 def privacy_policy() -> PrivacyPolicy:
     """The shipped policy."""
-    text = resources.files("petitions").joinpath("data/privacy.toml").read_text("utf-8")
+    text = Path(__file__).parent.parent.joinpath("data", "privacy.toml").read_text("utf-8")
     return parse_policy(text)

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from petitions.core import Store
     from petitions.privacy.core import Privacy
 
+#: The statuses whose cases retention erases (closed ones only).
+RETAINED_STATUSES = ("closed",)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
           "m": timedelta(days=30), "y": timedelta(days=365)}
 _PERIOD = re.compile(r"^\s*(\d+)\s*([hdwmy])\s*$", re.IGNORECASE)
@@ -103,7 +105,7 @@ def retain(service: HasPrivacy, *, actor: Actor, older_than: timedelta | str,
     privacy = service.privacy
     store = privacy.store
     privacy.policy.check(actor, "retain")
-    if status != "closed":
+    if status not in RETAINED_STATUSES:
         raise InvalidInput("status", "only closed cases are retained; use 'closed'",
                            kind="bad_status")
     period = parse_period(older_than) if isinstance(older_than, str) else older_than

@@ -155,6 +155,7 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.Escalated: _count("escalations"),
     Reminded: _count("reminders"),
     Excluded: _excluded,
+    Petition.DeadlineRecomputed: _extended,
 }
 
 _CLOCK_COLUMNS = ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due")

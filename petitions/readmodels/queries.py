@@ -36,6 +36,13 @@ log = logging.getLogger("petitions.readmodels")
 
 #: Notifications read and applied per transaction while catching up.
 BATCH = 500
+#: A petition's status in the case index (the ``list --status`` filter).
+STATUSES = ("open", "closed")
+#: Whose desks ``caseload`` counts.
+CASELOAD_ROLES = ("assignee", "mediator")
+#: What ``caseload`` can be counted per: the roles, or the lead unit
+#: (``PetitionService.unit_caseload``, rolled up the unit register).
+CASELOAD_VIEWS = (*CASELOAD_ROLES, "unit")
 
 Progress = Callable[[int, int], None]
 
@@ -113,6 +120,10 @@ class CaseSummary:
         out["filed_at"] = self.filed_at.isoformat()
         out["updated_at"] = self.updated_at.isoformat()
         out["deadline"] = self.deadline.isoformat() if self.deadline else None
+        from petitions.timefmt import due_date
+
+        found = due_date(self.deadline)
+        out["due_date"] = found.isoformat() if found else None
         return out
 
 
@@ -296,17 +307,22 @@ class ReadModels:
         self.refresh()
         return self.store.due_cases(iso(now), limit)
 
+    def with_deadline(self) -> list[str]:
+        """Ids of petitions with a running clock, soonest deadline first."""
+        self.refresh()
+        return self.store.clock_cases()
+
     def summary(self, petition_id: str) -> CaseSummary | None:
         self.refresh()
         row = self.store.get_case(petition_id)
         return CaseSummary.of(row) if row else None
 
     def caseload(self, role: str = "assignee") -> list[Caseload]:
-        if role not in ("assignee", "mediator"):
+        if role not in CASELOAD_ROLES:
             from petitions.errors import InvalidInput
 
             raise InvalidInput("role", "must be assignee or mediator", kind="unknown_code",
-                               value=role, valid="assignee, mediator")
+                               value=role, valid=", ".join(CASELOAD_ROLES))
         self.refresh()
         return [Caseload(r["person"], int(r["open_count"]), int(r["closed_count"]))
                 for r in self.store.caseload(role)

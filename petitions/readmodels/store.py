@@ -184,6 +184,12 @@ class ViewStore(TrackingRecorder):
                          f"ORDER BY next_due{page}", {"now": now, "limit": limit})
         return [r["id"] for r in rows]
 
+    def clock_cases(self) -> list[str]:
+        """Ids of open cases with a running clock (a deadline)."""
+        rows = self._all("SELECT id FROM {petition_index} WHERE deadline IS NOT NULL "
+                         "ORDER BY deadline")
+        return [r["id"] for r in rows]
+
     def _where(self, filters: Mapping[str, str | None], text: str | None,
                params: dict[str, Any], deadline: tuple[str | None, str | None] = (None, None),
                ids: Sequence[str] | None = None) -> str:
