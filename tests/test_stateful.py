@@ -40,11 +40,11 @@ STANDARD = Path(workflows.__file__).parent / "definitions" / "standard.toml"
 COMMANDS = [
     "accept", "reject", "duplicate", "withdraw", "assign", "transfer", "dispute",
     "open_mediation", "record_session", "agree", "fail_mediation", "act", "reply",
-    "resolve", "callback", "reopen", "close", "note", "escalate", "extend",
+    "resolve", "callback", "reopen", "close", "note", "escalate", "extend", "remind", "exclude",
 ]
 # Drawn less often, so that histories get deep (mediation, reopen limits):
 ENDINGS = {"withdraw", "reject", "duplicate"}
-ASIDES = {"note", "escalate", "extend"}
+ASIDES = {"note", "escalate", "extend", "remind", "exclude"}
 texts = st.sampled_from(["已核实", "业主来电", "物业整改", "  ", "协商一致"])
 
 
@@ -81,6 +81,8 @@ def arguments(command: str) -> st.SearchStrategy[dict[str, Any]]:
         "note": d(text=texts),
         "escalate": d(reason=texts),
         "extend": d(days=st.integers(-1, 40), reason=texts),
+        "remind": d(note=texts),
+        "exclude": d(reason=texts),
     }[command]
 
 
