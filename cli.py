@@ -973,6 +973,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
     who = view.petitioner
     rows = [
         (m("ID"), str(view.id)),
+        (m("Work-order number"), view.number or ""),
         (m("Title"), view.title),
         (m("Description"), view.description),
         (m("Workflow"), _workflow_title(view.workflow_title, view.workflow.version)),
@@ -1009,6 +1010,10 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
                                             *map(_label, view.plan_step_labels)])))
     if view.calendar_note:
         rows.append((m("Calendar"), _calendar_note(view.calendar_note)))
+    if view.related:
+        rows.append((m("Same caller's open cases"),
+                     ", ".join(f"{r.number or r.id} ({_summary_stage(view.workflow.name, r.stage)})"
+                               for r in view.related)))
     _table((m("Field"), m("Value")), rows)
 
 
@@ -1041,6 +1046,10 @@ def _command_list(commands: Sequence[str]) -> str:
 @click.option("--channel", default=None, help=_h("A channel code."))
 @click.option("--campaign", default=None, help=_h("A campaign id."))
 @click.option("--text", default=None, help=_h("Words in the title or description."))
+@click.option("--phone", default=None,
+              help=_h("Every case of the caller with this phone number (blind index)."))
+@click.option("--id-number", "id_number", default=None,
+              help=_h("Every case of the caller with this ID number (blind index)."))
 @click.option("--overdue", is_flag=True,
               help=_h("Only petitions whose running deadline has passed (soonest first)."))
 @click.option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
@@ -1052,7 +1061,8 @@ def _command_list(commands: Sequence[str]) -> str:
 @_handled
 @_reports_poisoned
 def list_(text: str | None, limit: int, offset: int, overdue: bool,
-          due_within: timedelta | None, **filters: str | None) -> None:
+          due_within: timedelta | None, phone: str | None, id_number: str | None,
+          **filters: str | None) -> None:
     state = _state()
     svc = state.service()
     if filters.get("category"):
@@ -1063,18 +1073,26 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
         from petitions.taxonomy import taxonomy
 
         taxonomy().check("channels", str(filters["channel"]))
+    caller = phone is not None or id_number is not None
+    if caller and (overdue or due_within is not None):
+        _fail(state.m("give --phone/--id-number or --overdue/--due-within, not both"), 2)
     cases = svc.list_petitions(text=text, limit=limit, offset=offset, overdue=overdue,
-                               due_within=due_within, **filters)
+                               due_within=due_within, phone=phone, id_number=id_number,
+                               **filters)
     if state.as_json:
         _dump([_summary_dict(c) for c in cases])
         return
     m = state.m
-    _table((m("ID"), m("Title"), m("Stage"), m("Status"), m("Street"), m("Community"),
-            m("Grid"), m("Assignee"), m("Filed"), m("Deadline")),
-           [(c.id, c.title, _summary_stage(c.workflow, c.stage), _word(c.outcome or c.status),
+    _table((m("Number"), m("ID"), m("Title"), m("Stage"), m("Status"), m("Street"),
+            m("Community"), m("Grid"), m("Assignee"), m("Filed"), m("Deadline")),
+           [(c.number or "", c.id, c.title, _summary_stage(c.workflow, c.stage),
+             _word(c.outcome or c.status),
              c.street, c.community, c.grid, c.assignee, _show(c.filed_at),
              _deadline_cell(c.deadline, c.deadline_state)) for c in cases])
-    if overdue or due_within is not None:
+    if caller:
+        ids = [str(i) for i in svc.caller_petitions(phone=phone, id_number=id_number)]
+        total = svc.read_models.count(text=text, ids=ids, **filters)
+    elif overdue or due_within is not None:
         total = svc.read_models.count_by_deadline(overdue=overdue, due_within=due_within,
                                             now=svc.clock(), text=text, **filters)
     else:
@@ -1160,14 +1178,28 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
              pct(g.satisfaction_rate)) for g in groups])
 
 
-@main.command(help=_h("Open and closed petitions per assignee or mediator."))
-@click.option("--role", type=LibraryChoice("petitions.readmodels.queries:CASELOAD_ROLES"),
-              default="assignee",
-              show_default=True, help=_h("Whose desks: assignees or mediators."))
+@main.command(help=_h("Open and closed petitions per assignee, mediator or lead unit."))
+@click.option("--role", type=LibraryChoice("petitions.readmodels.queries:CASELOAD_VIEWS"),
+              default="assignee", show_default=True,
+              help=_h("Whose desks: assignees, mediators, or lead units (rolled up the unit "
+                      "register: a street counts its communities and grids)."))
 @_handled
 @_reports_poisoned
 def caseload(role: str) -> None:
     state = _state()
+    if role == "unit":
+        svc = state.service()
+        rows = svc.unit_caseload()
+        counts = svc.supervision_counts()
+        if state.as_json:
+            _dump([{"unit": u, "open": o, "closed": c,
+                    "reminders": counts.get(u, (0, 0))[0],
+                    "escalations": counts.get(u, (0, 0))[1]} for u, o, c in rows])
+        else:
+            _table((state.m("Unit"), state.m("Open"), state.m("Closed"), state.m("Reminders"),
+                    state.m("Escalations")),
+                   [(u, o, c, *counts.get(u, (0, 0))) for u, o, c in rows])
+        return
     loads = state.service().read_models.caseload(role)
     if state.as_json:
         _dump([{"person": c.person, "open": c.open, "closed": c.closed} for c in loads])
@@ -2041,6 +2073,111 @@ def api_key_revoke(name: str, actor: str | None, role: str | None) -> None:
     click.echo(_state().m("revoked key {name}", name=name))
 
 # ================================================================= end http
+
+
+# --------------------------------------------------------------------------
+# Hotline practice (issue 14): the unit register (org), ranking, re-indexing.
+# --------------------------------------------------------------------------
+@main.group(help=_h("The unit register: units, people and liaison assignments (组织架构, 包联)."))
+def org() -> None:
+    pass
+
+
+@org.command("load", help=_h("Load the unit register from a TOML or CSV FILE (recorded; "
+                             "loading the same register again records nothing)."))
+@click.argument("file", type=click.Path(dir_okay=False))
+@_actor_option
+@click.option("--role", default=None,
+              help=_h("The role acted in (default: the global --role / PETITIONS_ROLE, "
+                      "else administrator)."))
+@_handled
+def org_load(file: str, actor: str | None, role: str | None) -> None:
+    who = _actor(actor, role, default_role="administrator")
+    state = _state()
+    register, changed = state.service().load_register(file, actor=who)
+    if state.as_json:
+        _dump({"units": len(register.units), "people": len(register.people),
+               "liaisons": len(register.liaisons), "changed": changed})
+        return
+    text = state.m("loaded {units} units, {people} people, {liaisons} liaison assignments",
+                   units=len(register.units), people=len(register.people),
+                   liaisons=len(register.liaisons))
+    if not changed:
+        text += state.m(" (unchanged)")
+    click.echo(text)
+
+
+@org.command("show", help=_h("List the units of the register (or one unit: its people, "
+                             "liaison assignments and the units below it)."))
+@click.argument("code", required=False)
+@_handled
+def org_show(code: str | None) -> None:
+    state = _state()
+    m = state.m
+    register = state.service().register()
+    if register is None:
+        _fail(m("no unit register is loaded (petitions org load FILE)"))
+    units = list(register.units) if code is None else [register.resolve(code)]
+    if state.as_json:
+        _dump([register.unit_dict(u) for u in units])
+        return
+    lang = state.lang
+    _table((m("Code"), m("Name"), m("Level"), m("Parent"), m("People"), m("Liaisons")),
+           [(u.code, u.name(lang), _word(u.level), u.parent, len(register.people_of(u.code)),
+             len(register.liaisons_of(u.code))) for u in units])
+    if code is not None:
+        unit = units[0]
+        people = register.people_of(unit.code)
+        if people:
+            _table((m("Person"), m("Name"), m("Roles")),
+                   [(p.id, p.name, ", ".join(_word(r) for r in p.roles)) for p in people])
+        liaisons = register.liaisons_of(unit.code)
+        if liaisons:
+            _table((m("Liaison"), m("Target"), m("Unit"), m("Person")),
+                   [(_word(li.kind), li.target, li.unit, li.person) for li in liaisons])
+
+
+@main.command(help=_h("Rank units or streets by a composite score of their response, "
+                      "resolution and satisfaction rates (weights in the rates data)."))
+@click.option("--by", type=click.Choice(["unit", "street"]), default="unit",
+              show_default=True, help=_h("Rank lead units or streets."))
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help=_h("First call-back day (local), YYYY-MM-DD."))
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help=_h("Last call-back day (local), YYYY-MM-DD."))
+@_handled
+def rank(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
+    state = _state()
+    rows = state.service().rank(
+        by, date_from=date_from.strftime("%Y-%m-%d") if date_from else None,
+        date_to=date_to.strftime("%Y-%m-%d") if date_to else None)
+    if state.as_json:
+        _dump([r.to_dict() for r in rows])
+        return
+    m = state.m
+
+    def pct(value: float | None) -> str:
+        return "" if value is None else f"{value * 100:.1f}%"
+
+    _table((m("Rank"), m(by.capitalize()), m("Valid"), m("Response rate"),
+            m("Resolution rate"), m("Satisfaction rate"), m("Score")),
+           [(r.rank, r.group, r.valid, pct(r.response_rate), pct(r.resolution_rate),
+             pct(r.satisfaction_rate), f"{r.score * 100:.2f}") for r in rows])
+
+
+@db.command("reindex", help=_h("Number petitions that have no work-order number and index "
+                               "callers not yet indexed (after an import or a key rotation)."))
+@click.option("--callers-afresh", is_flag=True,
+              help=_h("Make every caller-index entry again (after a master-key rotation)."))
+@_handled
+def db_reindex(callers_afresh: bool) -> None:
+    state = _state()
+    numbered, indexed = state.service().reindex(callers_afresh=callers_afresh)
+    if state.as_json:
+        _dump({"numbered": numbered, "indexed": indexed})
+        return
+    click.echo(state.m("{numbered} petitions numbered, {indexed} callers indexed",
+                       numbered=numbered, indexed=indexed))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def build(svc: PetitionService, petitions: int, batch: int) -> int:
         p.note(wf, worker, at, text="业主代表已知悉")
         p.reply(wf, worker, at, outcome="support", text="已增设停车位")
         p.resolve(wf, worker, at, summary="停车位已增设")
-        p.callback(wf, worker, at, contacted=True, resolved=True, rating="satisfied")
+        p.callback(wf, clerk, at, contacted=True, resolved=True, rating="satisfied")
         pending.append(p)
         if len(pending) == batch:
             store.save(*pending)

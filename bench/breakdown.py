@@ -90,7 +90,7 @@ def run(n: int, folder: Path) -> tuple[dict[str, float], float, int]:
             svc.assign(pid, actor=worker, unit="寸滩街道", person="网格员张")
             svc.reply(pid, actor=worker, outcome="support", text="已增设车位")
             svc.resolve(pid, actor=worker)
-            svc.callback(pid, actor=worker, contacted=True, resolved=True, rating="satisfied")
+            svc.callback(pid, actor=clerk, contacted=True, resolved=True, rating="satisfied")
             svc.close(pid, actor=worker)
         elapsed = time.perf_counter() - start
     svc.shutdown()

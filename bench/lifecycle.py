@@ -84,7 +84,7 @@ def run_ours(n: int, folder: Path, *,
         lambda p: svc.assign(p, actor=worker, unit="寸滩街道", person="网格员张"),
         lambda p: svc.reply(p, actor=worker, outcome="support", text="已增设车位"),
         lambda p: svc.resolve(p, actor=worker),
-        lambda p: svc.callback(p, actor=worker, contacted=True, resolved=True,
+        lambda p: svc.callback(p, actor=clerk, contacted=True, resolved=True,
                                rating="satisfied"),
         lambda p: svc.close(p, actor=worker),  # type: ignore[return-value]
     ]

@@ -76,7 +76,7 @@ def fill(svc: PetitionService, n: int, batch: int = 500) -> float:
             p.reply(wf, WORKER, at, "support", "已办理")
             p.resolve(wf, WORKER, at)
             contacted = rng.random() < 0.9
-            p.callback(wf, WORKER, at, contacted, rng.random() < 0.8,
+            p.callback(wf, CLERK, at, contacted, rng.random() < 0.8,
                        rng.choice(["satisfied", "basically_satisfied", "unsatisfied"])
                        if contacted else None)
         if stage > 0.6:

@@ -4,7 +4,10 @@ Feature: Case 7 — standalone smoke alarms for 40 elderly people living alone i
   who need a smoke alarm; 复盛镇 decides to fit a standalone alarm (独立烟感报警器) in each of
   the 40 homes.  The elderly and their children say they feel at ease now.  This is a need the
   community found, handled under the "standard" workflow; no alarm call is involved.  The
-  report gives no dates: the times are assumptions that keep the workflow's limits.
+  report gives no dates: the times are assumptions that keep the workflow's limits.  The report
+  does not say who heard the elderly's verdict; under the standard workflow's version 3 a unit
+  may not rate its own work (独立回访), so the hotline's intake clerk records the call-back and
+  the community worker who handled it is refused.
 
   Scenario: The community lists the 40 homes and the town fits standalone alarms
     Given it is 2022-01-04 09:00 in Jiangbei
@@ -24,7 +27,9 @@ Feature: Case 7 — standalone smoke alarms for 40 elderly people living alone i
     And caseworker 福生路社区工作人员 replies in writing "support": "40户独居老人家中已安装独立烟感报警器"
     And caseworker 福生路社区工作人员 resolves the appeal
     And 3 days pass
-    And caseworker 福生路社区工作人员 calls the petitioner back, who says it is solved and is "satisfied": "装了烟雾报警器之后，心里踏实多了"
+    And caseworker 福生路社区工作人员 tries to call the petitioner back, who says it is solved and is "satisfied"
+    Then it is refused as "permission_denied", saying "roles that may: intake_clerk, supervisor"
+    When the intake clerk calls the petitioner back, who says it is solved and is "satisfied": "装了烟雾报警器之后，心里踏实多了"
     And caseworker 福生路社区工作人员 closes the appeal
     Then the appeal is closed as "resolved"
     And the lead unit is "复盛镇", person "福生路社区工作人员", co-handled by "福生路社区"

@@ -579,3 +579,160 @@ def campaign_reports(world: World, collected: str, resolved: str) -> None:
 def next_steps(world: World, command: str, neg: str | None = None) -> None:
     allowed = world.svc.get(world.pid).allowed_commands
     assert (command in allowed) is not bool(neg), f"next steps: {allowed}"
+
+
+# ---------------------------------------------------------------------------
+# Hotline practice (issue 14): work-order numbers, the unit register, caller
+# look-up, rates and ranking.
+# ---------------------------------------------------------------------------
+FIELD_WORDS.update({"电话": "phone", "身份证号": "id number"})
+REGISTER_ADMIN = Actor("register-admin", "administrator")
+
+
+@given("the Jiangbei unit register is loaded")
+@given("已载入江北区组织架构")
+def jiangbei_register_loaded(world: World) -> None:
+    from petitions.demo import load_register
+
+    load_register(world.svc)
+
+
+@then(parsers.re(r'the appeal\'s work-order number is "(?P<number>[^"]+)"'))
+@then(parsers.re(r'该诉求的工单号为"(?P<number>[^"]+)"'))
+def work_order_number(world: World, number: str) -> None:
+    assert world.svc.get(world.pid).number == number
+
+
+@action(r' {try}accepts? the appeal numbered "(?P<number>[^"]+)"')
+@action(r'{try}受理工单"(?P<number>[^"]+)"')
+def accepts_by_number(world: World, who: str, number: str, trying: str | None = None) -> None:
+    def run() -> None:
+        view = world.svc.accept(number, actor=actor_of(who), at=world.now)
+        world.current = view.id
+
+    world.attempt(bool(trying), run)
+
+
+@then(parsers.re(r'looking up the (?P<kind>phone|ID number) "(?P<value>[^"]+)" finds '
+                 r'(?P<titles>.+)'))
+@then(parsers.re(r'按(?P<kind>电话|身份证号)"(?P<value>[^"]+)"查到(?P<titles>.+)'))
+def caller_lookup(world: World, kind: str, value: str, titles: str) -> None:
+    if kind in ("phone", "电话"):
+        found = world.svc.list_petitions(phone=value)
+    else:
+        found = world.svc.list_petitions(id_number=value)
+    wanted = quoted(titles)
+    assert sorted(c.title for c in found) == sorted(wanted), [c.title for c in found]
+
+
+@then(parsers.re(r'the appeal shows as related (?P<titles>.+)'))
+@then(parsers.re(r'该诉求显示同一来电人的在办诉求(?P<titles>.+)'))
+def related_shown(world: World, titles: str) -> None:
+    related = world.svc.get(world.pid).related
+    wanted = [] if titles.strip() in ("nothing", "无") else quoted(titles)
+    assert sorted(r.title for r in related) == sorted(wanted), related
+
+
+@then(parsers.re(r'the register lists (?P<people>.+) in "(?P<unit>[^"]+)"'))
+@then(parsers.re(r'组织架构中"(?P<unit>[^"]+)"的人员为(?P<people>.+)'))
+def register_lists(world: World, people: str, unit: str) -> None:
+    register = world.svc.register()
+    assert register is not None, "no register loaded"
+    found = register.resolve(unit)
+    assert sorted(p.name for p in register.people_of(found.code)) == sorted(quoted(people))
+
+
+@then(parsers.re(r'"(?P<unit>[^"]+)" has (?P<n>\d+) units? of level "(?P<level>\w+)" below it'))
+@then(parsers.re(r'"(?P<unit>[^"]+)"下设"(?P<level>\w+)"级单位(?P<n>\d+)个'))
+def units_below(world: World, unit: str, n: str, level: str) -> None:
+    register = world.svc.register()
+    assert register is not None, "no register loaded"
+    found = register.resolve(unit)
+    assert len([u for u in register.children(found.code) if u.level == level]) == int(n)
+
+
+@then(parsers.re(r'"(?P<target>[^"]+)" is looked after \(包联\) by "(?P<unit>[^"]+)"'))
+@then(parsers.re(r'"(?P<target>[^"]+)"的包联单位是"(?P<unit>[^"]+)"'))
+def liaison_of(world: World, target: str, unit: str) -> None:
+    register = world.svc.register()
+    assert register is not None, "no register loaded"
+    holders = [register.unit(li.unit) for li in register.liaisons if li.target == target]
+    assert [h.name_zh for h in holders if h is not None] == [unit]
+
+
+@then(parsers.re(r'"(?P<unit>[^"]+)" has (?P<open>\d+) open appeals?, counting the units '
+                 r'below it'))
+@then(parsers.re(r'"(?P<unit>[^"]+)"连同下级单位共有在办诉求(?P<open>\d+)件'))
+def rolled_up_caseload(world: World, unit: str, open: str) -> None:
+    loads = {u: o for u, o, _ in world.svc.unit_caseload()}
+    assert loads.get(unit, 0) == int(open), loads
+
+
+@then(parsers.re(r'the satisfaction rate of "(?P<street>[^"]+)" is (?P<rate>[\d.]+)%, with '
+                 r'(?P<unreachable>\d+) unreachable'))
+@then(parsers.re(r'"(?P<street>[^"]+)"的满意率为(?P<rate>[\d.]+)%，未联系上(?P<unreachable>\d+)件'))
+def satisfaction_of(world: World, street: str, rate: str, unreachable: str) -> None:
+    groups = {g.group: g for g in world.svc.stats("street")}
+    g = groups[street]
+    assert g.satisfaction_rate is not None
+    assert round(g.satisfaction_rate * 100, 1) == float(rate), g
+    assert g.unreachable == int(unreachable), g
+
+
+@action(r' {try}records? that the petitioner could not be reached')
+@action(r'{try}回访未联系上诉求人')
+def callback_unreachable(world: World, who: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.callback(
+        world.pid, actor=actor_of(who), contacted=False, resolved=False, rating=None,
+        at=world.now))
+
+
+@then(parsers.re(r'ranked by (?P<by>street|unit), the order is (?P<groups>.+)'))
+@then(parsers.re(r'按(?P<by>街道|单位)排名，依次为(?P<groups>.+)'))
+def ranked(world: World, by: str, groups: str) -> None:
+    key = {"街道": "street", "单位": "unit"}.get(by, by)
+    rows = world.svc.rank(key)
+    assert [r.group for r in rows] == quoted(groups), [(r.group, r.score) for r in rows]
+
+
+@then(parsers.re(r'"(?P<street>[^"]+)" has no satisfaction rate yet, with (?P<unreachable>\d+) '
+                 r'unreachable'))
+@then(parsers.re(r'"(?P<street>[^"]+)"尚无满意率，未联系上(?P<unreachable>\d+)件'))
+def no_satisfaction_yet(world: World, street: str, unreachable: str) -> None:
+    g = {g.group: g for g in world.svc.stats("street")}[street]
+    assert g.satisfaction_rate is None and g.rated == 0, g
+    assert g.unreachable == int(unreachable), g
+
+
+@action(r' {try}reminds? the handling unit(?: "(?P<note>[^"]+)")?')
+@action(r'{try}催办(?:："(?P<note>[^"]+)")?')
+def reminds(world: World, who: str, note: str | None = None,
+            trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.remind(
+        world.pid, actor=actor_of(who), note=note or "", at=world.now))
+
+
+@action(r' {try}escalates? the appeal because "(?P<reason>[^"]+)"')
+@action(r'{try}督办："(?P<reason>[^"]+)"')
+def escalates(world: World, who: str, reason: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.escalate(
+        world.pid, actor=actor_of(who), reason=reason, at=world.now))
+
+
+@action(r' {try}(?:to )?exclude(?:s)? the appeal from the rates because "(?P<reason>[^"]+)"')
+@action(r'{try}核减该诉求："(?P<reason>[^"]+)"')
+def excludes(world: World, who: str, reason: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.exclude(
+        world.pid, actor=actor_of(who), reason=reason, at=world.now))
+
+
+@then(parsers.re(r'"(?P<unit>[^"]+)" has (?P<r>\d+) reminders? and (?P<e>\d+) escalations?'))
+@then(parsers.re(r'"(?P<unit>[^"]+)"被催办(?P<r>\d+)次、督办(?P<e>\d+)次'))
+def supervision_counted(world: World, unit: str, r: str, e: str) -> None:
+    assert world.svc.supervision_counts().get(unit, (0, 0)) == (int(r), int(e))
+
+
+@then(parsers.re(r'"(?P<street>[^"]+)" has no rates'))
+@then(parsers.re(r'"(?P<street>[^"]+)"不计入考核'))
+def no_rates(world: World, street: str) -> None:
+    assert street not in {g.group for g in world.svc.stats("street")}

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         WorkflowRef,
     )
     from petitions.errors import (
+        CallbackNotIndependent,
         ConcurrentUpdate,
         InvalidInput,
         PermissionDenied,
@@ -46,6 +47,7 @@ _EXPORTS = {
     "Person": "petitions.domain.values",
     "Petitioner": "petitions.domain.values",
     "WorkflowRef": "petitions.domain.values",
+    "CallbackNotIndependent": "petitions.errors",
     "ConcurrentUpdate": "petitions.errors",
     "InvalidInput": "petitions.errors",
     "PermissionDenied": "petitions.errors",
@@ -68,6 +70,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Actor",
+    "CallbackNotIndependent",
     "Change",
     "ConcurrentUpdate",
     "EventView",

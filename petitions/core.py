@@ -203,12 +203,20 @@ class Store(ChainedApplication):
             return None
         return found
 
+    def petition_id(self, value: UUID | str) -> UUID:
+        """A petition's id from its id or its work-order number (工单号, e.g.
+        ``2026-000123``): the one place where a number is resolved."""
+        from petitions.sidetables import resolve_petition_id
+
+        found: UUID = resolve_petition_id(self, value)
+        return found
+
     def exists(self, aggregate_id: UUID | str) -> bool:
-        return as_id(aggregate_id) in self.repository
+        return self.petition_id(aggregate_id) in self.repository
 
     def load(self, petition_id: UUID | str) -> Petition:
         """The petition as it now stands, or :class:`PetitionNotFound`."""
-        found = self.find(as_id(petition_id))
+        found = self.find(self.petition_id(petition_id))
         if not isinstance(found, Petition):
             raise PetitionNotFound(petition_id)
         return found
@@ -216,7 +224,7 @@ class Store(ChainedApplication):
     def load_version(self, petition_id: UUID | str, version: int) -> Petition:
         """The petition as it stood at ``version``."""
         try:
-            found: Any = self.repository.get(as_id(petition_id), version=version)
+            found: Any = self.repository.get(self.petition_id(petition_id), version=version)
         except AggregateNotFoundError:
             raise PetitionNotFound(petition_id) from None
         if not isinstance(found, Petition):
@@ -225,7 +233,7 @@ class Store(ChainedApplication):
 
     def petition_events(self, petition_id: UUID | str) -> list[Petition.Event]:
         """The stored domain events of a petition, oldest first."""
-        pid = as_id(petition_id)
+        pid = self.petition_id(petition_id)
         found = [e for e in self.events.get(pid) if isinstance(e, Petition.Event)]
         if not found:
             raise PetitionNotFound(petition_id)

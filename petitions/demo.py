@@ -424,7 +424,8 @@ CASES: tuple[Case, ...] = (
             Step("reply", FUSHENG, _t(1, 14, 16),
                  {"outcome": "support", "text": "40户独居老人家中已安装独立烟感报警器。"}),
             Step("resolve", FUSHENG, _t(1, 14, 17)),
-            Step("callback", FUSHENG, _t(1, 17, 10),
+            # Standard v3: the unit may not rate its own work; the hotline calls back.
+            Step("callback", CLERK, _t(1, 17, 10),
                  {"contacted": True, "resolved": True, "rating": "satisfied",
                   "comment": "老人及其子女们：装了烟雾报警器之后，心里踏实多了"}),
             Step("close", FUSHENG, _t(1, 17, 10, 30)),
@@ -588,14 +589,32 @@ def load_all(svc: PetitionService,
              progress: Callable[[], None] | None = None, *,
              operator: Actor | None = None) -> list[CaseResult]:
     """Load cases 1–9, calling ``progress`` after each of the
-    :func:`petition_total` petitions.  ``operator``: who runs the load, refused
-    unless ``petitions/data/operations.toml`` grants them ``demo`` (the cases'
-    events are recorded as the report's people did them)."""
+    :func:`petition_total` petitions, then the seed's unit register.
+    ``operator``: who runs the load, refused unless ``petitions/data/operations.toml``
+    grants them ``demo`` (the cases' events are recorded as the report's people did
+    them)."""
     if operator is not None:
         from petitions.operations import check
 
         check(operator, "demo")
-    return [load_case(svc, case, progress) for case in CASES]
+    results = [load_case(svc, case, progress) for case in CASES]
+    load_register(svc)
+    return results
+
+
+#: Who loads the seed's unit register (a system actor, not a person).
+REGISTRAR = Actor("jiangbei-register", "administrator")
+
+
+def load_register(svc: PetitionService) -> bool:
+    """Load the unit register of the seed's Jiangbei streets and communities
+    (``petitions/data/jiangbei_register.toml``, every entry citing the report);
+    whether it changed (loading it again records nothing)."""
+    from importlib import resources
+
+    found = resources.files("petitions").joinpath("data/jiangbei_register.toml")
+    with resources.as_file(found) as path:
+        return svc.load_register(path, actor=REGISTRAR)[1]
 
 
 def run_all(svc: PetitionService) -> list[tuple[Case, UUID, bool]]:

@@ -85,6 +85,24 @@ class PermissionDenied(PetitionError):
         self.allowed_roles = allowed_roles
 
 
+class CallbackNotIndependent(PermissionDenied):
+    """The actor replied to or resolved the petition and may not record its
+    call-back (回访 by someone independent; the workflow's ``[callback]
+    independent`` rule)."""
+
+    def __init__(self, actor: str, role: str, allowed_roles: tuple[str, ...]) -> None:
+        PetitionError.__init__(
+            self,
+            f"{actor} replied to or resolved this petition and may not record its "
+            "call-back (rule: independent call-back)",
+            role=role, command="callback", allowed=", ".join(allowed_roles), actor=actor,
+            rule="independent_callback")
+        self.role = role
+        self.command = "callback"
+        self.allowed_roles = allowed_roles
+        self.actor = actor
+
+
 class InvalidInput(PetitionError):
     """A value given to a command is not acceptable; ``field`` names it."""
 

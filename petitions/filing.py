@@ -30,6 +30,7 @@ from petitions.domain.values import Actor, Location, Petitioner
 from petitions.errors import ConcurrentUpdate, InvalidInput, RepeatFiling
 from petitions.privacy.core import NewKey, Privacy
 from petitions.recorders import ALSO_WRITE, writes_alongside
+from petitions.sidetables import filing_writes
 from petitions.taxonomy import taxonomy
 
 
@@ -105,7 +106,8 @@ def file_petition(
     # petitioner's key is stored with the events of the filing, when the
     # store can write it in their transaction (both shipped backends can).
     new_key: NewKey | None = None
-    if writes_alongside(store.recorder):
+    alongside = writes_alongside(store.recorder)
+    if alongside:
         sealed, new_key = privacy.seal_for_filing(petitioner, new=minted)
     else:
         sealed = privacy.seal_petitioner(petitioner)
@@ -127,6 +129,11 @@ def file_petition(
         petition.trigger_event(Petition.SimilarToConcluded, actor=actor,
                                occurred_at=occurred_at, petition_ids=list(similar))
     definition = store.definition_to_keep(wf)
+    # The work-order number and the caller index are written in the filing's
+    # own transaction (both shipped backends can), else just after.
+    writes, committed = filing_writes(store, privacy, petition.id, petitioner, occurred_at)
+    if new_key is not None:
+        writes.insert(0, new_key.write)
 
     def again() -> UUID:  # the failed save collected the pending events
         return file_petition(store, privacy, actor=actor, petitioner=petitioner, title=title,
@@ -137,7 +144,7 @@ def file_petition(
 
     try:
         store.save(*(a for a in (definition, petition, campaign) if a is not None),
-                   **({ALSO_WRITE: [new_key.write]} if new_key is not None else {}))
+                   **({ALSO_WRITE: writes} if alongside else {}))
     except IntegrityError:
         if idempotency_key and store.exists(petition.id):
             return petition.id
@@ -159,5 +166,6 @@ def file_petition(
         store.stored_hashes.add(wf.sha256)
     if new_key is not None:
         new_key.kept()
+    committed(alongside)
     store.remember(petition)
     return petition.id

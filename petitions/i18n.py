@@ -72,6 +72,12 @@ WORDS = (
     N_("participants"), N_("place"), N_("co_units"), N_("original_id"), N_("note"),
     N_("petitioner.name"), N_("petitioner.kind"), N_("idempotency_key"), N_("actor"),
     N_("by"), N_("filter"), N_("matter_type"), N_("approver"), N_("role"),
+    # the unit register, caller look-up, ranking (issue 14)
+    N_("register"), N_("file"), N_("phone"), N_("id_number"), N_("group"),
+    N_("district"), N_("street"), N_("community"), N_("grid"), N_("department"),
+    N_("enterprise_liaison"), N_("building_leader"), N_("enterprise_department"),
+    N_("enterprise_cadre"), N_("grid_worker"), N_("caseworker"), N_("supervisor"),
+    N_("intake_clerk"), N_("administrator"), N_("PETITIONS_OFFICE_PREFIX"),
 )
 
 
@@ -91,6 +97,9 @@ def error_text(exc: Exception, lang: str) -> str:
             text += m(" (reason: {reason})", reason=p["reason"])
         return text
     if code == "permission_denied":
+        if p.get("rule") == "independent_callback":
+            return m("{actor} replied to or resolved this petition and may not record its "
+                     "call-back (rule: independent call-back)", actor=p.get("actor", ""))
         return m("role {role} may not {command}; roles that may: {allowed}",
                  role=p["role"], command=p["command"], allowed=p.get("allowed") or m("none"))
     if code == "corrupt_event":
@@ -115,7 +124,13 @@ def error_text(exc: Exception, lang: str) -> str:
         if kind == "before_filing":
             return m("{field}: is before the petition was filed", field=field)
         if kind == "bad_id":
-            return m("{field}: not a valid petition id", field=field)
+            return m("{field}: not a valid petition id or work-order number", field=field)
+        if kind == "unknown_unit":
+            return m("{field}: unknown unit {value}; close: {close}", field=field,
+                     value=p.get("value", ""), close=p.get("close") or m("none"))
+        if kind == "register":
+            return m("the unit register has problems: {problems}",
+                     problems=p.get("problems", ""))
         if kind == "no_such_version":
             return m("{field}: the petition has no such version", field=field)
         if kind == "not_positive":

@@ -21,20 +21,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper
+import attrs
+from eventsourcing.persistence import IntegrityError, Mapper
 
 from petitions.campaigns import CampaignProgress
-from petitions.core import Store, as_id, retry_on_conflict, utcnow
+from petitions.core import Store, retry_on_conflict, utcnow
 from petitions.domain.petition import OUTCOME_RESOLVED, Petition
+from petitions.domain.register import REGISTER_ID, UnitRegister
 from petitions.domain.values import Actor, Location, Petitioner
-from petitions.errors import InvalidInput, PetitionError, bounded
+from petitions.errors import (
+    ConcurrentUpdate,
+    InvalidInput,
+    PermissionDenied,
+    PetitionError,
+    bounded,
+)
 from petitions.lazy import LazyModule
 from petitions.privacy.core import Privacy
 from petitions.privacy.render import PetitionerView
-from petitions.views import EventView, PetitionView
+from petitions.sidetables import SideTables
+from petitions.views import EventView, PetitionView, RelatedCase
 from workflows import Registry, Workflow
 
 if TYPE_CHECKING:
@@ -45,8 +54,9 @@ if TYPE_CHECKING:
     from petitions.domain import commands
     from petitions.domain.commands import Choice, Command
     from petitions.feed import Change
+    from petitions.org import Register
     from petitions.readmodels.queries import CaseSummary, ReadModels
-    from petitions.readmodels.rates import RateGroup
+    from petitions.readmodels.rates import RankRow, RateGroup
 else:
     def _commands() -> Any:
         from petitions.domain import commands
@@ -184,7 +194,8 @@ class PetitionService:
         """The view of ``petition``; its deadline state as of ``at`` (default now)."""
         self.privacy.sync()
         shown = self._petitioner_view(petition, viewer, unit, reveal)
-        return PetitionView.of(petition, wf, shown, now=at or self.clock())
+        view = PetitionView.of(petition, wf, shown, now=at or self.clock())
+        return attrs.evolve(view, number=self.number_of(petition.id))
 
     def _result(self, petition: Petition, wf: Workflow, actor: Actor) -> PetitionView:
         """What a command returns: the petition as it now stands, its petitioner
@@ -198,7 +209,8 @@ class PetitionService:
             return privacy.render(sealed, matter_type=matter_type, lead_unit=lead_unit,
                                   viewer=actor)
 
-        return PetitionView.of(petition, wf, render, now=self.clock())
+        view = PetitionView.of(petition, wf, render, now=self.clock())
+        return attrs.evolve(view, number=self.number_of(petition.id))
 
     def _petitioner_view(self, petition: Petition, viewer: Actor | None, unit: str | None,
                          reveal: bool) -> PetitionerView:
@@ -248,6 +260,7 @@ class PetitionService:
         or a plugin's) on the petition, under the workflow version it was filed
         under: load it, decide, save its events (and the clock of a stage it
         enters); return the petition as it now stands."""
+        command = self._registered_units(command)
         petition, wf = self._store.execute(petition_id, command, actor=actor, at=at,
                                            expected_version=expected_version)
         return self._result(petition, wf, actor)
@@ -547,6 +560,139 @@ class PetitionService:
             resolved=resolved, closed_other=closed_other, open=still_open,
             petition_ids=tuple(campaign.petition_ids))
 
+    # --------------------------------------------------------- unit register
+    #: Roles that may load the unit register.
+    REGISTER_ROLES: ClassVar[tuple[str, ...]] = ("administrator", "supervisor")
+
+    def load_register(self, path: str | Path, *, actor: Actor,
+                      at: datetime | None = None) -> tuple[Register, bool]:
+        """Load the unit register (units, people, 包联) from a TOML or CSV file
+        (:mod:`petitions.org`), recorded as an event; returns the register and
+        whether it changed (loading the same register again records nothing)."""
+        from petitions.org import parse_register
+
+        if actor.role not in self.REGISTER_ROLES:
+            raise PermissionDenied(actor.role, "org_load", self.REGISTER_ROLES)
+        register = parse_register(path)
+        when = self._store.when(at)
+        found = self._store.find(REGISTER_ID)
+        aggregate = (found if isinstance(found, UnitRegister)
+                     else UnitRegister.start(actor=actor, occurred_at=when))
+        data = register.to_data()
+        changed = aggregate.load(actor=actor, occurred_at=when, units=data["units"],
+                                 people=data["people"], liaisons=data["liaisons"],
+                                 source=Path(path).name, sha256=register.sha256())
+        if changed:
+            try:
+                self._store.save(aggregate)
+            except IntegrityError:
+                raise ConcurrentUpdate(REGISTER_ID, "the register was loaded meanwhile") \
+                    from None
+        self.__dict__.pop("_register_cache", None)
+        return register, changed
+
+    def register(self) -> Register | None:
+        """The unit register in force (the last one loaded), or None."""
+        from petitions.org import register_from_event_data
+
+        aggregate = self._store.find(REGISTER_ID)
+        if not isinstance(aggregate, UnitRegister):
+            return None
+        cached = self.__dict__.get("_register_cache")
+        if cached is not None and cached[0] == aggregate.version:
+            found: Register = cached[1]
+            return found
+        if not aggregate.units:
+            return None
+        found = register_from_event_data(aggregate.units, aggregate.people, aggregate.liaisons)
+        self.__dict__["_register_cache"] = (aggregate.version, found)
+        return found
+
+    def unit_name(self, unit: str, field: str = "unit") -> str:
+        """With a register loaded, the Chinese name of the unit given by code or
+        exact name (refused, naming close matches, when unknown); else ``unit``."""
+        if not isinstance(unit, str):
+            raise InvalidInput(field, "must be text")
+        register = self.register()
+        if register is None or not unit.strip():
+            return unit
+        return register.resolve(unit, field).name_zh
+
+    def _registered_units(self, command: Command) -> Command:
+        """``assign``/``transfer`` with a register loaded: units given by code or
+        exact name become the unit's Chinese name (unknown ones are refused)."""
+        if isinstance(command, commands.Assign):
+            return attrs.evolve(command, unit=self.unit_name(command.unit),
+                                co_units=tuple(self.unit_name(u, "co_units")
+                                               for u in command.co_units))
+        if isinstance(command, commands.Transfer):
+            return attrs.evolve(command, unit=self.unit_name(command.unit))
+        return command
+
+    # ---------------------------------------------- work orders and callers
+    @property
+    def side_tables(self) -> SideTables:
+        """Work-order numbers and the caller index (:mod:`petitions.sidetables`)."""
+        from petitions.sidetables import side_tables
+
+        return side_tables(self._store)
+
+    def number_of(self, petition_id: UUID | str) -> str | None:
+        """The petition's work-order number (工单号), e.g. ``2026-000123``."""
+        from petitions.sidetables import number_of
+
+        return number_of(self._store, self._store.petition_id(petition_id))
+
+    def reindex(self, *, callers_afresh: bool = False) -> tuple[int, int]:
+        """Number petitions without a work-order number (in stored order) and
+        index callers not yet indexed; returns (numbered, indexed)."""
+        from petitions.sidetables import reindex
+
+        return reindex(self._store, self.privacy, callers_afresh=callers_afresh)
+
+    def caller_petitions(self, *, phone: str | None = None,
+                         id_number: str | None = None) -> list[UUID]:
+        """Every petition of the caller with this phone and/or ID number (either
+        matches), found through the blind index."""
+        from petitions.sidetables import caller_petitions
+
+        found: list[UUID] = caller_petitions(self._store, self.privacy, phone=phone,
+                                             id_number=id_number)
+        return found
+
+    def related_cases(self, petition_id: UUID | str) -> tuple[RelatedCase, ...]:
+        """The same caller's other open cases (by phone or ID number)."""
+        from petitions.sidetables import related_cases
+
+        found: tuple[RelatedCase, ...] = related_cases(self._store,
+                                                       self._store.petition_id(petition_id))
+        return found
+
+    def remind(self, petition_id: UUID | str, *, actor: Actor, note: str = "",
+               at: datetime | None = None,
+               expected_version: int | None = None) -> PetitionView:
+        """Remind the handling unit (催办); counted per unit."""
+        return self.execute(petition_id, commands.Remind(note=note), actor=actor, at=at,
+                            expected_version=expected_version)
+
+    def exclude(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+                at: datetime | None = None,
+                expected_version: int | None = None) -> PetitionView:
+        """Exclude an unreasonable demand from the rates (核减), with the reason."""
+        return self.execute(petition_id, commands.Exclude(reason=reason), actor=actor, at=at,
+                            expected_version=expected_version)
+
+    def supervision_counts(self, *, rollup: bool = True) -> dict[str, tuple[int, int]]:
+        """``unit → (reminders, escalations)``, rolled up the unit register."""
+        register = self.register() if rollup else None
+        totals: dict[str, list[int]] = {}
+        for unit, reminders, escalations in self.read_models.supervision_counts():
+            for name in (register.rollup_names(unit) if register else [unit]):
+                t = totals.setdefault(name, [0, 0])
+                t[0] += reminders
+                t[1] += escalations
+        return {u: (r, e) for u, (r, e) in totals.items()}
+
     # -------------------------------------------------------------- queries
     def get(self, petition_id: UUID | str, *, version: int | None = None,
             as_of: datetime | None = None, viewer: Actor | None = None,
@@ -561,7 +707,7 @@ class PetitionService:
         only; recorded), erased data as ``None``, and a confidential
         (检举控告) petitioner withheld except from the lead unit's supervisor.
         """
-        pid = as_id(petition_id)
+        pid = self._store.petition_id(petition_id)
         if as_of is not None:
             if version is not None:
                 raise InvalidInput("as_of", "give a version or a time, not both",
@@ -582,8 +728,9 @@ class PetitionService:
         # (World time: a version recorded today for an event of last month
         # shows the deadline as it stood last month.)
         then = as_of if as_of is not None else (petition.last_occurred_at if version else None)
-        return self._view(petition, self._store.workflow_of(petition), viewer, unit, reveal,
+        view = self._view(petition, self._store.workflow_of(petition), viewer, unit, reveal,
                           at=then)
+        return attrs.evolve(view, related=self.related_cases(pid))
 
     def _version_as_of(self, pid: UUID, as_of: datetime) -> int:
         """The last version of ``pid`` recorded at or before ``as_of``."""
@@ -612,7 +759,7 @@ class PetitionService:
         withheld as ``viewer`` may see them)."""
         from petitions.audit.replay import history as replay
 
-        pid = as_id(petition_id)
+        pid = self._store.petition_id(petition_id)
         entries = replay(self._store, pid)
         self.privacy.sync()
         petition = self._store.load(pid)
@@ -648,14 +795,20 @@ class PetitionService:
     # ---------------------------------------------------------- read models
     def list_petitions(self, *, text: str | None = None, limit: int | None = 50,
                        offset: int = 0, overdue: bool = False,
-                       due_within: timedelta | None = None,
+                       due_within: timedelta | None = None, phone: str | None = None,
+                       id_number: str | None = None,
                        **filters: str | None) -> list[CaseSummary]:
         """Petitions from the case index, newest first, filtered by ``status``,
         ``stage``, ``workflow``, ``street``, ``community``, ``grid``, ``unit``,
         ``assignee``, ``mediator``, ``category``, ``channel``, ``campaign``,
         ``outcome``, ``kind``, and ``text`` (in title or description); with
-        ``overdue`` and/or ``due_within``, those whose deadline has passed or
-        falls within that time, soonest first."""
+        ``phone`` / ``id_number``, every case of that caller (blind index, no
+        clear text stored); with ``overdue`` and/or ``due_within``, those whose
+        deadline has passed or falls within that time, soonest first."""
+        if phone is not None or id_number is not None:
+            ids = [str(i) for i in self.caller_petitions(phone=phone, id_number=id_number)]
+            return self.read_models.cases(text=text, limit=limit, offset=offset, ids=ids,
+                                          **filters)
         if overdue or due_within is not None:
             return self.read_models.cases_by_deadline(overdue=overdue, due_within=due_within,
                                                 now=self.clock(), text=text, limit=limit,
@@ -668,9 +821,41 @@ class PetitionService:
         return self.read_models.cases(text=text, limit=limit, offset=0, **filters)
 
     def stats(self, by: str = "street", *, date_from: str | None = None,
-              date_to: str | None = None) -> list[RateGroup]:
-        """Response, resolution and satisfaction rates per ``by`` group."""
-        return self.read_models.stats(by, date_from, date_to)
+              date_to: str | None = None, rollup: bool = True) -> list[RateGroup]:
+        """Response, resolution and satisfaction rates per ``by`` group.  By
+        unit, with a register loaded and ``rollup``, each unit also counts the
+        cases of the units below it (a street its communities' and grids')."""
+        register = self.register() if by == "unit" and rollup else None
+        return self.read_models.stats(by, date_from, date_to,
+                                rollup=register.rollup_names if register else None)
+
+    #: What ``rank`` groups by.
+    RANK_BY: ClassVar[tuple[str, ...]] = ("unit", "street")
+
+    def rank(self, by: str = "unit", *, date_from: str | None = None,
+             date_to: str | None = None) -> list[RankRow]:
+        """Units (lead units) or streets ranked by the composite score of their
+        rates over valid call-backs within the local days ``date_from`` …
+        ``date_to``; the weights are rates data (``[rank.weights]``)."""
+        from petitions.readmodels.rates import rank_groups, rate_config
+
+        if by not in self.RANK_BY:
+            raise InvalidInput("by", f"must be one of {', '.join(self.RANK_BY)}",
+                               kind="unknown_code", value=by, valid=", ".join(self.RANK_BY))
+        groups = self.stats(by, date_from=date_from, date_to=date_to, rollup=False)
+        return rank_groups([g for g in groups if g.group], rate_config())
+
+    def unit_caseload(self, *, rollup: bool = True) -> list[tuple[str, int, int]]:
+        """``(unit, open, closed)`` per lead unit, most open first; with a
+        register loaded and ``rollup``, each unit also counts those below it."""
+        register = self.register() if rollup else None
+        totals: dict[str, list[int]] = {}
+        for unit, is_open, n in self.read_models.unit_counts():
+            for name in (register.rollup_names(unit) if register else [unit]):
+                t = totals.setdefault(name, [0, 0])
+                t[0 if is_open else 1] += n
+        return sorted(((u, o, c) for u, (o, c) in totals.items()),
+                      key=lambda r: (-r[1], r[0]))
 
 
 __all__ = ["PetitionError", "PetitionService", "retry_on_conflict"]

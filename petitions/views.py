@@ -28,6 +28,16 @@ _BASE_FIELDS = frozenset(
 )
 
 
+@attrs.frozen
+class RelatedCase:
+    """Another open case of the same caller."""
+
+    id: UUID
+    number: str | None
+    stage: str
+    title: str
+
+
 @attrs.frozen(eq=False)
 class PetitionView:
     """A petition as it stands (or stood, at a given version).
@@ -100,6 +110,14 @@ class PetitionView:
     deadline_state: str | None = None
     clock_stage: str | None = None
     calendar_note: str = ""
+    #: Reminders (催办) received, and whether it is excluded from the rates (核减).
+    reminders: int = 0
+    excluded: bool = False
+    #: The readable work-order number (工单号), e.g. ``2026-000123``.
+    number: str | None = None
+    #: The same caller's other open cases (by the blind index of their phone
+    #: and ID numbers); filled in by ``PetitionService.get``.
+    related: tuple[RelatedCase, ...] = ()
     #: the deadline was counted in a year the official calendar does not
     #: cover yet (statutory holidays and weekends only; 调休 unknown)
     deadline_provisional: bool = False
@@ -207,6 +225,8 @@ class PetitionView:
             deadline_state=p.deadline_state(now),
             clock_stage=p.clock_stage,
             calendar_note=p.clock_note if p.clock_stage is not None else "",
+            reminders=getattr(p, "reminders", 0),
+            excluded=bool(getattr(p, "excluded", False)),
             deadline_provisional=(p.clock_stage is not None and is_provisional(p.clock_note)),
             state_at=now,
         )

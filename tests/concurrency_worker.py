@@ -33,7 +33,7 @@ from petitions import (
 #: Commands that end a petition are rare, so petitions stay busy for many rounds.
 RARE = {"reject": 0.03, "duplicate": 0.02, "withdraw": 0.02, "close": 0.3}
 #: Not issued: plan_step needs a plan (the standard workflow has none), extend is capped.
-SKIP = {"plan_step", "extend"}
+SKIP = {"plan_step", "extend", "exclude"}  # exclude: once per petition
 
 
 def issue(svc: PetitionService, pid: UUID, command: str, actor: Actor,
@@ -58,6 +58,7 @@ def issue(svc: PetitionService, pid: UUID, command: str, actor: Actor,
                                            "unsatisfied"])},
         "reopen": {"reason": "群众不满意", "to": rng.choice(["mediation", "resolution"])},
         "close": {}, "note": {"text": "电话联系群众"}, "escalate": {"reason": "超期督办"},
+        "remind": {"note": "请尽快办理"},
     }[command]
     method = getattr(svc, command)
     view: PetitionView = method(pid, actor=actor, **args)
@@ -83,6 +84,8 @@ def main() -> None:
         url += "&pool_size=2&max_overflow=2"
     svc = PetitionService.open(url)
     actor = Actor(f"worker-{worker}", "supervisor")
+    # Call-backs by the hotline: whoever replied or resolved may not call back.
+    hotline = Actor(f"hotline-{worker}", "intake_clerk")
     ok: list[list[Any]] = []
     failed: list[list[Any]] = []
     filed: list[list[str]] = []
@@ -108,7 +111,8 @@ def main() -> None:
         def once(pid: UUID = pid, command: str = command) -> PetitionView:
             nonlocal attempts
             attempts += 1
-            return issue(svc, pid, command, actor, rng, ids)
+            return issue(svc, pid, command, hotline if command == "callback" else actor,
+                         rng, ids)
 
         try:
             view = retry_on_conflict(once, attempts=10)

@@ -83,13 +83,14 @@ def test_full_lifecycle(cli: Cli) -> None:
     cli("reply", pid, "--outcome", "support", "--text", "已增设车位")
     cli("resolve", pid, "--summary", "完成")
     cli("callback", pid, "--contacted", "--unresolved", "--rating", "unsatisfied",
-        "--comment", "车位仍不够")
+        "--comment", "车位仍不够", actor="hotline", role="intake_clerk")
     cli("reopen", pid, "--to", "mediation", "--reason", "不满意")
     assert stage(cli, pid)[0] == "mediation"
     cli("mediation", "fail", pid, "--reason", "物业不同意")
     cli("reply", pid, "--outcome", "explain", "--text", "已说明")
     cli("resolve", pid)
-    cli("callback", pid, "--contacted", "--resolved", "--rating", "basically-satisfied")
+    cli("callback", pid, "--contacted", "--resolved", "--rating", "basically-satisfied",
+        actor="hotline", role="intake_clerk")
     out = cli.json("close", pid, "--note", "办结")
     assert (out["stage"], out["status"], out["outcome"]) == ("closed", "closed", "resolved")
     assert out["workflow"] == "standard"
@@ -179,9 +180,10 @@ def test_stats_and_caseload(cli: Cli) -> None:
     cli("reply", pid, "--outcome", "support", "--text", "ok")
     cli("resolve", pid)
     cli("callback", pid, "--contacted", "--resolved", "--rating", "basically-satisfied",
-        "--at", "2022-07-01T08:00")
+        "--at", "2022-07-01T08:00", actor="hotline", role="intake_clerk")
     groups = cli.json("stats", "--by", "street")
     assert groups == [{"group": "寸滩街道", "valid": 1, "contacted": 1, "resolved": 1,
+                       "rated": 1, "unreachable": 0,
                        "ratings": {"basically_satisfied": 1}, "response_rate": 1.0,
                        "resolution_rate": 1.0, "satisfaction_rate": 0.9}]
     assert cli.json("stats", "--by", "month", "--from", "2022-07-01",
@@ -335,7 +337,8 @@ def test_bad_input_is_refused_without_writing(cli: Cli) -> None:
     cli("resolve", pid)
     before = events_in(cli)
     assert "rating: must not be empty" in one_line_error(
-        cli("callback", pid, "--contacted", "--resolved", code=1))
+        cli("callback", pid, "--contacted", "--resolved", actor="hotline", role="intake_clerk",
+            code=1))
     assert "reopen is not allowed" in one_line_error(
         cli("reopen", pid, "--to", "resolution", "--reason", "r", code=1))
     assert "days: must be a positive whole number" in one_line_error(
@@ -429,7 +432,7 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
         "petitions: close is not allowed in stage intake; allowed here: accept, reject, "
-        "duplicate, note, escalate, extend, withdraw"]
+        "duplicate, note, escalate, extend, remind, exclude, withdraw"]
     helped = subprocess.run([script, "--help"], capture_output=True, text=True, env=env,
                             check=True)
     assert "callback" in helped.stdout and "mediation" in helped.stdout

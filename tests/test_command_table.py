@@ -137,16 +137,16 @@ def test_views_carry_labels_of_the_pinned_workflow_version(tmp_path: Path, clerk
         svc.assign(old, actor=worker, unit="寸滩街道", person="张")  # type: ignore[arg-type]
         svc.reply(old, actor=worker, outcome="not-support", text="不符合")  # type: ignore[arg-type]
         svc.resolve(old, actor=worker)  # type: ignore[arg-type]
-        v = svc.callback(old, actor=worker, contacted=True, resolved=True,  # type: ignore[arg-type]
+        v = svc.callback(old, actor=clerk, contacted=True, resolved=True,  # type: ignore[arg-type]
                          rating="basically-satisfied")
     assert (v.stage_label.zh, v.stage_label.en) == ("回访", "Satisfaction review")
     assert v.rating_label is not None and v.rating_label.zh == "基本满意"
     assert v.reply_outcome_label is not None and v.reply_outcome_label.zh == "不予支持"
     assert v.workflow_title.zh == "标准诉求"
-    # Version 3 of "standard" relabels its stages and scale; the old petition keeps v2's.
+    # A version 4 of "standard" relabels its stages and scale; the old petition keeps v3's.
     standard = (Path(workflows.__file__).parent / "definitions" / "standard.toml").read_text(
         "utf-8")
-    v2 = (standard.replace("version = 2", "version = 3", 1)
+    v2 = (standard.replace("version = 3", "version = 4", 1)
           .replace('label = { zh = "回访", en = "Satisfaction review" }',
                    'label = { zh = "满意度回访", en = "Call-back" }')
           .replace('{ zh = "基本满意", en = "basically satisfied" }',
@@ -155,14 +155,14 @@ def test_views_carry_labels_of_the_pinned_workflow_version(tmp_path: Path, clerk
     folder.mkdir()
     (folder / "standard.toml").write_text(v2, encoding="utf-8")
     with PetitionService.open(db, workflow_dirs=[folder]) as svc:
-        assert svc.workflow("standard").version == 3
+        assert svc.workflow("standard").version == 4
         again = svc.get(old)  # type: ignore[arg-type]
-        assert again.workflow.version == 2
+        assert again.workflow.version == 3
         assert again.stage_label.zh == "回访"
         assert again.rating_label is not None and again.rating_label.zh == "基本满意"
         assert [c.label_zh for c in svc.choices(old, "ratings")][1] == "基本满意"  # type: ignore[arg-type]
         new = file_petition(svc, clerk, idempotency_key="v2-petition")
-        assert svc.get(new).workflow.version == 3  # type: ignore[arg-type]
+        assert svc.get(new).workflow.version == 4  # type: ignore[arg-type]
         for step in (svc.accept, ):
             step(new, actor=worker)  # type: ignore[arg-type]
         svc.assign(new, actor=worker, unit="寸滩街道", person="张")  # type: ignore[arg-type]

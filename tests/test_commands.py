@@ -83,7 +83,7 @@ def test_full_standard_lifecycle(service: PetitionService, clerk: Actor, worker:
     assert v.reply_outcome == "support"
     v = service.resolve(pid, actor=worker, summary="车位问题解决")
     assert v.stage == "review"
-    v = service.callback(pid, actor=worker, contacted=True, resolved=True,
+    v = service.callback(pid, actor=clerk, contacted=True, resolved=True,
                          rating="basically-satisfied", comment="基本满意")
     assert v.last_rating == "basically_satisfied"
     v = service.close(pid, actor=worker, note="回访基本满意")  # type: ignore[assignment]
@@ -157,14 +157,14 @@ def test_unsatisfied_reopens_up_to_the_limit(service: PetitionService, clerk: Ac
     pid = file_petition(service, clerk)
     to_review(service, pid, worker)
     for n, target in enumerate(["mediation", "resolution"], start=1):
-        service.callback(pid, actor=worker, contacted=True, resolved=False, rating="unsatisfied")
+        service.callback(pid, actor=clerk, contacted=True, resolved=False, rating="unsatisfied")
         v = service.reopen(pid, actor=worker, to=target, reason="居民不满意")
         assert (v.stage, v.reopen_count) == (target, n)
         if target == "mediation":
             service.agree(pid, actor=worker, terms="再次协商")
         service.reply(pid, actor=worker, outcome="explain", text="再次说明")
         service.resolve(pid, actor=worker)
-    service.callback(pid, actor=worker, contacted=True, resolved=False, rating="unsatisfied")
+    service.callback(pid, actor=clerk, contacted=True, resolved=False, rating="unsatisfied")
     before = count(service, pid)
     with pytest.raises(TransitionNotAllowed) as info:
         service.reopen(pid, actor=worker, to="resolution", reason="第三次")
@@ -179,10 +179,10 @@ def test_reopen_needs_an_unsatisfied_callback(service: PetitionService, clerk: A
     to_review(service, pid, worker)
     with pytest.raises(TransitionNotAllowed, match="requires unsatisfied"):
         service.reopen(pid, actor=worker, to="resolution", reason="?")
-    service.callback(pid, actor=worker, contacted=True, resolved=True, rating="satisfied")
+    service.callback(pid, actor=clerk, contacted=True, resolved=True, rating="satisfied")
     with pytest.raises(TransitionNotAllowed, match="requires unsatisfied"):
         service.reopen(pid, actor=worker, to="resolution", reason="?")
-    service.callback(pid, actor=worker, contacted=True, resolved=False, rating="unsatisfied")
+    service.callback(pid, actor=clerk, contacted=True, resolved=False, rating="unsatisfied")
     with pytest.raises(InvalidInput) as info:
         service.reopen(pid, actor=worker, to="intake", reason="?")
     assert info.value.field == "to"
@@ -207,13 +207,13 @@ def test_callback_values_are_checked(service: PetitionService, clerk: Actor,
     pid = file_petition(service, clerk)
     to_review(service, pid, worker)
     with pytest.raises(InvalidInput) as info:
-        service.callback(pid, actor=worker, contacted=True, resolved=True, rating="happy")
+        service.callback(pid, actor=clerk, contacted=True, resolved=True, rating="happy")
     assert "satisfied, basically_satisfied, unsatisfied" in str(info.value)
     with pytest.raises(InvalidInput):
-        service.callback(pid, actor=worker, contacted=True, resolved=True)
+        service.callback(pid, actor=clerk, contacted=True, resolved=True)
     with pytest.raises(InvalidInput):
-        service.callback(pid, actor=worker, contacted=False, resolved=False, rating="satisfied")
-    v = service.callback(pid, actor=worker, contacted=False, resolved=False)
+        service.callback(pid, actor=clerk, contacted=False, resolved=False, rating="satisfied")
+    v = service.callback(pid, actor=clerk, contacted=False, resolved=False)
     assert v.last_contacted is False and v.last_rating is None
 
 
@@ -225,7 +225,7 @@ def test_transition_not_allowed_names_stage_and_allowed(
     err = info.value
     assert err.stage == "intake" and err.command == "resolve"
     assert err.allowed == ("accept", "reject", "duplicate", "note", "escalate", "extend",
-                           "withdraw")
+                           "remind", "exclude", "withdraw")
     assert "intake" in str(err) and "accept" in str(err)
     assert count(service, pid) == 2  # Filed and the intake clock: nothing more
 
@@ -460,3 +460,31 @@ def test_what_the_service_returns_keeps_it_open(tmp_path: object, clerk: Actor) 
     assert [c.petition_id for c in feed] == [pid, pid]  # Filed, ClockStarted
     with PetitionService.open(db) as again:
         assert again.get(pid).stage == "intake"  # type: ignore[arg-type]
+
+
+def test_callback_is_independent_of_who_handled_it(service: PetitionService, clerk: Actor,
+                                                   worker: Actor, supervisor: Actor) -> None:
+    from petitions import CallbackNotIndependent, PermissionDenied
+
+    pid = file_petition(service, clerk)
+    service.accept(pid, actor=worker)
+    service.assign(pid, actor=worker, unit="寸滩街道", person="张")
+    service.reply(pid, actor=supervisor, outcome="support", text="已办")
+    service.resolve(pid, actor=worker)
+    version = service.get(pid).version
+    # The standard workflow gives call-backs to the hotline and supervisors, not to the unit.
+    with pytest.raises(PermissionDenied) as denied:
+        service.callback(pid, actor=worker, contacted=True, resolved=True, rating="satisfied")
+    assert not isinstance(denied.value, CallbackNotIndependent)
+    # A supervisor who replied may not rate the work either: the rule is named.
+    with pytest.raises(CallbackNotIndependent, match="independent call-back"):
+        service.callback(pid, actor=supervisor, contacted=True, resolved=True,
+                         rating="satisfied")
+    assert service.get(pid).version == version
+    # A call-back that cannot reach the petitioner is recorded as such, by the hotline.
+    view = service.callback(pid, actor=clerk, contacted=False, resolved=False)
+    assert view.last_contacted is False and view.last_rating is None
+    # The call-back has its own time limit after resolution (review stage).
+    wf = service.workflow("standard")
+    limit = wf.stage("review").limit
+    assert limit is not None and limit.start == "resolve"

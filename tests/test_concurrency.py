@@ -41,6 +41,7 @@ COMMAND_OF = {
     "ActionRecorded": "act", "Replied": "reply", "Resolved": "resolve",
     "CallbackRecorded": "callback", "Reopened": "reopen", "Closed": "close",
     "NoteAdded": "note", "Escalated": "escalate", "DeadlineExtended": "extend",
+    "Reminded": "remind", "Excluded": "exclude",
 }
 
 

@@ -5,6 +5,7 @@ schemathesis against its OpenAPI document; concurrent clients lose nothing."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -113,12 +114,21 @@ def test_a_petition_through_the_api(server: Server) -> None:
                               "co_units": ["区住建委"]}, {**desk, "If-Match": str(version)})
     assert assigned.status_code == 200 and assigned.json()["co_units"] == ["区住建委"]
     for command, body in [("reply", {"outcome": "support", "text": "已增设停车位"}),
-                          ("resolve", {}),
-                          ("callback", {"contacted": True, "resolved": True,
-                                        "rating": "satisfied"}),
-                          ("close", {})]:
+                          ("resolve", {})]:
         r = run(command, body)
         assert r.status_code == 200, (command, r.text)
+    # 独立回访 (standard v3): the caseworker who replied may not call back; a
+    # supervisor may, and the petition is addressed by its work-order number.
+    rating = {"contacted": True, "resolved": True, "rating": "satisfied"}
+    _problem(run("callback", rating), 403, "permission_denied")
+    number = first.json()["number"]
+    assert re.fullmatch(r"\d{4}-\d{6}", number), number
+    by_number = httpx.post(f"{_api(server)}/petitions/{number}/callback", json=rating,
+                           headers=boss)
+    assert by_number.status_code == 200, by_number.text
+    assert by_number.json()["id"] == pid and by_number.json()["number"] == number
+    assert httpx.get(f"{_api(server)}/petitions/{number}", headers=desk).json()["id"] == pid
+    assert run("close", {}).status_code == 200
     shown = httpx.get(base, headers=desk).json()
     assert shown["stage"] == "closed" and shown["outcome"] == "resolved"
     assert shown["petitioner"]["phone"] == "138****1234"  # masked for a caseworker

@@ -5,6 +5,7 @@ status codes as the spec says; no personal data of the requester in any answer."
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -105,6 +106,7 @@ def test_post_request_then_read_it_in_both_formats(server: Server) -> None:
     assert r.status_code == 201, r.text
     _check(r.json(), schemas.POST_ANSWER)
     rid = r.json()[0]["service_request_id"]
+    assert re.fullmatch(r"\d{4}-\d{6}", rid), rid  # the work-order number (工单号)
     _no_personal_data(r.text)
 
     one = httpx.get(f"{_o311(server)}/requests/{rid}.json")

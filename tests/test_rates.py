@@ -35,7 +35,7 @@ def petition(svc: PetitionService, street: str, grid: str, category: str, unit: 
 
 def callback(svc: PetitionService, pid: UUID, contacted: bool, resolved: bool,
              rating: str | None, at: datetime) -> None:
-    svc.callback(pid, actor=WORKER, contacted=contacted, resolved=resolved, rating=rating,
+    svc.callback(pid, actor=CLERK, contacted=contacted, resolved=resolved, rating=rating,
                  at=at)
 
 
@@ -48,7 +48,8 @@ def history(service: PetitionService) -> PetitionService:
       b contacted, resolved,   basically satisfied  (June)
       c contacted, unresolved, unsatisfied          (July)
       d not contacted, unresolved                   (July)
-      → response 3/4 = 0.75, resolution 2/4 = 0.5, satisfaction (1 + 0.9)/4 = 0.475
+      → response 3/4 = 0.75, resolution 2/4 = 0.5, satisfaction over the rated
+        (a, b, c; d unreachable, reported apart) (1 + 0.9)/3 = 0.633333
     华新街 (grid 1): e basically satisfied then reopened and called back satisfied
       (the latest call-back counts), f contacted, resolved, unsatisfied
       → response 2/2, resolution 2/2, satisfaction 1/2 = 0.5
@@ -86,7 +87,7 @@ def rates(svc: PetitionService, by: str, **kw: str) -> dict[str, tuple[object, .
 
 def test_rates_by_street(history: PetitionService) -> None:
     assert rates(history, "street") == {
-        "寸滩街道": (4, 0.75, 0.5, 0.475),
+        "寸滩街道": (4, 0.75, 0.5, round(1.9 / 3, 6)),
         "华新街街道": (2, 1.0, 1.0, 0.5),
     }
 
@@ -103,7 +104,7 @@ def test_rates_by_grid_category_unit(history: PetitionService) -> None:
     }
     assert rates(history, "unit") == {
         "寸滩街道": (3, 1.0, round(2 / 3, 6), round(1.9 / 3, 6)),
-        "区住建委": (1, 0.0, 0.0, 0.0),
+        "区住建委": (1, 0.0, 0.0, None),  # unreachable: nobody rated
         "华新街街道": (2, 1.0, 1.0, 0.5),
     }
 
@@ -131,7 +132,7 @@ def test_weights_are_configuration(history: PetitionService, tmp_path: Path,
     assert rate_config().weight("basically_satisfied") == 0.8
     assert rate_config().weight("satisfied") == 1.0  # kept from the shipped file
     # g (withdrawn) counts now: 寸滩 has a, b, c, d, g.
-    assert rates(history, "street")["寸滩街道"] == (5, 0.8, 0.6, round((1 + 0.8 + 1) / 5, 6))
+    assert rates(history, "street")["寸滩街道"] == (5, 0.8, 0.6, round((1 + 0.8 + 1) / 4, 6))
 
 
 def test_shipped_weights() -> None:
@@ -147,7 +148,8 @@ def test_compute_rates_by_hand() -> None:
             ("A", False, False, None, 5), ("B", True, True, "unsatisfied", 1)]
     a, b = compute_rates(rows, config)
     assert (a.group, a.valid, a.contacted, a.resolved) == ("A", 10, 5, 3)
-    assert (a.response_rate, a.resolution_rate, a.satisfaction_rate) == (0.5, 0.3, 0.48)
+    assert (a.response_rate, a.resolution_rate, a.satisfaction_rate) == (0.5, 0.3, 0.96)
+    assert (a.rated, a.unreachable) == (5, 5)
     assert dict(a.ratings) == {"basically_satisfied": 2, "satisfied": 3}
     assert (b.response_rate, b.resolution_rate, b.satisfaction_rate) == (1.0, 1.0, 0.0)
     assert compute_rates([], config) == []
@@ -158,3 +160,47 @@ def test_unknown_grouping_is_refused(service: PetitionService) -> None:
 
     with pytest.raises(InvalidInput):
         service.stats("colour")
+
+
+def test_satisfaction_over_valid_is_configuration(history: PetitionService, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    custom = tmp_path / "rates.toml"
+    custom.write_text('[satisfaction]\nover = "valid"\n', encoding="utf-8")
+    monkeypatch.setenv("PETITIONS_RATES", str(custom))
+    assert rates(history, "street")["寸滩街道"] == (4, 0.75, 0.5, 0.475)
+
+
+def test_unreachable_reported_apart(history: PetitionService) -> None:
+    cuntan = {g.group: g for g in history.stats("street")}["寸滩街道"]
+    assert (cuntan.valid, cuntan.rated, cuntan.unreachable) == (4, 3, 1)
+    assert cuntan.to_dict()["unreachable"] == 1
+
+
+def test_rank_by_street_and_unit(history: PetitionService) -> None:
+    rows = history.rank("street")
+    # score = 0.30 response + 0.35 resolution + 0.35 satisfaction (rates.toml)
+    huaxin = round(0.30 * 1.0 + 0.35 * 1.0 + 0.35 * 0.5, 6)
+    cuntan = round(0.30 * 0.75 + 0.35 * 0.5 + 0.35 * round(1.9 / 3, 6), 6)
+    assert [(r.group, r.score, r.rank) for r in rows] == [
+        ("华新街街道", huaxin, 1), ("寸滩街道", cuntan, 2)]
+    units = history.rank("unit")
+    assert [r.group for r in units] == ["华新街街道", "寸滩街道", "区住建委"]
+    assert units[-1].score == 0.0 and units[-1].rank == 3
+    july = history.rank("street", date_from="2022-07-01", date_to="2022-07-31")
+    assert [r.group for r in july] == ["寸滩街道"]
+    from petitions import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        history.rank("grid")
+
+
+def test_rank_ties_share_a_place() -> None:
+    from petitions.readmodels.rates import RateGroup, rank_groups
+
+    def group(name: str, rate: float) -> RateGroup:
+        return RateGroup(group=name, valid=1, contacted=1, resolved=1, ratings={},
+                         response_rate=rate, resolution_rate=rate, satisfaction_rate=rate)
+
+    rows = rank_groups([group("a", 1.0), group("b", 0.5), group("c", 0.5), group("d", 0.1)],
+                       load_rate_config(None))
+    assert [(r.group, r.rank) for r in rows] == [("a", 1), ("b", 2), ("c", 2), ("d", 4)]

@@ -46,7 +46,7 @@ def test_case_index_follows_commands(service: PetitionService) -> None:
     assert (case.id, case.stage, case.status, case.version) == (str(pid), "intake", "open", 2)
     assert case.deadline is not None and case.deadline_state == "on_time"
     handle_to_review(service, pid)
-    service.callback(pid, actor=WORKER, contacted=True, resolved=True, rating="satisfied")
+    service.callback(pid, actor=CLERK, contacted=True, resolved=True, rating="satisfied")
     service.close(pid, actor=WORKER)
     [case] = service.list_petitions()
     assert (case.stage, case.status, case.outcome) == ("closed", "closed", "resolved")
@@ -120,7 +120,7 @@ def test_caseload_and_campaign_progress(service: PetitionService) -> None:
     file(service)
     handle_to_review(service, a, person="王强")
     handle_to_review(service, b, person="王强")
-    service.callback(a, actor=WORKER, contacted=True, resolved=True, rating="satisfied")
+    service.callback(a, actor=CLERK, contacted=True, resolved=True, rating="satisfied")
     service.close(a, actor=WORKER)
     loads = {c.person: (c.open, c.closed) for c in service.read_models.caseload("assignee")}
     assert loads == {"王强": (1, 1)}
@@ -194,7 +194,7 @@ def random_history(svc: PetitionService, rng: random.Random, petitions: int = 12
                 svc.resolve(pid, actor=WORKER)
             elif command == "callback":
                 contacted = rng.random() < 0.8
-                svc.callback(pid, actor=WORKER, contacted=contacted,
+                svc.callback(pid, actor=CLERK, contacted=contacted,
                              resolved=rng.random() < 0.7,
                              rating=rng.choice(["satisfied", "basically_satisfied",
                                                 "unsatisfied"]) if contacted else None)

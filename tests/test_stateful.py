@@ -32,6 +32,7 @@ from petitions import (
     TransitionNotAllowed,
 )
 from petitions.domain.petition import Petition
+from petitions.errors import CallbackNotIndependent
 from workflows import ROLES
 
 STANDARD = Path(workflows.__file__).parent / "definitions" / "standard.toml"
@@ -39,11 +40,11 @@ STANDARD = Path(workflows.__file__).parent / "definitions" / "standard.toml"
 COMMANDS = [
     "accept", "reject", "duplicate", "withdraw", "assign", "transfer", "dispute",
     "open_mediation", "record_session", "agree", "fail_mediation", "act", "reply",
-    "resolve", "callback", "reopen", "close", "note", "escalate", "extend",
+    "resolve", "callback", "reopen", "close", "note", "escalate", "extend", "remind", "exclude",
 ]
 # Drawn less often, so that histories get deep (mediation, reopen limits):
 ENDINGS = {"withdraw", "reject", "duplicate"}
-ASIDES = {"note", "escalate", "extend"}
+ASIDES = {"note", "escalate", "extend", "remind", "exclude"}
 texts = st.sampled_from(["已核实", "业主来电", "物业整改", "  ", "协商一致"])
 
 
@@ -80,6 +81,8 @@ def arguments(command: str) -> st.SearchStrategy[dict[str, Any]]:
         "note": d(text=texts),
         "escalate": d(reason=texts),
         "extend": d(days=st.integers(-1, 40), reason=texts),
+        "remind": d(note=texts),
+        "exclude": d(reason=texts),
     }[command]
 
 
@@ -159,7 +162,11 @@ class PetitionMachine(RuleBasedStateMachine):
             view = getattr(self.svc, command)(pid, actor=Actor("y", role), **kwargs)
         except PetitionError as exc:
             assert stored_count(self.svc, pid) == count_before, "a refused command wrote"
-            if isinstance(exc, PermissionDenied):
+            if isinstance(exc, CallbackNotIndependent):
+                # whoever replied or resolved may not call back (回访 by someone else)
+                assert command == "callback" and self.wf.independent_callback
+                event("call-back by its own handler refused")
+            elif isinstance(exc, PermissionDenied):
                 assert not self.wf.may(role, command)
             if command == "reopen" and before.reopen_count >= self.wf.reopen_limit \
                     and self.wf.may(role, command):
@@ -198,8 +205,9 @@ class PetitionMachine(RuleBasedStateMachine):
                     self.live[pid] = self.svc.reply(pid, actor=worker, outcome="explain",
                                                     text="说明")
                     self.live[pid] = self.svc.resolve(pid, actor=worker)
-                self.live[pid] = self.svc.callback(pid, actor=worker, contacted=True,
-                                                   resolved=False, rating="unsatisfied")
+                self.live[pid] = self.svc.callback(pid, actor=Actor("hotline", "supervisor"),
+                                                   contacted=True, resolved=False,
+                                                   rating="unsatisfied")
             except PetitionError:  # e.g. a random earlier step left it elsewhere
                 self.live[pid] = self.svc.get(pid)
                 return

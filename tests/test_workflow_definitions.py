@@ -10,7 +10,10 @@ import workflows
 from petitions import Actor, Location, Petitioner, PetitionService, TransitionNotAllowed
 from workflows import Registry, WorkflowInvalid, load_text
 
-STANDARD = (Path(workflows.__file__).parent / "definitions" / "standard.toml").read_text("utf-8")
+_DEFINITIONS = Path(workflows.__file__).parent / "definitions"
+STANDARD = (_DEFINITIONS / "standard.toml").read_text("utf-8")
+STANDARD_V1 = (_DEFINITIONS / "standard_v1.toml").read_text("utf-8")
+STANDARD_V2 = (_DEFINITIONS / "standard_v2.toml").read_text("utf-8")
 
 SMALL = """
 name = "tiny"
@@ -31,9 +34,16 @@ close = ["caseworker"]
 
 
 def test_standard_workflow_loads_and_answers() -> None:
-    wf = Registry.shipped().current("standard")
-    assert wf.name == "standard" and wf.version == 2
+    registry = Registry.shipped()
+    # v1 and v2 stay, byte for byte, for the petitions filed under them
+    assert registry.get("standard", 1).sha256 == workflows.digest(STANDARD_V1)
+    assert registry.get("standard", 2).sha256 == workflows.digest(STANDARD_V2)
+    wf = registry.current("standard")
+    assert wf.name == "standard" and wf.version == 3
     assert wf.sha256 == workflows.digest(STANDARD)
+    assert wf.independent_callback and not registry.get("standard", 2).independent_callback
+    assert not registry.get("standard", 1).independent_callback
+    assert wf.roles_for("callback") == ("intake_clerk", "supervisor")
     assert wf.initial == "intake"
     assert wf.targets("intake", "accept") == ("dispatch",)
     assert wf.targets("review", "reopen") == ("mediation", "resolution")

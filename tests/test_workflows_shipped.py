@@ -203,13 +203,25 @@ def test_standard_v1_text_is_unchanged() -> None:
     assert pinned.decode("utf-8") == text
 
 
-def test_every_changed_workflow_keeps_its_version_1() -> None:
+def test_standard_v2_text_is_unchanged() -> None:
+    """Version 2 of "standard" (issue 15's) stays beside version 3 (issue 14's
+    independent call-back, 催办, 核减), byte for byte: petitions filed under it pin its hash."""
+    text = dict(shipped_texts())["workflows/definitions/standard_v2.toml"]
+    wf = load_text(text)
+    assert (wf.name, wf.version) == ("standard", 2)
+    assert wf.sha256.startswith("1d0210b603b5")
+    assert not wf.independent_callback and not wf.may("supervisor", "remind")
+
+
+def test_every_changed_workflow_keeps_its_older_versions() -> None:
     from workflows import Registry
 
     reg = Registry.shipped()
     for wf in reg.all():
-        assert wf.version == 2
-        assert reg.get(wf.name, 1).version == 1
+        assert wf.version == (3 if wf.name == "standard" else 2)
+        for older in range(1, wf.version):
+            assert reg.get(wf.name, older).version == older
+    assert reg.current("standard").independent_callback
 
 
 # ------------------------------------------------------------- engine

@@ -133,7 +133,7 @@ class _Builder:
         d = self.data
         known_top = {
             "name", "version", "title", "description", "initial", "reopen_limit",
-            "anytime", "roles", "requires", "stages", "satisfaction", "plans",
+            "anytime", "roles", "requires", "stages", "satisfaction", "plans", "callback",
             "accept_on_filing", "extension", "review", "matter_types",
             "first_receiver_owns",
         }
@@ -186,6 +186,12 @@ class _Builder:
             self.problem("first_receiver_owns", "must be true or false")
             first_receiver_owns = False
         review = self.review(d.get("review"))
+        callback = d.get("callback", {})
+        independent = callback.get("independent", False) if isinstance(callback, Mapping) \
+            else False
+        if not isinstance(callback, Mapping) or not isinstance(independent, bool):
+            self.problem("callback.independent", "must be true or false")
+            independent = False
         self.check_review_used(stages, anytime, requires, review)
         if (accept_channels and initial in stages
                 and "accept" not in stages[initial].transitions):
@@ -217,6 +223,7 @@ class _Builder:
             review=review,
             extension_notifies_petitioner=notify,
             matter_types=matter_types,
+            independent_callback=independent,
             first_receiver_owns=first_receiver_owns,
         )
 

@@ -127,6 +127,10 @@ class Workflow:
     extension_notifies_petitioner: bool = False
     #: the matter types a petition under this workflow may have (all if empty)
     matter_types: tuple[str, ...] = ()
+    #: 回访 by someone independent: whoever replied to or resolved a petition
+    #: may not record its call-back (``[callback] independent``; the standard
+    #: workflow sets it)
+    independent_callback: bool = False
     #: 首接负责: until a petition is accepted, only whoever received it (filed
     #: it, or had it handed over by ``transfer``) — or a supervisor — may act on it
     first_receiver_owns: bool = False

@@ -53,6 +53,9 @@ COMMANDS: Final[frozenset[str]] = frozenset(
         "extend",
         "pause",
         "resume",
+        # hotline practice: reminders (催办), exclusion from the rates (核减)
+        "remind",
+        "exclude",
     }
 )
 
@@ -69,6 +72,8 @@ IN_PLACE: Final[frozenset[str]] = frozenset(
         "note",
         "escalate",
         "extend",
+        "remind",
+        "exclude",
         "deliver",
     }
 )

@@ -226,4 +226,7 @@ def import_log(app: Any, path: str | Path, *, actor: Actor, seal: Seal | None = 
             app.recorder.insert_events(events)
             if table is not None:
                 table.write_separately(heads)
+        reindex = getattr(app, "reindex", None)
+        if reindex is not None:  # work-order numbers, in the source's order
+            reindex()
     return report

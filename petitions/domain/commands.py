@@ -879,6 +879,7 @@ __all__ = [
     "Dispute",
     "Duplicate",
     "Escalate",
+    "Exclude",
     "Extend",
     "FailMediation",
     "Note",
@@ -888,6 +889,7 @@ __all__ = [
     "PlanStepDone",
     "RecordSession",
     "Reject",
+    "Remind",
     "Reopen",
     "Reply",
     "RequestReReview",
@@ -901,3 +903,51 @@ __all__ = [
     "register",
     "unregister",
 ]
+
+
+# ------------------------------------------------- hotline practice
+# 催办 and 核减 (events in petitions.domain.hotline; docs/hotline.md).
+@register
+@attrs.frozen
+class Remind(Command):
+    name = "remind"
+    cli = ("remind",)
+    help = N_("Remind the handling unit (催办); counted per unit.")
+    method = "remind"
+
+    note: str = text_field(N_("A note kept with the event."), default="")
+
+    def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain import hotline
+        from petitions.domain.hotline import text as hotline_text
+
+        petition.permit(ctx.workflow, ctx.actor, self.name)
+        petition.trigger_event(hotline.Reminded, actor=ctx.actor,
+                               occurred_at=petition.checked_time(ctx.at),
+                               note=hotline_text("note", self.note, required=False),
+                               unit=petition.lead_unit)
+        return ()
+
+
+@register
+@attrs.frozen
+class Exclude(Command):
+    name = "exclude"
+    cli = ("exclude",)
+    help = N_("Exclude an unreasonable demand from the rates (核减; a supervisor's, audited).")
+    method = "exclude"
+
+    reason: str = text_field(N_("Why (kept in the history)."))
+
+    def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain import hotline
+        from petitions.domain.hotline import text as hotline_text
+
+        petition.permit(ctx.workflow, ctx.actor, self.name)
+        if getattr(petition, "excluded", False):
+            raise InvalidInput("reason", "the petition is already excluded from the rates",
+                               kind="invalid")
+        petition.trigger_event(hotline.Excluded, actor=ctx.actor,
+                               occurred_at=petition.checked_time(ctx.at),
+                               reason=hotline_text("reason", self.reason))
+        return ()

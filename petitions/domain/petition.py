@@ -33,7 +33,12 @@ from petitions.domain.values import (
     Petitioner,
     WorkflowRef,
 )
-from petitions.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
+from petitions.errors import (
+    CallbackNotIndependent,
+    InvalidInput,
+    PermissionDenied,
+    TransitionNotAllowed,
+)
 from workflows import Workflow
 
 if TYPE_CHECKING:
@@ -296,6 +301,7 @@ class Petition(Aggregate):
         text: str
 
         def evolve(self, petition: Petition) -> None:
+            petition.handled_by = (*getattr(petition, "handled_by", ()), self.actor.id)
             petition.replied = True
             petition.reply_outcome = self.outcome
             petition.reply_text = self.text
@@ -306,6 +312,7 @@ class Petition(Aggregate):
         stage: str
 
         def evolve(self, petition: Petition) -> None:
+            petition.handled_by = (*getattr(petition, "handled_by", ()), self.actor.id)
             petition.callback_recorded = False
             petition.unsatisfied = False
 
@@ -580,6 +587,12 @@ class Petition(Aggregate):
     # only: class annotations would turn the aggregate into a dataclass.
     if TYPE_CHECKING:
         workflow: WorkflowRef
+        #: who replied to or resolved it (may not record its call-back)
+        handled_by: tuple[str, ...]
+        #: reminders (催办) and exclusion from the rates (核减): petitions.domain.hotline
+        reminders: int
+        excluded: bool
+        exclusion_reason: str
         stage: str
         petitioner: Petitioner
         channel: str
@@ -998,6 +1011,9 @@ class Petition(Aggregate):
     def callback(self, wf: Workflow, actor: Actor, at: datetime, contacted: bool,
                  resolved: bool, rating: str | None, comment: str = "") -> None:
         self.permit(wf, actor, "callback")
+        if wf.independent_callback and actor.id in getattr(self, "handled_by", ()):
+            raise CallbackNotIndependent(actor.id, actor.role,
+                                         tuple(sorted(wf.roles.get("callback", ()))))
         if contacted:
             if rating is None:
                 raise InvalidInput("rating", "a contacted petitioner gives a rating",

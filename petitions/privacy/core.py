@@ -166,6 +166,11 @@ class Privacy:
                             address=s("address", petitioner.address),
                             representatives=reps)
 
+    def open_field(self, field: str, value: str) -> str | None:
+        """The clear text of one sealed field (None when erased or sealed); for
+        internal indexes (the caller index), never shown."""
+        return self._open(field, value)[0]
+
     def _open(self, field: str, value: str) -> tuple[str | None, str | None]:
         """(clear value or None, why not: ``"erased"``, ``"sealed"`` — the key is
         not available here, or the value does not open — or None)."""
@@ -317,6 +322,10 @@ class Privacy:
         self._append(petitioner_id, actor, when,
                      lambda r: r.erase(actor, when, basis, len(live)))
         destroyed = self.keyring.erase(petitioner_id, when)
+        # Their entries in the caller index (blind digests of phone and ID) go too.
+        from petitions.sidetables import side_tables
+
+        side_tables(self.store).forget_petitioner(petitioner_id)
         log.info("erased the personal data of petitioner %s (%d key(s)) by %s: %s",
                  petitioner_id, destroyed, actor, basis)
         return Erasure(petitioner_id, destroyed, basis, actor, when)
@@ -373,7 +382,12 @@ class Privacy:
         self.policy.check(actor, "keys")
         rows = self.read_key_file(path)
         self.keyring.sync()
-        return self.keyring.import_rows(rows)
+        added = self.keyring.import_rows(rows)
+        # The callers of petitions whose data can now be read go into the index.
+        from petitions.sidetables import reindex
+
+        reindex(self.store, self)
+        return added
 
     def check_key_file(self, actor: Actor, path: str | Path) -> int:
         """Check a key export without writing anything: every row is well formed

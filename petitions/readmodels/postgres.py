@@ -61,7 +61,7 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             yield cursor
 
     def _sql(self, statement: str) -> str:
-        names = {t: self._qualified(t) for t in self.TABLES}
+        names = {t: self._qualified(t) for t in self.TABLES + self.SIDE_TABLES}
         text = statement.format(tracking=self._qualified(self.tracking_table_name), **names)
         return _PG_PARAM.sub(r"%(\1)s", text)
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
+from petitions.domain.hotline import Excluded, Reminded
 from petitions.domain.petition import Petition
 from petitions.readmodels.store import CASE_COLUMNS, VIEWS_NAME, ViewStore, ViewTx
 
@@ -44,8 +45,18 @@ def _filed(e: Any, row: Row) -> None:
         community=e.location.community, grid=e.location.grid, lead_unit=None,
         assignee=None, mediator=None, filed_at=iso(e.occurred_at), last_rating=None,
         campaign_id=str(e.campaign_id) if e.campaign_id else None, cb_day=None,
-        cb_contacted=None, cb_resolved=None,
+        cb_contacted=None, cb_resolved=None, reminders=0, escalations=0, excluded=0,
     )
+
+
+def _count(column: str) -> Callable[[Any, Row], None]:
+    def update(e: Any, row: Row) -> None:
+        row[column] = int(row.get(column) or 0) + 1
+    return update
+
+
+def _excluded(e: Any, row: Row) -> None:
+    row["excluded"] = 1
 
 
 def _outcome(value: str) -> Callable[[Any, Row], None]:
@@ -141,6 +152,9 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.ClockWarned: _clock_mark("warned"),
     Petition.ClockBreached: _clock_mark("breached"),
     Petition.DeadlineExtended: _extended,
+    Petition.Escalated: _count("escalations"),
+    Reminded: _count("reminders"),
+    Excluded: _excluded,
     Petition.DeadlineRecomputed: _extended,
 }
 

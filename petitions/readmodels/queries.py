@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,9 @@ BATCH = 500
 STATUSES = ("open", "closed")
 #: Whose desks ``caseload`` counts.
 CASELOAD_ROLES = ("assignee", "mediator")
+#: What ``caseload`` can be counted per: the roles, or the lead unit
+#: (``PetitionService.unit_caseload``, rolled up the unit register).
+CASELOAD_VIEWS = (*CASELOAD_ROLES, "unit")
 
 Progress = Callable[[int, int], None]
 
@@ -93,6 +96,8 @@ class CaseSummary:
     #: ``warned``, ``breached``, ``paused``); ``None`` without a clock.
     deadline: datetime | None = None
     deadline_state: str | None = None
+    #: The work-order number (工单号).
+    number: str | None = None
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> CaseSummary:
@@ -108,7 +113,7 @@ class CaseSummary:
             lead_unit=row["lead_unit"], assignee=row["assignee"], mediator=row["mediator"],
             filed_at=filed, updated_at=updated, last_rating=row["last_rating"],
             campaign_id=row["campaign_id"], deadline=_time(row.get("deadline")),
-            deadline_state=row.get("deadline_state"),
+            deadline_state=row.get("deadline_state"), number=row.get("number"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,6 +173,7 @@ def open_store(app: Application[Any], create: bool = True) -> ViewStore:
 
 def _create(app: Application[Any], store: SQLiteViewStore | PostgresViewStore) -> None:
     """Create (or upgrade) the view tables; several processes may do this at once."""
+    from petitions.readmodels.sqlite import SQLiteViewStore
 
     def create() -> None:
         if store.outdated():
@@ -176,6 +182,9 @@ def _create(app: Application[Any], store: SQLiteViewStore | PostgresViewStore) -
             log.warning("read models are of an older version: rebuilding them")
             store.drop_views(app.name)
         store.create_table()
+        from petitions.sidetables import SideTables
+
+        SideTables(store.datastore, postgres=not isinstance(store, SQLiteViewStore)).create()
 
     creating = getattr(app.factory, "creating", None)
     if creating is not None:  # PostgreSQL: one process at a time (advisory lock)
@@ -348,15 +357,18 @@ class ReadModels:
         bounded("offset", offset)
 
     def cases(self, *, text: str | None = None, limit: int | None = 50, offset: int = 0,
-              **filters: str | None) -> list[CaseSummary]:
+              ids: Sequence[str] | None = None, **filters: str | None) -> list[CaseSummary]:
+        """Cases matching the filters (and among ``ids`` when given), newest first."""
         self.check_page(limit, offset)
         self.refresh()
-        rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset)
+        rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset,
+                                     ids=ids)
         return [CaseSummary.of(r) for r in rows]
 
-    def count(self, *, text: str | None = None, **filters: str | None) -> int:
+    def count(self, *, text: str | None = None, ids: Sequence[str] | None = None,
+              **filters: str | None) -> int:
         self.refresh()
-        return self.store.count_cases(self.check_filters(filters), text or None)
+        return self.store.count_cases(self.check_filters(filters), text or None, ids=ids)
 
     def cases_by_deadline(self, *, overdue: bool = False, due_within: timedelta | None = None,
                           now: datetime | None = None, text: str | None = None,
@@ -413,8 +425,19 @@ class ReadModels:
                                  int(r["closed_count"]), int(r["resolved_count"]))
                 for r in self.store.campaigns()]
 
+    def supervision_counts(self) -> list[tuple[str, int, int]]:
+        """``(lead unit, reminders, escalations)``."""
+        self.refresh()
+        return self.store.supervision_counts()
+
+    def unit_counts(self) -> list[tuple[str, bool, int]]:
+        """``(lead unit, open?, count)`` over dispatched cases."""
+        self.refresh()
+        return self.store.unit_counts()
+
     def stats(self, by: str = "street", date_from: str | None = None,
-              date_to: str | None = None) -> list[RateGroup]:
+              date_to: str | None = None,
+              rollup: Callable[[str], Sequence[str]] | None = None) -> list[RateGroup]:
         """The three rates per group over valid call-backs, optionally within
         local days ``date_from``…``date_to`` (inclusive, ``YYYY-MM-DD``)."""
         if by not in GROUPINGS:
@@ -425,4 +448,8 @@ class ReadModels:
         self.refresh()
         config = rate_config()
         rows = self.store.rate_rows(by, config.exclude_outcomes, date_from, date_to)
+        if rollup is not None:
+            rows = [(name, contacted, resolved, rating, n)
+                    for group, contacted, resolved, rating, n in rows
+                    for name in (rollup(group) if group else [group])]
         return compute_rates(rows, config)

@@ -98,7 +98,8 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                 raw.execute(f"PRAGMA synchronous={int(before)}")
 
     def _sql(self, statement: str) -> str:
-        return statement.format(tracking=TRACKING_TABLE, **{t: t for t in self.TABLES})
+        return statement.format(tracking=TRACKING_TABLE,
+                                **{t: t for t in self.TABLES + self.SIDE_TABLES})
 
     def _case_columns(self) -> set[str]:
         rows = self._all("SELECT name FROM pragma_table_info('petition_index')")

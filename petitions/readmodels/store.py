@@ -34,6 +34,9 @@ CASE_COLUMNS = (
     # mark without pauses, when its warning is due (until recorded), and the
     # next moment a sweep has something to record (indexed: the sweep's query).
     "deadline", "deadline_state", "clock_mark", "warn_due", "next_due",
+    # Supervision and assessment (issue 14): reminders (催办), escalations
+    # (督办), and whether it is excluded from the rates (核减).
+    "reminders", "escalations", "excluded",
 )
 
 #: ``list`` filters → case index columns.
@@ -57,7 +60,8 @@ _INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_
 
 _TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
 _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
-                  cb_contacted="INTEGER", cb_resolved="INTEGER")
+                  cb_contacted="INTEGER", cb_resolved="INTEGER", reminders="INTEGER",
+                  escalations="INTEGER", excluded="INTEGER")
 
 
 def case_table_sql(seq: str) -> str:
@@ -93,6 +97,9 @@ class ViewStore(TrackingRecorder):
 
     #: Table names used in the shared SQL.
     TABLES = ("petition_index", "petition_text", "caseload", "campaign_progress")
+    #: Tables beside the events that queries join (:mod:`petitions.sidetables`);
+    #: not views: never emptied or dropped with them.
+    SIDE_TABLES = ("work_orders",)
 
     @abstractmethod
     def _cursor(self, *, commit: bool) -> contextlib.AbstractContextManager[Any]:
@@ -142,8 +149,13 @@ class ViewStore(TrackingRecorder):
             cursor.execute(self._sql(statement), dict(params or {}))
             return [dict(row) for row in cursor.fetchall()]
 
+    #: The case index with each case's work-order number.
+    _CASES = ("SELECT {petition_index}.*, work_orders.number AS number FROM {petition_index} "
+              "LEFT JOIN {work_orders} work_orders ON work_orders.petition_id = "
+              "{petition_index}.id")
+
     def get_case(self, petition_id: str) -> dict[str, Any] | None:
-        rows = self._all("SELECT * FROM {petition_index} WHERE id = :id", {"id": petition_id})
+        rows = self._all(self._CASES + " WHERE id = :id", {"id": petition_id})
         return rows[0] if rows else None
 
     @abstractmethod
@@ -179,9 +191,18 @@ class ViewStore(TrackingRecorder):
         return [r["id"] for r in rows]
 
     def _where(self, filters: Mapping[str, str | None], text: str | None,
-               params: dict[str, Any], deadline: tuple[str | None, str | None] = (None, None)
-               ) -> str:
+               params: dict[str, Any], deadline: tuple[str | None, str | None] = (None, None),
+               ids: Sequence[str] | None = None) -> str:
         conditions = []
+        if ids is not None:
+            if not ids:
+                conditions.append("1 = 0")
+            else:
+                names = []
+                for i, pid in enumerate(ids):
+                    params[f"id{i}"] = pid
+                    names.append(f":id{i}")
+                conditions.append(f"id IN ({', '.join(names)})")
         for key, value in filters.items():
             if value is None:
                 continue
@@ -204,25 +225,25 @@ class ViewStore(TrackingRecorder):
 
     def list_cases(self, filters: Mapping[str, str | None], text: str | None = None,
                    limit: int | None = 50, offset: int = 0,
-                   deadline: tuple[str | None, str | None] = (None, None)
-                   ) -> list[dict[str, Any]]:
-        """Cases matching ``filters`` and ``text``; with ``deadline`` (from, to:
-        sortable UTC texts, either open) those whose running clock's deadline
-        lies in that range, soonest first."""
+                   deadline: tuple[str | None, str | None] = (None, None),
+                   ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Cases matching ``filters`` and ``text`` (and among ``ids`` when
+        given); with ``deadline`` (from, to: sortable UTC texts, either open)
+        those whose running clock's deadline lies in that range, soonest first."""
         params: dict[str, Any] = {}
-        where = self._where(filters, text, params, deadline)
+        where = self._where(filters, text, params, deadline, ids)
         page = ""
         if limit is not None:
             params["limit"], params["offset"] = limit, offset
             page = " LIMIT :limit OFFSET :offset"
         order = ("deadline, id" if deadline != (None, None) else "filed_at DESC, id")
-        return self._all(f"SELECT * FROM {{petition_index}}{where} "
-                         f"ORDER BY {order}{page}", params)
+        return self._all(f"{self._CASES}{where} ORDER BY {order}{page}", params)
 
     def count_cases(self, filters: Mapping[str, str | None], text: str | None = None,
-                    deadline: tuple[str | None, str | None] = (None, None)) -> int:
+                    deadline: tuple[str | None, str | None] = (None, None),
+                    ids: Sequence[str] | None = None) -> int:
         params: dict[str, Any] = {}
-        where = self._where(filters, text, params, deadline)
+        where = self._where(filters, text, params, deadline, ids)
         rows = self._all(f"SELECT COUNT(*) AS n FROM {{petition_index}}{where}", params)
         return int(rows[0]["n"])
 
@@ -237,7 +258,7 @@ class ViewStore(TrackingRecorder):
                   date_to: str | None) -> list[tuple[str, bool, bool, str | None, int]]:
         group = GROUP_EXPRESSIONS[by]
         params: dict[str, Any] = {}
-        conditions = ["cb_day IS NOT NULL"]
+        conditions = ["cb_day IS NOT NULL", "(excluded IS NULL OR excluded = 0)"]
         if exclude_outcomes:
             names = []
             for i, outcome in enumerate(exclude_outcomes):
@@ -256,6 +277,18 @@ class ViewStore(TrackingRecorder):
             f"GROUP BY {group}, cb_contacted, cb_resolved, last_rating", params)
         return [(str(r["grp"] or ""), bool(r["cb_contacted"]), bool(r["cb_resolved"]),
                  r["last_rating"], int(r["n"])) for r in rows]
+
+    def supervision_counts(self) -> list[tuple[str, int, int]]:
+        """``(lead unit, reminders, escalations)`` over dispatched cases."""
+        rows = self._all("SELECT lead_unit, SUM(COALESCE(reminders, 0)) AS r, "
+                         "SUM(COALESCE(escalations, 0)) AS e FROM {petition_index} "
+                         "WHERE lead_unit IS NOT NULL GROUP BY lead_unit")
+        return [(str(r["lead_unit"]), int(r["r"] or 0), int(r["e"] or 0)) for r in rows]
+
+    def unit_counts(self) -> list[tuple[str, bool, int]]:
+        rows = self._all("SELECT lead_unit, status, COUNT(*) AS n FROM {petition_index} "
+                         "WHERE lead_unit IS NOT NULL GROUP BY lead_unit, status")
+        return [(str(r["lead_unit"]), r["status"] == "open", int(r["n"])) for r in rows]
 
     def _rates_source(self) -> str:
         """The FROM clause of the rates query (a dialect may add an index hint)."""

@@ -1,0 +1,456 @@
+"""Tables beside the events: work-order numbers and the caller index.
+
+Both live in the same database as the events (SQLite file or PostgreSQL
+schema) and are written **in the filing's own transaction** through the
+recorders' ``also_write`` (:mod:`petitions.recorders`), so a filing and its
+rows commit together or not at all.
+
+* ``work_orders`` — one readable work-order number (工单号) per petition,
+  ``[PREFIX-]YYYY-NNNNNN``: unique per store and increasing per year.  The
+  sequence comes from ``work_order_counters`` (one row per prefix and year),
+  bumped with ``INSERT … ON CONFLICT DO UPDATE … RETURNING``: concurrent
+  filings queue on that row, so two writers never get the same number, on
+  SQLite (one writer at a time) as on PostgreSQL (row lock until commit).
+* ``caller_index`` — a keyed blind index (HMAC-SHA256) of each petition's
+  normalised phone and ID numbers (:mod:`petitions.privacy.callers`): no
+  clear text, only digests, removed when the petitioner is erased.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from petitions.persistence import is_postgres, retry_schema_change
+
+#: Numbers are counted per local (Asia/Shanghai) calendar year of filing.
+OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
+
+#: The configuration that sets an office prefix, e.g. ``JB`` → ``JB-2026-000123``.
+PREFIX_ENV = "PETITIONS_OFFICE_PREFIX"
+
+_PREFIX = re.compile(r"^[A-Za-z0-9]{1,12}$")
+#: What a work-order number looks like (the prefix is optional).
+NUMBER = re.compile(r"^(?:(?P<prefix>[A-Za-z0-9]{1,12})-)?(?P<year>\d{4})-(?P<seq>\d{6,})$")
+
+#: Writes rows with the cursor of the events' transaction.
+Write = Callable[[Any], None]
+
+
+def office_prefix(environ: dict[str, str] | None = None) -> str:
+    """The configured office prefix ('' for none); refuses a malformed one."""
+    value = (os.environ if environ is None else environ).get(PREFIX_ENV, "").strip()
+    if value and not _PREFIX.match(value):
+        from petitions.errors import InvalidInput
+
+        raise InvalidInput(PREFIX_ENV, "must be 1 to 12 letters or digits", kind="invalid")
+    return value
+
+
+def format_number(prefix: str, year: int, seq: int) -> str:
+    """``2026-000123`` or ``JB-2026-000123``."""
+    core = f"{year:04d}-{seq:06d}"
+    return f"{prefix}-{core}" if prefix else core
+
+
+def looks_like_number(text: str) -> bool:
+    return bool(NUMBER.match(text.strip()))
+
+
+def local_year(when: datetime) -> int:
+    return when.astimezone(OFFICE_ZONE).year
+
+
+class SideTables:
+    """The work-order and caller-index tables of one database."""
+
+    def __init__(self, datastore: Any, *, postgres: bool) -> None:
+        self.datastore = datastore
+        self.postgres = postgres
+        self.p = "%s" if postgres else "?"
+        if postgres:
+            schema = '"' + str(datastore.schema).replace('"', '""') + '"'
+            self.orders = f"{schema}.work_orders"
+            self.counters = f"{schema}.work_order_counters"
+            self.callers = f"{schema}.caller_index"
+        else:
+            self.orders = "work_orders"
+            self.counters = "work_order_counters"
+            self.callers = "caller_index"
+        self._created = False
+
+    # ----------------------------------------------------------------- DDL
+    def statements(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.counters} ("
+            "scope TEXT PRIMARY KEY, last BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.orders} ("
+            "petition_id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE, "
+            "year INTEGER NOT NULL, serial BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.callers} ("
+            "digest TEXT NOT NULL, kind TEXT NOT NULL, petitioner_id TEXT NOT NULL, "
+            "petition_id TEXT NOT NULL, PRIMARY KEY (digest, petition_id))",
+            f"CREATE INDEX IF NOT EXISTS caller_index_petitioner ON {self.callers} "
+            "(petitioner_id)",
+            f"CREATE INDEX IF NOT EXISTS caller_index_petition ON {self.callers} "
+            "(petition_id)",
+        ]
+
+    def create(self) -> None:
+        if self._created:
+            return
+
+        def create() -> None:
+            with self.datastore.transaction(commit=True) as c:
+                for statement in self.statements():
+                    c.execute(statement)
+
+        from eventsourcing.persistence import IntegrityError
+
+        # PostgreSQL: two sessions creating the same table at once can both pass
+        # IF NOT EXISTS; the loser's unique violation on the catalogue means
+        # "exists" (tried again, it passes).
+        retry_schema_change(create, also=(IntegrityError,))
+        self._created = True
+
+    @contextmanager
+    def _tx(self, commit: bool) -> Iterator[Any]:
+        self.create()
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    @staticmethod
+    def _rows(cursor: Any) -> list[tuple[Any, ...]]:
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                for r in cursor.fetchall()]
+
+    def _select(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._tx(commit=False) as c:
+            c.execute(sql, tuple(params))
+            return self._rows(c)
+
+    # --------------------------------------------------------- work orders
+    def number_writer(self, petition_id: str, year: int, prefix: str,
+                      taken: list[str]) -> Write:
+        """A write that allocates the next number of ``prefix``/``year`` for
+        ``petition_id`` in the transaction it is given; the number is appended
+        to ``taken`` (read it once the transaction has committed)."""
+        p = self.p
+        scope = f"{prefix}|{year}"
+
+        def write(cursor: Any) -> None:
+            cursor.execute(
+                f"INSERT INTO {self.counters} (scope, last) VALUES ({p}, 1) "
+                f"ON CONFLICT (scope) DO UPDATE SET last = {self.counters}.last + 1 "
+                "RETURNING last", (scope,))
+            seq = int(self._rows(cursor)[0][0])
+            number = format_number(prefix, year, seq)
+            cursor.execute(f"INSERT INTO {self.orders} (petition_id, number, year, serial) "
+                           f"VALUES ({p}, {p}, {p}, {p})", (petition_id, number, year, seq))
+            taken.append(number)
+
+        return write
+
+    def allocate(self, petition_id: str, year: int, prefix: str) -> str:
+        """Give ``petition_id`` a number in a transaction of its own (a store
+        whose recorder cannot write alongside, or a petition filed before
+        numbers existed); returns the number it has."""
+        existing = self.number_of(petition_id)
+        if existing is not None:
+            return existing
+        taken: list[str] = []
+        write = self.number_writer(petition_id, year, prefix, taken)
+        from eventsourcing.persistence import IntegrityError
+
+        try:
+            with self._tx(commit=True) as c:
+                write(c)
+        except IntegrityError:  # numbered by another process meanwhile
+            found = self.number_of(petition_id)
+            if found is None:
+                raise
+            return found
+        return taken[0]
+
+    def number_of(self, petition_id: str) -> str | None:
+        rows = self._select(f"SELECT number FROM {self.orders} WHERE petition_id = {self.p}",
+                            (petition_id,))
+        return str(rows[0][0]) if rows else None
+
+    def numbers_of(self, petition_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(petition_ids))
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join([self.p] * len(chunk))
+            for pid, number in self._select(
+                    f"SELECT petition_id, number FROM {self.orders} "
+                    f"WHERE petition_id IN ({marks})", chunk):
+                out[str(pid)] = str(number)
+        return out
+
+    def petition_of(self, number: str) -> str | None:
+        rows = self._select(f"SELECT petition_id FROM {self.orders} WHERE number = {self.p}",
+                            (number.strip(),))
+        return str(rows[0][0]) if rows else None
+
+    # -------------------------------------------------------- caller index
+    def caller_writer(self, entries: Sequence[tuple[str, str]], petitioner_id: str,
+                      petition_id: str) -> Write:
+        """A write of ``(digest, kind)`` entries for one petition."""
+        p = self.p
+
+        def write(cursor: Any) -> None:
+            for digest, kind in entries:
+                cursor.execute(
+                    f"INSERT INTO {self.callers} (digest, kind, petitioner_id, petition_id) "
+                    f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
+                    (digest, kind, petitioner_id, petition_id))
+
+        return write
+
+    def add_callers(self, entries: Sequence[tuple[str, str]], petitioner_id: str,
+                    petition_id: str) -> None:
+        with self._tx(commit=True) as c:
+            self.caller_writer(entries, petitioner_id, petition_id)(c)
+
+    def petitions_of_digest(self, digest: str) -> list[str]:
+        rows = self._select(f"SELECT petition_id FROM {self.callers} WHERE digest = {self.p} "
+                            "ORDER BY petition_id", (digest,))
+        return [str(r[0]) for r in rows]
+
+    def digests_of_petition(self, petition_id: str) -> list[str]:
+        rows = self._select(f"SELECT digest FROM {self.callers} WHERE petition_id = {self.p}",
+                            (petition_id,))
+        return [str(r[0]) for r in rows]
+
+    def related(self, petition_id: str) -> list[str]:
+        """Other petitions sharing a phone or ID digest with ``petition_id``."""
+        p = self.p
+        rows = self._select(
+            f"SELECT DISTINCT b.petition_id FROM {self.callers} a JOIN {self.callers} b "
+            f"ON a.digest = b.digest WHERE a.petition_id = {p} AND b.petition_id <> {p} "
+            "ORDER BY b.petition_id", (petition_id, petition_id))
+        return [str(r[0]) for r in rows]
+
+    def forget_petitioner(self, petitioner_id: str) -> int:
+        """Remove every index entry of ``petitioner_id`` (erasure); how many."""
+        found = self.count_callers(petitioner_id)
+        with self._tx(commit=True) as c:
+            c.execute(f"DELETE FROM {self.callers} WHERE petitioner_id = {self.p}",
+                      (petitioner_id,))
+        return found
+
+    def count_callers(self, petitioner_id: str) -> int:
+        rows = self._select(f"SELECT COUNT(*) FROM {self.callers} "
+                            f"WHERE petitioner_id = {self.p}", (petitioner_id,))
+        return int(rows[0][0])
+
+
+def side_tables(service: Any) -> SideTables:
+    """The side tables of ``service``'s database (made once per service)."""
+    found: SideTables | None = service.__dict__.get("_side_tables")
+    if found is None:
+        found = SideTables(service.recorder.datastore,
+                           postgres=is_postgres(service.url))
+        service.__dict__["_side_tables"] = found
+    return found
+
+
+# ------------------------------------------------------------------------
+# What the store and the service do with them (one place for each rule).
+# ``store`` is a :class:`petitions.core.Store` (or anything with its
+# ``recorder``, ``url``, ``mapper``, ``load`` and ``workflow_of``).
+# ------------------------------------------------------------------------
+def _numbers(store: Any) -> dict[Any, str]:
+    found: dict[Any, str] | None = store.__dict__.get("_work_order_numbers")
+    if found is None:
+        found = {}
+        store.__dict__["_work_order_numbers"] = found
+    return found
+
+
+def remember_number(store: Any, petition_id: Any, number: str) -> None:
+    cache = _numbers(store)
+    if len(cache) > 100_000:
+        cache.clear()
+    cache[petition_id] = number
+
+
+def number_of(store: Any, petition_id: Any) -> str | None:
+    """The petition's work-order number; a petition filed before numbers
+    existed gets the next one of its filing year when first asked."""
+    found = _numbers(store).get(petition_id)
+    if found is not None:
+        return found
+    tables = side_tables(store)
+    found = tables.number_of(str(petition_id))
+    if found is None:
+        from petitions.errors import PetitionNotFound
+
+        try:
+            filed = store.load(petition_id).filed_at
+        except PetitionNotFound:
+            return None
+        found = tables.allocate(str(petition_id), local_year(filed), office_prefix())
+    remember_number(store, petition_id, found)
+    return found
+
+
+def resolve_petition_id(store: Any, value: Any) -> Any:
+    """A petition id from an id or a work-order number: every command and
+    query resolves what it is given here."""
+    from uuid import UUID
+
+    from petitions.errors import InvalidInput, PetitionNotFound
+
+    if isinstance(value, UUID):
+        return value
+    text = str(value).strip()
+    try:
+        return UUID(text)
+    except ValueError:
+        pass
+    if looks_like_number(text):
+        found = side_tables(store).petition_of(text)
+        if found is None:
+            raise PetitionNotFound(text)
+        return UUID(found)
+    raise InvalidInput("id", f"{value!r} is not a petition id or work-order number",
+                       kind="bad_id")
+
+
+def caller_key(privacy: Any) -> bytes:
+    """The caller index's HMAC key (derived from the master key), per privacy."""
+    found: bytes | None = privacy.__dict__.get("_caller_key_bytes")
+    if found is None:
+        from petitions.privacy.callers import index_key
+
+        found = index_key(privacy.keyring.master)
+        privacy.__dict__["_caller_key_bytes"] = found
+    return found
+
+
+def caller_entries(privacy: Any, phone: Any, id_number: Any) -> list[tuple[str, str]]:
+    from petitions.privacy.callers import entries
+
+    if not (isinstance(phone, str) and isinstance(id_number, str)):
+        return []
+    if not phone.strip() and not id_number.strip():
+        return []
+    return entries(caller_key(privacy), phone, id_number)
+
+
+def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
+                  occurred_at: datetime) -> tuple[list[Write], Callable[[bool], None]]:
+    """The rows a filing writes in its transaction (work-order number, caller
+    index), and what to do once it committed (``alongside``: whether they were
+    written with the events; if not, they are written now)."""
+    tables = side_tables(store)
+    tables.create()
+    year, prefix = local_year(occurred_at), office_prefix()
+    callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
+    numbered: list[str] = []
+    writes = [tables.number_writer(str(petition_id), year, prefix, numbered)]
+    if callers:
+        writes.append(tables.caller_writer(callers, petitioner.id, str(petition_id)))
+
+    def committed(alongside: bool) -> None:
+        if alongside and numbered:
+            remember_number(store, petition_id, numbered[0])
+            return
+        remember_number(store, petition_id, tables.allocate(str(petition_id), year, prefix))
+        if callers:
+            tables.add_callers(callers, petitioner.id, str(petition_id))
+
+    return writes, committed
+
+
+def caller_petitions(store: Any, privacy: Any, *, phone: str | None = None,
+                     id_number: str | None = None) -> list[Any]:
+    """Every petition of the caller with this phone and/or ID number."""
+    from uuid import UUID
+
+    from petitions.errors import InvalidInput
+    from petitions.privacy.callers import ID_NUMBER, PHONE, digest
+
+    key = caller_key(privacy)
+    ids: set[str] = set()
+    for kind, value in ((PHONE, phone), (ID_NUMBER, id_number)):
+        if value is None:
+            continue
+        found = digest(key, kind, value)
+        if found is None:
+            raise InvalidInput(kind, "must contain digits", kind="empty")
+        ids.update(side_tables(store).petitions_of_digest(found))
+    return sorted(UUID(i) for i in ids)
+
+
+def related_cases(store: Any, petition_id: Any) -> tuple[Any, ...]:
+    """The same caller's other open cases (by phone or ID number)."""
+    from uuid import UUID
+
+    from petitions.errors import PetitionNotFound
+    from petitions.views import RelatedCase
+
+    out = []
+    for other in side_tables(store).related(str(petition_id)):
+        try:
+            p = store.load(UUID(other))
+        except PetitionNotFound:
+            continue
+        if store.workflow_of(p).is_terminal(p.stage):
+            continue
+        out.append(RelatedCase(id=p.id, number=number_of(store, p.id), stage=p.stage,
+                               title=p.title))
+    return tuple(out)
+
+
+def reindex(store: Any, privacy: Any, *, callers_afresh: bool = False) -> tuple[int, int]:
+    """Number every petition without a work-order number, in stored order
+    (after ``audit import`` this gives the source's numbers), and index the
+    callers of petitions without index entries whose personal data can be read
+    (after a key import; with ``callers_afresh`` every entry is made again,
+    after a master-key rotation).  Returns (numbered, indexed)."""
+    from petitions.domain.petition import Petition
+
+    tables = side_tables(store)
+    tables.create()
+    if callers_afresh:
+        with tables._tx(commit=True) as c:
+            c.execute(f"DELETE FROM {tables.callers}")
+        privacy.__dict__.pop("_caller_key_bytes", None)
+    privacy.sync()
+    numbered = indexed = 0
+    start = 0
+    prefix = office_prefix()
+    while True:
+        notifications = store.recorder.select_notifications(
+            start=start, limit=500, inclusive_of_start=False)
+        if not notifications:
+            break
+        start = notifications[-1].id
+        for n in notifications:
+            event = store.mapper.to_domain_event(n)
+            if not isinstance(event, Petition.Filed):
+                continue
+            pid = str(event.originator_id)
+            if tables.number_of(pid) is None:
+                tables.allocate(pid, local_year(event.occurred_at), prefix)
+                numbered += 1
+            if tables.digests_of_petition(pid):
+                continue
+            sealed = event.petitioner
+            phone = privacy.open_field("phone", sealed.phone)
+            id_number = privacy.open_field("id_number", sealed.id_number)
+            callers = caller_entries(privacy, phone or "", id_number or "")
+            if callers:
+                tables.add_callers(callers, sealed.id, pid)
+                indexed += 1
+    _numbers(store).clear()
+    return numbered, indexed
