@@ -2087,12 +2087,10 @@ def org() -> None:
                              "loading the same register again records nothing)."))
 @click.argument("file", type=click.Path(dir_okay=False))
 @_actor_option
-@click.option("--role", default=None,
-              help=_h("The role acted in (default: the global --role / PETITIONS_ROLE, "
-                      "else administrator)."))
+@_role_option
 @_handled
 def org_load(file: str, actor: str | None, role: str | None) -> None:
-    who = _actor(actor, role, default_role="administrator")
+    who = _actor(actor, role)
     state = _state()
     register, changed = state.service().load_register(file, actor=who)
     if state.as_json:
@@ -2171,6 +2169,9 @@ def rank(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
               help=_h("Make every caller-index entry again (after a master-key rotation)."))
 @_handled
 def db_reindex(callers_afresh: bool) -> None:
+    from petitions.operations import check
+
+    check(_actor(), "db_init")  # side tables of the store: as its set-up, never an auditor's
     state = _state()
     numbered, indexed = state.service().reindex(callers_afresh=callers_afresh)
     if state.as_json:

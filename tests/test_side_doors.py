@@ -60,6 +60,8 @@ OTHER_WRITERS: dict[Path_, tuple[str, str]] = {
     ("privacy", "keys", "export"): ("privacy", "keys"),
     ("sweep",): ("writer", ""),
     ("calendar", "recheck"): ("writer", ""),
+    ("org", "load"): ("register", ""),
+    ("db", "reindex"): ("operations", "db_init"),
     ("api-key", "create"): ("api_keys", ""),
     ("api-key", "revoke"): ("api_keys", ""),
 }
@@ -71,7 +73,8 @@ READERS: frozenset[Path_] = frozenset({
     ("calendar", "is-workday"), ("calendar", "workdays"), ("campaign", "show"),
     ("caseload",), ("db", "info"), ("feed",), ("history",), ("list",),
     ("privacy", "keys", "new"), ("privacy", "keys", "status"), ("show",), ("stats",),
-    ("views", "run"), ("workflows", "list"), ("api-key", "list"), ("serve",), ("workflows", "show"),
+    ("views", "run"), ("workflows", "list"), ("api-key", "list"), ("serve",),
+    ("org", "show"), ("rank",), ("workflows", "show"),
     ("workflows", "validate"),
 })
 
@@ -118,6 +121,10 @@ def granted(path: Path_, role: str) -> bool:
         return operations_policy().may(role, what)
     if kind == "privacy":
         return privacy_policy().may(role, what)
+    if kind == "register":
+        from petitions.service import PetitionService
+
+        return role in PetitionService.REGISTER_ROLES
     if kind == "api_keys":
         from petitions.http.keys import KEY_ADMIN_ROLES
 

@@ -166,7 +166,7 @@ def test_cli_number_and_caller(tmp_path: Path) -> None:
                        "13800001234", "--title", "停车难", "--description", "车位不足",
                        "--category", "traffic", "--channel", "hotline"])
     assert filed.exit_code == 0, filed.output
-    pid = filed.output.strip()
+    pid = filed.stdout.strip()
     shown = json.loads(run(main, [*base, "--json", "show", pid]).output)
     number = shown["number"]
     assert NUMBER.match(number) and shown["related"] == []
