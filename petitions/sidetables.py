@@ -395,17 +395,16 @@ def related_cases(store: Any, petition_id: Any) -> tuple[Any, ...]:
     """The same caller's other open cases (by phone or ID number)."""
     from uuid import UUID
 
-    from petitions.errors import PetitionNotFound
+    from petitions.errors import CorruptEvent, PetitionNotFound
     from petitions.views import RelatedCase
 
     out = []
     for other in side_tables(store).related(str(petition_id)):
         try:
             p = store.load(UUID(other))
-        except PetitionNotFound:
-            continue
-        except Exception:
-            # event) fails only when it is itself read; it is not listed here.
+        except (PetitionNotFound, CorruptEvent):
+            # A related case that cannot be read (a damaged stored event) fails
+            # only when it is itself read; it is not listed here.
             continue
         if store.workflow_of(p).is_terminal(p.stage):
             continue
