@@ -14,7 +14,6 @@ import functools
 import gettext
 import inspect
 import json
-import logging
 import os
 import sys
 import unicodedata
@@ -779,13 +778,10 @@ class TableGroup(HelpGroup):
 def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None,
          lang: str | None, as_json: bool) -> None:
     ctx.obj = State(db, actor, role, lang, as_json)
-    # The library logs refusals for auditors; on the command line the one-line
-    # error says it all (no logging set-up means no stray stderr lines).
-    logging.getLogger("petitions").addHandler(logging.NullHandler())
-    # ... except where a master key file was created: said once, on stderr.
-    created = logging.getLogger("petitions.keyfile")
-    if not any(isinstance(h, _ToStderr) for h in created.handlers):
-        created.addHandler(_ToStderr())
+    from petitions.logs import when_logging
+
+    # Set up when the library first logs (``logging`` is not imported before).
+    when_logging(_quiet_logging)
 
 
 def _reports_poisoned(fn: F) -> F:
@@ -806,11 +802,28 @@ def _reports_poisoned(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class _ToStderr(logging.Handler):
-    """Log records as ``petitions: …`` lines on the current stderr."""
+_TO_STDERR = "petitions-cli-stderr"
 
-    def emit(self, record: logging.LogRecord) -> None:
-        click.echo("petitions: " + record.getMessage(), err=True)
+
+def _quiet_logging() -> None:
+    """The library logs refusals for auditors; on the command line the one-line
+    error says it all (no logging set-up means no stray stderr lines) — except
+    where a master key file was created: said once, on stderr, as
+    ``petitions: …``."""
+    import logging
+
+    class ToStderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            click.echo("petitions: " + record.getMessage(), err=True)
+
+    lib = logging.getLogger("petitions")
+    if not any(isinstance(h, logging.NullHandler) for h in lib.handlers):
+        lib.addHandler(logging.NullHandler())
+    created = logging.getLogger("petitions.keyfile")
+    if not any(h.name == _TO_STDERR for h in created.handlers):
+        handler = ToStderr()
+        handler.set_name(_TO_STDERR)
+        created.addHandler(handler)
 
 
 main.table_path = ()  # the root of the command table's CLI paths
@@ -1816,16 +1829,9 @@ def audit_import(file: str, actor_id: str | None, role: str | None,
 
 @main.group(help=_h("Personal data: erase a petitioner, apply retention, inspect keys (个人信息)."))
 def privacy() -> None:
-    import logging
-
-    root, lib = logging.getLogger(), logging.getLogger("petitions")
-    if not root.handlers and not lib.handlers:
-        # Notices (a new master key file) go to stderr as one line each; a
-        # refusal is already reported as the command's one error line.
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("petitions: %(message)s"))
-        handler.addFilter(lambda r: not r.getMessage().startswith("refused:"))
-        lib.addHandler(handler)
+    # Notices (a new master key file) go to stderr as one line each, as for
+    # every command (see _quiet_logging); a refusal is the command's one error line.
+    pass
 
 
 _actor_option = click.option("--actor", default=None,

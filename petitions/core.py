@@ -14,7 +14,6 @@ Portals use :class:`petitions.service.PetitionService`, which composes it.
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import time
@@ -39,6 +38,7 @@ from petitions.errors import (
     PetitionNotFound,
     WorkflowNotFound,
 )
+from petitions.logs import get_logger
 from petitions.persistence import default_url, env_for_url
 from petitions.transcoding import register_values
 from workflows import Registry, UnknownWorkflow, Workflow
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from petitions.domain.commands import Command
     from petitions.domain.definitions import WorkflowDefinition
 
-log = logging.getLogger("petitions")
+log = get_logger("petitions")
 
 T = TypeVar("T")
 
@@ -277,7 +277,7 @@ class Store(ChainedApplication):
             log.warning("refused: %s (actor %s, petition %s)", exc, actor.id, petition.id)
             raise
         # Entering a stage with a time limit starts its clock, in the same save.
-        petition.keep_time(wf, self.timekeeper, actor, when, stage_before)
+        petition.keep_time(wf, lambda: self.timekeeper, actor, when, stage_before)
         try:
             self.save(petition, *others)
         except IntegrityError:

@@ -12,7 +12,6 @@ running :mod:`petitions.readmodels.runner` (eventsourcing's push subscription).
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ import attrs
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from petitions.errors import bounded
+from petitions.logs import get_logger
 from petitions.persistence import is_postgres_recorder, retry_schema_change
 from petitions.readmodels.projection import CaseViews
 from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from petitions.readmodels.postgres import PostgresViewStore
     from petitions.readmodels.sqlite import SQLiteViewStore
 
-log = logging.getLogger("petitions.readmodels")
+log = get_logger("petitions.readmodels")
 
 #: Notifications read and applied per transaction while catching up.
 BATCH = 500
