@@ -215,16 +215,6 @@ def _label(label: Any) -> str:
     return str(label.in_lang(_state().lang)) if label is not None else ""
 
 
-def _summary_stage(workflow: str, stage: str) -> str:
-    """A queue row's stage label: the case index keeps the stage's code and the
-    workflow's name only, so its label is the current version's."""
-    svc = _state().service()
-    try:
-        return str(svc.workflow(workflow).stage(stage).label.in_lang(_state().lang))
-    except Exception:
-        return stage
-
-
 def _view_dict(view: PetitionView) -> dict[str, Any]:
     out = view.to_dict()
     out["workflow"] = view.workflow.name
@@ -1025,7 +1015,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         rows.append((m("Calendar"), _calendar_note(view.calendar_note)))
     if view.related:
         rows.append((m("Same caller's open cases"),
-                     ", ".join(f"{r.number or r.id} ({_summary_stage(view.workflow.name, r.stage)})"
+                     ", ".join(f"{r.number or r.id} ({_label(r.stage_label) or r.stage})"
                                for r in view.related)))
     _table((m("Field"), m("Value")), rows)
 
@@ -1098,7 +1088,7 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
     m = state.m
     _table((m("Number"), m("ID"), m("Title"), m("Stage"), m("Status"), m("Street"),
             m("Community"), m("Grid"), m("Assignee"), m("Filed"), m("Deadline")),
-           [(c.number or "", c.id, c.title, _summary_stage(c.workflow, c.stage),
+           [(c.number or "", c.id, c.title, _label(c.stage_label) or c.stage,
              _word(c.outcome or c.status),
              c.street, c.community, c.grid, c.assignee, _show(c.filed_at),
              _deadline_cell(c.deadline, c.deadline_state)) for c in cases])

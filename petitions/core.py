@@ -89,6 +89,25 @@ def as_id(value: UUID | str, field: str = "id") -> UUID:
         raise InvalidInput(field, f"{value!r} is not a petition id", kind="bad_id") from None
 
 
+class AuditLog:
+    """What audit tools read of a store, and nothing more: its stored events
+    (as bytes through ``recorder``, as domain events through ``mapper`` and
+    ``events``), its snapshots, and the database its read models share —
+    never an aggregate, never a way to save one (see :func:`Store.audit_log`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.name: str = store.name
+        self.recorder: Any = store.recorder
+        self.mapper: Any = store.mapper
+        #: Domain events by aggregate id (``events.get(id, lte=version)``).
+        self.events: Any = store.events
+        self.snapshots: Any = store.snapshots
+        #: The snapshot class of aggregates that do not name their own.
+        self.snapshot_class: Any = type(store).snapshot_class
+        #: eventsourcing's infrastructure factory (its ``datastore``).
+        self.factory: Any = store.factory
+
+
 class Store(ChainedApplication):
     """The petitions event store (an eventsourcing application) and its workflows.
 
@@ -135,6 +154,10 @@ class Store(ChainedApplication):
         self.clock = clock
         self._timekeeper: Timekeeper | None = timekeeper
 
+    def audit_log(self) -> AuditLog:
+        """The narrow view audit tools are given of this store (:class:`AuditLog`)."""
+        return AuditLog(self)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_values(transcoder, [values])
@@ -173,7 +196,11 @@ class Store(ChainedApplication):
 
     def workflow_of(self, petition: Petition) -> Workflow:
         """The exact definition ``petition`` was filed under."""
-        ref = petition.workflow
+        return self.pinned(petition.workflow)
+
+    def pinned(self, ref: values.WorkflowRef) -> Workflow:
+        """The exact definition ``ref`` names (by its sha256): shipped, from an
+        extra folder, or the copy kept in the store."""
         if self.workflows.has_hash(ref.sha256):
             return self.workflows.by_hash(ref.sha256)
         from petitions.domain.definitions import WorkflowDefinition, definition_id
@@ -286,4 +313,4 @@ class Store(ChainedApplication):
         return petition, wf
 
 
-__all__ = ["CLOCK_SKEW", "Store", "as_id", "retry_on_conflict", "utcnow"]
+__all__ = ["CLOCK_SKEW", "AuditLog", "Store", "as_id", "retry_on_conflict", "utcnow"]

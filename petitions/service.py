@@ -27,7 +27,7 @@ from uuid import UUID
 import attrs
 from eventsourcing.persistence import IntegrityError, Mapper
 
-from petitions.core import Store, retry_on_conflict, utcnow
+from petitions.core import AuditLog, Store, retry_on_conflict, utcnow
 from petitions.domain.petition import OUTCOME_RESOLVED, Petition
 from petitions.domain.values import Actor, Location, Petitioner
 from petitions.errors import (
@@ -123,11 +123,11 @@ class PetitionService:
         """Where the events are stored (as given to :meth:`open`)."""
         return self._store.url
 
-    @property
-    def store(self) -> Store:
-        """The event store (an eventsourcing application) this service composes,
-        for audit tools: :mod:`petitions.audit` checks its snapshots and views."""
-        return self._store
+    def audit_log(self) -> AuditLog:
+        """What audit tools read of the store this service composes — its stored
+        events, snapshots and database (:class:`petitions.core.AuditLog`), never
+        an aggregate: :mod:`petitions.audit` checks the snapshots and views with it."""
+        return self._store.audit_log()
 
     @property
     def clock(self) -> Callable[[], datetime]:

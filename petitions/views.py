@@ -36,6 +36,8 @@ class RelatedCase:
     number: str | None
     stage: str
     title: str
+    #: The stage's label in the workflow version that case was filed under.
+    stage_label: Label | None = None
 
 
 @attrs.frozen(eq=False)
