@@ -14,7 +14,6 @@ import functools
 import gettext
 import inspect
 import json
-import logging
 import os
 import sys
 import unicodedata
@@ -214,16 +213,6 @@ def _term(kind: str, code: str) -> str:
 def _label(label: Any) -> str:
     """A label that came with a view (both languages), in the chosen one."""
     return str(label.in_lang(_state().lang)) if label is not None else ""
-
-
-def _summary_stage(workflow: str, stage: str) -> str:
-    """A queue row's stage label: the case index keeps the stage's code and the
-    workflow's name only, so its label is the current version's."""
-    svc = _state().service()
-    try:
-        return str(svc.workflow(workflow).stage(stage).label.in_lang(_state().lang))
-    except Exception:
-        return stage
 
 
 def _view_dict(view: PetitionView) -> dict[str, Any]:
@@ -779,13 +768,10 @@ class TableGroup(HelpGroup):
 def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None,
          lang: str | None, as_json: bool) -> None:
     ctx.obj = State(db, actor, role, lang, as_json)
-    # The library logs refusals for auditors; on the command line the one-line
-    # error says it all (no logging set-up means no stray stderr lines).
-    logging.getLogger("petitions").addHandler(logging.NullHandler())
-    # ... except where a master key file was created: said once, on stderr.
-    created = logging.getLogger("petitions.keyfile")
-    if not any(isinstance(h, _ToStderr) for h in created.handlers):
-        created.addHandler(_ToStderr())
+    from petitions.logs import when_logging
+
+    # Set up when the library first logs (``logging`` is not imported before).
+    when_logging(_quiet_logging)
 
 
 def _reports_poisoned(fn: F) -> F:
@@ -806,11 +792,28 @@ def _reports_poisoned(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class _ToStderr(logging.Handler):
-    """Log records as ``petitions: …`` lines on the current stderr."""
+_TO_STDERR = "petitions-cli-stderr"
 
-    def emit(self, record: logging.LogRecord) -> None:
-        click.echo("petitions: " + record.getMessage(), err=True)
+
+def _quiet_logging() -> None:
+    """The library logs refusals for auditors; on the command line the one-line
+    error says it all (no logging set-up means no stray stderr lines) — except
+    where a master key file was created: said once, on stderr, as
+    ``petitions: …``."""
+    import logging
+
+    class ToStderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            click.echo("petitions: " + record.getMessage(), err=True)
+
+    lib = logging.getLogger("petitions")
+    if not any(isinstance(h, logging.NullHandler) for h in lib.handlers):
+        lib.addHandler(logging.NullHandler())
+    created = logging.getLogger("petitions.keyfile")
+    if not any(h.name == _TO_STDERR for h in created.handlers):
+        handler = ToStderr()
+        handler.set_name(_TO_STDERR)
+        created.addHandler(handler)
 
 
 main.table_path = ()  # the root of the command table's CLI paths
@@ -1012,7 +1015,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         rows.append((m("Calendar"), _calendar_note(view.calendar_note)))
     if view.related:
         rows.append((m("Same caller's open cases"),
-                     ", ".join(f"{r.number or r.id} ({_summary_stage(view.workflow.name, r.stage)})"
+                     ", ".join(f"{r.number or r.id} ({_label(r.stage_label) or r.stage})"
                                for r in view.related)))
     _table((m("Field"), m("Value")), rows)
 
@@ -1085,7 +1088,7 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
     m = state.m
     _table((m("Number"), m("ID"), m("Title"), m("Stage"), m("Status"), m("Street"),
             m("Community"), m("Grid"), m("Assignee"), m("Filed"), m("Deadline")),
-           [(c.number or "", c.id, c.title, _summary_stage(c.workflow, c.stage),
+           [(c.number or "", c.id, c.title, _label(c.stage_label) or c.stage,
              _word(c.outcome or c.status),
              c.street, c.community, c.grid, c.assignee, _show(c.filed_at),
              _deadline_cell(c.deadline, c.deadline_state)) for c in cases])
@@ -1816,16 +1819,9 @@ def audit_import(file: str, actor_id: str | None, role: str | None,
 
 @main.group(help=_h("Personal data: erase a petitioner, apply retention, inspect keys (个人信息)."))
 def privacy() -> None:
-    import logging
-
-    root, lib = logging.getLogger(), logging.getLogger("petitions")
-    if not root.handlers and not lib.handlers:
-        # Notices (a new master key file) go to stderr as one line each; a
-        # refusal is already reported as the command's one error line.
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("petitions: %(message)s"))
-        handler.addFilter(lambda r: not r.getMessage().startswith("refused:"))
-        lib.addHandler(handler)
+    # Notices (a new master key file) go to stderr as one line each, as for
+    # every command (see _quiet_logging); a refusal is the command's one error line.
+    pass
 
 
 _actor_option = click.option("--actor", default=None,

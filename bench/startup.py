@@ -96,7 +96,7 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     cli = petitions_command()
     try:
-        subprocess.run([*cli, "demo"], env=env, check=True, stdout=subprocess.DEVNULL,
+        subprocess.run([*cli, "--role", "administrator", "demo"], env=env, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         filed = subprocess.run(
             [*cli, "--role", "intake_clerk", "--json", "file", "--kind", "resident",

@@ -14,7 +14,6 @@ Portals use :class:`petitions.service.PetitionService`, which composes it.
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import time
@@ -39,6 +38,7 @@ from petitions.errors import (
     PetitionNotFound,
     WorkflowNotFound,
 )
+from petitions.logs import get_logger
 from petitions.persistence import default_url, env_for_url
 from petitions.transcoding import register_values
 from workflows import Registry, UnknownWorkflow, Workflow
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from petitions.domain.commands import Command
     from petitions.domain.definitions import WorkflowDefinition
 
-log = logging.getLogger("petitions")
+log = get_logger("petitions")
 
 T = TypeVar("T")
 
@@ -87,6 +87,25 @@ def as_id(value: UUID | str, field: str = "id") -> UUID:
         return UUID(str(value))
     except ValueError:
         raise InvalidInput(field, f"{value!r} is not a petition id", kind="bad_id") from None
+
+
+class AuditLog:
+    """What audit tools read of a store, and nothing more: its stored events
+    (as bytes through ``recorder``, as domain events through ``mapper`` and
+    ``events``), its snapshots, and the database its read models share —
+    never an aggregate, never a way to save one (see :func:`Store.audit_log`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.name: str = store.name
+        self.recorder: Any = store.recorder
+        self.mapper: Any = store.mapper
+        #: Domain events by aggregate id (``events.get(id, lte=version)``).
+        self.events: Any = store.events
+        self.snapshots: Any = store.snapshots
+        #: The snapshot class of aggregates that do not name their own.
+        self.snapshot_class: Any = type(store).snapshot_class
+        #: eventsourcing's infrastructure factory (its ``datastore``).
+        self.factory: Any = store.factory
 
 
 class Store(ChainedApplication):
@@ -135,6 +154,10 @@ class Store(ChainedApplication):
         self.clock = clock
         self._timekeeper: Timekeeper | None = timekeeper
 
+    def audit_log(self) -> AuditLog:
+        """The narrow view audit tools are given of this store (:class:`AuditLog`)."""
+        return AuditLog(self)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_values(transcoder, [values])
@@ -173,7 +196,11 @@ class Store(ChainedApplication):
 
     def workflow_of(self, petition: Petition) -> Workflow:
         """The exact definition ``petition`` was filed under."""
-        ref = petition.workflow
+        return self.pinned(petition.workflow)
+
+    def pinned(self, ref: values.WorkflowRef) -> Workflow:
+        """The exact definition ``ref`` names (by its sha256): shipped, from an
+        extra folder, or the copy kept in the store."""
         if self.workflows.has_hash(ref.sha256):
             return self.workflows.by_hash(ref.sha256)
         from petitions.domain.definitions import WorkflowDefinition, definition_id
@@ -277,7 +304,7 @@ class Store(ChainedApplication):
             log.warning("refused: %s (actor %s, petition %s)", exc, actor.id, petition.id)
             raise
         # Entering a stage with a time limit starts its clock, in the same save.
-        petition.keep_time(wf, self.timekeeper, actor, when, stage_before)
+        petition.keep_time(wf, lambda: self.timekeeper, actor, when, stage_before)
         try:
             self.save(petition, *others)
         except IntegrityError:
@@ -286,4 +313,4 @@ class Store(ChainedApplication):
         return petition, wf
 
 
-__all__ = ["CLOCK_SKEW", "Store", "as_id", "retry_on_conflict", "utcnow"]
+__all__ = ["CLOCK_SKEW", "AuditLog", "Store", "as_id", "retry_on_conflict", "utcnow"]

@@ -117,10 +117,10 @@ def file_petition(
         location=location or Location(), matter_type=matter_type,
         idempotency_key=idempotency_key, campaign_id=campaign_id, source=source,
     )
-    petition.keep_time(wf, store.timekeeper, actor, occurred_at, None, "file")
+    petition.keep_time(wf, lambda: store.timekeeper, actor, occurred_at, None, "file")
     if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
         petition.accept(wf, actor, occurred_at, note="accepted on filing (device channel)")
-        petition.keep_time(wf, store.timekeeper, actor, occurred_at, wf.initial, "accept")
+        petition.keep_time(wf, lambda: store.timekeeper, actor, occurred_at, wf.initial, "accept")
     if campaign is not None:
         campaign.collect(petition.id, actor, occurred_at)
     similar = similar_concluded(store, petitioner.id, title, description)

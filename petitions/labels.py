@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tomllib
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 LANGS = ("zh", "en")
@@ -15,7 +15,9 @@ LANGS = ("zh", "en")
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Any]:
     """The event templates, field labels and words (``petitions/data/events.toml``)."""
-    text = resources.files("petitions").joinpath("data/events.toml").read_text("utf-8")
+    # A path beside this module, as the taxonomy is read (importlib.resources
+    # imports tempfile, shutil and the compression modules: slow for ``show``).
+    text = Path(__file__).with_name("data").joinpath("events.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 

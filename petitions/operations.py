@@ -8,7 +8,6 @@ Auditors are refused every one of them, whatever the file says.
 
 from __future__ import annotations
 
-import logging
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -18,9 +17,10 @@ import attrs
 from petitions.domain.petition import READ_ONLY_ROLES
 from petitions.domain.values import Actor
 from petitions.errors import PermissionDenied
+from petitions.logs import get_logger
 from workflows.vocabulary import ROLES
 
-log = logging.getLogger("petitions")
+log = get_logger("petitions")
 
 #: The operations the policy grants.
 OPERATIONS = ("campaign_open", "demo", "views_rebuild", "db_init", "audit_import")

@@ -27,10 +27,8 @@ from uuid import UUID
 import attrs
 from eventsourcing.persistence import IntegrityError, Mapper
 
-from petitions.campaigns import CampaignProgress
-from petitions.core import Store, retry_on_conflict, utcnow
+from petitions.core import AuditLog, Store, retry_on_conflict, utcnow
 from petitions.domain.petition import OUTCOME_RESOLVED, Petition
-from petitions.domain.register import REGISTER_ID, UnitRegister
 from petitions.domain.values import Actor, Location, Petitioner
 from petitions.errors import (
     ConcurrentUpdate,
@@ -42,12 +40,12 @@ from petitions.errors import (
 from petitions.lazy import LazyModule
 from petitions.privacy.core import Privacy
 from petitions.privacy.render import PetitionerView
-from petitions.sidetables import SideTables
 from petitions.views import EventView, PetitionView, RelatedCase
 from workflows import Registry, Workflow
 
 if TYPE_CHECKING:
     import petitions.filing as filing
+    from petitions.campaigns import CampaignProgress
     from petitions.deadlines.clock import Timekeeper
     from petitions.deadlines.recheck import RecheckReport
     from petitions.deadlines.sweep import SweepReport
@@ -57,6 +55,7 @@ if TYPE_CHECKING:
     from petitions.org import Register
     from petitions.readmodels.queries import CaseSummary, ReadModels
     from petitions.readmodels.rates import RankRow, RateGroup
+    from petitions.sidetables import SideTables
 else:
     def _commands() -> Any:
         from petitions.domain import commands
@@ -124,11 +123,11 @@ class PetitionService:
         """Where the events are stored (as given to :meth:`open`)."""
         return self._store.url
 
-    @property
-    def store(self) -> Store:
-        """The event store (an eventsourcing application) this service composes,
-        for audit tools: :mod:`petitions.audit` checks its snapshots and views."""
-        return self._store
+    def audit_log(self) -> AuditLog:
+        """What audit tools read of the store this service composes — its stored
+        events, snapshots and database (:class:`petitions.core.AuditLog`), never
+        an aggregate: :mod:`petitions.audit` checks the snapshots and views with it."""
+        return self._store.audit_log()
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -544,6 +543,8 @@ class PetitionService:
 
     def campaign_progress(self, campaign_id: UUID | str) -> CampaignProgress:
         """How many petitions the campaign collected, and how many are resolved."""
+        from petitions.campaigns import CampaignProgress
+
         campaign = filing.campaign_of(self._store, campaign_id)
         resolved = closed_other = still_open = 0
         for pid in campaign.petition_ids:
@@ -569,6 +570,7 @@ class PetitionService:
         """Load the unit register (units, people, 包联) from a TOML or CSV file
         (:mod:`petitions.org`), recorded as an event; returns the register and
         whether it changed (loading the same register again records nothing)."""
+        from petitions.domain.register import REGISTER_ID, UnitRegister
         from petitions.org import parse_register
 
         if actor.role not in self.REGISTER_ROLES:
@@ -593,6 +595,7 @@ class PetitionService:
 
     def register(self) -> Register | None:
         """The unit register in force (the last one loaded), or None."""
+        from petitions.domain.register import REGISTER_ID, UnitRegister
         from petitions.org import register_from_event_data
 
         aggregate = self._store.find(REGISTER_ID)

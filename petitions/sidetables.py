@@ -406,10 +406,11 @@ def related_cases(store: Any, petition_id: Any) -> tuple[Any, ...]:
             # A related case that cannot be read (a damaged stored event) fails
             # only when it is itself read; it is not listed here.
             continue
-        if store.workflow_of(p).is_terminal(p.stage):
+        wf = store.workflow_of(p)
+        if wf.is_terminal(p.stage):
             continue
         out.append(RelatedCase(id=p.id, number=number_of(store, p.id), stage=p.stage,
-                               title=p.title))
+                               title=p.title, stage_label=wf.stage(p.stage).label))
     return tuple(out)
 
 

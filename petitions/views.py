@@ -14,7 +14,7 @@ from uuid import UUID
 
 import attrs
 
-from petitions.deadlines.clock import is_provisional
+from petitions.deadlines.states import is_provisional
 from petitions.domain.petition import Petition
 from petitions.domain.values import REPLY_OUTCOME_LABELS, Location, WorkflowRef
 from petitions.privacy.render import PetitionerView
@@ -36,6 +36,8 @@ class RelatedCase:
     number: str | None
     stage: str
     title: str
+    #: The stage's label in the workflow version that case was filed under.
+    stage_label: Label | None = None
 
 
 @attrs.frozen(eq=False)

@@ -219,3 +219,30 @@ def test_nothing_in_the_library_imports_the_http_face() -> None:
     offenders = sorted(m for m, targets in graph.items() if not m.startswith("petitions.http")
                        and any(t.startswith("petitions.http") for t in targets))
     assert offenders == []
+
+
+def test_nothing_public_of_the_service_hands_out_an_aggregate_or_the_store() -> None:
+    """Point 2 of issue 12: the service composes the store; audit tools get a
+    narrow log (stored events, snapshots), never the store or an aggregate."""
+    import inspect
+    import re
+
+    from petitions.core import AuditLog
+    from petitions.service import PetitionService
+
+    # (``Petition.Event`` values are recorded facts, not the aggregate.)
+    handing_out = re.compile(r"\b(Store|Petition|Aggregate|Application|Repository)\b(?!\.Event)")
+    for name, member in inspect.getmembers(PetitionService):
+        if name.startswith("_"):
+            continue
+        fn = member.fget if isinstance(member, property) else member
+        returns = getattr(fn, "__annotations__", {}).get("return")
+        if returns is None:
+            continue
+        assert not handing_out.search(str(returns)), (name, returns)
+    assert not hasattr(PetitionService, "store")
+    with PetitionService.open(":memory:") as svc:
+        log = svc.audit_log()
+        assert isinstance(log, AuditLog)
+        for power in ("repository", "save", "find", "load", "execute", "get"):
+            assert not hasattr(log, power), power

@@ -170,6 +170,55 @@ def test_views_carry_labels_of_the_pinned_workflow_version(tmp_path: Path, clerk
         fresh = svc.resolve(new, actor=worker)  # type: ignore[arg-type]
         assert fresh.stage_label.zh == "满意度回访"
         assert [c.label_zh for c in svc.choices(new, "ratings")][1] == "比较满意"  # type: ignore[arg-type]
+        # Queue rows too: each row's stage label is its own version's.
+        rows = {c.id: c for c in svc.read_models.cases()}
+        assert rows[str(old)].stage_label is not None
+        assert rows[str(old)].stage_label.zh == "回访"
+        assert rows[str(old)].workflow_sha256 == again.workflow.sha256
+        assert rows[str(new)].stage_label is not None
+        assert rows[str(new)].stage_label.zh == "满意度回访"
+        assert svc.read_models.summary(str(old)).stage_label.en == "Satisfaction review"  # type: ignore[union-attr]
+    # ... and so does the command line, which renders them (no look-up of its own).
+    from click.testing import CliRunner
+
+    from cli import main
+
+    listed = CliRunner().invoke(main, ["--db", db, "--lang", "zh", "--actor", "w", "--role",
+                                       "caseworker", "list"],
+                                env={"PETITIONS_WORKFLOWS": str(folder), "PETITIONS_DB": None})
+    assert listed.exit_code == 0, listed.output
+    lines = {line.split()[1]: line for line in listed.stdout.splitlines()
+             if str(old) in line or str(new) in line}
+    assert "回访" in lines[str(old)] and "满意度回访" not in lines[str(old)]
+    assert "满意度回访" in lines[str(new)]
+    as_json = CliRunner().invoke(main, ["--db", db, "--json", "--actor", "w", "--role",
+                                        "caseworker", "list"],
+                                 env={"PETITIONS_WORKFLOWS": str(folder), "PETITIONS_DB": None})
+    by_id = {c["id"]: c for c in __import__("json").loads(as_json.stdout)}
+    assert by_id[str(old)]["stage_label"] == {"zh": "回访", "en": "Satisfaction review"}
+
+
+def test_a_case_index_without_the_pinned_version_is_rebuilt(tmp_path: Path,
+                                                            clerk: Actor) -> None:
+    """A case index written before it kept each petition's workflow version
+    (no ``workflow_sha256`` column) is dropped and rebuilt from the events."""
+    import sqlite3
+
+    db = str(tmp_path / "old-index.sqlite")
+    with PetitionService.open(db) as svc:
+        pid = file_petition(svc, clerk)
+        assert svc.read_models.summary(str(pid)) is not None  # the index is written
+    con = sqlite3.connect(db)
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    index = next(t for t in tables if t.endswith("petition_index"))
+    con.execute(f"ALTER TABLE {index} DROP COLUMN workflow_sha256")
+    con.commit()
+    con.close()
+    with PetitionService.open(db) as svc:
+        row = svc.read_models.summary(str(pid))
+        assert row is not None
+        assert row.workflow_sha256 == svc.get(pid).workflow.sha256  # type: ignore[arg-type]
+        assert row.stage_label is not None and row.stage_label.zh == "受理"
 
 
 def test_plan_step_labels_come_with_the_view(service: PetitionService, clerk: Actor,

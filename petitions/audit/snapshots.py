@@ -21,7 +21,6 @@ compares each snapshot with the state replayed from the events.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
@@ -29,7 +28,9 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import AggregateRecorder, EventStore, Mapper, StoredEvent
 
-log = logging.getLogger("petitions.audit")
+from petitions.logs import get_logger
+
+log = get_logger("petitions.audit")
 
 SNAPSHOT_PREFIX = b"petitions/snapshot/v1\n"
 _HEAD = b'{"chain_hash":"'

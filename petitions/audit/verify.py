@@ -500,9 +500,10 @@ def check_keys(app: EventLog, verifier: ChainVerifier) -> int | None:
 
 
 def event_store(app: EventLog) -> Any:
-    """The eventsourcing application that stores ``app``'s events: a
-    ``PetitionService``'s :attr:`store`, or ``app`` itself."""
-    return getattr(app, "store", app)
+    """What stores ``app``'s events and snapshots: a ``PetitionService``'s
+    or a store's ``audit_log()`` (no aggregates), else ``app`` itself."""
+    narrow = getattr(app, "audit_log", None)
+    return narrow() if callable(narrow) else app
 
 
 def stored_snapshots(app: EventLog) -> Iterator[Any]:

@@ -31,7 +31,6 @@ the zone of the times given (stored times stay UTC).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -39,7 +38,9 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-log = logging.getLogger("petitions.deadlines")
+from petitions.logs import get_logger
+
+log = get_logger("petitions.deadlines")
 
 #: Day boundaries of the offices.
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")

@@ -30,16 +30,7 @@ from petitions.deadlines.calendar import (
     uncovered_warning,
     work_calendar,
 )
-from petitions.i18n import N_
-
-#: The states of a running clock.
-ON_TIME = "on_time"
-WARNED = "warned"
-BREACHED = "breached"
-PAUSED = "paused"
-DEADLINE_STATES = (ON_TIME, WARNED, BREACHED, PAUSED)
-#: The states as words shown to people (translated by the catalogs).
-STATE_WORDS = (N_("on_time"), N_("warned"), N_("breached"), N_("paused"))
+from petitions.deadlines.states import warn_time
 
 _DURATION = re.compile(r"(\d+)\s*(min|w|d|h|m)", re.IGNORECASE)
 _UNIT = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
@@ -102,30 +93,6 @@ class Deadline:
     @property
     def provisional(self) -> bool:
         return bool(self.note)
-
-
-def is_provisional(note: str, calendar: WorkCalendar | None = None) -> bool:
-    """Whether a deadline recorded with calendar warning ``note`` is still
-    provisional: the warning names a year the calendar does not cover yet.
-    (Once the data covers it, :func:`petitions.deadlines.recheck.recheck`
-    records the deadlines that moved; the others stand as counted.)"""
-    from petitions.deadlines.calendar import note_years
-
-    if not note:
-        return False
-    years = note_years(note)
-    if not years:
-        return True
-    cal = calendar or work_calendar()
-    return any(not cal.covers(y) for y in years)
-
-
-def warn_time(start: datetime, deadline: datetime, warn_at: float) -> datetime:
-    """When ``warn_at`` of the time from ``start`` to ``deadline`` has passed."""
-    span = deadline - start
-    if span <= timedelta(0):
-        return deadline
-    return start + timedelta(seconds=round(span.total_seconds() * warn_at))
 
 
 class Timekeeper:

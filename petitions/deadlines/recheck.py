@@ -12,7 +12,6 @@ only where the deadline moved.  Running it again records nothing new.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -21,12 +20,13 @@ import attrs
 
 from petitions.domain.values import Actor
 from petitions.errors import ConcurrentUpdate, PetitionError
+from petitions.logs import get_logger
 
 if TYPE_CHECKING:
     from petitions.core import Store
     from petitions.readmodels.queries import ReadModels
 
-log = logging.getLogger("petitions.deadlines")
+log = get_logger("petitions.deadlines")
 
 #: The system actor a recheck records as.
 RECHECKER = Actor("calendar", "supervisor")
@@ -55,7 +55,7 @@ def _recheck_one(store: Store, pid: UUID, actor: Actor, now: datetime
     """(was provisional, recorded a change, still provisional)."""
     from eventsourcing.persistence import IntegrityError
 
-    from petitions.deadlines.clock import is_provisional
+    from petitions.deadlines.states import is_provisional
 
     petition = store.load(pid)
     cal = store.timekeeper.calendar

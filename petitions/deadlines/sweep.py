@@ -12,7 +12,6 @@ does not record again, so a second sweep at the same moment writes nothing.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -22,12 +21,13 @@ import attrs
 from petitions.domain.petition import Petition
 from petitions.domain.values import Actor
 from petitions.errors import ConcurrentUpdate, PetitionError
+from petitions.logs import get_logger
 
 if TYPE_CHECKING:
     from petitions.core import Store
     from petitions.readmodels.queries import ReadModels
 
-log = logging.getLogger("petitions.deadlines")
+log = get_logger("petitions.deadlines")
 
 #: The system actor the sweep records as (a supervisor: it escalates, 督办).
 SWEEPER = Actor("sweeper", "supervisor")

@@ -14,13 +14,14 @@ without registering its old topic, and evolve their fields with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from petitions.deadlines.clock import BREACHED, ON_TIME, PAUSED, WARNED, warn_time
+from petitions.deadlines.states import BREACHED, ON_TIME, PAUSED, WARNED, warn_time
 from petitions.domain.values import (
     DELIVERY_METHODS,
     MAX_REPRESENTATIVES,
@@ -1195,12 +1196,14 @@ class Petition(Aggregate):
 
 
     # --------------------------------------------------------------- clocks
-    def keep_time(self, wf: Workflow, timekeeper: Timekeeper, actor: Actor, at: datetime,
-                  stage_before: str | None, command: str | None = None) -> None:
+    def keep_time(self, wf: Workflow, timekeeper: Timekeeper | Callable[[], Timekeeper],
+                  actor: Actor, at: datetime, stage_before: str | None,
+                  command: str | None = None) -> None:
         """Start the clock of the stage the petition is in, when it has just
         entered it (``stage_before`` differs), or when ``command`` is the one
         the stage's limit is counted from.  The deadline is computed now, on
-        the calendar ``timekeeper`` holds, and recorded in ``ClockStarted``."""
+        the calendar ``timekeeper`` holds (or gives when called: the calendar
+        is then loaded only when a clock starts), and recorded in ``ClockStarted``."""
         if self.outcome is not None or wf.is_terminal(self.stage):
             return
         limit = wf.stage(self.stage).limit
@@ -1208,7 +1211,8 @@ class Petition(Aggregate):
             return
         if stage_before == self.stage and command != limit.start:
             return
-        found = timekeeper.deadline(limit, at)
+        keeper = timekeeper() if callable(timekeeper) else timekeeper
+        found = keeper.deadline(limit, at)
         self.trigger_event(self.ClockStarted, actor=actor, occurred_at=self.checked_time(at),
                            for_stage=self.stage, amount=limit.amount, unit=limit.unit,
                            started_by=limit.start, deadline=found.deadline,

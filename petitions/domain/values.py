@@ -1,7 +1,7 @@
 """Value objects carried by petition events: frozen ``attrs`` classes.
 
 They hold no behaviour beyond validating themselves.  Persistence stores them
-through one generic ``cattrs``-based transcoding (see
+through one generic attrs-based transcoding (see
 :mod:`petitions.transcoding`), registered for every attrs class in this module.
 """
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import os
 import typing
 from collections.abc import Callable, Mapping
@@ -34,8 +33,9 @@ from petitions.http.commands import CommandSpec, command_specs
 from petitions.http.common import Backend, language, parse_time, resolve
 from petitions.http.keys import ApiKey, KeyRefused
 from petitions.i18n import error_text
+from petitions.logs import get_logger
 
-log = logging.getLogger("petitions.http")
+log = get_logger("petitions.http")
 PROBLEM = "application/problem+json"
 _STATUS = {"not_found": 404, "invalid_input": 422, "permission_denied": 403,
            "transition_not_allowed": 409, "concurrent_update": 409,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from eventsourcing.persistence import IntegrityError
 
 from petitions.domain.values import Actor, Person, Petitioner
 from petitions.errors import InvalidInput, PermissionDenied
+from petitions.logs import get_logger
 from petitions.persistence import is_postgres
 from petitions.privacy.errors import AlreadyErased, PetitionerNotFound
 from petitions.privacy.keys import Keyring, KeyRow, KeyTable, MasterKey, load_master_key
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from petitions.core import Store
     from petitions.privacy.ledger import PrivacyRecord
 
-log = logging.getLogger("petitions.privacy")
+log = get_logger("petitions.privacy")
 
 #: The personal fields of a petitioner, and of each representative.
 PETITIONER_FIELDS = ("name", "phone", "id_number", "address")

@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import logging
 import os
 import secrets
 import threading
@@ -43,12 +42,13 @@ import attrs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from petitions.logs import get_logger
 from petitions.persistence import describe, is_postgres, retry_schema_change
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
 
-log = logging.getLogger("petitions.privacy")
+log = get_logger("petitions.privacy")
 #: Says where a master key file was created (the CLI prints it on stderr).
-created_log = logging.getLogger("petitions.keyfile")
+created_log = get_logger("petitions.keyfile")
 
 MASTER_KEY_ENV = "PETITIONS_MASTER_KEY"
 MASTER_KEY_FILE_ENV = "PETITIONS_MASTER_KEY_FILE"

@@ -4,7 +4,6 @@ and which matter types hide the petitioner (``petitions/data/privacy.toml``).
 
 from __future__ import annotations
 
-import logging
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -14,10 +13,11 @@ import attrs
 
 from petitions.domain.values import Actor
 from petitions.errors import PermissionDenied
+from petitions.logs import get_logger
 from petitions.taxonomy import taxonomy
 from workflows.vocabulary import ROLES
 
-log = logging.getLogger("petitions.privacy")
+log = get_logger("petitions.privacy")
 
 #: The commands the policy grants.
 PRIVACY_COMMANDS = ("reveal", "erase", "retain", "keys")

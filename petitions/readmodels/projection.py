@@ -40,7 +40,8 @@ def iso(dt: datetime) -> str:
 def _filed(e: Any, row: Row) -> None:
     row.update(
         id=str(e.originator_id), title=e.title, description=e.description,
-        workflow=e.workflow.name, outcome=None, category=e.category, channel=e.channel,
+        workflow=e.workflow.name, workflow_sha256=e.workflow.sha256, outcome=None,
+        category=e.category, channel=e.channel,
         petitioner_kind=e.petitioner.kind, street=e.location.street,
         community=e.location.community, grid=e.location.grid, lead_unit=None,
         assignee=None, mediator=None, filed_at=iso(e.occurred_at), last_rating=None,

@@ -12,28 +12,31 @@ running :mod:`petitions.readmodels.runner` (eventsourcing's push subscription).
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from petitions.errors import bounded
+from petitions.domain.values import WorkflowRef
+from petitions.errors import PetitionError, bounded
+from petitions.logs import get_logger
 from petitions.persistence import is_postgres_recorder, retry_schema_change
 from petitions.readmodels.projection import CaseViews
 from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
 from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
+from workflows.model import Label
 
 if TYPE_CHECKING:
     from eventsourcing.application import Application
 
+    from petitions.core import Store
     from petitions.readmodels.postgres import PostgresViewStore
     from petitions.readmodels.sqlite import SQLiteViewStore
 
-log = logging.getLogger("petitions.readmodels")
+log = get_logger("petitions.readmodels")
 
 #: Notifications read and applied per transaction while catching up.
 BATCH = 500
@@ -98,9 +101,13 @@ class CaseSummary:
     deadline_state: str | None = None
     #: The work-order number (工单号).
     number: str | None = None
+    #: The sha256 of the workflow version the petition was filed under, and
+    #: its stage's label in that version (both languages).
+    workflow_sha256: str | None = None
+    stage_label: Label | None = None
 
     @classmethod
-    def of(cls, row: Mapping[str, Any]) -> CaseSummary:
+    def of(cls, row: Mapping[str, Any], stage_label: Label | None = None) -> CaseSummary:
         filed = _time(row["filed_at"])
         updated = _time(row["updated_at"])
         assert filed is not None and updated is not None
@@ -114,6 +121,7 @@ class CaseSummary:
             filed_at=filed, updated_at=updated, last_rating=row["last_rating"],
             campaign_id=row["campaign_id"], deadline=_time(row.get("deadline")),
             deadline_state=row.get("deadline_state"), number=row.get("number"),
+            workflow_sha256=row.get("workflow_sha256"), stage_label=stage_label,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,7 +253,7 @@ class PoisonTable:
 class ReadModels:
     """The read models of a petitions store (:class:`petitions.core.Store`)."""
 
-    def __init__(self, app: Application[Any], *, inline: bool | None = None) -> None:
+    def __init__(self, app: Store, *, inline: bool | None = None) -> None:
         self.app = app
         self.store = open_store(app)
         self.projection = CaseViews(view=self.store)
@@ -253,6 +261,31 @@ class ReadModels:
             inline = os.environ.get("PETITIONS_VIEWS", "inline") != "runner"
         #: Whether this process keeps the views up to date (else a runner does).
         self.inline = inline
+        self._labels: dict[tuple[str, str, str], Label | None] = {}
+
+    # ------------------------------------------------------------ labels
+    def summaries(self, rows: Iterable[Mapping[str, Any]]) -> list[CaseSummary]:
+        """Case index rows as summaries, each with its stage's label from the
+        workflow version the petition was filed under."""
+        return [CaseSummary.of(r, self.stage_label(r.get("workflow_sha256"), r["workflow"],
+                                                   r["stage"])) for r in rows]
+
+    def stage_label(self, sha256: str | None, workflow: str, stage: str) -> Label | None:
+        """The label of ``stage`` in the workflow version ``sha256`` (the
+        current version of ``workflow`` for a row indexed without one), or
+        ``None`` when that version or stage is not known."""
+        key = (sha256 or "", workflow, stage)
+        if key not in self._labels:
+            found: Label | None = None
+            try:
+                wf = (self.app.pinned(WorkflowRef(workflow, 0, sha256)) if sha256
+                      else self.app.workflow(workflow))
+                if stage in wf.stages:
+                    found = wf.stage(stage).label
+            except PetitionError:
+                found = None
+            self._labels[key] = found
+        return self._labels[key]
 
     # ------------------------------------------------------------ upkeep
     def position(self) -> int:
@@ -363,7 +396,7 @@ class ReadModels:
         self.refresh()
         rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset,
                                      ids=ids)
-        return [CaseSummary.of(r) for r in rows]
+        return self.summaries(rows)
 
     def count(self, *, text: str | None = None, ids: Sequence[str] | None = None,
               **filters: str | None) -> int:
@@ -382,7 +415,7 @@ class ReadModels:
         self.refresh()
         rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset,
                                      deadline_range(overdue, due_within, now))
-        return [CaseSummary.of(r) for r in rows]
+        return self.summaries(rows)
 
     def count_by_deadline(self, *, overdue: bool = False, due_within: timedelta | None = None,
                           now: datetime | None = None, text: str | None = None,
@@ -406,7 +439,7 @@ class ReadModels:
     def summary(self, petition_id: str) -> CaseSummary | None:
         self.refresh()
         row = self.store.get_case(petition_id)
-        return CaseSummary.of(row) if row else None
+        return self.summaries([row])[0] if row else None
 
     def caseload(self, role: str = "assignee") -> list[Caseload]:
         if role not in CASELOAD_ROLES:

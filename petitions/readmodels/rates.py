@@ -24,7 +24,7 @@ import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -64,7 +64,7 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 @lru_cache(maxsize=4)
 def load_rate_config(extra_path: str | None = None) -> RateConfig:
-    text = resources.files("petitions").joinpath("data/rates.toml").read_text("utf-8")
+    text = (Path(__file__).parent.parent / "data" / "rates.toml").read_text("utf-8")
     data: dict[str, Any] = tomllib.loads(text)
     if extra_path:
         with open(extra_path, "rb") as fh:

@@ -37,6 +37,9 @@ CASE_COLUMNS = (
     # Supervision and assessment (issue 14): reminders (催办), escalations
     # (督办), and whether it is excluded from the rates (核减).
     "reminders", "escalations", "excluded",
+    # The workflow version the petition was filed under (its sha256): a queue
+    # row's labels come from it, not from the current version (issue 12).
+    "workflow_sha256",
 )
 
 #: ``list`` filters → case index columns.
