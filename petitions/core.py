@@ -39,7 +39,7 @@ from petitions.errors import (
     PetitionNotFound,
     WorkflowNotFound,
 )
-from petitions.persistence import default_url, env_for_url
+from petitions.persistence import default_url, env_for_url, is_read_only_url
 from petitions.transcoding import register_values
 from workflows import Registry, UnknownWorkflow, Workflow
 
@@ -118,6 +118,10 @@ class Store(ChainedApplication):
         self.snapshotting_intervals = (  # type: ignore[misc]
             {Petition: interval} if interval > 0 else {})
         full_env = dict(env or env_for_url(self.url))
+        dbname = full_env.get("SQLITE_DBNAME")
+        #: Whether the store is read-only (an SQLite file that may not be
+        #: written): its views are then kept in memory, and writes are refused.
+        self.read_only = bool(dbname) and is_read_only_url(dbname)
         full_env["IS_SNAPSHOTTING_ENABLED"] = "y" if interval > 0 else "n"
         # An LRU cache of aggregates, fast-forwarded from the store on every
         # get (so other writers' events are always seen): a command then reads
