@@ -1841,8 +1841,9 @@ def audit_verify(seal_path: str | None, public_key: str | None, views: bool) -> 
     svc, as_json = _state().service(), _state().as_json
     seal = read_seal(seal_path) if seal_path else None
     if public_key and seal is None:
-        raise click.UsageError("--public-key goes with --seal")
+        raise click.UsageError(_state().m("--public-key goes with --seal"))
     report = verify_store(svc, seal=seal, public_key=public_key, views=views)
+    _warn_legacy_clear_text(report.legacy_clear_text)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         if not report.ok:
@@ -1862,6 +1863,20 @@ def audit_verify(seal_path: str | None, public_key: str | None, views: bool) -> 
                + ("; " + m("matches the seal of {sealed_at} (position {position})",
                            sealed_at=seal.sealed_at, position=seal.position)
                   if seal else ""))
+
+
+def _warn_legacy_clear_text(found: Sequence[Any]) -> None:
+    """One line on stderr when stored events of older releases hold personal
+    data in clear (reads withhold it; erasure cannot remove it)."""
+    if not found:
+        return
+    first = found[0]
+    click.echo("petitions: " + _state().m(
+        "warning: {count} stored events or snapshots written by an older release hold a "
+        "location address in clear text (first: petition {petition} version {version}, "
+        "position {position}); reads withhold it, but erasure cannot remove it: see "
+        "docs/security.md, \"Stores written by older releases\"", count=len(found), petition=first.petition_id,
+        version=first.version, position=first.position), err=True)
 
 
 @audit.command("export", help=_h("Write the whole event log as JSON Lines (after checking "
