@@ -537,10 +537,45 @@ def _param_record(param: click.Parameter, ctx: click.Context) -> tuple[str, str]
     return record[0], text
 
 
+#: The longest text a command-line argument may hold: the longest free text
+#: the library takes (a description, a note) is 10,000 characters.
+MAX_ARGUMENT = 10_000
+
+
+def _checked_arguments(command: click.Command, ctx: click.Context) -> None:
+    """Refuse, as a usage error naming the parameter, text that is not valid
+    UTF-8 (bytes the terminal could not decode reach Python as lone surrogates)
+    or longer than :data:`MAX_ARGUMENT` — before anything is read or written."""
+    for param in command.params:
+        value = ctx.params.get(param.name or "")
+        values = value if isinstance(value, tuple) else (value,)
+        for item in values:
+            if not isinstance(item, str):
+                continue
+            too_long = len(item) > MAX_ARGUMENT
+            undecodable = False
+            if not isinstance(param.type, click.Path):  # a file name may be any bytes
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    undecodable = True
+            if too_long or undecodable:
+                from petitions.i18n import Messages
+
+                m = Messages(_help_lang(ctx))
+                raise click.BadParameter(
+                    m("longer than {max} characters", max=MAX_ARGUMENT) if too_long
+                    else m("not valid UTF-8 text"), ctx, param)
+
+
 class HelpCommand(click.Command):
     """A command whose help page is in the chosen language."""
 
     context_class = HelpContext
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _checked_arguments(self, ctx)
+        return super().invoke(ctx)
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         if self.help:
@@ -1875,8 +1910,8 @@ def _warn_legacy_clear_text(found: Sequence[Any]) -> None:
         "warning: {count} stored events or snapshots written by an older release hold a "
         "location address in clear text (first: petition {petition} version {version}, "
         "position {position}); reads withhold it, but erasure cannot remove it: see "
-        "docs/security.md, \"Stores written by older releases\"", count=len(found), petition=first.petition_id,
-        version=first.version, position=first.position), err=True)
+        "docs/security.md, \"Stores written by older releases\"", count=len(found),
+        petition=first.petition_id, version=first.version, position=first.position), err=True)
 
 
 @audit.command("export", help=_h("Write the whole event log as JSON Lines (after checking "

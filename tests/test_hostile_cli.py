@@ -181,7 +181,7 @@ def test_a_read_only_store_of_an_older_release_is_read(tmp_path: Path) -> None:
     pid = next(iter(json.loads((fixture / "expected.json").read_text("utf-8"))))
     for args in (("show", pid), ("history", pid), ("list",), ("stats",),
                  ("audit", "verify")):
-        code, out, err = run(str(db), *args, role="auditor")
+        code, _, err = run(str(db), *args, role="auditor")
         assert code == 0 and "Traceback" not in err, (args, err)
     code, _, err = run(str(db), "note", pid, "--text", "x", role="supervisor")
     one_line(code, err)
