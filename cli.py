@@ -102,6 +102,9 @@ def _handled(fn: F) -> F:
             for problem in exc.problems[:-1]:
                 click.echo(f"petitions: {problem}", err=True)
             _fail(str(exc.problems[-1]))
+        except OverflowError:  # a date or number beyond what can be counted
+            _fail(_state().m("a value is out of range: {detail}", detail=" ".join(
+                str(sys.exc_info()[1]).split())))
         except (PersistenceError, OSError) as exc:
             from petitions.persistence import describe, is_read_only_error
 
@@ -294,7 +297,13 @@ class Time(click.ParamType):  # type: ignore[type-arg]
 
         try:
             return parse(str(value))
-        except ValueError:
+        except ValueError as exc:
+            if "between" in str(exc):
+                from petitions.i18n import Messages
+
+                self.fail(Messages(_help_lang(ctx))(
+                    "a date between the years {first} and {last}", first=1900, last=2999),
+                    param, ctx)
             self.fail(f"{value!r} is not an ISO 8601 time, e.g. 2022-06-06T09:30", param, ctx)
 
 
@@ -550,6 +559,12 @@ def _checked_arguments(command: click.Command, ctx: click.Context) -> None:
         value = ctx.params.get(param.name or "")
         values = value if isinstance(value, tuple) else (value,)
         for item in values:
+            if isinstance(item, datetime) and not 1900 <= item.year <= 2999:
+                from petitions.i18n import Messages
+
+                raise click.BadParameter(Messages(_help_lang(ctx))(
+                    "a date between the years {first} and {last}", first=1900, last=2999),
+                    ctx, param)
             if not isinstance(item, str):
                 continue
             too_long = len(item) > MAX_ARGUMENT
@@ -559,7 +574,7 @@ def _checked_arguments(command: click.Command, ctx: click.Context) -> None:
                     item.encode("utf-8")
                 except UnicodeEncodeError:
                     undecodable = True
-            if too_long or undecodable:
+            if too_long or undecodable:  # (dates: below)
                 from petitions.i18n import Messages
 
                 m = Messages(_help_lang(ctx))

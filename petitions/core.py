@@ -153,6 +153,11 @@ class Store(ChainedApplication):
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise InvalidInput("at", "must be a date and time with a time zone",
                                kind="naive_time")
+        from petitions.timefmt import EARLIEST_YEAR, LATEST_YEAR, in_range
+
+        if not in_range(at):
+            raise InvalidInput("at", f"must fall in the years {EARLIEST_YEAR}–{LATEST_YEAR}",
+                               kind="invalid")
         if at > now + CLOCK_SKEW:
             raise InvalidInput("at", "is in the future", kind="future")
         return at.astimezone(UTC)

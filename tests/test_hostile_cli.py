@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -187,3 +188,48 @@ def test_a_read_only_store_of_an_older_release_is_read(tmp_path: Path) -> None:
     one_line(code, err)
     assert db.read_bytes() == before
     db.chmod(0o644)
+
+
+@pytest.mark.parametrize("hostile", [
+    {"petitioner": {"phone": "1" * 2_000}},
+    {"petitioner": {"name": "\udcff\udcfe"}},
+    {"petitioner": {"address": "x" * 1_000_000}},
+    {"location": {"place": "\udcb0"}},
+    {"title": "\udcff"},
+    {"description": "x" * 1_000_000},
+    {"idempotency_key": "k" * 5_000},
+    {"at": "0001-01-01T00:00:00+14:00"},
+])
+def test_the_library_refuses_what_it_cannot_store_and_writes_nothing(
+        tmp_path: Path, hostile: dict[str, Any]) -> None:
+    """Not only the CLI: the library (which the HTTP API calls) refuses text that
+    is not UTF-8 or too long, and times outside the calendar, naming the field;
+    nothing is stored.  (The CLI refuses them earlier, as usage errors.)"""
+    from datetime import datetime
+
+    from petitions import Actor, InvalidInput, Location, Petitioner, PetitionService
+
+    with PetitionService.open(str(tmp_path / "lib.sqlite")) as svc:
+        clerk = Actor("clerk", "intake_clerk")
+        pid = svc.file(actor=clerk, petitioner=Petitioner(kind="resident", name="某"),
+                       title="t", description="d", category="environment",
+                       channel="hotline")
+        before = svc.recorder.max_notification_id()
+        kwargs: dict[str, Any] = {
+            "actor": clerk, "title": "t", "description": "d", "category": "environment",
+            "channel": "hotline",
+            "petitioner": Petitioner(**{"kind": "resident", "name": "某",
+                                        **hostile.get("petitioner", {})}),
+            "location": Location(**hostile.get("location", {})),
+        }
+        for key in ("title", "description", "idempotency_key"):
+            if key in hostile:
+                kwargs[key] = hostile[key]
+        if "at" in hostile:
+            kwargs["at"] = datetime.fromisoformat(hostile["at"])
+        with pytest.raises(InvalidInput):
+            svc.file(**kwargs)
+        for text in ("\udcff", "x" * 10_001):
+            with pytest.raises(InvalidInput):
+                svc.note(pid, actor=Actor("w", "supervisor"), text=text)
+        assert svc.recorder.max_notification_id() == before

@@ -124,15 +124,20 @@ def hostile_values(param: click.Parameter, kind: str, path: Path_) -> list[str]:
     timed = type(param.type).__name__ in ("Time", "Duration")
     if path in LONG_RUNNING and kind not in ("negative", "wrong_type"):
         return []
+    dated = isinstance(param.type, click.DateTime) or type(param.type).__name__ == "Time"
     if kind == "huge":
         if _is_number(param):
             return [HUGE]
+        if dated:  # the end of the calendar (and days counted after it)
+            return ["9999-12-30"]
         if timed and type(param.type).__name__ == "Duration":
             return [HUGE + "w"]
         if param.name == "older_than":
             return [HUGE + "y"]
         return []
     if kind == "negative":
+        if dated:  # the start of the calendar (a time zone away from before it)
+            return ["0001-01-01"]
         return ["-5"] if _is_number(param) else []
     if kind == "wrong_type":
         if _is_number(param) or typed or timed:
