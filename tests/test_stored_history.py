@@ -159,3 +159,16 @@ def test_clear_text_addresses_of_an_older_release_are_withheld_and_reported(
         after = verify_store(svc)
         assert after.ok and pid in {f.petition_id for f in after.legacy_clear_text}
     assert _clear_addresses(old_store)[pid] == clear[pid]
+    # The snapshots that copied it can go (reads replay the events instead);
+    # the events themselves are the audit trail and stay.
+    import sqlite3
+
+    con = sqlite3.connect(old_store)
+    con.execute("DELETE FROM stored_snapshots")
+    con.commit()
+    con.close()
+    with PetitionService.open(str(old_store)) as svc:
+        left = verify_store(svc)
+        assert left.ok and left.legacy_clear_text
+        assert not any(f.field.startswith("snapshot") for f in left.legacy_clear_text)
+        assert svc.get(pid).stage == EXPECTED[pid]["stage"]
