@@ -101,9 +101,15 @@ def _handled(fn: F) -> F:
             for problem in exc.problems[:-1]:
                 click.echo(f"petitions: {problem}", err=True)
             _fail(str(exc.problems[-1]))
+        except OverflowError:  # a date or number beyond what can be counted
+            _fail(_state().m("a value is out of range: {detail}", detail=" ".join(
+                str(sys.exc_info()[1]).split())))
         except (PersistenceError, OSError) as exc:
-            from petitions.persistence import describe
+            from petitions.persistence import describe, is_read_only_error
 
+            if is_read_only_error(exc):
+                _fail(_state().m("the store {store} is read-only: nothing was written",
+                                 store=describe(_state().db)))
             detail = " ".join(str(exc).split())
             _fail(_state().m("cannot use the store {store}: {detail}",
                              store=describe(_state().db), detail=detail))
@@ -280,7 +286,13 @@ class Time(click.ParamType):  # type: ignore[type-arg]
 
         try:
             return parse(str(value))
-        except ValueError:
+        except ValueError as exc:
+            if "between" in str(exc):
+                from petitions.i18n import Messages
+
+                self.fail(Messages(_help_lang(ctx))(
+                    "a date between the years {first} and {last}", first=1900, last=2999),
+                    param, ctx)
             self.fail(f"{value!r} is not an ISO 8601 time, e.g. 2022-06-06T09:30", param, ctx)
 
 
@@ -373,11 +385,11 @@ CLICK_WORDS = (
 )
 
 
-def _help_lang() -> str:
+def _help_lang(ctx: click.Context | None = None) -> str:
     """``zh`` or ``en``: --lang (given before the subcommand), else PETITIONS_LANG,
     else the locale -- as :func:`petitions.i18n.resolve_lang` decides, without
     importing the library (which would slow ``--help`` down)."""
-    ctx = click.get_current_context(silent=True)
+    ctx = ctx or click.get_current_context(silent=True)
     chosen: str | None = None
     if ctx is not None:
         state = ctx.find_object(State)
@@ -523,10 +535,51 @@ def _param_record(param: click.Parameter, ctx: click.Context) -> tuple[str, str]
     return record[0], text
 
 
+#: The longest text a command-line argument may hold: the longest free text
+#: the library takes (a description, a note) is 10,000 characters.
+MAX_ARGUMENT = 10_000
+
+
+def _checked_arguments(command: click.Command, ctx: click.Context) -> None:
+    """Refuse, as a usage error naming the parameter, text that is not valid
+    UTF-8 (bytes the terminal could not decode reach Python as lone surrogates)
+    or longer than :data:`MAX_ARGUMENT` — before anything is read or written."""
+    for param in command.params:
+        value = ctx.params.get(param.name or "")
+        values = value if isinstance(value, tuple) else (value,)
+        for item in values:
+            if isinstance(item, datetime) and not 1900 <= item.year <= 2999:
+                from petitions.i18n import Messages
+
+                raise click.BadParameter(Messages(_help_lang(ctx))(
+                    "a date between the years {first} and {last}", first=1900, last=2999),
+                    ctx, param)
+            if not isinstance(item, str):
+                continue
+            too_long = len(item) > MAX_ARGUMENT
+            undecodable = False
+            if not isinstance(param.type, click.Path):  # a file name may be any bytes
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    undecodable = True
+            if too_long or undecodable:  # (dates: below)
+                from petitions.i18n import Messages
+
+                m = Messages(_help_lang(ctx))
+                raise click.BadParameter(
+                    m("longer than {max} characters", max=MAX_ARGUMENT) if too_long
+                    else m("not valid UTF-8 text"), ctx, param)
+
+
 class HelpCommand(click.Command):
     """A command whose help page is in the chosen language."""
 
     context_class = HelpContext
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _checked_arguments(self, ctx)
+        return super().invoke(ctx)
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         if self.help:
@@ -685,6 +738,95 @@ def _table_command(cls: Any) -> click.Command:
     return HelpCommand(cls.cli[-1], params=params, callback=run, help=cls.help)
 
 
+def _usage_expected(param: click.Parameter, m: Messages) -> str | None:
+    """What a parameter of ``param``'s type takes, said in ``m``'s language
+    (Click's own messages are English)."""
+    kind = param.type
+    if isinstance(kind, click.IntRange):
+        return m("a whole number, {range}", range=kind._describe_range())
+    if isinstance(kind, click.types.IntParamType):
+        return m("a whole number")
+    if isinstance(kind, click.types.FloatParamType):
+        return m("a number")
+    if isinstance(kind, click.Choice):
+        return m("one of {choices}", choices=", ".join(map(str, kind.choices)))
+    if isinstance(kind, click.DateTime):
+        return m("a date, e.g. 2026-01-05")
+    if isinstance(kind, Time):
+        return m("an ISO 8601 time, e.g. 2022-06-06T09:30")
+    if isinstance(kind, Duration):
+        return m("a duration, e.g. 2d, 12h, 30m, 1d6h")
+    if isinstance(kind, click.Path):
+        return m("a file or folder that exists and can be used")
+    if isinstance(kind, click.types.BoolParamType):
+        return m("yes or no")
+    return None
+
+
+def _usage_problem(exc: click.UsageError, m: Messages) -> str:
+    """What is wrong with the command line, on one line, in ``m``'s language."""
+    import re
+
+    def hint(param: click.Parameter | None) -> str:
+        if param is None:
+            return ""
+        if isinstance(param, click.Argument):
+            return str(param.make_metavar(exc.ctx)) if exc.ctx else str(param.name).upper()
+        return max(param.opts, key=len)
+
+    def maybe(found: Sequence[str] | None) -> str:
+        return m(" (did you mean {names}?)", names=", ".join(found)) if found else ""
+
+    if isinstance(exc, click.exceptions.NoSuchCommand):
+        return m("no such command: {name}", name=exc.command_name) + maybe(exc.possibilities)
+    if isinstance(exc, click.NoSuchOption):
+        return m("no such option: {name}", name=exc.option_name) + maybe(exc.possibilities)
+    if isinstance(exc, click.MissingParameter):
+        return m("missing {param}", param=hint(exc.param) or str(exc.param_hint or ""))
+    if isinstance(exc, click.BadParameter):
+        detail = " ".join(exc.message.split())
+        if exc.param is not None and (m.lang != "en" and detail.isascii()):
+            detail = _usage_expected(exc.param, m) or detail
+        name = hint(exc.param) if exc.param is not None else str(exc.param_hint or "")
+        if not name:
+            return m("invalid value: {detail}", detail=detail)
+        return m("invalid value for {param}: {detail}", param=name, detail=detail)
+    message = " ".join(exc.message.split())
+    if isinstance(exc, click.BadOptionUsage):
+        if "requires" in message:
+            return m("{option} needs a value", option=exc.option_name)
+        if "does not take" in message:
+            return m("{option} takes no value", option=exc.option_name)
+    extra = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", message, re.S)
+    if extra:
+        return m("unexpected extra arguments: {args}", args=extra.group(1))
+    if message == "Missing command.":
+        return m("missing command")
+    return message
+
+
+class _UsageLine(click.ClickException):
+    """A usage error, shown as one line on stderr (exit 2): what is wrong, and
+    where the help is."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError, command: str | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.command = command
+
+    def show(self, file: Any = None) -> None:
+        from petitions.i18n import Messages
+
+        ctx = self.error.ctx
+        m = Messages(_help_lang(ctx))
+        command = ctx.command_path if ctx is not None else self.command or "petitions"
+        line = m("{problem} (try '{command} --help')", problem=_usage_problem(self.error, m),
+                 command=command)
+        click.echo("petitions: " + " ".join(line.split()), err=True)
+
+
 class TableGroup(HelpGroup):
     """A group whose handling commands (and their subgroups) come from the
     command table, built when first asked for (and dropped when a command is
@@ -743,6 +885,24 @@ class TableGroup(HelpGroup):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return self._own.get(cmd_name) or self._build(cmd_name)
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # one line, not Click's usage block
+            path = f"{parent.command_path} {info_name}" if parent is not None else info_name
+            raise _UsageLine(exc, path) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # a subcommand's, or a command's own
+            raise _UsageLine(exc) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self._own, *self._table_names()})
@@ -1734,8 +1894,9 @@ def audit_verify(seal_path: str | None, public_key: str | None, views: bool) -> 
     svc, as_json = _state().service(), _state().as_json
     seal = read_seal(seal_path) if seal_path else None
     if public_key and seal is None:
-        raise click.UsageError("--public-key goes with --seal")
+        raise click.UsageError(_state().m("--public-key goes with --seal"))
     report = verify_store(svc, seal=seal, public_key=public_key, views=views)
+    _warn_legacy_clear_text(report.legacy_clear_text)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         if not report.ok:
@@ -1755,6 +1916,20 @@ def audit_verify(seal_path: str | None, public_key: str | None, views: bool) -> 
                + ("; " + m("matches the seal of {sealed_at} (position {position})",
                            sealed_at=seal.sealed_at, position=seal.position)
                   if seal else ""))
+
+
+def _warn_legacy_clear_text(found: Sequence[Any]) -> None:
+    """One line on stderr when stored events of older releases hold personal
+    data in clear (reads withhold it; erasure cannot remove it)."""
+    if not found:
+        return
+    first = found[0]
+    click.echo("petitions: " + _state().m(
+        "warning: {count} stored events or snapshots written by an older release hold a "
+        "location address in clear text (first: petition {petition} version {version}, "
+        "position {position}); reads withhold it, but erasure cannot remove it: see "
+        "docs/security.md, \"Stores written by older releases\"", count=len(found),
+        petition=first.petition_id, version=first.version, position=first.position), err=True)
 
 
 @audit.command("export", help=_h("Write the whole event log as JSON Lines (after checking "

@@ -39,7 +39,7 @@ from petitions.errors import (
     WorkflowNotFound,
 )
 from petitions.logs import get_logger
-from petitions.persistence import default_url, env_for_url
+from petitions.persistence import default_url, env_for_url, is_read_only_url
 from petitions.transcoding import register_values
 from workflows import Registry, UnknownWorkflow, Workflow
 
@@ -137,6 +137,10 @@ class Store(ChainedApplication):
         self.snapshotting_intervals = (  # type: ignore[misc]
             {Petition: interval} if interval > 0 else {})
         full_env = dict(env or env_for_url(self.url))
+        dbname = full_env.get("SQLITE_DBNAME")
+        #: Whether the store is read-only (an SQLite file that may not be
+        #: written): its views are then kept in memory, and writes are refused.
+        self.read_only = bool(dbname) and is_read_only_url(dbname)
         full_env["IS_SNAPSHOTTING_ENABLED"] = "y" if interval > 0 else "n"
         # An LRU cache of aggregates, fast-forwarded from the store on every
         # get (so other writers' events are always seen): a command then reads
@@ -172,6 +176,11 @@ class Store(ChainedApplication):
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise InvalidInput("at", "must be a date and time with a time zone",
                                kind="naive_time")
+        from petitions.timefmt import EARLIEST_YEAR, LATEST_YEAR, in_range
+
+        if not in_range(at):
+            raise InvalidInput("at", f"must fall in the years {EARLIEST_YEAR}–{LATEST_YEAR}",
+                               kind="invalid")
         if at > now + CLOCK_SKEW:
             raise InvalidInput("at", "is in the future", kind="future")
         return at.astimezone(UTC)

@@ -135,6 +135,27 @@ def bounded(field: str, value: object, maximum: int = MAX_NUMBER, minimum: int =
     return value
 
 
+#: The longest personal detail or place text filing takes (a name, a phone, an
+#: ID number, an address, a street …).  ASSUMPTION: no rule in the seed sets
+#: one; the longest real values (a collective's name, an address) are far shorter.
+MAX_DETAIL = 1_000
+
+
+def checked_text(field: str, value: object, max_len: int = MAX_DETAIL) -> str:
+    """``value`` if it is text that can be stored (valid UTF-8, at most
+    ``max_len`` characters), else :class:`InvalidInput` (kinds ``not_text``,
+    ``too_long``)."""
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be text", kind="not_text")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(field, "is not valid UTF-8 text", kind="not_text") from None
+    if len(value) > max_len:
+        raise InvalidInput(field, f"is longer than {max_len} characters", kind="too_long")
+    return value
+
+
 class ConcurrentUpdate(PetitionError):
     """Someone else changed the petition first: reload it and try again.
 

@@ -27,7 +27,13 @@ from petitions.domain.finality import (
 )
 from petitions.domain.petition import Petition, petition_id_for
 from petitions.domain.values import Actor, Location, Petitioner
-from petitions.errors import ConcurrentUpdate, InvalidInput, RepeatFiling
+from petitions.errors import (
+    MAX_DETAIL,
+    ConcurrentUpdate,
+    InvalidInput,
+    RepeatFiling,
+    checked_text,
+)
 from petitions.privacy.core import NewKey, Privacy
 from petitions.recorders import ALSO_WRITE, writes_alongside
 from petitions.sidetables import filing_writes
@@ -66,6 +72,23 @@ def similar_concluded(store: Store, petitioner_id: str, title: str,
     return found.similar(normalised_facts(title.strip(), description.strip()))
 
 
+def _check_details(petitioner: Petitioner, location: Location | None,
+                   idempotency_key: str | None, source: str) -> None:
+    """Refuse personal details, place text and keys that cannot be stored
+    (not UTF-8) or are unreasonably long, naming the field."""
+    for name in ("kind", "name", "phone", "id_number", "address", "id"):
+        checked_text(f"petitioner.{name}", getattr(petitioner, name))
+    for person in petitioner.representatives:
+        for name in ("name", "phone", "id_number"):
+            checked_text(f"petitioner.representatives.{name}", getattr(person, name))
+    if location is not None:
+        for name in ("street", "community", "grid", "place"):
+            checked_text(name, getattr(location, name))
+    if idempotency_key is not None:
+        checked_text("idempotency_key", idempotency_key)
+    checked_text("source", source, 10 * MAX_DETAIL)
+
+
 def file_petition(
     store: Store,
     privacy: Privacy,
@@ -86,6 +109,7 @@ def file_petition(
 ) -> UUID:
     """File a petition and return its id (see
     :meth:`petitions.service.PetitionService.file`)."""
+    _check_details(petitioner, location, idempotency_key, source)
     if idempotency_key:
         existing = petition_id_for(idempotency_key.strip())
         if store.exists(existing):

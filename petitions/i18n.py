@@ -141,6 +141,8 @@ def error_text(exc: Exception, lang: str) -> str:
                      granted=p.get("granted", ""))
         if kind == "too_long":
             return m("{field}: is too long", field=field)
+        if kind == "not_text":
+            return m("{field}: is not valid text (UTF-8)", field=field)
         if kind == "too_large":
             return m("{field}: must be at most {max}", field=field, max=p.get("max", ""))
         if kind == "too_small":

@@ -68,10 +68,66 @@ def retry_schema_change(create: Callable[[], None], *,
         try:
             create()
             return
-        except errors:
+        except errors as exc:
+            if is_read_only_error(exc):
+                # A read-only store: what exists is read as it is, a missing
+                # table is named when it is used, and every write is refused.
+                return
             if attempt == 19:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+def is_read_only_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be written (read-only file,
+    folder or connection)."""
+    text = str(exc).lower()
+    return "readonly" in text or "read-only" in text or "read only" in text
+
+
+def read_only_file(path: str) -> bool:
+    """Whether the SQLite file at ``path`` is meant to be read only: it exists
+    and this process may not write it or its folder (where SQLite keeps its
+    journal), or neither has any write permission bit.  (The bits count even
+    for root, whom permissions do not stop: ``chmod 444`` says "do not write".)"""
+    if not os.path.isfile(path):
+        return False
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        unwritable = (os.stat(path).st_mode & 0o222 == 0
+                      or os.stat(folder).st_mode & 0o222 == 0)
+    except OSError:
+        return False
+    return unwritable or not os.access(path, os.W_OK) or not os.access(folder, os.W_OK)
+
+
+def _read_only_uri(path: str) -> str:
+    """An SQLite URI opening ``path`` read-only.  Where SQLite cannot create its
+    shared-memory file beside it (a read-only folder) and no write-ahead log is
+    pending, the file is opened as immutable (no locks: nothing may write it)."""
+    from urllib.parse import quote
+
+    full = os.path.abspath(path)
+    folder = os.path.dirname(full)
+    wal = full + "-wal"
+    pending = os.path.exists(wal) and os.path.getsize(wal) > 0
+    can_lock = os.access(folder, os.W_OK) and os.stat(folder).st_mode & 0o222 != 0
+    immutable = "" if can_lock or pending else "&immutable=1"
+    return f"file:{quote(full)}?mode=ro{immutable}"
+
+
+def is_read_only_url(url: str | None) -> bool:
+    """Whether the store at ``url`` is opened read-only (a read-only SQLite
+    file, or an SQLite URI with ``mode=ro``)."""
+    url = url or default_url()
+    if is_postgres(url) or url == ":memory:":
+        return False
+    if url.startswith("file:"):
+        query = parse_qs(urlsplit(url).query)
+        return query.get("mode", [""])[-1] == "ro" or query.get("immutable", [""])[-1] == "1"
+    if url.startswith("sqlite:///"):
+        url = url[len("sqlite:///"):]
+    return read_only_file(url)
 
 
 def _built_on(obj: object, module: str) -> bool:
@@ -101,6 +157,8 @@ def env_for_url(url: str | None = None) -> dict[str, str]:
         }
     if url.startswith("sqlite:///"):
         url = url[len("sqlite:///"):]
+    if not url.startswith("file:") and read_only_file(url):
+        url = _read_only_uri(url)  # read, never written (not even its journal mode)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,

@@ -109,6 +109,8 @@ class PetitionService:
     def shutdown(self) -> None:
         """Close the service: its database connections.  (``close(pid, actor=…)``
         closes a petition.)"""
+        if self._read_models is not None:
+            self._read_models.close()
         self._store.close()
 
     def __enter__(self) -> PetitionService:

@@ -130,9 +130,16 @@ class SideTables:
                 for r in cursor.fetchall()]
 
     def _select(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._tx(commit=False) as c:
-            c.execute(sql, tuple(params))
-            return self._rows(c)
+        from eventsourcing.persistence import PersistenceError
+
+        try:
+            with self._tx(commit=False) as c:
+                c.execute(sql, tuple(params))
+                return self._rows(c)
+        except PersistenceError as exc:
+            if "no such table" in str(exc):  # a read-only store of before these tables
+                return []
+            raise
 
     # --------------------------------------------------------- work orders
     def number_writer(self, petition_id: str, year: int, prefix: str,
@@ -290,6 +297,8 @@ def number_of(store: Any, petition_id: Any) -> str | None:
         return found
     tables = side_tables(store)
     found = tables.number_of(str(petition_id))
+    if found is None and getattr(store, "read_only", False):
+        return None  # none given yet, and none can be given in a read-only store
     if found is None:
         from petitions.errors import PetitionNotFound
 

@@ -30,9 +30,23 @@ def show(dt: datetime | None, tz: str | None = None, seconds: bool = False) -> s
     return local(dt, tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+#: The years a time given by a person may fall in.  ASSUMPTION: no rule in the
+#: seed sets them; they keep deadline arithmetic (years of working days after
+#: a date) far from the ends of the calendar Python can count.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def in_range(value: date) -> bool:
+    """Whether ``value`` (a date or date-time) falls in the years people may give."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
 def parse(text: str, tz: str | None = None) -> datetime:
-    """Parse an ISO 8601 date or date-time; without an offset it is local time."""
+    """Parse an ISO 8601 date or date-time; without an offset it is local time.
+    ``ValueError`` when it is not one, or not in the years 1900–2999."""
     value = datetime.fromisoformat(text.strip())
+    if not in_range(value):
+        raise ValueError(f"{text!r} is not between {EARLIEST_YEAR} and {LATEST_YEAR}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone(tz))
     return value.astimezone(UTC)

@@ -361,10 +361,24 @@ def test_missing_actor_is_refused(cli: Cli) -> None:
     ("accept", "x", "--at", "yesterday"),
     ("stats", "--by", "colour"),
     ("nosuch",),
+    ("accept", "x", "--bogus"),
+    ("extend", "x", "--days", "abc", "--reason", "r"),
+    ("list", "extra"),
+    ("accept", "x", "--at"),
+    ("calendar", "workdays", "2026-13-01", "3"),
 ])
-def test_usage_errors_exit_2(cli: Cli, args: tuple[str, ...]) -> None:
-    result = cli(*args, code=2)
-    assert "Usage:" in result.stderr and "Traceback" not in result.output
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_usage_errors_exit_2_on_one_line(cli: Cli, args: tuple[str, ...], lang: str) -> None:
+    """A usage error is one line on stderr that says what is wrong and where
+    the help is, not Click's usage block (issue 13)."""
+    result = cli(*args, code=2, lang=lang)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("petitions: "), result.stderr
+    assert "--help" in lines[0] and "Usage:" not in result.output
+    assert "Traceback" not in result.output and result.stdout == ""
+    if lang == "zh":  # Click's own English is not shown to a Chinese reader
+        assert not any(w in lines[0] for w in ("Invalid value", "is not", "Missing", "No such",
+                                               "Got unexpected", "requires")), lines[0]
 
 
 def test_environment_supplies_global_options(cli: Cli) -> None:

@@ -78,6 +78,9 @@ class Report:
     #: The position up to which the read models were compared with a rebuild
     #: (None: not compared).
     views: int | None = None
+    #: Stored events written by older releases that hold personal data in
+    #: clear (a location's ``address``): not tampering, but beyond erasure.
+    legacy_clear_text: tuple[LegacyClearText, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -107,7 +110,55 @@ class Report:
             "snapshots": self.snapshots,
             "keys": self.keys,
             "views": self.views,
+            "legacy_clear_text": [attrs.asdict(f) for f in self.legacy_clear_text],
         }
+
+
+@attrs.frozen
+class LegacyClearText:
+    """A field of a stored event, written by an older release, that may hold
+    personal data in clear (docs/security.md, "Stores written by older releases")."""
+
+    petition_id: str
+    version: int
+    position: int
+    field: str
+
+
+#: Marks of a value that older releases stored in clear, in a stored event's bytes.
+_LEGACY_MARK = b'"address"'
+
+
+def legacy_clear_text(position: int, oid: str, version: int,
+                      state: bytes) -> list[LegacyClearText]:
+    """The clear-text personal fields of one stored event (JSON bytes): a
+    non-empty ``address`` in a location (events before the address was sealed)."""
+    if _LEGACY_MARK not in state:
+        return []
+    import json
+
+    try:
+        data = json.loads(state)
+    except ValueError:
+        return []
+    found: list[LegacyClearText] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            inner = value.get("_data_")
+            if value.get("_type_") == "attrs:Location" and isinstance(inner, dict):
+                if inner.get("address"):
+                    found.append(LegacyClearText(_uuid_text(oid), version, position,
+                                                 f"{path}.address".lstrip(".")))
+                return
+            for key, item in value.items():
+                walk(item, path if key == "_data_" else f"{path}.{key}")
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, path)
+
+    walk(data, "")
+    return found
 
 
 def _uuid_text(oid: str) -> str:
@@ -428,9 +479,19 @@ def verify_store(app: EventLog, *, seal: Seal | None = None,
         if table is not None:
             recorded.append(table.read(cursor))
 
+    legacy: list[LegacyClearText] = []
     for record in stored_records(app, read_heads):
         feed(*record)
+        position, oid, version, _topic, state = record
+        if _LEGACY_MARK in state:
+            legacy += legacy_clear_text(position, oid, version, state)
     checked = check_snapshots(app, verifier) if snapshots else 0
+    for stored in stored_snapshots(app):  # a snapshot of such an event holds it too
+        state = bytes(stored.state)
+        if _LEGACY_MARK in state:
+            for found in legacy_clear_text(0, stored.originator_id.hex,
+                                           stored.originator_version, state):
+                legacy.append(attrs.evolve(found, field="snapshot " + found.field))
     keys = check_keys(app, verifier)
     views_position: int | None = None
     if views:
@@ -443,7 +504,8 @@ def verify_store(app: EventLog, *, seal: Seal | None = None,
             verifier.problem("view", f"{len(differences) - MAX_DIFFERENCES} more read model "
                              "rows differ from a rebuild")
     report = verifier.finish(heads=recorded[0] if recorded else None)
-    return attrs.evolve(report, snapshots=checked, keys=keys, views=views_position)
+    return attrs.evolve(report, snapshots=checked, keys=keys, views=views_position,
+                        legacy_clear_text=tuple(legacy))
 
 
 def check_keys(app: EventLog, verifier: ChainVerifier) -> int | None:

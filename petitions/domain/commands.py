@@ -42,7 +42,7 @@ from petitions.domain.values import (
     Actor,
     MediationSession,
 )
-from petitions.errors import InvalidInput, PetitionNotFound
+from petitions.errors import InvalidInput, PetitionNotFound, checked_text
 from petitions.i18n import N_
 from petitions.taxonomy import Term
 from workflows import Label, Workflow, vocabulary
@@ -128,9 +128,12 @@ def choices(wf: Workflow, stage: str, kind: str) -> tuple[Choice, ...]:
 
 
 # ----------------------------------------------------------- validators
+#: The longest text a command takes (a note, a reply, a reason).
+MAX_COMMAND_TEXT = 10_000
+
+
 def _text(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str):
-        raise InvalidInput(a.name, "must be text")
+    checked_text(a.name, value, MAX_COMMAND_TEXT)
 
 
 def _optional_text(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
@@ -141,6 +144,8 @@ def _optional_text(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
 def _texts(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
         raise InvalidInput(a.name, "must be a list of texts")
+    for item in value:
+        checked_text(a.name, item, MAX_COMMAND_TEXT)
 
 
 def _bool(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:

@@ -39,6 +39,7 @@ from petitions.errors import (
     InvalidInput,
     PermissionDenied,
     TransitionNotAllowed,
+    checked_text,
 )
 from workflows import Workflow
 
@@ -73,9 +74,7 @@ def petition_id_for(idempotency_key: str | None) -> UUID:
 
 
 def _text(field: str, value: str, *, required: bool = True, max_len: int = 10_000) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(field, "must be text")
-    value = value.strip()
+    value = checked_text(field, value, max_len).strip()
     if required and not value:
         raise InvalidInput(field, "must not be empty", kind="empty")
     if len(value) > max_len:

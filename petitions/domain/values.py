@@ -56,8 +56,10 @@ class Location:
     non-personal text naming the spot (a compound, a wharf, a building).
 
     A person's address is personal data: it belongs to the (sealed)
-    :class:`Petitioner`, never here.  Events stored before this rule with
-    ``address`` in their location load with it as ``place`` (:meth:`upcast`).
+    :class:`Petitioner`, never here.  Events stored before this rule kept an
+    ``address`` in their location, in clear: it loads withheld (:meth:`upcast`
+    drops it, since nothing tells a home address from a compound's name), and
+    ``audit verify`` reports every such stored event (docs/security.md).
     """
 
     street: str = ""
@@ -70,9 +72,7 @@ class Location:
         """Stored data of an older version, in this version's form."""
         if "address" in data:
             data = dict(data)
-            old = data.pop("address")
-            if not data.get("place"):
-                data["place"] = old
+            data.pop("address")  # withheld: never shown (it may be a home address)
         return data
 
 

@@ -117,6 +117,13 @@ def key_file_for(url: str) -> Path | None:
         return None
     if url.startswith("sqlite:///"):
         url = url[len("sqlite:///"):]
+    if url.startswith("file:"):  # an SQLite URI (e.g. ``file:PATH?mode=ro``)
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(url)
+        if "mode=memory" in parts.query:
+            return None
+        url = unquote(parts.path)
     return Path(url + KEY_FILE_SUFFIX)
 
 

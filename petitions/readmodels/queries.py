@@ -208,9 +208,9 @@ class PoisonTable:
     """Stored events the views skipped because they cannot be read (table
     ``poisoned_events`` beside the views), so that every later query reports them."""
 
-    def __init__(self, recorder: Any) -> None:
-        self.datastore = recorder.datastore
-        self.postgres = is_postgres_recorder(recorder)
+    def __init__(self, recorder: Any, datastore: Any = None) -> None:
+        self.datastore = datastore or recorder.datastore
+        self.postgres = datastore is None and is_postgres_recorder(recorder)
         if self.postgres:
             schema = '"' + str(self.datastore.schema).replace('"', '""') + '"'
             self.name, self.p = f"{schema}.poisoned_events", "%s"
@@ -255,7 +255,11 @@ class ReadModels:
 
     def __init__(self, app: Store, *, inline: bool | None = None) -> None:
         self.app = app
-        self.store = open_store(app)
+        #: A private in-memory database holding the views of a read-only store
+        #: whose own views are missing or behind (``None`` otherwise).
+        self._scratch: Any = None
+        self.store = (self._read_only_views(app) if getattr(app, "read_only", False)
+                      else open_store(app))
         self.projection = CaseViews(view=self.store)
         if inline is None:
             inline = os.environ.get("PETITIONS_VIEWS", "inline") != "runner"
@@ -286,6 +290,50 @@ class ReadModels:
                 found = None
             self._labels[key] = found
         return self._labels[key]
+
+    def _read_only_views(self, app: Application[Any]) -> ViewStore:
+        """The views of a store that may not be written: its own when they are
+        current (reading them writes nothing), else views built in a private
+        in-memory database from the events (with a copy of the work-order
+        numbers they show), which every query then reads."""
+        from uuid import uuid4
+
+        from eventsourcing.persistence import PersistenceError
+        from eventsourcing.sqlite import SQLiteDatastore
+
+        from petitions.readmodels.sqlite import SQLiteViewStore
+        from petitions.sidetables import SideTables
+
+        recorder: Any = app.recorder
+        stored = open_store(app, create=False)
+        try:
+            current = (not stored.outdated() and (stored.max_tracking_id(app.name) or 0)
+                       == (recorder.max_notification_id() or 0))
+        except PersistenceError:  # no views stored
+            current = False
+        if current:
+            return stored
+        self._scratch = SQLiteDatastore(f"file:petitions-ro-views-{uuid4().hex}?mode=memory"
+                                        "&cache=shared")
+        scratch = SQLiteViewStore(self._scratch)
+        scratch.create_table()
+        SideTables(self._scratch, postgres=False).create()
+        try:
+            with recorder.datastore.transaction(commit=False) as c:
+                c.execute("SELECT petition_id, number, year, serial FROM work_orders")
+                numbers = [tuple(r) for r in c.fetchall()]
+        except PersistenceError:  # a store of before work orders
+            numbers = []
+        with self._scratch.transaction(commit=True) as c:
+            c.executemany("INSERT INTO work_orders (petition_id, number, year, serial) "
+                          "VALUES (?, ?, ?, ?)", numbers)
+        return scratch
+
+    def close(self) -> None:
+        """Let go of the in-memory views of a read-only store, if any."""
+        if self._scratch is not None:
+            self._scratch.close()
+            self._scratch = None
 
     # ------------------------------------------------------------ upkeep
     def position(self) -> int:
@@ -340,7 +388,7 @@ class ReadModels:
     def _poison_table(self) -> PoisonTable:
         found: PoisonTable | None = self.__dict__.get("_poison")
         if found is None:
-            found = PoisonTable(self.app.recorder)
+            found = PoisonTable(self.app.recorder, datastore=self._scratch)
             self.__dict__["_poison"] = found
         return found
 
