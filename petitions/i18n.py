@@ -100,6 +100,10 @@ def error_text(exc: Exception, lang: str) -> str:
             text += m(" (reason: {reason})", reason=m(p["reason"]))
         return text
     if code == "permission_denied":
+        if p.get("rule") == "assigned_unit":
+            return m("{actor} is not of the assigned unit {unit} and may not {command} "
+                     "(rule: the assigned unit)", actor=p.get("actor", ""),
+                     unit=p.get("unit", ""), command=p.get("command", ""))
         if p.get("rule") == "independent_callback":
             return m("{actor} replied to or resolved this petition and may not record its "
                      "call-back (rule: independent call-back)", actor=p.get("actor", ""))

@@ -59,7 +59,8 @@ _DELIVERY_WORDS = {
 }
 
 #: Fields holding a deadline: shown as 24:00 of the day they end.
-DEADLINE_FIELDS = frozenset({"deadline", "previous_deadline", "clock_deadline"})
+DEADLINE_FIELDS = frozenset({"deadline", "previous_deadline", "clock_deadline",
+                             "sign_by", "return_by", "contact_by"})
 #: Fields holding a stage code.
 STAGE_FIELDS = frozenset({"stage", "for_stage", "clock_stage"})
 _AUTO_ESCALATION = re.compile(r"^time limit of stage (\S+) passed at (\S+) \(超期督办\)$")
@@ -118,6 +119,10 @@ def render_field(name: str, value: Any, lang: str = "zh", wf: Any | None = None,
         found_clause = _clause(name, value, lang, wf)
         if found_clause is not None:
             return found_clause
+    if name == "escalation_levels" and isinstance(value, list) and value:
+        levels = getattr(wf, "escalation_levels", None) or {}
+        return _word("list_sep", lang).join(
+            levels[v].in_lang(lang) if v in levels else str(v) for v in value)
     if isinstance(value, str) and value:
         if name in STAGE_FIELDS:
             return stage_label(value, wf, lang)

@@ -979,6 +979,18 @@ class Exclude(Command):
 
 
 # ------------------------------------------ sign-for, first contact, return
+def _unit_member(petition: Petition, ctx: Context, command: str) -> None:
+    """A person of the unit register acts only for their own unit's line."""
+    from petitions.domain import hotline
+    from petitions.domain.register import REGISTER_ID, UnitRegister
+
+    petition.permit(ctx.workflow, ctx.actor, command)  # the role first
+    register = ctx.find(REGISTER_ID)
+    if isinstance(register, UnitRegister) and register.units:
+        hotline.check_unit_member(petition, ctx.actor, command, register.units,
+                                  register.people)
+
+
 # 签收, 先行联系, 退单 (events and checks in petitions.domain.hotline;
 # limits in the workflow's [sign_for]; docs/hotline.md).
 @register
@@ -993,6 +1005,7 @@ class Sign(Command):
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
         from petitions.domain import hotline
 
+        _unit_member(petition, ctx, self.name)
         hotline.sign(petition, ctx.workflow, ctx.actor, ctx.at)
         return ()
 
@@ -1010,6 +1023,7 @@ class Contact(Command):
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
         from petitions.domain import hotline
 
+        _unit_member(petition, ctx, self.name)
         hotline.contact(petition, ctx.workflow, ctx.actor, ctx.at, self.note)
         return ()
 
@@ -1028,5 +1042,6 @@ class ReturnOrder(Command):
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
         from petitions.domain import hotline
 
+        _unit_member(petition, ctx, self.name)
         hotline.return_order(petition, ctx.workflow, ctx.actor, ctx.at, self.reason)
         return ()

@@ -13,11 +13,13 @@ registering its old topic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from petitions.domain.petition import RETURN_LIMIT_REACHED, Petition
 from petitions.domain.values import Actor
-from petitions.errors import InvalidInput, TransitionNotAllowed
+from petitions.errors import InvalidInput, NotOfAssignedUnit, TransitionNotAllowed
 from petitions.i18n import N_
 from workflows import Workflow
 
@@ -168,3 +170,32 @@ def return_order(petition: Petition, wf: Workflow, actor: Actor, at: datetime,
     petition.trigger_event(Returned, actor=actor, occurred_at=at, unit=petition.lead_unit,
                            reason=text("reason", reason), returns=petition.returns + 1,
                            stage=stage)
+
+
+def check_unit_member(petition: Petition, actor: Actor, command: str,
+                      units: Sequence[Mapping[str, Any]],
+                      people: Sequence[Mapping[str, Any]]) -> None:
+    """With a unit register (its ``units`` and ``people`` as loaded): a person
+    it lists may sign for, contact or return an order only when their unit is
+    the assigned unit or on its line (above or below it).  Actors the register
+    does not list, and units it does not know, are left to the workflow's roles."""
+    lead = petition.lead_unit
+    person = next((p for p in people if p.get("id") == actor.id), None)
+    if lead is None or person is None:
+        return
+    by_code = {str(u.get("code")): u for u in units}
+    target = next((c for c, u in by_code.items()
+                   if lead in (c, u.get("name_zh"), u.get("name_en"))), None)
+    if target is None:
+        return
+
+    def line(code: str) -> list[str]:
+        out = [code]
+        while by_code.get(out[-1], {}).get("parent") and len(out) <= len(by_code):
+            out.append(str(by_code[out[-1]]["parent"]))
+        return out
+
+    own = str(person.get("unit", ""))
+    if target in line(own) or own in line(target):
+        return
+    raise NotOfAssignedUnit(actor.id, actor.role, command, lead)
