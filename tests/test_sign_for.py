@@ -254,3 +254,25 @@ def test_cli_sign_return_final_and_levels(tmp_path: Path) -> None:
             assert helped.exit_code == 0 and word in helped.output
     helped = _cli(db, "caseworker", "assign", "--help", lang="zh")
     assert "定责" in helped.output and "--final" in helped.output
+
+
+def test_the_loader_checks_sign_for_and_levels() -> None:
+    from workflows import WorkflowInvalid, load_text
+
+    text = (Path(__file__).resolve().parent.parent / "workflows" / "definitions"
+            / "standard.toml").read_text("utf-8")
+    start = text.index("\n[sign_for]\n")
+    end = text.index("# Supervision (督办) levels")
+    without = text[:start] + text[end:]
+    with pytest.raises(WorkflowInvalid, match=r"stages.resolution.commands.sign: needs a "
+                                              r"\[sign_for\] table"):
+        load_text(without)
+    bad = (text.replace("return_limit = 2", "return_limit = -1")
+           .replace('sign_within = { amount = 1, unit = "working_days" }',
+                    'sign_within = { amount = 1, unit = "fortnights" }')
+           .replace('yellow = { zh = "黄牌", en = "yellow card" }', '"yellow card" = "黄牌"'))
+    with pytest.raises(WorkflowInvalid) as problems:
+        load_text(bad)
+    keys = {p.key for p in problems.value.problems}
+    assert {"sign_for.return_limit", "sign_for.sign_within.unit",
+            "escalation.levels.yellow card"} <= keys
