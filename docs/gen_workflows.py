@@ -18,7 +18,13 @@ CASES = {
         "alarms for 40 lone elderly listed from the community's service roster and visits), "
         "67–71 (case 8: grid workers' home visits in 铁山坪街道) and 35–39 (case 9: "
         "龙兴寺码头 in 郭家沱街道, its years of works paused on the clock). "
-        "**Assumption to configure:** the time limits (the report gives none)."),
+        "**Assumption to configure:** the time limits (the report gives none)."
+        # version 4: sign-for and return, supervision levels (docs/hotline.md)
+        " Since version 4 the assigned unit signs for the order (`sign`, 签收), makes "
+        "first contact (`contact`, 先行联系) or returns a misrouted order (`return`, 退单) "
+        "within the limits of `[sign_for]` (Tianjin 2024: 1 working day); after two returns "
+        "a supervisor names the unit (`assign --final`, 定责); `escalate --level` takes the "
+        "levels of `[escalation.levels]` (黄牌, 红牌)."),
     "property_dispute": (
         "Property disputes in residential compounds (cases 1–2, report lines 13–23): "
         "东方家园 in 华新街街道 and "

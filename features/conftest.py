@@ -736,3 +736,87 @@ def supervision_counted(world: World, unit: str, r: str, e: str) -> None:
 @then(parsers.re(r'"(?P<street>[^"]+)"不计入考核'))
 def no_rates(world: World, street: str) -> None:
     assert street not in {g.group for g in world.svc.stats("street")}
+
+
+# ------------------------------------- sign-for, return, 定责, supervision levels
+# 签收, 先行联系, 退单 and 定责 (standard workflow v4, [sign_for]); 督办 黄牌/红牌.
+LEVEL_WORDS = {"黄牌": "yellow", "红牌": "red", "yellow": "yellow", "red": "red"}
+
+
+@action(r' {try}signs? for the order')
+@action(r'{try}签收工单')
+def signs_for(world: World, who: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.sign(world.pid, actor=actor_of(who),
+                                                       at=world.now))
+
+
+@action(r' {try}records? first contact with the petitioner(?: "(?P<note>[^"]+)")?')
+@action(r'{try}首次联系诉求人(?:："(?P<note>[^"]+)")?')
+def first_contact(world: World, who: str, note: str | None = None,
+                  trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.contact(
+        world.pid, actor=actor_of(who), note=note or "", at=world.now))
+
+
+@action(r' {try}returns? the order because "(?P<reason>[^"]+)"')
+@action(r'{try}退单："(?P<reason>[^"]+)"')
+def returns_order(world: World, who: str, reason: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.return_order(
+        world.pid, actor=actor_of(who), reason=reason, at=world.now))
+
+
+@action(r' {try}names? the handling unit \(定责\) "(?P<unit>[^"]+)", person "(?P<person>[^"]+)"')
+@action(r'{try}定责派给"(?P<unit>[^"]+)"，责任人"(?P<person>[^"]+)"')
+def assigns_finally(world: World, who: str, unit: str, person: str,
+                    trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.assign(
+        world.pid, actor=actor_of(who), unit=unit, person=person, final=True, at=world.now))
+
+
+@action(r' {try}escalates? the appeal with a (?P<level>\w+) card because "(?P<reason>[^"]+)"')
+@action(r'{try}以(?P<level>\w+?)督办该诉求："(?P<reason>[^"]+)"')
+def escalates_at_level(world: World, who: str, level: str, reason: str,
+                       trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.escalate(
+        world.pid, actor=actor_of(who), reason=reason, level=LEVEL_WORDS.get(level, level),
+        at=world.now))
+
+
+@then(parsers.re(r'the order is signed for (?P<when>in time|late)'))
+@then(parsers.re(r'工单已(?P<when>按时|超时)签收'))
+def signed_for(world: World, when: str) -> None:
+    signed = [e for e in world.svc.history(world.pid) if e.type == "Signed"]
+    assert signed, "the order was not signed for"
+    assert signed[-1].data["in_time"] is (when in ("in time", "按时")), signed[-1].data
+
+
+@then(parsers.re(r'the order has been returned (?P<n>\d+) times?'))
+@then(parsers.re(r'该工单已退单(?P<n>\d+)次'))
+def returned_times(world: World, n: str) -> None:
+    assert world.svc.get(world.pid).returns == int(n)
+
+
+@then(parsers.re(r'"(?P<unit>[^"]+)" has (?P<y>\d+) yellow and (?P<r>\d+) red cards?, '
+                 r'(?P<rem>\d+) reminders?'))
+@then(parsers.re(r'"(?P<unit>[^"]+)"被黄牌督办(?P<y>\d+)次、红牌督办(?P<r>\d+)次，'
+                 r'催办(?P<rem>\d+)次'))
+def cards_counted(world: World, unit: str, y: str, r: str, rem: str) -> None:
+    """Counted per unit in the rates (``stats --by unit``) and the ranking."""
+    group = {g.group: g for g in world.svc.stats("unit")}[unit]
+    levels = dict(group.escalation_levels)
+    assert (levels.get("yellow", 0), levels.get("red", 0), group.reminders) == (
+        int(y), int(r), int(rem)), group
+    ranked = {row.group: row for row in world.svc.rank("unit")}[unit]
+    assert dict(ranked.escalation_levels) == levels and ranked.reminders == int(rem)
+
+
+@then(parsers.re(r'the response rate of "(?P<unit>[^"]+)" is (?P<rate>[\d.]+)%'))
+@then(parsers.re(r'"(?P<unit>[^"]+)"的响应率为(?P<rate>[\d.]+)%'))
+def response_rate(world: World, unit: str, rate: str) -> None:
+    group = {g.group: g for g in world.svc.stats("unit")}[unit]
+    assert group.response_rate is not None
+    assert round(group.response_rate * 100, 1) == float(rate), group
+
+
+# The register's 包联 as a given (a feature's background names the units it uses).
+given(parsers.re(r'"(?P<target>[^"]+)"的包联单位是"(?P<unit>[^"]+)"'))(liaison_of)

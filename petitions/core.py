@@ -306,7 +306,8 @@ class Store(ChainedApplication):
         wf = self.workflow_of(petition)
         when = self.when(at)
         stage_before = petition.stage
-        ctx = Context(workflow=wf, actor=actor, at=when, check_time=self.when, find=self.find)
+        ctx = Context(workflow=wf, actor=actor, at=when, check_time=self.when, find=self.find,
+                      timekeeper=self.timekeeper)
         try:
             others: Sequence[Aggregate] = command.decide(petition, ctx)
         except PermissionDenied as exc:

@@ -103,6 +103,25 @@ class CallbackNotIndependent(PermissionDenied):
         self.actor = actor
 
 
+class NotOfAssignedUnit(PermissionDenied):
+    """The actor, a person of the unit register, belongs to neither the unit
+    the order is dispatched to nor a unit above or below it, and may not sign
+    for, contact or return it (rule: the assigned unit)."""
+
+    def __init__(self, actor: str, role: str, command: str, unit: str) -> None:
+        PetitionError.__init__(
+            self,
+            f"{actor} is not of the assigned unit {unit} and may not {command!r} "
+            "(rule: the assigned unit)",
+            role=role, command=command, allowed="", actor=actor, unit=unit,
+            rule="assigned_unit")
+        self.role = role
+        self.command = command
+        self.allowed_roles = ()
+        self.actor = actor
+        self.unit = unit
+
+
 class InvalidInput(PetitionError):
     """A value given to a command is not acceptable; ``field`` names it."""
 

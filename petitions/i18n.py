@@ -78,6 +78,8 @@ WORDS = (
     N_("enterprise_liaison"), N_("building_leader"), N_("enterprise_department"),
     N_("enterprise_cadre"), N_("grid_worker"), N_("caseworker"), N_("supervisor"),
     N_("intake_clerk"), N_("administrator"), N_("PETITIONS_OFFICE_PREFIX"),
+    # sign-for, return, supervision levels (issue 14)
+    N_("level"),
 )
 
 
@@ -94,9 +96,14 @@ def error_text(exc: Exception, lang: str) -> str:
         text = m("{command} is not allowed in stage {stage}; allowed here: {allowed}",
                  command=p["command"], stage=p["stage"], allowed=allowed)
         if p.get("reason"):
-            text += m(" (reason: {reason})", reason=p["reason"])
+            # A fixed reason in the catalogs (sign-for and return) is translated.
+            text += m(" (reason: {reason})", reason=m(p["reason"]))
         return text
     if code == "permission_denied":
+        if p.get("rule") == "assigned_unit":
+            return m("{actor} is not of the assigned unit {unit} and may not {command} "
+                     "(rule: the assigned unit)", actor=p.get("actor", ""),
+                     unit=p.get("unit", ""), command=p.get("command", ""))
         if p.get("rule") == "independent_callback":
             return m("{actor} replied to or resolved this petition and may not record its "
                      "call-back (rule: independent call-back)", actor=p.get("actor", ""))
@@ -115,6 +122,8 @@ def error_text(exc: Exception, lang: str) -> str:
         if kind == "unknown_code":
             return m("{field}: unknown value {value}; valid: {valid}", field=field,
                      value=p.get("value", ""), valid=p.get("valid", ""))
+        if kind == "no_levels":
+            return m("{field}: the workflow has no supervision levels", field=field)
         if kind == "choose":
             return m("{field}: choose one of {valid}", field=field, valid=p.get("valid", ""))
         if kind == "empty":

@@ -302,13 +302,37 @@ class PetitionService:
                             expected_version=expected_version)
 
     def assign(self, petition_id: UUID | str, *, actor: Actor, unit: str, person: str,
-               co_units: Sequence[str] = (), note: str = "", at: datetime | None = None,
+               co_units: Sequence[str] = (), note: str = "", final: bool = False,
+               at: datetime | None = None,
                expected_version: int | None = None) -> PetitionView:
-        """Dispatch to a lead unit and a responsible person, with co-handling units."""
+        """Dispatch to a lead unit and a responsible person, with co-handling
+        units; ``final``: a supervisor names the handling unit (定责), which can
+        then no longer return it."""
         return self.execute(
             petition_id, commands.Assign(unit=unit, person=person,
-                                         co_units=tuple(co_units), note=note),
+                                         co_units=tuple(co_units), note=note, final=final),
             actor=actor, at=at, expected_version=expected_version)
+
+    def sign(self, petition_id: UUID | str, *, actor: Actor, at: datetime | None = None,
+             expected_version: int | None = None) -> PetitionView:
+        """The assigned unit signs for the dispatched order (签收)."""
+        return self.execute(petition_id, commands.Sign(), actor=actor, at=at,
+                            expected_version=expected_version)
+
+    def contact(self, petition_id: UUID | str, *, actor: Actor, note: str = "",
+                at: datetime | None = None,
+                expected_version: int | None = None) -> PetitionView:
+        """The assigned unit records its first contact with the petitioner (先行联系)."""
+        return self.execute(petition_id, commands.Contact(note=note), actor=actor, at=at,
+                            expected_version=expected_version)
+
+    def return_order(self, petition_id: UUID | str, *, actor: Actor, reason: str,
+                     at: datetime | None = None,
+                     expected_version: int | None = None) -> PetitionView:
+        """The assigned unit returns a misrouted order (退单); it goes back to
+        dispatch.  (``return`` on the command line.)"""
+        return self.execute(petition_id, commands.ReturnOrder(reason=reason), actor=actor,
+                            at=at, expected_version=expected_version)
 
     def transfer(self, petition_id: UUID | str, *, actor: Actor, unit: str, person: str,
                  reason: str, at: datetime | None = None,
@@ -474,11 +498,12 @@ class PetitionService:
                             expected_version=expected_version)
 
     def escalate(self, petition_id: UUID | str, *, actor: Actor, reason: str,
-                 at: datetime | None = None,
+                 level: str | None = None, at: datetime | None = None,
                  expected_version: int | None = None) -> PetitionView:
-        """Escalate for supervision (督办)."""
-        return self.execute(petition_id, commands.Escalate(reason=reason), actor=actor, at=at,
-                            expected_version=expected_version)
+        """Escalate for supervision (督办), at a ``level`` of the workflow
+        (``yellow``, ``red``) when given."""
+        return self.execute(petition_id, commands.Escalate(reason=reason, level=level),
+                            actor=actor, at=at, expected_version=expected_version)
 
     def extend(self, petition_id: UUID | str, *, actor: Actor, days: int, reason: str,
                approver: str | None = None, at: datetime | None = None,

@@ -126,6 +126,20 @@ class PetitionView:
     #: the moment ``deadline_state`` was judged at (``now`` of :meth:`of`):
     #: for a past version, the time that version stood
     state_at: datetime | None = None
+    # -- sign-for (签收), first contact (先行联系), return (退单), 定责 and
+    # supervision levels (docs/hotline.md): the current dispatch's limits
+    # and when they were met; how often it was returned; the levels given.
+    sign_by: datetime | None = None
+    signed_at: datetime | None = None
+    contact_by: datetime | None = None
+    contacted_at: datetime | None = None
+    return_by: datetime | None = None
+    returns: int = 0
+    final_assignment: bool = False
+    escalation_levels: tuple[str, ...] = ()
+    #: until when the call-back (回访) is due: the running clock's deadline in
+    #: the stage that takes ``callback`` (counted from ``resolve``)
+    callback_due: datetime | None = None
 
     @property
     def petitioner(self) -> PetitionerView:
@@ -231,6 +245,13 @@ class PetitionView:
             excluded=bool(getattr(p, "excluded", False)),
             deadline_provisional=(p.clock_stage is not None and is_provisional(p.clock_note)),
             state_at=now,
+            sign_by=p.sign_by, signed_at=p.signed_at, contact_by=p.contact_by,
+            contacted_at=p.contacted_at, return_by=p.return_by, returns=p.returns,
+            final_assignment=bool(p.final_assignment),
+            escalation_levels=tuple(p.escalation_levels),
+            callback_due=(p.clock_deadline if p.clock_stage is not None
+                          and p.clock_stage == p.stage and not wf.is_terminal(p.stage)
+                          and "callback" in wf.stage(p.stage).transitions else None),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -33,7 +33,10 @@ from petitions import (
 #: Commands that end a petition are rare, so petitions stay busy for many rounds.
 RARE = {"reject": 0.03, "duplicate": 0.02, "withdraw": 0.02, "close": 0.3}
 #: Not issued: plan_step needs a plan (the standard workflow has none), extend is capped.
-SKIP = {"plan_step", "extend", "exclude"}  # exclude: once per petition
+SKIP = {"plan_step", "extend"}
+#: Issued by the assigned unit (the workflow grants them to grid workers and
+#: caseworkers): sign-for (签收), first contact (先行联系), return (退单).
+UNIT_COMMANDS = {"sign", "contact", "return"}
 
 
 def issue(svc: PetitionService, pid: UUID, command: str, actor: Actor,
@@ -43,7 +46,9 @@ def issue(svc: PetitionService, pid: UUID, command: str, actor: Actor,
         "accept": {}, "reject": {"reason": "不属于受理范围", "referral": "区法院"},
         "duplicate": {"original_id": rng.choice([o for o in others if o != pid])},
         "withdraw": {"reason": "已自行协商解决"},
-        "assign": {"unit": "寸滩街道", "person": "网格员张", "co_units": ["区住建委"]},
+        # After two returns only a final assignment (定责) goes through.
+        "assign": {"unit": "寸滩街道", "person": "网格员张", "co_units": ["区住建委"],
+                   "final": rng.random() < 0.3},
         "transfer": {"unit": "区住建委", "person": "科员李", "reason": "职责调整"},
         "dispute": {"reason": "不属本单位职责"},
         "open_mediation": {"mediator": "老马", "parties": ["业主", "物业"]},
@@ -59,14 +64,22 @@ def issue(svc: PetitionService, pid: UUID, command: str, actor: Actor,
         "reopen": {"reason": "群众不满意", "to": rng.choice(["mediation", "resolution"])},
         "close": {}, "note": {"text": "电话联系群众"}, "escalate": {"reason": "超期督办"},
         "remind": {"note": "请尽快办理"},
+        # 核减 once per petition: a second one (a writer that raced) is refused
+        # by the petition's state (TransitionNotAllowed).
+        "exclude": {"reason": "诉求不合理，经审核核减"},
+        "sign": {}, "contact": {"note": "电话联系群众"},
+        "return": {"reason": "不属本单位职责"},
     }[command]
-    method = getattr(svc, command)
+    from petitions.domain.commands import COMMANDS
+
+    method = getattr(svc, COMMANDS[command].method)
     view: PetitionView = method(pid, actor=actor, **args)
     return view
 
 
 def pick(view: PetitionView, rng: random.Random) -> str | None:
-    commands = [c for c in view.allowed_commands if c not in SKIP]
+    commands = [c for c in view.allowed_commands if c not in SKIP
+                and not (c == "exclude" and view.excluded)]
     if not commands:
         return None
     weights = [RARE.get(c, 1.0) for c in commands]
@@ -86,6 +99,8 @@ def main() -> None:
     actor = Actor(f"worker-{worker}", "supervisor")
     # Call-backs by the hotline: whoever replied or resolved may not call back.
     hotline = Actor(f"hotline-{worker}", "intake_clerk")
+    # Sign-for, first contact and return by the assigned unit's caseworker.
+    unit = Actor(f"unit-{worker}", "caseworker")
     ok: list[list[Any]] = []
     failed: list[list[Any]] = []
     filed: list[list[str]] = []
@@ -111,8 +126,9 @@ def main() -> None:
         def once(pid: UUID = pid, command: str = command) -> PetitionView:
             nonlocal attempts
             attempts += 1
-            return issue(svc, pid, command, hotline if command == "callback" else actor,
-                         rng, ids)
+            who = (hotline if command == "callback" else unit if command in UNIT_COMMANDS
+                   else actor)
+            return issue(svc, pid, command, who, rng, ids)
 
         try:
             view = retry_on_conflict(once, attempts=10)

@@ -177,6 +177,8 @@ def test_stats_and_caseload(cli: Cli) -> None:
     pid = cli.file("--at", "2022-06-01T09:00")
     cli("accept", pid)
     cli("assign", pid, "--unit", "寸滩街道", "--person", "网格员张")
+    cli("sign", pid)
+    cli("contact", pid, "--note", "电话联系")
     cli("reply", pid, "--outcome", "support", "--text", "ok")
     cli("resolve", pid)
     cli("callback", pid, "--contacted", "--resolved", "--rating", "basically-satisfied",
@@ -185,7 +187,10 @@ def test_stats_and_caseload(cli: Cli) -> None:
     assert groups == [{"group": "寸滩街道", "valid": 1, "contacted": 1, "resolved": 1,
                        "rated": 1, "unreachable": 0,
                        "ratings": {"basically_satisfied": 1}, "response_rate": 1.0,
-                       "resolution_rate": 1.0, "satisfaction_rate": 0.9}]
+                       "resolution_rate": 1.0, "satisfaction_rate": 0.9,
+                       "responded": 1, "signed_in_time": 1, "contacted_in_time": 1,
+                       "returns": 0, "reminders": 0, "escalations": 0,
+                       "escalation_levels": {}}]
     assert cli.json("stats", "--by", "month", "--from", "2022-07-01",
                     "--to", "2022-07-31")[0]["group"] == "2022-07"
     assert cli.json("stats", "--by", "grid", "--from", "2022-08-01") == []

@@ -57,7 +57,7 @@ def test_group_help_in_chinese_and_english() -> None:
     assert "\n选项:\n" in zh and "\n命令:\n" in zh
     assert "显示本帮助并退出。" in zh and "显示版本并退出。" in zh
     assert "  callback   记录满意度回访\n" in zh
-    assert "  escalate   提请督办\n" in zh
+    assert "  escalate   提请督办" in zh
     assert "Handle residents'" not in zh and "Options:" not in zh
 
     en = _help("--lang", "en")

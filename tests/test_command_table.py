@@ -4,6 +4,7 @@ executed through one path, with choices read from the petition's pinned workflow
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 from datetime import UTC, datetime
 
@@ -146,7 +147,11 @@ def test_views_carry_labels_of_the_pinned_workflow_version(tmp_path: Path, clerk
     # A version 4 of "standard" relabels its stages and scale; the old petition keeps v3's.
     standard = (Path(workflows.__file__).parent / "definitions" / "standard.toml").read_text(
         "utf-8")
-    v2 = (standard.replace("version = 3", "version = 4", 1)
+    # (whatever the shipped version is: it is bumped by one here)
+    found = re.search(r"^version = (\d+)$", standard, re.M)
+    assert found is not None
+    current = int(found.group(1))
+    v2 = (standard.replace(f"version = {current}", f"version = {current + 1}", 1)
           .replace('label = { zh = "回访", en = "Satisfaction review" }',
                    'label = { zh = "满意度回访", en = "Call-back" }')
           .replace('{ zh = "基本满意", en = "basically satisfied" }',
@@ -155,14 +160,14 @@ def test_views_carry_labels_of_the_pinned_workflow_version(tmp_path: Path, clerk
     folder.mkdir()
     (folder / "standard.toml").write_text(v2, encoding="utf-8")
     with PetitionService.open(db, workflow_dirs=[folder]) as svc:
-        assert svc.workflow("standard").version == 4
+        assert svc.workflow("standard").version == current + 1
         again = svc.get(old)  # type: ignore[arg-type]
-        assert again.workflow.version == 3
+        assert again.workflow.version == current
         assert again.stage_label.zh == "回访"
         assert again.rating_label is not None and again.rating_label.zh == "基本满意"
         assert [c.label_zh for c in svc.choices(old, "ratings")][1] == "基本满意"  # type: ignore[arg-type]
         new = file_petition(svc, clerk, idempotency_key="v2-petition")
-        assert svc.get(new).workflow.version == 4  # type: ignore[arg-type]
+        assert svc.get(new).workflow.version == current + 1  # type: ignore[arg-type]
         for step in (svc.accept, ):
             step(new, actor=worker)  # type: ignore[arg-type]
         svc.assign(new, actor=worker, unit="寸滩街道", person="张")  # type: ignore[arg-type]

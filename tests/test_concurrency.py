@@ -42,6 +42,7 @@ COMMAND_OF = {
     "CallbackRecorded": "callback", "Reopened": "reopen", "Closed": "close",
     "NoteAdded": "note", "Escalated": "escalate", "DeadlineExtended": "extend",
     "Reminded": "remind", "Excluded": "exclude",
+    "Signed": "sign", "Contacted": "contact", "Returned": "return",
 }
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cli import main
 from petitions import Actor, PermissionDenied, PetitionService
 from petitions.domain.commands import COMMANDS, Exclude, Remind
-from petitions.errors import InvalidInput
+from petitions.errors import InvalidInput, TransitionNotAllowed
 from tests.fixtures import file_petition
 from workflows import vocabulary
 
@@ -65,7 +65,7 @@ def test_excluded_petitions_leave_the_rates(service: PetitionService, worker: Ac
         service.exclude(last, actor=supervisor, reason="  ")
     view = service.exclude(last, actor=supervisor, reason="要求超出政策规定，经审核核减")
     assert view.excluded is True
-    with pytest.raises(InvalidInput):
+    with pytest.raises(TransitionNotAllowed, match="already excluded"):
         service.exclude(last, actor=supervisor, reason="again")
     groups = {g.group: g for g in service.stats("street")}
     assert groups["寸滩街道"].valid == 1 and groups["寸滩街道"].satisfaction_rate == 1.0

@@ -113,6 +113,14 @@ def test_a_petition_through_the_api(server: Server) -> None:
     assigned = run("assign", {"unit": "寸滩街道", "person": "网格员张",
                               "co_units": ["区住建委"]}, {**desk, "If-Match": str(version)})
     assert assigned.status_code == 200 and assigned.json()["co_units"] == ["区住建委"]
+    # 签收 by the assigned unit (standard v4); a signed order is not returned (退单);
+    # 督办 at a level of the workflow (黄牌).
+    signed = run("sign", {})
+    assert signed.status_code == 200 and signed.json()["signed_at"], signed.text
+    _problem(run("return", {"reason": "不属本单位职责"}), 409, "transition_not_allowed")
+    levelled = run("escalate", {"reason": "久拖未决", "level": "yellow"}, boss)
+    assert levelled.status_code == 200, levelled.text
+    assert levelled.json()["escalation_levels"] == ["yellow"]
     for command, body in [("reply", {"outcome": "support", "text": "已增设停车位"}),
                           ("resolve", {})]:
         r = run(command, body)

@@ -203,6 +203,8 @@ def test_cli_rank(tmp_path: Path) -> None:
                                 location=__import__("petitions").Location(street=street))
             svc.accept(pid, actor=worker)
             svc.assign(pid, actor=worker, unit=street, person="张")
+            svc.sign(pid, actor=worker)  # 签收 and 先行联系 in time: responded to
+            svc.contact(pid, actor=worker)
             svc.reply(pid, actor=worker, outcome="support", text="已办")
             svc.resolve(pid, actor=worker)
             svc.callback(pid, actor=hotline, contacted=True, resolved=True, rating=rating)
@@ -211,7 +213,10 @@ def test_cli_rank(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     rows = json.loads(out.output)
     assert [set(r) for r in rows][0] == {"group", "valid", "response_rate", "resolution_rate",
-                                          "satisfaction_rate", "score", "rank"}
+                                          "satisfaction_rate", "score", "rank",
+                                          # supervision of the group's orders
+                                          "reminders", "escalations", "escalation_levels",
+                                          "returns"}
     assert [(r["group"], r["rank"]) for r in rows] == [("寸滩街道", 1), ("华新街街道", 2)]
     assert rows[0]["score"] == 1.0 and rows[1]["score"] == 0.65
     text = run(main, ["--db", db, "--lang", "zh", "rank", "--by", "unit",

@@ -14,6 +14,7 @@ from petitions.readmodels.rates import compute_rates, load_rate_config, rate_con
 
 CLERK = Actor("clerk-01", "intake_clerk")
 WORKER = Actor("caseworker-li", "caseworker")
+GRID = Actor("grid-hu", "grid_worker")
 SH = ZoneInfo("Asia/Shanghai")
 
 
@@ -22,12 +23,17 @@ def t(month: int, day: int, hour: int = 10) -> datetime:
 
 
 def petition(svc: PetitionService, street: str, grid: str, category: str, unit: str,
-             filed: datetime) -> UUID:
+             filed: datetime, contact: bool = True) -> UUID:
+    """Filed, dispatched, signed for (签收) in time, first contact (先行联系)
+    in time unless not ``contact``, replied and resolved."""
     pid = svc.file(actor=CLERK, petitioner=Petitioner(id="", kind="resident", name="居民"),
                    title="诉求", description="内容", category=category, channel="hotline",
                    location=Location(street=street, grid=grid), at=filed)
     svc.accept(pid, actor=WORKER, at=filed)
     svc.assign(pid, actor=WORKER, unit=unit, person="张", at=filed)
+    svc.sign(pid, actor=GRID, at=filed)
+    if contact:
+        svc.contact(pid, actor=GRID, note="电话联系", at=filed)
     svc.reply(pid, actor=WORKER, outcome="support", text="已办", at=filed)
     svc.resolve(pid, actor=WORKER, at=filed)
     return pid
@@ -43,11 +49,13 @@ def callback(svc: PetitionService, pid: UUID, contacted: bool, resolved: bool,
 def history(service: PetitionService) -> PetitionService:
     """寸滩街道: four valid call-backs; 华新街街道: two; plus invalid ones.
 
+    Every order is signed for in time; all but d get first contact in time
+    (the response rate's criteria, rates.toml [response]).
     寸滩 (grid 1: a, b; grid 2: c, d), unit 寸滩街道 except d (区住建委):
       a contacted, resolved,   satisfied            (June)
       b contacted, resolved,   basically satisfied  (June)
       c contacted, unresolved, unsatisfied          (July)
-      d not contacted, unresolved                   (July)
+      d no first contact; not contacted, unresolved (July)
       → response 3/4 = 0.75, resolution 2/4 = 0.5, satisfaction over the rated
         (a, b, c; d unreachable, reported apart) (1 + 0.9)/3 = 0.633333
     华新街 (grid 1): e basically satisfied then reopened and called back satisfied
@@ -60,7 +68,7 @@ def history(service: PetitionService) -> PetitionService:
     a = petition(svc, "寸滩街道", "1", "traffic", "寸滩街道", t(6, 1))
     b = petition(svc, "寸滩街道", "1", "traffic", "寸滩街道", t(6, 1))
     c = petition(svc, "寸滩街道", "2", "lift", "寸滩街道", t(6, 2))
-    d = petition(svc, "寸滩街道", "2", "lift", "区住建委", t(6, 2))
+    d = petition(svc, "寸滩街道", "2", "lift", "区住建委", t(6, 2), contact=False)
     e = petition(svc, "华新街街道", "1", "traffic", "华新街街道", t(6, 3))
     f = petition(svc, "华新街街道", "1", "lift", "华新街街道", t(6, 3))
     g = petition(svc, "寸滩街道", "1", "traffic", "寸滩街道", t(6, 4))
@@ -204,3 +212,60 @@ def test_rank_ties_share_a_place() -> None:
     rows = rank_groups([group("a", 1.0), group("b", 0.5), group("c", 0.5), group("d", 0.1)],
                        load_rate_config(None))
     assert [(r.group, r.rank) for r in rows] == [("a", 1), ("b", 2), ("c", 2), ("d", 4)]
+
+
+def test_response_counts_sign_for_and_first_contact_in_time() -> None:
+    """响应率 as practised: signed for and first contact within their limits;
+    orders whose workflow has no sign-for fall back to the call-back's contact."""
+    config = load_rate_config(None)
+    assert config.response_counts == ("signed_in_time", "contacted_in_time")
+    rows = [("A", True, True, "satisfied", 2, "in_time", "in_time", 0, 1, 2, "red:1;yellow:1"),
+            ("A", True, True, "satisfied", 1, "late", "in_time", 1, 0, 0, None),
+            ("A", True, True, "satisfied", 1, "in_time", "due", 0, 0, 0, None),
+            ("B", True, False, None, 1, None, None, 0, 0, 0, None),  # no sign-for: fallback
+            ("B", False, False, None, 1, None, None, 0, 0, 0, None)]
+    a, b = compute_rates(rows, config)
+    assert (a.valid, a.responded, a.response_rate) == (4, 2, 0.5)
+    assert (a.signed_in_time, a.contacted_in_time, a.returns) == (3, 3, 1)
+    assert (a.reminders, a.escalations, dict(a.escalation_levels)) == (1, 2,
+                                                                       {"red": 2, "yellow": 2})
+    assert (b.responded, b.response_rate) == (1, 0.5)
+    assert a.to_dict()["escalation_levels"] == {"red": 2, "yellow": 2}
+
+
+def test_response_criteria_are_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    custom = tmp_path / "rates.toml"
+    custom.write_text('[response]\ncounts = ["signed_in_time"]\n', encoding="utf-8")
+    monkeypatch.setenv("PETITIONS_RATES", str(custom))
+    config = rate_config()
+    assert config.responded(False, "in_time", "due")  # first contact no longer counts
+    assert not config.responded(True, "late", "in_time")
+    custom.write_text('[response]\ncounts = ["answered_politely"]\n', encoding="utf-8")
+    load_rate_config.cache_clear()
+    with pytest.raises(ValueError, match="answered_politely"):
+        rate_config()
+
+
+def test_late_sign_for_is_not_a_response(service: PetitionService) -> None:
+    """Signing for after the limit (1 working day, Tianjin 2024) is recorded
+    as late, and the order does not count as responded to."""
+    svc = service
+    late = petition(svc, "寸滩街道", "1", "traffic", "寸滩街道", t(6, 1))  # in time
+    pid = svc.file(actor=CLERK, petitioner=Petitioner(id="", kind="resident", name="居民"),
+                   title="诉求", description="内容", category="traffic", channel="hotline",
+                   location=Location(street="寸滩街道", grid="1"), at=t(6, 6))
+    svc.accept(pid, actor=WORKER, at=t(6, 6))
+    view = svc.assign(pid, actor=WORKER, unit="寸滩街道", person="张", at=t(6, 6))
+    assert view.sign_by is not None and view.sign_by < t(6, 9)
+    svc.sign(pid, actor=GRID, at=t(6, 9))  # 2022-06-06 Mon dispatched; due 06-07 24:00
+    svc.contact(pid, actor=GRID, at=t(6, 9))
+    svc.reply(pid, actor=WORKER, outcome="support", text="已办", at=t(6, 9))
+    svc.resolve(pid, actor=WORKER, at=t(6, 9))
+    for p in (late, pid):
+        callback(svc, p, True, True, "satisfied", t(6, 10))
+    (group,) = svc.stats("street")
+    assert (group.valid, group.responded, group.signed_in_time) == (2, 1, 1)
+    assert group.response_rate == 0.5
+    signed = [e for e in svc.history(pid) if e.type == "Signed"][0]
+    assert signed.data["in_time"] is False and "超时" in signed.text_zh
+    assert "late" in signed.text_en

@@ -34,7 +34,7 @@ def test_fixture_really_is_version_1() -> None:
     assert len(assigned) == 1
     assert "class_version" not in assigned[0]["state"]
     assert "co_units" not in assigned[0]["state"]
-    assert Petition.Assigned.class_version == 2
+    assert Petition.Assigned.class_version == 3  # v3: sign-for limits and 定责
 
 
 def test_version_1_assigned_event_is_upcast(tmp_path: Path) -> None:
@@ -46,7 +46,9 @@ def test_version_1_assigned_event_is_upcast(tmp_path: Path) -> None:
     assert view.co_units == ()
     assigned = svc.history(pid)[2]
     assert assigned.type == "Assigned" and assigned.data["co_units"] == []
-    # The upcast petition goes on under today's code, and new events are version 2.
+    # upcast through version 2 to 3: no sign-for limits, not final (定责)
+    assert assigned.data["final"] is False and assigned.data["sign_by"] is None
+    # The upcast petition goes on under today's code, and new events are version 3.
     worker = Actor("caseworker-li", "caseworker")
     svc.transfer(pid, actor=worker, unit="郭家沱街道环卫所", person="王所长", reason="职责划分")
     svc.shutdown()

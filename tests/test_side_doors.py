@@ -104,6 +104,15 @@ def test_every_cli_command_is_classified() -> None:
     assert not (set(TABLE_COMMANDS) | set(OTHER_WRITERS)) & READERS
 
 
+def test_sign_for_commands_are_writers_granted_to_the_assigned_units_roles() -> None:
+    """签收, 先行联系, 退单 (issue 14): handling commands of the table, written by
+    the roles the standard workflow gives the assigned unit only."""
+    for path in (("sign",), ("contact",), ("return",)):
+        assert path in TABLE_COMMANDS and path in CLI_TREE and path not in READERS
+        assert {r for r in ROLES if granted(path, r)} == {"grid_worker", "caseworker"}
+    assert {r for r in ROLES if granted(("escalate",), r)} == {"supervisor"}
+
+
 def granted(path: Path_, role: str) -> bool:
     """Whether the workflow or a policy grants ``role`` the command at ``path``."""
     if not role or role in READ_ONLY_ROLES:

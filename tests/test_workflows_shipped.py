@@ -218,10 +218,14 @@ def test_every_changed_workflow_keeps_its_older_versions() -> None:
 
     reg = Registry.shipped()
     for wf in reg.all():
-        assert wf.version == (3 if wf.name == "standard" else 2)
+        assert wf.version == (4 if wf.name == "standard" else 2)
         for older in range(1, wf.version):
             assert reg.get(wf.name, older).version == older
     assert reg.current("standard").independent_callback
+    # version 3 stays byte for byte beside version 4 (sign-for and return)
+    v3 = reg.get("standard", 3)
+    assert v3.independent_callback and v3.sign_for is None and not v3.escalation_levels
+    assert reg.current("standard").sign_for is not None
 
 
 # ------------------------------------------------------------- engine

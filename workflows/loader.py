@@ -25,6 +25,7 @@ from workflows.model import (
     PlanStep,
     Rating,
     ReviewRule,
+    SignFor,
     Stage,
     TimeLimit,
     Workflow,
@@ -136,6 +137,8 @@ class _Builder:
             "anytime", "roles", "requires", "stages", "satisfaction", "plans", "callback",
             "accept_on_filing", "extension", "review", "matter_types",
             "first_receiver_owns",
+            # sign-for and return; supervision levels (docs/hotline.md)
+            "sign_for", "escalation",
         }
         for key in d:
             if key not in known_top:
@@ -193,6 +196,9 @@ class _Builder:
             self.problem("callback.independent", "must be true or false")
             independent = False
         self.check_review_used(stages, anytime, requires, review)
+        sign_for = self.sign_for(d.get("sign_for"))
+        levels = self.escalation_levels(d.get("escalation"))
+        self.check_sign_for_used(stages, anytime, sign_for)
         if (accept_channels and initial in stages
                 and "accept" not in stages[initial].transitions):
             self.problem("accept_on_filing.channels",
@@ -225,6 +231,8 @@ class _Builder:
             matter_types=matter_types,
             independent_callback=independent,
             first_receiver_owns=first_receiver_owns,
+            sign_for=sign_for,
+            escalation_levels=levels,
         )
 
     def stages(self, raw: Any) -> dict[str, Stage]:
@@ -482,6 +490,72 @@ class _Builder:
         if 0 in days:
             return None
         return ReviewRule(days[0], days[1], refuse, matter_types, above)
+
+    def sign_for(self, raw: Any) -> SignFor | None:
+        """``[sign_for]``: the limits of signing for, returning and first
+        contact (each ``{ amount, unit }``, counted from the dispatch) and
+        ``return_limit``."""
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            self.problem("sign_for", "must be a table")
+            return None
+        known = {"sign_within", "return_within", "contact_within", "return_limit"}
+        for k in raw:
+            if k not in known:
+                self.problem(f"sign_for.{k}", "unknown key")
+        limits: dict[str, TimeLimit | None] = {}
+        for k in ("sign_within", "return_within", "contact_within"):
+            value = raw.get(k)
+            if value is None:
+                limits[k] = None
+                continue
+            if not isinstance(value, Mapping):
+                self.problem(f"sign_for.{k}", "must be a table { amount, unit }")
+                limits[k] = None
+                continue
+            limits[k] = self.limit({**value, "from": "assign"}, f"sign_for.{k}")
+        return_limit = raw.get("return_limit", 2)
+        if (not isinstance(return_limit, int) or isinstance(return_limit, bool)
+                or return_limit < 0):
+            self.problem("sign_for.return_limit", "must be a non-negative integer")
+            return_limit = 2
+        return SignFor(sign_within=limits["sign_within"], return_within=limits["return_within"],
+                       contact_within=limits["contact_within"], return_limit=return_limit)
+
+    def escalation_levels(self, raw: Any) -> dict[str, Label]:
+        """``[escalation.levels]``: code = label, in order (e.g. yellow, red)."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, Mapping):
+            self.problem("escalation", "must be a table")
+            return {}
+        for k in raw:
+            if k != "levels":
+                self.problem(f"escalation.{k}", "unknown key")
+        levels = raw.get("levels", {})
+        if not isinstance(levels, Mapping):
+            self.problem("escalation.levels", "must be a table of code = label")
+            return {}
+        out: dict[str, Label] = {}
+        for code, label in levels.items():
+            if not code.isidentifier():
+                self.problem(f"escalation.levels.{code}", "must be an identifier-like code")
+                continue
+            out[code] = self.label(label, f"escalation.levels.{code}", code)
+        return out
+
+    def check_sign_for_used(self, stages: Mapping[str, Stage],
+                            anytime: Mapping[str, tuple[str, ...]],
+                            sign_for: SignFor | None) -> None:
+        """``sign``, ``return`` and ``contact`` need the ``[sign_for]`` table."""
+        if sign_for is not None or "sign_for" in self.data:
+            return
+        tables = [(f"stages.{s.name}.commands", s.transitions) for s in stages.values()]
+        tables.append(("anytime", anytime))
+        for key, table in tables:
+            for command in sorted({"sign", "return", "contact"} & set(table)):
+                self.problem(f"{key}.{command}", "needs a [sign_for] table with its limits")
 
     def check_review_used(self, stages: Mapping[str, Stage],
                           anytime: Mapping[str, tuple[str, ...]],

@@ -94,6 +94,25 @@ class ReviewRule:
 
 
 @attrs.frozen
+class SignFor:
+    """Sign-for (签收) and return (退单) of a dispatched order (``[sign_for]``).
+
+    Each limit counts from the dispatch (``assign``): the assigned unit signs
+    for the order within ``sign_within`` and makes first contact with the
+    petitioner (先行联系) within ``contact_within`` — late ones are recorded
+    as late, and count against the response rate — and may return a misrouted
+    order within ``return_within`` (refused after it).  After ``return_limit``
+    returns the unit can no longer return it: a supervisor assigns it with
+    ``assign --final`` (定责).
+    """
+
+    sign_within: TimeLimit | None
+    return_within: TimeLimit | None
+    contact_within: TimeLimit | None
+    return_limit: int = 2
+
+
+@attrs.frozen
 class Rating:
     """One point of the satisfaction scale."""
 
@@ -134,6 +153,12 @@ class Workflow:
     #: 首接负责: until a petition is accepted, only whoever received it (filed
     #: it, or had it handed over by ``transfer``) — or a supervisor — may act on it
     first_receiver_owns: bool = False
+    #: sign-for, return and first-contact limits and the return limit
+    #: (``[sign_for]``); ``None`` when dispatched orders are not signed for
+    sign_for: SignFor | None = None
+    #: supervision levels (督办: yellow, red card …), in order, with their
+    #: labels (``[escalation.levels]``); empty: ``escalate`` takes no level
+    escalation_levels: Mapping[str, Label] = attrs.field(factory=dict)
 
     # -- questions the engine asks -----------------------------------------
     def stage(self, name: str) -> Stage:

@@ -56,6 +56,11 @@ COMMANDS: Final[frozenset[str]] = frozenset(
         # hotline practice: reminders (催办), exclusion from the rates (核减)
         "remind",
         "exclude",
+        # sign-for (签收), return (退单) and first contact (先行联系) of a
+        # dispatched order (docs/hotline.md)
+        "sign",
+        "return",
+        "contact",
     }
 )
 
@@ -75,6 +80,8 @@ IN_PLACE: Final[frozenset[str]] = frozenset(
         "remind",
         "exclude",
         "deliver",
+        "sign",
+        "contact",
     }
 )
 

@@ -59,17 +59,70 @@ _DELIVERY_WORDS = {
 }
 
 #: Fields holding a deadline: shown as 24:00 of the day they end.
-DEADLINE_FIELDS = frozenset({"deadline", "previous_deadline", "clock_deadline"})
+DEADLINE_FIELDS = frozenset({"deadline", "previous_deadline", "clock_deadline",
+                             "sign_by", "return_by", "contact_by"})
 #: Fields holding a stage code.
 STAGE_FIELDS = frozenset({"stage", "for_stage", "clock_stage"})
 _AUTO_ESCALATION = re.compile(r"^time limit of stage (\S+) passed at (\S+) \(超期督办\)$")
 
 
-def render_field(name: str, value: Any, lang: str = "zh", wf: Any | None = None) -> str:
+#: Fields of the sign-for events (docs/hotline.md) told as a clause of their
+#: event's text, or not at all when empty: (zh, en) with ``{}`` for the value.
+_CLAUSES = {
+    "sign_by": ("；签收时限 {}", "; sign for by {}"),
+    "return_by": ("；退单时限 {}", "; return by {}"),
+    "contact_by": ("；首次联系时限 {}", "; first contact by {}"),
+    "deadline": ("（时限 {}）", " (due {})"),
+}
+
+
+#: Which events tell which fields as clauses.
+_CLAUSE_EVENTS = {
+    "Assigned": frozenset({"final", "sign_by", "return_by", "contact_by"}),
+    "Signed": frozenset({"in_time", "deadline"}),
+    "Contacted": frozenset({"in_time", "deadline"}),
+    "Escalated": frozenset({"level"}),
+}
+
+
+def _clause(name: str, value: Any, lang: str, wf: Any | None) -> str | None:
+    """The sign-for and supervision fields as people read them (``None``: not one)."""
+    from petitions.timefmt import show_deadline
+
+    zh = lang == "zh"
+    if name == "final" and isinstance(value, bool):
+        return ("（定责）" if zh else " (final: 定责)") if value else ""
+    if name == "in_time" and isinstance(value, bool):
+        return ("按时" if zh else "in time") if value else ("超时" if zh else "late")
+    if name == "level":
+        if not value:
+            return ""
+        levels = getattr(wf, "escalation_levels", None) or {}
+        found = levels.get(value)
+        label = found.in_lang(lang) if found is not None else str(value)
+        return f"（{label}）" if zh else f" ({label})"
+    if name in _CLAUSES and (value is None or isinstance(value, str)):
+        if not value:
+            return ""
+        return _CLAUSES[name][0 if zh else 1].format(show_deadline(datetime.fromisoformat(value)))
+    return None
+
+
+def render_field(name: str, value: Any, lang: str = "zh", wf: Any | None = None,
+                 clauses: bool = False) -> str:
     """The value of field ``name`` as people read it: stages by their label,
-    deadlines as 24:00 of their day, times in local time (Asia/Shanghai)."""
+    deadlines as 24:00 of their day, times in local time (Asia/Shanghai);
+    with ``clauses``, the sign-for fields as clauses of an event's text."""
     from petitions.timefmt import show_deadline, show_iso_text
 
+    if clauses:
+        found_clause = _clause(name, value, lang, wf)
+        if found_clause is not None:
+            return found_clause
+    if name == "escalation_levels" and isinstance(value, list) and value:
+        levels = getattr(wf, "escalation_levels", None) or {}
+        return _word("list_sep", lang).join(
+            levels[v].in_lang(lang) if v in levels else str(v) for v in value)
     if isinstance(value, str) and value:
         if name in STAGE_FIELDS:
             return stage_label(value, wf, lang)
@@ -118,11 +171,13 @@ def render_value(value: Any, lang: str = "zh") -> str:
 class _Shown:
     """A plain value that formats as words and exposes nested fields as attributes."""
 
-    def __init__(self, value: Any, lang: str, key: str = "", wf: Any | None = None) -> None:
+    def __init__(self, value: Any, lang: str, key: str = "", wf: Any | None = None,
+                 event: str = "") -> None:
         self.value = value
         self.lang = lang
         self.key = key
         self.wf = wf
+        self.event = event
 
     def __getattr__(self, name: str) -> _Shown:
         if isinstance(self.value, dict) and name in self.value:
@@ -138,7 +193,8 @@ class _Shown:
                                          "matter_type": "matter_types"}[self.key])
             if value in table:
                 return format(table[value].in_lang(self.lang), spec)
-        return format(render_field(self.key, value, self.lang, self.wf), spec)
+        clauses = self.key in _CLAUSE_EVENTS.get(self.event, ())
+        return format(render_field(self.key, value, self.lang, self.wf, clauses), spec)
 
 
 class _Fields(Mapping[str, Any]):
@@ -150,7 +206,7 @@ class _Fields(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         if key not in self.data:
             return "{" + key + "}"
-        return _Shown(self.data[key], self.lang, key, self.wf)
+        return _Shown(self.data[key], self.lang, key, self.wf, str(self.data.get("type", "")))
 
     def __iter__(self) -> Any:
         return iter(self.data)

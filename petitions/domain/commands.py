@@ -82,7 +82,8 @@ DELIVERY_METHOD_LABELS: Mapping[str, Label] = {
 
 CHOICE_KINDS = ("ratings", "reopen_targets", "reply_outcomes", "review_outcomes",
                 "delivery_methods",
-                "plans", "plan_steps")
+                "plans", "plan_steps",
+                "escalation_levels")
 
 
 def _choice(code: str, label: Label) -> Choice:
@@ -115,6 +116,8 @@ def choices(wf: Workflow, stage: str, kind: str) -> tuple[Choice, ...]:
         return tuple(_choice(c, DELIVERY_METHOD_LABELS[c]) for c in DELIVERY_METHODS)
     if kind == "review_outcomes":
         return tuple(_choice(c, REVIEW_OUTCOME_LABELS[c]) for c in REVIEW_OUTCOMES)
+    if kind == "escalation_levels":
+        return tuple(_choice(code, label) for code, label in wf.escalation_levels.items())
     if kind == "plans":
         return tuple(_choice(name, plan.label) for name, plan in wf.plans.items())
     if kind == "plan_steps":
@@ -205,8 +208,8 @@ def texts_field(help: str, *, option: str, default: Any = attrs.NOTHING) -> Any:
                                  "choices": None})
 
 
-def flag_field(help: str, *, flag: str) -> Any:
-    return attrs.field(validator=_bool,
+def flag_field(help: str, *, flag: str, default: Any = attrs.NOTHING) -> Any:
+    return attrs.field(default=default, validator=_bool,
                        metadata={"help": help, "kind": "bool", "flag": flag, "choices": None})
 
 
@@ -225,6 +228,8 @@ _CODE_CHOICES = frozenset({"ratings", "reply_outcomes", "review_outcomes",
                            "delivery_methods"})
 
 _WHY = N_("Why (kept in the history).")
+#: Why a second exclusion (核减) is refused (translated: petitions.i18n).
+ALREADY_EXCLUDED = N_("the petition is already excluded from the rates")
 _NOTE = N_("A note kept with the event.")
 _TEXT = N_("The text (kept in the history).")
 
@@ -242,6 +247,9 @@ class Context:
     at: datetime
     check_time: Callable[[datetime], datetime]
     find: Callable[[UUID], Aggregate | None]
+    #: the store's calendar for limits a command counts itself (the sign-for
+    #: limits of ``assign``); ``None``: the official calendar
+    timekeeper: Any = None
 
 
 @attrs.frozen
@@ -392,10 +400,14 @@ class Assign(Command):
     co_units: tuple[str, ...] = texts_field(N_("A co-handling unit (repeatable)."),
                                       option="--co-unit", default=())
     note: str = text_field(_NOTE, default="")
+    final: bool = flag_field(
+        N_("Name the handling unit finally (定责, a supervisor's): it can no longer be "
+           "returned."), flag="--final/--not-final", default=False)
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
         petition.assign(ctx.workflow, ctx.actor, ctx.at, self.unit, self.person,
-                        self.co_units, self.note)
+                        self.co_units, self.note, final=self.final,
+                        timekeeper=ctx.timekeeper)
         return ()
 
 
@@ -801,13 +813,18 @@ class Note(Command):
 class Escalate(Command):
     name = "escalate"
     cli = ("escalate",)
-    help = N_("Escalate for supervision (督办).")
+    help = N_("Escalate for supervision (督办), at a level of the workflow (yellow, red card).")
     method = "escalate"
 
     reason: str = text_field(_WHY)
+    level: str | None = text_field(N_("The supervision level (督办: yellow or red card)."),
+                                   default=None, optional=True, choices="escalation_levels")
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
-        petition.escalate(ctx.workflow, ctx.actor, ctx.at, self.reason)
+        level = self.level
+        if level is not None and level not in ctx.workflow.escalation_levels:
+            level = _code(level)
+        petition.escalate(ctx.workflow, ctx.actor, ctx.at, self.reason, level)
         return ()
 
 
@@ -879,6 +896,7 @@ __all__ = [
     "Choice",
     "Close",
     "Command",
+    "Contact",
     "Context",
     "Deliver",
     "Dispute",
@@ -901,6 +919,8 @@ __all__ = [
     "RequestReview",
     "Resolve",
     "Resume",
+    "ReturnOrder",
+    "Sign",
     "Transfer",
     "Withdraw",
     "choices",
@@ -950,9 +970,83 @@ class Exclude(Command):
 
         petition.permit(ctx.workflow, ctx.actor, self.name)
         if getattr(petition, "excluded", False):
-            raise InvalidInput("reason", "the petition is already excluded from the rates",
-                               kind="invalid")
+            # A state of the petition, like "already signed for" (a writer that
+            # raced another is refused the same way).
+            from petitions.errors import TransitionNotAllowed
+
+            raise TransitionNotAllowed(self.name, petition.stage,
+                                       ctx.workflow.commands_in(petition.stage),
+                                       reason=ALREADY_EXCLUDED)
         petition.trigger_event(hotline.Excluded, actor=ctx.actor,
                                occurred_at=petition.checked_time(ctx.at),
                                reason=hotline_text("reason", self.reason))
+        return ()
+
+
+# ------------------------------------------ sign-for, first contact, return
+def _unit_member(petition: Petition, ctx: Context, command: str) -> None:
+    """A person of the unit register acts only for their own unit's line."""
+    from petitions.domain import hotline
+    from petitions.domain.register import REGISTER_ID, UnitRegister
+
+    petition.permit(ctx.workflow, ctx.actor, command)  # the role first
+    register = ctx.find(REGISTER_ID)
+    if isinstance(register, UnitRegister) and register.units:
+        hotline.check_unit_member(petition, ctx.actor, command, register.units,
+                                  register.people)
+
+
+# 签收, 先行联系, 退单 (events and checks in petitions.domain.hotline;
+# limits in the workflow's [sign_for]; docs/hotline.md).
+@register
+@attrs.frozen
+class Sign(Command):
+    name = "sign"
+    cli = ("sign",)
+    help = N_("The assigned unit signs for the dispatched order (签收), within the "
+              "workflow's limit.")
+    method = "sign"
+
+    def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain import hotline
+
+        _unit_member(petition, ctx, self.name)
+        hotline.sign(petition, ctx.workflow, ctx.actor, ctx.at)
+        return ()
+
+
+@register
+@attrs.frozen
+class Contact(Command):
+    name = "contact"
+    cli = ("contact",)
+    help = N_("The assigned unit records its first contact with the petitioner (先行联系).")
+    method = "contact"
+
+    note: str = text_field(_NOTE, default="")
+
+    def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain import hotline
+
+        _unit_member(petition, ctx, self.name)
+        hotline.contact(petition, ctx.workflow, ctx.actor, ctx.at, self.note)
+        return ()
+
+
+@register
+@attrs.frozen
+class ReturnOrder(Command):
+    name = "return"
+    cli = ("return",)
+    help = N_("The assigned unit returns a misrouted order (退单), with the reason; it goes "
+              "back to dispatch.")
+    method = "return_order"
+
+    reason: str = text_field(_WHY)
+
+    def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain import hotline
+
+        _unit_member(petition, ctx, self.name)
+        hotline.return_order(petition, ctx.workflow, ctx.actor, ctx.at, self.reason)
         return ()

@@ -41,6 +41,7 @@ from petitions.errors import (
     TransitionNotAllowed,
     checked_text,
 )
+from petitions.i18n import N_
 from workflows import Workflow
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ if TYPE_CHECKING:
 
 #: Namespace of petition ids derived from a portal's idempotency key.
 IDEMPOTENCY_NAMESPACE = UUID("8d6f3c1e-51b4-4f4e-9a57-2a0e6b1c7d10")
+
+#: Why ``assign`` (without ``--final``) and ``return`` are refused once the
+#: unit has returned the order ``return_limit`` times (translated: petitions.i18n).
+RETURN_LIMIT_REACHED = N_("return limit reached: a supervisor assigns it with --final (定责)")
 
 OUTCOME_RESOLVED = "resolved"
 OUTCOME_REJECTED = "rejected"
@@ -208,23 +213,43 @@ class Petition(Aggregate):
 
         Version 2 added ``co_units`` (co-handling units); version-1 events are
         upcast with none.
+
+        Version 3 added the sign-for limits (签收, 退单, 先行联系: ``sign_by``,
+        ``return_by``, ``contact_by``, ``None`` where the workflow has none) and
+        ``final`` (定责, ``assign --final``); older events are upcast without
+        limits and not final.
         """
 
-        class_version = 2
+        class_version = 3
         unit: str
         person: str
         co_units: list[str]
         note: str
         stage: str
+        final: bool
+        sign_by: datetime | None
+        return_by: datetime | None
+        contact_by: datetime | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["co_units"] = []
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.update(final=False, sign_by=None, return_by=None, contact_by=None)
+
         def evolve(self, petition: Petition) -> None:
             petition.lead_unit = self.unit
             petition.assignee = self.person
             petition.co_units = list(self.co_units)
+            # A new dispatch is signed for, contacted (and may be returned) anew.
+            petition.final_assignment = self.final
+            petition.sign_by = self.sign_by
+            petition.return_by = self.return_by
+            petition.contact_by = self.contact_by
+            petition.signed_at = None
+            petition.contacted_at = None
 
     class Transferred(Event):
         unit: str
@@ -356,12 +381,23 @@ class Petition(Aggregate):
             petition.notes += 1
 
     class Escalated(Event):
-        """Supervised (督办) by a higher level, with a reason."""
+        """Supervised (督办) by a higher level, with a reason.  Version 2 added
+        the supervision ``level`` (e.g. ``yellow``, ``red``: the workflow's
+        ``[escalation.levels]``; ``None`` without one); older events are upcast
+        without a level."""
 
+        class_version = 2
         reason: str
+        level: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["level"] = None
 
         def evolve(self, petition: Petition) -> None:
             petition.escalations += 1
+            if self.level is not None:
+                petition.escalation_levels = (*petition.escalation_levels, self.level)
 
     class DeadlineExtended(Event):
         """An approved extension.  Version 2 records the running clock's new
@@ -663,6 +699,27 @@ class Petition(Aggregate):
         clock_origin: datetime | None
         clock_paused_total: float
         clock_extended_days: int
+        final_assignment: bool
+        sign_by: datetime | None
+        return_by: datetime | None
+        contact_by: datetime | None
+        signed_at: datetime | None
+        contacted_at: datetime | None
+        returns: int
+        escalation_levels: tuple[str, ...]
+
+    # Sign-for (签收), return (退单), first contact and 定责 of the current
+    # dispatch, and supervision levels (docs/hotline.md); class defaults for
+    # petitions (and snapshots) from before them.  Events: ``Assigned`` and
+    # petitions.domain.hotline.
+    final_assignment = False
+    sign_by = None
+    return_by = None
+    contact_by = None
+    signed_at = None
+    contacted_at = None
+    returns = 0
+    escalation_levels = ()
 
     # The clock's state, for petitions (and snapshots) from before clocks.
     clock_stage = None
@@ -914,16 +971,43 @@ class Petition(Aggregate):
                            reason=_text("reason", reason), stage=stage)
 
     def assign(self, wf: Workflow, actor: Actor, at: datetime, unit: str, person: str,
-               co_units: tuple[str, ...] = (), note: str = "") -> None:
+               co_units: tuple[str, ...] = (), note: str = "", final: bool = False,
+               timekeeper: Timekeeper | None = None) -> None:
+        """Dispatch to ``unit`` and ``person``.  Under a workflow with
+        ``[sign_for]`` the dispatch records until when the unit signs for it,
+        may return it and makes first contact (counted on ``timekeeper``'s
+        calendar); once the unit has returned it ``return_limit`` times only a
+        supervisor assigns it, ``final`` (定责), and it can no longer be returned."""
         stage = self.permit(wf, actor, "assign")
+        rule = wf.sign_for
+        if final and actor.role != "supervisor":
+            raise PermissionDenied(actor.role, "assign --final", ("supervisor",))
+        if rule is not None and not final and self.returns >= rule.return_limit:
+            raise TransitionNotAllowed(
+                "assign", self.stage, wf.commands_in(self.stage),
+                reason=RETURN_LIMIT_REACHED)
         unit = _text("unit", unit)
         co = [_text("co_units", u) for u in co_units]
         if unit in co:
             raise InvalidInput("co_units", "the lead unit cannot also co-handle",
                                kind="lead_in_co_units")
-        self.trigger_event(self.Assigned, actor=actor, occurred_at=self.checked_time(at),
+        at = self.checked_time(at)
+        limits: dict[str, datetime | None] = {"sign_by": None, "return_by": None,
+                                              "contact_by": None}
+        if rule is not None:
+            if timekeeper is None:
+                from petitions.deadlines.clock import Timekeeper
+
+                timekeeper = Timekeeper()
+            for key, limit in (("sign_by", rule.sign_within),
+                               ("return_by", None if final else rule.return_within),
+                               ("contact_by", rule.contact_within)):
+                if limit is not None:
+                    limits[key] = timekeeper.deadline(limit, at).deadline
+        self.trigger_event(self.Assigned, actor=actor, occurred_at=at,
                            unit=unit, person=_text("person", person), co_units=co,
-                           note=_text("note", note, required=False), stage=stage)
+                           note=_text("note", note, required=False), stage=stage,
+                           final=bool(final), **limits)
 
     def transfer(self, wf: Workflow, actor: Actor, at: datetime, unit: str, person: str,
                  reason: str) -> None:
@@ -1049,10 +1133,20 @@ class Petition(Aggregate):
         self.trigger_event(self.NoteAdded, actor=actor, occurred_at=self.checked_time(at),
                            text=_text("text", text))
 
-    def escalate(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
+    def escalate(self, wf: Workflow, actor: Actor, at: datetime, reason: str,
+                 level: str | None = None) -> None:
+        """Supervise (督办), at one of the workflow's ``[escalation.levels]``
+        (``yellow``, ``red`` …) when given."""
         self.permit(wf, actor, "escalate")
+        if level is not None and level not in wf.escalation_levels:
+            valid = ", ".join(wf.escalation_levels)
+            if not valid:
+                raise InvalidInput("level", f"workflow {wf.name!r} has no supervision levels",
+                                   kind="no_levels")
+            raise InvalidInput("level", f"must be one of {valid}", kind="unknown_code",
+                               value=level, valid=valid)
         self.trigger_event(self.Escalated, actor=actor, occurred_at=self.checked_time(at),
-                           reason=_text("reason", reason))
+                           reason=_text("reason", reason), level=level)
 
     def extend(self, wf: Workflow, actor: Actor, at: datetime, days: int, approver: str,
                reason: str) -> None:
@@ -1322,7 +1416,7 @@ class Petition(Aggregate):
                 return ("ClockBreached",)
             self.trigger_event(self.Escalated, actor=actor, occurred_at=now,
                                reason=f"time limit of stage {stage} passed at "
-                               f"{deadline.isoformat()} (超期督办)")
+                               f"{deadline.isoformat()} (超期督办)", level=None)
             return ("ClockBreached", "Escalated")
         warn = self.clock_warn_time
         if (not self.clock_warned and not self.clock_breached and warn is not None

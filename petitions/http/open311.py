@@ -67,6 +67,8 @@ UPDATE_STATUS = {
     "Replied": "in_progress", "Resolved": "fixed", "Closed": "closed",
     "Rejected": "not_councils_responsibility", "MarkedDuplicate": "duplicate",
     "Withdrawn": "cancelled", "Reopened": "reopen",
+    # sign-for (签收) and return (退单) of a dispatched order
+    "Signed": "in_progress", "Returned": "for_triage",
 }
 
 

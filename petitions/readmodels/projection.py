@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from petitions.domain.hotline import Excluded, Reminded
+from petitions.domain.hotline import Contacted, Excluded, Reminded, Returned, Signed
 from petitions.domain.petition import Petition
+from petitions.readmodels.rates import add_level
 from petitions.readmodels.store import CASE_COLUMNS, VIEWS_NAME, ViewStore, ViewTx
 
 #: Call-back days (for periods and ``--from``/``--to``) are local office days.
@@ -47,6 +48,7 @@ def _filed(e: Any, row: Row) -> None:
         assignee=None, mediator=None, filed_at=iso(e.occurred_at), last_rating=None,
         campaign_id=str(e.campaign_id) if e.campaign_id else None, cb_day=None,
         cb_contacted=None, cb_resolved=None, reminders=0, escalations=0, excluded=0,
+        sign_state=None, contact_state=None, returns=0, escalation_levels=None,
     )
 
 
@@ -70,8 +72,36 @@ def _assigned(e: Any, row: Row) -> None:
     row.update(lead_unit=e.unit, assignee=e.person)
 
 
+def _dispatched(e: Any, row: Row) -> None:
+    """A dispatch: signing for and first contact are due when the workflow set
+    their limits (``Assigned`` version 3)."""
+    _assigned(e, row)
+    row.update(sign_state="due" if getattr(e, "sign_by", None) is not None else None,
+               contact_state="due" if getattr(e, "contact_by", None) is not None else None)
+
+
+def _signed(e: Any, row: Row) -> None:
+    row["sign_state"] = "in_time" if e.in_time else "late"
+
+
+def _contacted(e: Any, row: Row) -> None:
+    row["contact_state"] = "in_time" if e.in_time else "late"
+
+
+def _returned(e: Any, row: Row) -> None:
+    row.update(lead_unit=None, assignee=None, sign_state=None, contact_state=None,
+               returns=e.returns)
+
+
+def _escalated(e: Any, row: Row) -> None:
+    row["escalations"] = int(row.get("escalations") or 0) + 1
+    level = getattr(e, "level", None)
+    if level:
+        row["escalation_levels"] = add_level(row.get("escalation_levels"), level)
+
+
 def _disputed(e: Any, row: Row) -> None:
-    row.update(lead_unit=None, assignee=None)
+    row.update(lead_unit=None, assignee=None, sign_state=None, contact_state=None)
 
 
 def _mediation(e: Any, row: Row) -> None:
@@ -142,7 +172,7 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.MarkedDuplicate: _outcome("duplicate"),
     Petition.Withdrawn: _outcome("withdrawn"),
     Petition.Closed: _outcome("resolved"),
-    Petition.Assigned: _assigned,
+    Petition.Assigned: _dispatched,
     Petition.Transferred: _assigned,
     Petition.DispatchDisputed: _disputed,
     Petition.MediationOpened: _mediation,
@@ -153,9 +183,12 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.ClockWarned: _clock_mark("warned"),
     Petition.ClockBreached: _clock_mark("breached"),
     Petition.DeadlineExtended: _extended,
-    Petition.Escalated: _count("escalations"),
+    Petition.Escalated: _escalated,
     Reminded: _count("reminders"),
     Excluded: _excluded,
+    Signed: _signed,
+    Contacted: _contacted,
+    Returned: _returned,
     Petition.DeadlineRecomputed: _extended,
 }
 

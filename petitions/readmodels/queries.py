@@ -530,7 +530,7 @@ class ReadModels:
         config = rate_config()
         rows = self.store.rate_rows(by, config.exclude_outcomes, date_from, date_to)
         if rollup is not None:
-            rows = [(name, contacted, resolved, rating, n)
-                    for group, contacted, resolved, rating, n in rows
-                    for name in (rollup(group) if group else [group])]
+            rows = [(name, *row[1:])
+                    for row in rows
+                    for name in (rollup(row[0]) if row[0] else [row[0]])]
         return compute_rates(rows, config)

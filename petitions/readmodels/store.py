@@ -40,6 +40,11 @@ CASE_COLUMNS = (
     # The workflow version the petition was filed under (its sha256): a queue
     # row's labels come from it, not from the current version (issue 12).
     "workflow_sha256",
+    # Sign-for (签收) and first contact (先行联系) of the current dispatch:
+    # NULL (not asked by the workflow), 'due', 'in_time' or 'late'; how many
+    # times the order was returned (退单); supervision levels given, as
+    # "red:1;yellow:2" (督办 黄牌/红牌).
+    "sign_state", "contact_state", "returns", "escalation_levels",
 )
 
 #: ``list`` filters → case index columns.
@@ -64,7 +69,7 @@ _INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_
 _TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
 _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
                   cb_contacted="INTEGER", cb_resolved="INTEGER", reminders="INTEGER",
-                  escalations="INTEGER", excluded="INTEGER")
+                  escalations="INTEGER", excluded="INTEGER", returns="INTEGER")
 
 
 def case_table_sql(seq: str) -> str:
@@ -84,7 +89,8 @@ COMMON_DDL = (
     # Covers the rates query, so stats read this index and never the wide rows.
     "CREATE INDEX IF NOT EXISTS petition_index_rates ON {petition_index} "
     "(cb_day, street, community, grid, category, lead_unit, outcome, cb_contacted, "
-    "cb_resolved, last_rating)",
+    "cb_resolved, last_rating, excluded, sign_state, contact_state, returns, reminders, "
+    "escalations, escalation_levels)",
 )
 
 _LIKE_ESCAPE = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
@@ -258,7 +264,10 @@ class ViewStore(TrackingRecorder):
         return self._all("SELECT * FROM {campaign_progress} ORDER BY campaign_id")
 
     def rate_rows(self, by: str, exclude_outcomes: Sequence[str], date_from: str | None,
-                  date_to: str | None) -> list[tuple[str, bool, bool, str | None, int]]:
+                  date_to: str | None) -> list[tuple[Any, ...]]:
+        """``(group, contacted, resolved, rating, count, sign_state,
+        contact_state, returns, reminders, escalations, escalation_levels)``
+        per distinct combination over valid call-backs (the counts summed)."""
         group = GROUP_EXPRESSIONS[by]
         params: dict[str, Any] = {}
         conditions = ["cb_day IS NOT NULL", "(excluded IS NULL OR excluded = 0)"]
@@ -275,11 +284,17 @@ class ViewStore(TrackingRecorder):
             params["date_to"] = date_to
             conditions.append("cb_day <= :date_to")
         rows = self._all(
-            f"SELECT {group} AS grp, cb_contacted, cb_resolved, last_rating, COUNT(*) AS n "
+            f"SELECT {group} AS grp, cb_contacted, cb_resolved, last_rating, COUNT(*) AS n, "
+            "sign_state, contact_state, SUM(COALESCE(returns, 0)) AS ret, "
+            "SUM(COALESCE(reminders, 0)) AS rem, SUM(COALESCE(escalations, 0)) AS esc, "
+            "escalation_levels "
             f"FROM {self._rates_source()} WHERE {' AND '.join(conditions)} "
-            f"GROUP BY {group}, cb_contacted, cb_resolved, last_rating", params)
+            f"GROUP BY {group}, cb_contacted, cb_resolved, last_rating, sign_state, "
+            "contact_state, escalation_levels", params)
         return [(str(r["grp"] or ""), bool(r["cb_contacted"]), bool(r["cb_resolved"]),
-                 r["last_rating"], int(r["n"])) for r in rows]
+                 r["last_rating"], int(r["n"]), r["sign_state"], r["contact_state"],
+                 int(r["ret"] or 0), int(r["rem"] or 0), int(r["esc"] or 0),
+                 r["escalation_levels"]) for r in rows]
 
     def supervision_counts(self) -> list[tuple[str, int, int]]:
         """``(lead unit, reminders, escalations)`` over dispatched cases."""
