@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workflows import Registry, to_mermaid
+from workflows import Registry, Workflow, to_mermaid
 
 CASES = {
     "standard": (
@@ -18,7 +18,11 @@ CASES = {
         "alarms for 40 lone elderly listed from the community's service roster and visits), "
         "67–71 (case 8: grid workers' home visits in 铁山坪街道) and 35–39 (case 9: "
         "龙兴寺码头 in 郭家沱街道, its years of works paused on the clock). "
-        "**Assumption to configure:** the time limits (the report gives none)."),
+        "**Assumption to configure:** the time limits (the report gives none). "
+        "Version 4 adds request types and urgency (docs/hotline.md): answer limits per type "
+        "after Guangdong's 12345 rules, acceptance limits per urgency after Tianjin's (2024), "
+        "a consultation answered at once and closed (`answer_now`, 即时办结), and anonymous "
+        "filing of consultations, reports and suggestions."),
     "property_dispute": (
         "Property disputes in residential compounds (cases 1–2, report lines 13–23): "
         "东方家园 in 华新街街道 and "
@@ -89,7 +93,31 @@ def render() -> str:
         parts.append(f"## `{wf.name}` — {wf.title.zh} ({wf.title.en}), version {wf.version}\n")
         parts.append(CASES[wf.name] + "\n")
         parts.append(f"```mermaid\n{to_mermaid(wf)}```\n")
+        parts.extend(type_limits(wf))
     return "\n".join(parts)
+
+
+def type_limits(wf: Workflow) -> list[str]:
+    """The limits a workflow sets per request type and urgency (``[types]``,
+    ``[urgency]``), as a table; nothing when it sets none."""
+    if not (wf.type_limits or wf.urgency_limits):
+        return []
+    rows = ["| request type / urgency | stage | limit | counted from |",
+            "|---|---|---|---|"]
+    for table in (wf.type_limits, wf.urgency_limits):
+        for code, stages in table.items():
+            for stage, limit in stages.items():
+                rows.append(f"| `{code}` | {stage} | {limit.amount} "
+                            f"{limit.unit.replace('_', ' ')} | `{limit.start}` |")
+    notes = [f"Default type: `{wf.default_type}`; anonymous filing for: "
+             f"{', '.join(f'`{t}`' for t in sorted(wf.anonymous_types)) or 'none'}; "
+             f"answered at once (即时办结) for: "
+             f"{', '.join(f'`{t}`' for t in sorted(wf.answer_now_types)) or 'none'}. "
+             "Where a type and an urgency both set a stage's limit, the urgency's applies; "
+             "elsewhere the stage's own limit."]
+    return ["Time limits per request type and urgency (version "
+            f"{wf.version}; sources in the TOML comments):\n", "\n".join(rows) + "\n",
+            *notes, ""]
 
 
 if __name__ == "__main__":

@@ -54,7 +54,12 @@ FIELD_WORDS = {
     "诉求人": "petitioner", "诉求人编号": "petitioner id", "类型": "kind", "标题": "title",
     "内容": "description", "类别": "category", "渠道": "channel", "事项类型": "matter type",
     "街道": "street", "社区": "community", "网格": "grid", "编号": "ref",
+    "诉求类型": "type", "紧急程度": "urgency", "匿名": "anonymous",
 }
+#: Request types and urgency named in Chinese (the codes are accepted too).
+TYPE_WORDS = {"咨询": "consultation", "求助": "help", "投诉": "complaint", "举报": "report",
+              "建议": "suggestion", "表扬": "praise"}
+URGENCY_WORDS = {"一般": "normal", "紧急": "urgent", "特急": "emergency"}
 
 
 def actor_of(text: str) -> Actor:
@@ -184,10 +189,16 @@ def _fields(datatable: list[list[str]]) -> dict[str, str]:
 
 def file_appeal(world: World, who: str, workflow: str, fields: dict[str, str],
                 trying: bool, campaign: UUID | None = None) -> None:
-    name = fields["petitioner"]
-    petitioner = Petitioner(id=fields.get("petitioner id", f"petitioner:{name}"),
+    anonymous = fields.get("anonymous", "") in ("yes", "是")
+    name = "" if anonymous else fields["petitioner"]
+    petitioner = Petitioner(id="" if anonymous else fields.get("petitioner id",
+                                                               f"petitioner:{name}"),
                             kind=fields.get("kind", "resident"), name=name,
                             phone=fields.get("phone", ""))
+    request_type = fields.get("type")
+    request_type = TYPE_WORDS.get(request_type, request_type) if request_type else None
+    urgency = fields.get("urgency", "normal")
+    urgency = URGENCY_WORDS.get(urgency, urgency)
     location = Location(street=fields.get("street", ""), community=fields.get("community", ""),
                         grid=fields.get("grid", ""), place=fields.get("place", ""))
 
@@ -198,7 +209,8 @@ def file_appeal(world: World, who: str, workflow: str, fields: dict[str, str],
             description=fields.get("description", fields["title"]),
             category=fields.get("category", "other"), channel=fields.get("channel", "walk_in"),
             location=location, workflow=workflow,
-            matter_type=fields.get("matter type", "claim"), campaign_id=campaign, at=world.now)
+            matter_type=fields.get("matter type"), campaign_id=campaign, at=world.now,
+            request_type=request_type, urgency=urgency, anonymous=anonymous)
         world.current = pid
         world.refs[fields.get("ref", fields["title"])] = pid
 

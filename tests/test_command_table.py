@@ -143,10 +143,12 @@ def test_views_carry_labels_of_the_pinned_workflow_version(tmp_path: Path, clerk
     assert v.rating_label is not None and v.rating_label.zh == "基本满意"
     assert v.reply_outcome_label is not None and v.reply_outcome_label.zh == "不予支持"
     assert v.workflow_title.zh == "标准诉求"
-    # A version 4 of "standard" relabels its stages and scale; the old petition keeps v3's.
+    # A next version of "standard" relabels its stages and scale; the old
+    # petition keeps the current one's.
     standard = (Path(workflows.__file__).parent / "definitions" / "standard.toml").read_text(
         "utf-8")
-    v2 = (standard.replace("version = 3", "version = 4", 1)
+    now = v.workflow.version
+    v2 = (standard.replace(f"version = {now}", f"version = {now + 1}", 1)
           .replace('label = { zh = "回访", en = "Satisfaction review" }',
                    'label = { zh = "满意度回访", en = "Call-back" }')
           .replace('{ zh = "基本满意", en = "basically satisfied" }',
@@ -155,14 +157,14 @@ def test_views_carry_labels_of_the_pinned_workflow_version(tmp_path: Path, clerk
     folder.mkdir()
     (folder / "standard.toml").write_text(v2, encoding="utf-8")
     with PetitionService.open(db, workflow_dirs=[folder]) as svc:
-        assert svc.workflow("standard").version == 4
+        assert svc.workflow("standard").version == now + 1
         again = svc.get(old)  # type: ignore[arg-type]
-        assert again.workflow.version == 3
+        assert again.workflow.version == now
         assert again.stage_label.zh == "回访"
         assert again.rating_label is not None and again.rating_label.zh == "基本满意"
         assert [c.label_zh for c in svc.choices(old, "ratings")][1] == "基本满意"  # type: ignore[arg-type]
         new = file_petition(svc, clerk, idempotency_key="v2-petition")
-        assert svc.get(new).workflow.version == 4  # type: ignore[arg-type]
+        assert svc.get(new).workflow.version == now + 1  # type: ignore[arg-type]
         for step in (svc.accept, ):
             step(new, actor=worker)  # type: ignore[arg-type]
         svc.assign(new, actor=worker, unit="寸滩街道", person="张")  # type: ignore[arg-type]

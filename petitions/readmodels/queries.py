@@ -24,7 +24,13 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from petitions.errors import bounded
 from petitions.persistence import is_postgres_recorder, retry_schema_change
 from petitions.readmodels.projection import CaseViews
-from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
+from petitions.readmodels.rates import (
+    GROUPINGS,
+    RateGroup,
+    compute_rates,
+    rate_config,
+    with_impossible,
+)
 from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
 
 if TYPE_CHECKING:
@@ -98,6 +104,10 @@ class CaseSummary:
     deadline_state: str | None = None
     #: The work-order number (工单号).
     number: str | None = None
+    #: The request type (诉求类型) and urgency; whether it was filed anonymously.
+    type: str = "complaint"
+    urgency: str = "normal"
+    anonymous: bool = False
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> CaseSummary:
@@ -114,6 +124,8 @@ class CaseSummary:
             filed_at=filed, updated_at=updated, last_rating=row["last_rating"],
             campaign_id=row["campaign_id"], deadline=_time(row.get("deadline")),
             deadline_state=row.get("deadline_state"), number=row.get("number"),
+            type=row.get("request_type") or "complaint", urgency=row.get("urgency") or "normal",
+            anonymous=bool(row.get("anonymous")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -448,8 +460,11 @@ class ReadModels:
         self.refresh()
         config = rate_config()
         rows = self.store.rate_rows(by, config.exclude_outcomes, date_from, date_to)
+        impossible = self.store.impossible_rows(by, date_from, date_to)
         if rollup is not None:
             rows = [(name, contacted, resolved, rating, n)
                     for group, contacted, resolved, rating, n in rows
                     for name in (rollup(group) if group else [group])]
-        return compute_rates(rows, config)
+            impossible = [(name, n) for group, n in impossible
+                          for name in (rollup(group) if group else [group])]
+        return with_impossible(compute_rates(rows, config), impossible)

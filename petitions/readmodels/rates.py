@@ -100,6 +100,9 @@ class RateGroup:
     unreachable: int = 0
     #: Call-backs with a rating (the satisfaction rate's denominator as practised).
     rated: int = 0
+    #: Call-backs recorded as impossible (the petitioner filed anonymously):
+    #: in no rate, reported apart.
+    impossible: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +112,7 @@ class RateGroup:
             "resolved": self.resolved,
             "rated": self.rated,
             "unreachable": self.unreachable,
+            "impossible": self.impossible,
             "ratings": dict(self.ratings),
             "response_rate": self.response_rate,
             "resolution_rate": self.resolution_rate,
@@ -153,6 +157,20 @@ def rank_groups(groups: Iterable[RateGroup], config: RateConfig) -> list[RankRow
                            resolution_rate=g.resolution_rate,
                            satisfaction_rate=g.satisfaction_rate, score=score, rank=place))
     return out
+
+
+def with_impossible(groups: list[RateGroup],
+                    impossible: Iterable[tuple[str, int]]) -> list[RateGroup]:
+    """``groups`` with the counts of impossible call-backs (anonymous
+    petitioners) per group; a group with only those appears with no rates."""
+    counts: dict[str, int] = {}
+    for group, n in impossible:
+        counts[group] = counts.get(group, 0) + n
+    out = [attrs.evolve(g, impossible=counts.pop(g.group, 0)) for g in groups]
+    out.extend(RateGroup(group=group, valid=0, contacted=0, resolved=0, ratings={},
+                         response_rate=None, resolution_rate=None, satisfaction_rate=None,
+                         impossible=n) for group, n in counts.items())
+    return sorted(out, key=lambda g: g.group)
 
 
 def _ratio(part: float, whole: int) -> float | None:
