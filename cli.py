@@ -998,10 +998,15 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Outcome"), _word(view.outcome)),
         (m("Category"), _term("categories", view.category)),
         (m("Channel"), _term("channels", view.channel)),
-        (m("Petitioner"), f"{who.text(who.name)} ({_word(who.kind)})"),
-        (m("Phone"), who.text(who.phone) if who.phone != "" else ""),
-        (m("ID number"), who.text(who.id_number) if who.id_number != "" else ""),
-        (m("Address"), who.text(who.address) if who.address != "" else ""),
+        (m("Request type"), f"{_label(view.type_label)} / {_label(view.urgency_label)}"),
+        (m("Petitioner"), m("anonymous") if view.anonymous
+         else f"{who.text(who.name)} ({_word(who.kind)})"),
+        # An anonymous petitioner has none of these: nothing is withheld.
+        (m("Phone"), who.text(who.phone) if who.phone != "" and not view.anonymous else ""),
+        (m("ID number"), who.text(who.id_number)
+         if who.id_number != "" and not view.anonymous else ""),
+        (m("Address"), who.text(who.address)
+         if who.address != "" and not view.anonymous else ""),
         (m("Place"), " / ".join(p for p in (loc.street, loc.community, loc.grid,
                                            loc.place) if p)),
         (m("Lead unit"), view.lead_unit or ""),
@@ -1026,6 +1031,8 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
                                             *map(_label, view.plan_step_labels)])))
     if view.calendar_note:
         rows.append((m("Calendar"), _calendar_note(view.calendar_note)))
+    if view.callback_impossible:
+        rows.append((m("Call-back"), m("No call-back (anonymous)")))
     if view.related:
         rows.append((m("Same caller's open cases"),
                      ", ".join(f"{r.number or r.id} ({_summary_stage(view.workflow.name, r.stage)})"

@@ -48,6 +48,10 @@ def anonymous(svc: PetitionService, request_type: str = "report", **extra: objec
 def test_answer_now_is_in_the_command_table() -> None:
     assert COMMANDS["answer_now"] is AnswerNow and AnswerNow.cli == ("answer-now",)
     assert "answer_now" in vocabulary.COMMANDS and "answer_now" not in vocabulary.IN_PLACE
+    from petitions.labels import command_label
+
+    assert (command_label("answer_now", "zh"), command_label("answer_now", "en")) == (
+        "即时办结", "answer at once")
 
 
 def test_type_and_urgency_are_shown_and_default_to_complaint(
