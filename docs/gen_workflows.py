@@ -36,8 +36,8 @@ CASES = {
     "enterprise_service": (
         "Enterprise service by 包联送 (cases 3–5, report lines 75–95): 西南证券 in 江北城街道, "
         "齐祥灯饰 in 大石坝街道 (the street accountable, its chamber of commerce co-handling), "
-        "韩泰轮胎 in 鱼嘴镇 (its thank-you call recorded as a praise note: there is no praise "
-        "request type yet). Appeals brought by an enterprise's liaison or the "
+        "韩泰轮胎 in 鱼嘴镇 (its thank-you call recorded as a note on the case, and filed as a "
+        "praise (表扬) request in features/hotline_request_types.feature). Appeals brought by an enterprise's liaison or the "
         "chamber of commerce (商会) are accepted on filing; any appeal may be dispatched "
         "straight to the liaison, even from intake; outside departments (区交警支队) "
         "co-handle, and on-site office meetings (现场办公) are recorded with participants. "
