@@ -153,6 +153,11 @@ def test_the_call_back_of_an_anonymous_petition_is_impossible(service: PetitionS
     with pytest.raises(InvalidInput, match="anonymous"):
         service.callback(pid, actor=HOTLINE, contacted=True, resolved=True,  # type: ignore[arg-type]
                          rating="satisfied")
+    from petitions.errors import CallbackNotIndependent
+
+    with pytest.raises(CallbackNotIndependent):  # the unit does not record its own
+        service.callback(pid, actor=Actor(WORKER.id, "supervisor"), contacted=False,  # type: ignore[arg-type]
+                         resolved=False)
     view = service.callback(pid, actor=HOTLINE, contacted=False, resolved=False)  # type: ignore[arg-type]
     assert view.callback_impossible is True and view.last_contacted is False
     assert [e.type for e in service.history(pid)][-1] == "CallbackImpossible"  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ from petitions.domain.values import (
     Actor,
     MediationSession,
 )
-from petitions.errors import InvalidInput, PetitionNotFound
+from petitions.errors import CallbackNotIndependent, InvalidInput, PetitionNotFound
 from petitions.i18n import N_
 from petitions.taxonomy import Term
 from workflows import Label, Workflow, vocabulary
@@ -624,6 +624,9 @@ def _callback_impossible(cmd: Callback, petition: Petition, ctx: Context) -> Non
     from petitions.domain import hotline
 
     petition.permit(ctx.workflow, ctx.actor, "callback")
+    if ctx.workflow.independent_callback and ctx.actor.id in getattr(petition, "handled_by", ()):
+        raise CallbackNotIndependent(ctx.actor.id, ctx.actor.role,
+                                     tuple(sorted(ctx.workflow.roles.get("callback", ()))))
     if cmd.contacted or cmd.rating is not None:
         raise InvalidInput("contacted", "the petitioner filed anonymously: a call-back is "
                            "impossible; record it with --not-contacted",
