@@ -984,7 +984,8 @@ main.table_path = ()  # the root of the command table's CLI paths
 @click.option("--workflow", default="standard", show_default=True, help=_h("The workflow name."))
 @click.option("--kind", type=LibraryChoice("petitions.domain.values:PETITIONER_KINDS"),
               required=True, help=_h("Who raises the appeal."))
-@click.option("--name", required=True, help=_h("The petitioner's name."))
+@click.option("--name", default="",
+              help=_h("The petitioner's name (required unless --anonymous)."))
 @click.option("--phone", default="", help=_h("The petitioner's phone number (stored encrypted)."))
 @click.option("--title", required=True, help=_h("A short title."))
 @click.option("--description", required=True,
@@ -1005,15 +1006,29 @@ main.table_path = ()  # the root of the command table's CLI paths
 @click.option("--petitioner-id", default="",
               help=_h("The petitioner's id in your portal (default: a new one)."))
 @click.option("--id-number", default="", help=_h("The petitioner's ID number."))
-@click.option("--matter-type", default="claim", show_default=True,
-              help=_h("suggestion (建议意见), report (检举控告) or claim (申诉求决)."))
+@click.option("--matter-type", default=None,
+              help=_h("suggestion (建议意见), report (检举控告) or claim (申诉求决); default: "
+                      "what --type implies (a report 检举控告, a suggestion 建议意见, else "
+                      "申诉求决)."))
+@click.option("--type", "request_type",
+              type=LibraryChoice("workflows.vocabulary:REQUEST_TYPES"), default=None,
+              help=_h("The request type: consultation (咨询), help (求助), complaint (投诉), "
+                      "report (举报), suggestion (建议) or praise (表扬); default: complaint. "
+                      "The workflow sets time limits per type."))
+@click.option("--urgency", type=LibraryChoice("workflows.vocabulary:URGENCIES"),
+              default="normal", show_default=True,
+              help=_h("normal, urgent or emergency; the workflow sets time limits per urgency."))
+@click.option("--anonymous", is_flag=True,
+              help=_h("File without name, phone, ID number or address (for the types the "
+                      "workflow allows; its call-back is then impossible)."))
 @click.option("--campaign", default=None, help=_h("The campaign (进家入户) that collected it."))
 @click.option("--at", type=TIME, default=None, help=_h("When it was filed; default now."))
 @_handled
 def file_(workflow: str, kind: str, name: str, phone: str, title: str, description: str,
           category: str, channel: str, street: str, community: str, grid: str,
           address: str, place: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
-          matter_type: str, campaign: str | None, at: datetime | None) -> None:
+          matter_type: str | None, request_type: str | None, urgency: str, anonymous: bool,
+          campaign: str | None, at: datetime | None) -> None:
     from uuid import UUID
 
     from petitions import InvalidInput, Location, Petitioner
@@ -1031,7 +1046,8 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
         title=title, description=description, category=category, channel=channel,
         location=Location(street=street, community=community, grid=grid, place=place),
         workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
-        campaign_id=campaign_id, at=at)
+        campaign_id=campaign_id, at=at, request_type=request_type, urgency=urgency,
+        anonymous=anonymous)
     similar = [e for e in _state().service().petition_events(pid)
                if type(e).__name__ == "SimilarToConcluded"]
     if similar:
@@ -1145,10 +1161,15 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Outcome"), _word(view.outcome)),
         (m("Category"), _term("categories", view.category)),
         (m("Channel"), _term("channels", view.channel)),
-        (m("Petitioner"), f"{who.text(who.name)} ({_word(who.kind)})"),
-        (m("Phone"), who.text(who.phone) if who.phone != "" else ""),
-        (m("ID number"), who.text(who.id_number) if who.id_number != "" else ""),
-        (m("Address"), who.text(who.address) if who.address != "" else ""),
+        (m("Request type"), f"{_label(view.type_label)} / {_label(view.urgency_label)}"),
+        (m("Petitioner"), m("anonymous") if view.anonymous
+         else f"{who.text(who.name)} ({_word(who.kind)})"),
+        # An anonymous petitioner has none of these: nothing is withheld.
+        (m("Phone"), who.text(who.phone) if who.phone != "" and not view.anonymous else ""),
+        (m("ID number"), who.text(who.id_number)
+         if who.id_number != "" and not view.anonymous else ""),
+        (m("Address"), who.text(who.address)
+         if who.address != "" and not view.anonymous else ""),
         (m("Place"), " / ".join(p for p in (loc.street, loc.community, loc.grid,
                                            loc.place) if p)),
         (m("Lead unit"), view.lead_unit or ""),
@@ -1173,6 +1194,8 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
                                             *map(_label, view.plan_step_labels)])))
     if view.calendar_note:
         rows.append((m("Calendar"), _calendar_note(view.calendar_note)))
+    if view.callback_impossible:
+        rows.append((m("Call-back"), m("No call-back (anonymous)")))
     if view.related:
         rows.append((m("Same caller's open cases"),
                      ", ".join(f"{r.number or r.id} ({_label(r.stage_label) or r.stage})"
@@ -1207,6 +1230,11 @@ def _command_list(commands: Sequence[str]) -> str:
 @click.option("--mediator", default=None, help=_h("The mediator."))
 @click.option("--category", default=None, help=_h("A category code."))
 @click.option("--channel", default=None, help=_h("A channel code."))
+@click.option("--type", "type", type=LibraryChoice("workflows.vocabulary:REQUEST_TYPES"),
+              default=None, help=_h("The request type (consultation, help, complaint, report, "
+                                    "suggestion, praise)."))
+@click.option("--urgency", type=LibraryChoice("workflows.vocabulary:URGENCIES"), default=None,
+              help=_h("normal, urgent or emergency."))
 @click.option("--campaign", default=None, help=_h("A campaign id."))
 @click.option("--text", default=None, help=_h("Words in the title or description."))
 @click.option("--phone", default=None,
@@ -1335,10 +1363,12 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
             return "—"
         return _term("categories", group) if by == "category" else group
 
+    # Call-backs impossible (anonymous petitioners) are in no rate: shown apart.
+    apart = any(g.impossible for g in groups)
     _table((m(by.capitalize()), m("Valid"), m("Response rate"), m("Resolution rate"),
-            m("Satisfaction rate")),
+            m("Satisfaction rate"), *((m("No call-back (anonymous)"),) if apart else ())),
            [(label(g.group), g.valid, pct(g.response_rate), pct(g.resolution_rate),
-             pct(g.satisfaction_rate)) for g in groups])
+             pct(g.satisfaction_rate), *((g.impossible,) if apart else ())) for g in groups])
 
 
 @main.command(help=_h("Open and closed petitions per assignee, mediator or lead unit."))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workflows import Registry, to_mermaid
+from workflows import Registry, Workflow, to_mermaid
 
 CASES = {
     "standard": (
@@ -19,12 +19,16 @@ CASES = {
         "67–71 (case 8: grid workers' home visits in 铁山坪街道) and 35–39 (case 9: "
         "龙兴寺码头 in 郭家沱街道, its years of works paused on the clock). "
         "**Assumption to configure:** the time limits (the report gives none)."
-        # version 4: sign-for and return, supervision levels (docs/hotline.md)
+        # version 4: sign-for and return, supervision levels; request types (docs/hotline.md)
         " Since version 4 the assigned unit signs for the order (`sign`, 签收), makes "
         "first contact (`contact`, 先行联系) or returns a misrouted order (`return`, 退单) "
         "within the limits of `[sign_for]` (Tianjin 2024: 1 working day); after two returns "
         "a supervisor names the unit (`assign --final`, 定责); `escalate --level` takes the "
-        "levels of `[escalation.levels]` (黄牌, 红牌)."),
+        "levels of `[escalation.levels]` (黄牌, 红牌). "
+        "Version 4 also adds request types and urgency: answer limits per type "
+        "after Guangdong's 12345 rules, acceptance limits per urgency after Tianjin's (2024), "
+        "a consultation answered at once and closed (`answer_now`, 即时办结), and anonymous "
+        "filing of consultations, reports and suggestions."),
     "property_dispute": (
         "Property disputes in residential compounds (cases 1–2, report lines 13–23): "
         "东方家园 in 华新街街道 and "
@@ -38,8 +42,8 @@ CASES = {
     "enterprise_service": (
         "Enterprise service by 包联送 (cases 3–5, report lines 75–95): 西南证券 in 江北城街道, "
         "齐祥灯饰 in 大石坝街道 (the street accountable, its chamber of commerce co-handling), "
-        "韩泰轮胎 in 鱼嘴镇 (its thank-you call recorded as a praise note: there is no praise "
-        "request type yet). Appeals brought by an enterprise's liaison or the "
+        "韩泰轮胎 in 鱼嘴镇 (its thank-you call recorded as a note on the case, and filed as a "
+        "praise (表扬) request in features/hotline_request_types.feature). Appeals brought by an enterprise's liaison or the "
         "chamber of commerce (商会) are accepted on filing; any appeal may be dispatched "
         "straight to the liaison, even from intake; outside departments (区交警支队) "
         "co-handle, and on-site office meetings (现场办公) are recorded with participants. "
@@ -95,7 +99,31 @@ def render() -> str:
         parts.append(f"## `{wf.name}` — {wf.title.zh} ({wf.title.en}), version {wf.version}\n")
         parts.append(CASES[wf.name] + "\n")
         parts.append(f"```mermaid\n{to_mermaid(wf)}```\n")
+        parts.extend(type_limits(wf))
     return "\n".join(parts)
+
+
+def type_limits(wf: Workflow) -> list[str]:
+    """The limits a workflow sets per request type and urgency (``[types]``,
+    ``[urgency]``), as a table; nothing when it sets none."""
+    if not (wf.type_limits or wf.urgency_limits):
+        return []
+    rows = ["| request type / urgency | stage | limit | counted from |",
+            "|---|---|---|---|"]
+    for table in (wf.type_limits, wf.urgency_limits):
+        for code, stages in table.items():
+            for stage, limit in stages.items():
+                rows.append(f"| `{code}` | {stage} | {limit.amount} "
+                            f"{limit.unit.replace('_', ' ')} | `{limit.start}` |")
+    notes = [f"Default type: `{wf.default_type}`; anonymous filing for: "
+             f"{', '.join(f'`{t}`' for t in sorted(wf.anonymous_types)) or 'none'}; "
+             f"answered at once (即时办结) for: "
+             f"{', '.join(f'`{t}`' for t in sorted(wf.answer_now_types)) or 'none'}. "
+             "Where a type and an urgency both set a stage's limit, the urgency's applies; "
+             "elsewhere the stage's own limit."]
+    return ["Time limits per request type and urgency (version "
+            f"{wf.version}; sources in the TOML comments):\n", "\n".join(rows) + "\n",
+            *notes, ""]
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@ Feature: Case 5 — 韩泰轮胎 and other firms in 鱼嘴镇 short of workers
   Report lines 93–95: to ease the hiring shortage, 鱼嘴镇 hosts the 2022 "春风行动" spring job
   fair on 1 March with 56 firms (海尔, 韩泰轮胎, …).  韩泰轮胎 meets 30+ candidates, sends 10 to
   the medical check, and its HR head phones the town to thank it.  That call is a praise
-  (表扬) the firm made, not a call-back (回访) the town asked for: with no praise request type
-  yet, it is recorded as a note, and the call-back is still due.  Only 1 March is in the
-  report; the other times are assumptions that keep the workflow's limits.
+  (表扬) the firm made, not a call-back (回访) the town asked for: here it is recorded as a
+  note on the case, and the call-back is still due (hotline_request_types.feature files the
+  call itself as a praise request).  Only 1 March is in the report; the other times are
+  assumptions that keep the workflow's limits.
 
   Scenario: A hiring shortage answered with the spring job fair
     Given it is 2022-02-24 09:00 in Jiangbei

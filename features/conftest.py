@@ -54,7 +54,12 @@ FIELD_WORDS = {
     "诉求人": "petitioner", "诉求人编号": "petitioner id", "类型": "kind", "标题": "title",
     "内容": "description", "类别": "category", "渠道": "channel", "事项类型": "matter type",
     "街道": "street", "社区": "community", "网格": "grid", "编号": "ref",
+    "诉求类型": "type", "紧急程度": "urgency", "匿名": "anonymous",
 }
+#: Request types and urgency named in Chinese (the codes are accepted too).
+TYPE_WORDS = {"咨询": "consultation", "求助": "help", "投诉": "complaint", "举报": "report",
+              "建议": "suggestion", "表扬": "praise"}
+URGENCY_WORDS = {"一般": "normal", "紧急": "urgent", "特急": "emergency"}
 
 
 def actor_of(text: str) -> Actor:
@@ -184,10 +189,16 @@ def _fields(datatable: list[list[str]]) -> dict[str, str]:
 
 def file_appeal(world: World, who: str, workflow: str, fields: dict[str, str],
                 trying: bool, campaign: UUID | None = None) -> None:
-    name = fields["petitioner"]
-    petitioner = Petitioner(id=fields.get("petitioner id", f"petitioner:{name}"),
+    anonymous = fields.get("anonymous", "") in ("yes", "是")
+    name = fields.get("petitioner", "") if anonymous else fields["petitioner"]
+    petitioner = Petitioner(id="" if anonymous else fields.get("petitioner id",
+                                                               f"petitioner:{name}"),
                             kind=fields.get("kind", "resident"), name=name,
                             phone=fields.get("phone", ""))
+    request_type = fields.get("type")
+    request_type = TYPE_WORDS.get(request_type, request_type) if request_type else None
+    urgency = fields.get("urgency", "normal")
+    urgency = URGENCY_WORDS.get(urgency, urgency)
     location = Location(street=fields.get("street", ""), community=fields.get("community", ""),
                         grid=fields.get("grid", ""), place=fields.get("place", ""))
 
@@ -198,7 +209,8 @@ def file_appeal(world: World, who: str, workflow: str, fields: dict[str, str],
             description=fields.get("description", fields["title"]),
             category=fields.get("category", "other"), channel=fields.get("channel", "walk_in"),
             location=location, workflow=workflow,
-            matter_type=fields.get("matter type", "claim"), campaign_id=campaign, at=world.now)
+            matter_type=fields.get("matter type"), campaign_id=campaign, at=world.now,
+            request_type=request_type, urgency=urgency, anonymous=anonymous)
         world.current = pid
         world.refs[fields.get("ref", fields["title"])] = pid
 
@@ -820,3 +832,58 @@ def response_rate(world: World, unit: str, rate: str) -> None:
 
 # The register's 包联 as a given (a feature's background names the units it uses).
 given(parsers.re(r'"(?P<target>[^"]+)"的包联单位是"(?P<unit>[^"]+)"'))(liaison_of)
+# ------------------------------------- request types, urgency, anonymous (issue 14)
+def _local(when: str) -> datetime:
+    """``2022-06-01 10:15`` in Asia/Shanghai; ``24:00`` is the end of that day."""
+    day, _, clock = when.partition(" ")
+    if clock == "24:00":
+        return datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=SHANGHAI) + timedelta(days=1)
+    return datetime.strptime(when, "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+
+
+@action(r' {try}answers? the consultation at once: "(?P<text>[^"]+)"')
+@action(r'{try}即时办结该诉求，答复"(?P<text>[^"]+)"')
+def answers_now(world: World, who: str, text: str, trying: str | None = None) -> None:
+    world.attempt(bool(trying), lambda: world.svc.answer_now(
+        world.pid, actor=actor_of(who), text=text, at=world.now))
+
+
+@then(parsers.re(r'the appeal is a "(?P<type>[^"]+)" of "(?P<urgency>[^"]+)" urgency'))
+@then(parsers.re(r'该诉求的诉求类型为"(?P<type>[^"]+)"，紧急程度为"(?P<urgency>[^"]+)"'))
+def type_and_urgency(world: World, type: str, urgency: str) -> None:
+    view = world.svc.get(world.pid)
+    assert view.type == TYPE_WORDS.get(type, type), view.type
+    assert view.urgency == URGENCY_WORDS.get(urgency, urgency), view.urgency
+    assert type in (view.type, view.type_label.zh, view.type_label.en)
+
+
+@then(parsers.re(r'the appeal is due (?:at|by) (?P<when>\d{4}-\d\d-\d\d \d\d:\d\d)'))
+@then(parsers.re(r'该诉求的期限为(?P<when>\d{4}-\d\d-\d\d \d\d:\d\d)'))
+def due_at(world: World, when: str) -> None:
+    view = world.svc.get(world.pid)
+    assert view.deadline == _local(when), (view.clock_stage, view.deadline)
+
+
+@then("the appeal is anonymous and names nobody")
+@then("该诉求为匿名诉求，不显示任何诉求人信息")
+def names_nobody(world: World) -> None:
+    view = world.svc.get(world.pid, viewer=Actor("boss", "supervisor"))
+    shown = view.petitioner
+    assert view.anonymous and not (shown.name or shown.phone or shown.id_number
+                                   or shown.address), shown
+
+
+@then("the call-back is recorded as impossible")
+@then("回访记录为无法回访")
+def callback_impossible(world: World) -> None:
+    view = world.svc.get(world.pid)
+    assert view.callback_impossible and view.last_rating is None
+    assert [e.type for e in world.svc.history(world.pid)][-1] == "CallbackImpossible"
+
+
+@then(parsers.re(r'"(?P<street>[^"]+)" has (?P<valid>\d+) valid call-backs? and (?P<n>\d+) '
+                 r'impossible \(anonymous\)'))
+@then(parsers.re(r'"(?P<street>[^"]+)"有效回访(?P<valid>\d+)件，无法回访（匿名）(?P<n>\d+)件'))
+def impossible_apart(world: World, street: str, valid: str, n: str) -> None:
+    g = {g.group: g for g in world.svc.stats("street")}[street]
+    assert (g.valid, g.impossible) == (int(valid), int(n)), g

@@ -38,6 +38,7 @@ from petitions.privacy.core import NewKey, Privacy
 from petitions.recorders import ALSO_WRITE, writes_alongside
 from petitions.sidetables import filing_writes
 from petitions.taxonomy import taxonomy
+from workflows import Workflow
 
 
 def campaign_of(store: Store, campaign_id: UUID | str) -> Campaign:
@@ -87,6 +88,20 @@ def _check_details(petitioner: Petitioner, location: Location | None,
     if idempotency_key is not None:
         checked_text("idempotency_key", idempotency_key)
     checked_text("source", source, 10 * MAX_DETAIL)
+#: The 信访 matter type (信访事项类型) a request type implies when none is given:
+#: a report (举报) is 检举控告 — so whistle-blower confidentiality holds for it —
+#: a suggestion (建议) 建议意见, anything else 申诉求决.
+IMPLIED_MATTER_TYPES = {"report": "report", "suggestion": "suggestion"}
+
+
+def implied_matter_type(wf: Workflow, request_type: str | None) -> str:
+    """The matter type of a filing that names none: the one its request type
+    implies, when the workflow takes it; else ``claim``, else the workflow's first."""
+    code = request_type if isinstance(request_type, str) else wf.default_type
+    found = IMPLIED_MATTER_TYPES.get(code, "claim")
+    if wf.matter_types and found not in wf.matter_types:
+        found = "claim" if "claim" in wf.matter_types else wf.matter_types[0]
+    return found
 
 
 def file_petition(
@@ -101,11 +116,14 @@ def file_petition(
     channel: str,
     location: Location | None = None,
     workflow: str = "standard",
-    matter_type: str = "claim",
+    matter_type: str | None = None,
     idempotency_key: str | None = None,
     campaign_id: UUID | None = None,
     at: datetime | None = None,
     source: str = "",
+    request_type: str | None = None,
+    urgency: str = "normal",
+    anonymous: bool = False,
 ) -> UUID:
     """File a petition and return its id (see
     :meth:`petitions.service.PetitionService.file`)."""
@@ -117,8 +135,13 @@ def file_petition(
     tax = taxonomy()
     tax.check("categories", category)
     tax.check("channels", channel)
-    tax.check("matter_types", matter_type)
     wf = store.workflow(workflow)
+    if matter_type is None:
+        matter_type = implied_matter_type(wf, request_type)
+    tax.check("matter_types", matter_type)
+    if anonymous is True and petitioner.id:
+        raise InvalidInput("anonymous", "an anonymous filing names no petitioner",
+                           kind="anonymous_named")
     minted = not petitioner.id
     if minted:
         petitioner = attrs.evolve(petitioner, id=uuid4().hex)
@@ -140,6 +163,7 @@ def file_petition(
         channel=channel, category=category, title=title, description=description,
         location=location or Location(), matter_type=matter_type,
         idempotency_key=idempotency_key, campaign_id=campaign_id, source=source,
+        request_type=request_type, urgency=urgency, anonymous=anonymous,
     )
     petition.keep_time(wf, lambda: store.timekeeper, actor, occurred_at, None, "file")
     if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -164,7 +188,8 @@ def file_petition(
                              description=description, category=category, channel=channel,
                              location=location, workflow=workflow, matter_type=matter_type,
                              idempotency_key=idempotency_key, campaign_id=campaign_id,
-                             at=occurred_at, source=source)
+                             at=occurred_at, source=source, request_type=request_type,
+                             urgency=urgency, anonymous=anonymous)
 
     try:
         store.save(*(a for a in (definition, petition, campaign) if a is not None),

@@ -80,6 +80,8 @@ WORDS = (
     N_("intake_clerk"), N_("administrator"), N_("PETITIONS_OFFICE_PREFIX"),
     # sign-for, return, supervision levels (issue 14)
     N_("level"),
+    # request types, urgency, anonymous filing (issue 14)
+    N_("type"), N_("urgency"), N_("anonymous"), N_("contacted"),
 )
 
 
@@ -148,6 +150,18 @@ def error_text(exc: Exception, lang: str) -> str:
             return m("{field}: extensions may total at most {cap} days ({granted} already "
                      "granted)", field=field, cap=p.get("cap", ""),
                      granted=p.get("granted", ""))
+        if kind == "anonymous_type":
+            return m("{field}: this workflow takes anonymous filings only of the types: "
+                     "{valid}", field=field, valid=p.get("valid") or m("none"))
+        if kind == "anonymous_named":
+            return m("{field}: an anonymous filing names no petitioner (no name, phone, ID "
+                     "number, address or representatives)", field=field)
+        if kind == "anonymous_callback":
+            return m("{field}: the petitioner filed anonymously, so a call-back is "
+                     "impossible; record it with --not-contacted", field=field)
+        if kind == "answer_now_type":
+            return m("{field}: only these types may be answered at once (即时办结): {valid}",
+                     field=field, valid=p.get("valid") or m("none"))
         if kind == "too_long":
             return m("{field}: is too long", field=field)
         if kind == "not_text":

@@ -234,15 +234,27 @@ class PetitionService:
         channel: str,
         location: Location | None = None,
         workflow: str = "standard",
-        matter_type: str = "claim",
+        matter_type: str | None = None,
         idempotency_key: str | None = None,
         campaign_id: UUID | None = None,
         at: datetime | None = None,
         source: str = "",
+        request_type: str | None = None,
+        urgency: str = "normal",
+        anonymous: bool = False,
     ) -> UUID:
         """File a petition; return its id.  ``source``: where the filing came from
         as its sender says (a portal's name, an import line's claim) — recorded
         in the filing, never taken as the actor.
+
+        ``request_type`` (咨询 consultation, 求助 help, 投诉 complaint, 举报
+        report, 建议 suggestion, 表扬 praise; the workflow's default, a
+        complaint, when ``None``) and ``urgency`` (normal, urgent, emergency)
+        choose the time limits the workflow sets for them.  ``matter_type``
+        defaults to the one the request type implies (a report is 检举控告, a
+        suggestion 建议意见, anything else 申诉求决).  ``anonymous``: filed
+        without name, phone, ID number or address (for the types the workflow
+        allows); its call-back is then impossible.
 
         With an ``idempotency_key``, filing again returns the same id and
         writes nothing new — also when two portals race with the same key.
@@ -251,7 +263,8 @@ class PetitionService:
             self._store, self.privacy, actor=actor, petitioner=petitioner, title=title,
             description=description, category=category, channel=channel, location=location,
             workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
-            campaign_id=campaign_id, at=at, source=source)
+            campaign_id=campaign_id, at=at, source=source, request_type=request_type,
+            urgency=urgency, anonymous=anonymous)
 
     # ------------------------------------------------------------- commands
     def execute(self, petition_id: UUID | str, command: Command, *, actor: Actor,
@@ -712,6 +725,13 @@ class PetitionService:
         return self.execute(petition_id, commands.Exclude(reason=reason), actor=actor, at=at,
                             expected_version=expected_version)
 
+    def answer_now(self, petition_id: UUID | str, *, actor: Actor, text: str,
+                   at: datetime | None = None,
+                   expected_version: int | None = None) -> PetitionView:
+        """Answer a consultation at once and close it (即时办结), without dispatch."""
+        return self.execute(petition_id, commands.AnswerNow(text=text), actor=actor, at=at,
+                            expected_version=expected_version)
+
     def supervision_counts(self, *, rollup: bool = True) -> dict[str, tuple[int, int]]:
         """``unit → (reminders, escalations)``, rolled up the unit register."""
         register = self.register() if rollup else None
@@ -831,7 +851,8 @@ class PetitionService:
         """Petitions from the case index, newest first, filtered by ``status``,
         ``stage``, ``workflow``, ``street``, ``community``, ``grid``, ``unit``,
         ``assignee``, ``mediator``, ``category``, ``channel``, ``campaign``,
-        ``outcome``, ``kind``, and ``text`` (in title or description); with
+        ``outcome``, ``kind``, ``type`` (request type), ``urgency``, and
+        ``text`` (in title or description); with
         ``phone`` / ``id_number``, every case of that caller (blind index, no
         clear text stored); with ``overdue`` and/or ``due_within``, those whose
         deadline has passed or falls within that time, soonest first."""

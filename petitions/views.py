@@ -16,7 +16,13 @@ import attrs
 
 from petitions.deadlines.states import is_provisional
 from petitions.domain.petition import Petition
-from petitions.domain.values import REPLY_OUTCOME_LABELS, Location, WorkflowRef
+from petitions.domain.values import (
+    REPLY_OUTCOME_LABELS,
+    REQUEST_TYPE_LABELS,
+    URGENCY_LABELS,
+    Location,
+    WorkflowRef,
+)
 from petitions.privacy.render import PetitionerView
 from petitions.timefmt import due_date
 from petitions.transcoding import to_plain
@@ -140,6 +146,16 @@ class PetitionView:
     #: until when the call-back (回访) is due: the running clock's deadline in
     #: the stage that takes ``callback`` (counted from ``resolve``)
     callback_due: datetime | None = None
+    #: The request type (诉求类型: consultation, help, complaint, report,
+    #: suggestion, praise) and urgency (normal, urgent, emergency), with their
+    #: labels; whether it was filed anonymously, and whether its call-back
+    #: was recorded as impossible (an anonymous petitioner cannot be called).
+    type: str = "complaint"
+    urgency: str = "normal"
+    type_label: Label = REQUEST_TYPE_LABELS["complaint"]
+    urgency_label: Label = URGENCY_LABELS["normal"]
+    anonymous: bool = False
+    callback_impossible: bool = False
 
     @property
     def petitioner(self) -> PetitionerView:
@@ -252,6 +268,14 @@ class PetitionView:
             callback_due=(p.clock_deadline if p.clock_stage is not None
                           and p.clock_stage == p.stage and not wf.is_terminal(p.stage)
                           and "callback" in wf.stage(p.stage).transitions else None),
+            type=getattr(p, "request_type", "complaint"),
+            urgency=getattr(p, "urgency", "normal"),
+            type_label=REQUEST_TYPE_LABELS.get(getattr(p, "request_type", "complaint"),
+                                               REQUEST_TYPE_LABELS["complaint"]),
+            urgency_label=URGENCY_LABELS.get(getattr(p, "urgency", "normal"),
+                                             URGENCY_LABELS["normal"]),
+            anonymous=bool(getattr(p, "anonymous", False)),
+            callback_impossible=bool(getattr(p, "callback_impossible", False)),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -185,7 +185,7 @@ def test_stats_and_caseload(cli: Cli) -> None:
         "--at", "2022-07-01T08:00", actor="hotline", role="intake_clerk")
     groups = cli.json("stats", "--by", "street")
     assert groups == [{"group": "寸滩街道", "valid": 1, "contacted": 1, "resolved": 1,
-                       "rated": 1, "unreachable": 0,
+                       "rated": 1, "unreachable": 0, "impossible": 0,
                        "ratings": {"basically_satisfied": 1}, "response_rate": 1.0,
                        "resolution_rate": 1.0, "satisfaction_rate": 0.9,
                        "responded": 1, "signed_in_time": 1, "contacted_in_time": 1,
@@ -451,7 +451,7 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
         "petitions: close is not allowed in stage intake; allowed here: accept, reject, "
-        "duplicate, note, escalate, extend, remind, exclude, withdraw"]
+        "duplicate, answer_now, note, escalate, extend, remind, exclude, withdraw"]
     helped = subprocess.run([script, "--help"], capture_output=True, text=True, env=env,
                             check=True)
     assert "callback" in helped.stdout and "mediation" in helped.stdout

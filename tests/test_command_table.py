@@ -144,7 +144,8 @@ def test_views_carry_labels_of_the_pinned_workflow_version(tmp_path: Path, clerk
     assert v.rating_label is not None and v.rating_label.zh == "基本满意"
     assert v.reply_outcome_label is not None and v.reply_outcome_label.zh == "不予支持"
     assert v.workflow_title.zh == "标准诉求"
-    # A version 4 of "standard" relabels its stages and scale; the old petition keeps v3's.
+    # A next version of "standard" relabels its stages and scale; the old
+    # petition keeps the current one's.
     standard = (Path(workflows.__file__).parent / "definitions" / "standard.toml").read_text(
         "utf-8")
     # (whatever the shipped version is: it is bumped by one here)

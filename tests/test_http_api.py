@@ -159,6 +159,25 @@ def test_a_petition_through_the_api(server: Server) -> None:
     assert after[0]["position"] == mine[-1]["position"]
 
 
+def test_request_types_answer_now_and_anonymous_through_the_api(server: Server) -> None:
+    """``type``, ``urgency`` and ``anonymous`` in a filing; 即时办结 as a command."""
+    r = _file(server, "clerk", type="consultation", urgency="urgent", title="社保转移咨询")
+    assert r.status_code == 201, r.text
+    assert (r.json()["type"], r.json()["urgency"]) == ("consultation", "urgent")
+    answered = httpx.post(f"{_api(server)}/petitions/{r.json()['id']}/answer_now",
+                          json={"text": "请到街道社保窗口办理"}, headers=server.bearer("clerk"))
+    assert answered.status_code == 200, answered.text
+    assert (answered.json()["status"], answered.json()["outcome"]) == ("closed", "resolved")
+    anon = _file(server, "clerk", type="report", anonymous=True, title="匿名举报",
+                 petitioner={"kind": "resident", "name": ""})
+    assert anon.status_code == 201, anon.text
+    assert anon.json()["anonymous"] is True and anon.json()["matter_type"] == "report"
+    named = _file(server, "clerk", type="report", anonymous=True, title="具名却匿名")
+    assert _problem(named, 422, "invalid_input")["field"] == "anonymous"
+    assert _problem(_file(server, "clerk", type="gossip", title="未知类型"), 422,
+                    "invalid_input")["field"] == "type"
+
+
 def test_problems_carry_the_error_kind_and_field(server: Server) -> None:
     desk = server.bearer("desk")
     pid = _file(server).json()["id"]

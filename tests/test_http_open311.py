@@ -88,17 +88,38 @@ def test_service_definition(server: Server) -> None:
     r = httpx.get(f"{_o311(server)}/services/traffic.json")
     _check(r.json(), schemas.SERVICE_DEFINITION)
     attrs = {a["code"]: a for a in r.json()["attributes"]}
-    assert set(attrs) == {"matter_type", "channel", "community", "grid"}
+    assert set(attrs) == {"matter_type", "channel", "community", "grid", "type", "urgency"}
+    assert {v["key"] for v in attrs["type"]["values"]} == {
+        "consultation", "help", "complaint", "report", "suggestion", "praise"}
     assert all(a["datatype"] == "singlevaluelist" for a in attrs.values())
     assert {"claim", "suggestion", "report"} <= {v["key"] for v in attrs["matter_type"]["values"]}
     assert "保税商厦社区" in {v["key"] for v in attrs["community"]["values"]}
     root = ET.fromstring(httpx.get(f"{_o311(server)}/services/traffic.xml").content)
     assert root.tag == "service_definition"
-    assert len(root.findall("attributes/attribute")) == 4
+    assert len(root.findall("attributes/attribute")) == 6
     assert root.find("attributes/attribute/values/value/key") is not None
     missing = httpx.get(f"{_o311(server)}/services/nope.xml")
     assert missing.status_code == 404
     assert ET.fromstring(missing.content).findtext("error/code") == "404"
+
+
+def test_request_type_and_urgency_attributes(server: Server) -> None:
+    """attribute[type] and attribute[urgency] file the request type and urgency;
+    a report (举报) is 检举控告 as a matter type, so its reporter stays confidential."""
+    r = _file(server, **{"attribute[type]": "report", "attribute[urgency]": "urgent"})
+    assert r.status_code == 201, r.text
+    rid = r.json()[0]["service_request_id"]
+    ext = httpx.get(f"{_o311(server)}/requests/{rid}.json", params={"extensions": "true"})
+    extended = ext.json()[0]["extended_attributes"]
+    assert (extended["type"], extended["urgency"], extended["matter_type"]) == (
+        "report", "urgent", "report")
+    plain = _file(server, description="另一处拥堵")
+    rid2 = plain.json()[0]["service_request_id"]
+    ext2 = httpx.get(f"{_o311(server)}/requests/{rid2}.json", params={"extensions": "true"})
+    assert (ext2.json()[0]["extended_attributes"]["type"],
+            ext2.json()[0]["extended_attributes"]["matter_type"]) == ("complaint", "claim")
+    bad = _file(server, **{"attribute[type]": "gossip"})
+    assert bad.status_code in (400, 422), bad.text
 
 
 def test_post_request_then_read_it_in_both_formats(server: Server) -> None:

@@ -246,6 +246,8 @@ def _args(path: Path_, store: dict[str, Any], out: Path) -> list[str]:
                 args.append(param.opts[0])
             else:
                 args.extend([max(param.opts, key=len), value])
+    if path == ("file",):
+        args.extend(["--name", "x"])  # optional only for --anonymous filings
     return args
 
 

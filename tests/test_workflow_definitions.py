@@ -170,3 +170,42 @@ def test_new_version_applies_to_new_filings_only(tmp_path: Path) -> None:
     with pytest.raises(TransitionNotAllowed):
         svc.reply(new, actor=worker, outcome="support", text="ok")  # not in v2
     svc.shutdown()
+
+
+def test_limits_per_type_and_urgency_are_checked() -> None:
+    """``[types]`` and ``[urgency]``: every mistake named with its key."""
+    text = SMALL + """
+[types]
+default = "gripe"
+anonymous = ["report", "rumour"]
+colour = "red"
+[types.limits.consultation]
+open = { amount = 2, unit = "working_days", from = "accept" }
+nowhere = { amount = 2, unit = "working_days" }
+done = { amount = 1, unit = "days" }
+[types.limits.gossip]
+open = { amount = 1, unit = "days", from = "accept" }
+[urgency.limits.emergency]
+intake = { amount = 15, unit = "minutes" }
+[urgency.limits.urgent]
+open = { amount = 0, unit = "fortnights", from = "accept" }
+"""
+    with pytest.raises(WorkflowInvalid) as info:
+        load_text(text, source_name="t.toml")
+    keys = {p.key for p in info.value.problems}
+    assert {"types.default", "types.anonymous", "types.colour",
+            "types.limits.consultation.nowhere", "types.limits.consultation.done",
+            "types.limits.gossip", "urgency.limits.emergency.intake.from",
+            "urgency.limits.urgent.open.amount", "urgency.limits.urgent.open.unit"} <= keys
+    good = load_text(SMALL + """
+[types]
+anonymous = ["report"]
+[types.limits.consultation]
+open = { amount = 2, unit = "working_days", from = "accept" }
+[urgency.limits.emergency]
+open = { amount = 15, unit = "minutes", from = "accept" }
+""")
+    assert good.default_type == "complaint" and good.anonymous_types == {"report"}
+    assert good.limit_for("open", "consultation").amount == 2
+    assert good.limit_for("open", "consultation", "emergency").unit == "minutes"
+    assert good.limit_for("open") is None  # no limit of its own

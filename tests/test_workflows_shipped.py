@@ -213,6 +213,39 @@ def test_standard_v2_text_is_unchanged() -> None:
     assert not wf.independent_callback and not wf.may("supervisor", "remind")
 
 
+def test_standard_v3_text_is_unchanged() -> None:
+    """Version 3 of "standard" (independent call-back, 催办, 核减) stays beside
+    version 4 (request types, urgency, anonymous filing), byte for byte."""
+    text = dict(shipped_texts())["workflows/definitions/standard_v3.toml"]
+    wf = load_text(text)
+    assert (wf.name, wf.version) == ("standard", 3)
+    assert wf.sha256.startswith("d83eef594eb2")
+    assert wf.independent_callback and not wf.type_limits and not wf.anonymous_types
+    assert wf.targets("intake", "answer_now") is None
+
+
+def test_standard_v4_limits_per_type_and_urgency() -> None:
+    """Guangdong's answer limits per type, Tianjin's acceptance limits per
+    urgency: data of the standard workflow, version 4."""
+    from workflows import Registry
+
+    wf = Registry.shipped().current("standard")
+    answer = {t: (wf.limit_for("resolution", t).amount, wf.limit_for("resolution", t).unit)
+              for t in ("consultation", "help", "complaint", "report", "suggestion")}
+    assert answer == {"consultation": (2, "working_days"), "help": (10, "working_days"),
+                      "complaint": (15, "working_days"), "report": (15, "working_days"),
+                      "suggestion": (10, "working_days")}
+    emergency = wf.limit_for("intake", "complaint", "emergency")
+    urgent = wf.limit_for("intake", "complaint", "urgent")
+    assert (emergency.amount, emergency.unit, emergency.start) == (15, "minutes", "file")
+    assert (urgent.amount, urgent.unit) == (30, "minutes")
+    assert wf.limit_for("intake") == wf.stage("intake").limit
+    assert wf.limit_for("resolution", "consultation").escalate_on_breach  # the stage's
+    assert wf.anonymous_types == {"consultation", "report", "suggestion"}
+    assert wf.answer_now_types == {"consultation"}
+    assert wf.targets("intake", "answer_now") == ("closed",)
+
+
 def test_every_changed_workflow_keeps_its_older_versions() -> None:
     from workflows import Registry
 

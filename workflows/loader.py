@@ -31,10 +31,13 @@ from workflows.model import (
     Workflow,
 )
 from workflows.vocabulary import (
+    DEFAULT_REQUEST_TYPE,
     FACTS,
     LIMIT_UNITS,
+    REQUEST_TYPES,
     ROLES,
     STAY,
+    URGENCIES,
     commands,
     grantable,
     in_place,
@@ -139,6 +142,7 @@ class _Builder:
             "first_receiver_owns",
             # sign-for and return; supervision levels (docs/hotline.md)
             "sign_for", "escalation",
+            "types", "urgency",
         }
         for key in d:
             if key not in known_top:
@@ -208,6 +212,10 @@ class _Builder:
                 self.problem(f"stages.{stage.name}.limit.from",
                              f"unknown command {stage.limit.start!r}")
 
+        types = self.types(d.get("types"), stages)
+        urgency_limits = self.kind_limits(d.get("urgency"), "urgency", URGENCIES, stages,
+                                          known={"limits"})
+
         if self.problems:
             raise WorkflowInvalid(self.problems)
         return Workflow(
@@ -233,7 +241,84 @@ class _Builder:
             first_receiver_owns=first_receiver_owns,
             sign_for=sign_for,
             escalation_levels=levels,
+            default_type=types[0],
+            type_limits=types[1],
+            urgency_limits=urgency_limits,
+            anonymous_types=types[2],
+            answer_now_types=types[3],
         )
+
+    # -- request types and urgency ---------------------------------------------
+    def types(self, raw: Any, stages: Mapping[str, Stage]) -> tuple[
+            str, dict[str, dict[str, TimeLimit]], frozenset[str], frozenset[str]]:
+        """``[types]``: default type, limits per type, anonymous and answer-now types."""
+        if raw is None:
+            return DEFAULT_REQUEST_TYPE, {}, frozenset(), frozenset()
+        limits = self.kind_limits(raw, "types", REQUEST_TYPES, stages,
+                                  known={"limits", "default", "anonymous", "answer_now"})
+        if not isinstance(raw, Mapping):
+            return DEFAULT_REQUEST_TYPE, {}, frozenset(), frozenset()
+        default = raw.get("default", DEFAULT_REQUEST_TYPE)
+        if default not in REQUEST_TYPES:
+            self.problem("types.default", f"must be one of {', '.join(REQUEST_TYPES)}")
+            default = DEFAULT_REQUEST_TYPE
+        sets = []
+        for key in ("anonymous", "answer_now"):
+            names = self.str_list(raw.get(key, []), f"types.{key}")
+            for name in names:
+                if name not in REQUEST_TYPES:
+                    self.problem(f"types.{key}", f"unknown request type {name!r}")
+            sets.append(frozenset(names))
+        return str(default), limits, sets[0], sets[1]
+
+    def kind_limits(self, raw: Any, table: str, codes: tuple[str, ...],
+                    stages: Mapping[str, Stage],
+                    known: set[str]) -> dict[str, dict[str, TimeLimit]]:
+        """``[<table>.limits.<code>]``: stage = limit, replacing the stage's own
+        limit for that code; ``from``, ``warn_at`` and ``escalate_on_breach``
+        default to the stage's."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, Mapping):
+            self.problem(table, "must be a table")
+            return {}
+        for k in raw:
+            if k not in known:
+                self.problem(f"{table}.{k}", "unknown key")
+        by_code = raw.get("limits", {})
+        if not isinstance(by_code, Mapping):
+            self.problem(f"{table}.limits", "must be a table of code = {stage = limit}")
+            return {}
+        out: dict[str, dict[str, TimeLimit]] = {}
+        for code, per_stage in by_code.items():
+            key = f"{table}.limits.{code}"
+            if code not in codes:
+                self.problem(key, f"unknown code {code!r}; known: {', '.join(codes)}")
+                continue
+            if not isinstance(per_stage, Mapping):
+                self.problem(key, "must be a table of stage = limit")
+                continue
+            for stage_name, body in per_stage.items():
+                skey = f"{key}.{stage_name}"
+                stage = stages.get(stage_name)
+                if stage is None or stage.terminal:
+                    self.problem(skey, f"unknown or terminal stage {stage_name!r}")
+                    continue
+                if not isinstance(body, Mapping):
+                    self.problem(skey, "must be a table")
+                    continue
+                base = stage.limit
+                merged = dict(body)
+                if base is not None:
+                    merged.setdefault("from", base.start)
+                    merged.setdefault("warn_at", base.warn_at)
+                    merged.setdefault("escalate_on_breach", base.escalate_on_breach)
+                found = self.limit(merged, skey)
+                if found is not None and found.start not in grantable():
+                    self.problem(f"{skey}.from", f"unknown command {found.start!r}")
+                elif found is not None:
+                    out.setdefault(code, {})[stage_name] = found
+        return out
 
     def stages(self, raw: Any) -> dict[str, Stage]:
         if not isinstance(raw, Mapping) or not raw:

@@ -159,6 +159,16 @@ class Workflow:
     #: supervision levels (督办: yellow, red card …), in order, with their
     #: labels (``[escalation.levels]``); empty: ``escalate`` takes no level
     escalation_levels: Mapping[str, Label] = attrs.field(factory=dict)
+    #: Request types and urgency (``[types]``, ``[urgency]``): the type a
+    #: petition filed without one has; the time limits that replace a stage's
+    #: own for a type or an urgency (type or urgency → stage → limit); the
+    #: types that may be filed anonymously; the types that may be answered at
+    #: once and closed (即时办结, ``answer_now``).
+    default_type: str = "complaint"
+    type_limits: Mapping[str, Mapping[str, TimeLimit]] = attrs.field(factory=dict)
+    urgency_limits: Mapping[str, Mapping[str, TimeLimit]] = attrs.field(factory=dict)
+    anonymous_types: frozenset[str] = frozenset()
+    answer_now_types: frozenset[str] = frozenset()
 
     # -- questions the engine asks -----------------------------------------
     def stage(self, name: str) -> Stage:
@@ -190,6 +200,16 @@ class Workflow:
         if found is None:
             return None
         return tuple(stage if t == STAY else t for t in found)
+
+    def limit_for(self, stage: str, request_type: str = "complaint",
+                  urgency: str = "normal") -> TimeLimit | None:
+        """The time limit of ``stage`` for a petition of ``request_type`` and
+        ``urgency``: the urgency's when ``[urgency]`` sets one for the stage,
+        else the type's (``[types]``), else the stage's own."""
+        found = self.urgency_limits.get(urgency, {}).get(stage)
+        if found is None:
+            found = self.type_limits.get(request_type, {}).get(stage)
+        return found if found is not None else self.stages[stage].limit
 
     def may(self, role: str, command: str) -> bool:
         return role in self.roles.get(command, frozenset())

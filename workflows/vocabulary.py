@@ -61,6 +61,8 @@ COMMANDS: Final[frozenset[str]] = frozenset(
         "sign",
         "return",
         "contact",
+        # request types (issue 14): a consultation answered at once (即时办结)
+        "answer_now",
     }
 )
 
@@ -152,6 +154,18 @@ def grantable() -> frozenset[str]:
     """Every command a role can be granted, including filing."""
     return commands() | {"file"}
 
+
+#: Request types (诉求类型) a petition may have, as 12345 hotlines class them
+#: (咨询, 求助, 投诉, 举报, 建议, 表扬); a petition filed without one is a
+#: complaint.  A workflow's ``[types]`` table sets limits per type.
+REQUEST_TYPES: Final[tuple[str, ...]] = (
+    "consultation", "help", "complaint", "report", "suggestion", "praise",
+)
+DEFAULT_REQUEST_TYPE: Final = "complaint"
+
+#: Urgency (紧急程度) of a petition; ``[urgency]`` sets limits per level.
+URGENCIES: Final[tuple[str, ...]] = ("normal", "urgent", "emergency")
+DEFAULT_URGENCY: Final = "normal"
 
 #: Units in which a stage's time limit may be given.
 LIMIT_UNITS: Final[frozenset[str]] = frozenset(

@@ -42,7 +42,7 @@ from petitions.domain.values import (
     Actor,
     MediationSession,
 )
-from petitions.errors import InvalidInput, PetitionNotFound, checked_text
+from petitions.errors import CallbackNotIndependent, InvalidInput, PetitionNotFound, checked_text
 from petitions.i18n import N_
 from petitions.taxonomy import Term
 from workflows import Label, Workflow, vocabulary
@@ -627,9 +627,30 @@ class Callback(Command):
     comment: str = text_field(N_("What the petitioner said."), default="")
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        if getattr(petition, "anonymous", False):
+            _callback_impossible(self, petition, ctx)
+            return ()
         petition.callback(ctx.workflow, ctx.actor, ctx.at, self.contacted, self.resolved,
                           self.rating, self.comment)
         return ()
+
+
+def _callback_impossible(cmd: Callback, petition: Petition, ctx: Context) -> None:
+    """The call-back of an anonymous petition: impossible, and recorded as such
+    (refused when it claims the petitioner was reached or rated)."""
+    from petitions.domain import hotline
+
+    petition.permit(ctx.workflow, ctx.actor, "callback")
+    if ctx.workflow.independent_callback and ctx.actor.id in getattr(petition, "handled_by", ()):
+        raise CallbackNotIndependent(ctx.actor.id, ctx.actor.role,
+                                     tuple(sorted(ctx.workflow.roles.get("callback", ()))))
+    if cmd.contacted or cmd.rating is not None:
+        raise InvalidInput("contacted", "the petitioner filed anonymously: a call-back is "
+                           "impossible; record it with --not-contacted",
+                           kind="anonymous_callback")
+    petition.trigger_event(hotline.CallbackImpossible, actor=ctx.actor,
+                           occurred_at=petition.checked_time(ctx.at),
+                           comment=hotline.text("comment", cmd.comment, required=False))
 
 
 @register
@@ -889,6 +910,7 @@ __all__ = [
     "Accept",
     "Act",
     "Agree",
+    "AnswerNow",
     "AnswerReReview",
     "AnswerReview",
     "Assign",
@@ -1049,4 +1071,31 @@ class ReturnOrder(Command):
 
         _unit_member(petition, ctx, self.name)
         hotline.return_order(petition, ctx.workflow, ctx.actor, ctx.at, self.reason)
+        return ()
+
+
+# ------------------------------------------------- request types (issue 14)
+@register
+@attrs.frozen
+class AnswerNow(Command):
+    name = "answer_now"
+    cli = ("answer-now",)
+    help = N_("Answer a consultation at once and close it (即时办结), without dispatch.")
+    method = "answer_now"
+
+    text: str = text_field(N_("The answer given (kept in the history)."))
+
+    def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
+        from petitions.domain import hotline
+
+        stage = petition.permit(ctx.workflow, ctx.actor, self.name)
+        request_type = getattr(petition, "request_type", "complaint")
+        if request_type not in ctx.workflow.answer_now_types:
+            valid = ", ".join(sorted(ctx.workflow.answer_now_types))
+            raise InvalidInput("type", f"a {request_type} cannot be answered at once; "
+                               f"only: {valid or 'none'}", kind="answer_now_type",
+                               value=request_type, valid=valid)
+        petition.trigger_event(hotline.AnsweredAtOnce, actor=ctx.actor,
+                               occurred_at=petition.checked_time(ctx.at),
+                               text=hotline.text("text", self.text), stage=stage)
         return ()

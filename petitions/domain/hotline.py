@@ -199,3 +199,32 @@ def check_unit_member(petition: Petition, actor: Actor, command: str,
     if target in line(own) or own in line(target):
         return
     raise NotOfAssignedUnit(actor.id, actor.role, command, lead)
+# ------------------------------------------------ request types (issue 14)
+class AnsweredAtOnce(Petition.Event):
+    """The hotline answered a consultation at once and closed it (即时办结),
+    without dispatch; ``text`` is the answer given."""
+
+    text: str
+    stage: str
+
+    def evolve(self, petition: Petition) -> None:
+        petition.replied = True
+        petition.reply_text = self.text
+        petition.replied_at = self.occurred_at
+        petition.outcome = "resolved"
+
+
+class CallbackImpossible(Petition.Event):
+    """The petitioner filed anonymously: the call-back (回访) could not be
+    made.  It counts as recorded (the petition may close) but in no rate:
+    the rates report such petitions apart (``impossible``)."""
+
+    comment: str
+
+    def evolve(self, petition: Petition) -> None:
+        petition.callback_recorded = True
+        petition.callback_impossible = True
+        petition.last_contacted = False
+        petition.last_resolved = None
+        petition.last_rating = None
+        petition.unsatisfied = False

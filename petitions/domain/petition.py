@@ -43,6 +43,7 @@ from petitions.errors import (
 )
 from petitions.i18n import N_
 from workflows import Workflow
+from workflows.vocabulary import DEFAULT_REQUEST_TYPE, DEFAULT_URGENCY, REQUEST_TYPES, URGENCIES
 
 if TYPE_CHECKING:
     from petitions.deadlines.clock import Timekeeper
@@ -76,6 +77,20 @@ def petition_id_for(idempotency_key: str | None) -> UUID:
     if idempotency_key:
         return uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key)
     return uuid4()
+
+
+def check_anonymous(wf: Workflow, request_type: str, petitioner: Petitioner) -> None:
+    """Refuse an anonymous filing the workflow does not take for
+    ``request_type``, or one that names the petitioner after all."""
+    if request_type not in wf.anonymous_types:
+        allowed = ", ".join(sorted(wf.anonymous_types))
+        raise InvalidInput("anonymous", f"workflow {wf.name!r} takes anonymous filings "
+                           f"of: {allowed or 'none'}", kind="anonymous_type", valid=allowed)
+    if (petitioner.name or petitioner.phone or petitioner.id_number or petitioner.address
+            or petitioner.representatives):
+        raise InvalidInput("anonymous", "an anonymous filing names no petitioner: no name, "
+                           "phone, ID number, address or representatives",
+                           kind="anonymous_named")
 
 
 def _text(field: str, value: str, *, required: bool = True, max_len: int = 10_000) -> str:
@@ -124,8 +139,17 @@ class Petition(Aggregate):
         #: import file): recorded, never taken as the actor.  Events stored before
         #: it existed read as "".
         source: str = ""
+        #: The request type (诉求类型), urgency (紧急程度) and whether it was
+        #: filed anonymously (issue 14).  Events stored before they existed
+        #: read as a complaint of normal urgency, not anonymous.
+        request_type: str = "complaint"
+        urgency: str = "normal"
+        anonymous: bool = False
 
         def evolve(self, petition: Petition) -> None:
+            petition.request_type = self.request_type
+            petition.urgency = self.urgency
+            petition.anonymous = self.anonymous
             petition.workflow = self.workflow
             petition.petitioner = self.petitioner
             petition.channel = self.channel
@@ -746,6 +770,12 @@ class Petition(Aggregate):
     clock_origin = None
     clock_paused_total = 0.0
     clock_extended_days = 0
+    # Request type, urgency, anonymous filing (issue 14): what petitions (and
+    # snapshots) from before them read as.
+    request_type: str = DEFAULT_REQUEST_TYPE
+    urgency: str = DEFAULT_URGENCY
+    anonymous: bool = False
+    callback_impossible: bool = False
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Petition:
         """A copy for the next command: values are immutable (attrs, str,
@@ -777,14 +807,33 @@ class Petition(Aggregate):
         idempotency_key: str | None = None,
         campaign_id: UUID | None = None,
         source: str = "",
+        request_type: str | None = None,
+        urgency: str = DEFAULT_URGENCY,
+        anonymous: bool = False,
     ) -> Petition:
-        """File a new petition under ``wf`` (not yet saved)."""
+        """File a new petition under ``wf`` (not yet saved).  ``request_type``:
+        the workflow's default type when ``None``; ``anonymous``: without name,
+        phone, ID number or address, for the types the workflow allows."""
         if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, "file"):
             raise PermissionDenied(actor.role, "file", wf.roles_for("file"))
         if petitioner.kind not in PETITIONER_KINDS:
             raise InvalidInput("petitioner.kind",
                                f"must be one of {', '.join(PETITIONER_KINDS)}")
-        _text("petitioner.name", petitioner.name)
+        request_type = wf.default_type if request_type is None else request_type
+        if request_type not in REQUEST_TYPES:
+            raise InvalidInput("type", f"must be one of {', '.join(REQUEST_TYPES)}",
+                               kind="unknown_code", value=str(request_type),
+                               valid=", ".join(REQUEST_TYPES))
+        if urgency not in URGENCIES:
+            raise InvalidInput("urgency", f"must be one of {', '.join(URGENCIES)}",
+                               kind="unknown_code", value=str(urgency),
+                               valid=", ".join(URGENCIES))
+        if not isinstance(anonymous, bool):
+            raise InvalidInput("anonymous", "must be true or false")
+        if anonymous:
+            check_anonymous(wf, request_type, petitioner)
+        else:
+            _text("petitioner.name", petitioner.name)
         if len(petitioner.representatives) > MAX_REPRESENTATIVES:
             raise InvalidInput("petitioner.representatives",
                                f"a collective has at most {MAX_REPRESENTATIVES} representatives",
@@ -817,6 +866,9 @@ class Petition(Aggregate):
             campaign_id=campaign_id,
             stage=wf.initial,
             source=_text("source", source, max_len=500, required=False) if source else "",
+            request_type=request_type,
+            urgency=urgency,
+            anonymous=anonymous,
         )
 
     # ---------------------------------------------------------------- facts
@@ -1299,7 +1351,8 @@ class Petition(Aggregate):
         is then loaded only when a clock starts), and recorded in ``ClockStarted``."""
         if self.outcome is not None or wf.is_terminal(self.stage):
             return
-        limit = wf.stage(self.stage).limit
+        limit = wf.limit_for(self.stage, getattr(self, "request_type", DEFAULT_REQUEST_TYPE),
+                             getattr(self, "urgency", DEFAULT_URGENCY))
         if limit is None:
             return
         if stage_before == self.stage and command != limit.start:

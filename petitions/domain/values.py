@@ -31,6 +31,24 @@ REPLY_OUTCOME_LABELS: Mapping[str, Label] = {
 }
 
 
+#: Labels of the request types (诉求类型; the codes are the workflow
+#: vocabulary's, :data:`workflows.vocabulary.REQUEST_TYPES`).
+REQUEST_TYPE_LABELS: Mapping[str, Label] = {
+    "consultation": Label(zh="咨询", en="consultation"),
+    "help": Label(zh="求助", en="help"),
+    "complaint": Label(zh="投诉", en="complaint"),
+    "report": Label(zh="举报", en="report"),
+    "suggestion": Label(zh="建议", en="suggestion"),
+    "praise": Label(zh="表扬", en="praise"),
+}
+#: Labels of the urgency levels (紧急程度).
+URGENCY_LABELS: Mapping[str, Label] = {
+    "normal": Label(zh="一般", en="normal"),
+    "urgent": Label(zh="紧急", en="urgent"),
+    "emergency": Label(zh="特急", en="emergency"),
+}
+
+
 def _tuple(value: object) -> tuple[object, ...]:
     if isinstance(value, tuple):
         return value

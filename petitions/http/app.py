@@ -299,9 +299,17 @@ class Filing:
     petitioner: Petitioner
     location: Location | None = None
     workflow: str = "standard"
-    matter_type: str = "claim"
+    #: default: what ``type`` implies (a report 检举控告, a suggestion 建议意见, else claim)
+    matter_type: str | None = None
     campaign_id: UUID | None = None
     at: datetime | None = None
+    #: the request type (consultation, help, complaint, report, suggestion,
+    #: praise; default: the workflow's, a complaint) and urgency
+    type: str | None = None
+    urgency: str = "normal"
+    #: filed without name, phone, ID number or address (the petitioner object
+    #: then gives only its ``kind``)
+    anonymous: bool = False
 
 
 @post("/api/v1/petitions", security=BEARER, tags=["petitions"], responses=WRITE_PROBLEMS,
@@ -321,7 +329,8 @@ def api_file(request: Request[Any, Any, Any], data: Filing,
                    description=data.description, category=data.category,
                    channel=data.channel, location=data.location, workflow=data.workflow,
                    matter_type=data.matter_type, campaign_id=data.campaign_id,
-                   idempotency_key=idempotency_key or None, at=data.at)
+                   idempotency_key=idempotency_key or None, at=data.at,
+                   request_type=data.type, urgency=data.urgency, anonymous=data.anonymous)
     view = svc.get(pid, viewer=key.actor, unit=key.unit or None)
     response = _view(view)
     response.status_code = 201

@@ -34,11 +34,17 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
-from petitions.domain.values import Location, Petitioner
+from petitions.domain.values import (
+    REQUEST_TYPE_LABELS,
+    URGENCY_LABELS,
+    Location,
+    Petitioner,
+)
 from petitions.errors import InvalidInput, PetitionError, PetitionNotFound
 from petitions.http.common import language, parse_time, resolve, w3c
 from petitions.http.keys import ApiKey
 from petitions.taxonomy import taxonomy
+from workflows.vocabulary import REQUEST_TYPES, URGENCIES
 
 if TYPE_CHECKING:
     from petitions.service import PetitionService
@@ -190,12 +196,16 @@ def service_definition(svc: PetitionService, code: str, lang: str) -> dict[str, 
                 "description": text, "values": values}
 
     return {"service_code": code, "attributes": [
-        attribute(1, "matter_type", "诉求类型", "Request type",
+        attribute(1, "matter_type", "信访事项类型", "Matter type",
                   _values((c, t.in_lang(lang)) for c, t in tax.matter_types.items())),
         attribute(2, "channel", "来源渠道", "Channel",
                   _values((c, t.in_lang(lang)) for c, t in tax.channels.items())),
         attribute(3, "community", "社区", "Community", _values((c, c) for c in communities)),
         attribute(4, "grid", "网格", "Grid", _values((g, g) for g in grids)),
+        attribute(5, "type", "诉求类型", "Request type",
+                  _values((c, REQUEST_TYPE_LABELS[c].in_lang(lang)) for c in REQUEST_TYPES)),
+        attribute(6, "urgency", "紧急程度", "Urgency",
+                  _values((c, URGENCY_LABELS[c].in_lang(lang)) for c in URGENCIES)),
     ]}
 
 
@@ -246,7 +256,7 @@ def post_request(svc: PetitionService, key: ApiKey,
     attrs_given = {k[len("attribute["):-1]: v[-1].strip() for k, v in form.items()
                    if k.startswith("attribute[") and k.endswith("]") and v}
     unknown = sorted(set(attrs_given) - {"matter_type", "channel", "community", "grid",
-                                         "street"})
+                                         "street", "type", "urgency"})
     if unknown:
         raise Open311Error(400, f"unknown attribute {unknown[0]!r}")
     first, last = _one(form, "first_name"), _one(form, "last_name")
@@ -262,7 +272,9 @@ def post_request(svc: PetitionService, key: ApiKey,
             actor=key.actor, petitioner=petitioner, title=title,
             description=description or term.label_zh, category=code,
             channel=attrs_given.get("channel") or DEFAULT_CHANNEL,
-            matter_type=attrs_given.get("matter_type") or "claim",
+            matter_type=attrs_given.get("matter_type") or None,
+            request_type=attrs_given.get("type") or None,
+            urgency=attrs_given.get("urgency") or "normal",
             location=Location(street=attrs_given.get("street", ""),
                               community=attrs_given.get("community", ""),
                               grid=attrs_given.get("grid", ""), place=address),
@@ -334,6 +346,7 @@ def request_data(svc: PetitionService, view: PetitionView, lang: str,
         out["extended_attributes"] = {
             "detailed_status": view.stage.upper(), "detailed_status_label": stage,
             "channel": view.channel, "matter_type": view.matter_type,
+            "type": view.type, "urgency": view.urgency,
             "outcome": view.outcome or "", "deadline_state": view.deadline_state or ""}
         out["notes"] = [{"type": e.type, "datetime": w3c(e.occurred_at),
                          "role": e.role,

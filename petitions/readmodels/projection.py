@@ -22,7 +22,15 @@ from zoneinfo import ZoneInfo
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from petitions.domain.hotline import Contacted, Excluded, Reminded, Returned, Signed
+from petitions.domain.hotline import (
+    AnsweredAtOnce,
+    CallbackImpossible,
+    Contacted,
+    Excluded,
+    Reminded,
+    Returned,
+    Signed,
+)
 from petitions.domain.petition import Petition
 from petitions.readmodels.rates import add_level
 from petitions.readmodels.store import CASE_COLUMNS, VIEWS_NAME, ViewStore, ViewTx
@@ -49,6 +57,9 @@ def _filed(e: Any, row: Row) -> None:
         campaign_id=str(e.campaign_id) if e.campaign_id else None, cb_day=None,
         cb_contacted=None, cb_resolved=None, reminders=0, escalations=0, excluded=0,
         sign_state=None, contact_state=None, returns=0, escalation_levels=None,
+        request_type=getattr(e, "request_type", "complaint"),
+        urgency=getattr(e, "urgency", "normal"),
+        anonymous=int(bool(getattr(e, "anonymous", False))), cb_impossible=None,
     )
 
 
@@ -112,6 +123,10 @@ def _callback(e: Any, row: Row) -> None:
     row.update(last_rating=e.rating, cb_contacted=int(e.contacted),
                cb_resolved=int(e.resolved),
                cb_day=e.occurred_at.astimezone(OFFICE_ZONE).strftime("%Y-%m-%d"))
+
+
+def _callback_impossible(e: Any, row: Row) -> None:
+    row["cb_impossible"] = e.occurred_at.astimezone(OFFICE_ZONE).strftime("%Y-%m-%d")
 
 
 def _next_due(row: Row) -> None:
@@ -189,6 +204,8 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Signed: _signed,
     Contacted: _contacted,
     Returned: _returned,
+    AnsweredAtOnce: _outcome("resolved"),
+    CallbackImpossible: _callback_impossible,
     Petition.DeadlineRecomputed: _extended,
 }
 

@@ -25,7 +25,13 @@ from petitions.errors import PetitionError, bounded
 from petitions.logs import get_logger
 from petitions.persistence import is_postgres_recorder, retry_schema_change
 from petitions.readmodels.projection import CaseViews
-from petitions.readmodels.rates import GROUPINGS, RateGroup, compute_rates, rate_config
+from petitions.readmodels.rates import (
+    GROUPINGS,
+    RateGroup,
+    compute_rates,
+    rate_config,
+    with_impossible,
+)
 from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
 from workflows.model import Label
 
@@ -105,6 +111,10 @@ class CaseSummary:
     #: its stage's label in that version (both languages).
     workflow_sha256: str | None = None
     stage_label: Label | None = None
+    #: The request type (诉求类型) and urgency; whether it was filed anonymously.
+    type: str = "complaint"
+    urgency: str = "normal"
+    anonymous: bool = False
 
     @classmethod
     def of(cls, row: Mapping[str, Any], stage_label: Label | None = None) -> CaseSummary:
@@ -122,6 +132,8 @@ class CaseSummary:
             campaign_id=row["campaign_id"], deadline=_time(row.get("deadline")),
             deadline_state=row.get("deadline_state"), number=row.get("number"),
             workflow_sha256=row.get("workflow_sha256"), stage_label=stage_label,
+            type=row.get("request_type") or "complaint", urgency=row.get("urgency") or "normal",
+            anonymous=bool(row.get("anonymous")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -529,8 +541,11 @@ class ReadModels:
         self.refresh()
         config = rate_config()
         rows = self.store.rate_rows(by, config.exclude_outcomes, date_from, date_to)
+        impossible = self.store.impossible_rows(by, date_from, date_to)
         if rollup is not None:
             rows = [(name, *row[1:])
                     for row in rows
                     for name in (rollup(row[0]) if row[0] else [row[0]])]
-        return compute_rates(rows, config)
+            impossible = [(name, n) for group, n in impossible
+                          for name in (rollup(group) if group else [group])]
+        return with_impossible(compute_rates(rows, config), impossible)

@@ -163,6 +163,9 @@ class RateGroup:
     reminders: int = 0
     escalations: int = 0
     escalation_levels: Mapping[str, int] = attrs.field(factory=dict)
+    #: Call-backs recorded as impossible (the petitioner filed anonymously):
+    #: in no rate, reported apart.
+    impossible: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -172,6 +175,7 @@ class RateGroup:
             "resolved": self.resolved,
             "rated": self.rated,
             "unreachable": self.unreachable,
+            "impossible": self.impossible,
             "ratings": dict(self.ratings),
             "response_rate": self.response_rate,
             "resolution_rate": self.resolution_rate,
@@ -233,6 +237,20 @@ def rank_groups(groups: Iterable[RateGroup], config: RateConfig) -> list[RankRow
                            reminders=g.reminders, escalations=g.escalations,
                            escalation_levels=dict(g.escalation_levels), returns=g.returns))
     return out
+
+
+def with_impossible(groups: list[RateGroup],
+                    impossible: Iterable[tuple[str, int]]) -> list[RateGroup]:
+    """``groups`` with the counts of impossible call-backs (anonymous
+    petitioners) per group; a group with only those appears with no rates."""
+    counts: dict[str, int] = {}
+    for group, n in impossible:
+        counts[group] = counts.get(group, 0) + n
+    out = [attrs.evolve(g, impossible=counts.pop(g.group, 0)) for g in groups]
+    out.extend(RateGroup(group=group, valid=0, contacted=0, resolved=0, ratings={},
+                         response_rate=None, resolution_rate=None, satisfaction_rate=None,
+                         impossible=n) for group, n in counts.items())
+    return sorted(out, key=lambda g: g.group)
 
 
 def _ratio(part: float, whole: int) -> float | None:

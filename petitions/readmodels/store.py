@@ -45,6 +45,9 @@ CASE_COLUMNS = (
     # times the order was returned (退单); supervision levels given, as
     # "red:1;yellow:2" (督办 黄牌/红牌).
     "sign_state", "contact_state", "returns", "escalation_levels",
+    # Request type (诉求类型), urgency, anonymous filing, and the local day a
+    # call-back was recorded as impossible (anonymous: counted apart).
+    "request_type", "urgency", "anonymous", "cb_impossible",
 )
 
 #: ``list`` filters → case index columns.
@@ -53,6 +56,7 @@ FILTER_COLUMNS: Mapping[str, str] = {
     "community": "community", "grid": "grid", "unit": "lead_unit", "assignee": "assignee",
     "mediator": "mediator", "category": "category", "channel": "channel",
     "campaign": "campaign_id", "outcome": "outcome", "kind": "petitioner_kind",
+    "type": "request_type", "urgency": "urgency",
 }
 
 #: ``stats --by`` → SQL expression of the group.
@@ -69,7 +73,8 @@ _INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_
 _TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
 _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
                   cb_contacted="INTEGER", cb_resolved="INTEGER", reminders="INTEGER",
-                  escalations="INTEGER", excluded="INTEGER", returns="INTEGER")
+                  escalations="INTEGER", excluded="INTEGER", returns="INTEGER",
+                  anonymous="INTEGER")
 
 
 def case_table_sql(seq: str) -> str:
@@ -295,6 +300,23 @@ class ViewStore(TrackingRecorder):
                  r["last_rating"], int(r["n"]), r["sign_state"], r["contact_state"],
                  int(r["ret"] or 0), int(r["rem"] or 0), int(r["esc"] or 0),
                  r["escalation_levels"]) for r in rows]
+
+    def impossible_rows(self, by: str, date_from: str | None,
+                        date_to: str | None) -> list[tuple[str, int]]:
+        """``(group, count)`` of call-backs recorded as impossible (anonymous
+        petitioners), grouped as ``rate_rows``; not part of any rate."""
+        group = GROUP_EXPRESSIONS[by].replace("cb_day", "cb_impossible")
+        params: dict[str, Any] = {}
+        conditions = ["cb_impossible IS NOT NULL", "(excluded IS NULL OR excluded = 0)"]
+        if date_from:
+            params["date_from"] = date_from
+            conditions.append("cb_impossible >= :date_from")
+        if date_to:
+            params["date_to"] = date_to
+            conditions.append("cb_impossible <= :date_to")
+        rows = self._all(f"SELECT {group} AS grp, COUNT(*) AS n FROM {{petition_index}} "
+                         f"WHERE {' AND '.join(conditions)} GROUP BY {group}", params)
+        return [(str(r["grp"] or ""), int(r["n"])) for r in rows]
 
     def supervision_counts(self) -> list[tuple[str, int, int]]:
         """``(lead unit, reminders, escalations)`` over dispatched cases."""
