@@ -840,6 +840,11 @@ class TableGroup(HelpGroup):
         #: The CLI path of this group in the command table (the root's is empty).
         self.table_path: tuple[str, ...] = (self.name,) if self.name else ()
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Whether only a help page is asked for (it runs no library code).
+        ctx.meta["petitions.help_only"] = any(a in ("--help", "-h") for a in args)
+        return super().parse_args(ctx, args)
+
     @property  # type: ignore[override]
     def commands(self) -> dict[str, click.Command]:
         """Every command, the generated ones built (for introspection)."""
@@ -928,6 +933,8 @@ class TableGroup(HelpGroup):
 def main(ctx: click.Context, db: str | None, actor: str | None, role: str | None,
          lang: str | None, as_json: bool) -> None:
     ctx.obj = State(db, actor, role, lang, as_json)
+    if ctx.meta.get("petitions.help_only") or ctx.resilient_parsing:
+        return  # a help page runs no library code: nothing will be logged
     from petitions.logs import when_logging
 
     # Set up when the library first logs (``logging`` is not imported before).
