@@ -31,6 +31,7 @@ from petitions import (
     PetitionView,
     TransitionNotAllowed,
 )
+from petitions.domain.commands import COMMANDS as COMMAND_TABLE
 from petitions.domain.petition import Petition
 from petitions.errors import CallbackNotIndependent
 from workflows import ROLES
@@ -41,6 +42,8 @@ COMMANDS = [
     "accept", "reject", "duplicate", "withdraw", "assign", "transfer", "dispute",
     "open_mediation", "record_session", "agree", "fail_mediation", "act", "reply",
     "resolve", "callback", "reopen", "close", "note", "escalate", "extend", "remind", "exclude",
+    # sign-for (签收), first contact (先行联系), return (退单): standard v4
+    "sign", "contact", "return",
 ]
 # Drawn less often, so that histories get deep (mediation, reopen limits):
 ENDINGS = {"withdraw", "reject", "duplicate"}
@@ -58,7 +61,8 @@ def arguments(command: str) -> st.SearchStrategy[dict[str, Any]]:
         "reject": d(reason=texts, referral=st.sampled_from(["区法院", ""])),
         "duplicate": d(),
         "withdraw": d(reason=texts),
-        "assign": d(unit=st.sampled_from(["寸滩街道", "区交警支队"]), person=st.just("张")),
+        "assign": d(unit=st.sampled_from(["寸滩街道", "区交警支队"]), person=st.just("张"),
+                    final=st.booleans()),
         "transfer": d(unit=st.just("保税商厦社区"), person=st.just("王"), reason=texts),
         "dispute": d(reason=texts),
         "open_mediation": d(mediator=st.just("老马"),
@@ -79,10 +83,11 @@ def arguments(command: str) -> st.SearchStrategy[dict[str, Any]]:
         "reopen": d(to=st.sampled_from(["mediation", "resolution", None]), reason=texts),
         "close": d(),
         "note": d(text=texts),
-        "escalate": d(reason=texts),
+        "escalate": d(reason=texts, level=st.sampled_from([None, "yellow", "red", "purple"])),
         "extend": d(days=st.integers(-1, 40), reason=texts),
         "remind": d(note=texts),
         "exclude": d(reason=texts),
+        "sign": d(), "contact": d(note=texts), "return": d(reason=texts),
     }[command]
 
 
@@ -159,7 +164,8 @@ class PetitionMachine(RuleBasedStateMachine):
         before = self.live[pid]
         count_before = stored_count(self.svc, pid)
         try:
-            view = getattr(self.svc, command)(pid, actor=Actor("y", role), **kwargs)
+            method = COMMAND_TABLE[command].method  # "return" is return_order
+            view = getattr(self.svc, method)(pid, actor=Actor("y", role), **kwargs)
         except PetitionError as exc:
             assert stored_count(self.svc, pid) == count_before, "a refused command wrote"
             if isinstance(exc, CallbackNotIndependent):
@@ -167,7 +173,9 @@ class PetitionMachine(RuleBasedStateMachine):
                 assert command == "callback" and self.wf.independent_callback
                 event("call-back by its own handler refused")
             elif isinstance(exc, PermissionDenied):
-                assert not self.wf.may(role, command)
+                # (定责, assign --final, is a supervisor's only)
+                assert not self.wf.may(role, command) or (
+                    command == "assign" and kwargs.get("final") and role != "supervisor")
             if command == "reopen" and before.reopen_count >= self.wf.reopen_limit \
                     and self.wf.may(role, command):
                 assert isinstance(exc, TransitionNotAllowed)
