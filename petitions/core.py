@@ -307,7 +307,7 @@ class Store(ChainedApplication):
         when = self.when(at)
         stage_before = petition.stage
         ctx = Context(workflow=wf, actor=actor, at=when, check_time=self.when, find=self.find,
-                      timekeeper=self.timekeeper)
+                      timekeeper=lambda: self.timekeeper)
         try:
             others: Sequence[Aggregate] = command.decide(petition, ctx)
         except PermissionDenied as exc:

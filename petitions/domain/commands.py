@@ -247,9 +247,10 @@ class Context:
     at: datetime
     check_time: Callable[[datetime], datetime]
     find: Callable[[UUID], Aggregate | None]
-    #: the store's calendar for limits a command counts itself (the sign-for
-    #: limits of ``assign``); ``None``: the official calendar
-    timekeeper: Any = None
+    #: gives the store's calendar for limits a command counts itself (the
+    #: sign-for limits of ``assign``), only when asked (the calendar is costly
+    #: to load); ``None``: the official calendar
+    timekeeper: Callable[[], Any] | None = None
 
 
 @attrs.frozen
@@ -407,7 +408,7 @@ class Assign(Command):
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
         petition.assign(ctx.workflow, ctx.actor, ctx.at, self.unit, self.person,
                         self.co_units, self.note, final=self.final,
-                        timekeeper=ctx.timekeeper)
+                        timekeeper=ctx.timekeeper)  # called only when needed
         return ()
 
 

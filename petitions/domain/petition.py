@@ -1024,7 +1024,7 @@ class Petition(Aggregate):
 
     def assign(self, wf: Workflow, actor: Actor, at: datetime, unit: str, person: str,
                co_units: tuple[str, ...] = (), note: str = "", final: bool = False,
-               timekeeper: Timekeeper | None = None) -> None:
+               timekeeper: Timekeeper | Callable[[], Timekeeper] | None = None) -> None:
         """Dispatch to ``unit`` and ``person``.  Under a workflow with
         ``[sign_for]`` the dispatch records until when the unit signs for it,
         may return it and makes first contact (counted on ``timekeeper``'s
@@ -1047,6 +1047,8 @@ class Petition(Aggregate):
         limits: dict[str, datetime | None] = {"sign_by": None, "return_by": None,
                                               "contact_by": None}
         if rule is not None:
+            if callable(timekeeper):
+                timekeeper = timekeeper()
             if timekeeper is None:
                 from petitions.deadlines.clock import Timekeeper
 
