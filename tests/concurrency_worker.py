@@ -33,7 +33,8 @@ from petitions import (
 #: Commands that end a petition are rare, so petitions stay busy for many rounds.
 RARE = {"reject": 0.03, "duplicate": 0.02, "withdraw": 0.02, "close": 0.3}
 #: Not issued: plan_step needs a plan (the standard workflow has none), extend is capped.
-SKIP = {"plan_step", "extend", "exclude"}  # exclude: once per petition
+SKIP = {"plan_step", "extend", "exclude",  # exclude: once per petition
+        "answer_now"}  # answer_now: for consultations (these are complaints)
 
 
 def issue(svc: PetitionService, pid: UUID, command: str, actor: Actor,

@@ -134,4 +134,4 @@ def test_deadlines_and_history_read_in_local_time_with_labels(cli: Cli) -> None:
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", zh)
     for code in ("dispatch", "intake", "standard", "assign", "transfer"):
         assert not re.search(rf"\b{code}\b", zh), code
-    assert "交办" in zh and "标准诉求（第3版）" in zh
+    assert "交办" in zh and "标准诉求（第4版）" in zh
