@@ -33,7 +33,8 @@ from petitions import (
 #: Commands that end a petition are rare, so petitions stay busy for many rounds.
 RARE = {"reject": 0.03, "duplicate": 0.02, "withdraw": 0.02, "close": 0.3}
 #: Not issued: plan_step needs a plan (the standard workflow has none), extend is capped.
-SKIP = {"plan_step", "extend"}
+SKIP = {"plan_step", "extend",
+        "answer_now"}  # answer_now: for consultations (these are complaints)
 #: Issued by the assigned unit (the workflow grants them to grid workers and
 #: caseworkers): sign-for (签收), first contact (先行联系), return (退单).
 UNIT_COMMANDS = {"sign", "contact", "return"}

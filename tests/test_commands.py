@@ -224,8 +224,8 @@ def test_transition_not_allowed_names_stage_and_allowed(
         service.resolve(pid, actor=worker)
     err = info.value
     assert err.stage == "intake" and err.command == "resolve"
-    assert err.allowed == ("accept", "reject", "duplicate", "note", "escalate", "extend",
-                           "remind", "exclude", "withdraw")
+    assert err.allowed == ("accept", "reject", "duplicate", "answer_now", "note", "escalate",
+                           "extend", "remind", "exclude", "withdraw")
     assert "intake" in str(err) and "accept" in str(err)
     assert count(service, pid) == 2  # Filed and the intake clock: nothing more
 

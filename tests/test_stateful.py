@@ -44,9 +44,10 @@ COMMANDS = [
     "resolve", "callback", "reopen", "close", "note", "escalate", "extend", "remind", "exclude",
     # sign-for (签收), first contact (先行联系), return (退单): standard v4
     "sign", "contact", "return",
+    "answer_now",
 ]
 # Drawn less often, so that histories get deep (mediation, reopen limits):
-ENDINGS = {"withdraw", "reject", "duplicate"}
+ENDINGS = {"withdraw", "reject", "duplicate", "answer_now"}
 ASIDES = {"note", "escalate", "extend", "remind", "exclude"}
 texts = st.sampled_from(["已核实", "业主来电", "物业整改", "  ", "协商一致"])
 
@@ -88,6 +89,7 @@ def arguments(command: str) -> st.SearchStrategy[dict[str, Any]]:
         "remind": d(note=texts),
         "exclude": d(reason=texts),
         "sign": d(), "contact": d(note=texts), "return": d(reason=texts),
+        "answer_now": d(text=texts),
     }[command]
 
 
@@ -127,14 +129,16 @@ class PetitionMachine(RuleBasedStateMachine):
     def first_petition(self) -> UUID | None:
         return self.file("intake_clerk")
 
-    @rule(target=petitions, role=st.sampled_from(sorted(ROLES)))
-    def file(self, role: str) -> UUID | None:
+    @rule(target=petitions, role=st.sampled_from(sorted(ROLES)),
+          request_type=st.sampled_from([None, None, "consultation"]))
+    def file(self, role: str, request_type: str | None = None) -> UUID | None:
         try:
             pid = self.svc.file(
                 actor=Actor("x", role),
                 petitioner=Petitioner(kind="resident", name="居民"),
                 title="噪声扰民", description="夜间施工噪声", category="environment",
                 channel="hotline", location=Location(street="郭家沱街道"), workflow="strict",
+                request_type=request_type,
             )
         except PermissionDenied:
             assert not self.wf.may(role, "file")
