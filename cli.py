@@ -932,6 +932,7 @@ def campaign_show(campaign_id: str) -> None:
         (m("Resolved"), str(progress.resolved)),
         (m("Closed otherwise"), str(progress.closed_other)),
         (m("Open"), str(progress.open)),
+        (m("Awaiting the call-back"), str(progress.awaiting_callback)),
     ])
 
 
@@ -1370,8 +1371,11 @@ def demo() -> None:
     def outcome(r: CaseResult) -> str:
         text = _word(r.view.outcome or r.view.status)
         if r.campaign is not None:
-            text += " · " + m("suggestions {resolved}/{collected} resolved",
+            text += " · " + m("suggestions {resolved}/{collected} closed as resolved",
                               resolved=r.campaign.resolved, collected=r.campaign.collected)
+            if r.campaign.awaiting_callback:
+                text += " · " + m("{n} awaiting the call-back",
+                                  n=r.campaign.awaiting_callback)
         return text
 
     _table((m("Case"), m("Name"), m("Street"), m("Workflow"), m("Stage"), m("Outcome"),

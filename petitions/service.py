@@ -545,7 +545,7 @@ class PetitionService:
     def campaign_progress(self, campaign_id: UUID | str) -> CampaignProgress:
         """How many petitions the campaign collected, and how many are resolved."""
         campaign = filing.campaign_of(self._store, campaign_id)
-        resolved = closed_other = still_open = 0
+        resolved = closed_other = still_open = awaiting = 0
         for pid in campaign.petition_ids:
             petition = self._store.load(pid)
             if petition.outcome == OUTCOME_RESOLVED:
@@ -554,11 +554,14 @@ class PetitionService:
                 closed_other += 1
             else:
                 still_open += 1
+                stage = self._store.workflow_of(petition).stages[petition.stage]
+                if not petition.callback_recorded and "callback" in stage.transitions:
+                    awaiting += 1
         return CampaignProgress(
             id=campaign.id, name=campaign.name, location=campaign.location,
             opened_at=campaign.opened_at, collected=len(campaign.petition_ids),
             resolved=resolved, closed_other=closed_other, open=still_open,
-            petition_ids=tuple(campaign.petition_ids))
+            petition_ids=tuple(campaign.petition_ids), awaiting_callback=awaiting)
 
     # --------------------------------------------------------- unit register
     #: Roles that may load the unit register.
