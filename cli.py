@@ -823,6 +823,8 @@ main.table_path = ()  # the root of the command table's CLI paths
               required=True, help=_h("Who raises the appeal."))
 @click.option("--name", required=True, help=_h("The petitioner's name."))
 @click.option("--phone", default="", help=_h("The petitioner's phone number (stored encrypted)."))
+@click.option("--email", default="",
+              help=_h("The petitioner's e-mail address (stored encrypted)."))
 @click.option("--title", required=True, help=_h("A short title."))
 @click.option("--description", required=True,
               help=_h("What the appeal is about, in the petitioner's words."))
@@ -847,7 +849,8 @@ main.table_path = ()  # the root of the command table's CLI paths
 @click.option("--campaign", default=None, help=_h("The campaign (进家入户) that collected it."))
 @click.option("--at", type=TIME, default=None, help=_h("When it was filed; default now."))
 @_handled
-def file_(workflow: str, kind: str, name: str, phone: str, title: str, description: str,
+def file_(workflow: str, kind: str, name: str, phone: str, email: str, title: str,
+          description: str,
           category: str, channel: str, street: str, community: str, grid: str,
           address: str, place: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
           matter_type: str, campaign: str | None, at: datetime | None) -> None:
@@ -864,7 +867,7 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
     pid = _state().service().file(
         actor=actor, petitioner=Petitioner(id=petitioner_id, kind=kind, name=name,
                                            phone=phone, id_number=id_number,
-                                           address=address),
+                                           address=address, email=email),
         title=title, description=description, category=category, channel=channel,
         location=Location(street=street, community=community, grid=grid, place=place),
         workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
@@ -955,7 +958,8 @@ def _viewer() -> Any:
               help=_h("As the record stood at this time (ISO 8601, local time unless an "
                       "offset is given)."))
 @click.option("--reveal", is_flag=True,
-              help=_h("Show phone and ID numbers unmasked (roles that may; recorded)."))
+              help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
+                      "recorded)."))
 @click.option("--unit", default=None,
               help=_h("The unit you work in (a supervisor of the lead unit sees "
                       "a whistle-blower)."))
@@ -986,6 +990,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Petitioner"), f"{who.text(who.name)} ({_word(who.kind)})"),
         (m("Phone"), who.text(who.phone) if who.phone != "" else ""),
         (m("ID number"), who.text(who.id_number) if who.id_number != "" else ""),
+        (m("E-mail"), who.text(who.email) if who.email != "" else ""),
         (m("Address"), who.text(who.address) if who.address != "" else ""),
         (m("Place"), " / ".join(p for p in (loc.street, loc.community, loc.grid,
                                            loc.place) if p)),
@@ -1105,7 +1110,8 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
                       "changed."))
 @click.argument("petition_id", metavar="ID")
 @click.option("--reveal", is_flag=True,
-              help=_h("Show phone and ID numbers unmasked (roles that may; recorded)."))
+              help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
+                      "recorded)."))
 @click.option("--unit", default=None, help=_h("The unit you work in."))
 @_handled
 def history(petition_id: str, reveal: bool, unit: str | None) -> None:
