@@ -1106,6 +1106,123 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
     click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
 
 
+@main.group(help=_h("Export cases for spreadsheets and other systems."))
+def export() -> None:
+    pass
+
+
+@export.command("cases", help=_h(
+    "Write one row per case to FILE: CSV that Excel opens (UTF-8 with BOM by default; "
+    "header and values in the chosen --lang) or JSON Lines (--format jsonl). Personal data "
+    "is masked unless --reveal (roles that may; each reveal recorded). Takes the list "
+    "filters."))
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--format", "fmt", type=LibraryChoice("petitions.export:FORMATS"), default="csv",
+              show_default=True, help=_h("csv or jsonl."))
+@click.option("--encoding", type=LibraryChoice("petitions.export:ENCODINGS"), default=None,
+              help=_h("CSV encoding: utf-8-sig (default: UTF-8 with BOM, for Excel), utf-8, "
+                      "gbk or gb18030. JSON Lines is always UTF-8."))
+@click.option("--reveal", is_flag=True,
+              help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
+                      "recorded)."))
+@click.option("--my-unit", "my_unit", default=None,
+              help=_h("The unit you work in (confidential petitioners of its cases)."))
+@click.option("--status", type=LibraryChoice("petitions.readmodels.queries:STATUSES"),
+              default=None, help=_h("open or closed."))
+@click.option("--stage", default=None, help=_h("The stage."))
+@click.option("--workflow", default=None, help=_h("The workflow name."))
+@click.option("--street", default=None, help=_h("Street office or town (街道/镇)."))
+@click.option("--community", default=None, help=_h("Community (社区)."))
+@click.option("--grid", default=None, help=_h("Grid (网格)."))
+@click.option("--unit", default=None, help=_h("Lead unit."))
+@click.option("--assignee", default=None, help=_h("The responsible person."))
+@click.option("--mediator", default=None, help=_h("The mediator."))
+@click.option("--category", default=None, help=_h("A category code."))
+@click.option("--channel", default=None, help=_h("A channel code."))
+@click.option("--campaign", default=None, help=_h("A campaign id."))
+@click.option("--text", default=None, help=_h("Words in the title or description."))
+@click.option("--phone", default=None,
+              help=_h("Every case of the caller with this phone number (blind index)."))
+@click.option("--id-number", "id_number", default=None,
+              help=_h("Every case of the caller with this ID number (blind index)."))
+@click.option("--overdue", is_flag=True,
+              help=_h("Only petitions whose running deadline has passed (soonest first)."))
+@click.option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
+              help=_h("Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
+                      "1d6h (with --overdue: either)."))
+@_handled
+def export_cases(file: str, fmt: str, encoding: str | None, reveal: bool, my_unit: str | None,
+                 text: str | None, phone: str | None, id_number: str | None, overdue: bool,
+                 due_within: timedelta | None, **filters: str | None) -> None:
+    import contextlib
+
+    from petitions import export as ex
+    from petitions.taxonomy import taxonomy
+
+    state = _state()
+    m = state.m
+    if fmt == "jsonl" and encoding not in (None, "utf-8"):
+        _fail(m("JSON Lines is always UTF-8: leave out --encoding"), 2)
+    if (phone is not None or id_number is not None) and (overdue or due_within is not None):
+        _fail(m("give --phone/--id-number or --overdue/--due-within, not both"), 2)
+    for kind, key in (("categories", "category"), ("channels", "channel")):
+        if filters.get(key):
+            taxonomy().check(kind, str(filters[key]))
+    svc = state.service()
+    viewer = _actor() if reveal else _viewer()
+    rows = svc.export_cases(viewer=viewer, reveal=reveal, viewer_unit=my_unit, text=text,
+                            overdue=overdue, due_within=due_within, phone=phone,
+                            id_number=id_number, **filters)
+    labels: dict[tuple[str, str, str], str] = {}
+
+    def label(kind: str, code: str, workflow: str) -> str:
+        key = (kind, code, workflow)
+        if key not in labels:
+            if kind in ("categories", "channels", "matter_types"):
+                labels[key] = _term(kind, code)
+            elif kind == "stage":
+                labels[key] = _summary_stage(workflow, code)
+            elif kind == "rating":
+                try:
+                    found = svc.workflow(workflow).rating(code)
+                except Exception:
+                    found = None
+                labels[key] = (str(found.label.in_lang(state.lang)) if found is not None
+                               else _word(code))
+            else:
+                labels[key] = _word(code)
+        return labels[key]
+
+    part = f"{file}.part"
+    try:
+        with (ex.open_for(part, encoding or "utf-8-sig") if fmt == "csv"
+              else open(part, "w", encoding="utf-8", newline="\n")) as out:
+            if fmt == "csv":
+                count = ex.write_csv(rows, out, (m(h) for _, h in ex.COLUMNS), label)
+            else:
+                count = ex.write_jsonl(rows, out)
+        os.replace(part, file)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.remove(part)
+        _fail(m("cannot write {file}: {detail}", file=file,
+                detail=exc.strerror or type(exc).__name__))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(part)
+        raise
+    lost = ex.replaced() if fmt == "csv" else 0
+    if lost:
+        click.echo("petitions: " + m("{n} characters cannot be written in {encoding} and were "
+                                     "written as ?", n=lost, encoding=encoding), err=True)
+    if state.as_json:
+        _dump({"file": file, "rows": count, "format": fmt,
+               "encoding": "utf-8" if fmt == "jsonl" else (encoding or "utf-8-sig"),
+               "revealed": reveal, "replaced": lost})
+        return
+    click.echo(m("{count} cases written to {file}", count=count, file=file))
+
+
 @main.command(help=_h("Every event of a petition: who did what, when, why, and what it "
                       "changed."))
 @click.argument("petition_id", metavar="ID")

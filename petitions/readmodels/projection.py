@@ -46,6 +46,7 @@ def _filed(e: Any, row: Row) -> None:
         assignee=None, mediator=None, filed_at=iso(e.occurred_at), last_rating=None,
         campaign_id=str(e.campaign_id) if e.campaign_id else None, cb_day=None,
         cb_contacted=None, cb_resolved=None, reminders=0, escalations=0, excluded=0,
+        matter_type=e.matter_type, closed_at=None, reopens=0,
     )
 
 
@@ -153,6 +154,7 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.ClockBreached: _clock_mark("breached"),
     Petition.DeadlineExtended: _extended,
     Petition.Escalated: _count("escalations"),
+    Petition.Reopened: _count("reopens"),
     Reminded: _count("reminders"),
     Excluded: _excluded,
     Petition.DeadlineRecomputed: _extended,
@@ -181,6 +183,10 @@ def apply_event(tx: ViewTx, event: Petition.Event) -> None:
             update(event, new)
             break
     new["status"] = "closed" if new["outcome"] else "open"
+    if not new["outcome"]:
+        new["closed_at"] = None
+    elif old is None or not old["outcome"]:
+        new["closed_at"] = iso(event.occurred_at)
     if old is None:
         tx.insert_case(new)
     else:

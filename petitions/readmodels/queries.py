@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +98,12 @@ class CaseSummary:
     deadline_state: str | None = None
     #: The work-order number (工单号).
     number: str | None = None
+    #: The matter type (claim, suggestion, report), when it was closed, how many
+    #: times it was reopened and escalated (督办).
+    matter_type: str | None = None
+    closed_at: datetime | None = None
+    reopens: int = 0
+    escalations: int = 0
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> CaseSummary:
@@ -114,6 +120,8 @@ class CaseSummary:
             filed_at=filed, updated_at=updated, last_rating=row["last_rating"],
             campaign_id=row["campaign_id"], deadline=_time(row.get("deadline")),
             deadline_state=row.get("deadline_state"), number=row.get("number"),
+            matter_type=row.get("matter_type"), closed_at=_time(row.get("closed_at")),
+            reopens=int(row.get("reopens") or 0), escalations=int(row.get("escalations") or 0),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,6 +129,7 @@ class CaseSummary:
         out["filed_at"] = self.filed_at.isoformat()
         out["updated_at"] = self.updated_at.isoformat()
         out["deadline"] = self.deadline.isoformat() if self.deadline else None
+        out["closed_at"] = self.closed_at.isoformat() if self.closed_at else None
         from petitions.timefmt import due_date
 
         found = due_date(self.deadline)
@@ -364,6 +373,19 @@ class ReadModels:
         rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset,
                                      ids=ids)
         return [CaseSummary.of(r) for r in rows]
+
+    def iter_cases(self, *, text: str | None = None, ids: Sequence[str] | None = None,
+                   overdue: bool = False, due_within: timedelta | None = None,
+                   now: datetime | None = None, batch: int = 1000,
+                   **filters: str | None) -> Iterator[CaseSummary]:
+        """Every case matching the filters (as :meth:`cases`, and by deadline as
+        :meth:`cases_by_deadline`), oldest filing first, streamed in batches."""
+        checked = self.check_filters(filters)
+        self.refresh()
+        for row in self.store.iter_cases(checked, text or None,
+                                         deadline_range(overdue, due_within, now), ids=ids,
+                                         batch=batch):
+            yield CaseSummary.of(row)
 
     def count(self, *, text: str | None = None, ids: Sequence[str] | None = None,
               **filters: str | None) -> int:

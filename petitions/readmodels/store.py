@@ -37,6 +37,9 @@ CASE_COLUMNS = (
     # Supervision and assessment (issue 14): reminders (催办), escalations
     # (督办), and whether it is excluded from the rates (核减).
     "reminders", "escalations", "excluded",
+    # For exports (issue 17): the matter type, when it was closed, and how
+    # many times it was reopened.
+    "matter_type", "closed_at", "reopens",
 )
 
 #: ``list`` filters → case index columns.
@@ -61,7 +64,7 @@ _INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_
 _TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
 _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
                   cb_contacted="INTEGER", cb_resolved="INTEGER", reminders="INTEGER",
-                  escalations="INTEGER", excluded="INTEGER")
+                  escalations="INTEGER", excluded="INTEGER", reopens="INTEGER")
 
 
 def case_table_sql(seq: str) -> str:
@@ -238,6 +241,26 @@ class ViewStore(TrackingRecorder):
             page = " LIMIT :limit OFFSET :offset"
         order = ("deadline, id" if deadline != (None, None) else "filed_at DESC, id")
         return self._all(f"{self._CASES}{where} ORDER BY {order}{page}", params)
+
+    def iter_cases(self, filters: Mapping[str, str | None], text: str | None = None,
+                   deadline: tuple[str | None, str | None] = (None, None),
+                   ids: Sequence[str] | None = None, batch: int = 1000
+                   ) -> Iterator[dict[str, Any]]:
+        """Every case matching (as :meth:`list_cases`), oldest filing first, read
+        ``batch`` rows at a time by keyset (filed_at, id): never all in memory."""
+        after: tuple[str, str] | None = None
+        while True:
+            params: dict[str, Any] = {"batch": batch}
+            where = self._where(filters, text, params, deadline, ids)
+            if after is not None:
+                params["after_filed"], params["after_id"] = after
+                where += (" AND " if where else " WHERE ") + (
+                    "(filed_at > :after_filed OR (filed_at = :after_filed AND id > :after_id))")
+            rows = self._all(f"{self._CASES}{where} ORDER BY filed_at, id LIMIT :batch", params)
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = (rows[-1]["filed_at"], rows[-1]["id"])
 
     def count_cases(self, filters: Mapping[str, str | None], text: str | None = None,
                     deadline: tuple[str | None, str | None] = (None, None),
