@@ -1,8 +1,9 @@
 """Exporting cases: one row per case, as CSV that Excel opens or as JSON Lines.
 
 Rows come from the case index (the read models), streamed in batches, never
-all in memory; each case's petitioner is opened from its filing (the only
-event that holds it) only for the columns that need it.  What a row holds:
+all in memory; the index keeps each petitioner's name and phone sealed
+(ciphertext, as the events do), opened here only as the viewer may see them —
+no event is read.  What a row holds:
 
 * the work-order number, matter type, category, street, community, grid,
   channel, filing and closing times, stage, status, outcome, lead unit, the

@@ -859,10 +859,12 @@ class PetitionService:
         self.privacy.sync()
         for case in cases:
             pid = UUID(case.id)
-            first = next(iter(self._store.events.get(pid, lte=1)), None)
-            if not isinstance(first, Petition.Filed):  # pragma: no cover - always Filed
-                continue
-            sealed, matter_type, lead_unit = first.petitioner, first.matter_type, case.lead_unit
+            # The case index keeps the petitioner's name and phone sealed, as the
+            # events do: rendered here like any petitioner, no event read.
+            petitioner_id, name, phone = case.sealed_petitioner or ("", "", "")
+            sealed = Petitioner(kind=case.petitioner_kind, name=name, phone=phone,
+                                id=petitioner_id)
+            matter_type, lead_unit = case.matter_type or "claim", case.lead_unit
             try:
                 shown = self.privacy.render(sealed, matter_type=matter_type,
                                             lead_unit=lead_unit, viewer=viewer, unit=unit,

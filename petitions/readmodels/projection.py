@@ -47,6 +47,8 @@ def _filed(e: Any, row: Row) -> None:
         campaign_id=str(e.campaign_id) if e.campaign_id else None, cb_day=None,
         cb_contacted=None, cb_resolved=None, reminders=0, escalations=0, excluded=0,
         matter_type=e.matter_type, closed_at=None, reopens=0,
+        petitioner_id=e.petitioner.id, petitioner_name=e.petitioner.name,
+        petitioner_phone=e.petitioner.phone,
     )
 
 

@@ -104,6 +104,9 @@ class CaseSummary:
     closed_at: datetime | None = None
     reopens: int = 0
     escalations: int = 0
+    #: The petitioner's id, name and phone as stored: *sealed* (ciphertext);
+    #: never shown as such (``PetitionService.export_cases`` renders them).
+    sealed_petitioner: tuple[str, str, str] | None = attrs.field(default=None, repr=False)
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> CaseSummary:
@@ -122,10 +125,13 @@ class CaseSummary:
             deadline_state=row.get("deadline_state"), number=row.get("number"),
             matter_type=row.get("matter_type"), closed_at=_time(row.get("closed_at")),
             reopens=int(row.get("reopens") or 0), escalations=int(row.get("escalations") or 0),
+            sealed_petitioner=(row.get("petitioner_id") or "", row.get("petitioner_name") or "",
+                               row.get("petitioner_phone") or ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out = attrs.asdict(self)
+        del out["sealed_petitioner"]
         out["filed_at"] = self.filed_at.isoformat()
         out["updated_at"] = self.updated_at.isoformat()
         out["deadline"] = self.deadline.isoformat() if self.deadline else None

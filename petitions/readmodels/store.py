@@ -40,6 +40,10 @@ CASE_COLUMNS = (
     # For exports (issue 17): the matter type, when it was closed, and how
     # many times it was reopened.
     "matter_type", "closed_at", "reopens",
+    # The petitioner's id, and their name and phone *as sealed* (ciphertext,
+    # as in the events: erasing their key makes these unreadable too), so an
+    # export shows them without reading each petition's events.
+    "petitioner_id", "petitioner_name", "petitioner_phone",
 )
 
 #: ``list`` filters → case index columns.
