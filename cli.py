@@ -994,6 +994,8 @@ main.table_path = ()  # the root of the command table's CLI paths
 @click.option("--name", default="",
               help=_h("The petitioner's name (required unless --anonymous)."))
 @click.option("--phone", default="", help=_h("The petitioner's phone number (stored encrypted)."))
+@click.option("--email", default="",
+              help=_h("The petitioner's e-mail address (stored encrypted)."))
 @click.option("--title", required=True, help=_h("A short title."))
 @click.option("--description", required=True,
               help=_h("What the appeal is about, in the petitioner's words."))
@@ -1031,7 +1033,8 @@ main.table_path = ()  # the root of the command table's CLI paths
 @click.option("--campaign", default=None, help=_h("The campaign (进家入户) that collected it."))
 @click.option("--at", type=TIME, default=None, help=_h("When it was filed; default now."))
 @_handled
-def file_(workflow: str, kind: str, name: str, phone: str, title: str, description: str,
+def file_(workflow: str, kind: str, name: str, phone: str, email: str, title: str,
+          description: str,
           category: str, channel: str, street: str, community: str, grid: str,
           address: str, place: str, idempotency_key: str | None, petitioner_id: str, id_number: str,
           matter_type: str | None, request_type: str | None, urgency: str, anonymous: bool,
@@ -1049,7 +1052,7 @@ def file_(workflow: str, kind: str, name: str, phone: str, title: str, descripti
     pid = _state().service().file(
         actor=actor, petitioner=Petitioner(id=petitioner_id, kind=kind, name=name,
                                            phone=phone, id_number=id_number,
-                                           address=address),
+                                           address=address, email=email),
         title=title, description=description, category=category, channel=channel,
         location=Location(street=street, community=community, grid=grid, place=place),
         workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
@@ -1118,6 +1121,7 @@ def campaign_show(campaign_id: str) -> None:
         (m("Resolved"), str(progress.resolved)),
         (m("Closed otherwise"), str(progress.closed_other)),
         (m("Open"), str(progress.open)),
+        (m("Awaiting the call-back"), str(progress.awaiting_callback)),
     ])
 
 
@@ -1140,7 +1144,8 @@ def _viewer() -> Any:
               help=_h("As the record stood at this time (ISO 8601, local time unless an "
                       "offset is given)."))
 @click.option("--reveal", is_flag=True,
-              help=_h("Show phone and ID numbers unmasked (roles that may; recorded)."))
+              help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
+                      "recorded)."))
 @click.option("--unit", default=None,
               help=_h("The unit you work in (a supervisor of the lead unit sees "
                       "a whistle-blower)."))
@@ -1175,6 +1180,7 @@ def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: 
         (m("Phone"), who.text(who.phone) if who.phone != "" and not view.anonymous else ""),
         (m("ID number"), who.text(who.id_number)
          if who.id_number != "" and not view.anonymous else ""),
+        (m("E-mail"), who.text(who.email) if who.email != "" and not view.anonymous else ""),
         (m("Address"), who.text(who.address)
          if who.address != "" and not view.anonymous else ""),
         (m("Place"), " / ".join(p for p in (loc.street, loc.community, loc.grid,
@@ -1298,11 +1304,128 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
     click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
 
 
+@main.group(help=_h("Export cases for spreadsheets and other systems."))
+def export() -> None:
+    pass
+
+
+@export.command("cases", help=_h(
+    "Write one row per case to FILE: CSV that Excel opens (UTF-8 with BOM by default; "
+    "header and values in the chosen --lang) or JSON Lines (--format jsonl). Personal data "
+    "is masked unless --reveal (roles that may; each reveal recorded). Takes the list "
+    "filters."))
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--format", "fmt", type=LibraryChoice("petitions.export:FORMATS"), default="csv",
+              show_default=True, help=_h("csv or jsonl."))
+@click.option("--encoding", type=LibraryChoice("petitions.export:ENCODINGS"), default=None,
+              help=_h("CSV encoding: utf-8-sig (default: UTF-8 with BOM, for Excel), utf-8, "
+                      "gbk or gb18030. JSON Lines is always UTF-8."))
+@click.option("--reveal", is_flag=True,
+              help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
+                      "recorded)."))
+@click.option("--my-unit", "my_unit", default=None,
+              help=_h("The unit you work in (confidential petitioners of its cases)."))
+@click.option("--status", type=LibraryChoice("petitions.readmodels.queries:STATUSES"),
+              default=None, help=_h("open or closed."))
+@click.option("--stage", default=None, help=_h("The stage."))
+@click.option("--workflow", default=None, help=_h("The workflow name."))
+@click.option("--street", default=None, help=_h("Street office or town (街道/镇)."))
+@click.option("--community", default=None, help=_h("Community (社区)."))
+@click.option("--grid", default=None, help=_h("Grid (网格)."))
+@click.option("--unit", default=None, help=_h("Lead unit."))
+@click.option("--assignee", default=None, help=_h("The responsible person."))
+@click.option("--mediator", default=None, help=_h("The mediator."))
+@click.option("--category", default=None, help=_h("A category code."))
+@click.option("--channel", default=None, help=_h("A channel code."))
+@click.option("--campaign", default=None, help=_h("A campaign id."))
+@click.option("--text", default=None, help=_h("Words in the title or description."))
+@click.option("--phone", default=None,
+              help=_h("Every case of the caller with this phone number (blind index)."))
+@click.option("--id-number", "id_number", default=None,
+              help=_h("Every case of the caller with this ID number (blind index)."))
+@click.option("--overdue", is_flag=True,
+              help=_h("Only petitions whose running deadline has passed (soonest first)."))
+@click.option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
+              help=_h("Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
+                      "1d6h (with --overdue: either)."))
+@_handled
+def export_cases(file: str, fmt: str, encoding: str | None, reveal: bool, my_unit: str | None,
+                 text: str | None, phone: str | None, id_number: str | None, overdue: bool,
+                 due_within: timedelta | None, **filters: str | None) -> None:
+    import contextlib
+
+    from petitions import export as ex
+    from petitions.taxonomy import taxonomy
+
+    state = _state()
+    m = state.m
+    if fmt == "jsonl" and encoding not in (None, "utf-8"):
+        _fail(m("JSON Lines is always UTF-8: leave out --encoding"), 2)
+    if (phone is not None or id_number is not None) and (overdue or due_within is not None):
+        _fail(m("give --phone/--id-number or --overdue/--due-within, not both"), 2)
+    for kind, key in (("categories", "category"), ("channels", "channel")):
+        if filters.get(key):
+            taxonomy().check(kind, str(filters[key]))
+    svc = state.service()
+    viewer = _actor() if reveal else _viewer()
+    rows = svc.export_cases(viewer=viewer, reveal=reveal, viewer_unit=my_unit, text=text,
+                            overdue=overdue, due_within=due_within, phone=phone,
+                            id_number=id_number, **filters)
+    labels: dict[tuple[str, str, str], str] = {}
+
+    def label(kind: str, code: str, workflow: str) -> str:
+        key = (kind, code, workflow)
+        if key not in labels:
+            if kind in ("categories", "channels", "matter_types"):
+                labels[key] = _term(kind, code)
+            elif kind == "rating":
+                try:
+                    found = svc.workflow(workflow).rating(code)
+                except Exception:
+                    found = None
+                labels[key] = (str(found.label.in_lang(state.lang)) if found is not None
+                               else _word(code))
+            else:
+                labels[key] = _word(code)
+        return labels[key]
+
+    part = f"{file}.part"
+    try:
+        with (ex.open_for(part, encoding or "utf-8-sig") if fmt == "csv"
+              else open(part, "w", encoding="utf-8", newline="\n")) as out:
+            if fmt == "csv":
+                count = ex.write_csv(rows, out, (m(h) for _, h in ex.COLUMNS), label,
+                                     state.lang)
+            else:
+                count = ex.write_jsonl(rows, out)
+        os.replace(part, file)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.remove(part)
+        _fail(m("cannot write {file}: {detail}", file=file,
+                detail=exc.strerror or type(exc).__name__))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(part)
+        raise
+    lost = ex.replaced() if fmt == "csv" else 0
+    if lost:
+        click.echo("petitions: " + m("{n} characters cannot be written in {encoding} and were "
+                                     "written as ?", n=lost, encoding=encoding), err=True)
+    if state.as_json:
+        _dump({"file": file, "rows": count, "format": fmt,
+               "encoding": "utf-8" if fmt == "jsonl" else (encoding or "utf-8-sig"),
+               "revealed": reveal, "replaced": lost})
+        return
+    click.echo(m("{count} cases written to {file}", count=count, file=file))
+
+
 @main.command(help=_h("Every event of a petition: who did what, when, why, and what it "
                       "changed."))
 @click.argument("petition_id", metavar="ID")
 @click.option("--reveal", is_flag=True,
-              help=_h("Show phone and ID numbers unmasked (roles that may; recorded)."))
+              help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
+                      "recorded)."))
 @click.option("--unit", default=None, help=_h("The unit you work in."))
 @_handled
 def history(petition_id: str, reveal: bool, unit: str | None) -> None:
@@ -1570,8 +1693,11 @@ def demo() -> None:
     def outcome(r: CaseResult) -> str:
         text = _word(r.view.outcome or r.view.status)
         if r.campaign is not None:
-            text += " · " + m("suggestions {resolved}/{collected} resolved",
+            text += " · " + m("suggestions {resolved}/{collected} closed as resolved",
                               resolved=r.campaign.resolved, collected=r.campaign.collected)
+            if r.campaign.awaiting_callback:
+                text += " · " + m("{n} awaiting the call-back",
+                                  n=r.campaign.awaiting_callback)
         return text
 
     _table((m("Case"), m("Name"), m("Street"), m("Workflow"), m("Stage"), m("Outcome"),

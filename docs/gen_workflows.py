@@ -14,7 +14,9 @@ CASES = {
         "The everyday appeal (诉求) of a resident or an enterprise: intake, dispatch to a lead "
         "unit and a named responsible person, handling with optional mediation, a written "
         "reply, then the satisfaction call-back (回访) that decides whether it is closed or "
-        "reopened (at most twice). Encodes report lines 59–61 (case 7: standalone smoke "
+        "reopened (at most twice). Encodes report lines 49–57 (case 6: 石马河街道 assesses "
+        "208 elderly households and fits smart home-care kits, \"basically complete\"), "
+        "59–61 (case 7: standalone smoke "
         "alarms for 40 lone elderly listed from the community's service roster and visits), "
         "67–71 (case 8: grid workers' home visits in 铁山坪街道) and 35–39 (case 9: "
         "龙兴寺码头 in 郭家沱街道, its years of works paused on the clock). "
@@ -49,8 +51,11 @@ CASES = {
         "co-handle, and on-site office meetings (现场办公) are recorded with participants. "
         "**Assumption to configure:** the time limits (the report gives none)."),
     "emergency_care": (
-        "Emergency home care (case 6, report lines 49–57): the SOS buttons of 208 elderly "
-        "households in 石马河街道. A call from a device (`sos_device`, `smoke_alarm`) is "
+        "Emergency home care (report lines 49–57): what the SOS buttons fitted in 208 elderly "
+        "households of 石马河街道 are for (\"press it once and someone comes to the door\"). "
+        "The report tells of the buttons, not of a call made with one, so the demo's case 6 "
+        "records the fitting project under `standard` and no call runs under this workflow "
+        "there. A call from a device (`sos_device`, `smoke_alarm`) is "
         "accepted as it is filed; there is no mediation. 首接负责 is enforced "
         "(`first_receiver_owns = true`): a call taken by a person belongs to whoever received "
         "it until it is accepted or handed over (`transfer`); others are refused meanwhile, a "
@@ -74,7 +79,8 @@ CASES = {
         "吉安园茅溪小区 and collected 34 suggestions, each resolved. "
         "`PetitionService.open_campaign` opens a campaign; each suggestion is filed under this "
         "workflow with `campaign_id=`, accepted on the spot when collected at the door, and "
-        "`campaign_progress(campaign_id)` reports collected and resolved counts. "
+        "`campaign_progress(campaign_id)` reports collected and resolved counts and those "
+        "awaiting the call-back (the report tells of none: the demo's suggestions wait there). "
         "**Assumption to configure:** the time limits (the report gives none)."),
 }
 

@@ -2,12 +2,11 @@ Feature: Case 7 — standalone smoke alarms for 40 elderly people living alone i
   Report lines 59–61: before winter, when heaters come out, 福生路社区 lists — from the
   community's service roster and its earlier publicity visits — 40 elderly people living alone
   who need a smoke alarm; 复盛镇 decides to fit a standalone alarm (独立烟感报警器) in each of
-  the 40 homes.  The elderly and their children say they feel at ease now.  This is a need the
-  community found, handled under the "standard" workflow; no alarm call is involved.  The
-  report gives no dates: the times are assumptions that keep the workflow's limits.  The report
-  does not say who heard the elderly's verdict; under the standard workflow's version 3 a unit
-  may not rate its own work (独立回访), so the hotline's intake clerk records the call-back and
-  the community worker who handled it is refused.
+  the 40 homes.  The elderly and their children tell the report they feel at ease now: words
+  said to the report, not a call-back (回访), so they are recorded as a note and the call-back
+  is still due.  This is a need the community found, handled under the "standard" workflow; no
+  alarm call is involved.  The report gives no dates: the times are assumptions that keep the
+  workflow's limits.
 
   Scenario: The community lists the 40 homes and the town fits standalone alarms
     Given it is 2022-01-04 09:00 in Jiangbei
@@ -27,9 +26,7 @@ Feature: Case 7 — standalone smoke alarms for 40 elderly people living alone i
     And caseworker 福生路社区工作人员 replies in writing "support": "40户独居老人家中已安装独立烟感报警器"
     And caseworker 福生路社区工作人员 resolves the appeal
     And 3 days pass
-    And caseworker 福生路社区工作人员 tries to call the petitioner back, who says it is solved and is "satisfied"
-    Then it is refused as "permission_denied", saying "roles that may: intake_clerk, supervisor"
-    When the intake clerk calls the petitioner back, who says it is solved and is "satisfied": "装了烟雾报警器之后，心里踏实多了"
-    And caseworker 福生路社区工作人员 closes the appeal
-    Then the appeal is closed as "resolved"
+    And caseworker 福生路社区工作人员 records the note "老人及其子女们纷纷表示：装了烟雾报警器之后，心里踏实多了"
+    Then the appeal is at stage "review"
+    And "callback" is among the next steps
     And the lead unit is "复盛镇", person "福生路社区工作人员", co-handled by "福生路社区"

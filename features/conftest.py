@@ -431,15 +431,15 @@ def opens_campaign(world: World, who: str, name: str, street: str, community: st
         at=world.now)
 
 
-@action(r' (?:collects?|records?) (?P<n>\d+) suggestions? door to door, '
-        r'such as "(?P<example>[^"]+)"')
-@action(r'入户收集居民建议(?P<n>\d+)条，例如"(?P<example>[^"]+)"')
-def collects_suggestions(world: World, who: str, n: str, example: str) -> None:
+@action(r' (?:collects?|records?) (?P<n>\d+) suggestions? door to door')
+@action(r'入户收集居民建议(?P<n>\d+)条')
+def collects_suggestions(world: World, who: str, n: str) -> None:
+    """Placeholders: the report gives neither the suggestions' content nor who made them."""
     assert world.campaign is not None, "open the campaign first"
     for i in range(1, int(n) + 1):
         file_appeal(world, who, "campaign", {
-            "petitioner": f"吉安园茅溪小区居民{i:02d}", "title": f"{example}（第{i}条）",
-            "description": f"进家入户走访收集的第{i}条建议：{example}",
+            "petitioner": f"吉安园茅溪小区居民（第{i}条建议）", "title": f"居民建议第{i}条",
+            "description": f"进家入户走访收集的第{i}条居民建议（报告未载明内容）",
             "category": "property_management", "channel": "door_to_door",
             "matter type": "suggestion", "street": "寸滩街道", "community": "保税商厦社区",
             "ref": f"suggestion {i}",
@@ -450,18 +450,17 @@ def collects_suggestions(world: World, who: str, n: str, example: str) -> None:
         r'"(?P<unit>[^"]+)"')
 @action(r'逐一落实每条建议，责任单位"(?P<unit>[^"]+)"')
 def resolves_all(world: World, who: str, unit: str) -> None:
+    """Assign, act, reply and resolve each suggestion (一一落实解决); no call-back is
+    recorded, as the report tells of none."""
     assert world.campaign is not None
     actor = actor_of(who)
     progress = world.svc.campaign_progress(world.campaign)
     for pid in progress.petition_ids:
         world.current = pid
         world.svc.assign(pid, actor=actor, unit=unit, person=actor.id, at=world.now)
-        world.svc.act(pid, actor=actor, action="逐一协调落实", at=world.now)
-        world.svc.reply(pid, actor=actor, outcome="support", text="已落实", at=world.now)
+        world.svc.act(pid, actor=actor, action="一一落实解决", at=world.now)
+        world.svc.reply(pid, actor=actor, outcome="support", text="已落实解决", at=world.now)
         world.svc.resolve(pid, actor=actor, at=world.now)
-        world.svc.callback(pid, actor=actor, contacted=True, resolved=True,
-                           rating="satisfied", at=world.now)
-        world.svc.close(pid, actor=actor, at=world.now)
 
 
 # ================================================================ outcomes
@@ -577,17 +576,21 @@ def extended_days(world: World, days: str) -> None:
 
 
 @then(parsers.re(r'the campaign reports (?P<collected>\d+) collected and (?P<resolved>\d+) '
-                 r'resolved'))
-@then(parsers.re(r'活动显示收集建议(?P<collected>\d+)条、已解决(?P<resolved>\d+)条'))
-def campaign_reports(world: World, collected: str, resolved: str) -> None:
+                 r'closed as resolved(?:, (?P<awaiting>\d+) awaiting the call-back)?'))
+@then(parsers.re(r'活动显示收集建议(?P<collected>\d+)条、已办结(?P<resolved>\d+)条'
+                 r'(?:、待回访(?P<awaiting>\d+)条)?'))
+def campaign_reports(world: World, collected: str, resolved: str,
+                     awaiting: str | None = None) -> None:
     assert world.campaign is not None
     progress = world.svc.campaign_progress(world.campaign)
     assert (progress.collected, progress.resolved) == (int(collected), int(resolved)), progress
+    assert progress.awaiting_callback == int(awaiting or 0), progress
     for pid in progress.petition_ids:
         assert world.svc.get(pid).campaign_id == world.campaign
 
 
 @then(parsers.re(r'"(?P<command>\w+)" is (?P<neg>not )?among the next steps'))
+@then(parsers.re(r'下一步(?P<neg>不)?可以"(?P<command>\w+)"'))
 def next_steps(world: World, command: str, neg: str | None = None) -> None:
     allowed = world.svc.get(world.pid).allowed_commands
     assert (command in allowed) is not bool(neg), f"next steps: {allowed}"

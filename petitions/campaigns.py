@@ -18,7 +18,9 @@ class CampaignProgress:
 
     ``resolved`` counts collected petitions closed as resolved (办结 after
     the call-back); ``closed_other`` those closed otherwise (rejected,
-    duplicate, withdrawn, concluded); ``open`` those still being handled.
+    duplicate, withdrawn, concluded); ``open`` those not closed yet, of which
+    ``awaiting_callback`` are resolved by their unit and wait for the
+    call-back (回访).
     """
 
     id: UUID
@@ -30,6 +32,7 @@ class CampaignProgress:
     closed_other: int
     open: int
     petition_ids: tuple[UUID, ...]
+    awaiting_callback: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = to_plain(self)

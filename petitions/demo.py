@@ -10,8 +10,12 @@ specifications in ``features/`` do.
 What the demo holds to:
 
 * Only the people, units and events the report names.  Where it names no
-  person, a role stands in (社区党委书记, 包联干部); where it says nothing of
-  a call-back (回访), none is recorded and the case waits for it.
+  person, a role or the unit stands in (社区党委书记, 包联干部, 寸滩街道党工委);
+  where it says nothing of a call-back (回访), none is recorded and the case
+  waits for it — words of satisfaction the report quotes (case 3's 很满意,
+  case 5's thanks, case 7's 心里踏实多了) are said to the report, not asked for
+  by a call-back, so they are recorded as notes.  Where the report describes a
+  capability (case 6's SOS button) and no incident, no incident is recorded.
 * The report gives no dates except 1 March 2022 (case 5's job fair) and
   "2019年起" (case 9): every other time is an *assumption*, chosen so that each
   case keeps its workflow's time limits (``tests/test_demo_timelines.py``
@@ -26,11 +30,18 @@ case  workflow                what is recorded
                               step by step with evidence, call-back, closed
 2     ``property_dispute`` +  the door-to-door campaign (进家入户) with its 34
       ``campaign``            suggestions, each filed under ``campaign`` and
-                              resolved; the compound's own petition left where
-                              the report leaves it (preparing the election)
+                              resolved by the street (一一落实解决), each waiting
+                              for its call-back; the compound's own petition
+                              left where the report leaves it (preparing the
+                              election)
 3–5   ``enterprise_service``  liaison / chamber-of-commerce channels (accepted on
                               filing), co-handling units, on-site office meeting
-6     ``emergency_care``      an SOS call (device channel, accepted on filing)
+6     ``standard``            208 elderly households assessed and fitted with
+                              smart home-care kits (徐英's SOS button among
+                              them); the project "basically complete", so left
+                              in handling.  No SOS call is recorded: the report
+                              tells of none (``emergency_care`` is what such a
+                              call would run under; features/case6 shows it)
 7     ``standard``            standalone smoke alarms for 40 lone elderly, listed
                               from the community's service roster and visits
 8–9   ``standard``            grid worker's visit (waiting for the call-back);
@@ -163,7 +174,8 @@ class CaseResult:
                         "collected": self.campaign.collected,
                         "resolved": self.campaign.resolved,
                         "closed_other": self.campaign.closed_other,
-                        "open": self.campaign.open}
+                        "open": self.campaign.open,
+                        "awaiting_callback": self.campaign.awaiting_callback}
         return {"case": self.case.number, "name": self.case.name,
                 "street": self.view.location.street, "workflow": self.view.workflow.name,
                 "stage": self.view.stage, "outcome": self.view.outcome,
@@ -172,15 +184,17 @@ class CaseResult:
 
 
 # Actors of the report (real names where it gives them).
-CLERK = Actor("intake-clerk-chen", "intake_clerk")
+CLERK = Actor("jiangbei-intake-clerk", "intake_clerk")
 HUAXINJIE = Actor("huaxinjie-community-party-committee", "caseworker")
 CUNTAN = Actor("cuntan-caseworker", "caseworker")
 CUNTAN_VISITOR = Actor("cuntan-door-to-door-team", "grid_worker")
+#: The report names 寸滩街道党工委 as the one who collected and resolved the
+#: suggestions; it stands in as the person responsible.
+CUNTAN_COMMITTEE = "寸滩街道党工委"
 JIANGBEICHENG = Actor("jiangbeicheng-liaison-cadre", "caseworker")
 DASHIBA = Actor("dashiba-chamber-secretary", "caseworker")
 YUZUI = Actor("yuzui-liaison-cadre", "caseworker")
-SOS_GATEWAY = Actor("shimahe-sos-gateway", "portal")
-TONGYONG_GRID = Actor("tongyong-grid-worker", "grid_worker")
+SHIMAHE = Actor("shimahe-street-caseworker", "caseworker")
 FUSHENG = Actor("fusheng-community-worker", "caseworker")
 HU_ANQING = Actor("grid-worker-hu-anqing", "grid_worker")
 TIESHANPING = Actor("tieshanping-command-centre", "caseworker")
@@ -191,24 +205,31 @@ GUOJIATUO = Actor("guojiatuo-caseworker", "caseworker")
 #: The plan of case 1 and its six steps, in order, with what showed each was done.
 ELECTION_PLAN = "owners_committee_election"
 ELECTION_STEPS = (
-    ("publicise", _t(1, 24, 9), "张贴选举公告，入户宣传业委会选举"),
-    ("nominate_representatives", _t(2, 10, 9), "各楼栋推选业主代表"),
-    ("collect_applications", _t(2, 21, 9), "收集业委会候选人报名申请"),
-    ("form_working_group", _t(2, 28, 9), "成立业委会选举工作专班"),
-    ("prepare_assembly", _t(3, 7, 9), "制定业主大会筹备方案，公示候选人"),
+    # The report names the six steps and what the last one produced; the
+    # evidence of the first five is the step as the report names it.
+    ("publicise", _t(1, 24, 9), "“六步工作法”：组织宣传"),
+    ("nominate_representatives", _t(2, 10, 9), "“六步工作法”：推选代表"),
+    ("collect_applications", _t(2, 21, 9), "“六步工作法”：收集申请"),
+    ("form_working_group", _t(2, 28, 9), "“六步工作法”：搭建专班"),
+    ("prepare_assembly", _t(3, 7, 9), "“六步工作法”：大会筹备"),
     ("lawful_election", _t(3, 20, 15),
      "依法选举新一届业委会：5名成员中党员3人、群众2人，业委会主任兼任小区党支部书记"),
 )
 
 MAOXI = Location(street="寸滩街道", community="保税商厦社区", place="吉安园茅溪小区")
-#: What the residents of 吉安园茅溪小区 raised (SCENARIOS.md, case 2).
-MAOXI_THEMES = ("规范小区停车秩序", "规范业委会行使权力", "改进物业公司服务")
 MAOXI_SUGGESTIONS = 34
 
 
 def _maoxi_suggestion(i: int) -> Filing:
-    """The ``i``-th of the 34 suggestions collected door to door (1-based)."""
-    theme = MAOXI_THEMES[(i - 1) % len(MAOXI_THEMES)]
+    """The ``i``-th of the 34 suggestions collected door to door (1-based).
+
+    Report line 21 says only that 34 suggestions were collected and each was
+    resolved (一一落实解决): it gives no suggestion's content, no resident's
+    name and no call-back.  So each suggestion is a placeholder filed by an
+    unnamed resident, resolved by the street, and left waiting for its
+    call-back (回访) like every case whose call-back the report does not tell.
+    The times are assumptions that keep the ``campaign`` workflow's limits.
+    """
     collected = _t(2, 21 + (i - 1) // 7, 9 + (i - 1) % 7, 30)
     # Dispatched the next working day; settled within 15 working days.
     collected_day = 21 + (i - 1) // 7
@@ -218,21 +239,18 @@ def _maoxi_suggestion(i: int) -> Filing:
         key=f"demo:jiangbei:2022:case-2:maoxi-suggestion-{i:02d}", workflow="campaign",
         filed_by=CUNTAN_VISITOR, filed_at=collected,
         petitioner=Petitioner(id=f"resident-maoxi-{i:02d}", kind="resident",
-                              name=f"吉安园茅溪小区居民{i:02d}"),
-        title=f"居民建议第{i}条：{theme}",
-        description=f"“进家入户”走访收集的第{i}条居民建议：{theme}。",
+                              name=f"吉安园茅溪小区居民（第{i}条建议）"),
+        title=f"居民建议第{i}条",
+        description=f"“进家入户”走访收集的第{i}条居民建议（报告未载明各条建议的内容）。",
         category="property_management", channel="door_to_door", location=MAOXI,
         matter_type="suggestion",
         steps=(
             Step("assign", CUNTAN, assigned,
-                 {"unit": "保税商厦社区", "person": "保税商厦社区书记"}),
-            Step("act", CUNTAN, done, {"action": f"逐一协调落实：{theme}"}),
+                 {"unit": "寸滩街道", "person": CUNTAN_COMMITTEE}),
+            Step("act", CUNTAN, done, {"action": "一一落实解决"}),
             Step("reply", CUNTAN, done.replace(hour=15),
-                 {"outcome": "support", "text": f"建议已落实：{theme}。"}),
+                 {"outcome": "support", "text": f"第{i}条建议已落实解决。"}),
             Step("resolve", CUNTAN, done.replace(hour=16)),
-            Step("callback", CUNTAN_VISITOR, done.replace(hour=17),
-                 {"contacted": True, "resolved": True, "rating": "satisfied"}),
-            Step("close", CUNTAN, done.replace(hour=18)),
         ),
     )
 
@@ -255,13 +273,14 @@ CASES: tuple[Case, ...] = (
             Step("open_mediation", HUAXINJIE, _t(1, 11, 9),
                  {"mediator": "社区党委书记", "parties": ["业主代表", "原业委会", "物业公司"]}),
             Step("record_session", HUAXINJIE, _t(1, 14, 19),
-                 {"place": "东方家园社区会议室",
+                 # ASSUMPTION: the report names no meeting place or date.
+                 {"place": "东方家园小区",
                   "participants": ["业主代表", "原业委会", "物业公司", "社区党委"],
                   "minutes": "联席会议梳理业主反映强烈的急事难事，逐一调查"}),
             Step("act", HUAXINJIE, _t(1, 18, 9),
                  {"action": "社区党委组织人员上门解释，逐户听取业主意见建议"}),
             Step("record_session", HUAXINJIE, _t(1, 21, 19),
-                 {"place": "东方家园社区会议室",
+                 {"place": "东方家园小区",
                   "participants": ["业主代表", "物业公司", "社区党委"],
                   "minutes": "联席会议研究急事难事，逐一协调解决"}),
             Step("agree", HUAXINJIE, _t(1, 21, 21),
@@ -288,8 +307,7 @@ CASES: tuple[Case, ...] = (
         steps=(
             Step("accept", CUNTAN, _t(2, 14, 10), {"note": "寸滩街道党工委高度重视"}),
             Step("assign", CUNTAN, _t(2, 14, 11),
-                 {"unit": "寸滩街道", "person": "保税商厦社区书记",
-                  "co_units": ["保税商厦社区"]}),
+                 {"unit": "寸滩街道", "person": CUNTAN_COMMITTEE}),
             Step("act", CUNTAN, _t(2, 25, 17),
                  {"action": "开展“进家入户”走访活动，充分收集居民建议34条"}),
             Step("act", CUNTAN, _t(3, 15, 17), {"action": "34条居民建议一一落实解决"}),
@@ -305,7 +323,7 @@ CASES: tuple[Case, ...] = (
         key="demo:jiangbei:2022:case-3:xinan-securities", workflow="enterprise_service",
         filed_by=JIANGBEICHENG, filed_at=_t(4, 11, 9, 30),
         petitioner=Petitioner(id="enterprise-xinan-securities", kind="enterprise",
-                              name="西南证券", phone="023-00000000"),
+                              name="西南证券"),
         title="写字楼周边车辆乱停堵塞交通",
         description="新入驻的西南证券反映：公司周边车辆停放影响交通，希望街道帮忙协调解决。",
         category="traffic", channel="enterprise_liaison",
@@ -316,19 +334,19 @@ CASES: tuple[Case, ...] = (
                   "co_units": ["区交警支队"]}),
             Step("on_site_meeting", JIANGBEICHENG, _t(4, 11, 14),
                  {"place": "西南证券大楼",
-                  "participants": ["西南证券", "第一太平戴维斯物业 王晓华", "区交警支队",
-                                   "江北城街道"],
+                  "participants": ["西南证券", "区交警支队", "江北城街道"],
                   "minutes": "现场办公，与企业面对面交流，听取意见建议，实地论证整治方案"}),
             Step("act", JIANGBEICHENG, _t(4, 12, 9),
                  {"action": "会同区交警支队梳理交通突出问题，规范周边车辆停放，加强巡查"}),
             Step("reply", JIANGBEICHENG, _t(4, 14, 16),
                  {"outcome": "support", "text": "车辆乱停现象已整治，周边交通秩序大为改观。"}),
             Step("resolve", JIANGBEICHENG, _t(4, 14, 17), {"summary": "停车秩序整治完成"}),
-            Step("callback", JIANGBEICHENG, _t(4, 15, 10),
-                 {"contacted": True, "resolved": True, "rating": "satisfied",
-                  "comment": "第一太平戴维斯物业公司总经理王晓华：街道这么快地解决难题，"
-                             "很满意"}),
-            Step("close", JIANGBEICHENG, _t(4, 15, 10, 10), {"note": "很满意，办结"}),
+            # 王晓华 (the building's property company, not the petitioner) said
+            # this to the report; no call-back (回访) is told: a note, and the
+            # call-back is still due.
+            Step("note", JIANGBEICHENG, _t(4, 15, 10),
+                 {"text": "西南证券第一太平戴维斯物业公司总经理王晓华：通过整治之后，车辆乱停"
+                          "现象大为改观，我们街道能够这么快地解决难题很满意"}),
         ))),
     Case(number=4, name="齐祥灯饰", petition=Filing(
         key="demo:jiangbei:2022:case-4:qixiang-lighting", workflow="enterprise_service",
@@ -380,25 +398,35 @@ CASES: tuple[Case, ...] = (
                  {"text": "表扬：鱼复工业园区韩泰轮胎人力资源部门负责人向鱼嘴镇政府打来电话"
                           "表示感谢——“感谢政府，帮助我们企业解决用工需求”"}),
         ))),
-    Case(number=6, name="石马河街道SOS呼叫", petition=Filing(
-        key="demo:jiangbei:2022:case-6:shimahe-sos", workflow="emergency_care",
-        filed_by=SOS_GATEWAY, filed_at=_t(4, 6, 21, 5),
-        petitioner=Petitioner(id="resident-xu-ying", kind="resident", name="徐英"),
-        title="SOS一键呼叫：老人突发身体不适",
-        description="石马河街道为208户老人家庭评估需求后安装智慧居家助老系统；南桥晓月小区"
-                    "徐英家中的SOS一键呼叫器与街道社区联网，按下后报警。",
-        category="elderly_care", channel="sos_device",
-        location=Location(street="石马河街道", community="通用社区", place="南桥晓月小区"),
+    # Report lines 49–57: 石马河街道 assessed the needs of 208 elderly
+    # households and fitted each with a smart home-care kit made to measure
+    # (徐英, 通用社区南桥晓月小区, has an SOS button linked to the street and
+    # the community, and a night light, by her bed); the project is "basically
+    # complete".  The report tells of no SOS call: none is recorded, and the
+    # case stays in handling, as far as the report takes it.  Like case 7 it is
+    # a need the street found, under ``standard``.  ASSUMPTIONS: the times, and
+    # that the assessment was made door to door (the report says only 需求评估).
+    Case(number=6, name="石马河街道适老化改造", petition=Filing(
+        key="demo:jiangbei:2022:case-6:shimahe-home-care", workflow="standard",
+        filed_by=SHIMAHE, filed_at=_t(4, 6, 9),
+        petitioner=Petitioner(id="collective-shimahe-elderly-households", kind="collective",
+                              name="石马河街道208户老人家庭"),
+        title="老人居家养老安全隐患，需适老化改造",
+        description="老人上了年纪，行动不便；石马河街道对辖区208户老人家庭进行需求评估，"
+                    "根据每位老人的身体状况、行为习惯以及个人需求量身打造智慧居家助老系统。",
+        category="elderly_care", channel="door_to_door",
+        location=Location(street="石马河街道"),
         steps=(
-            Step("assign", TONGYONG_GRID, _t(4, 6, 21, 7),
-                 {"unit": "通用社区", "person": "通用社区网格员"}),
-            Step("act", TONGYONG_GRID, _t(4, 6, 21, 15),
-                 {"action": "上门查看，协助老人就医，通知子女"}),
-            Step("resolve", TONGYONG_GRID, _t(4, 6, 22, 30), {"summary": "老人已就医，子女到场"}),
-            Step("callback", TONGYONG_GRID, _t(4, 7, 9),
-                 {"contacted": True, "resolved": True, "rating": "satisfied",
-                  "comment": "按一下，马上就有人上门服务"}),
-            Step("close", TONGYONG_GRID, _t(4, 7, 9, 5)),
+            Step("accept", SHIMAHE, _t(4, 6, 9, 30)),
+            Step("assign", SHIMAHE, _t(4, 6, 10),
+                 {"unit": "石马河街道", "person": "石马河街道负责人"}),
+            Step("act", SHIMAHE, _t(4, 13, 17),
+                 {"action": "对辖区208户老人家庭进行需求评估"}),
+            Step("act", SHIMAHE, _t(4, 22, 17),
+                 {"action": "量身打造并安装智慧居家助老系统；通用社区南桥晓月小区居民徐英家床边"
+                            "安装了与街道社区联网的“SOS”一键呼叫器和小夜灯"}),
+            Step("note", SHIMAHE, _t(4, 25, 10),
+                 {"text": "石马河街道负责人：老年人家适老化改造安装项目已基本完成"}),
         ))),
     # Report lines 59–61: the community listed, from its service roster and
     # earlier publicity visits, 40 elderly people living alone who needed a
@@ -424,11 +452,10 @@ CASES: tuple[Case, ...] = (
             Step("reply", FUSHENG, _t(1, 14, 16),
                  {"outcome": "support", "text": "40户独居老人家中已安装独立烟感报警器。"}),
             Step("resolve", FUSHENG, _t(1, 14, 17)),
-            # Standard v3: the unit may not rate its own work; the hotline calls back.
-            Step("callback", CLERK, _t(1, 17, 10),
-                 {"contacted": True, "resolved": True, "rating": "satisfied",
-                  "comment": "老人及其子女们：装了烟雾报警器之后，心里踏实多了"}),
-            Step("close", FUSHENG, _t(1, 17, 10, 30)),
+            # The elderly and their children said this to the report; no
+            # call-back (回访) is told: a note, and the call-back is still due.
+            Step("note", FUSHENG, _t(1, 17, 10),
+                 {"text": "老人及其子女们纷纷表示：装了烟雾报警器之后，心里踏实多了"}),
         ))),
     # Report lines 67–71: grid workers visit lone elderly residents, chat with
     # them and check their homes for hazards.  The report names no household
@@ -460,6 +487,8 @@ CASES: tuple[Case, ...] = (
         title="龙兴寺码头乱搭乱建，居民希望整治为休闲场所",
         description="龙兴寺码头曾是望江人进城出城的必经通道，如今留下一片乱搭乱建和违法建筑，"
                     "居民希望整治环境，建设望江休闲空间。",
+        # ASSUMPTION: the report does not say how the residents' wish reached
+        # the street (it surveyed their needs, line 39); a grid visit is assumed.
         category="environment", channel="grid_visit", matter_type="suggestion",
         location=Location(street="郭家沱街道", community="罗刹寺社区", place="龙兴寺码头"),
         steps=(

@@ -9,6 +9,7 @@ a door-to-door campaign — counted by the campaign, all in one transaction.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -39,6 +40,16 @@ from petitions.recorders import ALSO_WRITE, writes_alongside
 from petitions.sidetables import filing_writes
 from petitions.taxonomy import taxonomy
 from workflows import Workflow
+
+#: An e-mail address as far as it is checked: one ``@``, a dot in the domain,
+#: no spaces, at most 254 characters (RFC 5321's path limit).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def check_email(email: str) -> None:
+    """Refuse an e-mail address that cannot be one (empty is fine)."""
+    if email and (len(email) > 254 or not _EMAIL.fullmatch(email.strip())):
+        raise InvalidInput("petitioner.email", "is not an e-mail address", kind="invalid")
 
 
 def campaign_of(store: Store, campaign_id: UUID | str) -> Campaign:
@@ -142,6 +153,7 @@ def file_petition(
     if anonymous is True and petitioner.id:
         raise InvalidInput("anonymous", "an anonymous filing names no petitioner",
                            kind="anonymous_named")
+    check_email(petitioner.email)
     minted = not petitioner.id
     if minted:
         petitioner = attrs.evolve(petitioner, id=uuid4().hex)

@@ -140,7 +140,8 @@ def _str(obj: dict[str, Any], key: str, field: str | None = None) -> str:
 def _petitioner(value: Any) -> Petitioner:
     if not isinstance(value, dict):
         raise InvalidInput("petitioner", "must be an object")
-    known = {"id", "kind", "name", "phone", "id_number", "address", "representatives"}
+    known = {"id", "kind", "name", "phone", "id_number", "address", "email",
+             "representatives"}
     extra = sorted(set(value) - known)
     if extra:
         raise InvalidInput("petitioner", f"unknown keys: {', '.join(extra)}")
@@ -159,6 +160,7 @@ def _petitioner(value: Any) -> Petitioner:
         phone=_str(value, "phone", "petitioner.phone"),
         id_number=_str(value, "id_number", "petitioner.id_number"),
         address=_str(value, "address", "petitioner.address"),
+        email=_str(value, "email", "petitioner.email"),
         representatives=tuple(reps))
 
 

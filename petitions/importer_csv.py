@@ -12,7 +12,8 @@ Default columns (the header row names them; order free, unknown ones refused)::
     idempotency_key,title,description,category,channel,kind,name,phone,id_number,
     address,street,community,grid,at,workflow,type
 
-``kind``, ``name``, ``phone``, ``id_number`` and ``address`` are the petitioner's
+and, optionally, ``email``.  ``kind``, ``name``, ``phone``, ``id_number``,
+``address`` and ``email`` are the petitioner's
 (sealed like every petitioner's data); ``street``, ``community`` and ``grid``
 the location; ``type`` the matter type (claim, suggestion, report); ``at`` when
 it was filed (ISO 8601; without an offset Asia/Shanghai time).
@@ -52,9 +53,9 @@ from petitions.importer import (
 
 COLUMNS = ("idempotency_key", "title", "description", "category", "channel", "kind", "name",
            "phone", "id_number", "address", "street", "community", "grid", "at", "workflow",
-           "type")
+           "type", "email")
 ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
-_PETITIONER = ("kind", "name", "phone", "id_number", "address")
+_PETITIONER = ("kind", "name", "phone", "id_number", "address", "email")
 _LOCATION = ("street", "community", "grid")
 
 

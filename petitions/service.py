@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from petitions.deadlines.sweep import SweepReport
     from petitions.domain import commands
     from petitions.domain.commands import Choice, Command
+    from petitions.export import ExportRow
     from petitions.feed import Change
     from petitions.org import Register
     from petitions.readmodels.queries import CaseSummary, ReadModels
@@ -586,7 +587,7 @@ class PetitionService:
         from petitions.campaigns import CampaignProgress
 
         campaign = filing.campaign_of(self._store, campaign_id)
-        resolved = closed_other = still_open = 0
+        resolved = closed_other = still_open = awaiting = 0
         for pid in campaign.petition_ids:
             petition = self._store.load(pid)
             if petition.outcome == OUTCOME_RESOLVED:
@@ -595,11 +596,14 @@ class PetitionService:
                 closed_other += 1
             else:
                 still_open += 1
+                stage = self._store.workflow_of(petition).stages[petition.stage]
+                if not petition.callback_recorded and "callback" in stage.transitions:
+                    awaiting += 1
         return CampaignProgress(
             id=campaign.id, name=campaign.name, location=campaign.location,
             opened_at=campaign.opened_at, collected=len(campaign.petition_ids),
             resolved=resolved, closed_other=closed_other, open=still_open,
-            petition_ids=tuple(campaign.petition_ids))
+            petition_ids=tuple(campaign.petition_ids), awaiting_callback=awaiting)
 
     # --------------------------------------------------------- unit register
     #: Roles that may load the unit register.
@@ -865,6 +869,63 @@ class PetitionService:
                                                 now=self.clock(), text=text, limit=limit,
                                                 offset=offset, **filters)
         return self.read_models.cases(text=text, limit=limit, offset=offset, **filters)
+
+    #: Rows read from the case index at a time by :meth:`export_cases`.
+    EXPORT_BATCH: ClassVar[int] = 1000
+
+    def export_cases(self, *, viewer: Actor | None = None, reveal: bool = False,
+                     viewer_unit: str | None = None, text: str | None = None,
+                     overdue: bool = False, due_within: timedelta | None = None,
+                     phone: str | None = None, id_number: str | None = None,
+                     **filters: str | None) -> Iterator[ExportRow]:
+        """Every case matching the :meth:`list_petitions` filters, oldest filing
+        first, streamed from the case index in batches of :attr:`EXPORT_BATCH`, each with
+        its petitioner as ``viewer`` may see them: masked unless ``reveal`` (a
+        role that may reveal; each reveal recorded in the petitioner's privacy
+        record, as :meth:`get` does).  A confidential petitioner the viewer (of
+        ``viewer_unit``) may not see is withheld even when revealing; ``unit``
+        among the filters is the lead unit, as in :meth:`list_petitions`.  Refusals (the role, a bad
+        filter) are raised here, before the first row (petitions/export.py
+        writes the rows as CSV or JSON Lines)."""
+        if reveal:
+            if viewer is None:
+                raise InvalidInput("viewer", "revealing personal data needs a viewer",
+                                   kind="no_viewer")
+            self.privacy.policy.check(viewer, "reveal", "export of cases")
+        ids = None
+        if phone is not None or id_number is not None:
+            ids = [str(i) for i in self.caller_petitions(phone=phone, id_number=id_number)]
+        self.read_models.check_filters(filters)
+        if due_within is not None and due_within < timedelta(0):
+            raise InvalidInput("due_within", "must not be negative", kind="invalid")
+        cases = self.read_models.iter_cases(text=text, ids=ids, overdue=overdue,
+                                            due_within=due_within, now=self.clock(),
+                                            batch=self.EXPORT_BATCH, **filters)
+        return self._export_rows(cases, viewer, viewer_unit, reveal)
+
+    def _export_rows(self, cases: Iterator[CaseSummary], viewer: Actor | None,
+                     unit: str | None, reveal: bool) -> Iterator[ExportRow]:
+        from petitions.export import ExportRow
+
+        self.privacy.sync()
+        for case in cases:
+            pid = UUID(case.id)
+            # The case index keeps the petitioner's name and phone sealed, as the
+            # events do: rendered here like any petitioner, no event read.
+            petitioner_id, name, phone = case.sealed_petitioner or ("", "", "")
+            sealed = Petitioner(kind=case.petitioner_kind, name=name, phone=phone,
+                                id=petitioner_id)
+            matter_type, lead_unit = case.matter_type or "claim", case.lead_unit
+            try:
+                shown = self.privacy.render(sealed, matter_type=matter_type,
+                                            lead_unit=lead_unit, viewer=viewer, unit=unit,
+                                            reveal=reveal)
+            except PermissionDenied:  # confidential: withheld from this viewer
+                shown = self.privacy.render(sealed, matter_type=matter_type,
+                                            lead_unit=lead_unit, viewer=viewer, unit=unit)
+            if shown.revealed and viewer is not None and not shown.erased and not shown.sealed:
+                self.privacy.record_reveal(viewer, pid, shown, unit, self.clock())
+            yield ExportRow(case=case, petitioner=shown)
 
     def search(self, text: str, *, limit: int | None = 50,
                **filters: str | None) -> list[CaseSummary]:

@@ -243,12 +243,15 @@ def test_demo_twice(cli: Cli) -> None:
     assert all(c["new"] for c in first)
     by_case = {c["case"]: c for c in first}
     assert by_case[3]["title"] == "写字楼周边车辆乱停堵塞交通"
-    assert (by_case[3]["stage"], by_case[3]["outcome"]) == ("closed", "resolved")
+    # The report tells of no call-back: the case waits for one.
+    assert (by_case[3]["stage"], by_case[3]["outcome"]) == ("review", None)
     assert [by_case[n]["workflow"] for n in range(1, 10)] == [
         "property_dispute", "property_dispute", "enterprise_service", "enterprise_service",
-        "enterprise_service", "emergency_care", "standard", "standard", "standard"]
+        "enterprise_service", "standard", "standard", "standard", "standard"]
     assert by_case[2]["stage"] == "mediation"
-    assert (by_case[2]["campaign"]["collected"], by_case[2]["campaign"]["resolved"]) == (34, 34)
+    campaign = by_case[2]["campaign"]
+    assert (campaign["collected"], campaign["resolved"], campaign["awaiting_callback"]) == (
+        34, 0, 34)
     assert by_case[2]["petitions"] == 35
     assert by_case[8]["stage"] == "review"
     second = cli.json("demo", role="administrator")
@@ -262,7 +265,8 @@ def test_demo_twice(cli: Cli) -> None:
     # Chinese output names workflows by their titles, never by their codes.
     assert "西南证券" in table and "物业矛盾（第2版）" in table
     assert "property_dispute" not in table and "enterprise_service" not in table
-    assert "调解（联席会议）" in table and "建议已解决34/34条" in table
+    assert "调解（联席会议）" in table and "建议办结0/34条" in table
+    assert "34条待回访" in table
 
 
 # ------------------------------------------------------------- error paths

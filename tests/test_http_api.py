@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -81,6 +82,12 @@ def test_openapi_documents_one_route_per_command(server: Server) -> None:
     assert set(callback["required"]) == {"contacted", "resolved"}
     assert callback["properties"]["contacted"]["type"] == "boolean"
     assert not any(p.startswith("/open311") for p in paths)
+    # Each property carries its field's help (the command table's metadata, English).
+    for name, spec in command_specs().items():
+        props = schemas[op_schema(paths, name)].get("properties", {})
+        for field in attrs.fields(spec.body):
+            assert props[field.name]["description"] == field.metadata["help"], (name, field)
+    assert callback["properties"]["rating"]["description"].startswith("The petitioner's")
 
 
 def op_schema(paths: dict[str, Any], name: str) -> str:

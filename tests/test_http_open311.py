@@ -22,6 +22,7 @@ from tests.http_support import Server, running_server
 pytestmark = pytest.mark.slow
 
 NAME_FIRST, NAME_LAST, PHONE = "秀英", "王", "13912345678"
+EMAIL = "wang.xiuying@example.cn"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -48,14 +49,15 @@ def _file(server: Server, **extra: str) -> httpx.Response:
     form = {"api_key": server.keys["wechat"], "service_code": "traffic",
             "lat": "29.5801", "long": "106.5712",
             "description": "观音桥路口早高峰拥堵，红绿灯时长不合理",
-            "first_name": NAME_FIRST, "last_name": NAME_LAST, "phone": PHONE,
+            "first_name": NAME_FIRST, "last_name": NAME_LAST, "phone": PHONE, "email": EMAIL,
             "attribute[community]": "保税商厦社区", "attribute[grid]": "3",
             "attribute[channel]": "online", **extra}
     return httpx.post(f"{_o311(server)}/requests.json", data=form)
 
 
 def _no_personal_data(text: str) -> None:
-    for secret in (NAME_FIRST, NAME_LAST + NAME_FIRST, PHONE, PHONE[-4:], PHONE[:3] + "****"):
+    for secret in (NAME_FIRST, NAME_LAST + NAME_FIRST, PHONE, PHONE[-4:], PHONE[:3] + "****",
+                   EMAIL, "example.cn"):
         assert secret not in text, secret
 
 
@@ -161,7 +163,19 @@ def test_post_request_then_read_it_in_both_formats(server: Server) -> None:
         view = svc.get(rid, viewer=Actor("s", "supervisor"), reveal=True)
         assert view.petitioner.name == NAME_LAST + NAME_FIRST
         assert view.petitioner.phone == PHONE
+        assert view.petitioner.email == EMAIL  # sealed, opened on reveal
+        masked = svc.get(rid, viewer=Actor("s", "supervisor")).petitioner
+        assert masked.email == "w***@example.cn" and masked.phone == "139****5678"
         assert view.channel == "online" and view.location.grid == "3"
+        # Coordinates come back as lat/long in the list too, and in XML.
+        listed = httpx.get(f"{_o311(server)}/requests.json",
+                           params={"service_request_id": rid}).json()
+        assert (listed[0]["lat"], listed[0]["long"]) == ("29.5801", "106.5712")
+        root = ET.fromstring(httpx.get(f"{_o311(server)}/requests/{rid}.xml").content)
+        assert (root.findtext("request/lat"), root.findtext("request/long")) == (
+            "29.5801", "106.5712")
+        bad = _file(server, email="not an address")
+        assert bad.status_code == 400 and "email" in bad.text
     finally:
         svc.shutdown()
 

@@ -27,9 +27,10 @@ NAME = "甄秀兰"
 PHONE = "13912345678"
 ID_NUMBER = "500105198807071234"
 ADDRESS = "红石路88号3栋2单元"
+EMAIL = "zhen.xiulan@example.cn"
 WHISTLE_NAME = "柯志远"
 WHISTLE_ADDRESS = "建新北路66号附7号"
-SECRETS = (NAME, PHONE, ID_NUMBER, ADDRESS, WHISTLE_NAME, WHISTLE_ADDRESS)
+SECRETS = (NAME, PHONE, ID_NUMBER, ADDRESS, EMAIL, WHISTLE_NAME, WHISTLE_ADDRESS)
 
 
 def _forms(text: str) -> list[bytes]:
@@ -87,7 +88,8 @@ def _store_bytes(url: str) -> Iterator[tuple[str, bytes]]:
 def test_no_personal_data_in_clear_anywhere_and_none_after_erasure(
         url: str, tmp_path: Path) -> None:
     pid = _run(url, "file", "--kind", "resident", "--name", NAME, "--phone", PHONE,
-               "--id-number", ID_NUMBER, "--address", ADDRESS, "--petitioner-id", "res-1",
+               "--id-number", ID_NUMBER, "--address", ADDRESS, "--email", EMAIL,
+               "--petitioner-id", "res-1",
                "--title", "楼下商铺油烟扰民", "--description", "晚间油烟很大",
                "--category", "environment", "--channel", "hotline",
                "--street", "寸滩街道", "--place", "保税商厦", role="intake_clerk").strip()
@@ -100,7 +102,11 @@ def test_no_personal_data_in_clear_anywhere_and_none_after_erasure(
     _run(url, "accept", pid)
     _run(url, "note", pid, "--text", "已电话联系")
     assert NAME in _run(url, "show", pid)  # a caseworker sees the name ...
-    assert ADDRESS in _run(url, "--json", "show", pid)
+    shown = json.loads(_run(url, "--json", "show", pid))
+    assert shown["petitioner"]["address"] == ADDRESS
+    assert shown["petitioner"]["email"] == "z***@example.cn"  # masked unless revealed
+    revealed = json.loads(_run(url, "--json", "show", pid, "--reveal", role="supervisor"))
+    assert revealed["petitioner"]["email"] == EMAIL
     _run(url, "list")  # views and search index caught up
     export = tmp_path / "log.jsonl"
     _run(url, "audit", "export", str(export), role="auditor")
@@ -128,7 +134,7 @@ def test_no_personal_data_in_clear_anywhere_and_none_after_erasure(
     shown = json.loads(_run(url, "--json", "show", pid, "--reveal", role="supervisor"))
     assert shown["petitioner"]["erased"] is True
     assert all(shown["petitioner"][f] is None for f in ("name", "phone", "id_number",
-                                                        "address"))
+                                                        "address", "email"))
     assert json.loads(_run(url, "--json", "audit", "verify", role="auditor"))["ok"] is True
     assert os.environ.get(MASTER_KEY_ENV) or not url.startswith("postgresql://")
 
@@ -159,3 +165,29 @@ def test_events_stored_with_a_location_address_load_it_withheld(tmp_path: Path) 
     for args in (("--json", "show", pid), ("show", pid), ("--json", "history", pid),
                  ("--json", "feed")):
         assert "茅溪小区" not in _run(str(path), *args, role="supervisor"), args
+
+
+def test_events_stored_before_the_email_field_still_load(tmp_path: Path) -> None:
+    """Petitioners filed before ``email`` existed have none in their events: they load."""
+    import sqlite3
+    from uuid import UUID
+
+    from petitions import PetitionService
+
+    path = tmp_path / "old.sqlite"
+    pid = _run(str(path), "file", "--kind", "resident", "--name", NAME, "--phone", PHONE,
+               "--title", "路灯不亮", "--description", "夜间路灯不亮", "--category",
+               "environment", "--channel", "hotline", role="intake_clerk").strip()
+    db = sqlite3.connect(path)
+    (state,) = db.execute("SELECT state FROM stored_events WHERE originator_id=? AND "
+                          "originator_version=1", (UUID(pid).hex,)).fetchone()
+    old = state.replace(b',"email":""', b"")
+    assert old != state and b'"email"' not in old
+    db.execute("UPDATE stored_events SET state=? WHERE originator_id=? AND "
+               "originator_version=1", (old, UUID(pid).hex))
+    db.commit()
+    db.close()
+    with PetitionService.open(str(path), snapshot_interval=0) as svc:
+        petitioner = svc.get(pid).petitioner
+        assert (petitioner.name, petitioner.phone, petitioner.email) == (
+            NAME, "139****5678", "")

@@ -76,6 +76,11 @@ READERS: frozenset[Path_] = frozenset({
     ("views", "run"), ("workflows", "list"), ("api-key", "list"), ("serve",),
     ("org", "show"), ("rank",), ("workflows", "show"),
     ("workflows", "validate"),
+    # A reader of the case index; with --reveal it records each reveal in the
+    # petitioner's privacy record, granted by privacy.toml [roles] reveal, as
+    # ``show --reveal`` does (tests/test_export.py: an auditor is refused and
+    # nothing is recorded).
+    ("export", "cases"),
 })
 
 TABLE_COMMANDS: dict[Path_, str] = {tuple(c.cli): name for name, c in COMMANDS.items()}

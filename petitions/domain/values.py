@@ -119,6 +119,9 @@ class Petitioner:
     address: str = ""
     representatives: tuple[Person, ...] = attrs.field(default=(), converter=_tuple)
     id: str = ""  # assigned on filing when empty
+    #: An e-mail address (e.g. from an Open311 request); sealed like the phone.
+    #: Petitions filed before it existed load with it empty.
+    email: str = ""
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ import os
 import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from uuid import UUID
 
 import attrs
@@ -23,17 +23,22 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.spec import Components, SecurityScheme
-from litestar.params import Parameter
+from litestar.openapi.spec import Components, Schema, SecurityScheme
+from litestar.params import KwargDefinition, Parameter
+from litestar.plugins.attrs import AttrsSchemaPlugin
+from litestar.typing import FieldDefinition
 
 from petitions.domain.values import Location, Petitioner
 from petitions.errors import InvalidInput, PetitionError
 from petitions.http import open311
-from petitions.http.commands import CommandSpec, command_specs
+from petitions.http.commands import CommandSpec, command_specs, field_help
 from petitions.http.common import Backend, language, parse_time, resolve
 from petitions.http.keys import ApiKey, KeyRefused
 from petitions.i18n import error_text
 from petitions.logs import get_logger
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 log = get_logger("petitions.http")
 PROBLEM = "application/problem+json"
@@ -434,6 +439,28 @@ def api_changes(request: Request[Any, Any, Any],
     return Response(out)
 
 
+class HelpedAttrsSchemaPlugin(AttrsSchemaPlugin):
+    """Litestar's attrs schema plugin, with each field's help (the command table's
+    field metadata, in English) as its property's ``description``."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition,
+                          schema_creator: SchemaCreator) -> Schema:
+        helps = field_help(field_definition.type_)
+        if not helps:
+            return super().to_openapi_schema(field_definition, schema_creator)
+        hints = field_definition.get_type_hints(include_extras=True, resolve_generics=True)
+        fields = attrs.fields_dict(field_definition.type_)
+        return schema_creator.create_component_schema(
+            field_definition,
+            required=sorted(name for name, a in fields.items() if a.default is attrs.NOTHING),
+            property_fields={
+                name: FieldDefinition.from_kwarg(
+                    hints[name], name,
+                    kwarg_definition=(KwargDefinition(description=helps[name])
+                                      if name in helps else None))
+                for name in fields})
+
+
 def route_handlers() -> list[Any]:
     commands = [_command_route(spec) for spec in command_specs().values()]
     return [open311_get, open311_get_one, open311_post, api_list, api_file, api_get,
@@ -475,6 +502,7 @@ def create_app(url: str | None = None, *,
             components=Components(security_schemes={"bearer": SecurityScheme(
                 type="http", scheme="bearer", description="petitions api-key create")}),
         ),
+        plugins=[HelpedAttrsSchemaPlugin()],
         debug=bool(os.environ.get("PETITIONS_HTTP_DEBUG")),
     )
 

@@ -43,3 +43,12 @@ def command_specs() -> Mapping[str, CommandSpec]:
     return {name: CommandSpec(name=name, help=str(getattr(cls, "help", name)), body=cls,
                               run=_run)
             for name, cls in sorted(COMMANDS.items())}
+
+
+def field_help(cls: type[Any]) -> dict[str, str]:
+    """The English help of each field of an attrs class that has one (the command
+    table's field metadata, the same text ``--help`` shows)."""
+    if not attrs.has(cls):
+        return {}
+    return {f.name: str(f.metadata["help"]) for f in attrs.fields(cls)
+            if f.metadata.get("help")}

@@ -16,11 +16,12 @@ Mappings (docs/http.md says the same):
   time limit's deadline; ``status_notes`` the written reply or the reason of a
   rejection;
 * ``lat``/``long``: the petition's location has no coordinates yet, so they are
-  kept in the location's address as a trailing ``@lat,long`` (an assumption
-  until locations get coordinates) and read back from there.
+  kept in the location's place text as a trailing ``@lat,long`` (an assumption
+  until locations get coordinates) and read back from there, as given (taken
+  to be WGS-84 as the spec says; no conversion to GCJ-02).
 
 No personal data of the requester appears in any response: ``first_name``,
-``last_name`` and ``phone`` go into the sealed petitioner and are never shown;
+``last_name``, ``phone`` and ``email`` go into the sealed petitioner and are never shown;
 the petitioner is not part of any answer here.
 """
 
@@ -264,7 +265,7 @@ def post_request(svc: PetitionService, key: ApiKey,
     name = (last + first if (first + last) and not (first + last).isascii()
             else " ".join(p for p in (first, last) if p))
     petitioner = Petitioner(kind="resident", name=name or "匿名",
-                            phone=_one(form, "phone"))
+                            phone=_one(form, "phone"), email=_one(form, "email"))
     term = tax.categories[code]
     title = (description.splitlines()[0][:40] if description else term.in_lang(lang)) or code
     try:

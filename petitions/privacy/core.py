@@ -27,7 +27,13 @@ from petitions.persistence import is_postgres
 from petitions.privacy.errors import AlreadyErased, PetitionerNotFound
 from petitions.privacy.keys import Keyring, KeyRow, KeyTable, MasterKey, load_master_key
 from petitions.privacy.policy import PrivacyPolicy, privacy_policy
-from petitions.privacy.render import PersonView, PetitionerView, mask_id_number, mask_phone
+from petitions.privacy.render import (
+    PersonView,
+    PetitionerView,
+    mask_email,
+    mask_id_number,
+    mask_phone,
+)
 from petitions.privacy.sealing import Sealed, seal, unseal
 
 if TYPE_CHECKING:
@@ -37,7 +43,7 @@ if TYPE_CHECKING:
 log = get_logger("petitions.privacy")
 
 #: The personal fields of a petitioner, and of each representative.
-PETITIONER_FIELDS = ("name", "phone", "id_number", "address")
+PETITIONER_FIELDS = ("name", "phone", "id_number", "address", "email")
 PERSON_FIELDS = ("name", "phone", "id_number")
 
 
@@ -164,6 +170,7 @@ class Privacy:
                             phone=s("phone", petitioner.phone),
                             id_number=s("id_number", petitioner.id_number),
                             address=s("address", petitioner.address),
+                            email=s("email", petitioner.email),
                             representatives=reps)
 
     def open_field(self, field: str, value: str) -> str | None:
@@ -226,6 +233,7 @@ class Privacy:
         phone = o("phone", petitioner.phone)
         id_number = o("id_number", petitioner.id_number)
         address = o("address", petitioner.address)
+        email = o("email", petitioner.email)
         reps = [(o(f"representatives.{i}.name", r.name),
                  o(f"representatives.{i}.phone", r.phone),
                  o(f"representatives.{i}.id_number", r.id_number))
@@ -235,7 +243,7 @@ class Privacy:
                 id=petitioner.id, kind=petitioner.kind, name=None, phone=None,
                 id_number=None, address=None,
                 representatives=tuple(PersonView(None, None, None) for _ in reps),
-                erased=erased, sealed=not erased)
+                erased=erased, sealed=not erased, email=None)
 
         def m(value: str | None, masker: Any) -> str | None:
             return value if reveal or value is None else masker(value)
@@ -246,7 +254,7 @@ class Privacy:
             address=address,
             representatives=tuple(PersonView(n, m(p, mask_phone), m(i, mask_id_number))
                                   for n, p, i in reps),
-            revealed=reveal)
+            revealed=reveal, email=m(email, mask_email))
 
     def sync(self) -> None:
         """Honour erasures made since the last look (by any process)."""
@@ -284,7 +292,7 @@ class Privacy:
         """Append a reveal to the petitioner's privacy record."""
         if petitioner.id is None:
             return
-        fields = [f for f in ("phone", "id_number") if getattr(petitioner, f)]
+        fields = [f for f in ("phone", "id_number", "email") if getattr(petitioner, f)]
         fields += [f"representatives.{i}.{f}" for i, r in enumerate(petitioner.representatives)
                    for f in ("phone", "id_number") if getattr(r, f)]
         self._append(petitioner.id, viewer, at,

@@ -6,7 +6,8 @@
 (``erased``), its key is not available in this store (``sealed``), or the
 petition is confidential and the viewer may not see who filed it
 (``hidden``, which also withholds the petitioner's ``id``).  Phone and ID
-numbers are masked (``138****1234``) unless revealed.
+numbers and e-mail addresses are masked (``138****1234``, ``w***@example.com``)
+unless revealed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,16 @@ def mask_phone(value: str) -> str:
     if len(value) >= 8:
         return f"{value[:3]}****{value[-4:]}"
     return "*" * max(len(value) - 2, 1) + value[-2:] if len(value) > 2 else "*" * len(value)
+
+
+def mask_email(value: str) -> str:
+    """``wang.xiuying@example.com`` → ``w***@example.com`` (the domain stays)."""
+    if not value:
+        return value
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return "*" * len(value)
+    return f"{local[:1]}***@{domain}"
 
 
 def mask_id_number(value: str) -> str:
@@ -68,12 +79,14 @@ class PetitionerView:
     #: The personal data is stored but cannot be opened here (its keys were not
     #: brought along, or a key row was altered) — not erased.
     sealed: bool = False
+    #: The e-mail address (masked unless revealed); ``""`` when none was given.
+    email: str | None = ""
 
     @classmethod
     def withheld(cls, kind: str) -> PetitionerView:
         """A confidential petitioner (or one not decrypted): nothing personal, no id."""
         return cls(id=None, kind=kind, name=None, phone=None, id_number=None, address=None,
-                   hidden=True)
+                   hidden=True, email=None)
 
     def to_dict(self) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=False)

@@ -60,6 +60,9 @@ def _filed(e: Any, row: Row) -> None:
         request_type=getattr(e, "request_type", "complaint"),
         urgency=getattr(e, "urgency", "normal"),
         anonymous=int(bool(getattr(e, "anonymous", False))), cb_impossible=None,
+        matter_type=e.matter_type, closed_at=None, reopens=0,
+        petitioner_id=e.petitioner.id, petitioner_name=e.petitioner.name,
+        petitioner_phone=e.petitioner.phone,
     )
 
 
@@ -199,6 +202,7 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.ClockBreached: _clock_mark("breached"),
     Petition.DeadlineExtended: _extended,
     Petition.Escalated: _escalated,
+    Petition.Reopened: _count("reopens"),
     Reminded: _count("reminders"),
     Excluded: _excluded,
     Signed: _signed,
@@ -232,6 +236,10 @@ def apply_event(tx: ViewTx, event: Petition.Event) -> None:
             update(event, new)
             break
     new["status"] = "closed" if new["outcome"] else "open"
+    if not new["outcome"]:
+        new["closed_at"] = None
+    elif old is None or not old["outcome"]:
+        new["closed_at"] = iso(event.occurred_at)
     if old is None:
         tx.insert_case(new)
     else:

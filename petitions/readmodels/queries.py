@@ -13,7 +13,7 @@ running :mod:`petitions.readmodels.runner` (eventsourcing's push subscription).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +115,15 @@ class CaseSummary:
     type: str = "complaint"
     urgency: str = "normal"
     anonymous: bool = False
+    #: The matter type (claim, suggestion, report), when it was closed, how many
+    #: times it was reopened and escalated (督办).
+    matter_type: str | None = None
+    closed_at: datetime | None = None
+    reopens: int = 0
+    escalations: int = 0
+    #: The petitioner's id, name and phone as stored: *sealed* (ciphertext);
+    #: never shown as such (``PetitionService.export_cases`` renders them).
+    sealed_petitioner: tuple[str, str, str] | None = attrs.field(default=None, repr=False)
 
     @classmethod
     def of(cls, row: Mapping[str, Any], stage_label: Label | None = None) -> CaseSummary:
@@ -134,13 +143,19 @@ class CaseSummary:
             workflow_sha256=row.get("workflow_sha256"), stage_label=stage_label,
             type=row.get("request_type") or "complaint", urgency=row.get("urgency") or "normal",
             anonymous=bool(row.get("anonymous")),
+            matter_type=row.get("matter_type"), closed_at=_time(row.get("closed_at")),
+            reopens=int(row.get("reopens") or 0), escalations=int(row.get("escalations") or 0),
+            sealed_petitioner=(row.get("petitioner_id") or "", row.get("petitioner_name") or "",
+                               row.get("petitioner_phone") or ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
         out = attrs.asdict(self)
+        del out["sealed_petitioner"]
         out["filed_at"] = self.filed_at.isoformat()
         out["updated_at"] = self.updated_at.isoformat()
         out["deadline"] = self.deadline.isoformat() if self.deadline else None
+        out["closed_at"] = self.closed_at.isoformat() if self.closed_at else None
         from petitions.timefmt import due_date
 
         found = due_date(self.deadline)
@@ -457,6 +472,19 @@ class ReadModels:
         rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset,
                                      ids=ids)
         return self.summaries(rows)
+
+    def iter_cases(self, *, text: str | None = None, ids: Sequence[str] | None = None,
+                   overdue: bool = False, due_within: timedelta | None = None,
+                   now: datetime | None = None, batch: int = 1000,
+                   **filters: str | None) -> Iterator[CaseSummary]:
+        """Every case matching the filters (as :meth:`cases`, and by deadline as
+        :meth:`cases_by_deadline`), oldest filing first, streamed in batches."""
+        checked = self.check_filters(filters)
+        self.refresh()
+        for row in self.store.iter_cases(checked, text or None,
+                                         deadline_range(overdue, due_within, now), ids=ids,
+                                         batch=batch):
+            yield self.summaries((row,))[0]
 
     def count(self, *, text: str | None = None, ids: Sequence[str] | None = None,
               **filters: str | None) -> int:

@@ -48,6 +48,13 @@ CASE_COLUMNS = (
     # Request type (诉求类型), urgency, anonymous filing, and the local day a
     # call-back was recorded as impossible (anonymous: counted apart).
     "request_type", "urgency", "anonymous", "cb_impossible",
+    # For exports (issue 17): the matter type, when it was closed, and how
+    # many times it was reopened.
+    "matter_type", "closed_at", "reopens",
+    # The petitioner's id, and their name and phone *as sealed* (ciphertext,
+    # as in the events: erasing their key makes these unreadable too), so an
+    # export shows them without reading each petition's events.
+    "petitioner_id", "petitioner_name", "petitioner_phone",
 )
 
 #: ``list`` filters → case index columns.
@@ -74,7 +81,7 @@ _TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
 _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
                   cb_contacted="INTEGER", cb_resolved="INTEGER", reminders="INTEGER",
                   escalations="INTEGER", excluded="INTEGER", returns="INTEGER",
-                  anonymous="INTEGER")
+                  anonymous="INTEGER", reopens="INTEGER")
 
 
 def case_table_sql(seq: str) -> str:
@@ -252,6 +259,26 @@ class ViewStore(TrackingRecorder):
             page = " LIMIT :limit OFFSET :offset"
         order = ("deadline, id" if deadline != (None, None) else "filed_at DESC, id")
         return self._all(f"{self._CASES}{where} ORDER BY {order}{page}", params)
+
+    def iter_cases(self, filters: Mapping[str, str | None], text: str | None = None,
+                   deadline: tuple[str | None, str | None] = (None, None),
+                   ids: Sequence[str] | None = None, batch: int = 1000
+                   ) -> Iterator[dict[str, Any]]:
+        """Every case matching (as :meth:`list_cases`), oldest filing first, read
+        ``batch`` rows at a time by keyset (filed_at, id): never all in memory."""
+        after: tuple[str, str] | None = None
+        while True:
+            params: dict[str, Any] = {"batch": batch}
+            where = self._where(filters, text, params, deadline, ids)
+            if after is not None:
+                params["after_filed"], params["after_id"] = after
+                where += (" AND " if where else " WHERE ") + (
+                    "(filed_at > :after_filed OR (filed_at = :after_filed AND id > :after_id))")
+            rows = self._all(f"{self._CASES}{where} ORDER BY filed_at, id LIMIT :batch", params)
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = (rows[-1]["filed_at"], rows[-1]["id"])
 
     def count_cases(self, filters: Mapping[str, str | None], text: str | None = None,
                     deadline: tuple[str | None, str | None] = (None, None),
