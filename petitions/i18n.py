@@ -109,6 +109,8 @@ def error_text(exc: Exception, lang: str) -> str:
         return m("petition {id} was changed by someone else; reload and retry", **p)
     if code == "workflow_not_found":
         return m("unknown workflow {workflow}; known: {known}", **p)
+    if code == "missing_dependency":
+        return m("charts need matplotlib: {hint}", hint=p.get("hint", ""))
     if code == "invalid_input":
         field = m(p.get("field", ""))
         kind = p.get("kind", "invalid")

@@ -74,7 +74,7 @@ READERS: frozenset[Path_] = frozenset({
     ("caseload",), ("db", "info"), ("feed",), ("history",), ("list",),
     ("privacy", "keys", "new"), ("privacy", "keys", "status"), ("show",), ("stats",),
     ("views", "run"), ("workflows", "list"), ("api-key", "list"), ("serve",),
-    ("org", "show"), ("rank",), ("workflows", "show"),
+    ("org", "show"), ("rank",), ("report",), ("workflows", "show"),
     ("workflows", "validate"),
 })
 
