@@ -73,8 +73,9 @@ class Page:
 
     def section(self, key: str, title: str, chart: str | None, table: str, groups: int,
                 note: str = "") -> str:
+        empty = self.m("No data for this period.")
         body = (f'<div class="chart">{chart}</div>' if chart is not None
-                else f'<p class="empty">{escape(self.m("No data for this period."))}</p>')
+                else f'<p class="empty">{escape(empty)}</p>')
         extra = f'<p class="note">{escape(note)}</p>' if note else ""
         return (f'<section id="{key}" data-groups="{groups}"><h2>{escape(title)}</h2>{extra}'
                 f'<div class="pair">{body}<div class="numbers">{table}</div></div></section>')
@@ -132,11 +133,11 @@ class Page:
             chart = self.draw("trend", charts.width_for(len(months), 0.7), 4.0,
                               lambda fig, ax: charts.trend(
                                   fig, ax, months, [filed.get(mo, 0) for mo in months],
-                                  series, m("Filed")))
+                                  series, m("Filings")))
         filed_rows = [f'<tr data-group="{mo}"><td>{mo}</td>'
                       f'<td class="n" data-key="filed">{filed.get(mo, 0)}</td></tr>'
                       for mo in months]
-        tables = (self.table([m("Month"), m("Filed")], filed_rows, "filings")
+        tables = (self.table([m("Month"), m("Filings")], filed_rows, "filings")
                   + self.table(self.rate_headers(m("Month")),
                                self.rate_rows("month", d.monthly_rates), "monthly-rates"))
         return self.section("trend", m("Monthly trend: filings and the three rates"), chart,
@@ -204,7 +205,7 @@ class Page:
                 f'<td class="n" data-key="filed">{cell[(c, k)]}</td></tr>'
                 for c in comms for k in cats if cell.get((c, k))]
         return self.section("hot", m("Hot spots: community × category"), chart,
-                            self.table([m("Community"), m("Category"), m("Filed")], rows,
+                            self.table([m("Community"), m("Category"), m("Filings")], rows,
                                        "hot"), len(comms),
                             m("Filings in the period; the {c} communities and {k} categories "
                               "with the most.", c=len(comms), k=len(cats)))
@@ -249,14 +250,14 @@ class Page:
         payload = json.dumps(d.to_dict(), ensure_ascii=False).replace("</", "<\\/")
         html_lang = "zh-CN" if self.lang == "zh" else "en"
         title = m("Petitions report")
+        meta = " · ".join((m("Period: {period}", period=period),
+                           m("Grouped by: {by}", by=m(d.by.capitalize())),
+                           m("Made at {time}", time=show(d.generated_at))))
         return (
             f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-            f"<h1>{escape(title)}</h1><p class=\"meta\">"
-            f"{escape(m('Period: {period}', period=period))} · "
-            f"{escape(m('Grouped by: {by}', by=m(d.by.capitalize())))} · "
-            f"{escape(m('Made at {time}', time=show(d.generated_at)))}</p>"
+            f'<h1>{escape(title)}</h1><p class="meta">{escape(meta)}</p>'
             + "".join(parts)
             + f'<script type="application/json" id="report-data">{payload}</script>'
             "</body></html>\n")
