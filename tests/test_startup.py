@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("rich", "babel", "chinese_calendar", "petitions.audit.replay", "petitions.audit.verify",
          "petitions.audit.exchange",
          "petitions.deadlines.sweep", "petitions.feed", "petitions.demo", "petitions.importer",
-         "petitions.privacy.retention", "workflows.diagram", "psycopg")
+         "petitions.privacy.retention", "workflows.diagram", "psycopg",
+         # the report's charts (issue 17): matplotlib only when a report is drawn
+         "matplotlib", "petitions.reports")
 
 
 def _modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
@@ -87,7 +89,8 @@ def test_help_pages_import_only_what_they_list() -> None:
     assert "petitions.domain.commands" in loaded
     assert not {m for m in loaded if m.startswith(("petitions.service", "petitions.core",
                                                    "petitions.domain.petition", "eventsourcing",
-                                                   "petitions.readmodels", "rich"))}
+                                                   "petitions.readmodels", "rich",
+                                                   "matplotlib", "petitions.reports"))}
 
 
 def test_registry_validates_a_definition_on_first_use(tmp_path: Path) -> None:

@@ -75,14 +75,14 @@ def svg(fig: Figure) -> str:
     import io
 
     out = io.StringIO()
-    fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(out, format="svg", metadata={"Date": None})
     text = out.getvalue()
     text = text[text.index("<svg"):]
     return re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
 
 
 def png(fig: Figure, path: str) -> None:
-    fig.savefig(path, format="png", dpi=150, bbox_inches="tight")
+    fig.savefig(path, format="png", dpi=150)
 
 
 def width_for(n: int, per: float, least: float = 6.0, most: float = 18.0) -> float:
