@@ -1215,7 +1215,12 @@ def report(out: str, by: str, date_from: datetime | None, date_to: datetime | No
                         lang=state.lang, progress=progress)
     if shown:
         click.echo(state.m("report: drawing the charts"), err=True)
-    pngs = write_report(data, out, state.lang, png_dir)
+    try:
+        pngs = write_report(data, out, state.lang, png_dir)
+    except OSError as exc:  # not the store: the file or folder to write
+        where = png_dir if png_dir and not os.path.isdir(png_dir) else out
+        _fail(state.m("cannot write {path}: {detail}", path=where,
+                      detail=exc.strerror or str(exc)))
     if state.as_json:
         _dump({"out": out, "png": [str(p) for p in pngs], **data.to_dict()})
         return

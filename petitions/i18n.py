@@ -78,6 +78,8 @@ WORDS = (
     N_("enterprise_liaison"), N_("building_leader"), N_("enterprise_department"),
     N_("enterprise_cadre"), N_("grid_worker"), N_("caseworker"), N_("supervisor"),
     N_("intake_clerk"), N_("administrator"), N_("PETITIONS_OFFICE_PREFIX"),
+    # the report's period (issue 17)
+    N_("date_from"), N_("date_to"),
 )
 
 
@@ -141,6 +143,10 @@ def error_text(exc: Exception, lang: str) -> str:
             return m("{field}: extensions may total at most {cap} days ({granted} already "
                      "granted)", field=field, cap=p.get("cap", ""),
                      granted=p.get("granted", ""))
+        if kind == "before_start":
+            return m("{field}: must not be before the first day", field=field)
+        if kind == "not_a_day":
+            return m("{field}: must be a day, YYYY-MM-DD", field=field)
         if kind == "too_long":
             return m("{field}: is too long", field=field)
         if kind == "too_large":

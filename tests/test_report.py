@@ -187,3 +187,14 @@ def test_the_report_renders_in_chromium(store: str, tmp_path: Path) -> None:
         assert len(page.bars(section)) == per_group * groups, section
     assert dom.count("<svg") == 6
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20000
+
+
+def test_an_unwritable_output_is_one_line_naming_it(store: str, tmp_path: Path) -> None:
+    out = tmp_path / "no" / "such" / "dir" / "r.html"
+    failed = run("--db", store, "--lang", "en", "report", "--out", str(out))
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert failed.stderr.count("\n") == 1 and str(out) in failed.stderr
+    assert "store" not in failed.stderr
+    zh = run("--db", store, "--lang", "zh", "report", "--out", str(tmp_path / "r.html"),
+             "--from", "2022-07-01", "--to", "2022-06-01")
+    assert zh.exit_code == 1 and "must" not in zh.stderr and "截止日" in zh.stderr

@@ -116,17 +116,17 @@ def check_period(date_from: str | None, date_to: str | None) -> None:
     """Refuse days that are not ``YYYY-MM-DD`` or a period that ends before it starts."""
     from petitions.errors import InvalidInput
 
-    for name, value in (("from", date_from), ("to", date_to)):
+    for name, value in (("date_from", date_from), ("date_to", date_to)):
         if value is None:
             continue
         try:
             date.fromisoformat(value)
         except (TypeError, ValueError):
-            raise InvalidInput(name, "must be a day, YYYY-MM-DD", kind="invalid") from None
+            raise InvalidInput(name, "must be a day, YYYY-MM-DD", kind="not_a_day") from None
         if len(value) != 10:
-            raise InvalidInput(name, "must be a day, YYYY-MM-DD", kind="invalid")
+            raise InvalidInput(name, "must be a day, YYYY-MM-DD", kind="not_a_day")
     if date_from and date_to and date_to < date_from:
-        raise InvalidInput("to", "must not be before the first day", kind="invalid")
+        raise InvalidInput("date_to", "must not be before the first day", kind="before_start")
 
 
 def build_report(svc: PetitionService, by: str = "street", *, date_from: str | None = None,
