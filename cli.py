@@ -1501,6 +1501,57 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
              pct(g.satisfaction_rate), *((g.impossible,) if apart else ())) for g in groups])
 
 
+@main.command(help=_h("Write a report people look at: one self-contained HTML file with the "
+                      "three rates, monthly trends, backlog, overdue work, hot spots and the "
+                      "unit ranking as charts, each beside its numbers."))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              metavar="FILE.html", help=_h("The HTML file to write."))
+@click.option("--by", type=LibraryChoice("petitions.reports.data:REPORT_BY"),
+              default="street", show_default=True, help=_h("Group the rates by."))
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help=_h("First day (local), YYYY-MM-DD."))
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help=_h("Last day (local), YYYY-MM-DD."))
+@click.option("--png-dir", "png_dir", type=click.Path(file_okay=False), default=None,
+              metavar="DIR", help=_h("Also write each chart as a PNG file in DIR."))
+@_handled
+@_reports_poisoned
+def report(out: str, by: str, date_from: datetime | None, date_to: datetime | None,
+           png_dir: str | None) -> None:
+    from petitions.reports.charts import require_plotting
+
+    state = _state()
+    require_plotting()  # before any work: one line saying how to install it
+    from petitions.reports import build_report, write_report
+    from petitions.reports.data import PROGRESS_OVER
+
+    svc = state.service()
+    shown = svc.read_models.count() >= PROGRESS_OVER
+
+    def progress(step: int, steps: int, what: str) -> None:
+        if shown:
+            click.echo(state.m("report: step {step} of {steps}: {what}", step=step,
+                               steps=steps, what=state.m(what)), err=True)
+
+    data = build_report(svc, by, date_from=date_from.strftime("%Y-%m-%d") if date_from
+                        else None, date_to=date_to.strftime("%Y-%m-%d") if date_to else None,
+                        lang=state.lang, progress=progress)
+    if shown:
+        click.echo(state.m("report: drawing the charts"), err=True)
+    try:
+        pngs = write_report(data, out, state.lang, png_dir)
+    except OSError as exc:  # not the store: the file or folder to write
+        where = png_dir if png_dir and not os.path.isdir(png_dir) else out
+        _fail(state.m("cannot write {path}: {detail}", path=where,
+                      detail=exc.strerror or str(exc)))
+    if state.as_json:
+        _dump({"out": out, "png": [str(p) for p in pngs], **data.to_dict()})
+        return
+    click.echo(state.m("report written to {out}", out=out))
+    for path in pngs:
+        click.echo(str(path))
+
+
 @main.command(help=_h("Open and closed petitions per assignee, mediator or lead unit."))
 @click.option("--role", type=LibraryChoice("petitions.readmodels.queries:CASELOAD_VIEWS"),
               default="assignee", show_default=True,

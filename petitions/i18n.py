@@ -82,6 +82,8 @@ WORDS = (
     N_("level"),
     # request types, urgency, anonymous filing (issue 14)
     N_("type"), N_("urgency"), N_("anonymous"), N_("contacted"),
+    # the report's period (issue 17)
+    N_("date_from"), N_("date_to"),
 )
 
 
@@ -118,6 +120,8 @@ def error_text(exc: Exception, lang: str) -> str:
         return m("petition {id} was changed by someone else; reload and retry", **p)
     if code == "workflow_not_found":
         return m("unknown workflow {workflow}; known: {known}", **p)
+    if code == "missing_dependency":
+        return m("charts need matplotlib: {hint}", hint=p.get("hint", ""))
     if code == "invalid_input":
         field = m(p.get("field", ""))
         kind = p.get("kind", "invalid")
@@ -162,6 +166,10 @@ def error_text(exc: Exception, lang: str) -> str:
         if kind == "answer_now_type":
             return m("{field}: only these types may be answered at once (即时办结): {valid}",
                      field=field, valid=p.get("valid") or m("none"))
+        if kind == "before_start":
+            return m("{field}: must not be before the first day", field=field)
+        if kind == "not_a_day":
+            return m("{field}: must be a day, YYYY-MM-DD", field=field)
         if kind == "too_long":
             return m("{field}: is too long", field=field)
         if kind == "not_text":

@@ -24,11 +24,26 @@ log = get_logger("petitions")
 
 #: The operations the policy grants.
 OPERATIONS = ("campaign_open", "demo", "views_rebuild", "db_init", "audit_import")
+#: The views the policy grants (``[read]``): read-only, so auditors may be granted them.
+READS = ("dashboard",)
 
 
 @attrs.frozen
 class OperationsPolicy:
     grants: dict[str, tuple[str, ...]]
+    #: ``[read]``: view → roles that may see it (``dashboard``).
+    reads: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+    def may_read(self, role: str, view: str) -> bool:
+        """Whether ``role`` may see ``view`` (one of :data:`READS`)."""
+        return role in self.reads.get(view, ())
+
+    def check_read(self, role: str, view: str) -> None:
+        """Raise (and log) :class:`PermissionDenied` unless ``role`` may see ``view``."""
+        if not self.may_read(role, view):
+            exc = PermissionDenied(role, view, self.reads.get(view, ()))
+            log.warning("refused: %s", exc)
+            raise exc
 
     def roles_for(self, operation: str) -> tuple[str, ...]:
         return self.grants.get(operation, ())
@@ -48,20 +63,25 @@ class OperationsPolicy:
 
 def parse_operations(text: str) -> OperationsPolicy:
     """Read and check a policy given as TOML text."""
-    roles = tomllib.loads(text).get("roles", {})
-    grants: dict[str, tuple[str, ...]] = {}
-    for operation, granted in roles.items():
-        if operation not in OPERATIONS:
-            raise ValueError(f"operations.toml: roles.{operation}: unknown operation; "
-                             f"known: {', '.join(OPERATIONS)}")
-        if not isinstance(granted, list) or not all(isinstance(r, str) for r in granted):
-            raise ValueError(f"operations.toml: roles.{operation} must be a list of roles")
-        unknown = set(granted) - ROLES
-        if unknown:
-            raise ValueError(f"operations.toml: roles.{operation}: unknown role(s) "
-                             f"{', '.join(sorted(unknown))}")
-        grants[operation] = tuple(granted)
-    return OperationsPolicy(grants)
+    data = tomllib.loads(text)
+    tables = []
+    for section, known in (("roles", OPERATIONS), ("read", READS)):
+        grants: dict[str, tuple[str, ...]] = {}
+        for operation, granted in data.get(section, {}).items():
+            if operation not in known:
+                raise ValueError(f"operations.toml: {section}.{operation}: unknown "
+                                 f"{'operation' if section == 'roles' else 'view'}; "
+                                 f"known: {', '.join(known)}")
+            if not isinstance(granted, list) or not all(isinstance(r, str) for r in granted):
+                raise ValueError(f"operations.toml: {section}.{operation} must be a list "
+                                 "of roles")
+            unknown = set(granted) - ROLES
+            if unknown:
+                raise ValueError(f"operations.toml: {section}.{operation}: unknown role(s) "
+                                 f"{', '.join(sorted(unknown))}")
+            grants[operation] = tuple(granted)
+        tables.append(grants)
+    return OperationsPolicy(tables[0], tables[1])
 
 
 @cache

@@ -74,7 +74,7 @@ READERS: frozenset[Path_] = frozenset({
     ("caseload",), ("db", "info"), ("feed",), ("history",), ("list",),
     ("privacy", "keys", "new"), ("privacy", "keys", "status"), ("show",), ("stats",),
     ("views", "run"), ("workflows", "list"), ("api-key", "list"), ("serve",),
-    ("org", "show"), ("rank",), ("workflows", "show"),
+    ("org", "show"), ("rank",), ("report",), ("workflows", "show"),
     ("workflows", "validate"),
     # A reader of the case index; with --reveal it records each reveal in the
     # petitioner's privacy record, granted by privacy.toml [roles] reveal, as

@@ -29,7 +29,9 @@ HEAVY = ("rich", "babel", "chinese_calendar", "petitions.audit.replay", "petitio
          # values are transcoded with attrs alone; logging is imported when the
          # library first logs; the calendar when a deadline is counted
          "cattrs", "logging", "petitions.deadlines.calendar", "petitions.deadlines.clock",
-         "petitions.campaigns", "petitions.domain.register", "importlib.resources")
+         "petitions.campaigns", "petitions.domain.register", "importlib.resources",
+         # the report's charts (issue 17): matplotlib only when a report is drawn
+         "matplotlib", "petitions.reports")
 
 
 def _modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
@@ -92,7 +94,8 @@ def test_help_pages_import_only_what_they_list() -> None:
     assert "petitions.domain.commands" in loaded
     assert not {m for m in loaded if m.startswith(("petitions.service", "petitions.core",
                                                    "petitions.domain.petition", "eventsourcing",
-                                                   "petitions.readmodels", "rich"))}
+                                                   "petitions.readmodels", "rich",
+                                                   "matplotlib", "petitions.reports"))}
 
 
 def test_registry_validates_a_definition_on_first_use(tmp_path: Path) -> None:

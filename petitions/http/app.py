@@ -44,7 +44,8 @@ log = get_logger("petitions.http")
 PROBLEM = "application/problem+json"
 _STATUS = {"not_found": 404, "invalid_input": 422, "permission_denied": 403,
            "transition_not_allowed": 409, "concurrent_update": 409,
-           "workflow_not_found": 422, "repeat_filing": 409, "key_refused": 401}
+           "workflow_not_found": 422, "repeat_filing": 409, "key_refused": 401,
+           "missing_dependency": 503}
 MAX_LIST = 500
 #: Requests handled at once by one server process (worker threads).
 DEFAULT_THREADS = 8
@@ -459,12 +460,40 @@ class HelpedAttrsSchemaPlugin(AttrsSchemaPlugin):
                     kwarg_definition=(KwargDefinition(description=helps[name])
                                       if name in helps else None))
                 for name in fields})
+# ------------------------------------------------------------------ dashboard
+# An HTML page for people, not part of the JSON API's OpenAPI document.
+@get("/dashboard", media_type="text/html", include_in_schema=False)
+@threaded
+def dashboard(request: Request[Any, Any, Any], by: str = "street",
+              date_from: Annotated[str | None, Parameter(query="from")] = None,
+              date_to: Annotated[str | None, Parameter(query="to")] = None,
+              api_key: str | None = None) -> Response[str]:
+    """The report of ``petitions report``, live: the three rates by ``by``, monthly
+    trends, backlog, overdue work, hot spots, the unit ranking (local days
+    ``from`` … ``to``, ``YYYY-MM-DD``).  Staff keys only (``[read] dashboard`` of
+    the operations policy), as a Bearer token or ``api_key``; read-only."""
+    from petitions.operations import operations_policy
+    from petitions.reports import build_report, render_html
+
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    given = token.strip() if scheme.lower() == "bearer" and token.strip() else api_key
+    if not given:
+        raise KeyRefused("missing")
+    key = _backend(request).key(given)
+    operations_policy().check_read(key.role, "dashboard")
+    svc = _backend(request).service()
+    lang = _lang(request)
+    data = build_report(svc, by, date_from=date_from or None, date_to=date_to or None,
+                        lang=lang)
+    return Response(render_html(data, lang), media_type="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-store"})
 
 
 def route_handlers() -> list[Any]:
     commands = [_command_route(spec) for spec in command_specs().values()]
     return [open311_get, open311_get_one, open311_post, api_list, api_file, api_get,
-            api_history, api_changes, *commands]
+            api_history, api_changes, dashboard, *commands]
 
 
 def create_app(url: str | None = None, *,

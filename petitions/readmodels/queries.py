@@ -556,6 +556,31 @@ class ReadModels:
         self.refresh()
         return self.store.unit_counts()
 
+    def group_counts(self, groups: Sequence[str], *, open_only: bool = False,
+                     filed_from: datetime | None = None, filed_to: datetime | None = None,
+                     overdue_at: datetime | None = None) -> list[tuple[tuple[str, ...], int]]:
+        """How many cases per combination of ``groups`` (``street``, ``community``,
+        ``grid``, ``category``, ``unit``, ``workflow``, ``stage``, ``hour``): open ones
+        only if ``open_only``; filed at or after ``filed_from`` and before
+        ``filed_to``; with ``overdue_at``, only those whose running clock is overdue
+        then (as ``list --overdue``)."""
+        from petitions.readmodels.projection import iso
+        from petitions.readmodels.store import REPORT_GROUPS
+
+        unknown = [g for g in groups if g not in REPORT_GROUPS]
+        if unknown or not groups:
+            from petitions.errors import InvalidInput
+
+            raise InvalidInput("by", f"must be among {', '.join(REPORT_GROUPS)}",
+                               kind="unknown_code", value=", ".join(unknown),
+                               valid=", ".join(REPORT_GROUPS))
+        self.refresh()
+        deadline = deadline_range(True, None, overdue_at) if overdue_at else (None, None)
+        return self.store.group_counts(
+            groups, open_only=open_only, deadline=deadline,
+            filed=(iso(filed_from) if filed_from else None,
+                   iso(filed_to) if filed_to else None))
+
     def stats(self, by: str = "street", date_from: str | None = None,
               date_to: str | None = None,
               rollup: Callable[[str], Sequence[str]] | None = None) -> list[RateGroup]:

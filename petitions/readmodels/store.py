@@ -73,6 +73,14 @@ GROUP_EXPRESSIONS: Mapping[str, str] = {
     "year": "substr(cb_day, 1, 4)",
 }
 
+#: What the report (``petitions report``) counts cases by → SQL expression; ``hour``
+#: is the UTC hour filed (``YYYY-MM-DDTHH``), turned into local days and months.
+REPORT_GROUPS: Mapping[str, str] = {
+    "street": "street", "community": "community", "grid": "grid", "category": "category",
+    "unit": "COALESCE(lead_unit, '')", "workflow": "workflow", "stage": "stage",
+    "hour": "substr(filed_at, 1, 13)",
+}
+
 _INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_unit",
             "assignee", "mediator", "category", "channel", "campaign_id", "filed_at",
             "cb_day", "deadline", "next_due")
@@ -356,6 +364,32 @@ class ViewStore(TrackingRecorder):
         rows = self._all("SELECT lead_unit, status, COUNT(*) AS n FROM {petition_index} "
                          "WHERE lead_unit IS NOT NULL GROUP BY lead_unit, status")
         return [(str(r["lead_unit"]), r["status"] == "open", int(r["n"])) for r in rows]
+
+    def group_counts(self, groups: Sequence[str], *, open_only: bool = False,
+                     filed: tuple[str | None, str | None] = (None, None),
+                     deadline: tuple[str | None, str | None] = (None, None)
+                     ) -> list[tuple[tuple[str, ...], int]]:
+        """``((value, …), count)`` of cases per combination of ``groups`` (names of
+        :data:`REPORT_GROUPS`), of open cases only if ``open_only``, filed within
+        ``filed`` (from inclusive, to exclusive: sortable UTC texts, either open) and
+        with a running clock's deadline within ``deadline`` (as :meth:`list_cases`)."""
+        params: dict[str, Any] = {}
+        where = self._where({"status": "open"} if open_only else {}, None, params, deadline)
+        conditions = [where[len(" WHERE "):]] if where else []
+        after, before = filed
+        if after is not None:
+            params["filed_after"] = after
+            conditions.append("filed_at >= :filed_after")
+        if before is not None:
+            params["filed_before"] = before
+            conditions.append("filed_at < :filed_before")
+        exprs = [REPORT_GROUPS[g] for g in groups]
+        cols = ", ".join(f"{e} AS g{i}" for i, e in enumerate(exprs))
+        clause = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+        rows = self._all(f"SELECT {cols}, COUNT(*) AS n FROM {{petition_index}}{clause} "
+                         f"GROUP BY {', '.join(exprs)}", params)
+        return [(tuple(str(r[f"g{i}"] or "") for i in range(len(exprs))), int(r["n"]))
+                for r in rows]
 
     def _rates_source(self) -> str:
         """The FROM clause of the rates query (a dialect may add an index hint)."""
