@@ -9,10 +9,13 @@ a door-to-door campaign — counted by the campaign, all in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 import attrs
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from petitions.core import Store, as_id
@@ -27,11 +30,14 @@ from petitions.domain.finality import (
 )
 from petitions.domain.petition import Petition, petition_id_for
 from petitions.domain.values import Actor, Location, Petitioner
-from petitions.errors import ConcurrentUpdate, InvalidInput, RepeatFiling
+from petitions.errors import ConcurrentUpdate, InvalidInput, PetitionError, RepeatFiling
 from petitions.privacy.core import NewKey, Privacy
 from petitions.recorders import ALSO_WRITE, writes_alongside
-from petitions.sidetables import filing_writes
+from petitions.sidetables import Write, filing_writes
 from petitions.taxonomy import taxonomy
+
+if TYPE_CHECKING:
+    from petitions.domain.definitions import WorkflowDefinition
 
 
 def campaign_of(store: Store, campaign_id: UUID | str) -> Campaign:
@@ -66,7 +72,34 @@ def similar_concluded(store: Store, petitioner_id: str, title: str,
     return found.similar(normalised_facts(title.strip(), description.strip()))
 
 
-def file_petition(
+@attrs.define
+class Prepared:
+    """A filing decided but not saved: the aggregates to save, the rows to
+    write in their transaction, and what to do once it committed."""
+
+    petition: Petition
+    petitioner: Petitioner  # with its id (minted when it had none)
+    minted: bool
+    definition: WorkflowDefinition | None
+    campaign: Campaign | None
+    writes: list[Write]
+    committed: Callable[[bool], None]
+    new_key: NewKey | None
+
+    def aggregates(self) -> list[Aggregate]:
+        return [a for a in (self.definition, self.petition, self.campaign) if a is not None]
+
+    def kept(self, store: Store, alongside: bool) -> None:
+        """The transaction committed: keep the key, numbers and cached state."""
+        if self.definition is not None:
+            store.stored_hashes.add(self.definition.sha256)
+        if self.new_key is not None:
+            self.new_key.kept()
+        self.committed(alongside)
+        store.remember(self.petition)
+
+
+def prepare_filing(
     store: Store,
     privacy: Privacy,
     *,
@@ -83,13 +116,8 @@ def file_petition(
     campaign_id: UUID | None = None,
     at: datetime | None = None,
     source: str = "",
-) -> UUID:
-    """File a petition and return its id (see
-    :meth:`petitions.service.PetitionService.file`)."""
-    if idempotency_key:
-        existing = petition_id_for(idempotency_key.strip())
-        if store.exists(existing):
-            return existing
+) -> Prepared:
+    """Decide a filing (every check :func:`file_petition` makes) without saving it."""
     tax = taxonomy()
     tax.check("categories", category)
     tax.check("channels", channel)
@@ -106,8 +134,7 @@ def file_petition(
     # petitioner's key is stored with the events of the filing, when the
     # store can write it in their transaction (both shipped backends can).
     new_key: NewKey | None = None
-    alongside = writes_alongside(store.recorder)
-    if alongside:
+    if writes_alongside(store.recorder):
         sealed, new_key = privacy.seal_for_filing(petitioner, new=minted)
     else:
         sealed = privacy.seal_petitioner(petitioner)
@@ -134,6 +161,44 @@ def file_petition(
     writes, committed = filing_writes(store, privacy, petition.id, petitioner, occurred_at)
     if new_key is not None:
         writes.insert(0, new_key.write)
+    return Prepared(petition, petitioner, minted, definition, campaign, writes, committed,
+                    new_key)
+
+
+def file_petition(
+    store: Store,
+    privacy: Privacy,
+    *,
+    actor: Actor,
+    petitioner: Petitioner,
+    title: str,
+    description: str,
+    category: str,
+    channel: str,
+    location: Location | None = None,
+    workflow: str = "standard",
+    matter_type: str = "claim",
+    idempotency_key: str | None = None,
+    campaign_id: UUID | None = None,
+    at: datetime | None = None,
+    source: str = "",
+) -> UUID:
+    """File a petition and return its id (see
+    :meth:`petitions.service.PetitionService.file`)."""
+    if idempotency_key:
+        existing = petition_id_for(idempotency_key.strip())
+        if store.exists(existing):
+            return existing
+    prepared = prepare_filing(
+        store, privacy, actor=actor, petitioner=petitioner, title=title,
+        description=description, category=category, channel=channel, location=location,
+        workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
+        campaign_id=campaign_id, at=at, source=source)
+    occurred_at: datetime = prepared.petition.filed_at
+    petition, definition = prepared.petition, prepared.definition
+    campaign, new_key = prepared.campaign, prepared.new_key
+    petitioner = prepared.petitioner
+    alongside = writes_alongside(store.recorder)
 
     def again() -> UUID:  # the failed save collected the pending events
         return file_petition(store, privacy, actor=actor, petitioner=petitioner, title=title,
@@ -143,17 +208,17 @@ def file_petition(
                              at=occurred_at, source=source)
 
     try:
-        store.save(*(a for a in (definition, petition, campaign) if a is not None),
-                   **({ALSO_WRITE: writes} if alongside else {}))
+        store.save(*prepared.aggregates(),
+                   **({ALSO_WRITE: prepared.writes} if alongside else {}))
     except IntegrityError:
         if idempotency_key and store.exists(petition.id):
             return petition.id
         if definition is not None:
             # Another writer stored the same definition first: file again,
             # without it.
-            store.stored_hashes.add(wf.sha256)
+            store.stored_hashes.add(definition.sha256)
             return again()
-        if new_key is not None and not minted and privacy.has_live_key(petitioner.id):
+        if new_key is not None and not prepared.minted and privacy.has_live_key(petitioner.id):
             # Another filing stored this petitioner's first data key
             # meanwhile (ours was refused with the events): file again,
             # sealed under that key.
@@ -162,10 +227,81 @@ def file_petition(
             raise ConcurrentUpdate(campaign.id, "the campaign collected another "
                                    "petition at the same time") from None
         raise ConcurrentUpdate(petition.id, "id already taken") from None
-    if definition is not None:
-        store.stored_hashes.add(wf.sha256)
-    if new_key is not None:
-        new_key.kept()
-    committed(alongside)
-    store.remember(petition)
+    prepared.kept(store, alongside)
     return petition.id
+
+
+def file_petitions(store: Store, privacy: Privacy,
+                   filings: Sequence[Mapping[str, Any]],
+                   ) -> list[tuple[UUID, bool] | PetitionError]:
+    """File many petitions (each the keyword arguments of :func:`file_petition`,
+    an ``idempotency_key`` each), in order, in as few transactions as they
+    allow: all of them in one ``save`` — their events, numbers, caller index
+    rows and new keys commit together or not at all.
+
+    Returns one item per filing handled: its id and whether it was filed now
+    (``False``: already present by its key), or the error that refused it; filing stops at the first
+    refused one (the last item then), the ones before it are filed.  A
+    filing sharing a petitioner id, a campaign or a key with an earlier one
+    of the same call starts a new transaction (their keys and tallies are
+    taken in order).  Should the transaction fail (another writer filed one
+    of them, stored the workflow text or a first key meanwhile), each is
+    filed again on its own with :func:`file_petition`, which knows how.
+    """
+    out: list[tuple[UUID, bool] | PetitionError] = []
+    batch: list[Prepared] = []
+    kwargs_of: list[Mapping[str, Any]] = []
+    seen: set[Any] = set()
+    definitions: set[str] = set()
+    alongside = writes_alongside(store.recorder)
+
+    def flush() -> None:
+        if not batch:
+            return
+        try:
+            store.save(*(a for p in batch for a in p.aggregates()),
+                       **({ALSO_WRITE: [w for p in batch for w in p.writes]}
+                          if alongside else {}))
+        except IntegrityError:
+            for kw in kwargs_of:  # the failed save collected the pending events
+                file_petition(store, privacy, **kw)
+        else:
+            for p in batch:
+                p.kept(store, alongside)
+        batch.clear()
+        kwargs_of.clear()
+        seen.clear()
+        definitions.clear()
+
+    for kw in filings:
+        key = str(kw.get("idempotency_key") or "").strip()
+        pid = petition_id_for(key) if key else None
+        if pid is not None and (pid in seen or store.exists(pid)):
+            if pid in seen:
+                flush()
+            out.append((pid, False))
+            continue
+        petitioner_id = getattr(kw.get("petitioner"), "id", "")
+        shared = {("p", petitioner_id)} if petitioner_id else set()
+        if kw.get("campaign_id") is not None:
+            shared.add(("c", kw["campaign_id"]))
+        if shared & seen or not alongside:
+            flush()
+        try:
+            prepared = prepare_filing(store, privacy, **kw)
+        except PetitionError as exc:
+            flush()
+            out.append(exc)
+            return out
+        if prepared.definition is not None:
+            if prepared.definition.sha256 in definitions:
+                prepared.definition = None  # already in this transaction
+            else:
+                definitions.add(prepared.definition.sha256)
+        batch.append(prepared)
+        kwargs_of.append({**kw, "at": prepared.petition.filed_at})
+        seen.update(shared)
+        seen.add(pid if pid is not None else prepared.petition.id)
+        out.append((prepared.petition.id, True))
+    flush()
+    return out
