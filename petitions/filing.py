@@ -150,7 +150,8 @@ def prepare_filing(
         petition.keep_time(wf, store.timekeeper, actor, occurred_at, wf.initial, "accept")
     if campaign is not None:
         campaign.collect(petition.id, actor, occurred_at)
-    similar = similar_concluded(store, petitioner.id, title, description)
+    # A petitioner whose id was made just now has no concluded matters.
+    similar = () if minted else similar_concluded(store, petitioner.id, title, description)
     if similar:
         # The same matter was refused above; a similar one only warns.
         petition.trigger_event(Petition.SimilarToConcluded, actor=actor,
@@ -273,10 +274,11 @@ def file_petitions(store: Store, privacy: Privacy,
         seen.clear()
         definitions.clear()
 
-    for kw in filings:
-        key = str(kw.get("idempotency_key") or "").strip()
+    keys = [str(kw.get("idempotency_key") or "").strip() for kw in filings]
+    present = store.existing([petition_id_for(k) for k in keys if k])
+    for kw, key in zip(filings, keys, strict=True):
         pid = petition_id_for(key) if key else None
-        if pid is not None and (pid in seen or store.exists(pid)):
+        if pid is not None and (pid in seen or pid in present):
             if pid in seen:
                 flush()
             out.append((pid, False))

@@ -286,9 +286,10 @@ def check_encoding(encoding: str | None) -> str:
 
 
 def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
-                 encoding: str | None = None) -> Iterator[Filing | LineError]:
+                 encoding: str | None = None, *,
+                 checked: bool = True) -> Iterator[Filing | LineError]:
     """Each non-blank line of ``path``, parsed and checked (filed by ``actor``),
-    or its error."""
+    or its error (``checked=False``: parsed only — filing checks it again)."""
     codec = check_encoding(encoding)
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
@@ -306,7 +307,8 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
             try:
                 filing = parse_line(number, text)
                 filing = attrs.evolve(filing, kwargs={**filing.kwargs, "actor": actor})
-                check(svc, filing)
+                if checked:
+                    check(svc, filing)
             except PetitionError as exc:
                 yield LineError(number, str(exc))
             except (TypeError, ValueError) as exc:
@@ -316,20 +318,23 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
 
 
 def run_import(
-    svc: Filer, read: Callable[[], Iterator[Filing | LineError]], *, on_error: str,
+    svc: Filer, read: Callable[[bool], Iterator[Filing | LineError]], *, on_error: str,
     progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
 ) -> ImportReport:
-    """Check every item ``read()`` yields, then file the good ones in batches
-    (see the module text); the loop both the JSON Lines and the CSV import run.
+    """Check every item ``read(True)`` yields, then file the good ones in
+    batches (see the module text); the loop both the JSON Lines and the CSV
+    import run.
 
-    ``read`` is called twice (check, then file) and must yield the same items.
+    ``read`` is called twice and must yield the same items: ``read(True)``
+    parsed and checked, then ``read(False)`` parsed only (the filing checks
+    each again as it decides it).
     """
     if on_error not in ON_ERROR:
         raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
     # 1. Check the whole file first: a refused file writes nothing.
     errors: list[LineError] = []
     total = 0
-    for item in read():
+    for item in read(True):
         total += 1
         if isinstance(item, LineError):
             errors.append(item)
@@ -338,13 +343,13 @@ def run_import(
                                          skipped=len(errors), errors=tuple(errors),
                                          stopped=True))
     # 2. File the good lines, a batch per transaction, keyed by idempotency keys.
-    imported = existing = done = 0
+    imported = existing = 0
     stopped = False
     pending: list[Filing] = []
 
     def flush() -> bool:
         """File ``pending``; False when a refusal stops the import."""
-        nonlocal imported, existing, done
+        nonlocal imported, existing
         while pending:
             results = svc.file_batch([f.kwargs for f in pending])
             for filing, result in zip(pending, results, strict=False):
@@ -359,9 +364,10 @@ def run_import(
             del pending[:len(results)]
         return True
 
-    for item in read():
-        done += 1
-        if isinstance(item, Filing):
+    failed = {e.line for e in errors}
+    for done, item in enumerate(read(False), start=1):
+        # A line refused by the check (skipped) is not filed.
+        if isinstance(item, Filing) and item.line not in failed:
             pending.append(item)
             if len(pending) >= batch and not flush():
                 stopped = True
@@ -398,5 +404,6 @@ def import_filings(
     if not isinstance(actor, Actor) or actor.role in READ_ONLY_ROLES:
         raise PermissionDenied(getattr(actor, "role", repr(actor)), "import", ())
     path = Path(path)
-    return run_import(svc, lambda: read_filings(svc, path, actor, encoding),
+    return run_import(svc, lambda checked: read_filings(svc, path, actor, encoding,
+                                                        checked=checked),
                       on_error=on_error, progress=progress, batch=batch)

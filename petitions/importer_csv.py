@@ -119,8 +119,9 @@ def _object(row: Mapping[str, str], mapping: ColumnMapping) -> dict[str, Any]:
 
 
 def read_rows(svc: Filer, path: Path, encoding: str, mapping: ColumnMapping,
-              actor: Actor) -> Iterator[Filing | LineError]:
-    """Each data row of the CSV file, parsed and checked, or its error."""
+              actor: Actor, *, checked: bool = True) -> Iterator[Filing | LineError]:
+    """Each data row of the CSV file, parsed and checked, or its error
+    (``checked=False``: parsed only — filing checks it again)."""
     if encoding not in ENCODINGS:
         raise InvalidInput("encoding", f"must be one of {', '.join(ENCODINGS)}",
                            kind="unknown_code", value=encoding, valid=", ".join(ENCODINGS))
@@ -159,7 +160,8 @@ def read_rows(svc: Filer, path: Path, encoding: str, mapping: ColumnMapping,
                     filing = parse_line(start, json.dumps(_object(row, mapping),
                                                           ensure_ascii=False))
                     filing = attrs.evolve(filing, kwargs={**filing.kwargs, "actor": actor})
-                    check(svc, filing)
+                    if checked:
+                        check(svc, filing)
                 except PetitionError as exc:
                     yield LineError(start, str(exc))
                 except (TypeError, ValueError) as exc:
@@ -186,5 +188,6 @@ def import_csv(
     if on_error not in ON_ERROR:
         raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
     path, mapping = Path(path), mapping or ColumnMapping()
-    return run_import(svc, lambda: read_rows(svc, path, encoding, mapping, actor),
+    return run_import(svc, lambda checked: read_rows(svc, path, encoding, mapping, actor,
+                                                     checked=checked),
                       on_error=on_error, progress=progress, batch=batch)
