@@ -294,7 +294,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             events = probe.sample()[1]
             result["backlog_views_eps"] = round(events / backlog_s) if backlog_s else None
             print(f"views run caught up with the backlog ({events:,} events) in "
-                  f"{backlog_s:.1f} s", flush=True)
+                  f"{backlog_s:.1f} s (with its start-up)", flush=True)
             for name, rate in (("average", args.rate), ("peak", 10 * args.rate)):
                 result[name] = phase(url, probe, rate, args.seconds, name[0])
                 print(f"{name}: {result[name]}", flush=True)

@@ -252,7 +252,8 @@ def file_petitions(store: Store, privacy: Privacy,
     out: list[tuple[UUID, bool] | PetitionError] = []
     batch: list[Prepared] = []
     kwargs_of: list[Mapping[str, Any]] = []
-    seen: set[Any] = set()
+    seen: set[Any] = set()  # ids, petitioner ids and campaigns of this transaction
+    handled: set[UUID] = set()  # ids filed by this call
     definitions: set[str] = set()
     alongside = writes_alongside(store.recorder)
 
@@ -278,9 +279,9 @@ def file_petitions(store: Store, privacy: Privacy,
     present = store.existing([petition_id_for(k) for k in keys if k])
     for kw, key in zip(filings, keys, strict=True):
         pid = petition_id_for(key) if key else None
-        if pid is not None and (pid in seen or pid in present):
+        if pid is not None and (pid in handled or pid in present):
             if pid in seen:
-                flush()
+                flush()  # the same key earlier in this transaction: file that first
             out.append((pid, False))
             continue
         petitioner_id = getattr(kw.get("petitioner"), "id", "")
@@ -304,6 +305,7 @@ def file_petitions(store: Store, privacy: Privacy,
         kwargs_of.append({**kw, "at": prepared.petition.filed_at})
         seen.update(shared)
         seen.add(pid if pid is not None else prepared.petition.id)
+        handled.add(prepared.petition.id)
         out.append((prepared.petition.id, True))
     flush()
     return out
