@@ -242,7 +242,9 @@ def file_petitions(store: Store, privacy: Privacy,
 
     Returns one item per filing handled: its id and whether it was filed now
     (``False``: already present by its key), or the error that refused it; filing stops at the first
-    refused one (the last item then), the ones before it are filed.  A
+    refused one (the last item then), the ones before it are filed (a filing
+    refused only when filed again on its own, below, has its error in its
+    place).  A
     filing sharing a petitioner id, a campaign or a key with an earlier one
     of the same call starts a new transaction (their keys and tallies are
     taken in order).  Should the transaction fail (another writer filed one
@@ -252,6 +254,7 @@ def file_petitions(store: Store, privacy: Privacy,
     out: list[tuple[UUID, bool] | PetitionError] = []
     batch: list[Prepared] = []
     kwargs_of: list[Mapping[str, Any]] = []
+    positions: list[int] = []  # where each of the batch is in ``out``
     seen: set[Any] = set()  # ids, petitioner ids and campaigns of this transaction
     handled: set[UUID] = set()  # ids filed by this call
     definitions: set[str] = set()
@@ -265,13 +268,18 @@ def file_petitions(store: Store, privacy: Privacy,
                        **({ALSO_WRITE: [w for p in batch for w in p.writes]}
                           if alongside else {}))
         except IntegrityError:
-            for kw in kwargs_of:  # the failed save collected the pending events
-                file_petition(store, privacy, **kw)
+            # The failed save collected the pending events: each again on its own.
+            for kw, at in zip(kwargs_of, positions, strict=True):
+                try:
+                    file_petition(store, privacy, **kw)
+                except PetitionError as exc:  # e.g. a campaign updated meanwhile
+                    out[at] = exc
         else:
             for p in batch:
                 p.kept(store, alongside)
         batch.clear()
         kwargs_of.clear()
+        positions.clear()
         seen.clear()
         definitions.clear()
 
@@ -303,6 +311,7 @@ def file_petitions(store: Store, privacy: Privacy,
                 definitions.add(prepared.definition.sha256)
         batch.append(prepared)
         kwargs_of.append({**kw, "at": prepared.petition.filed_at})
+        positions.append(len(out))
         seen.update(shared)
         seen.add(pid if pid is not None else prepared.petition.id)
         handled.add(prepared.petition.id)

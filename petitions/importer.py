@@ -352,15 +352,17 @@ def run_import(
         nonlocal imported, existing
         while pending:
             results = svc.file_batch([f.kwargs for f in pending])
+            refused = False
             for filing, result in zip(pending, results, strict=False):
                 if isinstance(result, PetitionError):  # refused at write time (rare)
                     errors.append(LineError(filing.line, str(result)))
-                    if on_error == "stop":
-                        return False
+                    refused = True
                 elif result[1]:
                     imported += 1
                 else:
                     existing += 1
+            if refused and on_error == "stop":
+                return False
             del pending[:len(results)]
         return True
 
