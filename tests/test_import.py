@@ -247,3 +247,17 @@ def test_a_failure_inside_a_batch_leaves_whole_batches_and_a_rerun_files_the_res
     again = import_filings(service, path, actor=CLERK, batch=3)
     assert (again.imported, again.existing) == (5, 3)
     assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(8)})
+
+
+def test_a_campaigns_filings_in_one_batch_are_all_counted(
+        service: PetitionService, tmp_path: Path) -> None:
+    organiser = Actor("gu", "supervisor")
+    campaign = service.open_campaign(actor=organiser, name="进家入户 寸滩街道")
+    lines = [filing(n, campaign_id=str(campaign), channel="door_to_door") for n in range(4)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    report = import_filings(service, path, actor=CLERK)  # one batch of 100
+    assert report.imported == 4
+    progress = service.campaign_progress(campaign)
+    assert progress.collected == 4
+    assert set(progress.petition_ids) == {petition_id_for(f"wechat:2022-{n:05d}")
+                                          for n in range(4)}
