@@ -5,6 +5,9 @@ kept in the store the first time it is used, so the petition can always be
 read under it), its petitioner's personal fields sealed before they reach the
 domain, the clock of its first stage started, and — when it was collected by
 a door-to-door campaign — counted by the campaign, all in one transaction.
+
+:func:`prepare_filing` decides a filing without saving it; :func:`file_petition`
+saves one, :func:`file_petitions` many in one transaction (the bulk import).
 """
 
 from __future__ import annotations
