@@ -250,6 +250,35 @@ class Store(ChainedApplication):
     def exists(self, aggregate_id: UUID | str) -> bool:
         return self.petition_id(aggregate_id) in self.repository
 
+    def existing(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``ids`` have events in the store: one query per 500 ids (a
+        bulk import's idempotency check) instead of a read of each aggregate."""
+        recorder: Any = self.recorder
+        table = getattr(recorder, "events_table_name", None)
+        datastore = getattr(recorder, "datastore", None)
+        if not isinstance(table, str) or datastore is None:
+            return {i for i in ids if i in self.repository}
+        from petitions.persistence import is_postgres
+
+        postgres = is_postgres(self.url)
+        if postgres:
+            schema = '"' + str(datastore.schema).replace('"', '""') + '"'
+            table = f'{schema}."{table}"'
+        mark = "%s" if postgres else "?"
+        found: set[UUID] = set()
+        wanted = list(dict.fromkeys(ids))
+        with datastore.transaction(commit=False) as cursor:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                cursor.execute(
+                    f"SELECT DISTINCT originator_id FROM {table} WHERE originator_id IN "
+                    f"({', '.join([mark] * len(chunk))})",
+                    [i if postgres else i.hex for i in chunk])
+                for row in cursor.fetchall():
+                    value = row["originator_id"] if isinstance(row, dict) else row[0]
+                    found.add(value if isinstance(value, UUID) else UUID(str(value)))
+        return found
+
     def load(self, petition_id: UUID | str) -> Petition:
         """The petition as it now stands, or :class:`PetitionNotFound`."""
         found = self.find(self.petition_id(petition_id))

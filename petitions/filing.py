@@ -5,15 +5,21 @@ kept in the store the first time it is used, so the petition can always be
 read under it), its petitioner's personal fields sealed before they reach the
 domain, the clock of its first stage started, and — when it was collected by
 a door-to-door campaign — counted by the campaign, all in one transaction.
+
+:func:`prepare_filing` decides a filing without saving it; :func:`file_petition`
+saves one, :func:`file_petitions` many in one transaction (the bulk import).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 import attrs
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from petitions.core import Store, as_id
@@ -32,12 +38,13 @@ from petitions.errors import (
     MAX_DETAIL,
     ConcurrentUpdate,
     InvalidInput,
+    PetitionError,
     RepeatFiling,
     checked_text,
 )
 from petitions.privacy.core import NewKey, Privacy
 from petitions.recorders import ALSO_WRITE, writes_alongside
-from petitions.sidetables import filing_writes
+from petitions.sidetables import Write, filing_writes
 from petitions.taxonomy import taxonomy
 from workflows import Workflow
 
@@ -50,6 +57,9 @@ def check_email(email: str) -> None:
     """Refuse an e-mail address that cannot be one (empty is fine)."""
     if email and (len(email) > 254 or not _EMAIL.fullmatch(email.strip())):
         raise InvalidInput("petitioner.email", "is not an e-mail address", kind="invalid")
+
+if TYPE_CHECKING:
+    from petitions.domain.definitions import WorkflowDefinition
 
 
 def campaign_of(store: Store, campaign_id: UUID | str) -> Campaign:
@@ -99,6 +109,8 @@ def _check_details(petitioner: Petitioner, location: Location | None,
     if idempotency_key is not None:
         checked_text("idempotency_key", idempotency_key)
     checked_text("source", source, 10 * MAX_DETAIL)
+
+
 #: The 信访 matter type (信访事项类型) a request type implies when none is given:
 #: a report (举报) is 检举控告 — so whistle-blower confidentiality holds for it —
 #: a suggestion (建议) 建议意见, anything else 申诉求决.
@@ -113,6 +125,112 @@ def implied_matter_type(wf: Workflow, request_type: str | None) -> str:
     if wf.matter_types and found not in wf.matter_types:
         found = "claim" if "claim" in wf.matter_types else wf.matter_types[0]
     return found
+
+
+@attrs.define
+class Prepared:
+    """A filing decided but not saved: the aggregates to save, the rows to
+    write in their transaction, and what to do once it committed."""
+
+    petition: Petition
+    petitioner: Petitioner  # with its id (minted when it had none)
+    minted: bool
+    definition: WorkflowDefinition | None
+    campaign: Campaign | None
+    writes: list[Write]
+    committed: Callable[[bool], None]
+    new_key: NewKey | None
+
+    def aggregates(self) -> list[Aggregate]:
+        return [a for a in (self.definition, self.petition, self.campaign) if a is not None]
+
+    def kept(self, store: Store, alongside: bool) -> None:
+        """The transaction committed: keep the key, numbers and cached state."""
+        if self.definition is not None:
+            store.stored_hashes.add(self.definition.sha256)
+        if self.new_key is not None:
+            self.new_key.kept()
+        self.committed(alongside)
+        store.remember(self.petition)
+
+
+def prepare_filing(
+    store: Store,
+    privacy: Privacy,
+    *,
+    actor: Actor,
+    petitioner: Petitioner,
+    title: str,
+    description: str,
+    category: str,
+    channel: str,
+    location: Location | None = None,
+    workflow: str = "standard",
+    matter_type: str | None = None,
+    idempotency_key: str | None = None,
+    campaign_id: UUID | None = None,
+    at: datetime | None = None,
+    source: str = "",
+    request_type: str | None = None,
+    urgency: str = "normal",
+    anonymous: bool = False,
+) -> Prepared:
+    """Decide a filing (every check :func:`file_petition` makes) without saving it."""
+    _check_details(petitioner, location, idempotency_key, source)
+    tax = taxonomy()
+    tax.check("categories", category)
+    tax.check("channels", channel)
+    wf = store.workflow(workflow)
+    if matter_type is None:
+        matter_type = implied_matter_type(wf, request_type)
+    tax.check("matter_types", matter_type)
+    if anonymous is True and petitioner.id:
+        raise InvalidInput("anonymous", "an anonymous filing names no petitioner",
+                           kind="anonymous_named")
+    check_email(petitioner.email)
+    minted = not petitioner.id
+    if minted:
+        petitioner = attrs.evolve(petitioner, id=uuid4().hex)
+    else:
+        refuse_repeat(store, petitioner.id, title, description)
+    campaign = campaign_of(store, campaign_id) if campaign_id is not None else None
+    occurred_at = store.when(at)
+    # Personal fields are sealed before they reach the domain.  A new
+    # petitioner's key is stored with the events of the filing, when the
+    # store can write it in their transaction (both shipped backends can).
+    new_key: NewKey | None = None
+    if writes_alongside(store.recorder):
+        sealed, new_key = privacy.seal_for_filing(petitioner, new=minted)
+    else:
+        sealed = privacy.seal_petitioner(petitioner)
+    petition = Petition.file(
+        wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
+        channel=channel, category=category, title=title, description=description,
+        location=location or Location(), matter_type=matter_type,
+        idempotency_key=idempotency_key, campaign_id=campaign_id, source=source,
+        request_type=request_type, urgency=urgency, anonymous=anonymous,
+    )
+    petition.keep_time(wf, lambda: store.timekeeper, actor, occurred_at, None, "file")
+    if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
+        petition.accept(wf, actor, occurred_at, note="accepted on filing (device channel)")
+        petition.keep_time(wf, lambda: store.timekeeper, actor, occurred_at, wf.initial,
+                           "accept")
+    if campaign is not None:
+        campaign.collect(petition.id, actor, occurred_at)
+    # A petitioner whose id was made just now has no concluded matters.
+    similar = () if minted else similar_concluded(store, petitioner.id, title, description)
+    if similar:
+        # The same matter was refused above; a similar one only warns.
+        petition.trigger_event(Petition.SimilarToConcluded, actor=actor,
+                               occurred_at=occurred_at, petition_ids=list(similar))
+    definition = store.definition_to_keep(wf)
+    # The work-order number and the caller index are written in the filing's
+    # own transaction (both shipped backends can), else just after.
+    writes, committed = filing_writes(store, privacy, petition.id, petitioner, occurred_at)
+    if new_key is not None:
+        writes.insert(0, new_key.write)
+    return Prepared(petition, petitioner, minted, definition, campaign, writes, committed,
+                    new_key)
 
 
 def file_petition(
@@ -143,57 +261,17 @@ def file_petition(
         existing = petition_id_for(idempotency_key.strip())
         if store.exists(existing):
             return existing
-    tax = taxonomy()
-    tax.check("categories", category)
-    tax.check("channels", channel)
-    wf = store.workflow(workflow)
-    if matter_type is None:
-        matter_type = implied_matter_type(wf, request_type)
-    tax.check("matter_types", matter_type)
-    if anonymous is True and petitioner.id:
-        raise InvalidInput("anonymous", "an anonymous filing names no petitioner",
-                           kind="anonymous_named")
-    check_email(petitioner.email)
-    minted = not petitioner.id
-    if minted:
-        petitioner = attrs.evolve(petitioner, id=uuid4().hex)
-    else:
-        refuse_repeat(store, petitioner.id, title, description)
-    campaign = campaign_of(store, campaign_id) if campaign_id is not None else None
-    occurred_at = store.when(at)
-    # Personal fields are sealed before they reach the domain.  A new
-    # petitioner's key is stored with the events of the filing, when the
-    # store can write it in their transaction (both shipped backends can).
-    new_key: NewKey | None = None
+    prepared = prepare_filing(
+        store, privacy, actor=actor, petitioner=petitioner, title=title,
+        description=description, category=category, channel=channel, location=location,
+        workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
+        campaign_id=campaign_id, at=at, source=source, request_type=request_type,
+        urgency=urgency, anonymous=anonymous)
+    occurred_at: datetime = prepared.petition.filed_at
+    petition, definition = prepared.petition, prepared.definition
+    campaign, new_key = prepared.campaign, prepared.new_key
+    petitioner = prepared.petitioner
     alongside = writes_alongside(store.recorder)
-    if alongside:
-        sealed, new_key = privacy.seal_for_filing(petitioner, new=minted)
-    else:
-        sealed = privacy.seal_petitioner(petitioner)
-    petition = Petition.file(
-        wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
-        channel=channel, category=category, title=title, description=description,
-        location=location or Location(), matter_type=matter_type,
-        idempotency_key=idempotency_key, campaign_id=campaign_id, source=source,
-        request_type=request_type, urgency=urgency, anonymous=anonymous,
-    )
-    petition.keep_time(wf, lambda: store.timekeeper, actor, occurred_at, None, "file")
-    if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
-        petition.accept(wf, actor, occurred_at, note="accepted on filing (device channel)")
-        petition.keep_time(wf, lambda: store.timekeeper, actor, occurred_at, wf.initial, "accept")
-    if campaign is not None:
-        campaign.collect(petition.id, actor, occurred_at)
-    similar = similar_concluded(store, petitioner.id, title, description)
-    if similar:
-        # The same matter was refused above; a similar one only warns.
-        petition.trigger_event(Petition.SimilarToConcluded, actor=actor,
-                               occurred_at=occurred_at, petition_ids=list(similar))
-    definition = store.definition_to_keep(wf)
-    # The work-order number and the caller index are written in the filing's
-    # own transaction (both shipped backends can), else just after.
-    writes, committed = filing_writes(store, privacy, petition.id, petitioner, occurred_at)
-    if new_key is not None:
-        writes.insert(0, new_key.write)
 
     def again() -> UUID:  # the failed save collected the pending events
         return file_petition(store, privacy, actor=actor, petitioner=petitioner, title=title,
@@ -204,17 +282,17 @@ def file_petition(
                              urgency=urgency, anonymous=anonymous)
 
     try:
-        store.save(*(a for a in (definition, petition, campaign) if a is not None),
-                   **({ALSO_WRITE: writes} if alongside else {}))
+        store.save(*prepared.aggregates(),
+                   **({ALSO_WRITE: prepared.writes} if alongside else {}))
     except IntegrityError:
         if idempotency_key and store.exists(petition.id):
             return petition.id
         if definition is not None:
             # Another writer stored the same definition first: file again,
             # without it.
-            store.stored_hashes.add(wf.sha256)
+            store.stored_hashes.add(definition.sha256)
             return again()
-        if new_key is not None and not minted and privacy.has_live_key(petitioner.id):
+        if new_key is not None and not prepared.minted and privacy.has_live_key(petitioner.id):
             # Another filing stored this petitioner's first data key
             # meanwhile (ours was refused with the events): file again,
             # sealed under that key.
@@ -223,10 +301,93 @@ def file_petition(
             raise ConcurrentUpdate(campaign.id, "the campaign collected another "
                                    "petition at the same time") from None
         raise ConcurrentUpdate(petition.id, "id already taken") from None
-    if definition is not None:
-        store.stored_hashes.add(wf.sha256)
-    if new_key is not None:
-        new_key.kept()
-    committed(alongside)
-    store.remember(petition)
+    prepared.kept(store, alongside)
     return petition.id
+
+
+def file_petitions(store: Store, privacy: Privacy,
+                   filings: Sequence[Mapping[str, Any]],
+                   ) -> list[tuple[UUID, bool] | PetitionError]:
+    """File many petitions (each the keyword arguments of :func:`file_petition`,
+    an ``idempotency_key`` each), in order, in as few transactions as they
+    allow: all of them in one ``save`` — their events, numbers, caller index
+    rows and new keys commit together or not at all.
+
+    Returns one item per filing handled: its id and whether it was filed now
+    (``False``: already present by its key), or the error that refused it; filing stops at the first
+    refused one (the last item then), the ones before it are filed (a filing
+    refused only when filed again on its own, below, has its error in its
+    place).  A
+    filing sharing a petitioner id, a campaign or a key with an earlier one
+    of the same call starts a new transaction (their keys and tallies are
+    taken in order).  Should the transaction fail (another writer filed one
+    of them, stored the workflow text or a first key meanwhile), each is
+    filed again on its own with :func:`file_petition`, which knows how.
+    """
+    out: list[tuple[UUID, bool] | PetitionError] = []
+    batch: list[Prepared] = []
+    kwargs_of: list[Mapping[str, Any]] = []
+    positions: list[int] = []  # where each of the batch is in ``out``
+    seen: set[Any] = set()  # ids, petitioner ids and campaigns of this transaction
+    handled: set[UUID] = set()  # ids filed by this call
+    definitions: set[str] = set()
+    alongside = writes_alongside(store.recorder)
+
+    def flush() -> None:
+        if not batch:
+            return
+        try:
+            store.save(*(a for p in batch for a in p.aggregates()),
+                       **({ALSO_WRITE: [w for p in batch for w in p.writes]}
+                          if alongside else {}))
+        except IntegrityError:
+            # The failed save collected the pending events: each again on its own.
+            for kw, at in zip(kwargs_of, positions, strict=True):
+                try:
+                    file_petition(store, privacy, **kw)
+                except PetitionError as exc:  # e.g. a campaign updated meanwhile
+                    out[at] = exc
+        else:
+            for p in batch:
+                p.kept(store, alongside)
+        batch.clear()
+        kwargs_of.clear()
+        positions.clear()
+        seen.clear()
+        definitions.clear()
+
+    keys = [str(kw.get("idempotency_key") or "").strip() for kw in filings]
+    present = store.existing([petition_id_for(k) for k in keys if k])
+    for kw, key in zip(filings, keys, strict=True):
+        pid = petition_id_for(key) if key else None
+        if pid is not None and (pid in handled or pid in present):
+            if pid in seen:
+                flush()  # the same key earlier in this transaction: file that first
+            out.append((pid, False))
+            continue
+        petitioner_id = getattr(kw.get("petitioner"), "id", "")
+        shared = {("p", petitioner_id)} if petitioner_id else set()
+        if kw.get("campaign_id") is not None:
+            shared.add(("c", kw["campaign_id"]))
+        if shared & seen or not alongside:
+            flush()
+        try:
+            prepared = prepare_filing(store, privacy, **kw)
+        except PetitionError as exc:
+            flush()
+            out.append(exc)
+            return out
+        if prepared.definition is not None:
+            if prepared.definition.sha256 in definitions:
+                prepared.definition = None  # already in this transaction
+            else:
+                definitions.add(prepared.definition.sha256)
+        batch.append(prepared)
+        kwargs_of.append({**kw, "at": prepared.petition.filed_at})
+        positions.append(len(out))
+        seen.update(shared)
+        seen.add(pid if pid is not None else prepared.petition.id)
+        handled.add(prepared.petition.id)
+        out.append((prepared.petition.id, True))
+    flush()
+    return out

@@ -20,17 +20,21 @@ Who files is the operator running the import (``actor=`` of
 workflow like any filing; what a line claims — its ``source`` and ``actor`` —
 is recorded in the filing as its ``source``, never as the actor.
 
-Crash safety: each filing is written in one transaction, and its id is derived
-from its idempotency key, so an import killed at any point and run again
-files every line exactly once.  The file is checked in full before anything is
-written: with ``on_error="stop"`` a malformed line refuses the whole file;
-with ``on_error="skip"`` malformed lines are reported and the rest imported.
+Crash safety: the file is checked in full before anything is written (with
+``on_error="stop"`` a malformed line refuses the whole file; with
+``on_error="skip"`` malformed lines are reported and the rest imported), then
+filed in batches of :data:`BATCH` filings, each batch one transaction (its
+events, work-order numbers, caller index rows and new keys commit together or
+not at all).  A filing's id is derived from its idempotency key, so an import
+killed at any point leaves whole batches, and run again files every line
+exactly once.  The CSV import (:mod:`petitions.importer_csv`) files through the
+same loop (:func:`run_import`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -49,6 +53,10 @@ if TYPE_CHECKING:
     from workflows import Workflow
 
 ON_ERROR = ("skip", "stop")
+#: Filings per transaction.  An assumption: large enough that a commit's
+#: cost is shared by many filings, small enough that a batch's rows stay
+#: well within memory and a lock is not held long.
+BATCH = 100
 #: A stand-in actor for checking lines before the operator is known.
 DEFAULT_ACTOR = Actor("import", "portal")
 
@@ -74,6 +82,9 @@ class Filer(Protocol):
              workflow: str = "standard", matter_type: str = "claim",
              idempotency_key: str | None = None, campaign_id: UUID | None = None,
              at: datetime | None = None, source: str = "") -> UUID: ...
+
+    def file_batch(self, filings: Sequence[Mapping[str, Any]],
+                   ) -> list[tuple[UUID, bool] | PetitionError]: ...
 
 
 @attrs.frozen
@@ -277,9 +288,10 @@ def check_encoding(encoding: str | None) -> str:
 
 
 def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
-                 encoding: str | None = None) -> Iterator[Filing | LineError]:
+                 encoding: str | None = None, *,
+                 checked: bool = True) -> Iterator[Filing | LineError]:
     """Each non-blank line of ``path``, parsed and checked (filed by ``actor``),
-    or its error."""
+    or its error (``checked=False``: parsed only — filing checks it again)."""
     codec = check_encoding(encoding)
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
@@ -297,7 +309,8 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
             try:
                 filing = parse_line(number, text)
                 filing = attrs.evolve(filing, kwargs={**filing.kwargs, "actor": actor})
-                check(svc, filing)
+                if checked:
+                    check(svc, filing)
             except PetitionError as exc:
                 yield LineError(number, str(exc))
             except (TypeError, ValueError) as exc:
@@ -306,12 +319,83 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
                 yield filing
 
 
+def run_import(
+    svc: Filer, read: Callable[[bool], Iterator[Filing | LineError]], *, on_error: str,
+    progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
+) -> ImportReport:
+    """Check every item ``read(True)`` yields, then file the good ones in
+    batches (see the module text); the loop both the JSON Lines and the CSV
+    import run.
+
+    ``read`` is called twice and must yield the same items: ``read(True)``
+    parsed and checked, then ``read(False)`` parsed only (the filing checks
+    each again as it decides it).
+    """
+    if on_error not in ON_ERROR:
+        raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
+    # 1. Check the whole file first: a refused file writes nothing.
+    errors: list[LineError] = []
+    total = 0
+    for item in read(True):
+        total += 1
+        if isinstance(item, LineError):
+            errors.append(item)
+    if errors and on_error == "stop":
+        raise ImportRefused(ImportReport(lines=total, imported=0, existing=0,
+                                         skipped=len(errors), errors=tuple(errors),
+                                         stopped=True))
+    # 2. File the good lines, a batch per transaction, keyed by idempotency keys.
+    imported = existing = 0
+    stopped = False
+    pending: list[Filing] = []
+
+    def flush() -> bool:
+        """File ``pending``; False when a refusal stops the import."""
+        nonlocal imported, existing
+        while pending:
+            results = svc.file_batch([f.kwargs for f in pending])
+            refused = False
+            for filing, result in zip(pending, results, strict=False):
+                if isinstance(result, PetitionError):  # refused at write time (rare)
+                    errors.append(LineError(filing.line, str(result)))
+                    refused = True
+                elif result[1]:
+                    imported += 1
+                else:
+                    existing += 1
+            if refused and on_error == "stop":
+                return False
+            del pending[:len(results)]
+        return True
+
+    failed = {e.line for e in errors}
+    for done, item in enumerate(read(False), start=1):
+        # A line refused by the check (skipped) is not filed.
+        if isinstance(item, Filing) and item.line not in failed:
+            pending.append(item)
+            if len(pending) >= batch and not flush():
+                stopped = True
+                break
+        if progress is not None:
+            progress(done, total)
+    if not stopped and not flush():
+        stopped = True
+    if imported:
+        svc.read_models.refresh()  # the queues show the imported petitions from now on
+    errors.sort(key=lambda e: e.line)
+    return ImportReport(lines=total, imported=imported, existing=existing,
+                        skipped=len({e.line for e in errors}), errors=tuple(errors),
+                        stopped=stopped)
+
+
 def import_filings(
     svc: Filer, path: str | Path, *, actor: Actor, on_error: str = "stop",
     progress: Callable[[int, int], None] | None = None, encoding: str | None = None,
+    batch: int = BATCH,
 ) -> ImportReport:
     """File every line of the JSON Lines file ``path`` as ``actor`` (the
-    operator running the import); see the module text.
+    operator running the import), ``batch`` filings per transaction; see the
+    module text.
 
     ``progress(done, total)`` is called after each line.  Raises
     :class:`ImportRefused` when ``on_error="stop"`` and a line is malformed
@@ -324,38 +408,6 @@ def import_filings(
     if not isinstance(actor, Actor) or actor.role in READ_ONLY_ROLES:
         raise PermissionDenied(getattr(actor, "role", repr(actor)), "import", ())
     path = Path(path)
-    # 1. Check the whole file first: a refused file writes nothing.
-    errors: list[LineError] = []
-    total = 0
-    for item in read_filings(svc, path, actor, encoding):
-        total += 1
-        if isinstance(item, LineError):
-            errors.append(item)
-    if errors and on_error == "stop":
-        raise ImportRefused(ImportReport(lines=total, imported=0, existing=0,
-                                         skipped=len(errors), errors=tuple(errors),
-                                         stopped=True))
-    # 2. File the good lines; each is one transaction, keyed by its idempotency key.
-    imported = existing = 0
-    stopped = False
-    for done, item in enumerate(read_filings(svc, path, actor, encoding), start=1):
-        if isinstance(item, Filing):
-            try:
-                if svc.exists(item.petition_id):
-                    existing += 1
-                else:
-                    svc.file(**item.kwargs)
-                    imported += 1
-            except PetitionError as exc:  # refused at write time (rare: checked above)
-                errors.append(LineError(item.line, str(exc)))
-                if on_error == "stop":
-                    stopped = True
-                    break
-        if progress is not None:
-            progress(done, total)
-    if imported:
-        svc.read_models.refresh()  # the queues show the imported petitions from now on
-    errors.sort(key=lambda e: e.line)
-    return ImportReport(lines=total, imported=imported, existing=existing,
-                        skipped=len({e.line for e in errors}), errors=tuple(errors),
-                        stopped=stopped)
+    return run_import(svc, lambda checked: read_filings(svc, path, actor, encoding,
+                                                        checked=checked),
+                      on_error=on_error, progress=progress, batch=batch)

@@ -2,8 +2,10 @@
 
 The same guarantees as the JSON Lines import (:mod:`petitions.importer`): an
 idempotency key per row, the whole file checked before anything is written,
-errors by line number, each filing one transaction keyed by its idempotency key
-(so an import killed at any point and run again files every row exactly once).
+errors by line number, the rows filed in batches (one transaction each) keyed by
+their idempotency keys (so an import killed at any point leaves whole batches,
+and run again files every row exactly once) — through the same loop,
+:func:`petitions.importer.run_import`.
 Each row is turned into the JSON object a JSON Lines line would hold and checked
 by the very same code.
 
@@ -41,14 +43,15 @@ import attrs
 from petitions.domain.values import Actor
 from petitions.errors import InvalidInput, PetitionError
 from petitions.importer import (
+    BATCH,
     ON_ERROR,
     Filer,
     Filing,
-    ImportRefused,
     ImportReport,
     LineError,
     check,
     parse_line,
+    run_import,
 )
 
 COLUMNS = ("idempotency_key", "title", "description", "category", "channel", "kind", "name",
@@ -117,8 +120,9 @@ def _object(row: Mapping[str, str], mapping: ColumnMapping) -> dict[str, Any]:
 
 
 def read_rows(svc: Filer, path: Path, encoding: str, mapping: ColumnMapping,
-              actor: Actor) -> Iterator[Filing | LineError]:
-    """Each data row of the CSV file, parsed and checked, or its error."""
+              actor: Actor, *, checked: bool = True) -> Iterator[Filing | LineError]:
+    """Each data row of the CSV file, parsed and checked, or its error
+    (``checked=False``: parsed only — filing checks it again)."""
     if encoding not in ENCODINGS:
         raise InvalidInput("encoding", f"must be one of {', '.join(ENCODINGS)}",
                            kind="unknown_code", value=encoding, valid=", ".join(ENCODINGS))
@@ -157,7 +161,8 @@ def read_rows(svc: Filer, path: Path, encoding: str, mapping: ColumnMapping,
                     filing = parse_line(start, json.dumps(_object(row, mapping),
                                                           ensure_ascii=False))
                     filing = attrs.evolve(filing, kwargs={**filing.kwargs, "actor": actor})
-                    check(svc, filing)
+                    if checked:
+                        check(svc, filing)
                 except PetitionError as exc:
                     yield LineError(start, str(exc))
                 except (TypeError, ValueError) as exc:
@@ -172,10 +177,10 @@ def read_rows(svc: Filer, path: Path, encoding: str, mapping: ColumnMapping,
 def import_csv(
     svc: Filer, path: str | Path, *, actor: Actor, encoding: str = "utf-8-sig",
     mapping: ColumnMapping | None = None, on_error: str = "stop",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
 ) -> ImportReport:
     """File every row of the CSV file ``path`` as ``actor`` (the operator running
-    the import); see the module text.
+    the import), ``batch`` filings per transaction; see the module text.
 
     Raises :class:`~petitions.importer.ImportRefused` when ``on_error="stop"``
     and a row is malformed (nothing is written then), ``InvalidInput`` when the
@@ -184,36 +189,6 @@ def import_csv(
     if on_error not in ON_ERROR:
         raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
     path, mapping = Path(path), mapping or ColumnMapping()
-    errors: list[LineError] = []
-    total = 0
-    for item in read_rows(svc, path, encoding, mapping, actor):  # 1. check the whole file
-        total += 1
-        if isinstance(item, LineError):
-            errors.append(item)
-    if errors and on_error == "stop":
-        raise ImportRefused(ImportReport(lines=total, imported=0, existing=0,
-                                         skipped=len(errors), errors=tuple(errors),
-                                         stopped=True))
-    imported = existing = 0
-    stopped = False
-    for done, item in enumerate(read_rows(svc, path, encoding, mapping, actor), start=1):
-        if isinstance(item, Filing):  # 2. file, each row one transaction
-            try:
-                if svc.exists(item.petition_id):
-                    existing += 1
-                else:
-                    svc.file(**item.kwargs)
-                    imported += 1
-            except PetitionError as exc:
-                errors.append(LineError(item.line, str(exc)))
-                if on_error == "stop":
-                    stopped = True
-                    break
-        if progress is not None:
-            progress(done, total)
-    if imported:
-        svc.read_models.refresh()
-    errors.sort(key=lambda e: e.line)
-    return ImportReport(lines=total, imported=imported, existing=existing,
-                        skipped=len({e.line for e in errors}), errors=tuple(errors),
-                        stopped=stopped)
+    return run_import(svc, lambda checked: read_rows(svc, path, encoding, mapping, actor,
+                                                     checked=checked),
+                      on_error=on_error, progress=progress, batch=batch)

@@ -18,7 +18,7 @@ service.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -266,6 +266,18 @@ class PetitionService:
             workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
             campaign_id=campaign_id, at=at, source=source, request_type=request_type,
             urgency=urgency, anonymous=anonymous)
+
+    def file_batch(self, filings: Sequence[Mapping[str, Any]],
+                   ) -> list[tuple[UUID, bool] | PetitionError]:
+        """File many petitions (each the keyword arguments of :meth:`file`, an
+        ``idempotency_key`` each) in as few transactions as they allow — all in
+        one when no two share a petitioner id, campaign or key: their events,
+        work-order numbers (in order), caller index rows and new keys commit
+        together or not at all.  Returns per filing its id and whether it was
+        filed now (``False``: already present by its key), or the error that
+        refused it, which ends the batch (the filings before it are filed).
+        The bulk import files through it."""
+        return filing.file_petitions(self._store, self.privacy, filings)
 
     # ------------------------------------------------------------- commands
     def execute(self, petition_id: UUID | str, command: Command, *, actor: Actor,

@@ -196,3 +196,68 @@ def test_undecodable_input_names_the_line_and_skip_exits_non_zero(
     bad = runner.invoke(cli.main, ["--db", backend_url, *OPERATOR, "import", str(path),
                                    "--encoding", "klingon"])
     assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("batch", [3, 100])
+def test_filings_are_filed_in_batches_numbered_in_file_order(
+        service: PetitionService, tmp_path: Path, batch: int) -> None:
+    # Seven lines, three per transaction: a key given twice, one petitioner
+    # (by id) twice — their second filing starts a new transaction, under the
+    # key the first stored.
+    same = {"id": "p-liu", "kind": "resident", "name": "刘先生", "phone": "13800001111"}
+    order = [0, 1, 3, 2, 4, 5]
+    lines = [filing(0), filing(1, petitioner=same),
+             filing(3, petitioner=same, title="路灯不亮", description="路灯坏了"),
+             filing(2), filing(1), filing(4), filing(5)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    report = import_filings(service, path, actor=CLERK, batch=batch)
+    assert (report.lines, report.imported, report.existing) == (7, 6, 1)
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(6)})
+    ids = {n: petition_id_for(f"wechat:2022-{n:05d}") for n in range(6)}
+    numbers = [service.number_of(ids[n]) for n in order]  # in the file's order
+    assert all(numbers) and numbers == sorted(numbers) and len(set(numbers)) == 6
+    shown = [service.get(ids[n], viewer=CLERK).petitioner for n in (1, 3)]
+    assert [p.name for p in shown] == ["刘先生", "刘先生"]
+    # The caller index knows both of the same phone's cases.
+    assert set(service.caller_petitions(phone="13800001111")) == {ids[1], ids[3]}
+
+
+def test_a_failure_inside_a_batch_leaves_whole_batches_and_a_rerun_files_the_rest(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_lines(tmp_path / "in.jsonl", [filing(n) for n in range(8)])
+    recorder: Any = service.recorder
+    insert = recorder._insert_events
+    calls = 0
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        found = insert(*args, **kwargs)
+        if calls == 2:  # the second batch's rows are written, then the process "dies"
+            raise RuntimeError("crash before commit")
+        return found
+
+    monkeypatch.setattr(recorder, "_insert_events", failing)
+    with pytest.raises(RuntimeError):
+        import_filings(service, path, actor=CLERK, batch=3)
+    monkeypatch.undo()
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(3)})
+    numbered = [service.number_of(petition_id_for(f"wechat:2022-{n:05d}")) for n in range(3)]
+    assert all(numbered)
+    again = import_filings(service, path, actor=CLERK, batch=3)
+    assert (again.imported, again.existing) == (5, 3)
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(8)})
+
+
+def test_a_campaigns_filings_in_one_batch_are_all_counted(
+        service: PetitionService, tmp_path: Path) -> None:
+    organiser = Actor("gu", "supervisor")
+    campaign = service.open_campaign(actor=organiser, name="进家入户 寸滩街道")
+    lines = [filing(n, campaign_id=str(campaign), channel="door_to_door") for n in range(4)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    report = import_filings(service, path, actor=CLERK)  # one batch of 100
+    assert report.imported == 4
+    progress = service.campaign_progress(campaign)
+    assert progress.collected == 4
+    assert set(progress.petition_ids) == {petition_id_for(f"wechat:2022-{n:05d}")
+                                          for n in range(4)}
