@@ -1847,6 +1847,8 @@ def import_(file: str, on_error: str, encoding: str | None, mapping: str | None)
 
     def progress(done: int, total: int) -> None:
         nonlocal bar
+        if not sys.stderr.isatty():
+            return  # a bar is for people watching; logs and scripts get one line
         if bar is None:
             bar = click.progressbar(length=total, label=_state().m("importing"), file=sys.stderr)
             bar.__enter__()

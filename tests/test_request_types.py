@@ -167,6 +167,9 @@ def test_the_call_back_of_an_anonymous_petition_is_impossible(service: PetitionS
     named = file_petition(service, HOTLINE, title="named")
     service.accept(named, actor=WORKER)  # type: ignore[arg-type]
     service.assign(named, actor=WORKER, unit="寸滩街道", person="张")  # type: ignore[arg-type]
+    # signed for and first contact made in time: responded to (standard v4)
+    service.sign(named, actor=WORKER)  # type: ignore[arg-type]
+    service.contact(named, actor=WORKER)  # type: ignore[arg-type]
     service.reply(named, actor=WORKER, outcome="support", text="已办")  # type: ignore[arg-type]
     service.resolve(named, actor=WORKER)  # type: ignore[arg-type]
     service.callback(named, actor=HOTLINE, contacted=True, resolved=True,  # type: ignore[arg-type]
