@@ -33,9 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from casefill import fill  # noqa: E402
+from casefill import fill
 
-from petitions import PetitionService  # noqa: E402
+from petitions import PetitionService
 
 BATCH = 2000
 

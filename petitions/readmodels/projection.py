@@ -174,14 +174,18 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
 _CLOCK_COLUMNS = ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due")
 
 
-@functools.cache
+_UPDATE_OF: dict[type[Any], Callable[[Any, Row], None] | None] = {}
+
+
 def update_of(cls: type[Any]) -> Callable[[Any, Row], None] | None:
     """What an event of class ``cls`` changes besides version, time and stage."""
-    for base in cls.__mro__:
-        update = UPDATES.get(base)
-        if update is not None:
-            return update
-    return None
+    try:
+        return _UPDATE_OF[cls]
+    except KeyError:
+        pass
+    found = next((UPDATES[b] for b in cls.__mro__ if b in UPDATES), None)
+    _UPDATE_OF[cls] = found
+    return found
 
 
 def event_class(event: Any) -> type[Any]:
@@ -423,7 +427,7 @@ class ViewBatch:
         for columns, rows in updates.items():
             tx.update_cases(columns, rows)
         tx.bump_caseloads([(r, p, o, c) for (r, p), (o, c) in caseload.items() if o or c])
-        tx.bump_campaigns([(k, *v) for k, v in campaigns.items() if any(v)])
+        tx.bump_campaigns([(k, v[0], v[1], v[2], v[3]) for k, v in campaigns.items() if any(v)])
         tx.bump_counts([(*k, n) for k, n in counts.items() if n])
         tx.bump_rates([(*k, n) for k, n in rates.items() if n])
         self.before.clear()
