@@ -31,6 +31,10 @@ from petitions.readmodels.store import (
 _PAIR = re.compile(r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}")
 
 
+#: Page cache (KiB) of a connection that writes the views.
+VIEW_CACHE_KIB = 65536
+
+
 def bigrams(*texts: str | None) -> str:
     """The distinct character pairs of ``texts`` (lower case), as FTS5 tokens."""
     found: dict[str, None] = {}
@@ -114,6 +118,10 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             raw = conn._sqlite_conn
             before = raw.execute("PRAGMA synchronous").fetchone()[0]
             raw.execute("PRAGMA synchronous=NORMAL")
+            if raw.execute("PRAGMA cache_size").fetchone()[0] > -VIEW_CACHE_KIB:
+                # A batch touches the case index's many indexes all over: keep
+                # more of them in memory than SQLite's default 2 MB.
+                raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
             try:
                 with _WriteTransaction(conn, commit=True) as cursor, cursor:
                     yield cursor
