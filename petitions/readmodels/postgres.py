@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -73,13 +73,20 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         return {r["column_name"] for r in rows}
 
     def _view_tables(self) -> tuple[str, ...]:
-        return ("petition_index", "caseload", "campaign_progress")
+        return ("petition_index", "caseload", "campaign_progress", "case_counts",
+                "rate_counts")
 
-    def _insert_case(self, tx: ViewTx, row: Mapping[str, Any]) -> None:
+    def _has_table(self, table: str) -> bool:
+        return bool(self._all("SELECT 1 FROM information_schema.tables WHERE table_schema = "
+                              "COALESCE(NULLIF(:schema, ''), current_schema()) "
+                              "AND table_name = :t", {"schema": self.datastore.schema,
+                                                      "t": table}))
+
+    def _insert_cases(self, tx: ViewTx, rows: Sequence[Mapping[str, Any]]) -> None:
         cols = ", ".join(CASE_COLUMNS)
         values = ", ".join(f":{c}" for c in CASE_COLUMNS)
-        tx.execute(f"INSERT INTO {{petition_index}} ({cols}) VALUES ({values})",
-                   {c: row[c] for c in CASE_COLUMNS})
+        tx.executemany(f"INSERT INTO {{petition_index}} ({cols}) VALUES ({values})",
+                       [{c: row[c] for c in CASE_COLUMNS} for row in rows])
 
     def _text_condition(self, text: str, params: dict[str, Any]) -> str:
         params["like"] = like_pattern(text)

@@ -14,13 +14,17 @@ aggregates (stored workflow definitions) are skipped, but still tracked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+import json
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
+from eventsourcing.utils import resolve_topic
 
 from petitions.domain.hotline import (
     AnsweredAtOnce,
@@ -33,7 +37,13 @@ from petitions.domain.hotline import (
 )
 from petitions.domain.petition import Petition
 from petitions.readmodels.rates import add_level
-from petitions.readmodels.store import CASE_COLUMNS, VIEWS_NAME, ViewStore, ViewTx
+from petitions.readmodels.store import (
+    CASE_COLUMNS,
+    COUNT_DIMENSIONS,
+    VIEWS_NAME,
+    ViewStore,
+    ViewTx,
+)
 
 #: Call-back days (for periods and ``--from``/``--to``) are local office days.
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -41,9 +51,12 @@ OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
 Row = dict[str, Any]
 
 
+_UTC = ZoneInfo("UTC")
+
+
 def iso(dt: datetime) -> str:
-    """A sortable UTC timestamp text (fixed width)."""
-    return dt.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A sortable UTC timestamp text (fixed width: ``2026-01-02T03:04:05.000006Z``)."""
+    return dt.astimezone(_UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _filed(e: Any, row: Row) -> None:
@@ -216,11 +229,34 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
 _CLOCK_COLUMNS = ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due")
 
 
-def apply_event(tx: ViewTx, event: Petition.Event) -> None:
-    """Bring the views up to date with one petition event."""
+_UPDATE_OF: dict[type[Any], Callable[[Any, Row], None] | None] = {}
+
+
+def update_of(cls: type[Any]) -> Callable[[Any, Row], None] | None:
+    """What an event of class ``cls`` changes besides version, time and stage."""
+    try:
+        return _UPDATE_OF[cls]
+    except KeyError:
+        pass
+    found = next((UPDATES[b] for b in cls.__mro__ if b in UPDATES), None)
+    _UPDATE_OF[cls] = found
+    return found
+
+
+def event_class(event: Any) -> type[Any]:
+    """The event class of a domain event or of a :class:`LiteEvent`."""
+    found: type[Any] = event.cls if isinstance(event, LiteEvent) else type(event)
+    return found
+
+
+def apply_event(batch: ViewBatch, event: Any) -> None:
+    """Bring the views up to date with one petition event (a domain event or
+    a :class:`LiteEvent` read from the stored bytes)."""
+    cls = event_class(event)
     pid = str(event.originator_id)
-    old = None if isinstance(event, Petition.Filed) else tx.get_case(pid)
-    if old is None and not isinstance(event, Petition.Filed):
+    filed = issubclass(cls, Petition.Filed)
+    old = None if filed else batch.current(pid)
+    if old is None and not filed:
         return  # pragma: no cover - a petition always starts with Filed
     new: Row = dict(old) if old is not None else dict.fromkeys(CASE_COLUMNS)
     new["version"] = event.originator_version
@@ -230,24 +266,235 @@ def apply_event(tx: ViewTx, event: Petition.Event) -> None:
         if old is not None and stage != old["stage"]:
             new.update(dict.fromkeys(_CLOCK_COLUMNS))  # leaving a stage stops its clock
         new["stage"] = stage
-    for cls in type(event).__mro__:
-        update = UPDATES.get(cls)
-        if update is not None:
-            update(event, new)
-            break
+    update = update_of(cls)
+    if update is not None:
+        update(event, new)
     new["status"] = "closed" if new["outcome"] else "open"
     if not new["outcome"]:
         new["closed_at"] = None
     elif old is None or not old["outcome"]:
         new["closed_at"] = iso(event.occurred_at)
-    if old is None:
-        tx.insert_case(new)
-    else:
-        tx.update_case(new, old)
-    _counters(tx, old, new)
+    batch.put(pid, new, filed)
 
 
-def _counters(tx: ViewTx, old: Row | None, new: Row) -> None:
+# ------------------------------------------------------------ stored bytes
+class NeedsFullDecode(Exception):
+    """A stored event the light decoder does not read (left to the mapper)."""
+
+
+class _Value:
+    """An attrs value inside a stored event, read field by field."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return _plain(self._data[name])
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _plain(value: Any) -> Any:
+    """A stored JSON value as the view reads it (eventsourcing's ``_type_`` forms)."""
+    if type(value) is dict and len(value) == 2 and "_type_" in value:
+        kind, data = value["_type_"], value["_data_"]
+        if kind == "datetime_iso":
+            return datetime.fromisoformat(data)
+        if kind == "uuid_hex":
+            return UUID(data)
+        if kind.startswith("attrs:") and type(data) is dict:
+            return _Value(data)
+        raise NeedsFullDecode(kind)
+    return value
+
+
+#: A stored event as read from the events table: (position, originator id,
+#: version, topic, state bytes).
+StoredRow = tuple[int, Any, int, str, bytes]
+
+
+class LiteEvent:
+    """A stored petition event read for the views only: the JSON state is
+    parsed, but only the fields a view reads are converted (when read), no
+    attrs value is built and nothing personal is decrypted."""
+
+    __slots__ = ("_state", "cls", "originator_id", "originator_version", "row")
+
+    def __init__(self, cls: type[Any], row: StoredRow, state: dict[str, Any]) -> None:
+        self.cls = cls
+        oid = row[1]
+        if type(oid) is str and len(oid) == 32:  # the hex eventsourcing stores in SQLite
+            oid = f"{oid[:8]}-{oid[8:12]}-{oid[12:16]}-{oid[16:20]}-{oid[20:]}"
+        self.originator_id = oid if type(oid) is str and len(oid) == 36 else str(UUID(str(oid)))
+        self.originator_version = row[2]
+        self.row = row
+        self._state = state
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return _plain(self._state[name])
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@functools.cache
+def petition_event_class(topic: str) -> type[Any] | None:
+    """The petition event class of a stored topic (``None``: no view reads it)."""
+    try:
+        cls = resolve_topic(topic)
+    except Exception:
+        raise NeedsFullDecode(topic) from None
+    if isinstance(cls, type) and issubclass(cls, Petition.Event):
+        return cls
+    return None
+
+
+def lite_event(row: StoredRow, topic: str, state: bytes) -> LiteEvent | None:
+    """The stored event as the views read it, or ``None`` when no view needs
+    it (its payload is not even parsed); :class:`NeedsFullDecode` when it must
+    go through eventsourcing's mapper (upcasting, unknown value types)."""
+    cls = petition_event_class(topic)
+    if cls is None:
+        return None
+    try:
+        data = json.loads(state)
+    except ValueError:
+        raise NeedsFullDecode("state") from None
+    if type(data) is not dict:
+        raise NeedsFullDecode("state")
+    if data.get("class_version", 1) != getattr(cls, "class_version", 1):
+        raise NeedsFullDecode("class_version")
+    return LiteEvent(cls, row, data)
+
+
+def stored_rows(recorder: Any, after: int, limit: int) -> list[StoredRow]:
+    """Up to ``limit`` stored events after position ``after``, in order, read
+    straight from the events table (rows, not eventsourcing notifications)."""
+    from petitions.persistence import is_postgres_recorder, is_sqlite_recorder
+
+    table = recorder.events_table_name
+    if is_sqlite_recorder(recorder):
+        with recorder.datastore.transaction(commit=False) as c:
+            cursor = c.sqlite_cursor
+            cursor.row_factory = None
+            cursor.execute("SELECT rowid, originator_id, originator_version, topic, state "
+                           f"FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                           (after, limit))
+            return cursor.fetchall()  # type: ignore[no-any-return]
+    if is_postgres_recorder(recorder):
+        from psycopg.rows import tuple_row
+        from psycopg.sql import SQL, Identifier
+
+        datastore = recorder.datastore
+        query = SQL("SELECT notification_id, originator_id, originator_version, topic, state "
+                    "FROM {}.{} WHERE notification_id > %s ORDER BY notification_id "
+                    "LIMIT %s").format(Identifier(datastore.schema), Identifier(table))
+        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(query, (after, limit))
+            return [(p, o, v, t, bytes(s)) for p, o, v, t, s in cursor.fetchall()]
+    return [(n.id, n.originator_id, n.originator_version, n.topic, n.state)  # pragma: no cover
+            for n in recorder.select_notifications(start=after, limit=limit,
+                                                   inclusive_of_start=False)]
+
+
+# ------------------------------------------------------------ a batch
+def _rate_keys(row: Row | None) -> list[tuple[str, str, str, int, int, str]]:
+    """The rate counters a case counts in (a valid call-back, not excluded)."""
+    if row is None or row["cb_day"] is None or row["excluded"]:
+        return []
+    rest = (row["outcome"] or "", int(row["cb_contacted"] or 0), int(row["cb_resolved"] or 0),
+            row["last_rating"] or "")
+    return [(by, str(grp or ""), *rest) for by, grp in (
+        ("street", row["street"]), ("community", row["community"]), ("grid", row["grid"]),
+        ("category", row["category"]), ("unit", row["lead_unit"] or ""),
+        ("month", row["cb_day"][:7]), ("year", row["cb_day"][:4]))]
+
+
+def _count_keys(row: Row | None) -> list[tuple[str, str, str]]:
+    if row is None:
+        return []
+    status = row["status"]
+    keys = [("*", "", status)]
+    keys.extend((dim, str(row[dim] if row[dim] is not None else ""), status)
+                for dim in COUNT_DIMENSIONS)
+    return keys
+
+
+class ViewBatch:
+    """The view changes of one transaction, worked out in memory and written
+    set-wise when it ends (:meth:`flush`): the rows a batch touches are read
+    in one query, each case is written once however many of its events the
+    batch holds, and counters move by the sum of their changes."""
+
+    def __init__(self, tx: ViewTx) -> None:
+        self.tx = tx
+        #: Each touched case as stored before the batch (``None``: new).
+        self.before: dict[str, Row | None] = {}
+        self.rows: dict[str, Row] = {}
+
+    def load(self, pids: Iterable[str]) -> None:
+        """Read the stored rows of ``pids`` not read yet, in one query per chunk."""
+        missing = [p for p in dict.fromkeys(pids) if p not in self.before]
+        if not missing:
+            return
+        found = self.tx.get_cases(missing)
+        for pid in missing:
+            row = found.get(pid)
+            self.before[pid] = row
+            if row is not None:
+                self.rows[pid] = dict(row)
+
+    def current(self, pid: str) -> Row | None:
+        if pid not in self.before:
+            self.load([pid])
+        return self.rows.get(pid)
+
+    def put(self, pid: str, row: Row, filed: bool) -> None:
+        if filed and pid not in self.before:
+            self.before[pid] = None
+        self.rows[pid] = row
+
+    def flush(self) -> None:
+        inserts: list[Row] = []
+        updates: dict[tuple[str, ...], list[Row]] = {}
+        caseload: dict[tuple[str, str], list[int]] = {}
+        campaigns: dict[str, list[int]] = {}
+        counts: dict[tuple[str, str, str], int] = {}
+        rates: dict[tuple[str, str, str, int, int, str], int] = {}
+        for pid, new in self.rows.items():
+            old = self.before.get(pid)
+            if old is None:
+                inserts.append(new)
+            else:
+                changed = tuple(c for c in CASE_COLUMNS if c != "id" and new[c] != old[c])
+                if not changed:
+                    continue
+                updates.setdefault(changed, []).append(new)
+            _counters(caseload, campaigns, old, new)
+            for keys, sign in ((_count_keys(old), -1), (_count_keys(new), 1)):
+                for key in keys:
+                    counts[key] = counts.get(key, 0) + sign
+            for rkeys, sign in ((_rate_keys(old), -1), (_rate_keys(new), 1)):
+                for rkey in rkeys:
+                    rates[rkey] = rates.get(rkey, 0) + sign
+        tx = self.tx
+        if inserts:
+            tx.insert_cases(inserts)
+        for columns, rows in updates.items():
+            tx.update_cases(columns, rows)
+        tx.bump_caseloads([(r, p, o, c) for (r, p), (o, c) in caseload.items() if o or c])
+        tx.bump_campaigns([(k, v[0], v[1], v[2], v[3]) for k, v in campaigns.items() if any(v)])
+        tx.bump_counts([(*k, n) for k, n in counts.items() if n])
+        tx.bump_rates([(*k, n) for k, n in rates.items() if n])
+        self.before.clear()
+        self.rows.clear()
+
+
+def _counters(caseload: dict[tuple[str, str], list[int]], campaigns: dict[str, list[int]],
+              old: Row | None, new: Row) -> None:
     def load(row: Row | None, key: str) -> tuple[str | None, int, int]:
         if row is None or not row[key]:
             return None, 0, 0
@@ -258,10 +505,11 @@ def _counters(tx: ViewTx, old: Row | None, new: Row) -> None:
         before, after = load(old, role), load(new, role)
         if before == after:
             continue
-        if before[0] is not None:
-            tx.bump_caseload(role, before[0], -before[1], -before[2])
-        if after[0] is not None:
-            tx.bump_caseload(role, after[0], after[1], after[2])
+        for (person, o, c), sign in ((before, -1), (after, 1)):
+            if person is not None:
+                bump = caseload.setdefault((role, person), [0, 0])
+                bump[0] += sign * o
+                bump[1] += sign * c
 
     def progress(row: Row | None) -> tuple[str | None, int, int, int, int]:
         if row is None or not row["campaign_id"]:
@@ -272,10 +520,37 @@ def _counters(tx: ViewTx, old: Row | None, new: Row) -> None:
 
     before_c, after_c = progress(old), progress(new)
     if before_c != after_c:
-        if before_c[0] is not None:
-            tx.bump_campaign(before_c[0], *(-n for n in before_c[1:]))
-        if after_c[0] is not None:
-            tx.bump_campaign(after_c[0], *after_c[1:])
+        for (cid, *numbers), sign in ((before_c, -1), (after_c, 1)):
+            if cid is not None:
+                bump = campaigns.setdefault(cid, [0, 0, 0, 0])
+                for i, n in enumerate(numbers):
+                    bump[i] += sign * n
+
+
+#: What a light event may raise when its stored state lacks what a view reads.
+_UNREADABLE = (NeedsFullDecode, AttributeError, KeyError, TypeError, ValueError)
+
+
+def apply_events(tx: ViewTx, events: Iterable[Any],
+                 full: Callable[[LiteEvent], Any] | None = None) -> None:
+    """Apply petition events (domain events or :class:`LiteEvent`; others are
+    skipped) in one batch.  A light event whose state the views cannot read
+    is handed to ``full`` (eventsourcing's mapper) and applied as it returns."""
+    wanted = [e for e in events if isinstance(e, (Petition.Event, LiteEvent))]
+    batch = ViewBatch(tx)
+    batch.load(str(e.originator_id) for e in wanted
+               if not issubclass(event_class(e), Petition.Filed))
+    for event in wanted:
+        if isinstance(event, LiteEvent) and full is not None:
+            try:
+                apply_event(batch, event)
+            except _UNREADABLE:
+                decoded = full(event)
+                if isinstance(decoded, Petition.Event):
+                    apply_event(batch, decoded)
+        else:
+            apply_event(batch, event)
+    batch.flush()
 
 
 class CaseViews(Projection[ViewStore]):
@@ -287,8 +562,8 @@ class CaseViews(Projection[ViewStore]):
         """Apply one event and record its tracking, in one transaction."""
         self.process_batch([(domain_event, tracking)])
 
-    def process_batch_after(self, items: Sequence[tuple[Any, Tracking]],
-                            position: int) -> bool:
+    def process_batch_after(self, items: Sequence[tuple[Any, Tracking]], position: int,
+                            full: Callable[[LiteEvent], Any] | None = None) -> bool:
         """Apply ``items`` only if the views stand exactly at ``position`` (read
         in the same transaction); return whether they were applied."""
         if not items:
@@ -297,9 +572,7 @@ class CaseViews(Projection[ViewStore]):
             current = tx.tracked(items[0][1].application_name)
             if (current or 0) != position:
                 return False
-            for event, _ in items:
-                if isinstance(event, Petition.Event):
-                    apply_event(tx, event)
+            apply_events(tx, (event for event, _ in items), full)
             tx.track(items[-1][1])
         return True
 
@@ -308,7 +581,5 @@ class CaseViews(Projection[ViewStore]):
         if not items:
             return
         with self.view.transaction() as tx:
-            for event, _ in items:
-                if isinstance(event, Petition.Event):
-                    apply_event(tx, event)
+            apply_events(tx, (event for event, _ in items))
             tx.track(items[-1][1])

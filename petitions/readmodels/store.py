@@ -81,9 +81,18 @@ REPORT_GROUPS: Mapping[str, str] = {
     "hour": "substr(filed_at, 1, 13)",
 }
 
-_INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_unit",
-            "assignee", "mediator", "category", "channel", "campaign_id", "filed_at",
-            "cb_day", "deadline", "next_due")
+#: Columns whose counts are kept per value and status (``count`` with one of
+#: these filters, with or without ``status``, reads a counter, not the rows).
+COUNT_DIMENSIONS = ("street", "community", "grid", "category", "stage", "workflow",
+                    "channel", "lead_unit", "petitioner_kind", "outcome")
+#: ``stats --by`` groupings kept as counters (over all days).
+RATE_GROUPINGS = ("street", "community", "grid", "category", "unit", "month", "year")
+
+#: Filter columns: each indexed with the list order (newest first), so that a
+#: page of a filtered queue reads its rows in order and stops after the page.
+_QUEUE_INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_unit",
+                  "assignee", "mediator", "category", "channel", "campaign_id")
+_INDEXED = ("filed_at", "cb_day", "deadline", "next_due")
 
 _TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
 _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
@@ -104,14 +113,30 @@ COMMON_DDL = (
     "CREATE TABLE IF NOT EXISTS {campaign_progress} (campaign_id TEXT PRIMARY KEY, "
     "total INTEGER NOT NULL, open_count INTEGER NOT NULL, closed_count INTEGER NOT NULL, "
     "resolved_count INTEGER NOT NULL)",
+    # Counters kept by the projection: cases per (column, value, status), and
+    # valid call-backs per rate group and answer, so that ``count`` with one
+    # filter and ``stats`` over all days read a few rows, not the case index.
+    "CREATE TABLE IF NOT EXISTS {case_counts} (dim TEXT NOT NULL, value TEXT NOT NULL, "
+    "status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dim, value, status))",
+    "CREATE TABLE IF NOT EXISTS {rate_counts} (grouping TEXT NOT NULL, grp TEXT NOT NULL, "
+    "outcome TEXT NOT NULL, contacted INTEGER NOT NULL, resolved INTEGER NOT NULL, "
+    "rating TEXT NOT NULL, n INTEGER NOT NULL, "
+    "PRIMARY KEY (grouping, grp, outcome, contacted, resolved, rating))",
     *(f"CREATE INDEX IF NOT EXISTS petition_index_{c} ON {{petition_index}} ({c})"
       for c in _INDEXED),
+    *(f"CREATE INDEX IF NOT EXISTS petition_index_{c}_queue ON {{petition_index}} "
+      f"({c}, filed_at DESC, id)" for c in _QUEUE_INDEXED),
+    "CREATE INDEX IF NOT EXISTS petition_index_deadline_queue ON {petition_index} "
+    "(deadline, id)",
     # Covers the rates query, so stats read this index and never the wide rows.
     "CREATE INDEX IF NOT EXISTS petition_index_rates ON {petition_index} "
     "(cb_day, street, community, grid, category, lead_unit, outcome, cb_contacted, "
     "cb_resolved, last_rating, excluded, sign_state, contact_state, returns, reminders, "
     "escalations, escalation_levels)",
 )
+
+#: Ids per ``IN (...)`` when a batch reads the rows it changes.
+_IN_CHUNK = 400
 
 _LIKE_ESCAPE = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
 
@@ -125,7 +150,8 @@ class ViewStore(TrackingRecorder):
     stores mix it with eventsourcing's SQLite or PostgreSQL tracking recorder)."""
 
     #: Table names used in the shared SQL.
-    TABLES = ("petition_index", "petition_text", "caseload", "campaign_progress")
+    TABLES = ("petition_index", "petition_text", "petition_bigrams", "caseload",
+              "campaign_progress", "case_counts", "rate_counts")
     #: Tables beside the events that queries join (:mod:`petitions.sidetables`);
     #: not views: never emptied or dropped with them.
     SIDE_TABLES = ("work_orders",)
@@ -139,8 +165,8 @@ class ViewStore(TrackingRecorder):
         """``statement`` with table names and parameters in this dialect."""
 
     @abstractmethod
-    def _insert_case(self, tx: ViewTx, row: Mapping[str, Any]) -> None:
-        """Insert a new case (and index its text)."""
+    def _insert_cases(self, tx: ViewTx, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert new cases (and index their text)."""
 
     @abstractmethod
     def _text_condition(self, text: str, params: dict[str, Any]) -> str:
@@ -191,11 +217,17 @@ class ViewStore(TrackingRecorder):
     def _case_columns(self) -> set[str]:
         """The columns the case index has (empty when there is no case index yet)."""
 
+    @abstractmethod
+    def _has_table(self, table: str) -> bool: ...
+
     def outdated(self) -> bool:
-        """Whether a case index exists without every column of this version
-        (then it is dropped and rebuilt; see ``open_store``)."""
+        """Whether a case index exists without every column or counter table
+        of this version (then it is dropped and rebuilt; see ``open_store``)."""
         found = self._case_columns()
-        return bool(found) and not set(CASE_COLUMNS) <= found
+        if not found:
+            return False
+        return not set(CASE_COLUMNS) <= found or not all(
+            self._has_table(t) for t in self._view_tables())
 
     def drop_views(self, application_name: str) -> None:
         """Drop the view tables and forget the position: the next catch-up rebuilds."""
@@ -291,9 +323,34 @@ class ViewStore(TrackingRecorder):
     def count_cases(self, filters: Mapping[str, str | None], text: str | None = None,
                     deadline: tuple[str | None, str | None] = (None, None),
                     ids: Sequence[str] | None = None) -> int:
+        if text is None and deadline == (None, None) and ids is None:
+            counted = self._counted(filters)
+            if counted is not None:
+                return counted
         params: dict[str, Any] = {}
         where = self._where(filters, text, params, deadline, ids)
         rows = self._all(f"SELECT COUNT(*) AS n FROM {{petition_index}}{where}", params)
+        return int(rows[0]["n"])
+
+    def _counted(self, filters: Mapping[str, str | None]) -> int | None:
+        """The count from the counters kept by the projection, when the
+        filters are at most one counted column and the status."""
+        active = {k: v for k, v in filters.items() if v is not None}
+        status = active.pop("status", None)
+        if len(active) > 1 or "" in active.values():
+            return None
+        params: dict[str, Any] = {"dim": "*", "value": ""}
+        if active:
+            ((key, value),) = active.items()
+            if FILTER_COLUMNS[key] not in COUNT_DIMENSIONS:
+                return None
+            params.update(dim=FILTER_COLUMNS[key], value=value)
+        condition = ""
+        if status is not None:
+            params["status"] = status
+            condition = " AND status = :status"
+        rows = self._all("SELECT COALESCE(SUM(n), 0) AS n FROM {case_counts} "
+                         f"WHERE dim = :dim AND value = :value{condition}", params)
         return int(rows[0]["n"])
 
     def caseload(self, role: str) -> list[dict[str, Any]]:
@@ -406,11 +463,17 @@ class ViewStore(TrackingRecorder):
             "ORDER BY role, person")]
         out["campaign_progress"] = [tuple(r.values()) for r in self._all(
             "SELECT * FROM {campaign_progress} ORDER BY campaign_id")]
+        out["case_counts"] = [tuple(r.values()) for r in self._all(
+            "SELECT * FROM {case_counts} WHERE n <> 0 ORDER BY dim, value, status")]
+        out["rate_counts"] = [tuple(r.values()) for r in self._all(
+            "SELECT * FROM {rate_counts} WHERE n <> 0 "
+            "ORDER BY grouping, grp, outcome, contacted, resolved, rating")]
         return out
 
 
 class ViewTx:
-    """The view changes of one transaction (one event, or a batch of them)."""
+    """The view changes of one transaction (one event, or a batch of them),
+    written set-wise: one statement (``executemany``) per kind of change."""
 
     def __init__(self, store: ViewStore, cursor: Any) -> None:
         self.store = store
@@ -419,37 +482,49 @@ class ViewTx:
     def execute(self, statement: str, params: Mapping[str, Any]) -> None:
         self.cursor.execute(self.store._sql(statement), dict(params))
 
+    def executemany(self, statement: str, params: Sequence[Mapping[str, Any]]) -> None:
+        if params:
+            self.cursor.executemany(self.store._sql(statement), params)
+
     def get_case(self, petition_id: str) -> dict[str, Any] | None:
-        self.execute("SELECT * FROM {petition_index} WHERE id = :id", {"id": petition_id})
-        row = self.cursor.fetchone()
-        return dict(row) if row is not None else None
+        return self.get_cases([petition_id]).get(petition_id)
+
+    def get_cases(self, petition_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored rows of ``petition_ids`` (those that exist), by id."""
+        found: dict[str, dict[str, Any]] = {}
+        cols = ", ".join(CASE_COLUMNS)
+        for i in range(0, len(petition_ids), _IN_CHUNK):
+            chunk = petition_ids[i:i + _IN_CHUNK]
+            names = ", ".join(f":i{j}" for j in range(len(chunk)))
+            self.execute(f"SELECT {cols} FROM {{petition_index}} WHERE id IN ({names})",
+                         {f"i{j}": pid for j, pid in enumerate(chunk)})
+            for row in self.cursor.fetchall():
+                found[row["id"]] = dict(row)
+        return found
 
     def insert_case(self, row: Mapping[str, Any]) -> None:
-        self.store._insert_case(self, row)
+        self.insert_cases([row])
 
-    def update_case(self, row: Mapping[str, Any], old: Mapping[str, Any]) -> None:
-        """Write the columns of ``row`` that differ from ``old`` (the row as
-        read in this transaction): an index is touched only when its columns
-        change, and most events change few."""
-        changed = [c for c in CASE_COLUMNS if c != "id" and row[c] != old[c]]
-        if not changed:
-            return
-        sets = ", ".join(f"{c} = :{c}" for c in changed)
-        params = {c: row[c] for c in changed}
-        params["id"] = row["id"]
-        self.execute(f"UPDATE {{petition_index}} SET {sets} WHERE id = :id", params)
+    def insert_cases(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.store._insert_cases(self, rows)
 
-    def bump_caseload(self, role: str, person: str, d_open: int, d_closed: int) -> None:
-        self.execute(
+    def update_cases(self, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write ``columns`` of ``rows`` (each the new state of a stored case):
+        an index is touched only when its columns change, and most events change few."""
+        sets = ", ".join(f"{c} = :{c}" for c in columns)
+        self.executemany(f"UPDATE {{petition_index}} SET {sets} WHERE id = :id",
+                         [{c: row[c] for c in (*columns, "id")} for row in rows])
+
+    def bump_caseloads(self, changes: Sequence[tuple[str, str, int, int]]) -> None:
+        self.executemany(
             "INSERT INTO {caseload} (role, person, open_count, closed_count) "
             "VALUES (:role, :person, :o, :c) ON CONFLICT (role, person) DO UPDATE SET "
             "open_count = {caseload}.open_count + :o, "
             "closed_count = {caseload}.closed_count + :c",
-            {"role": role, "person": person, "o": d_open, "c": d_closed})
+            [{"role": r, "person": p, "o": o, "c": c} for r, p, o, c in changes])
 
-    def bump_campaign(self, campaign_id: str, d_total: int, d_open: int, d_closed: int,
-                      d_resolved: int) -> None:
-        self.execute(
+    def bump_campaigns(self, changes: Sequence[tuple[str, int, int, int, int]]) -> None:
+        self.executemany(
             "INSERT INTO {campaign_progress} "
             "(campaign_id, total, open_count, closed_count, resolved_count) "
             "VALUES (:id, :t, :o, :c, :r) ON CONFLICT (campaign_id) DO UPDATE SET "
@@ -457,7 +532,22 @@ class ViewTx:
             "open_count = {campaign_progress}.open_count + :o, "
             "closed_count = {campaign_progress}.closed_count + :c, "
             "resolved_count = {campaign_progress}.resolved_count + :r",
-            {"id": campaign_id, "t": d_total, "o": d_open, "c": d_closed, "r": d_resolved})
+            [{"id": k, "t": t, "o": o, "c": c, "r": r} for k, t, o, c, r in changes])
+
+    def bump_counts(self, changes: Sequence[tuple[str, str, str, int]]) -> None:
+        self.executemany(
+            "INSERT INTO {case_counts} (dim, value, status, n) VALUES (:d, :v, :s, :n) "
+            "ON CONFLICT (dim, value, status) DO UPDATE SET n = {case_counts}.n + :n",
+            [{"d": d, "v": v, "s": s, "n": n} for d, v, s, n in changes])
+
+    def bump_rates(self, changes: Sequence[tuple[str, str, str, int, int, str, int]]) -> None:
+        self.executemany(
+            "INSERT INTO {rate_counts} (grouping, grp, outcome, contacted, resolved, rating, n) "
+            "VALUES (:g, :v, :o, :c, :r, :t, :n) ON CONFLICT "
+            "(grouping, grp, outcome, contacted, resolved, rating) DO UPDATE SET "
+            "n = {rate_counts}.n + :n",
+            [{"g": g, "v": v, "o": o, "c": c, "r": r, "t": t, "n": n}
+             for g, v, o, c, r, t, n in changes])
 
     def track(self, tracking: Tracking) -> None:
         self.store._insert_tracking_in(self.cursor, tracking)

@@ -1,0 +1,134 @@
+"""Benchmark: the read models catching up, rebuilding, against eventsourcing decoding alone.
+
+    python bench/views.py [--petitions N] [--db PATH] [--no-fill]
+
+Fills a fresh SQLite file with N petitions (default 20,000; about 5.5 events
+each, see ``bench/casefill.py``), then, on the same events in the same run:
+
+* **catch-up**: the views, empty, catch up with every stored event (what the
+  first query after a bulk load does, and what ``views run`` does);
+* **rebuild**: ``ReadModels.rebuild`` — empty the views and apply the whole
+  history again; run in a child process, whose peak resident memory is printed;
+* **decode**: eventsourcing alone reads the notifications in batches
+  (``select_notifications``) and decodes each into its domain event
+  (``mapper.to_domain_event``), writing nothing.
+
+``ratio`` = catch-up ÷ decode (target ≥ 1.0: the views cost no more than
+decoding); ``ratio_cpu`` the same on this process's CPU time (SQLite runs
+in-process: the work itself, without the waits for a core on a shared machine).  ``--db PATH --no-fill`` measures an existing store (e.g. the
+1,000,000-case store ``bench/queries.py --keep`` leaves).  The last line
+printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from casefill import fill
+
+from petitions import PetitionService
+
+BATCH = 2000
+
+
+def decode_all(svc: PetitionService) -> tuple[float, int]:
+    """Seconds eventsourcing takes to read and decode every notification."""
+    store = svc.store
+    began = time.perf_counter()
+    start, n = 0, 0
+    while True:
+        notes = store.recorder.select_notifications(start=start, limit=BATCH,
+                                                    inclusive_of_start=False)
+        if not notes:
+            break
+        for note in notes:
+            store.mapper.to_domain_event(note)
+        n += len(notes)
+        start = notes[-1].id
+    return time.perf_counter() - began, n
+
+
+def child_rebuild(db: str) -> None:
+    """Rebuild the views of ``db`` and print seconds, events and peak RSS (MB)."""
+    svc = PetitionService.open(db)
+    try:
+        began = time.perf_counter()
+        n = svc.read_models.rebuild()
+        seconds = time.perf_counter() - began
+    finally:
+        svc.shutdown()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "events": n, "peak_rss_mb": round(peak, 1)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--petitions", type=int, default=20_000)
+    parser.add_argument("--db", default=None, help="SQLite file (default: a temporary one)")
+    parser.add_argument("--no-fill", action="store_true", help="measure --db as it is")
+    parser.add_argument("--child-rebuild", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_rebuild:
+        child_rebuild(args.child_rebuild)
+        return
+    folder = tempfile.mkdtemp(prefix="petitions-bench-views-")
+    db = args.db or str(Path(folder) / "views.sqlite")
+    try:
+        fill_s = 0.0
+        if not args.no_fill:
+            print(f"filling {args.petitions:,} petitions into {db}", file=sys.stderr)
+            fill_s = fill(db, args.petitions)
+        svc = PetitionService.open(db)
+        try:
+            svc.read_models.inline = False
+            events = svc.store.recorder.max_notification_id() or 0
+            svc.read_models.store.reset(svc.store.name)
+            began, cpu0 = time.perf_counter(), time.process_time()
+            svc.read_models.catch_up()
+            catch_up_s = time.perf_counter() - began
+            catch_up_cpu = time.process_time() - cpu0
+            cases = svc.read_models.count()
+            cpu0 = time.process_time()
+            decode_s, decoded = decode_all(svc)
+            decode_cpu = time.process_time() - cpu0
+        finally:
+            svc.shutdown()
+        out = subprocess.run([sys.executable, __file__, "--child-rebuild", db],
+                             check=True, capture_output=True, text=True)
+        child = json.loads(out.stdout.strip().splitlines()[-1])
+        catch_up_eps = events / catch_up_s
+        decode_eps = decoded / decode_s
+        rebuild_eps = child["events"] / child["seconds"]
+        print(f"store: {cases:,} petitions, {events:,} events (fill {fill_s:.1f} s)")
+        print(f"views catch up:            {catch_up_eps:>10,.0f} events/s ({catch_up_s:.1f} s)")
+        print(f"views rebuild (child):     {rebuild_eps:>10,.0f} events/s "
+              f"({child['seconds']:.1f} s, peak RSS {child['peak_rss_mb']:.0f} MB)")
+        print(f"eventsourcing decode only: {decode_eps:>10,.0f} events/s ({decode_s:.1f} s)")
+        print(f"ratio catch-up / decode:   {catch_up_eps / decode_eps:>10.2f} "
+              f"(on CPU time: {decode_cpu / catch_up_cpu:.2f})")
+        print(json.dumps({
+            "petitions": cases, "events": events, "fill_s": round(fill_s, 1),
+            "catch_up_eps": round(catch_up_eps), "rebuild_eps": round(rebuild_eps),
+            "decode_eps": round(decode_eps), "ratio": round(catch_up_eps / decode_eps, 2),
+            "rebuild_peak_rss_mb": child["peak_rss_mb"],
+            "catch_up_cpu_eps": round(events / catch_up_cpu),
+            "decode_cpu_eps": round(decoded / decode_cpu),
+            "ratio_cpu": round(decode_cpu / catch_up_cpu * events / decoded, 2),
+        }))
+    finally:
+        if not args.db:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
