@@ -413,7 +413,7 @@ def related_cases(store: Any, petition_id: Any) -> tuple[Any, ...]:
             p = store.load(UUID(other))
         except (PetitionNotFound, CorruptEvent):
             continue
-        except Exception:  # noqa: BLE001 - damaged bytes that still decode
+        except Exception:  # damaged bytes that still decode
             # A related case whose stored events are damaged (they may even
             # decode, then fail to apply) fails only when it is itself read;
             # it is not listed here.
