@@ -412,8 +412,11 @@ def related_cases(store: Any, petition_id: Any) -> tuple[Any, ...]:
         try:
             p = store.load(UUID(other))
         except (PetitionNotFound, CorruptEvent):
-            # A related case that cannot be read (a damaged stored event) fails
-            # only when it is itself read; it is not listed here.
+            continue
+        except Exception:  # damaged bytes that still decode
+            # A related case whose stored events are damaged (they may even
+            # decode, then fail to apply) fails only when it is itself read;
+            # it is not listed here.
             continue
         wf = store.workflow_of(p)
         if wf.is_terminal(p.stage):
