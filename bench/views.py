@@ -43,7 +43,7 @@ BATCH = 2000
 
 def decode_all(svc: PetitionService) -> tuple[float, int]:
     """Seconds eventsourcing takes to read and decode every notification."""
-    store = svc.store
+    store = svc.audit_log()
     began = time.perf_counter()
     start, n = 0, 0
     while True:
@@ -91,8 +91,8 @@ def main() -> None:
         svc = PetitionService.open(db)
         try:
             svc.read_models.inline = False
-            events = svc.store.recorder.max_notification_id() or 0
-            svc.read_models.store.reset(svc.store.name)
+            events = svc.recorder.max_notification_id() or 0
+            svc.read_models.store.reset(svc.audit_log().name)
             began, cpu0 = time.perf_counter(), time.process_time()
             svc.read_models.catch_up()
             catch_up_s = time.perf_counter() - began

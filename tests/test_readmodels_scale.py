@@ -93,10 +93,10 @@ def test_light_reading_applies_what_full_decoding_applies(service: PetitionServi
     rm = service.read_models
     rm.rebuild()
     light = rm.store.dump()
-    rm.store.reset(service.store.name)
+    rm.store.reset(service.audit_log().name)
     notes = service.recorder.select_notifications(start=0, limit=100_000,
                                                   inclusive_of_start=False)
-    items = [(service.store.mapper.to_domain_event(n), Tracking(service.store.name, n.id))
+    items = [(service.mapper.to_domain_event(n), Tracking(service.audit_log().name, n.id))
              for n in notes]
     rm.projection.process_batch(items)
     assert rm.store.dump() == light
