@@ -24,8 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,10 +35,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from casefill import fill  # noqa: E402  (bench/casefill.py, beside this file)
+from casefill import fill
 
-from petitions import PetitionService  # noqa: E402
-from petitions.reports import build_report, render_html  # noqa: E402
+from petitions import PetitionService
+from petitions.reports import build_report, render_html
 
 
 def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
