@@ -35,7 +35,7 @@ def test_values_are_stored_as_before_and_read_back() -> None:
         (v.Petitioner("collective", "业主", representatives=(v.Person("甲", "1"),), id="p1"),
          '{"_type_":"attrs:Petitioner","_data_":{"kind":"collective","name":"业主","phone":"",'
          '"id_number":"","address":"","representatives":[{"name":"甲","phone":"1",'
-         '"id_number":""}],"id":"p1"}}'),
+         '"id_number":""}],"id":"p1","email":""}}'),
         (v.WorkflowRef("standard", 3, "ab12"),
          '{"_type_":"attrs:WorkflowRef","_data_":{"name":"standard","version":3,'
          '"sha256":"ab12"}}'),
@@ -48,6 +48,9 @@ def test_values_are_stored_as_before_and_read_back() -> None:
         assert t.encode(value).decode() == stored
         again = t.decode(stored.encode())
         assert again == value and type(again) is type(value)
+    # A petitioner stored before ``email`` existed reads with none.
+    before_email = cases[2][1].replace(',"email":""', "")
+    assert t.decode(before_email.encode()) == cases[2][0]
     # Nested values come back as their classes, tuples as tuples.
     back = t.decode(t.encode(cases[2][0]))
     assert isinstance(back.representatives, tuple)
@@ -55,5 +58,6 @@ def test_values_are_stored_as_before_and_read_back() -> None:
 
 
 def test_the_upcast_hook_runs_before_structuring() -> None:
+    # An address stored in the clear by an older release is withheld (issue 13).
     old = {"street": "寸滩街道", "address": "港城工业园"}
-    assert AttrsTranscoding(v.Location).decode(old) == v.Location("寸滩街道", place="港城工业园")
+    assert AttrsTranscoding(v.Location).decode(old) == v.Location("寸滩街道", place="")
