@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import attrs
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
@@ -82,6 +83,11 @@ def deadline_range(overdue: bool, due_within: timedelta | None,
         raise InvalidInput("due_within", "must not be negative", kind="invalid")
     until = at + due_within if due_within is not None else at - timedelta(microseconds=1)
     return (None if overdue else iso(at), iso(until))
+
+
+def _uuid(value: Any) -> UUID:
+    """A stored originator id (SQLite keeps hex text, PostgreSQL a UUID) as a UUID."""
+    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 @attrs.frozen
@@ -415,7 +421,7 @@ class ReadModels:
         try:
             return lite_event(row, topic, state)
         except NeedsFullDecode:
-            return self._decode(Notification(id=position, originator_id=oid,
+            return self._decode(Notification(id=position, originator_id=_uuid(oid),
                                              originator_version=version, topic=topic,
                                              state=state))
 
@@ -423,7 +429,7 @@ class ReadModels:
         """The domain event of a stored row the light reading could not apply
         (eventsourcing's mapper; a damaged one is kept aside, see :meth:`_decode`)."""
         position, oid, version, topic, state = event.row
-        return self._decode(Notification(id=position, originator_id=oid,
+        return self._decode(Notification(id=position, originator_id=_uuid(oid),
                                          originator_version=version, topic=topic, state=state))
 
     def _decode(self, notification: Any) -> Any:
