@@ -1378,13 +1378,6 @@ def export_cases(file: str, fmt: str, encoding: str | None, reveal: bool, my_uni
         if key not in labels:
             if kind in ("categories", "channels", "matter_types"):
                 labels[key] = _term(kind, code)
-            elif kind == "rating":
-                try:
-                    found = svc.workflow(workflow).rating(code)
-                except Exception:
-                    found = None
-                labels[key] = (str(found.label.in_lang(state.lang)) if found is not None
-                               else _word(code))
             else:
                 labels[key] = _word(code)
         return labels[key]

@@ -122,8 +122,9 @@ def plain(row: ExportRow) -> dict[str, Any]:
 
 #: Labels of a row's codes: (kind, code, workflow name) → text in the chosen
 #: language; kinds: ``categories``, ``channels``, ``matter_types`` (taxonomy),
-#: ``rating`` (the workflow's), ``word`` (status, outcome, deadline
-#: state, petitioner kind: message catalog words).
+#: ``word`` (status, outcome, deadline state, petitioner kind, a rating code
+#: whose workflow version is not known: message catalog words).  Stage and
+#: rating labels come with the case (from its pinned workflow version).
 Labeller = Callable[[str, str, str], str]
 
 
@@ -136,18 +137,20 @@ def cells(row: ExportRow, label: Labeller, lang: str = "zh") -> list[str]:
     """The row's CSV cells, in :data:`COLUMNS` order, for people to read (the
     stage by its label in the workflow version the case was filed under)."""
     c = row.case
-    stage = (str(c.stage_label.in_lang(lang)) if c.stage_label is not None
-             else lab_code(c.stage))
 
     def lab(kind: str, code: str | None) -> str:
         return label(kind, code, c.workflow) if code else ""
 
+    stage = (str(c.stage_label.in_lang(lang)) if c.stage_label is not None
+             else lab_code(c.stage))
+    rating = (str(c.rating_label.in_lang(lang)) if c.rating_label is not None
+              else lab("word", c.last_rating))
     return [
         c.number or "", lab("matter_types", c.matter_type), lab("categories", c.category),
         c.street, c.community, c.grid, lab("channels", c.channel),
         show(c.filed_at), show(c.closed_at), stage, lab("word", c.status),
         lab("word", c.outcome), c.lead_unit or "", show_deadline(c.deadline),
-        lab("word", c.deadline_state), lab("rating", c.last_rating), str(c.reopens),
+        lab("word", c.deadline_state), rating, str(c.reopens),
         str(c.escalations), lab("word", c.petitioner_kind), shown_name(row),
         shown_phone(row),
     ]

@@ -166,6 +166,9 @@ def test_views_carry_labels_of_the_pinned_workflow_version(tmp_path: Path, clerk
         assert again.workflow.version == current
         assert again.stage_label.zh == "回访"
         assert again.rating_label is not None and again.rating_label.zh == "基本满意"
+        # queue rows (and exports) carry the same labels of the pinned version
+        (row,) = [c for c in svc.list_petitions() if c.id == str(old)]
+        assert row.rating_label is not None and row.rating_label.zh == "基本满意"
         assert [c.label_zh for c in svc.choices(old, "ratings")][1] == "基本满意"  # type: ignore[arg-type]
         new = file_petition(svc, clerk, idempotency_key="v2-petition")
         assert svc.get(new).workflow.version == current + 1  # type: ignore[arg-type]

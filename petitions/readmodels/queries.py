@@ -121,9 +121,10 @@ class CaseSummary:
     #: The work-order number (工单号).
     number: str | None = None
     #: The sha256 of the workflow version the petition was filed under, and
-    #: its stage's label in that version (both languages).
+    #: its stage's and last rating's labels in that version (both languages).
     workflow_sha256: str | None = None
     stage_label: Label | None = None
+    rating_label: Label | None = None
     #: The request type (诉求类型) and urgency; whether it was filed anonymously.
     type: str = "complaint"
     urgency: str = "normal"
@@ -139,7 +140,8 @@ class CaseSummary:
     sealed_petitioner: tuple[str, str, str] | None = attrs.field(default=None, repr=False)
 
     @classmethod
-    def of(cls, row: Mapping[str, Any], stage_label: Label | None = None) -> CaseSummary:
+    def of(cls, row: Mapping[str, Any], stage_label: Label | None = None,
+           rating_label: Label | None = None) -> CaseSummary:
         filed = _time(row["filed_at"])
         updated = _time(row["updated_at"])
         assert filed is not None and updated is not None
@@ -154,6 +156,7 @@ class CaseSummary:
             campaign_id=row["campaign_id"], deadline=_time(row.get("deadline")),
             deadline_state=row.get("deadline_state"), number=row.get("number"),
             workflow_sha256=row.get("workflow_sha256"), stage_label=stage_label,
+            rating_label=rating_label,
             type=row.get("request_type") or "complaint", urgency=row.get("urgency") or "normal",
             anonymous=bool(row.get("anonymous")),
             matter_type=row.get("matter_type"), closed_at=_time(row.get("closed_at")),
@@ -305,27 +308,38 @@ class ReadModels:
             inline = os.environ.get("PETITIONS_VIEWS", "inline") != "runner"
         #: Whether this process keeps the views up to date (else a runner does).
         self.inline = inline
-        self._labels: dict[tuple[str, str, str], Label | None] = {}
+        self._labels: dict[tuple[str, str, str, str], Label | None] = {}
 
     # ------------------------------------------------------------ labels
     def summaries(self, rows: Iterable[Mapping[str, Any]]) -> list[CaseSummary]:
-        """Case index rows as summaries, each with its stage's label from the
-        workflow version the petition was filed under."""
-        return [CaseSummary.of(r, self.stage_label(r.get("workflow_sha256"), r["workflow"],
-                                                   r["stage"])) for r in rows]
+        """Case index rows as summaries, each with its stage's and last rating's
+        labels from the workflow version the petition was filed under."""
+        return [CaseSummary.of(
+            r, self.label_of(r.get("workflow_sha256"), r["workflow"], "stage", r["stage"]),
+            self.label_of(r.get("workflow_sha256"), r["workflow"], "rating", r["last_rating"]))
+            for r in rows]
 
     def stage_label(self, sha256: str | None, workflow: str, stage: str) -> Label | None:
-        """The label of ``stage`` in the workflow version ``sha256`` (the
-        current version of ``workflow`` for a row indexed without one), or
-        ``None`` when that version or stage is not known."""
-        key = (sha256 or "", workflow, stage)
+        """The label of ``stage`` in the workflow version ``sha256`` (see :meth:`label_of`)."""
+        return self.label_of(sha256, workflow, "stage", stage)
+
+    def label_of(self, sha256: str | None, workflow: str, kind: str,
+                 code: str | None) -> Label | None:
+        """The label of a ``stage`` or ``rating`` code in the workflow version
+        ``sha256`` (the current version of ``workflow`` for a row indexed
+        without one), or ``None`` when that version or code is not known."""
+        if not code:
+            return None
+        key = (sha256 or "", workflow, kind, code)
         if key not in self._labels:
             found: Label | None = None
             try:
                 wf = (self.app.pinned(WorkflowRef(workflow, 0, sha256)) if sha256
                       else self.app.workflow(workflow))
-                if stage in wf.stages:
-                    found = wf.stage(stage).label
+                if kind == "stage" and code in wf.stages:
+                    found = wf.stage(code).label
+                elif kind == "rating" and (rating := wf.rating(code)) is not None:
+                    found = rating.label
             except PetitionError:
                 found = None
             self._labels[key] = found
