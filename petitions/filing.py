@@ -256,7 +256,8 @@ def file_petition(
 ) -> UUID:
     """File a petition and return its id (see
     :meth:`petitions.service.PetitionService.file`)."""
-    _check_details(petitioner, location, idempotency_key, source)
+    if idempotency_key is not None:  # before it is looked up (the rest: prepare_filing)
+        checked_text("idempotency_key", idempotency_key)
     if idempotency_key:
         existing = petition_id_for(idempotency_key.strip())
         if store.exists(existing):
