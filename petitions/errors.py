@@ -166,6 +166,8 @@ def checked_text(field: str, value: object, max_len: int = MAX_DETAIL) -> str:
     ``too_long``)."""
     if not isinstance(value, str):
         raise InvalidInput(field, "must be text", kind="not_text")
+    if value.isascii() and len(value) <= max_len:
+        return value  # ASCII is valid UTF-8
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -32,10 +32,45 @@ def writes_alongside(recorder: object) -> bool:
     return bool(check()) if callable(check) else False
 
 
+class BatchedWrite:
+    """A write of one row (or a few) that can be made together with others of
+    its kind: :func:`write_all` hands every write of one :meth:`group` in a
+    transaction to one :meth:`write_many` call (one ``executemany`` instead
+    of a statement per row), at the place of the group's first write, in the
+    order they were given.  Writes of other kinds keep their places, so a
+    batched write must not depend on a write given between two of its group.
+    Called on its own, a batched write writes itself alone."""
+
+    __slots__ = ()
+
+    def group(self) -> Any:
+        """What the writes made together share (default: their class)."""
+        return type(self)
+
+    @classmethod
+    def write_many(cls, cursor: Any, writes: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def __call__(self, cursor: Any) -> None:
+        type(self).write_many(cursor, [self])
+
+
 def write_all(cursor: Any, kwargs: dict[str, Any]) -> None:
     writes: Sequence[Write] = kwargs.get(ALSO_WRITE, ())
+    groups: dict[Any, list[BatchedWrite]] = {}
     for write in writes:
-        write(cursor)
+        if isinstance(write, BatchedWrite):
+            groups.setdefault(write.group(), []).append(write)
+    done: set[Any] = set()
+    for write in writes:
+        if not isinstance(write, BatchedWrite):
+            write(cursor)
+            continue
+        group = write.group()
+        if group not in done:
+            done.add(group)
+            members = groups[group]
+            type(members[0]).write_many(cursor, members)
 
 
 def write_after(cursor: Any, kwargs: dict[str, Any]) -> None:

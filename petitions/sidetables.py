@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from petitions.persistence import is_postgres, retry_schema_change
+from petitions.recorders import BatchedWrite
 
 #: Numbers are counted per local (Asia/Shanghai) calendar year of filing.
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -146,22 +147,10 @@ class SideTables:
                       taken: list[str]) -> Write:
         """A write that allocates the next number of ``prefix``/``year`` for
         ``petition_id`` in the transaction it is given; the number is appended
-        to ``taken`` (read it once the transaction has committed)."""
-        p = self.p
-        scope = f"{prefix}|{year}"
-
-        def write(cursor: Any) -> None:
-            cursor.execute(
-                f"INSERT INTO {self.counters} (scope, last) VALUES ({p}, 1) "
-                f"ON CONFLICT (scope) DO UPDATE SET last = {self.counters}.last + 1 "
-                "RETURNING last", (scope,))
-            seq = int(self._rows(cursor)[0][0])
-            number = format_number(prefix, year, seq)
-            cursor.execute(f"INSERT INTO {self.orders} (petition_id, number, year, serial) "
-                           f"VALUES ({p}, {p}, {p}, {p})", (petition_id, number, year, seq))
-            taken.append(number)
-
-        return write
+        to ``taken`` (read it once the transaction has committed).  Several
+        given to one transaction (a batch of filings) take their numbers in
+        the order given, with one counter update per prefix and year."""
+        return NumberWrite(self, petition_id, year, prefix, taken)
 
     def allocate(self, petition_id: str, year: int, prefix: str) -> str:
         """Give ``petition_id`` a number in a transaction of its own (a store
@@ -209,17 +198,9 @@ class SideTables:
     # -------------------------------------------------------- caller index
     def caller_writer(self, entries: Sequence[tuple[str, str]], petitioner_id: str,
                       petition_id: str) -> Write:
-        """A write of ``(digest, kind)`` entries for one petition."""
-        p = self.p
-
-        def write(cursor: Any) -> None:
-            for digest, kind in entries:
-                cursor.execute(
-                    f"INSERT INTO {self.callers} (digest, kind, petitioner_id, petition_id) "
-                    f"VALUES ({p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
-                    (digest, kind, petitioner_id, petition_id))
-
-        return write
+        """A write of ``(digest, kind)`` entries for one petition (the entries
+        of a batch of filings are inserted together)."""
+        return CallerWrite(self, tuple(entries), petitioner_id, petition_id)
 
     def add_callers(self, entries: Sequence[tuple[str, str]], petitioner_id: str,
                     petition_id: str) -> None:
@@ -257,6 +238,75 @@ class SideTables:
         rows = self._select(f"SELECT COUNT(*) FROM {self.callers} "
                             f"WHERE petitioner_id = {self.p}", (petitioner_id,))
         return int(rows[0][0])
+
+
+class NumberWrite(BatchedWrite):
+    """Numbers a petition (see :meth:`SideTables.number_writer`)."""
+
+    __slots__ = ("petition_id", "prefix", "tables", "taken", "year")
+
+    def __init__(self, tables: SideTables, petition_id: str, year: int, prefix: str,
+                 taken: list[str]) -> None:
+        self.tables, self.petition_id, self.year = tables, petition_id, year
+        self.prefix, self.taken = prefix, taken
+
+    def group(self) -> Any:
+        return (NumberWrite, id(self.tables))
+
+    @classmethod
+    def write_many(cls, cursor: Any, writes: Sequence[Any]) -> None:
+        tables: SideTables = writes[0].tables
+        p = tables.p
+        scopes: dict[str, list[NumberWrite]] = {}
+        for w in writes:
+            scopes.setdefault(f"{w.prefix}|{w.year}", []).append(w)
+        rows: list[tuple[str, str, int, int]] = []
+        for scope, members in scopes.items():
+            # One bump of the counter by the batch's count: the rows queue on
+            # it (SQLite: one writer; PostgreSQL: the row lock until commit),
+            # so the batch's numbers are consecutive and nobody else's.
+            cursor.execute(
+                f"INSERT INTO {tables.counters} (scope, last) VALUES ({p}, {p}) "
+                f"ON CONFLICT (scope) DO UPDATE SET last = {tables.counters}.last + {p} "
+                "RETURNING last", (scope, len(members), len(members)))
+            last = int(tables._rows(cursor)[0][0])
+            for seq, w in enumerate(members, start=last - len(members) + 1):
+                number = format_number(w.prefix, w.year, seq)
+                rows.append((w.petition_id, number, w.year, seq))
+                w.taken.append(number)
+        _insert_many(cursor, f"INSERT INTO {tables.orders} (petition_id, number, year, serial) "
+                     f"VALUES ({p}, {p}, {p}, {p})", rows)
+
+
+class CallerWrite(BatchedWrite):
+    """Indexes a petition's caller (see :meth:`SideTables.caller_writer`)."""
+
+    __slots__ = ("entries", "petition_id", "petitioner_id", "tables")
+
+    def __init__(self, tables: SideTables, entries: tuple[tuple[str, str], ...],
+                 petitioner_id: str, petition_id: str) -> None:
+        self.tables, self.entries = tables, entries
+        self.petitioner_id, self.petition_id = petitioner_id, petition_id
+
+    def group(self) -> Any:
+        return (CallerWrite, id(self.tables))
+
+    @classmethod
+    def write_many(cls, cursor: Any, writes: Sequence[Any]) -> None:
+        tables: SideTables = writes[0].tables
+        p = tables.p
+        rows = [(digest, kind, w.petitioner_id, w.petition_id)
+                for w in writes for digest, kind in w.entries]
+        _insert_many(cursor, f"INSERT INTO {tables.callers} (digest, kind, petitioner_id, "
+                     f"petition_id) VALUES ({p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING", rows)
+
+
+def _insert_many(cursor: Any, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run ``statement`` for each of ``rows`` (one ``executemany`` for many)."""
+    if len(rows) == 1:
+        cursor.execute(statement, rows[0])
+    elif rows:
+        cursor.executemany(statement, rows)
 
 
 def side_tables(service: Any) -> SideTables:

@@ -18,7 +18,7 @@ events, so history keeps the deadline that applied at the time.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 import attrs
@@ -100,6 +100,23 @@ class Timekeeper:
 
     def __init__(self, calendar: WorkCalendar | None = None) -> None:
         self._calendar = calendar
+        #: Last day counted on the calendar, by (first day, amount, unit): a
+        #: bulk import starts thousands of clocks on the same day.
+        self._days: dict[tuple[date, int, str], tuple[date, tuple[int, ...]]] = {}
+
+    def _last_day(self, first: date, amount: int, unit: str,
+                  ) -> tuple[date, tuple[int, ...]]:
+        key = (first, amount, unit)
+        found = self._days.get(key)
+        if found is None:
+            if unit == "days":
+                found = self.calendar.next_workday(first + timedelta(days=amount))
+            else:
+                found = self.calendar.add_working_days(first, amount)
+            if len(self._days) > 10_000:
+                self._days.clear()
+            self._days[key] = found
+        return found
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -118,12 +135,8 @@ class Timekeeper:
             end = start + timedelta(minutes=amount)
         elif unit == "hours":
             end = start + timedelta(hours=amount)
-        elif unit == "days":
-            last = office_day(start) + timedelta(days=amount)
-            last, uncovered = self.calendar.next_workday(last)
-            end = end_of_office_day(last)
-        elif unit == "working_days":
-            last, uncovered = self.calendar.add_working_days(office_day(start), amount)
+        elif unit in ("days", "working_days"):
+            last, uncovered = self._last_day(office_day(start), amount, unit)
             end = end_of_office_day(last)
         else:
             raise ValueError(f"unknown limit unit {unit!r}")

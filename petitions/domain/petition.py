@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4, uuid5
 
@@ -75,8 +76,15 @@ MAX_EXTENSION_DAYS = 3650
 def petition_id_for(idempotency_key: str | None) -> UUID:
     """The id a petition gets: derived from the idempotency key when there is one."""
     if idempotency_key:
-        return uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key)
+        return _keyed_id(idempotency_key)
     return uuid4()
+
+
+@lru_cache(maxsize=4096)
+def _keyed_id(idempotency_key: str) -> UUID:
+    # Cached: a bulk import derives each filing's id several times (its
+    # idempotency check, the filing itself) within a batch.
+    return uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key)
 
 
 def check_anonymous(wf: Workflow, request_type: str, petitioner: Petitioner) -> None:
@@ -814,6 +822,37 @@ class Petition(Aggregate):
         """File a new petition under ``wf`` (not yet saved).  ``request_type``:
         the workflow's default type when ``None``; ``anonymous``: without name,
         phone, ID number or address, for the types the workflow allows."""
+        found = cls.check_filing(
+            wf, actor=actor, occurred_at=occurred_at, petitioner=petitioner,
+            channel=channel, category=category, title=title, description=description,
+            location=location, matter_type=matter_type, idempotency_key=idempotency_key,
+            campaign_id=campaign_id, source=source, request_type=request_type,
+            urgency=urgency, anonymous=anonymous)
+        return cls._create(cls.Filed, id=petition_id_for(found["idempotency_key"]), **found)
+
+    @classmethod
+    def check_filing(
+        cls,
+        wf: Workflow,
+        *,
+        actor: Actor,
+        occurred_at: datetime,
+        petitioner: Petitioner,
+        channel: str,
+        category: str,
+        title: str,
+        description: str,
+        location: Location,
+        matter_type: str = "claim",
+        idempotency_key: str | None = None,
+        campaign_id: UUID | None = None,
+        source: str = "",
+        request_type: str | None = None,
+        urgency: str = DEFAULT_URGENCY,
+        anonymous: bool = False,
+    ) -> dict[str, Any]:
+        """Every check :meth:`file` makes, without making the petition: the
+        values of its ``Filed`` event (all but its id), or the refusal."""
         if actor.role in READ_ONLY_ROLES or not wf.may(actor.role, "file"):
             raise PermissionDenied(actor.role, "file", wf.roles_for("file"))
         if petitioner.kind not in PETITIONER_KINDS:
@@ -849,9 +888,7 @@ class Petition(Aggregate):
         description = _text("description", description)
         if idempotency_key is not None:
             idempotency_key = _text("idempotency_key", idempotency_key, max_len=200)
-        return cls._create(
-            cls.Filed,
-            id=petition_id_for(idempotency_key),
+        return dict(
             actor=actor,
             occurred_at=occurred_at,
             workflow=WorkflowRef(wf.name, wf.version, wf.sha256),

@@ -15,7 +15,6 @@ found (re-filing or a re-index is needed; see docs/privacy.md).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 
@@ -28,12 +27,14 @@ PHONE = "phone"
 ID_NUMBER = "id_number"
 
 _INFO = b"petitions caller index v1"
+_NOT_DIGIT = re.compile(r"\D")
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
 
 def normalise_phone(value: str) -> str:
     """Digits only, without a +86 / 0086 country code: ``+86 138-0000-1234`` →
     ``13800001234``."""
-    digits = re.sub(r"\D", "", value or "")
+    digits = _NOT_DIGIT.sub("", value or "")
     if digits.startswith("0086"):
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) == 13:
@@ -43,7 +44,7 @@ def normalise_phone(value: str) -> str:
 
 def normalise_id_number(value: str) -> str:
     """Letters and digits only, upper case (a trailing ``x`` is ``X``)."""
-    return re.sub(r"[^0-9A-Za-z]", "", value or "").upper()
+    return _NOT_ALNUM.sub("", value or "").upper()
 
 
 def index_key(master: MasterKey) -> bytes:
@@ -56,7 +57,7 @@ def digest(key: bytes, kind: str, value: str) -> str | None:
     norm = normalise_phone(value) if kind == PHONE else normalise_id_number(value)
     if not norm:
         return None
-    return hmac.new(key, f"{kind}\n{norm}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{kind}\n{norm}".encode(), "sha256").hex()
 
 
 def entries(key: bytes, phone: str, id_number: str) -> list[tuple[str, str]]:

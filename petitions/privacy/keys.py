@@ -32,9 +32,10 @@ import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from petitions.logs import get_logger
 from petitions.persistence import describe, is_postgres, retry_schema_change
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
+from petitions.recorders import BatchedWrite
 
 log = get_logger("petitions.privacy")
 #: Says where a master key file was created (the CLI prints it on stderr).
@@ -71,6 +73,17 @@ def new_master_key_text() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
+@lru_cache(maxsize=8)
+def _fingerprint(key: bytes) -> str:
+    return hashlib.sha256(b"petitions master key\n" + key).hexdigest()[:16]
+
+
+@lru_cache(maxsize=8)
+def _aead(key: bytes) -> AESGCM:
+    # One cipher object per master key (a bulk import wraps a key per filing).
+    return AESGCM(key)
+
+
 @attrs.frozen
 class MasterKey:
     """The key that wraps the data keys, and where it came from."""
@@ -81,15 +94,15 @@ class MasterKey:
     @property
     def fingerprint(self) -> str:
         """A short public name of the key (not usable to recover it)."""
-        return hashlib.sha256(b"petitions master key\n" + self.key).hexdigest()[:16]
+        return _fingerprint(self.key)
 
     def wrap(self, data_key: bytes, key_id: str, petitioner_id: str) -> bytes:
         """``data_key`` sealed under this key, with the key row's id and its
         petitioner's id bound in as associated data: a row whose key id or
         petitioner id was changed no longer opens."""
         nonce = os.urandom(12)
-        return nonce + AESGCM(self.key).encrypt(nonce, data_key,
-                                                 wrap_aad(key_id, petitioner_id))
+        return nonce + _aead(self.key).encrypt(nonce, data_key,
+                                                wrap_aad(key_id, petitioner_id))
 
     def unwrap(self, blob: bytes, key_id: str, petitioner_id: str) -> bytes | None:
         """The data key, or None when ``blob`` does not open for this key id and
@@ -174,6 +187,31 @@ class KeyRow:
     master: str
     created_at: str
     erased_at: str | None
+
+
+class KeyWrite(BatchedWrite):
+    """Inserts one new key row with the cursor of the events' transaction (the
+    new keys of a batch of filings are inserted together)."""
+
+    __slots__ = ("row", "table")
+
+    def __init__(self, table: KeyTable, row: KeyRow) -> None:
+        self.table, self.row = table, row
+
+    def group(self) -> Any:
+        return (KeyWrite, id(self.table))
+
+    @classmethod
+    def write_many(cls, cursor: Any, writes: Sequence[Any]) -> None:
+        table: KeyTable = writes[0].table
+        if len(writes) == 1:
+            table._insert(cursor, writes[0].row)
+            return
+        p = table.p
+        cursor.executemany(
+            f"INSERT INTO {table.keys} ({table._COLUMNS}) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+            [(w.row.key_id, w.row.petitioner_id, w.row.wrapped, w.row.master,
+              w.row.created_at, w.row.erased_at) for w in writes])
 
 
 class KeyTable:
@@ -288,7 +326,7 @@ class KeyTable:
     def writer(self, row: KeyRow) -> Callable[[Any], None]:
         """Writes ``row`` with the cursor of another transaction (the events'):
         for a key nobody else can hold, so a conflict is an error."""
-        return lambda cursor: self._insert(cursor, row)
+        return KeyWrite(self, row)
 
     def shred(self, petitioner_id: str, erased_at: str) -> int:
         """Destroy the petitioner's keys and move the epoch on; the number destroyed."""
@@ -337,6 +375,11 @@ class KeyTable:
 
 
 # ------------------------------------------------------------------- keyring
+#: How many data keys a process keeps in memory before it starts afresh
+#: (they are read back from the key table when needed again).
+KEY_CACHE_MAX = 100_000
+
+
 class Keyring:
     """Data keys for sealing and opening, with a per-process cache."""
 
@@ -398,8 +441,13 @@ class Keyring:
             return row, AESGCM(data_key)
 
     def remember(self, row: KeyRow, aead: AESGCM) -> None:
-        """Cache a key just stored as its petitioner's live key."""
+        """Cache a key just stored as its petitioner's live key (the cache
+        starts afresh past :data:`KEY_CACHE_MAX` keys: a bulk import of a
+        million petitioners does not keep a million keys in memory)."""
         with self._lock:
+            if len(self._by_id) >= KEY_CACHE_MAX:
+                self._by_id.clear()
+                self._live.clear()
             self._live[row.petitioner_id] = (row.key_id, aead)
             self._by_id[row.key_id] = aead
 

@@ -73,7 +73,7 @@ def seal(key: AESGCM, key_id: str, field: str, value: str) -> str:
         return ""
     nonce = os.urandom(NONCE_BYTES)
     ciphertext = key.encrypt(nonce, value.encode("utf-8"), _aad(key_id, field))
-    return Sealed(key_id, nonce, ciphertext).text()
+    return f"{PREFIX}:{b64e(nonce)}:{b64e(ciphertext)}:{key_id}"  # Sealed.text()
 
 
 def unseal(key: AESGCM, sealed: Sealed, field: str) -> str | None:
