@@ -83,6 +83,10 @@ def bare_classes(names: dict[str, list[str]]) -> dict[str, type[Any]]:
     first the created event)."""
     made: dict[str, type[Any]] = {}
     for i, (name, fields) in enumerate(names.items()):
+        known = BareCase.__dict__.get(name)
+        if known is not None and list(known.__dataclass_fields__)[-len(fields):] == fields:
+            made[name] = known  # made by an earlier round (a topic names one class)
+            continue
         base: type[Any] = BareCase.Created if i == 0 else BareCase.Event
         ns = {"__annotations__": {f: "Any" for f in fields}, "__module__": __name__,
               "__qualname__": f"BareCase.{name}"}
