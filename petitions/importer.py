@@ -25,10 +25,13 @@ Crash safety: the file is checked in full before anything is written (with
 ``on_error="skip"`` malformed lines are reported and the rest imported), then
 filed in batches of :data:`BATCH` filings, each batch one transaction (its
 events, work-order numbers, caller index rows and new keys commit together or
-not at all).  A filing's id is derived from its idempotency key, so an import
-killed at any point leaves whole batches, and run again files every line
-exactly once.  The CSV import (:mod:`petitions.importer_csv`) files through the
-same loop (:func:`run_import`).
+not at all; the side rows of a batch are written with one statement each, the
+numbers in file order).  A file of at most :data:`KEEP` lines is read once,
+its checked filings kept for the filing; a larger one is read again.  A
+filing's id is derived from its idempotency key, so an import killed at any
+point leaves whole batches, and run again files every line exactly once.
+The CSV import (:mod:`petitions.importer_csv`) files through the same loop
+(:func:`run_import`).
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ ON_ERROR = ("skip", "stop")
 BATCH = 100
 #: Filings a checked file may hold for them to be kept in memory between the
 #: check and the filing (about 1.5 KB each); a larger file is read twice.
-KEEP = 50_000
+KEEP = 20_000
 #: A stand-in actor for checking lines before the operator is known.
 DEFAULT_ACTOR = Actor("import", "portal")
 
