@@ -14,6 +14,7 @@ aggregates (stored workflow definitions) are skipped, but still tracked.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -60,6 +61,9 @@ def iso(dt: datetime) -> str:
 
 
 def _filed(e: Any, row: Row) -> None:
+    if type(e) is LiteEvent and e._state is not None:
+        _filed_stored(e, e._state, row)
+        return
     row.update(
         id=str(e.originator_id), title=e.title, description=e.description,
         workflow=e.workflow.name, workflow_sha256=e.workflow.sha256, outcome=None,
@@ -76,6 +80,33 @@ def _filed(e: Any, row: Row) -> None:
         matter_type=e.matter_type, closed_at=None, reopens=0,
         petitioner_id=e.petitioner.id, petitioner_name=e.petitioner.name,
         petitioner_phone=e.petitioner.phone,
+    )
+
+
+def _filed_stored(e: LiteEvent, d: dict[str, Any], row: Row) -> None:
+    """:func:`_filed` from a filing's parsed stored state (the same values,
+    read straight from the JSON: a missing field raises ``KeyError``)."""
+    plain = _plain
+    workflow, petitioner, location = (_attrs_data(d["workflow"]),
+                                      _attrs_data(d["petitioner"]),
+                                      _attrs_data(d["location"]))
+    campaign = plain(d["campaign_id"])
+    row.update(
+        id=e.originator_id, title=plain(d["title"]), description=plain(d["description"]),
+        workflow=plain(workflow["name"]), workflow_sha256=plain(workflow["sha256"]),
+        outcome=None, category=plain(d["category"]), channel=plain(d["channel"]),
+        petitioner_kind=plain(petitioner["kind"]), street=plain(location["street"]),
+        community=plain(location["community"]), grid=plain(location["grid"]),
+        lead_unit=None, assignee=None, mediator=None, filed_at=e.iso("occurred_at"),
+        last_rating=None, campaign_id=str(campaign) if campaign else None, cb_day=None,
+        cb_contacted=None, cb_resolved=None, reminders=0, escalations=0, excluded=0,
+        sign_state=None, contact_state=None, returns=0, escalation_levels=None,
+        request_type=plain(d.get("request_type", "complaint")),
+        urgency=plain(d.get("urgency", "normal")),
+        anonymous=int(bool(plain(d.get("anonymous", False)))), cb_impossible=None,
+        matter_type=plain(d["matter_type"]), closed_at=None, reopens=0,
+        petitioner_id=plain(petitioner["id"]), petitioner_name=plain(petitioner["name"]),
+        petitioner_phone=plain(petitioner["phone"]),
     )
 
 
@@ -155,8 +186,8 @@ def _next_due(row: Row) -> None:
 
 
 def _clock_started(e: Any, row: Row) -> None:
-    row.update(deadline=iso(e.deadline), deadline_state="on_time", clock_mark="on_time",
-               warn_due=iso(e.warn_time))
+    row.update(deadline=_iso_of(e, "deadline"), deadline_state="on_time", clock_mark="on_time",
+               warn_due=_iso_of(e, "warn_time"))
     _next_due(row)
 
 
@@ -169,9 +200,9 @@ def _clock_paused(e: Any, row: Row) -> None:
 def _clock_resumed(e: Any, row: Row) -> None:
     if row["deadline"] is None:
         return
-    row["deadline"] = iso(e.deadline)
+    row["deadline"] = _iso_of(e, "deadline")
     if row["warn_due"] is not None:
-        row["warn_due"] = iso(e.warn_time)
+        row["warn_due"] = _iso_of(e, "warn_time")
     row["deadline_state"] = row["clock_mark"]
     _next_due(row)
 
@@ -190,9 +221,9 @@ def _clock_mark(mark: str) -> Callable[[Any, Row], None]:
 def _extended(e: Any, row: Row) -> None:
     if getattr(e, "deadline", None) is None or row["deadline"] is None:
         return
-    row["deadline"] = iso(e.deadline)
+    row["deadline"] = _iso_of(e, "deadline")
     if row["warn_due"] is not None and e.warn_time is not None:
-        row["warn_due"] = iso(e.warn_time)
+        row["warn_due"] = _iso_of(e, "warn_time")
     _next_due(row)
 
 
@@ -227,6 +258,7 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
 }
 
 _CLOCK_COLUMNS = ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due")
+_NO_CLOCK = dict.fromkeys(_CLOCK_COLUMNS)
 
 
 _UPDATE_OF: dict[type[Any], Callable[[Any, Row], None] | None] = {}
@@ -245,35 +277,57 @@ def update_of(cls: type[Any]) -> Callable[[Any, Row], None] | None:
 
 def event_class(event: Any) -> type[Any]:
     """The event class of a domain event or of a :class:`LiteEvent`."""
-    found: type[Any] = event.cls if isinstance(event, LiteEvent) else type(event)
+    found: type[Any] = event.cls if type(event) is LiteEvent else type(event)
     return found
+
+
+_FILED: dict[type[Any], bool] = {}
+
+
+def _is_filed(cls: type[Any]) -> bool:
+    try:
+        return _FILED[cls]
+    except KeyError:
+        found = _FILED[cls] = issubclass(cls, Petition.Filed)
+        return found
 
 
 def apply_event(batch: ViewBatch, event: Any) -> None:
     """Bring the views up to date with one petition event (a domain event or
-    a :class:`LiteEvent` read from the stored bytes)."""
-    cls = event_class(event)
-    pid = str(event.originator_id)
-    filed = issubclass(cls, Petition.Filed)
+    a :class:`LiteEvent` read from the stored bytes).  Everything the event
+    gives is read before the batch changes (a light event that cannot be read
+    leaves the batch as it was, for the full decoding to apply)."""
+    if type(event) is LiteEvent:
+        cls = event.cls
+        pid: str = event.originator_id
+        at = event.iso("occurred_at")
+        stage = event.get("stage")
+    else:
+        cls = type(event)
+        pid = str(event.originator_id)
+        at = iso(event.occurred_at)
+        stage = getattr(event, "stage", None)
+    filed = _is_filed(cls)
     old = None if filed else batch.current(pid)
     if old is None and not filed:
         return  # pragma: no cover - a petition always starts with Filed
     new: Row = dict(old) if old is not None else dict.fromkeys(CASE_COLUMNS)
     new["version"] = event.originator_version
-    new["updated_at"] = iso(event.occurred_at)
-    stage = getattr(event, "stage", None)
+    new["updated_at"] = at
     if stage is not None:
         if old is not None and stage != old["stage"]:
-            new.update(dict.fromkeys(_CLOCK_COLUMNS))  # leaving a stage stops its clock
+            new.update(_NO_CLOCK)  # leaving a stage stops its clock
         new["stage"] = stage
     update = update_of(cls)
     if update is not None:
         update(event, new)
-    new["status"] = "closed" if new["outcome"] else "open"
-    if not new["outcome"]:
+    if new["outcome"]:
+        new["status"] = "closed"
+        if old is None or not old["outcome"]:
+            new["closed_at"] = at
+    else:
+        new["status"] = "open"
         new["closed_at"] = None
-    elif old is None or not old["outcome"]:
-        new["closed_at"] = iso(event.occurred_at)
     batch.put(pid, new, filed)
 
 
@@ -311,19 +365,67 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _attrs_data(value: Any) -> dict[str, Any]:
+    """The fields of an attrs value as stored (``{"_type_": "attrs:…", "_data_": {…}}``)."""
+    if (type(value) is dict and len(value) == 2 and str(value.get("_type_")).startswith("attrs:")
+            and type(value.get("_data_")) is dict):
+        data: dict[str, Any] = value["_data_"]
+        return data
+    raise NeedsFullDecode("attrs")
+
+
+def _iso_text(text: str) -> str:
+    """:func:`iso` of a stored ``datetime_iso`` text.  A UTC time as Python
+    writes it (``…T03:04:05+00:00`` or ``…T03:04:05.000006+00:00``) is
+    rewritten as text, after checking that it reads as a time; others are
+    converted through ``datetime``."""
+    n = len(text)
+    when = datetime.fromisoformat(text)  # refuses a damaged time (ValueError)
+    if n == 25 and text.endswith("+00:00"):
+        return text[:19] + ".000000Z"
+    if n == 32 and text[19] == "." and text.endswith("+00:00"):
+        return text[:26] + "Z"
+    return iso(when)
+
+
 #: A stored event as read from the events table: (position, originator id,
 #: version, topic, state bytes).
 StoredRow = tuple[int, Any, int, str, bytes]
 
+_DECODER = json.JSONDecoder()
+_DATETIME = b'{"_type_":"datetime_iso","_data_":"'
+_ABSENT = object()
+_KEYS: dict[str, bytes] = {}
+#: ``{`` and ``,``: what precedes a key in compact JSON.
+_BEFORE_KEY = (0x7B, 0x2C)
+
+
+@functools.cache
+def _required(cls: type[Any]) -> frozenset[str]:
+    """The fields of event class ``cls`` without a default: a stored event of
+    its current class version always holds them at the top level."""
+    if not dataclasses.is_dataclass(cls):
+        return frozenset()
+    return frozenset(f.name for f in dataclasses.fields(cls)
+                     if f.default is dataclasses.MISSING
+                     and f.default_factory is dataclasses.MISSING)
+
 
 class LiteEvent:
-    """A stored petition event read for the views only: the JSON state is
-    parsed, but only the fields a view reads are converted (when read), no
-    attrs value is built and nothing personal is decrypted."""
+    """A stored petition event read for the views only: only the fields a view
+    reads are taken from the stored JSON (UTF-8 bytes), when read; no attrs
+    value is built and nothing personal is decrypted.
 
-    __slots__ = ("_state", "cls", "originator_id", "originator_version", "row")
+    A field is read without parsing the whole state when its key occurs exactly
+    once in it and the event class requires the field (so that one occurrence
+    is the top-level one): ``"name":`` after ``{`` or ``,`` can only occur in
+    JSON as a key (a quote inside a string is escaped), and only its value is
+    decoded.  Any other case parses the whole state once (``json.loads``)."""
 
-    def __init__(self, cls: type[Any], row: StoredRow, state: dict[str, Any]) -> None:
+    __slots__ = ("_state", "_text", "cls", "originator_id", "originator_version", "row")
+
+    def __init__(self, cls: type[Any], row: StoredRow, text: bytes,
+                 state: dict[str, Any] | None = None) -> None:
         self.cls = cls
         oid = row[1]
         if type(oid) is str and len(oid) == 32:  # the hex eventsourcing stores in SQLite
@@ -331,13 +433,80 @@ class LiteEvent:
         self.originator_id = oid if type(oid) is str and len(oid) == 36 else str(UUID(str(oid)))
         self.originator_version = row[2]
         self.row = row
+        self._text = text
         self._state = state
 
-    def __getattr__(self, name: str) -> Any:
+    def _parse(self) -> dict[str, Any]:
         try:
-            return _plain(self._state[name])
-        except KeyError:
-            raise AttributeError(name) from None
+            data = json.loads(self._text)
+        except ValueError:
+            raise NeedsFullDecode("state") from None
+        if type(data) is not dict:
+            raise NeedsFullDecode("state")
+        self._state = data
+        return data
+
+    def _raw(self, name: str) -> Any:
+        """The stored JSON value of field ``name`` (:data:`_ABSENT` if none)."""
+        state = self._state
+        if state is None:
+            text = self._text
+            key = _KEYS.get(name)
+            if key is None:
+                key = _KEYS[name] = f'"{name}":'.encode()
+            at = text.find(key)
+            if at < 0:
+                return _ABSENT
+            j = at + len(key)
+            if (text.find(key, j) < 0 and text[at - 1] in _BEFORE_KEY
+                    and name in _required(self.cls)):
+                try:
+                    first = text[j]
+                    if first == 0x22:  # "
+                        end = text.find(b'"', j + 1)
+                        value = text[j + 1:end]
+                        if b"\\" not in value:
+                            return value.decode("utf-8")
+                    elif first == 0x7B and text.startswith(_DATETIME, j):  # {
+                        k = j + len(_DATETIME)
+                        end = text.find(b'"', k)
+                        if text.startswith(b'"}', end):
+                            return {"_type_": "datetime_iso",
+                                    "_data_": text[k:end].decode("ascii")}
+                    return _DECODER.raw_decode(text[j:].decode("utf-8"))[0]
+                except ValueError:  # UnicodeDecodeError too
+                    raise NeedsFullDecode(name) from None
+            state = self._parse()
+        return state.get(name, _ABSENT)
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._raw(name)
+        if value is _ABSENT:
+            raise AttributeError(name)
+        return _plain(value)
+
+    def get(self, name: str) -> Any:
+        """The field ``name``, or ``None`` when the stored event has none."""
+        value = self._raw(name)
+        return None if value is _ABSENT else _plain(value)
+
+    def iso(self, name: str) -> str:
+        """:func:`iso` of the time in field ``name``, without building a
+        ``datetime`` for a UTC time."""
+        value = self._raw(name)
+        if (type(value) is dict and value.get("_type_") == "datetime_iso"
+                and type(value.get("_data_")) is str):
+            return _iso_text(value["_data_"])
+        if value is _ABSENT:
+            raise AttributeError(name)
+        return iso(_plain(value))
+
+
+def _iso_of(event: Any, name: str) -> str:
+    """:func:`iso` of the time in field ``name`` of a domain or light event."""
+    if type(event) is LiteEvent:
+        return event.iso(name)
+    return iso(getattr(event, name))
 
 
 @functools.cache
@@ -352,6 +521,14 @@ def petition_event_class(topic: str) -> type[Any] | None:
     return None
 
 
+@functools.cache
+def _version_mark(cls: type[Any]) -> bytes:
+    """How a stored event of ``cls``'s current class version ends (eventsourcing
+    adds ``class_version`` last, and only when it is not 1)."""
+    version = getattr(cls, "class_version", 1)
+    return b"" if version == 1 else f',"class_version":{version}}}'.encode()
+
+
 def lite_event(row: StoredRow, topic: str, state: bytes) -> LiteEvent | None:
     """The stored event as the views read it, or ``None`` when no view needs
     it (its payload is not even parsed); :class:`NeedsFullDecode` when it must
@@ -359,15 +536,21 @@ def lite_event(row: StoredRow, topic: str, state: bytes) -> LiteEvent | None:
     cls = petition_event_class(topic)
     if cls is None:
         return None
-    try:
-        data = json.loads(state)
-    except ValueError:
-        raise NeedsFullDecode("state") from None
-    if type(data) is not dict:
+    text = state if type(state) is bytes else bytes(state)
+    if not (text.startswith(b"{") and text.endswith(b"}")):
         raise NeedsFullDecode("state")
+    mark = _version_mark(cls)
+    if (text.endswith(mark) if mark else b'"class_version":' not in text):
+        event = LiteEvent(cls, row, text)
+        if _is_filed(cls):
+            event._parse()  # a filing's many fields: one parse costs less than a scan each
+        return event
+    # Not plainly the current class version: read the whole state to be sure.
+    event = LiteEvent(cls, row, text)
+    data = event._parse()
     if data.get("class_version", 1) != getattr(cls, "class_version", 1):
         raise NeedsFullDecode("class_version")
-    return LiteEvent(cls, row, data)
+    return event
 
 
 def stored_rows(recorder: Any, after: int, limit: int) -> list[StoredRow]:
@@ -536,12 +719,11 @@ def apply_events(tx: ViewTx, events: Iterable[Any],
     """Apply petition events (domain events or :class:`LiteEvent`; others are
     skipped) in one batch.  A light event whose state the views cannot read
     is handed to ``full`` (eventsourcing's mapper) and applied as it returns."""
-    wanted = [e for e in events if isinstance(e, (Petition.Event, LiteEvent))]
+    wanted = [e for e in events if type(e) is LiteEvent or isinstance(e, Petition.Event)]
     batch = ViewBatch(tx)
-    batch.load(str(e.originator_id) for e in wanted
-               if not issubclass(event_class(e), Petition.Filed))
+    batch.load(str(e.originator_id) for e in wanted if not _is_filed(event_class(e)))
     for event in wanted:
-        if isinstance(event, LiteEvent) and full is not None:
+        if full is not None and type(event) is LiteEvent:
             try:
                 apply_event(batch, event)
             except _UNREADABLE:
@@ -568,12 +750,20 @@ class CaseViews(Projection[ViewStore]):
         in the same transaction); return whether they were applied."""
         if not items:
             return True
+        return self.apply_after([event for event, _ in items], items[-1][1], position, full)
+
+    def apply_after(self, events: Sequence[Any], tracking: Tracking, position: int,
+                    full: Callable[[LiteEvent], Any] | None = None) -> bool:
+        """Apply ``events`` (the stored events after ``position`` up to
+        ``tracking``'s, in order; ``None`` for those no view reads) and record
+        ``tracking``, in one transaction, only if the views stand exactly at
+        ``position`` (read in that transaction); return whether they were applied."""
         with self.view.transaction() as tx:
-            current = tx.tracked(items[0][1].application_name)
+            current = tx.tracked(tracking.application_name)
             if (current or 0) != position:
                 return False
-            apply_events(tx, (event for event, _ in items), full)
-            tx.track(items[-1][1])
+            apply_events(tx, events, full)
+            tx.track(tracking)
         return True
 
     def process_batch(self, items: Sequence[tuple[Any, Tracking]]) -> None:

@@ -412,9 +412,11 @@ class ReadModels:
             rows = stored_rows(self.app.recorder, start, BATCH)
             if not rows:
                 return done
-            items = [(self._lite(row), Tracking(self.app.name, row[0])) for row in rows]
+            lite = self._lite
+            events = [lite(row) for row in rows]
             try:
-                applied = self.projection.process_batch_after(items, start, full=self._full)
+                applied = self.projection.apply_after(events, Tracking(self.app.name, rows[-1][0]),
+                                                      start, full=self._full)
             except IntegrityError:
                 applied = False
             if not applied:
@@ -422,7 +424,7 @@ class ReadModels:
                 # written; carry on from the position it reached.
                 start = self.position()
                 continue
-            done += len(items)
+            done += len(rows)
             start = rows[-1][0]
             if progress is not None:
                 progress(done, max(total, done))

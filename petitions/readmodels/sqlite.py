@@ -31,21 +31,23 @@ from petitions.readmodels.store import (
 _PAIR = re.compile(r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}")
 
 
+_INSERT_CASE = (f"INSERT INTO petition_index (seq, {', '.join(CASE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * (len(CASE_COLUMNS) + 1))})")
+
 #: Page cache (KiB) of a connection that writes the views.
 VIEW_CACHE_KIB = 65536
+
+
+#: Every (overlapping) character pair of a text that the bigram index holds.
+_PAIRS = re.compile(r"(?=([^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}))")
 
 
 def bigrams(*texts: str | None) -> str:
     """The distinct character pairs of ``texts`` (lower case), as FTS5 tokens."""
     found: dict[str, None] = {}
     for text in texts:
-        if not text:
-            continue
-        low = text.lower()
-        for i in range(len(low) - 1):
-            pair = low[i:i + 2]
-            if pair not in found and _PAIR.fullmatch(pair):
-                found[pair] = None
+        if text:
+            found.update(dict.fromkeys(_PAIRS.findall(text.lower())))
     return " ".join(found)
 
 
@@ -147,19 +149,14 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         # that the text indexes can be filled with one statement each.
         tx.cursor.execute("SELECT COALESCE(MAX(seq), 0) AS top FROM petition_index")
         top = int(tx.cursor.fetchone()["top"])
-        params = []
-        for i, row in enumerate(rows, start=top + 1):
-            values = {c: row[c] for c in CASE_COLUMNS}
-            values["seq"] = i
-            params.append(values)
-        cols = ", ".join(("seq", *CASE_COLUMNS))
-        values_sql = ", ".join(f":{c}" for c in ("seq", *CASE_COLUMNS))
-        tx.executemany(f"INSERT INTO petition_index ({cols}) VALUES ({values_sql})", params)
-        tx.executemany("INSERT INTO petition_text (rowid, title, description) "
-                       "VALUES (:seq, :title, :description)", params)
-        tx.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (:seq, :grams)",
-                       [{"seq": p["seq"], "grams": bigrams(p["title"], p["description"])}
-                        for p in params])
+        params = [(seq, *(row[c] for c in CASE_COLUMNS)) for seq, row in enumerate(rows, top + 1)]
+        tx.cursor.executemany(_INSERT_CASE, params)
+        tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
+                              "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])
+                                                   for seq, row in enumerate(rows, top + 1)])
+        tx.cursor.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
+                              [(seq, bigrams(row["title"], row["description"]))
+                               for seq, row in enumerate(rows, top + 1)])
 
     def _rates_source(self) -> str:
         # The planner prefers a one-column index plus a lookup of every wide row;
