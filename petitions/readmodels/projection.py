@@ -400,15 +400,20 @@ _KEYS: dict[str, bytes] = {}
 _BEFORE_KEY = (0x7B, 0x2C)
 
 
-@functools.cache
+_REQUIRED: dict[type[Any], frozenset[str]] = {}
+
+
 def _required(cls: type[Any]) -> frozenset[str]:
     """The fields of event class ``cls`` without a default: a stored event of
     its current class version always holds them at the top level."""
-    if not dataclasses.is_dataclass(cls):
-        return frozenset()
-    return frozenset(f.name for f in dataclasses.fields(cls)
-                     if f.default is dataclasses.MISSING
-                     and f.default_factory is dataclasses.MISSING)
+    found = _REQUIRED.get(cls)
+    if found is None:
+        found = _REQUIRED[cls] = frozenset(
+            f.name for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING) if dataclasses.is_dataclass(
+                cls) else frozenset()
+    return found
 
 
 class LiteEvent:
@@ -521,12 +526,18 @@ def petition_event_class(topic: str) -> type[Any] | None:
     return None
 
 
-@functools.cache
+_MARKS: dict[type[Any], bytes] = {}
+
+
 def _version_mark(cls: type[Any]) -> bytes:
     """How a stored event of ``cls``'s current class version ends (eventsourcing
     adds ``class_version`` last, and only when it is not 1)."""
-    version = getattr(cls, "class_version", 1)
-    return b"" if version == 1 else f',"class_version":{version}}}'.encode()
+    found = _MARKS.get(cls)
+    if found is None:
+        version = getattr(cls, "class_version", 1)
+        found = _MARKS[cls] = (b"" if version == 1
+                               else f',"class_version":{version}}}'.encode())
+    return found
 
 
 def lite_event(row: StoredRow, topic: str, state: bytes) -> LiteEvent | None:
@@ -584,16 +595,42 @@ def stored_rows(recorder: Any, after: int, limit: int) -> list[StoredRow]:
 
 
 # ------------------------------------------------------------ a batch
-def _rate_keys(row: Row | None) -> list[tuple[str, str, str, int, int, str]]:
-    """The rate counters a case counts in (a valid call-back, not excluded)."""
-    if row is None or row["cb_day"] is None or row["excluded"]:
+#: A rate counter's key: (grouping, group, kind, outcome, contacted, resolved,
+#: rating, sign state, contact state, supervision levels); ``kind`` is
+#: ``valid`` (a valid call-back) or ``impossible`` (a call-back recorded as
+#: impossible); text that is NULL in the case index is "" here.
+RateKey = tuple[str, str, str, str, int, int, str, str, str, str]
+#: What a case adds to a rate counter: (cases, returns, reminders, escalations).
+RateAmounts = tuple[int, int, int, int]
+
+
+def _rate_keys(row: Row | None) -> list[tuple[RateKey, RateAmounts]]:
+    """The rate counters a case counts in, with what it adds to each: a valid
+    call-back (not excluded) per grouping of ``stats``, with the columns the
+    rates read; a call-back recorded as impossible per grouping (its day for
+    month and year).  ``stats`` over all days sums these instead of the rows."""
+    if row is None or row["excluded"]:
         return []
-    rest = (row["outcome"] or "", int(row["cb_contacted"] or 0), int(row["cb_resolved"] or 0),
-            row["last_rating"] or "")
-    return [(by, str(grp or ""), *rest) for by, grp in (
-        ("street", row["street"]), ("community", row["community"]), ("grid", row["grid"]),
-        ("category", row["category"]), ("unit", row["lead_unit"] or ""),
-        ("month", row["cb_day"][:7]), ("year", row["cb_day"][:4]))]
+    out: list[tuple[RateKey, RateAmounts]] = []
+    place = (("street", str(row["street"] or "")), ("community", str(row["community"] or "")),
+             ("grid", str(row["grid"] or "")), ("category", str(row["category"] or "")),
+             ("unit", str(row["lead_unit"] or "")))
+    day = row["cb_day"]
+    if day is not None:
+        rest = (row["outcome"] or "", int(row["cb_contacted"] or 0),
+                int(row["cb_resolved"] or 0), row["last_rating"] or "",
+                row["sign_state"] or "", row["contact_state"] or "",
+                row["escalation_levels"] or "")
+        amounts = (1, int(row["returns"] or 0), int(row["reminders"] or 0),
+                   int(row["escalations"] or 0))
+        out.extend(((by, grp, "valid", *rest), amounts)
+                   for by, grp in (*place, ("month", day[:7]), ("year", day[:4])))
+    impossible = row["cb_impossible"]
+    if impossible is not None:
+        out.extend(((by, grp, "impossible", "", 0, 0, "", "", "", ""), (1, 0, 0, 0))
+                   for by, grp in (*place, ("month", impossible[:7]),
+                                   ("year", impossible[:4])))
+    return out
 
 
 def _count_keys(row: Row | None) -> list[tuple[str, str, str]]:
@@ -646,7 +683,7 @@ class ViewBatch:
         caseload: dict[tuple[str, str], list[int]] = {}
         campaigns: dict[str, list[int]] = {}
         counts: dict[tuple[str, str, str], int] = {}
-        rates: dict[tuple[str, str, str, int, int, str], int] = {}
+        rates: dict[RateKey, list[int]] = {}
         for pid, new in self.rows.items():
             old = self.before.get(pid)
             if old is None:
@@ -657,12 +694,21 @@ class ViewBatch:
                     continue
                 updates.setdefault(changed, []).append(new)
             _counters(caseload, campaigns, old, new)
-            for keys, sign in ((_count_keys(old), -1), (_count_keys(new), 1)):
-                for key in keys:
-                    counts[key] = counts.get(key, 0) + sign
-            for rkeys, sign in ((_rate_keys(old), -1), (_rate_keys(new), 1)):
-                for rkey in rkeys:
-                    rates[rkey] = rates.get(rkey, 0) + sign
+            ckeys_old, ckeys_new = _count_keys(old), _count_keys(new)
+            if ckeys_old != ckeys_new:
+                for keys, sign in ((ckeys_old, -1), (ckeys_new, 1)):
+                    for key in keys:
+                        counts[key] = counts.get(key, 0) + sign
+            rkeys_old, rkeys_new = _rate_keys(old), _rate_keys(new)
+            if rkeys_old == rkeys_new:
+                continue
+            for rkeys, sign in ((rkeys_old, -1), (rkeys_new, 1)):
+                for rkey, amounts in rkeys:
+                    sums = rates.get(rkey)
+                    if sums is None:
+                        sums = rates[rkey] = [0, 0, 0, 0]
+                    for i, amount in enumerate(amounts):
+                        sums[i] += sign * amount
         tx = self.tx
         if inserts:
             tx.insert_cases(inserts)
@@ -671,7 +717,7 @@ class ViewBatch:
         tx.bump_caseloads([(r, p, o, c) for (r, p), (o, c) in caseload.items() if o or c])
         tx.bump_campaigns([(k, v[0], v[1], v[2], v[3]) for k, v in campaigns.items() if any(v)])
         tx.bump_counts([(*k, n) for k, n in counts.items() if n])
-        tx.bump_rates([(*k, n) for k, n in rates.items() if n])
+        tx.bump_rates([(k, (v[0], v[1], v[2], v[3])) for k, v in rates.items() if any(v)])
         self.before.clear()
         self.rows.clear()
 

@@ -19,6 +19,7 @@ from eventsourcing.sqlite import (
 from petitions.readmodels.store import (
     CASE_COLUMNS,
     COMMON_DDL,
+    RETIRED_TABLES,
     TRACKING_TABLE,
     ViewStore,
     ViewTx,
@@ -131,8 +132,8 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                 raw.execute(f"PRAGMA synchronous={int(before)}")
 
     def _sql(self, statement: str) -> str:
-        return statement.format(tracking=TRACKING_TABLE,
-                                **{t: t for t in self.TABLES + self.SIDE_TABLES})
+        names = (*self.TABLES, *self.SIDE_TABLES, *RETIRED_TABLES)
+        return statement.format(tracking=TRACKING_TABLE, **{t: t for t in names})
 
     def _case_columns(self) -> set[str]:
         rows = self._all("SELECT name FROM pragma_table_info('petition_index')")
@@ -157,11 +158,6 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         tx.cursor.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
                               [(seq, bigrams(row["title"], row["description"]))
                                for seq, row in enumerate(rows, top + 1)])
-
-    def _rates_source(self) -> str:
-        # The planner prefers a one-column index plus a lookup of every wide row;
-        # the covering index is several times faster.
-        return "petition_index INDEXED BY petition_index_rates"
 
     def _text_condition(self, text: str, params: dict[str, Any]) -> str:
         if len(text) >= 3:
