@@ -416,6 +416,17 @@ def _required(cls: type[Any]) -> frozenset[str]:
     return found
 
 
+def _petition_id(oid: Any) -> str:
+    """A stored originator id as the views hold it (``8-4-4-4-12`` hex text)."""
+    if type(oid) is str and len(oid) == 32:  # the hex eventsourcing stores in SQLite
+        return f"{oid[:8]}-{oid[8:12]}-{oid[12:16]}-{oid[16:20]}-{oid[20:]}"
+    return oid if type(oid) is str and len(oid) == 36 else str(UUID(str(oid)))
+
+
+#: Petition ids of recently read stored ids (a petition's events come close together).
+_PIDS: dict[Any, str] = {}
+
+
 class LiteEvent:
     """A stored petition event read for the views only: only the fields a view
     reads are taken from the stored JSON (UTF-8 bytes), when read; no attrs
@@ -433,9 +444,12 @@ class LiteEvent:
                  state: dict[str, Any] | None = None) -> None:
         self.cls = cls
         oid = row[1]
-        if type(oid) is str and len(oid) == 32:  # the hex eventsourcing stores in SQLite
-            oid = f"{oid[:8]}-{oid[8:12]}-{oid[12:16]}-{oid[16:20]}-{oid[20:]}"
-        self.originator_id = oid if type(oid) is str and len(oid) == 36 else str(UUID(str(oid)))
+        pid = _PIDS.get(oid)
+        if pid is None:
+            if len(_PIDS) >= 100_000:
+                _PIDS.clear()
+            pid = _PIDS[oid] = _petition_id(oid)
+        self.originator_id = pid
         self.originator_version = row[2]
         self.row = row
         self._text = text
@@ -498,6 +512,19 @@ class LiteEvent:
     def iso(self, name: str) -> str:
         """:func:`iso` of the time in field ``name``, without building a
         ``datetime`` for a UTC time."""
+        if self._state is None:  # the common case, read as in _raw
+            text = self._text
+            key = _KEYS.get(name)
+            if key is None:
+                key = _KEYS[name] = f'"{name}":'.encode()
+            at = text.find(key)
+            j = at + len(key)
+            if (at > 0 and text.startswith(_DATETIME, j) and text[at - 1] in _BEFORE_KEY
+                    and text.find(key, j) < 0 and name in _required(self.cls)):
+                k = j + len(_DATETIME)
+                end = text.find(b'"', k)
+                if text.startswith(b'"}', end):
+                    return _iso_text(text[k:end].decode("ascii"))
         value = self._raw(name)
         if (type(value) is dict and value.get("_type_") == "datetime_iso"
                 and type(value.get("_data_")) is str):

@@ -131,6 +131,24 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             finally:
                 raw.execute(f"PRAGMA synchronous={int(before)}")
 
+    @contextlib.contextmanager
+    def indexes_deferred(self) -> Iterator[None]:
+        found = self._all("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                          "AND tbl_name = 'petition_index' AND sql IS NOT NULL")
+        saved = [(str(r["name"]), str(r["sql"])) for r in found]
+        with self._cursor(commit=True) as cursor:
+            for name, _ in saved:
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        try:
+            yield
+        finally:
+            with self._cursor(commit=True) as cursor:
+                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+                have = {row["name"] for row in cursor.fetchall()}
+                for name, sql in saved:
+                    if name not in have:
+                        cursor.execute(sql)
+
     def _sql(self, statement: str) -> str:
         names = (*self.TABLES, *self.SIDE_TABLES, *RETIRED_TABLES)
         return statement.format(tracking=TRACKING_TABLE, **{t: t for t in names})

@@ -204,6 +204,15 @@ class ViewStore(TrackingRecorder):
             cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app"),
                            {"app": application_name})
 
+    @contextlib.contextmanager
+    def indexes_deferred(self) -> Iterator[None]:
+        """Write many cases without the case index's secondary indexes, built
+        again (sorted, at once) when the block ends.  The views stay correct
+        throughout (queries are only slower); if the process dies inside the
+        block, opening the store creates the missing indexes again.  This base
+        version changes nothing (the SQLite store drops and re-creates them)."""
+        yield
+
     # ------------------------------------------------------------- reading
     def _all(self, statement: str, params: Mapping[str, Any] | None = None
              ) -> list[dict[str, Any]]:
