@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -257,6 +258,7 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.DeadlineRecomputed: _extended,
 }
 
+_CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
 _CLOCK_COLUMNS = ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due")
 _NO_CLOCK = dict.fromkeys(_CLOCK_COLUMNS)
 
@@ -716,9 +718,9 @@ class ViewBatch:
             if old is None:
                 inserts.append(new)
             else:
-                changed = tuple(c for c in CASE_COLUMNS if c != "id" and new[c] != old[c])
-                if not changed:
+                if _CASE_VALUES(new) == _CASE_VALUES(old):
                     continue
+                changed = tuple(c for c in CASE_COLUMNS if c != "id" and new[c] != old[c])
                 updates.setdefault(changed, []).append(new)
             _counters(caseload, campaigns, old, new)
             ckeys_old, ckeys_new = _count_keys(old), _count_keys(new)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ from petitions.readmodels.store import (
 _PAIR = re.compile(r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}")
 
 
+_CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
 _INSERT_CASE = (f"INSERT INTO petition_index (seq, {', '.join(CASE_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * (len(CASE_COLUMNS) + 1))})")
 
@@ -168,7 +170,8 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         # that the text indexes can be filled with one statement each.
         tx.cursor.execute("SELECT COALESCE(MAX(seq), 0) AS top FROM petition_index")
         top = int(tx.cursor.fetchone()["top"])
-        params = [(seq, *(row[c] for c in CASE_COLUMNS)) for seq, row in enumerate(rows, top + 1)]
+        values = _CASE_VALUES
+        params = [(seq, *values(row)) for seq, row in enumerate(rows, top + 1)]
         tx.cursor.executemany(_INSERT_CASE, params)
         tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
                               "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])
