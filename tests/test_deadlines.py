@@ -336,7 +336,7 @@ def test_views_of_an_older_version_are_rebuilt_with_deadlines(tmp_path: object) 
         svc.list_petitions()
     with sqlite3.connect(path) as db:  # the case index as it was before clocks
         db.execute("DROP INDEX petition_index_next_due")
-        db.execute("DROP INDEX petition_index_deadline")
+        db.execute("DROP INDEX IF EXISTS petition_index_deadline")  # before 18: own index
         db.execute("DROP INDEX IF EXISTS petition_index_deadline_queue")
         for column in ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due"):
             db.execute(f"ALTER TABLE petition_index DROP COLUMN {column}")

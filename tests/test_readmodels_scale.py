@@ -6,11 +6,13 @@ stored rows applies what eventsourcing's decoding applies."""
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from petitions import PetitionService
+from petitions.readmodels import projection as projection_module
 from petitions.readmodels.store import FILTER_COLUMNS
 from tests.test_readmodels import CLERK, STREETS, file, handle_to_review, random_history
 
@@ -101,3 +103,114 @@ def test_light_reading_applies_what_full_decoding_applies(service: PetitionServi
     rm.projection.process_batch(items)
     assert rm.store.dump() == light
     assert rm.position() == service.recorder.max_notification_id()
+
+
+def test_a_light_event_reads_each_field_as_json_does() -> None:
+    """Fields read by key from the stored bytes equal those of a full parse,
+    also when a key occurs inside a string, inside a nested value or twice,
+    when a string has escapes, and when a time is not in UTC."""
+    import json
+
+    from petitions.domain.petition import Petition
+    from petitions.readmodels.projection import LiteEvent, NeedsFullDecode, iso, lite_event
+
+    def stored(**fields: Any) -> bytes:
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
+
+    when = {"_type_": "datetime_iso", "_data_": "2024-05-06T07:08:09.000010+00:00"}
+    local = {"_type_": "datetime_iso", "_data_": "2024-05-06T15:08:09+08:00"}
+    actor = {"_type_": "attrs:Actor", "_data_": {"id": "a", "role": "caseworker", "unit": "x"}}
+    topic = "petitions.domain.petition:Petition.Transferred"
+    oid = "0123456789abcdef0123456789abcdef"
+    cases = [
+        stored(actor=actor, occurred_at=when, unit="街道", person="张", reason="r", stage="s"),
+        # "unit" also inside the actor (nested) and inside a string: read by a full parse.
+        stored(actor=actor, occurred_at=local, unit='引号"unit":"假"', person='反斜杠\\',
+               reason='"person":"x"', stage="s"),
+        stored(occurred_at=when, actor=actor, stage="s", reason=",\"unit\":1", person="李",
+               unit="第二"),
+    ]
+    for state in cases:
+        event = lite_event((1, oid, 3, topic, state), topic, state)
+        assert isinstance(event, LiteEvent) and event.cls is Petition.Transferred
+        parsed = json.loads(state)
+        assert (event.unit, event.person, event.reason, event.stage) == (
+            parsed["unit"], parsed["person"], parsed["reason"], parsed["stage"])
+        assert event.iso("occurred_at") == iso(datetime.fromisoformat(
+            parsed["occurred_at"]["_data_"]))
+        assert event.get("no_such_field") is None
+        assert event.originator_id == "01234567-89ab-cdef-0123-456789abcdef"
+    with pytest.raises(NeedsFullDecode):  # not JSON (e.g. encrypted): eventsourcing decodes it
+        lite_event((1, oid, 3, topic, b"\x00garbage"), topic, b"\x00garbage")
+    # An event stored under an older class version is upcast by eventsourcing.
+    old = stored(actor=actor, occurred_at=when, unit="u", person="p", note="", stage="s")
+    assigned = "petitions.domain.petition:Petition.Assigned"
+    with pytest.raises(NeedsFullDecode):
+        lite_event((1, oid, 3, assigned, old), assigned, old)
+
+
+def test_a_catch_up_far_behind_defers_the_indexes(service: PetitionService,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """From ``BULK`` events behind, the case index's secondary indexes are
+    dropped and built again at the end: the views equal those of a catch-up
+    that kept them, the same indexes exist afterwards (also after a failure
+    inside), and a process that dies inside leaves them to the next opening."""
+    from petitions.readmodels import queries as queries_module
+
+    random_history(service, random.Random(5), petitions=6)
+    rm = service.read_models
+    rm.inline = False
+    rm.rebuild()
+    kept = rm.store.dump()
+    sqlite = "sqlite" in type(rm.store).__module__
+
+    def indexes() -> set[str]:
+        if not sqlite:
+            return set()
+        return {r["name"] for r in rm.store._all(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+            "'petition_index' AND sql IS NOT NULL")}
+
+    before = indexes()
+    assert not sqlite or {"petition_index_street_queue", "petition_index_next_due"} <= before
+    monkeypatch.setattr(queries_module, "BULK", 10)
+    monkeypatch.setattr(queries_module, "BATCH", 7)
+    seen: list[set[str]] = []
+    real = projection_module.apply_events
+
+    def watching(tx: Any, events: Any, full: Any = None) -> None:
+        seen.append(indexes())
+        real(tx, events, full)
+
+    monkeypatch.setattr(projection_module, "apply_events", watching)
+    assert rm.rebuild() == service.recorder.max_notification_id()
+    assert rm.store.dump() == kept
+    assert indexes() == before
+    assert len(seen) > 2 and (not sqlite or seen[0] == set())
+
+    def failing(tx: Any, events: Any, full: Any = None) -> None:
+        if len(seen) > 1:
+            raise RuntimeError("power cut")
+        watching(tx, events, full)
+
+    seen.clear()
+    monkeypatch.setattr(projection_module, "apply_events", failing)
+    with pytest.raises(RuntimeError):
+        rm.rebuild()
+    assert indexes() == before
+    monkeypatch.setattr(projection_module, "apply_events", real)
+    rm.catch_up()
+    assert rm.store.dump() == kept
+    if sqlite:  # a process killed inside the block: the next opening builds them
+        with rm.store._cursor(commit=True) as cursor:
+            for name in before:
+                cursor.execute(f'DROP INDEX "{name}"')
+        assert indexes() == set()
+        again = PetitionService.open(service.url)
+        try:
+            assert {r["name"] for r in again.read_models.store._all(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+                "'petition_index' AND sql IS NOT NULL")} == before
+            assert again.read_models.store.dump() == kept
+        finally:
+            again.shutdown()

@@ -16,6 +16,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from petitions.readmodels.store import (
     CASE_COLUMNS,
     COMMON_DDL,
+    RETIRED_TABLES,
     TRACKING_TABLE,
     ViewStore,
     ViewTx,
@@ -61,7 +62,8 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
             yield cursor
 
     def _sql(self, statement: str) -> str:
-        names = {t: self._qualified(t) for t in self.TABLES + self.SIDE_TABLES}
+        names = {t: self._qualified(t)
+                 for t in (*self.TABLES, *self.SIDE_TABLES, *RETIRED_TABLES)}
         text = statement.format(tracking=self._qualified(self.tracking_table_name), **names)
         return _PG_PARAM.sub(r"%(\1)s", text)
 
@@ -74,7 +76,7 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
 
     def _view_tables(self) -> tuple[str, ...]:
         return ("petition_index", "caseload", "campaign_progress", "case_counts",
-                "rate_counts")
+                "rate_tallies")
 
     def _has_table(self, table: str) -> bool:
         return bool(self._all("SELECT 1 FROM information_schema.tables WHERE table_schema = "

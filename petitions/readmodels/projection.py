@@ -14,8 +14,10 @@ aggregates (stored workflow definitions) are skipped, but still tracked.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -60,6 +62,9 @@ def iso(dt: datetime) -> str:
 
 
 def _filed(e: Any, row: Row) -> None:
+    if type(e) is LiteEvent and e._state is not None:
+        _filed_stored(e, e._state, row)
+        return
     row.update(
         id=str(e.originator_id), title=e.title, description=e.description,
         workflow=e.workflow.name, workflow_sha256=e.workflow.sha256, outcome=None,
@@ -76,6 +81,33 @@ def _filed(e: Any, row: Row) -> None:
         matter_type=e.matter_type, closed_at=None, reopens=0,
         petitioner_id=e.petitioner.id, petitioner_name=e.petitioner.name,
         petitioner_phone=e.petitioner.phone,
+    )
+
+
+def _filed_stored(e: LiteEvent, d: dict[str, Any], row: Row) -> None:
+    """:func:`_filed` from a filing's parsed stored state (the same values,
+    read straight from the JSON: a missing field raises ``KeyError``)."""
+    plain = _plain
+    workflow, petitioner, location = (_attrs_data(d["workflow"]),
+                                      _attrs_data(d["petitioner"]),
+                                      _attrs_data(d["location"]))
+    campaign = plain(d["campaign_id"])
+    row.update(
+        id=e.originator_id, title=plain(d["title"]), description=plain(d["description"]),
+        workflow=plain(workflow["name"]), workflow_sha256=plain(workflow["sha256"]),
+        outcome=None, category=plain(d["category"]), channel=plain(d["channel"]),
+        petitioner_kind=plain(petitioner["kind"]), street=plain(location["street"]),
+        community=plain(location["community"]), grid=plain(location["grid"]),
+        lead_unit=None, assignee=None, mediator=None, filed_at=e.iso("occurred_at"),
+        last_rating=None, campaign_id=str(campaign) if campaign else None, cb_day=None,
+        cb_contacted=None, cb_resolved=None, reminders=0, escalations=0, excluded=0,
+        sign_state=None, contact_state=None, returns=0, escalation_levels=None,
+        request_type=plain(d.get("request_type", "complaint")),
+        urgency=plain(d.get("urgency", "normal")),
+        anonymous=int(bool(plain(d.get("anonymous", False)))), cb_impossible=None,
+        matter_type=plain(d["matter_type"]), closed_at=None, reopens=0,
+        petitioner_id=plain(petitioner["id"]), petitioner_name=plain(petitioner["name"]),
+        petitioner_phone=plain(petitioner["phone"]),
     )
 
 
@@ -155,8 +187,8 @@ def _next_due(row: Row) -> None:
 
 
 def _clock_started(e: Any, row: Row) -> None:
-    row.update(deadline=iso(e.deadline), deadline_state="on_time", clock_mark="on_time",
-               warn_due=iso(e.warn_time))
+    row.update(deadline=_iso_of(e, "deadline"), deadline_state="on_time", clock_mark="on_time",
+               warn_due=_iso_of(e, "warn_time"))
     _next_due(row)
 
 
@@ -169,9 +201,9 @@ def _clock_paused(e: Any, row: Row) -> None:
 def _clock_resumed(e: Any, row: Row) -> None:
     if row["deadline"] is None:
         return
-    row["deadline"] = iso(e.deadline)
+    row["deadline"] = _iso_of(e, "deadline")
     if row["warn_due"] is not None:
-        row["warn_due"] = iso(e.warn_time)
+        row["warn_due"] = _iso_of(e, "warn_time")
     row["deadline_state"] = row["clock_mark"]
     _next_due(row)
 
@@ -190,9 +222,9 @@ def _clock_mark(mark: str) -> Callable[[Any, Row], None]:
 def _extended(e: Any, row: Row) -> None:
     if getattr(e, "deadline", None) is None or row["deadline"] is None:
         return
-    row["deadline"] = iso(e.deadline)
+    row["deadline"] = _iso_of(e, "deadline")
     if row["warn_due"] is not None and e.warn_time is not None:
-        row["warn_due"] = iso(e.warn_time)
+        row["warn_due"] = _iso_of(e, "warn_time")
     _next_due(row)
 
 
@@ -226,7 +258,9 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.DeadlineRecomputed: _extended,
 }
 
+_CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
 _CLOCK_COLUMNS = ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due")
+_NO_CLOCK = dict.fromkeys(_CLOCK_COLUMNS)
 
 
 _UPDATE_OF: dict[type[Any], Callable[[Any, Row], None] | None] = {}
@@ -245,35 +279,57 @@ def update_of(cls: type[Any]) -> Callable[[Any, Row], None] | None:
 
 def event_class(event: Any) -> type[Any]:
     """The event class of a domain event or of a :class:`LiteEvent`."""
-    found: type[Any] = event.cls if isinstance(event, LiteEvent) else type(event)
+    found: type[Any] = event.cls if type(event) is LiteEvent else type(event)
     return found
+
+
+_FILED: dict[type[Any], bool] = {}
+
+
+def _is_filed(cls: type[Any]) -> bool:
+    try:
+        return _FILED[cls]
+    except KeyError:
+        found = _FILED[cls] = issubclass(cls, Petition.Filed)
+        return found
 
 
 def apply_event(batch: ViewBatch, event: Any) -> None:
     """Bring the views up to date with one petition event (a domain event or
-    a :class:`LiteEvent` read from the stored bytes)."""
-    cls = event_class(event)
-    pid = str(event.originator_id)
-    filed = issubclass(cls, Petition.Filed)
+    a :class:`LiteEvent` read from the stored bytes).  Everything the event
+    gives is read before the batch changes (a light event that cannot be read
+    leaves the batch as it was, for the full decoding to apply)."""
+    if type(event) is LiteEvent:
+        cls = event.cls
+        pid: str = event.originator_id
+        at = event.iso("occurred_at")
+        stage = event.get("stage")
+    else:
+        cls = type(event)
+        pid = str(event.originator_id)
+        at = iso(event.occurred_at)
+        stage = getattr(event, "stage", None)
+    filed = _is_filed(cls)
     old = None if filed else batch.current(pid)
     if old is None and not filed:
         return  # pragma: no cover - a petition always starts with Filed
     new: Row = dict(old) if old is not None else dict.fromkeys(CASE_COLUMNS)
     new["version"] = event.originator_version
-    new["updated_at"] = iso(event.occurred_at)
-    stage = getattr(event, "stage", None)
+    new["updated_at"] = at
     if stage is not None:
         if old is not None and stage != old["stage"]:
-            new.update(dict.fromkeys(_CLOCK_COLUMNS))  # leaving a stage stops its clock
+            new.update(_NO_CLOCK)  # leaving a stage stops its clock
         new["stage"] = stage
     update = update_of(cls)
     if update is not None:
         update(event, new)
-    new["status"] = "closed" if new["outcome"] else "open"
-    if not new["outcome"]:
+    if new["outcome"]:
+        new["status"] = "closed"
+        if old is None or not old["outcome"]:
+            new["closed_at"] = at
+    else:
+        new["status"] = "open"
         new["closed_at"] = None
-    elif old is None or not old["outcome"]:
-        new["closed_at"] = iso(event.occurred_at)
     batch.put(pid, new, filed)
 
 
@@ -311,33 +367,180 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _attrs_data(value: Any) -> dict[str, Any]:
+    """The fields of an attrs value as stored (``{"_type_": "attrs:…", "_data_": {…}}``)."""
+    if (type(value) is dict and len(value) == 2 and str(value.get("_type_")).startswith("attrs:")
+            and type(value.get("_data_")) is dict):
+        data: dict[str, Any] = value["_data_"]
+        return data
+    raise NeedsFullDecode("attrs")
+
+
+def _iso_text(text: str) -> str:
+    """:func:`iso` of a stored ``datetime_iso`` text.  A UTC time as Python
+    writes it (``…T03:04:05+00:00`` or ``…T03:04:05.000006+00:00``) is
+    rewritten as text, after checking that it reads as a time; others are
+    converted through ``datetime``."""
+    n = len(text)
+    when = datetime.fromisoformat(text)  # refuses a damaged time (ValueError)
+    if n == 25 and text.endswith("+00:00"):
+        return text[:19] + ".000000Z"
+    if n == 32 and text[19] == "." and text.endswith("+00:00"):
+        return text[:26] + "Z"
+    return iso(when)
+
+
 #: A stored event as read from the events table: (position, originator id,
 #: version, topic, state bytes).
 StoredRow = tuple[int, Any, int, str, bytes]
 
+_DECODER = json.JSONDecoder()
+_DATETIME = b'{"_type_":"datetime_iso","_data_":"'
+_ABSENT = object()
+_KEYS: dict[str, bytes] = {}
+#: ``{`` and ``,``: what precedes a key in compact JSON.
+_BEFORE_KEY = (0x7B, 0x2C)
+
+
+_REQUIRED: dict[type[Any], frozenset[str]] = {}
+
+
+def _required(cls: type[Any]) -> frozenset[str]:
+    """The fields of event class ``cls`` without a default: a stored event of
+    its current class version always holds them at the top level."""
+    found = _REQUIRED.get(cls)
+    if found is None:
+        found = _REQUIRED[cls] = frozenset(
+            f.name for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING) if dataclasses.is_dataclass(
+                cls) else frozenset()
+    return found
+
+
+def _petition_id(oid: Any) -> str:
+    """A stored originator id as the views hold it (``8-4-4-4-12`` hex text)."""
+    if type(oid) is str and len(oid) == 32:  # the hex eventsourcing stores in SQLite
+        return f"{oid[:8]}-{oid[8:12]}-{oid[12:16]}-{oid[16:20]}-{oid[20:]}"
+    return oid if type(oid) is str and len(oid) == 36 else str(UUID(str(oid)))
+
+
+#: Petition ids of recently read stored ids (a petition's events come close together).
+_PIDS: dict[Any, str] = {}
+
 
 class LiteEvent:
-    """A stored petition event read for the views only: the JSON state is
-    parsed, but only the fields a view reads are converted (when read), no
-    attrs value is built and nothing personal is decrypted."""
+    """A stored petition event read for the views only: only the fields a view
+    reads are taken from the stored JSON (UTF-8 bytes), when read; no attrs
+    value is built and nothing personal is decrypted.
 
-    __slots__ = ("_state", "cls", "originator_id", "originator_version", "row")
+    A field is read without parsing the whole state when its key occurs exactly
+    once in it and the event class requires the field (so that one occurrence
+    is the top-level one): ``"name":`` after ``{`` or ``,`` can only occur in
+    JSON as a key (a quote inside a string is escaped), and only its value is
+    decoded.  Any other case parses the whole state once (``json.loads``)."""
 
-    def __init__(self, cls: type[Any], row: StoredRow, state: dict[str, Any]) -> None:
+    __slots__ = ("_state", "_text", "cls", "originator_id", "originator_version", "row")
+
+    def __init__(self, cls: type[Any], row: StoredRow, text: bytes,
+                 state: dict[str, Any] | None = None) -> None:
         self.cls = cls
         oid = row[1]
-        if type(oid) is str and len(oid) == 32:  # the hex eventsourcing stores in SQLite
-            oid = f"{oid[:8]}-{oid[8:12]}-{oid[12:16]}-{oid[16:20]}-{oid[20:]}"
-        self.originator_id = oid if type(oid) is str and len(oid) == 36 else str(UUID(str(oid)))
+        pid = _PIDS.get(oid)
+        if pid is None:
+            if len(_PIDS) >= 100_000:
+                _PIDS.clear()
+            pid = _PIDS[oid] = _petition_id(oid)
+        self.originator_id = pid
         self.originator_version = row[2]
         self.row = row
+        self._text = text
         self._state = state
 
-    def __getattr__(self, name: str) -> Any:
+    def _parse(self) -> dict[str, Any]:
         try:
-            return _plain(self._state[name])
-        except KeyError:
-            raise AttributeError(name) from None
+            data = json.loads(self._text)
+        except ValueError:
+            raise NeedsFullDecode("state") from None
+        if type(data) is not dict:
+            raise NeedsFullDecode("state")
+        self._state = data
+        return data
+
+    def _raw(self, name: str) -> Any:
+        """The stored JSON value of field ``name`` (:data:`_ABSENT` if none)."""
+        state = self._state
+        if state is None:
+            text = self._text
+            key = _KEYS.get(name)
+            if key is None:
+                key = _KEYS[name] = f'"{name}":'.encode()
+            at = text.find(key)
+            if at < 0:
+                return _ABSENT
+            j = at + len(key)
+            if (text.find(key, j) < 0 and text[at - 1] in _BEFORE_KEY
+                    and name in _required(self.cls)):
+                try:
+                    first = text[j]
+                    if first == 0x22:  # "
+                        end = text.find(b'"', j + 1)
+                        value = text[j + 1:end]
+                        if b"\\" not in value:
+                            return value.decode("utf-8")
+                    elif first == 0x7B and text.startswith(_DATETIME, j):  # {
+                        k = j + len(_DATETIME)
+                        end = text.find(b'"', k)
+                        if text.startswith(b'"}', end):
+                            return {"_type_": "datetime_iso",
+                                    "_data_": text[k:end].decode("ascii")}
+                    return _DECODER.raw_decode(text[j:].decode("utf-8"))[0]
+                except ValueError:  # UnicodeDecodeError too
+                    raise NeedsFullDecode(name) from None
+            state = self._parse()
+        return state.get(name, _ABSENT)
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._raw(name)
+        if value is _ABSENT:
+            raise AttributeError(name)
+        return _plain(value)
+
+    def get(self, name: str) -> Any:
+        """The field ``name``, or ``None`` when the stored event has none."""
+        value = self._raw(name)
+        return None if value is _ABSENT else _plain(value)
+
+    def iso(self, name: str) -> str:
+        """:func:`iso` of the time in field ``name``, without building a
+        ``datetime`` for a UTC time."""
+        if self._state is None:  # the common case, read as in _raw
+            text = self._text
+            key = _KEYS.get(name)
+            if key is None:
+                key = _KEYS[name] = f'"{name}":'.encode()
+            at = text.find(key)
+            j = at + len(key)
+            if (at > 0 and text.startswith(_DATETIME, j) and text[at - 1] in _BEFORE_KEY
+                    and text.find(key, j) < 0 and name in _required(self.cls)):
+                k = j + len(_DATETIME)
+                end = text.find(b'"', k)
+                if text.startswith(b'"}', end):
+                    return _iso_text(text[k:end].decode("ascii"))
+        value = self._raw(name)
+        if (type(value) is dict and value.get("_type_") == "datetime_iso"
+                and type(value.get("_data_")) is str):
+            return _iso_text(value["_data_"])
+        if value is _ABSENT:
+            raise AttributeError(name)
+        return iso(_plain(value))
+
+
+def _iso_of(event: Any, name: str) -> str:
+    """:func:`iso` of the time in field ``name`` of a domain or light event."""
+    if type(event) is LiteEvent:
+        return event.iso(name)
+    return iso(getattr(event, name))
 
 
 @functools.cache
@@ -352,6 +555,20 @@ def petition_event_class(topic: str) -> type[Any] | None:
     return None
 
 
+_MARKS: dict[type[Any], bytes] = {}
+
+
+def _version_mark(cls: type[Any]) -> bytes:
+    """How a stored event of ``cls``'s current class version ends (eventsourcing
+    adds ``class_version`` last, and only when it is not 1)."""
+    found = _MARKS.get(cls)
+    if found is None:
+        version = getattr(cls, "class_version", 1)
+        found = _MARKS[cls] = (b"" if version == 1
+                               else f',"class_version":{version}}}'.encode())
+    return found
+
+
 def lite_event(row: StoredRow, topic: str, state: bytes) -> LiteEvent | None:
     """The stored event as the views read it, or ``None`` when no view needs
     it (its payload is not even parsed); :class:`NeedsFullDecode` when it must
@@ -359,15 +576,21 @@ def lite_event(row: StoredRow, topic: str, state: bytes) -> LiteEvent | None:
     cls = petition_event_class(topic)
     if cls is None:
         return None
-    try:
-        data = json.loads(state)
-    except ValueError:
-        raise NeedsFullDecode("state") from None
-    if type(data) is not dict:
+    text = state if type(state) is bytes else bytes(state)
+    if not (text.startswith(b"{") and text.endswith(b"}")):
         raise NeedsFullDecode("state")
+    mark = _version_mark(cls)
+    if (text.endswith(mark) if mark else b'"class_version":' not in text):
+        event = LiteEvent(cls, row, text)
+        if _is_filed(cls):
+            event._parse()  # a filing's many fields: one parse costs less than a scan each
+        return event
+    # Not plainly the current class version: read the whole state to be sure.
+    event = LiteEvent(cls, row, text)
+    data = event._parse()
     if data.get("class_version", 1) != getattr(cls, "class_version", 1):
         raise NeedsFullDecode("class_version")
-    return LiteEvent(cls, row, data)
+    return event
 
 
 def stored_rows(recorder: Any, after: int, limit: int) -> list[StoredRow]:
@@ -401,16 +624,42 @@ def stored_rows(recorder: Any, after: int, limit: int) -> list[StoredRow]:
 
 
 # ------------------------------------------------------------ a batch
-def _rate_keys(row: Row | None) -> list[tuple[str, str, str, int, int, str]]:
-    """The rate counters a case counts in (a valid call-back, not excluded)."""
-    if row is None or row["cb_day"] is None or row["excluded"]:
+#: A rate counter's key: (grouping, group, kind, outcome, contacted, resolved,
+#: rating, sign state, contact state, supervision levels); ``kind`` is
+#: ``valid`` (a valid call-back) or ``impossible`` (a call-back recorded as
+#: impossible); text that is NULL in the case index is "" here.
+RateKey = tuple[str, str, str, str, int, int, str, str, str, str]
+#: What a case adds to a rate counter: (cases, returns, reminders, escalations).
+RateAmounts = tuple[int, int, int, int]
+
+
+def _rate_keys(row: Row | None) -> list[tuple[RateKey, RateAmounts]]:
+    """The rate counters a case counts in, with what it adds to each: a valid
+    call-back (not excluded) per grouping of ``stats``, with the columns the
+    rates read; a call-back recorded as impossible per grouping (its day for
+    month and year).  ``stats`` over all days sums these instead of the rows."""
+    if row is None or row["excluded"]:
         return []
-    rest = (row["outcome"] or "", int(row["cb_contacted"] or 0), int(row["cb_resolved"] or 0),
-            row["last_rating"] or "")
-    return [(by, str(grp or ""), *rest) for by, grp in (
-        ("street", row["street"]), ("community", row["community"]), ("grid", row["grid"]),
-        ("category", row["category"]), ("unit", row["lead_unit"] or ""),
-        ("month", row["cb_day"][:7]), ("year", row["cb_day"][:4]))]
+    out: list[tuple[RateKey, RateAmounts]] = []
+    place = (("street", str(row["street"] or "")), ("community", str(row["community"] or "")),
+             ("grid", str(row["grid"] or "")), ("category", str(row["category"] or "")),
+             ("unit", str(row["lead_unit"] or "")))
+    day = row["cb_day"]
+    if day is not None:
+        rest = (row["outcome"] or "", int(row["cb_contacted"] or 0),
+                int(row["cb_resolved"] or 0), row["last_rating"] or "",
+                row["sign_state"] or "", row["contact_state"] or "",
+                row["escalation_levels"] or "")
+        amounts = (1, int(row["returns"] or 0), int(row["reminders"] or 0),
+                   int(row["escalations"] or 0))
+        out.extend(((by, grp, "valid", *rest), amounts)
+                   for by, grp in (*place, ("month", day[:7]), ("year", day[:4])))
+    impossible = row["cb_impossible"]
+    if impossible is not None:
+        out.extend(((by, grp, "impossible", "", 0, 0, "", "", "", ""), (1, 0, 0, 0))
+                   for by, grp in (*place, ("month", impossible[:7]),
+                                   ("year", impossible[:4])))
+    return out
 
 
 def _count_keys(row: Row | None) -> list[tuple[str, str, str]]:
@@ -463,23 +712,32 @@ class ViewBatch:
         caseload: dict[tuple[str, str], list[int]] = {}
         campaigns: dict[str, list[int]] = {}
         counts: dict[tuple[str, str, str], int] = {}
-        rates: dict[tuple[str, str, str, int, int, str], int] = {}
+        rates: dict[RateKey, list[int]] = {}
         for pid, new in self.rows.items():
             old = self.before.get(pid)
             if old is None:
                 inserts.append(new)
             else:
-                changed = tuple(c for c in CASE_COLUMNS if c != "id" and new[c] != old[c])
-                if not changed:
+                if _CASE_VALUES(new) == _CASE_VALUES(old):
                     continue
+                changed = tuple(c for c in CASE_COLUMNS if c != "id" and new[c] != old[c])
                 updates.setdefault(changed, []).append(new)
             _counters(caseload, campaigns, old, new)
-            for keys, sign in ((_count_keys(old), -1), (_count_keys(new), 1)):
-                for key in keys:
-                    counts[key] = counts.get(key, 0) + sign
-            for rkeys, sign in ((_rate_keys(old), -1), (_rate_keys(new), 1)):
-                for rkey in rkeys:
-                    rates[rkey] = rates.get(rkey, 0) + sign
+            ckeys_old, ckeys_new = _count_keys(old), _count_keys(new)
+            if ckeys_old != ckeys_new:
+                for keys, sign in ((ckeys_old, -1), (ckeys_new, 1)):
+                    for key in keys:
+                        counts[key] = counts.get(key, 0) + sign
+            rkeys_old, rkeys_new = _rate_keys(old), _rate_keys(new)
+            if rkeys_old == rkeys_new:
+                continue
+            for rkeys, sign in ((rkeys_old, -1), (rkeys_new, 1)):
+                for rkey, amounts in rkeys:
+                    sums = rates.get(rkey)
+                    if sums is None:
+                        sums = rates[rkey] = [0, 0, 0, 0]
+                    for i, amount in enumerate(amounts):
+                        sums[i] += sign * amount
         tx = self.tx
         if inserts:
             tx.insert_cases(inserts)
@@ -488,7 +746,7 @@ class ViewBatch:
         tx.bump_caseloads([(r, p, o, c) for (r, p), (o, c) in caseload.items() if o or c])
         tx.bump_campaigns([(k, v[0], v[1], v[2], v[3]) for k, v in campaigns.items() if any(v)])
         tx.bump_counts([(*k, n) for k, n in counts.items() if n])
-        tx.bump_rates([(*k, n) for k, n in rates.items() if n])
+        tx.bump_rates([(k, (v[0], v[1], v[2], v[3])) for k, v in rates.items() if any(v)])
         self.before.clear()
         self.rows.clear()
 
@@ -536,12 +794,11 @@ def apply_events(tx: ViewTx, events: Iterable[Any],
     """Apply petition events (domain events or :class:`LiteEvent`; others are
     skipped) in one batch.  A light event whose state the views cannot read
     is handed to ``full`` (eventsourcing's mapper) and applied as it returns."""
-    wanted = [e for e in events if isinstance(e, (Petition.Event, LiteEvent))]
+    wanted = [e for e in events if type(e) is LiteEvent or isinstance(e, Petition.Event)]
     batch = ViewBatch(tx)
-    batch.load(str(e.originator_id) for e in wanted
-               if not issubclass(event_class(e), Petition.Filed))
+    batch.load(str(e.originator_id) for e in wanted if not _is_filed(event_class(e)))
     for event in wanted:
-        if isinstance(event, LiteEvent) and full is not None:
+        if full is not None and type(event) is LiteEvent:
             try:
                 apply_event(batch, event)
             except _UNREADABLE:
@@ -568,12 +825,20 @@ class CaseViews(Projection[ViewStore]):
         in the same transaction); return whether they were applied."""
         if not items:
             return True
+        return self.apply_after([event for event, _ in items], items[-1][1], position, full)
+
+    def apply_after(self, events: Sequence[Any], tracking: Tracking, position: int,
+                    full: Callable[[LiteEvent], Any] | None = None) -> bool:
+        """Apply ``events`` (the stored events after ``position`` up to
+        ``tracking``'s, in order; ``None`` for those no view reads) and record
+        ``tracking``, in one transaction, only if the views stand exactly at
+        ``position`` (read in that transaction); return whether they were applied."""
         with self.view.transaction() as tx:
-            current = tx.tracked(items[0][1].application_name)
+            current = tx.tracked(tracking.application_name)
             if (current or 0) != position:
                 return False
-            apply_events(tx, (event for event, _ in items), full)
-            tx.track(items[-1][1])
+            apply_events(tx, events, full)
+            tx.track(tracking)
         return True
 
     def process_batch(self, items: Sequence[tuple[Any, Tracking]]) -> None:

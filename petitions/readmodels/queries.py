@@ -53,7 +53,10 @@ if TYPE_CHECKING:
 log = get_logger("petitions.readmodels")
 
 #: Stored events read and applied per transaction while catching up.
-BATCH = 2000
+BATCH = 10_000
+#: Events behind from which a catch-up defers the case index's secondary
+#: indexes (builds them once at the end: cheaper than keeping them up to date).
+BULK = 200_000
 #: A petition's status in the case index (the ``list --status`` filter).
 STATUSES = ("open", "closed")
 #: Whose desks ``caseload`` counts.
@@ -401,33 +404,50 @@ class ReadModels:
         The stored rows are read in batches straight from the events table
         and only the fields a view needs are decoded (:func:`lite_event`);
         each batch is applied set-wise in one transaction with its tracking
-        record, and only if the views still stand where the batch began."""
-        done = 0
-        total = 0
-        if progress is not None:
-            recorder: Any = self.app.recorder
-            total = max(0, (recorder.max_notification_id() or 0) - self.position())
+        record, and only if the views still stand where the batch began.
+        At least :data:`BULK` events behind, the case index's secondary
+        indexes are dropped and built again at the end
+        (:meth:`ViewStore.indexes_deferred`)."""
         start = self.position()
+        rows = stored_rows(self.app.recorder, start, BATCH)
+        if not rows:
+            return 0
+        total = len(rows)
+        if len(rows) == BATCH:  # more may follow: how many?
+            recorder: Any = self.app.recorder
+            total = max(total, (recorder.max_notification_id() or 0) - start)
+            if total >= BULK:
+                with self.store.indexes_deferred():
+                    return self._catch_up(start, rows, total, progress)
+        return self._catch_up(start, rows, total, progress)
+
+    def _catch_up(self, start: int, rows: list[StoredRow], total: int,
+                  progress: Progress | None) -> int:
+        """Apply ``rows`` (the first batch after ``start``) and every batch after."""
+        done = 0
         while True:
-            rows = stored_rows(self.app.recorder, start, BATCH)
             if not rows:
                 return done
-            items = [(self._lite(row), Tracking(self.app.name, row[0])) for row in rows]
+            lite = self._lite
+            events = [lite(row) for row in rows]
             try:
-                applied = self.projection.process_batch_after(items, start, full=self._full)
+                applied = self.projection.apply_after(events, Tracking(self.app.name, rows[-1][0]),
+                                                      start, full=self._full)
             except IntegrityError:
                 applied = False
             if not applied:
                 # Another process applied events first: nothing of ours was
                 # written; carry on from the position it reached.
                 start = self.position()
+                rows = stored_rows(self.app.recorder, start, BATCH)
                 continue
-            done += len(items)
+            done += len(rows)
             start = rows[-1][0]
             if progress is not None:
                 progress(done, max(total, done))
             if len(rows) < BATCH:
                 return done
+            rows = stored_rows(self.app.recorder, start, BATCH)
 
     def _lite(self, row: StoredRow) -> Any:
         """The event of a stored row as the views read it (see :func:`lite_event`)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ from eventsourcing.sqlite import (
 from petitions.readmodels.store import (
     CASE_COLUMNS,
     COMMON_DDL,
+    RETIRED_TABLES,
     TRACKING_TABLE,
     ViewStore,
     ViewTx,
@@ -31,21 +33,24 @@ from petitions.readmodels.store import (
 _PAIR = re.compile(r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}")
 
 
+_CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
+_INSERT_CASE = (f"INSERT INTO petition_index (seq, {', '.join(CASE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * (len(CASE_COLUMNS) + 1))})")
+
 #: Page cache (KiB) of a connection that writes the views.
 VIEW_CACHE_KIB = 65536
+
+
+#: Every (overlapping) character pair of a text that the bigram index holds.
+_PAIRS = re.compile(r"(?=([^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}))")
 
 
 def bigrams(*texts: str | None) -> str:
     """The distinct character pairs of ``texts`` (lower case), as FTS5 tokens."""
     found: dict[str, None] = {}
     for text in texts:
-        if not text:
-            continue
-        low = text.lower()
-        for i in range(len(low) - 1):
-            pair = low[i:i + 2]
-            if pair not in found and _PAIR.fullmatch(pair):
-                found[pair] = None
+        if text:
+            found.update(dict.fromkeys(_PAIRS.findall(text.lower())))
     return " ".join(found)
 
 
@@ -128,9 +133,27 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             finally:
                 raw.execute(f"PRAGMA synchronous={int(before)}")
 
+    @contextlib.contextmanager
+    def indexes_deferred(self) -> Iterator[None]:
+        found = self._all("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                          "AND tbl_name = 'petition_index' AND sql IS NOT NULL")
+        saved = [(str(r["name"]), str(r["sql"])) for r in found]
+        with self._cursor(commit=True) as cursor:
+            for name, _ in saved:
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        try:
+            yield
+        finally:
+            with self._cursor(commit=True) as cursor:
+                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+                have = {row["name"] for row in cursor.fetchall()}
+                for name, sql in saved:
+                    if name not in have:
+                        cursor.execute(sql)
+
     def _sql(self, statement: str) -> str:
-        return statement.format(tracking=TRACKING_TABLE,
-                                **{t: t for t in self.TABLES + self.SIDE_TABLES})
+        names = (*self.TABLES, *self.SIDE_TABLES, *RETIRED_TABLES)
+        return statement.format(tracking=TRACKING_TABLE, **{t: t for t in names})
 
     def _case_columns(self) -> set[str]:
         rows = self._all("SELECT name FROM pragma_table_info('petition_index')")
@@ -147,24 +170,15 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         # that the text indexes can be filled with one statement each.
         tx.cursor.execute("SELECT COALESCE(MAX(seq), 0) AS top FROM petition_index")
         top = int(tx.cursor.fetchone()["top"])
-        params = []
-        for i, row in enumerate(rows, start=top + 1):
-            values = {c: row[c] for c in CASE_COLUMNS}
-            values["seq"] = i
-            params.append(values)
-        cols = ", ".join(("seq", *CASE_COLUMNS))
-        values_sql = ", ".join(f":{c}" for c in ("seq", *CASE_COLUMNS))
-        tx.executemany(f"INSERT INTO petition_index ({cols}) VALUES ({values_sql})", params)
-        tx.executemany("INSERT INTO petition_text (rowid, title, description) "
-                       "VALUES (:seq, :title, :description)", params)
-        tx.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (:seq, :grams)",
-                       [{"seq": p["seq"], "grams": bigrams(p["title"], p["description"])}
-                        for p in params])
-
-    def _rates_source(self) -> str:
-        # The planner prefers a one-column index plus a lookup of every wide row;
-        # the covering index is several times faster.
-        return "petition_index INDEXED BY petition_index_rates"
+        values = _CASE_VALUES
+        params = [(seq, *values(row)) for seq, row in enumerate(rows, top + 1)]
+        tx.cursor.executemany(_INSERT_CASE, params)
+        tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
+                              "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])
+                                                   for seq, row in enumerate(rows, top + 1)])
+        tx.cursor.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
+                              [(seq, bigrams(row["title"], row["description"]))
+                               for seq, row in enumerate(rows, top + 1)])
 
     def _text_condition(self, text: str, params: dict[str, Any]) -> str:
         if len(text) >= 3:

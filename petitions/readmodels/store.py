@@ -92,7 +92,7 @@ RATE_GROUPINGS = ("street", "community", "grid", "category", "unit", "month", "y
 #: page of a filtered queue reads its rows in order and stops after the page.
 _QUEUE_INDEXED = ("status", "stage", "workflow", "street", "community", "grid", "lead_unit",
                   "assignee", "mediator", "category", "channel", "campaign_id")
-_INDEXED = ("filed_at", "cb_day", "deadline", "next_due")
+_INDEXED = ("filed_at", "cb_day", "next_due")
 
 _TEXT_COLS = {c: "TEXT" for c in CASE_COLUMNS}
 _TEXT_COLS.update(version="INTEGER NOT NULL", id="TEXT NOT NULL UNIQUE",
@@ -118,22 +118,29 @@ COMMON_DDL = (
     # filter and ``stats`` over all days read a few rows, not the case index.
     "CREATE TABLE IF NOT EXISTS {case_counts} (dim TEXT NOT NULL, value TEXT NOT NULL, "
     "status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dim, value, status))",
-    "CREATE TABLE IF NOT EXISTS {rate_counts} (grouping TEXT NOT NULL, grp TEXT NOT NULL, "
-    "outcome TEXT NOT NULL, contacted INTEGER NOT NULL, resolved INTEGER NOT NULL, "
-    "rating TEXT NOT NULL, n INTEGER NOT NULL, "
-    "PRIMARY KEY (grouping, grp, outcome, contacted, resolved, rating))",
+    # Per grouping of ``stats``, group and every column the rates read: how
+    # many valid call-backs (kind 'valid') or call-backs recorded as impossible
+    # (kind 'impossible'), with their returns, reminders and escalations
+    # summed; NULL is stored as ''.  ``stats`` over all days reads these.
+    "CREATE TABLE IF NOT EXISTS {rate_tallies} (grouping TEXT NOT NULL, grp TEXT NOT NULL, "
+    "kind TEXT NOT NULL, outcome TEXT NOT NULL, contacted INTEGER NOT NULL, "
+    "resolved INTEGER NOT NULL, rating TEXT NOT NULL, sign_state TEXT NOT NULL, "
+    "contact_state TEXT NOT NULL, levels TEXT NOT NULL, n INTEGER NOT NULL, "
+    "returns INTEGER NOT NULL, reminders INTEGER NOT NULL, escalations INTEGER NOT NULL, "
+    "PRIMARY KEY (grouping, grp, kind, outcome, contacted, resolved, rating, sign_state, "
+    "contact_state, levels))",
     *(f"CREATE INDEX IF NOT EXISTS petition_index_{c} ON {{petition_index}} ({c})"
       for c in _INDEXED),
     *(f"CREATE INDEX IF NOT EXISTS petition_index_{c}_queue ON {{petition_index}} "
       f"({c}, filed_at DESC, id)" for c in _QUEUE_INDEXED),
+    # The overdue queue and ``deadline`` ranges (soonest first).
     "CREATE INDEX IF NOT EXISTS petition_index_deadline_queue ON {petition_index} "
     "(deadline, id)",
-    # Covers the rates query, so stats read this index and never the wide rows.
-    "CREATE INDEX IF NOT EXISTS petition_index_rates ON {petition_index} "
-    "(cb_day, street, community, grid, category, lead_unit, outcome, cb_contacted, "
-    "cb_resolved, last_rating, excluded, sign_state, contact_state, returns, reminders, "
-    "escalations, escalation_levels)",
 )
+
+#: View tables of earlier versions (dropped with the views: a store that has
+#: them lacks a current one, so its views are dropped and rebuilt on opening).
+RETIRED_TABLES = ("rate_counts",)
 
 #: Ids per ``IN (...)`` when a batch reads the rows it changes.
 _IN_CHUNK = 400
@@ -151,7 +158,7 @@ class ViewStore(TrackingRecorder):
 
     #: Table names used in the shared SQL.
     TABLES = ("petition_index", "petition_text", "petition_bigrams", "caseload",
-              "campaign_progress", "case_counts", "rate_counts")
+              "campaign_progress", "case_counts", "rate_tallies")
     #: Tables beside the events that queries join (:mod:`petitions.sidetables`);
     #: not views: never emptied or dropped with them.
     SIDE_TABLES = ("work_orders",)
@@ -197,6 +204,15 @@ class ViewStore(TrackingRecorder):
             cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app"),
                            {"app": application_name})
 
+    @contextlib.contextmanager
+    def indexes_deferred(self) -> Iterator[None]:
+        """Write many cases without the case index's secondary indexes, built
+        again (sorted, at once) when the block ends.  The views stay correct
+        throughout (queries are only slower); if the process dies inside the
+        block, opening the store creates the missing indexes again.  This base
+        version changes nothing (the SQLite store drops and re-creates them)."""
+        yield
+
     # ------------------------------------------------------------- reading
     def _all(self, statement: str, params: Mapping[str, Any] | None = None
              ) -> list[dict[str, Any]]:
@@ -232,7 +248,7 @@ class ViewStore(TrackingRecorder):
     def drop_views(self, application_name: str) -> None:
         """Drop the view tables and forget the position: the next catch-up rebuilds."""
         with self._cursor(commit=True) as cursor:
-            for table in self._view_tables():
+            for table in (*self._view_tables(), *RETIRED_TABLES):
                 cursor.execute(self._sql(f"DROP TABLE IF EXISTS {{{table}}}"))
             cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app"),
                            {"app": application_name})
@@ -365,6 +381,8 @@ class ViewStore(TrackingRecorder):
         """``(group, contacted, resolved, rating, count, sign_state,
         contact_state, returns, reminders, escalations, escalation_levels)``
         per distinct combination over valid call-backs (the counts summed)."""
+        if not date_from and not date_to:
+            return self._counted_rate_rows(by, exclude_outcomes)
         group = GROUP_EXPRESSIONS[by]
         params: dict[str, Any] = {}
         conditions = ["cb_day IS NOT NULL", "(excluded IS NULL OR excluded = 0)"]
@@ -393,10 +411,36 @@ class ViewStore(TrackingRecorder):
                  int(r["ret"] or 0), int(r["rem"] or 0), int(r["esc"] or 0),
                  r["escalation_levels"]) for r in rows]
 
+    def _counted_rate_rows(self, by: str, exclude_outcomes: Sequence[str]
+                           ) -> list[tuple[Any, ...]]:
+        """:meth:`rate_rows` over all days, from the rate counters."""
+        params: dict[str, Any] = {"by": by}
+        condition = ""
+        if exclude_outcomes:
+            names = []
+            for i, outcome in enumerate(exclude_outcomes):
+                params[f"x{i}"] = outcome
+                names.append(f":x{i}")
+            condition = f" AND outcome NOT IN ({', '.join(names)})"
+        rows = self._all(
+            "SELECT grp, contacted, resolved, rating, SUM(n) AS n, sign_state, contact_state, "
+            "SUM(returns) AS ret, SUM(reminders) AS rem, SUM(escalations) AS esc, levels "
+            "FROM {rate_tallies} WHERE grouping = :by AND kind = 'valid' AND n <> 0"
+            f"{condition} GROUP BY grp, contacted, resolved, rating, sign_state, "
+            "contact_state, levels", params)
+        return [(str(r["grp"]), bool(r["contacted"]), bool(r["resolved"]),
+                 r["rating"] or None, int(r["n"]), r["sign_state"] or None,
+                 r["contact_state"] or None, int(r["ret"]), int(r["rem"]), int(r["esc"]),
+                 r["levels"] or None) for r in rows if int(r["n"])]
+
     def impossible_rows(self, by: str, date_from: str | None,
                         date_to: str | None) -> list[tuple[str, int]]:
         """``(group, count)`` of call-backs recorded as impossible (anonymous
         petitioners), grouped as ``rate_rows``; not part of any rate."""
+        if not date_from and not date_to:
+            rows = self._all("SELECT grp, SUM(n) AS n FROM {rate_tallies} WHERE grouping = :by "
+                             "AND kind = 'impossible' AND n <> 0 GROUP BY grp", {"by": by})
+            return [(str(r["grp"]), int(r["n"])) for r in rows if int(r["n"])]
         group = GROUP_EXPRESSIONS[by].replace("cb_day", "cb_impossible")
         params: dict[str, Any] = {}
         conditions = ["cb_impossible IS NOT NULL", "(excluded IS NULL OR excluded = 0)"]
@@ -465,9 +509,10 @@ class ViewStore(TrackingRecorder):
             "SELECT * FROM {campaign_progress} ORDER BY campaign_id")]
         out["case_counts"] = [tuple(r.values()) for r in self._all(
             "SELECT * FROM {case_counts} WHERE n <> 0 ORDER BY dim, value, status")]
-        out["rate_counts"] = [tuple(r.values()) for r in self._all(
-            "SELECT * FROM {rate_counts} WHERE n <> 0 "
-            "ORDER BY grouping, grp, outcome, contacted, resolved, rating")]
+        out["rate_tallies"] = [tuple(r.values()) for r in self._all(
+            "SELECT * FROM {rate_tallies} WHERE n <> 0 OR returns <> 0 OR reminders <> 0 "
+            "OR escalations <> 0 ORDER BY grouping, grp, kind, outcome, contacted, resolved, "
+            "rating, sign_state, contact_state, levels")]
         return out
 
 
@@ -540,14 +585,22 @@ class ViewTx:
             "ON CONFLICT (dim, value, status) DO UPDATE SET n = {case_counts}.n + :n",
             [{"d": d, "v": v, "s": s, "n": n} for d, v, s, n in changes])
 
-    def bump_rates(self, changes: Sequence[tuple[str, str, str, int, int, str, int]]) -> None:
+    def bump_rates(self, changes: Sequence[tuple[tuple[Any, ...], tuple[int, int, int, int]]]
+                   ) -> None:
+        """Move rate counters (keys as :data:`~petitions.readmodels.projection.RateKey`)
+        by (cases, returns, reminders, escalations)."""
         self.executemany(
-            "INSERT INTO {rate_counts} (grouping, grp, outcome, contacted, resolved, rating, n) "
-            "VALUES (:g, :v, :o, :c, :r, :t, :n) ON CONFLICT "
-            "(grouping, grp, outcome, contacted, resolved, rating) DO UPDATE SET "
-            "n = {rate_counts}.n + :n",
-            [{"g": g, "v": v, "o": o, "c": c, "r": r, "t": t, "n": n}
-             for g, v, o, c, r, t, n in changes])
+            "INSERT INTO {rate_tallies} (grouping, grp, kind, outcome, contacted, resolved, "
+            "rating, sign_state, contact_state, levels, n, returns, reminders, escalations) "
+            "VALUES (:g, :v, :k, :o, :c, :r, :t, :s, :f, :l, :n, :ret, :rem, :esc) "
+            "ON CONFLICT (grouping, grp, kind, outcome, contacted, resolved, rating, "
+            "sign_state, contact_state, levels) DO UPDATE SET n = {rate_tallies}.n + :n, "
+            "returns = {rate_tallies}.returns + :ret, "
+            "reminders = {rate_tallies}.reminders + :rem, "
+            "escalations = {rate_tallies}.escalations + :esc",
+            [{"g": g, "v": v, "k": k, "o": o, "c": c, "r": r, "t": t, "s": st, "f": ct, "l": lv,
+              "n": n, "ret": ret, "rem": rem, "esc": esc}
+             for (g, v, k, o, c, r, t, st, ct, lv), (n, ret, rem, esc) in changes])
 
     def track(self, tracking: Tracking) -> None:
         self.store._insert_tracking_in(self.cursor, tracking)
