@@ -4,10 +4,11 @@ time-limit units (from ``petitions/data/events.toml``).  Light: the CLI's
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from workflows import tomlcache
 
 LANGS = ("zh", "en")
 
@@ -18,7 +19,7 @@ def catalog() -> dict[str, Any]:
     # A path beside this module, as the taxonomy is read (importlib.resources
     # imports tempfile, shutil and the compression modules: slow for ``show``).
     text = Path(__file__).with_name("data").joinpath("events.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    return tomlcache.loads(text)
 
 
 def command_label(code: str, lang: str = "zh") -> str:

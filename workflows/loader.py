@@ -11,7 +11,6 @@ and fact belongs to :mod:`workflows.vocabulary`.
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from workflows import tomlcache
 from workflows.model import (
     Label,
     Plan,
@@ -86,8 +86,8 @@ def load_path(path: str | Path) -> Workflow:
 def load_text(text: str, source_name: str = "<string>") -> Workflow:
     """Load and validate a definition given as TOML text."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = tomlcache.loads(text)
+    except ValueError as exc:  # tomllib.TOMLDecodeError
         raise WorkflowInvalid([Problem(source_name, "<toml>", str(exc))]) from None
     return _Builder(source_name, data, text).build()
 

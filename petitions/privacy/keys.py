@@ -30,7 +30,6 @@ import base64
 import binascii
 import hashlib
 import os
-import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -68,6 +67,8 @@ def _parse_key(text: str, where: str) -> bytes:
 
 def new_master_key_text() -> str:
     """A fresh master key, as the base64 text the configuration takes."""
+    import secrets  # (with hmac) only where a key is made: not to read a petition
+
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
@@ -143,6 +144,8 @@ def load_master_key(url: str, environ: Mapping[str, str] | None = None) -> Maste
         raise MasterKeyMissing(describe(url))
     beside = key_file_for(url)
     if beside is None:
+        import secrets
+
         return MasterKey(secrets.token_bytes(32), "ephemeral (in-memory database)")
     return _default_key_file(beside)
 
@@ -389,6 +392,8 @@ class Keyring:
         :meth:`remember`) yet."""
         with self._lock:
             self._ready()
+            import secrets
+
             key_id = secrets.token_hex(16)
             data_key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
             row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
