@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -42,6 +41,9 @@ from workflows.vocabulary import (
     grantable,
     in_place,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @attrs.frozen
@@ -79,6 +81,8 @@ def digest(text: str) -> str:
 
 def load_path(path: str | Path) -> Workflow:
     """Load and validate the definition in the file at ``path``."""
+    from pathlib import Path
+
     p = Path(path)
     return load_text(p.read_text(encoding="utf-8"), source_name=str(p))
 

@@ -115,13 +115,9 @@ def _make_dataclass(cls: Any) -> bool:
         if f.default is dataclasses.MISSING:
             if seen_default:
                 return False  # "non-default argument follows default argument"
-            parameters.append(inspect.Parameter(
-                f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=f.type))
         else:
             seen_default = True
-            parameters.append(inspect.Parameter(
-                f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=f.default,
-                annotation=f.type))
+        parameters.append(_parameter(f))
     signature = inspect.Signature(parameters, return_annotation=None)
     defaults = {f.name: f.default for f in fields.values()
                 if f.default is not dataclasses.MISSING}
@@ -129,7 +125,7 @@ def _make_dataclass(cls: Any) -> bool:
     cls.__dataclass_fields__.update(fields)
     if not cls.__doc__:
         # As the dataclass machinery writes it (from the signature found now).
-        cls.__doc__ = cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
+        cls.__doc__ = cls.__name__ + _text(inspect.signature(cls))
     methods = {
         "__init__": _init(cls, names, defaults),
         "__repr__": _repr(names),
@@ -147,6 +143,33 @@ def _make_dataclass(cls: Any) -> bool:
     setattr(cls, "__match_args__", names)  # noqa: B010
     cls.__signature__ = signature
     return True
+
+
+#: Made once for the fields many classes share (the base events' fields) and
+#: for the signatures many classes inherit: by ``id``, holding the object.
+_parameters: dict[int, tuple[dataclasses.Field[Any], inspect.Parameter]] = {}
+_texts: dict[int, tuple[inspect.Signature, str]] = {}
+
+
+def _parameter(f: dataclasses.Field[Any]) -> inspect.Parameter:
+    found = _parameters.get(id(f))
+    if found is None or found[0] is not f:
+        if f.default is dataclasses.MISSING:
+            made = inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                     annotation=f.type)
+        else:
+            made = inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                     default=f.default, annotation=f.type)
+        found = _parameters[id(f)] = (f, made)
+    return found[1]
+
+
+def _text(signature: inspect.Signature) -> str:
+    found = _texts.get(id(signature))
+    if found is None or found[0] is not signature:
+        found = _texts[id(signature)] = (signature,
+                                         str(signature).replace(" -> None", ""))
+    return found[1]
 
 
 def _init(cls: Any, names: tuple[str, ...], defaults: dict[str, Any]) -> Any:

@@ -4,8 +4,8 @@ and which matter types hide the petitioner (``petitions/data/privacy.toml``).
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -91,5 +91,7 @@ def parse_policy(text: str) -> PrivacyPolicy:
 @cache
 def privacy_policy() -> PrivacyPolicy:
     """The shipped policy."""
-    text = Path(__file__).parent.parent.joinpath("data", "privacy.toml").read_text("utf-8")
+    folder = os.path.dirname(os.path.dirname(__file__))
+    with open(os.path.join(folder, "data", "privacy.toml"), encoding="utf-8") as fh:
+        text = fh.read()
     return parse_policy(text)
