@@ -25,6 +25,7 @@ import hashlib
 import marshal
 import os
 import sys
+import threading
 from typing import Any
 
 CACHE_ENV = "PETITIONS_CACHE_DIR"
@@ -78,7 +79,7 @@ def _store(folder: str, path: str, key: str, data: dict[str, Any]) -> None:
         blob = marshal.dumps((key, data))
     except ValueError:
         return  # dates or times: not cached
-    temp = f"{path}.{os.getpid()}.tmp"
+    temp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"  # one writer per name
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         with open(temp, "wb") as fh:
