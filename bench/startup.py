@@ -27,6 +27,15 @@ falls on all of them alike; the median of the runs counts: of the wall time
 The last line printed is one JSON object with each command's ratios to the
 floor (the target of issue 12: ``show`` at most 2).
 
+Measure a non-editable install, as CI installs the project (``pip install
+.``): an editable install (``pip install -e``) puts a finder of its own before
+every import, the floor's imports included, so the floor is slower and every
+ratio looks better than it is.  The script says which kind it timed (on the
+line before the JSON, and as ``install`` in it); for instance::
+
+    python3 -m venv /tmp/nv && /tmp/nv/bin/pip install -q .
+    cp bench/startup.py /tmp && /tmp/nv/bin/python /tmp/startup.py --runs 15
+
 ``--baseline DIR`` times another checkout in the same rounds (for instance
 ``git archive main | tar -x -C DIR``): its commands run as ``python -m cli``
 in DIR, and this checkout's are then run the same way (in the repository
@@ -57,6 +66,20 @@ def petitions_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-m", "cli"]
+
+
+def install_kind() -> str:
+    """``editable`` or ``non-editable``: how the ``petitions`` this interpreter
+    runs is installed (``checkout`` when it is not installed at all)."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import importlib.util as u; s = u.find_spec('cli'); "
+         "print(s.origin if s else '')"],
+        cwd=tempfile.gettempdir(), capture_output=True, text=True, check=False).stdout.strip()
+    if not found:
+        return "checkout"
+    # pip copies the module into site-packages; an editable install finds the checkout's.
+    installed = any(part in ("site-packages", "dist-packages") for part in Path(found).parts)
+    return "non-editable" if installed else "editable"
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: str | None = None) -> tuple[float, float]:
@@ -96,8 +119,8 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     cli = petitions_command()
     try:
-        subprocess.run([*cli, "--role", "administrator", "demo"], env=env, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run([*cli, "--role", "administrator", "demo"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         filed = subprocess.run(
             [*cli, "--role", "intake_clerk", "--json", "file", "--kind", "resident",
              "--name", "基准", "--title", "路灯不亮（基准测试）",
@@ -133,6 +156,7 @@ def main() -> None:
         if args.db is None:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    kind = "checkout (python -m cli)" if args.baseline else install_kind()
     medians = {name: statistics.median(values) for name, values in times.items()}
     cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
     floor, cpu_floor = medians["floor"], cpu_medians["floor"]
@@ -144,8 +168,12 @@ def main() -> None:
         print(f"{label:<22} {medians[name] * 1000:>10.0f} {min(values) * 1000:>8.0f} "
               f"{medians[name] / floor:>6.2f} {cpu_medians[name] * 1000:>8.0f} "
               f"{cpu_medians[name] / cpu_floor:>9.2f}")
+    print(f"install: {kind}" + ("" if kind == "non-editable" else
+                                " -- an editable install slows the floor too: measure a "
+                                "non-editable one (see the module documentation)"))
     print(json.dumps({
         "runs": args.runs,
+        "install": kind,
         "floor_ms": round(floor * 1000, 1),
         "floor_cpu_ms": round(cpu_floor * 1000, 1),
         **{name: {"ms": round(medians[name] * 1000, 1),

@@ -19,7 +19,6 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -44,6 +43,8 @@ from petitions.transcoding import register_values
 from workflows import Registry, UnknownWorkflow, Workflow
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from petitions.deadlines.clock import Timekeeper
     from petitions.domain.commands import Command
     from petitions.domain.definitions import WorkflowDefinition

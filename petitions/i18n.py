@@ -11,7 +11,6 @@ from __future__ import annotations
 import gettext
 import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 DOMAIN = "petitions"
@@ -40,9 +39,11 @@ def translation(lang: str) -> gettext.NullTranslations:
     catalog = _CATALOG_LANG.get(lang)
     if catalog is None:
         return gettext.NullTranslations()
-    path = Path(__file__).parent.joinpath(
-        f"locale/{catalog}/LC_MESSAGES/{DOMAIN}.mo")
-    with path.open("rb") as fh:
+    # Paths as plain strings here and in the modules a command reading a
+    # petition uses: pathlib (with urllib.parse) is not imported to start one.
+    path = os.path.join(os.path.dirname(__file__), "locale", catalog, "LC_MESSAGES",
+                        f"{DOMAIN}.mo")
+    with open(path, "rb") as fh:
         return gettext.GNUTranslations(fh)
 
 

@@ -4,10 +4,11 @@ time-limit units (from ``petitions/data/events.toml``).  Light: the CLI's
 
 from __future__ import annotations
 
-import tomllib
+import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
+
+from workflows import tomlcache
 
 LANGS = ("zh", "en")
 
@@ -17,8 +18,10 @@ def catalog() -> dict[str, Any]:
     """The event templates, field labels and words (``petitions/data/events.toml``)."""
     # A path beside this module, as the taxonomy is read (importlib.resources
     # imports tempfile, shutil and the compression modules: slow for ``show``).
-    text = Path(__file__).with_name("data").joinpath("events.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    with open(os.path.join(os.path.dirname(__file__), "data", "events.toml"),
+              encoding="utf-8") as fh:
+        text = fh.read()
+    return tomlcache.loads(text)
 
 
 def command_label(code: str, lang: str = "zh") -> str:

@@ -19,7 +19,6 @@ import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID, uuid4
 
 import attrs
@@ -123,6 +122,8 @@ def is_read_only_url(url: str | None) -> bool:
     if is_postgres(url) or url == ":memory:":
         return False
     if url.startswith("file:"):
+        from urllib.parse import parse_qs, urlsplit  # (not to open a plain file path)
+
         query = parse_qs(urlsplit(url).query)
         return query.get("mode", [""])[-1] == "ro" or query.get("immutable", [""])[-1] == "1"
     if url.startswith("sqlite:///"):
@@ -168,6 +169,8 @@ def env_for_url(url: str | None = None) -> dict[str, str]:
 
 
 def _postgres_env(url: str) -> dict[str, str]:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     env = {
@@ -191,6 +194,8 @@ def describe(url: str | None = None) -> str:
     """A short description of the backend, without any password."""
     url = url or default_url()
     if is_postgres(url):
+        from urllib.parse import urlsplit
+
         p = urlsplit(url)
         host = p.hostname or "127.0.0.1"
         return f"postgresql://{p.username or 'postgres'}@{host}:{p.port or 5432}{p.path}"
@@ -199,6 +204,8 @@ def describe(url: str | None = None) -> str:
 
 def postgres_schema(url: str) -> str | None:
     """The schema named by a ``postgresql://`` URL's ``?schema=``, if any."""
+    from urllib.parse import parse_qs, urlsplit
+
     query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
     return query.get("schema")
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -44,6 +43,8 @@ from petitions.views import EventView, PetitionView, RelatedCase
 from workflows import Registry, Workflow
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import petitions.filing as filing
     from petitions.campaigns import CampaignProgress
     from petitions.deadlines.clock import Timekeeper
@@ -626,6 +627,8 @@ class PetitionService:
         """Load the unit register (units, people, 包联) from a TOML or CSV file
         (:mod:`petitions.org`), recorded as an event; returns the register and
         whether it changed (loading the same register again records nothing)."""
+        from pathlib import Path
+
         from petitions.domain.register import REGISTER_ID, UnitRegister
         from petitions.org import parse_register
 

@@ -9,14 +9,13 @@ entries are added to the shipped ones.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from functools import lru_cache
-from pathlib import Path
 
 import attrs
 
 from petitions.errors import InvalidInput
+from workflows import tomlcache
 from workflows.model import Label
 
 
@@ -74,10 +73,14 @@ def _terms(data: Mapping[str, object], kind: str) -> dict[str, Term]:
 
 @lru_cache(maxsize=4)
 def load_taxonomy(extra_path: str | None = None) -> Taxonomy:
-    text = Path(__file__).with_name("data").joinpath("taxonomy.toml").read_text("utf-8")
-    data = tomllib.loads(text)
+    with open(os.path.join(os.path.dirname(__file__), "data", "taxonomy.toml"),
+              encoding="utf-8") as fh:
+        text = fh.read()
+    data = tomlcache.loads(text)
     tables = {k: _terms(data, k) for k in ("categories", "channels", "matter_types")}
     if extra_path:
+        import tomllib
+
         with open(extra_path, "rb") as fh:
             extra = tomllib.load(fh)
         for kind, table in tables.items():

@@ -34,6 +34,10 @@ HEAVY = ("rich", "babel", "chinese_calendar", "petitions.audit.replay", "petitio
          "matplotlib", "petitions.reports")
 
 
+#: Not needed to read a petition once its TOML data is cached.
+READ_LIGHT = ("pathlib", "urllib", "ipaddress", "secrets", "hmac", "tomllib")
+
+
 def _modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys, json\n"
@@ -65,7 +69,8 @@ def test_the_lazy_names_are_the_documented_ones() -> None:
 @pytest.mark.slow
 def test_show_list_and_note_import_nothing_they_do_not_use(tmp_path: Path) -> None:
     env = {"PETITIONS_DB": str(tmp_path / "p.sqlite"), "PETITIONS_ACTOR": "clerk",
-           "PETITIONS_ROLE": "intake_clerk", "PETITIONS_LANG": "en"}
+           "PETITIONS_ROLE": "intake_clerk", "PETITIONS_LANG": "en",
+           "PETITIONS_CACHE_DIR": str(tmp_path / "cache")}
     filed = subprocess.run(
         [sys.executable, "-m", "cli", "--json", "file", "--kind", "resident", "--name", "A",
          "--title", "Street lamp out", "--description", "The lamp at gate 2 is out.",
@@ -80,6 +85,14 @@ def test_show_list_and_note_import_nothing_they_do_not_use(tmp_path: Path) -> No
         assert not {m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY}, argv
         if argv[0] != "list":  # the read models are for queues
             assert not {m for m in loaded if m.startswith("petitions.readmodels")}, argv
+    # Reading a petition (again: the TOML it reads is parsed once, then cached):
+    # no pathlib or urllib (paths as text), no key making, no TOML parser.
+    # (An editable install's finder imports pathlib at start-up: not counted.)
+    bare = _modules_after("pass", env)
+    for argv in (["show", pid], ["note", pid, "--text", "called back again"]):
+        loaded = _modules_after(f"import cli\ncli.main({argv!r}, standalone_mode=False)", env)
+        assert "petitions.views" in loaded
+        assert not {m for m in loaded - bare if m.split(".")[0] in READ_LIGHT}, argv
 
 
 def test_help_pages_import_only_what_they_list() -> None:
@@ -141,3 +154,18 @@ def test_a_definition_read_at_once_still_registers() -> None:
     # Quoted keys cannot be read without parsing: the definition is loaded now.
     reg.add_lazy(text.replace('name = "standard"', '"name" = "standard"'), "quoted.toml")
     assert reg.current("standard").name == "standard"
+
+
+@pytest.mark.parametrize("path", [
+    "db.sqlite.key", "./db.sqlite.key", "/tmp//a/./b.key", "//net/share/x.key",
+    "///root/x.key", "a/b/../c.key", ".", "", "/", "dir/", "./.hidden.key"])
+def test_key_file_paths_are_written_as_pathlib_writes_them(path: str) -> None:
+    from pathlib import Path
+
+    from petitions.privacy.keys import key_file_for, path_text
+
+    assert path_text(path) == str(Path(path))
+    if path.endswith(".key"):
+        db = path[:-len(".key")]
+        assert key_file_for(db) == Path(path)
+        assert str(key_file_for(f"sqlite:///{db}")) == path_text(path)

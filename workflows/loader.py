@@ -11,14 +11,13 @@ and fact belongs to :mod:`workflows.vocabulary`.
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from collections import deque
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from workflows import tomlcache
 from workflows.model import (
     Label,
     Plan,
@@ -42,6 +41,9 @@ from workflows.vocabulary import (
     grantable,
     in_place,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @attrs.frozen
@@ -79,6 +81,8 @@ def digest(text: str) -> str:
 
 def load_path(path: str | Path) -> Workflow:
     """Load and validate the definition in the file at ``path``."""
+    from pathlib import Path
+
     p = Path(path)
     return load_text(p.read_text(encoding="utf-8"), source_name=str(p))
 
@@ -86,8 +90,8 @@ def load_path(path: str | Path) -> Workflow:
 def load_text(text: str, source_name: str = "<string>") -> Workflow:
     """Load and validate a definition given as TOML text."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = tomlcache.loads(text)
+    except ValueError as exc:  # tomllib.TOMLDecodeError
         raise WorkflowInvalid([Problem(source_name, "<toml>", str(exc))]) from None
     return _Builder(source_name, data, text).build()
 

@@ -15,9 +15,9 @@ reported the first time it is asked for; ``all`` checks every current one.)
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
@@ -25,6 +25,8 @@ import attrs
 from workflows.loader import digest, load_text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from workflows.model import Workflow
 
 #: A top-level ``name = "…"`` or ``version = N`` line (TOML puts top-level keys
@@ -72,9 +74,12 @@ class UnknownWorkflow(LookupError):
 
 def shipped_texts() -> list[tuple[str, str]]:
     """(file name, text) of every definition shipped with the package."""
-    folder = Path(__file__).with_name("definitions")
-    return [(f"workflows/definitions/{path.name}", path.read_text("utf-8"))
-            for path in sorted(folder.glob("*.toml"))]
+    folder = os.path.join(os.path.dirname(__file__), "definitions")
+    found = []
+    for name in sorted(n for n in os.listdir(folder) if n.endswith(".toml")):
+        with open(os.path.join(folder, name), encoding="utf-8") as fh:
+            found.append((f"workflows/definitions/{name}", fh.read()))
+    return found
 
 
 class Registry:
@@ -93,6 +98,8 @@ class Registry:
         for name, text in shipped_texts():
             reg.add_lazy(text, source_name=name)
         for folder in extra_dirs:
+            from pathlib import Path
+
             for path in sorted(Path(folder).glob("*.toml")):
                 reg.add_lazy(path.read_text("utf-8"), source_name=str(path))
         return reg

@@ -23,6 +23,7 @@ from uuid import UUID, uuid4, uuid5
 from eventsourcing.domain import Aggregate
 
 from petitions.deadlines.states import BREACHED, ON_TIME, PAUSED, WARNED, warn_time
+from petitions.domain.eventclass import EventClass
 from petitions.domain.values import (
     DELIVERY_METHODS,
     MAX_REPRESENTATIVES,
@@ -114,7 +115,7 @@ class Petition(Aggregate):
     """An appeal, from filing to closing, under one pinned workflow."""
 
     # ------------------------------------------------------------------ events
-    class Event(Aggregate.Event):
+    class Event(Aggregate.Event, metaclass=EventClass):
         actor: Actor
         occurred_at: datetime
 

@@ -11,7 +11,6 @@ import base64
 import json
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -37,6 +36,8 @@ from petitions.privacy.render import (
 from petitions.privacy.sealing import Sealed, seal, unseal
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from petitions.core import Store
     from petitions.privacy.ledger import PrivacyRecord
 
@@ -103,6 +104,8 @@ def key_beside_database(url: str, source: str) -> str | None:
     if kind not in ("file", "created") or not where:
         return None
     db = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+    from pathlib import Path
+
     if Path(where).resolve().parent != Path(db).resolve().parent:
         return None
     return (f"the master key file {where} lies beside the database: a copy or backup of the "

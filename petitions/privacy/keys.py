@@ -30,14 +30,12 @@ import base64
 import binascii
 import hashlib
 import os
-import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from cryptography.exceptions import InvalidTag
@@ -47,6 +45,9 @@ from petitions.logs import get_logger
 from petitions.persistence import describe, is_postgres, retry_schema_change
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
 from petitions.recorders import BatchedWrite
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = get_logger("petitions.privacy")
 #: Says where a master key file was created (the CLI prints it on stderr).
@@ -70,6 +71,8 @@ def _parse_key(text: str, where: str) -> bytes:
 
 def new_master_key_text() -> str:
     """A fresh master key, as the base64 text the configuration takes."""
+    import secrets  # (with hmac) only where a key is made: not to read a petition
+
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
@@ -126,6 +129,17 @@ def wrap_aad(key_id: str, petitioner_id: str) -> bytes:
 
 def key_file_for(url: str) -> Path | None:
     """Where the default master key file of a SQLite database lies (None: in memory)."""
+    found = _key_file(url)
+    if found is None:
+        return None
+    from pathlib import Path
+
+    return Path(found)
+
+
+def _key_file(url: str) -> str | None:
+    """:func:`key_file_for` as text, as ``str(Path(…))`` writes it (pathlib is not
+    imported to open a store: it is not needed to read a petition)."""
     if url == ":memory:" or is_postgres(url):
         return None
     if url.startswith("sqlite:///"):
@@ -137,7 +151,18 @@ def key_file_for(url: str) -> Path | None:
         if "mode=memory" in parts.query:
             return None
         url = unquote(parts.path)
-    return Path(url + KEY_FILE_SUFFIX)
+    return path_text(url + KEY_FILE_SUFFIX)
+
+
+def path_text(path: str) -> str:
+    """``str(pathlib.Path(path))`` (on POSIX: without importing pathlib)."""
+    if os.name != "posix":
+        from pathlib import Path
+
+        return str(Path(path))
+    # pathlib keeps a root of exactly two slashes, drops empty and "." parts.
+    root = "//" if path[:2] == "//" and path[2:3] != "/" else "/" if path[:1] == "/" else ""
+    return root + "/".join(p for p in path.split("/") if p not in ("", ".")) or "."
 
 
 def load_master_key(url: str, environ: Mapping[str, str] | None = None) -> MasterKey:
@@ -146,6 +171,8 @@ def load_master_key(url: str, environ: Mapping[str, str] | None = None) -> Maste
     if env.get(MASTER_KEY_ENV):
         return MasterKey(_parse_key(env[MASTER_KEY_ENV], MASTER_KEY_ENV), "environment")
     if env.get(MASTER_KEY_FILE_ENV):
+        from pathlib import Path
+
         path = Path(env[MASTER_KEY_FILE_ENV])
         try:
             text = path.read_text(encoding="ascii")
@@ -154,20 +181,22 @@ def load_master_key(url: str, environ: Mapping[str, str] | None = None) -> Maste
         return MasterKey(_parse_key(text, str(path)), f"file {path}")
     if is_postgres(url):
         raise MasterKeyMissing(describe(url))
-    beside = key_file_for(url)
+    beside = _key_file(url)
     if beside is None:
+        import secrets
+
         return MasterKey(secrets.token_bytes(32), "ephemeral (in-memory database)")
     return _default_key_file(beside)
 
 
-def _default_key_file(path: Path) -> MasterKey:
+def _default_key_file(path: str) -> MasterKey:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        if path.stat().st_mode & 0o077:
+        if os.stat(path).st_mode & 0o077:
             log.warning("master key file %s is readable by others; chmod 600 it", path)
-        return MasterKey(_parse_key(path.read_text(encoding="ascii"), str(path)),
-                         f"file {path}")
+        with open(path, encoding="ascii") as fh:
+            return MasterKey(_parse_key(fh.read(), path), f"file {path}")
     text = new_master_key_text()
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(text + "\n")
@@ -432,6 +461,8 @@ class Keyring:
         :meth:`remember`) yet."""
         with self._lock:
             self._ready()
+            import secrets
+
             key_id = secrets.token_hex(16)
             data_key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
             row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,

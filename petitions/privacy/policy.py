@@ -4,9 +4,8 @@ and which matter types hide the petitioner (``petitions/data/privacy.toml``).
 
 from __future__ import annotations
 
-import tomllib
+import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -15,6 +14,7 @@ from petitions.domain.values import Actor
 from petitions.errors import PermissionDenied
 from petitions.logs import get_logger
 from petitions.taxonomy import taxonomy
+from workflows import tomlcache
 from workflows.vocabulary import ROLES
 
 log = get_logger("petitions.privacy")
@@ -64,7 +64,7 @@ def _strings(data: Any, where: str) -> tuple[str, ...]:
 
 def parse_policy(text: str) -> PrivacyPolicy:
     """Read and check a policy given as TOML text."""
-    data = tomllib.loads(text)
+    data = tomlcache.loads(text)
     roles = data.get("roles", {})
     grants: dict[str, tuple[str, ...]] = {}
     for command, granted in roles.items():
@@ -91,5 +91,7 @@ def parse_policy(text: str) -> PrivacyPolicy:
 @cache
 def privacy_policy() -> PrivacyPolicy:
     """The shipped policy."""
-    text = Path(__file__).parent.parent.joinpath("data", "privacy.toml").read_text("utf-8")
+    folder = os.path.dirname(os.path.dirname(__file__))
+    with open(os.path.join(folder, "data", "privacy.toml"), encoding="utf-8") as fh:
+        text = fh.read()
     return parse_policy(text)
