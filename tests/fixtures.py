@@ -21,6 +21,18 @@ from petitions.domain.values import Actor, Location, Petitioner
 from petitions.service import PetitionService
 from petitions.privacy import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, new_master_key_text
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the suite's parsed-TOML cache off the user's own ``~/.cache``: one
+    folder for the session (subprocesses inherit it), removed afterwards."""
+    if "PETITIONS_CACHE_DIR" not in os.environ:
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="petitions-test-cache-")
+        os.environ["PETITIONS_CACHE_DIR"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
 #: The PostgreSQL server of development and CI machines (trust auth).
 POSTGRES_SERVER = os.environ.get("PETITIONS_TEST_POSTGRES",
                                   "postgresql://postgres@127.0.0.1:5432/test")
