@@ -98,7 +98,7 @@ def test_the_checks_the_value_leaves_are_made_when_it_is_filed(
     with pytest.raises(InvalidInput, match="urgency"):
         service.file_one(Filing(**details(urgency="yesterday")))
     # The keywords are checked the same way, through the value.
-    with pytest.raises(InvalidInput, match="petitioner.email"):
+    with pytest.raises(InvalidInput, match=r"petitioner\.email"):
         file_petition(service, CLERK, petitioner=attrs.evolve(LIU, email="a@b"))
 
 
@@ -147,5 +147,5 @@ def test_an_anonymous_filing_is_filed_again_after_losing_a_race(
     assert len(calls) == 2  # filed twice: the first save was refused
     view = svc.get(pid)
     assert view.anonymous is True and view.title == "工地夜间施工"
-    assert [e.type for e in svc.history(pid)][0] == "Filed"
+    assert next(e.type for e in svc.history(pid)) == "Filed"
     svc.shutdown()
