@@ -251,8 +251,9 @@ def _print_view(view: PetitionView) -> None:
 
 # ------------------------------------------------------------- param types
 class LibraryChoice(click.Choice[str]):
-    """A choice among values the library defines (``module:NAME``), read when
-    the option is first used or shown, so that cli.py keeps no copy of them."""
+    """A choice among values the library defines (``module:NAME``, or
+    ``module:Class.NAME``), read when the option is first used or shown, so
+    that cli.py keeps no copy of them."""
 
     def __init__(self, source: str) -> None:
         self._source = source
@@ -265,7 +266,10 @@ class LibraryChoice(click.Choice[str]):
             from importlib import import_module
 
             module, _, name = self._source.partition(":")
-            self._loaded = tuple(getattr(import_module(module), name))
+            found: Any = import_module(module)
+            for part in name.split("."):
+                found = getattr(found, part)
+            self._loaded = tuple(found)
         return self._loaded
 
     @choices.setter
@@ -2517,8 +2521,8 @@ def org_show(code: str | None) -> None:
 
 @main.command(help=_h("Rank units or streets by a composite score of their response, "
                       "resolution and satisfaction rates (weights in the rates data)."))
-@click.option("--by", type=click.Choice(["unit", "street"]), default="unit",
-              show_default=True, help=_h("Rank lead units or streets."))
+@click.option("--by", type=LibraryChoice("petitions.service:PetitionService.RANK_BY"),
+              default="unit", show_default=True, help=_h("Rank lead units or streets."))
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help=_h("First call-back day (local), YYYY-MM-DD."))
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
