@@ -1492,10 +1492,24 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 
     # Call-backs impossible (anonymous petitioners) are in no rate: shown apart.
     apart = any(g.impossible for g in groups)
+    levels = state.service().escalation_level_labels() if any(
+        g.escalation_levels for g in groups) else {}
+
+    def escalations(g: Any) -> str:
+        counts = g.escalation_levels  # in the levels' rising order, then any other
+        order = [*(c for c in levels if c in counts), *(c for c in counts if c not in levels)]
+        by_level = ", ".join(f"{_label(levels.get(code)) or code} {counts[code]}"
+                             for code in order if counts[code])
+        return f"{g.escalations} ({by_level})" if by_level else str(g.escalations)
+
     _table((m(by.capitalize()), m("Valid"), m("Response rate"), m("Resolution rate"),
-            m("Satisfaction rate"), *((m("No call-back (anonymous)"),) if apart else ())),
+            m("Satisfaction rate"), m("Signed for in time"), m("Contacted in time"),
+            m("Returns"), m("Reminders"), m("Escalations"),
+            *((m("No call-back (anonymous)"),) if apart else ())),
            [(label(g.group), g.valid, pct(g.response_rate), pct(g.resolution_rate),
-             pct(g.satisfaction_rate), *((g.impossible,) if apart else ())) for g in groups])
+             pct(g.satisfaction_rate), g.signed_in_time, g.contacted_in_time, g.returns,
+             g.reminders, escalations(g), *((g.impossible,) if apart else ()))
+            for g in groups])
 
 
 @main.command(help=_h("Write a report people look at: one self-contained HTML file with the "

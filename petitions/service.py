@@ -41,7 +41,7 @@ from petitions.lazy import LazyModule
 from petitions.privacy.core import Privacy
 from petitions.privacy.render import PetitionerView
 from petitions.views import EventView, PetitionView, RelatedCase
-from workflows import Registry, Workflow
+from workflows import Label, Registry, Workflow
 
 if TYPE_CHECKING:
     import petitions.filing as filing
@@ -960,6 +960,17 @@ class PetitionService:
         register = self.register() if by == "unit" and rollup else None
         return self.read_models.stats(by, date_from, date_to,
                                 rollup=register.rollup_names if register else None)
+
+    def escalation_level_labels(self) -> dict[str, Label]:
+        """The label of each supervision level (督办) the current workflow
+        versions name (a level two workflows both name: the first one's), for
+        showing the ``escalation_levels`` counts of :meth:`stats` and :meth:`rank`
+        rows, which add up the petitions of every workflow."""
+        found: dict[str, Label] = {}
+        for name in self.workflows.names():
+            for code, label in self.workflows.current(name).escalation_levels.items():
+                found.setdefault(code, label)
+        return found
 
     #: What ``rank`` groups by.
     RANK_BY: ClassVar[tuple[str, ...]] = ("unit", "street")
