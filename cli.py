@@ -251,8 +251,9 @@ def _print_view(view: PetitionView) -> None:
 
 # ------------------------------------------------------------- param types
 class LibraryChoice(click.Choice[str]):
-    """A choice among values the library defines (``module:NAME``), read when
-    the option is first used or shown, so that cli.py keeps no copy of them."""
+    """A choice among values the library defines (``module:NAME``, or
+    ``module:Class.NAME``), read when the option is first used or shown, so
+    that cli.py keeps no copy of them."""
 
     def __init__(self, source: str) -> None:
         self._source = source
@@ -265,7 +266,10 @@ class LibraryChoice(click.Choice[str]):
             from importlib import import_module
 
             module, _, name = self._source.partition(":")
-            self._loaded = tuple(getattr(import_module(module), name))
+            found: Any = import_module(module)
+            for part in name.split("."):
+                found = getattr(found, part)
+            self._loaded = tuple(found)
         return self._loaded
 
     @choices.setter
@@ -1488,10 +1492,24 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 
     # Call-backs impossible (anonymous petitioners) are in no rate: shown apart.
     apart = any(g.impossible for g in groups)
+    levels = state.service().escalation_level_labels() if any(
+        g.escalation_levels for g in groups) else {}
+
+    def escalations(g: Any) -> str:
+        counts = g.escalation_levels  # in the levels' rising order, then any other
+        order = [*(c for c in levels if c in counts), *(c for c in counts if c not in levels)]
+        by_level = ", ".join(f"{_label(levels.get(code)) or code} {counts[code]}"
+                             for code in order if counts[code])
+        return f"{g.escalations} ({by_level})" if by_level else str(g.escalations)
+
     _table((m(by.capitalize()), m("Valid"), m("Response rate"), m("Resolution rate"),
-            m("Satisfaction rate"), *((m("No call-back (anonymous)"),) if apart else ())),
+            m("Satisfaction rate"), m("Signed for in time"), m("Contacted in time"),
+            m("Returns"), m("Reminders"), m("Escalations"),
+            *((m("No call-back (anonymous)"),) if apart else ())),
            [(label(g.group), g.valid, pct(g.response_rate), pct(g.resolution_rate),
-             pct(g.satisfaction_rate), *((g.impossible,) if apart else ())) for g in groups])
+             pct(g.satisfaction_rate), g.signed_in_time, g.contacted_in_time, g.returns,
+             g.reminders, escalations(g), *((g.impossible,) if apart else ()))
+            for g in groups])
 
 
 @main.command(help=_h("Write a report people look at: one self-contained HTML file with the "
@@ -2517,8 +2535,8 @@ def org_show(code: str | None) -> None:
 
 @main.command(help=_h("Rank units or streets by a composite score of their response, "
                       "resolution and satisfaction rates (weights in the rates data)."))
-@click.option("--by", type=click.Choice(["unit", "street"]), default="unit",
-              show_default=True, help=_h("Rank lead units or streets."))
+@click.option("--by", type=LibraryChoice("petitions.service:PetitionService.RANK_BY"),
+              default="unit", show_default=True, help=_h("Rank lead units or streets."))
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help=_h("First call-back day (local), YYYY-MM-DD."))
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,

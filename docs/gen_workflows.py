@@ -30,7 +30,12 @@ CASES = {
         "Version 4 also adds request types and urgency: answer limits per type "
         "after Guangdong's 12345 rules, acceptance limits per urgency after Tianjin's (2024), "
         "a consultation answered at once and closed (`answer_now`, 即时办结), and anonymous "
-        "filing of consultations, reports and suggestions."),
+        "filing of consultations, reports and suggestions. "
+        # version 5: sign-for per urgency, a transfer signed for anew (docs/hotline.md)
+        "Version 5 sets the sign-for limit per urgency (`[sign_for.urgency]`: 15 minutes "
+        "for an emergency, 30 for an urgent order, after Tianjin 2024; which urgency is "
+        "which of Tianjin's cases is an assumption) and makes a transfer (转办) a new "
+        "dispatch the new unit signs for (`transfer_signs_anew`)."),
     "property_dispute": (
         "Property disputes in residential compounds (cases 1–2, report lines 13–23): "
         "东方家园 in 华新街街道 and "

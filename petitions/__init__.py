@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from petitions.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from petitions.domain.filing import Filing
     from petitions.domain.petition import Petition
     from petitions.domain.values import (
         Actor,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 #: Where each public name lives; imported on first use (PEP 562).
 _EXPORTS = {
+    "Filing": "petitions.domain.filing",
     "Petition": "petitions.domain.petition",
     "Actor": "petitions.domain.values",
     "Location": "petitions.domain.values",
@@ -76,6 +78,7 @@ __all__ = [
     "Change",
     "ConcurrentUpdate",
     "EventView",
+    "Filing",
     "InvalidInput",
     "Location",
     "MediationSession",

@@ -12,9 +12,7 @@ saves one, :func:`file_petitions` many in one transaction (the bulk import).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
@@ -24,6 +22,7 @@ from eventsourcing.persistence import IntegrityError
 
 from petitions.core import Store, as_id
 from petitions.domain.campaign import Campaign
+from petitions.domain.filing import Filing as Filing  # re-exported for the service
 from petitions.domain.finality import (
     ConcludedMatter,
     PetitionerMatters,
@@ -33,30 +32,18 @@ from petitions.domain.finality import (
     petitioner_matters_id,
 )
 from petitions.domain.petition import Petition, petition_id_for
-from petitions.domain.values import Actor, Location, Petitioner
+from petitions.domain.values import Petitioner
 from petitions.errors import (
-    MAX_DETAIL,
     ConcurrentUpdate,
     InvalidInput,
     PetitionError,
     RepeatFiling,
-    checked_text,
 )
 from petitions.privacy.core import NewKey, Privacy
 from petitions.recorders import ALSO_WRITE, writes_alongside
 from petitions.sidetables import Write, filing_writes
 from petitions.taxonomy import taxonomy
 from workflows import Workflow
-
-#: An e-mail address as far as it is checked: one ``@``, a dot in the domain,
-#: no spaces, at most 254 characters (RFC 5321's path limit).
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def check_email(email: str) -> None:
-    """Refuse an e-mail address that cannot be one (empty is fine)."""
-    if email and (len(email) > 254 or not _EMAIL.fullmatch(email.strip())):
-        raise InvalidInput("petitioner.email", "is not an e-mail address", kind="invalid")
 
 if TYPE_CHECKING:
     from petitions.domain.definitions import WorkflowDefinition
@@ -92,23 +79,6 @@ def similar_concluded(store: Store, petitioner_id: str, title: str,
     if not isinstance(found, PetitionerMatters):
         return ()
     return found.similar(normalised_facts(title.strip(), description.strip()))
-
-
-def _check_details(petitioner: Petitioner, location: Location | None,
-                   idempotency_key: str | None, source: str) -> None:
-    """Refuse personal details, place text and keys that cannot be stored
-    (not UTF-8) or are unreasonably long, naming the field."""
-    for name in ("kind", "name", "phone", "id_number", "address", "id"):
-        checked_text(f"petitioner.{name}", getattr(petitioner, name))
-    for person in petitioner.representatives:
-        for name in ("name", "phone", "id_number"):
-            checked_text(f"petitioner.representatives.{name}", getattr(person, name))
-    if location is not None:
-        for name in ("street", "community", "grid", "place"):
-            checked_text(name, getattr(location, name))
-    if idempotency_key is not None:
-        checked_text("idempotency_key", idempotency_key)
-    checked_text("source", source, 10 * MAX_DETAIL)
 
 
 #: The 信访 matter type (信访事项类型) a request type implies when none is given:
@@ -154,47 +124,25 @@ class Prepared:
         store.remember(self.petition)
 
 
-def prepare_filing(
-    store: Store,
-    privacy: Privacy,
-    *,
-    actor: Actor,
-    petitioner: Petitioner,
-    title: str,
-    description: str,
-    category: str,
-    channel: str,
-    location: Location | None = None,
-    workflow: str = "standard",
-    matter_type: str | None = None,
-    idempotency_key: str | None = None,
-    campaign_id: UUID | None = None,
-    at: datetime | None = None,
-    source: str = "",
-    request_type: str | None = None,
-    urgency: str = "normal",
-    anonymous: bool = False,
-) -> Prepared:
+def prepare_filing(store: Store, privacy: Privacy, filing: Filing) -> Prepared:
     """Decide a filing (every check :func:`file_petition` makes) without saving it."""
-    _check_details(petitioner, location, idempotency_key, source)
+    petitioner, title, description = filing.petitioner, filing.title, filing.description
     tax = taxonomy()
-    tax.check("categories", category)
-    tax.check("channels", channel)
-    wf = store.workflow(workflow)
+    tax.check("categories", filing.category)
+    tax.check("channels", filing.channel)
+    wf = store.workflow(filing.workflow)
+    matter_type = filing.matter_type
     if matter_type is None:
-        matter_type = implied_matter_type(wf, request_type)
+        matter_type = implied_matter_type(wf, filing.request_type)
     tax.check("matter_types", matter_type)
-    if anonymous is True and petitioner.id:
-        raise InvalidInput("anonymous", "an anonymous filing names no petitioner",
-                           kind="anonymous_named")
-    check_email(petitioner.email)
     minted = not petitioner.id
     if minted:
         petitioner = attrs.evolve(petitioner, id=uuid4().hex)
     else:
         refuse_repeat(store, petitioner.id, title, description)
+    campaign_id, actor, channel = filing.campaign_id, filing.actor, filing.channel
     campaign = campaign_of(store, campaign_id) if campaign_id is not None else None
-    occurred_at = store.when(at)
+    occurred_at = store.when(filing.at)
     # Personal fields are sealed before they reach the domain.  A new
     # petitioner's key is stored with the events of the filing, when the
     # store can write it in their transaction (both shipped backends can).
@@ -205,10 +153,11 @@ def prepare_filing(
         sealed = privacy.seal_petitioner(petitioner)
     petition = Petition.file(
         wf, actor=actor, occurred_at=occurred_at, petitioner=sealed,
-        channel=channel, category=category, title=title, description=description,
-        location=location or Location(), matter_type=matter_type,
-        idempotency_key=idempotency_key, campaign_id=campaign_id, source=source,
-        request_type=request_type, urgency=urgency, anonymous=anonymous,
+        channel=channel, category=filing.category, title=title, description=description,
+        location=filing.location, matter_type=matter_type,
+        idempotency_key=filing.idempotency_key, campaign_id=campaign_id,
+        source=filing.source, request_type=filing.request_type, urgency=filing.urgency,
+        anonymous=filing.anonymous,
     )
     petition.keep_time(wf, lambda: store.timekeeper, actor, occurred_at, None, "file")
     if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -233,60 +182,31 @@ def prepare_filing(
                     new_key)
 
 
-def file_petition(
-    store: Store,
-    privacy: Privacy,
-    *,
-    actor: Actor,
-    petitioner: Petitioner,
-    title: str,
-    description: str,
-    category: str,
-    channel: str,
-    location: Location | None = None,
-    workflow: str = "standard",
-    matter_type: str | None = None,
-    idempotency_key: str | None = None,
-    campaign_id: UUID | None = None,
-    at: datetime | None = None,
-    source: str = "",
-    request_type: str | None = None,
-    urgency: str = "normal",
-    anonymous: bool = False,
-) -> UUID:
+def file_petition(store: Store, privacy: Privacy, filing: Filing) -> UUID:
     """File a petition and return its id (see
     :meth:`petitions.service.PetitionService.file`)."""
-    if idempotency_key is not None:  # before it is looked up (the rest: prepare_filing)
-        checked_text("idempotency_key", idempotency_key)
-    if idempotency_key:
-        existing = petition_id_for(idempotency_key.strip())
+    key = filing.idempotency_key
+    if key:
+        existing = petition_id_for(key.strip())
         if store.exists(existing):
             return existing
-    prepared = prepare_filing(
-        store, privacy, actor=actor, petitioner=petitioner, title=title,
-        description=description, category=category, channel=channel, location=location,
-        workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
-        campaign_id=campaign_id, at=at, source=source, request_type=request_type,
-        urgency=urgency, anonymous=anonymous)
-    occurred_at: datetime = prepared.petition.filed_at
+    prepared = prepare_filing(store, privacy, filing)
     petition, definition = prepared.petition, prepared.definition
     campaign, new_key = prepared.campaign, prepared.new_key
     petitioner = prepared.petitioner
     alongside = writes_alongside(store.recorder)
 
     def again() -> UUID:  # the failed save collected the pending events
-        return file_petition(store, privacy, actor=actor, petitioner=petitioner, title=title,
-                             description=description, category=category, channel=channel,
-                             location=location, workflow=workflow, matter_type=matter_type,
-                             idempotency_key=idempotency_key, campaign_id=campaign_id,
-                             at=occurred_at, source=source, request_type=request_type,
-                             urgency=urgency, anonymous=anonymous)
+        # The same filing at the same time (a petitioner id minted for it is
+        # minted again: nothing of it was stored).
+        return file_petition(store, privacy,
+                             attrs.evolve(filing, at=prepared.petition.filed_at))
 
     try:
         store.save(*prepared.aggregates(),
                    **({ALSO_WRITE: prepared.writes} if alongside else {}))
     except IntegrityError:
-        if idempotency_key and store.exists(petition.id):
+        if key and store.exists(petition.id):
             return petition.id
         if definition is not None:
             # Another writer stored the same definition first: file again,
@@ -306,11 +226,16 @@ def file_petition(
     return petition.id
 
 
+def _key_of(item: Filing | Mapping[str, Any]) -> str:
+    key = item.idempotency_key if isinstance(item, Filing) else item.get("idempotency_key")
+    return str(key or "").strip()
+
+
 def file_petitions(store: Store, privacy: Privacy,
-                   filings: Sequence[Mapping[str, Any]],
+                   filings: Sequence[Filing | Mapping[str, Any]],
                    ) -> list[tuple[UUID, bool] | PetitionError]:
-    """File many petitions (each the keyword arguments of :func:`file_petition`,
-    an ``idempotency_key`` each), in order, in as few transactions as they
+    """File many petitions (each a :class:`Filing`, or the keyword arguments
+    of one, an ``idempotency_key`` each), in order, in as few transactions as they
     allow: all of them in one ``save`` — their events, numbers, caller index
     rows and new keys commit together or not at all.
 
@@ -327,7 +252,7 @@ def file_petitions(store: Store, privacy: Privacy,
     """
     out: list[tuple[UUID, bool] | PetitionError] = []
     batch: list[Prepared] = []
-    kwargs_of: list[Mapping[str, Any]] = []
+    filed: list[Filing] = []  # the batch's filings, each at its time
     positions: list[int] = []  # where each of the batch is in ``out``
     seen: set[Any] = set()  # ids, petitioner ids and campaigns of this transaction
     handled: set[UUID] = set()  # ids filed by this call
@@ -343,37 +268,43 @@ def file_petitions(store: Store, privacy: Privacy,
                           if alongside else {}))
         except IntegrityError:
             # The failed save collected the pending events: each again on its own.
-            for kw, at in zip(kwargs_of, positions, strict=True):
+            for again, at in zip(filed, positions, strict=True):
                 try:
-                    file_petition(store, privacy, **kw)
+                    file_petition(store, privacy, again)
                 except PetitionError as exc:  # e.g. a campaign updated meanwhile
                     out[at] = exc
         else:
             for p in batch:
                 p.kept(store, alongside)
         batch.clear()
-        kwargs_of.clear()
+        filed.clear()
         positions.clear()
         seen.clear()
         definitions.clear()
 
-    keys = [str(kw.get("idempotency_key") or "").strip() for kw in filings]
+    keys = [_key_of(item) for item in filings]
     present = store.existing([petition_id_for(k) for k in keys if k])
-    for kw, key in zip(filings, keys, strict=True):
+    for item, key in zip(filings, keys, strict=True):
         pid = petition_id_for(key) if key else None
         if pid is not None and (pid in handled or pid in present):
             if pid in seen:
                 flush()  # the same key earlier in this transaction: file that first
             out.append((pid, False))
             continue
-        petitioner_id = getattr(kw.get("petitioner"), "id", "")
-        shared = {("p", petitioner_id)} if petitioner_id else set()
-        if kw.get("campaign_id") is not None:
-            shared.add(("c", kw["campaign_id"]))
+        try:
+            filing = item if isinstance(item, Filing) else Filing(**item)
+        except PetitionError as exc:
+            flush()
+            out.append(exc)
+            return out
+        petitioner_id = filing.petitioner.id
+        shared: set[tuple[str, object]] = {("p", petitioner_id)} if petitioner_id else set()
+        if filing.campaign_id is not None:
+            shared.add(("c", filing.campaign_id))
         if shared & seen or not alongside:
             flush()
         try:
-            prepared = prepare_filing(store, privacy, **kw)
+            prepared = prepare_filing(store, privacy, filing)
         except PetitionError as exc:
             flush()
             out.append(exc)
@@ -384,7 +315,7 @@ def file_petitions(store: Store, privacy: Privacy,
             else:
                 definitions.add(prepared.definition.sha256)
         batch.append(prepared)
-        kwargs_of.append({**kw, "at": prepared.petition.filed_at})
+        filed.append(attrs.evolve(filing, at=prepared.petition.filed_at))
         positions.append(len(out))
         seen.update(shared)
         seen.add(pid if pid is not None else prepared.petition.id)

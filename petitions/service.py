@@ -40,7 +40,7 @@ from petitions.lazy import LazyModule
 from petitions.privacy.core import Privacy
 from petitions.privacy.render import PetitionerView
 from petitions.views import EventView, PetitionView, RelatedCase
-from workflows import Registry, Workflow
+from workflows import Label, Registry, Workflow
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from petitions.deadlines.sweep import SweepReport
     from petitions.domain import commands
     from petitions.domain.commands import Choice, Command
+    from petitions.domain.filing import Filing
     from petitions.export import ExportRow
     from petitions.feed import Change
     from petitions.org import Register
@@ -261,23 +262,30 @@ class PetitionService:
         With an ``idempotency_key``, filing again returns the same id and
         writes nothing new — also when two portals race with the same key.
         """
-        return filing.file_petition(
-            self._store, self.privacy, actor=actor, petitioner=petitioner, title=title,
-            description=description, category=category, channel=channel, location=location,
-            workflow=workflow, matter_type=matter_type, idempotency_key=idempotency_key,
+        return self.file_one(filing.Filing(
+            actor=actor, petitioner=petitioner, title=title, description=description,
+            category=category, channel=channel, location=location, workflow=workflow,
+            matter_type=matter_type, idempotency_key=idempotency_key,
             campaign_id=campaign_id, at=at, source=source, request_type=request_type,
-            urgency=urgency, anonymous=anonymous)
+            urgency=urgency, anonymous=anonymous))
 
-    def file_batch(self, filings: Sequence[Mapping[str, Any]],
+    def file_one(self, details: Filing) -> UUID:
+        """File the petition ``details`` describe (a
+        :class:`petitions.domain.filing.Filing`: the arguments of :meth:`file`
+        as one value, checked when it is made); return its id."""
+        return filing.file_petition(self._store, self.privacy, details)
+
+    def file_batch(self, filings: Sequence[Filing | Mapping[str, Any]],
                    ) -> list[tuple[UUID, bool] | PetitionError]:
-        """File many petitions (each the keyword arguments of :meth:`file`, an
-        ``idempotency_key`` each) in as few transactions as they allow — all in
-        one when no two share a petitioner id, campaign or key: their events,
-        work-order numbers (in order), caller index rows and new keys commit
-        together or not at all.  Returns per filing its id and whether it was
-        filed now (``False``: already present by its key), or the error that
-        refused it, which ends the batch (the filings before it are filed).
-        The bulk import files through it."""
+        """File many petitions (each a :class:`~petitions.domain.filing.Filing`
+        or the keyword arguments of :meth:`file`, an ``idempotency_key`` each)
+        in as few transactions as they allow — all in one when no two share a
+        petitioner id, campaign or key: their events, work-order numbers (in
+        order), caller index rows and new keys commit together or not at all.
+        Returns per filing its id and whether it was filed now (``False``:
+        already present by its key), or the error that refused it, which ends
+        the batch (the filings before it are filed).  The bulk import files
+        through it."""
         return filing.file_petitions(self._store, self.privacy, filings)
 
     # ------------------------------------------------------------- commands
@@ -955,6 +963,17 @@ class PetitionService:
         register = self.register() if by == "unit" and rollup else None
         return self.read_models.stats(by, date_from, date_to,
                                 rollup=register.rollup_names if register else None)
+
+    def escalation_level_labels(self) -> dict[str, Label]:
+        """The label of each supervision level (督办) the current workflow
+        versions name (a level two workflows both name: the first one's), for
+        showing the ``escalation_levels`` counts of :meth:`stats` and :meth:`rank`
+        rows, which add up the petitions of every workflow."""
+        found: dict[str, Label] = {}
+        for name in self.workflows.names():
+            for code, label in self.workflows.current(name).escalation_levels.items():
+                found.setdefault(code, label)
+        return found
 
     #: What ``rank`` groups by.
     RANK_BY: ClassVar[tuple[str, ...]] = ("unit", "street")

@@ -450,23 +450,61 @@ def caller_petitions(store: Any, privacy: Any, *, phone: str | None = None,
     return sorted(UUID(i) for i in ids)
 
 
+#: What applying a stored event that decoded (its JSON and value types read)
+#: but holds values of the wrong shape raises — damage, when a replay of the
+#: petition's events (:func:`damaged_event`) locates the event that raises it.
+APPLY_ERRORS: tuple[type[Exception], ...] = (
+    TypeError, ValueError, KeyError, AttributeError, IndexError)
+
+
+def damaged_event(store: Any, petition_id: Any) -> Any:
+    """The first stored event of ``petition_id`` that cannot be read or applied,
+    as a :class:`~petitions.errors.CorruptEvent` naming petition, version and
+    position; ``None`` when every event replays."""
+    from petitions.audit.chain import stored_position
+    from petitions.errors import CorruptEvent
+
+    aggregate: Any = None
+    for record in store.recorder.select_events(petition_id):
+        try:
+            aggregate = store.mapper.to_domain_event(record).mutate(aggregate)
+        except CorruptEvent as exc:
+            return exc
+        except APPLY_ERRORS as exc:
+            version = record.originator_version
+            detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            return CorruptEvent(petition_id, version,
+                                stored_position(store.recorder, petition_id, version), detail)
+    return None
+
+
 def related_cases(store: Any, petition_id: Any) -> tuple[Any, ...]:
-    """The same caller's other open cases (by phone or ID number)."""
+    """The same caller's other open cases (by phone or ID number).
+
+    A related case whose stored history is damaged is not listed: it is
+    reported (a warning naming petition, version and position, as the views
+    report the events they skip) and fails only when it is itself read."""
     from uuid import UUID
 
     from petitions.errors import CorruptEvent, PetitionNotFound
+    from petitions.logs import get_logger
     from petitions.views import RelatedCase
 
     out = []
     for other in side_tables(store).related(str(petition_id)):
+        oid = UUID(other)
         try:
-            p = store.load(UUID(other))
-        except (PetitionNotFound, CorruptEvent):
+            p = store.load(oid)
+        except PetitionNotFound:
             continue
-        except Exception:  # damaged bytes that still decode
-            # A related case whose stored events are damaged (they may even
-            # decode, then fail to apply) fails only when it is itself read;
-            # it is not listed here.
+        except CorruptEvent as exc:  # bytes that do not decode
+            get_logger(__name__).warning("%s", exc)
+            continue
+        except APPLY_ERRORS:  # bytes that decode, then fail to apply?
+            damaged = damaged_event(store, oid)
+            if damaged is None:
+                raise  # not the stored history: a fault to see, not to hide
+            get_logger(__name__).warning("%s", damaged)
             continue
         wf = store.workflow_of(p)
         if wf.is_terminal(p.stage):

@@ -61,7 +61,7 @@ def test_the_commands_are_in_the_table_and_the_vocabulary() -> None:
     assert {"sign", "contact"} <= vocabulary.IN_PLACE and "return" not in vocabulary.IN_PLACE
     reg = Registry.shipped()
     wf = reg.current("standard")
-    assert wf.version == 4 and wf.sign_for is not None
+    assert wf.version == 5 and wf.sign_for is not None
     assert (wf.sign_for.return_limit, wf.sign_for.sign_within.amount,  # type: ignore[union-attr]
             wf.sign_for.sign_within.unit) == (2, 1, "working_days")  # type: ignore[union-attr]
     assert wf.roles_for("sign") == ("caseworker", "grid_worker")

@@ -39,7 +39,7 @@ def test_standard_workflow_loads_and_answers() -> None:
     assert registry.get("standard", 1).sha256 == workflows.digest(STANDARD_V1)
     assert registry.get("standard", 2).sha256 == workflows.digest(STANDARD_V2)
     wf = registry.current("standard")
-    assert wf.name == "standard" and wf.version == 4
+    assert wf.name == "standard" and wf.version == 5
     assert wf.sha256 == workflows.digest(STANDARD)
     assert wf.independent_callback and not registry.get("standard", 2).independent_callback
     assert not registry.get("standard", 1).independent_callback

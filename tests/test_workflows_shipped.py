@@ -224,6 +224,18 @@ def test_standard_v3_text_is_unchanged() -> None:
     assert wf.targets("intake", "answer_now") is None
 
 
+def test_standard_v4_text_is_unchanged() -> None:
+    """Version 4 of "standard" (request types, urgency, sign-for and return)
+    stays beside version 5 (sign-for per urgency, a transfer signed for anew),
+    byte for byte: petitions filed under it pin its hash."""
+    text = dict(shipped_texts())["workflows/definitions/standard_v4.toml"]
+    wf = load_text(text)
+    assert (wf.name, wf.version) == ("standard", 4)
+    assert wf.sha256 == "e650828be850ad673608982a2c8bf3f9d3f1e33a9ec7883dfe016f7f1790d690"
+    assert wf.sign_for is not None and not wf.sign_for.transfer_signs_anew
+    assert not wf.sign_for.urgency_limits
+
+
 def test_standard_v4_limits_per_type_and_urgency() -> None:
     """Guangdong's answer limits per type, Tianjin's acceptance limits per
     urgency: data of the standard workflow, version 4."""
@@ -251,7 +263,7 @@ def test_every_changed_workflow_keeps_its_older_versions() -> None:
 
     reg = Registry.shipped()
     for wf in reg.all():
-        assert wf.version == (4 if wf.name == "standard" else 2)
+        assert wf.version == (5 if wf.name == "standard" else 2)
         for older in range(1, wf.version):
             assert reg.get(wf.name, older).version == older
     assert reg.current("standard").independent_callback

@@ -589,28 +589,56 @@ class _Builder:
         if not isinstance(raw, Mapping):
             self.problem("sign_for", "must be a table")
             return None
-        known = {"sign_within", "return_within", "contact_within", "return_limit"}
+        known = {*SignFor.LIMITS, "return_limit", "urgency", "transfer_signs_anew"}
         for k in raw:
             if k not in known:
                 self.problem(f"sign_for.{k}", "unknown key")
-        limits: dict[str, TimeLimit | None] = {}
-        for k in ("sign_within", "return_within", "contact_within"):
-            value = raw.get(k)
-            if value is None:
-                limits[k] = None
+
+        def limits_of(table: Mapping[str, Any], where: str) -> dict[str, TimeLimit | None]:
+            out: dict[str, TimeLimit | None] = {}
+            for k in SignFor.LIMITS:
+                value = table.get(k)
+                if value is None:
+                    out[k] = None
+                    continue
+                if not isinstance(value, Mapping):
+                    self.problem(f"{where}.{k}", "must be a table { amount, unit }")
+                    out[k] = None
+                    continue
+                out[k] = self.limit({**value, "from": "assign"}, f"{where}.{k}")
+            return out
+
+        limits = limits_of(raw, "sign_for")
+        by_urgency: dict[str, dict[str, TimeLimit]] = {}
+        urgency = raw.get("urgency", {})
+        if not isinstance(urgency, Mapping):
+            self.problem("sign_for.urgency", "must be a table of urgencies")
+            urgency = {}
+        for code, table in urgency.items():
+            where = f"sign_for.urgency.{code}"
+            if code not in URGENCIES:
+                self.problem(where, f"unknown urgency (known: {', '.join(URGENCIES)})")
                 continue
-            if not isinstance(value, Mapping):
-                self.problem(f"sign_for.{k}", "must be a table { amount, unit }")
-                limits[k] = None
+            if not isinstance(table, Mapping):
+                self.problem(where, "must be a table of limits")
                 continue
-            limits[k] = self.limit({**value, "from": "assign"}, f"sign_for.{k}")
+            for k in table:
+                if k not in SignFor.LIMITS:
+                    self.problem(f"{where}.{k}", "unknown key")
+            by_urgency[code] = {k: v for k, v in limits_of(table, where).items()
+                                if v is not None}
         return_limit = raw.get("return_limit", 2)
         if (not isinstance(return_limit, int) or isinstance(return_limit, bool)
                 or return_limit < 0):
             self.problem("sign_for.return_limit", "must be a non-negative integer")
             return_limit = 2
+        anew = raw.get("transfer_signs_anew", False)
+        if not isinstance(anew, bool):
+            self.problem("sign_for.transfer_signs_anew", "must be true or false")
+            anew = False
         return SignFor(sign_within=limits["sign_within"], return_within=limits["return_within"],
-                       contact_within=limits["contact_within"], return_limit=return_limit)
+                       contact_within=limits["contact_within"], return_limit=return_limit,
+                       urgency_limits=by_urgency, transfer_signs_anew=anew)
 
     def escalation_levels(self, raw: Any) -> dict[str, Label]:
         """``[escalation.levels]``: code = label, in order (e.g. yellow, red)."""

@@ -110,6 +110,21 @@ class SignFor:
     return_within: TimeLimit | None
     contact_within: TimeLimit | None
     return_limit: int = 2
+    #: Limits of a petition's urgency that replace the ones above
+    #: (``[sign_for.urgency.<urgency>]``: urgency → limit name → limit).
+    urgency_limits: Mapping[str, Mapping[str, TimeLimit]] = attrs.field(factory=dict)
+    #: A transfer (转办/改派) to another unit is a new dispatch: the new unit
+    #: signs for it, contacts and may return it anew, its limits counted from
+    #: the transfer.  ``False``: the transfer keeps the dispatch's state.
+    transfer_signs_anew: bool = False
+
+    #: The names of the limits, as the table spells them.
+    LIMITS = ("sign_within", "return_within", "contact_within")
+
+    def limit(self, name: str, urgency: str) -> TimeLimit | None:
+        """The limit ``name`` (one of :attr:`LIMITS`) for a petition of ``urgency``."""
+        found = self.urgency_limits.get(urgency, {}).get(name)
+        return found if found is not None else getattr(self, name)
 
 
 @attrs.frozen

@@ -79,6 +79,7 @@ _CLAUSES = {
 #: Which events tell which fields as clauses.
 _CLAUSE_EVENTS = {
     "Assigned": frozenset({"final", "sign_by", "return_by", "contact_by"}),
+    "Transferred": frozenset({"sign_by", "return_by", "contact_by"}),
     "Signed": frozenset({"in_time", "deadline"}),
     "Contacted": frozenset({"in_time", "deadline"}),
     "Escalated": frozenset({"level"}),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from petitions.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from petitions.domain.filing import Filing
     from petitions.domain.petition import Petition, petition_id_for
     from petitions.domain.values import (
         Actor,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 #: Where each public name lives; imported on first use (PEP 562).
 _EXPORTS = {
+    "Filing": "petitions.domain.filing",
     "Petition": "petitions.domain.petition",
     "petition_id_for": "petitions.domain.petition",
     "Actor": "petitions.domain.values",
@@ -35,6 +37,7 @@ _EXPORTS = {
 
 __all__ = [
     "Actor",
+    "Filing",
     "Location",
     "MediationSession",
     "Person",

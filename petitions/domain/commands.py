@@ -426,7 +426,7 @@ class Transfer(Command):
 
     def decide(self, petition: Petition, ctx: Context) -> Sequence[Aggregate]:
         petition.transfer(ctx.workflow, ctx.actor, ctx.at, self.unit, self.person,
-                          self.reason)
+                          self.reason, timekeeper=ctx.timekeeper)  # called only when needed
         return ()
 
 

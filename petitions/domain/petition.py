@@ -49,6 +49,7 @@ from workflows.vocabulary import DEFAULT_REQUEST_TYPE, DEFAULT_URGENCY, REQUEST_
 
 if TYPE_CHECKING:
     from petitions.deadlines.clock import Timekeeper
+    from workflows.model import SignFor
 
 #: Namespace of petition ids derived from a portal's idempotency key.
 IDEMPOTENCY_NAMESPACE = UUID("8d6f3c1e-51b4-4f4e-9a57-2a0e6b1c7d10")
@@ -285,16 +286,40 @@ class Petition(Aggregate):
             petition.contacted_at = None
 
     class Transferred(Event):
+        """Handed to another unit or person (转办/改派).
+
+        Version 2 added ``signs_anew``: under a workflow whose ``[sign_for]``
+        says ``transfer_signs_anew``, the new unit signs for, contacts and may
+        return the order anew, by the limits recorded here (``sign_by``,
+        ``return_by``, ``contact_by``, counted from the transfer).  Older
+        events are upcast as transfers that keep the dispatch's state.
+        """
+
+        class_version = 2
         unit: str
         person: str
         reason: str
         stage: str
+        signs_anew: bool
+        sign_by: datetime | None
+        return_by: datetime | None
+        contact_by: datetime | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(signs_anew=False, sign_by=None, return_by=None, contact_by=None)
 
         def evolve(self, petition: Petition) -> None:
             petition.lead_unit = self.unit
             petition.assignee = self.person
             if not petition.accepted:
                 petition.handed_to = self.person  # 首接负责: handed over before acceptance
+            if self.signs_anew:  # a new dispatch for the new unit
+                petition.sign_by = self.sign_by
+                petition.return_by = self.return_by
+                petition.contact_by = self.contact_by
+                petition.signed_at = None
+                petition.contacted_at = None
 
     class DispatchDisputed(Event):
         reason: str
@@ -1085,28 +1110,50 @@ class Petition(Aggregate):
         limits: dict[str, datetime | None] = {"sign_by": None, "return_by": None,
                                               "contact_by": None}
         if rule is not None:
-            if callable(timekeeper):
-                timekeeper = timekeeper()
-            if timekeeper is None:
-                from petitions.deadlines.clock import Timekeeper
-
-                timekeeper = Timekeeper()
-            for key, limit in (("sign_by", rule.sign_within),
-                               ("return_by", None if final else rule.return_within),
-                               ("contact_by", rule.contact_within)):
-                if limit is not None:
-                    limits[key] = timekeeper.deadline(limit, at).deadline
+            limits = self._dispatch_limits(rule, at, final, timekeeper)
         self.trigger_event(self.Assigned, actor=actor, occurred_at=at,
                            unit=unit, person=_text("person", person), co_units=co,
                            note=_text("note", note, required=False), stage=stage,
                            final=bool(final), **limits)
 
+    def _dispatch_limits(self, rule: SignFor, at: datetime, final: bool,
+                         timekeeper: Timekeeper | Callable[[], Timekeeper] | None,
+                         ) -> dict[str, datetime | None]:
+        """Until when a unit dispatched to at ``at`` signs for the order, may
+        return it (never when ``final``) and makes first contact: the
+        ``[sign_for]`` limits of this petition's urgency."""
+        if callable(timekeeper):
+            timekeeper = timekeeper()
+        if timekeeper is None:
+            from petitions.deadlines.clock import Timekeeper
+
+            timekeeper = Timekeeper()
+        limits: dict[str, datetime | None] = {}
+        for key, name in (("sign_by", "sign_within"), ("return_by", "return_within"),
+                          ("contact_by", "contact_within")):
+            limit = None if final and key == "return_by" else rule.limit(name, self.urgency)
+            limits[key] = None if limit is None else timekeeper.deadline(limit, at).deadline
+        return limits
+
     def transfer(self, wf: Workflow, actor: Actor, at: datetime, unit: str, person: str,
-                 reason: str) -> None:
+                 reason: str,
+                 timekeeper: Timekeeper | Callable[[], Timekeeper] | None = None) -> None:
+        """Hand the petition to ``unit`` and ``person``; under a workflow whose
+        ``[sign_for]`` says ``transfer_signs_anew``, a petition already
+        dispatched is a new dispatch for the new unit (it signs for it anew)."""
         stage = self.permit(wf, actor, "transfer")
-        self.trigger_event(self.Transferred, actor=actor, occurred_at=self.checked_time(at),
+        at = self.checked_time(at)
+        rule = wf.sign_for
+        anew = rule is not None and rule.transfer_signs_anew and self.lead_unit is not None
+        limits: dict[str, datetime | None] = {"sign_by": None, "return_by": None,
+                                              "contact_by": None}
+        if anew:
+            assert rule is not None
+            limits = self._dispatch_limits(rule, at, self.final_assignment, timekeeper)
+        self.trigger_event(self.Transferred, actor=actor, occurred_at=at,
                            unit=_text("unit", unit), person=_text("person", person),
-                           reason=_text("reason", reason), stage=stage)
+                           reason=_text("reason", reason), stage=stage, signs_anew=anew,
+                           **limits)
 
     def dispute(self, wf: Workflow, actor: Actor, at: datetime, reason: str) -> None:
         stage = self.permit(wf, actor, "dispute")

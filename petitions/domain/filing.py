@@ -1,0 +1,110 @@
+"""A filing as a value: what :meth:`petitions.service.PetitionService.file`
+is given, checked as far as it can be without the store.
+
+:class:`Filing` carries one filing's details — who files, for whom, what,
+where, under which workflow, when — through every layer that files (the
+service, :func:`petitions.filing.file_petition`,
+:func:`petitions.filing.prepare_filing`, the bulk filing), instead of each
+repeating the same keyword arguments.  Making one refuses, naming the field,
+what no filing can store: personal details, place text, the key or the
+source that is not UTF-8 text or is too long, an e-mail address that cannot
+be one, and an anonymous filing that names a petitioner.  What needs data
+(the taxonomy's codes), the workflow version (roles, request type, urgency,
+the matter types it takes, title and description) or the store (the time, a
+concluded matter, the campaign) is decided when it is filed
+(:func:`petitions.filing.prepare_filing`, ``Petition.file``).
+
+It is never stored: the filing's event records what was decided.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from petitions.domain.values import Actor, Location, Petitioner
+from petitions.errors import MAX_DETAIL, InvalidInput, checked_text
+from workflows.vocabulary import DEFAULT_URGENCY
+
+#: An e-mail address as far as it is checked: one ``@``, a dot in the domain,
+#: no spaces, at most 254 characters (RFC 5321's path limit).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: The longest ``source`` text a filing records.
+MAX_SOURCE = 10 * MAX_DETAIL
+
+
+def check_email(email: str) -> None:
+    """Refuse an e-mail address that cannot be one (empty is fine)."""
+    if email and (len(email) > 254 or not _EMAIL.fullmatch(email.strip())):
+        raise InvalidInput("petitioner.email", "is not an e-mail address", kind="invalid")
+
+
+def _petitioner(_: Any, __: Any, petitioner: Petitioner) -> None:
+    for name in ("kind", "name", "phone", "id_number", "address", "id"):
+        checked_text(f"petitioner.{name}", getattr(petitioner, name))
+    for person in petitioner.representatives:
+        for name in ("name", "phone", "id_number"):
+            checked_text(f"petitioner.representatives.{name}", getattr(person, name))
+    check_email(petitioner.email)
+
+
+def _location(_: Any, __: Any, location: Location) -> None:
+    for name in ("street", "community", "grid", "place"):
+        checked_text(name, getattr(location, name))
+
+
+def _key(_: Any, __: Any, key: str | None) -> None:
+    if key is not None:
+        checked_text("idempotency_key", key)
+
+
+def _source(_: Any, __: Any, source: str) -> None:
+    checked_text("source", source, MAX_SOURCE)
+
+
+def _anonymous(filing: Filing, _: Any, anonymous: bool) -> None:
+    if anonymous is True and filing.petitioner.id:
+        raise InvalidInput("anonymous", "an anonymous filing names no petitioner",
+                           kind="anonymous_named")
+    # A flag that is not a bool is refused by Petition.file (after the role).
+
+
+def _location_or_none(value: Location | None) -> Location:
+    return Location() if value is None else value
+
+
+@attrs.frozen(kw_only=True)
+class Filing:
+    """One filing's details: the keyword arguments of
+    :meth:`petitions.service.PetitionService.file` (see there), checked.
+
+    ``at``: when it was filed (``None``: now); ``matter_type``: ``None`` for
+    the one its request type implies under the workflow; ``location``:
+    ``None`` reads as an empty :class:`Location`.
+
+    The validators run in field order, which is the order the checks are
+    reported in: personal details (and the e-mail address), place, key,
+    source, the anonymous flag.
+    """
+
+    actor: Actor
+    petitioner: Petitioner = attrs.field(validator=_petitioner)
+    location: Location = attrs.field(default=None, converter=_location_or_none,
+                                     validator=_location)
+    idempotency_key: str | None = attrs.field(default=None, validator=_key)
+    source: str = attrs.field(default="", validator=_source)
+    anonymous: bool = attrs.field(default=False, validator=_anonymous)
+    title: str
+    category: str
+    channel: str
+    matter_type: str | None = None
+    description: str
+    workflow: str = "standard"
+    campaign_id: UUID | None = None
+    at: datetime | None = None
+    request_type: str | None = None
+    urgency: str = DEFAULT_URGENCY
