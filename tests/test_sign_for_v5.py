@@ -119,3 +119,20 @@ def test_the_urgency_table_is_checked() -> None:
     bad = text.replace("transfer_signs_anew = true", 'transfer_signs_anew = "yes"')
     with pytest.raises(WorkflowInvalid, match="transfer_signs_anew"):
         load_text(bad)
+
+
+def test_the_views_count_a_transfer_signed_for_anew(service: PetitionService) -> None:
+    """The rates read the views: the previous unit's sign-for in time does not
+    count for the unit the order was transferred to until that unit signs."""
+    pid = dispatched(service)
+    service.sign(pid, actor=GRID, at=WHEN + timedelta(hours=1))
+    service.contact(pid, actor=GRID, note="电话联系", at=WHEN + timedelta(hours=2))
+    moved_at = datetime(2022, 3, 25, 9, tzinfo=SH)
+    service.transfer(pid, actor=DESK, unit="寸滩街道", person="张", reason="属地调整",
+                     at=moved_at)
+    service.reply(pid, actor=DESK, outcome="support", text="已办", at=moved_at)
+    service.resolve(pid, actor=DESK, at=moved_at)
+    service.callback(pid, actor=HOTLINE, contacted=True, resolved=True, rating="satisfied",
+                     at=moved_at + timedelta(hours=1))
+    (group,) = [g for g in service.stats("unit") if g.group == "寸滩街道"]
+    assert (group.valid, group.signed_in_time, group.contacted_in_time) == (1, 0, 0)

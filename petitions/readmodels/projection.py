@@ -139,6 +139,16 @@ def _dispatched(e: Any, row: Row) -> None:
                contact_state="due" if getattr(e, "contact_by", None) is not None else None)
 
 
+def _transferred(e: Any, row: Row) -> None:
+    """A transfer: under a workflow whose transfers are signed for anew
+    (``Transferred`` version 2, ``signs_anew``) the new unit's signing for and
+    first contact are due again; otherwise their state stays as it was."""
+    if getattr(e, "signs_anew", False):
+        _dispatched(e, row)
+    else:
+        _assigned(e, row)
+
+
 def _signed(e: Any, row: Row) -> None:
     row["sign_state"] = "in_time" if e.in_time else "late"
 
@@ -236,7 +246,7 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     Petition.Withdrawn: _outcome("withdrawn"),
     Petition.Closed: _outcome("resolved"),
     Petition.Assigned: _dispatched,
-    Petition.Transferred: _assigned,
+    Petition.Transferred: _transferred,
     Petition.DispatchDisputed: _disputed,
     Petition.MediationOpened: _mediation,
     Petition.CallbackRecorded: _callback,
