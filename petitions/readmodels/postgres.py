@@ -22,6 +22,7 @@ from petitions.readmodels.store import (
     case_table_sql,
     like_pattern,
 )
+from petitions.readmodels.tallies import TALLY_TABLES
 
 _PG_PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -74,7 +75,7 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
 
     def _view_tables(self) -> tuple[str, ...]:
         return ("petition_index", "caseload", "campaign_progress", "case_counts",
-                "rate_counts")
+                "rate_counts", *TALLY_TABLES)
 
     def _has_table(self, table: str) -> bool:
         return bool(self._all("SELECT 1 FROM information_schema.tables WHERE table_schema = "

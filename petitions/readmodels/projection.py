@@ -44,6 +44,7 @@ from petitions.readmodels.store import (
     ViewStore,
     ViewTx,
 )
+from petitions.readmodels.tallies import Tallies
 
 #: Call-back days (for periods and ``--from``/``--to``) are local office days.
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -464,6 +465,7 @@ class ViewBatch:
         campaigns: dict[str, list[int]] = {}
         counts: dict[tuple[str, str, str], int] = {}
         rates: dict[tuple[str, str, str, int, int, str], int] = {}
+        tallies = Tallies()  # the rate tallies stats reads (readmodels/tallies.py)
         for pid, new in self.rows.items():
             old = self.before.get(pid)
             if old is None:
@@ -480,6 +482,7 @@ class ViewBatch:
             for rkeys, sign in ((_rate_keys(old), -1), (_rate_keys(new), 1)):
                 for rkey in rkeys:
                     rates[rkey] = rates.get(rkey, 0) + sign
+            tallies.move(old, new)
         tx = self.tx
         if inserts:
             tx.insert_cases(inserts)
@@ -489,6 +492,7 @@ class ViewBatch:
         tx.bump_campaigns([(k, v[0], v[1], v[2], v[3]) for k, v in campaigns.items() if any(v)])
         tx.bump_counts([(*k, n) for k, n in counts.items() if n])
         tx.bump_rates([(*k, n) for k, n in rates.items() if n])
+        tallies.write(tx)
         self.before.clear()
         self.rows.clear()
 

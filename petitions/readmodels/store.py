@@ -20,6 +20,8 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
+from petitions.readmodels.tallies import IMPOSSIBLE_SQL, TALLY_DDL, TALLY_TABLES, rate_rows_sql
+
 #: Name of the projection: its tracking table is ``<name>_tracking``.
 VIEWS_NAME = "petition_views"
 TRACKING_TABLE = f"{VIEWS_NAME}_tracking"
@@ -133,7 +135,14 @@ COMMON_DDL = (
     "(cb_day, street, community, grid, category, lead_unit, outcome, cb_contacted, "
     "cb_resolved, last_rating, excluded, sign_state, contact_state, returns, reminders, "
     "escalations, escalation_levels)",
+    # The rate tallies ``stats`` reads over all days (petitions/readmodels/tallies.py).
+    *TALLY_DDL,
 )
+
+#: Text search: the most recently recorded matches first (the case index's
+#: ``seq``, the order the full-text index keeps), so that a page of hits is
+#: read in order from the index and the search stops after the page.
+SEARCH_ORDER = "seq DESC"
 
 #: Ids per ``IN (...)`` when a batch reads the rows it changes.
 _IN_CHUNK = 400
@@ -151,7 +160,7 @@ class ViewStore(TrackingRecorder):
 
     #: Table names used in the shared SQL.
     TABLES = ("petition_index", "petition_text", "petition_bigrams", "caseload",
-              "campaign_progress", "case_counts", "rate_counts")
+              "campaign_progress", "case_counts", "rate_counts", *TALLY_TABLES)
     #: Tables beside the events that queries join (:mod:`petitions.sidetables`);
     #: not views: never emptied or dropped with them.
     SIDE_TABLES = ("work_orders",)
@@ -292,13 +301,31 @@ class ViewStore(TrackingRecorder):
         given); with ``deadline`` (from, to: sortable UTC texts, either open)
         those whose running clock's deadline lies in that range, soonest first."""
         params: dict[str, Any] = {}
-        where = self._where(filters, text, params, deadline, ids)
         page = ""
         if limit is not None:
             params["limit"], params["offset"] = limit, offset
             page = " LIMIT :limit OFFSET :offset"
+        if text and deadline == (None, None):
+            # Text search: most recently recorded first, read in index order.
+            source, where, order = self._search_source(filters, text, params, ids)
+            return self._all(f"{self._CASES_FROM.format(source=source)}{where} "
+                             f"ORDER BY {order}{page}", params)
+        where = self._where(filters, text, params, deadline, ids)
         order = ("deadline, id" if deadline != (None, None) else "filed_at DESC, id")
         return self._all(f"{self._CASES}{where} ORDER BY {order}{page}", params)
+
+    #: :attr:`_CASES` over another source of case rows (a join with a text index).
+    _CASES_FROM = ("SELECT {{petition_index}}.*, work_orders.number AS number FROM {source} "
+                   "LEFT JOIN {{work_orders}} work_orders ON work_orders.petition_id = "
+                   "{{petition_index}}.id")
+
+    def _search_source(self, filters: Mapping[str, str | None], text: str,
+                       params: dict[str, Any], ids: Sequence[str] | None = None
+                       ) -> tuple[str, str, str]:
+        """The FROM source, WHERE clause and ORDER BY of a text search (a dialect
+        may join its full-text index so that hits come in :data:`SEARCH_ORDER`
+        straight from it)."""
+        return "{petition_index}", self._where(filters, text, params, ids=ids), SEARCH_ORDER
 
     def iter_cases(self, filters: Mapping[str, str | None], text: str | None = None,
                    deadline: tuple[str | None, str | None] = (None, None),
@@ -322,12 +349,21 @@ class ViewStore(TrackingRecorder):
 
     def count_cases(self, filters: Mapping[str, str | None], text: str | None = None,
                     deadline: tuple[str | None, str | None] = (None, None),
-                    ids: Sequence[str] | None = None) -> int:
+                    ids: Sequence[str] | None = None, cap: int | None = None) -> int:
+        """How many cases match (as :meth:`list_cases`).  With ``cap`` and a
+        ``text``, counting stops after ``cap + 1`` hits (a search shows "1,000+"
+        instead of reading every hit)."""
         if text is None and deadline == (None, None) and ids is None:
             counted = self._counted(filters)
             if counted is not None:
                 return counted
         params: dict[str, Any] = {}
+        if text and cap is not None and deadline == (None, None):
+            source, where, _ = self._search_source(filters, text, params, ids)
+            params["cap"] = cap + 1
+            rows = self._all(f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {source}{where} "
+                             "LIMIT :cap) hits", params)
+            return int(rows[0]["n"])
         where = self._where(filters, text, params, deadline, ids)
         rows = self._all(f"SELECT COUNT(*) AS n FROM {{petition_index}}{where}", params)
         return int(rows[0]["n"])
@@ -367,6 +403,15 @@ class ViewStore(TrackingRecorder):
         per distinct combination over valid call-backs (the counts summed)."""
         group = GROUP_EXPRESSIONS[by]
         params: dict[str, Any] = {}
+        if not date_from and not date_to:
+            # Over all days: the tallies kept by the projection (a few rows per group).
+            params["by"] = by
+            params.update({f"x{i}": o for i, o in enumerate(exclude_outcomes)})
+            rows = self._all(rate_rows_sql(len(exclude_outcomes)), params)
+            return [(str(r["grp"]), bool(r["cb_contacted"]), bool(r["cb_resolved"]),
+                     r["last_rating"] or None, int(r["n"]), r["sign_state"] or None,
+                     r["contact_state"] or None, int(r["ret"] or 0), int(r["rem"] or 0),
+                     int(r["esc"] or 0), r["escalation_levels"] or None) for r in rows]
         conditions = ["cb_day IS NOT NULL", "(excluded IS NULL OR excluded = 0)"]
         if exclude_outcomes:
             names = []
@@ -397,6 +442,9 @@ class ViewStore(TrackingRecorder):
                         date_to: str | None) -> list[tuple[str, int]]:
         """``(group, count)`` of call-backs recorded as impossible (anonymous
         petitioners), grouped as ``rate_rows``; not part of any rate."""
+        if not date_from and not date_to:
+            return [(str(r["grp"]), int(r["n"]))
+                    for r in self._all(IMPOSSIBLE_SQL, {"by": by})]
         group = GROUP_EXPRESSIONS[by].replace("cb_day", "cb_impossible")
         params: dict[str, Any] = {}
         conditions = ["cb_impossible IS NOT NULL", "(excluded IS NULL OR excluded = 0)"]
@@ -468,6 +516,12 @@ class ViewStore(TrackingRecorder):
         out["rate_counts"] = [tuple(r.values()) for r in self._all(
             "SELECT * FROM {rate_counts} WHERE n <> 0 "
             "ORDER BY grouping, grp, outcome, contacted, resolved, rating")]
+        out["rate_tally"] = [tuple(r.values()) for r in self._all(
+            "SELECT * FROM {rate_tally} WHERE n <> 0 OR returns <> 0 OR reminders <> 0 "
+            "OR escalations <> 0 ORDER BY grouping, grp, outcome, contacted, resolved, "
+            "rating, sign_state, contact_state, levels")]
+        out["impossible_tally"] = [tuple(r.values()) for r in self._all(
+            "SELECT * FROM {impossible_tally} WHERE n <> 0 ORDER BY grouping, grp")]
         return out
 
 
