@@ -1,19 +1,21 @@
 """Benchmark: caseworker queries as the store grows (up to a million petitions).
 
     python bench/queries.py [--sizes 20000,200000,1000000] [--imported 0.3]
-                            [--db PATH] [--keep]
+                            [--dir FOLDER] [--keep] [--rounds 5] [--runs 5]
+    python bench/queries.py --stores A.sqlite,B.sqlite   # measure kept stores again
 
-Fills one SQLite file step by step to each size, a share of each step
-(``--imported``, default 0.3) through the bulk import path
-(``petitions.importer.import_filings``, as ``petitions import`` files: new
-open petitions with their intake clocks, sealed personal data, work-order
-numbers) and the rest handled to their stages as ``bench/casefill.py`` does
-(the domain's own methods — accept, assign, reply, resolve, call-back, close —
-saved through eventsourcing 500 petitions per ``save``; importing them first
-and then loading each to handle it would take most of the time budget); then
-catches the views up after each step (timed: events/s), and at each size
-times, in-process with the views' catch-up check included as in the command
-line (median of 15 calls after one warm-up):
+Fills one SQLite store per size, a share of each (``--imported``, default
+0.3) through the bulk import path (``petitions.importer.import_filings``, as
+``petitions import`` files: new open petitions with their intake clocks,
+sealed personal data, work-order numbers) and the rest handled to their stages
+as ``bench/casefill.py`` does (the domain's own methods — accept, assign,
+reply, resolve, call-back, close — saved through eventsourcing 500 petitions
+per ``save``; importing them first and then loading each to handle it would
+take most of the time budget), and catches its views up (timed: events/s).
+Then it times, in-process with the views' catch-up check included as in the
+command line, on every store *interleaved* (``--rounds`` rounds, each query
+``--runs`` calls per store and round; medians of all calls after a warm-up),
+so that the machine's load changing during the run touches every size alike:
 
 * ``list`` with two filters (street and status), first page of 50;
 * ``count`` with the same two filters (a counter kept by the projection);
@@ -53,18 +55,17 @@ from petitions import Actor, PetitionService
 from petitions.readmodels.queries import SEARCH_COUNT_CAP
 
 
-def timed(fn: Callable[[], Any], runs: int = 15) -> tuple[float, float]:
-    """Median milliseconds over ``runs`` calls (after one warm-up): wall clock,
-    and this process's CPU time (SQLite runs in-process, so the CPU time is
-    the query's own work without the waits for a core on a shared machine)."""
-    fn()
+def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of ``runs`` calls: wall clock, and this process's CPU time
+    (SQLite runs in-process, so the CPU time is the query's own work without
+    the waits for a core on a shared machine)."""
     wall, cpu = [], []
     for _ in range(runs):
         t0, c0 = time.perf_counter(), time.process_time()
         fn()
         cpu.append((time.process_time() - c0) * 1000)
         wall.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
+    return wall, cpu
 
 
 QUERIES: dict[str, Callable[[PetitionService], Any]] = {
@@ -118,63 +119,105 @@ def import_step(db: str, folder: str, n: int, first: int) -> float:
     return took
 
 
-def measure(svc: PetitionService) -> tuple[dict[str, float], dict[str, float]]:
-    """Median wall and CPU milliseconds of each query."""
-    wall, cpu = {}, {}
-    for name, query in QUERIES.items():
-        w, c = timed(lambda q=query: q(svc))  # type: ignore[misc]
-        wall[name], cpu[name] = round(w, 2), round(c, 2)
-    return wall, cpu
+def fill_store(db: str, size: int, imported_share: float, folder: str) -> dict[str, Any]:
+    """Fill a new store with ``size`` petitions (a share through the import
+    path) and catch its views up; what it took."""
+    print(f"filling {size:,} petitions into {db}", file=sys.stderr)
+    step_imported = round(size * imported_share)
+    step_handled = size - step_imported
+    fill_s = fill(db, step_handled) if step_handled else 0.0
+    import_s = import_step(db, folder, step_imported, 0) if step_imported else 0.0
+    svc = PetitionService.open(db)
+    try:
+        c0, began = time.process_time(), time.perf_counter()
+        caught = svc.read_models.catch_up()
+        views_s, views_cpu = time.perf_counter() - began, time.process_time() - c0
+    finally:
+        svc.shutdown()
+    return {"imported": step_imported, "fill_s": round(fill_s, 1),
+            "import_s": round(import_s, 1),
+            "import_filings_per_s": round(step_imported / import_s) if import_s else None,
+            "events": caught, "views_eps": round(caught / views_s),
+            "views_cpu_eps": round(caught / max(views_cpu, 1e-9)),
+            "load_avg_after_fill": round(os.getloadavg()[0], 2)}
+
+
+def measure_all(dbs: list[str], rounds: int, runs: int) -> list[dict[str, Any]]:
+    """Median wall and CPU milliseconds of each query on each store, measured
+    interleaved (``rounds`` times, each store and query ``runs`` calls in
+    turn), so that a change in the machine's load touches every size alike."""
+    services = [PetitionService.open(db) for db in dbs]
+    samples: list[dict[str, tuple[list[float], list[float]]]] = [
+        {name: ([], []) for name in QUERIES} for _ in dbs]
+    loads = []
+    try:
+        for svc in services:
+            svc.read_models.catch_up()
+            for query in QUERIES.values():
+                query(svc)  # warm-up
+        for _ in range(rounds):
+            loads.append(os.getloadavg()[0])
+            for svc, found in zip(services, samples, strict=True):
+                for name, query in QUERIES.items():
+                    wall, cpu = timed(lambda q=query, s=svc: q(s), runs)  # type: ignore[misc]
+                    found[name][0].extend(wall)
+                    found[name][1].extend(cpu)
+        out = []
+        for svc, found in zip(services, samples, strict=True):
+            out.append({"petitions": svc.read_models.count(),
+                        **{n: round(statistics.median(w), 2) for n, (w, _) in found.items()},
+                        "cpu_ms": {n: round(statistics.median(c), 2)
+                                   for n, (_, c) in found.items()}})
+        for entry in out:
+            entry["load_avg"] = [round(x, 2) for x in (min(loads), max(loads))]
+        return out
+    finally:
+        for svc in services:
+            svc.shutdown()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="20000,200000,1000000",
-                        help="petition counts to measure at, comma-separated, ascending")
+                        help="petition counts to measure at, comma-separated")
     parser.add_argument("--imported", type=float, default=0.3,
-                        help="share of each step filed through the bulk import path")
-    parser.add_argument("--db", default=None, help="SQLite file (default: a temporary one)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary file")
+                        help="share of each store filed through the bulk import path")
+    parser.add_argument("--dir", default=None,
+                        help="folder for the stores (default: a temporary one, removed)")
+    parser.add_argument("--keep", action="store_true", help="keep the stores")
+    parser.add_argument("--stores", default=None,
+                        help="measure these existing store files (comma-separated) "
+                             "instead of filling new ones")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds over the stores (default 5)")
+    parser.add_argument("--runs", type=int, default=5,
+                        help="calls of each query per store and round (default 5)")
     args = parser.parse_args()
-    sizes = sorted(int(x) for x in args.sizes.split(",") if x.strip())
-    folder = tempfile.mkdtemp(prefix="petitions-bench-queries-")
-    db = args.db or str(Path(folder) / "queries.sqlite")
-    results: dict[str, dict[str, Any]] = {}
     logging.disable(logging.WARNING)  # the new master key notice
-    have = handled = imported = 0
+    folder = args.dir or tempfile.mkdtemp(prefix="petitions-bench-queries-")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    filled: dict[str, dict[str, Any]] = {}
     try:
-        for size in sizes:
-            print(f"filling to {size:,} petitions in {db}", file=sys.stderr)
-            step_imported = round((size - have) * args.imported)
-            step_handled = size - have - step_imported
-            fill_s = fill(db, step_handled, first=handled) if step_handled else 0.0
-            import_s = (import_step(db, folder, step_imported, imported)
-                        if step_imported else 0.0)
-            handled += step_handled
-            imported += step_imported
-            have = size
-            svc = PetitionService.open(db)
-            try:
-                before = svc.read_models.position()
-                began = time.perf_counter()
-                svc.read_models.catch_up()
-                views_s = time.perf_counter() - began
-                caught = svc.read_models.position() - before
-                medians, cpu = measure(svc)
-                total = svc.read_models.count()
-            finally:
-                svc.shutdown()
-            results[str(size)] = {"petitions": total, "imported": imported,
-                                  "fill_s": round(fill_s, 1), "import_s": round(import_s, 1),
-                                  "import_filings_per_s": round(step_imported / import_s)
-                                  if import_s else None,
-                                  "views_eps": round(caught / views_s), **medians,
-                                  "cpu_ms": cpu, "load_avg": os.getloadavg()[0]}
+        if args.stores:
+            dbs = [x.strip() for x in args.stores.split(",") if x.strip()]
+        else:
+            dbs = []
+            for size in sorted(int(x) for x in args.sizes.split(",") if x.strip()):
+                db = str(Path(folder) / f"queries-{size}.sqlite")
+                filled[db] = fill_store(db, size, args.imported, folder)
+                dbs.append(db)
+        measured = measure_all(dbs, args.rounds, args.runs)
+        results: dict[str, dict[str, Any]] = {}
+        for db, entry in sorted(zip(dbs, measured, strict=True),
+                                key=lambda d: d[1]["petitions"]):
+            size = entry["petitions"]
+            results[str(size)] = {**entry, **filled.get(db, {})}
             print(f"{size:>9,} petitions (wall ms): "
-                  + ", ".join(f"{k} {v}" for k, v in medians.items()), flush=True)
+                  + ", ".join(f"{k} {entry[k]}" for k in QUERIES), flush=True)
             print(f"{size:>9,} petitions (CPU ms):  "
-                  + ", ".join(f"{k} {v}" for k, v in cpu.items()), flush=True)
-        first, last = results[str(sizes[0])], results[str(sizes[-1])]
+                  + ", ".join(f"{k} {v}" for k, v in entry["cpu_ms"].items()), flush=True)
+        ordered = list(results.values())
+        first, last = ordered[0], ordered[-1]
         growth = {name: round(last[name] / max(first[name], 0.01), 2) for name in QUERIES}
         growth_cpu = {name: round(last["cpu_ms"][name] / max(first["cpu_ms"][name], 0.01), 2)
                       for name in QUERIES}
@@ -186,10 +229,10 @@ def main() -> None:
                           "max_cpu_ms_at_largest": max(last["cpu_ms"].values())},
                          ensure_ascii=False))
     finally:
-        if not args.db and not args.keep:
+        if not args.dir and not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-        elif args.keep:
-            print(f"kept {db}", file=sys.stderr)
+        elif args.keep or args.dir:
+            print(f"stores kept in {folder}", file=sys.stderr)
 
 
 if __name__ == "__main__":
