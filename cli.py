@@ -1253,7 +1253,9 @@ def _command_list(commands: Sequence[str]) -> str:
 @click.option("--urgency", type=LibraryChoice("workflows.vocabulary:URGENCIES"), default=None,
               help=_h("normal, urgent or emergency."))
 @click.option("--campaign", default=None, help=_h("A campaign id."))
-@click.option("--text", default=None, help=_h("Words in the title or description."))
+@click.option("--text", default=None, help=_h(
+    "Words in the title or description: the most recently recorded matches first; more "
+    "than 1,000 matches are counted as 1000+."))
 @click.option("--phone", default=None,
               help=_h("Every case of the caller with this phone number (blind index)."))
 @click.option("--id-number", "id_number", default=None,
@@ -1297,14 +1299,21 @@ def list_(text: str | None, limit: int, offset: int, overdue: bool,
              _word(c.outcome or c.status),
              c.street, c.community, c.grid, c.assignee, _show(c.filed_at),
              _deadline_cell(c.deadline, c.deadline_state)) for c in cases])
+    # A text search counts its hits up to a cap, as search pages do ("1000+").
+    from petitions.readmodels.queries import SEARCH_COUNT_CAP
+
+    cap = SEARCH_COUNT_CAP if text else None
+    total: int | str
     if caller:
         ids = [str(i) for i in svc.caller_petitions(phone=phone, id_number=id_number)]
-        total = svc.read_models.count(text=text, ids=ids, **filters)
+        total = svc.read_models.count(text=text, ids=ids, cap=cap, **filters)
     elif overdue or due_within is not None:
         total = svc.read_models.count_by_deadline(overdue=overdue, due_within=due_within,
                                             now=svc.clock(), text=text, **filters)
     else:
-        total = svc.read_models.count(text=text, **filters)
+        total = svc.read_models.count(text=text, cap=cap, **filters)
+    if cap is not None and isinstance(total, int) and total > cap:
+        total = f"{cap}+"
     click.echo(m("{shown} of {total} shown", shown=len(cases), total=total))
 
 

@@ -952,7 +952,9 @@ class PetitionService:
 
     def search(self, text: str, *, limit: int | None = 50,
                **filters: str | None) -> list[CaseSummary]:
-        """Petitions whose title or description contains ``text`` (Chinese too)."""
+        """Petitions whose title or description contains ``text`` (Chinese too),
+        most recently recorded first (the full-text index's order: a page of hits
+        is read without reading every hit)."""
         return self.read_models.cases(text=text, limit=limit, offset=0, **filters)
 
     def stats(self, by: str = "street", *, date_from: str | None = None,

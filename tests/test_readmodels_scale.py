@@ -216,3 +216,73 @@ def test_a_catch_up_far_behind_defers_the_indexes(service: PetitionService,
             assert again.read_models.store.dump() == kept
         finally:
             again.shutdown()
+def test_text_search_is_in_recording_order_and_paged(service: PetitionService) -> None:
+    """A text search lists the most recently recorded matches first (the full-text
+    index's order, read with LIMIT), which differs from the queue's filing order
+    when a filing is recorded after later-filed ones (back-dated)."""
+    from datetime import UTC, datetime
+
+    a = file(service, at=datetime(2022, 3, 5, tzinfo=UTC))
+    b = file(service, at=datetime(2022, 3, 1, tzinfo=UTC))  # back-dated: recorded second
+    c = file(service, at=datetime(2022, 3, 3, tzinfo=UTC), street=STREETS[1])
+    file(service, title="路灯不亮", description="夜里看不见")  # no match
+    queue = [case.id for case in service.list_petitions()]
+    assert queue[1:] == [str(a), str(c), str(b)]                   # newest filing first
+    assert [p.id for p in service.search("停车")] == [str(c), str(b), str(a)]    # bigram
+    assert [p.id for p in service.search("乱停车")] == [str(c), str(b), str(a)]  # trigram
+    rm = service.read_models
+    assert [p.id for p in rm.cases(text="乱停车", limit=2)] == [str(c), str(b)]
+    assert [p.id for p in rm.cases(text="乱停车", limit=2, offset=2)] == [str(a)]
+    assert [p.id for p in rm.cases(text="停车", street=STREETS[0])] == [str(b), str(a)]
+    assert [p.id for p in rm.cases(text="停车", ids=[str(a), str(c)])] == [str(c), str(a)]
+    # A one-character search (LIKE) keeps the same order.
+    assert [p.id for p in service.search("停")] == [str(c), str(b), str(a)]
+
+
+def test_search_count_stops_at_the_cap(service: PetitionService) -> None:
+    for street in (STREETS[0], STREETS[0], STREETS[1], STREETS[1]):
+        file(service, street=street)
+    file(service, title="路灯不亮", description="夜里看不见")
+    rm = service.read_models
+    for text in ("停车", "乱停车", "停"):
+        assert rm.count(text=text) == 4
+        assert rm.count(text=text, cap=10) == 4
+        assert rm.count(text=text, cap=4) == 4
+        assert rm.count(text=text, cap=2) == 3  # more than 2: counting stopped at 3
+        assert rm.count(text=text, cap=1, street=STREETS[1]) == 2
+        assert rm.count(text=text, cap=5, street=STREETS[1]) == 2
+
+
+def test_stats_over_all_days_read_the_tallies(service: PetitionService) -> None:
+    """``stats`` without a range of days reads the rate tallies, not the case rows."""
+    random_history(service, random.Random(7), petitions=8)
+    for street, contacted in ((STREETS[0], True), (STREETS[1], False), (STREETS[0], True)):
+        pid = file(service, street=street)
+        handle_to_review(service, pid)
+        service.callback(pid, actor=CLERK, contacted=contacted, resolved=True,
+                         rating="satisfied" if contacted else None)
+    rm = service.read_models
+    before = {by: rm.stats(by) for by in ("street", "grid", "month")}
+    assert sum(g.valid for g in before["street"]) >= 3
+    store = rm.store
+    with store._cursor(commit=True) as cursor:  # hide every call-back from the case rows
+        cursor.execute(store._sql("UPDATE {petition_index} SET cb_day = NULL"))
+    assert rm.stats("street", date_from="1900-01-01") == []
+    assert {by: rm.stats(by) for by in before} == before
+
+
+def test_list_text_shows_a_capped_count(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_cli import Cli
+
+    cli = Cli(str(tmp_path / "cli.sqlite"))
+    ids = [cli.file() for _ in range(3)]
+    out = cli("list", "--text", "车位不足").stdout
+    assert "3 of 3 shown" in out
+    monkeypatch.setattr("petitions.readmodels.queries.SEARCH_COUNT_CAP", 2)
+    out = cli("list", "--text", "车位不足", "--limit", "1").stdout
+    assert "1 of 2+ shown" in out
+    assert ids[-1] in out  # the most recently recorded first
+    zh = cli("list", "--text", "车位不足", "--limit", "1", lang="zh").stdout
+    assert "共 2+ 件，显示 1 件" in zh
+    # Without text the count is exact (counters), however large.
+    assert "1 of 3 shown" in cli("list", "--street", "寸滩街道", "--limit", "1").stdout

@@ -409,7 +409,8 @@ def api_list(request: Request[Any, Any, Any], status: str | None = None,
              limit: Annotated[int, Parameter(ge=1, le=MAX_LIST)] = 50,
              offset: Annotated[int, Parameter(ge=0, le=MAX_INT)] = 0,
              ) -> Response[list[dict[str, Any]]]:
-    """Petitions from the case index, newest first (a queue), with the list filters."""
+    """Petitions from the case index, newest first (a queue), with the list filters;
+    with ``text``, the most recently recorded matches first."""
     _api_key(request)
     svc = _backend(request).service()
     filters: dict[str, str | None] = {k: v for k, v in dict(

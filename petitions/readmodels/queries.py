@@ -59,6 +59,9 @@ BATCH = 10_000
 BULK = 200_000
 #: A petition's status in the case index (the ``list --status`` filter).
 STATUSES = ("open", "closed")
+#: Hits a text search counts at most (one more is shown as "1,000+"): counting
+#: every hit would read them all, however few are shown.
+SEARCH_COUNT_CAP = 1000
 #: Whose desks ``caseload`` counts.
 CASELOAD_ROLES = ("assignee", "mediator")
 #: What ``caseload`` can be counted per: the roles, or the lead unit
@@ -534,7 +537,10 @@ class ReadModels:
 
     def cases(self, *, text: str | None = None, limit: int | None = 50, offset: int = 0,
               ids: Sequence[str] | None = None, **filters: str | None) -> list[CaseSummary]:
-        """Cases matching the filters (and among ``ids`` when given), newest first."""
+        """Cases matching the filters (and among ``ids`` when given), newest
+        filing first; with ``text``, most recently recorded first (the order the
+        full-text index keeps: the same but for filings imported or recorded
+        later than their filing time)."""
         self.check_page(limit, offset)
         self.refresh()
         rows = self.store.list_cases(self.check_filters(filters), text or None, limit, offset,
@@ -555,9 +561,12 @@ class ReadModels:
             yield self.summaries((row,))[0]
 
     def count(self, *, text: str | None = None, ids: Sequence[str] | None = None,
-              **filters: str | None) -> int:
+              cap: int | None = None, **filters: str | None) -> int:
+        """How many cases match; with ``text`` and ``cap``, at most ``cap + 1``
+        (counting stops there: more than ``cap`` hits is all a search shows)."""
         self.refresh()
-        return self.store.count_cases(self.check_filters(filters), text or None, ids=ids)
+        return self.store.count_cases(self.check_filters(filters), text or None, ids=ids,
+                                      cap=cap)
 
     def cases_by_deadline(self, *, overdue: bool = False, due_within: timedelta | None = None,
                           now: datetime | None = None, text: str | None = None,

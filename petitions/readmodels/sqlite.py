@@ -180,6 +180,35 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                               [(seq, bigrams(row["title"], row["description"]))
                                for seq, row in enumerate(rows, top + 1)])
 
+    def _text_index(self, text: str, params: dict[str, Any]) -> tuple[str, str] | None:
+        """The full-text table that finds ``text`` and its MATCH parameter's
+        name (set in ``params``), or ``None`` when only ``LIKE`` finds it."""
+        if len(text) >= 3:
+            # Trigrams need three characters; a phrase query matches a substring.
+            params["fts"] = '"' + text.replace('"', '""') + '"'
+            return "petition_text", "fts"
+        pair = text.lower()
+        if len(pair) == 2 and _PAIR.fullmatch(pair):
+            params["pair"] = '"' + pair + '"'
+            return "petition_bigrams", "pair"
+        return None
+
+    def _search_source(self, filters: Mapping[str, str | None], text: str,
+                       params: dict[str, Any], ids: Sequence[str] | None = None
+                       ) -> tuple[str, str, str]:
+        # The full-text table drives the join, read newest row first (FTS5
+        # returns rowids in descending order itself), each hit's case row
+        # found by its seq (= the text row's rowid): a page stops after its hits.
+        found = self._text_index(text, params)
+        if found is None:
+            return super()._search_source(filters, text, params, ids)
+        table, name = found
+        where = self._where(filters, None, params, ids=ids)
+        where += (" AND " if where else " WHERE ") + f"{table} MATCH :{name}"
+        # The text row's rowid is its case row's seq (see _insert_cases).
+        return (f"{table} CROSS JOIN petition_index ON petition_index.seq = {table}.rowid",
+                where, f"{table}.rowid DESC")
+
     def _text_condition(self, text: str, params: dict[str, Any]) -> str:
         if len(text) >= 3:
             # Trigrams need three characters; a phrase query matches a substring.

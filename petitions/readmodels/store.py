@@ -142,6 +142,11 @@ COMMON_DDL = (
 #: them lacks a current one, so its views are dropped and rebuilt on opening).
 RETIRED_TABLES = ("rate_counts",)
 
+#: Text search: the most recently recorded matches first (the case index's
+#: ``seq``, the order the full-text index keeps), so that a page of hits is
+#: read in order from the index and the search stops after the page.
+SEARCH_ORDER = "seq DESC"
+
 #: Ids per ``IN (...)`` when a batch reads the rows it changes.
 _IN_CHUNK = 400
 
@@ -308,13 +313,31 @@ class ViewStore(TrackingRecorder):
         given); with ``deadline`` (from, to: sortable UTC texts, either open)
         those whose running clock's deadline lies in that range, soonest first."""
         params: dict[str, Any] = {}
-        where = self._where(filters, text, params, deadline, ids)
         page = ""
         if limit is not None:
             params["limit"], params["offset"] = limit, offset
             page = " LIMIT :limit OFFSET :offset"
+        if text and deadline == (None, None):
+            # Text search: most recently recorded first, read in index order.
+            source, where, order = self._search_source(filters, text, params, ids)
+            return self._all(f"{self._CASES_FROM.format(source=source)}{where} "
+                             f"ORDER BY {order}{page}", params)
+        where = self._where(filters, text, params, deadline, ids)
         order = ("deadline, id" if deadline != (None, None) else "filed_at DESC, id")
         return self._all(f"{self._CASES}{where} ORDER BY {order}{page}", params)
+
+    #: :attr:`_CASES` over another source of case rows (a join with a text index).
+    _CASES_FROM = ("SELECT {{petition_index}}.*, work_orders.number AS number FROM {source} "
+                   "LEFT JOIN {{work_orders}} work_orders ON work_orders.petition_id = "
+                   "{{petition_index}}.id")
+
+    def _search_source(self, filters: Mapping[str, str | None], text: str,
+                       params: dict[str, Any], ids: Sequence[str] | None = None
+                       ) -> tuple[str, str, str]:
+        """The FROM source, WHERE clause and ORDER BY of a text search (a dialect
+        may join its full-text index so that hits come in :data:`SEARCH_ORDER`
+        straight from it)."""
+        return "{petition_index}", self._where(filters, text, params, ids=ids), SEARCH_ORDER
 
     def iter_cases(self, filters: Mapping[str, str | None], text: str | None = None,
                    deadline: tuple[str | None, str | None] = (None, None),
@@ -338,12 +361,21 @@ class ViewStore(TrackingRecorder):
 
     def count_cases(self, filters: Mapping[str, str | None], text: str | None = None,
                     deadline: tuple[str | None, str | None] = (None, None),
-                    ids: Sequence[str] | None = None) -> int:
+                    ids: Sequence[str] | None = None, cap: int | None = None) -> int:
+        """How many cases match (as :meth:`list_cases`).  With ``cap`` and a
+        ``text``, counting stops after ``cap + 1`` hits (a search shows "1,000+"
+        instead of reading every hit)."""
         if text is None and deadline == (None, None) and ids is None:
             counted = self._counted(filters)
             if counted is not None:
                 return counted
         params: dict[str, Any] = {}
+        if text and cap is not None and deadline == (None, None):
+            source, where, _ = self._search_source(filters, text, params, ids)
+            params["cap"] = cap + 1
+            rows = self._all(f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {source}{where} "
+                             "LIMIT :cap) hits", params)
+            return int(rows[0]["n"])
         where = self._where(filters, text, params, deadline, ids)
         rows = self._all(f"SELECT COUNT(*) AS n FROM {{petition_index}}{where}", params)
         return int(rows[0]["n"])
