@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,12 +59,15 @@ def running_server(store: str) -> Iterator[Server]:
         core.close()
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # The server's stderr goes to a file, never to a pipe nobody drains: a
+    # chatty server (e.g. matplotlib warning of missing CJK glyphs) would fill
+    # the pipe and block.
+    log_path = os.environ.get("PETITIONS_TEST_SERVER_LOG")
+    err_file = open(log_path, "ab") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-c", "import cli; cli.main()", "--db", store, "serve",
          "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=open(os.environ["PETITIONS_TEST_SERVER_LOG"], "ab")  # noqa: SIM115
-        if os.environ.get("PETITIONS_TEST_SERVER_LOG") else subprocess.PIPE)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err_file)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -74,7 +78,10 @@ def running_server(store: str) -> Iterator[Server]:
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
+                err = f"see {log_path}"
+                if not log_path:
+                    err_file.seek(0)
+                    err = err_file.read().decode(errors="replace")[-4000:]
                 raise RuntimeError(f"the server did not start: {err}")
             time.sleep(0.1)
         yield Server(url, store, keys)
@@ -85,5 +92,4 @@ def running_server(store: str) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
+        err_file.close()
