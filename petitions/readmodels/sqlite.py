@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import sqlite3
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import OperationalError, Tracking
 from eventsourcing.sqlite import (
+    SQLiteConnection,
     SQLiteCursor,
     SQLiteDatastore,
     SQLiteTrackingRecorder,
@@ -33,6 +36,17 @@ _PAIR = re.compile(r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}")
 
 #: Page cache (KiB) of a connection that writes the views.
 VIEW_CACHE_KIB = 65536
+
+#: Each pooled connection's own ``synchronous`` setting (restored after a
+#: view transaction), read the first time it writes views.
+_SYNCHRONOUS: weakref.WeakKeyDictionary[SQLiteConnection, int] = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=1024)
+def _fill(statement: str) -> str:
+    """``statement`` with its table names filled in (the same text every time)."""
+    return statement.format(tracking=TRACKING_TABLE,
+                            **{t: t for t in ViewStore.TABLES + ViewStore.SIDE_TABLES})
 
 
 def bigrams(*texts: str | None) -> str:
@@ -116,12 +130,16 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         # themselves keep the connection's full durability.
         with self.datastore.get_connection(commit=True) as conn:
             raw = conn._sqlite_conn
-            before = raw.execute("PRAGMA synchronous").fetchone()[0]
+            # Read once per connection (a query after each command writes a
+            # small batch each time: two pragmas, not four).
+            before = _SYNCHRONOUS.get(conn)
+            if before is None:
+                before = _SYNCHRONOUS[conn] = raw.execute("PRAGMA synchronous").fetchone()[0]
+                if raw.execute("PRAGMA cache_size").fetchone()[0] > -VIEW_CACHE_KIB:
+                    # A batch touches the case index's many indexes all over: keep
+                    # more of them in memory than SQLite's default 2 MB.
+                    raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
             raw.execute("PRAGMA synchronous=NORMAL")
-            if raw.execute("PRAGMA cache_size").fetchone()[0] > -VIEW_CACHE_KIB:
-                # A batch touches the case index's many indexes all over: keep
-                # more of them in memory than SQLite's default 2 MB.
-                raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
             try:
                 with _WriteTransaction(conn, commit=True) as cursor, cursor:
                     yield cursor
@@ -129,8 +147,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                 raw.execute(f"PRAGMA synchronous={int(before)}")
 
     def _sql(self, statement: str) -> str:
-        return statement.format(tracking=TRACKING_TABLE,
-                                **{t: t for t in self.TABLES + self.SIDE_TABLES})
+        return _fill(statement)
 
     def _case_columns(self) -> set[str]:
         rows = self._all("SELECT name FROM pragma_table_info('petition_index')")
