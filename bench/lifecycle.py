@@ -183,7 +183,11 @@ def run_bare(n: int, folder: Path, per_command: list[int], *,
     (``cached``: with our aggregate cache and snapshot settings), one
     petition's worth per step."""
     name = "bare_cached.sqlite" if cached else "bare.sqlite" if read_per_command else "floor.sqlite"
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(folder / name)}
+    # BENCH_BARE_PERSISTENCE=petitions.recorders:SQLiteFactory gives the bare
+    # applications our statement-caching connections too (a one-off check).
+    env = {"PERSISTENCE_MODULE": os.environ.get("BENCH_BARE_PERSISTENCE",
+                                                "eventsourcing.sqlite"),
+           "SQLITE_DBNAME": str(folder / name)}
     if cached:
         env.update({"AGGREGATE_CACHE_MAXSIZE": str(CACHE_SIZE),
                     "AGGREGATE_CACHE_FASTFORWARD": "y",
