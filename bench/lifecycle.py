@@ -32,7 +32,7 @@ more transaction per command).  ``query_each_ratio`` = ``ours_query_each_eps``
 
 Fairness on a shared machine: all six variants are open at once, each on its
 own file, and run in lockstep — a turn of ``BENCH_CHUNK`` petitions (default
-10, i.e. 70 commands) of each in turn, the order rotating every turn — so a
+5, i.e. 35 commands) of each in turn, the order rotating every turn — so a
 burst of load from elsewhere falls on all of them alike.  Each variant's wall
 time and CPU time (``time.process_time``) are summed over its turns; the
 garbage collector runs between turns, not inside them.  This is repeated
@@ -266,7 +266,7 @@ def one_round(n: int, folder: Path, chunk: int) -> dict[str, dict[str, Any]]:
 def main(argv: list[str]) -> dict[str, Any]:
     logging.disable(logging.WARNING)  # the new master key notice, once per file
     n = int(argv[1]) if len(argv) > 1 else 2000
-    chunk = int(os.environ.get("BENCH_CHUNK", "10"))
+    chunk = int(os.environ.get("BENCH_CHUNK", "5"))
     load_before = os.getloadavg()[0]
     rounds: list[dict[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
