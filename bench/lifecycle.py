@@ -30,6 +30,17 @@ command instead (the views catch up with the command's events first, one
 more transaction per command).  ``query_each_ratio`` = ``ours_query_each_eps``
 / ``ours_eps`` (target >= 0.8); ``index_each_ratio`` likewise.
 
+Fairness on a shared machine: all six variants are open at once, each on its
+own file, and run in lockstep — a turn of ``BENCH_CHUNK`` petitions (default
+5, i.e. 35 commands) of each in turn, the order rotating every turn — so a
+burst of load from elsewhere falls on all of them alike.  Each variant's wall
+time and CPU time (``time.process_time``) are summed over its turns; the
+garbage collector runs between turns, not inside them.  This is repeated
+``BENCH_ROUNDS`` times (default 3) on fresh files; each ``*_eps`` is the best
+round's, each ratio the median of the rounds' ratios (``rounds`` lists them),
+and each ``*_cpu`` ratio the same ratio in CPU time (the disk's commit time,
+which the load of others stretches most, is not in it).
+
 Prints the figures and the ratios; the last line is one JSON object.
 Targets: ratio_cached >= 0.9, query_each_ratio >= 0.8.
 
@@ -42,10 +53,11 @@ import gc
 import json
 import logging
 import os
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -85,15 +97,21 @@ class CachedBareApp(Application[UUID]):
     snapshotting_intervals = {Bare: SNAPSHOT_INTERVAL}  # noqa: RUF012
 
 
+#: A variant's run: set up when first advanced, then one petition's lifecycle
+#: per step; its return value (``StopIteration.value``) is its summary.
+Steps = Generator[None, None, dict[str, Any]]
+
+
 def run_ours(n: int, folder: Path, *, query_each: bool = False,
-             index_each: bool = False) -> tuple[float, list[int], float | None]:
-    """Events/s, the number of events each command of the lifecycle wrote, and
-    the events/s at which the read models then catch up with them.
+             index_each: bool = False) -> Steps:
+    """Our lifecycle, one petition per step; returns the number of events each
+    command of the lifecycle wrote, the events written, and the events/s at
+    which the read models then catch up with them.
 
     With ``query_each``, the case is read back (``svc.get``) after every
     command, as a portal showing it again would; with ``index_each``, the
     petition's row of the case index is read instead (the views catch up each
-    time).  The events/s then include those reads, and with ``index_each``
+    time).  The timed steps then include those reads, and with ``index_each``
     there is no catch-up left after.
     """
     name = "index.sqlite" if index_each else "queries.sqlite" if query_each else "ours.sqlite"
@@ -103,6 +121,7 @@ def run_ours(n: int, folder: Path, *, query_each: bool = False,
     # Store the workflow definition before timing (written once per database).
     svc.file(actor=clerk, petitioner=Petitioner(kind="resident", name="预热"),
              title="预热", description="预热", category="other", channel="hotline")
+    svc.read_models.catch_up()
     loc = Location(street="寸滩街道", community="保税商厦社区", grid="3")
     steps: list[Callable[[UUID], PetitionView]] = [
         lambda p: svc.accept(p, actor=worker),
@@ -111,13 +130,12 @@ def run_ours(n: int, folder: Path, *, query_each: bool = False,
         lambda p: svc.resolve(p, actor=worker),
         lambda p: svc.callback(p, actor=clerk, contacted=True, resolved=True,
                                rating="satisfied"),
-        lambda p: svc.close(p, actor=worker),  # type: ignore[return-value]
+        lambda p: svc.close(p, actor=worker),
     ]
-    gc.collect()
     first = svc.recorder.max_notification_id() or 0
     versions: list[int] = []
     filed_version = 0
-    start = time.perf_counter()
+    yield
     # Each resident their own phone: with one phone for all, every case would
     # be "the same caller's other case" of every other, and the read back
     # (which lists them, loading each) would grow with the run.
@@ -142,38 +160,42 @@ def run_ours(n: int, folder: Path, *, query_each: bool = False,
                 assert found is not None and found.version == view.version
             if i == 0:
                 versions.append(view.version)
-    elapsed = time.perf_counter() - start
+        yield
     events = (svc.recorder.max_notification_id() or 0) - first
     views_eps: float | None = None
     if not index_each:
-        # The warm-up filing is in the backlog too: count what the catch-up applies.
         views_start = time.perf_counter()
         applied = svc.read_models.catch_up()
         views_eps = applied / (time.perf_counter() - views_start)
+        assert applied == events, (applied, events)
     assert svc.read_models.count() == n + 1
     svc.shutdown()
     filed = filed_version  # the events the filing itself wrote
     per_command = [filed] + [b - a for a, b in zip([filed, *versions[:-1]], versions,
                                                    strict=True)]
     assert events == n * sum(per_command), (events, per_command)
-    return events / elapsed, per_command, views_eps
+    return {"per_command": per_command, "events": events, "views_eps": views_eps}
 
 
 def run_bare(n: int, folder: Path, per_command: list[int], *,
-             read_per_command: bool = True, cached: bool = False) -> float:
+             read_per_command: bool = True, cached: bool = False) -> Steps:
     """The same saves with the same numbers of events, through bare eventsourcing
-    (``cached``: with our aggregate cache and snapshot settings)."""
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-           "SQLITE_DBNAME": str(folder / ("bare_cached.sqlite" if cached else "bare.sqlite"))}
+    (``cached``: with our aggregate cache and snapshot settings), one
+    petition's worth per step."""
+    name = "bare_cached.sqlite" if cached else "bare.sqlite" if read_per_command else "floor.sqlite"
+    # BENCH_BARE_PERSISTENCE=petitions.recorders:SQLiteFactory gives the bare
+    # applications our statement-caching connections too (a one-off check).
+    env = {"PERSISTENCE_MODULE": os.environ.get("BENCH_BARE_PERSISTENCE",
+                                                "eventsourcing.sqlite"),
+           "SQLITE_DBNAME": str(folder / name)}
     if cached:
         env.update({"AGGREGATE_CACHE_MAXSIZE": str(CACHE_SIZE),
                     "AGGREGATE_CACHE_FASTFORWARD": "y",
                     "IS_SNAPSHOTTING_ENABLED": "y"})
-        app = CachedBareApp(env=env)
+        app: Application[UUID] = CachedBareApp(env=env)
     else:
         app = BareApp(env=env)
-    gc.collect()
-    start = time.perf_counter()
+    yield
     for _ in range(n):
         agg = Bare("小区停车难")
         for _ in range(per_command[0] - 1):
@@ -185,52 +207,111 @@ def run_bare(n: int, folder: Path, per_command: list[int], *,
             for _ in range(count):
                 agg.step("step")
             app.save(agg)
-    elapsed = time.perf_counter() - start
+        yield
     app.close()
-    return n * sum(per_command) / elapsed
+    return {"events": n * sum(per_command)}
+
+
+def lockstep(variants: dict[str, Steps], n: int, chunk: int) -> dict[str, dict[str, Any]]:
+    """Run ``variants`` (each set up first, untimed) in turns of ``chunk``
+    petitions, the order rotating every turn; each one's summary with its
+    summed ``wall`` and ``cpu`` seconds."""
+    for steps in variants.values():
+        next(steps)
+    names = list(variants)
+    wall = dict.fromkeys(names, 0.0)
+    cpu = dict.fromkeys(names, 0.0)
+    gc.collect()
+    gc.disable()
+    try:
+        for turn, done in enumerate(range(0, n, chunk)):
+            rotated = names[turn % len(names):] + names[:turn % len(names)]
+            for name in rotated:
+                steps = variants[name]
+                cpu_start, wall_start = time.process_time(), time.perf_counter()
+                for _ in range(min(chunk, n - done)):
+                    next(steps)
+                wall[name] += time.perf_counter() - wall_start
+                cpu[name] += time.process_time() - cpu_start
+            gc.collect()
+    finally:
+        gc.enable()
+    out: dict[str, dict[str, Any]] = {}
+    for name, steps in variants.items():
+        try:
+            next(steps)
+        except StopIteration as stop:
+            out[name] = {**stop.value, "wall": wall[name], "cpu": cpu[name]}
+        else:  # pragma: no cover - a variant with more steps than petitions
+            raise AssertionError(f"{name} did not finish")
+    return out
+
+
+#: The lifecycle's events per command (checked against ours in every round).
+PER_COMMAND = [2, 2, 2, 1, 2, 1, 1]
+
+
+def one_round(n: int, folder: Path, chunk: int) -> dict[str, dict[str, Any]]:
+    """All six variants on fresh files in ``folder``, in lockstep."""
+    return lockstep({
+        "ours": run_ours(n, folder),
+        "query_each": run_ours(n, folder, query_each=True),
+        "index_each": run_ours(n, folder, index_each=True),
+        "bare": run_bare(n, folder, PER_COMMAND),
+        "bare_cached": run_bare(n, folder, PER_COMMAND, cached=True),
+        "floor": run_bare(n, folder, PER_COMMAND, read_per_command=False),
+    }, n, chunk)
 
 
 def main(argv: list[str]) -> dict[str, Any]:
     logging.disable(logging.WARNING)  # the new master key notice, once per file
     n = int(argv[1]) if len(argv) > 1 else 2000
-    ours: list[float] = []
-    views: list[float] = []
-    queried: list[float] = []
-    indexed: list[float] = []
-    bare: list[float] = []
-    cached: list[float] = []
-    floor: list[float] = []
-    per_command: list[int] = []
+    chunk = int(os.environ.get("BENCH_CHUNK", "5"))
+    load_before = os.getloadavg()[0]
+    rounds: list[dict[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        # Interleave the three, three times, each on a fresh file, and keep each
-        # one's best run: the machine is shared and noisy.
         for i in range(ROUNDS):
             folder = Path(tmp) / f"run{i}"
             folder.mkdir()
-            eps, per_command, views_eps = run_ours(n, folder)
-            ours.append(eps)
-            assert views_eps is not None
-            views.append(views_eps)
-            queried.append(run_ours(n, folder, query_each=True)[0])
-            indexed.append(run_ours(n, folder, index_each=True)[0])
-            bare.append(run_bare(n, folder, per_command))
-            cached.append(run_bare(n, folder, per_command, cached=True))
-            (folder / "floor").mkdir()
-            floor.append(run_bare(n, folder / "floor", per_command, read_per_command=False))
-    events = n * sum(per_command)
-    result = {"ours_eps": round(max(ours)), "bare_eps": round(max(bare)),
-              "ratio": round(max(ours) / max(bare), 3),
-              "bare_write_only_eps": round(max(floor)), "views_eps": round(max(views)),
-              "bare_cached_eps": round(max(cached)),
-              "ratio_cached": round(max(ours) / max(cached), 3),
-              "ours_query_each_eps": round(max(queried)),
-              "query_each_ratio": round(max(queried) / max(ours), 3),
-              "ours_index_each_eps": round(max(indexed)),
-              "index_each_ratio": round(max(indexed) / max(ours), 3),
+            found = one_round(n, folder, chunk)
+            for name in ("ours", "query_each", "index_each"):
+                assert found[name]["per_command"] == PER_COMMAND, found[name]["per_command"]
+            rounds.append(found)
+    events = n * sum(PER_COMMAND)
+
+    def eps(name: str) -> int:
+        return round(max(events / float(r[name]["wall"]) for r in rounds))
+
+    def ratio(top: str, bottom: str, clock: str = "wall") -> float:
+        # Events/s of top over events/s of bottom: the inverse of their times.
+        return round(statistics.median(float(r[bottom][clock]) / float(r[top][clock])
+                                       for r in rounds), 3)
+
+    per_round = [{"ratio_cached": round(r["bare_cached"]["wall"] / r["ours"]["wall"], 3),
+                  "query_each_ratio": round(r["ours"]["wall"] / r["query_each"]["wall"], 3),
+                  "index_each_ratio": round(r["ours"]["wall"] / r["index_each"]["wall"], 3)}
+                 for r in rounds]
+    result = {"ours_eps": eps("ours"), "bare_eps": eps("bare"),
+              "ratio": ratio("ours", "bare"),
+              "bare_write_only_eps": eps("floor"),
+              "views_eps": round(max(r["ours"]["views_eps"] for r in rounds)),
+              "bare_cached_eps": eps("bare_cached"),
+              "ratio_cached": ratio("ours", "bare_cached"),
+              "ours_query_each_eps": eps("query_each"),
+              "query_each_ratio": ratio("query_each", "ours"),
+              "ours_index_each_eps": eps("index_each"),
+              "index_each_ratio": ratio("index_each", "ours"),
+              "ratio_cached_cpu": ratio("ours", "bare_cached", "cpu"),
+              "query_each_ratio_cpu": ratio("query_each", "ours", "cpu"),
+              "index_each_ratio_cpu": ratio("index_each", "ours", "cpu"),
+              "rounds": per_round,
+              "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
               "n": n, "events": events,
-              "saves": n * len(per_command), "events_per_command": per_command}
-    print(f"petitions, {n} petitions x {len(per_command)} commands "
-          f"({events} events, per command {per_command}): {result['ours_eps']} events/s")
+              "saves": n * len(PER_COMMAND), "events_per_command": PER_COMMAND}
+    print(f"petitions, {n} petitions x {len(PER_COMMAND)} commands "
+          f"({events} events, per command {PER_COMMAND}), {ROUNDS} rounds in lockstep "
+          f"(turns of {chunk} petitions); load average {result['load_average']}")
+    print(f"petitions: {result['ours_eps']} events/s")
     print(f"bare eventsourcing, get + trigger + save per command: {result['bare_eps']} events/s")
     print(f"bare eventsourcing with our cache and snapshot settings: "
           f"{result['bare_cached_eps']} events/s")
@@ -239,13 +320,15 @@ def main(argv: list[str]) -> dict[str, Any]:
     print(f"read models catching up with the run's events afterwards: "
           f"{result['views_eps']} events/s")
     print(f"petitions with the case read back (svc.get) after every command: "
-          f"{result['ours_query_each_eps']} events/s, "
-          f"ratio {result['query_each_ratio']} (target >= 0.8)")
+          f"{result['ours_query_each_eps']} events/s, ratio {result['query_each_ratio']} "
+          f"(CPU {result['query_each_ratio_cpu']}; target >= 0.8)")
     print(f"petitions with a case-index read after every command (views caught up each "
           f"time): {result['ours_index_each_eps']} events/s, "
-          f"ratio {result['index_each_ratio']}")
+          f"ratio {result['index_each_ratio']} (CPU {result['index_each_ratio_cpu']})")
     print(f"ratio ours / bare (no cache, replays per command): {result['ratio']}")
-    print(f"ratio ours / bare with the same cache: {result['ratio_cached']} (target >= 0.9)")
+    print(f"ratio ours / bare with the same cache: {result['ratio_cached']} "
+          f"(CPU {result['ratio_cached_cpu']}; target >= 0.9)")
+    print(f"per round: {per_round}")
     print(json.dumps(result))
     return result
 

@@ -52,6 +52,9 @@ def is_postgres(url: str) -> bool:
 #: eventsourcing's SQLite recorder that also writes our rows in the events'
 #: transaction (:mod:`petitions.recorders`).
 SQLITE_RECORDER = "petitions.recorders:SQLiteRecorder"
+#: eventsourcing's SQLite factory whose connections keep their prepared
+#: statements (:class:`petitions.recorders.SQLiteFactory`).
+SQLITE_FACTORY = "petitions.recorders:SQLiteFactory"
 
 
 def retry_schema_change(create: Callable[[], None], *,
@@ -152,7 +155,7 @@ def env_for_url(url: str | None = None) -> dict[str, str]:
         return _postgres_env(url)
     if url == ":memory:":
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": SQLITE_FACTORY,
             "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
             "SQLITE_DBNAME": f"file:petitions-{uuid4().hex}?mode=memory&cache=shared",
         }
@@ -161,7 +164,7 @@ def env_for_url(url: str | None = None) -> dict[str, str]:
     if not url.startswith("file:") and read_only_file(url):
         url = _read_only_uri(url)  # read, never written (not even its journal mode)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "PERSISTENCE_MODULE": SQLITE_FACTORY,
         "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
         "SQLITE_DBNAME": url,
         "SQLITE_LOCK_TIMEOUT": os.environ.get("PETITIONS_SQLITE_LOCK_TIMEOUT", "30"),

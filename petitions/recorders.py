@@ -8,11 +8,20 @@ together with the events holding the data sealed under it.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.persistence import InterfaceError, StoredEvent
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+)
+from eventsourcing.sqlite import SQLiteFactory as _SQLiteFactory
+from eventsourcing.utils import Environment, EnvType
 
 #: The keyword of ``save`` (and of the recorder's ``insert_events``).
 ALSO_WRITE = "also_write"
@@ -91,3 +100,47 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         write_after(c, kwargs)
         return ids
+
+
+#: How many prepared statements each SQLite connection keeps.  eventsourcing
+#: opens its connections with a cache of one, so every statement but a repeat
+#: of the last was prepared again: a command, a view catch-up and a read each
+#: run several different statements (events, tracking, case index, keys).
+STATEMENT_CACHE = 256
+
+
+class StatementCachingPool(SQLiteConnectionPool):
+    """eventsourcing's SQLite connection pool, whose connections keep their
+    prepared statements (:data:`STATEMENT_CACHE`); otherwise the same
+    connection: auto-commit mode (transactions begun explicitly), WAL for a
+    file, ``sqlite3.Row`` rows."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        try:
+            c = sqlite3.connect(database=self.db_name, uri=True, check_same_thread=False,
+                                isolation_level=None, cached_statements=STATEMENT_CACHE,
+                                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT)
+        except (sqlite3.Error, TypeError) as e:
+            raise InterfaceError(e) from e
+        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
+            mode = c.execute("PRAGMA journal_mode;").fetchone()[0]
+            if mode.lower() != "wal":
+                c.execute("PRAGMA journal_mode=WAL;")
+                self.journal_mode_was_changed_to_wal = True
+            self.is_journal_mode_wal = True
+        c.row_factory = sqlite3.Row
+        return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
+
+
+class SQLiteFactory(_SQLiteFactory):
+    """eventsourcing's SQLite factory, with a :class:`StatementCachingPool`
+    (the persistence topic :func:`petitions.persistence.env_for_url` sets)."""
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        old = self.datastore.pool
+        self.datastore.pool = StatementCachingPool(
+            db_name=old.db_name, lock_timeout=old.lock_timeout, pool_size=old.pool_size,
+            max_overflow=old.max_overflow, pool_timeout=old.pool_timeout,
+            max_age=old.max_age, pre_ping=old.pre_ping)
+        old.close()  # made no connection yet

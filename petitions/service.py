@@ -194,12 +194,16 @@ class PetitionService:
 
     def _view(self, petition: Petition, wf: Workflow, viewer: Actor | None = None,
               unit: str | None = None, reveal: bool = False,
-              at: datetime | None = None) -> PetitionView:
-        """The view of ``petition``; its deadline state as of ``at`` (default now)."""
+              at: datetime | None = None,
+              related: tuple[RelatedCase, ...] | None = None) -> PetitionView:
+        """The view of ``petition``; its deadline state as of ``at`` (default now);
+        with ``related``, the same caller's other open cases."""
         self.privacy.sync()
         shown = self._petitioner_view(petition, viewer, unit, reveal)
         view = PetitionView.of(petition, wf, shown, now=at or self.clock())
-        return attrs.evolve(view, number=self.number_of(petition.id))
+        if related is None:
+            return attrs.evolve(view, number=self.number_of(petition.id))
+        return attrs.evolve(view, number=self.number_of(petition.id), related=related)
 
     def _result(self, petition: Petition, wf: Workflow, actor: Actor) -> PetitionView:
         """What a command returns: the petition as it now stands, its petitioner
@@ -805,9 +809,8 @@ class PetitionService:
         # (World time: a version recorded today for an event of last month
         # shows the deadline as it stood last month.)
         then = as_of if as_of is not None else (petition.last_occurred_at if version else None)
-        view = self._view(petition, self._store.workflow_of(petition), viewer, unit, reveal,
-                          at=then)
-        return attrs.evolve(view, related=self.related_cases(pid))
+        return self._view(petition, self._store.workflow_of(petition), viewer, unit, reveal,
+                          at=then, related=self.related_cases(pid))
 
     def _version_as_of(self, pid: UUID, as_of: datetime) -> int:
         """The last version of ``pid`` recorded at or before ``as_of``."""

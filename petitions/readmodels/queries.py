@@ -24,7 +24,11 @@ from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from petitions.domain.values import WorkflowRef
 from petitions.errors import PetitionError, bounded
 from petitions.logs import get_logger
-from petitions.persistence import is_postgres_recorder, retry_schema_change
+from petitions.persistence import (
+    is_postgres_recorder,
+    is_sqlite_recorder,
+    retry_schema_change,
+)
 from petitions.readmodels.projection import (
     CaseViews,
     LiteEvent,
@@ -411,8 +415,7 @@ class ReadModels:
         At least :data:`BULK` events behind, the case index's secondary
         indexes are dropped and built again at the end
         (:meth:`ViewStore.indexes_deferred`)."""
-        start = self.position()
-        rows = stored_rows(self.app.recorder, start, BATCH)
+        start, rows = self._pending()
         if not rows:
             return 0
         total = len(rows)
@@ -441,8 +444,7 @@ class ReadModels:
             if not applied:
                 # Another process applied events first: nothing of ours was
                 # written; carry on from the position it reached.
-                start = self.position()
-                rows = stored_rows(self.app.recorder, start, BATCH)
+                start, rows = self._pending()
                 continue
             done += len(rows)
             start = rows[-1][0]
@@ -451,6 +453,31 @@ class ReadModels:
             if len(rows) < BATCH:
                 return done
             rows = stored_rows(self.app.recorder, start, BATCH)
+
+    def _pending(self) -> tuple[int, list[StoredRow]]:
+        """The views' position and the stored rows after it (up to ``BATCH``).
+
+        A query after a command usually finds a few new events, or none: in a
+        SQLite file whose views sit beside the events, both are read in one
+        read transaction (one connection from the pool, two prepared
+        statements).  The batch is applied only if the views still stand at
+        that position when its write transaction begins (exactly once)."""
+        store: Any = self.store
+        recorder: Any = self.app.recorder
+        if self._scratch is None and is_sqlite_recorder(recorder) \
+                and store.datastore is recorder.datastore:
+            with recorder.datastore.transaction(commit=False) as c:
+                cursor = c.sqlite_cursor
+                cursor.row_factory = None
+                cursor.execute(store.select_max_tracking_id_statement, (self.app.name,))
+                start = cursor.fetchone()[0] or 0
+                cursor.execute(
+                    "SELECT rowid, originator_id, originator_version, topic, state FROM "
+                    f"{recorder.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (start, BATCH))
+                return start, cursor.fetchall()
+        start = self.position()
+        return start, stored_rows(recorder, start, BATCH)
 
     def _lite(self, row: StoredRow) -> Any:
         """The event of a stored row as the views read it (see :func:`lite_event`)."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import operator
 import re
 import sqlite3
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.persistence import OperationalError, Tracking
 from eventsourcing.sqlite import (
+    SQLiteConnection,
     SQLiteCursor,
     SQLiteDatastore,
     SQLiteTrackingRecorder,
@@ -39,6 +42,17 @@ _INSERT_CASE = (f"INSERT INTO petition_index (seq, {', '.join(CASE_COLUMNS)}) "
 
 #: Page cache (KiB) of a connection that writes the views.
 VIEW_CACHE_KIB = 65536
+
+#: Each pooled connection's own ``synchronous`` setting (restored after a
+#: view transaction), read the first time it writes views.
+_SYNCHRONOUS: weakref.WeakKeyDictionary[SQLiteConnection, int] = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=1024)
+def _fill(statement: str) -> str:
+    """``statement`` with its table names filled in (the same text every time)."""
+    names = (*ViewStore.TABLES, *ViewStore.SIDE_TABLES, *RETIRED_TABLES)
+    return statement.format(tracking=TRACKING_TABLE, **{t: t for t in names})
 
 
 #: Every (overlapping) character pair of a text that the bigram index holds.
@@ -121,12 +135,16 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         # themselves keep the connection's full durability.
         with self.datastore.get_connection(commit=True) as conn:
             raw = conn._sqlite_conn
-            before = raw.execute("PRAGMA synchronous").fetchone()[0]
+            # Read once per connection (a query after each command writes a
+            # small batch each time: two pragmas, not four).
+            before = _SYNCHRONOUS.get(conn)
+            if before is None:
+                before = _SYNCHRONOUS[conn] = raw.execute("PRAGMA synchronous").fetchone()[0]
+                if raw.execute("PRAGMA cache_size").fetchone()[0] > -VIEW_CACHE_KIB:
+                    # A batch touches the case index's many indexes all over: keep
+                    # more of them in memory than SQLite's default 2 MB.
+                    raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
             raw.execute("PRAGMA synchronous=NORMAL")
-            if raw.execute("PRAGMA cache_size").fetchone()[0] > -VIEW_CACHE_KIB:
-                # A batch touches the case index's many indexes all over: keep
-                # more of them in memory than SQLite's default 2 MB.
-                raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
             try:
                 with _WriteTransaction(conn, commit=True) as cursor, cursor:
                     yield cursor
@@ -152,8 +170,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                         cursor.execute(sql)
 
     def _sql(self, statement: str) -> str:
-        names = (*self.TABLES, *self.SIDE_TABLES, *RETIRED_TABLES)
-        return statement.format(tracking=TRACKING_TABLE, **{t: t for t in names})
+        return _fill(statement)
 
     def _case_columns(self) -> set[str]:
         rows = self._all("SELECT name FROM pragma_table_info('petition_index')")

@@ -1,0 +1,139 @@
+"""Reading after every command (issue 18): the small catch-up a query makes
+applies each event exactly once and shows the command just made, whichever
+process made it; SQLite connections keep their prepared statements without
+losing the events' durability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from petitions import Actor, Location, Petitioner, PetitionService
+from petitions.persistence import env_for_url
+
+CLERK = Actor("clerk-01", "intake_clerk")
+WORKER = Actor("caseworker-li", "caseworker")
+
+
+def file(svc: PetitionService, i: int) -> UUID:
+    return svc.file(actor=CLERK,
+                    petitioner=Petitioner(kind="resident", name=f"居民{i}",
+                                          phone=f"138{i:08d}"),
+                    title="小区停车难", description="吉安园茅溪小区业主反映车位不足",
+                    category="property_management", channel="door_to_door",
+                    location=Location(street="寸滩街道", community="保税商厦社区", grid="3"))
+
+
+def lifecycle(svc: PetitionService, pid: UUID) -> list[Any]:
+    return [
+        lambda: svc.accept(pid, actor=WORKER),
+        lambda: svc.assign(pid, actor=WORKER, unit="寸滩街道", person="网格员张"),
+        lambda: svc.reply(pid, actor=WORKER, outcome="support", text="已增设车位"),
+        lambda: svc.resolve(pid, actor=WORKER),
+    ]
+
+
+def test_reads_after_each_command_in_two_processes(backend_url: str) -> None:
+    """Commands alternate between two services on one store, and after each
+    command both read the case index: each read shows the command just made
+    (read-your-writes, also for the other service's command), a read with
+    nothing new applies nothing, and the views equal a full rebuild."""
+    a = PetitionService.open(backend_url)
+    b = PetitionService.open(backend_url)
+    try:
+        pids = [file(a, 0), file(b, 1)]
+        for pid in pids:
+            for svc in (a, b):
+                found = svc.read_models.summary(str(pid))
+                assert found is not None and found.version == a.get(pid).version
+        for step_a, step_b in zip(lifecycle(a, pids[0]), lifecycle(b, pids[1]), strict=True):
+            for step, pid in ((step_a, pids[0]), (step_b, pids[1])):
+                view = step()
+                for svc in (b, a):
+                    found = svc.read_models.summary(str(pid))
+                    assert found is not None
+                    assert (found.version, found.stage) == (view.version, view.stage)
+                # Both are up to date: another catch-up applies nothing.
+                assert a.read_models.catch_up() == 0
+                assert b.read_models.catch_up() == 0
+        assert a.read_models.position() == a.recorder.max_notification_id()
+        dump = a.read_models.store.dump()
+        a.read_models.rebuild()
+        assert a.read_models.store.dump() == dump
+        assert b.read_models.count() == 2
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_a_batch_overtaken_by_another_process_is_not_applied(backend_url: str,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """Between reading the views' position with the new events and writing
+    them, another process applies them: the batch read before is dropped
+    (nothing is applied twice) and the catch-up ends where the other left."""
+    a = PetitionService.open(backend_url)
+    b = PetitionService.open(backend_url)
+    try:
+        a.read_models.inline = b.read_models.inline = False
+        pid = file(a, 0)
+        a.accept(pid, actor=WORKER)
+        real = type(a.read_models)._pending
+        overtaken = {"n": 0}
+
+        def pending_then_overtaken(self: Any) -> Any:
+            found = real(self)
+            if self is a.read_models and not overtaken["n"]:
+                overtaken["n"] = b.read_models.catch_up()
+            return found
+
+        monkeypatch.setattr(type(a.read_models), "_pending", pending_then_overtaken)
+        assert a.read_models.catch_up() == 0  # b applied them first
+        assert overtaken["n"] > 0
+        assert a.read_models.position() == a.recorder.max_notification_id()
+        summary = a.read_models.store.get_case(str(pid))
+        assert summary is not None and summary["version"] == a.get(pid).version
+        assert a.read_models.count() == 1
+        dump = a.read_models.store.dump()
+        a.read_models.rebuild()
+        assert a.read_models.store.dump() == dump
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_sqlite_connections_keep_statements_and_the_events_stay_durable(
+        tmp_path: Path) -> None:
+    """SQLite stores use the factory whose connections keep their prepared
+    statements; the views' transactions relax ``synchronous`` only for
+    themselves: every pooled connection is back at full durability after."""
+    from petitions.recorders import STATEMENT_CACHE, StatementCachingPool
+
+    url = str(tmp_path / "petitions.sqlite")
+    assert env_for_url(url)["PERSISTENCE_MODULE"] == "petitions.recorders:SQLiteFactory"
+    svc = PetitionService.open(url)
+    try:
+        datastore: Any = svc.recorder.datastore
+        assert isinstance(datastore.pool, StatementCachingPool)
+        assert STATEMENT_CACHE > 1
+        pid = file(svc, 0)
+        for step in lifecycle(svc, pid):
+            step()
+            assert svc.read_models.summary(str(pid)) is not None
+        # Hold several connections at once, so that the pool hands out each.
+        held = []
+        try:
+            for _ in range(datastore.pool.pool_size):
+                held.append(datastore.pool.get_connection(is_writer=False))
+            for conn in held:
+                raw = conn._sqlite_conn
+                assert raw.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+                assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        finally:
+            for conn in held:
+                datastore.pool.put_connection(conn)
+    finally:
+        svc.shutdown()
