@@ -140,7 +140,8 @@ class Store(ChainedApplication):
         full_env = dict(env or env_for_url(self.url))
         dbname = full_env.get("SQLITE_DBNAME")
         #: Whether the store is read-only (an SQLite file that may not be
-        #: written): its views are then kept in memory, and writes are refused.
+        #: written, or a PostgreSQL role that may only read): its views are
+        #: then kept in memory, and writes are refused.
         self.read_only = bool(dbname) and is_read_only_url(dbname)
         full_env["IS_SNAPSHOTTING_ENABLED"] = "y" if interval > 0 else "n"
         # An LRU cache of aggregates, fast-forwarded from the store on every
@@ -150,6 +151,8 @@ class Store(ChainedApplication):
                             os.environ.get("PETITIONS_CACHE_SIZE", "1000"))
         full_env.setdefault("AGGREGATE_CACHE_FASTFORWARD", "y")
         super().__init__(full_env)
+        # On PostgreSQL, known once connected: the role may not write the schema.
+        self.read_only = self.read_only or bool(getattr(self.factory, "read_only", False))
         dirs = list(workflow_dirs)
         extra = os.environ.get("PETITIONS_WORKFLOWS")
         if extra:

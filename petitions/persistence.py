@@ -8,7 +8,8 @@
   ``eventsourcing.postgres`` with its connection pool (see
   :mod:`petitions.postgres`); the schema (default ``public``) and the tables
   are created on first use.  Query options: ``schema``, ``pool_size``,
-  ``max_overflow``, ``connect_timeout``.
+  ``max_overflow``, ``connect_timeout``, ``mode=ro`` (read only, as a role
+  that may only read the schema is anyway).
 
 With no URL, ``PETITIONS_DB`` is used, else ``./petitions.sqlite``.
 """
@@ -63,19 +64,22 @@ def retry_schema_change(create: Callable[[], None], *,
     again shortly while another process changes the schema at the same moment:
     SQLite then says "database is locked" (a lock upgrade it will not wait for).
     ``also`` names further errors that mean the same."""
-    from eventsourcing.persistence import OperationalError
+    from eventsourcing.persistence import OperationalError, PersistenceError
 
     errors: tuple[type[Exception], ...] = (OperationalError, *also)
+    caught: tuple[type[Exception], ...] = (PersistenceError, *errors)
     for attempt in range(20):
         try:
             create()
             return
-        except errors as exc:
+        except caught as exc:
             if is_read_only_error(exc):
-                # A read-only store: what exists is read as it is, a missing
-                # table is named when it is used, and every write is refused.
+                # A read-only store (on PostgreSQL a read-only session, which
+                # says so with an InternalError): what exists is read as it is,
+                # a missing table is named when it is used, and every write is
+                # refused.
                 return
-            if attempt == 19:
+            if not isinstance(exc, errors) or attempt == 19:
                 raise
             time.sleep(0.05 * (attempt + 1))
 
@@ -120,9 +124,13 @@ def _read_only_uri(path: str) -> str:
 
 def is_read_only_url(url: str | None) -> bool:
     """Whether the store at ``url`` is opened read-only (a read-only SQLite
-    file, or an SQLite URI with ``mode=ro``)."""
+    file, or an SQLite URI with ``mode=ro``).  For PostgreSQL only what the URL
+    says (``mode=ro``): what the role may do is known once connected
+    (:attr:`petitions.core.Store.read_only`)."""
     url = url or default_url()
-    if is_postgres(url) or url == ":memory:":
+    if is_postgres(url):
+        return parse_qs(urlsplit(url).query).get("mode", [""])[-1] == "ro"
+    if url == ":memory:":
         return False
     if url.startswith("file:"):
         from urllib.parse import parse_qs, urlsplit  # (not to open a plain file path)
@@ -190,6 +198,8 @@ def _postgres_env(url: str) -> dict[str, str]:
     }
     if "schema" in query:
         env["POSTGRES_SCHEMA"] = query["schema"]
+    if query.get("mode") == "ro":
+        env["POSTGRES_READ_ONLY"] = "y"  # petitions.postgres.READ_ONLY_ENV
     return env
 
 

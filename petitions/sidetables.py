@@ -138,8 +138,9 @@ class SideTables:
                 c.execute(sql, tuple(params))
                 return self._rows(c)
         except PersistenceError as exc:
-            if "no such table" in str(exc):  # a read-only store of before these tables
-                return []
+            text = str(exc)
+            if "no such table" in text or ("relation" in text and "does not exist" in text):
+                return []  # a read-only store of before these tables (SQLite, PostgreSQL)
             raise
 
     # --------------------------------------------------------- work orders

@@ -271,11 +271,25 @@ class PoisonTable:
             self.name, self.p = "poisoned_events", "?"
         self._created = False
 
-    def _create(self, c: Any) -> None:
+    def _create(self, c: Any) -> bool:
+        """Create the table if missing; whether it exists.  (PostgreSQL refuses
+        even ``CREATE … IF NOT EXISTS`` in a read-only session: a store opened
+        read-only is only looked at, and may lack the table.)"""
         if not self._created:
-            c.execute(f"CREATE TABLE IF NOT EXISTS {self.name} (position BIGINT PRIMARY KEY, "
-                      "petition_id TEXT NOT NULL, version BIGINT NOT NULL, detail TEXT)")
-            self._created = True
+            if self.postgres:
+                c.execute("SELECT to_regclass(%s) IS NOT NULL AS found, "
+                          "current_setting('transaction_read_only') = 'on' AS read_only",
+                          (self.name,))
+                row = c.fetchone()
+                if row["read_only"] and not row["found"]:
+                    return False
+                self._created = bool(row["found"])
+            if not self._created:
+                c.execute(f"CREATE TABLE IF NOT EXISTS {self.name} (position BIGINT "
+                          "PRIMARY KEY, petition_id TEXT NOT NULL, version BIGINT NOT NULL, "
+                          "detail TEXT)")
+                self._created = True
+        return True
 
     def record(self, position: int, petition_id: str, version: int, detail: str) -> None:
         p = self.p
@@ -287,7 +301,8 @@ class PoisonTable:
 
     def rows(self) -> list[tuple[int, str, int, str]]:
         with self.datastore.transaction(commit=True) as c:
-            self._create(c)
+            if not self._create(c):
+                return []  # none recorded in a read-only store without the table
             c.execute(f"SELECT position, petition_id, version, detail FROM {self.name} "
                       "ORDER BY position")
             found = c.fetchall()
@@ -382,10 +397,14 @@ class ReadModels:
         scratch = SQLiteViewStore(self._scratch)
         scratch.create_table()
         SideTables(self._scratch, postgres=False).create()
+        from petitions.persistence import is_postgres_recorder
+
+        orders = SideTables(recorder.datastore, postgres=is_postgres_recorder(recorder)).orders
         try:
             with recorder.datastore.transaction(commit=False) as c:
-                c.execute("SELECT petition_id, number, year, serial FROM work_orders")
-                numbers = [tuple(r) for r in c.fetchall()]
+                c.execute(f"SELECT petition_id, number, year, serial FROM {orders}")
+                numbers = [tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                           for r in c.fetchall()]
         except PersistenceError:  # a store of before work orders
             numbers = []
         with self._scratch.transaction(commit=True) as c:
