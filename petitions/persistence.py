@@ -129,6 +129,8 @@ def is_read_only_url(url: str | None) -> bool:
     (:attr:`petitions.core.Store.read_only`)."""
     url = url or default_url()
     if is_postgres(url):
+        from urllib.parse import parse_qs, urlsplit
+
         return parse_qs(urlsplit(url).query).get("mode", [""])[-1] == "ro"
     if url == ":memory:":
         return False

@@ -297,3 +297,12 @@ def test_every_command_on_a_read_only_postgres_role(path: Path_, pg_store: dict[
         assert code == expected, (path, code, expected, err)
         assert "read-only" not in err, (path, err)
     assert stored(pg_store["schema"]) == before, (path, "wrote")
+
+
+def test_the_url_alone_says_read_only_for_postgres() -> None:
+    """``mode=ro`` in a PostgreSQL URL is read without connecting (what the role
+    may do is known only once connected)."""
+    from petitions.persistence import is_read_only_url
+
+    assert is_read_only_url("postgresql://auditor@127.0.0.1:5432/test?schema=s&mode=ro")
+    assert not is_read_only_url("postgresql://auditor@127.0.0.1:5432/test?schema=s")
