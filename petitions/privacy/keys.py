@@ -358,6 +358,10 @@ class Keyring:
                 self._master = self._master_loader()
             return self._master
 
+    def loaded_master(self) -> MasterKey | None:
+        """The master key if it was loaded already (never loads or creates one)."""
+        return self._master
+
     def _ready(self) -> None:
         if not self._created:
             self.table.create()
