@@ -217,12 +217,17 @@ def check_side_tables(rows: SideRows, filings: dict[str, Filing], chains: set[st
         if key is None:
             continue
         # Rows without a MAC: older than authentication, unless a smaller
-        # serial of the same scope is authenticated (then the MAC was removed).
-        first_mac = min((r[3] for r in issued if r[4] is not None), default=None)
+        # serial of the same scope is authenticated, or the counter was
+        # authenticated when it issued this serial or a later one (the
+        # application writes both or neither): then the MAC was removed.
+        macked = [r[3] for r in issued if r[4] is not None]
+        if found is not None and found[1] is not None:
+            macked.append(found[0])
+        first_mac = min(macked, default=None)
         for pid, number, _year, serial, mac in issued:
             if mac is not None:
                 continue
-            if first_mac is not None and serial > first_mac:
+            if first_mac is not None and serial >= first_mac:
                 report("work_order", f"number {number} has no authentication code, but an "
                        "earlier number of its year has one (the row was inserted, or its "
                        "code removed)", pid, "work_orders", f"petition {pid}")
@@ -230,7 +235,7 @@ def check_side_tables(rows: SideRows, filings: dict[str, Filing], chains: set[st
                 unauth("work_orders", f"petition {pid}")
         if found is not None:
             if found[1] is None:
-                if first_mac is not None:
+                if any(r[4] is not None for r in issued):
                     report("work_order_counter", f"the counter of {label} has no "
                            "authentication code, but numbers of its year have one (the "
                            "counter was changed)", None, "work_order_counters",
