@@ -148,11 +148,11 @@ def check_side_tables(rows: SideRows, filings: dict[str, Filing], chains: set[st
     bad_macs: list[tuple[str, str, str]] = []
     for pid, number, year, serial, mac in rows.orders:
         row = f"petition {pid}"
-        m = NUMBER.match(number)
-        if m is None or int(m["year"]) != year or int(m["seq"]) != serial:
+        parsed = NUMBER.match(number)
+        if parsed is None or int(parsed["year"]) != year or int(parsed["seq"]) != serial:
             report("work_order", f"number {number} does not match the row's year {year} "
                    f"and serial {serial} (the row was changed)", pid, "work_orders", row)
-        prefix = (m["prefix"] or "") if m is not None else ""
+        prefix = (parsed["prefix"] or "") if parsed is not None else ""
         by_scope.setdefault(f"{prefix}|{year}", []).append((pid, number, year, serial, mac))
         if number in holders:
             report("work_order", f"number {number} is held by petitions {holders[number]} "
