@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from petitions import Actor, PetitionService, Petitioner
+from petitions import Actor, Petitioner, PetitionService
 from petitions.audit import verify_store
 from petitions.audit.verify import Report
 from petitions.privacy import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, new_master_key_text
