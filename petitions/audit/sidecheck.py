@@ -263,7 +263,8 @@ def check_side_tables(rows: SideRows, filings: dict[str, Filing], chains: set[st
                    "work_order_counters", f"scope {scope}")
 
     # ---------------------------------------------------------- caller index
-    from petitions.privacy.callers import ID_NUMBER, PHONE, entries, index_key
+    from petitions.privacy.callers import ID_NUMBER, PHONE, index_key
+    from petitions.privacy.errors import MasterKeyInvalid
 
     stored: dict[str, set[tuple[str, str]]] = {}
     for digest, kind, petitioner_id, pid in rows.callers:
@@ -283,32 +284,13 @@ def check_side_tables(rows: SideRows, filings: dict[str, Filing], chains: set[st
                    pid, "caller_index", row)
         stored.setdefault(pid, set()).add((digest, kind))
     derived = unopened = 0
+    refused: str | None = None
     if master is not None and privacy is not None:
-        ckey = index_key(master)
-        for oid, filing in filings.items():
-            pid = str(UUID(oid))
-            have = stored.get(pid, set())
-            if not have and not indexed_flag.get(pid, False):
-                continue  # never indexed (filed before the index, or not yet re-indexed)
-            values = []
-            for field, sealed in (("phone", filing.phone), ("id_number", filing.id_number)):
-                clear, why = privacy.open_checked(field, sealed)
-                values.append(clear or "")
-                if why == "sealed":
-                    break
-            else:
-                derived += 1
-                want = set(entries(ckey, values[0], values[1]))
-                for digest, kind in sorted(have - want):
-                    report("caller_index", "the entry does not follow from the petition's "
-                           "sealed data (it was inserted or changed)", pid, "caller_index",
-                           f"petition {pid} {kind} {digest[:16]}")
-                for digest, kind in sorted(want - have):
-                    report("caller_index", f"the {kind} entry that follows from the "
-                           "petition's sealed data is missing (it was deleted or changed)",
-                           pid, "caller_index", f"petition {pid} {kind} {digest[:16]}")
-                continue
-            unopened += 1
+        try:
+            derived, unopened = _derive_callers(filings, stored, indexed_flag, report,
+                                                index_key(master), privacy)
+        except MasterKeyInvalid as exc:  # reported by the key rows' check
+            refused = str(exc)
     not_checkable: list[str] = []
     if key is None:
         not_checkable.append("work_orders and work_order_counters authentication "
@@ -316,6 +298,9 @@ def check_side_tables(rows: SideRows, filings: dict[str, Filing], chains: set[st
     if master is None or privacy is None:
         not_checkable.append("caller_index derivation from the sealed data "
                              "(not checkable without keys)")
+    elif refused is not None:
+        not_checkable.append(f"caller_index derivation: the master key does not open the "
+                             f"data keys ({refused}; not checkable without keys)")
     elif unopened:
         not_checkable.append(f"caller_index derivation for {unopened} petition(s) whose "
                              "data keys are not in this store (not checkable without keys)")
@@ -329,3 +314,41 @@ def check_side_tables(rows: SideRows, filings: dict[str, Filing], chains: set[st
         "unauthenticated": unauthenticated,
         "not_checkable": not_checkable,
     }
+
+
+def _derive_callers(filings: dict[str, Filing], stored: dict[str, set[tuple[str, str]]],
+                    indexed_flag: dict[str, bool], report: Reporter, ckey: bytes,
+                    privacy: Any) -> tuple[int, int]:
+    """Recompute each indexed petition's caller-index entries from its sealed
+    phone and ID number and compare; (petitions derived, petitions whose data
+    keys are not here)."""
+    from petitions.privacy.callers import entries
+
+    derived = unopened = 0
+    if any(stored.values()) or indexed_flag:
+        privacy.keyring.preload()
+    for oid, filing in filings.items():
+        pid = str(UUID(oid))
+        have = stored.get(pid, set())
+        if not have and not indexed_flag.get(pid, False):
+            continue  # never indexed (filed before the index, or not yet re-indexed)
+        values = []
+        for field, sealed in (("phone", filing.phone), ("id_number", filing.id_number)):
+            clear, why = privacy.open_checked(field, sealed)
+            values.append(clear or "")
+            if why == "sealed":
+                break
+        else:
+            derived += 1
+            want = set(entries(ckey, values[0], values[1]))
+            for digest, kind in sorted(have - want):
+                report("caller_index", "the entry does not follow from the petition's "
+                       "sealed data (it was inserted or changed)", pid, "caller_index",
+                       f"petition {pid} {kind} {digest[:16]}")
+            for digest, kind in sorted(want - have):
+                report("caller_index", f"the {kind} entry that follows from the "
+                       "petition's sealed data is missing (it was deleted or changed)",
+                       pid, "caller_index", f"petition {pid} {kind} {digest[:16]}")
+            continue
+        unopened += 1
+    return derived, unopened

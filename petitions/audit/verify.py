@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,14 +138,17 @@ class LegacyClearText:
 
 #: Marks of a value that older releases stored in clear, in a stored event's bytes.
 _LEGACY_MARK = b'"address"'
+#: A location holding a non-empty address (strings may hold braces and escapes).
+_LOCATION_ADDRESS = re.compile(
+    rb'"attrs:Location","_data_":\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*?"address":"[^"]')
 
 
 def legacy_clear_text(position: int, oid: str, version: int,
                       state: bytes) -> list[LegacyClearText]:
     """The clear-text personal fields of one stored event (JSON bytes): a
     non-empty ``address`` in a location (events before the address was sealed)."""
-    if _LEGACY_MARK not in state:
-        return []
+    if _LEGACY_MARK not in state or not _LOCATION_ADDRESS.search(state):
+        return []  # (the petitioner's sealed "address" is not one)
     import json
 
     try:

@@ -444,7 +444,19 @@ class Keyring:
             if key_id in self._by_id:
                 return self._by_id[key_id]
             self._ready()
-            row = self.table.by_id(key_id)
+            return self._opened(key_id, self.table.by_id(key_id))
+
+    def preload(self) -> None:
+        """Read every key row at once (one query), for opening many petitioners'
+        data in a row (``audit verify``'s check of the caller index)."""
+        with self._lock:
+            self._ready()
+            for row in self.table.all_rows():
+                if row.key_id not in self._by_id:
+                    self._opened(row.key_id, row)
+
+    def _opened(self, key_id: str, row: KeyRow | None) -> AESGCM | None:
+        with self._lock:
             aead: AESGCM | None = None
             if row is None:
                 self._erased[key_id] = False  # not in this store's key table
