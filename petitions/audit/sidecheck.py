@@ -80,6 +80,8 @@ def filing_of(state: bytes) -> Filing | None:
 class SideRows:
     """The side tables' rows as read in the events' read transaction."""
 
+    #: Whole-number columns read as -1 when they hold anything else (SQLite
+    #: stores what it is given): reported as changed.
     orders: list[tuple[str, str, int, int, str | None]]
     counters: list[tuple[str, int, str | None]]
     callers: list[tuple[str, str, str, str]]
@@ -94,16 +96,25 @@ class SideRows:
             cursor.execute(f"SELECT {cols} FROM {table}")
             return tables.fetch(cursor)
 
-        orders = [(str(r[0]), str(r[1]), int(r[2]), int(r[3]),
+        orders = [(str(r[0]), str(r[1]), _int(r[2]), _int(r[3]),
                    None if r[4] is None else str(r[4]))
                   for r in select(tables.orders, ("petition_id", "number", "year", "serial",
                                                   "mac"))]
-        counters = [(str(r[0]), int(r[1]), None if r[2] is None else str(r[2]))
+        counters = [(str(r[0]), _int(r[1]), None if r[2] is None else str(r[2]))
                     for r in select(tables.counters, ("scope", "last", "mac"))]
         callers = [(str(r[0]), str(r[1]), str(r[2]), str(r[3]))
                    for r in select(tables.callers, ("digest", "kind", "petitioner_id",
                                                     "petition_id"))]
         return cls(orders, counters, callers)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value), 10)
+    except ValueError:
+        return -1
 
 
 def _hex(pid: str) -> str | None:
