@@ -94,13 +94,13 @@ def order_mac(key: bytes, petition_id: str, number: str, year: int, serial: int,
     """The authentication code of a work-order row (``indexed``: the filing
     wrote the caller-index entries of its petitioner in the same transaction)."""
     text = f"petitions/work-order/v1\n{petition_id}\n{number}\n{year}\n{serial}\n{int(indexed)}"
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, text.encode(), hashlib.sha256).hex()
 
 
 def counter_mac(key: bytes, scope: str, last: int) -> str:
     """The authentication code of a counter row."""
     text = f"petitions/work-order-counter/v1\n{scope}\n{last}"
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, text.encode(), hashlib.sha256).hex()
 
 
 def configured_master(url: str | None) -> Any:

@@ -118,10 +118,17 @@ def _int(value: Any) -> int:
 
 
 def _hex(pid: str) -> str | None:
+    if len(pid) == 36 and pid[8] == pid[13] == pid[18] == pid[23] == "-" and pid.islower():
+        return pid.replace("-", "")  # the stored form (whether a chain exists is checked)
     try:
         return UUID(pid).hex
     except ValueError:
         return None
+
+
+def _dashed(oid: str) -> str:
+    """A petition id as stored in the side tables, from 32 hex digits."""
+    return f"{oid[:8]}-{oid[8:12]}-{oid[12:16]}-{oid[16:20]}-{oid[20:]}"
 
 
 def _runs(values: list[int]) -> str:
@@ -339,13 +346,13 @@ def _derive_callers(filings: dict[str, Filing], stored: dict[str, set[tuple[str,
     if any(stored.values()) or indexed_flag:
         privacy.keyring.preload()
     for oid, filing in filings.items():
-        pid = str(UUID(oid))
+        pid = _dashed(oid)
         have = stored.get(pid, set())
         if not have and not indexed_flag.get(pid, False):
             continue  # never indexed (filed before the index, or not yet re-indexed)
         values = []
         for field, sealed in (("phone", filing.phone), ("id_number", filing.id_number)):
-            clear, why = privacy.open_checked(field, sealed)
+            clear, why = privacy.open_checked(field, sealed) if sealed else ("", None)
             values.append(clear or "")
             if why == "sealed":
                 break

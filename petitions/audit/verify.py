@@ -580,14 +580,20 @@ def check_keys(app: EventLog, verifier: ChainVerifier) -> int | None:
     table.create()
     rows = table.all_rows()
     bad = []
+    opened_keys = []
     for row in rows:
         if row.erased_at is None and row.wrapped is None:
             bad.append((row, "a live key row holds no key"))
-        elif row.wrapped is not None and master.unwrap(row.wrapped, row.key_id,
-                                                       row.petitioner_id) is None:
-            bad.append((row, "the wrapped key does not open for this key id and "
-                             "petitioner (the row was altered, or wrapped under "
-                             f"master key {row.master})"))
+        elif row.wrapped is not None:
+            clear = master.unwrap(row.wrapped, row.key_id, row.petitioner_id)
+            if clear is None:
+                bad.append((row, "the wrapped key does not open for this key id and "
+                                 "petitioner (the row was altered, or wrapped under "
+                                 f"master key {row.master})"))
+            else:
+                opened_keys.append((row, clear))
+    # The caller index's check opens every petitioner's data: with these keys.
+    privacy.keyring.adopt(master, opened_keys)
     opened = len([r for r in rows if r.wrapped is not None]) - len(
         [b for b in bad if b[0].wrapped is not None])
     if bad and rows and opened == 0 and len(bad) > 1:

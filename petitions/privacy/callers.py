@@ -56,7 +56,7 @@ def digest(key: bytes, kind: str, value: str) -> str | None:
     norm = normalise_phone(value) if kind == PHONE else normalise_id_number(value)
     if not norm:
         return None
-    return hmac.new(key, f"{kind}\n{norm}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{kind}\n{norm}".encode(), hashlib.sha256).hex()
 
 
 def entries(key: bytes, phone: str, id_number: str) -> list[tuple[str, str]]:

@@ -455,6 +455,15 @@ class Keyring:
                 if row.key_id not in self._by_id:
                     self._opened(row.key_id, row)
 
+    def adopt(self, master: MasterKey, opened: list[tuple[KeyRow, bytes]]) -> None:
+        """Cache keys already unwrapped under ``master`` (``audit verify``
+        opened every row), if it is the master key in use here."""
+        with self._lock:
+            if self.master.fingerprint != master.fingerprint:
+                return
+            for row, clear in opened:
+                self._by_id.setdefault(row.key_id, AESGCM(clear))
+
     def _opened(self, key_id: str, row: KeyRow | None) -> AESGCM | None:
         with self._lock:
             aead: AESGCM | None = None
