@@ -462,7 +462,8 @@ class Keyring:
             if self.master.fingerprint != master.fingerprint:
                 return
             for row, clear in opened:
-                self._by_id.setdefault(row.key_id, AESGCM(clear))
+                if row.key_id not in self._by_id:
+                    self._by_id[row.key_id] = AESGCM(clear)
 
     def _opened(self, key_id: str, row: KeyRow | None) -> AESGCM | None:
         with self._lock:
