@@ -621,7 +621,12 @@ def reindex(store: Any, privacy: Any, *, callers_afresh: bool = False) -> tuple[
             break
         start = notifications[-1].id
         for n in notifications:
-            event = store.mapper.to_domain_event(n)
+            if not n.topic.endswith("Petition.Filed"):
+                continue
+            try:
+                event = store.mapper.to_domain_event(n)
+            except Exception:  # a damaged event: audit verify names it; the rest goes on
+                continue
             if not isinstance(event, Petition.Filed):
                 continue
             pid = str(event.originator_id)
