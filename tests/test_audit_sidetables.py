@@ -299,3 +299,19 @@ def _number(db: Db, pid: UUID) -> str:
 
 def _year(db: Db) -> int:
     return int(db.run("SELECT year FROM {s}work_orders")[0][0])
+
+
+def test_an_entry_left_by_an_interrupted_erasure_is_reported_as_such(
+        store: tuple[str, list[UUID], Db]) -> None:
+    url, ids, db = store
+    (row,) = db.run("SELECT digest, kind, petitioner_id, petition_id FROM {s}caller_index "
+                    "WHERE petition_id = ?", str(ids[1]))
+    with PetitionService.open(url) as svc:
+        svc.privacy.erase("p-1", actor=ADMIN, legal_basis="本人申请")
+        assert verify_store(svc).ok
+    db.run("INSERT INTO {s}caller_index (digest, kind, petitioner_id, petition_id) "
+           "VALUES (?, ?, ?, ?)", *row)
+    report = verify(url)
+    assert located(report) == [("caller_index", f"petition {ids[1]} phone {row[0][:16]}",
+                                "caller_index")]
+    assert "erased" in report.problems[0].message

@@ -351,17 +351,22 @@ def _derive_callers(filings: dict[str, Filing], stored: dict[str, set[tuple[str,
         if not have and not indexed_flag.get(pid, False):
             continue  # never indexed (filed before the index, or not yet re-indexed)
         values = []
+        erased = False
         for field, sealed in (("phone", filing.phone), ("id_number", filing.id_number)):
             clear, why = privacy.open_checked(field, sealed) if sealed else ("", None)
             values.append(clear or "")
+            erased = erased or why == "erased"
             if why == "sealed":
                 break
         else:
             derived += 1
             want = set(entries(ckey, values[0], values[1]))
+            why_extra = ("the petitioner's data was erased but the entry remains (the erasure "
+                         "was interrupted, or the row was inserted)" if erased else
+                         "the entry does not follow from the petition's sealed data (it was "
+                         "inserted or changed)")
             for digest, kind in sorted(have - want):
-                report("caller_index", "the entry does not follow from the petition's "
-                       "sealed data (it was inserted or changed)", pid, "caller_index",
+                report("caller_index", why_extra, pid, "caller_index",
                        f"petition {pid} {kind} {digest[:16]}")
             for digest, kind in sorted(want - have):
                 report("caller_index", f"the {kind} entry that follows from the "
