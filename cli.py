@@ -2152,6 +2152,27 @@ def audit_verify(seal_path: str | None, public_key: str | None, views: bool) -> 
                + ("; " + m("matches the seal of {sealed_at} (position {position})",
                            sealed_at=seal.sealed_at, position=seal.position)
                   if seal else ""))
+    _side_tables_summary(report.side_tables)
+
+
+def _side_tables_summary(sides: dict[str, Any] | None) -> None:
+    """What ``audit verify`` checked of the tables beside the events, and (on
+    stderr) what it could not: without keys, or rows of an older release."""
+    if sides is None:
+        return
+    m = _state().m
+    click.echo(m("side tables: {orders} work-order numbers, {counters} counters and {callers} "
+                 "caller-index entries checked against the events; {authenticated} "
+                 "side-table rows authenticated", orders=sides["work_orders"],
+                 counters=sides["work_order_counters"], callers=sides["caller_index"],
+                 authenticated=sides["authenticated"]))
+    for what in sides["not_checkable"]:
+        click.echo("petitions: " + m("note: not checked: {what}", what=what), err=True)
+    if sides["unauthenticated_count"]:
+        click.echo("petitions: " + m(
+            "note: {count} side-table rows written by an older release carry no "
+            "authentication code; they were checked against the events only",
+            count=sides["unauthenticated_count"]), err=True)
 
 
 def _warn_legacy_clear_text(found: Sequence[Any]) -> None:

@@ -14,10 +14,21 @@ rows commit together or not at all.
 * ``caller_index`` — a keyed blind index (HMAC-SHA256) of each petition's
   normalised phone and ID numbers (:mod:`petitions.privacy.callers`): no
   clear text, only digests, removed when the petitioner is erased.
+
+Each work-order row and counter row carries ``mac``: an HMAC-SHA256 under a
+key derived (HKDF) from the master key, over the row with its identity bound
+in (petition id, number, year, serial and whether the filing indexed its
+caller; scope and last serial), so that ``audit verify`` can tell a row
+changed, moved to another petition or inserted by whoever can write the
+database but has not the master key (:mod:`petitions.audit.sidecheck`).
+Rows written by older releases have none (``NULL``): verified as far as they
+can be derived, reported as unauthenticated.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -67,12 +78,66 @@ def local_year(when: datetime) -> int:
     return when.astimezone(OFFICE_ZONE).year
 
 
+_SIDE_INFO = b"petitions side tables v1"
+
+
+def side_key(master: Any) -> bytes:
+    """The HMAC key of the side tables' rows, derived from a master key."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=_SIDE_INFO).derive(master.key)
+
+
+def order_mac(key: bytes, petition_id: str, number: str, year: int, serial: int,
+              indexed: bool) -> str:
+    """The authentication code of a work-order row (``indexed``: the filing
+    wrote the caller-index entries of its petitioner in the same transaction)."""
+    text = f"petitions/work-order/v1\n{petition_id}\n{number}\n{year}\n{serial}\n{int(indexed)}"
+    return hmac.digest(key, text.encode(), hashlib.sha256).hex()
+
+
+def counter_mac(key: bytes, scope: str, last: int) -> str:
+    """The authentication code of a counter row."""
+    text = f"petitions/work-order-counter/v1\n{scope}\n{last}"
+    return hmac.digest(key, text.encode(), hashlib.sha256).hex()
+
+
+def configured_master(url: str | None) -> Any:
+    """The master key if one is configured for ``url`` (environment, key file,
+    or the key file beside a SQLite database), else None; never creates one."""
+    from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
+    from petitions.privacy.keys import (
+        MASTER_KEY_ENV,
+        MASTER_KEY_FILE_ENV,
+        key_file_for,
+        load_master_key,
+    )
+
+    if url is None:
+        return None
+    beside = key_file_for(url)
+    if not (os.environ.get(MASTER_KEY_ENV) or os.environ.get(MASTER_KEY_FILE_ENV)
+            or (beside is not None and beside.exists())):
+        return None
+    try:
+        return load_master_key(url)
+    except (MasterKeyInvalid, MasterKeyMissing):
+        return None
+
+
 class SideTables:
     """The work-order and caller-index tables of one database."""
 
-    def __init__(self, datastore: Any, *, postgres: bool) -> None:
+    def __init__(self, datastore: Any, *, postgres: bool, url: str | None = None) -> None:
         self.datastore = datastore
         self.postgres = postgres
+        self.url = url
+        #: Gives the master key the rows are authenticated with (set by the
+        #: store's :class:`~petitions.privacy.core.Privacy`); else the key
+        #: configured for ``url``, if any.
+        self.master_source: Callable[[], Any] | None = None
         self.p = "%s" if postgres else "?"
         if postgres:
             schema = '"' + str(datastore.schema).replace('"', '""') + '"'
@@ -89,10 +154,10 @@ class SideTables:
     def statements(self) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {self.counters} ("
-            "scope TEXT PRIMARY KEY, last BIGINT NOT NULL)",
+            "scope TEXT PRIMARY KEY, last BIGINT NOT NULL, mac TEXT)",
             f"CREATE TABLE IF NOT EXISTS {self.orders} ("
             "petition_id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE, "
-            "year INTEGER NOT NULL, serial BIGINT NOT NULL)",
+            "year INTEGER NOT NULL, serial BIGINT NOT NULL, mac TEXT)",
             f"CREATE TABLE IF NOT EXISTS {self.callers} ("
             "digest TEXT NOT NULL, kind TEXT NOT NULL, petitioner_id TEXT NOT NULL, "
             "petition_id TEXT NOT NULL, PRIMARY KEY (digest, petition_id))",
@@ -117,7 +182,49 @@ class SideTables:
         # IF NOT EXISTS; the loser's unique violation on the catalogue means
         # "exists" (tried again, it passes).
         retry_schema_change(create, also=(IntegrityError,))
+        self._add_mac_columns()
         self._created = True
+
+    def _add_mac_columns(self) -> None:
+        """Tables made by a release before row authentication get ``mac``
+        (NULL for their rows); a read-only store is left as it is."""
+        from eventsourcing.persistence import PersistenceError
+
+        with self.datastore.transaction(commit=False) as c:
+            missing = [t for t in (self.counters, self.orders)
+                       if "mac" not in self.columns(c, t)]
+        if not missing:
+            return
+        try:
+            with self.datastore.transaction(commit=True) as c:
+                for table in missing:
+                    if "mac" not in self.columns(c, table):
+                        c.execute(f"ALTER TABLE {table} ADD COLUMN mac TEXT")
+        except PersistenceError:
+            pass  # read-only: nothing is written to it either
+
+    def columns(self, cursor: Any, table: str) -> set[str]:
+        """The column names of ``table`` (empty when it does not exist)."""
+        name = table.rsplit(".", 1)[-1]
+        if self.postgres:
+            cursor.execute("SELECT column_name FROM information_schema.columns "
+                           "WHERE table_schema = %s AND table_name = %s",
+                           (str(self.datastore.schema), name))
+        else:
+            cursor.execute(f"SELECT name FROM pragma_table_info('{name}')")
+        return {str(r[0]) for r in self._rows(cursor)}
+
+    def master(self) -> Any:
+        """The master key rows are authenticated with now (None: none configured)."""
+        if self.master_source is not None:
+            found = self.master_source()
+            if found is not None:
+                return found
+        return configured_master(self.url)
+
+    def mac_key(self) -> bytes | None:
+        found = self.master()
+        return side_key(found) if found is not None else None
 
     @contextmanager
     def _tx(self, commit: bool) -> Iterator[Any]:
@@ -129,6 +236,9 @@ class SideTables:
     def _rows(cursor: Any) -> list[tuple[Any, ...]]:
         return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
                 for r in cursor.fetchall()]
+
+    #: The rows of the last query on ``cursor``, as tuples (either backend).
+    fetch = _rows
 
     def _select(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         from eventsourcing.persistence import PersistenceError
@@ -145,13 +255,65 @@ class SideTables:
 
     # --------------------------------------------------------- work orders
     def number_writer(self, petition_id: str, year: int, prefix: str,
-                      taken: list[str]) -> Write:
+                      taken: list[str], *, key: bytes | None = None,
+                      indexed: bool = False) -> Write:
         """A write that allocates the next number of ``prefix``/``year`` for
         ``petition_id`` in the transaction it is given; the number is appended
         to ``taken`` (read it once the transaction has committed).  Several
         given to one transaction (a batch of filings) take their numbers in
-        the order given, with one counter update per prefix and year."""
-        return NumberWrite(self, petition_id, year, prefix, taken)
+        the order given, with one counter update per prefix and year.  With
+        ``key`` the rows and the counter are authenticated (``indexed``: the
+        same transaction writes the petition's caller-index entries)."""
+        return NumberWrite(self, petition_id, year, prefix, taken, key, indexed)
+
+    def authenticate(self, petition_id: str, key: bytes, *, indexed: bool,
+                     only_if: bytes | None = None) -> bool:
+        """(Re)compute the MAC of ``petition_id``'s work-order row under ``key``
+        (after its caller was indexed, or a master-key rotation: with
+        ``only_if``, only a row whose MAC verifies under that old key is
+        re-authenticated — a row that does not verify, or has none, stays as
+        it is).  Whether a row was written."""
+        p = self.p
+        with self._tx(commit=True) as c:
+            c.execute(f"SELECT number, year, serial, mac FROM {self.orders} "
+                      f"WHERE petition_id = {p}", (petition_id,))
+            found = self._rows(c)
+            if not found:
+                return False
+            number, year, serial, mac = found[0]
+            if only_if is not None and mac not in (
+                    order_mac(only_if, petition_id, str(number), int(year), int(serial), f)
+                    for f in (True, False)):
+                return False
+            c.execute(f"UPDATE {self.orders} SET mac = {p} WHERE petition_id = {p}",
+                      (order_mac(key, petition_id, str(number), int(year), int(serial),
+                                 indexed), petition_id))
+        return True
+
+    def reauthenticate(self, old: bytes, new: bytes) -> int:
+        """Every row and counter authenticated under ``old`` is authenticated
+        under ``new`` instead (a master-key rotation); the rows done."""
+        p = self.p
+        done = 0
+        with self._tx(commit=True) as c:
+            c.execute(f"SELECT petition_id, number, year, serial, mac FROM {self.orders}")
+            for pid, number, year, serial, mac in self._rows(c):
+                for flag in (True, False):
+                    if mac == order_mac(old, str(pid), str(number), int(year), int(serial),
+                                        flag):
+                        c.execute(f"UPDATE {self.orders} SET mac = {p} "
+                                  f"WHERE petition_id = {p}",
+                                  (order_mac(new, str(pid), str(number), int(year),
+                                             int(serial), flag), pid))
+                        done += 1
+                        break
+            c.execute(f"SELECT scope, last, mac FROM {self.counters}")
+            for scope, last, mac in self._rows(c):
+                if mac == counter_mac(old, str(scope), int(last)):
+                    c.execute(f"UPDATE {self.counters} SET mac = {p} WHERE scope = {p}",
+                              (counter_mac(new, str(scope), int(last)), scope))
+                    done += 1
+        return done
 
     def allocate(self, petition_id: str, year: int, prefix: str) -> str:
         """Give ``petition_id`` a number in a transaction of its own (a store
@@ -161,7 +323,8 @@ class SideTables:
         if existing is not None:
             return existing
         taken: list[str] = []
-        write = self.number_writer(petition_id, year, prefix, taken)
+        write = self.number_writer(petition_id, year, prefix, taken, key=self.mac_key(),
+                                   indexed=bool(self.digests_of_petition(petition_id)))
         from eventsourcing.persistence import IntegrityError
 
         try:
@@ -244,12 +407,13 @@ class SideTables:
 class NumberWrite(BatchedWrite):
     """Numbers a petition (see :meth:`SideTables.number_writer`)."""
 
-    __slots__ = ("petition_id", "prefix", "tables", "taken", "year")
+    __slots__ = ("indexed", "key", "petition_id", "prefix", "tables", "taken", "year")
 
     def __init__(self, tables: SideTables, petition_id: str, year: int, prefix: str,
-                 taken: list[str]) -> None:
+                 taken: list[str], key: bytes | None = None, indexed: bool = False) -> None:
         self.tables, self.petition_id, self.year = tables, petition_id, year
         self.prefix, self.taken = prefix, taken
+        self.key, self.indexed = key, indexed
 
     def group(self) -> Any:
         return (NumberWrite, id(self.tables))
@@ -261,7 +425,8 @@ class NumberWrite(BatchedWrite):
         scopes: dict[str, list[NumberWrite]] = {}
         for w in writes:
             scopes.setdefault(f"{w.prefix}|{w.year}", []).append(w)
-        rows: list[tuple[str, str, int, int]] = []
+        rows: list[tuple[str, str, int, int, str | None]] = []
+        counters: list[tuple[str | None, str]] = []
         for scope, members in scopes.items():
             # One bump of the counter by the batch's count: the rows queue on
             # it (SQLite: one writer; PostgreSQL: the row lock until commit),
@@ -273,10 +438,16 @@ class NumberWrite(BatchedWrite):
             last = int(tables._rows(cursor)[0][0])
             for seq, w in enumerate(members, start=last - len(members) + 1):
                 number = format_number(w.prefix, w.year, seq)
-                rows.append((w.petition_id, number, w.year, seq))
+                mac = (order_mac(w.key, w.petition_id, number, w.year, seq, w.indexed)
+                       if w.key is not None else None)
+                rows.append((w.petition_id, number, w.year, seq, mac))
                 w.taken.append(number)
-        _insert_many(cursor, f"INSERT INTO {tables.orders} (petition_id, number, year, serial) "
-                     f"VALUES ({p}, {p}, {p}, {p})", rows)
+            key = members[-1].key
+            counters.append((counter_mac(key, scope, last) if key is not None else None, scope))
+        _insert_many(cursor, f"INSERT INTO {tables.orders} (petition_id, number, year, serial, "
+                     f"mac) VALUES ({p}, {p}, {p}, {p}, {p})", rows)
+        _insert_many(cursor, f"UPDATE {tables.counters} SET mac = {p} WHERE scope = {p}",
+                     counters)
 
 
 class CallerWrite(BatchedWrite):
@@ -315,7 +486,7 @@ def side_tables(service: Any) -> SideTables:
     found: SideTables | None = service.__dict__.get("_side_tables")
     if found is None:
         found = SideTables(service.recorder.datastore,
-                           postgres=is_postgres(service.url))
+                           postgres=is_postgres(service.url), url=service.url)
         service.__dict__["_side_tables"] = found
     return found
 
@@ -416,7 +587,9 @@ def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
     year, prefix = local_year(occurred_at), office_prefix()
     callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
     numbered: list[str] = []
-    writes = [tables.number_writer(str(petition_id), year, prefix, numbered)]
+    writes = [tables.number_writer(str(petition_id), year, prefix, numbered,
+                                   key=side_key(privacy.keyring.master),
+                                   indexed=bool(callers))]
     if callers:
         writes.append(tables.caller_writer(callers, petitioner.id, str(petition_id)))
 
@@ -540,7 +713,12 @@ def reindex(store: Any, privacy: Any, *, callers_afresh: bool = False) -> tuple[
             break
         start = notifications[-1].id
         for n in notifications:
-            event = store.mapper.to_domain_event(n)
+            if not n.topic.endswith("Petition.Filed"):
+                continue
+            try:
+                event = store.mapper.to_domain_event(n)
+            except Exception:  # a damaged event: audit verify names it; the rest goes on
+                continue
             if not isinstance(event, Petition.Filed):
                 continue
             pid = str(event.originator_id)
@@ -555,6 +733,9 @@ def reindex(store: Any, privacy: Any, *, callers_afresh: bool = False) -> tuple[
             callers = caller_entries(privacy, phone or "", id_number or "")
             if callers:
                 tables.add_callers(callers, sealed.id, pid)
+                # The number now says its caller is indexed (a deletion is seen).
+                key = side_key(privacy.keyring.master)
+                tables.authenticate(pid, key, indexed=True, only_if=key)
                 indexed += 1
     _numbers(store).clear()
     return numbered, indexed

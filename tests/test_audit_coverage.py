@@ -1,9 +1,11 @@
 """Every stored byte is covered by ``audit verify``, without a seal (issue 13, point 2).
 
 A hypothesis test picks a table (events, chain heads, snapshots, petitioner
-keys), a row and a byte, flips it in a real SQLite file, and asserts that
-``audit verify`` reports it — for an event, at that petition and version,
-whether it is the first, a middle or the newest event of its chain.
+keys, work-order numbers and counters, caller index), a row, a column and a
+byte, flips it in a real SQLite file, and asserts that ``audit verify``
+reports it — for an event, at that petition and version, whether it is the
+first, a middle or the newest event of its chain; for a side table, at that
+table and row.
 """
 
 from __future__ import annotations
@@ -27,13 +29,18 @@ from petitions.privacy import MASTER_KEY_ENV, new_master_key_text
 from tests.audit_support import build, execute, row, rows
 from tests.fixtures import fresh_backend_url
 
-#: table → (key columns, the column whose bytes are flipped)
+#: table → (key columns, the columns whose bytes may be flipped)
 TABLES = {
-    "stored_events": (("originator_id", "originator_version"), "state"),
-    "chain_heads": (("originator_id",), "hash"),
-    "stored_snapshots": (("originator_id", "originator_version"), "state"),
-    "petitioner_keys": (("key_id",), "wrapped"),
+    "stored_events": (("originator_id", "originator_version"), ("state",)),
+    "chain_heads": (("originator_id",), ("hash",)),
+    "stored_snapshots": (("originator_id", "originator_version"), ("state",)),
+    "petitioner_keys": (("key_id",), ("wrapped",)),
+    "work_orders": (("petition_id",), ("petition_id", "number", "year", "serial", "mac")),
+    "work_order_counters": (("scope",), ("scope", "last", "mac")),
+    "caller_index": (("digest", "petition_id"),
+                     ("digest", "kind", "petitioner_id", "petition_id")),
 }
+SIDE_TABLES = ("work_orders", "work_order_counters", "caller_index")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +49,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = folder / "store.sqlite"
     with PetitionService.open(str(path), snapshot_interval=4) as svc:
         build(svc, 3)
-        assert verify_store(svc).ok
+        report = verify_store(svc)
+        assert report.ok and report.side_tables is not None
+        assert report.side_tables["authenticated"] == 4  # every side-table row can tell
+        assert report.side_tables["callers_derived"] == 3
     yield path
 
 
@@ -55,19 +65,25 @@ def _copy(source: Path, target: Path) -> Path:
 
 
 def _flip(path: Path, table: str, index: int, offset: int, mask: int,
-          ) -> tuple[tuple[object, ...], bytes]:
-    keys, column = TABLES[table]
+          pick: int = 0) -> tuple[tuple[object, ...], bytes]:
+    keys, columns = TABLES[table]
+    column = columns[pick % len(columns)]
     db = sqlite3.connect(path)
     try:
         found = db.execute(f"SELECT {', '.join(keys)}, {column} FROM {table} "
                            f"WHERE {column} IS NOT NULL ORDER BY {', '.join(keys)}").fetchall()
         key_values, value = found[index % len(found)][:-1], found[index % len(found)][-1]
+        if isinstance(value, int):  # a year, serial or counter: another number
+            value = str(value + 1 + mask)
         data = bytearray(value.encode() if isinstance(value, str) else value)
         at = offset % len(data)
-        if isinstance(value, str):  # a hash: another hex digit
-            digits = "0123456789abcdef"
+        digits = "0123456789abcdef"
+        if isinstance(value, str) and chr(data[at]) in digits:  # another (hex) digit
             data[at] = ord(digits[(digits.index(chr(data[at])) + 1 + mask % 15) % 16])
             new: object = data.decode()
+        elif isinstance(value, str):  # another printable character
+            data[at] = 32 + (data[at] - 32 + 1 + mask % 94) % 95
+            new = data.decode()
         else:
             data[at] ^= mask
             new = bytes(data)
@@ -79,19 +95,25 @@ def _flip(path: Path, table: str, index: int, offset: int, mask: int,
     return key_values, bytes(data)
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=70, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(table=st.sampled_from(sorted(TABLES)), index=st.integers(0, 10_000),
-       offset=st.integers(0, 10_000), mask=st.integers(1, 255))
+       offset=st.integers(0, 10_000), mask=st.integers(1, 255), pick=st.integers(0, 4))
 def test_a_flipped_byte_anywhere_is_detected_and_located(
         built: Path, tmp_path: Path, table: str, index: int, offset: int,
-        mask: int) -> None:
+        mask: int, pick: int) -> None:
     path = _copy(built, tmp_path / "flipped.sqlite")
-    key_values, _ = _flip(path, table, index, offset, mask)
+    key_values, new = _flip(path, table, index, offset, mask, pick)
     with PetitionService.open(str(path), snapshot_interval=4) as svc:
         report = verify_store(svc)
     assert not report.ok, (table, key_values)
-    if table in ("stored_events", "chain_heads", "stored_snapshots"):
+    if table in SIDE_TABLES:
+        # Located at the row: its key (before or after the flip) is named.
+        names = {str(v) for v in key_values} | {new.decode(errors="replace")}
+        rows = [p.row or "" for p in report.problems if p.table is not None]
+        assert any(any(n[:16] in r for n in names) for r in rows), (
+            table, key_values, new, report.problems)
+    elif table in ("stored_events", "chain_heads", "stored_snapshots"):
         pid = str(UUID(str(key_values[0])))
         located = [(p.petition_id, p.version) for p in report.problems]
         if table == "chain_heads":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,10 +46,16 @@ class Problem:
     petition_id: str | None = None
     version: int | None = None
     position: int | None = None
+    #: For a row of a side table (``work_orders``, ``work_order_counters``,
+    #: ``caller_index``): the table and the row's key.
+    table: str | None = None
+    row: str | None = None
 
     def __str__(self) -> str:
         where = []
-        if self.petition_id is not None:
+        if self.table is not None:  # the row's key names the petition, if any
+            where.append(f"{self.table} [{self.row}]")
+        elif self.petition_id is not None:
             where.append(f"petition {self.petition_id}")
         if self.version is not None:
             where.append(f"version {self.version}")
@@ -81,6 +88,9 @@ class Report:
     #: Stored events written by older releases that hold personal data in
     #: clear (a location's ``address``): not tampering, but beyond erasure.
     legacy_clear_text: tuple[LegacyClearText, ...] = ()
+    #: What the side tables' check covered (:mod:`petitions.audit.sidecheck`);
+    #: None when they were not read (a backend other than SQLite/PostgreSQL).
+    side_tables: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -111,6 +121,7 @@ class Report:
             "keys": self.keys,
             "views": self.views,
             "legacy_clear_text": [attrs.asdict(f) for f in self.legacy_clear_text],
+            "side_tables": self.side_tables,
         }
 
 
@@ -127,14 +138,17 @@ class LegacyClearText:
 
 #: Marks of a value that older releases stored in clear, in a stored event's bytes.
 _LEGACY_MARK = b'"address"'
+#: A location holding a non-empty address (strings may hold braces and escapes).
+_LOCATION_ADDRESS = re.compile(
+    rb'"attrs:Location","_data_":\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*?"address":"[^"]')
 
 
 def legacy_clear_text(position: int, oid: str, version: int,
                       state: bytes) -> list[LegacyClearText]:
     """The clear-text personal fields of one stored event (JSON bytes): a
     non-empty ``address`` in a location (events before the address was sealed)."""
-    if _LEGACY_MARK not in state:
-        return []
+    if _LEGACY_MARK not in state or not _LOCATION_ADDRESS.search(state):
+        return []  # (the petitioner's sealed "address" is not one)
     import json
 
     try:
@@ -195,12 +209,13 @@ class ChainVerifier:
         self._sealed_events = 0
 
     def problem(self, kind: str, message: str, oid: str | None = None,
-                version: int | None = None, position: int | None = None) -> None:
+                version: int | None = None, position: int | None = None, *,
+                table: str | None = None, row: str | None = None) -> None:
         self.problem_count += 1
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Problem(kind, message,
                                          _uuid_text(oid) if oid is not None else None,
-                                         version, position))
+                                         version, position, table, row))
 
     def feed(self, position: int, oid: str, version: int, topic: str, state: bytes) -> str:
         """Check one stored event (``oid``: 32 lowercase hex digits); return its hash."""
@@ -474,17 +489,31 @@ def verify_store(app: EventLog, *, seal: Seal | None = None,
     feed = verifier.feed
     table = HeadsTable(app.recorder) if HeadsTable.supported(app.recorder) else None
     recorded: list[dict[str, tuple[int, str]] | None] = []
+    from petitions.audit.sidecheck import FILED_TOPIC, SideRows, check_side_tables, filing_of
+    from petitions.sidetables import SideTables, configured_master
+
+    recorder: Any = app.recorder
+    sides = (SideTables(recorder.datastore, postgres=is_postgres_recorder(recorder))
+             if is_sqlite_recorder(recorder) or is_postgres_recorder(recorder) else None)
+    side_rows: list[SideRows] = []
 
     def read_heads(cursor: Any) -> None:
         if table is not None:
             recorded.append(table.read(cursor))
+        if sides is not None:  # in the events' read transaction: the same snapshot
+            side_rows.append(SideRows.read(sides, cursor))
 
     legacy: list[LegacyClearText] = []
+    filings: dict[str, Any] = {}
     for record in stored_records(app, read_heads):
         feed(*record)
-        position, oid, version, _topic, state = record
+        position, oid, version, topic, state = record
         if _LEGACY_MARK in state:
             legacy += legacy_clear_text(position, oid, version, state)
+        if topic == FILED_TOPIC and version == 1:
+            filing = filing_of(state)
+            if filing is not None:
+                filings[oid] = filing
     checked = check_snapshots(app, verifier) if snapshots else 0
     for stored in stored_snapshots(app):  # a snapshot of such an event holds it too
         state = bytes(stored.state)
@@ -493,6 +522,16 @@ def verify_store(app: EventLog, *, seal: Seal | None = None,
                                            stored.originator_version, state):
                 legacy.append(attrs.evolve(found, field="snapshot " + found.field))
     keys = check_keys(app, verifier)
+    side_summary: dict[str, Any] | None = None
+    if side_rows:
+        def report_side(kind: str, message: str, pid: str | None, where: str,
+                        row: str) -> None:
+            verifier.problem(kind, message, pid, table=where, row=row)
+
+        side_summary = check_side_tables(
+            side_rows[0], filings, set(verifier.heads), report_side,
+            master=configured_master(getattr(app, "url", None)),
+            privacy=getattr(app, "privacy", None))
     views_position: int | None = None
     if views:
         from petitions.audit.views_check import MAX_DIFFERENCES, compare_views
@@ -505,7 +544,7 @@ def verify_store(app: EventLog, *, seal: Seal | None = None,
                              "rows differ from a rebuild")
     report = verifier.finish(heads=recorded[0] if recorded else None)
     return attrs.evolve(report, snapshots=checked, keys=keys, views=views_position,
-                        legacy_clear_text=tuple(legacy))
+                        legacy_clear_text=tuple(legacy), side_tables=side_summary)
 
 
 def check_keys(app: EventLog, verifier: ChainVerifier) -> int | None:
@@ -541,14 +580,20 @@ def check_keys(app: EventLog, verifier: ChainVerifier) -> int | None:
     table.create()
     rows = table.all_rows()
     bad = []
+    opened_keys = []
     for row in rows:
         if row.erased_at is None and row.wrapped is None:
             bad.append((row, "a live key row holds no key"))
-        elif row.wrapped is not None and master.unwrap(row.wrapped, row.key_id,
-                                                       row.petitioner_id) is None:
-            bad.append((row, "the wrapped key does not open for this key id and "
-                             "petitioner (the row was altered, or wrapped under "
-                             f"master key {row.master})"))
+        elif row.wrapped is not None:
+            clear = master.unwrap(row.wrapped, row.key_id, row.petitioner_id)
+            if clear is None:
+                bad.append((row, "the wrapped key does not open for this key id and "
+                                 "petitioner (the row was altered, or wrapped under "
+                                 f"master key {row.master})"))
+            else:
+                opened_keys.append((row, clear))
+    # The caller index's check opens every petitioner's data: with these keys.
+    privacy.keyring.adopt(master, opened_keys)
     opened = len([r for r in rows if r.wrapped is not None]) - len(
         [b for b in bad if b[0].wrapped is not None])
     if bad and rows and opened == 0 and len(bad) > 1:

@@ -9,8 +9,8 @@ the same way and matches digests; the database holds no number in clear, and
 without the master key a digest cannot be tested against guesses.
 
 Erasing a petitioner removes their entries (:meth:`Privacy.erase`).  Rotating
-the master key changes ``k``: entries made before a rotation are no longer
-found (re-filing or a re-index is needed; see docs/privacy.md).
+the master key changes ``k``: :meth:`Privacy.rotate` makes every entry again
+under the new key (``db reindex --callers-afresh`` does the same by hand).
 """
 
 from __future__ import annotations

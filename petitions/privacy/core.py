@@ -123,6 +123,10 @@ class Privacy:
         url = store.url
         self.keyring = Keyring(KeyTable(datastore, postgres=is_postgres(url)),
                                lambda: load_master_key(url))
+        # The work-order rows are authenticated under the master key in use.
+        from petitions.sidetables import side_tables
+
+        side_tables(store).master_source = self.keyring.loaded_master
 
     # ------------------------------------------------------------ sealing
     def seal_petitioner(self, petitioner: Petitioner) -> Petitioner:
@@ -180,6 +184,11 @@ class Privacy:
         """The clear text of one sealed field (None when erased or sealed); for
         internal indexes (the caller index), never shown."""
         return self._open(field, value)[0]
+
+    def open_checked(self, field: str, value: str) -> tuple[str | None, str | None]:
+        """The clear text of one sealed field and why it is None (``"erased"``,
+        ``"sealed"``); for checking the caller index (``audit verify``)."""
+        return self._open(field, value)
 
     def _open(self, field: str, value: str) -> tuple[str | None, str | None]:
         """(clear value or None, why not: ``"erased"``, ``"sealed"`` — the key is
@@ -364,7 +373,16 @@ class Privacy:
     def rotate(self, actor: Actor, new_master: MasterKey) -> int:
         """Re-wrap every live data key under ``new_master`` (then configure it)."""
         self.policy.check(actor, "keys")
-        return self.keyring.rotate(new_master)
+        old = self.keyring.master
+        count = self.keyring.rotate(new_master)
+        # The side tables' keys derive from the master key: the work-order rows
+        # authenticated under the old one are authenticated under the new one,
+        # and the caller index is made again (its digests were keyed by the old).
+        from petitions.sidetables import reindex, side_key, side_tables
+
+        side_tables(self.store).reauthenticate(side_key(old), side_key(new_master))
+        reindex(self.store, self, callers_afresh=True)
+        return count
 
     def export_keys(self, actor: Actor, path: str | Path, target: MasterKey) -> int:
         """Write every data key, re-wrapped under ``target`` (the master key of

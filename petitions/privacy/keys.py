@@ -430,6 +430,10 @@ class Keyring:
                 self._master = self._master_loader()
             return self._master
 
+    def loaded_master(self) -> MasterKey | None:
+        """The master key if it was loaded already (never loads or creates one)."""
+        return self._master
+
     def _ready(self) -> None:
         if not self._created:
             self.table.create()
@@ -519,7 +523,29 @@ class Keyring:
             if key_id in self._by_id:
                 return self._by_id[key_id]
             self._ready()
-            row = self.table.by_id(key_id)
+            return self._opened(key_id, self.table.by_id(key_id))
+
+    def preload(self) -> None:
+        """Read every key row at once (one query), for opening many petitioners'
+        data in a row (``audit verify``'s check of the caller index)."""
+        with self._lock:
+            self._ready()
+            for row in self.table.all_rows():
+                if row.key_id not in self._by_id:
+                    self._opened(row.key_id, row)
+
+    def adopt(self, master: MasterKey, opened: list[tuple[KeyRow, bytes]]) -> None:
+        """Cache keys already unwrapped under ``master`` (``audit verify``
+        opened every row), if it is the master key in use here."""
+        with self._lock:
+            if self.master.fingerprint != master.fingerprint:
+                return
+            for row, clear in opened:
+                if row.key_id not in self._by_id:
+                    self._by_id[row.key_id] = AESGCM(clear)
+
+    def _opened(self, key_id: str, row: KeyRow | None) -> AESGCM | None:
+        with self._lock:
             aead: AESGCM | None = None
             if row is None:
                 self._erased[key_id] = False  # not in this store's key table
