@@ -55,6 +55,16 @@ def test_a_batch_takes_consecutive_numbers_in_file_order_and_the_next_filing_fol
     # Each petition's caller index rows were written (batched) for its own phone.
     for n in (0, 4, 6):
         assert service.caller_petitions(phone=f"1390000{n:04d}") == [petition_id_for(key(n))]
+    # The batched rows are authenticated like single filings' rows: audit
+    # verify checks every number, the counter and the caller index.
+    from petitions.audit import verify_store
+
+    report = verify_store(service)
+    assert report.ok, report.problems
+    assert report.side_tables is not None
+    assert report.side_tables["work_orders"] == 8
+    assert report.side_tables["authenticated"] == 9  # 8 numbers and the year's counter
+    assert report.side_tables["not_checkable"] == []
 
 
 def test_a_file_larger_than_kept_is_read_again_and_filed_once(
