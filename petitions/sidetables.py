@@ -27,8 +27,6 @@ can be derived, reported as unauthenticated.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -94,14 +92,18 @@ def order_mac(key: bytes, petition_id: str, number: str, year: int, serial: int,
               indexed: bool) -> str:
     """The authentication code of a work-order row (``indexed``: the filing
     wrote the caller-index entries of its petitioner in the same transaction)."""
+    import hmac  # only when a row is written or checked: reading a petition needs none
+
     text = f"petitions/work-order/v1\n{petition_id}\n{number}\n{year}\n{serial}\n{int(indexed)}"
-    return hmac.digest(key, text.encode(), hashlib.sha256).hex()
+    return hmac.digest(key, text.encode(), "sha256").hex()
 
 
 def counter_mac(key: bytes, scope: str, last: int) -> str:
     """The authentication code of a counter row."""
+    import hmac
+
     text = f"petitions/work-order-counter/v1\n{scope}\n{last}"
-    return hmac.digest(key, text.encode(), hashlib.sha256).hex()
+    return hmac.digest(key, text.encode(), "sha256").hex()
 
 
 def configured_master(url: str | None) -> Any:
