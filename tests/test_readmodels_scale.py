@@ -286,3 +286,45 @@ def test_list_text_shows_a_capped_count(tmp_path: Any, monkeypatch: pytest.Monke
     assert "共 2+ 件，显示 1 件" in zh
     # Without text the count is exact (counters), however large.
     assert "1 of 3 shown" in cli("list", "--street", "寸滩街道", "--limit", "1").stdout
+
+
+def test_an_event_that_parses_but_has_the_wrong_types_is_kept_aside(
+        service: PetitionService) -> None:
+    """A stored event whose bytes still parse but whose fields are not what its
+    class says (forged or damaged: a name made a number, a person a list) is
+    kept aside like an unreadable one, naming petition, version and position;
+    the queues, counts and caseloads of every other petition keep working."""
+    import json
+
+    from petitions.persistence import is_postgres_recorder
+
+    bad, good = file(service, title="坏的"), file(service, title="好的")
+    from tests.test_readmodels import WORKER
+
+    for pid in (bad, good):
+        service.accept(pid, actor=WORKER)
+        service.assign(pid, actor=WORKER, unit="寸滩街道", person="张")
+    recorder: Any = service.recorder
+    pg = is_postgres_recorder(recorder)
+    mark, key = ("%s", bad) if pg else ("?", bad.hex)
+    position_column = "notification_id" if pg else "rowid"
+    table = (f'"{recorder.datastore.schema}".{recorder.events_table_name}' if pg
+             else recorder.events_table_name)
+    with recorder.datastore.transaction(commit=True) as c:
+        c.execute(f"SELECT {position_column}, state FROM {table} "
+                  f"WHERE originator_id = {mark} AND topic LIKE {mark}",
+                  (key, "%Petition.Assigned"))
+        row = c.fetchone()
+        position, state = (row[position_column], row["state"]) if isinstance(row, dict) \
+            else (row[0], row[1])
+        data = json.loads(bytes(state))
+        data.update(unit=12345, person=[1, 2])
+        c.execute(f"UPDATE {table} SET state = {mark} "
+                  f"WHERE {position_column} = {mark}",
+                  (json.dumps(data, separators=(",", ":")).encode(), position))
+    cases = {case.id: case for case in service.list_petitions()}
+    assert cases[str(good)].lead_unit == "寸滩街道" and str(bad) in cases
+    [poisoned] = service.read_models.poisoned()
+    assert (str(poisoned.petition_id), poisoned.params["position"]) == (str(bad), position)
+    assert "'unit'" in str(poisoned) or "'person'" in str(poisoned)
+    assert service.read_models.caseload()  # the good petition's assignee is counted

@@ -377,6 +377,51 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: The Python types of event fields annotated as plain text, whole numbers or
+#: yes/no (optionally ``| None``): what a view may be handed for them.
+_SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,), "str | None": (str, type(None)), "int": (int,),
+    "int | None": (int, type(None)), "bool": (bool,), "bool | None": (bool, type(None)),
+}
+_FIELD_TYPES: dict[type, dict[str, tuple[type, ...]]] = {}
+
+
+def _field_types(cls: type[Any]) -> dict[str, tuple[type, ...]]:
+    """``{field: types}`` of ``cls``'s plainly typed fields (cached)."""
+    found = _FIELD_TYPES.get(cls)
+    if found is None:
+        found = {}
+        if dataclasses.is_dataclass(cls):
+            for f in dataclasses.fields(cls):
+                annotation = f.type if isinstance(f.type, str) else getattr(
+                    f.type, "__name__", "")
+                types = _SIMPLE_TYPES.get(annotation)
+                if types is not None:
+                    found[f.name] = types
+        _FIELD_TYPES[cls] = found
+    return found
+
+
+def _typed(cls: type[Any], name: str, value: Any) -> Any:
+    """``value`` if it has the type field ``name`` of ``cls`` declares; else the
+    stored event is not what its class says (damaged or forged bytes that still
+    parse): :class:`NeedsFullDecode`, so that the full reading decides."""
+    types = _field_types(cls).get(name)
+    if types is not None and not isinstance(value, types):
+        raise NeedsFullDecode(name)
+    return value
+
+
+def mistyped_field(event: Any) -> str | None:
+    """The first plainly typed field of a decoded domain event whose value has
+    another type (a stored event that parses but is not what its class says),
+    or ``None``."""
+    for name, types in _field_types(type(event)).items():
+        if not isinstance(getattr(event, name, None), types):
+            return name
+    return None
+
+
 def _attrs_data(value: Any) -> dict[str, Any]:
     """The fields of an attrs value as stored (``{"_type_": "attrs:…", "_data_": {…}}``)."""
     if (type(value) is dict and len(value) == 2 and str(value.get("_type_")).startswith("attrs:")
@@ -514,12 +559,12 @@ class LiteEvent:
         value = self._raw(name)
         if value is _ABSENT:
             raise AttributeError(name)
-        return _plain(value)
+        return _typed(self.cls, name, _plain(value))
 
     def get(self, name: str) -> Any:
         """The field ``name``, or ``None`` when the stored event has none."""
         value = self._raw(name)
-        return None if value is _ABSENT else _plain(value)
+        return None if value is _ABSENT else _typed(self.cls, name, _plain(value))
 
     def iso(self, name: str) -> str:
         """:func:`iso` of the time in field ``name``, without building a

@@ -35,6 +35,7 @@ from petitions.readmodels.projection import (
     NeedsFullDecode,
     StoredRow,
     lite_event,
+    mistyped_field,
     stored_rows,
 )
 from petitions.readmodels.rates import (
@@ -460,6 +461,8 @@ class ReadModels:
                                                       start, full=self._full)
             except IntegrityError:
                 applied = False
+            finally:
+                self._record_deferred_poison()
             if not applied:
                 # Another process applied events first: nothing of ours was
                 # written; carry on from the position it reached.
@@ -512,22 +515,43 @@ class ReadModels:
         """The domain event of a stored row the light reading could not apply
         (eventsourcing's mapper; a damaged one is kept aside, see :meth:`_decode`)."""
         position, oid, version, topic, state = event.row
-        return self._decode(Notification(id=position, originator_id=_uuid(oid),
-                                         originator_version=version, topic=topic, state=state))
+        decoded = self._decode(Notification(id=position, originator_id=_uuid(oid),
+                                            originator_version=version, topic=topic,
+                                            state=state), defer=True)
+        wrong = None if decoded is None else mistyped_field(decoded)
+        if wrong is not None:  # parses, but is not what its class says: damaged
+            from petitions.errors import CorruptEvent
 
-    def _decode(self, notification: Any) -> Any:
+            self._poison(CorruptEvent(_uuid(oid), version, position,
+                                      f"field {wrong!r} has the wrong type"), position,
+                         defer=True)
+            return None
+        return decoded
+
+    def _decode(self, notification: Any, defer: bool = False) -> Any:
         """The domain event of ``notification``; a stored event that cannot be
         read is kept aside (:meth:`poisoned`) and skipped, so that one damaged
-        event does not stop the views of every other petition."""
+        event does not stop the views of every other petition (``defer``:
+        inside the views' write transaction, recorded once it has ended)."""
         from petitions.errors import CorruptEvent
 
         try:
             return self.app.mapper.to_domain_event(notification)
         except CorruptEvent as exc:
-            log.warning("%s", exc)
-            self._poison_table().record(notification.id, str(exc.petition_id), exc.version,
-                                        str(exc.params.get("detail", "")))
+            self._poison(exc, notification.id, defer=defer)
             return None
+
+    def _poison(self, exc: Any, position: int, *, defer: bool) -> None:
+        log.warning("%s", exc)
+        record = (position, str(exc.petition_id), exc.version, str(exc.params.get("detail", "")))
+        if defer:
+            self.__dict__.setdefault("_deferred_poison", []).append(record)
+        else:
+            self._poison_table().record(*record)
+
+    def _record_deferred_poison(self) -> None:
+        for record in self.__dict__.pop("_deferred_poison", []):
+            self._poison_table().record(*record)
 
     def _poison_table(self) -> PoisonTable:
         found: PoisonTable | None = self.__dict__.get("_poison")
