@@ -110,18 +110,9 @@ def configured_master(url: str | None) -> Any:
     """The master key if one is configured for ``url`` (environment, key file,
     or the key file beside a SQLite database), else None; never creates one."""
     from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
-    from petitions.privacy.keys import (
-        MASTER_KEY_ENV,
-        MASTER_KEY_FILE_ENV,
-        key_file_for,
-        load_master_key,
-    )
+    from petitions.privacy.keys import load_master_key, master_key_configured
 
-    if url is None:
-        return None
-    beside = key_file_for(url)
-    if not (os.environ.get(MASTER_KEY_ENV) or os.environ.get(MASTER_KEY_FILE_ENV)
-            or (beside is not None and beside.exists())):
+    if url is None or not master_key_configured(url):
         return None
     try:
         return load_master_key(url)

@@ -623,3 +623,18 @@ def test_cli_privacy_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert json.loads(status.output)["erased_keys"] == 2
     with PetitionService.open(db) as svc:
         assert svc.get(old).petitioner.erased and svc.get(kept).petitioner.erased
+
+
+def test_master_key_configured_reads_and_creates_nothing(tmp_path: Path) -> None:
+    """``audit verify`` and the side-table writers ask whether a key is configured
+    without ever making one (the key file beside the database stays absent)."""
+    from petitions.privacy.keys import master_key_configured
+
+    db = str(tmp_path / "p.sqlite")
+    assert not master_key_configured(db, environ={})
+    assert not (tmp_path / "p.sqlite.key").exists()
+    assert master_key_configured(db, environ={MASTER_KEY_ENV: new_master_key_text()})
+    assert master_key_configured("postgresql://x@h/test", environ={MASTER_KEY_FILE_ENV: "k"})
+    assert not master_key_configured("postgresql://x@h/test", environ={})
+    (tmp_path / "p.sqlite.key").write_text(new_master_key_text(), encoding="ascii")
+    assert master_key_configured(db, environ={})

@@ -554,22 +554,11 @@ def check_keys(app: EventLog, verifier: ChainVerifier) -> int | None:
     ``verifier``.  The number of rows checked, or None when no master key is
     configured (none is ever created here)."""
     from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
-    from petitions.privacy.keys import (
-        MASTER_KEY_ENV,
-        MASTER_KEY_FILE_ENV,
-        key_file_for,
-        load_master_key,
-    )
+    from petitions.privacy.keys import load_master_key, master_key_configured
 
     privacy = getattr(app, "privacy", None)
     url = getattr(app, "url", None)
-    if privacy is None or url is None:
-        return None
-    import os
-
-    beside = key_file_for(url)
-    if not (os.environ.get(MASTER_KEY_ENV) or os.environ.get(MASTER_KEY_FILE_ENV)
-            or (beside is not None and beside.exists())):
+    if privacy is None or url is None or not master_key_configured(url):
         return None
     try:
         master = load_master_key(url)

@@ -165,6 +165,17 @@ def path_text(path: str) -> str:
     return root + "/".join(p for p in path.split("/") if p not in ("", ".")) or "."
 
 
+def master_key_configured(url: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a master key is configured for the store at ``url`` (environment,
+    key file, or the key file beside a SQLite database), without reading or
+    creating one: for checks that must never make a key (``audit verify``)."""
+    env = os.environ if environ is None else environ
+    if env.get(MASTER_KEY_ENV) or env.get(MASTER_KEY_FILE_ENV):
+        return True
+    beside = _key_file(url)
+    return beside is not None and os.path.exists(beside)
+
+
 def load_master_key(url: str, environ: Mapping[str, str] | None = None) -> MasterKey:
     """The master key for the store at ``url`` (see the module documentation)."""
     env = os.environ if environ is None else environ
