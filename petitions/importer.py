@@ -264,10 +264,10 @@ def check(svc: Filer, filing: Filing) -> None:
     if at > svc.clock():
         raise InvalidInput("at", "is in the future", kind="future")
     Petition.check_filing(wf, actor=kw["actor"], occurred_at=at, petitioner=kw["petitioner"],
-                  channel=kw["channel"], category=kw["category"], title=kw["title"],
-                  description=kw["description"], location=kw["location"],
-                  matter_type=kw["matter_type"], idempotency_key=kw["idempotency_key"],
-                  source=kw["source"])
+                          channel=kw["channel"], category=kw["category"], title=kw["title"],
+                          description=kw["description"], location=kw["location"],
+                          matter_type=kw["matter_type"],
+                          idempotency_key=kw["idempotency_key"], source=kw["source"])
 
 
 #: Encodings an import file may have: any whose line ends are the ASCII byte

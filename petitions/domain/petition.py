@@ -825,35 +825,15 @@ class Petition(Aggregate):
 
     # ---------------------------------------------------------------- create
     @classmethod
-    def file(
-        cls,
-        wf: Workflow,
-        *,
-        actor: Actor,
-        occurred_at: datetime,
-        petitioner: Petitioner,
-        channel: str,
-        category: str,
-        title: str,
-        description: str,
-        location: Location,
-        matter_type: str = "claim",
-        idempotency_key: str | None = None,
-        campaign_id: UUID | None = None,
-        source: str = "",
-        request_type: str | None = None,
-        urgency: str = DEFAULT_URGENCY,
-        anonymous: bool = False,
-    ) -> Petition:
-        """File a new petition under ``wf`` (not yet saved).  ``request_type``:
-        the workflow's default type when ``None``; ``anonymous``: without name,
-        phone, ID number or address, for the types the workflow allows."""
-        found = cls.check_filing(
-            wf, actor=actor, occurred_at=occurred_at, petitioner=petitioner,
-            channel=channel, category=category, title=title, description=description,
-            location=location, matter_type=matter_type, idempotency_key=idempotency_key,
-            campaign_id=campaign_id, source=source, request_type=request_type,
-            urgency=urgency, anonymous=anonymous)
+    def file(cls, wf: Workflow, **details: Any) -> Petition:
+        """File a new petition under ``wf`` (not yet saved).  ``details``: the
+        keyword arguments of :meth:`check_filing` (``actor``, ``occurred_at``,
+        ``petitioner``, ``channel``, ``category``, ``title``, ``description``,
+        ``location``, and optionally ``matter_type``, ``idempotency_key``,
+        ``campaign_id``, ``source``, ``request_type`` — the workflow's default
+        type when ``None`` —, ``urgency``, ``anonymous`` — without name, phone,
+        ID number or address, for the types the workflow allows)."""
+        found = cls.check_filing(wf, **details)
         return cls._create(cls.Filed, id=petition_id_for(found["idempotency_key"]), **found)
 
     @classmethod
