@@ -328,3 +328,38 @@ def test_an_event_that_parses_but_has_the_wrong_types_is_kept_aside(
     assert (str(poisoned.petition_id), poisoned.params["position"]) == (str(bad), position)
     assert "'unit'" in str(poisoned) or "'person'" in str(poisoned)
     assert service.read_models.caseload()  # the good petition's assignee is counted
+
+
+def test_the_cli_keeps_listing_past_an_event_with_the_wrong_types(tmp_path: Any) -> None:
+    """As a caseworker meets it: after someone edited a stored event so that it
+    still parses (a unit made a number), ``list``, ``stats`` and ``caseload``
+    answer (exit 0, no traceback) and say once which event they skipped, and
+    ``audit verify`` locates the edit."""
+    import json
+    import sqlite3
+
+    from tests.test_cli import Cli
+
+    db = str(tmp_path / "cli.sqlite")
+    cli = Cli(db)
+    bad, good = cli.file(), cli.file()
+    for pid in (bad, good):
+        cli("accept", pid)
+        cli("assign", pid, "--unit", "寸滩街道", "--person", "张")
+    with sqlite3.connect(db) as con:
+        rowid, state = con.execute(
+            "SELECT rowid, state FROM stored_events WHERE originator_id = ? AND topic LIKE ?",
+            (bad.replace("-", ""), "%Petition.Assigned")).fetchone()
+        data = json.loads(state)
+        data["unit"] = 12345
+        con.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                    (json.dumps(data, separators=(",", ":")).encode(), rowid))
+    con.close()
+    listed = cli("list", role="supervisor")
+    assert good in listed.stdout and "Traceback" not in listed.output
+    assert bad in listed.stderr and f"position {rowid}" in listed.stderr
+    assert len(listed.stderr.strip().splitlines()) == 1
+    for args in (["stats"], ["caseload"]):
+        assert "Traceback" not in cli(*args, role="supervisor").output
+    report = cli("audit", "verify", role="auditor", json_out=True, code=1)
+    assert bad in report.stdout
