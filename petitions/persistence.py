@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID, uuid4
 
-import attrs
+from workflows.records import asdict, frozen
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Mapper
@@ -236,7 +236,7 @@ def postgres_conninfo(url: str) -> str:
     return " ".join(parts)
 
 
-@attrs.frozen
+@frozen
 class StoreInfo:
     """What ``petitions db info`` shows: where the store is and what it holds."""
 
@@ -249,7 +249,7 @@ class StoreInfo:
     other_events: int
 
     def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        return asdict(self)
 
 
 def store_info(app: EventLog, url: str | None = None) -> StoreInfo:

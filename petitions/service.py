@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
-import attrs
 from eventsourcing.persistence import IntegrityError, Mapper
 
 from petitions.core import AuditLog, Store, retry_on_conflict, utcnow
@@ -41,6 +40,7 @@ from petitions.privacy.core import Privacy
 from petitions.privacy.render import PetitionerView
 from petitions.views import EventView, PetitionView, RelatedCase
 from workflows import Label, Registry, Workflow
+from workflows.records import evolve
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -202,8 +202,8 @@ class PetitionService:
         shown = self._petitioner_view(petition, viewer, unit, reveal)
         view = PetitionView.of(petition, wf, shown, now=at or self.clock())
         if related is None:
-            return attrs.evolve(view, number=self.number_of(petition.id))
-        return attrs.evolve(view, number=self.number_of(petition.id), related=related)
+            return evolve(view, number=self.number_of(petition.id))
+        return evolve(view, number=self.number_of(petition.id), related=related)
 
     def _result(self, petition: Petition, wf: Workflow, actor: Actor) -> PetitionView:
         """What a command returns: the petition as it now stands, its petitioner
@@ -218,7 +218,7 @@ class PetitionService:
                                   viewer=actor)
 
         view = PetitionView.of(petition, wf, render, now=self.clock())
-        return attrs.evolve(view, number=self.number_of(petition.id))
+        return evolve(view, number=self.number_of(petition.id))
 
     def _petitioner_view(self, petition: Petition, viewer: Actor | None, unit: str | None,
                          reveal: bool) -> PetitionerView:
@@ -696,11 +696,11 @@ class PetitionService:
         """``assign``/``transfer`` with a register loaded: units given by code or
         exact name become the unit's Chinese name (unknown ones are refused)."""
         if isinstance(command, commands.Assign):
-            return attrs.evolve(command, unit=self.unit_name(command.unit),
+            return evolve(command, unit=self.unit_name(command.unit),
                                 co_units=tuple(self.unit_name(u, "co_units")
                                                for u in command.co_units))
         if isinstance(command, commands.Transfer):
-            return attrs.evolve(command, unit=self.unit_name(command.unit))
+            return evolve(command, unit=self.unit_name(command.unit))
         return command
 
     # ---------------------------------------------- work orders and callers

@@ -12,14 +12,13 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 
-import attrs
-
 from petitions.errors import InvalidInput
 from workflows import tomlcache
 from workflows.model import Label
+from workflows.records import frozen
 
 
-@attrs.frozen
+@frozen
 class Term:
     """A code with its label in Chinese and English: a category, channel or
     matter type here, and every value a command's choice may take
@@ -41,7 +40,7 @@ class Term:
         return self.label.in_lang(lang)
 
 
-@attrs.frozen
+@frozen
 class Taxonomy:
     categories: Mapping[str, Term]
     channels: Mapping[str, Term]

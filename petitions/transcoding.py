@@ -22,8 +22,9 @@ from types import ModuleType
 from typing import Any, ClassVar
 from uuid import UUID
 
-import attrs
 from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from workflows.records import fields_of
 
 #: How one field's plain value becomes the field's value.
 Structure = Callable[[Any], Any]
@@ -52,7 +53,7 @@ def _structure_for(tp: Any) -> Structure:
     """How to make a value of type ``tp`` from its plain form."""
     if tp in _SCALARS:
         return _SCALARS[tp]
-    if isinstance(tp, type) and attrs.has(tp):
+    if isinstance(tp, type) and fields_of(tp) is not None:
         return _Structurer.of(tp)
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (tuple, list, frozenset, set) and args:
@@ -91,7 +92,7 @@ class _Structurer:
         if self.fields is None:  # the field types are resolved on first use
             hints = typing.get_type_hints(self.cls)
             self.fields = [(f.name, f.alias or f.name, _structure_for(hints.get(f.name, Any)))
-                           for f in attrs.fields(self.cls) if f.init]
+                           for f in fields_of(self.cls) or () if f.init]
         kwargs = {alias: make(data[name]) for name, alias, make in self.fields
                   if name in data}
         return self.cls(**kwargs)
@@ -101,7 +102,7 @@ class AttrsTranscoding(Transcoding):
     """Transcode instances of one attrs class as a dict of its fields."""
 
     def __init__(self, cls: type[Any]) -> None:
-        if not attrs.has(cls):
+        if fields_of(cls) is None:
             raise TypeError(f"{cls!r} is not an attrs class")
         self.type = cls
         self.name = f"attrs:{cls.__name__}"
@@ -134,8 +135,9 @@ def _plain(value: Any) -> Any:
         return value
     names = _FIELD_NAMES.get(cls)
     if names is None:
-        if attrs.has(cls):
-            names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
+        found = fields_of(cls)
+        if found is not None:
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in found)
         elif isinstance(value, (tuple, list, set, frozenset)):
             items = [_plain(v) for v in value]
             try:  # the collection's own type, as attrs.asdict keeps it
@@ -158,8 +160,8 @@ def attrs_classes(modules: Iterable[ModuleType]) -> list[type[Any]]:
     found: list[type[Any]] = []
     for module in modules:
         for value in vars(module).values():
-            if (isinstance(value, type) and attrs.has(value)
-                    and value.__module__ == module.__name__):
+            if (isinstance(value, type) and value.__module__ == module.__name__
+                    and fields_of(value) is not None):
                 found.append(value)
     return found
 
@@ -172,8 +174,9 @@ def register_values(transcoder: JSONTranscoder, modules: Iterable[ModuleType]) -
 
 def to_plain(value: Any) -> Any:
     """A JSON-ready form of a value: attrs → dict, UUID → str, datetime → ISO."""
-    if attrs.has(type(value)):
-        return {k: to_plain(v) for k, v in attrs.asdict(value, recurse=False).items()}
+    found = fields_of(type(value))
+    if found is not None:
+        return {f.name: to_plain(getattr(value, f.name)) for f in found}
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import attrs
-
 from petitions.deadlines.states import is_provisional
 from petitions.domain.petition import Petition
 from petitions.domain.values import (
@@ -27,6 +25,7 @@ from petitions.privacy.render import PetitionerView
 from petitions.timefmt import due_date
 from petitions.transcoding import to_plain
 from workflows import Label, Workflow
+from workflows.records import field, fields, frozen
 
 _BASE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic",
@@ -34,7 +33,7 @@ _BASE_FIELDS = frozenset(
 )
 
 
-@attrs.frozen
+@frozen
 class RelatedCase:
     """Another open case of the same caller."""
 
@@ -46,7 +45,7 @@ class RelatedCase:
     stage_label: Label | None = None
 
 
-@attrs.frozen(eq=False)
+@frozen(eq=False)
 class PetitionView:
     """A petition as it stands (or stood, at a given version).
 
@@ -69,7 +68,7 @@ class PetitionView:
     matter_type: str
     #: The petitioner as the viewer may see them (masked, erased or hidden):
     #: see :attr:`petitioner`.  A command's view holds how to render them.
-    _petitioner: PetitionerView | Callable[[], PetitionerView] = attrs.field(
+    _petitioner: PetitionerView | Callable[[], PetitionerView] = field(
         alias="petitioner", repr=False)
     location: Location
     lead_unit: str | None
@@ -179,14 +178,14 @@ class PetitionView:
     def __getstate__(self) -> dict[str, Any]:
         # Pickled (e.g. to another process) with the petitioner rendered.
         self.petitioner  # noqa: B018 - renders and keeps them
-        return {a.name: getattr(self, a.name) for a in attrs.fields(PetitionView)}
+        return {a.name: getattr(self, a.name) for a in fields(PetitionView)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             object.__setattr__(self, name, value)
 
     def _compared(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, a.name) for a in attrs.fields(PetitionView)
+        return tuple(getattr(self, a.name) for a in fields(PetitionView)
                      if a.name not in ("_petitioner", "state_at"))
 
     @classmethod
@@ -281,7 +280,7 @@ class PetitionView:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: UUIDs as text, times as ISO 8601 (UTC)."""
         out: dict[str, Any] = {}
-        for a in attrs.fields(PetitionView):
+        for a in fields(PetitionView):
             if a.name == "_petitioner":
                 out["petitioner"] = self.petitioner.to_dict()
             elif a.name == "state_at":
@@ -295,7 +294,7 @@ class PetitionView:
         return out
 
 
-@attrs.frozen
+@frozen
 class EventView:
     """One event of a petition's history, in plain terms.
 

@@ -15,8 +15,6 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from workflows import tomlcache
 from workflows.model import (
     Label,
@@ -29,6 +27,7 @@ from workflows.model import (
     TimeLimit,
     Workflow,
 )
+from workflows.records import frozen
 from workflows.vocabulary import (
     DEFAULT_REQUEST_TYPE,
     FACTS,
@@ -46,7 +45,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-@attrs.frozen
+@frozen
 class Problem:
     """One thing wrong with a definition, located by file and key."""
 

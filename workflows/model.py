@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import attrs
-
+from workflows.records import field, frozen
 from workflows.vocabulary import STAY
 
 
-@attrs.frozen
+@frozen
 class Label:
     """A text shown to people, in Chinese and English."""
 
@@ -27,7 +26,7 @@ class Label:
         return self.en if lang.startswith("en") else self.zh
 
 
-@attrs.frozen
+@frozen
 class TimeLimit:
     """How long a stage may take, counted from a named command."""
 
@@ -38,7 +37,7 @@ class TimeLimit:
     escalate_on_breach: bool = False
 
 
-@attrs.frozen
+@frozen
 class PlanStep:
     """One step of an ordered plan, e.g. 组织宣传 in the six-step method."""
 
@@ -46,7 +45,7 @@ class PlanStep:
     label: Label
 
 
-@attrs.frozen
+@frozen
 class Plan:
     """An ordered list of steps that must be completed one after another."""
 
@@ -58,7 +57,7 @@ class Plan:
         return tuple(step.code for step in self.steps)
 
 
-@attrs.frozen
+@frozen
 class Stage:
     """A stage of the workflow and the commands that may be issued in it."""
 
@@ -70,7 +69,7 @@ class Stage:
     limit: TimeLimit | None = None
 
 
-@attrs.frozen
+@frozen
 class ReviewRule:
     """Review (复查) and re-review (复核) of a written reply (信访工作条例 2022).
 
@@ -93,7 +92,7 @@ class ReviewRule:
     reviewer_above_lead_unit: bool = False
 
 
-@attrs.frozen
+@frozen
 class SignFor:
     """Sign-for (签收) and return (退单) of a dispatched order (``[sign_for]``).
 
@@ -112,7 +111,7 @@ class SignFor:
     return_limit: int = 2
     #: Limits of a petition's urgency that replace the ones above
     #: (``[sign_for.urgency.<urgency>]``: urgency → limit name → limit).
-    urgency_limits: Mapping[str, Mapping[str, TimeLimit]] = attrs.field(factory=dict)
+    urgency_limits: Mapping[str, Mapping[str, TimeLimit]] = field(factory=dict)
     #: A transfer (转办/改派) to another unit is a new dispatch: the new unit
     #: signs for it, contacts and may return it anew, its limits counted from
     #: the transfer.  ``False``: the transfer keeps the dispatch's state.
@@ -127,7 +126,7 @@ class SignFor:
         return found if found is not None else getattr(self, name)
 
 
-@attrs.frozen
+@frozen
 class Rating:
     """One point of the satisfaction scale."""
 
@@ -136,7 +135,7 @@ class Rating:
     satisfied: bool
 
 
-@attrs.frozen
+@frozen
 class Workflow:
     """A validated workflow definition, identified by name, version and hash."""
 
@@ -173,15 +172,15 @@ class Workflow:
     sign_for: SignFor | None = None
     #: supervision levels (督办: yellow, red card …), in order, with their
     #: labels (``[escalation.levels]``); empty: ``escalate`` takes no level
-    escalation_levels: Mapping[str, Label] = attrs.field(factory=dict)
+    escalation_levels: Mapping[str, Label] = field(factory=dict)
     #: Request types and urgency (``[types]``, ``[urgency]``): the type a
     #: petition filed without one has; the time limits that replace a stage's
     #: own for a type or an urgency (type or urgency → stage → limit); the
     #: types that may be filed anonymously; the types that may be answered at
     #: once and closed (即时办结, ``answer_now``).
     default_type: str = "complaint"
-    type_limits: Mapping[str, Mapping[str, TimeLimit]] = attrs.field(factory=dict)
-    urgency_limits: Mapping[str, Mapping[str, TimeLimit]] = attrs.field(factory=dict)
+    type_limits: Mapping[str, Mapping[str, TimeLimit]] = field(factory=dict)
+    urgency_limits: Mapping[str, Mapping[str, TimeLimit]] = field(factory=dict)
     anonymous_types: frozenset[str] = frozenset()
     answer_now_types: frozenset[str] = frozenset()
 

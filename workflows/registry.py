@@ -20,8 +20,6 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import attrs
-
 from workflows.loader import digest, load_text
 
 if TYPE_CHECKING:
@@ -35,14 +33,16 @@ _TOP_KEY = re.compile(r"""^(name|version)[ \t]*=[ \t]*(?:"([^"\\\n]*)"|'([^'\n]*
                       r"[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
 
 
-@attrs.define
 class _Entry:
     """A registered definition: its text until it is first used, then its
     loaded, validated :class:`Workflow`."""
 
-    text: str
-    source_name: str
-    workflow: Workflow | None = None
+    __slots__ = ("source_name", "text", "workflow")
+
+    def __init__(self, text: str, source_name: str, workflow: Workflow | None = None) -> None:
+        self.text = text
+        self.source_name = source_name
+        self.workflow = workflow
 
     def load(self) -> Workflow:
         if self.workflow is None:

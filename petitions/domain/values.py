@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-import attrs
-
 from workflows.model import Label
+from workflows.records import field, frozen
 
 PETITIONER_KINDS = ("resident", "enterprise", "collective")
 MAX_REPRESENTATIVES = 5
@@ -57,7 +56,7 @@ def _tuple(value: object) -> tuple[object, ...]:
     raise TypeError(f"expected a sequence, got {type(value).__name__}")
 
 
-@attrs.frozen
+@frozen
 class Actor:
     """Who issued a command: a person's (or system's) id and the role used."""
 
@@ -68,7 +67,7 @@ class Actor:
         return f"{self.id} ({self.role})"
 
 
-@attrs.frozen
+@frozen
 class Location:
     """Where the appeal is: street or town → community → grid, and ``place``:
     non-personal text naming the spot (a compound, a wharf, a building).
@@ -94,7 +93,7 @@ class Location:
         return data
 
 
-@attrs.frozen
+@frozen
 class Person:
     """A named person with contact details (a representative, a party)."""
 
@@ -103,7 +102,7 @@ class Person:
     id_number: str = ""
 
 
-@attrs.frozen
+@frozen
 class Petitioner:
     """Who raised the appeal: a resident, an enterprise, or a collective.
 
@@ -117,14 +116,14 @@ class Petitioner:
     phone: str = ""
     id_number: str = ""
     address: str = ""
-    representatives: tuple[Person, ...] = attrs.field(default=(), converter=_tuple)
+    representatives: tuple[Person, ...] = field(default=(), converter=_tuple)
     id: str = ""  # assigned on filing when empty
     #: An e-mail address (e.g. from an Open311 request); sealed like the phone.
     #: Petitions filed before it existed load with it empty.
     email: str = ""
 
 
-@attrs.frozen
+@frozen
 class WorkflowRef:
     """The exact workflow definition a petition was filed under."""
 
@@ -133,11 +132,11 @@ class WorkflowRef:
     sha256: str
 
 
-@attrs.frozen
+@frozen
 class MediationSession:
     """One mediation or joint-meeting (联席会议) session."""
 
     held_at: datetime
     place: str
-    participants: tuple[str, ...] = attrs.field(converter=_tuple)
+    participants: tuple[str, ...] = field(converter=_tuple)
     minutes: str = ""

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import attrs
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -34,6 +33,7 @@ from petitions.privacy.render import (
     mask_phone,
 )
 from petitions.privacy.sealing import Sealed, seal, unseal
+from workflows.records import asdict, evolve, frozen
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,7 +48,7 @@ PETITIONER_FIELDS = ("name", "phone", "id_number", "address", "email")
 PERSON_FIELDS = ("name", "phone", "id_number")
 
 
-@attrs.frozen
+@frozen
 class Erasure:
     """What an erasure did."""
 
@@ -64,7 +64,7 @@ class Erasure:
                 "role": self.actor.role, "erased_at": self.erased_at.isoformat()}
 
 
-@attrs.frozen
+@frozen
 class KeyStatus:
     """The key table at a glance (nothing secret)."""
 
@@ -77,10 +77,10 @@ class KeyStatus:
     warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        return asdict(self)
 
 
-@attrs.frozen
+@frozen
 class NewKey:
     """A new petitioner's data key, to be stored with the events of their filing."""
 
@@ -173,7 +173,7 @@ class Privacy:
                    phone=s(f"representatives.{i}.phone", r.phone),
                    id_number=s(f"representatives.{i}.id_number", r.id_number))
             for i, r in enumerate(petitioner.representatives))
-        return attrs.evolve(petitioner, name=s("name", petitioner.name),
+        return evolve(petitioner, name=s("name", petitioner.name),
                             phone=s("phone", petitioner.phone),
                             id_number=s("id_number", petitioner.id_number),
                             address=s("address", petitioner.address),

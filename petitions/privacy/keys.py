@@ -37,7 +37,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -45,6 +44,7 @@ from petitions.logs import get_logger
 from petitions.persistence import describe, is_postgres, retry_schema_change
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
 from petitions.recorders import BatchedWrite
+from workflows.records import evolve, field, frozen
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -87,11 +87,11 @@ def _aead(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
-@attrs.frozen
+@frozen
 class MasterKey:
     """The key that wraps the data keys, and where it came from."""
 
-    key: bytes = attrs.field(repr=False)
+    key: bytes = field(repr=False)
     source: str
 
     @property
@@ -219,7 +219,7 @@ def _default_key_file(path: str) -> MasterKey:
 
 
 # ---------------------------------------------------------------- key table
-@attrs.frozen
+@frozen
 class KeyRow:
     key_id: str
     petitioner_id: str
@@ -636,7 +636,7 @@ class Keyring:
                 if clear is None:
                     raise MasterKeyInvalid(f"key {row.key_id} is not sealed under the "
                                            "configured master key")
-                out.append(attrs.evolve(row, wrapped=target.wrap(clear, row.key_id,
+                out.append(evolve(row, wrapped=target.wrap(clear, row.key_id,
                                                                  row.petitioner_id),
                                         master=target.fingerprint))
             return out

@@ -8,13 +8,12 @@ import os
 from functools import cache
 from typing import Any
 
-import attrs
-
 from petitions.domain.values import Actor
 from petitions.errors import PermissionDenied
 from petitions.logs import get_logger
 from petitions.taxonomy import taxonomy
 from workflows import tomlcache
+from workflows.records import frozen
 from workflows.vocabulary import ROLES
 
 log = get_logger("petitions.privacy")
@@ -23,7 +22,7 @@ log = get_logger("petitions.privacy")
 PRIVACY_COMMANDS = ("reveal", "erase", "retain", "keys")
 
 
-@attrs.frozen
+@frozen
 class PrivacyPolicy:
     grants: dict[str, tuple[str, ...]]
     confidential_matter_types: frozenset[str]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
+from workflows.records import asdict, frozen
 
 #: How an erased or withheld value reads in text output.
 ERASED_TEXT = "〔已删除 erased〕"
@@ -50,7 +50,7 @@ def mask_id_number(value: str) -> str:
     return "*" * len(value)
 
 
-@attrs.frozen
+@frozen
 class PersonView:
     """A representative of a collective, as shown."""
 
@@ -59,10 +59,10 @@ class PersonView:
     id_number: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        return asdict(self)
 
 
-@attrs.frozen
+@frozen
 class PetitionerView:
     """The petitioner of a petition, as the viewer may see them."""
 
@@ -89,7 +89,7 @@ class PetitionerView:
                    hidden=True, email=None)
 
     def to_dict(self) -> dict[str, Any]:
-        out = attrs.asdict(self, recurse=False)
+        out = asdict(self, recurse=False)
         out["representatives"] = [r.to_dict() for r in self.representatives]
         return out
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import base64
 import os
 
-import attrs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from workflows.records import frozen
 
 PREFIX = "enc1"
 NONCE_BYTES = 12
@@ -34,7 +35,7 @@ def b64d(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-@attrs.frozen
+@frozen
 class Sealed:
     """One sealed personal value: which key, the nonce and the ciphertext."""
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import attrs
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from petitions.domain.values import WorkflowRef
@@ -47,6 +46,7 @@ from petitions.readmodels.rates import (
 )
 from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
 from workflows.model import Label
+from workflows.records import asdict, field, frozen
 
 if TYPE_CHECKING:
     from eventsourcing.application import Application
@@ -101,7 +101,7 @@ def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-@attrs.frozen
+@frozen
 class CaseSummary:
     """One row of the case index: what a queue or a search shows."""
 
@@ -148,7 +148,7 @@ class CaseSummary:
     escalations: int = 0
     #: The petitioner's id, name and phone as stored: *sealed* (ciphertext);
     #: never shown as such (``PetitionService.export_cases`` renders them).
-    sealed_petitioner: tuple[str, str, str] | None = attrs.field(default=None, repr=False)
+    sealed_petitioner: tuple[str, str, str] | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, row: Mapping[str, Any], stage_label: Label | None = None,
@@ -177,7 +177,7 @@ class CaseSummary:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out = attrs.asdict(self)
+        out = asdict(self)
         del out["sealed_petitioner"]
         out["filed_at"] = self.filed_at.isoformat()
         out["updated_at"] = self.updated_at.isoformat()
@@ -190,7 +190,7 @@ class CaseSummary:
         return out
 
 
-@attrs.frozen
+@frozen
 class Caseload:
     """How many petitions a person (assignee or mediator) has open and closed."""
 
@@ -199,7 +199,7 @@ class Caseload:
     closed: int
 
 
-@attrs.frozen
+@frozen
 class CampaignTally:
     """A campaign's petitions as the case index counts them (see
     :class:`petitions.campaigns.CampaignProgress` for the campaign itself)."""

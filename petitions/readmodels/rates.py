@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import attrs
+from workflows.records import asdict, evolve, field, frozen
 
 #: The groupings ``stats`` knows: a column of the case index, or a period.
 GROUPINGS = ("street", "community", "grid", "category", "unit", "month", "year")
@@ -66,7 +66,7 @@ def add_level(levels: str | None, level: str) -> str:
 DEFAULT_RANK_WEIGHTS = {"response": 0.30, "resolution": 0.35, "satisfaction": 0.35}
 
 
-@attrs.frozen
+@frozen
 class RateConfig:
     """Weights of each rating, and outcomes whose call-backs do not count."""
 
@@ -75,7 +75,7 @@ class RateConfig:
     #: ``rated`` (as practised) or ``valid``: the satisfaction rate's denominator.
     satisfaction_over: str = "rated"
     #: Weights of the composite score of ``rank``: response, resolution, satisfaction.
-    rank_weights: Mapping[str, float] = attrs.field(
+    rank_weights: Mapping[str, float] = field(
         factory=lambda: dict(DEFAULT_RANK_WEIGHTS))
     #: The response rate's criteria (``[response] counts``), all of which must
     #: hold, and the one that decides when none applies (``fallback``).
@@ -135,7 +135,7 @@ def rate_config() -> RateConfig:
     return load_rate_config(os.environ.get("PETITIONS_RATES") or None)
 
 
-@attrs.frozen
+@frozen
 class RateGroup:
     """The rates of one group (a street, a grid, a month, …)."""
 
@@ -162,7 +162,7 @@ class RateGroup:
     returns: int = 0
     reminders: int = 0
     escalations: int = 0
-    escalation_levels: Mapping[str, int] = attrs.field(factory=dict)
+    escalation_levels: Mapping[str, int] = field(factory=dict)
     #: Call-backs recorded as impossible (the petitioner filed anonymously):
     #: in no rate, reported apart.
     impossible: int = 0
@@ -190,7 +190,7 @@ class RateGroup:
         }
 
 
-@attrs.frozen
+@frozen
 class RankRow:
     """One group's place in a ranking (``petitions rank``)."""
 
@@ -205,11 +205,11 @@ class RankRow:
     #: and escalations by level, and returns (退单).
     reminders: int = 0
     escalations: int = 0
-    escalation_levels: Mapping[str, int] = attrs.field(factory=dict)
+    escalation_levels: Mapping[str, int] = field(factory=dict)
     returns: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        out = attrs.asdict(self)
+        out = asdict(self)
         out["escalation_levels"] = dict(self.escalation_levels)
         return out
 
@@ -246,7 +246,7 @@ def with_impossible(groups: list[RateGroup],
     counts: dict[str, int] = {}
     for group, n in impossible:
         counts[group] = counts.get(group, 0) + n
-    out = [attrs.evolve(g, impossible=counts.pop(g.group, 0)) for g in groups]
+    out = [evolve(g, impossible=counts.pop(g.group, 0)) for g in groups]
     out.extend(RateGroup(group=group, valid=0, contacted=0, resolved=0, ratings={},
                          response_rate=None, resolution_rate=None, satisfaction_rate=None,
                          impossible=n) for group, n in counts.items())

@@ -1,0 +1,339 @@
+"""Frozen value classes that cost nothing to define: ``attrs.frozen``'s
+behaviour without its start-up cost.
+
+``attrs`` writes the methods of each class it decorates as source text and
+compiles it, which costs about half a millisecond a class; a command that
+reads a petition defines some thirty value classes (workflow definitions,
+values carried by events, views, privacy) and imports ``attrs`` itself
+(another ten milliseconds), a third of the start-up of ``petitions show``
+(issue 12, point 6; docs/benchmarks.md).  The classes of the read path are
+decorated with :func:`frozen` from here instead, which makes the same class
+from a few shared functions:
+
+* ``__init__`` (positional or keyword arguments in field order, defaults,
+  factories, converters; a private field ``_x`` is passed as ``x`` unless it
+  names its ``alias``), ``__repr__`` (fields with ``repr=False`` left out),
+  ``__eq__`` and ``__hash__`` (of the fields, between instances of the same
+  class; none with ``eq=False``), slots (and a weak-reference slot),
+  ``__match_args__``, pickling, and assignment refused with
+  ``attrs.exceptions.FrozenInstanceError`` — as ``attrs.frozen`` makes them;
+* a method the class defines itself is kept (``attrs``' ``auto_detect``);
+* ``attrs.fields``, ``attrs.has``, ``attrs.asdict`` and ``attrs.evolve``
+  keep working: the class's ``__attrs_attrs__`` is made (by ``attrs``) when
+  it is first asked for, so ``attrs`` is imported only by code that uses it.
+
+To the type checker :func:`frozen` and :func:`field` *are* ``attrs.frozen``
+and ``attrs.field`` (its attrs plugin types the classes), so only what this
+module implements may be used: no validators, no ``on_setattr``, no
+inheritance between value classes (all refused here, at definition).
+:func:`fields_of`, :func:`asdict` and :func:`evolve` are what ``attrs``
+offers for either kind of class, without importing it for these.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+T = TypeVar("T")
+
+
+class _Nothing:
+    """No default (``attrs.NOTHING``)."""
+
+    def __repr__(self) -> str:
+        return "NOTHING"
+
+
+NOTHING: Any = _Nothing()
+
+
+class Field:
+    """One field of a value class (what ``attrs.field`` takes, and its name)."""
+
+    __slots__ = ("alias", "converter", "default", "eq", "explicit_alias", "factory",
+                 "init", "metadata", "name", "repr")
+
+    def __init__(self, *, default: Any = NOTHING, factory: Callable[[], Any] | None = None,
+                 converter: Callable[[Any], Any] | None = None, repr: bool = True,
+                 eq: bool = True, alias: str | None = None,
+                 metadata: dict[str, Any] | None = None) -> None:
+        if default is not NOTHING and factory is not None:
+            raise ValueError("give a default or a factory, not both")
+        self.name = ""
+        self.alias = alias or ""
+        self.explicit_alias = alias is not None
+        self.default = default
+        self.factory = factory
+        self.converter = converter
+        self.repr = repr
+        self.eq = eq
+        self.init = True
+        self.metadata = dict(metadata or {})
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NOTHING or self.factory is not None
+
+    def value(self) -> Any:
+        """The default value (made by the factory, if any)."""
+        return self.factory() if self.factory is not None else self.default
+
+
+def _field(*, default: Any = NOTHING, factory: Callable[[], Any] | None = None,
+           converter: Callable[[Any], Any] | None = None, repr: bool = True,
+           eq: bool = True, alias: str | None = None,
+           metadata: dict[str, Any] | None = None) -> Any:
+    """A field with more than a default (``attrs.field``'s arguments)."""
+    return Field(default=default, factory=factory, converter=converter, repr=repr, eq=eq,
+                 alias=alias, metadata=metadata)
+
+
+#: Where a value class keeps its fields.
+_FIELDS = "__record_fields__"
+
+
+def _is_classvar(annotation: Any) -> bool:
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return text.startswith(("ClassVar", "typing.ClassVar", "t.ClassVar"))
+
+
+def _uses_class_cell(value: Any) -> bool:
+    """Whether a function of the class body refers to ``__class__`` (``super()``),
+    which a class remade with slots would leave pointing at the old class."""
+    for fn in (value, getattr(value, "__func__", None), getattr(value, "fget", None),
+               getattr(value, "fset", None)):
+        code = getattr(fn, "__code__", None)
+        if code is not None and "__class__" in code.co_freevars:
+            return True
+    return False
+
+
+def _frozen_error(self: Any, *args: Any) -> None:
+    from attrs.exceptions import FrozenInstanceError
+
+    raise FrozenInstanceError
+
+
+class _LazyAttrsFields:
+    """``__attrs_attrs__`` of a value class, made by ``attrs`` on first use
+    (``attrs.fields``, ``attrs.has``, ``attrs.asdict``, ``attrs.evolve``)."""
+
+    def __init__(self, cls_name: str, eq: bool) -> None:
+        self.cls_name = cls_name
+        self.eq = eq
+        self.owner: type[Any] | None = None
+
+    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
+        import inspect
+
+        import attrs
+
+        cls = self.owner
+        assert cls is not None
+        fields: tuple[Field, ...] = cls.__dict__[_FIELDS]
+        annotations = inspect.get_annotations(cls)
+        body: dict[str, Any] = {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "__annotations__": {f.name: annotations[f.name] for f in fields}}
+        for f in fields:
+            body[f.name] = attrs.field(
+                default=attrs.Factory(f.factory) if f.factory is not None else
+                attrs.NOTHING if f.default is NOTHING else f.default,
+                converter=f.converter, repr=f.repr, eq=f.eq,
+                alias=f.alias if f.explicit_alias else None, metadata=f.metadata or None)
+        made = attrs.fields(attrs.frozen(type(cls.__name__, (), body), eq=self.eq))
+        type.__setattr__(cls, "__attrs_attrs__", made)
+        return made
+
+
+def _frozen(maybe_cls: type[T] | None = None, *, eq: bool = True) -> Any:
+    """``attrs.frozen`` (with ``eq``), made without generating code."""
+
+    def wrap(cls: type[T]) -> type[T]:
+        return _make(cls, eq)
+
+    return wrap if maybe_cls is None else wrap(maybe_cls)
+
+
+def _make(cls: type[T], eq: bool) -> type[T]:
+    if cls.__bases__ != (object,):
+        raise TypeError(f"{cls.__qualname__}: a value class may not inherit "
+                        "(use attrs for that)")
+    own = dict(cls.__dict__)
+    fields: list[Field] = []
+    for name, annotation in own.get("__annotations__", {}).items():
+        if _is_classvar(annotation):
+            continue
+        given = own.pop(name, NOTHING)
+        f = given if isinstance(given, Field) else Field(default=given)
+        f.name = name
+        if not f.explicit_alias:
+            f.alias = name.lstrip("_")
+        if fields and fields[-1].has_default and not f.has_default:
+            raise ValueError(f"{cls.__qualname__}.{name}: no mandatory field may follow "
+                             "one with a default")
+        fields.append(f)
+    for name, value in own.items():
+        if isinstance(value, Field):
+            raise TypeError(f"{cls.__qualname__}.{name}: a field needs an annotation")
+        if _uses_class_cell(value):
+            raise TypeError(f"{cls.__qualname__}.{name}: super() and __class__ are not "
+                            "supported in a value class (use attrs)")
+    own.pop("__dict__", None)
+    own.pop("__weakref__", None)
+    names = tuple(f.name for f in fields)
+    own["__slots__"] = (*names, "__weakref__")
+    own["__qualname__"] = cls.__qualname__
+    own[_FIELDS] = tuple(fields)
+    own["__match_args__"] = names
+    methods = _methods(cls.__qualname__, tuple(fields), eq)
+    for name, method in methods.items():
+        if name not in own:  # the class's own wins (attrs' auto_detect)
+            own[name] = method
+    if eq and "__eq__" in cls.__dict__ and "__hash__" not in cls.__dict__:
+        own["__hash__"] = None  # as Python makes it for a class defining __eq__
+    lazy = _LazyAttrsFields(cls.__name__, eq)
+    own["__attrs_attrs__"] = lazy
+    meta: Any = type(cls)
+    made: type[T] = meta(cls.__name__, cls.__bases__, own)
+    lazy.owner = made
+    return made
+
+
+def _methods(qualname: str, fields: tuple[Field, ...], eq: bool) -> dict[str, Any]:
+    set_slot = object.__setattr__
+    n = len(fields)
+    names = tuple(f.name for f in fields)
+    shown = tuple(f.name for f in fields if f.repr)
+    compared = tuple(f.name for f in fields if f.eq)
+    where = f"{qualname}.__init__()"
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) > n:
+            raise TypeError(f"{where} takes {n + 1} positional arguments but "
+                            f"{len(args) + 1} were given")
+        for i, f in enumerate(fields):
+            if i < len(args):
+                if f.alias in kwargs:
+                    raise TypeError(f"{where} got multiple values for argument '{f.alias}'")
+                value = args[i]
+            elif f.alias in kwargs:
+                value = kwargs.pop(f.alias)
+            elif f.has_default:
+                value = f.value()
+            else:
+                raise TypeError(f"{where} missing 1 required positional argument: "
+                                f"'{f.alias}'")
+            if f.converter is not None:
+                value = f.converter(value)
+            set_slot(self, f.name, value)
+        if kwargs:
+            raise TypeError(f"{where} got an unexpected keyword argument "
+                            f"'{next(iter(kwargs))}'")
+
+    def __repr__(self: Any) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{self.__class__.__qualname__.rsplit('>.', 1)[-1]}({inner})"
+
+    def __getstate__(self: Any) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in names}
+
+    def __setstate__(self: Any, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            set_slot(self, name, value)
+
+    methods: dict[str, Any] = {
+        "__init__": __init__, "__repr__": __repr__, "__setattr__": _frozen_error,
+        "__delattr__": _frozen_error, "__getstate__": __getstate__,
+        "__setstate__": __setstate__}
+    if eq:
+        seed = hash(qualname)
+
+        def __eq__(self: Any, other: Any) -> Any:
+            if other.__class__ is not self.__class__:
+                return NotImplemented
+            result: Any = True
+            for name in compared:
+                result = getattr(self, name) == getattr(other, name)
+                if not result:
+                    return result
+            return result
+
+        def __hash__(self: Any) -> int:
+            return hash((seed, *(getattr(self, name) for name in compared)))
+
+        methods["__eq__"] = __eq__
+        methods["__hash__"] = __hash__
+    for name, method in methods.items():
+        method.__qualname__ = f"{qualname}.{name}"
+    return methods
+
+
+if TYPE_CHECKING:
+    from attrs import field as field
+    from attrs import frozen as frozen
+else:
+    frozen, field = _frozen, _field
+
+
+# ---------------------------------------------------------------- helpers
+def fields_of(cls: type[Any]) -> Sequence[Any] | None:
+    """The fields (``name``, ``alias``, ``init``) of a value class of this
+    module or an ``attrs`` class; ``None`` for any other class.  (Without
+    importing ``attrs`` when it is not: then no class is an attrs class.)"""
+    found: Sequence[Any] | None = cls.__dict__.get(_FIELDS) if isinstance(cls, type) else None
+    if found is not None:
+        return found
+    if "attr" not in sys.modules:
+        return None
+    import attrs
+
+    return attrs.fields(cls) if isinstance(cls, type) and attrs.has(cls) else None
+
+
+def asdict(inst: Any, *, recurse: bool = True) -> dict[str, Any]:
+    """``attrs.asdict(inst, recurse=recurse)`` (collections keep their type),
+    for either kind of class."""
+    fields = fields_of(type(inst))
+    if fields is None:
+        raise TypeError(f"{type(inst).__name__} is not a value class")
+    if not recurse:
+        return {f.name: getattr(inst, f.name) for f in fields}
+    return {f.name: _plain(getattr(inst, f.name)) for f in fields}
+
+
+def _plain(value: Any) -> Any:
+    if fields_of(type(value)) is not None:
+        return asdict(value)
+    if isinstance(value, (tuple, list, set, frozenset)):
+        items = [_plain(v) for v in value]
+        try:  # the collection's own type, as attrs.asdict keeps it
+            return type(value)(items)
+        except TypeError:
+            return type(value)(*items)  # a named tuple
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def evolve(inst: T, **changes: Any) -> T:
+    """``attrs.evolve(inst, **changes)``, for either kind of class."""
+    fields = fields_of(type(inst))
+    if fields is None:
+        raise TypeError(f"{type(inst).__name__} is not a value class")
+    for f in fields:
+        if f.init and f.alias not in changes:
+            changes[f.alias] = getattr(inst, f.name)
+    made: T = type(inst)(**changes)
+    return made
+
+
+def fields(cls: type[Any]) -> Sequence[Any]:
+    """``attrs.fields(cls)`` (their ``name``, ``alias``, ``init``, ``metadata``
+    …), for either kind of class."""
+    found = fields_of(cls)
+    if found is None:
+        raise TypeError(f"{cls!r} is not a value class")
+    return found
