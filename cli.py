@@ -651,12 +651,13 @@ def _option_spelling(field: Any) -> str:
 
 def _field_option(field: Any) -> click.Option:
     """The Click option of one field of a command class."""
-    import attrs
+    from workflows.records import made_by_factory
+    from workflows.records import required as is_required
 
     meta = field.metadata
     kind = meta.get("kind", "text")
-    required = field.default is attrs.NOTHING
-    has_factory = type(field.default).__name__ == "Factory"  # attrs.Factory, a function to mypy
+    required = is_required(field)
+    has_factory = made_by_factory(field)
     default = None if required or has_factory else field.default
     extra: dict[str, Any] = {"required": True} if required else {"default": default}
     if kind == "bool":
@@ -705,14 +706,15 @@ def _choose(svc: PetitionService, petition_id: str, kind: str, value: str,
 
 def _execute(cls: Any, petition_id: str, at: datetime | None, expected_version: int | None,
              values: dict[str, Any]) -> None:
-    import attrs
+    from workflows.records import fields as fields_of
+    from workflows.records import required
 
     actor = _actor()
     svc = _state().service()
-    fields = {f.name: f for f in attrs.fields(cls)}
+    fields = {f.name: f for f in fields_of(cls)}
     for name, value in list(values.items()):
         field = fields[name]
-        if value is None and field.default is not attrs.NOTHING:
+        if value is None and not required(field):
             del values[name]  # the class's own default
         elif value is not None and field.metadata.get("choices"):
             values[name] = _choose(svc, petition_id, field.metadata["choices"], value,
@@ -724,14 +726,14 @@ def _execute(cls: Any, petition_id: str, at: datetime | None, expected_version: 
 
 def _table_command(cls: Any) -> click.Command:
     """The command line of the handling command ``cls``."""
-    import attrs
+    from workflows.records import fields
 
     params: list[click.Parameter] = [
         click.Argument(["petition_id"], metavar="ID"),
         click.Option(["--at"], type=TIME, default=None, help=_AT_HELP),
         click.Option(["--expected-version"], type=click.IntRange(min=1), default=None,
                      help=_EXPECTED_VERSION_HELP),
-        *(_field_option(f) for f in attrs.fields(cls)),
+        *(_field_option(f) for f in fields(cls)),
     ]
 
     @_handled

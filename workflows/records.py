@@ -11,8 +11,8 @@ decorated with :func:`frozen` from here instead, which makes the same class
 from a few shared functions:
 
 * ``__init__`` (positional or keyword arguments in field order, defaults,
-  factories, converters; a private field ``_x`` is passed as ``x`` unless it
-  names its ``alias``), ``__repr__`` (fields with ``repr=False`` left out),
+  factories, converters, then validators; a private field ``_x`` is passed as
+  ``x`` unless it names its ``alias``), ``__repr__`` (fields with ``repr=False`` left out),
   ``__eq__`` and ``__hash__`` (of the fields, between instances of the same
   class; none with ``eq=False``), slots (and a weak-reference slot),
   ``__match_args__``, pickling, and assignment refused with
@@ -24,14 +24,17 @@ from a few shared functions:
 
 To the type checker :func:`frozen` and :func:`field` *are* ``attrs.frozen``
 and ``attrs.field`` (its attrs plugin types the classes), so only what this
-module implements may be used: no validators, no ``on_setattr``, no
-inheritance between value classes (all refused here, at definition).
-:func:`fields_of`, :func:`asdict` and :func:`evolve` are what ``attrs``
-offers for either kind of class, without importing it for these.
+module implements may be used: ``frozen`` with or without ``eq``; ``field``
+with ``default``, ``factory``, ``converter``, one ``validator``, ``repr``,
+``eq``, ``alias``, ``metadata``; inheritance from one other value class.
+(Anything else is a type error to ``attrs`` or refused here, at definition.)
+:func:`fields`, :func:`asdict`, :func:`evolve` and :func:`required` are what
+``attrs`` offers for either kind of class, without importing it for these.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -53,10 +56,11 @@ class Field:
     """One field of a value class (what ``attrs.field`` takes, and its name)."""
 
     __slots__ = ("alias", "converter", "default", "eq", "explicit_alias", "factory",
-                 "init", "metadata", "name", "repr")
+                 "init", "metadata", "name", "repr", "validator")
 
     def __init__(self, *, default: Any = NOTHING, factory: Callable[[], Any] | None = None,
-                 converter: Callable[[Any], Any] | None = None, repr: bool = True,
+                 converter: Callable[[Any], Any] | None = None,
+                 validator: Callable[[Any, Any, Any], Any] | None = None, repr: bool = True,
                  eq: bool = True, alias: str | None = None,
                  metadata: dict[str, Any] | None = None) -> None:
         if default is not NOTHING and factory is not None:
@@ -67,6 +71,7 @@ class Field:
         self.default = default
         self.factory = factory
         self.converter = converter
+        self.validator = validator
         self.repr = repr
         self.eq = eq
         self.init = True
@@ -82,12 +87,14 @@ class Field:
 
 
 def _field(*, default: Any = NOTHING, factory: Callable[[], Any] | None = None,
-           converter: Callable[[Any], Any] | None = None, repr: bool = True,
+           converter: Callable[[Any], Any] | None = None,
+           validator: Callable[[Any, Any, Any], Any] | None = None, repr: bool = True,
            eq: bool = True, alias: str | None = None,
            metadata: dict[str, Any] | None = None) -> Any:
-    """A field with more than a default (``attrs.field``'s arguments)."""
-    return Field(default=default, factory=factory, converter=converter, repr=repr, eq=eq,
-                 alias=alias, metadata=metadata)
+    """A field with more than a default (``attrs.field``'s arguments; one
+    ``validator(instance, field, value)``, run once every field is set)."""
+    return Field(default=default, factory=factory, converter=converter, validator=validator,
+                 repr=repr, eq=eq, alias=alias, metadata=metadata)
 
 
 #: Where a value class keeps its fields.
@@ -141,7 +148,7 @@ class _LazyAttrsFields:
             body[f.name] = attrs.field(
                 default=attrs.Factory(f.factory) if f.factory is not None else
                 attrs.NOTHING if f.default is NOTHING else f.default,
-                converter=f.converter, repr=f.repr, eq=f.eq,
+                converter=f.converter, validator=f.validator, repr=f.repr, eq=f.eq,
                 alias=f.alias if f.explicit_alias else None, metadata=f.metadata or None)
         made = attrs.fields(attrs.frozen(type(cls.__name__, (), body), eq=self.eq))
         type.__setattr__(cls, "__attrs_attrs__", made)
@@ -158,10 +165,12 @@ def _frozen(maybe_cls: type[T] | None = None, *, eq: bool = True) -> Any:
 
 
 def _make(cls: type[T], eq: bool) -> type[T]:
-    if cls.__bases__ != (object,):
-        raise TypeError(f"{cls.__qualname__}: a value class may not inherit "
-                        "(use attrs for that)")
+    bases = [b for b in cls.__bases__ if b is not object]
+    if any(_FIELDS not in b.__dict__ for b in bases) or len(bases) > 1:
+        raise TypeError(f"{cls.__qualname__}: a value class may only inherit from one "
+                        "other value class (use attrs for more)")
     own = dict(cls.__dict__)
+    inherited: tuple[Field, ...] = bases[0].__dict__[_FIELDS] if bases else ()
     fields: list[Field] = []
     for name, annotation in own.get("__annotations__", {}).items():
         if _is_classvar(annotation):
@@ -171,10 +180,14 @@ def _make(cls: type[T], eq: bool) -> type[T]:
         f.name = name
         if not f.explicit_alias:
             f.alias = name.lstrip("_")
-        if fields and fields[-1].has_default and not f.has_default:
-            raise ValueError(f"{cls.__qualname__}.{name}: no mandatory field may follow "
-                             "one with a default")
         fields.append(f)
+    mine = {f.name for f in fields}
+    new_slots = tuple(f.name for f in fields if f.name not in {g.name for g in inherited})
+    fields = [f for f in inherited if f.name not in mine] + fields
+    for before, f in itertools.pairwise(fields):
+        if before.has_default and not f.has_default:
+            raise ValueError(f"{cls.__qualname__}.{f.name}: no mandatory field may follow "
+                             "one with a default")
     for name, value in own.items():
         if isinstance(value, Field):
             raise TypeError(f"{cls.__qualname__}.{name}: a field needs an annotation")
@@ -184,7 +197,7 @@ def _make(cls: type[T], eq: bool) -> type[T]:
     own.pop("__dict__", None)
     own.pop("__weakref__", None)
     names = tuple(f.name for f in fields)
-    own["__slots__"] = (*names, "__weakref__")
+    own["__slots__"] = new_slots if bases else (*new_slots, "__weakref__")
     own["__qualname__"] = cls.__qualname__
     own[_FIELDS] = tuple(fields)
     own["__match_args__"] = names
@@ -192,8 +205,6 @@ def _make(cls: type[T], eq: bool) -> type[T]:
     for name, method in methods.items():
         if name not in own:  # the class's own wins (attrs' auto_detect)
             own[name] = method
-    if eq and "__eq__" in cls.__dict__ and "__hash__" not in cls.__dict__:
-        own["__hash__"] = None  # as Python makes it for a class defining __eq__
     lazy = _LazyAttrsFields(cls.__name__, eq)
     own["__attrs_attrs__"] = lazy
     meta: Any = type(cls)
@@ -208,6 +219,7 @@ def _methods(qualname: str, fields: tuple[Field, ...], eq: bool) -> dict[str, An
     names = tuple(f.name for f in fields)
     shown = tuple(f.name for f in fields if f.repr)
     compared = tuple(f.name for f in fields if f.eq)
+    checked = tuple(f for f in fields if f.validator is not None)
     where = f"{qualname}.__init__()"
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -232,6 +244,8 @@ def _methods(qualname: str, fields: tuple[Field, ...], eq: bool) -> dict[str, An
         if kwargs:
             raise TypeError(f"{where} got an unexpected keyword argument "
                             f"'{next(iter(kwargs))}'")
+        for f in checked:
+            f.validator(self, f, getattr(self, f.name))  # type: ignore[misc]
 
     def __repr__(self: Any) -> str:
         inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
@@ -337,3 +351,21 @@ def fields(cls: type[Any]) -> Sequence[Any]:
     if found is None:
         raise TypeError(f"{cls!r} is not a value class")
     return found
+
+
+def required(f: Any) -> bool:
+    """Whether a field (of either kind of class) has neither a default nor a factory."""
+    if isinstance(f, Field):
+        return not f.has_default
+    import attrs
+
+    return f.default is attrs.NOTHING
+
+
+def made_by_factory(f: Any) -> bool:
+    """Whether a field's default is made by a factory (``attrs.Factory``)."""
+    if isinstance(f, Field):
+        return f.factory is not None
+    import attrs
+
+    return isinstance(f.default, attrs.Factory)  # type: ignore[arg-type]

@@ -32,8 +32,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-import attrs
-
 from petitions.domain.values import (
     DELIVERY_METHODS,
     REPLY_OUTCOME_LABELS,
@@ -46,8 +44,11 @@ from petitions.errors import CallbackNotIndependent, InvalidInput, PetitionNotFo
 from petitions.i18n import N_
 from petitions.taxonomy import Term
 from workflows import Label, Workflow, vocabulary
+from workflows.records import NOTHING, asdict, field, frozen
 
 if TYPE_CHECKING:
+    from attrs import Attribute
+
     # The table is read without the aggregates (help pages list it): they are
     # imported where a command is decided.
     from eventsourcing.domain import Aggregate
@@ -135,33 +136,33 @@ def choices(wf: Workflow, stage: str, kind: str) -> tuple[Choice, ...]:
 MAX_COMMAND_TEXT = 10_000
 
 
-def _text(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
+def _text(inst: Any, a: Attribute[Any], value: Any) -> None:
     checked_text(a.name, value, MAX_COMMAND_TEXT)
 
 
-def _optional_text(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
+def _optional_text(inst: Any, a: Attribute[Any], value: Any) -> None:
     if value is not None:
         _text(inst, a, value)
 
 
-def _texts(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
+def _texts(inst: Any, a: Attribute[Any], value: Any) -> None:
     if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
         raise InvalidInput(a.name, "must be a list of texts")
     for item in value:
         checked_text(a.name, item, MAX_COMMAND_TEXT)
 
 
-def _bool(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
+def _bool(inst: Any, a: Attribute[Any], value: Any) -> None:
     if not isinstance(value, bool):
         raise InvalidInput(a.name, "must be true or false")
 
 
-def _int(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
+def _int(inst: Any, a: Attribute[Any], value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidInput(a.name, "must be a whole number")
 
 
-def _optional_time(inst: Any, a: attrs.Attribute[Any], value: Any) -> None:
+def _optional_time(inst: Any, a: Attribute[Any], value: Any) -> None:
     if value is not None and not isinstance(value, datetime):
         raise InvalidInput(a.name, "must be a date and time with a time zone",
                            kind="naive_time")
@@ -190,35 +191,35 @@ def _petition_id(value: Any) -> UUID:
                            kind="bad_id") from None
 
 
-def text_field(help: str, *, default: Any = attrs.NOTHING, option: str | None = None,
+def text_field(help: str, *, default: Any = NOTHING, option: str | None = None,
          choices: str | None = None, optional: bool = False) -> Any:
     """A text field (``optional``: it may be ``None``)."""
     meta: dict[str, Any] = {"help": help, "kind": "text", "choices": choices}
     if option:
         meta["option"] = option
-    return attrs.field(default=default, metadata=meta,
+    return field(default=default, metadata=meta,
                        converter=_code if choices in _CODE_CHOICES else None,
                        validator=_optional_text if optional else _text)
 
 
-def texts_field(help: str, *, option: str, default: Any = attrs.NOTHING) -> Any:
+def texts_field(help: str, *, option: str, default: Any = NOTHING) -> Any:
     """A repeatable text field, kept as a tuple."""
-    return attrs.field(default=default, converter=_to_tuple, validator=_texts,
+    return field(default=default, converter=_to_tuple, validator=_texts,
                        metadata={"help": help, "kind": "texts", "option": option,
                                  "choices": None})
 
 
-def flag_field(help: str, *, flag: str, default: Any = attrs.NOTHING) -> Any:
-    return attrs.field(default=default, validator=_bool,
+def flag_field(help: str, *, flag: str, default: Any = NOTHING) -> Any:
+    return field(default=default, validator=_bool,
                        metadata={"help": help, "kind": "bool", "flag": flag, "choices": None})
 
 
 def int_field(help: str) -> Any:
-    return attrs.field(validator=_int, metadata={"help": help, "kind": "int", "choices": None})
+    return field(validator=_int, metadata={"help": help, "kind": "int", "choices": None})
 
 
 def time_field(help: str, *, option: str) -> Any:
-    return attrs.field(default=None, validator=_optional_time,
+    return field(default=None, validator=_optional_time,
                        metadata={"help": help, "kind": "time", "option": option,
                                  "choices": None})
 
@@ -235,7 +236,7 @@ _TEXT = N_("The text (kept in the history).")
 
 
 # --------------------------------------------------------------- base
-@attrs.frozen
+@frozen
 class Context:
     """What a command is decided with: the petition's pinned workflow, who
     issues it and when (UTC, already checked), a check for other times the
@@ -253,7 +254,7 @@ class Context:
     timekeeper: Callable[[], Any] | None = None
 
 
-@attrs.frozen
+@frozen
 class Command:
     """A handling command on an existing petition (abstract)."""
 
@@ -274,7 +275,7 @@ class Command:
 
     def arguments(self) -> dict[str, Any]:
         """The fields, by name (the keyword arguments of its service method)."""
-        return attrs.asdict(self, recurse=False)
+        return asdict(self, recurse=False)
 
 
 #: Command name → class, for every command a workflow may name.
@@ -319,7 +320,7 @@ def command_for(name: str) -> type[Command]:
 
 # ------------------------------------------------------------ intake
 @register
-@attrs.frozen
+@frozen
 class Accept(Command):
     name = "accept"
     cli = ("accept",)
@@ -334,7 +335,7 @@ class Accept(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Reject(Command):
     name = "reject"
     cli = ("reject",)
@@ -350,14 +351,14 @@ class Reject(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Duplicate(Command):
     name = "duplicate"
     cli = ("duplicate",)
     help = N_("Close the petition as a duplicate of another.")
     method = "duplicate"
 
-    original_id: UUID = attrs.field(
+    original_id: UUID = field(
         converter=_petition_id,
         metadata={"help": N_("The petition this one duplicates."), "kind": "id",
                   "option": "--original", "choices": None})
@@ -373,7 +374,7 @@ class Duplicate(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Withdraw(Command):
     name = "withdraw"
     cli = ("withdraw",)
@@ -389,7 +390,7 @@ class Withdraw(Command):
 
 # ---------------------------------------------------------- dispatch
 @register
-@attrs.frozen
+@frozen
 class Assign(Command):
     name = "assign"
     cli = ("assign",)
@@ -413,7 +414,7 @@ class Assign(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Transfer(Command):
     name = "transfer"
     cli = ("transfer",)
@@ -431,7 +432,7 @@ class Transfer(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Dispute(Command):
     name = "dispute"
     cli = ("dispute",)
@@ -447,7 +448,7 @@ class Dispute(Command):
 
 # --------------------------------------------------------- mediation
 @register
-@attrs.frozen
+@frozen
 class OpenMediation(Command):
     name = "open_mediation"
     cli = ("mediation", "open")
@@ -467,7 +468,7 @@ class OpenMediation(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class RecordSession(Command):
     name = "record_session"
     cli = ("mediation", "session")
@@ -490,7 +491,7 @@ class RecordSession(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Agree(Command):
     name = "agree"
     cli = ("mediation", "agree")
@@ -505,7 +506,7 @@ class Agree(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class FailMediation(Command):
     name = "fail_mediation"
     cli = ("mediation", "fail")
@@ -521,7 +522,7 @@ class FailMediation(Command):
 
 # -------------------------------------------------------- resolution
 @register
-@attrs.frozen
+@frozen
 class PlanStepDone(Command):
     name = "plan_step"
     cli = ("plan", "step")
@@ -544,7 +545,7 @@ class PlanStepDone(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Act(Command):
     name = "act"
     cli = ("act",)
@@ -559,7 +560,7 @@ class Act(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class OnSiteMeeting(Command):
     name = "on_site_meeting"
     cli = ("onsite",)
@@ -580,7 +581,7 @@ class OnSiteMeeting(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Reply(Command):
     name = "reply"
     cli = ("reply",)
@@ -596,7 +597,7 @@ class Reply(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Resolve(Command):
     name = "resolve"
     cli = ("resolve",)
@@ -612,7 +613,7 @@ class Resolve(Command):
 
 # ------------------------------------------------ satisfaction review
 @register
-@attrs.frozen
+@frozen
 class Callback(Command):
     name = "callback"
     cli = ("callback",)
@@ -655,7 +656,7 @@ def _callback_impossible(cmd: Callback, petition: Petition, ctx: Context) -> Non
 
 
 @register
-@attrs.frozen
+@frozen
 class Reopen(Command):
     name = "reopen"
     cli = ("reopen",)
@@ -675,7 +676,7 @@ class Reopen(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Close(Command):
     name = "close"
     cli = ("close",)
@@ -691,7 +692,7 @@ class Close(Command):
 
 # ------------------------------------------------- review, re-review
 @register
-@attrs.frozen
+@frozen
 class RequestReview(Command):
     name = "request_review"
     cli = ("review", "request")
@@ -706,7 +707,7 @@ class RequestReview(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class AnswerReview(Command):
     name = "answer_review"
     cli = ("review", "answer")
@@ -726,7 +727,7 @@ class AnswerReview(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class RequestReReview(Command):
     name = "request_rereview"
     cli = ("rereview", "request")
@@ -741,7 +742,7 @@ class RequestReReview(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class AnswerReReview(Command):
     name = "answer_rereview"
     cli = ("rereview", "answer")
@@ -794,7 +795,7 @@ class AnswerReReview(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Deliver(Command):
     """Delivery (送达) of a written answer: the review windows count from it."""
 
@@ -816,7 +817,7 @@ class Deliver(Command):
 
 # ----------------------------------------------------- any time open
 @register
-@attrs.frozen
+@frozen
 class Note(Command):
     name = "note"
     cli = ("note",)
@@ -831,7 +832,7 @@ class Note(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Escalate(Command):
     name = "escalate"
     cli = ("escalate",)
@@ -851,7 +852,7 @@ class Escalate(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Extend(Command):
     name = "extend"
     cli = ("extend",)
@@ -875,7 +876,7 @@ class Extend(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Pause(Command):
     name = "pause"
     cli = ("pause",)
@@ -890,7 +891,7 @@ class Pause(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Resume(Command):
     name = "resume"
     cli = ("resume",)
@@ -956,7 +957,7 @@ __all__ = [
 # ------------------------------------------------- hotline practice
 # 催办 and 核减 (events in petitions.domain.hotline; docs/hotline.md).
 @register
-@attrs.frozen
+@frozen
 class Remind(Command):
     name = "remind"
     cli = ("remind",)
@@ -978,7 +979,7 @@ class Remind(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Exclude(Command):
     name = "exclude"
     cli = ("exclude",)
@@ -1022,7 +1023,7 @@ def _unit_member(petition: Petition, ctx: Context, command: str) -> None:
 # 签收, 先行联系, 退单 (events and checks in petitions.domain.hotline;
 # limits in the workflow's [sign_for]; docs/hotline.md).
 @register
-@attrs.frozen
+@frozen
 class Sign(Command):
     name = "sign"
     cli = ("sign",)
@@ -1039,7 +1040,7 @@ class Sign(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class Contact(Command):
     name = "contact"
     cli = ("contact",)
@@ -1057,7 +1058,7 @@ class Contact(Command):
 
 
 @register
-@attrs.frozen
+@frozen
 class ReturnOrder(Command):
     name = "return"
     cli = ("return",)
@@ -1077,7 +1078,7 @@ class ReturnOrder(Command):
 
 # ------------------------------------------------- request types (issue 14)
 @register
-@attrs.frozen
+@frozen
 class AnswerNow(Command):
     name = "answer_now"
     cli = ("answer-now",)
