@@ -31,7 +31,10 @@ HEAVY = ("rich", "babel", "chinese_calendar", "petitions.audit.replay", "petitio
          "cattrs", "logging", "petitions.deadlines.calendar", "petitions.deadlines.clock",
          "petitions.campaigns", "petitions.domain.register", "importlib.resources",
          # the report's charts (issue 17): matplotlib only when a report is drawn
-         "matplotlib", "petitions.reports")
+         "matplotlib", "petitions.reports",
+         # value and command classes are made by workflows.records, not by
+         # attrs (which would compile their methods on every start)
+         "attr", "attrs")
 
 
 #: Not needed to read a petition once its TOML data is cached.
@@ -105,6 +108,7 @@ def test_help_pages_import_only_what_they_list() -> None:
     loaded = _modules_after(
         "import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass")
     assert "petitions.domain.commands" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("attr", "attrs")}
     assert not {m for m in loaded if m.startswith(("petitions.service", "petitions.core",
                                                    "petitions.domain.petition", "eventsourcing",
                                                    "petitions.readmodels", "rich",
