@@ -96,6 +96,15 @@ def test_show_list_and_note_import_nothing_they_do_not_use(tmp_path: Path) -> No
         loaded = _modules_after(f"import cli\ncli.main({argv!r}, standalone_mode=False)", env)
         assert "petitions.views" in loaded
         assert not {m for m in loaded - bare if m.split(".")[0] in READ_LIGHT}, argv
+    # A queue whose views are current (the list above caught them up) applies
+    # nothing: no projection, no eventsourcing projection module, no TOML.
+    subprocess.run([sys.executable, "-m", "cli", "list"], cwd=ROOT, env={**os.environ, **env},
+                   capture_output=True, check=True)
+    loaded = _modules_after("import cli\ncli.main(['list'], standalone_mode=False)", env)
+    assert "petitions.readmodels.queries" in loaded
+    assert not {m for m in loaded - bare if m.split(".")[0] in READ_LIGHT}
+    assert not {m for m in loaded if m.startswith(("petitions.readmodels.projection",
+                                                   "eventsourcing.projection"))}
 
 
 def test_help_pages_import_only_what_they_list() -> None:

@@ -140,7 +140,9 @@ class _LazyAttrsFields:
         cls = self.owner
         assert cls is not None
         fields: tuple[Field, ...] = cls.__dict__[_FIELDS]
-        annotations = inspect.get_annotations(cls)
+        annotations: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):  # a base's fields, then the class's own
+            annotations.update(inspect.get_annotations(klass))
         body: dict[str, Any] = {
             "__module__": cls.__module__, "__qualname__": cls.__qualname__,
             "__annotations__": {f.name: annotations[f.name] for f in fields}}

@@ -28,15 +28,6 @@ from petitions.persistence import (
     is_sqlite_recorder,
     retry_schema_change,
 )
-from petitions.readmodels.projection import (
-    CaseViews,
-    LiteEvent,
-    NeedsFullDecode,
-    StoredRow,
-    lite_event,
-    mistyped_field,
-    stored_rows,
-)
 from petitions.readmodels.rates import (
     GROUPINGS,
     RateGroup,
@@ -48,11 +39,14 @@ from petitions.readmodels.store import FILTER_COLUMNS, ViewStore
 from workflows.model import Label
 from workflows.records import asdict, field, frozen
 
+# The projection (and eventsourcing's projection module) is imported when
+# there are events to apply: not by a query that finds none.
 if TYPE_CHECKING:
     from eventsourcing.application import Application
 
     from petitions.core import Store
     from petitions.readmodels.postgres import PostgresViewStore
+    from petitions.readmodels.projection import CaseViews, LiteEvent, StoredRow
     from petitions.readmodels.sqlite import SQLiteViewStore
 
 log = get_logger("petitions.readmodels")
@@ -319,6 +313,12 @@ class PoisonTable:
             c.execute(f"DELETE FROM {self.name}")
 
 
+def _stored_rows(recorder: Any, after: int, limit: int) -> list[StoredRow]:
+    from petitions.readmodels.projection import stored_rows
+
+    return stored_rows(recorder, after, limit)
+
+
 class ReadModels:
     """The read models of a petitions store (:class:`petitions.core.Store`)."""
 
@@ -329,12 +329,21 @@ class ReadModels:
         self._scratch: Any = None
         self.store = (self._read_only_views(app) if getattr(app, "read_only", False)
                       else open_store(app))
-        self.projection = CaseViews(view=self.store)
+        self._projection: CaseViews | None = None
         if inline is None:
             inline = os.environ.get("PETITIONS_VIEWS", "inline") != "runner"
         #: Whether this process keeps the views up to date (else a runner does).
         self.inline = inline
         self._labels: dict[tuple[str, str, str, str], Label | None] = {}
+
+    @property
+    def projection(self) -> CaseViews:
+        """The projection that applies events to the views (made on first use)."""
+        if self._projection is None:
+            from petitions.readmodels.projection import CaseViews
+
+            self._projection = CaseViews(view=self.store)
+        return self._projection
 
     # ------------------------------------------------------------ labels
     def summaries(self, rows: Iterable[Mapping[str, Any]]) -> list[CaseSummary]:
@@ -474,7 +483,7 @@ class ReadModels:
                 progress(done, max(total, done))
             if len(rows) < BATCH:
                 return done
-            rows = stored_rows(self.app.recorder, start, BATCH)
+            rows = _stored_rows(self.app.recorder, start, BATCH)
 
     def _pending(self) -> tuple[int, list[StoredRow]]:
         """The views' position and the stored rows after it (up to ``BATCH``).
@@ -499,10 +508,12 @@ class ReadModels:
                     (start, BATCH))
                 return start, cursor.fetchall()
         start = self.position()
-        return start, stored_rows(recorder, start, BATCH)
+        return start, _stored_rows(recorder, start, BATCH)
 
     def _lite(self, row: StoredRow) -> Any:
         """The event of a stored row as the views read it (see :func:`lite_event`)."""
+        from petitions.readmodels.projection import NeedsFullDecode, lite_event
+
         position, oid, version, topic, state = row
         try:
             return lite_event(row, topic, state)
@@ -514,6 +525,8 @@ class ReadModels:
     def _full(self, event: LiteEvent) -> Any:
         """The domain event of a stored row the light reading could not apply
         (eventsourcing's mapper; a damaged one is kept aside, see :meth:`_decode`)."""
+        from petitions.readmodels.projection import mistyped_field
+
         position, oid, version, topic, state = event.row
         decoded = self._decode(Notification(id=position, originator_id=_uuid(oid),
                                             originator_version=version, topic=topic,

@@ -23,10 +23,8 @@ The weights and which outcomes make a call-back invalid are configuration
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from workflows.records import asdict, evolve, field, frozen
@@ -106,7 +104,11 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 @lru_cache(maxsize=4)
 def load_rate_config(extra_path: str | None = None) -> RateConfig:
-    text = (Path(__file__).parent.parent / "data" / "rates.toml").read_text("utf-8")
+    import tomllib  # (not at import: list and show do not compute rates)
+
+    shipped = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "rates.toml")
+    with open(shipped, encoding="utf-8") as fh:
+        text = fh.read()
     data: dict[str, Any] = tomllib.loads(text)
     if extra_path:
         with open(extra_path, "rb") as fh:
