@@ -88,6 +88,10 @@ def test_show_list_and_note_import_nothing_they_do_not_use(tmp_path: Path) -> No
         assert not {m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY}, argv
         if argv[0] != "list":  # the read models are for queues
             assert not {m for m in loaded if m.startswith("petitions.readmodels")}, argv
+        else:  # catching up with the filing: without eventsourcing's Projection
+            assert "petitions.readmodels.projection" in loaded
+            assert not {m for m in loaded if m.startswith(("eventsourcing.projection",
+                                                           "eventsourcing.dcb"))}
     # Reading a petition (again: the TOML it reads is parsed once, then cached):
     # no pathlib or urllib (paths as text), no key making, no TOML parser.
     # (An editable install's finder imports pathlib at start-up: not counted.)

@@ -1,9 +1,10 @@
 """The projection that keeps the read models in step with petition events.
 
 :class:`CaseViews` is an ``eventsourcing.projection.Projection``: the same
-class runs in-process (catching up from its last tracked position, which is
-how views follow a SQLite store) and under eventsourcing's
-``ProjectionRunner`` in a separate process on PostgreSQL (see
+code runs in-process (catching up from its last tracked position, which is
+how views follow a SQLite store; there as :class:`ViewProjection`, without
+eventsourcing's base class and the modules it imports) and under
+eventsourcing's ``ProjectionRunner`` in a separate process on PostgreSQL (see
 :mod:`petitions.readmodels.runner`).
 
 What one event changes is worked out here, once, for both databases: the case
@@ -20,12 +21,11 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
 from eventsourcing.utils import resolve_topic
 
 from petitions.domain.hotline import (
@@ -865,10 +865,22 @@ def apply_events(tx: ViewTx, events: Iterable[Any],
     batch.flush()
 
 
-class CaseViews(Projection[ViewStore]):
-    """Case index, caseloads and campaign progress, from petition events."""
+class ViewProjection:
+    """Case index, caseloads and campaign progress, from petition events: what
+    :class:`CaseViews` does, without eventsourcing's ``Projection`` base,
+    whose module (and the ones it imports) the in-process catch-up of a query
+    does without (issue 12, point 6)."""
 
     name = VIEWS_NAME
+    topics: tuple[str, ...] = ()
+
+    def __init__(self, view: ViewStore) -> None:
+        self._view = view
+
+    @property
+    def view(self) -> ViewStore:
+        """The view store the events are applied to."""
+        return self._view
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """Apply one event and record its tracking, in one transaction."""
@@ -903,3 +915,30 @@ class CaseViews(Projection[ViewStore]):
         with self.view.transaction() as tx:
             apply_events(tx, (event for event, _ in items))
             tx.track(items[-1][1])
+
+
+if TYPE_CHECKING:
+    from eventsourcing.projection import Projection
+
+    class CaseViews(ViewProjection, Projection[ViewStore]):
+        """:class:`ViewProjection` as an ``eventsourcing.projection.Projection``
+        (for eventsourcing's ``ProjectionRunner``, :mod:`petitions.readmodels.runner`)."""
+
+        name = VIEWS_NAME
+else:
+    def __getattr__(name: str) -> Any:
+        """``CaseViews``, made when first asked for (PEP 562)."""
+        if name != "CaseViews":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from eventsourcing.projection import Projection
+
+        class CaseViews(ViewProjection, Projection[ViewStore]):
+            """:class:`ViewProjection` as an ``eventsourcing.projection.Projection``
+            (for eventsourcing's ``ProjectionRunner``, :mod:`petitions.readmodels.runner`)."""
+
+            name = VIEWS_NAME
+
+        CaseViews.__module__ = __name__
+        CaseViews.__qualname__ = "CaseViews"
+        globals()["CaseViews"] = CaseViews
+        return CaseViews

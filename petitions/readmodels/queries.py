@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from petitions.core import Store
     from petitions.readmodels.postgres import PostgresViewStore
-    from petitions.readmodels.projection import CaseViews, LiteEvent, StoredRow
+    from petitions.readmodels.projection import LiteEvent, StoredRow, ViewProjection
     from petitions.readmodels.sqlite import SQLiteViewStore
 
 log = get_logger("petitions.readmodels")
@@ -329,7 +329,7 @@ class ReadModels:
         self._scratch: Any = None
         self.store = (self._read_only_views(app) if getattr(app, "read_only", False)
                       else open_store(app))
-        self._projection: CaseViews | None = None
+        self._projection: ViewProjection | None = None
         if inline is None:
             inline = os.environ.get("PETITIONS_VIEWS", "inline") != "runner"
         #: Whether this process keeps the views up to date (else a runner does).
@@ -337,12 +337,12 @@ class ReadModels:
         self._labels: dict[tuple[str, str, str, str], Label | None] = {}
 
     @property
-    def projection(self) -> CaseViews:
+    def projection(self) -> ViewProjection:
         """The projection that applies events to the views (made on first use)."""
         if self._projection is None:
-            from petitions.readmodels.projection import CaseViews
+            from petitions.readmodels.projection import ViewProjection
 
-            self._projection = CaseViews(view=self.store)
+            self._projection = ViewProjection(view=self.store)
         return self._projection
 
     # ------------------------------------------------------------ labels
