@@ -840,6 +840,8 @@ class TableGroup(HelpGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._own: dict[str, click.Command] = {}
+        #: Commands declared with :func:`later`, not built yet: name → (function, settings).
+        self._later: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {}
         #: Commands built from the table: name → (their class or group path, command).
         self._built: dict[str, tuple[Any, click.Command]] = {}
         super().__init__(*args, **kwargs)
@@ -854,6 +856,8 @@ class TableGroup(HelpGroup):
     @property  # type: ignore[override]
     def commands(self) -> dict[str, click.Command]:
         """Every command, the generated ones built (for introspection)."""
+        for name in list(self._later):
+            self._build_later(name)
         built = {name: found for name in sorted(self._table_names())
                  if name not in self._own and (found := self._build(name)) is not None}
         return {**self._own, **built}
@@ -895,7 +899,23 @@ class TableGroup(HelpGroup):
         self._own[name] = cmd
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._later:
+            return self._build_later(cmd_name)
         return self._own.get(cmd_name) or self._build(cmd_name)
+
+    def _build_later(self, name: str) -> click.Command:
+        """Build the command declared with :func:`later` as ``name``: its
+        parameters, then the command, as ``@group.command`` would have."""
+        fn, settings = self._later.pop(name)
+        held: list[tuple[Callable[..., Callable[[Any], Any]], tuple[str, ...], dict[str, Any]]]
+        held = fn.__dict__.get(_LATER_PARAMS, [])
+        for make, decls, attrs in held:
+            fn = make(*decls, **attrs)(fn)
+        settings = dict(settings)
+        cls = settings.pop("cls", None) or self.command_class
+        command: click.Command = click.command(name, cls=cls, **settings)(fn)
+        self._own[name] = command
+        return command
 
     def make_context(self, info_name: str | None, args: list[str],
                      parent: click.Context | None = None, **extra: Any) -> click.Context:
@@ -916,7 +936,55 @@ class TableGroup(HelpGroup):
             raise _UsageLine(exc) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*self._own, *self._table_names()})
+        return sorted({*self._own, *self._later, *self._table_names()})
+
+
+# ------------------------------------------------ commands built on first use
+# The hand-written commands are declared with ``@later(group, …)`` and their
+# parameters with ``@option``/``@argument`` (``click.option``/``click.argument``
+# held back): their Click objects are made when the command is first asked for
+# (to run it, for its help page, or to list the group), so that ``petitions
+# show`` builds ``show`` and not the other sixty (issue 12, point 6).  Their
+# names, options and help pages are what ``@group.command`` makes of them.
+
+_LATER_PARAMS = "__petitions_later_params__"
+
+
+def _held(make: Callable[..., Any], decls: tuple[str, ...],
+          attrs: dict[str, Any]) -> Callable[[F], F]:
+    def decorator(fn: F) -> F:
+        fn.__dict__.setdefault(_LATER_PARAMS, []).append((make, decls, attrs))
+        return fn
+
+    return decorator
+
+
+def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
+    """``click.option(*decls, **attrs)``, applied when the command is built."""
+    return _held(click.option, decls, attrs)
+
+
+def argument(*decls: str, **attrs: Any) -> Callable[[F], F]:
+    """``click.argument(*decls, **attrs)``, applied when the command is built."""
+    return _held(click.argument, decls, attrs)
+
+
+def later(group: click.Group, name: str | None = None, **settings: Any) -> Callable[[F], F]:
+    """``@group.command(name, **settings)``, built when first asked for; the
+    name is the function's as Click makes it (``db_init`` → ``db-init``)."""
+    assert isinstance(group, TableGroup)
+
+    def decorator(fn: F) -> F:
+        found = name
+        if found is None:
+            found = fn.__name__.lower().replace("_", "-")
+            left, sep, suffix = found.rpartition("-")
+            if sep and suffix in {"command", "cmd", "group", "grp"}:
+                found = left
+        group._later[found] = (fn, settings)
+        return fn
+
+    return decorator
 
 
 # ------------------------------------------------------------------- group
@@ -993,51 +1061,51 @@ main.table_path = ()  # the root of the command table's CLI paths
 
 
 # ----------------------------------------------------------------- filing
-@main.command("file", help=_h("File a petition; print its id."))
-@click.option("--workflow", default="standard", show_default=True, help=_h("The workflow name."))
-@click.option("--kind", type=LibraryChoice("petitions.domain.values:PETITIONER_KINDS"),
-              required=True, help=_h("Who raises the appeal."))
-@click.option("--name", default="",
-              help=_h("The petitioner's name (required unless --anonymous)."))
-@click.option("--phone", default="", help=_h("The petitioner's phone number (stored encrypted)."))
-@click.option("--email", default="",
-              help=_h("The petitioner's e-mail address (stored encrypted)."))
-@click.option("--title", required=True, help=_h("A short title."))
-@click.option("--description", required=True,
-              help=_h("What the appeal is about, in the petitioner's words."))
-@click.option("--category", required=True, help=_h("A taxonomy code, e.g. traffic."))
-@click.option("--channel", required=True, help=_h("A taxonomy code, e.g. hotline."))
-@click.option("--street", default="", help=_h("Street office or town (街道/镇)."))
-@click.option("--community", default="", help=_h("Community (社区)."))
-@click.option("--grid", default="", help=_h("Grid (网格)."))
-@click.option("--address", default="",
-              help=_h("The petitioner's address (stored encrypted with their other personal "
-                      "data)."))
-@click.option("--place", default="",
-              help=_h("Where the matter is, if not personal: a compound, building or wharf "
-                      "(not a home address)."))
-@click.option("--idempotency-key", default=None,
-              help=_h("Filing again with the same key returns the same id."))
-@click.option("--petitioner-id", default="",
-              help=_h("The petitioner's id in your portal (default: a new one)."))
-@click.option("--id-number", default="", help=_h("The petitioner's ID number."))
-@click.option("--matter-type", default=None,
-              help=_h("suggestion (建议意见), report (检举控告) or claim (申诉求决); default: "
-                      "what --type implies (a report 检举控告, a suggestion 建议意见, else "
-                      "申诉求决)."))
-@click.option("--type", "request_type",
-              type=LibraryChoice("workflows.vocabulary:REQUEST_TYPES"), default=None,
-              help=_h("The request type: consultation (咨询), help (求助), complaint (投诉), "
-                      "report (举报), suggestion (建议) or praise (表扬); default: complaint. "
-                      "The workflow sets time limits per type."))
-@click.option("--urgency", type=LibraryChoice("workflows.vocabulary:URGENCIES"),
-              default="normal", show_default=True,
-              help=_h("normal, urgent or emergency; the workflow sets time limits per urgency."))
-@click.option("--anonymous", is_flag=True,
-              help=_h("File without name, phone, ID number or address (for the types the "
-                      "workflow allows; its call-back is then impossible)."))
-@click.option("--campaign", default=None, help=_h("The campaign (进家入户) that collected it."))
-@click.option("--at", type=TIME, default=None, help=_h("When it was filed; default now."))
+@later(main, "file", help=_h("File a petition; print its id."))
+@option("--workflow", default="standard", show_default=True, help=_h("The workflow name."))
+@option("--kind", type=LibraryChoice("petitions.domain.values:PETITIONER_KINDS"),
+        required=True, help=_h("Who raises the appeal."))
+@option("--name", default="",
+        help=_h("The petitioner's name (required unless --anonymous)."))
+@option("--phone", default="", help=_h("The petitioner's phone number (stored encrypted)."))
+@option("--email", default="",
+        help=_h("The petitioner's e-mail address (stored encrypted)."))
+@option("--title", required=True, help=_h("A short title."))
+@option("--description", required=True,
+        help=_h("What the appeal is about, in the petitioner's words."))
+@option("--category", required=True, help=_h("A taxonomy code, e.g. traffic."))
+@option("--channel", required=True, help=_h("A taxonomy code, e.g. hotline."))
+@option("--street", default="", help=_h("Street office or town (街道/镇)."))
+@option("--community", default="", help=_h("Community (社区)."))
+@option("--grid", default="", help=_h("Grid (网格)."))
+@option("--address", default="",
+        help=_h("The petitioner's address (stored encrypted with their other personal "
+                "data)."))
+@option("--place", default="",
+        help=_h("Where the matter is, if not personal: a compound, building or wharf "
+                "(not a home address)."))
+@option("--idempotency-key", default=None,
+        help=_h("Filing again with the same key returns the same id."))
+@option("--petitioner-id", default="",
+        help=_h("The petitioner's id in your portal (default: a new one)."))
+@option("--id-number", default="", help=_h("The petitioner's ID number."))
+@option("--matter-type", default=None,
+        help=_h("suggestion (建议意见), report (检举控告) or claim (申诉求决); default: "
+                "what --type implies (a report 检举控告, a suggestion 建议意见, else "
+                "申诉求决)."))
+@option("--type", "request_type",
+        type=LibraryChoice("workflows.vocabulary:REQUEST_TYPES"), default=None,
+        help=_h("The request type: consultation (咨询), help (求助), complaint (投诉), "
+                "report (举报), suggestion (建议) or praise (表扬); default: complaint. "
+                "The workflow sets time limits per type."))
+@option("--urgency", type=LibraryChoice("workflows.vocabulary:URGENCIES"),
+        default="normal", show_default=True,
+        help=_h("normal, urgent or emergency; the workflow sets time limits per urgency."))
+@option("--anonymous", is_flag=True,
+        help=_h("File without name, phone, ID number or address (for the types the "
+                "workflow allows; its call-back is then impossible)."))
+@option("--campaign", default=None, help=_h("The campaign (进家入户) that collected it."))
+@option("--at", type=TIME, default=None, help=_h("When it was filed; default now."))
 @_handled
 def file_(workflow: str, kind: str, name: str, phone: str, email: str, title: str,
           description: str,
@@ -1084,14 +1152,14 @@ def campaign() -> None:
     pass
 
 
-@campaign.command("open", help=_h("Open a campaign; print its id (file its suggestions with "
-                                  "--campaign ID)."))
-@click.option("--name", required=True, help=_h("The name."))
-@click.option("--street", default="", help=_h("Street office or town (街道/镇)."))
-@click.option("--community", default="", help=_h("Community (社区)."))
-@click.option("--description", default="",
-              help=_h("What the appeal is about, in the petitioner's words."))
-@click.option("--at", type=TIME, default=None, help=_h("When it started; default now."))
+@later(campaign, "open", help=_h("Open a campaign; print its id (file its suggestions with "
+                                 "--campaign ID)."))
+@option("--name", required=True, help=_h("The name."))
+@option("--street", default="", help=_h("Street office or town (街道/镇)."))
+@option("--community", default="", help=_h("Community (社区)."))
+@option("--description", default="",
+        help=_h("What the appeal is about, in the petitioner's words."))
+@option("--at", type=TIME, default=None, help=_h("When it started; default now."))
 @_handled
 def campaign_open(name: str, street: str, community: str, description: str,
                   at: datetime | None) -> None:
@@ -1106,9 +1174,9 @@ def campaign_open(name: str, street: str, community: str, description: str,
         click.echo(str(cid))
 
 
-@campaign.command("show", help=_h("How many suggestions the campaign collected, and how many "
-                                  "are resolved."))
-@click.argument("campaign_id", metavar="ID")
+@later(campaign, "show", help=_h("How many suggestions the campaign collected, and how many "
+                                 "are resolved."))
+@argument("campaign_id", metavar="ID")
 @_handled
 def campaign_show(campaign_id: str) -> None:
     state = _state()
@@ -1142,19 +1210,19 @@ def _viewer() -> Any:
     return None
 
 
-@main.command(help=_h("Show a petition (as it stands, or stood at --version or --as-of)."))
-@click.argument("petition_id", metavar="ID")
-@click.option("--version", type=click.IntRange(min=1), default=None,
-              help=_h("As it stood at this version."))
-@click.option("--as-of", "as_of", type=TIME, default=None,
-              help=_h("As the record stood at this time (ISO 8601, local time unless an "
-                      "offset is given)."))
-@click.option("--reveal", is_flag=True,
-              help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
-                      "recorded)."))
-@click.option("--unit", default=None,
-              help=_h("The unit you work in (a supervisor of the lead unit sees "
-                      "a whistle-blower)."))
+@later(main, help=_h("Show a petition (as it stands, or stood at --version or --as-of)."))
+@argument("petition_id", metavar="ID")
+@option("--version", type=click.IntRange(min=1), default=None,
+        help=_h("As it stood at this version."))
+@option("--as-of", "as_of", type=TIME, default=None,
+        help=_h("As the record stood at this time (ISO 8601, local time unless an "
+                "offset is given)."))
+@option("--reveal", is_flag=True,
+        help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
+                "recorded)."))
+@option("--unit", default=None,
+        help=_h("The unit you work in (a supervisor of the lead unit sees "
+                "a whistle-blower)."))
 @_handled
 def show(petition_id: str, version: int | None, as_of: datetime | None, reveal: bool,
          unit: str | None) -> None:
@@ -1235,41 +1303,41 @@ def _command_list(commands: Sequence[str]) -> str:
     return sep.join(command_label(c, lang) for c in commands)
 
 
-@main.command("list", help=_h("List petitions (a queue), newest first."))
-@click.option("--status", type=LibraryChoice("petitions.readmodels.queries:STATUSES"),
-              default=None,
-              help=_h("open or closed."))
-@click.option("--stage", default=None, help=_h("The stage."))
-@click.option("--workflow", default=None, help=_h("The workflow name."))
-@click.option("--street", default=None, help=_h("Street office or town (街道/镇)."))
-@click.option("--community", default=None, help=_h("Community (社区)."))
-@click.option("--grid", default=None, help=_h("Grid (网格)."))
-@click.option("--unit", default=None, help=_h("Lead unit."))
-@click.option("--assignee", default=None, help=_h("The responsible person."))
-@click.option("--mediator", default=None, help=_h("The mediator."))
-@click.option("--category", default=None, help=_h("A category code."))
-@click.option("--channel", default=None, help=_h("A channel code."))
-@click.option("--type", "type", type=LibraryChoice("workflows.vocabulary:REQUEST_TYPES"),
-              default=None, help=_h("The request type (consultation, help, complaint, report, "
-                                    "suggestion, praise)."))
-@click.option("--urgency", type=LibraryChoice("workflows.vocabulary:URGENCIES"), default=None,
-              help=_h("normal, urgent or emergency."))
-@click.option("--campaign", default=None, help=_h("A campaign id."))
-@click.option("--text", default=None, help=_h(
+@later(main, "list", help=_h("List petitions (a queue), newest first."))
+@option("--status", type=LibraryChoice("petitions.readmodels.queries:STATUSES"),
+        default=None,
+        help=_h("open or closed."))
+@option("--stage", default=None, help=_h("The stage."))
+@option("--workflow", default=None, help=_h("The workflow name."))
+@option("--street", default=None, help=_h("Street office or town (街道/镇)."))
+@option("--community", default=None, help=_h("Community (社区)."))
+@option("--grid", default=None, help=_h("Grid (网格)."))
+@option("--unit", default=None, help=_h("Lead unit."))
+@option("--assignee", default=None, help=_h("The responsible person."))
+@option("--mediator", default=None, help=_h("The mediator."))
+@option("--category", default=None, help=_h("A category code."))
+@option("--channel", default=None, help=_h("A channel code."))
+@option("--type", "type", type=LibraryChoice("workflows.vocabulary:REQUEST_TYPES"),
+        default=None, help=_h("The request type (consultation, help, complaint, report, "
+                              "suggestion, praise)."))
+@option("--urgency", type=LibraryChoice("workflows.vocabulary:URGENCIES"), default=None,
+        help=_h("normal, urgent or emergency."))
+@option("--campaign", default=None, help=_h("A campaign id."))
+@option("--text", default=None, help=_h(
     "Words in the title or description: the most recently recorded matches first; more "
     "than 1,000 matches are counted as 1000+."))
-@click.option("--phone", default=None,
-              help=_h("Every case of the caller with this phone number (blind index)."))
-@click.option("--id-number", "id_number", default=None,
-              help=_h("Every case of the caller with this ID number (blind index)."))
-@click.option("--overdue", is_flag=True,
-              help=_h("Only petitions whose running deadline has passed (soonest first)."))
-@click.option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
-              help=_h("Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
-                      "1d6h (with --overdue: either)."))
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help=_h("How many at most."))
-@click.option("--offset", type=click.IntRange(min=0), default=0, help=_h("How many to skip."))
+@option("--phone", default=None,
+        help=_h("Every case of the caller with this phone number (blind index)."))
+@option("--id-number", "id_number", default=None,
+        help=_h("Every case of the caller with this ID number (blind index)."))
+@option("--overdue", is_flag=True,
+        help=_h("Only petitions whose running deadline has passed (soonest first)."))
+@option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
+        help=_h("Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
+                "1d6h (with --overdue: either)."))
+@option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+        help=_h("How many at most."))
+@option("--offset", type=click.IntRange(min=0), default=0, help=_h("How many to skip."))
 @_handled
 @_reports_poisoned
 def list_(text: str | None, limit: int, offset: int, overdue: bool,
@@ -1324,45 +1392,45 @@ def export() -> None:
     pass
 
 
-@export.command("cases", help=_h(
-    "Write one row per case to FILE: CSV that Excel opens (UTF-8 with BOM by default; "
-    "header and values in the chosen --lang) or JSON Lines (--format jsonl). Personal data "
-    "is masked unless --reveal (roles that may; each reveal recorded). Takes the list "
-    "filters."))
-@click.argument("file", type=click.Path(dir_okay=False, writable=True))
-@click.option("--format", "fmt", type=LibraryChoice("petitions.export:FORMATS"), default="csv",
-              show_default=True, help=_h("csv or jsonl."))
-@click.option("--encoding", type=LibraryChoice("petitions.export:ENCODINGS"), default=None,
-              help=_h("CSV encoding: utf-8-sig (default: UTF-8 with BOM, for Excel), utf-8, "
-                      "gbk or gb18030. JSON Lines is always UTF-8."))
-@click.option("--reveal", is_flag=True,
-              help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
-                      "recorded)."))
-@click.option("--my-unit", "my_unit", default=None,
-              help=_h("The unit you work in (confidential petitioners of its cases)."))
-@click.option("--status", type=LibraryChoice("petitions.readmodels.queries:STATUSES"),
-              default=None, help=_h("open or closed."))
-@click.option("--stage", default=None, help=_h("The stage."))
-@click.option("--workflow", default=None, help=_h("The workflow name."))
-@click.option("--street", default=None, help=_h("Street office or town (街道/镇)."))
-@click.option("--community", default=None, help=_h("Community (社区)."))
-@click.option("--grid", default=None, help=_h("Grid (网格)."))
-@click.option("--unit", default=None, help=_h("Lead unit."))
-@click.option("--assignee", default=None, help=_h("The responsible person."))
-@click.option("--mediator", default=None, help=_h("The mediator."))
-@click.option("--category", default=None, help=_h("A category code."))
-@click.option("--channel", default=None, help=_h("A channel code."))
-@click.option("--campaign", default=None, help=_h("A campaign id."))
-@click.option("--text", default=None, help=_h("Words in the title or description."))
-@click.option("--phone", default=None,
-              help=_h("Every case of the caller with this phone number (blind index)."))
-@click.option("--id-number", "id_number", default=None,
-              help=_h("Every case of the caller with this ID number (blind index)."))
-@click.option("--overdue", is_flag=True,
-              help=_h("Only petitions whose running deadline has passed (soonest first)."))
-@click.option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
-              help=_h("Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
-                      "1d6h (with --overdue: either)."))
+@later(export, "cases", help=_h(
+   "Write one row per case to FILE: CSV that Excel opens (UTF-8 with BOM by default; "
+   "header and values in the chosen --lang) or JSON Lines (--format jsonl). Personal data "
+   "is masked unless --reveal (roles that may; each reveal recorded). Takes the list "
+   "filters."))
+@argument("file", type=click.Path(dir_okay=False, writable=True))
+@option("--format", "fmt", type=LibraryChoice("petitions.export:FORMATS"), default="csv",
+        show_default=True, help=_h("csv or jsonl."))
+@option("--encoding", type=LibraryChoice("petitions.export:ENCODINGS"), default=None,
+        help=_h("CSV encoding: utf-8-sig (default: UTF-8 with BOM, for Excel), utf-8, "
+                "gbk or gb18030. JSON Lines is always UTF-8."))
+@option("--reveal", is_flag=True,
+        help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
+                "recorded)."))
+@option("--my-unit", "my_unit", default=None,
+        help=_h("The unit you work in (confidential petitioners of its cases)."))
+@option("--status", type=LibraryChoice("petitions.readmodels.queries:STATUSES"),
+        default=None, help=_h("open or closed."))
+@option("--stage", default=None, help=_h("The stage."))
+@option("--workflow", default=None, help=_h("The workflow name."))
+@option("--street", default=None, help=_h("Street office or town (街道/镇)."))
+@option("--community", default=None, help=_h("Community (社区)."))
+@option("--grid", default=None, help=_h("Grid (网格)."))
+@option("--unit", default=None, help=_h("Lead unit."))
+@option("--assignee", default=None, help=_h("The responsible person."))
+@option("--mediator", default=None, help=_h("The mediator."))
+@option("--category", default=None, help=_h("A category code."))
+@option("--channel", default=None, help=_h("A channel code."))
+@option("--campaign", default=None, help=_h("A campaign id."))
+@option("--text", default=None, help=_h("Words in the title or description."))
+@option("--phone", default=None,
+        help=_h("Every case of the caller with this phone number (blind index)."))
+@option("--id-number", "id_number", default=None,
+        help=_h("Every case of the caller with this ID number (blind index)."))
+@option("--overdue", is_flag=True,
+        help=_h("Only petitions whose running deadline has passed (soonest first)."))
+@option("--due-within", "due_within", type=DURATION, default=None, metavar="DURATION",
+        help=_h("Only petitions whose deadline falls within this time, e.g. 2d, 12h, "
+                "1d6h (with --overdue: either)."))
 @_handled
 def export_cases(file: str, fmt: str, encoding: str | None, reveal: bool, my_unit: str | None,
                  text: str | None, phone: str | None, id_number: str | None, overdue: bool,
@@ -1428,13 +1496,13 @@ def export_cases(file: str, fmt: str, encoding: str | None, reveal: bool, my_uni
     click.echo(m("{count} cases written to {file}", count=count, file=file))
 
 
-@main.command(help=_h("Every event of a petition: who did what, when, why, and what it "
-                      "changed."))
-@click.argument("petition_id", metavar="ID")
-@click.option("--reveal", is_flag=True,
-              help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
-                      "recorded)."))
-@click.option("--unit", default=None, help=_h("The unit you work in."))
+@later(main, help=_h("Every event of a petition: who did what, when, why, and what it "
+                     "changed."))
+@argument("petition_id", metavar="ID")
+@option("--reveal", is_flag=True,
+        help=_h("Show phone and ID numbers and e-mail addresses unmasked (roles that may; "
+                "recorded)."))
+@option("--unit", default=None, help=_h("The unit you work in."))
 @_handled
 def history(petition_id: str, reveal: bool, unit: str | None) -> None:
     from petitions.audit.replay import field_label, render_field
@@ -1474,13 +1542,13 @@ def history(petition_id: str, reveal: bool, unit: str | None) -> None:
            [(e.version, _show(e.occurred_at), f"{e.actor} ({_word(e.role)})", e.text(lang),
              changed(e)) for e in events])
 
-@main.command(help=_h("Response, resolution and satisfaction rates over valid call-backs."))
-@click.option("--by", type=LibraryChoice("petitions.readmodels.rates:GROUPINGS"),
-              default="street", show_default=True, help=_h("Group by."))
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help=_h("First call-back day (local), YYYY-MM-DD."))
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help=_h("Last call-back day (local), YYYY-MM-DD."))
+@later(main, help=_h("Response, resolution and satisfaction rates over valid call-backs."))
+@option("--by", type=LibraryChoice("petitions.readmodels.rates:GROUPINGS"),
+        default="street", show_default=True, help=_h("Group by."))
+@option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        help=_h("First call-back day (local), YYYY-MM-DD."))
+@option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        help=_h("Last call-back day (local), YYYY-MM-DD."))
 @_handled
 @_reports_poisoned
 def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
@@ -1523,19 +1591,19 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
             for g in groups])
 
 
-@main.command(help=_h("Write a report people look at: one self-contained HTML file with the "
-                      "three rates, monthly trends, backlog, overdue work, hot spots and the "
-                      "unit ranking as charts, each beside its numbers."))
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
-              metavar="FILE.html", help=_h("The HTML file to write."))
-@click.option("--by", type=LibraryChoice("petitions.reports.data:REPORT_BY"),
-              default="street", show_default=True, help=_h("Group the rates by."))
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help=_h("First day (local), YYYY-MM-DD."))
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help=_h("Last day (local), YYYY-MM-DD."))
-@click.option("--png-dir", "png_dir", type=click.Path(file_okay=False), default=None,
-              metavar="DIR", help=_h("Also write each chart as a PNG file in DIR."))
+@later(main, help=_h("Write a report people look at: one self-contained HTML file with the "
+                     "three rates, monthly trends, backlog, overdue work, hot spots and the "
+                     "unit ranking as charts, each beside its numbers."))
+@option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+        metavar="FILE.html", help=_h("The HTML file to write."))
+@option("--by", type=LibraryChoice("petitions.reports.data:REPORT_BY"),
+        default="street", show_default=True, help=_h("Group the rates by."))
+@option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        help=_h("First day (local), YYYY-MM-DD."))
+@option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        help=_h("Last day (local), YYYY-MM-DD."))
+@option("--png-dir", "png_dir", type=click.Path(file_okay=False), default=None,
+        metavar="DIR", help=_h("Also write each chart as a PNG file in DIR."))
 @_handled
 @_reports_poisoned
 def report(out: str, by: str, date_from: datetime | None, date_to: datetime | None,
@@ -1574,11 +1642,11 @@ def report(out: str, by: str, date_from: datetime | None, date_to: datetime | No
         click.echo(str(path))
 
 
-@main.command(help=_h("Open and closed petitions per assignee, mediator or lead unit."))
-@click.option("--role", type=LibraryChoice("petitions.readmodels.queries:CASELOAD_VIEWS"),
-              default="assignee", show_default=True,
-              help=_h("Whose desks: assignees, mediators, or lead units (rolled up the unit "
-                      "register: a street counts its communities and grids)."))
+@later(main, help=_h("Open and closed petitions per assignee, mediator or lead unit."))
+@option("--role", type=LibraryChoice("petitions.readmodels.queries:CASELOAD_VIEWS"),
+        default="assignee", show_default=True,
+        help=_h("Whose desks: assignees, mediators, or lead units (rolled up the unit "
+                "register: a street counts its communities and grids)."))
 @_handled
 @_reports_poisoned
 def caseload(role: str) -> None:
@@ -1621,8 +1689,8 @@ def _registry() -> Any:
     return Registry.shipped([Path(p) for p in extra.split(os.pathsep) if p])
 
 
-@workflows.command("list", help=_h("The workflow definitions known (shipped and "
-                                   "PETITIONS_WORKFLOWS)."))
+@later(workflows, "list", help=_h("The workflow definitions known (shipped and "
+                                  "PETITIONS_WORKFLOWS)."))
 @_handled
 def workflows_list() -> None:
     state = _state()
@@ -1637,10 +1705,10 @@ def workflows_list() -> None:
             for wf in found])
 
 
-@workflows.command("show", help=_h("Show a workflow's stages, commands and roles."))
-@click.argument("name")
-@click.option("--version", type=int, default=None, help=_h("The version."))
-@click.option("--mermaid", is_flag=True, help=_h("Print a Mermaid state diagram."))
+@later(workflows, "show", help=_h("Show a workflow's stages, commands and roles."))
+@argument("name")
+@option("--version", type=int, default=None, help=_h("The version."))
+@option("--mermaid", is_flag=True, help=_h("Print a Mermaid state diagram."))
 @_handled
 def workflows_show(name: str, version: int | None, mermaid: bool) -> None:
     from workflows import UnknownWorkflow, to_mermaid
@@ -1672,10 +1740,10 @@ def workflows_show(name: str, version: int | None, mermaid: bool) -> None:
            title=f"{wf.title.in_lang(state.lang)} ({wf.name} v{wf.version})")
 
 
-@workflows.command("validate", help=_h("Check workflow definition files; print their "
-                                       "problems."))
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False))
+@later(workflows, "validate", help=_h("Check workflow definition files; print their "
+                                      "problems."))
+@argument("paths", nargs=-1, required=True,
+          type=click.Path(exists=True, dir_okay=False))
 @_handled
 def workflows_validate(paths: tuple[str, ...]) -> None:
     from workflows import WorkflowInvalid, load_path
@@ -1702,7 +1770,7 @@ def views() -> None:
     pass
 
 
-@views.command("rebuild", help=_h("Empty the views and rebuild them from the whole history."))
+@later(views, "rebuild", help=_h("Empty the views and rebuild them from the whole history."))
 @_handled
 def views_rebuild() -> None:
     from rich.progress import Progress
@@ -1726,9 +1794,9 @@ def views_rebuild() -> None:
         click.echo(state.m("{count} events applied", count=count))
 
 
-@views.command("run", help=_h("Keep the views up to date as a separate process (PostgreSQL "
-                              "only)."))
-@click.option("--timeout", type=float, default=None, help=_h("Stop after this many seconds."))
+@later(views, "run", help=_h("Keep the views up to date as a separate process (PostgreSQL "
+                             "only)."))
+@option("--timeout", type=float, default=None, help=_h("Stop after this many seconds."))
 @_handled
 def views_run(timeout: float | None) -> None:
     from petitions import persistence
@@ -1743,7 +1811,7 @@ def views_run(timeout: float | None) -> None:
 
 
 # ------------------------------------------------------------------- demo
-@main.command(help=_h("Load the seed's Jiangbei cases 1–9 and print a summary."))
+@later(main, help=_h("Load the seed's Jiangbei cases 1–9 and print a summary."))
 @_handled
 def demo() -> None:
     from rich.progress import Progress
@@ -1795,8 +1863,8 @@ def db() -> None:
     pass
 
 
-@db.command("init", help=_h("Create the schema and tables now (they are also created on first "
-                            "use)."))
+@later(db, "init", help=_h("Create the schema and tables now (they are also created on first "
+                           "use)."))
 @_handled
 def db_init() -> None:
     from petitions.operations import check
@@ -1810,7 +1878,7 @@ def db_init() -> None:
         click.echo(_state().m("store ready: {location}", location=info.location))
 
 
-@db.command("info", help=_h("Show the backend, the current position and the counts."))
+@later(db, "info", help=_h("Show the backend, the current position and the counts."))
 @_handled
 def db_info() -> None:
     from petitions.persistence import store_info
@@ -1830,19 +1898,19 @@ def db_info() -> None:
     ])
 
 
-@main.command("import", help=_h("Import filings from a JSON Lines FILE (one filing with an "
-                                "idempotency key per line), or a CSV FILE (.csv; one per "
-                                "row).\n\nSafe to run again after an "
-                                "interruption: filings already present are not filed twice."))
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
-              show_default=True,
-              help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
-@click.option("--encoding", default=None,
-              help=_h("The file's encoding, e.g. gb18030 or gbk (default UTF-8, with or "
-                      "without BOM)."))
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
-              help=_h("A TOML file naming the CSV columns of another system's export."))
+@later(main, "import", help=_h("Import filings from a JSON Lines FILE (one filing with an "
+                               "idempotency key per line), or a CSV FILE (.csv; one per "
+                               "row).\n\nSafe to run again after an "
+                               "interruption: filings already present are not filed twice."))
+@argument("file", type=click.Path(exists=True, dir_okay=False))
+@option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
+        show_default=True,
+        help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
+@option("--encoding", default=None,
+        help=_h("The file's encoding, e.g. gb18030 or gbk (default UTF-8, with or "
+                "without BOM)."))
+@option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
+        help=_h("A TOML file naming the CSV columns of another system's export."))
 @_handled
 def import_(file: str, on_error: str, encoding: str | None, mapping: str | None) -> None:
     from petitions.importer import ImportRefused, check_encoding, import_filings
@@ -1904,11 +1972,11 @@ def import_(file: str, on_error: str, encoding: str | None, mapping: str | None)
         sys.exit(1)  # some lines were not imported: the counts above say how many
 
 
-@main.command(help=_h("Print petition events in store order, each with its position (for "
-                      "portals)."))
-@click.option("--after", type=click.IntRange(min=0), default=0, show_default=True,
-              help=_h("Print events after this position (the last one you handled)."))
-@click.option("--follow", is_flag=True, help=_h("Keep waiting for new events."))
+@later(main, help=_h("Print petition events in store order, each with its position (for "
+                     "portals)."))
+@option("--after", type=click.IntRange(min=0), default=0, show_default=True,
+        help=_h("Print events after this position (the last one you handled)."))
+@option("--follow", is_flag=True, help=_h("Keep waiting for new events."))
 @_handled
 def feed(after: int, follow: bool) -> None:
     svc = _state().service()
@@ -1934,11 +2002,11 @@ def feed(after: int, follow: bool) -> None:
 
 
 # ------------------------------------------------------------ time limits
-@main.command(help=_h("Record the warnings and breaches that are due (and their escalations, "
-                      "督办)."))
-@click.option("--now", type=TIME, default=None,
-              help=_h("Sweep as of this moment (ISO 8601, local time unless an offset is "
-                      "given); default now."))
+@later(main, help=_h("Record the warnings and breaches that are due (and their escalations, "
+                     "督办)."))
+@option("--now", type=TIME, default=None,
+        help=_h("Sweep as of this moment (ISO 8601, local time unless an offset is "
+                "given); default now."))
 @_handled
 def sweep(now: datetime | None) -> None:
     from petitions.operations import check_writer
@@ -1994,10 +2062,10 @@ def _calendar_warning(years: Sequence[int]) -> None:
                    err=True)
 
 
-@calendar_.command("workdays", help=_h("Print the date N working days after DATE (DATE itself "
-                                       "not counted)."))
-@click.argument("day", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]))
-@click.argument("n", type=click.IntRange(min=0))
+@later(calendar_, "workdays", help=_h("Print the date N working days after DATE (DATE itself "
+                                      "not counted)."))
+@argument("day", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]))
+@argument("n", type=click.IntRange(min=0))
 @_handled
 def calendar_workdays(day: datetime, n: int) -> None:
     from petitions.deadlines.calendar import uncovered_warning, work_calendar
@@ -2011,9 +2079,9 @@ def calendar_workdays(day: datetime, n: int) -> None:
     click.echo(found.isoformat())
 
 
-@calendar_.command("is-workday", help=_h("Answer yes or no, with the holiday or "
-                                         "adjusted-workday name."))
-@click.argument("day", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]))
+@later(calendar_, "is-workday", help=_h("Answer yes or no, with the holiday or "
+                                        "adjusted-workday name."))
+@argument("day", metavar="DATE", type=click.DateTime(["%Y-%m-%d"]))
 @_handled
 def calendar_is_workday(day: datetime) -> None:
     from petitions.deadlines.calendar import uncovered_warning, work_calendar
@@ -2030,10 +2098,10 @@ def calendar_is_workday(day: datetime) -> None:
     click.echo(_day_answer(found))
 
 
-@calendar_.command("recheck", help=_h("Count provisional deadlines (counted in a year the "
-                                      "official calendar did not cover) again on the "
-                                      "calendar now installed; records an event only where "
-                                      "a deadline moves."))
+@later(calendar_, "recheck", help=_h("Count provisional deadlines (counted in a year the "
+                                     "official calendar did not cover) again on the "
+                                     "calendar now installed; records an event only where "
+                                     "a deadline moves."))
 @_handled
 def calendar_recheck() -> None:
     from petitions.operations import check_writer
@@ -2081,10 +2149,10 @@ def audit() -> None:
     pass
 
 
-@audit.command("keygen", help=_h("Write an Ed25519 key pair: PATH (private, mode 0600) and "
-                                 "PATH.pub."))
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--force", is_flag=True, help=_h("Overwrite an existing key pair."))
+@later(audit, "keygen", help=_h("Write an Ed25519 key pair: PATH (private, mode 0600) and "
+                                "PATH.pub."))
+@argument("path", type=click.Path(dir_okay=False))
+@option("--force", is_flag=True, help=_h("Overwrite an existing key pair."))
 @_handled
 def audit_keygen(path: str, force: bool) -> None:
     from petitions.audit import keygen
@@ -2095,12 +2163,12 @@ def audit_keygen(path: str, force: bool) -> None:
     click.echo(m("public key: {path}", path=public))
 
 
-@audit.command("seal", help=_h("Verify the store, then write a signed checkpoint (seal) of "
-                               "it."))
-@click.option("--key", "key", required=True, type=click.Path(dir_okay=False),
-              help=_h("Ed25519 private key (from `audit keygen`)."))
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help=_h("Seal file to write."))
+@later(audit, "seal", help=_h("Verify the store, then write a signed checkpoint (seal) of "
+                              "it."))
+@option("--key", "key", required=True, type=click.Path(dir_okay=False),
+        help=_h("Ed25519 private key (from `audit keygen`)."))
+@option("--out", "out", required=True, type=click.Path(dir_okay=False),
+        help=_h("Seal file to write."))
 @_handled
 def audit_seal(key: str, out: str) -> None:
     from petitions.audit import make_seal, write_seal
@@ -2117,14 +2185,14 @@ def audit_seal(key: str, out: str) -> None:
                           root=seal.merkle_root, out=out))
 
 
-@audit.command("verify", help=_h("Check every hash chain and the notification log (and a "
-                                 "seal); name the first break."))
-@click.option("--seal", "seal_path", type=click.Path(dir_okay=False),
-              help=_h("Also check the store against this seal."))
-@click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
-              help=_h("The public key the seal was signed with."))
-@click.option("--views", "views", is_flag=True,
-              help=_h("Also compare the read models with a rebuild from the events."))
+@later(audit, "verify", help=_h("Check every hash chain and the notification log (and a "
+                                "seal); name the first break."))
+@option("--seal", "seal_path", type=click.Path(dir_okay=False),
+        help=_h("Also check the store against this seal."))
+@option("--public-key", "public_key", type=click.Path(dir_okay=False),
+        help=_h("The public key the seal was signed with."))
+@option("--views", "views", is_flag=True,
+        help=_h("Also compare the read models with a rebuild from the events."))
 @_handled
 def audit_verify(seal_path: str | None, public_key: str | None, views: bool) -> None:
     from petitions.audit import read_seal, verify_store
@@ -2191,9 +2259,9 @@ def _warn_legacy_clear_text(found: Sequence[Any]) -> None:
         petition=first.petition_id, version=first.version, position=first.position), err=True)
 
 
-@audit.command("export", help=_h("Write the whole event log as JSON Lines (after checking "
-                                 "it)."))
-@click.argument("file", type=click.Path(dir_okay=False))
+@later(audit, "export", help=_h("Write the whole event log as JSON Lines (after checking "
+                                "it)."))
+@argument("file", type=click.Path(dir_okay=False))
 @_handled
 def audit_export(file: str) -> None:
     from petitions.audit import export_log
@@ -2207,20 +2275,20 @@ def audit_export(file: str) -> None:
                           events=report.events, chains=report.chains, file=file))
 
 
-@audit.command("import", help=_h("Import an export FILE into an empty database "
-                                 "(administrators only)."))
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--actor", "actor_id", default=None,
-              help=_h("Who imports (default: the global --actor / PETITIONS_ACTOR)."))
-@click.option("--role", default=None,
-              help=_h("Role used; must be administrator (default: the global --role)."))
-@click.option("--seal", "seal_path", type=click.Path(dir_okay=False),
-              help=_h("Also check the file against this seal."))
-@click.option("--public-key", "public_key", type=click.Path(dir_okay=False),
-              help=_h("The public key the seal was signed with."))
-@click.option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False),
-              help=_h("Also import the data keys written by `privacy keys export` for this "
-                      "store's master key (checked before anything is written)."))
+@later(audit, "import", help=_h("Import an export FILE into an empty database "
+                                "(administrators only)."))
+@argument("file", type=click.Path(dir_okay=False))
+@option("--actor", "actor_id", default=None,
+        help=_h("Who imports (default: the global --actor / PETITIONS_ACTOR)."))
+@option("--role", default=None,
+        help=_h("Role used; must be administrator (default: the global --role)."))
+@option("--seal", "seal_path", type=click.Path(dir_okay=False),
+        help=_h("Also check the file against this seal."))
+@option("--public-key", "public_key", type=click.Path(dir_okay=False),
+        help=_h("The public key the seal was signed with."))
+@option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False),
+        help=_h("Also import the data keys written by `privacy keys export` for this "
+                "store's master key (checked before anything is written)."))
 @_handled
 def audit_import(file: str, actor_id: str | None, role: str | None,
                  seal_path: str | None, public_key: str | None,
@@ -2258,18 +2326,18 @@ def privacy() -> None:
     pass
 
 
-_actor_option = click.option("--actor", default=None,
-                             help=_h("Who acts (default: the global --actor / PETITIONS_ACTOR)."))
-_role_option = click.option("--role", default=None,
-                            help=_h("The role acted in (default: the global --role / "
-                                    "PETITIONS_ROLE, else administrator)."))
+_actor_option = option("--actor", default=None,
+                 help=_h("Who acts (default: the global --actor / PETITIONS_ACTOR)."))
+_role_option = option("--role", default=None,
+                help=_h("The role acted in (default: the global --role / "
+                        "PETITIONS_ROLE, else administrator)."))
 
 
-@privacy.command("erase", help=_h("Crypto-shred PETITIONER_ID's personal data (the cases "
-                                  "stay, audited)."))
-@click.argument("petitioner_id")
-@click.option("--legal-basis", required=True,
-              help=_h("Why the data may be erased, e.g. '个人信息保护法 第四十七条: 本人请求'."))
+@later(privacy, "erase", help=_h("Crypto-shred PETITIONER_ID's personal data (the cases "
+                                 "stay, audited)."))
+@argument("petitioner_id")
+@option("--legal-basis", required=True,
+        help=_h("Why the data may be erased, e.g. '个人信息保护法 第四十七条: 本人请求'."))
 @_actor_option
 @_role_option
 @_handled
@@ -2286,14 +2354,14 @@ def privacy_erase(petitioner_id: str, legal_basis: str, actor: str | None,
                           basis=done.legal_basis))
 
 
-@privacy.command("retain", help=_h("Erase the personal data of cases closed longer than a "
-                                   "period."))
-@click.option("--older-than", "older_than", required=True,
-              help=_h("Retention period: 180d, 26w, 24m, 3y."))
-@click.option("--status", type=LibraryChoice("petitions.privacy.retention:RETAINED_STATUSES"),
-              default="closed", show_default=True,
-              help=_h("open or closed."))
-@click.option("--dry-run", is_flag=True, help=_h("Only list what would be erased."))
+@later(privacy, "retain", help=_h("Erase the personal data of cases closed longer than a "
+                                  "period."))
+@option("--older-than", "older_than", required=True,
+        help=_h("Retention period: 180d, 26w, 24m, 3y."))
+@option("--status", type=LibraryChoice("petitions.privacy.retention:RETAINED_STATUSES"),
+        default="closed", show_default=True,
+        help=_h("open or closed."))
+@option("--dry-run", is_flag=True, help=_h("Only list what would be erased."))
 @_actor_option
 @_role_option
 @_handled
@@ -2324,8 +2392,8 @@ def privacy_keys() -> None:
     pass
 
 
-@privacy_keys.command("status", help=_h("Where the master key comes from, and how many data "
-                                        "keys are live or erased."))
+@later(privacy_keys, "status", help=_h("Where the master key comes from, and how many data "
+                                       "keys are live or erased."))
 @_actor_option
 @_role_option
 @_handled
@@ -2344,10 +2412,10 @@ def privacy_keys_status(actor: str | None, role: str | None) -> None:
                    err=True)
 
 
-@privacy_keys.command("rotate", help=_h("Re-wrap every data key under a new master key; then "
-                                        "configure the new key."))
-@click.option("--new-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help=_h("A file holding the new master key (base64 of 32 random bytes)."))
+@later(privacy_keys, "rotate", help=_h("Re-wrap every data key under a new master key; then "
+                                       "configure the new key."))
+@option("--new-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
+        help=_h("A file holding the new master key (base64 of 32 random bytes)."))
 @_actor_option
 @_role_option
 @_handled
@@ -2363,11 +2431,11 @@ def privacy_keys_rotate(new_key_file: str, actor: str | None,
                           count=count, fingerprint=new.fingerprint, file=new_key_file))
 
 
-@privacy_keys.command("export", help=_h("Write the data keys, re-wrapped for another store's "
-                                        "master key (with audit export)."))
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--for-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help=_h("The master key file of the store the keys are for."))
+@later(privacy_keys, "export", help=_h("Write the data keys, re-wrapped for another store's "
+                                       "master key (with audit export)."))
+@argument("file", type=click.Path(dir_okay=False))
+@option("--for-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
+        help=_h("The master key file of the store the keys are for."))
 @_actor_option
 @_role_option
 @_handled
@@ -2383,9 +2451,9 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
                           file=file))
 
 
-@privacy_keys.command("import", help=_h("Add data keys written by `privacy keys export` "
-                                        "(after audit import)."))
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@later(privacy_keys, "import", help=_h("Add data keys written by `privacy keys export` "
+                                       "(after audit import)."))
+@argument("file", type=click.Path(exists=True, dir_okay=False))
 @_actor_option
 @_role_option
 @_handled
@@ -2395,8 +2463,8 @@ def privacy_keys_import(file: str, actor: str | None, role: str | None) -> None:
     click.echo(_state().m("imported {count} data key row(s)", count=count))
 
 
-@privacy_keys.command("new", help=_h("Print a fresh master key (base64) for "
-                                     "PETITIONS_MASTER_KEY or a key file."))
+@later(privacy_keys, "new", help=_h("Print a fresh master key (base64) for "
+                                    "PETITIONS_MASTER_KEY or a key file."))
 def privacy_keys_new() -> None:
     from petitions.privacy import new_master_key_text
 
@@ -2408,13 +2476,13 @@ def privacy_keys_new() -> None:
 # The HTTP server and the keys portals use with it (petitions/http/).
 
 
-@main.command(help=_h("Serve Open311 GeoReport v2 and the JSON API over HTTP (uvicorn)."))
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help=_h("The address to listen on."))
-@click.option("--port", type=click.IntRange(1, 65535), default=8311, show_default=True,
-              help=_h("The port to listen on."))
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help=_h("Server processes (several share one PostgreSQL store)."))
+@later(main, help=_h("Serve Open311 GeoReport v2 and the JSON API over HTTP (uvicorn)."))
+@option("--host", default="127.0.0.1", show_default=True,
+        help=_h("The address to listen on."))
+@option("--port", type=click.IntRange(1, 65535), default=8311, show_default=True,
+        help=_h("The port to listen on."))
+@option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+        help=_h("Server processes (several share one PostgreSQL store)."))
 @_handled
 def serve(host: str, port: int, workers: int) -> None:
     from petitions.http import available
@@ -2450,14 +2518,14 @@ def api_key() -> None:
     pass
 
 
-@api_key.command("create", help=_h("Create a key and print it (only now: the store keeps "
-                                   "its hash)."))
-@click.option("--name", required=True, help=_h("The key's name (the actor of what it does)."))
-@click.option("--role", "key_role", required=True,
-              help=_h("The role the key acts in (never more)."))
-@click.option("--unit", default="", help=_h("The unit the key works for."))
-@click.option("--json", "as_json", is_flag=True,
-              help=_h("Print {\"name\": …, \"key\": …} as JSON."))
+@later(api_key, "create", help=_h("Create a key and print it (only now: the store keeps "
+                                  "its hash)."))
+@option("--name", required=True, help=_h("The key's name (the actor of what it does)."))
+@option("--role", "key_role", required=True,
+        help=_h("The role the key acts in (never more)."))
+@option("--unit", default="", help=_h("The unit the key works for."))
+@option("--json", "as_json", is_flag=True,
+        help=_h("Print {\"name\": …, \"key\": …} as JSON."))
 @_actor_option
 @_handled
 def api_key_create(name: str, key_role: str, unit: str, as_json: bool,
@@ -2474,7 +2542,7 @@ def api_key_create(name: str, key_role: str, unit: str, as_json: bool,
         click.echo(key)
 
 
-@api_key.command("list", help=_h("The keys: name, role, unit, created, revoked."))
+@later(api_key, "list", help=_h("The keys: name, role, unit, created, revoked."))
 @_handled
 def api_key_list() -> None:
     from petitions.http.keys import list_keys
@@ -2489,9 +2557,9 @@ def api_key_list() -> None:
             for k in keys])
 
 
-@api_key.command("revoke", help=_h("Revoke a key: from now on it is refused, reads "
-                                   "included."))
-@click.argument("name")
+@later(api_key, "revoke", help=_h("Revoke a key: from now on it is refused, reads "
+                                  "included."))
+@argument("name")
 @_actor_option
 @_role_option
 @_handled
@@ -2513,9 +2581,9 @@ def org() -> None:
     pass
 
 
-@org.command("load", help=_h("Load the unit register from a TOML or CSV FILE (recorded; "
-                             "loading the same register again records nothing)."))
-@click.argument("file", type=click.Path(dir_okay=False))
+@later(org, "load", help=_h("Load the unit register from a TOML or CSV FILE (recorded; "
+                            "loading the same register again records nothing)."))
+@argument("file", type=click.Path(dir_okay=False))
 @_actor_option
 @_role_option
 @_handled
@@ -2535,9 +2603,9 @@ def org_load(file: str, actor: str | None, role: str | None) -> None:
     click.echo(text)
 
 
-@org.command("show", help=_h("List the units of the register (or one unit: its people, "
-                             "liaison assignments and the units below it)."))
-@click.argument("code", required=False)
+@later(org, "show", help=_h("List the units of the register (or one unit: its people, "
+                            "liaison assignments and the units below it)."))
+@argument("code", required=False)
 @_handled
 def org_show(code: str | None) -> None:
     state = _state()
@@ -2565,14 +2633,14 @@ def org_show(code: str | None) -> None:
                    [(_word(li.kind), li.target, li.unit, li.person) for li in liaisons])
 
 
-@main.command(help=_h("Rank units or streets by a composite score of their response, "
-                      "resolution and satisfaction rates (weights in the rates data)."))
-@click.option("--by", type=LibraryChoice("petitions.service:PetitionService.RANK_BY"),
-              default="unit", show_default=True, help=_h("Rank lead units or streets."))
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help=_h("First call-back day (local), YYYY-MM-DD."))
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help=_h("Last call-back day (local), YYYY-MM-DD."))
+@later(main, help=_h("Rank units or streets by a composite score of their response, "
+                     "resolution and satisfaction rates (weights in the rates data)."))
+@option("--by", type=LibraryChoice("petitions.service:PetitionService.RANK_BY"),
+        default="unit", show_default=True, help=_h("Rank lead units or streets."))
+@option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        help=_h("First call-back day (local), YYYY-MM-DD."))
+@option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
+        help=_h("Last call-back day (local), YYYY-MM-DD."))
 @_handled
 def rank(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
     state = _state()
@@ -2593,10 +2661,10 @@ def rank(by: str, date_from: datetime | None, date_to: datetime | None) -> None:
              pct(r.satisfaction_rate), f"{r.score * 100:.2f}") for r in rows])
 
 
-@db.command("reindex", help=_h("Number petitions that have no work-order number and index "
-                               "callers not yet indexed (after an import or a key rotation)."))
-@click.option("--callers-afresh", is_flag=True,
-              help=_h("Make every caller-index entry again (after a master-key rotation)."))
+@later(db, "reindex", help=_h("Number petitions that have no work-order number and index "
+                              "callers not yet indexed (after an import or a key rotation)."))
+@option("--callers-afresh", is_flag=True,
+        help=_h("Make every caller-index entry again (after a master-key rotation)."))
 @_handled
 def db_reindex(callers_afresh: bool) -> None:
     from petitions.operations import check

@@ -128,6 +128,17 @@ def test_help_pages_import_only_what_they_list() -> None:
                                                    "matplotlib", "petitions.reports"))}
 
 
+def test_a_command_builds_only_its_own_click_objects() -> None:
+    # Hand-written commands are built when first asked for (cli.later): show's
+    # help page builds show, not the other commands or their options.
+    code = ("import cli\ntry:\n    cli.main(['show', '--help'])\nexcept SystemExit:\n    pass\n"
+            "import click\nbuilt = [n for n, c in cli.main._own.items() if not isinstance(c, "
+            "click.Group)]\nprint(sorted(built), len(cli.main._later) >= 12)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.splitlines()[-1]
+    assert out == "['show'] True"
+
+
 def test_registry_validates_a_definition_on_first_use(tmp_path: Path) -> None:
     (tmp_path / "broken.toml").write_text(
         'name = "broken"\nversion = 1\ninitial = "nowhere"\n[stages.intake]\n',
