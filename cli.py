@@ -910,7 +910,8 @@ class TableGroup(HelpGroup):
         held: list[tuple[Callable[..., Callable[[Any], Any]], tuple[str, ...], dict[str, Any]]]
         held = fn.__dict__.get(_LATER_PARAMS, [])
         for make, decls, attrs in held:
-            fn = make(*decls, **attrs)(fn)
+            made = {k: v() if isinstance(v, _Made) else v for k, v in attrs.items()}
+            fn = make(*decls, **made)(fn)
         settings = dict(settings)
         cls = settings.pop("cls", None) or self.command_class
         command: click.Command = click.command(name, cls=cls, **settings)(fn)
@@ -957,6 +958,22 @@ def _held(make: Callable[..., Any], decls: tuple[str, ...],
         return fn
 
     return decorator
+
+
+class _Made:
+    """A parameter setting made when its command is built (see :func:`path_type`)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+    def __call__(self) -> Any:
+        return self.make()
+
+
+def path_type(**settings: Any) -> Any:
+    """``click.Path(**settings)``, made when the command is built (Click looks
+    its name up in gettext's catalogs when one is made)."""
+    return _Made(lambda: click.Path(**settings))
 
 
 def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
@@ -1397,7 +1414,7 @@ def export() -> None:
    "header and values in the chosen --lang) or JSON Lines (--format jsonl). Personal data "
    "is masked unless --reveal (roles that may; each reveal recorded). Takes the list "
    "filters."))
-@argument("file", type=click.Path(dir_okay=False, writable=True))
+@argument("file", type=path_type(dir_okay=False, writable=True))
 @option("--format", "fmt", type=LibraryChoice("petitions.export:FORMATS"), default="csv",
         show_default=True, help=_h("csv or jsonl."))
 @option("--encoding", type=LibraryChoice("petitions.export:ENCODINGS"), default=None,
@@ -1594,7 +1611,7 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
 @later(main, help=_h("Write a report people look at: one self-contained HTML file with the "
                      "three rates, monthly trends, backlog, overdue work, hot spots and the "
                      "unit ranking as charts, each beside its numbers."))
-@option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+@option("--out", "out", required=True, type=path_type(dir_okay=False, writable=True),
         metavar="FILE.html", help=_h("The HTML file to write."))
 @option("--by", type=LibraryChoice("petitions.reports.data:REPORT_BY"),
         default="street", show_default=True, help=_h("Group the rates by."))
@@ -1602,7 +1619,7 @@ def stats(by: str, date_from: datetime | None, date_to: datetime | None) -> None
         help=_h("First day (local), YYYY-MM-DD."))
 @option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None,
         help=_h("Last day (local), YYYY-MM-DD."))
-@option("--png-dir", "png_dir", type=click.Path(file_okay=False), default=None,
+@option("--png-dir", "png_dir", type=path_type(file_okay=False), default=None,
         metavar="DIR", help=_h("Also write each chart as a PNG file in DIR."))
 @_handled
 @_reports_poisoned
@@ -1743,7 +1760,7 @@ def workflows_show(name: str, version: int | None, mermaid: bool) -> None:
 @later(workflows, "validate", help=_h("Check workflow definition files; print their "
                                       "problems."))
 @argument("paths", nargs=-1, required=True,
-          type=click.Path(exists=True, dir_okay=False))
+          type=path_type(exists=True, dir_okay=False))
 @_handled
 def workflows_validate(paths: tuple[str, ...]) -> None:
     from workflows import WorkflowInvalid, load_path
@@ -1902,14 +1919,14 @@ def db_info() -> None:
                                "idempotency key per line), or a CSV FILE (.csv; one per "
                                "row).\n\nSafe to run again after an "
                                "interruption: filings already present are not filed twice."))
-@argument("file", type=click.Path(exists=True, dir_okay=False))
+@argument("file", type=path_type(exists=True, dir_okay=False))
 @option("--on-error", type=click.Choice(["skip", "stop"]), default="stop",
         show_default=True,
         help=_h("Malformed lines: skip them (reported), or stop and write nothing."))
 @option("--encoding", default=None,
         help=_h("The file's encoding, e.g. gb18030 or gbk (default UTF-8, with or "
                 "without BOM)."))
-@option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
+@option("--mapping", type=path_type(exists=True, dir_okay=False), default=None,
         help=_h("A TOML file naming the CSV columns of another system's export."))
 @_handled
 def import_(file: str, on_error: str, encoding: str | None, mapping: str | None) -> None:
@@ -2151,7 +2168,7 @@ def audit() -> None:
 
 @later(audit, "keygen", help=_h("Write an Ed25519 key pair: PATH (private, mode 0600) and "
                                 "PATH.pub."))
-@argument("path", type=click.Path(dir_okay=False))
+@argument("path", type=path_type(dir_okay=False))
 @option("--force", is_flag=True, help=_h("Overwrite an existing key pair."))
 @_handled
 def audit_keygen(path: str, force: bool) -> None:
@@ -2165,9 +2182,9 @@ def audit_keygen(path: str, force: bool) -> None:
 
 @later(audit, "seal", help=_h("Verify the store, then write a signed checkpoint (seal) of "
                               "it."))
-@option("--key", "key", required=True, type=click.Path(dir_okay=False),
+@option("--key", "key", required=True, type=path_type(dir_okay=False),
         help=_h("Ed25519 private key (from `audit keygen`)."))
-@option("--out", "out", required=True, type=click.Path(dir_okay=False),
+@option("--out", "out", required=True, type=path_type(dir_okay=False),
         help=_h("Seal file to write."))
 @_handled
 def audit_seal(key: str, out: str) -> None:
@@ -2187,9 +2204,9 @@ def audit_seal(key: str, out: str) -> None:
 
 @later(audit, "verify", help=_h("Check every hash chain and the notification log (and a "
                                 "seal); name the first break."))
-@option("--seal", "seal_path", type=click.Path(dir_okay=False),
+@option("--seal", "seal_path", type=path_type(dir_okay=False),
         help=_h("Also check the store against this seal."))
-@option("--public-key", "public_key", type=click.Path(dir_okay=False),
+@option("--public-key", "public_key", type=path_type(dir_okay=False),
         help=_h("The public key the seal was signed with."))
 @option("--views", "views", is_flag=True,
         help=_h("Also compare the read models with a rebuild from the events."))
@@ -2261,7 +2278,7 @@ def _warn_legacy_clear_text(found: Sequence[Any]) -> None:
 
 @later(audit, "export", help=_h("Write the whole event log as JSON Lines (after checking "
                                 "it)."))
-@argument("file", type=click.Path(dir_okay=False))
+@argument("file", type=path_type(dir_okay=False))
 @_handled
 def audit_export(file: str) -> None:
     from petitions.audit import export_log
@@ -2277,16 +2294,16 @@ def audit_export(file: str) -> None:
 
 @later(audit, "import", help=_h("Import an export FILE into an empty database "
                                 "(administrators only)."))
-@argument("file", type=click.Path(dir_okay=False))
+@argument("file", type=path_type(dir_okay=False))
 @option("--actor", "actor_id", default=None,
         help=_h("Who imports (default: the global --actor / PETITIONS_ACTOR)."))
 @option("--role", default=None,
         help=_h("Role used; must be administrator (default: the global --role)."))
-@option("--seal", "seal_path", type=click.Path(dir_okay=False),
+@option("--seal", "seal_path", type=path_type(dir_okay=False),
         help=_h("Also check the file against this seal."))
-@option("--public-key", "public_key", type=click.Path(dir_okay=False),
+@option("--public-key", "public_key", type=path_type(dir_okay=False),
         help=_h("The public key the seal was signed with."))
-@option("--keys", "keys_file", type=click.Path(exists=True, dir_okay=False),
+@option("--keys", "keys_file", type=path_type(exists=True, dir_okay=False),
         help=_h("Also import the data keys written by `privacy keys export` for this "
                 "store's master key (checked before anything is written)."))
 @_handled
@@ -2414,7 +2431,7 @@ def privacy_keys_status(actor: str | None, role: str | None) -> None:
 
 @later(privacy_keys, "rotate", help=_h("Re-wrap every data key under a new master key; then "
                                        "configure the new key."))
-@option("--new-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
+@option("--new-key-file", required=True, type=path_type(exists=True, dir_okay=False),
         help=_h("A file holding the new master key (base64 of 32 random bytes)."))
 @_actor_option
 @_role_option
@@ -2433,8 +2450,8 @@ def privacy_keys_rotate(new_key_file: str, actor: str | None,
 
 @later(privacy_keys, "export", help=_h("Write the data keys, re-wrapped for another store's "
                                        "master key (with audit export)."))
-@argument("file", type=click.Path(dir_okay=False))
-@option("--for-key-file", required=True, type=click.Path(exists=True, dir_okay=False),
+@argument("file", type=path_type(dir_okay=False))
+@option("--for-key-file", required=True, type=path_type(exists=True, dir_okay=False),
         help=_h("The master key file of the store the keys are for."))
 @_actor_option
 @_role_option
@@ -2453,7 +2470,7 @@ def privacy_keys_export(file: str, for_key_file: str, actor: str | None,
 
 @later(privacy_keys, "import", help=_h("Add data keys written by `privacy keys export` "
                                        "(after audit import)."))
-@argument("file", type=click.Path(exists=True, dir_okay=False))
+@argument("file", type=path_type(exists=True, dir_okay=False))
 @_actor_option
 @_role_option
 @_handled
@@ -2583,7 +2600,7 @@ def org() -> None:
 
 @later(org, "load", help=_h("Load the unit register from a TOML or CSV FILE (recorded; "
                             "loading the same register again records nothing)."))
-@argument("file", type=click.Path(dir_okay=False))
+@argument("file", type=path_type(dir_okay=False))
 @_actor_option
 @_role_option
 @_handled
