@@ -224,25 +224,29 @@ def _methods(qualname: str, fields: tuple[Field, ...], eq: bool) -> dict[str, An
     checked = tuple(f for f in fields if f.validator is not None)
     where = f"{qualname}.__init__()"
 
+    plan = tuple((f.name, f.alias, f.default, f.factory, f.converter) for f in fields)
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if len(args) > n:
-            raise TypeError(f"{where} takes {n + 1} positional arguments but "
-                            f"{len(args) + 1} were given")
-        for i, f in enumerate(fields):
-            if i < len(args):
-                if f.alias in kwargs:
-                    raise TypeError(f"{where} got multiple values for argument '{f.alias}'")
-                value = args[i]
-            elif f.alias in kwargs:
-                value = kwargs.pop(f.alias)
-            elif f.has_default:
-                value = f.value()
+        if args:
+            if len(args) > n:
+                raise TypeError(f"{where} takes {n + 1} positional arguments but "
+                                f"{len(args) + 1} were given")
+            for (_, alias, *_rest), value in zip(plan, args, strict=False):
+                if alias in kwargs:
+                    raise TypeError(f"{where} got multiple values for argument '{alias}'")
+                kwargs[alias] = value
+        for name, alias, default, factory, converter in plan:
+            if alias in kwargs:
+                value = kwargs.pop(alias)
+            elif factory is not None:
+                value = factory()
+            elif default is not NOTHING:
+                value = default
             else:
-                raise TypeError(f"{where} missing 1 required positional argument: "
-                                f"'{f.alias}'")
-            if f.converter is not None:
-                value = f.converter(value)
-            set_slot(self, f.name, value)
+                raise TypeError(f"{where} missing 1 required positional argument: '{alias}'")
+            if converter is not None:
+                value = converter(value)
+            set_slot(self, name, value)
         if kwargs:
             raise TypeError(f"{where} got an unexpected keyword argument "
                             f"'{next(iter(kwargs))}'")
