@@ -1,7 +1,10 @@
 """The ``petitions`` command line: parse, call the public API, render.
 
 No domain logic lives here.  Heavy imports (the library, eventsourcing, rich)
-happen inside commands so that ``petitions --help`` starts fast.  Messages and
+happen inside commands so that ``petitions --help`` starts fast, and a
+command's Click objects are built when it is first asked for: declare one
+with ``@later(group, …)`` and its parameters with ``@option``/``@argument``
+(``click.option``/``click.argument`` held back until then).  Messages and
 labels are translated through gettext catalogs (:mod:`petitions.i18n`), and so
 are help texts: give them as ``help=_h("...")`` (never as docstrings), they are
 translated when a help page is shown.  ``--json`` output is UTF-8 JSON whose

@@ -1,12 +1,13 @@
-"""One generic way to store ``attrs`` values inside events.
+"""One generic way to store value objects inside events.
 
 eventsourcing's JSON transcoder looks transcodings up by exact type.  Rather
 than hand-write one per value class, :class:`AttrsTranscoding` turns any
-attrs class into plain data and back from its fields and their types (attrs
-alone: the values are flat records of text, numbers, times, ids and tuples of
-them or of other attrs values, so no general converter library is needed on
-the path that reads a petition), and :func:`register_values` registers it for
-every attrs class of the given modules.  The stored name of each type
+value class (:func:`workflows.records.frozen`, or an attrs class) into plain
+data and back from its fields and their types (the values are flat records of
+text, numbers, times, ids and tuples of them or of other values, so no
+general converter library is needed on the path that reads a petition, and
+attrs is not imported for it), and :func:`register_values` registers it for
+every value class of the given modules.  The stored name of each type
 (``attrs:ClassName``) is part of the stored history: keep it when a class moves.
 A class may have a static ``upcast(data)`` that turns the stored data of an
 older version into this version's form before it is structured.

@@ -1,4 +1,6 @@
-"""The in-memory form of a workflow definition: frozen ``attrs`` values.
+"""The in-memory form of a workflow definition: frozen values
+(:func:`workflows.records.frozen`, which makes what ``attrs.frozen`` makes
+without compiling code at import).
 
 These classes hold no behaviour beyond answering questions about the
 definition ("which commands may follow in this stage?", "may this role issue

@@ -1,4 +1,11 @@
-"""Handling commands as values: one frozen ``attrs`` class per command.
+"""Handling commands as values: one frozen value class per command.
+
+The classes are made by :func:`workflows.records.frozen`: to the type checker
+(and to ``attrs.fields``, ``attrs.has``, ``attrs.evolve``) they are frozen
+``attrs`` classes with validated fields; at run time they are made without
+compiling code, so that a command line that runs one command does not pay
+for defining all of them (docs/benchmarks.md, "Start-up").  A plugin's
+command may be a plain ``attrs.frozen`` subclass of :class:`Command`.
 
 A command says what someone asks to be done to a petition, with its
 arguments checked for type on construction.  Whether it may be done — the

@@ -1,8 +1,10 @@
-"""Value objects carried by petition events: frozen ``attrs`` classes.
+"""Value objects carried by petition events: frozen value classes
+(:func:`workflows.records.frozen`: what ``attrs.frozen`` makes, without
+compiling code at import; ``attrs.fields``/``evolve``/``asdict`` work on them).
 
 They hold no behaviour beyond validating themselves.  Persistence stores them
-through one generic attrs-based transcoding (see
-:mod:`petitions.transcoding`), registered for every attrs class in this module.
+through one generic transcoding from their fields (see
+:mod:`petitions.transcoding`), registered for every value class in this module.
 """
 
 from __future__ import annotations
