@@ -34,6 +34,7 @@ from petitions.readmodels.projection import (
     LiteEvent,
     NeedsFullDecode,
     StoredRow,
+    fast_item,
     lite_event,
     mistyped_field,
     stored_rows,
@@ -432,9 +433,12 @@ class ReadModels:
         and only the fields a view needs are decoded (:func:`lite_event`);
         each batch is applied set-wise in one transaction with its tracking
         record, and only if the views still stand where the batch began.
-        At least :data:`BULK` events behind, the case index's secondary
+        More than a batch behind and either at least :data:`BULK` events or
+        at least as many as the views hold already (a rebuild, a first
+        catch-up, a bulk load doubling the store), the case index's secondary
         indexes are dropped and built again at the end
-        (:meth:`ViewStore.indexes_deferred`)."""
+        (:meth:`ViewStore.indexes_deferred`): sorting them once then costs
+        less than keeping them up to date row by row."""
         start, rows = self._pending()
         if not rows:
             return 0
@@ -442,7 +446,7 @@ class ReadModels:
         if len(rows) == BATCH:  # more may follow: how many?
             recorder: Any = self.app.recorder
             total = max(total, (recorder.max_notification_id() or 0) - start)
-            if total >= BULK:
+            if total >= BULK or total >= start:
                 with self.store.indexes_deferred():
                     return self._catch_up(start, rows, total, progress)
         return self._catch_up(start, rows, total, progress)
@@ -454,8 +458,8 @@ class ReadModels:
         while True:
             if not rows:
                 return done
-            lite = self._lite
-            events = [lite(row) for row in rows]
+            lite, fast = self._lite, fast_item
+            events = [fast(row) or lite(row) for row in rows]
             try:
                 applied = self.projection.apply_after(events, Tracking(self.app.name, rows[-1][0]),
                                                       start, full=self._full)
