@@ -977,13 +977,29 @@ def fast_item(row: StoredRow) -> FastItem | None:
         return None
     if plan.update is _put_filed:
         return _filed_item(plan, row, text)
+    # The stage, as _fast_raw reads it (inline: every event has one to look for).
+    if plan.stage_required:
+        i = text.find(b'"stage":')
+        if i < 0:
+            stage = None
+        else:
+            j = i + 8
+            if text[j] != 0x22 or text[i - 1] not in _BEFORE_KEY or text.find(
+                    b'"stage":', j) >= 0:
+                return None
+            value = text[j + 1:text.find(b'"', j + 1)]
+            if b"\\" in value:
+                return None
+            try:
+                stage = value.decode("utf-8")
+            except ValueError:
+                return None
+    elif b'"stage":' in text:
+        return None  # not a field of the class: the light reading parses it all
+    else:
+        stage = None
     try:
         at = _fast_iso(text, b'"occurred_at":', plan.at_required)
-        stage = _fast_raw(text, b'"stage":', plan.stage_required)
-        if stage is _ABSENT:
-            stage = None
-        elif type(stage) is not str:
-            return None
         read = plan.read
         values = read(plan, text) if read is not None else None
     except _Declined:
@@ -992,6 +1008,9 @@ def fast_item(row: StoredRow) -> FastItem | None:
     pid = _PIDS.get(oid)
     return (plan.update, pid if pid is not None else _pid_of(oid), row[2], at, stage,
             values)
+
+
+_EMPTY_ROW: Row = dict.fromkeys(CASE_COLUMNS)
 
 
 def _put_filed(values: Any, row: Row) -> None:
@@ -1017,7 +1036,7 @@ def _filed_item(plan: _Plan, stored: StoredRow, text: bytes) -> FastItem | None:
         elif type(stage) is not str:
             return None
         pid = _pid_of(stored[1])
-        row: Row = dict.fromkeys(CASE_COLUMNS)
+        row: Row = _EMPTY_ROW.copy()
         row["version"] = stored[2]
         row["updated_at"] = at
         row["stage"] = stage
@@ -1168,12 +1187,14 @@ class ViewBatch:
             if rkeys_old == rkeys_new:
                 continue
             for rkeys, sign in ((rkeys_old, -1), (rkeys_new, 1)):
-                for rkey, amounts in rkeys:
+                for rkey, (cases, returns, reminders, escalations) in rkeys:
                     sums = rates.get(rkey)
                     if sums is None:
                         sums = rates[rkey] = [0, 0, 0, 0]
-                    for i, amount in enumerate(amounts):
-                        sums[i] += sign * amount
+                    sums[0] += sign * cases
+                    sums[1] += sign * returns
+                    sums[2] += sign * reminders
+                    sums[3] += sign * escalations
         tx = self.tx
         if inserts:
             tx.insert_cases(inserts)
