@@ -484,3 +484,28 @@ def test_the_fast_reading_declines_what_it_would_read_otherwise() -> None:
             continue
         event = lite_event(row, topic, state)
         assert applied(apply_fast, item) == applied(apply_event, event)
+
+
+def test_bigrams_are_every_overlapping_pair_in_first_order() -> None:
+    """The bigram tokens are the distinct overlapping pairs of characters the
+    index holds (not ASCII punctuation or space), lower case, first seen first."""
+    import re
+
+    from petitions.readmodels.sqlite import bigrams
+
+    every_pair = re.compile(r"(?=([^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}))")
+
+    def reference(*texts: str | None) -> str:
+        found: dict[str, None] = {}
+        for text in texts:
+            if text:
+                found.update(dict.fromkeys(every_pair.findall(text.lower())))
+        return " ".join(found)
+
+    assert bigrams("路灯不亮", "LED 路灯") == "路灯 灯不 不亮 le ed"
+    rng = random.Random(18)
+    alphabet = "路灯不亮小区停车难 ,.-_AbCdéÉ1(2)“”\"'İΣσßK\n"
+    for _ in range(2000):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+                 for _ in range(rng.randint(1, 3))]
+        assert bigrams(*texts, None) == reference(*texts)
