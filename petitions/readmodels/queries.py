@@ -430,7 +430,8 @@ class ReadModels:
         """Apply every event recorded after the views' position; return how many.
 
         The stored rows are read in batches straight from the events table
-        and only the fields a view needs are decoded (:func:`lite_event`);
+        and only the fields a view needs are decoded (:func:`fast_item` for the
+        common kinds, else :func:`lite_event`);
         each batch is applied set-wise in one transaction with its tracking
         record, and only if the views still stand where the batch began.
         More than a batch behind and either at least :data:`BULK` events or
