@@ -15,9 +15,10 @@ each, see ``bench/casefill.py``), then, on the same events in the same run:
 
 ``ratio`` = catch-up ÷ decode (target ≥ 1.0: the views cost no more than
 decoding); ``ratio_cpu`` the same on this process's CPU time (SQLite runs
-in-process: the work itself, without the waits for a core on a shared machine).  ``--db PATH --no-fill`` measures an existing store (e.g. the
-1,000,000-case store ``bench/queries.py --keep`` leaves).  The last line
-printed is one JSON object.
+in-process: the work itself, without the waits for a core on a shared
+machine); the rebuild's CPU rate is printed too.  ``--db PATH --no-fill``
+measures an existing store (e.g. the 1,000,000-case store
+``bench/queries.py --keep`` leaves).  The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -62,13 +63,14 @@ def child_rebuild(db: str) -> None:
     """Rebuild the views of ``db`` and print seconds, events and peak RSS (MB)."""
     svc = PetitionService.open(db)
     try:
-        began = time.perf_counter()
+        began, cpu0 = time.perf_counter(), time.process_time()
         n = svc.read_models.rebuild()
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu0
     finally:
         svc.shutdown()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "events": n, "peak_rss_mb": round(peak, 1)}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "events": n,
+                      "peak_rss_mb": round(peak, 1)}))
 
 
 def main() -> None:
@@ -112,7 +114,8 @@ def main() -> None:
         print(f"store: {cases:,} petitions, {events:,} events (fill {fill_s:.1f} s)")
         print(f"views catch up:            {catch_up_eps:>10,.0f} events/s ({catch_up_s:.1f} s)")
         print(f"views rebuild (child):     {rebuild_eps:>10,.0f} events/s "
-              f"({child['seconds']:.1f} s, peak RSS {child['peak_rss_mb']:.0f} MB)")
+              f"({child['seconds']:.1f} s; CPU {child['events'] / child['cpu']:,.0f} events/s; "
+              f"peak RSS {child['peak_rss_mb']:.0f} MB)")
         print(f"eventsourcing decode only: {decode_eps:>10,.0f} events/s ({decode_s:.1f} s)")
         print(f"ratio catch-up / decode:   {catch_up_eps / decode_eps:>10.2f} "
               f"(on CPU time: {decode_cpu / catch_up_cpu:.2f})")
@@ -122,6 +125,7 @@ def main() -> None:
             "decode_eps": round(decode_eps), "ratio": round(catch_up_eps / decode_eps, 2),
             "rebuild_peak_rss_mb": child["peak_rss_mb"],
             "catch_up_cpu_eps": round(events / catch_up_cpu),
+            "rebuild_cpu_eps": round(child["events"] / child["cpu"]),
             "decode_cpu_eps": round(decoded / decode_cpu),
             "ratio_cpu": round(decode_cpu / catch_up_cpu * events / decoded, 2),
         }))

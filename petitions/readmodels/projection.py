@@ -61,6 +61,11 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(_UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+#: The updates that read nothing from their event (the fast path calls them
+#: with ``None``; see :func:`fast_item`).
+_READS_NOTHING: set[Callable[[Any, Row], None]] = set()
+
+
 def _filed(e: Any, row: Row) -> None:
     if type(e) is LiteEvent and e._state is not None:
         _filed_stored(e, e._state, row)
@@ -87,18 +92,23 @@ def _filed(e: Any, row: Row) -> None:
 def _filed_stored(e: LiteEvent, d: dict[str, Any], row: Row) -> None:
     """:func:`_filed` from a filing's parsed stored state (the same values,
     read straight from the JSON: a missing field raises ``KeyError``)."""
+    _filed_state(e.originator_id, e.iso("occurred_at"), d, row)
+
+
+def _filed_state(pid: str, filed_at: str, d: dict[str, Any], row: Row) -> None:
+    """:func:`_filed_stored` of petition ``pid`` filed at ``filed_at``."""
     plain = _plain
     workflow, petitioner, location = (_attrs_data(d["workflow"]),
                                       _attrs_data(d["petitioner"]),
                                       _attrs_data(d["location"]))
     campaign = plain(d["campaign_id"])
     row.update(
-        id=e.originator_id, title=plain(d["title"]), description=plain(d["description"]),
+        id=pid, title=plain(d["title"]), description=plain(d["description"]),
         workflow=plain(workflow["name"]), workflow_sha256=plain(workflow["sha256"]),
         outcome=None, category=plain(d["category"]), channel=plain(d["channel"]),
         petitioner_kind=plain(petitioner["kind"]), street=plain(location["street"]),
         community=plain(location["community"]), grid=plain(location["grid"]),
-        lead_unit=None, assignee=None, mediator=None, filed_at=e.iso("occurred_at"),
+        lead_unit=None, assignee=None, mediator=None, filed_at=filed_at,
         last_rating=None, campaign_id=str(campaign) if campaign else None, cb_day=None,
         cb_contacted=None, cb_resolved=None, reminders=0, escalations=0, excluded=0,
         sign_state=None, contact_state=None, returns=0, escalation_levels=None,
@@ -114,6 +124,7 @@ def _filed_stored(e: LiteEvent, d: dict[str, Any], row: Row) -> None:
 def _count(column: str) -> Callable[[Any, Row], None]:
     def update(e: Any, row: Row) -> None:
         row[column] = int(row.get(column) or 0) + 1
+    _READS_NOTHING.add(update)
     return update
 
 
@@ -124,6 +135,7 @@ def _excluded(e: Any, row: Row) -> None:
 def _outcome(value: str) -> Callable[[Any, Row], None]:
     def update(e: Any, row: Row) -> None:
         row["outcome"] = value
+    _READS_NOTHING.add(update)
     return update
 
 
@@ -226,6 +238,7 @@ def _clock_mark(mark: str) -> Callable[[Any, Row], None]:
         if row["deadline_state"] != "paused":
             row["deadline_state"] = mark
         _next_due(row)
+    _READS_NOTHING.add(update)
     return update
 
 
@@ -267,6 +280,8 @@ UPDATES: dict[type[Any], Callable[[Any, Row], None]] = {
     CallbackImpossible: _callback_impossible,
     Petition.DeadlineRecomputed: _extended,
 }
+
+_READS_NOTHING.update((_excluded, _disputed, _clock_paused))
 
 _CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
 _CLOCK_COLUMNS = ("deadline", "deadline_state", "clock_mark", "warn_due", "next_due")
@@ -678,6 +693,391 @@ def stored_rows(recorder: Any, after: int, limit: int) -> list[StoredRow]:
                                                    inclusive_of_start=False)]
 
 
+# ------------------------------------------------------------ the fast path
+class _Declined(Exception):
+    """Raised inside :func:`fast_item` for a stored event it leaves to
+    :func:`lite_event` (which then reads it exactly as before)."""
+
+
+_DECLINED = _Declined()
+
+
+def _pid_of(oid: Any) -> str:
+    pid = _PIDS.get(oid)
+    if pid is None:
+        if len(_PIDS) >= 100_000:
+            _PIDS.clear()
+        pid = _PIDS[oid] = _petition_id(oid)
+    return pid
+
+
+def _key(name: str) -> bytes:
+    key = _KEYS.get(name)
+    if key is None:
+        key = _KEYS[name] = f'"{name}":'.encode()
+    return key
+
+
+def _fast_raw(text: bytes, key: bytes, required: bool) -> Any:
+    """Field ``key``'s stored value, read as :meth:`LiteEvent._raw` reads it
+    without parsing the whole state (:data:`_ABSENT` when the key is not
+    there); raises :data:`_DECLINED` where that reading would parse the
+    whole state or fail, or the value is not text, ``null``, ``true`` or
+    ``false`` (those are left to :func:`lite_event`)."""
+    at = text.find(key)
+    if at < 0:
+        return _ABSENT
+    j = at + len(key)
+    if not required or text.find(key, j) >= 0 or text[at - 1] not in _BEFORE_KEY:
+        raise _DECLINED
+    first = text[j]
+    if first == 0x22:  # "
+        end = text.find(b'"', j + 1)
+        value = text[j + 1:end]
+        if b"\\" in value:
+            raise _DECLINED
+        try:
+            return value.decode("utf-8")
+        except ValueError:
+            raise _DECLINED from None
+    if first == 0x6E and text.startswith(b"null", j):
+        return None
+    if first == 0x74 and text.startswith(b"true", j):
+        return True
+    if first == 0x66 and text.startswith(b"false", j):
+        return False
+    raise _DECLINED
+
+
+def _fast_time(text: bytes, key: bytes, required: bool) -> Any:
+    """The stored time in field ``key`` as its ``datetime_iso`` text, ``None``
+    for a stored ``null``, :data:`_ABSENT` when absent; :data:`_DECLINED`
+    otherwise (as :func:`_fast_raw`)."""
+    at = text.find(key)
+    if at < 0:
+        return _ABSENT
+    j = at + len(key)
+    if (required and text.startswith(_DATETIME, j) and text[at - 1] in _BEFORE_KEY
+            and text.find(key, j) < 0):
+        k = j + _DATETIME_LEN
+        end = text.find(b'"', k)
+        if text.startswith(b'"}', end):
+            try:
+                return text[k:end].decode("ascii")
+            except ValueError:
+                raise _DECLINED from None
+    elif (required and text.startswith(b"null", j) and text[at - 1] in _BEFORE_KEY
+            and text.find(key, j) < 0):
+        return None
+    raise _DECLINED
+
+
+def _fast_iso(text: bytes, key: bytes, required: bool) -> str:
+    """:func:`_iso_text` of the stored time in field ``key`` (as
+    :meth:`LiteEvent.iso` reads it without parsing the whole state);
+    :data:`_DECLINED` in every other case."""
+    at = text.find(key)
+    j = at + len(key)
+    if (at > 0 and required and text.startswith(_DATETIME, j) and text[at - 1] in _BEFORE_KEY
+            and text.find(key, j) < 0):
+        k = j + _DATETIME_LEN
+        end = text.find(b'"', k)
+        if text.startswith(b'"}', end):
+            try:
+                value = text[k:end].decode("ascii")
+                # _iso_text, inline: a UTC time as Python writes it is rewritten as text.
+                n = end - k
+                when = fromisoformat(value)
+                if n == 25 and value.endswith("+00:00"):
+                    return value[:19] + ".000000Z"
+                if n == 32 and value[19] == "." and value.endswith("+00:00"):
+                    return value[:26] + "Z"
+                return iso(when)
+            except ValueError:
+                raise _DECLINED from None
+    raise _DECLINED
+
+
+fromisoformat = datetime.fromisoformat
+_DATETIME_LEN = len(_DATETIME)
+
+
+class _Plan:
+    """How the fast path reads one event class: the fields its update needs
+    (each checked as :meth:`LiteEvent.__getattr__` checks it) and what it
+    hands the update."""
+
+    __slots__ = ("at_required", "cls", "mark", "read", "required", "stage_required", "update")
+
+    def __init__(self, cls: type[Any], read: Callable[[_Plan, bytes], Any] | None,
+                 update: Callable[[Any, Row], None] | None) -> None:
+        self.cls = cls
+        self.mark = _version_mark(cls)
+        self.required = _required(cls)
+        self.stage_required = "stage" in self.required
+        self.at_required = "occurred_at" in self.required
+        self.read = read
+        self.update = update
+
+    def text(self, text: bytes, name: str) -> str:
+        value = _fast_raw(text, _key(name), name in self.required)
+        if type(value) is not str:
+            raise _DECLINED  # absent, or not text: the light reading decides
+        return value
+
+    def flag(self, text: bytes, name: str) -> bool:
+        value = _fast_raw(text, _key(name), name in self.required)
+        if type(value) is not bool:
+            raise _DECLINED
+        return value
+
+    def optional_text(self, text: bytes, name: str) -> str | None:
+        value = _fast_raw(text, _key(name), name in self.required)
+        if value is not None and type(value) is not str:
+            raise _DECLINED
+        types = _field_types(self.cls).get(name)
+        if types is not None and not isinstance(value, types):
+            raise _DECLINED
+        return value
+
+    def time_set(self, text: bytes, name: str) -> bool:
+        """Whether optional time field ``name`` holds a time (``getattr(e,
+        name, None) is not None``); the time is checked to read as one."""
+        value = _fast_time(text, _key(name), name in self.required)
+        if value is _ABSENT or value is None:
+            return False
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise _DECLINED from None
+        return True
+
+
+def _read_clock(plan: _Plan, text: bytes) -> Any:
+    required = plan.required
+    return (_fast_iso(text, b'"deadline":', "deadline" in required),
+            _fast_iso(text, b'"warn_time":', "warn_time" in required))
+
+
+def _apply_clock(values: Any, row: Row) -> None:
+    deadline, warn = values
+    row.update(deadline=deadline, deadline_state="on_time", clock_mark="on_time",
+               warn_due=warn)
+    _next_due(row)
+
+
+def _read_dispatch(plan: _Plan, text: bytes) -> Any:
+    unit, person = plan.text(text, "unit"), plan.text(text, "person")
+    return (unit, person, "due" if plan.time_set(text, "sign_by") else None,
+            "due" if plan.time_set(text, "contact_by") else None)
+
+
+def _apply_dispatch(values: Any, row: Row) -> None:
+    row["lead_unit"], row["assignee"], row["sign_state"], row["contact_state"] = values
+
+
+def _read_callback(plan: _Plan, text: bytes) -> Any:
+    rating = plan.optional_text(text, "rating")
+    contacted, resolved = plan.flag(text, "contacted"), plan.flag(text, "resolved")
+    at = _fast_time(text, b'"occurred_at":', plan.at_required)
+    if type(at) is not str:
+        raise _DECLINED
+    try:
+        day = datetime.fromisoformat(at).astimezone(OFFICE_ZONE).strftime("%Y-%m-%d")
+    except ValueError:
+        raise _DECLINED from None
+    return rating, int(contacted), int(resolved), day
+
+
+def _apply_callback(values: Any, row: Row) -> None:
+    row["last_rating"], row["cb_contacted"], row["cb_resolved"], row["cb_day"] = values
+
+
+def _read_mediator(plan: _Plan, text: bytes) -> Any:
+    return plan.text(text, "mediator")
+
+
+def _apply_mediator(values: Any, row: Row) -> None:
+    row["mediator"] = values
+
+
+def _read_in_time(plan: _Plan, text: bytes) -> Any:
+    return "in_time" if plan.flag(text, "in_time") else "late"
+
+
+def _apply_sign(values: Any, row: Row) -> None:
+    row["sign_state"] = values
+
+
+def _apply_contact(values: Any, row: Row) -> None:
+    row["contact_state"] = values
+
+
+#: The updates the fast path reads for itself: how to read their fields and
+#: apply them (the same changes as the update, from values read beforehand).
+_FAST_UPDATES: dict[Callable[[Any, Row], None],
+                    tuple[Callable[[_Plan, bytes], Any], Callable[[Any, Row], None]]] = {
+    _clock_started: (_read_clock, _apply_clock),
+    _dispatched: (_read_dispatch, _apply_dispatch),
+    _callback: (_read_callback, _apply_callback),
+    _mediation: (_read_mediator, _apply_mediator),
+    _signed: (_read_in_time, _apply_sign),
+    _contacted: (_read_in_time, _apply_contact),
+}
+
+_PLANS: dict[str, _Plan | None] = {}
+
+
+def _plan(topic: str) -> _Plan | None:
+    """The fast path's plan for a stored topic (``None``: not read this way)."""
+    try:
+        return _PLANS[topic]
+    except KeyError:
+        pass
+    plan: _Plan | None = None
+    try:
+        cls = petition_event_class(topic)
+    except NeedsFullDecode:
+        cls = None
+    if cls is not None and _is_filed(cls):
+        plan = _Plan(cls, None, _put_filed)
+    elif cls is not None:
+        update = update_of(cls)
+        if update is None or update in _READS_NOTHING:
+            plan = _Plan(cls, None, update)
+        elif update in _FAST_UPDATES:
+            read, apply = _FAST_UPDATES[update]
+            plan = _Plan(cls, read, apply)
+    _PLANS[topic] = plan
+    return plan
+
+
+#: A stored event read by the fast path: (update, petition id, version,
+#: time, stage, what the update is handed).
+FastItem = tuple[Callable[[Any, Row], None] | None, str, int, str, str | None, Any]
+
+
+def fast_item(row: StoredRow) -> FastItem | None:
+    """A stored petition event of a common kind read straight from its bytes
+    into what its view update needs (no event object), or ``None``: then
+    :func:`lite_event` reads it.  Only what the light reading would read
+    without parsing the whole state, and would accept, is read here; every
+    other case (and every filing) is declined, so the views come out the same."""
+    try:
+        plan = _PLANS[row[3]]
+    except KeyError:
+        plan = _plan(row[3])
+    if plan is None:
+        return None
+    text = row[4]
+    if type(text) is not bytes or not (text.startswith(b"{") and text.endswith(b"}")):
+        return None
+    mark = plan.mark
+    if not (text.endswith(mark) if mark else b'"class_version":' not in text):
+        return None
+    if plan.update is _put_filed:
+        return _filed_item(plan, row, text)
+    # The stage, as _fast_raw reads it (inline: every event has one to look for).
+    if plan.stage_required:
+        i = text.find(b'"stage":')
+        if i < 0:
+            stage = None
+        else:
+            j = i + 8
+            if text[j] != 0x22 or text[i - 1] not in _BEFORE_KEY or text.find(
+                    b'"stage":', j) >= 0:
+                return None
+            value = text[j + 1:text.find(b'"', j + 1)]
+            if b"\\" in value:
+                return None
+            try:
+                stage = value.decode("utf-8")
+            except ValueError:
+                return None
+    elif b'"stage":' in text:
+        return None  # not a field of the class: the light reading parses it all
+    else:
+        stage = None
+    try:
+        at = _fast_iso(text, b'"occurred_at":', plan.at_required)
+        read = plan.read
+        values = read(plan, text) if read is not None else None
+    except _Declined:
+        return None
+    oid = row[1]
+    pid = _PIDS.get(oid)
+    return (plan.update, pid if pid is not None else _pid_of(oid), row[2], at, stage,
+            values)
+
+
+_EMPTY_ROW: Row = dict.fromkeys(CASE_COLUMNS)
+
+
+def _put_filed(values: Any, row: Row) -> None:
+    """Marks a filing in a :data:`FastItem` (its case row built beforehand)."""
+    raise AssertionError("a filing's row is put whole")  # pragma: no cover
+
+
+def _filed_item(plan: _Plan, stored: StoredRow, text: bytes) -> FastItem | None:
+    """A filing's case row, built from its parsed state as :func:`apply_event`
+    builds it from a :class:`LiteEvent` (``None`` where that would not read it)."""
+    try:
+        d = json.loads(text)
+        if type(d) is not dict:
+            return None
+        when = d.get("occurred_at", _ABSENT)
+        if not (type(when) is dict and when.get("_type_") == "datetime_iso"
+                and type(when.get("_data_")) is str):
+            return None
+        at = _iso_text(when["_data_"])
+        stage = d.get("stage", _ABSENT)
+        if stage is _ABSENT:
+            stage = None
+        elif type(stage) is not str:
+            return None
+        pid = _pid_of(stored[1])
+        row: Row = _EMPTY_ROW.copy()
+        row["version"] = stored[2]
+        row["updated_at"] = at
+        row["stage"] = stage
+        _filed_state(pid, at, d, row)
+    except _UNREADABLE:
+        return None
+    if row["outcome"]:  # pragma: no cover - a filing has none
+        row["status"], row["closed_at"] = "closed", at
+    else:
+        row["status"] = "open"
+    return _put_filed, pid, stored[2], at, stage, row
+
+
+def apply_fast(batch: ViewBatch, item: FastItem) -> None:
+    """:func:`apply_event` for a :func:`fast_item` (the case row changed in place:
+    the batch's own copy, and everything was read before)."""
+    update, pid, version, at, stage, values = item
+    if update is _put_filed:
+        batch.put(pid, values, True)
+        return
+    row = batch.current(pid)
+    if row is None:
+        return  # pragma: no cover - a petition always starts with Filed
+    was_closed = row["outcome"]
+    row["version"] = version
+    row["updated_at"] = at
+    if stage is not None:
+        if stage != row["stage"]:
+            row.update(_NO_CLOCK)  # leaving a stage stops its clock
+        row["stage"] = stage
+    if update is not None:
+        update(values, row)
+    if row["outcome"]:
+        row["status"] = "closed"
+        if not was_closed:
+            row["closed_at"] = at
+    else:
+        row["status"] = "open"
+        row["closed_at"] = None
+
+
 # ------------------------------------------------------------ a batch
 #: A rate counter's key: (grouping, group, kind, outcome, contacted, resolved,
 #: rating, sign state, contact state, supervision levels); ``kind`` is
@@ -787,12 +1187,14 @@ class ViewBatch:
             if rkeys_old == rkeys_new:
                 continue
             for rkeys, sign in ((rkeys_old, -1), (rkeys_new, 1)):
-                for rkey, amounts in rkeys:
+                for rkey, (cases, returns, reminders, escalations) in rkeys:
                     sums = rates.get(rkey)
                     if sums is None:
                         sums = rates[rkey] = [0, 0, 0, 0]
-                    for i, amount in enumerate(amounts):
-                        sums[i] += sign * amount
+                    sums[0] += sign * cases
+                    sums[1] += sign * returns
+                    sums[2] += sign * reminders
+                    sums[3] += sign * escalations
         tx = self.tx
         if inserts:
             tx.insert_cases(inserts)
@@ -846,14 +1248,20 @@ _UNREADABLE = (NeedsFullDecode, AttributeError, KeyError, TypeError, ValueError)
 
 def apply_events(tx: ViewTx, events: Iterable[Any],
                  full: Callable[[LiteEvent], Any] | None = None) -> None:
-    """Apply petition events (domain events or :class:`LiteEvent`; others are
-    skipped) in one batch.  A light event whose state the views cannot read
-    is handed to ``full`` (eventsourcing's mapper) and applied as it returns."""
-    wanted = [e for e in events if type(e) is LiteEvent or isinstance(e, Petition.Event)]
+    """Apply petition events (domain events, :class:`LiteEvent` or
+    :func:`fast_item` tuples; others are skipped) in one batch.  A light event
+    whose state the views cannot read is handed to ``full`` (eventsourcing's
+    mapper) and applied as it returns."""
+    wanted: list[Any] = [e for e in events if type(e) is tuple or type(e) is LiteEvent
+                         or isinstance(e, Petition.Event)]
     batch = ViewBatch(tx)
-    batch.load(str(e.originator_id) for e in wanted if not _is_filed(event_class(e)))
+    batch.load(e[1] if type(e) is tuple else str(e.originator_id) for e in wanted
+               if (e[0] is not _put_filed if type(e) is tuple
+                   else not _is_filed(event_class(e))))
     for event in wanted:
-        if full is not None and type(event) is LiteEvent:
+        if type(event) is tuple:
+            apply_fast(batch, event)
+        elif full is not None and type(event) is LiteEvent:
             try:
                 apply_event(batch, event)
             except _UNREADABLE:

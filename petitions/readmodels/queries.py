@@ -438,12 +438,16 @@ class ReadModels:
         """Apply every event recorded after the views' position; return how many.
 
         The stored rows are read in batches straight from the events table
-        and only the fields a view needs are decoded (:func:`lite_event`);
+        and only the fields a view needs are decoded (:func:`fast_item` for the
+        common kinds, else :func:`lite_event`);
         each batch is applied set-wise in one transaction with its tracking
         record, and only if the views still stand where the batch began.
-        At least :data:`BULK` events behind, the case index's secondary
+        More than a batch behind and either at least :data:`BULK` events or
+        at least as many as the views hold already (a rebuild, a first
+        catch-up, a bulk load doubling the store), the case index's secondary
         indexes are dropped and built again at the end
-        (:meth:`ViewStore.indexes_deferred`)."""
+        (:meth:`ViewStore.indexes_deferred`): sorting them once then costs
+        less than keeping them up to date row by row."""
         start, rows = self._pending()
         if not rows:
             return 0
@@ -451,7 +455,7 @@ class ReadModels:
         if len(rows) == BATCH:  # more may follow: how many?
             recorder: Any = self.app.recorder
             total = max(total, (recorder.max_notification_id() or 0) - start)
-            if total >= BULK:
+            if total >= BULK or total >= start:
                 with self.store.indexes_deferred():
                     return self._catch_up(start, rows, total, progress)
         return self._catch_up(start, rows, total, progress)
@@ -463,8 +467,10 @@ class ReadModels:
         while True:
             if not rows:
                 return done
-            lite = self._lite
-            events = [lite(row) for row in rows]
+            from petitions.readmodels.projection import fast_item
+
+            lite, fast = self._lite, fast_item
+            events = [fast(row) or lite(row) for row in rows]
             try:
                 applied = self.projection.apply_after(events, Tracking(self.app.name, rows[-1][0]),
                                                       start, full=self._full)

@@ -55,17 +55,20 @@ def _fill(statement: str) -> str:
     return statement.format(tracking=TRACKING_TABLE, **{t: t for t in names})
 
 
-#: Every (overlapping) character pair of a text that the bigram index holds.
-_PAIRS = re.compile(r"(?=([^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}))")
+#: Runs of two or more characters the bigram index holds pairs of.
+_RUNS = re.compile(r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2,}")
 
 
 def bigrams(*texts: str | None) -> str:
-    """The distinct character pairs of ``texts`` (lower case), as FTS5 tokens."""
-    found: dict[str, None] = {}
+    """The distinct character pairs of ``texts`` (lower case), as FTS5 tokens,
+    in the order they first occur: every overlapping pair inside each run of
+    characters the index holds (cheaper than a look-ahead at every position)."""
+    pairs: list[str] = []
     for text in texts:
         if text:
-            found.update(dict.fromkeys(_PAIRS.findall(text.lower())))
-    return " ".join(found)
+            for run in _RUNS.findall(text.lower()):
+                pairs += [run[i:i + 2] for i in range(len(run) - 1)]
+    return " ".join(dict.fromkeys(pairs))
 
 
 class _WriteTransaction(SQLiteTransaction):
