@@ -56,6 +56,8 @@ T = TypeVar("T")
 #: How far in the future an ``at=`` may lie, to allow for clock skew.
 CLOCK_SKEW = timedelta(seconds=60)
 DEFAULT_SNAPSHOT_INTERVAL = 50
+#: How many ids found absent a store remembers before it starts afresh.
+ABSENT_MAX = 10_000
 
 
 def utcnow() -> datetime:
@@ -159,6 +161,8 @@ class Store(ChainedApplication):
             dirs.extend(p for p in extra.split(os.pathsep) if p)
         self.workflows = Registry.shipped(dirs)
         self.stored_hashes: set[str] = set()
+        #: Ids :meth:`find` found absent (bounded: see ABSENT_MAX).
+        self._absent: set[UUID] = set()
         self.clock = clock
         self._timekeeper: Timekeeper | None = timekeeper
 
@@ -236,16 +240,31 @@ class Store(ChainedApplication):
 
     # ----------------------------------------------------------- aggregates
     def find(self, aggregate_id: UUID) -> Aggregate | None:
-        """The aggregate with that id as it now stands, or ``None``."""
+        """The aggregate with that id as it now stands, or ``None``.
+
+        An id found absent before (e.g. the unit register, looked up by every
+        ``assign``) is looked up again with one query for its first event
+        instead of a snapshot and an event query: the events table decides,
+        whichever process wrote to it."""
+        absent = self._absent
+        if aggregate_id in absent:
+            if not self.recorder.select_events(aggregate_id, limit=1):
+                return None
+            absent.discard(aggregate_id)
         try:
             found: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
+            if len(absent) >= ABSENT_MAX:
+                absent.clear()
+            absent.add(aggregate_id)
             return None
         return found
 
     def petition_id(self, value: UUID | str) -> UUID:
         """A petition's id from its id or its work-order number (工单号, e.g.
         ``2026-000123``): the one place where a number is resolved."""
+        if isinstance(value, UUID):
+            return value
         from petitions.sidetables import resolve_petition_id
 
         found: UUID = resolve_petition_id(self, value)

@@ -137,3 +137,84 @@ def test_sqlite_connections_keep_statements_and_the_events_stay_durable(
                 datastore.pool.put_connection(conn)
     finally:
         svc.shutdown()
+
+
+def test_a_read_shows_another_process_command_and_looks_up_callers_when_asked(
+        backend_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``get`` after a command, in the process that made it and in another:
+    each shows the command just made (read-your-writes); the caller index is
+    read only when the view's related cases are first read, and the personal
+    data only when its petitioner is — after an erasure made meanwhile by the
+    other process, as erased."""
+    from petitions.sidetables import SideTables
+
+    admin = Actor("admin", "administrator")
+    a = PetitionService.open(backend_url)
+    b = PetitionService.open(backend_url)
+    try:
+        first, second = file(a, 0), file(a, 0)  # one caller, two cases
+        assert a.get(first).version == b.get(first).version
+        looked_up: list[str] = []
+        related = SideTables.related
+
+        def counting(self: SideTables, petition_id: str) -> list[str]:
+            looked_up.append(petition_id)
+            return related(self, petition_id)
+
+        monkeypatch.setattr(SideTables, "related", counting)
+        for step in lifecycle(a, first):
+            view = step()
+            for svc in (a, b):
+                shown = svc.get(first)
+                assert (shown.version, shown.stage) == (view.version, view.stage)
+        view = b.accept(second, actor=WORKER)  # the other process's command
+        shown = a.get(second)
+        assert (shown.version, shown.stage) == (view.version, view.stage)
+        assert looked_up == []
+        assert [r.id for r in shown.related] == [first]
+        assert [r.id for r in shown.related] == [first] and looked_up == [str(second)]
+        assert shown.to_dict()["related"][0]["id"] == str(first)
+        assert looked_up == [str(second)]  # looked up once
+        petitioner_id = a.get(second).petitioner.id
+        assert petitioner_id and a.get(second).petitioner.name == "居民0"
+        unread = a.get(second)
+        b.privacy.erase(petitioner_id, actor=admin, legal_basis="本人请求")
+        assert unread.petitioner.erased and unread.petitioner.name is None
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_an_absent_aggregate_is_found_once_another_process_stores_it(
+        backend_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``find`` remembers an id it found absent and looks it up again with one
+    query — and finds it as soon as another process has stored it."""
+    from petitions.domain.register import REGISTER_ID
+
+    admin = Actor("admin", "administrator")
+    data = Path(__file__).resolve().parent.parent / "petitions" / "data" / \
+        "jiangbei_register.toml"
+    a = PetitionService.open(backend_url)
+    b = PetitionService.open(backend_url)
+    try:
+        store: Any = a._store
+        assert a.register() is None
+        queries: list[Any] = []
+        select = type(store.recorder).select_events
+
+        def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+            queries.append(kwargs.get("originator_id", args[0] if args else None))
+            return select(self, *args, **kwargs)
+
+        monkeypatch.setattr(type(store.recorder), "select_events", counting)
+        assert store.find(REGISTER_ID) is None and queries == [REGISTER_ID]
+        b.load_register(data, actor=admin)
+        found = a.register()
+        assert found is not None
+        pid = file(a, 1)
+        a.accept(pid, actor=WORKER)
+        code = next(u for u in found.units if u.name_zh == "寸滩街道").code
+        assert a.assign(pid, actor=WORKER, unit=code, person="网格员张").lead_unit == "寸滩街道"
+    finally:
+        a.shutdown()
+        b.shutdown()
