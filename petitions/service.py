@@ -806,6 +806,9 @@ class PetitionService:
         them: phone and ID numbers masked unless ``reveal`` (allowed roles
         only; recorded), erased data as ``None``, and a confidential
         (检举控告) petitioner withheld except from the lead unit's supervisor.
+        The petitioner is decrypted, and the caller's other open cases
+        (``related``) looked up, when the view's field is first read — read
+        them while the service is open; a reveal is checked and recorded now.
         """
         pid = self._store.petition_id(petition_id)
         if as_of is not None:

@@ -50,10 +50,13 @@ class RelatedCase:
 class PetitionView:
     """A petition as it stands (or stood, at a given version).
 
-    The view a command returns renders its petitioner when ``petitioner`` is
-    first read, not before: personal data is decrypted only for a caller who
+    The view a command or ``PetitionService.get`` returns renders its
+    petitioner when ``petitioner`` is first read, not before (a ``get`` that
+    reveals renders at once): personal data is decrypted only for a caller who
     looks at it, and an erasure made meanwhile (by any process) is honoured.
-    Read it while the service that made the view is open.
+    A view from ``get`` likewise looks up ``related`` when first read.  Read
+    them while the service that made the view is open (a pickled view carries
+    both).
     """
 
     id: UUID
