@@ -18,11 +18,13 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
@@ -163,6 +165,10 @@ class Store(ChainedApplication):
         self.stored_hashes: set[str] = set()
         #: Ids :meth:`find` found absent (bounded: see ABSENT_MAX).
         self._absent: set[UUID] = set()
+        #: The state of each petition this process saved last (see :meth:`execute`),
+        #: as many as the aggregate cache holds.
+        self._saved: LRUCache[UUID, Aggregate] = LRUCache(
+            maxsize=int(full_env["AGGREGATE_CACHE_MAXSIZE"] or 0) or 1)
         self.clock = clock
         self._timekeeper: Timekeeper | None = timekeeper
 
@@ -333,46 +339,101 @@ class Store(ChainedApplication):
         The cache is fast-forwarded from the store on every load, so this is
         only a shortcut: the next command on it need not read back and apply
         the events it has just written.  The caller drops its reference, and
-        loads hand out copies, so the cached object is never changed again.
+        loads hand out copies.  A copy is also kept as the state this process
+        saved last (:meth:`execute` decides the next command on it first).
         """
         cache = self.repository.cache
         if cache is not None:
             cache.put(petition.id, petition)
+            self._saved.put(petition.id, deepcopy(petition))
+
+    def _saved_copy(self, petition_id: UUID) -> Petition | None:
+        """A copy of the state of ``petition_id`` this process saved last (None
+        when it saved none, or forgot it)."""
+        try:
+            found = self._saved.get(petition_id)
+        except KeyError:
+            return None
+        return deepcopy(found) if isinstance(found, Petition) else None
 
     # ------------------------------------------------------------- commands
     def execute(self, petition_id: UUID | str, command: Command, *, actor: Actor,
                 at: datetime | None = None,
                 expected_version: int | None = None) -> tuple[Petition, Workflow]:
         """Carry out ``command`` on the petition under its pinned workflow;
-        return the petition as saved and that workflow.  Refused → nothing saved."""
-        from petitions.domain.commands import Command, Context
+        return the petition as saved and that workflow.  Refused → nothing saved.
+
+        When this process saved the petition last, the command is decided on
+        that state without reading the store first: its save inserts the
+        version after it, which the store refuses if any process wrote that
+        version meanwhile — then (and whenever the command is refused, or
+        writes nothing, on that state) it is decided again on the petition
+        read from the store.  So a command is never saved, nor refused, nor
+        its result shown, on a state other than the store's head."""
+        from petitions.domain.commands import Command
 
         if not isinstance(command, Command):
             raise InvalidInput("command", f"{command!r} is not a command", kind="invalid")
         if not isinstance(actor, Actor):
             raise InvalidInput("actor", "must be an Actor (id and role)", kind="invalid")
-        petition = self.load(petition_id)
+        pid = self.petition_id(petition_id)
+        when = self.when(at)
+        saved = self._saved_copy(pid)
+        if saved is not None:
+            try:
+                return self._execute(saved, command, actor, when, expected_version,
+                                     verified=False)
+            except _Unverified:
+                with suppress(KeyError):
+                    self._saved.get(pid, evict=True)
+        return self._execute(self.load(pid), command, actor, when, expected_version,
+                             verified=True)
+
+    def _execute(self, petition: Petition, command: Command, actor: Actor, when: datetime,
+                 expected_version: int | None, *, verified: bool) -> tuple[Petition, Workflow]:
+        """Decide ``command`` on ``petition`` and save; with ``verified`` false
+        (the state this process saved last, not read back), anything but a
+        saved change raises :class:`_Unverified` instead (see :meth:`execute`)."""
+        from petitions.domain.commands import Context
+
         if expected_version is not None and petition.version != expected_version:
+            if not verified:
+                raise _Unverified
             raise ConcurrentUpdate(petition.id, f"expected version {expected_version}, "
                                    f"found {petition.version}")
-        wf = self.workflow_of(petition)
-        when = self.when(at)
-        stage_before = petition.stage
-        ctx = Context(workflow=wf, actor=actor, at=when, check_time=self.when, find=self.find,
-                      timekeeper=lambda: self.timekeeper)
         try:
-            others: Sequence[Aggregate] = command.decide(petition, ctx)
-        except PermissionDenied as exc:
-            log.warning("refused: %s (actor %s, petition %s)", exc, actor.id, petition.id)
-            raise
-        # Entering a stage with a time limit starts its clock, in the same save.
-        petition.keep_time(wf, lambda: self.timekeeper, actor, when, stage_before)
+            wf = self.workflow_of(petition)
+            stage_before = petition.stage
+            ctx = Context(workflow=wf, actor=actor, at=when, check_time=self.when,
+                          find=self.find, timekeeper=lambda: self.timekeeper)
+            try:
+                others: Sequence[Aggregate] = command.decide(petition, ctx)
+            except PermissionDenied as exc:
+                if verified:
+                    log.warning("refused: %s (actor %s, petition %s)", exc, actor.id,
+                                petition.id)
+                raise
+            # Entering a stage with a time limit starts its clock, in the same save.
+            petition.keep_time(wf, lambda: self.timekeeper, actor, when, stage_before)
+        except Exception:
+            if verified:
+                raise
+            raise _Unverified from None
+        if not verified and not petition.pending_events:
+            raise _Unverified  # nothing to save would confirm the state
         try:
             self.save(petition, *others)
         except IntegrityError:
+            if not verified:
+                raise _Unverified from None
             raise ConcurrentUpdate(petition.id) from None
         self.remember(petition)
         return petition, wf
+
+
+class _Unverified(Exception):
+    """A command decided on the state this process saved last could not be
+    confirmed by its save: decide it again on the state read from the store."""
 
 
 __all__ = ["CLOCK_SKEW", "AuditLog", "Store", "as_id", "retry_on_conflict", "utcnow"]

@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 
 from petitions import Actor, Location, Petitioner, PetitionService
+from petitions.errors import ConcurrentUpdate
 from petitions.persistence import env_for_url
 
 CLERK = Actor("clerk-01", "intake_clerk")
@@ -215,6 +216,42 @@ def test_an_absent_aggregate_is_found_once_another_process_stores_it(
         a.accept(pid, actor=WORKER)
         code = next(u for u in found.units if u.name_zh == "寸滩街道").code
         assert a.assign(pid, actor=WORKER, unit=code, person="网格员张").lead_unit == "寸滩街道"
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_a_command_on_a_state_another_process_changed_is_decided_again(
+        backend_url: str) -> None:
+    """A process decides a command on the state it saved last without reading
+    the store first; when another process wrote meanwhile, its save is refused
+    and the command is decided again on the store's state — whether the old
+    state allowed it (``note``) or refused it (``reply`` before ``assign``), and
+    with ``expected_version`` the caller saw in the other process.  Nothing is
+    lost, nothing applied twice, and the hash chains verify."""
+    from petitions.audit.verify import verify_store
+
+    a = PetitionService.open(backend_url)
+    b = PetitionService.open(backend_url)
+    try:
+        pid = file(a, 0)
+        assert a.accept(pid, actor=WORKER).version == 4
+        assert b.note(pid, actor=WORKER, text="另一进程的备注").version == 5
+        noted = a.note(pid, actor=WORKER, text="本进程的备注")  # decided on v4 first
+        assert noted.version == 6 and noted.notes == 2
+        assert b.assign(pid, actor=WORKER, unit="寸滩街道", person="网格员张").version == 8
+        # On the state a saved last (v6, dispatch) a reply is refused; on the
+        # store's (v8, handling) it is allowed.
+        replied = a.reply(pid, actor=WORKER, outcome="support", text="已增设车位",
+                          expected_version=8)
+        assert (replied.version, replied.stage) == (9, b.get(pid).stage)
+        assert replied.lead_unit == "寸滩街道" and b.get(pid).version == 9
+        with pytest.raises(ConcurrentUpdate):
+            b.resolve(pid, actor=WORKER, expected_version=8)
+        notes = [e.text for e in a.petition_events(pid) if type(e).__name__ == "NoteAdded"]
+        assert notes == ["另一进程的备注", "本进程的备注"]
+        assert [e.originator_version for e in a.petition_events(pid)] == list(range(1, 10))
+        assert verify_store(a).ok
     finally:
         a.shutdown()
         b.shutdown()
