@@ -315,6 +315,20 @@ class Store(ChainedApplication):
             raise PetitionNotFound(petition_id)
         return found
 
+    def current(self, petition_id: UUID | str) -> Petition:
+        """The petition as it now stands, for reading only (the caller must not
+        change it): the state this process saved last when the store holds no
+        later event of it (one query), else as :meth:`load` gives it."""
+        pid = self.petition_id(petition_id)
+        try:
+            saved = self._saved.get(pid)
+        except KeyError:
+            return self.load(pid)
+        if isinstance(saved, Petition) and not self.recorder.select_events(
+                pid, gt=saved.version, limit=1):
+            return saved
+        return self.load(pid)
+
     def load_version(self, petition_id: UUID | str, version: int) -> Petition:
         """The petition as it stood at ``version``."""
         try:

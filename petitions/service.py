@@ -825,7 +825,7 @@ class PetitionService:
                 raise InvalidInput("version", f"the petition has only {petition.version} "
                                    "versions", kind="no_such_version")
         else:
-            petition = self._store.load(pid)
+            petition = self._store.current(pid)  # read only: the view copies what it shows
         # A past state shows its deadline as it stood then: as of the time asked
         # for, or when that version was recorded.
         # (World time: a version recorded today for an event of last month
