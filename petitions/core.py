@@ -309,8 +309,13 @@ class Store(ChainedApplication):
         return found
 
     def load(self, petition_id: UUID | str) -> Petition:
-        """The petition as it now stands, or :class:`PetitionNotFound`."""
-        found = self.find(self.petition_id(petition_id))
+        """The petition as it now stands (a copy the caller may change), or
+        :class:`PetitionNotFound`."""
+        pid = self.petition_id(petition_id)
+        saved = self._saved_head(pid)
+        if saved is not None:
+            return deepcopy(saved)
+        found = self.find(pid)
         if not isinstance(found, Petition):
             raise PetitionNotFound(petition_id)
         return found
@@ -320,14 +325,20 @@ class Store(ChainedApplication):
         change it): the state this process saved last when the store holds no
         later event of it (one query), else as :meth:`load` gives it."""
         pid = self.petition_id(petition_id)
+        saved = self._saved_head(pid)
+        return saved if saved is not None else self.load(pid)
+
+    def _saved_head(self, pid: UUID) -> Petition | None:
+        """The state of ``pid`` this process saved last, if the store holds no
+        later event of it (one query), else None."""
         try:
             saved = self._saved.get(pid)
         except KeyError:
-            return self.load(pid)
+            return None
         if isinstance(saved, Petition) and not self.recorder.select_events(
                 pid, gt=saved.version, limit=1):
             return saved
-        return self.load(pid)
+        return None
 
     def load_version(self, petition_id: UUID | str, version: int) -> Petition:
         """The petition as it stood at ``version``."""
@@ -348,18 +359,19 @@ class Store(ChainedApplication):
         return found
 
     def remember(self, petition: Petition) -> None:
-        """Keep ``petition``, just saved, as the cached state of its petition.
+        """Keep ``petition``, just saved, as the state this process saved last.
 
-        The cache is fast-forwarded from the store on every load, so this is
-        only a shortcut: the next command on it need not read back and apply
-        the events it has just written.  The caller drops its reference, and
-        loads hand out copies.  A copy is also kept as the state this process
-        saved last (:meth:`execute` decides the next command on it first).
+        Only a shortcut: :meth:`execute` decides the next command on a copy of
+        it first (its save confirms it was the store's head), and
+        :meth:`load` and :meth:`current` give it (a copy, or itself to read)
+        when the store holds no later event of it — one query, instead of
+        reading back and applying the events just written.  Nothing changes
+        it afterwards: the caller only reads it, and every command works on a
+        copy.  (The aggregate cache, which loads fast-forward in place, holds
+        what :meth:`find` read.)
         """
-        cache = self.repository.cache
-        if cache is not None:
-            cache.put(petition.id, petition)
-            self._saved.put(petition.id, deepcopy(petition))
+        if self.repository.cache is not None:
+            self._saved.put(petition.id, petition)
 
     def _saved_copy(self, petition_id: UUID) -> Petition | None:
         """A copy of the state of ``petition_id`` this process saved last (None
@@ -397,9 +409,10 @@ class Store(ChainedApplication):
             try:
                 return self._execute(saved, command, actor, when, expected_version,
                                      verified=False)
-            except _Unverified:
-                with suppress(KeyError):
-                    self._saved.get(pid, evict=True)
+            except _Unverified as exc:
+                if exc.stale:  # another process wrote: not this state again
+                    with suppress(KeyError):
+                        self._saved.get(pid, evict=True)
         return self._execute(self.load(pid), command, actor, when, expected_version,
                              verified=True)
 
@@ -439,7 +452,7 @@ class Store(ChainedApplication):
             self.save(petition, *others)
         except IntegrityError:
             if not verified:
-                raise _Unverified from None
+                raise _Unverified(stale=True) from None
             raise ConcurrentUpdate(petition.id) from None
         self.remember(petition)
         return petition, wf
@@ -447,7 +460,12 @@ class Store(ChainedApplication):
 
 class _Unverified(Exception):
     """A command decided on the state this process saved last could not be
-    confirmed by its save: decide it again on the state read from the store."""
+    confirmed by its save: decide it again on the state read from the store
+    (``stale``: the save showed another process wrote meanwhile)."""
+
+    def __init__(self, *, stale: bool = False) -> None:
+        super().__init__()
+        self.stale = stale
 
 
 __all__ = ["CLOCK_SKEW", "AuditLog", "Store", "as_id", "retry_on_conflict", "utcnow"]
