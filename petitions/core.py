@@ -413,8 +413,11 @@ class Store(ChainedApplication):
                 if exc.stale:  # another process wrote: not this state again
                     with suppress(KeyError):
                         self._saved.get(pid, evict=True)
-        return self._execute(self.load(pid), command, actor, when, expected_version,
-                             verified=True)
+        try:
+            petition = self.load(pid)
+        except PetitionNotFound:
+            raise PetitionNotFound(petition_id) from None  # as it was given
+        return self._execute(petition, command, actor, when, expected_version, verified=True)
 
     def _execute(self, petition: Petition, command: Command, actor: Actor, when: datetime,
                  expected_version: int | None, *, verified: bool) -> tuple[Petition, Workflow]:
