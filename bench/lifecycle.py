@@ -25,12 +25,16 @@ and ``ours_query_each_eps`` is the lifecycle again with the case read back
 after every command, as a portal showing it again would (``svc.get``: the
 aggregate just saved is in the cache, so the read fast-forwards it by the
 events it has not seen — none — instead of replaying it; read-your-writes).
+The view ``get`` returns decrypts its petitioner and looks up the caller's
+other cases when they are first read; ``ours_query_full_eps`` reads both
+after every ``get`` too (``query_full_ratio`` likewise), as a portal showing
+the petitioner and the related cases does.
 ``ours_index_each_eps`` reads the petition's row of the case index after every
 command instead (the views catch up with the command's events first, one
 more transaction per command).  ``query_each_ratio`` = ``ours_query_each_eps``
 / ``ours_eps`` (target >= 0.8); ``index_each_ratio`` likewise.
 
-Fairness on a shared machine: all six variants are open at once, each on its
+Fairness on a shared machine: all seven variants are open at once, each on its
 own file, and run in lockstep — a turn of ``BENCH_CHUNK`` petitions (default
 5, i.e. 35 commands) of each in turn, the order rotating every turn — so a
 burst of load from elsewhere falls on all of them alike.  Each variant's wall
@@ -103,7 +107,7 @@ Steps = Generator[None, None, dict[str, Any]]
 
 
 def run_ours(n: int, folder: Path, *, query_each: bool = False,
-             index_each: bool = False) -> Steps:
+             index_each: bool = False, query_full: bool = False) -> Steps:
     """Our lifecycle, one petition per step; returns the number of events each
     command of the lifecycle wrote, the events written, and the events/s at
     which the read models then catch up with them.
@@ -112,9 +116,12 @@ def run_ours(n: int, folder: Path, *, query_each: bool = False,
     command, as a portal showing it again would; with ``index_each``, the
     petition's row of the case index is read instead (the views catch up each
     time).  The timed steps then include those reads, and with ``index_each``
-    there is no catch-up left after.
+    there is no catch-up left after.  ``query_full``: as ``query_each``, and
+    each view's petitioner and related cases are read too.
     """
-    name = "index.sqlite" if index_each else "queries.sqlite" if query_each else "ours.sqlite"
+    name = ("index.sqlite" if index_each else "full.sqlite" if query_full
+            else "queries.sqlite" if query_each else "ours.sqlite")
+    query_each = query_each or query_full
     svc = PetitionService.open(str(folder / name))
     clerk = Actor("clerk-01", "intake_clerk")
     worker = Actor("caseworker-li", "caseworker")
@@ -146,7 +153,10 @@ def run_ours(n: int, folder: Path, *, query_each: bool = False,
                        title="小区停车难", description="吉安园茅溪小区业主反映车位不足",
                        category="property_management", channel="door_to_door", location=loc)
         if query_each:
-            assert svc.get(pid).id == pid
+            shown = svc.get(pid)
+            assert shown.id == pid
+            if query_full:
+                assert shown.petitioner.name == f"居民{i}" and shown.related == ()
         if index_each:
             assert svc.read_models.summary(str(pid)) is not None
         if i == 0:
@@ -154,7 +164,10 @@ def run_ours(n: int, folder: Path, *, query_each: bool = False,
         for step in steps:
             view = step(pid)
             if query_each:
-                assert svc.get(pid).version == view.version
+                shown = svc.get(pid)
+                assert shown.version == view.version
+                if query_full:
+                    assert shown.petitioner.name == f"居民{i}" and shown.related == ()
             if index_each:
                 found = svc.read_models.summary(str(pid))
                 assert found is not None and found.version == view.version
@@ -255,10 +268,11 @@ PER_COMMAND = [2, 2, 2, 1, 2, 1, 1]
 
 
 def one_round(n: int, folder: Path, chunk: int) -> dict[str, dict[str, Any]]:
-    """All six variants on fresh files in ``folder``, in lockstep."""
+    """All seven variants on fresh files in ``folder``, in lockstep."""
     return lockstep({
         "ours": run_ours(n, folder),
         "query_each": run_ours(n, folder, query_each=True),
+        "query_full": run_ours(n, folder, query_full=True),
         "index_each": run_ours(n, folder, index_each=True),
         "bare": run_bare(n, folder, PER_COMMAND),
         "bare_cached": run_bare(n, folder, PER_COMMAND, cached=True),
@@ -277,7 +291,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             folder = Path(tmp) / f"run{i}"
             folder.mkdir()
             found = one_round(n, folder, chunk)
-            for name in ("ours", "query_each", "index_each"):
+            for name in ("ours", "query_each", "query_full", "index_each"):
                 assert found[name]["per_command"] == PER_COMMAND, found[name]["per_command"]
             rounds.append(found)
     events = n * sum(PER_COMMAND)
@@ -292,6 +306,7 @@ def main(argv: list[str]) -> dict[str, Any]:
 
     per_round = [{"ratio_cached": round(r["bare_cached"]["wall"] / r["ours"]["wall"], 3),
                   "query_each_ratio": round(r["ours"]["wall"] / r["query_each"]["wall"], 3),
+                  "query_full_ratio": round(r["ours"]["wall"] / r["query_full"]["wall"], 3),
                   "index_each_ratio": round(r["ours"]["wall"] / r["index_each"]["wall"], 3)}
                  for r in rounds]
     result = {"ours_eps": eps("ours"), "bare_eps": eps("bare"),
@@ -302,10 +317,13 @@ def main(argv: list[str]) -> dict[str, Any]:
               "ratio_cached": ratio("ours", "bare_cached"),
               "ours_query_each_eps": eps("query_each"),
               "query_each_ratio": ratio("query_each", "ours"),
+              "ours_query_full_eps": eps("query_full"),
+              "query_full_ratio": ratio("query_full", "ours"),
               "ours_index_each_eps": eps("index_each"),
               "index_each_ratio": ratio("index_each", "ours"),
               "ratio_cached_cpu": ratio("ours", "bare_cached", "cpu"),
               "query_each_ratio_cpu": ratio("query_each", "ours", "cpu"),
+              "query_full_ratio_cpu": ratio("query_full", "ours", "cpu"),
               "index_each_ratio_cpu": ratio("index_each", "ours", "cpu"),
               "rounds": per_round,
               "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
@@ -325,6 +343,9 @@ def main(argv: list[str]) -> dict[str, Any]:
     print(f"petitions with the case read back (svc.get) after every command: "
           f"{result['ours_query_each_eps']} events/s, ratio {result['query_each_ratio']} "
           f"(CPU {result['query_each_ratio_cpu']}; target >= 0.8)")
+    print(f"petitions with the case read back and its petitioner and related cases read "
+          f"after every command: {result['ours_query_full_eps']} events/s, ratio "
+          f"{result['query_full_ratio']} (CPU {result['query_full_ratio_cpu']})")
     print(f"petitions with a case-index read after every command (views caught up each "
           f"time): {result['ours_index_each_eps']} events/s, "
           f"ratio {result['index_each_ratio']} (CPU {result['index_each_ratio_cpu']})")

@@ -18,11 +18,13 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
@@ -56,6 +58,8 @@ T = TypeVar("T")
 #: How far in the future an ``at=`` may lie, to allow for clock skew.
 CLOCK_SKEW = timedelta(seconds=60)
 DEFAULT_SNAPSHOT_INTERVAL = 50
+#: How many ids found absent a store remembers before it starts afresh.
+ABSENT_MAX = 10_000
 
 
 def utcnow() -> datetime:
@@ -159,6 +163,12 @@ class Store(ChainedApplication):
             dirs.extend(p for p in extra.split(os.pathsep) if p)
         self.workflows = Registry.shipped(dirs)
         self.stored_hashes: set[str] = set()
+        #: Ids :meth:`find` found absent (bounded: see ABSENT_MAX).
+        self._absent: set[UUID] = set()
+        #: The state of each petition this process saved last (see :meth:`execute`),
+        #: as many as the aggregate cache holds.
+        self._saved: LRUCache[UUID, Aggregate] = LRUCache(
+            maxsize=int(full_env["AGGREGATE_CACHE_MAXSIZE"] or 0) or 1)
         self.clock = clock
         self._timekeeper: Timekeeper | None = timekeeper
 
@@ -236,16 +246,31 @@ class Store(ChainedApplication):
 
     # ----------------------------------------------------------- aggregates
     def find(self, aggregate_id: UUID) -> Aggregate | None:
-        """The aggregate with that id as it now stands, or ``None``."""
+        """The aggregate with that id as it now stands, or ``None``.
+
+        An id found absent before (e.g. the unit register, looked up by every
+        ``assign``) is looked up again with one query for its first event
+        instead of a snapshot and an event query: the events table decides,
+        whichever process wrote to it."""
+        absent = self._absent
+        if aggregate_id in absent:
+            if not self.recorder.select_events(aggregate_id, limit=1):
+                return None
+            absent.discard(aggregate_id)
         try:
             found: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
+            if len(absent) >= ABSENT_MAX:
+                absent.clear()
+            absent.add(aggregate_id)
             return None
         return found
 
     def petition_id(self, value: UUID | str) -> UUID:
         """A petition's id from its id or its work-order number (工单号, e.g.
         ``2026-000123``): the one place where a number is resolved."""
+        if isinstance(value, UUID):
+            return value
         from petitions.sidetables import resolve_petition_id
 
         found: UUID = resolve_petition_id(self, value)
@@ -284,11 +309,36 @@ class Store(ChainedApplication):
         return found
 
     def load(self, petition_id: UUID | str) -> Petition:
-        """The petition as it now stands, or :class:`PetitionNotFound`."""
-        found = self.find(self.petition_id(petition_id))
+        """The petition as it now stands (a copy the caller may change), or
+        :class:`PetitionNotFound`."""
+        pid = self.petition_id(petition_id)
+        saved = self._saved_head(pid)
+        if saved is not None:
+            return deepcopy(saved)
+        found = self.find(pid)
         if not isinstance(found, Petition):
             raise PetitionNotFound(petition_id)
         return found
+
+    def current(self, petition_id: UUID | str) -> Petition:
+        """The petition as it now stands, for reading only (the caller must not
+        change it): the state this process saved last when the store holds no
+        later event of it (one query), else as :meth:`load` gives it."""
+        pid = self.petition_id(petition_id)
+        saved = self._saved_head(pid)
+        return saved if saved is not None else self.load(pid)
+
+    def _saved_head(self, pid: UUID) -> Petition | None:
+        """The state of ``pid`` this process saved last, if the store holds no
+        later event of it (one query), else None."""
+        try:
+            saved = self._saved.get(pid)
+        except KeyError:
+            return None
+        if isinstance(saved, Petition) and not self.recorder.select_events(
+                pid, gt=saved.version, limit=1):
+            return saved
+        return None
 
     def load_version(self, petition_id: UUID | str, version: int) -> Petition:
         """The petition as it stood at ``version``."""
@@ -309,51 +359,116 @@ class Store(ChainedApplication):
         return found
 
     def remember(self, petition: Petition) -> None:
-        """Keep ``petition``, just saved, as the cached state of its petition.
+        """Keep ``petition``, just saved, as the state this process saved last.
 
-        The cache is fast-forwarded from the store on every load, so this is
-        only a shortcut: the next command on it need not read back and apply
-        the events it has just written.  The caller drops its reference, and
-        loads hand out copies, so the cached object is never changed again.
+        Only a shortcut: :meth:`execute` decides the next command on a copy of
+        it first (its save confirms it was the store's head), and
+        :meth:`load` and :meth:`current` give it (a copy, or itself to read)
+        when the store holds no later event of it — one query, instead of
+        reading back and applying the events just written.  Nothing changes
+        it afterwards: the caller only reads it, and every command works on a
+        copy.  (The aggregate cache, which loads fast-forward in place, holds
+        what :meth:`find` read.)
         """
-        cache = self.repository.cache
-        if cache is not None:
-            cache.put(petition.id, petition)
+        if self.repository.cache is not None:
+            self._saved.put(petition.id, petition)
+
+    def _saved_copy(self, petition_id: UUID) -> Petition | None:
+        """A copy of the state of ``petition_id`` this process saved last (None
+        when it saved none, or forgot it)."""
+        try:
+            found = self._saved.get(petition_id)
+        except KeyError:
+            return None
+        return deepcopy(found) if isinstance(found, Petition) else None
 
     # ------------------------------------------------------------- commands
     def execute(self, petition_id: UUID | str, command: Command, *, actor: Actor,
                 at: datetime | None = None,
                 expected_version: int | None = None) -> tuple[Petition, Workflow]:
         """Carry out ``command`` on the petition under its pinned workflow;
-        return the petition as saved and that workflow.  Refused → nothing saved."""
-        from petitions.domain.commands import Command, Context
+        return the petition as saved and that workflow.  Refused → nothing saved.
+
+        When this process saved the petition last, the command is decided on
+        that state without reading the store first: its save inserts the
+        version after it, which the store refuses if any process wrote that
+        version meanwhile — then (and whenever the command is refused, or
+        writes nothing, on that state) it is decided again on the petition
+        read from the store.  So a command is never saved, nor refused, nor
+        its result shown, on a state other than the store's head."""
+        from petitions.domain.commands import Command
 
         if not isinstance(command, Command):
             raise InvalidInput("command", f"{command!r} is not a command", kind="invalid")
         if not isinstance(actor, Actor):
             raise InvalidInput("actor", "must be an Actor (id and role)", kind="invalid")
-        petition = self.load(petition_id)
+        pid = self.petition_id(petition_id)
+        when = self.when(at)
+        saved = self._saved_copy(pid)
+        if saved is not None:
+            try:
+                return self._execute(saved, command, actor, when, expected_version,
+                                     verified=False)
+            except _Unverified as exc:
+                if exc.stale:  # another process wrote: not this state again
+                    with suppress(KeyError):
+                        self._saved.get(pid, evict=True)
+        try:
+            petition = self.load(pid)
+        except PetitionNotFound:
+            raise PetitionNotFound(petition_id) from None  # as it was given
+        return self._execute(petition, command, actor, when, expected_version, verified=True)
+
+    def _execute(self, petition: Petition, command: Command, actor: Actor, when: datetime,
+                 expected_version: int | None, *, verified: bool) -> tuple[Petition, Workflow]:
+        """Decide ``command`` on ``petition`` and save; with ``verified`` false
+        (the state this process saved last, not read back), anything but a
+        saved change raises :class:`_Unverified` instead (see :meth:`execute`)."""
+        from petitions.domain.commands import Context
+
         if expected_version is not None and petition.version != expected_version:
+            if not verified:
+                raise _Unverified
             raise ConcurrentUpdate(petition.id, f"expected version {expected_version}, "
                                    f"found {petition.version}")
-        wf = self.workflow_of(petition)
-        when = self.when(at)
-        stage_before = petition.stage
-        ctx = Context(workflow=wf, actor=actor, at=when, check_time=self.when, find=self.find,
-                      timekeeper=lambda: self.timekeeper)
         try:
-            others: Sequence[Aggregate] = command.decide(petition, ctx)
-        except PermissionDenied as exc:
-            log.warning("refused: %s (actor %s, petition %s)", exc, actor.id, petition.id)
-            raise
-        # Entering a stage with a time limit starts its clock, in the same save.
-        petition.keep_time(wf, lambda: self.timekeeper, actor, when, stage_before)
+            wf = self.workflow_of(petition)
+            stage_before = petition.stage
+            ctx = Context(workflow=wf, actor=actor, at=when, check_time=self.when,
+                          find=self.find, timekeeper=lambda: self.timekeeper)
+            try:
+                others: Sequence[Aggregate] = command.decide(petition, ctx)
+            except PermissionDenied as exc:
+                if verified:
+                    log.warning("refused: %s (actor %s, petition %s)", exc, actor.id,
+                                petition.id)
+                raise
+            # Entering a stage with a time limit starts its clock, in the same save.
+            petition.keep_time(wf, lambda: self.timekeeper, actor, when, stage_before)
+        except Exception:
+            if verified:
+                raise
+            raise _Unverified from None
+        if not verified and not petition.pending_events:
+            raise _Unverified  # nothing to save would confirm the state
         try:
             self.save(petition, *others)
         except IntegrityError:
+            if not verified:
+                raise _Unverified(stale=True) from None
             raise ConcurrentUpdate(petition.id) from None
         self.remember(petition)
         return petition, wf
+
+
+class _Unverified(Exception):
+    """A command decided on the state this process saved last could not be
+    confirmed by its save: decide it again on the state read from the store
+    (``stale``: the save showed another process wrote meanwhile)."""
+
+    def __init__(self, *, stale: bool = False) -> None:
+        super().__init__()
+        self.stale = stale
 
 
 __all__ = ["CLOCK_SKEW", "AuditLog", "Store", "as_id", "retry_on_conflict", "utcnow"]

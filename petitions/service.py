@@ -195,19 +195,27 @@ class PetitionService:
     def _view(self, petition: Petition, wf: Workflow, viewer: Actor | None = None,
               unit: str | None = None, reveal: bool = False,
               at: datetime | None = None,
-              related: tuple[RelatedCase, ...] | None = None) -> PetitionView:
+              related: Callable[[], tuple[RelatedCase, ...]] | None = None) -> PetitionView:
         """The view of ``petition``; its deadline state as of ``at`` (default now);
-        with ``related``, the same caller's other open cases."""
-        self.privacy.sync()
-        shown = self._petitioner_view(petition, viewer, unit, reveal)
-        view = PetitionView.of(petition, wf, shown, now=at or self.clock())
-        if related is None:
-            return evolve(view, number=self.number_of(petition.id))
-        return evolve(view, number=self.number_of(petition.id), related=related)
+        with ``related``, how to look up the same caller's other open cases
+        (done when the view's ``related`` is first read).  The petitioner is
+        rendered when first read, as for a command's view — unless revealed:
+        a reveal is checked and recorded now."""
+        shown: PetitionerView | Callable[[], PetitionerView]
+        if reveal:
+            self.privacy.sync()
+            shown = self._petitioner_view(petition, viewer, unit, reveal)
+        else:
+            shown = self._renderer(petition, viewer, unit)
+        return PetitionView.of(petition, wf, shown, now=at or self.clock(),
+                               number=self._number(petition.id),
+                               related=() if related is None else related)
 
-    def _result(self, petition: Petition, wf: Workflow, actor: Actor) -> PetitionView:
-        """What a command returns: the petition as it now stands, its petitioner
-        rendered for ``actor`` only if the caller reads them."""
+    def _renderer(self, petition: Petition, viewer: Actor | None,
+                  unit: str | None = None) -> Callable[[], PetitionerView]:
+        """Renders ``petition``'s petitioner (masked) for ``viewer`` when called:
+        personal data is decrypted only for a caller who reads it, and an
+        erasure made meanwhile (by any process) is honoured."""
         sealed, matter_type, lead_unit = (petition.petitioner, petition.matter_type,
                                           petition.lead_unit)
         privacy = self.privacy
@@ -215,10 +223,21 @@ class PetitionService:
         def render() -> PetitionerView:
             privacy.sync()
             return privacy.render(sealed, matter_type=matter_type, lead_unit=lead_unit,
-                                  viewer=actor)
+                                  viewer=viewer, unit=unit)
 
-        view = PetitionView.of(petition, wf, render, now=self.clock())
-        return evolve(view, number=self.number_of(petition.id))
+        return render
+
+    def _result(self, petition: Petition, wf: Workflow, actor: Actor) -> PetitionView:
+        """What a command returns: the petition as it now stands, its petitioner
+        rendered for ``actor`` only if the caller reads them."""
+        return PetitionView.of(petition, wf, self._renderer(petition, actor), now=self.clock(),
+                               number=self._number(petition.id))
+
+    def _number(self, petition_id: UUID) -> str | None:
+        from petitions.sidetables import number_of
+
+        found: str | None = number_of(self._store, petition_id)
+        return found
 
     def _petitioner_view(self, petition: Petition, viewer: Actor | None, unit: str | None,
                          reveal: bool) -> PetitionerView:
@@ -787,6 +806,9 @@ class PetitionService:
         them: phone and ID numbers masked unless ``reveal`` (allowed roles
         only; recorded), erased data as ``None``, and a confidential
         (检举控告) petitioner withheld except from the lead unit's supervisor.
+        The petitioner is decrypted, and the caller's other open cases
+        (``related``) looked up, when the view's field is first read — read
+        them while the service is open; a reveal is checked and recorded now.
         """
         pid = self._store.petition_id(petition_id)
         if as_of is not None:
@@ -803,14 +825,17 @@ class PetitionService:
                 raise InvalidInput("version", f"the petition has only {petition.version} "
                                    "versions", kind="no_such_version")
         else:
-            petition = self._store.load(pid)
+            petition = self._store.current(pid)  # read only: the view copies what it shows
         # A past state shows its deadline as it stood then: as of the time asked
         # for, or when that version was recorded.
         # (World time: a version recorded today for an event of last month
         # shows the deadline as it stood last month.)
         then = as_of if as_of is not None else (petition.last_occurred_at if version else None)
+        # The petitioner is rendered when first read; a master key that cannot
+        # open the key table is refused now all the same (checked once).
+        self.privacy.keyring.check_master()
         return self._view(petition, self._store.workflow_of(petition), viewer, unit, reveal,
-                          at=then, related=self.related_cases(pid))
+                          at=then, related=lambda: self.related_cases(pid))
 
     def _version_as_of(self, pid: UUID, as_of: datetime) -> int:
         """The last version of ``pid`` recorded at or before ``as_of``."""

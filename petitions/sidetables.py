@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -80,12 +81,18 @@ _SIDE_INFO = b"petitions side tables v1"
 
 
 def side_key(master: Any) -> bytes:
-    """The HMAC key of the side tables' rows, derived from a master key."""
+    """The HMAC key of the side tables' rows, derived from a master key (once
+    per master key and process: every filing authenticates its rows)."""
+    return _side_key(master.key)
+
+
+@lru_cache(maxsize=8)
+def _side_key(master_key: bytes) -> bytes:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=_SIDE_INFO).derive(master.key)
+                info=_SIDE_INFO).derive(master_key)
 
 
 def order_mac(key: bytes, petition_id: str, number: str, year: int, serial: int,

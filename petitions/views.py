@@ -49,10 +49,13 @@ class RelatedCase:
 class PetitionView:
     """A petition as it stands (or stood, at a given version).
 
-    The view a command returns renders its petitioner when ``petitioner`` is
-    first read, not before: personal data is decrypted only for a caller who
+    The view a command or ``PetitionService.get`` returns renders its
+    petitioner when ``petitioner`` is first read, not before (a ``get`` that
+    reveals renders at once): personal data is decrypted only for a caller who
     looks at it, and an erasure made meanwhile (by any process) is honoured.
-    Read it while the service that made the view is open.
+    A view from ``get`` likewise looks up ``related`` when first read.  Read
+    them while the service that made the view is open (a pickled view carries
+    both).
     """
 
     id: UUID
@@ -123,8 +126,10 @@ class PetitionView:
     #: The readable work-order number (工单号), e.g. ``2026-000123``.
     number: str | None = None
     #: The same caller's other open cases (by the blind index of their phone
-    #: and ID numbers); filled in by ``PetitionService.get``.
-    related: tuple[RelatedCase, ...] = ()
+    #: and ID numbers): see :attr:`related`.  ``PetitionService.get`` gives
+    #: how to look them up, done when first read.
+    _related: tuple[RelatedCase, ...] | Callable[[], tuple[RelatedCase, ...]] = field(
+        alias="related", default=(), repr=False)
     #: the deadline was counted in a year the official calendar does not
     #: cover yet (statutory holidays and weekends only; 调休 unknown)
     deadline_provisional: bool = False
@@ -165,19 +170,32 @@ class PetitionView:
             object.__setattr__(self, "_petitioner", found)  # rendered once
         return found
 
+    @property
+    def related(self) -> tuple[RelatedCase, ...]:
+        """The same caller's other open cases (by phone or ID number); in a view
+        from ``PetitionService.get``, looked up in the caller index when first
+        read (then kept), not before."""
+        found = self._related
+        if callable(found):
+            found = found()
+            object.__setattr__(self, "_related", found)  # looked up once
+        return found
+
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
         assert isinstance(other, PetitionView)
-        return (self.petitioner == other.petitioner
+        return (self.petitioner == other.petitioner and self.related == other.related
                 and self._compared() == other._compared())
 
     def __hash__(self) -> int:
-        return hash((self.petitioner, self._compared()))
+        return hash((self.petitioner, self.related, self._compared()))
 
     def __getstate__(self) -> dict[str, Any]:
-        # Pickled (e.g. to another process) with the petitioner rendered.
+        # Pickled (e.g. to another process) with the petitioner rendered and
+        # the related cases looked up.
         self.petitioner  # noqa: B018 - renders and keeps them
+        self.related  # noqa: B018 - looks them up and keeps them
         return {a.name: getattr(self, a.name) for a in fields(PetitionView)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -186,15 +204,19 @@ class PetitionView:
 
     def _compared(self) -> tuple[Any, ...]:
         return tuple(getattr(self, a.name) for a in fields(PetitionView)
-                     if a.name not in ("_petitioner", "state_at"))
+                     if a.name not in ("_petitioner", "_related", "state_at"))
 
     @classmethod
     def of(cls, p: Petition, wf: Workflow,
            petitioner: PetitionerView | Callable[[], PetitionerView] | None = None,
-           now: datetime | None = None) -> PetitionView:
+           now: datetime | None = None, *, number: str | None = None,
+           related: tuple[RelatedCase, ...] | Callable[[], tuple[RelatedCase, ...]] = (),
+           ) -> PetitionView:
         """The view of ``p``; ``petitioner`` as rendered for the viewer (by
         ``PetitionService``; or a function rendering them when first read),
-        else withheld: the aggregate holds sealed text only."""
+        else withheld: the aggregate holds sealed text only.  ``number``: its
+        work-order number; ``related``: the same caller's other open cases (or
+        a function looking them up when first read)."""
         rejection = p.rejection
         rating = wf.rating(p.last_rating) if p.last_rating else None
         plan = wf.plans.get(p.plan) if p.plan else None
@@ -258,6 +280,8 @@ class PetitionView:
             calendar_note=p.clock_note if p.clock_stage is not None else "",
             reminders=getattr(p, "reminders", 0),
             excluded=bool(getattr(p, "excluded", False)),
+            number=number,
+            related=related,
             deadline_provisional=(p.clock_stage is not None and is_provisional(p.clock_note)),
             state_at=now,
             sign_by=p.sign_by, signed_at=p.signed_at, contact_by=p.contact_by,
@@ -283,6 +307,8 @@ class PetitionView:
         for a in fields(PetitionView):
             if a.name == "_petitioner":
                 out["petitioner"] = self.petitioner.to_dict()
+            elif a.name == "_related":
+                out["related"] = to_plain(self.related)
             elif a.name == "state_at":
                 continue  # when it was looked at, not part of the petition
             else:

@@ -77,6 +77,8 @@ def test_store_survives_reopening(backend_url: str, worker: Actor) -> None:
         pid = file_one(svc, worker, key="wechat:2022-0001")
         svc.accept(pid, actor=worker)
         before = svc.get(pid)
+        # A view's petitioner and related cases are read while its service is open.
+        assert before.petitioner.name and before.related == ()
     with PetitionService.open(backend_url) as again:
         assert again.get(pid) == before
         assert again.get(pid).stage == "dispatch"

@@ -12,6 +12,7 @@ from uuid import UUID
 import pytest
 
 from petitions import Actor, Location, Petitioner, PetitionService
+from petitions.errors import ConcurrentUpdate
 from petitions.persistence import env_for_url
 
 CLERK = Actor("clerk-01", "intake_clerk")
@@ -137,3 +138,120 @@ def test_sqlite_connections_keep_statements_and_the_events_stay_durable(
                 datastore.pool.put_connection(conn)
     finally:
         svc.shutdown()
+
+
+def test_a_read_shows_another_process_command_and_looks_up_callers_when_asked(
+        backend_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``get`` after a command, in the process that made it and in another:
+    each shows the command just made (read-your-writes); the caller index is
+    read only when the view's related cases are first read, and the personal
+    data only when its petitioner is — after an erasure made meanwhile by the
+    other process, as erased."""
+    from petitions.sidetables import SideTables
+
+    admin = Actor("admin", "administrator")
+    a = PetitionService.open(backend_url)
+    b = PetitionService.open(backend_url)
+    try:
+        first, second = file(a, 0), file(a, 0)  # one caller, two cases
+        assert a.get(first).version == b.get(first).version
+        looked_up: list[str] = []
+        related = SideTables.related
+
+        def counting(self: SideTables, petition_id: str) -> list[str]:
+            looked_up.append(petition_id)
+            return related(self, petition_id)
+
+        monkeypatch.setattr(SideTables, "related", counting)
+        for step in lifecycle(a, first):
+            view = step()
+            for svc in (a, b):
+                shown = svc.get(first)
+                assert (shown.version, shown.stage) == (view.version, view.stage)
+        view = b.accept(second, actor=WORKER)  # the other process's command
+        shown = a.get(second)
+        assert (shown.version, shown.stage) == (view.version, view.stage)
+        assert looked_up == []
+        assert [r.id for r in shown.related] == [first]
+        assert [r.id for r in shown.related] == [first] and looked_up == [str(second)]
+        assert shown.to_dict()["related"][0]["id"] == str(first)
+        assert looked_up == [str(second)]  # looked up once
+        petitioner_id = a.get(second).petitioner.id
+        assert petitioner_id and a.get(second).petitioner.name == "居民0"
+        unread = a.get(second)
+        b.privacy.erase(petitioner_id, actor=admin, legal_basis="本人请求")
+        assert unread.petitioner.erased and unread.petitioner.name is None
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_an_absent_aggregate_is_found_once_another_process_stores_it(
+        backend_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``find`` remembers an id it found absent and looks it up again with one
+    query — and finds it as soon as another process has stored it."""
+    from petitions.domain.register import REGISTER_ID
+
+    admin = Actor("admin", "administrator")
+    data = Path(__file__).resolve().parent.parent / "petitions" / "data" / \
+        "jiangbei_register.toml"
+    a = PetitionService.open(backend_url)
+    b = PetitionService.open(backend_url)
+    try:
+        store: Any = a._store
+        assert a.register() is None
+        queries: list[Any] = []
+        select = type(store.recorder).select_events
+
+        def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+            queries.append(kwargs.get("originator_id", args[0] if args else None))
+            return select(self, *args, **kwargs)
+
+        monkeypatch.setattr(type(store.recorder), "select_events", counting)
+        assert store.find(REGISTER_ID) is None and queries == [REGISTER_ID]
+        b.load_register(data, actor=admin)
+        found = a.register()
+        assert found is not None
+        pid = file(a, 1)
+        a.accept(pid, actor=WORKER)
+        code = next(u for u in found.units if u.name_zh == "寸滩街道").code
+        assert a.assign(pid, actor=WORKER, unit=code, person="网格员张").lead_unit == "寸滩街道"
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_a_command_on_a_state_another_process_changed_is_decided_again(
+        backend_url: str) -> None:
+    """A process decides a command on the state it saved last without reading
+    the store first; when another process wrote meanwhile, its save is refused
+    and the command is decided again on the store's state — whether the old
+    state allowed it (``note``) or refused it (``reply`` before ``assign``), and
+    with ``expected_version`` the caller saw in the other process.  Nothing is
+    lost, nothing applied twice, and the hash chains verify."""
+    from petitions.audit.verify import verify_store
+
+    a = PetitionService.open(backend_url)
+    b = PetitionService.open(backend_url)
+    try:
+        pid = file(a, 0)
+        assert a.accept(pid, actor=WORKER).version == 4
+        assert b.note(pid, actor=WORKER, text="另一进程的备注").version == 5
+        noted = a.note(pid, actor=WORKER, text="本进程的备注")  # decided on v4 first
+        assert noted.version == 6 and noted.notes == 2
+        assert b.assign(pid, actor=WORKER, unit="寸滩街道", person="网格员张").version == 8
+        # On the state a saved last (v6, dispatch) a reply is refused; on the
+        # store's (v8, handling) it is allowed.
+        replied = a.reply(pid, actor=WORKER, outcome="support", text="已增设车位",
+                          expected_version=8)
+        assert (replied.version, replied.stage) == (9, b.get(pid).stage)
+        assert replied.lead_unit == "寸滩街道" and b.get(pid).version == 9
+        with pytest.raises(ConcurrentUpdate):
+            b.resolve(pid, actor=WORKER, expected_version=8)
+        notes = [e.text for e in a.petition_events(pid) if type(e).__name__ == "NoteAdded"]
+        assert notes == ["另一进程的备注", "本进程的备注"]
+        assert [e.originator_version for e in a.petition_events(pid)] == list(range(1, 10))
+        assert verify_store(a).ok
+    finally:
+        a.shutdown()
+        b.shutdown()

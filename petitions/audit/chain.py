@@ -230,20 +230,21 @@ class ChainedEventStore(EventStore[UUID]):
     def __init__(self, *args: Any, heads: HeadsTable | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.heads = heads
+        #: Whether the heads are written in the events' own transaction.
+        self._alongside = heads is not None and writes_alongside(self.recorder)
 
     def put(self, domain_events: Sequence[DomainEventProtocol[UUID]],
             **kwargs: Any) -> list[Recording[UUID]]:
-        with self.mapper.batch():
+        mapper = self.mapper
+        with mapper.batch():
             table = self.heads
-            alongside = table is not None and writes_alongside(self.recorder)
-            if table is not None and alongside:
+            if table is not None and self._alongside:
                 kwargs[WRITE_AFTER] = [*kwargs.get(WRITE_AFTER, ()),
-                                       lambda cursor: table.upsert(cursor,
-                                                                   self.mapper.batch_heads())]
+                                       lambda cursor: table.upsert(cursor, mapper.batch_heads())]
             recordings = super().put(domain_events, **kwargs)
-            if table is not None and not alongside:
-                table.write_separately(self.mapper.batch_heads())
-            self.mapper.remember_stored()
+            if table is not None and not self._alongside:
+                table.write_separately(mapper.batch_heads())
+            mapper.remember_stored()
             return recordings
 
 

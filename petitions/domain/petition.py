@@ -51,6 +51,10 @@ if TYPE_CHECKING:
     from petitions.deadlines.clock import Timekeeper
     from workflows.model import SignFor
 
+#: Classes of values a copy of a petition shares with it (immutable); lists and
+#: dicts are copied (see ``Petition.__deepcopy__``).
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), datetime, UUID, tuple})
+
 #: Namespace of petition ids derived from a portal's idempotency key.
 IDEMPOTENCY_NAMESPACE = UUID("8d6f3c1e-51b4-4f4e-9a57-2a0e6b1c7d10")
 
@@ -816,11 +820,16 @@ class Petition(Aggregate):
         datetime, tuples), so copying the containers one level deep suffices and
         is much cheaper than a generic deep copy of every value."""
         clone = object.__new__(type(self))
-        clone.__dict__.update({
-            k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
-            for k, v in self.__dict__.items()
-        })
-        clone.__dict__["_pending_events"] = []
+        state = clone.__dict__
+        state.update(self.__dict__)
+        for k, v in state.items():
+            if v.__class__ in _IMMUTABLE:
+                continue
+            if isinstance(v, list):
+                state[k] = list(v)
+            elif isinstance(v, dict):
+                state[k] = dict(v)
+        state["_pending_events"] = []
         return clone
 
     # ---------------------------------------------------------------- create

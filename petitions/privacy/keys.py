@@ -328,6 +328,11 @@ class KeyTable:
     def of_petitioner(self, petitioner_id: str) -> list[KeyRow]:
         return self._select(f"petitioner_id = {self.p}", petitioner_id)
 
+    def one_live(self) -> KeyRow | None:
+        """A live key row (any), or None when there is none."""
+        rows = self._select("erased_at IS NULL AND wrapped IS NOT NULL LIMIT 1")
+        return rows[0] if rows else None
+
     def all_live(self) -> list[KeyRow]:
         return self._select("erased_at IS NULL")
 
@@ -433,6 +438,7 @@ class Keyring:
         self._live: dict[str, tuple[str, AESGCM]] = {}
         self._epoch: int | None = None
         self._created = False
+        self._master_checked = False
 
     @property
     def master(self) -> MasterKey:
@@ -444,6 +450,23 @@ class Keyring:
     def loaded_master(self) -> MasterKey | None:
         """The master key if it was loaded already (never loads or creates one)."""
         return self._master
+
+    def check_master(self) -> None:
+        """Raise :class:`MasterKeyInvalid` (or :class:`MasterKeyMissing`) unless a
+        master key is configured and opens the key table (a live key row sealed
+        under another master key shows it does not); checked once per keyring."""
+        if self._master_checked:
+            return
+        with self._lock:
+            self._ready()
+            master = self.master
+            row = self.table.one_live()
+            if (row is not None and row.wrapped is not None and row.master != master.fingerprint
+                    and master.unwrap(row.wrapped, row.key_id, row.petitioner_id) is None):
+                raise MasterKeyInvalid(
+                    f"it does not open the key table (keys were sealed under master key "
+                    f"{row.master}, the configured key is {master.fingerprint})")
+            self._master_checked = True
 
     def _ready(self) -> None:
         if not self._created:
