@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,11 +82,17 @@ _SIDE_INFO = b"petitions side tables v1"
 
 def side_key(master: Any) -> bytes:
     """The HMAC key of the side tables' rows, derived from a master key."""
+    return _side_key(master.key)
+
+
+@lru_cache(maxsize=8)
+def _side_key(master_key: bytes) -> bytes:
+    # Derived once per master key (a bulk import numbers a filing at a time).
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=_SIDE_INFO).derive(master.key)
+                info=_SIDE_INFO).derive(master_key)
 
 
 def order_mac(key: bytes, petition_id: str, number: str, year: int, serial: int,

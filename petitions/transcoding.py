@@ -124,6 +124,8 @@ class AttrsTranscoding(Transcoding):
 #: Values ``attrs.asdict`` keeps as they are, by exact type.
 _AS_IS = frozenset({str, int, float, bool, type(None), datetime, UUID})
 _FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+#: Types seen that are not attrs classes (a tuple of representatives, …).
+_NOT_ATTRS: set[type[Any]] = set()
 
 
 def _plain(value: Any) -> Any:
@@ -134,9 +136,12 @@ def _plain(value: Any) -> Any:
         return value
     names = _FIELD_NAMES.get(cls)
     if names is None:
-        if attrs.has(cls):
-            names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
-        elif isinstance(value, (tuple, list, set, frozenset)):
+        if cls not in _NOT_ATTRS:
+            if attrs.has(cls):
+                names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
+                return _plain(value)
+            _NOT_ATTRS.add(cls)
+        if isinstance(value, (tuple, list, set, frozenset)):
             items = [_plain(v) for v in value]
             try:  # the collection's own type, as attrs.asdict keeps it
                 return cls(items)
