@@ -22,7 +22,10 @@ is recorded in the filing as its ``source``, never as the actor.
 
 Crash safety: the file is checked in full before anything is written (with
 ``on_error="stop"`` a malformed line refuses the whole file; with
-``on_error="skip"`` malformed lines are reported and the rest imported), then
+``on_error="skip"`` malformed lines are reported and the rest imported; the
+check makes each line's filing value, so what no filing could store — an
+e-mail address that is not one, text too long — is refused there too, and the
+value is what is filed), then
 filed in batches of :data:`BATCH` filings, each batch one transaction (its
 events, work-order numbers, caller index rows and new keys commit together or
 not at all; the side rows of a batch are written with one statement each, the
