@@ -252,7 +252,7 @@ def file_petitions(store: Store, privacy: Privacy,
     """
     out: list[tuple[UUID, bool] | PetitionError] = []
     batch: list[Prepared] = []
-    filed: list[Filing] = []  # the batch's filings, each at its time
+    filed: list[Filing] = []  # the batch's filings (each at its time: ``batch``)
     positions: list[int] = []  # where each of the batch is in ``out``
     seen: set[Any] = set()  # ids, petitioner ids and campaigns of this transaction
     handled: set[UUID] = set()  # ids filed by this call
@@ -268,9 +268,11 @@ def file_petitions(store: Store, privacy: Privacy,
                           if alongside else {}))
         except IntegrityError:
             # The failed save collected the pending events: each again on its own.
-            for again, at in zip(filed, positions, strict=True):
+            for again, p, at in zip(filed, batch, positions, strict=True):
                 try:
-                    file_petition(store, privacy, again)
+                    # At the time decided (a minted petitioner id is minted again).
+                    file_petition(store, privacy,
+                                  attrs.evolve(again, at=p.petition.filed_at))
                 except PetitionError as exc:  # e.g. a campaign updated meanwhile
                     out[at] = exc
         else:
@@ -315,7 +317,7 @@ def file_petitions(store: Store, privacy: Privacy,
             else:
                 definitions.add(prepared.definition.sha256)
         batch.append(prepared)
-        filed.append(attrs.evolve(filing, at=prepared.petition.filed_at))
+        filed.append(filing)
         positions.append(len(out))
         seen.update(shared)
         seen.add(pid if pid is not None else prepared.petition.id)

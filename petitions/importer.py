@@ -22,7 +22,10 @@ is recorded in the filing as its ``source``, never as the actor.
 
 Crash safety: the file is checked in full before anything is written (with
 ``on_error="stop"`` a malformed line refuses the whole file; with
-``on_error="skip"`` malformed lines are reported and the rest imported), then
+``on_error="skip"`` malformed lines are reported and the rest imported; the
+check makes each line's filing value, so what no filing could store — an
+e-mail address that is not one, text too long — is refused there too, and the
+value is what is filed), then
 filed in batches of :data:`BATCH` filings, each batch one transaction (its
 events, work-order numbers, caller index rows and new keys commit together or
 not at all; the side rows of a batch are written with one statement each, the
@@ -45,6 +48,7 @@ from uuid import UUID
 
 import attrs
 
+from petitions.domain.filing import Filing as FilingValue
 from petitions.domain.petition import READ_ONLY_ROLES, Petition, petition_id_for
 from petitions.domain.values import Actor, Location, Person, Petitioner
 from petitions.errors import InvalidInput, PermissionDenied, PetitionError
@@ -89,7 +93,7 @@ class Filer(Protocol):
              idempotency_key: str | None = None, campaign_id: UUID | None = None,
              at: datetime | None = None, source: str = "") -> UUID: ...
 
-    def file_batch(self, filings: Sequence[Mapping[str, Any]],
+    def file_batch(self, filings: Sequence[FilingValue | Mapping[str, Any]],
                    ) -> list[tuple[UUID, bool] | PetitionError]: ...
 
 
@@ -123,10 +127,17 @@ class ImportReport:
 
 @attrs.frozen
 class Filing:
-    """One parsed line: the keyword arguments of ``PetitionService.file``."""
+    """One parsed line: the keyword arguments of ``PetitionService.file``, and
+    once checked (:func:`check`) the filing they make, which is what is filed
+    (made once, not again from ``kwargs``)."""
 
     line: int
     kwargs: dict[str, Any]
+    value: FilingValue | None = None
+
+    def to_file(self) -> FilingValue | dict[str, Any]:
+        """What ``file_batch`` is given: the checked value, else the arguments."""
+        return self.kwargs if self.value is None else self.value
 
     @property
     def petition_id(self) -> UUID:
@@ -194,8 +205,9 @@ def _location(value: Any) -> tuple[Location, str]:
     return Location(**fields), address
 
 
-def parse_line(number: int, text: str) -> Filing:
-    """Parse one line into a :class:`Filing`; raise InvalidInput when malformed."""
+def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
+    """Parse one line into a :class:`Filing` filed by ``actor``; raise
+    InvalidInput when malformed."""
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -226,7 +238,7 @@ def parse_line(number: int, text: str) -> Filing:
         "location": location,
         "workflow": _str(obj, "workflow") or "standard",
         "matter_type": _str(obj, "matter_type") or "claim",
-        "actor": DEFAULT_ACTOR,
+        "actor": actor,
     }
     claims = [_str(obj, "source").strip()] if obj.get("source") is not None else []
     if obj.get("actor") is not None:
@@ -252,9 +264,11 @@ def parse_line(number: int, text: str) -> Filing:
     return Filing(number, kwargs)
 
 
-def check(svc: Filer, filing: Filing) -> None:
-    """Everything :meth:`PetitionService.file` checks, without writing anything."""
+def check(svc: Filer, filing: Filing) -> Filing:
+    """Everything :meth:`PetitionService.file` checks, without writing
+    anything; ``filing`` with its checked value (:attr:`Filing.value`)."""
     kw = filing.kwargs
+    value = FilingValue(**kw)  # what needs no store (text, e-mail, …)
     tax = taxonomy()
     tax.check("categories", kw["category"])
     tax.check("channels", kw["channel"])
@@ -268,6 +282,7 @@ def check(svc: Filer, filing: Filing) -> None:
                           description=kw["description"], location=kw["location"],
                           matter_type=kw["matter_type"],
                           idempotency_key=kw["idempotency_key"], source=kw["source"])
+    return Filing(filing.line, kw, value)
 
 
 #: Encodings an import file may have: any whose line ends are the ASCII byte
@@ -313,10 +328,9 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
             if not text.strip():
                 continue
             try:
-                filing = parse_line(number, text)
-                filing = attrs.evolve(filing, kwargs={**filing.kwargs, "actor": actor})
+                filing = parse_line(number, text, actor)
                 if checked:
-                    check(svc, filing)
+                    filing = check(svc, filing)
             except PetitionError as exc:
                 yield LineError(number, str(exc))
             except (TypeError, ValueError) as exc:
@@ -367,7 +381,7 @@ def run_import(
         """File ``pending``; False when a refusal stops the import."""
         nonlocal imported, existing
         while pending:
-            results = svc.file_batch([f.kwargs for f in pending])
+            results = svc.file_batch([f.to_file() for f in pending])
             refused = False
             for filing, result in zip(pending, results, strict=False):
                 if isinstance(result, PetitionError):  # refused at write time (rare)

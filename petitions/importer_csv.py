@@ -38,8 +38,6 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from petitions.domain.values import Actor
 from petitions.errors import InvalidInput, PetitionError
 from petitions.importer import (
@@ -159,10 +157,9 @@ def read_rows(svc: Filer, path: Path, encoding: str, mapping: ColumnMapping,
                     continue
                 try:
                     filing = parse_line(start, json.dumps(_object(row, mapping),
-                                                          ensure_ascii=False))
-                    filing = attrs.evolve(filing, kwargs={**filing.kwargs, "actor": actor})
+                                                          ensure_ascii=False), actor)
                     if checked:
-                        check(svc, filing)
+                        filing = check(svc, filing)
                 except PetitionError as exc:
                     yield LineError(start, str(exc))
                 except (TypeError, ValueError) as exc:

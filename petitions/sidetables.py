@@ -587,19 +587,20 @@ def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
     year, prefix = local_year(occurred_at), office_prefix()
     callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
     numbered: list[str] = []
-    writes = [tables.number_writer(str(petition_id), year, prefix, numbered,
+    pid = str(petition_id)
+    writes = [tables.number_writer(pid, year, prefix, numbered,
                                    key=side_key(privacy.keyring.master),
                                    indexed=bool(callers))]
     if callers:
-        writes.append(tables.caller_writer(callers, petitioner.id, str(petition_id)))
+        writes.append(tables.caller_writer(callers, petitioner.id, pid))
 
     def committed(alongside: bool) -> None:
         if alongside and numbered:
             remember_number(store, petition_id, numbered[0])
             return
-        remember_number(store, petition_id, tables.allocate(str(petition_id), year, prefix))
+        remember_number(store, petition_id, tables.allocate(pid, year, prefix))
         if callers:
-            tables.add_callers(callers, petitioner.id, str(petition_id))
+            tables.add_callers(callers, petitioner.id, pid)
 
     return writes, committed
 

@@ -126,6 +126,8 @@ class AttrsTranscoding(Transcoding):
 #: Values ``attrs.asdict`` keeps as they are, by exact type.
 _AS_IS = frozenset({str, int, float, bool, type(None), datetime, UUID})
 _FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+#: Types seen that are not attrs classes (a tuple of representatives, …).
+_NOT_ATTRS: set[type[Any]] = set()
 
 
 def _plain(value: Any) -> Any:
@@ -136,10 +138,13 @@ def _plain(value: Any) -> Any:
         return value
     names = _FIELD_NAMES.get(cls)
     if names is None:
-        found = fields_of(cls)
-        if found is not None:
-            names = _FIELD_NAMES[cls] = tuple(f.name for f in found)
-        elif isinstance(value, (tuple, list, set, frozenset)):
+        if cls not in _NOT_ATTRS:
+            found = fields_of(cls)
+            if found is not None:
+                names = _FIELD_NAMES[cls] = tuple(f.name for f in found)
+                return _plain(value)
+            _NOT_ATTRS.add(cls)
+        if isinstance(value, (tuple, list, set, frozenset)):
             items = [_plain(v) for v in value]
             try:  # the collection's own type, as attrs.asdict keeps it
                 return cls(items)

@@ -172,13 +172,42 @@ def _text(signature: inspect.Signature) -> str:
     return found[1]
 
 
+#: No value given (a field's value may be None).
+_MISSING: Any = object()
+
+
 def _init(cls: Any, names: tuple[str, ...], defaults: dict[str, Any]) -> Any:
     count = len(names)
     known = frozenset(names)
     setattr_ = object.__setattr__
     post_init = hasattr(cls, "__post_init__")  # inherited: eventsourcing checks the id
+    # Whether setting a field is storing it in the instance's dict (no class
+    # attribute of the name is a descriptor that would take the value).
+    plain_dict = not any(hasattr(type(getattr(cls, name, None)), "__set__") for name in names)
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if not args and known.issuperset(kwargs):
+            # Every value by keyword, each a field (how events are made): set
+            # in field order, a default for each one not given, in one update
+            # of the new instance's dict when no field is a descriptor.
+            get = kwargs.get
+            values = {}
+            for name in names:
+                value = get(name, _MISSING)
+                if value is _MISSING:
+                    value = defaults.get(name, _MISSING)
+                    if value is _MISSING:
+                        break  # a required one is missing: said below
+                values[name] = value
+            else:
+                if plain_dict and not self.__dict__:
+                    self.__dict__.update(values)
+                else:
+                    for name, value in values.items():
+                        setattr_(self, name, value)
+                if post_init:
+                    self.__post_init__()
+                return
         if len(args) > count:
             raise TypeError(f"{cls.__name__}.__init__() takes {count + 1} positional "
                             f"arguments but {len(args) + 1} were given")

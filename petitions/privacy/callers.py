@@ -64,7 +64,7 @@ def entries(key: bytes, phone: str, id_number: str) -> list[tuple[str, str]]:
     """The ``(digest, kind)`` entries of one petitioner's numbers."""
     out = []
     for kind, value in ((PHONE, phone), (ID_NUMBER, id_number)):
-        found = digest(key, kind, value)
+        found = digest(key, kind, value) if value else None
         if found is not None:
             out.append((found, kind))
     return out

@@ -166,6 +166,8 @@ class Privacy:
     @staticmethod
     def _sealed(petitioner: Petitioner, key_id: str, key: AESGCM) -> Petitioner:
         def s(field: str, value: str) -> str:
+            if not value:
+                return ""  # as seal() makes of it: empty stays empty
             return seal(key, key_id, field, value.strip() if isinstance(value, str) else value)
 
         reps = tuple(
