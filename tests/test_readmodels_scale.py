@@ -372,8 +372,6 @@ def test_fast_reading_applies_what_the_light_and_full_readings_apply(
     built from eventsourcing's domain events, on a mixed history."""
     from eventsourcing.persistence import Tracking
 
-    from petitions.readmodels import queries as queries_module
-
     random_history(service, random.Random(2018), petitions=12)
     rm = service.read_models
     rm.inline = False
@@ -385,13 +383,13 @@ def test_fast_reading_applies_what_the_light_and_full_readings_apply(
         read["fast" if item is not None else "other"] += 1
         return item
 
-    monkeypatch.setattr(queries_module, "fast_item", counting)
+    monkeypatch.setattr(projection_module, "fast_item", counting)
     rm.rebuild()
     fast = rm.store.dump()
     # Every petition event of these kinds is read the fast way (the workflow
     # definitions stored beside them are not petition events).
     assert read["fast"] > 5 * read["other"] > 0
-    monkeypatch.setattr(queries_module, "fast_item", lambda row: None)
+    monkeypatch.setattr(projection_module, "fast_item", lambda row: None)
     rm.rebuild()
     assert rm.store.dump() == fast
     rm.store.reset(service.audit_log().name)
