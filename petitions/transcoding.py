@@ -25,7 +25,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from workflows.records import fields_of
+from workflows.records import fields_of, plain
 
 #: How one field's plain value becomes the field's value.
 Structure = Callable[[Any], Any]
@@ -114,51 +114,13 @@ class AttrsTranscoding(Transcoding):
         # collections lists; datetimes and UUIDs are left to the JSON
         # transcoder, see _datetime), without its generic machinery: events
         # of a bulk import encode several values each.
-        return _plain(obj)
+        return plain(obj)
 
     def decode(self, data: Any) -> Any:
         upcast = getattr(self.type, "upcast", None)
         if upcast is not None and isinstance(data, dict):
             data = upcast(data)
         return self._structure(data)
-
-
-#: Values ``attrs.asdict`` keeps as they are, by exact type.
-_AS_IS = frozenset({str, int, float, bool, type(None), datetime, UUID})
-_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
-#: Types seen that are not attrs classes (a tuple of representatives, …).
-_NOT_ATTRS: set[type[Any]] = set()
-
-
-def _plain(value: Any) -> Any:
-    """``attrs.asdict(value)`` for an attrs instance (and what it does with a
-    field's value otherwise): the same dicts and collections, faster."""
-    cls = value.__class__
-    if cls in _AS_IS:
-        return value
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        if cls not in _NOT_ATTRS:
-            found = fields_of(cls)
-            if found is not None:
-                names = _FIELD_NAMES[cls] = tuple(f.name for f in found)
-                return _plain(value)
-            _NOT_ATTRS.add(cls)
-        if isinstance(value, (tuple, list, set, frozenset)):
-            items = [_plain(v) for v in value]
-            try:  # the collection's own type, as attrs.asdict keeps it
-                return cls(items)
-            except TypeError:
-                return cls(*items)  # a named tuple
-        elif isinstance(value, dict):
-            return {_plain(k): _plain(v) for k, v in value.items()}
-        else:
-            return value
-    out = {}
-    for name in names:
-        v = getattr(value, name)
-        out[name] = v if v.__class__ in _AS_IS else _plain(v)
-    return out
 
 
 def attrs_classes(modules: Iterable[ModuleType]) -> list[type[Any]]:
