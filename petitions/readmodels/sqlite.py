@@ -23,10 +23,13 @@ from eventsourcing.sqlite import (
 from petitions.readmodels.store import (
     CASE_COLUMNS,
     COMMON_DDL,
+    COUNT_DIMENSIONS,
+    RATE_GROUPINGS,
     RETIRED_TABLES,
     TRACKING_TABLE,
     ViewStore,
     ViewTx,
+    bulk_marker,
     case_table_sql,
     like_pattern,
 )
@@ -69,6 +72,66 @@ def bigrams(*texts: str | None) -> str:
             for run in _RUNS.findall(text.lower()):
                 pairs += [run[i:i + 2] for i in range(len(run) - 1)]
     return " ".join(dict.fromkeys(pairs))
+
+
+#: The SQL function :func:`bigrams` (of a title and a description) is known
+#: by in a connection that writes the views.
+_BIGRAMS_FUNCTION = "petitions_bigrams"
+
+#: ``stats`` groupings → the group of a case's valid call-back, and of its
+#: call-back recorded as impossible (as ``_rate_keys`` in the projection).
+_RATE_GROUPS = {
+    "street": ("COALESCE(street, '')", "COALESCE(street, '')"),
+    "community": ("COALESCE(community, '')", "COALESCE(community, '')"),
+    "grid": ("COALESCE(grid, '')", "COALESCE(grid, '')"),
+    "category": ("COALESCE(category, '')", "COALESCE(category, '')"),
+    "unit": ("COALESCE(lead_unit, '')", "COALESCE(lead_unit, '')"),
+    "month": ("substr(cb_day, 1, 7)", "substr(cb_impossible, 1, 7)"),
+    "year": ("substr(cb_day, 1, 4)", "substr(cb_impossible, 1, 4)"),
+}
+assert tuple(_RATE_GROUPS) == RATE_GROUPINGS
+
+_NOT_EXCLUDED = "(excluded IS NULL OR excluded = 0)"
+
+#: Every counter counted again from the case index (what the projection's
+#: per-batch changes sum to; rows that sum to nothing are left out).
+_RECOUNT = (
+    "DELETE FROM case_counts",
+    "DELETE FROM rate_tallies",
+    "DELETE FROM caseload",
+    "DELETE FROM campaign_progress",
+    "INSERT INTO case_counts (dim, value, status, n) "
+    "SELECT '*', '', status, COUNT(*) FROM petition_index GROUP BY status"
+    + "".join(f" UNION ALL SELECT '{dim}', COALESCE({dim}, ''), status, COUNT(*) "
+              f"FROM petition_index GROUP BY COALESCE({dim}, ''), status"
+              for dim in COUNT_DIMENSIONS),
+    "INSERT INTO rate_tallies (grouping, grp, kind, outcome, contacted, resolved, rating, "
+    "sign_state, contact_state, levels, n, returns, reminders, escalations) "
+    + " UNION ALL ".join(
+        f"SELECT '{by}', {valid}, 'valid', COALESCE(outcome, ''), COALESCE(cb_contacted, 0), "
+        "COALESCE(cb_resolved, 0), COALESCE(last_rating, ''), COALESCE(sign_state, ''), "
+        "COALESCE(contact_state, ''), COALESCE(escalation_levels, ''), COUNT(*), "
+        "SUM(COALESCE(returns, 0)), SUM(COALESCE(reminders, 0)), "
+        "SUM(COALESCE(escalations, 0)) FROM petition_index "
+        f"WHERE cb_day IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {valid}, "
+        "COALESCE(outcome, ''), COALESCE(cb_contacted, 0), COALESCE(cb_resolved, 0), "
+        "COALESCE(last_rating, ''), COALESCE(sign_state, ''), COALESCE(contact_state, ''), "
+        "COALESCE(escalation_levels, '') "
+        f"UNION ALL SELECT '{by}', {impossible}, 'impossible', '', 0, 0, '', '', '', '', "
+        "COUNT(*), 0, 0, 0 FROM petition_index "
+        f"WHERE cb_impossible IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {impossible}"
+        for by, (valid, impossible) in _RATE_GROUPS.items()),
+    "INSERT INTO caseload (role, person, open_count, closed_count) "
+    + " UNION ALL ".join(
+        f"SELECT '{role}', {role}, SUM(status = 'open'), SUM(status <> 'open') "
+        f"FROM petition_index WHERE {role} IS NOT NULL AND {role} <> '' GROUP BY {role}"
+        for role in ("assignee", "mediator")),
+    "INSERT INTO campaign_progress (campaign_id, total, open_count, closed_count, "
+    "resolved_count) SELECT campaign_id, COUNT(*), SUM(status = 'open'), "
+    "SUM(status <> 'open'), SUM(CASE WHEN outcome = 'resolved' THEN 1 ELSE 0 END) "
+    "FROM petition_index WHERE campaign_id IS NOT NULL AND campaign_id <> '' "
+    "GROUP BY campaign_id",
+)
 
 
 class _WriteTransaction(SQLiteTransaction):
@@ -147,6 +210,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                     # A batch touches the case index's many indexes all over: keep
                     # more of them in memory than SQLite's default 2 MB.
                     raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
+                raw.create_function(_BIGRAMS_FUNCTION, 2, bigrams, deterministic=True)
             raw.execute("PRAGMA synchronous=NORMAL")
             try:
                 with _WriteTransaction(conn, commit=True) as cursor, cursor:
@@ -193,6 +257,8 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         values = _CASE_VALUES
         params = [(seq, *values(row)) for seq, row in enumerate(rows, top + 1)]
         tx.cursor.executemany(_INSERT_CASE, params)
+        if tx.bulk:
+            return  # the text indexes are filled by finish_bulk
         tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
                               "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])
                                                    for seq, row in enumerate(rows, top + 1)])
@@ -247,3 +313,68 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
     def _tracked_in(self, cursor: Any, application_name: str) -> int | None:
         found: int | None = self._max_tracking_id(application_name, cursor)
         return found
+
+    # ------------------------------------------------------------ bulk
+    bulk_supported = True
+
+    #: The views' position and a bulk writing's marker (one statement).
+    select_tracked_and_marker_statement = (
+        f"SELECT application_name, MAX(notification_id) FROM {TRACKING_TABLE} "
+        "WHERE application_name IN (?, ?) GROUP BY application_name")
+
+    def tracked_and_marked(self, cursor: Any, application_name: str
+                           ) -> tuple[int | None, bool]:
+        """The tracked position and whether a bulk writing is unfinished, read
+        with ``cursor`` (a plain ``sqlite3`` cursor or eventsourcing's)."""
+        cursor.execute(self.select_tracked_and_marker_statement,
+                       (application_name, bulk_marker(application_name)))
+        position, marked = None, False
+        for name, number in cursor.fetchall():
+            if name == application_name:
+                position = number
+            else:
+                marked = number is not None
+        return position, marked
+
+    def _tracked_and_marked_in(self, cursor: Any, application_name: str
+                               ) -> tuple[int | None, bool]:
+        return self.tracked_and_marked(cursor.sqlite_cursor, application_name)
+
+    def _mark_bulk_in(self, tx: ViewTx, application_name: str) -> None:
+        # The write lock is held: no case is inserted between reading the last
+        # seq and recording it.  A marker already there (an unfinished bulk
+        # writing) is kept: it names the earlier seq.
+        marker = bulk_marker(application_name)
+        tx.cursor.execute(
+            f"INSERT INTO {TRACKING_TABLE} (application_name, notification_id) "
+            "SELECT ?, (SELECT COALESCE(MAX(seq), 0) FROM petition_index) WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {TRACKING_TABLE} WHERE application_name = ?)",
+            (marker, marker))
+
+    def bulk_unfinished(self, application_name: str) -> bool:
+        with self._cursor(commit=False) as cursor:
+            return self._tracked_and_marked_in(cursor, application_name)[1]
+
+    def finish_bulk(self, application_name: str) -> None:
+        marker = bulk_marker(application_name)
+        with self._cursor(commit=True) as cursor:
+            cursor.execute(f"SELECT MIN(notification_id) AS n FROM {TRACKING_TABLE} "
+                           "WHERE application_name = ?", (marker,))
+            found = cursor.fetchone()
+            if found is None or found["n"] is None:
+                return  # finished already (by another process, perhaps)
+            top = int(found["n"])
+            # The cases inserted since: those without text rows (a batch
+            # written meanwhile the usual way indexed its own).
+            for table, columns, values in (
+                    ("petition_text", "title, description", "title, description"),
+                    ("petition_bigrams", "grams",
+                     f"{_BIGRAMS_FUNCTION}(title, description)")):
+                cursor.execute(
+                    f"INSERT INTO {table} (rowid, {columns}) SELECT seq, {values} "
+                    f"FROM petition_index WHERE seq > ? AND seq NOT IN "
+                    f"(SELECT rowid FROM {table} WHERE rowid > ?) ORDER BY seq", (top, top))
+            for statement in _RECOUNT:
+                cursor.execute(statement)
+            cursor.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name = ?",
+                           (marker,))
