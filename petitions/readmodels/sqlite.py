@@ -96,14 +96,20 @@ _NOT_EXCLUDED = "(excluded IS NULL OR excluded = 0)"
 #: Every counter counted again from the case index (what the projection's
 #: per-batch changes sum to; rows that sum to nothing are left out).
 _RECOUNT = (
+    # The columns counted, copied once: the groupings below then each read
+    # narrow rows, not the case index's wide ones (with their text).
+    "CREATE TEMP TABLE petitions_recount AS SELECT status, "
+    f"{', '.join(COUNT_DIMENSIONS)}, cb_day, cb_impossible, excluded, cb_contacted, "
+    "cb_resolved, last_rating, sign_state, contact_state, escalation_levels, returns, "
+    "reminders, escalations, assignee, mediator, campaign_id FROM petition_index",
     "DELETE FROM case_counts",
     "DELETE FROM rate_tallies",
     "DELETE FROM caseload",
     "DELETE FROM campaign_progress",
     "INSERT INTO case_counts (dim, value, status, n) "
-    "SELECT '*', '', status, COUNT(*) FROM petition_index GROUP BY status"
+    "SELECT '*', '', status, COUNT(*) FROM temp.petitions_recount GROUP BY status"
     + "".join(f" UNION ALL SELECT '{dim}', COALESCE({dim}, ''), status, COUNT(*) "
-              f"FROM petition_index GROUP BY COALESCE({dim}, ''), status"
+              f"FROM temp.petitions_recount GROUP BY COALESCE({dim}, ''), status"
               for dim in COUNT_DIMENSIONS),
     "INSERT INTO rate_tallies (grouping, grp, kind, outcome, contacted, resolved, rating, "
     "sign_state, contact_state, levels, n, returns, reminders, escalations) "
@@ -112,25 +118,26 @@ _RECOUNT = (
         "COALESCE(cb_resolved, 0), COALESCE(last_rating, ''), COALESCE(sign_state, ''), "
         "COALESCE(contact_state, ''), COALESCE(escalation_levels, ''), COUNT(*), "
         "SUM(COALESCE(returns, 0)), SUM(COALESCE(reminders, 0)), "
-        "SUM(COALESCE(escalations, 0)) FROM petition_index "
+        "SUM(COALESCE(escalations, 0)) FROM temp.petitions_recount "
         f"WHERE cb_day IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {valid}, "
         "COALESCE(outcome, ''), COALESCE(cb_contacted, 0), COALESCE(cb_resolved, 0), "
         "COALESCE(last_rating, ''), COALESCE(sign_state, ''), COALESCE(contact_state, ''), "
         "COALESCE(escalation_levels, '') "
         f"UNION ALL SELECT '{by}', {impossible}, 'impossible', '', 0, 0, '', '', '', '', "
-        "COUNT(*), 0, 0, 0 FROM petition_index "
+        "COUNT(*), 0, 0, 0 FROM temp.petitions_recount "
         f"WHERE cb_impossible IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {impossible}"
         for by, (valid, impossible) in _RATE_GROUPS.items()),
     "INSERT INTO caseload (role, person, open_count, closed_count) "
     + " UNION ALL ".join(
         f"SELECT '{role}', {role}, SUM(status = 'open'), SUM(status <> 'open') "
-        f"FROM petition_index WHERE {role} IS NOT NULL AND {role} <> '' GROUP BY {role}"
+        f"FROM temp.petitions_recount WHERE {role} IS NOT NULL AND {role} <> '' GROUP BY {role}"
         for role in ("assignee", "mediator")),
     "INSERT INTO campaign_progress (campaign_id, total, open_count, closed_count, "
     "resolved_count) SELECT campaign_id, COUNT(*), SUM(status = 'open'), "
     "SUM(status <> 'open'), SUM(CASE WHEN outcome = 'resolved' THEN 1 ELSE 0 END) "
-    "FROM petition_index WHERE campaign_id IS NOT NULL AND campaign_id <> '' "
+    "FROM temp.petitions_recount WHERE campaign_id IS NOT NULL AND campaign_id <> '' "
     "GROUP BY campaign_id",
+    "DROP TABLE temp.petitions_recount",
 )
 
 
