@@ -141,6 +141,17 @@ _RECOUNT = (
 )
 
 
+#: The full-text tables, as created.
+_TEXT_TABLES = {
+    "petition_text": "CREATE VIRTUAL TABLE IF NOT EXISTS petition_text "
+                     "USING fts5(title, description, tokenize='trigram')",
+    # Two-character words (most Chinese words): each case's distinct
+    # character pairs as tokens, matched exactly (trigrams need three).
+    "petition_bigrams": "CREATE VIRTUAL TABLE IF NOT EXISTS petition_bigrams "
+                        "USING fts5(grams, tokenize='ascii', detail='none')",
+}
+
+
 class _WriteTransaction(SQLiteTransaction):
     """A transaction that takes the write lock when it begins.
 
@@ -186,12 +197,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, "
             f"notification_id INTEGER, {key}) WITHOUT ROWID",
             self._sql(case_table_sql("seq INTEGER PRIMARY KEY")),
-            "CREATE VIRTUAL TABLE IF NOT EXISTS petition_text "
-            "USING fts5(title, description, tokenize='trigram')",
-            # Two-character words (most Chinese words): each case's distinct
-            # character pairs as tokens, matched exactly (trigrams need three).
-            "CREATE VIRTUAL TABLE IF NOT EXISTS petition_bigrams "
-            "USING fts5(grams, tokenize='ascii', detail='none')",
+            *_TEXT_TABLES.values(),
             *(self._sql(s) for s in COMMON_DDL),
         ]
 
@@ -245,6 +251,15 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
 
     def _sql(self, statement: str) -> str:
         return _fill(statement)
+
+    def _empty_in(self, cursor: Any, table: str) -> None:
+        if table in _TEXT_TABLES:
+            # Dropped and created again (in the same transaction): deleting a
+            # full-text table's rows takes each one out of its index in turn.
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(_TEXT_TABLES[table])
+        else:
+            super()._empty_in(cursor, table)
 
     def _case_columns(self) -> set[str]:
         rows = self._all("SELECT name FROM pragma_table_info('petition_index')")

@@ -236,10 +236,14 @@ class ViewStore(TrackingRecorder):
         """Empty every view and forget the tracked position (before a rebuild)."""
         with self._cursor(commit=True) as cursor:
             for table in self._view_tables():
-                cursor.execute(self._sql(f"DELETE FROM {{{table}}}"))
+                self._empty_in(cursor, table)
             cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app "
                                      "OR application_name = :marker"),
                            {"app": application_name, "marker": bulk_marker(application_name)})
+
+    def _empty_in(self, cursor: Any, table: str) -> None:
+        """Delete every row of view table ``table`` (inside :meth:`reset`)."""
+        cursor.execute(self._sql(f"DELETE FROM {{{table}}}"))
 
     @contextlib.contextmanager
     def indexes_deferred(self) -> Iterator[None]:
