@@ -177,7 +177,6 @@ def test_a_catch_up_far_behind_defers_the_indexes(service: PetitionService,
     assert not sqlite or {"petition_index_street_queue", "petition_index_next_due"} <= before
     monkeypatch.setattr(queries_module, "BULK", 10)
     monkeypatch.setattr(queries_module, "BATCH", 7)
-    monkeypatch.setattr(queries_module, "BULK_BATCH", 7)
     seen: list[set[str]] = []
     real = projection_module.apply_events
 
@@ -536,7 +535,6 @@ def test_a_bulk_catch_up_fills_text_and_counters_at_its_end(
     assert kept["case_counts"] and kept["rate_tallies"] and searched
     monkeypatch.setattr(queries_module, "BULK", 10)
     monkeypatch.setattr(queries_module, "BATCH", 7)
-    monkeypatch.setattr(queries_module, "BULK_BATCH", 11)
     written: list[bool] = []
     real_apply = projection_module.apply_events
 

@@ -56,9 +56,6 @@ BATCH = 10_000
 #: Events behind from which a catch-up defers the case index's secondary
 #: indexes (builds them once at the end: cheaper than keeping them up to date).
 BULK = 200_000
-#: Stored events per transaction in such a bulk catch-up (fewer, larger
-#: transactions: each case's rows are read and written once per batch).
-BULK_BATCH = 50_000
 #: A petition's status in the case index (the ``list --status`` filter).
 STATUSES = ("open", "closed")
 #: Hits a text search counts at most (one more is shown as "1,000+"): counting
@@ -450,7 +447,15 @@ class ReadModels:
         catch-up, a bulk load doubling the store), the case index's secondary
         indexes are dropped and built again at the end
         (:meth:`ViewStore.indexes_deferred`): sorting them once then costs
-        less than keeping them up to date row by row."""
+        less than keeping them up to date row by row.  Such a catch-up also
+        writes its batches *in bulk* where the store can (SQLite): the case
+        index only, each batch still in one transaction with its tracking
+        record and a marker saying the bulk writing is unfinished; at its end
+        the text indexes of the cases it inserted are filled and every counter
+        is counted from the case index, in one transaction that removes the
+        marker (:meth:`ViewStore.finish_bulk`).  Any catch-up (of any process)
+        that finds the marker finishes the work, so a process that dies in
+        between leaves nothing wrong for longer than the next query."""
         start, rows, unfinished = self._pending()
         if not rows:
             if unfinished:  # a bulk writing stopped before its end: finish it
@@ -462,28 +467,26 @@ class ReadModels:
             total = max(total, (recorder.max_notification_id() or 0) - start)
             if total >= BULK or total >= start:
                 with self.store.indexes_deferred():
-                    done, unfinished = self._catch_up(start, rows, total, progress, BULK_BATCH,
+                    done, unfinished = self._catch_up(start, rows, total, progress,
                                                       bulk=True)
                     if unfinished:
                         self.store.finish_bulk(self.app.name)
                     return done
-        done, unfinished = self._catch_up(start, rows, total, progress, BATCH,
+        done, unfinished = self._catch_up(start, rows, total, progress,
                                           unfinished=unfinished)
         if unfinished:
             self.store.finish_bulk(self.app.name)
         return done
 
     def _catch_up(self, start: int, rows: list[StoredRow], total: int,
-                  progress: Progress | None, batch: int, *, bulk: bool = False,
+                  progress: Progress | None, *, bulk: bool = False,
                   unfinished: bool = False) -> tuple[int, bool]:
         """Apply ``rows`` (the first batch after ``start``) and every batch
-        after, up to ``batch`` events each (the first up to :data:`BATCH`);
-        ``bulk``: written in bulk where the store can
+        after; ``bulk``: written in bulk where the store can
         (:meth:`ViewStore.finish_bulk` then fills in the rest).  Return how
         many were applied and whether a bulk writing (this one, or another
         process's) is left unfinished."""
         done = 0
-        first = True
         projection = self.projection
         while True:
             if not rows:
@@ -505,16 +508,14 @@ class ReadModels:
                 # written; carry on from the position it reached.
                 start, rows, found = self._pending()
                 unfinished = unfinished or found
-                first = True
                 continue
             done += len(rows)
             start = rows[-1][0]
             if progress is not None:
                 progress(done, max(total, done))
-            if len(rows) < (BATCH if first else batch):
+            if len(rows) < BATCH:
                 return done, unfinished
-            first = False
-            rows = _stored_rows(self.app.recorder, start, batch)
+            rows = _stored_rows(self.app.recorder, start, BATCH)
 
     def _pending(self) -> tuple[int, list[StoredRow], bool]:
         """The views' position, the stored rows after it (up to ``BATCH``),
