@@ -74,9 +74,8 @@ def bigrams(*texts: str | None) -> str:
     return " ".join(dict.fromkeys(pairs))
 
 
-#: The SQL function :func:`bigrams` (of a title and a description) is known
-#: by in a connection that writes the views.
-_BIGRAMS_FUNCTION = "petitions_bigrams"
+#: Case rows whose bigrams are computed per statement when a bulk writing ends.
+_CHUNK = 10_000
 
 #: ``stats`` groupings → the group of a case's valid call-back, and of its
 #: call-back recorded as impossible (as ``_rate_keys`` in the projection).
@@ -223,7 +222,6 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                     # A batch touches the case index's many indexes all over: keep
                     # more of them in memory than SQLite's default 2 MB.
                     raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
-                raw.create_function(_BIGRAMS_FUNCTION, 2, bigrams, deterministic=True)
             raw.execute("PRAGMA synchronous=NORMAL")
             try:
                 with _WriteTransaction(conn, commit=True) as cursor, cursor:
@@ -388,14 +386,23 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             top = int(found["n"])
             # The cases inserted since: those without text rows (a batch
             # written meanwhile the usual way indexed its own).
-            for table, columns, values in (
-                    ("petition_text", "title, description", "title, description"),
-                    ("petition_bigrams", "grams",
-                     f"{_BIGRAMS_FUNCTION}(title, description)")):
-                cursor.execute(
-                    f"INSERT INTO {table} (rowid, {columns}) SELECT seq, {values} "
-                    f"FROM petition_index WHERE seq > ? AND seq NOT IN "
-                    f"(SELECT rowid FROM {table} WHERE rowid > ?) ORDER BY seq", (top, top))
+            raw = cursor.sqlite_cursor
+            raw.execute("INSERT INTO petition_text (rowid, title, description) "
+                        "SELECT seq, title, description FROM petition_index WHERE seq > ? "
+                        "AND seq NOT IN (SELECT rowid FROM petition_text WHERE rowid > ?) "
+                        "ORDER BY seq", (top, top))
+            after = top
+            while True:  # the bigrams, a chunk at a time (held in memory)
+                raw.execute("SELECT seq, title, description FROM petition_index WHERE seq > ? "
+                            "AND seq NOT IN (SELECT rowid FROM petition_bigrams "
+                            "WHERE rowid > ?) ORDER BY seq LIMIT ?", (after, after, _CHUNK))
+                chunk = raw.fetchall()
+                if not chunk:
+                    break
+                raw.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
+                                [(seq, bigrams(title, description))
+                                 for seq, title, description in chunk])
+                after = chunk[-1][0]
             for statement in _RECOUNT:
                 cursor.execute(statement)
             cursor.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name = ?",
