@@ -599,3 +599,39 @@ def test_a_bulk_catch_up_fills_text_and_counters_at_its_end(
         assert [c.id for c in rm.cases(text="停车", limit=None)][1:] == searched
     finally:
         other.shutdown()
+
+
+def test_views_rebuild_through_the_cli_writes_in_bulk(tmp_path: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``petitions views rebuild`` of a store more than a batch long writes in
+    bulk (SQLite) and ends with the same lists, counts and text search as
+    views caught up one small batch at a time, and no unfinished marker."""
+    from petitions.readmodels import queries as queries_module
+    from tests.test_cli import Cli
+
+    cli = Cli(str(tmp_path / "bulk.sqlite"))
+    pids = [cli.file() for _ in range(4)]
+    for pid in pids[:3]:
+        cli("accept", pid)
+    cli("assign", pids[0], "--unit", "寸滩街道", "--person", "网格员张")
+    listed = cli.json("list", "--status", "open")
+    counted = cli.json("list", "--stage", "dispatch")
+    found = (cli.json("list", "--text", "停车"), cli.json("list", "--text", "车位不足"))
+    monkeypatch.setattr(queries_module, "BATCH", 3)
+    bulk: list[bool] = []
+    real = projection_module.apply_events
+
+    def watching(tx: Any, events: Any, full: Any = None) -> None:
+        bulk.append(tx.bulk)
+        real(tx, events, full)
+
+    monkeypatch.setattr(projection_module, "apply_events", watching)
+    events = cli.json("views", "rebuild", role="administrator")["events"]
+    assert events > 3 * 3 and len(bulk) > 3 and all(bulk)
+    assert cli.json("list", "--status", "open") == listed
+    assert cli.json("list", "--stage", "dispatch") == counted
+    assert (cli.json("list", "--text", "停车"), cli.json("list", "--text", "车位不足")) == found
+    assert len(found[0]) == len(found[1]) == 4
+    with PetitionService.open(str(tmp_path / "bulk.sqlite")) as svc:
+        assert not svc.read_models.store.bulk_unfinished(svc.audit_log().name)
+        assert svc.read_models.count(street="寸滩街道") == 4
