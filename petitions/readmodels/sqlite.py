@@ -97,6 +97,7 @@ _NOT_EXCLUDED = "(excluded IS NULL OR excluded = 0)"
 _RECOUNT = (
     # The columns counted, copied once: the groupings below then each read
     # narrow rows, not the case index's wide ones (with their text).
+    "DROP TABLE IF EXISTS temp.petitions_recount",
     "CREATE TEMP TABLE petitions_recount AS SELECT status, "
     f"{', '.join(COUNT_DIMENSIONS)}, cb_day, cb_impossible, excluded, cb_contacted, "
     "cb_resolved, last_rating, sign_state, contact_state, escalation_levels, returns, "
