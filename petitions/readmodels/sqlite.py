@@ -338,10 +338,12 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
     # ------------------------------------------------------------ bulk
     bulk_supported = True
 
-    #: The views' position and a bulk writing's marker (one statement).
+    #: The views' position and whether a bulk writing's marker is there (one
+    #: statement, two lookups by key: a query after a command runs it).
     select_tracked_and_marker_statement = (
-        f"SELECT application_name, MAX(notification_id) FROM {TRACKING_TABLE} "
-        "WHERE application_name IN (?, ?) GROUP BY application_name")
+        f"SELECT (SELECT MAX(notification_id) FROM {TRACKING_TABLE} "
+        f"WHERE application_name = ?), EXISTS (SELECT 1 FROM {TRACKING_TABLE} "
+        "WHERE application_name = ?)")
 
     def tracked_and_marked(self, cursor: Any, application_name: str
                            ) -> tuple[int | None, bool]:
@@ -349,13 +351,8 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         with ``cursor`` (a plain ``sqlite3`` cursor or eventsourcing's)."""
         cursor.execute(self.select_tracked_and_marker_statement,
                        (application_name, bulk_marker(application_name)))
-        position, marked = None, False
-        for name, number in cursor.fetchall():
-            if name == application_name:
-                position = number
-            else:
-                marked = number is not None
-        return position, marked
+        position, marked = cursor.fetchone()
+        return position, bool(marked)
 
     def _tracked_and_marked_in(self, cursor: Any, application_name: str
                                ) -> tuple[int | None, bool]:
