@@ -507,3 +507,141 @@ def test_bigrams_are_every_overlapping_pair_in_first_order() -> None:
         texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
                  for _ in range(rng.randint(1, 3))]
         assert bigrams(*texts, None) == reference(*texts)
+
+
+def test_a_bulk_catch_up_fills_text_and_counters_at_its_end(
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catch-up far behind writes the case index in bulk and fills the text
+    indexes and counters once at its end: the views equal those of batches
+    written one by one (every query agrees); a process that dies before that
+    end leaves the work marked in the views' own transactions, and the next
+    catch-up of any process (with new events, or none) finishes it."""
+    from petitions.readmodels import queries as queries_module
+    from petitions.readmodels.store import bulk_marker
+    from tests.test_rates import callback, petition, t
+
+    random_history(service, random.Random(27), petitions=8)
+    for n, (contacted, rating) in enumerate(((True, "satisfied"), (False, None))):
+        pid = petition(service, STREETS[n], "2", "traffic", STREETS[0], t(6, 1 + n))
+        callback(service, pid, contacted, contacted, rating, t(6, 3 + n))
+    rm = service.read_models
+    rm.inline = False
+    sqlite = rm.store.bulk_supported
+    monkeypatch.setattr(type(rm.store), "bulk_supported", False)  # each batch whole
+    rm.rebuild()
+    monkeypatch.setattr(type(rm.store), "bulk_supported", sqlite)
+    kept = rm.store.dump()
+    searched = [c.id for c in rm.cases(text="停车", limit=None)]
+    assert kept["case_counts"] and kept["rate_tallies"] and searched
+    monkeypatch.setattr(queries_module, "BULK", 10)
+    monkeypatch.setattr(queries_module, "BATCH", 7)
+    written: list[bool] = []
+    real_apply = projection_module.apply_events
+
+    def watching(tx: Any, events: Any, full: Any = None) -> None:
+        written.append(tx.bulk)
+        real_apply(tx, events, full)
+
+    monkeypatch.setattr(projection_module, "apply_events", watching)
+    assert rm.rebuild() == service.recorder.max_notification_id()
+    assert written and all(written) == sqlite and len(written) > 2
+    assert rm.store.dump() == kept
+    assert [c.id for c in rm.cases(text="停车", limit=None)] == searched
+    assert not rm.store.bulk_unfinished(service.audit_log().name)
+    if not sqlite:
+        return
+    marker = bulk_marker(service.audit_log().name)
+    # Killed after the last batch, before the end: the views are at the end
+    # but their counters and text are not, and the marker says so.
+    real_finish = type(rm.store).finish_bulk
+
+    def killed(self: Any, name: str) -> None:
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(type(rm.store), "finish_bulk", killed)
+    with pytest.raises(RuntimeError):
+        rm.rebuild()
+    assert rm.position() == service.recorder.max_notification_id()
+    assert rm.store.bulk_unfinished(service.audit_log().name)
+    assert rm.store.dump() != kept
+    # `audit verify --views` meanwhile: the case rows agree with a rebuild; the
+    # counters, to be counted again, are not taken for tampering.
+    from petitions.audit.views_check import compare_views
+
+    assert compare_views(rm.app) == (rm.position(), [])
+    title = rm.store._all("SELECT title FROM {petition_index} WHERE seq = 1")[0]["title"]
+    for changed in ("x", title):  # a changed case row is still found
+        with rm.store.transaction() as tx:
+            tx.execute("UPDATE {petition_index} SET title = :t WHERE seq = 1", {"t": changed})
+        assert (compare_views(rm.app)[1] == []) == (changed == title)
+    monkeypatch.setattr(type(rm.store), "finish_bulk", real_finish)
+    other = PetitionService.open(service.url)
+    try:
+        other.read_models.inline = False
+        assert other.read_models.catch_up() == 0  # nothing new, but finishes the work
+        assert rm.store.dump() == kept
+        assert not rm.store._all("SELECT 1 FROM {tracking} WHERE application_name = :m",
+                                 {"m": marker})
+        # Killed in the middle: another process's catch-up with new events
+        # (written the usual way) finds the marker and finishes the work too.
+        applied = {"n": 0}
+
+        def killed_midway(tx: Any, events: Any, full: Any = None) -> None:
+            applied["n"] += 1
+            if applied["n"] > 2:
+                raise RuntimeError("killed")
+            real_apply(tx, events, full)
+
+        monkeypatch.setattr(projection_module, "apply_events", killed_midway)
+        with pytest.raises(RuntimeError):
+            rm.rebuild()
+        monkeypatch.setattr(projection_module, "apply_events", real_apply)
+        assert rm.store.bulk_unfinished(service.audit_log().name)
+        file(other)
+        monkeypatch.setattr(queries_module, "BATCH", 10_000)
+        assert other.read_models.catch_up() > 0
+        assert not rm.store.bulk_unfinished(service.audit_log().name)
+        after = rm.store.dump()
+        monkeypatch.setattr(projection_module, "apply_events", real_apply)
+        rm.rebuild()
+        assert rm.store.dump() == after
+        assert len(after["petition_index"]) == len(kept["petition_index"]) + 1
+        assert [c.id for c in rm.cases(text="停车", limit=None)][1:] == searched
+    finally:
+        other.shutdown()
+
+
+def test_views_rebuild_through_the_cli_writes_in_bulk(tmp_path: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``petitions views rebuild`` of a store more than a batch long writes in
+    bulk (SQLite) and ends with the same lists, counts and text search as
+    views caught up one small batch at a time, and no unfinished marker."""
+    from petitions.readmodels import queries as queries_module
+    from tests.test_cli import Cli
+
+    cli = Cli(str(tmp_path / "bulk.sqlite"))
+    pids = [cli.file() for _ in range(4)]
+    for pid in pids[:3]:
+        cli("accept", pid)
+    cli("assign", pids[0], "--unit", "寸滩街道", "--person", "网格员张")
+    listed = cli.json("list", "--status", "open")
+    counted = cli.json("list", "--stage", "dispatch")
+    found = (cli.json("list", "--text", "停车"), cli.json("list", "--text", "车位不足"))
+    monkeypatch.setattr(queries_module, "BATCH", 3)
+    bulk: list[bool] = []
+    real = projection_module.apply_events
+
+    def watching(tx: Any, events: Any, full: Any = None) -> None:
+        bulk.append(tx.bulk)
+        real(tx, events, full)
+
+    monkeypatch.setattr(projection_module, "apply_events", watching)
+    events = cli.json("views", "rebuild", role="administrator")["events"]
+    assert events > 3 * 3 and len(bulk) > 3 and all(bulk)
+    assert cli.json("list", "--status", "open") == listed
+    assert cli.json("list", "--stage", "dispatch") == counted
+    assert (cli.json("list", "--text", "停车"), cli.json("list", "--text", "车位不足")) == found
+    assert len(found[0]) == len(found[1]) == 4
+    with PetitionService.open(str(tmp_path / "bulk.sqlite")) as svc:
+        assert not svc.read_models.store.bulk_unfinished(svc.audit_log().name)
+        assert svc.read_models.count(street="寸滩街道") == 4

@@ -79,6 +79,12 @@ def compare_views(app: Any) -> tuple[int, list[str]]:
             projection.process_batch_after(items, start)
             start = notes[-1].id
         have, want = _rows(stored.dump()), _rows(fresh.dump())
+        if stored.bulk_unfinished(app.name):
+            # A bulk catch-up that stopped before its end: the counters are
+            # counted again from the case index by the next catch-up.
+            for table in ("caseload", "campaign_progress", "case_counts", "rate_tallies"):
+                have.pop(table, None)
+                want.pop(table, None)
     finally:
         scratch.close()
     differences: list[str] = []

@@ -1162,6 +1162,9 @@ class ViewBatch:
         self.rows[pid] = row
 
     def flush(self) -> None:
+        if self.tx.bulk:
+            self._flush_cases()
+            return
         inserts: list[Row] = []
         updates: dict[tuple[str, ...], list[Row]] = {}
         caseload: dict[tuple[str, str], list[int]] = {}
@@ -1204,6 +1207,26 @@ class ViewBatch:
         tx.bump_campaigns([(k, v[0], v[1], v[2], v[3]) for k, v in campaigns.items() if any(v)])
         tx.bump_counts([(*k, n) for k, n in counts.items() if n])
         tx.bump_rates([(k, (v[0], v[1], v[2], v[3])) for k, v in rates.items() if any(v)])
+        self.before.clear()
+        self.rows.clear()
+
+    def _flush_cases(self) -> None:
+        """:meth:`flush` of a bulk transaction: the case rows only (the
+        counters are counted from them when the bulk writing finishes)."""
+        inserts: list[Row] = []
+        updates: dict[tuple[str, ...], list[Row]] = {}
+        values = _CASE_VALUES
+        for pid, new in self.rows.items():
+            old = self.before.get(pid)
+            if old is None:
+                inserts.append(new)
+            elif values(new) != values(old):
+                changed = tuple(c for c in CASE_COLUMNS if c != "id" and new[c] != old[c])
+                updates.setdefault(changed, []).append(new)
+        if inserts:
+            self.tx.insert_cases(inserts)
+        for columns, rows in updates.items():
+            self.tx.update_cases(columns, rows)
         self.before.clear()
         self.rows.clear()
 
@@ -1302,16 +1325,28 @@ class ViewProjection:
             return True
         return self.apply_after([event for event, _ in items], items[-1][1], position, full)
 
+    #: Whether the last :meth:`apply_after` found (or left) a bulk writing
+    #: unfinished (see :meth:`ViewStore.finish_bulk`).
+    unfinished = False
+
     def apply_after(self, events: Sequence[Any], tracking: Tracking, position: int,
-                    full: Callable[[LiteEvent], Any] | None = None) -> bool:
+                    full: Callable[[LiteEvent], Any] | None = None,
+                    bulk: bool = False) -> bool:
         """Apply ``events`` (the stored events after ``position`` up to
         ``tracking``'s, in order; ``None`` for those no view reads) and record
         ``tracking``, in one transaction, only if the views stand exactly at
-        ``position`` (read in that transaction); return whether they were applied."""
-        with self.view.transaction() as tx:
+        ``position`` (read in that transaction); return whether they were
+        applied.  ``bulk``: write the case index only, where the store can
+        (:attr:`ViewStore.bulk_supported`), marked as unfinished in the same
+        transaction; :meth:`ViewStore.finish_bulk` fills in the rest."""
+        with self.view.transaction(bulk) as tx:
             current = tx.tracked(tracking.application_name)
+            self.unfinished = tx.unfinished
             if (current or 0) != position:
                 return False
+            if tx.bulk:
+                tx.mark_bulk(tracking.application_name)
+                self.unfinished = True
             apply_events(tx, events, full)
             tx.track(tracking)
         return True

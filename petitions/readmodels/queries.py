@@ -447,9 +447,19 @@ class ReadModels:
         catch-up, a bulk load doubling the store), the case index's secondary
         indexes are dropped and built again at the end
         (:meth:`ViewStore.indexes_deferred`): sorting them once then costs
-        less than keeping them up to date row by row."""
-        start, rows = self._pending()
+        less than keeping them up to date row by row.  Such a catch-up also
+        writes its batches *in bulk* where the store can (SQLite): the case
+        index only, each batch still in one transaction with its tracking
+        record and a marker saying the bulk writing is unfinished; at its end
+        the text indexes of the cases it inserted are filled and every counter
+        is counted from the case index, in one transaction that removes the
+        marker (:meth:`ViewStore.finish_bulk`).  Any catch-up (of any process)
+        that finds the marker finishes the work, so a process that dies in
+        between leaves nothing wrong for longer than the next query."""
+        start, rows, unfinished = self._pending()
         if not rows:
+            if unfinished:  # a bulk writing stopped before its end: finish it
+                self.store.finish_bulk(self.app.name)
             return 0
         total = len(rows)
         if len(rows) == BATCH:  # more may follow: how many?
@@ -457,45 +467,62 @@ class ReadModels:
             total = max(total, (recorder.max_notification_id() or 0) - start)
             if total >= BULK or total >= start:
                 with self.store.indexes_deferred():
-                    return self._catch_up(start, rows, total, progress)
-        return self._catch_up(start, rows, total, progress)
+                    done, unfinished = self._catch_up(start, rows, total, progress,
+                                                      bulk=True)
+                    if unfinished:
+                        self.store.finish_bulk(self.app.name)
+                    return done
+        done, unfinished = self._catch_up(start, rows, total, progress,
+                                          unfinished=unfinished)
+        if unfinished:
+            self.store.finish_bulk(self.app.name)
+        return done
 
     def _catch_up(self, start: int, rows: list[StoredRow], total: int,
-                  progress: Progress | None) -> int:
-        """Apply ``rows`` (the first batch after ``start``) and every batch after."""
+                  progress: Progress | None, *, bulk: bool = False,
+                  unfinished: bool = False) -> tuple[int, bool]:
+        """Apply ``rows`` (the first batch after ``start``) and every batch
+        after; ``bulk``: written in bulk where the store can
+        (:meth:`ViewStore.finish_bulk` then fills in the rest).  Return how
+        many were applied and whether a bulk writing (this one, or another
+        process's) is left unfinished."""
         done = 0
+        projection = self.projection
         while True:
             if not rows:
-                return done
+                return done, unfinished
             from petitions.readmodels.projection import fast_item
 
             lite, fast = self._lite, fast_item
             events = [fast(row) or lite(row) for row in rows]
             try:
-                applied = self.projection.apply_after(events, Tracking(self.app.name, rows[-1][0]),
-                                                      start, full=self._full)
+                applied = projection.apply_after(events, Tracking(self.app.name, rows[-1][0]),
+                                                 start, full=self._full, bulk=bulk)
             except IntegrityError:
                 applied = False
             finally:
                 self._record_deferred_poison()
+            unfinished = unfinished or projection.unfinished
             if not applied:
                 # Another process applied events first: nothing of ours was
                 # written; carry on from the position it reached.
-                start, rows = self._pending()
+                start, rows, found = self._pending()
+                unfinished = unfinished or found
                 continue
             done += len(rows)
             start = rows[-1][0]
             if progress is not None:
                 progress(done, max(total, done))
             if len(rows) < BATCH:
-                return done
+                return done, unfinished
             rows = _stored_rows(self.app.recorder, start, BATCH)
 
-    def _pending(self) -> tuple[int, list[StoredRow]]:
-        """The views' position and the stored rows after it (up to ``BATCH``).
+    def _pending(self) -> tuple[int, list[StoredRow], bool]:
+        """The views' position, the stored rows after it (up to ``BATCH``),
+        and whether a bulk writing is unfinished (:meth:`ViewStore.finish_bulk`).
 
         A query after a command usually finds a few new events, or none: in a
-        SQLite file whose views sit beside the events, both are read in one
+        SQLite file whose views sit beside the events, all are read in one
         read transaction (one connection from the pool, two prepared
         statements).  The batch is applied only if the views still stand at
         that position when its write transaction begins (exactly once)."""
@@ -506,15 +533,16 @@ class ReadModels:
             with recorder.datastore.transaction(commit=False) as c:
                 cursor = c.sqlite_cursor
                 cursor.row_factory = None
-                cursor.execute(store.select_max_tracking_id_statement, (self.app.name,))
-                start = cursor.fetchone()[0] or 0
+                found, unfinished = store.tracked_and_marked(cursor, self.app.name)
+                start = found or 0
                 cursor.execute(
                     "SELECT rowid, originator_id, originator_version, topic, state FROM "
                     f"{recorder.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?",
                     (start, BATCH))
-                return start, cursor.fetchall()
+                return start, cursor.fetchall(), unfinished
         start = self.position()
-        return start, _stored_rows(recorder, start, BATCH)
+        return (start, _stored_rows(recorder, start, BATCH),
+                self.store.bulk_unfinished(self.app.name))
 
     def _lite(self, row: StoredRow) -> Any:
         """The event of a stored row as the views read it (see :func:`lite_event`)."""

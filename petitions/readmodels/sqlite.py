@@ -23,10 +23,13 @@ from eventsourcing.sqlite import (
 from petitions.readmodels.store import (
     CASE_COLUMNS,
     COMMON_DDL,
+    COUNT_DIMENSIONS,
+    RATE_GROUPINGS,
     RETIRED_TABLES,
     TRACKING_TABLE,
     ViewStore,
     ViewTx,
+    bulk_marker,
     case_table_sql,
     like_pattern,
 )
@@ -69,6 +72,84 @@ def bigrams(*texts: str | None) -> str:
             for run in _RUNS.findall(text.lower()):
                 pairs += [run[i:i + 2] for i in range(len(run) - 1)]
     return " ".join(dict.fromkeys(pairs))
+
+
+#: Case rows whose bigrams are computed per statement when a bulk writing ends.
+_CHUNK = 10_000
+
+#: ``stats`` groupings → the group of a case's valid call-back, and of its
+#: call-back recorded as impossible (as ``_rate_keys`` in the projection).
+_RATE_GROUPS = {
+    "street": ("COALESCE(street, '')", "COALESCE(street, '')"),
+    "community": ("COALESCE(community, '')", "COALESCE(community, '')"),
+    "grid": ("COALESCE(grid, '')", "COALESCE(grid, '')"),
+    "category": ("COALESCE(category, '')", "COALESCE(category, '')"),
+    "unit": ("COALESCE(lead_unit, '')", "COALESCE(lead_unit, '')"),
+    "month": ("substr(cb_day, 1, 7)", "substr(cb_impossible, 1, 7)"),
+    "year": ("substr(cb_day, 1, 4)", "substr(cb_impossible, 1, 4)"),
+}
+assert tuple(_RATE_GROUPS) == RATE_GROUPINGS
+
+_NOT_EXCLUDED = "(excluded IS NULL OR excluded = 0)"
+
+#: Every counter counted again from the case index (what the projection's
+#: per-batch changes sum to; rows that sum to nothing are left out).
+_RECOUNT = (
+    # The columns counted, copied once: the groupings below then each read
+    # narrow rows, not the case index's wide ones (with their text).
+    "DROP TABLE IF EXISTS temp.petitions_recount",
+    "CREATE TEMP TABLE petitions_recount AS SELECT status, "
+    f"{', '.join(COUNT_DIMENSIONS)}, cb_day, cb_impossible, excluded, cb_contacted, "
+    "cb_resolved, last_rating, sign_state, contact_state, escalation_levels, returns, "
+    "reminders, escalations, assignee, mediator, campaign_id FROM petition_index",
+    "DELETE FROM case_counts",
+    "DELETE FROM rate_tallies",
+    "DELETE FROM caseload",
+    "DELETE FROM campaign_progress",
+    "INSERT INTO case_counts (dim, value, status, n) "
+    "SELECT '*', '', status, COUNT(*) FROM temp.petitions_recount GROUP BY status"
+    + "".join(f" UNION ALL SELECT '{dim}', COALESCE({dim}, ''), status, COUNT(*) "
+              f"FROM temp.petitions_recount GROUP BY COALESCE({dim}, ''), status"
+              for dim in COUNT_DIMENSIONS),
+    "INSERT INTO rate_tallies (grouping, grp, kind, outcome, contacted, resolved, rating, "
+    "sign_state, contact_state, levels, n, returns, reminders, escalations) "
+    + " UNION ALL ".join(
+        f"SELECT '{by}', {valid}, 'valid', COALESCE(outcome, ''), COALESCE(cb_contacted, 0), "
+        "COALESCE(cb_resolved, 0), COALESCE(last_rating, ''), COALESCE(sign_state, ''), "
+        "COALESCE(contact_state, ''), COALESCE(escalation_levels, ''), COUNT(*), "
+        "SUM(COALESCE(returns, 0)), SUM(COALESCE(reminders, 0)), "
+        "SUM(COALESCE(escalations, 0)) FROM temp.petitions_recount "
+        f"WHERE cb_day IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {valid}, "
+        "COALESCE(outcome, ''), COALESCE(cb_contacted, 0), COALESCE(cb_resolved, 0), "
+        "COALESCE(last_rating, ''), COALESCE(sign_state, ''), COALESCE(contact_state, ''), "
+        "COALESCE(escalation_levels, '') "
+        f"UNION ALL SELECT '{by}', {impossible}, 'impossible', '', 0, 0, '', '', '', '', "
+        "COUNT(*), 0, 0, 0 FROM temp.petitions_recount "
+        f"WHERE cb_impossible IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {impossible}"
+        for by, (valid, impossible) in _RATE_GROUPS.items()),
+    "INSERT INTO caseload (role, person, open_count, closed_count) "
+    + " UNION ALL ".join(
+        f"SELECT '{role}', {role}, SUM(status = 'open'), SUM(status <> 'open') "
+        f"FROM temp.petitions_recount WHERE {role} IS NOT NULL AND {role} <> '' GROUP BY {role}"
+        for role in ("assignee", "mediator")),
+    "INSERT INTO campaign_progress (campaign_id, total, open_count, closed_count, "
+    "resolved_count) SELECT campaign_id, COUNT(*), SUM(status = 'open'), "
+    "SUM(status <> 'open'), SUM(CASE WHEN outcome = 'resolved' THEN 1 ELSE 0 END) "
+    "FROM temp.petitions_recount WHERE campaign_id IS NOT NULL AND campaign_id <> '' "
+    "GROUP BY campaign_id",
+    "DROP TABLE temp.petitions_recount",
+)
+
+
+#: The full-text tables, as created.
+_TEXT_TABLES = {
+    "petition_text": "CREATE VIRTUAL TABLE IF NOT EXISTS petition_text "
+                     "USING fts5(title, description, tokenize='trigram')",
+    # Two-character words (most Chinese words): each case's distinct
+    # character pairs as tokens, matched exactly (trigrams need three).
+    "petition_bigrams": "CREATE VIRTUAL TABLE IF NOT EXISTS petition_bigrams "
+                        "USING fts5(grams, tokenize='ascii', detail='none')",
+}
 
 
 class _WriteTransaction(SQLiteTransaction):
@@ -116,12 +197,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (application_name TEXT, "
             f"notification_id INTEGER, {key}) WITHOUT ROWID",
             self._sql(case_table_sql("seq INTEGER PRIMARY KEY")),
-            "CREATE VIRTUAL TABLE IF NOT EXISTS petition_text "
-            "USING fts5(title, description, tokenize='trigram')",
-            # Two-character words (most Chinese words): each case's distinct
-            # character pairs as tokens, matched exactly (trigrams need three).
-            "CREATE VIRTUAL TABLE IF NOT EXISTS petition_bigrams "
-            "USING fts5(grams, tokenize='ascii', detail='none')",
+            *_TEXT_TABLES.values(),
             *(self._sql(s) for s in COMMON_DDL),
         ]
 
@@ -175,6 +251,15 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
     def _sql(self, statement: str) -> str:
         return _fill(statement)
 
+    def _empty_in(self, cursor: Any, table: str) -> None:
+        if table in _TEXT_TABLES:
+            # Dropped and created again (in the same transaction): deleting a
+            # full-text table's rows takes each one out of its index in turn.
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(_TEXT_TABLES[table])
+        else:
+            super()._empty_in(cursor, table)
+
     def _case_columns(self) -> set[str]:
         rows = self._all("SELECT name FROM pragma_table_info('petition_index')")
         return {r["name"] for r in rows}
@@ -193,6 +278,8 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         values = _CASE_VALUES
         params = [(seq, *values(row)) for seq, row in enumerate(rows, top + 1)]
         tx.cursor.executemany(_INSERT_CASE, params)
+        if tx.bulk:
+            return  # the text indexes are filled by finish_bulk
         tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
                               "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])
                                                    for seq, row in enumerate(rows, top + 1)])
@@ -247,3 +334,74 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
     def _tracked_in(self, cursor: Any, application_name: str) -> int | None:
         found: int | None = self._max_tracking_id(application_name, cursor)
         return found
+
+    # ------------------------------------------------------------ bulk
+    bulk_supported = True
+
+    #: The views' position and whether a bulk writing's marker is there (one
+    #: statement, two lookups by key: a query after a command runs it).
+    select_tracked_and_marker_statement = (
+        f"SELECT (SELECT MAX(notification_id) FROM {TRACKING_TABLE} "
+        f"WHERE application_name = ?), EXISTS (SELECT 1 FROM {TRACKING_TABLE} "
+        "WHERE application_name = ?)")
+
+    def tracked_and_marked(self, cursor: Any, application_name: str
+                           ) -> tuple[int | None, bool]:
+        """The tracked position and whether a bulk writing is unfinished, read
+        with ``cursor`` (a plain ``sqlite3`` cursor or eventsourcing's)."""
+        cursor.execute(self.select_tracked_and_marker_statement,
+                       (application_name, bulk_marker(application_name)))
+        position, marked = cursor.fetchone()
+        return position, bool(marked)
+
+    def _tracked_and_marked_in(self, cursor: Any, application_name: str
+                               ) -> tuple[int | None, bool]:
+        return self.tracked_and_marked(cursor.sqlite_cursor, application_name)
+
+    def _mark_bulk_in(self, tx: ViewTx, application_name: str) -> None:
+        # The write lock is held: no case is inserted between reading the last
+        # seq and recording it.  A marker already there (an unfinished bulk
+        # writing) is kept: it names the earlier seq.
+        marker = bulk_marker(application_name)
+        tx.cursor.execute(
+            f"INSERT INTO {TRACKING_TABLE} (application_name, notification_id) "
+            "SELECT ?, (SELECT COALESCE(MAX(seq), 0) FROM petition_index) WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {TRACKING_TABLE} WHERE application_name = ?)",
+            (marker, marker))
+
+    def bulk_unfinished(self, application_name: str) -> bool:
+        with self._cursor(commit=False) as cursor:
+            return self._tracked_and_marked_in(cursor, application_name)[1]
+
+    def finish_bulk(self, application_name: str) -> None:
+        marker = bulk_marker(application_name)
+        with self._cursor(commit=True) as cursor:
+            cursor.execute(f"SELECT MIN(notification_id) AS n FROM {TRACKING_TABLE} "
+                           "WHERE application_name = ?", (marker,))
+            found = cursor.fetchone()
+            if found is None or found["n"] is None:
+                return  # finished already (by another process, perhaps)
+            top = int(found["n"])
+            # The cases inserted since: those without text rows (a batch
+            # written meanwhile the usual way indexed its own).
+            raw = cursor.sqlite_cursor
+            raw.execute("INSERT INTO petition_text (rowid, title, description) "
+                        "SELECT seq, title, description FROM petition_index WHERE seq > ? "
+                        "AND seq NOT IN (SELECT rowid FROM petition_text WHERE rowid > ?) "
+                        "ORDER BY seq", (top, top))
+            after = top
+            while True:  # the bigrams, a chunk at a time (held in memory)
+                raw.execute("SELECT seq, title, description FROM petition_index WHERE seq > ? "
+                            "AND seq NOT IN (SELECT rowid FROM petition_bigrams "
+                            "WHERE rowid > ?) ORDER BY seq LIMIT ?", (after, after, _CHUNK))
+                chunk = raw.fetchall()
+                if not chunk:
+                    break
+                raw.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
+                                [(seq, bigrams(title, description))
+                                 for seq, title, description in chunk])
+                after = chunk[-1][0]
+            for statement in _RECOUNT:
+                cursor.execute(statement)
+            cursor.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name = ?",
+                           (marker,))

@@ -147,6 +147,13 @@ RETIRED_TABLES = ("rate_counts",)
 #: read in order from the index and the search stops after the page.
 SEARCH_ORDER = "seq DESC"
 
+def bulk_marker(application_name: str) -> str:
+    """The tracking row of views written in bulk whose text indexes and
+    counters are still to be filled (:meth:`ViewStore.finish_bulk`): its
+    number is the case index's last ``seq`` before the bulk writing began."""
+    return f"{application_name}#bulk"
+
+
 #: Ids per ``IN (...)`` when a batch reads the rows it changes.
 _IN_CHUNK = 400
 
@@ -191,23 +198,52 @@ class ViewStore(TrackingRecorder):
     def _tracked_in(self, cursor: Any, application_name: str) -> int | None:
         """The tracked position, read inside a view transaction."""
 
+    #: Whether batches may be written in bulk (:meth:`transaction` with
+    #: ``bulk``): the case index only, its text indexes and counters filled by
+    #: :meth:`finish_bulk`.  Only the SQLite store does.
+    bulk_supported = False
+
+    def _tracked_and_marked_in(self, cursor: Any, application_name: str
+                               ) -> tuple[int | None, bool]:
+        """The tracked position, and whether a bulk writing is unfinished (see
+        :func:`bulk_marker`), read inside a view transaction."""
+        return self._tracked_in(cursor, application_name), False
+
+    def _mark_bulk_in(self, tx: ViewTx, application_name: str) -> None:
+        raise NotImplementedError  # pragma: no cover - only where bulk_supported
+
+    def bulk_unfinished(self, application_name: str) -> bool:
+        """Whether views were written in bulk and not finished yet."""
+        return False
+
+    def finish_bulk(self, application_name: str) -> None:
+        """Fill what a bulk writing left out (the text indexes of the cases it
+        inserted; every counter, counted again from the case index), in one
+        transaction, if a bulk writing is unfinished; else nothing."""
+
     @abstractmethod
     def _view_tables(self) -> tuple[str, ...]: ...
 
     # ------------------------------------------------------------- writing
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[ViewTx]:
-        """A unit of work: view changes and tracking records commit together."""
+    def transaction(self, bulk: bool = False) -> Iterator[ViewTx]:
+        """A unit of work: view changes and tracking records commit together
+        (``bulk``: the case index only, see :attr:`bulk_supported`)."""
         with self._cursor(commit=True) as cursor:
-            yield ViewTx(self, cursor)
+            yield ViewTx(self, cursor, bulk and self.bulk_supported)
 
     def reset(self, application_name: str) -> None:
         """Empty every view and forget the tracked position (before a rebuild)."""
         with self._cursor(commit=True) as cursor:
             for table in self._view_tables():
-                cursor.execute(self._sql(f"DELETE FROM {{{table}}}"))
-            cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app"),
-                           {"app": application_name})
+                self._empty_in(cursor, table)
+            cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app "
+                                     "OR application_name = :marker"),
+                           {"app": application_name, "marker": bulk_marker(application_name)})
+
+    def _empty_in(self, cursor: Any, table: str) -> None:
+        """Delete every row of view table ``table`` (inside :meth:`reset`)."""
+        cursor.execute(self._sql(f"DELETE FROM {{{table}}}"))
 
     @contextlib.contextmanager
     def indexes_deferred(self) -> Iterator[None]:
@@ -255,8 +291,9 @@ class ViewStore(TrackingRecorder):
         with self._cursor(commit=True) as cursor:
             for table in (*self._view_tables(), *RETIRED_TABLES):
                 cursor.execute(self._sql(f"DROP TABLE IF EXISTS {{{table}}}"))
-            cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app"),
-                           {"app": application_name})
+            cursor.execute(self._sql("DELETE FROM {tracking} WHERE application_name = :app "
+                                     "OR application_name = :marker"),
+                           {"app": application_name, "marker": bulk_marker(application_name)})
 
     def due_cases(self, now: str, limit: int | None = None) -> list[str]:
         """Ids of open cases whose clock has something due at ``now`` (a
@@ -552,9 +589,14 @@ class ViewTx:
     """The view changes of one transaction (one event, or a batch of them),
     written set-wise: one statement (``executemany``) per kind of change."""
 
-    def __init__(self, store: ViewStore, cursor: Any) -> None:
+    def __init__(self, store: ViewStore, cursor: Any, bulk: bool = False) -> None:
         self.store = store
         self.cursor = cursor
+        #: Written in bulk: the case index only (its text indexes and the
+        #: counters are filled by :meth:`ViewStore.finish_bulk`).
+        self.bulk = bulk
+        #: Whether the last :meth:`tracked` found a bulk writing unfinished.
+        self.unfinished = False
 
     def execute(self, statement: str, params: Mapping[str, Any]) -> None:
         self.cursor.execute(self.store._sql(statement), dict(params))
@@ -638,4 +680,12 @@ class ViewTx:
         self.store._insert_tracking_in(self.cursor, tracking)
 
     def tracked(self, application_name: str) -> int | None:
-        return self.store._tracked_in(self.cursor, application_name)
+        found, self.unfinished = self.store._tracked_and_marked_in(self.cursor,
+                                                                   application_name)
+        return found
+
+    def mark_bulk(self, application_name: str) -> None:
+        """Record (once) that views are being written in bulk, before this
+        transaction inserts any case (see :func:`bulk_marker`)."""
+        self.store._mark_bulk_in(self, application_name)
+        self.unfinished = True
