@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from petitions import Actor, Location, Petition, Petitioner
@@ -44,9 +45,12 @@ def fill(url: str, n: int, *, first: int = 0, batch: int = 500, seed: int = 2022
     pending: list[Petition] = []
     shown = -1
 
-    def step(p: Petition, at: datetime, command: object) -> None:
+    def step(p: Petition, at: datetime, command: Callable[..., object],
+             *args: object, **kwargs: object) -> None:
+        """Run ``command(*args, **kwargs)`` (a method of ``p``), then keep the
+        time of the stage it moved ``p`` from."""
         before = p.stage
-        command(p)  # type: ignore[operator]
+        command(*args, **kwargs)
         p.keep_time(wf, keeper, WORKER, at, before)
 
     for i in range(first, first + n):
@@ -63,20 +67,20 @@ def fill(url: str, n: int, *, first: int = 0, batch: int = 500, seed: int = 2022
         p.keep_time(wf, keeper, CLERK, at, None)
         stage = rng.random()
         if stage > 0.1:
-            step(p, at, lambda p: p.accept(wf, WORKER, at))
+            step(p, at, p.accept, wf, WORKER, at)
         if stage > 0.2:
             person = f"网格员{rng.randint(1, 200)}"
-            step(p, at, lambda p: p.assign(wf, WORKER, at, unit=street, person=person))
+            step(p, at, p.assign, wf, WORKER, at, unit=street, person=person)
         if stage > 0.5:
-            step(p, at, lambda p: p.reply(wf, WORKER, at, "support", "已办理"))
-            step(p, at, lambda p: p.resolve(wf, WORKER, at))
+            step(p, at, p.reply, wf, WORKER, at, "support", "已办理")
+            step(p, at, p.resolve, wf, WORKER, at)
             contacted = rng.random() < 0.9
             resolved = rng.random() < 0.8
             rating = (rng.choice(["satisfied", "basically_satisfied", "unsatisfied"])
                       if contacted else None)
-            step(p, at, lambda p: p.callback(wf, CLERK, at, contacted, resolved, rating))
+            step(p, at, p.callback, wf, CLERK, at, contacted, resolved, rating)
         if stage > 0.6:
-            step(p, at, lambda p: p.close(wf, WORKER, at))
+            step(p, at, p.close, wf, WORKER, at)
         pending.append(p)
         if len(pending) == batch:
             store.save(*pending)

@@ -29,10 +29,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from queries import fill  # noqa: E402
+from queries import fill
 
-from petitions import Actor, Location, Petitioner, PetitionService  # noqa: E402
-from petitions.export import COLUMNS, open_for, write_csv  # noqa: E402
+from petitions import Actor, Location, Petitioner, PetitionService
+from petitions.export import COLUMNS, open_for, write_csv
 
 VIEWER = Actor("bench-caseworker", "caseworker")
 

@@ -120,10 +120,10 @@ def overdue_moments(svc: PetitionService, pid: UUID) -> list[str]:
     found: list[str] = []
     petition: Any = None
     for event in svc.petition_events(pid):
-        if petition is not None and petition.outcome is None:
-            if petition.deadline_state(event.occurred_at) == "breached":
-                found.append(f"{pid} v{event.originator_version} {type(event).__name__}: "
-                             f"stage {petition.clock_stage} was due {petition.clock_deadline}")
+        if (petition is not None and petition.outcome is None
+                and petition.deadline_state(event.occurred_at) == "breached"):
+            found.append(f"{pid} v{event.originator_version} {type(event).__name__}: "
+                         f"stage {petition.clock_stage} was due {petition.clock_deadline}")
         petition = event.mutate(petition)
     return found
 

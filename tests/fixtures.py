@@ -18,8 +18,9 @@ import pytest
 
 from petitions.core import Store
 from petitions.domain.values import Actor, Location, Petitioner
-from petitions.service import PetitionService
 from petitions.privacy import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, new_master_key_text
+from petitions.service import PetitionService
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the suite's parsed-TOML cache off the user's own ``~/.cache``: one

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import inspect
 import re
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 import attrs
 import pytest
 
 import workflows
 from petitions.domain import commands as cmds
-from petitions.domain.commands import COMMANDS, CHOICE_KINDS, Command, choices
+from petitions.domain.commands import CHOICE_KINDS, COMMANDS, Command, choices
 from petitions.domain.values import Actor
 from petitions.errors import InvalidInput, TransitionNotAllowed
 from petitions.service import PetitionService
@@ -94,7 +94,7 @@ def test_choices_come_from_the_workflow() -> None:
     assert [c.code for c in choices(standard, "intake", "reopen_targets")] == [
         "mediation", "resolution"]
     ratings = choices(standard, "review", "ratings")
-    assert [(c.code, c.label_zh) for c in ratings][0] == ("satisfied", "满意")
+    assert (ratings[0].code, ratings[0].label_zh) == ("satisfied", "满意")
     assert [c.code for c in choices(standard, "intake", "reply_outcomes")] == [
         "support", "explain", "not_support"]
     with pytest.raises(InvalidInput):

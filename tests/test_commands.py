@@ -345,9 +345,9 @@ def test_expected_version_and_concurrent_update(service: PetitionService, clerk:
     assert service.accept(pid, actor=worker, expected_version=2).version == 4
 
     # Two writers load the same version; the second save conflicts and writes nothing.
-    from petitions.domain.petition import Petition
-
     from eventsourcing.persistence import IntegrityError
+
+    from petitions.domain.petition import Petition
 
     with store_beside(service) as store:
         first: Petition = store.load(pid)  # type: ignore[arg-type]

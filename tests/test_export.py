@@ -58,7 +58,7 @@ def _rows(path: Path, encoding: str) -> list[list[str]]:
 
 def test_csv_jsonl_masking_filters_and_reveal(backend_url: str, tmp_path: Path) -> None:
     cli = Cli(backend_url)
-    pid, firm, report = _cases(cli)
+    pid, firm, _report = _cases(cli)
     number = cli.json("show", pid)["number"]
 
     # CSV, Chinese, UTF-8 with BOM by default.

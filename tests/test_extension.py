@@ -56,7 +56,8 @@ class InspectSite(Command):
         petition.permit(ctx.workflow, ctx.actor, self.name)
         if not self.finding.strip():
             raise InvalidInput("finding", "must not be empty", kind="empty")
-        petition.trigger_event(SiteInspected, actor=ctx.actor, occurred_at=petition.checked_time(ctx.at),
+        petition.trigger_event(SiteInspected, actor=ctx.actor,
+                               occurred_at=petition.checked_time(ctx.at),
                                finding=self.finding.strip())
         return ()
 

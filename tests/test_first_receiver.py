@@ -14,7 +14,8 @@ BOSS = Actor("duty-supervisor", "supervisor")
 
 
 def phoned_in(svc: PetitionService) -> object:
-    return svc.file(actor=FIRST, petitioner=Petitioner(kind="resident", name="（示例）通用社区老人"),
+    return svc.file(actor=FIRST,
+                    petitioner=Petitioner(kind="resident", name="（示例）通用社区老人"),
                     title="老人来电：身体不适", description="电话求助", category="elderly_care",
                     channel="hotline", location=Location(street="石马河街道"),
                     workflow="emergency_care")

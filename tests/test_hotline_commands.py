@@ -46,7 +46,7 @@ def test_reminders_and_escalations_are_counted_per_unit(service: PetitionService
     counts = service.supervision_counts()
     assert counts["寸滩街道"] == (2, 1) and counts["华新街街道"] == (0, 1)
     assert [e.type for e in service.history(a)].count("Reminded") == 2
-    text = [e.text("zh") for e in service.history(a) if e.type == "Reminded"][0]
+    text = next(e.text("zh") for e in service.history(a) if e.type == "Reminded")
     assert "催办" in text and "请尽快联系诉求人" in text
 
 
@@ -69,7 +69,7 @@ def test_excluded_petitions_leave_the_rates(service: PetitionService, worker: Ac
         service.exclude(last, actor=supervisor, reason="again")
     groups = {g.group: g for g in service.stats("street")}
     assert groups["寸滩街道"].valid == 1 and groups["寸滩街道"].satisfaction_rate == 1.0
-    event = [e for e in service.history(last) if e.type == "Excluded"][0]
+    event = next(e for e in service.history(last) if e.type == "Excluded")
     assert event.actor == supervisor.id and "核减" in event.text("zh")
 
 

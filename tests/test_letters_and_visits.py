@@ -14,7 +14,6 @@ import pytest
 from petitions import (
     Actor,
     InvalidInput,
-    Location,
     Petitioner,
     PetitionService,
     TransitionNotAllowed,

@@ -212,7 +212,7 @@ def test_cli_rank(tmp_path: Path) -> None:
     out = run(main, ["--db", db, "--json", "rank", "--by", "street"])
     assert out.exit_code == 0, out.output
     rows = json.loads(out.output)
-    assert [set(r) for r in rows][0] == {"group", "valid", "response_rate", "resolution_rate",
+    assert set(rows[0]) == {"group", "valid", "response_rate", "resolution_rate",
                                           "satisfaction_rate", "score", "rank",
                                           # supervision of the group's orders
                                           "reminders", "escalations", "escalation_levels",

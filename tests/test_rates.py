@@ -266,6 +266,6 @@ def test_late_sign_for_is_not_a_response(service: PetitionService) -> None:
     (group,) = svc.stats("street")
     assert (group.valid, group.responded, group.signed_in_time) == (2, 1, 1)
     assert group.response_rate == 0.5
-    signed = [e for e in svc.history(pid) if e.type == "Signed"][0]
+    signed = next(e for e in svc.history(pid) if e.type == "Signed")
     assert signed.data["in_time"] is False and "超时" in signed.text_zh
     assert "late" in signed.text_en

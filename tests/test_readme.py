@@ -24,7 +24,7 @@ def test_the_library_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(library_example(), "README.md", "exec"), {})  # noqa: S102
+        exec(compile(library_example(), "README.md", "exec"), {})
     lines = out.getvalue().splitlines()
     assert "['satisfied', 'basically_satisfied', 'unsatisfied']" in lines
     assert "closed resolved" in lines

@@ -107,7 +107,8 @@ def test_a_consultation_is_answered_at_once(service: PetitionService) -> None:
     view = service.answer_now(pid, actor=HOTLINE, text="请携带身份证到街道社保窗口办理")  # type: ignore[arg-type]
     assert (view.stage, view.status, view.outcome) == ("closed", "closed", "resolved")
     assert view.reply_text == "请携带身份证到街道社保窗口办理" and view.lead_unit is None
-    event = [e for e in service.history(pid) if e.type == "AnsweredAtOnce"][0]  # type: ignore[arg-type]
+    event = next(e for e in service.history(pid)  # type: ignore[arg-type]
+                 if e.type == "AnsweredAtOnce")
     assert event.actor == HOTLINE.id and "即时办结" in event.text("zh")
     closed = {c.title: c for c in service.list_petitions(status="closed")}
     assert closed["社保转移咨询"].outcome == "resolved"
@@ -134,11 +135,11 @@ def test_anonymous_filing_names_nobody(service: PetitionService) -> None:
         anonymous(service, "complaint", title="匿名投诉")  # not for a complaint
     with pytest.raises(InvalidInput, match="anonymous"):
         file_petition(service, HOTLINE, request_type="report", anonymous=True)  # named
-    with pytest.raises(InvalidInput, match="petitioner.name"):
+    with pytest.raises(InvalidInput, match=r"petitioner\.name"):
         file_petition(service, HOTLINE, petitioner=NOBODY)  # a name unless anonymous
     # The feed withholds every petitioner; an anonymous one has nothing to give.
-    filed = [c for c in service.changes() if c.type == "Filed"
-             and str(c.petition_id) == str(pid)][0]
+    filed = next(c for c in service.changes() if c.type == "Filed"
+                 and str(c.petition_id) == str(pid))
     text = json.dumps(filed.to_dict(), ensure_ascii=False)
     assert filed.data["anonymous"] is True and filed.data["petitioner"]["name"] is None
     assert "13800001234" not in text and "刘先生" not in text

@@ -92,7 +92,8 @@ def test_sign_and_first_contact_in_time(service: PetitionService) -> None:
         service.contact(pid, actor=GRID, at=at(23, 10))
     events = {e.type: e for e in service.history(pid)}
     assert events["Signed"].data["in_time"] is True
-    assert events["Signed"].text_zh == "铁山坪街道签收工单（grid-hu），按时（时限 2022-03-23 24:00）"
+    assert events["Signed"].text_zh == ("铁山坪街道签收工单（grid-hu），按时"
+                                        "（时限 2022-03-23 24:00）")
     assert events["Signed"].text_en == ("铁山坪街道 signed for the order (grid-hu), in time "
                                         "(due 2022-03-23 24:00)")
     assert "首次联系诉求人" in events["Contacted"].text_zh
@@ -141,7 +142,7 @@ def test_a_return_after_its_window_is_refused(service: PetitionService) -> None:
     assert service.get(pid).version == version
     late = service.sign(pid, actor=DESK, at=at(29, 9))  # signing late is recorded as late
     assert late.signed_at == at(29, 9)
-    signed = [e for e in service.history(pid) if e.type == "Signed"][0]
+    signed = next(e for e in service.history(pid) if e.type == "Signed")
     assert signed.data["in_time"] is False and "超时" in signed.text_zh
 
 

@@ -65,7 +65,8 @@ def test_numbers_unique_under_concurrent_writers(backend: str, tmp_path: Path) -
         errors: list[BaseException] = []
         start = threading.Barrier(writers)
 
-        def write(n: int, url: str = url) -> None:
+        def write(n: int, url: str, start: threading.Barrier, ids: list[UUID],
+                  errors: list[BaseException]) -> None:
             with PetitionService.open(url) as svc:
                 actor = Actor(f"clerk-{n}", "intake_clerk")
                 start.wait()
@@ -77,7 +78,8 @@ def test_numbers_unique_under_concurrent_writers(backend: str, tmp_path: Path) -
                     except BaseException as exc:  # pragma: no cover - reported below
                         errors.append(exc)
 
-        threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+        threads = [threading.Thread(target=write, args=(n, url, start, ids, errors))
+                   for n in range(writers)]
         for t in threads:
             t.start()
         for t in threads:
