@@ -1,0 +1,256 @@
+"""The bulk path of filing: new petitions of a batch stored without aggregate objects.
+
+A bulk import files thousands of petitions, each two events (``Filed`` and
+the ``ClockStarted`` of its first stage).  Made through aggregates, each
+event is built, applied to a new ``Petition`` (thirty attributes set), mapped
+by eventsourcing's generic mapper and encoded by the generic JSON transcoder —
+most of the cost of a filing.  This module makes the same rows directly:
+
+* the domain decides as for any filing — :meth:`Petition.check_filing` gives
+  the values of ``Filed`` (or refuses), :meth:`Petition.clock_to_start` those
+  of ``ClockStarted`` (the workflow's limit and the calendar's deadline), the
+  petitioner sealed by :meth:`Privacy.seal_for_filing`, numbered and indexed
+  as :func:`petitions.sidetables.filing_writes` does;
+* :class:`EventEncoder` writes each event's stored state as the chained
+  mapper writes it (``prev_hash`` first, then the event's fields in field
+  order, values as the store's JSON transcoder encodes them), byte for byte
+  (``tests/test_bulk_filing.py`` files the same input both ways and compares
+  every row of every table, on SQLite and PostgreSQL);
+* the rows are chained (``prev_hash`` and the hash of each event) and given
+  to :meth:`ChainedApplication.save` as :data:`~petitions.audit.chain.ENCODED`
+  events: one transaction with the batch's other events, its key, number and
+  caller index rows and the chain heads.
+
+Only what the general path files the same way goes here: a petitioner
+without an id (one minted now: no concluded matters to refuse or warn of, no
+data key yet), no campaign, a channel the workflow does not accept on filing.
+Anything else is filed by :func:`petitions.filing.prepare_filing`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Container, Iterable, Mapping
+from datetime import datetime
+from json.encoder import encode_basestring
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, StoredEvent, UUIDAsHex
+from eventsourcing.utils import get_topic
+
+from petitions.audit.chain import GENESIS, ChainedMapper
+from petitions.audit.hashing import event_hash
+from petitions.domain.petition import Petition, petition_id_for
+from petitions.recorders import Write, writes_alongside
+from petitions.sidetables import (
+    caller_entries,
+    local_year,
+    office_prefix,
+    remember_number,
+    side_key,
+    side_tables,
+)
+
+if TYPE_CHECKING:
+    from petitions.core import Store
+    from petitions.domain.definitions import WorkflowDefinition
+    from petitions.domain.filing import Filing
+    from petitions.privacy.core import NewKey, Privacy
+    from workflows import Workflow
+
+#: The fields of an event that are not in its stored state.
+_NOT_STATE = ("originator_id", "originator_version")
+_DATETIME = '{"_type_":"datetime_iso","_data_":"'
+_UUID = '{"_type_":"uuid_hex","_data_":"'
+#: Encoded values kept per encoder (of the fields whose values repeat: the
+#: operator, the workflow) before it starts afresh.
+_SHARED_MAX = 256
+
+
+class EventEncoder:
+    """The stored state of events of one class, as the chained mapper writes it.
+
+    The mapper puts ``prev_hash`` first, then the event's fields in field
+    order (all but its id and version), then ``class_version`` when above 1,
+    and encodes that dict with the store's JSON transcoder (no spaces, UTF-8
+    as it is; a value of a registered type as ``{"_type_": name, "_data_":
+    …}``).  This writes the same text field by field: text with the JSON
+    module's own string encoder, times and ids as their transcodings do, and
+    any other value with the transcoder's encoder itself — the encoded value
+    of a field in ``shared`` kept for the next event that has an equal one.
+    """
+
+    def __init__(self, transcoder: JSONTranscoder, cls: type[Any],
+                 shared: Iterable[str] = ()) -> None:
+        if type(transcoder.encoder) is not json.JSONEncoder:
+            raise TypeError("the bulk encoder writes what json.JSONEncoder writes")
+        self.cls = cls
+        self.topic = get_topic(cls)
+        self.names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in _NOT_STATE)
+        self._keys = tuple(encode_basestring(n) + ":" for n in self.names)
+        version = getattr(cls, "class_version", 1)
+        self._tail = f',"class_version":{int(version)}}}' if version > 1 else "}"
+        self._transcoder = transcoder
+        self._encode = transcoder.encoder.encode
+        self._shared = frozenset(shared)
+        self._cache: dict[tuple[str, Any], str] = {}
+        # Times and ids are written here as text when the transcoder encodes
+        # them as eventsourcing's own transcodings do; else it encodes them.
+        found = transcoder.types.get(datetime)
+        self._iso = isinstance(found, DatetimeAsISO) and found.name == "datetime_iso"
+        found = transcoder.types.get(UUID)
+        self._hex = isinstance(found, UUIDAsHex) and found.name == "uuid_hex"
+
+    def value(self, name: str, value: Any) -> str:
+        """One field's value as JSON text."""
+        cls = value.__class__
+        if cls is str:
+            return str(encode_basestring(value))
+        if cls is datetime and self._iso:
+            return f'{_DATETIME}{value.isoformat()}"}}'
+        if cls is UUID and self._hex:
+            return f'{_UUID}{value.hex}"}}'
+        if name in self._shared:
+            key = (name, value)
+            found = self._cache.get(key)
+            if found is None:
+                if len(self._cache) >= _SHARED_MAX:
+                    self._cache.clear()
+                found = self._cache[key] = self._encode(value)
+            return found
+        return str(self._encode(value))
+
+    def state(self, prev_hash: str, values: Mapping[str, Any]) -> bytes:
+        """The stored state of the event with these field values (every field
+        but the id and version, by name)."""
+        value = self.value
+        parts = [f'{{"prev_hash":"{prev_hash}"']
+        for name, key in zip(self.names, self._keys, strict=True):
+            parts.append(key + value(name, values[name]))
+        return (",".join(parts) + self._tail).encode("utf8")
+
+
+@dataclasses.dataclass(slots=True)
+class BulkPrepared:
+    """A filing decided by the bulk path, not saved: its events as stored
+    rows (with their hashes), the rows to write in their transaction, and
+    what to do once it committed (as :class:`petitions.filing.Prepared`)."""
+
+    petition_id: UUID
+    filed_at: datetime
+    definition: WorkflowDefinition | None
+    encoded: list[tuple[StoredEvent, str]]
+    writes: list[Write]
+    new_key: NewKey | None
+    numbered: list[str]
+
+    def aggregates(self) -> list[Any]:
+        return [self.definition] if self.definition is not None else []
+
+    def kept(self, store: Store, alongside: bool) -> None:
+        """The transaction committed: keep the key, number and stored workflow."""
+        if self.definition is not None:
+            store.stored_hashes.add(self.definition.sha256)
+        if self.new_key is not None:
+            self.new_key.kept()
+        if self.numbered:
+            remember_number(store, self.petition_id, self.numbered[0])
+
+
+class BulkFiler:
+    """Decides filings of one store for the bulk path (see the module text)."""
+
+    def __init__(self, store: Store, privacy: Privacy) -> None:
+        self.store, self.privacy = store, privacy
+        transcoder = store.mapper.transcoder
+        assert isinstance(transcoder, JSONTranscoder)
+        self.filed = EventEncoder(transcoder, Petition.Filed, shared=("actor", "workflow"))
+        self.clock = EventEncoder(transcoder, Petition.ClockStarted, shared=("actor",))
+        self.petition_topic = get_topic(Petition)
+        self.tables = side_tables(store)
+
+    @staticmethod
+    def of(store: Store, privacy: Privacy) -> BulkFiler | None:
+        """The store's bulk filer (made once), or None when the store cannot
+        take the bulk path (its events not chained by the standard mapper and
+        JSON transcoder, or its rows not written in the events' transaction)."""
+        found: BulkFiler | None = store.__dict__.get("_bulk_filer")
+        if found is not None and found.privacy is privacy:
+            return found
+        mapper = store.mapper
+        transcoder = mapper.transcoder
+        if (type(mapper) is not ChainedMapper or not writes_alongside(store.recorder)
+                or not isinstance(transcoder, JSONTranscoder)
+                or type(transcoder.encoder) is not json.JSONEncoder):
+            return None
+        found = BulkFiler(store, privacy)
+        store.__dict__["_bulk_filer"] = found
+        return found
+
+    @staticmethod
+    def takes(filing: Filing) -> bool:
+        """Whether ``filing`` may take the bulk path, as far as it shows by itself."""
+        return not filing.petitioner.id and filing.campaign_id is None
+
+    def prepare(self, filing: Filing, wf: Workflow, matter_type: str,
+                mint: Callable[[], str], pending: Container[str] = ()) -> BulkPrepared | None:
+        """Decide ``filing`` (checked by the caller against the taxonomy, under
+        ``wf`` with ``matter_type``): what to save, or None when the workflow
+        makes more of it than the bulk path writes (accepted on filing).
+        ``pending``: the workflow texts (sha256) the transaction stores already."""
+        store, privacy = self.store, self.privacy
+        channel = filing.channel
+        if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
+            return None
+        import attrs
+
+        petitioner = attrs.evolve(filing.petitioner, id=mint())
+        actor = filing.actor
+        occurred_at = store.when(filing.at)
+        # Sealed under a new key, stored with the events (both backends can).
+        sealed, new_key = privacy.seal_for_filing(petitioner, new=True)
+        fields = Petition.check_filing(
+            wf, actor=actor, occurred_at=occurred_at, petitioner=sealed, channel=channel,
+            category=filing.category, title=filing.title, description=filing.description,
+            location=filing.location, matter_type=matter_type,
+            idempotency_key=filing.idempotency_key, campaign_id=None, source=filing.source,
+            request_type=filing.request_type, urgency=filing.urgency,
+            anonymous=filing.anonymous)
+        pid = petition_id_for(fields["idempotency_key"])
+        hex_id = pid.hex
+        fields["timestamp"] = Petition.Filed.create_timestamp()
+        fields["originator_topic"] = self.petition_topic
+        filed = self.filed
+        state = filed.state(GENESIS, fields)
+        digest = event_hash(hex_id, 1, filed.topic, state)
+        encoded = [(StoredEvent(originator_id=pid, originator_version=1, topic=filed.topic,
+                                state=state), digest)]
+        clock = Petition.clock_to_start(wf, fields["stage"], fields["request_type"],
+                                        fields["urgency"], lambda: store.timekeeper,
+                                        occurred_at, None, "file")
+        if clock is not None:
+            clock["actor"] = actor
+            clock["occurred_at"] = occurred_at
+            clock["timestamp"] = Petition.ClockStarted.create_timestamp()
+            state = self.clock.state(digest, clock)
+            encoded.append((StoredEvent(originator_id=pid, originator_version=2,
+                                        topic=self.clock.topic, state=state),
+                            event_hash(hex_id, 2, self.clock.topic, state)))
+        definition = None if wf.sha256 in pending else store.definition_to_keep(wf)
+        # The work-order number and the caller index (filing_writes' rows).
+        tables = self.tables
+        tables.create()
+        callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
+        numbered: list[str] = []
+        text_id = str(pid)
+        writes: list[Write] = []
+        if new_key is not None:
+            writes.append(new_key.write)
+        writes.append(tables.number_writer(text_id, local_year(occurred_at), office_prefix(),
+                                           numbered, key=side_key(privacy.keyring.master),
+                                           indexed=bool(callers)))
+        if callers:
+            writes.append(tables.caller_writer(callers, petitioner.id, text_id))
+        return BulkPrepared(pid, occurred_at, definition, encoded, writes, new_key, numbered)
