@@ -33,11 +33,17 @@ import dataclasses
 import json
 from collections.abc import Callable, Container, Iterable, Mapping
 from datetime import datetime
-from json.encoder import encode_basestring
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, StoredEvent, UUIDAsHex
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    StoredEvent,
+    Transcoding,
+    UUIDAsHex,
+)
 from eventsourcing.utils import get_topic
 
 from petitions.audit.chain import GENESIS, ChainedMapper
@@ -84,16 +90,21 @@ class EventEncoder:
 
     def __init__(self, transcoder: JSONTranscoder, cls: type[Any],
                  shared: Iterable[str] = ()) -> None:
-        if type(transcoder.encoder) is not json.JSONEncoder:
+        encoder = transcoder.encoder
+        if type(encoder) is not json.JSONEncoder or c_make_encoder is None:
             raise TypeError("the bulk encoder writes what json.JSONEncoder writes")
         self.cls = cls
         self.topic = get_topic(cls)
         self.names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in _NOT_STATE)
-        self._keys = tuple(encode_basestring(n) + ":" for n in self.names)
+        self._pairs = tuple((encode_basestring(n) + ":", n) for n in self.names)
         version = getattr(cls, "class_version", 1)
         self._tail = f',"class_version":{int(version)}}}' if version > 1 else "}"
-        self._transcoder = transcoder
-        self._encode = transcoder.encoder.encode
+        self._types = transcoder.types
+        # The transcoder's JSON encoder, made once (``JSONEncoder.encode``
+        # makes it again on every call): the same separators, no ASCII
+        # escaping, the same default for values of registered types.
+        self._json = c_make_encoder(None, encoder.default, encode_basestring, None, ":", ",",
+                                    False, False, True)
         self._shared = frozenset(shared)
         self._cache: dict[tuple[str, Any], str] = {}
         # Times and ids are written here as text when the transcoder encodes
@@ -108,27 +119,44 @@ class EventEncoder:
         cls = value.__class__
         if cls is str:
             return str(encode_basestring(value))
+        if value is None:
+            return "null"
+        if cls is bool:
+            return "true" if value else "false"
+        if cls is int:
+            return int.__repr__(value)
         if cls is datetime and self._iso:
             return f'{_DATETIME}{value.isoformat()}"}}'
         if cls is UUID and self._hex:
             return f'{_UUID}{value.hex}"}}'
+        transcoding = self._types.get(cls)
+        if transcoding is None:  # a float, a list: as the encoder writes it
+            return "".join(self._json(value, 0))
         if name in self._shared:
             key = (name, value)
             found = self._cache.get(key)
             if found is None:
                 if len(self._cache) >= _SHARED_MAX:
                     self._cache.clear()
-                found = self._cache[key] = self._encode(value)
+                found = self._cache[key] = self._typed(transcoding, value)
             return found
-        return str(self._encode(value))
+        return self._typed(transcoding, value)
+
+    def _typed(self, transcoding: Transcoding, value: Any) -> str:
+        """A value of a registered type, as the transcoder's default makes it."""
+        return "".join(self._json({"_type_": transcoding.name,
+                                   "_data_": transcoding.encode(value)}, 0))
 
     def state(self, prev_hash: str, values: Mapping[str, Any]) -> bytes:
         """The stored state of the event with these field values (every field
         but the id and version, by name)."""
         value = self.value
+        text = encode_basestring
         parts = [f'{{"prev_hash":"{prev_hash}"']
-        for name, key in zip(self.names, self._keys, strict=True):
-            parts.append(key + value(name, values[name]))
+        append = parts.append
+        for key, name in self._pairs:
+            v = values[name]
+            append(key + (text(v) if v.__class__ is str else value(name, v)))
         return (",".join(parts) + self._tail).encode("utf8")
 
 

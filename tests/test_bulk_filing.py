@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,13 @@ import petitions.privacy.keys as keys
 from petitions import PetitionService
 from petitions.audit import verify_store
 from petitions.bulkfiling import BulkFiler, EventEncoder
-from petitions.domain.petition import Petition
+from petitions.domain.petition import Petition, petition_id_for
 from petitions.domain.values import Location, Petitioner
 from petitions.importer import import_filings
 from petitions.persistence import is_postgres
 from petitions.privacy import MASTER_KEY_ENV, new_master_key_text
 from tests.fixtures import BACKENDS, fresh_backend_url
-from tests.test_import import CLERK, filing, write_lines
+from tests.test_import import CLERK, filed_keys, filing, write_lines
 
 NOW = datetime(2026, 12, 3, 4, 0, tzinfo=UTC)
 
@@ -258,3 +259,34 @@ def test_the_encoder_writes_what_the_stores_transcoder_writes(
     assert encoder.state(GENESIS, fields) == expected
     assert encoder.state(GENESIS, fields) == expected  # the actor from the cache
     assert bulkfiling.BulkPrepared.__slots__  # a small object per filing
+
+
+def test_a_batch_meeting_another_writers_filing_files_each_again_on_its_own(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from petitions.core import Store
+
+    lines = [filing(n, channel="online") for n in range(5)]
+    import_filings(service, write_lines(tmp_path / "one.jsonl", [lines[3]]), actor=CLERK)
+    # Another writer filed line 3 after the batch looked for its keys: the
+    # batch's transaction fails on it and writes nothing; each filing is
+    # then filed on its own, line 3 found present.
+    import petitions.filing as filing_module
+
+    again: list[Any] = []
+    file_petition = filing_module.file_petition
+
+    def counted(*args: Any) -> Any:
+        again.append(args[2].idempotency_key)
+        return file_petition(*args)
+
+    monkeypatch.setattr(Store, "existing", lambda self, ids: set())
+    monkeypatch.setattr(filing_module, "file_petition", counted)
+    report = import_filings(service, write_lines(tmp_path / "all.jsonl", lines), actor=CLERK)
+    monkeypatch.undo()
+    assert again == [f"wechat:2022-{n:05d}" for n in range(5)]
+    assert report.errors == () and report.imported + report.existing == 5
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(5)})
+    numbers = {service.number_of(petition_id_for(f"wechat:2022-{n:05d}")) for n in range(5)}
+    assert len(numbers) == 5 and None not in numbers
+    audit = verify_store(service)
+    assert audit.ok, audit.problems
