@@ -58,6 +58,7 @@ from petitions.sidetables import (
     side_key,
     side_tables,
 )
+from workflows.records import evolve
 
 if TYPE_CHECKING:
     from petitions.core import Store
@@ -152,11 +153,20 @@ class EventEncoder:
         but the id and version, by name)."""
         value = self.value
         text = encode_basestring
+        iso = self._iso
         parts = [f'{{"prev_hash":"{prev_hash}"']
         append = parts.append
         for key, name in self._pairs:
             v = values[name]
-            append(key + (text(v) if v.__class__ is str else value(name, v)))
+            cls = v.__class__
+            if cls is str:
+                append(key + text(v))
+            elif cls is datetime and iso:
+                append(f'{key}{_DATETIME}{v.isoformat()}"}}')
+            elif v is None:
+                append(key + "null")
+            else:
+                append(key + value(name, v))
         return (",".join(parts) + self._tail).encode("utf8")
 
 
@@ -198,6 +208,15 @@ class BulkFiler:
         self.clock = EventEncoder(transcoder, Petition.ClockStarted, shared=("actor",))
         self.petition_topic = get_topic(Petition)
         self.tables = side_tables(store)
+        self._prefix = ""
+        self._side_key = b""
+
+    def begin(self) -> None:
+        """Read what every filing of the next batch shares (the office prefix
+        of its work-order numbers, the side tables' key): once per batch."""
+        self.tables.create()
+        self._prefix = office_prefix()
+        self._side_key = side_key(self.privacy.keyring.master)
 
     @staticmethod
     def of(store: Store, privacy: Privacy) -> BulkFiler | None:
@@ -232,9 +251,7 @@ class BulkFiler:
         channel = filing.channel
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
             return None
-        import attrs
-
-        petitioner = attrs.evolve(filing.petitioner, id=mint())
+        petitioner = evolve(filing.petitioner, id=mint())
         actor = filing.actor
         occurred_at = store.when(filing.at)
         # Sealed under a new key, stored with the events (both backends can).
@@ -253,8 +270,7 @@ class BulkFiler:
         filed = self.filed
         state = filed.state(GENESIS, fields)
         digest = event_hash(hex_id, 1, filed.topic, state)
-        encoded = [(StoredEvent(originator_id=pid, originator_version=1, topic=filed.topic,
-                                state=state), digest)]
+        encoded = [(StoredEvent(pid, 1, filed.topic, state), digest)]
         clock = Petition.clock_to_start(wf, fields["stage"], fields["request_type"],
                                         fields["urgency"], lambda: store.timekeeper,
                                         occurred_at, None, "file")
@@ -263,22 +279,19 @@ class BulkFiler:
             clock["occurred_at"] = occurred_at
             clock["timestamp"] = Petition.ClockStarted.create_timestamp()
             state = self.clock.state(digest, clock)
-            encoded.append((StoredEvent(originator_id=pid, originator_version=2,
-                                        topic=self.clock.topic, state=state),
+            encoded.append((StoredEvent(pid, 2, self.clock.topic, state),
                             event_hash(hex_id, 2, self.clock.topic, state)))
         definition = None if wf.sha256 in pending else store.definition_to_keep(wf)
         # The work-order number and the caller index (filing_writes' rows).
         tables = self.tables
-        tables.create()
         callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
         numbered: list[str] = []
         text_id = str(pid)
         writes: list[Write] = []
         if new_key is not None:
             writes.append(new_key.write)
-        writes.append(tables.number_writer(text_id, local_year(occurred_at), office_prefix(),
-                                           numbered, key=side_key(privacy.keyring.master),
-                                           indexed=bool(callers)))
+        writes.append(tables.number_writer(text_id, local_year(occurred_at), self._prefix,
+                                           numbered, key=self._side_key, indexed=bool(callers)))
         if callers:
             writes.append(tables.caller_writer(callers, petitioner.id, text_id))
         return BulkPrepared(pid, occurred_at, definition, encoded, writes, new_key, numbered)
