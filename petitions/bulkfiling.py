@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable, Container, Iterable, Mapping
 from datetime import datetime
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -58,7 +59,8 @@ from petitions.sidetables import (
     side_key,
     side_tables,
 )
-from workflows.records import evolve
+from petitions.transcoding import AttrsTranscoding
+from workflows.records import evolve, fields_of
 
 if TYPE_CHECKING:
     from petitions.core import Store
@@ -108,6 +110,8 @@ class EventEncoder:
                                     False, False, True)
         self._shared = frozenset(shared)
         self._cache: dict[tuple[str, Any], str] = {}
+        self._last: dict[str, tuple[Any, str]] = {}
+        self._plans: dict[type[Any], tuple[str, tuple[tuple[str, str], ...]]] = {}
         # Times and ids are written here as text when the transcoder encodes
         # them as eventsourcing's own transcodings do; else it encodes them.
         found = transcoder.types.get(datetime)
@@ -126,27 +130,69 @@ class EventEncoder:
             return "true" if value else "false"
         if cls is int:
             return int.__repr__(value)
+        if cls is float and math.isfinite(value):
+            return float.__repr__(value)
         if cls is datetime and self._iso:
             return f'{_DATETIME}{value.isoformat()}"}}'
         if cls is UUID and self._hex:
             return f'{_UUID}{value.hex}"}}'
         transcoding = self._types.get(cls)
-        if transcoding is None:  # a float, a list: as the encoder writes it
+        if transcoding is None:  # a list, a dict: as the encoder writes it
             return "".join(self._json(value, 0))
         if name in self._shared:
+            last = self._last.get(name)
+            if last is not None and last[0] is value:  # the same object as before
+                return last[1]
             key = (name, value)
             found = self._cache.get(key)
             if found is None:
                 if len(self._cache) >= _SHARED_MAX:
                     self._cache.clear()
                 found = self._cache[key] = self._typed(transcoding, value)
+            self._last[name] = (value, found)
             return found
         return self._typed(transcoding, value)
 
     def _typed(self, transcoding: Transcoding, value: Any) -> str:
         """A value of a registered type, as the transcoder's default makes it."""
+        if type(transcoding) is AttrsTranscoding:
+            found = self._flat(transcoding, value)
+            if found is not None:
+                return found
         return "".join(self._json({"_type_": transcoding.name,
                                    "_data_": transcoding.encode(value)}, 0))
+
+    def _flat(self, transcoding: Transcoding, value: Any) -> str | None:
+        """A value class as its transcoding encodes it (a dict of its fields
+        in field order, ``workflows.records.plain``), written field by field
+        when every field is text, an integer, ``None`` or an empty
+        collection; None otherwise (the transcoder writes it then)."""
+        cls = value.__class__
+        plan = self._plans.get(cls)
+        if plan is None:
+            names = tuple(f.name for f in fields_of(cls) or ())
+            plan = self._plans[cls] = (
+                '{"_type_":' + encode_basestring(transcoding.name) + ',"_data_":{',
+                tuple((encode_basestring(n) + ":", n) for n in names))
+        head, fields = plan
+        text = encode_basestring
+        parts = []
+        for key, name in fields:
+            v = getattr(value, name)
+            c = v.__class__
+            if c is str:
+                parts.append(key + text(v))
+            elif v is None:
+                parts.append(key + "null")
+            elif c is int:
+                parts.append(key + int.__repr__(v))
+            elif c is bool:
+                parts.append(key + ("true" if v else "false"))
+            elif (c is tuple or c is list) and not v:
+                parts.append(key + "[]")
+            else:
+                return None
+        return head + ",".join(parts) + "}}"
 
     def state(self, prev_hash: str, values: Mapping[str, Any]) -> bytes:
         """The stored state of the event with these field values (every field

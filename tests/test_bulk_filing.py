@@ -78,7 +78,8 @@ class _Fixed:
 
 def lines() -> list[dict[str, Any]]:
     """Filings of every kind the import takes: phones, ID numbers, addresses,
-    e-mail, no offset on the time, claims of source and actor, other
+    e-mail, a collective's representatives, no offset on the time, claims of
+    source and actor, other
     workflows, categories and channels, a petitioner id given (general
     path), a key twice, a channel accepted on filing (general path)."""
     out = [filing(n) for n in range(5)]
@@ -96,6 +97,9 @@ def lines() -> list[dict[str, Any]]:
     out.append(filing(7, workflow="campaign", channel="door_to_door"))
     out.append(filing(8, workflow="campaign", channel="hotline"))
     out += [filing(n, channel="online") for n in range(9, 14)]
+    out[-1]["petitioner"] = {"kind": "collective", "name": "吉安园业主",
+                             "representatives": [{"name": "张先生", "phone": "13800000001"},
+                                                 {"name": "赵女士", "id_number": "50010519"}]}
     return out
 
 

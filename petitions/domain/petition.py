@@ -93,6 +93,22 @@ def _keyed_id(idempotency_key: str) -> UUID:
     return uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key)
 
 
+#: The reference the filings under each workflow version record: one frozen
+#: value per version, made once (a bulk import files thousands under one).
+_REFS: dict[tuple[str, int, str], WorkflowRef] = {}
+
+
+def workflow_ref(wf: Workflow) -> WorkflowRef:
+    """The :class:`WorkflowRef` of ``wf`` (the same instance for every filing)."""
+    key = (wf.name, wf.version, wf.sha256)
+    found = _REFS.get(key)
+    if found is None:
+        if len(_REFS) >= 256:
+            _REFS.clear()
+        found = _REFS[key] = WorkflowRef(*key)
+    return found
+
+
 def check_anonymous(wf: Workflow, request_type: str, petitioner: Petitioner) -> None:
     """Refuse an anonymous filing the workflow does not take for
     ``request_type``, or one that names the petitioner after all."""
@@ -906,7 +922,7 @@ class Petition(Aggregate):
         return dict(
             actor=actor,
             occurred_at=occurred_at,
-            workflow=WorkflowRef(wf.name, wf.version, wf.sha256),
+            workflow=workflow_ref(wf),
             petitioner=petitioner,
             channel=channel,
             category=category,
