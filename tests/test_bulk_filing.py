@@ -294,3 +294,22 @@ def test_a_batch_meeting_another_writers_filing_files_each_again_on_its_own(
     assert len(numbers) == 5 and None not in numbers
     audit = verify_store(service)
     assert audit.ok, audit.problems
+
+
+def test_a_minted_petitioner_id_is_what_uuid4_hex_gives_from_the_same_bytes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import uuid
+
+    from petitions.filing import mint_petitioner_id
+
+    drawn = [bytes([n]) * 16 for n in range(256)] + [os.urandom(16) for _ in range(256)]
+
+    def made_by(make: Any) -> list[str]:
+        source = iter(drawn)
+        with monkeypatch.context() as m:
+            m.setattr("os.urandom", lambda n: next(source))
+            return [make() for _ in drawn]
+
+    expected = made_by(lambda: uuid.uuid4().hex)
+    assert made_by(mint_petitioner_id) == expected and len(set(expected)) == len(drawn)
