@@ -72,6 +72,10 @@ DEFAULT_ACTOR = Actor("import", "portal")
 
 _REQUIRED = ("idempotency_key", "title", "description", "category", "channel", "petitioner")
 _OPTIONAL = ("location", "workflow", "matter_type", "campaign_id", "at", "actor", "source")
+_KNOWN = frozenset(_REQUIRED + _OPTIONAL)
+#: The text fields of a line, in the order they are checked.
+_TEXTS = ("idempotency_key", "title", "description", "category", "channel", "workflow",
+          "matter_type")
 
 
 class Filer(Protocol):
@@ -165,13 +169,30 @@ def _str(obj: dict[str, Any], key: str, field: str | None = None) -> str:
     return value
 
 
+def _texts(obj: dict[str, Any], keys: tuple[str, ...], prefix: str = "") -> list[str]:
+    """The text values of ``keys`` ("" when absent), in order; the first that
+    is not text refused, named ``prefix + key`` (as :func:`_str` names it)."""
+    out = []
+    get = obj.get
+    for key in keys:
+        value = get(key, "")
+        if value.__class__ is not str and not isinstance(value, str):
+            raise InvalidInput(prefix + key, "must be text")
+        out.append(value)
+    return out
+
+
+_PETITIONER_KEYS = frozenset({"id", "kind", "name", "phone", "id_number", "address", "email",
+                              "representatives"})
+_PETITIONER_TEXTS = ("id", "kind", "name", "phone", "id_number", "address", "email")
+_LOCATION_KEYS = frozenset({"street", "community", "grid", "place", "address"})
+
+
 def _petitioner(value: Any) -> Petitioner:
     if not isinstance(value, dict):
         raise InvalidInput("petitioner", "must be an object")
-    known = {"id", "kind", "name", "phone", "id_number", "address", "email",
-             "representatives"}
-    extra = sorted(set(value) - known)
-    if extra:
+    if not _PETITIONER_KEYS.issuperset(value):
+        extra = sorted(set(value) - _PETITIONER_KEYS)
         raise InvalidInput("petitioner", f"unknown keys: {', '.join(extra)}")
     reps_raw = value.get("representatives", [])
     if not isinstance(reps_raw, list):
@@ -182,14 +203,10 @@ def _petitioner(value: Any) -> Petitioner:
             raise InvalidInput("petitioner.representatives", "each needs a name")
         reps.append(Person(name=rep["name"], phone=_str(rep, "phone"),
                            id_number=_str(rep, "id_number")))
-    return Petitioner(
-        id=_str(value, "id", "petitioner.id"), kind=_str(value, "kind", "petitioner.kind"),
-        name=_str(value, "name", "petitioner.name"),
-        phone=_str(value, "phone", "petitioner.phone"),
-        id_number=_str(value, "id_number", "petitioner.id_number"),
-        address=_str(value, "address", "petitioner.address"),
-        email=_str(value, "email", "petitioner.email"),
-        representatives=tuple(reps))
+    pid, kind, name, phone, id_number, address, email = _texts(
+        value, _PETITIONER_TEXTS, "petitioner.")
+    return Petitioner(id=pid, kind=kind, name=name, phone=phone, id_number=id_number,
+                      address=address, email=email, representatives=tuple(reps))
 
 
 def _location(value: Any) -> tuple[Location, str]:
@@ -197,10 +214,11 @@ def _location(value: Any) -> tuple[Location, str]:
     personal data, so it is taken out (to be sealed with the petitioner)."""
     if not isinstance(value, dict):
         raise InvalidInput("location", "must be an object")
-    extra = sorted(set(value) - {"street", "community", "grid", "place", "address"})
-    if extra:
+    if not _LOCATION_KEYS.issuperset(value):
+        extra = sorted(set(value) - _LOCATION_KEYS)
         raise InvalidInput("location", f"unknown keys: {', '.join(extra)}")
-    fields = {k: _str(value, k, f"location.{k}") for k in value}
+    keys = tuple(value)
+    fields = dict(zip(keys, _texts(value, keys, "location."), strict=True))
     address = fields.pop("address", "")
     return Location(**fields), address
 
@@ -218,8 +236,8 @@ def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
     missing = [k for k in _REQUIRED if not obj.get(k)]
     if missing:
         raise InvalidInput(missing[0], "is required", kind="empty")
-    extra = sorted(set(obj) - set(_REQUIRED) - set(_OPTIONAL))
-    if extra:
+    if not _KNOWN.issuperset(obj):
+        extra = sorted(set(obj) - _KNOWN)
         raise InvalidInput(extra[0], "is not a filing field", kind="unknown_field")
     location, address = _location(obj.get("location") or {})
     petitioner = _petitioner(obj["petitioner"])
@@ -228,16 +246,17 @@ def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
             raise InvalidInput("location.address", "differs from petitioner.address; a "
                                "person's address is given once, as petitioner.address")
         petitioner = attrs.evolve(petitioner, address=address)
+    key, title, description, category, channel, workflow, matter_type = _texts(obj, _TEXTS)
     kwargs: dict[str, Any] = {
-        "idempotency_key": _str(obj, "idempotency_key").strip(),
-        "title": _str(obj, "title"),
-        "description": _str(obj, "description"),
-        "category": _str(obj, "category"),
-        "channel": _str(obj, "channel"),
+        "idempotency_key": key.strip(),
+        "title": title,
+        "description": description,
+        "category": category,
+        "channel": channel,
         "petitioner": petitioner,
         "location": location,
-        "workflow": _str(obj, "workflow") or "standard",
-        "matter_type": _str(obj, "matter_type") or "claim",
+        "workflow": workflow or "standard",
+        "matter_type": matter_type or "claim",
         "actor": actor,
     }
     claims = [_str(obj, "source").strip()] if obj.get("source") is not None else []
