@@ -313,3 +313,43 @@ def test_a_minted_petitioner_id_is_what_uuid4_hex_gives_from_the_same_bytes(
 
     expected = made_by(lambda: uuid.uuid4().hex)
     assert made_by(mint_petitioner_id) == expected and len(set(expected)) == len(drawn)
+
+
+def test_petitions_import_takes_the_bulk_path_and_audit_verify_passes_after_it(
+        backend_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As an operator runs it: `petitions import` of 250 lines (three batches),
+    # then `petitions audit verify` (exit 0), then the same import again
+    # (nothing filed twice).
+    import json
+
+    from click.testing import CliRunner
+
+    import cli
+    from tests.test_import import OPERATOR
+
+    taken: list[bool] = []
+    prepare = BulkFiler.prepare
+
+    def spy(self: BulkFiler, *args: Any) -> Any:
+        found = prepare(self, *args)
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(BulkFiler, "prepare", spy)
+    path = write_lines(tmp_path / "in.jsonl", [filing(n, channel="online") for n in range(250)])
+    runner = CliRunner()
+    first = runner.invoke(cli.main, ["--db", backend_url, *OPERATOR, "--json", "import",
+                                     str(path)])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output.strip().splitlines()[-1])["imported"] == 250
+    assert taken == [True] * 250
+    verify = runner.invoke(cli.main, ["--db", backend_url, *OPERATOR, "audit", "verify"])
+    assert verify.exit_code == 0, verify.output
+    assert "501 events" in verify.output  # 250 filings × 2 and the workflow's text
+    again = runner.invoke(cli.main, ["--db", backend_url, *OPERATOR, "--json", "import",
+                                     str(path)])
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.output.strip().splitlines()[-1])
+    assert (summary["imported"], summary["existing"]) == (0, 250)
+    with PetitionService.open(backend_url) as svc:
+        assert filed_keys(svc) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(250)})
