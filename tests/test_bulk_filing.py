@@ -353,3 +353,17 @@ def test_petitions_import_takes_the_bulk_path_and_audit_verify_passes_after_it(
     assert (summary["imported"], summary["existing"]) == (0, 250)
     with PetitionService.open(backend_url) as svc:
         assert filed_keys(svc) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(250)})
+
+
+def test_a_filing_refused_in_a_bulk_batch_ends_it_and_the_ones_before_are_filed(
+        service: PetitionService) -> None:
+    from petitions.errors import InvalidInput
+
+    good = dict(values()[1])
+    refused = {**good, "idempotency_key": "svc:refused", "title": "  "}  # no title
+    after = {**good, "idempotency_key": "svc:after"}
+    results = service.file_batch([good, refused, after])
+    assert len(results) == 2 and results[0] == (petition_id_for("svc:1"), True)
+    assert isinstance(results[1], InvalidInput) and "title" in str(results[1])
+    assert filed_keys(service) == Counter({"svc:1": 1})
+    assert verify_store(service).ok
