@@ -75,7 +75,7 @@ _DATETIME = '{"_type_":"datetime_iso","_data_":"'
 _UUID = '{"_type_":"uuid_hex","_data_":"'
 #: Encoded values kept per encoder (of the fields whose values repeat: the
 #: operator, the workflow) before it starts afresh.
-_SHARED_MAX = 256
+_SHARED_MAX = 1024
 
 
 class EventEncoder:
@@ -88,11 +88,14 @@ class EventEncoder:
     …}``).  This writes the same text field by field: text with the JSON
     module's own string encoder, times and ids as their transcodings do, and
     any other value with the transcoder's encoder itself — the encoded value
-    of a field in ``shared`` kept for the next event that has an equal one.
+    of a field in ``shared`` kept for the next event that has an equal one (the
+    same one, for a time: times equal across zones are written apart), in
+    ``last`` the last one of each such field (which encoders may share).
     """
 
     def __init__(self, transcoder: JSONTranscoder, cls: type[Any],
-                 shared: Iterable[str] = ()) -> None:
+                 shared: Iterable[str] = (),
+                 last: dict[str, tuple[Any, str]] | None = None) -> None:
         encoder = transcoder.encoder
         if type(encoder) is not json.JSONEncoder or c_make_encoder is None:
             raise TypeError("the bulk encoder writes what json.JSONEncoder writes")
@@ -110,7 +113,7 @@ class EventEncoder:
                                     False, False, True)
         self._shared = frozenset(shared)
         self._cache: dict[tuple[str, Any], str] = {}
-        self._last: dict[str, tuple[Any, str]] = {}
+        self._last: dict[str, tuple[Any, str]] = {} if last is None else last
         self._plans: dict[type[Any], tuple[str, tuple[tuple[str, str], ...]]] = {}
         # Times and ids are written here as text when the transcoder encodes
         # them as eventsourcing's own transcodings do; else it encodes them.
@@ -199,7 +202,7 @@ class EventEncoder:
         but the id and version, by name)."""
         value = self.value
         text = encode_basestring
-        iso = self._iso
+        iso, shared, lasts = self._iso, self._shared, self._last
         parts = [f'{{"prev_hash":"{prev_hash}"']
         append = parts.append
         for key, name in self._pairs:
@@ -208,7 +211,13 @@ class EventEncoder:
             if cls is str:
                 append(key + text(v))
             elif cls is datetime and iso:
-                append(f'{key}{_DATETIME}{v.isoformat()}"}}')
+                if name in shared:  # the filing's time is in both its events
+                    last = lasts.get(name)
+                    if last is None or last[0] is not v:
+                        last = lasts[name] = (v, f'{_DATETIME}{v.isoformat()}"}}')
+                    append(key + last[1])
+                else:
+                    append(f'{key}{_DATETIME}{v.isoformat()}"}}')
             elif v is None:
                 append(key + "null")
             else:
@@ -250,8 +259,14 @@ class BulkFiler:
         self.store, self.privacy = store, privacy
         transcoder = store.mapper.transcoder
         assert isinstance(transcoder, JSONTranscoder)
-        self.filed = EventEncoder(transcoder, Petition.Filed, shared=("actor", "workflow"))
-        self.clock = EventEncoder(transcoder, Petition.ClockStarted, shared=("actor",))
+        # Filings share their operator and workflow; a
+        # filing's two events its time (the last value of each kept for both).
+        last: dict[str, tuple[Any, str]] = {}
+        self.filed = EventEncoder(transcoder, Petition.Filed,
+                                  shared=("actor", "workflow", "occurred_at"),
+                                  last=last)
+        self.clock = EventEncoder(transcoder, Petition.ClockStarted,
+                                  shared=("actor", "occurred_at"), last=last)
         self.petition_topic = get_topic(Petition)
         self.tables = side_tables(store)
         self._prefix = ""
