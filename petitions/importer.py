@@ -34,7 +34,9 @@ its checked filings kept for the filing; a larger one is read again.  A
 filing's id is derived from its idempotency key, so an import killed at any
 point leaves whole batches, and run again files every line exactly once.
 The CSV import (:mod:`petitions.importer_csv`) files through the same loop
-(:func:`run_import`).
+(:func:`run_import`).  The filings of new petitioners are decided and stored
+by the bulk path (:mod:`petitions.bulkfiling`: the same checks and the same
+stored rows as any filing, without aggregate objects).
 """
 
 from __future__ import annotations
