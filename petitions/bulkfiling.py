@@ -10,7 +10,7 @@ most of the cost of a filing.  This module makes the same rows directly:
   the values of ``Filed`` (or refuses), :meth:`Petition.clock_to_start` those
   of ``ClockStarted`` (the workflow's limit and the calendar's deadline), the
   petitioner sealed by :meth:`Privacy.seal_for_filing`, numbered and indexed
-  as :func:`petitions.sidetables.filing_writes` does;
+  by :func:`petitions.sidetables.filing_writes`;
 * :class:`EventEncoder` writes each event's stored state as the chained
   mapper writes it (``prev_hash`` first, then the event's fields in field
   order, values as the store's JSON transcoder encodes them), byte for byte
@@ -51,14 +51,7 @@ from petitions.audit.chain import GENESIS, ChainedMapper
 from petitions.audit.hashing import event_hash
 from petitions.domain.petition import Petition, petition_id_for
 from petitions.recorders import Write, writes_alongside
-from petitions.sidetables import (
-    caller_entries,
-    local_year,
-    office_prefix,
-    remember_number,
-    side_key,
-    side_tables,
-)
+from petitions.sidetables import filing_writes
 from petitions.transcoding import AttrsTranscoding
 from workflows.records import evolve, fields_of
 
@@ -237,7 +230,7 @@ class BulkPrepared:
     encoded: list[tuple[StoredEvent, str]]
     writes: list[Write]
     new_key: NewKey | None
-    numbered: list[str]
+    committed: Callable[[bool], None]
 
     def aggregates(self) -> list[Any]:
         return [self.definition] if self.definition is not None else []
@@ -248,8 +241,7 @@ class BulkPrepared:
             store.stored_hashes.add(self.definition.sha256)
         if self.new_key is not None:
             self.new_key.kept()
-        if self.numbered:
-            remember_number(store, self.petition_id, self.numbered[0])
+        self.committed(alongside)
 
 
 class BulkFiler:
@@ -268,16 +260,6 @@ class BulkFiler:
         self.clock = EventEncoder(transcoder, Petition.ClockStarted,
                                   shared=("actor", "occurred_at"), last=last)
         self.petition_topic = get_topic(Petition)
-        self.tables = side_tables(store)
-        self._prefix = ""
-        self._side_key = b""
-
-    def begin(self) -> None:
-        """Read what every filing of the next batch shares (the office prefix
-        of its work-order numbers, the side tables' key): once per batch."""
-        self.tables.create()
-        self._prefix = office_prefix()
-        self._side_key = side_key(self.privacy.keyring.master)
 
     @staticmethod
     def of(store: Store, privacy: Privacy) -> BulkFiler | None:
@@ -343,16 +325,8 @@ class BulkFiler:
             encoded.append((StoredEvent(pid, 2, self.clock.topic, state),
                             event_hash(hex_id, 2, self.clock.topic, state)))
         definition = None if wf.sha256 in pending else store.definition_to_keep(wf)
-        # The work-order number and the caller index (filing_writes' rows).
-        tables = self.tables
-        callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
-        numbered: list[str] = []
-        text_id = str(pid)
-        writes: list[Write] = []
+        # The work-order number and the caller index, as for any filing.
+        writes, committed = filing_writes(store, privacy, pid, petitioner, occurred_at)
         if new_key is not None:
-            writes.append(new_key.write)
-        writes.append(tables.number_writer(text_id, local_year(occurred_at), self._prefix,
-                                           numbered, key=self._side_key, indexed=bool(callers)))
-        if callers:
-            writes.append(tables.caller_writer(callers, petitioner.id, text_id))
-        return BulkPrepared(pid, occurred_at, definition, encoded, writes, new_key, numbered)
+            writes.insert(0, new_key.write)
+        return BulkPrepared(pid, occurred_at, definition, encoded, writes, new_key, committed)

@@ -298,7 +298,6 @@ def file_petitions(store: Store, privacy: Privacy,
     definitions: set[str] = set()
     alongside = writes_alongside(store.recorder)
     bulk = BulkFiler.of(store, privacy) if alongside else None
-    begun = False
     encoding = False  # whether the batch holds filings of the bulk path
 
     def flush() -> None:
@@ -355,9 +354,6 @@ def file_petitions(store: Store, privacy: Privacy,
         prepared: Prepared | BulkPrepared | None = None
         try:
             if bulk is not None and bulk.takes(filing):
-                if not begun:
-                    bulk.begin()  # refused (a malformed office prefix) as a filing is
-                    begun = True
                 wf, matter_type = filing_workflow(store, filing)
                 prepared = bulk.prepare(filing, wf, matter_type, mint_petitioner_id,
                                         definitions)
