@@ -8,24 +8,23 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-import petitions.bulkfiling as bulkfiling
 import petitions.privacy.keys as keys
 from petitions import PetitionService
 from petitions.audit import verify_store
 from petitions.bulkfiling import BulkFiler, EventEncoder
 from petitions.domain.petition import Petition, petition_id_for
-from petitions.domain.values import Location, Petitioner
+from petitions.domain.values import Location, Person, Petitioner
 from petitions.importer import import_filings
 from petitions.persistence import is_postgres
 from petitions.privacy import MASTER_KEY_ENV, new_master_key_text
-from tests.fixtures import BACKENDS, fresh_backend_url
+from tests.fixtures import BACKENDS, fresh_backend_url, store_beside
 from tests.test_import import CLERK, filed_keys, filing, write_lines
 
 NOW = datetime(2026, 12, 3, 4, 0, tzinfo=UTC)
@@ -252,17 +251,28 @@ def test_the_import_takes_the_bulk_path_for_new_petitioners(
 def test_the_encoder_writes_what_the_stores_transcoder_writes(
         service: PetitionService) -> None:
     from petitions.audit.chain import GENESIS
+    from petitions.domain.values import Actor, WorkflowRef
 
-    transcoder: Any = service._store.mapper.transcoder
+    with store_beside(service) as store:
+        transcoder: Any = store.mapper.transcoder
     encoder = EventEncoder(transcoder, Petition.ClockStarted, shared=("actor",))
     fields = dict(timestamp=NOW, actor=CLERK, occurred_at=NOW, for_stage="intake", amount=2,
                   unit="working_days", started_by="file", deadline=NOW + timedelta(days=2),
                   warn_time=NOW + timedelta(days=1), warn_at=0.8, escalate_on_breach=True,
-                  calendar_note='a "quoted" note\n与中文')
+                  calendar_note='a "quoted" note\n与中文\u0001')
     expected = transcoder.encode({"prev_hash": GENESIS, **fields})
     assert encoder.state(GENESIS, fields) == expected
     assert encoder.state(GENESIS, fields) == expected  # the actor from the cache
-    assert bulkfiling.BulkPrepared.__slots__  # a small object per filing
+    other = {**fields, "actor": Actor("另一位", "supervisor"), "warn_at": 1e-7,
+             "occurred_at": NOW.astimezone(timezone(timedelta(hours=8)))}
+    assert encoder.state(GENESIS, other) == transcoder.encode({"prev_hash": GENESIS, **other})
+    # A value class with a nested value is written by the transcoder itself.
+    filed = EventEncoder(transcoder, Petition.Filed, shared=("workflow",))
+    value = Petitioner(kind="collective", name="业主", representatives=(
+        Person(name="张先生", phone="138"),))
+    assert filed.value("petitioner", value) == transcoder.encoder.encode(value)
+    ref = WorkflowRef("standard", 5, "ab" * 32)
+    assert filed.value("workflow", ref) == transcoder.encoder.encode(ref)
 
 
 def test_a_batch_meeting_another_writers_filing_files_each_again_on_its_own(
