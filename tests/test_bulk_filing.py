@@ -377,3 +377,34 @@ def test_a_filing_refused_in_a_bulk_batch_ends_it_and_the_ones_before_are_filed(
     assert isinstance(results[1], InvalidInput) and "title" in str(results[1])
     assert filed_keys(service) == Counter({"svc:1": 1})
     assert verify_store(service).ok
+
+
+def test_a_crash_inside_a_bulk_batch_leaves_no_row_of_it_in_any_table(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [filing(n, channel="online",
+                    petitioner={"kind": "resident", "name": f"居民{n}", "phone": f"1390000{n:04d}"})
+             for n in range(9)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    import_filings(service, write_lines(tmp_path / "first.jsonl", lines[:3]), actor=CLERK)
+    after_first = table_rows(service)
+    recorder: Any = service.recorder
+    insert = recorder._insert_events
+
+    def crashing(*args: Any, **kwargs: Any) -> Any:
+        insert(*args, **kwargs)  # every row of the batch written, then the process "dies"
+        raise RuntimeError("crash before commit")
+
+    monkeypatch.setattr(recorder, "_insert_events", crashing)
+    with pytest.raises(RuntimeError):
+        import_filings(service, path, actor=CLERK, batch=3)
+    monkeypatch.undo()
+    # Nothing of the failed batch (lines 3-5) in the events, keys, numbers,
+    # counters, caller index or chain heads.
+    assert table_rows(service) == after_first
+    again = import_filings(service, path, actor=CLERK, batch=3)
+    assert (again.imported, again.existing) == (6, 3)
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(9)})
+    rows = table_rows(service)
+    for name in ("work_orders", "caller_index", "petitioner_keys"):
+        assert len(rows[name]) == 9, name
+    assert verify_store(service).ok
