@@ -53,7 +53,7 @@ from petitions.domain.petition import Petition, petition_id_for
 from petitions.recorders import Write, writes_alongside
 from petitions.sidetables import filing_writes
 from petitions.transcoding import AttrsTranscoding
-from workflows.records import evolve, fields_of
+from workflows.records import fields_of
 
 if TYPE_CHECKING:
     from petitions.core import Store
@@ -294,11 +294,14 @@ class BulkFiler:
         channel = filing.channel
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
             return None
-        petitioner = evolve(filing.petitioner, id=mint())
+        petitioner = filing.petitioner
+        petitioner_id = mint()
         actor = filing.actor
         occurred_at = store.when(filing.at)
-        # Sealed under a new key, stored with the events (both backends can).
-        sealed, new_key = privacy.seal_for_filing(petitioner, new=True)
+        # Sealed under a new key, stored with the events (both backends can),
+        # the minted id given in the same copy.
+        sealed, new_key = privacy.seal_for_filing(petitioner, new=True,
+                                                  petitioner_id=petitioner_id)
         fields = Petition.check_filing(
             wf, actor=actor, occurred_at=occurred_at, petitioner=sealed, channel=channel,
             category=filing.category, title=filing.title, description=filing.description,
@@ -326,7 +329,8 @@ class BulkFiler:
                             event_hash(hex_id, 2, self.clock.topic, state)))
         definition = None if wf.sha256 in pending else store.definition_to_keep(wf)
         # The work-order number and the caller index, as for any filing.
-        writes, committed = filing_writes(store, privacy, pid, petitioner, occurred_at)
+        writes, committed = filing_writes(store, privacy, pid, petitioner, occurred_at,
+                                          petitioner_id=petitioner_id)
         if new_key is not None:
             writes.insert(0, new_key.write)
         return BulkPrepared(pid, occurred_at, definition, encoded, writes, new_key, committed)

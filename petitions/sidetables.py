@@ -578,10 +578,14 @@ def caller_entries(privacy: Any, phone: Any, id_number: Any) -> list[tuple[str, 
 
 
 def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
-                  occurred_at: datetime) -> tuple[list[Write], Callable[[bool], None]]:
+                  occurred_at: datetime, *, petitioner_id: str | None = None,
+                  ) -> tuple[list[Write], Callable[[bool], None]]:
     """The rows a filing writes in its transaction (work-order number, caller
     index), and what to do once it committed (``alongside``: whether they were
-    written with the events; if not, they are written now)."""
+    written with the events; if not, they are written now).  ``petitioner_id``:
+    the petitioner's id when ``petitioner`` does not hold it (minted now)."""
+    if petitioner_id is None:
+        petitioner_id = petitioner.id
     tables = side_tables(store)
     tables.create()
     year, prefix = local_year(occurred_at), office_prefix()
@@ -592,7 +596,7 @@ def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
                                    key=side_key(privacy.keyring.master),
                                    indexed=bool(callers))]
     if callers:
-        writes.append(tables.caller_writer(callers, petitioner.id, pid))
+        writes.append(tables.caller_writer(callers, petitioner_id, pid))
 
     def committed(alongside: bool) -> None:
         if alongside and numbered:
@@ -600,7 +604,7 @@ def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
             return
         remember_number(store, petition_id, tables.allocate(pid, year, prefix))
         if callers:
-            tables.add_callers(callers, petitioner.id, pid)
+            tables.add_callers(callers, petitioner_id, pid)
 
     return writes, committed
 
