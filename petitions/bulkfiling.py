@@ -30,11 +30,13 @@ Anything else is filed by :func:`petitions.filing.prepare_filing`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from collections.abc import Callable, Container, Iterable, Mapping
 from datetime import datetime
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from types import CodeType
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -69,6 +71,12 @@ _UUID = '{"_type_":"uuid_hex","_data_":"'
 #: Encoded values kept per encoder (of the fields whose values repeat: the
 #: operator, the workflow) before it starts afresh.
 _SHARED_MAX = 1024
+
+
+@functools.lru_cache(maxsize=64)
+def _code(source: str) -> CodeType:
+    """``source`` compiled (the state writers of :class:`EventEncoder`)."""
+    return compile(source, "<petitions.bulkfiling state writer>", "exec")
 
 
 class EventEncoder:
@@ -114,6 +122,9 @@ class EventEncoder:
         self._iso = isinstance(found, DatetimeAsISO) and found.name == "datetime_iso"
         found = transcoder.types.get(UUID)
         self._hex = isinstance(found, UUIDAsHex) and found.name == "uuid_hex"
+        #: The stored state of the event with these field values (every field
+        #: but the id and version, by name), as bytes.
+        self.state: Callable[[str, Mapping[str, Any]], bytes] = self._compiled()
 
     def value(self, name: str, value: Any) -> str:
         """One field's value as JSON text."""
@@ -190,32 +201,43 @@ class EventEncoder:
                 return None
         return head + ",".join(parts) + "}}"
 
-    def state(self, prev_hash: str, values: Mapping[str, Any]) -> bytes:
-        """The stored state of the event with these field values (every field
-        but the id and version, by name)."""
-        value = self.value
-        text = encode_basestring
-        iso, shared, lasts = self._iso, self._shared, self._last
-        parts = [f'{{"prev_hash":"{prev_hash}"']
-        append = parts.append
-        for key, name in self._pairs:
-            v = values[name]
-            cls = v.__class__
-            if cls is str:
-                append(key + text(v))
-            elif cls is datetime and iso:
-                if name in shared:  # the filing's time is in both its events
-                    last = lasts.get(name)
-                    if last is None or last[0] is not v:
-                        last = lasts[name] = (v, f'{_DATETIME}{v.isoformat()}"}}')
-                    append(key + last[1])
-                else:
-                    append(f'{key}{_DATETIME}{v.isoformat()}"}}')
-            elif v is None:
-                append(key + "null")
+    def _compiled(self) -> Callable[[str, Mapping[str, Any]], bytes]:
+        """:attr:`state` for this event class, made once: a function whose one
+        formatted string holds the constant parts (``prev_hash``'s key, every
+        field's key in field order, the ``class_version`` tail) and, per
+        field, its value written as :meth:`value` writes it — text, times and
+        nulls inline, anything else through :meth:`value` (a time in
+        ``shared`` kept for the next event with the same one)."""
+        lines = ["def state(prev_hash, values):"]
+        template = ['{{"prev_hash":"{prev_hash}"']
+        for i, (key, name) in enumerate(self._pairs):
+            if not name.isidentifier():
+                raise TypeError(f"the bulk encoder writes fields named as identifiers: {name!r}")
+            n = repr(name)
+            lines += [f"    v = values[{n}]", "    c = v.__class__",
+                      f"    if c is str: a{i} = text(v)"]
+            if name in self._shared:  # a time both events of a filing hold
+                lines += ["    elif c is datetime and iso:",
+                          f"        last = lasts.get({n})",
+                          "        if last is None or last[0] is not v:",
+                          f"            last = lasts[{n}] = (v, DATETIME + v.isoformat() + END)",
+                          f"        a{i} = last[1]"]
             else:
-                append(key + value(name, v))
-        return (",".join(parts) + self._tail).encode("utf8")
+                lines.append(f"    elif c is datetime and iso: "
+                             f"a{i} = DATETIME + v.isoformat() + END")
+            lines += [f"    elif v is None: a{i} = 'null'",
+                      f"    else: a{i} = value({n}, v)"]
+            # Keys are field names (no braces, quotes or backslashes to escape).
+            template.append("," + key + "{a" + str(i) + "}")
+        template.append(self._tail.replace("}", "}}"))
+        lines.append("    return f'" + "".join(template) + "'.encode('utf8')")
+        scope: dict[str, Any] = {
+            "text": encode_basestring, "value": self.value, "datetime": datetime,
+            "iso": self._iso, "lasts": self._last, "DATETIME": _DATETIME, "END": '"}'}
+        # The code compiled once per process (a store opened later reuses it).
+        exec(_code("\n".join(lines)), scope)
+        made: Callable[[str, Mapping[str, Any]], bytes] = scope["state"]
+        return made
 
 
 @dataclasses.dataclass(slots=True)
