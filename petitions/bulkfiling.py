@@ -307,11 +307,13 @@ class BulkFiler:
         return not filing.petitioner.id and filing.campaign_id is None
 
     def prepare(self, filing: Filing, wf: Workflow, matter_type: str,
-                mint: Callable[[], str], pending: Container[str] = ()) -> BulkPrepared | None:
+                mint: Callable[[], str], pending: Container[str] = (), *,
+                prefix: str | None = None) -> BulkPrepared | None:
         """Decide ``filing`` (checked by the caller against the taxonomy, under
         ``wf`` with ``matter_type``): what to save, or None when the workflow
         makes more of it than the bulk path writes (accepted on filing).
-        ``pending``: the workflow texts (sha256) the transaction stores already."""
+        ``pending``: the workflow texts (sha256) the transaction stores already;
+        ``prefix``: the office prefix in force (None: read now)."""
         store, privacy = self.store, self.privacy
         channel = filing.channel
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -352,7 +354,7 @@ class BulkFiler:
         definition = None if wf.sha256 in pending else store.definition_to_keep(wf)
         # The work-order number and the caller index, as for any filing.
         writes, committed = filing_writes(store, privacy, pid, petitioner, occurred_at,
-                                          petitioner_id=petitioner_id)
+                                          petitioner_id=petitioner_id, prefix=prefix)
         if new_key is not None:
             writes.insert(0, new_key.write)
         return BulkPrepared(pid, occurred_at, definition, encoded, writes, new_key, committed)

@@ -42,8 +42,8 @@ from petitions.errors import (
 )
 from petitions.privacy.core import NewKey, Privacy
 from petitions.recorders import ALSO_WRITE, writes_alongside
-from petitions.sidetables import Write, filing_writes
-from petitions.taxonomy import taxonomy
+from petitions.sidetables import Write, filing_writes, office_prefix
+from petitions.taxonomy import Taxonomy, taxonomy
 from workflows import Workflow
 
 if TYPE_CHECKING:
@@ -145,11 +145,14 @@ def mint_petitioner_id() -> str:
     return raw.hex()
 
 
-def filing_workflow(store: Store, filing: Filing) -> tuple[Workflow, str]:
+def filing_workflow(store: Store, filing: Filing,
+                    tax: Taxonomy | None = None) -> tuple[Workflow, str]:
     """The workflow a filing is filed under and its matter type (implied when
     none is given), its category, channel and matter type checked against the
-    taxonomy: the first checks of every filing, on either path."""
-    tax = taxonomy()
+    taxonomy (``tax``: the one in force, read by the caller once for many
+    filings): the first checks of every filing, on either path."""
+    if tax is None:
+        tax = taxonomy()
     tax.check("categories", filing.category)
     tax.check("channels", filing.channel)
     wf = store.workflow(filing.workflow)
@@ -299,6 +302,10 @@ def file_petitions(store: Store, privacy: Privacy,
     alongside = writes_alongside(store.recorder)
     bulk = BulkFiler.of(store, privacy) if alongside else None
     encoding = False  # whether the batch holds filings of the bulk path
+    # The taxonomy and office prefix in force, read (from the environment)
+    # at the first filing that needs them, then kept for the call.
+    tax: Taxonomy | None = None
+    prefix: str | None = None
 
     def flush() -> None:
         nonlocal encoding
@@ -354,9 +361,13 @@ def file_petitions(store: Store, privacy: Privacy,
         prepared: Prepared | BulkPrepared | None = None
         try:
             if bulk is not None and bulk.takes(filing):
-                wf, matter_type = filing_workflow(store, filing)
+                if tax is None:
+                    tax = taxonomy()
+                if prefix is None:
+                    prefix = office_prefix()
+                wf, matter_type = filing_workflow(store, filing, tax)
                 prepared = bulk.prepare(filing, wf, matter_type, mint_petitioner_id,
-                                        definitions)
+                                        definitions, prefix=prefix)
                 if prepared is not None and prepared.definition is not None and batch:
                     # The workflow's text is stored before the events filed
                     # under it, and the encoded events after the batch's

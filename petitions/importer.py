@@ -54,7 +54,7 @@ from petitions.domain.filing import Filing as FilingValue
 from petitions.domain.petition import READ_ONLY_ROLES, Petition, petition_id_for
 from petitions.domain.values import Actor, Location, Person, Petitioner
 from petitions.errors import InvalidInput, PermissionDenied, PetitionError
-from petitions.taxonomy import taxonomy
+from petitions.taxonomy import Taxonomy, taxonomy
 from petitions.timefmt import parse
 
 if TYPE_CHECKING:
@@ -285,12 +285,14 @@ def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
     return Filing(number, kwargs)
 
 
-def check(svc: Filer, filing: Filing) -> Filing:
+def check(svc: Filer, filing: Filing, tax: Taxonomy | None = None) -> Filing:
     """Everything :meth:`PetitionService.file` checks, without writing
-    anything; ``filing`` with its checked value (:attr:`Filing.value`)."""
+    anything; ``filing`` with its checked value (:attr:`Filing.value`).
+    ``tax``: the taxonomy in force (read by the caller once for many lines)."""
     kw = filing.kwargs
     value = FilingValue(**kw)  # what needs no store (text, e-mail, …)
-    tax = taxonomy()
+    if tax is None:
+        tax = taxonomy()
     tax.check("categories", kw["category"])
     tax.check("channels", kw["channel"])
     tax.check("matter_types", kw["matter_type"])
@@ -335,6 +337,7 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
     """Each non-blank line of ``path``, parsed and checked (filed by ``actor``),
     or its error (``checked=False``: parsed only — filing checks it again)."""
     codec = check_encoding(encoding)
+    tax: Taxonomy | None = None  # read at the first line checked, then kept
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             if number == 1 and codec == "utf-8-sig":
@@ -351,7 +354,9 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
             try:
                 filing = parse_line(number, text, actor)
                 if checked:
-                    filing = check(svc, filing)
+                    if tax is None:
+                        tax = taxonomy()
+                    filing = check(svc, filing, tax)
             except PetitionError as exc:
                 yield LineError(number, str(exc))
             except (TypeError, ValueError) as exc:

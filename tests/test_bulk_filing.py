@@ -160,8 +160,8 @@ def filed_both_ways(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str,
     taken: list[bool] = []
     prepare = BulkFiler.prepare
 
-    def spy(self: BulkFiler, *args: Any) -> Any:
-        found = prepare(self, *args)
+    def spy(self: BulkFiler, *args: Any, **kwargs: Any) -> Any:
+        found = prepare(self, *args, **kwargs)
         taken.append(found is not None)
         return found
 
@@ -220,8 +220,8 @@ def test_the_import_takes_the_bulk_path_for_new_petitioners(
     taken: list[bool] = []
     prepare = BulkFiler.prepare
 
-    def spy(self: BulkFiler, *args: Any) -> Any:
-        found = prepare(self, *args)
+    def spy(self: BulkFiler, *args: Any, **kwargs: Any) -> Any:
+        found = prepare(self, *args, **kwargs)
         taken.append(found is not None)
         return found
 
@@ -340,8 +340,8 @@ def test_petitions_import_takes_the_bulk_path_and_audit_verify_passes_after_it(
     taken: list[bool] = []
     prepare = BulkFiler.prepare
 
-    def spy(self: BulkFiler, *args: Any) -> Any:
-        found = prepare(self, *args)
+    def spy(self: BulkFiler, *args: Any, **kwargs: Any) -> Any:
+        found = prepare(self, *args, **kwargs)
         taken.append(found is not None)
         return found
 
