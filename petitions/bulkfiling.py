@@ -79,6 +79,29 @@ def _code(source: str) -> CodeType:
     return compile(source, "<petitions.bulkfiling state writer>", "exec")
 
 
+def _flat_writer(head: str, names: tuple[str, ...]) -> Callable[[Any], str | None]:
+    """A function writing a value class with fields ``names`` as
+    :meth:`EventEncoder._flat` describes (``head``: its type's opening)."""
+    if not all(n.isidentifier() for n in names):
+        raise TypeError(f"the bulk encoder writes fields named as identifiers: {names!r}")
+    lines = ["def flat(value):"]
+    template = ["{HEAD}"]
+    for i, name in enumerate(names):
+        lines += [f"    v = value.{name}", "    c = v.__class__",
+                  f"    if c is str: a{i} = text(v)",
+                  f"    elif v is None: a{i} = 'null'",
+                  f"    elif c is int: a{i} = int.__repr__(v)",
+                  f"    elif c is bool: a{i} = 'true' if v else 'false'",
+                  f"    elif (c is tuple or c is list) and not v: a{i} = '[]'",
+                  "    else: return None"]
+        template.append(("," if i else "") + '"' + name + '":{a' + str(i) + "}")
+    lines.append("    return f'" + "".join(template) + "}}}}'")
+    scope: dict[str, Any] = {"text": encode_basestring, "HEAD": head}
+    exec(_code("\n".join(lines)), scope)
+    made: Callable[[Any], str | None] = scope["flat"]
+    return made
+
+
 class EventEncoder:
     """The stored state of events of one class, as the chained mapper writes it.
 
@@ -115,7 +138,7 @@ class EventEncoder:
         self._shared = frozenset(shared)
         self._cache: dict[tuple[str, Any], str] = {}
         self._last: dict[str, tuple[Any, str]] = {} if last is None else last
-        self._plans: dict[type[Any], tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self._plans: dict[type[Any], Callable[[Any], str | None]] = {}
         # Times and ids are written here as text when the transcoder encodes
         # them as eventsourcing's own transcodings do; else it encodes them.
         found = transcoder.types.get(datetime)
@@ -173,33 +196,16 @@ class EventEncoder:
         """A value class as its transcoding encodes it (a dict of its fields
         in field order, ``workflows.records.plain``), written field by field
         when every field is text, an integer, ``None`` or an empty
-        collection; None otherwise (the transcoder writes it then)."""
+        collection; None otherwise (the transcoder writes it then).  Each
+        class is written by a function made for it once (its keys constant
+        parts of one formatted string)."""
         cls = value.__class__
-        plan = self._plans.get(cls)
-        if plan is None:
-            names = tuple(f.name for f in fields_of(cls) or ())
-            plan = self._plans[cls] = (
+        writer = self._plans.get(cls)
+        if writer is None:
+            writer = self._plans[cls] = _flat_writer(
                 '{"_type_":' + encode_basestring(transcoding.name) + ',"_data_":{',
-                tuple((encode_basestring(n) + ":", n) for n in names))
-        head, fields = plan
-        text = encode_basestring
-        parts = []
-        for key, name in fields:
-            v = getattr(value, name)
-            c = v.__class__
-            if c is str:
-                parts.append(key + text(v))
-            elif v is None:
-                parts.append(key + "null")
-            elif c is int:
-                parts.append(key + int.__repr__(v))
-            elif c is bool:
-                parts.append(key + ("true" if v else "false"))
-            elif (c is tuple or c is list) and not v:
-                parts.append(key + "[]")
-            else:
-                return None
-        return head + ",".join(parts) + "}}"
+                tuple(f.name for f in fields_of(cls) or ()))
+        return writer(value)
 
     def _compiled(self) -> Callable[[str, Mapping[str, Any]], bytes]:
         """:attr:`state` for this event class, made once: a function whose one
@@ -226,7 +232,12 @@ class EventEncoder:
                 lines.append(f"    elif c is datetime and iso: "
                              f"a{i} = DATETIME + v.isoformat() + END")
             lines += [f"    elif v is None: a{i} = 'null'",
-                      f"    else: a{i} = value({n}, v)"]
+                      f"    elif c is bool: a{i} = 'true' if v else 'false'",
+                      f"    elif c is int: a{i} = int.__repr__(v)"]
+            if name in self._shared:  # the same object as the last event's
+                lines += [f"    elif (last := lasts.get({n})) is not None and last[0] is v:",
+                          f"        a{i} = last[1]"]
+            lines.append(f"    else: a{i} = value({n}, v)")
             # Keys are field names (no braces, quotes or backslashes to escape).
             template.append("," + key + "{a" + str(i) + "}")
         template.append(self._tail.replace("}", "}}"))
