@@ -26,6 +26,9 @@ from workflows.records import frozen
 
 PREFIX = "enc1"
 NONCE_BYTES = 12
+#: The nonce in base64 letters (a whole number of 3-byte groups: no padding).
+_NONCE_LETTERS = NONCE_BYTES // 3 * 4
+assert NONCE_BYTES % 3 == 0
 
 
 #: Standard base64's last two letters as the URL-safe alphabet writes them.
@@ -84,7 +87,10 @@ def seal(key: AESGCM, key_id: str, field: str, value: str) -> str:
     nonce = os.urandom(NONCE_BYTES)
     ciphertext = key.encrypt(nonce, value.encode("utf-8"),
                              f"petitions/v1\n{key_id}\n{field}".encode())  # _aad()
-    return f"{PREFIX}:{b64e(nonce)}:{b64e(ciphertext)}:{key_id}"  # Sealed.text()
+    # Sealed.text(): the nonce's 12 bytes are 16 base64 letters without
+    # padding, so the two are encoded together and split after the 16th.
+    both = b64e(nonce + ciphertext)
+    return f"{PREFIX}:{both[:_NONCE_LETTERS]}:{both[_NONCE_LETTERS:]}:{key_id}"
 
 
 def unseal(key: AESGCM, sealed: Sealed, field: str) -> str | None:
