@@ -99,18 +99,19 @@ def order_mac(key: bytes, petition_id: str, number: str, year: int, serial: int,
               indexed: bool) -> str:
     """The authentication code of a work-order row (``indexed``: the filing
     wrote the caller-index entries of its petitioner in the same transaction)."""
-    import hmac  # only when a row is written or checked: reading a petition needs none
+    # Imported only when a row is written or checked: reading a petition needs none.
+    from petitions.privacy.callers import hmac_hex
 
     text = f"petitions/work-order/v1\n{petition_id}\n{number}\n{year}\n{serial}\n{int(indexed)}"
-    return hmac.digest(key, text.encode(), "sha256").hex()
+    return hmac_hex(key, text.encode())
 
 
 def counter_mac(key: bytes, scope: str, last: int) -> str:
     """The authentication code of a counter row."""
-    import hmac
+    from petitions.privacy.callers import hmac_hex
 
     text = f"petitions/work-order-counter/v1\n{scope}\n{last}"
-    return hmac.digest(key, text.encode(), "sha256").hex()
+    return hmac_hex(key, text.encode())
 
 
 def configured_master(url: str | None) -> Any:
