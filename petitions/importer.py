@@ -235,9 +235,10 @@ def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
                            kind="bad_json") from None
     if not isinstance(obj, dict):
         raise InvalidInput("JSON", "must be an object, one filing per line", kind="bad_json")
-    missing = [k for k in _REQUIRED if not obj.get(k)]
-    if missing:
-        raise InvalidInput(missing[0], "is required", kind="empty")
+    get = obj.get
+    for k in _REQUIRED:
+        if not get(k):
+            raise InvalidInput(k, "is required", kind="empty")
     if not _KNOWN.issuperset(obj):
         extra = sorted(set(obj) - _KNOWN)
         raise InvalidInput(extra[0], "is not a filing field", kind="unknown_field")
@@ -268,7 +269,7 @@ def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
                 and isinstance(actor.get("role"), str)):
             raise InvalidInput("actor", 'must be {"id": …, "role": …}')
         claims.append(f"{actor['id']} ({actor['role']})")
-    kwargs["source"] = "; ".join(c for c in claims if c)
+    kwargs["source"] = "; ".join([c for c in claims if c]) if claims else ""
     if obj.get("campaign_id") is not None:
         try:
             kwargs["campaign_id"] = UUID(str(obj["campaign_id"]))
@@ -297,8 +298,9 @@ def check(svc: Filer, filing: Filing, tax: Taxonomy | None = None) -> Filing:
     tax.check("channels", kw["channel"])
     tax.check("matter_types", kw["matter_type"])
     wf = svc.workflow(kw["workflow"])
-    at: datetime = kw.get("at") or svc.clock()
-    if at > svc.clock():
+    now = svc.clock()
+    at: datetime = kw.get("at") or now
+    if at > now:
         raise InvalidInput("at", "is in the future", kind="future")
     Petition.check_filing(wf, actor=kw["actor"], occurred_at=at, petitioner=kw["petitioner"],
                           channel=kw["channel"], category=kw["category"], title=kw["title"],
