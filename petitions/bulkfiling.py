@@ -50,7 +50,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic
 
 from petitions.audit.chain import GENESIS, ChainedMapper
-from petitions.audit.hashing import event_hash
+from petitions.audit.hashing import event_hasher
 from petitions.domain.petition import Petition, petition_id_for
 from petitions.recorders import Write, writes_alongside
 from petitions.sidetables import filing_writes
@@ -125,6 +125,8 @@ class EventEncoder:
             raise TypeError("the bulk encoder writes what json.JSONEncoder writes")
         self.cls = cls
         self.topic = get_topic(cls)
+        #: The hash of an event of this class (``event_hash`` with its topic).
+        self.hash = event_hasher(self.topic)
         self.names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in _NOT_STATE)
         self._pairs = tuple((encode_basestring(n) + ":", n) for n in self.names)
         version = getattr(cls, "class_version", 1)
@@ -350,7 +352,7 @@ class BulkFiler:
         fields["originator_topic"] = self.petition_topic
         filed = self.filed
         state = filed.state(GENESIS, fields)
-        digest = event_hash(hex_id, 1, filed.topic, state)
+        digest = filed.hash(hex_id, 1, state)
         encoded = [(StoredEvent(pid, 1, filed.topic, state), digest)]
         clock = Petition.clock_to_start(wf, fields["stage"], fields["request_type"],
                                         fields["urgency"], lambda: store.timekeeper,
@@ -361,7 +363,7 @@ class BulkFiler:
             clock["timestamp"] = Petition.ClockStarted.create_timestamp()
             state = self.clock.state(digest, clock)
             encoded.append((StoredEvent(pid, 2, self.clock.topic, state),
-                            event_hash(hex_id, 2, self.clock.topic, state)))
+                            self.clock.hash(hex_id, 2, state)))
         definition = None if wf.sha256 in pending else store.definition_to_keep(wf)
         # The work-order number and the caller index, as for any filing.
         writes, committed = filing_writes(store, privacy, pid, petitioner, occurred_at,
