@@ -408,3 +408,41 @@ def test_a_crash_inside_a_bulk_batch_leaves_no_row_of_it_in_any_table(
     for name in ("work_orders", "caller_index", "petitioner_keys"):
         assert len(rows[name]) == 9, name
     assert verify_store(service).ok
+
+
+def test_the_shortcuts_of_the_bulk_path_give_what_the_standard_functions_give() -> None:
+    """The hash of an event by its class's hasher, HMACs from a keyed copy,
+    and a sealed field's nonce and ciphertext encoded in one step are what
+    ``event_hash``, ``hmac.digest`` and base64 of each part give."""
+    import base64
+    import hmac
+    import os
+
+    from petitions.audit.hashing import event_hash, event_hasher
+    from petitions.privacy.callers import hmac_hex
+    from petitions.privacy.sealing import Sealed, seal, unseal
+
+    topic = "petitions.domain.petition:Petition.Filed"
+    hasher = event_hasher(topic)
+    for version, state in ((1, b"{}"), (2, os.urandom(300)), (17, "诉求".encode())):
+        assert hasher("ab" * 16, version, state) == event_hash("ab" * 16, version, topic, state)
+    assert hasher("ab" * 16, 1, b"{}") != hasher("ab" * 16, 2, b"{}")
+    key, other = os.urandom(32), os.urandom(32)
+    for size in (0, 1, 63, 64, 65, 500):
+        data = os.urandom(size)
+        assert hmac_hex(key, data) == hmac.digest(key, data, "sha256").hex()
+        assert hmac_hex(other, data) == hmac.digest(other, data, "sha256").hex()
+    aead = AESGCM(AESGCM.generate_key(bit_length=256))
+    texts = {}
+    for value in ("刘", "居民1", "13900000001", "x" * 47, "a b c"):
+        text = seal(aead, "key-1", "name", value)
+        prefix, nonce, ciphertext, key_id = text.split(":")
+        sealed = Sealed.parse(text)
+        assert sealed is not None and (prefix, key_id) == ("enc1", "key-1")
+        assert len(sealed.nonce) == 12
+        for part, raw in ((nonce, sealed.nonce), (ciphertext, sealed.ciphertext)):
+            assert part == base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        assert unseal(aead, sealed, "name") == value
+        assert unseal(aead, sealed, "phone") is None  # bound to its field
+        texts[value] = nonce
+    assert len(set(texts.values())) == len(texts)  # a nonce of its own each
