@@ -12,9 +12,10 @@ saves one, :func:`file_petitions` many in one transaction (the bulk import).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import attrs
 from eventsourcing.domain import Aggregate
@@ -41,11 +42,13 @@ from petitions.errors import (
 )
 from petitions.privacy.core import NewKey, Privacy
 from petitions.recorders import ALSO_WRITE, writes_alongside
-from petitions.sidetables import Write, filing_writes
-from petitions.taxonomy import taxonomy
+from petitions.sidetables import Write, filing_writes, office_prefix
+from petitions.taxonomy import Taxonomy, taxonomy
 from workflows import Workflow
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from petitions.domain.definitions import WorkflowDefinition
 
 
@@ -111,6 +114,14 @@ class Prepared:
     committed: Callable[[bool], None]
     new_key: NewKey | None
 
+    @property
+    def petition_id(self) -> UUID:
+        return self.petition.id
+
+    @property
+    def filed_at(self) -> datetime:
+        return self.petition.filed_at
+
     def aggregates(self) -> list[Aggregate]:
         return [a for a in (self.definition, self.petition, self.campaign) if a is not None]
 
@@ -124,10 +135,24 @@ class Prepared:
         store.remember(self.petition)
 
 
-def prepare_filing(store: Store, privacy: Privacy, filing: Filing) -> Prepared:
-    """Decide a filing (every check :func:`file_petition` makes) without saving it."""
-    petitioner, title, description = filing.petitioner, filing.title, filing.description
-    tax = taxonomy()
+def mint_petitioner_id() -> str:
+    """The id given to a petitioner filed without one: a random (version 4)
+    UUID's 32 hex digits, as ``uuid4().hex`` gives them (made from its 16
+    random bytes directly: a bulk import mints one per filing)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return raw.hex()
+
+
+def filing_workflow(store: Store, filing: Filing,
+                    tax: Taxonomy | None = None) -> tuple[Workflow, str]:
+    """The workflow a filing is filed under and its matter type (implied when
+    none is given), its category, channel and matter type checked against the
+    taxonomy (``tax``: the one in force, read by the caller once for many
+    filings): the first checks of every filing, on either path."""
+    if tax is None:
+        tax = taxonomy()
     tax.check("categories", filing.category)
     tax.check("channels", filing.channel)
     wf = store.workflow(filing.workflow)
@@ -135,9 +160,16 @@ def prepare_filing(store: Store, privacy: Privacy, filing: Filing) -> Prepared:
     if matter_type is None:
         matter_type = implied_matter_type(wf, filing.request_type)
     tax.check("matter_types", matter_type)
+    return wf, matter_type
+
+
+def prepare_filing(store: Store, privacy: Privacy, filing: Filing) -> Prepared:
+    """Decide a filing (every check :func:`file_petition` makes) without saving it."""
+    petitioner, title, description = filing.petitioner, filing.title, filing.description
+    wf, matter_type = filing_workflow(store, filing)
     minted = not petitioner.id
     if minted:
-        petitioner = attrs.evolve(petitioner, id=uuid4().hex)
+        petitioner = attrs.evolve(petitioner, id=mint_petitioner_id())
     else:
         refuse_repeat(store, petitioner.id, title, description)
     campaign_id, actor, channel = filing.campaign_id, filing.actor, filing.channel
@@ -249,30 +281,50 @@ def file_petitions(store: Store, privacy: Privacy,
     taken in order).  Should the transaction fail (another writer filed one
     of them, stored the workflow text or a first key meanwhile), each is
     filed again on its own with :func:`file_petition`, which knows how.
+
+    A filing of a new petitioner (no id given) outside a campaign is decided
+    and encoded by the bulk path (:mod:`petitions.bulkfiling`: the same checks
+    and the same stored rows, without aggregate objects); the others as
+    :func:`file_petition` decides them.  Their events are stored in file
+    order: a filing of the general path after bulk ones starts a new
+    transaction.
     """
+    from petitions.audit.chain import ENCODED
+    from petitions.bulkfiling import BulkFiler, BulkPrepared
+
     out: list[tuple[UUID, bool] | PetitionError] = []
-    batch: list[Prepared] = []
+    batch: list[Prepared | BulkPrepared] = []
     filed: list[Filing] = []  # the batch's filings (each at its time: ``batch``)
     positions: list[int] = []  # where each of the batch is in ``out``
     seen: set[Any] = set()  # ids, petitioner ids and campaigns of this transaction
     handled: set[UUID] = set()  # ids filed by this call
     definitions: set[str] = set()
     alongside = writes_alongside(store.recorder)
+    bulk = BulkFiler.of(store, privacy) if alongside else None
+    encoding = False  # whether the batch holds filings of the bulk path
+    # The taxonomy and office prefix in force, read (from the environment)
+    # at the first filing that needs them, then kept for the call.
+    tax: Taxonomy | None = None
+    prefix: str | None = None
 
     def flush() -> None:
+        nonlocal encoding
         if not batch:
             return
+        kwargs: dict[str, Any] = {}
+        if alongside:
+            kwargs[ALSO_WRITE] = [w for p in batch for w in p.writes]
+        if encoding:
+            kwargs[ENCODED] = [e for p in batch if isinstance(p, BulkPrepared)
+                               for e in p.encoded]
         try:
-            store.save(*(a for p in batch for a in p.aggregates()),
-                       **({ALSO_WRITE: [w for p in batch for w in p.writes]}
-                          if alongside else {}))
+            store.save(*(a for p in batch for a in p.aggregates()), **kwargs)
         except IntegrityError:
             # The failed save collected the pending events: each again on its own.
             for again, p, at in zip(filed, batch, positions, strict=True):
                 try:
                     # At the time decided (a minted petitioner id is minted again).
-                    file_petition(store, privacy,
-                                  attrs.evolve(again, at=p.petition.filed_at))
+                    file_petition(store, privacy, attrs.evolve(again, at=p.filed_at))
                 except PetitionError as exc:  # e.g. a campaign updated meanwhile
                     out[at] = exc
         else:
@@ -283,6 +335,7 @@ def file_petitions(store: Store, privacy: Privacy,
         positions.clear()
         seen.clear()
         definitions.clear()
+        encoding = False
 
     keys = [_key_of(item) for item in filings]
     present = store.existing([petition_id_for(k) for k in keys if k])
@@ -305,12 +358,31 @@ def file_petitions(store: Store, privacy: Privacy,
             shared.add(("c", filing.campaign_id))
         if shared & seen or not alongside:
             flush()
+        prepared: Prepared | BulkPrepared | None = None
         try:
-            prepared = prepare_filing(store, privacy, filing)
+            if bulk is not None and bulk.takes(filing):
+                if tax is None:
+                    tax = taxonomy()
+                if prefix is None:
+                    prefix = office_prefix()
+                wf, matter_type = filing_workflow(store, filing, tax)
+                prepared = bulk.prepare(filing, wf, matter_type, mint_petitioner_id,
+                                        definitions, prefix=prefix)
+                if prepared is not None and prepared.definition is not None and batch:
+                    # The workflow's text is stored before the events filed
+                    # under it, and the encoded events after the batch's
+                    # aggregates': a new transaction keeps the file order.
+                    flush()
+            if prepared is None:
+                if encoding:
+                    flush()  # its events after the bulk ones' (file order)
+                prepared = prepare_filing(store, privacy, filing)
         except PetitionError as exc:
             flush()
             out.append(exc)
             return out
+        if isinstance(prepared, BulkPrepared):
+            encoding = True
         if prepared.definition is not None:
             if prepared.definition.sha256 in definitions:
                 prepared.definition = None  # already in this transaction
@@ -320,8 +392,8 @@ def file_petitions(store: Store, privacy: Privacy,
         filed.append(filing)
         positions.append(len(out))
         seen.update(shared)
-        seen.add(pid if pid is not None else prepared.petition.id)
-        handled.add(prepared.petition.id)
-        out.append((prepared.petition.id, True))
+        seen.add(pid if pid is not None else prepared.petition_id)
+        handled.add(prepared.petition_id)
+        out.append((prepared.petition_id, True))
     flush()
     return out

@@ -34,7 +34,9 @@ its checked filings kept for the filing; a larger one is read again.  A
 filing's id is derived from its idempotency key, so an import killed at any
 point leaves whole batches, and run again files every line exactly once.
 The CSV import (:mod:`petitions.importer_csv`) files through the same loop
-(:func:`run_import`).
+(:func:`run_import`).  The filings of new petitioners are decided and stored
+by the bulk path (:mod:`petitions.bulkfiling`: the same checks and the same
+stored rows as any filing, without aggregate objects).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from petitions.domain.filing import Filing as FilingValue
 from petitions.domain.petition import READ_ONLY_ROLES, Petition, petition_id_for
 from petitions.domain.values import Actor, Location, Person, Petitioner
 from petitions.errors import InvalidInput, PermissionDenied, PetitionError
-from petitions.taxonomy import taxonomy
+from petitions.taxonomy import Taxonomy, taxonomy
 from petitions.timefmt import parse
 
 if TYPE_CHECKING:
@@ -72,6 +74,10 @@ DEFAULT_ACTOR = Actor("import", "portal")
 
 _REQUIRED = ("idempotency_key", "title", "description", "category", "channel", "petitioner")
 _OPTIONAL = ("location", "workflow", "matter_type", "campaign_id", "at", "actor", "source")
+_KNOWN = frozenset(_REQUIRED + _OPTIONAL)
+#: The text fields of a line, in the order they are checked.
+_TEXTS = ("idempotency_key", "title", "description", "category", "channel", "workflow",
+          "matter_type")
 
 
 class Filer(Protocol):
@@ -165,13 +171,30 @@ def _str(obj: dict[str, Any], key: str, field: str | None = None) -> str:
     return value
 
 
+def _texts(obj: dict[str, Any], keys: tuple[str, ...], prefix: str = "") -> list[str]:
+    """The text values of ``keys`` ("" when absent), in order; the first that
+    is not text refused, named ``prefix + key`` (as :func:`_str` names it)."""
+    out = []
+    get = obj.get
+    for key in keys:
+        value = get(key, "")
+        if value.__class__ is not str and not isinstance(value, str):
+            raise InvalidInput(prefix + key, "must be text")
+        out.append(value)
+    return out
+
+
+_PETITIONER_KEYS = frozenset({"id", "kind", "name", "phone", "id_number", "address", "email",
+                              "representatives"})
+_PETITIONER_TEXTS = ("id", "kind", "name", "phone", "id_number", "address", "email")
+_LOCATION_KEYS = frozenset({"street", "community", "grid", "place", "address"})
+
+
 def _petitioner(value: Any) -> Petitioner:
     if not isinstance(value, dict):
         raise InvalidInput("petitioner", "must be an object")
-    known = {"id", "kind", "name", "phone", "id_number", "address", "email",
-             "representatives"}
-    extra = sorted(set(value) - known)
-    if extra:
+    if not _PETITIONER_KEYS.issuperset(value):
+        extra = sorted(set(value) - _PETITIONER_KEYS)
         raise InvalidInput("petitioner", f"unknown keys: {', '.join(extra)}")
     reps_raw = value.get("representatives", [])
     if not isinstance(reps_raw, list):
@@ -182,14 +205,10 @@ def _petitioner(value: Any) -> Petitioner:
             raise InvalidInput("petitioner.representatives", "each needs a name")
         reps.append(Person(name=rep["name"], phone=_str(rep, "phone"),
                            id_number=_str(rep, "id_number")))
-    return Petitioner(
-        id=_str(value, "id", "petitioner.id"), kind=_str(value, "kind", "petitioner.kind"),
-        name=_str(value, "name", "petitioner.name"),
-        phone=_str(value, "phone", "petitioner.phone"),
-        id_number=_str(value, "id_number", "petitioner.id_number"),
-        address=_str(value, "address", "petitioner.address"),
-        email=_str(value, "email", "petitioner.email"),
-        representatives=tuple(reps))
+    pid, kind, name, phone, id_number, address, email = _texts(
+        value, _PETITIONER_TEXTS, "petitioner.")
+    return Petitioner(id=pid, kind=kind, name=name, phone=phone, id_number=id_number,
+                      address=address, email=email, representatives=tuple(reps))
 
 
 def _location(value: Any) -> tuple[Location, str]:
@@ -197,10 +216,11 @@ def _location(value: Any) -> tuple[Location, str]:
     personal data, so it is taken out (to be sealed with the petitioner)."""
     if not isinstance(value, dict):
         raise InvalidInput("location", "must be an object")
-    extra = sorted(set(value) - {"street", "community", "grid", "place", "address"})
-    if extra:
+    if not _LOCATION_KEYS.issuperset(value):
+        extra = sorted(set(value) - _LOCATION_KEYS)
         raise InvalidInput("location", f"unknown keys: {', '.join(extra)}")
-    fields = {k: _str(value, k, f"location.{k}") for k in value}
+    keys = tuple(value)
+    fields = dict(zip(keys, _texts(value, keys, "location."), strict=True))
     address = fields.pop("address", "")
     return Location(**fields), address
 
@@ -215,11 +235,12 @@ def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
                            kind="bad_json") from None
     if not isinstance(obj, dict):
         raise InvalidInput("JSON", "must be an object, one filing per line", kind="bad_json")
-    missing = [k for k in _REQUIRED if not obj.get(k)]
-    if missing:
-        raise InvalidInput(missing[0], "is required", kind="empty")
-    extra = sorted(set(obj) - set(_REQUIRED) - set(_OPTIONAL))
-    if extra:
+    get = obj.get
+    for k in _REQUIRED:
+        if not get(k):
+            raise InvalidInput(k, "is required", kind="empty")
+    if not _KNOWN.issuperset(obj):
+        extra = sorted(set(obj) - _KNOWN)
         raise InvalidInput(extra[0], "is not a filing field", kind="unknown_field")
     location, address = _location(obj.get("location") or {})
     petitioner = _petitioner(obj["petitioner"])
@@ -228,16 +249,17 @@ def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
             raise InvalidInput("location.address", "differs from petitioner.address; a "
                                "person's address is given once, as petitioner.address")
         petitioner = attrs.evolve(petitioner, address=address)
+    key, title, description, category, channel, workflow, matter_type = _texts(obj, _TEXTS)
     kwargs: dict[str, Any] = {
-        "idempotency_key": _str(obj, "idempotency_key").strip(),
-        "title": _str(obj, "title"),
-        "description": _str(obj, "description"),
-        "category": _str(obj, "category"),
-        "channel": _str(obj, "channel"),
+        "idempotency_key": key.strip(),
+        "title": title,
+        "description": description,
+        "category": category,
+        "channel": channel,
         "petitioner": petitioner,
         "location": location,
-        "workflow": _str(obj, "workflow") or "standard",
-        "matter_type": _str(obj, "matter_type") or "claim",
+        "workflow": workflow or "standard",
+        "matter_type": matter_type or "claim",
         "actor": actor,
     }
     claims = [_str(obj, "source").strip()] if obj.get("source") is not None else []
@@ -247,7 +269,7 @@ def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
                 and isinstance(actor.get("role"), str)):
             raise InvalidInput("actor", 'must be {"id": …, "role": …}')
         claims.append(f"{actor['id']} ({actor['role']})")
-    kwargs["source"] = "; ".join(c for c in claims if c)
+    kwargs["source"] = "; ".join([c for c in claims if c]) if claims else ""
     if obj.get("campaign_id") is not None:
         try:
             kwargs["campaign_id"] = UUID(str(obj["campaign_id"]))
@@ -264,18 +286,21 @@ def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
     return Filing(number, kwargs)
 
 
-def check(svc: Filer, filing: Filing) -> Filing:
+def check(svc: Filer, filing: Filing, tax: Taxonomy | None = None) -> Filing:
     """Everything :meth:`PetitionService.file` checks, without writing
-    anything; ``filing`` with its checked value (:attr:`Filing.value`)."""
+    anything; ``filing`` with its checked value (:attr:`Filing.value`).
+    ``tax``: the taxonomy in force (read by the caller once for many lines)."""
     kw = filing.kwargs
     value = FilingValue(**kw)  # what needs no store (text, e-mail, …)
-    tax = taxonomy()
+    if tax is None:
+        tax = taxonomy()
     tax.check("categories", kw["category"])
     tax.check("channels", kw["channel"])
     tax.check("matter_types", kw["matter_type"])
     wf = svc.workflow(kw["workflow"])
-    at: datetime = kw.get("at") or svc.clock()
-    if at > svc.clock():
+    now = svc.clock()
+    at: datetime = kw.get("at") or now
+    if at > now:
         raise InvalidInput("at", "is in the future", kind="future")
     Petition.check_filing(wf, actor=kw["actor"], occurred_at=at, petitioner=kw["petitioner"],
                           channel=kw["channel"], category=kw["category"], title=kw["title"],
@@ -314,6 +339,7 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
     """Each non-blank line of ``path``, parsed and checked (filed by ``actor``),
     or its error (``checked=False``: parsed only — filing checks it again)."""
     codec = check_encoding(encoding)
+    tax: Taxonomy | None = None  # read at the first line checked, then kept
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             if number == 1 and codec == "utf-8-sig":
@@ -330,7 +356,9 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
             try:
                 filing = parse_line(number, text, actor)
                 if checked:
-                    filing = check(svc, filing)
+                    if tax is None:
+                        tax = taxonomy()
+                    filing = check(svc, filing, tax)
             except PetitionError as exc:
                 yield LineError(number, str(exc))
             except (TypeError, ValueError) as exc:

@@ -99,18 +99,19 @@ def order_mac(key: bytes, petition_id: str, number: str, year: int, serial: int,
               indexed: bool) -> str:
     """The authentication code of a work-order row (``indexed``: the filing
     wrote the caller-index entries of its petitioner in the same transaction)."""
-    import hmac  # only when a row is written or checked: reading a petition needs none
+    # Imported only when a row is written or checked: reading a petition needs none.
+    from petitions.privacy.callers import hmac_hex
 
     text = f"petitions/work-order/v1\n{petition_id}\n{number}\n{year}\n{serial}\n{int(indexed)}"
-    return hmac.digest(key, text.encode(), "sha256").hex()
+    return hmac_hex(key, text.encode())
 
 
 def counter_mac(key: bytes, scope: str, last: int) -> str:
     """The authentication code of a counter row."""
-    import hmac
+    from petitions.privacy.callers import hmac_hex
 
     text = f"petitions/work-order-counter/v1\n{scope}\n{last}"
-    return hmac.digest(key, text.encode(), "sha256").hex()
+    return hmac_hex(key, text.encode())
 
 
 def configured_master(url: str | None) -> Any:
@@ -578,13 +579,21 @@ def caller_entries(privacy: Any, phone: Any, id_number: Any) -> list[tuple[str, 
 
 
 def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
-                  occurred_at: datetime) -> tuple[list[Write], Callable[[bool], None]]:
+                  occurred_at: datetime, *, petitioner_id: str | None = None,
+                  prefix: str | None = None,
+                  ) -> tuple[list[Write], Callable[[bool], None]]:
     """The rows a filing writes in its transaction (work-order number, caller
     index), and what to do once it committed (``alongside``: whether they were
-    written with the events; if not, they are written now)."""
+    written with the events; if not, they are written now).  ``petitioner_id``:
+    the petitioner's id when ``petitioner`` does not hold it (minted now);
+    ``prefix``: the office prefix in force (None: read now)."""
+    if petitioner_id is None:
+        petitioner_id = petitioner.id
     tables = side_tables(store)
     tables.create()
-    year, prefix = local_year(occurred_at), office_prefix()
+    year = local_year(occurred_at)
+    if prefix is None:
+        prefix = office_prefix()
     callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
     numbered: list[str] = []
     pid = str(petition_id)
@@ -592,7 +601,7 @@ def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
                                    key=side_key(privacy.keyring.master),
                                    indexed=bool(callers))]
     if callers:
-        writes.append(tables.caller_writer(callers, petitioner.id, pid))
+        writes.append(tables.caller_writer(callers, petitioner_id, pid))
 
     def committed(alongside: bool) -> None:
         if alongside and numbered:
@@ -600,7 +609,7 @@ def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
             return
         remember_number(store, petition_id, tables.allocate(pid, year, prefix))
         if callers:
-            tables.add_callers(callers, petitioner.id, pid)
+            tables.add_callers(callers, petitioner_id, pid)
 
     return writes, committed
 

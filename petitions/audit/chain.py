@@ -36,6 +36,7 @@ from eventsourcing.persistence import (
     AggregateRecorder,
     EventStore,
     Mapper,
+    Notification,
     Recording,
     StoredEvent,
 )
@@ -45,6 +46,12 @@ from petitions.audit.hashing import event_hash, id_hex, stored_hash
 from petitions.audit.heads import HeadsTable
 from petitions.recorders import WRITE_AFTER, writes_alongside
 
+#: The keyword of :meth:`ChainedApplication.save` (and of the event store's
+#: ``put``) for events given as stored rows already encoded and chained — a
+#: sequence of (``StoredEvent``, its hash), new aggregates only (a bulk
+#: filing's, :mod:`petitions.bulkfiling`): inserted after the aggregates'
+#: events, in their transaction, their heads recorded with theirs.
+ENCODED = "encoded"
 #: How many chain heads a process remembers before it starts afresh.
 STORED_HEADS_MAX = 100_000
 #: ``prev_hash`` of every version-1 event.
@@ -131,6 +138,17 @@ class ChainedMapper(Mapper[UUID]):
             for oid, (version, digest) in newest.items():
                 self._stored_heads.pop((oid, version - 1), None)
                 self._stored_heads[(oid, version)] = digest
+
+    def add_encoded(self, encoded: Sequence[tuple[StoredEvent, str]]) -> None:
+        """Count events given already encoded and chained (stored event, its
+        hash) in the current batch, as if mapped in it."""
+        heads: dict[tuple[UUID, int], str] | None = getattr(self._local, "heads", None)
+        if heads is None:
+            raise ChainConfigurationError("encoded events are added inside a batch")
+        for stored, digest in encoded:
+            oid = stored.originator_id
+            heads[(oid if isinstance(oid, UUID) else UUID(oid), stored.originator_version)] = (
+                digest)
 
     def predecessor_hash(self, originator_id: UUID, version: int) -> str:
         """The hash of the stored event ``version - 1`` of ``originator_id``."""
@@ -235,13 +253,28 @@ class ChainedEventStore(EventStore[UUID]):
 
     def put(self, domain_events: Sequence[DomainEventProtocol[UUID]],
             **kwargs: Any) -> list[Recording[UUID]]:
+        """Chain and insert ``domain_events``; with :data:`ENCODED`, also the
+        rows given already encoded and chained, after them, in the same
+        transaction (their heads recorded as those of the domain events)."""
         mapper = self.mapper
+        encoded: Sequence[tuple[StoredEvent, str]] = kwargs.pop(ENCODED, ())
         with mapper.batch():
             table = self.heads
             if table is not None and self._alongside:
                 kwargs[WRITE_AFTER] = [*kwargs.get(WRITE_AFTER, ()),
                                        lambda cursor: table.upsert(cursor, mapper.batch_heads())]
-            recordings = super().put(domain_events, **kwargs)
+            if not encoded:
+                recordings = super().put(domain_events, **kwargs)
+            else:
+                stored = [mapper.to_stored_event(e) for e in domain_events]
+                mapper.add_encoded(encoded)
+                ids = self.recorder.insert_events([*stored, *(s for s, _ in encoded)],
+                                                  **kwargs)
+                recordings = [
+                    Recording(d, Notification(originator_id=s.originator_id,
+                                              originator_version=s.originator_version,
+                                              topic=s.topic, state=s.state, id=n))
+                    for d, s, n in zip(domain_events, stored, ids or (), strict=False)]
             if table is not None and not self._alongside:
                 table.write_separately(mapper.batch_heads())
             mapper.remember_stored()

@@ -103,6 +103,8 @@ class Timekeeper:
         #: Last day counted on the calendar, by (first day, amount, unit): a
         #: bulk import starts thousands of clocks on the same day.
         self._days: dict[tuple[date, int, str], tuple[date, tuple[int, ...]]] = {}
+        #: The end (24:00, in UTC) of each last day counted.
+        self._ends: dict[date, datetime] = {}
 
     def _last_day(self, first: date, amount: int, unit: str,
                   ) -> tuple[date, tuple[int, ...]]:
@@ -137,7 +139,12 @@ class Timekeeper:
             end = start + timedelta(hours=amount)
         elif unit in ("days", "working_days"):
             last, uncovered = self._last_day(office_day(start), amount, unit)
-            end = end_of_office_day(last)
+            found = self._ends.get(last)
+            if found is None:
+                if len(self._ends) > 10_000:
+                    self._ends.clear()
+                found = self._ends[last] = end_of_office_day(last)
+            end = found
         else:
             raise ValueError(f"unknown limit unit {unit!r}")
         note = uncovered_warning(uncovered) if uncovered else ""

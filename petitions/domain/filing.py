@@ -43,17 +43,25 @@ def check_email(email: str) -> None:
         raise InvalidInput("petitioner.email", "is not an e-mail address", kind="invalid")
 
 
+#: The petitioner's text fields checked, and the names they are refused under.
+_PETITIONER_TEXTS = tuple((name, f"petitioner.{name}")
+                          for name in ("kind", "name", "phone", "id_number", "address", "id"))
+_PERSON_TEXTS = tuple((name, f"petitioner.representatives.{name}")
+                      for name in ("name", "phone", "id_number"))
+_LOCATION_TEXTS = ("street", "community", "grid", "place")
+
+
 def _petitioner(_: Any, __: Any, petitioner: Petitioner) -> None:
-    for name in ("kind", "name", "phone", "id_number", "address", "id"):
-        checked_text(f"petitioner.{name}", getattr(petitioner, name))
+    for name, field in _PETITIONER_TEXTS:
+        checked_text(field, getattr(petitioner, name))
     for person in petitioner.representatives:
-        for name in ("name", "phone", "id_number"):
-            checked_text(f"petitioner.representatives.{name}", getattr(person, name))
+        for name, field in _PERSON_TEXTS:
+            checked_text(field, getattr(person, name))
     check_email(petitioner.email)
 
 
 def _location(_: Any, __: Any, location: Location) -> None:
-    for name in ("street", "community", "grid", "place"):
+    for name in _LOCATION_TEXTS:
         checked_text(name, getattr(location, name))
 
 

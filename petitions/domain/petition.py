@@ -93,6 +93,22 @@ def _keyed_id(idempotency_key: str) -> UUID:
     return uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key)
 
 
+#: The reference the filings under each workflow version record: one frozen
+#: value per version, made once (a bulk import files thousands under one).
+_REFS: dict[tuple[str, int, str], WorkflowRef] = {}
+
+
+def workflow_ref(wf: Workflow) -> WorkflowRef:
+    """The :class:`WorkflowRef` of ``wf`` (the same instance for every filing)."""
+    key = (wf.name, wf.version, wf.sha256)
+    found = _REFS.get(key)
+    if found is None:
+        if len(_REFS) >= 256:
+            _REFS.clear()
+        found = _REFS[key] = WorkflowRef(*key)
+    return found
+
+
 def check_anonymous(wf: Workflow, request_type: str, petitioner: Petitioner) -> None:
     """Refuse an anonymous filing the workflow does not take for
     ``request_type``, or one that names the petitioner after all."""
@@ -906,7 +922,7 @@ class Petition(Aggregate):
         return dict(
             actor=actor,
             occurred_at=occurred_at,
-            workflow=WorkflowRef(wf.name, wf.version, wf.sha256),
+            workflow=workflow_ref(wf),
             petitioner=petitioner,
             channel=channel,
             category=category,
@@ -1425,22 +1441,37 @@ class Petition(Aggregate):
         the stage's limit is counted from.  The deadline is computed now, on
         the calendar ``timekeeper`` holds (or gives when called: the calendar
         is then loaded only when a clock starts), and recorded in ``ClockStarted``."""
-        if self.outcome is not None or wf.is_terminal(self.stage):
+        if self.outcome is not None:
             return
-        limit = wf.limit_for(self.stage, getattr(self, "request_type", DEFAULT_REQUEST_TYPE),
-                             getattr(self, "urgency", DEFAULT_URGENCY))
+        found = self.clock_to_start(
+            wf, self.stage, getattr(self, "request_type", DEFAULT_REQUEST_TYPE),
+            getattr(self, "urgency", DEFAULT_URGENCY), timekeeper, at, stage_before, command)
+        if found is not None:
+            self.trigger_event(self.ClockStarted, actor=actor, occurred_at=self.checked_time(at),
+                               **found)
+
+    @staticmethod
+    def clock_to_start(wf: Workflow, stage: str, request_type: str, urgency: str,
+                       timekeeper: Timekeeper | Callable[[], Timekeeper], at: datetime,
+                       stage_before: str | None, command: str | None) -> dict[str, Any] | None:
+        """The clock :meth:`keep_time` starts for a petition (not concluded) in
+        ``stage``: the values of its ``ClockStarted`` event but ``actor`` and
+        ``occurred_at``, or ``None`` when no clock starts (the bulk filing
+        starts a new petition's clock with it)."""
+        if wf.is_terminal(stage):
+            return None
+        limit = wf.limit_for(stage, request_type, urgency)
         if limit is None:
-            return
-        if stage_before == self.stage and command != limit.start:
-            return
+            return None
+        if stage_before == stage and command != limit.start:
+            return None
         keeper = timekeeper() if callable(timekeeper) else timekeeper
         found = keeper.deadline(limit, at)
-        self.trigger_event(self.ClockStarted, actor=actor, occurred_at=self.checked_time(at),
-                           for_stage=self.stage, amount=limit.amount, unit=limit.unit,
-                           started_by=limit.start, deadline=found.deadline,
-                           warn_time=found.warn_time, warn_at=float(limit.warn_at),
-                           escalate_on_breach=bool(limit.escalate_on_breach),
-                           calendar_note=found.note)
+        return dict(for_stage=stage, amount=limit.amount, unit=limit.unit,
+                    started_by=limit.start, deadline=found.deadline,
+                    warn_time=found.warn_time, warn_at=float(limit.warn_at),
+                    escalate_on_breach=bool(limit.escalate_on_breach),
+                    calendar_note=found.note)
 
     def _clock_command(self, wf: Workflow, actor: Actor, command: str) -> None:
         """Check ``pause``/``resume`` may be issued: as the workflow says when it

@@ -80,15 +80,17 @@ class KeyStatus:
         return asdict(self)
 
 
-@frozen
 class NewKey:
-    """A new petitioner's data key, to be stored with the events of their filing."""
+    """A new petitioner's data key, to be stored with the events of their filing
+    (a plain class: one is made per filing of a bulk import)."""
 
-    row: KeyRow
-    key: AESGCM
-    keyring: Keyring
-    #: Writes the key with the cursor of the events' transaction.
-    write: Callable[[Any], None]
+    __slots__ = ("key", "keyring", "row", "write")
+
+    def __init__(self, row: KeyRow, key: AESGCM, keyring: Keyring,
+                 write: Callable[[Any], None]) -> None:
+        self.row, self.key, self.keyring = row, key, keyring
+        #: Writes the key with the cursor of the events' transaction.
+        self.write = write
 
     def kept(self) -> None:
         """The transaction committed: use the key from now on."""
@@ -111,6 +113,16 @@ def key_beside_database(url: str, source: str) -> str | None:
     return (f"the master key file {where} lies beside the database: a copy or backup of the "
             "folder carries both, so the encryption protects nothing. Move it elsewhere "
             "and set PETITIONS_MASTER_KEY_FILE (see README, Personal data)")
+
+
+#: The petitioner's fields sealed on filing (besides their representatives').
+_SEALED_FIELDS = ("name", "phone", "id_number", "address", "email")
+
+
+def _seal_or_empty(key: AESGCM, key_id: str, field: str, value: str) -> str:
+    if not value:
+        return ""  # as seal() makes of it: empty stays empty
+    return seal(key, key_id, field, value.strip() if isinstance(value, str) else value)
 
 
 class Privacy:
@@ -138,8 +150,9 @@ class Privacy:
         key_id, key = self.keyring.for_sealing(petitioner.id)
         return self._sealed(petitioner, key_id, key)
 
-    def seal_for_filing(self, petitioner: Petitioner, *,
-                        new: bool = False) -> tuple[Petitioner, NewKey | None]:
+    def seal_for_filing(self, petitioner: Petitioner, *, new: bool = False,
+                        petitioner_id: str | None = None,
+                        ) -> tuple[Petitioner, NewKey | None]:
         """``petitioner`` sealed under their live data key, or, when they have
         none yet (always when ``new``: their id was made just now), under a new
         key that is not stored yet.  Store that one in the same transaction as
@@ -147,40 +160,54 @@ class Privacy:
         then call :meth:`NewKey.kept`: if the transaction fails, no key is left
         behind.  Its write is a plain insert: should another filing have stored
         a first key for the same petitioner meanwhile, the transaction fails
-        (``IntegrityError``) and the filing is to be made again, under that key."""
-        if not petitioner.id:
+        (``IntegrityError``) and the filing is to be made again, under that key.
+
+        ``petitioner_id``: the id to give the sealed petitioner (one minted
+        just now for a petitioner without one), set in the same copy as the
+        sealed fields."""
+        pid = petitioner.id if petitioner_id is None else petitioner_id
+        if not pid:
             raise InvalidInput("petitioner.id", "is needed to seal personal data")
         if not new:
             self.keyring.sync()  # an erased petitioner's old key must not be reused
-            found = self.keyring.live_key(petitioner.id)
+            found = self.keyring.live_key(pid)
             if found is not None:
-                return self._sealed(petitioner, *found), None
-        row, key = self.keyring.new_key(petitioner.id)
+                return self._sealed(petitioner, *found, petitioner_id), None
+        row, key = self.keyring.new_key(pid)
         new_key = NewKey(row, key, self.keyring, self.keyring.table.writer(row))
-        return self._sealed(petitioner, row.key_id, key), new_key
+        return self._sealed(petitioner, row.key_id, key, petitioner_id), new_key
 
     def has_live_key(self, petitioner_id: str) -> bool:
         """Whether the store holds a live data key for ``petitioner_id`` now."""
         return self.keyring.table.live(petitioner_id) is not None
 
     @staticmethod
-    def _sealed(petitioner: Petitioner, key_id: str, key: AESGCM) -> Petitioner:
-        def s(field: str, value: str) -> str:
-            if not value:
-                return ""  # as seal() makes of it: empty stays empty
-            return seal(key, key_id, field, value.strip() if isinstance(value, str) else value)
-
-        reps = tuple(
-            Person(name=s(f"representatives.{i}.name", r.name),
-                   phone=s(f"representatives.{i}.phone", r.phone),
-                   id_number=s(f"representatives.{i}.id_number", r.id_number))
-            for i, r in enumerate(petitioner.representatives))
-        return evolve(petitioner, name=s("name", petitioner.name),
-                            phone=s("phone", petitioner.phone),
-                            id_number=s("id_number", petitioner.id_number),
-                            address=s("address", petitioner.address),
-                            email=s("email", petitioner.email),
-                            representatives=reps)
+    def _sealed(petitioner: Petitioner, key_id: str, key: AESGCM,
+                petitioner_id: str | None = None) -> Petitioner:
+        # One copy of the petitioner, with only its non-empty fields sealed
+        # (an empty one stays empty, as seal() makes of it) and the id given.
+        # Every field is sealed with its own random nonce (seal()), under the
+        # petitioner's own key: nothing is shared between fields or filings.
+        changes: dict[str, Any] = {}
+        if petitioner_id is not None:
+            changes["id"] = petitioner_id
+        for name in _SEALED_FIELDS:
+            value = getattr(petitioner, name)
+            if value:
+                changes[name] = seal(key, key_id, name,
+                                     value.strip() if isinstance(value, str) else value)
+            elif value != "":
+                changes[name] = ""  # as seal() makes of any empty value
+        if petitioner.representatives:
+            changes["representatives"] = tuple(
+                Person(name=_seal_or_empty(key, key_id, f"representatives.{i}.name", r.name),
+                       phone=_seal_or_empty(key, key_id, f"representatives.{i}.phone",
+                                            r.phone),
+                       id_number=_seal_or_empty(key, key_id,
+                                                f"representatives.{i}.id_number",
+                                                r.id_number))
+                for i, r in enumerate(petitioner.representatives))
+        return evolve(petitioner, **changes) if changes else petitioner
 
     def open_field(self, field: str, value: str) -> str | None:
         """The clear text of one sealed field (None when erased or sealed); for

@@ -16,6 +16,7 @@ its events only ever hold it, never the clear value.
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -25,10 +26,20 @@ from workflows.records import frozen
 
 PREFIX = "enc1"
 NONCE_BYTES = 12
+#: The nonce in base64 letters (a whole number of 3-byte groups: no padding).
+_NONCE_LETTERS = NONCE_BYTES // 3 * 4
+assert NONCE_BYTES % 3 == 0
+
+
+#: Standard base64's last two letters as the URL-safe alphabet writes them.
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """URL-safe base64 without padding (what ``base64.urlsafe_b64encode``
+    writes, the ``=`` stripped), in one step: a filing seals several fields."""
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(
+        _URLSAFE).decode("ascii")
 
 
 def b64d(text: str) -> bytes:
@@ -72,9 +83,14 @@ def seal(key: AESGCM, key_id: str, field: str, value: str) -> str:
     """``value`` sealed under ``key`` (empty text stays empty)."""
     if not value:
         return ""
+    # A new random nonce for every value sealed (never reused under a key).
     nonce = os.urandom(NONCE_BYTES)
-    ciphertext = key.encrypt(nonce, value.encode("utf-8"), _aad(key_id, field))
-    return f"{PREFIX}:{b64e(nonce)}:{b64e(ciphertext)}:{key_id}"  # Sealed.text()
+    ciphertext = key.encrypt(nonce, value.encode("utf-8"),
+                             f"petitions/v1\n{key_id}\n{field}".encode())  # _aad()
+    # Sealed.text(): the nonce's 12 bytes are 16 base64 letters without
+    # padding, so the two are encoded together and split after the 16th.
+    both = b64e(nonce + ciphertext)
+    return f"{PREFIX}:{both[:_NONCE_LETTERS]}:{both[_NONCE_LETTERS:]}:{key_id}"
 
 
 def unseal(key: AESGCM, sealed: Sealed, field: str) -> str | None:

@@ -1,0 +1,373 @@
+"""The bulk path of filing: new petitions of a batch stored without aggregate objects.
+
+A bulk import files thousands of petitions, each two events (``Filed`` and
+the ``ClockStarted`` of its first stage).  Made through aggregates, each
+event is built, applied to a new ``Petition`` (thirty attributes set), mapped
+by eventsourcing's generic mapper and encoded by the generic JSON transcoder —
+most of the cost of a filing.  This module makes the same rows directly:
+
+* the domain decides as for any filing — :meth:`Petition.check_filing` gives
+  the values of ``Filed`` (or refuses), :meth:`Petition.clock_to_start` those
+  of ``ClockStarted`` (the workflow's limit and the calendar's deadline), the
+  petitioner sealed by :meth:`Privacy.seal_for_filing`, numbered and indexed
+  by :func:`petitions.sidetables.filing_writes`;
+* :class:`EventEncoder` writes each event's stored state as the chained
+  mapper writes it (``prev_hash`` first, then the event's fields in field
+  order, values as the store's JSON transcoder encodes them), byte for byte
+  (``tests/test_bulk_filing.py`` files the same input both ways and compares
+  every row of every table, on SQLite and PostgreSQL);
+* the rows are chained (``prev_hash`` and the hash of each event) and given
+  to :meth:`ChainedApplication.save` as :data:`~petitions.audit.chain.ENCODED`
+  events: one transaction with the batch's other events, its key, number and
+  caller index rows and the chain heads.
+
+Only what the general path files the same way goes here: a petitioner
+without an id (one minted now: no concluded matters to refuse or warn of, no
+data key yet), no campaign, a channel the workflow does not accept on filing.
+Anything else is filed by :func:`petitions.filing.prepare_filing`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+from collections.abc import Callable, Container, Iterable, Mapping
+from datetime import datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from types import CodeType
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    StoredEvent,
+    Transcoding,
+    UUIDAsHex,
+)
+from eventsourcing.utils import get_topic
+
+from petitions.audit.chain import GENESIS, ChainedMapper
+from petitions.audit.hashing import event_hasher
+from petitions.domain.petition import Petition, petition_id_for
+from petitions.recorders import Write, writes_alongside
+from petitions.sidetables import filing_writes
+from petitions.transcoding import AttrsTranscoding
+from workflows.records import fields_of
+
+if TYPE_CHECKING:
+    from petitions.core import Store
+    from petitions.domain.definitions import WorkflowDefinition
+    from petitions.domain.filing import Filing
+    from petitions.privacy.core import NewKey, Privacy
+    from workflows import Workflow
+
+#: The fields of an event that are not in its stored state.
+_NOT_STATE = ("originator_id", "originator_version")
+_DATETIME = '{"_type_":"datetime_iso","_data_":"'
+_UUID = '{"_type_":"uuid_hex","_data_":"'
+#: Encoded values kept per encoder (of the fields whose values repeat: the
+#: operator, the workflow) before it starts afresh.
+_SHARED_MAX = 1024
+
+
+@functools.lru_cache(maxsize=64)
+def _code(source: str) -> CodeType:
+    """``source`` compiled (the state writers of :class:`EventEncoder`)."""
+    return compile(source, "<petitions.bulkfiling state writer>", "exec")
+
+
+def _flat_writer(head: str, names: tuple[str, ...]) -> Callable[[Any], str | None]:
+    """A function writing a value class with fields ``names`` as
+    :meth:`EventEncoder._flat` describes (``head``: its type's opening)."""
+    if not all(n.isidentifier() for n in names):
+        raise TypeError(f"the bulk encoder writes fields named as identifiers: {names!r}")
+    lines = ["def flat(value):"]
+    template = ["{HEAD}"]
+    for i, name in enumerate(names):
+        lines += [f"    v = value.{name}", "    c = v.__class__",
+                  f"    if c is str: a{i} = text(v)",
+                  f"    elif v is None: a{i} = 'null'",
+                  f"    elif c is int: a{i} = int.__repr__(v)",
+                  f"    elif c is bool: a{i} = 'true' if v else 'false'",
+                  f"    elif (c is tuple or c is list) and not v: a{i} = '[]'",
+                  "    else: return None"]
+        template.append(("," if i else "") + '"' + name + '":{a' + str(i) + "}")
+    lines.append("    return f'" + "".join(template) + "}}}}'")
+    scope: dict[str, Any] = {"text": encode_basestring, "HEAD": head}
+    exec(_code("\n".join(lines)), scope)
+    made: Callable[[Any], str | None] = scope["flat"]
+    return made
+
+
+class EventEncoder:
+    """The stored state of events of one class, as the chained mapper writes it.
+
+    The mapper puts ``prev_hash`` first, then the event's fields in field
+    order (all but its id and version), then ``class_version`` when above 1,
+    and encodes that dict with the store's JSON transcoder (no spaces, UTF-8
+    as it is; a value of a registered type as ``{"_type_": name, "_data_":
+    …}``).  This writes the same text field by field: text with the JSON
+    module's own string encoder, times and ids as their transcodings do, and
+    any other value with the transcoder's encoder itself — the encoded value
+    of a field in ``shared`` kept for the next event that has an equal one (the
+    same one, for a time: times equal across zones are written apart), in
+    ``last`` the last one of each such field (which encoders may share).
+    """
+
+    def __init__(self, transcoder: JSONTranscoder, cls: type[Any],
+                 shared: Iterable[str] = (),
+                 last: dict[str, tuple[Any, str]] | None = None) -> None:
+        encoder = transcoder.encoder
+        if type(encoder) is not json.JSONEncoder or c_make_encoder is None:
+            raise TypeError("the bulk encoder writes what json.JSONEncoder writes")
+        self.cls = cls
+        self.topic = get_topic(cls)
+        #: The hash of an event of this class (``event_hash`` with its topic).
+        self.hash = event_hasher(self.topic)
+        self.names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in _NOT_STATE)
+        self._pairs = tuple((encode_basestring(n) + ":", n) for n in self.names)
+        version = getattr(cls, "class_version", 1)
+        self._tail = f',"class_version":{int(version)}}}' if version > 1 else "}"
+        self._types = transcoder.types
+        # The transcoder's JSON encoder, made once (``JSONEncoder.encode``
+        # makes it again on every call): the same separators, no ASCII
+        # escaping, the same default for values of registered types.
+        self._json = c_make_encoder(None, encoder.default, encode_basestring, None, ":", ",",
+                                    False, False, True)
+        self._shared = frozenset(shared)
+        self._cache: dict[tuple[str, Any], str] = {}
+        self._last: dict[str, tuple[Any, str]] = {} if last is None else last
+        self._plans: dict[type[Any], Callable[[Any], str | None]] = {}
+        # Times and ids are written here as text when the transcoder encodes
+        # them as eventsourcing's own transcodings do; else it encodes them.
+        found = transcoder.types.get(datetime)
+        self._iso = isinstance(found, DatetimeAsISO) and found.name == "datetime_iso"
+        found = transcoder.types.get(UUID)
+        self._hex = isinstance(found, UUIDAsHex) and found.name == "uuid_hex"
+        #: The stored state of the event with these field values (every field
+        #: but the id and version, by name), as bytes.
+        self.state: Callable[[str, Mapping[str, Any]], bytes] = self._compiled()
+
+    def value(self, name: str, value: Any) -> str:
+        """One field's value as JSON text."""
+        cls = value.__class__
+        if cls is str:
+            return str(encode_basestring(value))
+        if value is None:
+            return "null"
+        if cls is bool:
+            return "true" if value else "false"
+        if cls is int:
+            return int.__repr__(value)
+        if cls is float and math.isfinite(value):
+            return float.__repr__(value)
+        if cls is datetime and self._iso:
+            return f'{_DATETIME}{value.isoformat()}"}}'
+        if cls is UUID and self._hex:
+            return f'{_UUID}{value.hex}"}}'
+        transcoding = self._types.get(cls)
+        if transcoding is None:  # a list, a dict: as the encoder writes it
+            return "".join(self._json(value, 0))
+        if name in self._shared:
+            last = self._last.get(name)
+            if last is not None and last[0] is value:  # the same object as before
+                return last[1]
+            key = (name, value)
+            found = self._cache.get(key)
+            if found is None:
+                if len(self._cache) >= _SHARED_MAX:
+                    self._cache.clear()
+                found = self._cache[key] = self._typed(transcoding, value)
+            self._last[name] = (value, found)
+            return found
+        return self._typed(transcoding, value)
+
+    def _typed(self, transcoding: Transcoding, value: Any) -> str:
+        """A value of a registered type, as the transcoder's default makes it."""
+        if type(transcoding) is AttrsTranscoding:
+            found = self._flat(transcoding, value)
+            if found is not None:
+                return found
+        return "".join(self._json({"_type_": transcoding.name,
+                                   "_data_": transcoding.encode(value)}, 0))
+
+    def _flat(self, transcoding: Transcoding, value: Any) -> str | None:
+        """A value class as its transcoding encodes it (a dict of its fields
+        in field order, ``workflows.records.plain``), written field by field
+        when every field is text, an integer, ``None`` or an empty
+        collection; None otherwise (the transcoder writes it then).  Each
+        class is written by a function made for it once (its keys constant
+        parts of one formatted string)."""
+        cls = value.__class__
+        writer = self._plans.get(cls)
+        if writer is None:
+            writer = self._plans[cls] = _flat_writer(
+                '{"_type_":' + encode_basestring(transcoding.name) + ',"_data_":{',
+                tuple(f.name for f in fields_of(cls) or ()))
+        return writer(value)
+
+    def _compiled(self) -> Callable[[str, Mapping[str, Any]], bytes]:
+        """:attr:`state` for this event class, made once: a function whose one
+        formatted string holds the constant parts (``prev_hash``'s key, every
+        field's key in field order, the ``class_version`` tail) and, per
+        field, its value written as :meth:`value` writes it — text, times and
+        nulls inline, anything else through :meth:`value` (a time in
+        ``shared`` kept for the next event with the same one)."""
+        lines = ["def state(prev_hash, values):"]
+        template = ['{{"prev_hash":"{prev_hash}"']
+        for i, (key, name) in enumerate(self._pairs):
+            if not name.isidentifier():
+                raise TypeError(f"the bulk encoder writes fields named as identifiers: {name!r}")
+            n = repr(name)
+            lines += [f"    v = values[{n}]", "    c = v.__class__",
+                      f"    if c is str: a{i} = text(v)"]
+            if name in self._shared:  # a time both events of a filing hold
+                lines += ["    elif c is datetime and iso:",
+                          f"        last = lasts.get({n})",
+                          "        if last is None or last[0] is not v:",
+                          f"            last = lasts[{n}] = (v, DATETIME + v.isoformat() + END)",
+                          f"        a{i} = last[1]"]
+            else:
+                lines.append(f"    elif c is datetime and iso: "
+                             f"a{i} = DATETIME + v.isoformat() + END")
+            lines += [f"    elif v is None: a{i} = 'null'",
+                      f"    elif c is bool: a{i} = 'true' if v else 'false'",
+                      f"    elif c is int: a{i} = int.__repr__(v)"]
+            if name in self._shared:  # the same object as the last event's
+                lines += [f"    elif (last := lasts.get({n})) is not None and last[0] is v:",
+                          f"        a{i} = last[1]"]
+            lines.append(f"    else: a{i} = value({n}, v)")
+            # Keys are field names (no braces, quotes or backslashes to escape).
+            template.append("," + key + "{a" + str(i) + "}")
+        template.append(self._tail.replace("}", "}}"))
+        lines.append("    return f'" + "".join(template) + "'.encode('utf8')")
+        scope: dict[str, Any] = {
+            "text": encode_basestring, "value": self.value, "datetime": datetime,
+            "iso": self._iso, "lasts": self._last, "DATETIME": _DATETIME, "END": '"}'}
+        # The code compiled once per process (a store opened later reuses it).
+        exec(_code("\n".join(lines)), scope)
+        made: Callable[[str, Mapping[str, Any]], bytes] = scope["state"]
+        return made
+
+
+@dataclasses.dataclass(slots=True)
+class BulkPrepared:
+    """A filing decided by the bulk path, not saved: its events as stored
+    rows (with their hashes), the rows to write in their transaction, and
+    what to do once it committed (as :class:`petitions.filing.Prepared`)."""
+
+    petition_id: UUID
+    filed_at: datetime
+    definition: WorkflowDefinition | None
+    encoded: list[tuple[StoredEvent, str]]
+    writes: list[Write]
+    new_key: NewKey | None
+    committed: Callable[[bool], None]
+
+    def aggregates(self) -> list[Any]:
+        return [self.definition] if self.definition is not None else []
+
+    def kept(self, store: Store, alongside: bool) -> None:
+        """The transaction committed: keep the key, number and stored workflow."""
+        if self.definition is not None:
+            store.stored_hashes.add(self.definition.sha256)
+        if self.new_key is not None:
+            self.new_key.kept()
+        self.committed(alongside)
+
+
+class BulkFiler:
+    """Decides filings of one store for the bulk path (see the module text)."""
+
+    def __init__(self, store: Store, privacy: Privacy) -> None:
+        self.store, self.privacy = store, privacy
+        transcoder = store.mapper.transcoder
+        assert isinstance(transcoder, JSONTranscoder)
+        # Filings share their operator and workflow; a
+        # filing's two events its time (the last value of each kept for both).
+        last: dict[str, tuple[Any, str]] = {}
+        self.filed = EventEncoder(transcoder, Petition.Filed,
+                                  shared=("actor", "workflow", "occurred_at"),
+                                  last=last)
+        self.clock = EventEncoder(transcoder, Petition.ClockStarted,
+                                  shared=("actor", "occurred_at"), last=last)
+        self.petition_topic = get_topic(Petition)
+
+    @staticmethod
+    def of(store: Store, privacy: Privacy) -> BulkFiler | None:
+        """The store's bulk filer (made once), or None when the store cannot
+        take the bulk path (its events not chained by the standard mapper and
+        JSON transcoder, or its rows not written in the events' transaction)."""
+        found: BulkFiler | None = store.__dict__.get("_bulk_filer")
+        if found is not None and found.privacy is privacy:
+            return found
+        mapper = store.mapper
+        transcoder = mapper.transcoder
+        if (type(mapper) is not ChainedMapper or not writes_alongside(store.recorder)
+                or not isinstance(transcoder, JSONTranscoder)
+                or type(transcoder.encoder) is not json.JSONEncoder):
+            return None
+        found = BulkFiler(store, privacy)
+        store.__dict__["_bulk_filer"] = found
+        return found
+
+    @staticmethod
+    def takes(filing: Filing) -> bool:
+        """Whether ``filing`` may take the bulk path, as far as it shows by itself."""
+        return not filing.petitioner.id and filing.campaign_id is None
+
+    def prepare(self, filing: Filing, wf: Workflow, matter_type: str,
+                mint: Callable[[], str], pending: Container[str] = (), *,
+                prefix: str | None = None) -> BulkPrepared | None:
+        """Decide ``filing`` (checked by the caller against the taxonomy, under
+        ``wf`` with ``matter_type``): what to save, or None when the workflow
+        makes more of it than the bulk path writes (accepted on filing).
+        ``pending``: the workflow texts (sha256) the transaction stores already;
+        ``prefix``: the office prefix in force (None: read now)."""
+        store, privacy = self.store, self.privacy
+        channel = filing.channel
+        if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
+            return None
+        petitioner = filing.petitioner
+        petitioner_id = mint()
+        actor = filing.actor
+        occurred_at = store.when(filing.at)
+        # Sealed under a new key, stored with the events (both backends can),
+        # the minted id given in the same copy.
+        sealed, new_key = privacy.seal_for_filing(petitioner, new=True,
+                                                  petitioner_id=petitioner_id)
+        fields = Petition.check_filing(
+            wf, actor=actor, occurred_at=occurred_at, petitioner=sealed, channel=channel,
+            category=filing.category, title=filing.title, description=filing.description,
+            location=filing.location, matter_type=matter_type,
+            idempotency_key=filing.idempotency_key, campaign_id=None, source=filing.source,
+            request_type=filing.request_type, urgency=filing.urgency,
+            anonymous=filing.anonymous)
+        pid = petition_id_for(fields["idempotency_key"])
+        hex_id = pid.hex
+        fields["timestamp"] = Petition.Filed.create_timestamp()
+        fields["originator_topic"] = self.petition_topic
+        filed = self.filed
+        state = filed.state(GENESIS, fields)
+        digest = filed.hash(hex_id, 1, state)
+        encoded = [(StoredEvent(pid, 1, filed.topic, state), digest)]
+        clock = Petition.clock_to_start(wf, fields["stage"], fields["request_type"],
+                                        fields["urgency"], lambda: store.timekeeper,
+                                        occurred_at, None, "file")
+        if clock is not None:
+            clock["actor"] = actor
+            clock["occurred_at"] = occurred_at
+            clock["timestamp"] = Petition.ClockStarted.create_timestamp()
+            state = self.clock.state(digest, clock)
+            encoded.append((StoredEvent(pid, 2, self.clock.topic, state),
+                            self.clock.hash(hex_id, 2, state)))
+        definition = None if wf.sha256 in pending else store.definition_to_keep(wf)
+        # The work-order number and the caller index, as for any filing.
+        writes, committed = filing_writes(store, privacy, pid, petitioner, occurred_at,
+                                          petitioner_id=petitioner_id, prefix=prefix)
+        if new_key is not None:
+            writes.insert(0, new_key.write)
+        return BulkPrepared(pid, occurred_at, definition, encoded, writes, new_key, committed)
