@@ -228,7 +228,22 @@ def _make(cls: type[T], eq: bool) -> type[T]:
 COMPILE_AFTER = 64
 
 
-def _compiled_init(qualname: str, fields: tuple[Field, ...]) -> Callable[..., None] | None:
+def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None] | None:
+    """How to set the slot ``name`` of ``cls``'s instances without looking it
+    up each time (its member descriptor's ``__set__``), or None."""
+    import types
+
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if found is not None:
+            setter: Callable[[Any, Any], None] | None = (
+                found.__set__ if isinstance(found, types.MemberDescriptorType) else None)
+            return setter
+    return None
+
+
+def _compiled_init(cls: type[Any], qualname: str,
+                   fields: tuple[Field, ...]) -> Callable[..., None] | None:
     """An ``__init__`` for exactly these fields, compiled: what the shared one
     does (positional or keyword arguments in field order, defaults, factories,
     converters, then validators), with Python binding the arguments — about
@@ -258,7 +273,12 @@ def _compiled_init(qualname: str, fields: tuple[Field, ...]) -> Callable[..., No
         if f.converter is not None:
             scope[f"_rec_c{i}"] = f.converter
             body.append(f"    {a} = _rec_c{i}({a})\n")
-        body.append(f"    _rec_set(_rec_self, {f.name!r}, {a})\n")
+        setter = _slot_setter(cls, f.name)
+        if setter is not None:  # the slot's own setter: no look-up by name
+            scope[f"_rec_s{i}"] = setter
+            body.append(f"    _rec_s{i}(_rec_self, {a})\n")
+        else:
+            body.append(f"    _rec_set(_rec_self, {f.name!r}, {a})\n")
         if f.validator is not None:
             scope[f"_rec_v{i}"], scope[f"_rec_F{i}"] = f.validator, f
             checks.append(f"    _rec_v{i}(_rec_self, _rec_F{i}, {a})\n")
@@ -292,7 +312,7 @@ def _methods(qualname: str, fields: tuple[Field, ...], eq: bool,
             # (this instance is still made here).
             cls = owner[0]
             if cls.__dict__.get("__init__") is __init__:
-                compiled = _compiled_init(qualname, fields)
+                compiled = _compiled_init(cls, qualname, fields)
                 if compiled is not None:
                     type.__setattr__(cls, "__init__", compiled)
         if args:
