@@ -19,7 +19,6 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
-from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
@@ -314,7 +313,7 @@ class Store(ChainedApplication):
         pid = self.petition_id(petition_id)
         saved = self._saved_head(pid)
         if saved is not None:
-            return deepcopy(saved)
+            return saved.__deepcopy__({})
         found = self.find(pid)
         if not isinstance(found, Petition):
             raise PetitionNotFound(petition_id)
@@ -380,7 +379,7 @@ class Store(ChainedApplication):
             found = self._saved.get(petition_id)
         except KeyError:
             return None
-        return deepcopy(found) if isinstance(found, Petition) else None
+        return found.__deepcopy__({}) if isinstance(found, Petition) else None
 
     # ------------------------------------------------------------- commands
     def execute(self, petition_id: UUID | str, command: Command, *, actor: Actor,

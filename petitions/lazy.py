@@ -40,6 +40,12 @@ class LazyModule:
 
     def __init__(self, load: Callable[[], ModuleType]) -> None:
         self._load = load
+        self._module: ModuleType | None = None
 
     def __getattr__(self, attr: str) -> Any:
-        return getattr(self._load(), attr)
+        # The module once loaded, not its names: a name the module rebinds
+        # later is seen.  (Every command looks up its class here.)
+        module = self._module
+        if module is None:
+            module = self._module = self._load()
+        return getattr(module, attr)

@@ -33,6 +33,21 @@ _BASE_FIELDS = frozenset(
 )
 
 
+#: The commands each stage of a workflow version allows, by its hash and the
+#: stage (a definition never changes under its hash): every view lists them.
+_ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def _commands_in(wf: Workflow, stage: str) -> tuple[str, ...]:
+    key = (wf.sha256, stage)
+    found = _ALLOWED.get(key)
+    if found is None:
+        found = wf.commands_in(stage)
+        if len(_ALLOWED) < 10_000:
+            _ALLOWED[key] = found
+    return found
+
+
 @frozen
 class RelatedCase:
     """Another open case of the same caller."""
@@ -218,6 +233,7 @@ class PetitionView:
         work-order number; ``related``: the same caller's other open cases (or
         a function looking them up when first read)."""
         rejection = p.rejection
+        stage = wf.stages[p.stage]
         rating = wf.rating(p.last_rating) if p.last_rating else None
         plan = wf.plans.get(p.plan) if p.plan else None
         steps = {s.code: s.label for s in plan.steps} if plan is not None else {}
@@ -226,7 +242,7 @@ class PetitionView:
             version=p.version,
             workflow=p.workflow,
             stage=p.stage,
-            status="closed" if wf.is_terminal(p.stage) else "open",
+            status="closed" if stage.terminal else "open",
             outcome=p.outcome,
             title=p.title,
             description=p.description,
@@ -265,9 +281,9 @@ class PetitionView:
             filed_at=p.filed_at,
             updated_at=p.last_occurred_at,
             recorded_at=p.modified_on,
-            allowed_commands=wf.commands_in(p.stage),
+            allowed_commands=_commands_in(wf, p.stage),
             workflow_title=wf.title,
-            stage_label=wf.stage(p.stage).label,
+            stage_label=stage.label,
             rating_label=rating.label if rating is not None else None,
             reply_outcome_label=(REPLY_OUTCOME_LABELS.get(p.reply_outcome)
                                  if p.reply_outcome else None),
@@ -289,8 +305,8 @@ class PetitionView:
             final_assignment=bool(p.final_assignment),
             escalation_levels=tuple(p.escalation_levels),
             callback_due=(p.clock_deadline if p.clock_stage is not None
-                          and p.clock_stage == p.stage and not wf.is_terminal(p.stage)
-                          and "callback" in wf.stage(p.stage).transitions else None),
+                          and p.clock_stage == p.stage and not stage.terminal
+                          and "callback" in stage.transitions else None),
             type=getattr(p, "request_type", "complaint"),
             urgency=getattr(p, "urgency", "normal"),
             type_label=REQUEST_TYPE_LABELS.get(getattr(p, "request_type", "complaint"),

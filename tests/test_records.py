@@ -51,7 +51,20 @@ Ours = _pair(records.frozen, records.field)
 Theirs = _pair(attrs.frozen, attrs.field)
 
 
-@pytest.mark.parametrize("cls", [Ours, Theirs], ids=["records", "attrs"])
+def _compiled() -> Any:
+    """A value class made often enough to have its ``__init__`` compiled."""
+    cls = _pair(records.frozen, records.field)
+    shared = cls.__init__
+    for i in range(records.COMPILE_AFTER):
+        cls(i)
+    assert cls.__init__ is not shared
+    return cls
+
+
+Compiled = _compiled()
+
+
+@pytest.mark.parametrize("cls", [Ours, Theirs, Compiled], ids=["records", "attrs", "compiled"])
 def test_construction_defaults_converters_and_validators(cls: Any) -> None:
     p = cls(1, tags=["a", "b"], secret=5)
     assert (p.x, p.y, p.tags, p._secret, p.extra) == (1, "a", ("a", "b"), 5, {})
@@ -63,6 +76,44 @@ def test_construction_defaults_converters_and_validators(cls: Any) -> None:
                 lambda: cls(1, x=2)):
         with pytest.raises(TypeError):
             bad()
+
+
+def test_a_compiled_init_makes_and_refuses_what_the_shared_one_does() -> None:
+    shared = _pair(records.frozen, records.field)  # made too few times to be compiled
+    assert shared.__init__.__code__.co_filename == records.__file__
+    assert Compiled.__init__.__code__.co_filename == "<value class _pair.<locals>.Point>"
+    assert Compiled.__init__.__qualname__ == shared.__init__.__qualname__
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((1,), {}), ((1, "b", ["t"], 3, {"k": 1}), {}), ((), {"x": 2, "secret": 4}),
+        ((5,), {"tags": "ab", "extra": None}), ((), {}), ((1, "a", (), 0, {}, 6), {}),
+        ((1,), {"nope": 2}), ((1,), {"x": 2}), ((-1,), {}), ((1,), {"_secret": 2})]
+    for args, kwargs in calls:
+        outcomes, messages = [], []
+        for cls in (shared, Compiled, Theirs):
+            try:
+                made = cls(*args, **kwargs)
+            except (TypeError, ValueError) as exc:
+                outcomes.append(type(exc))
+                messages.append(str(exc).split("__init__() ")[-1])
+            else:
+                outcomes.append((made.x, made.y, made.tags, made._secret, made.extra))
+        # The same instance or error as the shared one makes; the message is
+        # Python's own, as in the class attrs compiles.
+        assert outcomes[0] == outcomes[1] == outcomes[2], (args, kwargs, outcomes)
+        assert messages[1:2] == messages[2:], (args, kwargs, messages)
+    first, second = Compiled(1), Compiled(1)
+    assert first.extra == {} and first.extra is not second.extra  # a new default each
+    assert Compiled(2) == Compiled(2) and Compiled(2, tags=["a"]).tags == ("a",)
+
+
+def test_a_value_class_with_an_alias_no_init_may_name_keeps_the_shared_init() -> None:
+    @records.frozen
+    class Odd:
+        a: int = records.field(alias="class")
+
+    for _ in range(records.COMPILE_AFTER + 1):
+        made = Odd(**{"class": 3})
+    assert made.a == 3 and Odd.__init__.__code__.co_filename == records.__file__
 
 
 def test_repr_eq_hash_and_frozenness_are_attrs_own() -> None:

@@ -17,6 +17,10 @@ from a few shared functions:
   class; none with ``eq=False``), slots (and a weak-reference slot),
   ``__match_args__``, pickling, and assignment refused with
   ``attrs.exceptions.FrozenInstanceError`` — as ``attrs.frozen`` makes them;
+* a class whose instances are made often (:data:`COMPILE_AFTER`) is then
+  given an ``__init__`` compiled for its fields, as ``attrs`` writes one (a
+  view of seventy fields is made three times faster): the cost of compiling
+  is paid only by the classes a long-running process makes many of;
 * a method the class defines itself is kept (``attrs``' ``auto_detect``);
 * ``attrs.fields``, ``attrs.has``, ``attrs.asdict`` and ``attrs.evolve``
   keep working: the class's ``__attrs_attrs__`` is made (by ``attrs``) when
@@ -205,7 +209,8 @@ def _make(cls: type[T], eq: bool) -> type[T]:
     own["__qualname__"] = cls.__qualname__
     own[_FIELDS] = tuple(fields)
     own["__match_args__"] = names
-    methods = _methods(cls.__qualname__, tuple(fields), eq)
+    owner: list[type[Any]] = []
+    methods = _methods(cls.__qualname__, tuple(fields), eq, owner)
     for name, method in methods.items():
         if name not in own:  # the class's own wins (attrs' auto_detect)
             own[name] = method
@@ -214,10 +219,79 @@ def _make(cls: type[T], eq: bool) -> type[T]:
     meta: Any = type(cls)
     made: type[T] = meta(cls.__name__, cls.__bases__, own)
     lazy.owner = made
+    owner.append(made)
     return made
 
 
-def _methods(qualname: str, fields: tuple[Field, ...], eq: bool) -> dict[str, Any]:
+#: How many instances of a value class are made by the shared ``__init__``
+#: before the class is given one compiled for its fields (see :func:`_compiled_init`).
+COMPILE_AFTER = 64
+
+
+def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None] | None:
+    """How to set the slot ``name`` of ``cls``'s instances without looking it
+    up each time (its member descriptor's ``__set__``), or None."""
+    import types
+
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if found is not None:
+            setter: Callable[[Any, Any], None] | None = (
+                found.__set__ if isinstance(found, types.MemberDescriptorType) else None)
+            return setter
+    return None
+
+
+def _compiled_init(cls: type[Any], qualname: str,
+                   fields: tuple[Field, ...]) -> Callable[..., None] | None:
+    """An ``__init__`` for exactly these fields, compiled: what the shared one
+    does (positional or keyword arguments in field order, defaults, factories,
+    converters, then validators), with Python binding the arguments — about
+    three times faster for a class of many fields (a petition's view has
+    seventy).  Made only for a class whose instances are made often (the cost
+    of compiling is paid by what start-up does not need); ``None`` when an
+    alias is not a plain identifier (the shared one serves then)."""
+    import keyword
+
+    scope: dict[str, Any] = {"_rec_set": object.__setattr__, "_rec_N": NOTHING}
+    params: list[str] = []
+    body: list[str] = []
+    checks: list[str] = []
+    for i, f in enumerate(fields):
+        a = f.alias
+        if not a.isidentifier() or keyword.iskeyword(a) or a.startswith("_rec_"):
+            return None
+        if f.factory is not None:
+            scope[f"_rec_f{i}"] = f.factory
+            params.append(f"{a}=_rec_N")
+            body.append(f"    if {a} is _rec_N:\n        {a} = _rec_f{i}()\n")
+        elif f.default is not NOTHING:
+            scope[f"_rec_d{i}"] = f.default
+            params.append(f"{a}=_rec_d{i}")
+        else:
+            params.append(a)
+        if f.converter is not None:
+            scope[f"_rec_c{i}"] = f.converter
+            body.append(f"    {a} = _rec_c{i}({a})\n")
+        setter = _slot_setter(cls, f.name)
+        if setter is not None:  # the slot's own setter: no look-up by name
+            scope[f"_rec_s{i}"] = setter
+            body.append(f"    _rec_s{i}(_rec_self, {a})\n")
+        else:
+            body.append(f"    _rec_set(_rec_self, {f.name!r}, {a})\n")
+        if f.validator is not None:
+            scope[f"_rec_v{i}"], scope[f"_rec_F{i}"] = f.validator, f
+            checks.append(f"    _rec_v{i}(_rec_self, _rec_F{i}, {a})\n")
+    source = (f"def __init__(_rec_self, {', '.join(params)}):\n"
+              + "".join(body) + "".join(checks) + "    return None\n")
+    exec(compile(source, f"<value class {qualname}>", "exec"), scope)
+    made: Callable[..., None] = scope["__init__"]
+    made.__qualname__ = f"{qualname}.__init__"
+    return made
+
+
+def _methods(qualname: str, fields: tuple[Field, ...], eq: bool,
+             owner: Sequence[type[Any]] = ()) -> dict[str, Any]:
     set_slot = object.__setattr__
     n = len(fields)
     names = tuple(f.name for f in fields)
@@ -228,7 +302,19 @@ def _methods(qualname: str, fields: tuple[Field, ...], eq: bool) -> dict[str, An
 
     plan = tuple((f.name, f.alias, f.default, f.factory, f.converter) for f in fields)
 
+    made = 0
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal made
+        made += 1
+        if made == COMPILE_AFTER and owner:
+            # Made often: the class gets an __init__ compiled for its fields
+            # (this instance is still made here).
+            cls = owner[0]
+            if cls.__dict__.get("__init__") is __init__:
+                compiled = _compiled_init(cls, qualname, fields)
+                if compiled is not None:
+                    type.__setattr__(cls, "__init__", compiled)
         if args:
             if len(args) > n:
                 raise TypeError(f"{where} takes {n + 1} positional arguments but "
