@@ -365,6 +365,33 @@ def test_petitions_import_takes_the_bulk_path_and_audit_verify_passes_after_it(
         assert filed_keys(svc) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(250)})
 
 
+def test_no_personal_data_in_clear_text_in_any_table_after_petitions_import(
+        backend_url: str, tmp_path: Path) -> None:
+    # An attacker with the database but not the key file: after `petitions
+    # import` (bulk and general path lines), no row of any table -- events,
+    # keys, work orders, caller index, views -- holds a petitioner's name,
+    # phone, ID number, address or e-mail as text.
+    from click.testing import CliRunner
+
+    import cli
+    from tests.test_import import OPERATOR
+
+    path = write_lines(tmp_path / "in.jsonl", lines())
+    done = CliRunner().invoke(cli.main, ["--db", backend_url, *OPERATOR, "import", str(path)])
+    assert done.exit_code == 0, done.output
+    secrets = ("王女士", "138 0000 1234", "500105199001011234", "寸滩街道 8 号",
+               "wang@example.cn", "张先生", "13800000001", "赵女士", "李先生")
+    with PetitionService.open(backend_url) as svc:
+        rows = table_rows(svc)
+        assert len(rows) > 5 and any(rows.values())
+        for table, found in rows.items():
+            text = repr(found)
+            data = b"".join(v for r in found for v in r if isinstance(v, bytes))
+            for secret in secrets:
+                assert secret not in text, (table, secret)
+                assert secret.encode() not in data, (table, secret)
+
+
 def test_a_filing_refused_in_a_bulk_batch_ends_it_and_the_ones_before_are_filed(
         service: PetitionService) -> None:
     from petitions.errors import InvalidInput
