@@ -53,7 +53,7 @@ from petitions.audit.chain import GENESIS, ChainedMapper
 from petitions.audit.hashing import event_hasher
 from petitions.domain.petition import Petition, petition_id_for
 from petitions.recorders import Write, writes_alongside
-from petitions.sidetables import filing_writes
+from petitions.sidetables import caller_entries, filing_writes
 from petitions.transcoding import AttrsTranscoding
 from workflows.records import fields_of
 
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from petitions.domain.definitions import WorkflowDefinition
     from petitions.domain.filing import Filing
     from petitions.privacy.core import NewKey, Privacy
+    from petitions.privacy.keys import KeyRow
     from workflows import Workflow
 
 #: The fields of an event that are not in its stored state.
@@ -295,6 +296,7 @@ class BulkFiler:
         self.clock = EventEncoder(transcoder, Petition.ClockStarted,
                                   shared=("actor", "occurred_at"), last=last)
         self.petition_topic = get_topic(Petition)
+        self._keys_ready = False
 
     @staticmethod
     def of(store: Store, privacy: Privacy) -> BulkFiler | None:
@@ -327,6 +329,19 @@ class BulkFiler:
         makes more of it than the bulk path writes (accepted on filing).
         ``pending``: the workflow texts (sha256) the transaction stores already;
         ``prefix``: the office prefix in force (None: read now)."""
+        decided = self.decide(filing, wf, matter_type, mint)
+        if decided is None:
+            return None
+        return self.complete(decided, wf, pending, prefix=prefix)
+
+    def decide(self, filing: Filing, wf: Workflow, matter_type: str,
+               mint: Callable[[], str]) -> Decided | None:
+        """What of ``filing``'s bulk filing needs nothing of the database: its
+        checks, sealed petitioner and new key, caller digests, encoded and
+        chained events (a new petition's: chained to the genesis).  None as
+        :meth:`prepare` says.  Made in this process or in an import's worker
+        process (:mod:`petitions.pipeline`): the writer completes it with
+        :meth:`complete`."""
         store, privacy = self.store, self.privacy
         channel = filing.channel
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -364,10 +379,62 @@ class BulkFiler:
             state = self.clock.state(digest, clock)
             encoded.append((StoredEvent(pid, 2, self.clock.topic, state),
                             self.clock.hash(hex_id, 2, state)))
+        callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
+        return Decided(filing, pid, occurred_at, wf.sha256, encoded, petitioner_id, callers,
+                       None if new_key is None else new_key.row, new_key)
+
+    def complete(self, decided: Decided, wf: Workflow, pending: Container[str] = (), *,
+                 prefix: str | None = None) -> BulkPrepared:
+        """``decided`` (under ``wf``) with what depends on the database: the
+        workflow's text to store if it is not stored yet, its key's write, the
+        work-order number's and caller index's writes (numbers are given as the
+        transaction writes them)."""
+        store, privacy = self.store, self.privacy
+        pid = decided.petition_id
         definition = None if wf.sha256 in pending else store.definition_to_keep(wf)
         # The work-order number and the caller index, as for any filing.
-        writes, committed = filing_writes(store, privacy, pid, petitioner, occurred_at,
-                                          petitioner_id=petitioner_id, prefix=prefix)
+        writes, committed = filing_writes(store, privacy, pid, None, decided.filed_at,
+                                          petitioner_id=decided.petitioner_id, prefix=prefix,
+                                          callers=decided.callers)
+        new_key = decided.new_key
         if new_key is not None:
             writes.insert(0, new_key.write)
-        return BulkPrepared(pid, occurred_at, definition, encoded, writes, new_key, committed)
+        elif decided.key_row is not None:  # made in another process: written, not cached
+            if not self._keys_ready:
+                privacy.keyring.ready()
+                self._keys_ready = True
+            writes.insert(0, privacy.keyring.table.writer(decided.key_row))
+        return BulkPrepared(pid, decided.filed_at, definition, decided.encoded, writes, new_key,
+                            committed)
+
+
+@dataclasses.dataclass(slots=True)
+class Decided:
+    """A filing of the bulk path decided as far as it can be without the
+    database (:meth:`BulkFiler.decide`); what an import's worker process hands
+    the writer (picklable once ``new_key`` is dropped: the writer stores
+    ``key_row`` and does not cache the key)."""
+
+    filing: Filing
+    petition_id: UUID
+    filed_at: datetime
+    workflow_sha256: str
+    encoded: list[tuple[StoredEvent, str]]
+    petitioner_id: str
+    callers: list[tuple[str, str]]
+    key_row: KeyRow | None
+    new_key: NewKey | None = None
+    #: The line of the import file it was read from (0: none).
+    line: int = 0
+
+    def to_file(self) -> Decided:
+        """What ``file_batch`` is given (as :meth:`petitions.importer.Filing.to_file`)."""
+        return self
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.filing, self.petition_id, self.filed_at, self.workflow_sha256,
+                self.encoded, self.petitioner_id, self.callers, self.key_row, None, self.line)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (self.filing, self.petition_id, self.filed_at, self.workflow_sha256, self.encoded,
+         self.petitioner_id, self.callers, self.key_row, self.new_key, self.line) = state

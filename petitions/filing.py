@@ -49,6 +49,7 @@ from workflows import Workflow
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from petitions.bulkfiling import Decided
     from petitions.domain.definitions import WorkflowDefinition
 
 
@@ -258,13 +259,18 @@ def file_petition(store: Store, privacy: Privacy, filing: Filing) -> UUID:
     return petition.id
 
 
-def _key_of(item: Filing | Mapping[str, Any]) -> str:
-    key = item.idempotency_key if isinstance(item, Filing) else item.get("idempotency_key")
+def _key_of(item: Filing | Mapping[str, Any] | Decided) -> str:
+    if isinstance(item, Filing):
+        key = item.idempotency_key
+    elif isinstance(item, Mapping):
+        key = item.get("idempotency_key")
+    else:
+        key = item.filing.idempotency_key
     return str(key or "").strip()
 
 
 def file_petitions(store: Store, privacy: Privacy,
-                   filings: Sequence[Filing | Mapping[str, Any]],
+                   filings: Sequence[Filing | Mapping[str, Any] | Decided],
                    ) -> list[tuple[UUID, bool] | PetitionError]:
     """File many petitions (each a :class:`Filing`, or the keyword arguments
     of one, an ``idempotency_key`` each), in order, in as few transactions as they
@@ -287,10 +293,13 @@ def file_petitions(store: Store, privacy: Privacy,
     and the same stored rows, without aggregate objects); the others as
     :func:`file_petition` decides them.  Their events are stored in file
     order: a filing of the general path after bulk ones starts a new
-    transaction.
+    transaction.  A :class:`~petitions.bulkfiling.Decided` (a filing of the
+    bulk path decided by an import's worker process) is completed here with
+    what depends on the database; one decided under another workflow text
+    than this store's current one is decided again here.
     """
     from petitions.audit.chain import ENCODED
-    from petitions.bulkfiling import BulkFiler, BulkPrepared
+    from petitions.bulkfiling import BulkFiler, BulkPrepared, Decided
 
     out: list[tuple[UUID, bool] | PetitionError] = []
     batch: list[Prepared | BulkPrepared] = []
@@ -346,12 +355,16 @@ def file_petitions(store: Store, privacy: Privacy,
                 flush()  # the same key earlier in this transaction: file that first
             out.append((pid, False))
             continue
-        try:
-            filing = item if isinstance(item, Filing) else Filing(**item)
-        except PetitionError as exc:
-            flush()
-            out.append(exc)
-            return out
+        decided: Decided | None = None
+        if isinstance(item, Decided):
+            decided, filing = item, item.filing
+        else:
+            try:
+                filing = item if isinstance(item, Filing) else Filing(**item)
+            except PetitionError as exc:
+                flush()
+                out.append(exc)
+                return out
         petitioner_id = filing.petitioner.id
         shared: set[tuple[str, object]] = {("p", petitioner_id)} if petitioner_id else set()
         if filing.campaign_id is not None:
@@ -365,9 +378,16 @@ def file_petitions(store: Store, privacy: Privacy,
                     tax = taxonomy()
                 if prefix is None:
                     prefix = office_prefix()
-                wf, matter_type = filing_workflow(store, filing, tax)
-                prepared = bulk.prepare(filing, wf, matter_type, mint_petitioner_id,
-                                        definitions, prefix=prefix)
+                if decided is not None:
+                    wf = store.workflow(filing.workflow)
+                    if wf.sha256 != decided.workflow_sha256:
+                        decided = None  # decided under another text: again, here
+                if decided is not None:
+                    prepared = bulk.complete(decided, wf, definitions, prefix=prefix)
+                else:
+                    wf, matter_type = filing_workflow(store, filing, tax)
+                    prepared = bulk.prepare(filing, wf, matter_type, mint_petitioner_id,
+                                            definitions, prefix=prefix)
                 if prepared is not None and prepared.definition is not None and batch:
                     # The workflow's text is stored before the events filed
                     # under it, and the encoded events after the batch's

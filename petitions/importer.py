@@ -41,6 +41,7 @@ stored rows as any filing, without aggregate objects).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -58,6 +59,8 @@ from petitions.taxonomy import Taxonomy, taxonomy
 from petitions.timefmt import parse
 
 if TYPE_CHECKING:
+    from petitions.bulkfiling import Decided
+    from petitions.pipeline import Producer
     from petitions.readmodels.queries import ReadModels
     from workflows import Workflow
 
@@ -99,7 +102,7 @@ class Filer(Protocol):
              idempotency_key: str | None = None, campaign_id: UUID | None = None,
              at: datetime | None = None, source: str = "") -> UUID: ...
 
-    def file_batch(self, filings: Sequence[FilingValue | Mapping[str, Any]],
+    def file_batch(self, filings: Sequence[FilingValue | Mapping[str, Any] | Decided],
                    ) -> list[tuple[UUID, bool] | PetitionError]: ...
 
 
@@ -338,8 +341,28 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
                  checked: bool = True) -> Iterator[Filing | LineError]:
     """Each non-blank line of ``path``, parsed and checked (filed by ``actor``),
     or its error (``checked=False``: parsed only — filing checks it again)."""
-    codec = check_encoding(encoding)
     tax: Taxonomy | None = None  # read at the first line checked, then kept
+    for number, text in _lines(path, encoding):
+        if isinstance(text, LineError):
+            yield text
+            continue
+        try:
+            filing = parse_line(number, text, actor)
+            if checked:
+                if tax is None:
+                    tax = taxonomy()
+                filing = check(svc, filing, tax)
+        except PetitionError as exc:
+            yield LineError(number, str(exc))
+        except (TypeError, ValueError) as exc:
+            yield LineError(number, f"malformed value: {exc}")
+        else:
+            yield filing
+
+
+def _lines(path: Path, encoding: str | None) -> Iterator[tuple[int, str | LineError]]:
+    """Each non-blank line of ``path``: its number and text, or why it cannot be read."""
+    codec = check_encoding(encoding)
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
             if number == 1 and codec == "utf-8-sig":
@@ -347,29 +370,20 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
             try:
                 text = raw.decode("utf-8" if codec == "utf-8-sig" else codec)
             except UnicodeDecodeError as exc:
-                yield LineError(number, f"cannot be read as {encoding or 'UTF-8'} (byte "
-                                f"0x{raw[exc.start]:02x} at byte {exc.start + 1}); give the "
-                                "file's encoding, e.g. --encoding gb18030")
+                yield number, LineError(
+                    number, f"cannot be read as {encoding or 'UTF-8'} (byte "
+                    f"0x{raw[exc.start]:02x} at byte {exc.start + 1}); give the "
+                    "file's encoding, e.g. --encoding gb18030")
                 continue
             if not text.strip():
                 continue
-            try:
-                filing = parse_line(number, text, actor)
-                if checked:
-                    if tax is None:
-                        tax = taxonomy()
-                    filing = check(svc, filing, tax)
-            except PetitionError as exc:
-                yield LineError(number, str(exc))
-            except (TypeError, ValueError) as exc:
-                yield LineError(number, f"malformed value: {exc}")
-            else:
-                yield filing
+            yield number, text
 
 
 def run_import(
     svc: Filer, read: Callable[[bool], Iterator[Filing | LineError]], *, on_error: str,
     progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
+    decided: Callable[[], Iterable[Filing | Decided | LineError]] | None = None,
 ) -> ImportReport:
     """Check every item ``read(True)`` yields, then file the good ones in
     batches (see the module text); the loop both the JSON Lines and the CSV
@@ -379,6 +393,9 @@ def run_import(
     than :data:`KEEP` lines it is then called again, ``read(False)``, and
     must yield the same items, parsed only (the filing checks each again as
     it decides it).  A smaller file's items are kept from the first pass.
+    ``decided``: the items of the filing pass, when another process decides
+    them (:func:`import_filings`'s pipeline) — the same items, those of the
+    bulk path decided already; nothing is kept then.
     """
     if on_error not in ON_ERROR:
         raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
@@ -386,7 +403,8 @@ def run_import(
     # checked filings are kept for the second pass when the file is not
     # large (else it is read again, parsed only).
     errors: list[LineError] = []
-    kept: list[Filing | LineError] | None = []
+    item: Filing | Decided | LineError
+    kept: list[Filing | LineError] | None = [] if decided is None else None
     total = 0
     for item in read(True):
         total += 1
@@ -403,7 +421,7 @@ def run_import(
     # 2. File the good lines, a batch per transaction, keyed by idempotency keys.
     imported = existing = 0
     stopped = False
-    pending: list[Filing] = []
+    pending: list[Filing | Decided] = []
 
     def flush() -> bool:
         """File ``pending``; False when a refusal stops the import."""
@@ -425,10 +443,11 @@ def run_import(
         return True
 
     failed = {e.line for e in errors}
-    items: Iterable[Filing | LineError] = read(False) if kept is None else kept
+    items: Iterable[Filing | Decided | LineError] = (
+        kept if kept is not None else read(False) if decided is None else decided())
     for done, item in enumerate(items, start=1):
         # A line refused by the check (skipped) is not filed.
-        if isinstance(item, Filing) and item.line not in failed:
+        if not isinstance(item, LineError) and item.line not in failed:
             pending.append(item)
             if len(pending) >= batch and not flush():
                 stopped = True
@@ -448,7 +467,7 @@ def run_import(
 def import_filings(
     svc: Filer, path: str | Path, *, actor: Actor, on_error: str = "stop",
     progress: Callable[[int, int], None] | None = None, encoding: str | None = None,
-    batch: int = BATCH,
+    batch: int = BATCH, pipeline: bool | None = None,
 ) -> ImportReport:
     """File every line of the JSON Lines file ``path`` as ``actor`` (the
     operator running the import), ``batch`` filings per transaction; see the
@@ -458,6 +477,12 @@ def import_filings(
     :class:`ImportRefused` when ``on_error="stop"`` and a line is malformed
     (nothing is written then), and :class:`PermissionDenied` at once when
     ``actor`` may not file (an auditor never may).
+
+    ``pipeline``: whether the filings of the bulk path are decided in a
+    worker process while this one writes (:mod:`petitions.pipeline`); by
+    default when the file has at least :data:`PIPELINE_LINES` lines and the
+    service can hand the worker what it decides with (its clock and
+    timekeeper picklable).  Either way the same rows are written.
     """
     if on_error not in ON_ERROR:
         raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
@@ -465,6 +490,142 @@ def import_filings(
     if not isinstance(actor, Actor) or actor.role in READ_ONLY_ROLES:
         raise PermissionDenied(getattr(actor, "role", repr(actor)), "import", ())
     path = Path(path)
-    return run_import(svc, lambda checked: read_filings(svc, path, actor, encoding,
-                                                        checked=checked),
-                      on_error=on_error, progress=progress, batch=batch)
+    producer: Producer | None = None
+    if pipeline is not False:
+        spec = worker_spec(svc, path, actor, encoding, batch)
+        if spec is not None and (pipeline or _has_lines(path, PIPELINE_LINES)):
+            from petitions.pipeline import Producer
+
+            producer = Producer(decide_file, (spec,))
+    try:
+        return run_import(svc, lambda checked: read_filings(svc, path, actor, encoding,
+                                                            checked=checked),
+                          on_error=on_error, progress=progress, batch=batch,
+                          decided=None if producer is None else functools.partial(
+                              _handed_over, producer, actor))
+    finally:
+        if producer is not None:
+            producer.close()
+
+
+# ---------------------------------------------------------------- pipeline
+#: Lines from which an import decides its filings in a worker process (by
+#: default): below, starting the worker costs more than it saves.
+PIPELINE_LINES = 2_000
+
+
+@attrs.frozen
+class WorkerSpec:
+    """What an import's worker process decides with (pickled to it)."""
+
+    path: str
+    encoding: str | None
+    actor: Actor
+    batch: int
+    clock: Callable[[], datetime]
+    timekeeper: Any
+    master: Any
+    #: Run first in the worker (picklable by name: tests fix randomness with it).
+    setup: Callable[[], None] | None = None
+
+
+#: A function the worker runs before it starts (see :attr:`WorkerSpec.setup`).
+WORKER_SETUP: Callable[[], None] | None = None
+
+
+@attrs.frozen
+class RawLine:
+    """A line the worker did not decide (general path, or refused): the
+    writer parses and files it as it would without a worker."""
+
+    line: int
+    text: str | None
+
+
+def worker_spec(svc: Filer, path: Path, actor: Actor, encoding: str | None,
+                batch: int) -> WorkerSpec | None:
+    """What a worker needs to decide ``svc``'s filings of ``path``, or None
+    when it cannot be handed over (a clock or timekeeper that does not pickle,
+    a filer that is not a service)."""
+    import pickle
+
+    privacy = getattr(svc, "privacy", None)
+    timekeeper = getattr(svc, "timekeeper", None)
+    keyring = getattr(privacy, "keyring", None)
+    if keyring is None or timekeeper is None:
+        return None
+    spec = WorkerSpec(str(path), encoding, actor, batch, svc.clock, timekeeper,
+                      keyring.master, WORKER_SETUP)
+    try:
+        pickle.dumps(spec)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+    return spec
+
+
+def _has_lines(path: Path, count: int) -> bool:
+    """Whether ``path`` has at least ``count`` line ends (read in blocks)."""
+    found = 0
+    with open(path, "rb") as fh:
+        while found < count:
+            block = fh.read(1 << 20)
+            if not block:
+                return False
+            found += block.count(b"\n")
+    return True
+
+
+def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
+    """The worker process: each line of the file, in batches — decided when
+    it takes the bulk path (:meth:`BulkFiler.decide`, as the writer would
+    decide it), else as it is (the writer parses, checks and files it)."""
+    from petitions.bulkfiling import BulkFiler
+    from petitions.core import Store
+    from petitions.filing import filing_workflow, mint_petitioner_id
+    from petitions.privacy.core import Privacy
+
+    if spec.setup is not None:
+        spec.setup()
+    # A store of its own, in memory: the worker reads and writes no database.
+    store = Store(url=":memory:", clock=spec.clock, timekeeper=spec.timekeeper)
+    bulk = BulkFiler.of(store, Privacy(store, master=spec.master))
+    assert bulk is not None
+    tax = taxonomy()
+    out: list[Decided | RawLine] = []
+    for number, text in _lines(Path(spec.path), spec.encoding):
+        item: Decided | RawLine = RawLine(number, None if isinstance(text, LineError) else text)
+        if not isinstance(text, LineError):
+            try:
+                value = FilingValue(**parse_line(number, text, spec.actor).kwargs)
+                if BulkFiler.takes(value):
+                    wf, matter_type = filing_workflow(store, value, tax)
+                    found = bulk.decide(value, wf, matter_type, mint_petitioner_id)
+                    if found is not None:
+                        found.line, found.new_key = number, None
+                        item = found
+            except (PetitionError, TypeError, ValueError):
+                pass  # the writer refuses it as it would without a worker
+        out.append(item)
+        if len(out) >= spec.batch:
+            yield out
+            out = []
+    if out:
+        yield out
+    store.close()
+
+
+def _handed_over(producer: Producer, actor: Actor) -> Iterator[Filing | Decided | LineError]:
+    """The worker's items for :func:`run_import`: a line it did not decide
+    parsed here, as :func:`read_filings` parses it (``checked=False``)."""
+    for item in producer:
+        if not isinstance(item, RawLine):
+            yield item
+        elif item.text is None:
+            yield LineError(item.line, "cannot be read")  # refused by the check already
+        else:
+            try:
+                yield parse_line(item.line, item.text, actor)
+            except PetitionError as exc:
+                yield LineError(item.line, str(exc))
+            except (TypeError, ValueError) as exc:
+                yield LineError(item.line, f"malformed value: {exc}")

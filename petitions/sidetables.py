@@ -580,13 +580,15 @@ def caller_entries(privacy: Any, phone: Any, id_number: Any) -> list[tuple[str, 
 
 def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
                   occurred_at: datetime, *, petitioner_id: str | None = None,
-                  prefix: str | None = None,
+                  prefix: str | None = None, callers: list[tuple[str, str]] | None = None,
                   ) -> tuple[list[Write], Callable[[bool], None]]:
     """The rows a filing writes in its transaction (work-order number, caller
     index), and what to do once it committed (``alongside``: whether they were
     written with the events; if not, they are written now).  ``petitioner_id``:
     the petitioner's id when ``petitioner`` does not hold it (minted now);
-    ``prefix``: the office prefix in force (None: read now)."""
+    ``prefix``: the office prefix in force (None: read now); ``callers``: the
+    caller-index entries of ``petitioner`` made already (``petitioner`` is
+    then not read: it may be None)."""
     if petitioner_id is None:
         petitioner_id = petitioner.id
     tables = side_tables(store)
@@ -594,7 +596,8 @@ def filing_writes(store: Any, privacy: Any, petition_id: Any, petitioner: Any,
     year = local_year(occurred_at)
     if prefix is None:
         prefix = office_prefix()
-    callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
+    if callers is None:
+        callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
     numbered: list[str] = []
     pid = str(petition_id)
     writes = [tables.number_writer(pid, year, prefix, numbered,

@@ -128,13 +128,17 @@ def _seal_or_empty(key: AESGCM, key_id: str, field: str, value: str) -> str:
 class Privacy:
     """Sealing, rendering, reveal auditing and erasure for one store."""
 
-    def __init__(self, store: Store, policy: PrivacyPolicy | None = None) -> None:
+    def __init__(self, store: Store, policy: PrivacyPolicy | None = None, *,
+                 master: MasterKey | None = None) -> None:
+        """``master``: the master key to use (an import's worker process is
+        given its writer's); else the one configured for the store's URL."""
         self.store = store
         self.policy = policy or privacy_policy()
         datastore = store.recorder.datastore  # type: ignore[attr-defined]
         url = store.url
         self.keyring = Keyring(KeyTable(datastore, postgres=is_postgres(url)),
-                               lambda: load_master_key(url))
+                               (lambda: master) if master is not None
+                               else (lambda: load_master_key(url)))
         # The work-order rows are authenticated under the master key in use.
         from petitions.sidetables import side_tables
 

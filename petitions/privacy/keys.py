@@ -468,6 +468,12 @@ class Keyring:
                     f"{row.master}, the configured key is {master.fingerprint})")
             self._master_checked = True
 
+    def ready(self) -> None:
+        """Make the key tables if this keyring has not yet (before a key row
+        made by another process, :meth:`new_key`'s, is written here)."""
+        with self._lock:
+            self._ready()
+
     def _ready(self) -> None:
         if not self._created:
             self.table.create()
