@@ -380,7 +380,8 @@ class BulkFiler:
             encoded.append((StoredEvent(pid, 2, self.clock.topic, state),
                             self.clock.hash(hex_id, 2, state)))
         callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
-        return Decided(filing, pid, occurred_at, wf.sha256, encoded, petitioner_id, callers,
+        return Decided(filing, fields["idempotency_key"], filing.workflow, pid, occurred_at,
+                       wf.sha256, encoded, petitioner_id, callers,
                        None if new_key is None else new_key.row, new_key)
 
     def complete(self, decided: Decided, wf: Workflow, pending: Container[str] = (), *,
@@ -412,10 +413,13 @@ class BulkFiler:
 class Decided:
     """A filing of the bulk path decided as far as it can be without the
     database (:meth:`BulkFiler.decide`); what an import's worker process hands
-    the writer (picklable once ``new_key`` is dropped: the writer stores
-    ``key_row`` and does not cache the key)."""
+    the writer.  Pickled as plain values (no filing value, no new key: the
+    writer stores ``key_row`` and does not cache the key; it makes the filing
+    value again with ``make`` only should it file this one otherwise)."""
 
-    filing: Filing
+    filing: Filing | None
+    idempotency_key: str
+    workflow: str
     petition_id: UUID
     filed_at: datetime
     workflow_sha256: str
@@ -424,17 +428,41 @@ class Decided:
     callers: list[tuple[str, str]]
     key_row: KeyRow | None
     new_key: NewKey | None = None
-    #: The line of the import file it was read from (0: none).
+    #: The line of the import file it was read from (0: none), and its text.
     line: int = 0
+    text: str = ""
+    #: Makes the filing value again (set by the writer; not pickled).
+    make: Callable[[], Filing] | None = None
+
+    def value(self) -> Filing:
+        """The filing (made again, once, when it was not handed over)."""
+        if self.filing is None:
+            if self.make is None:
+                raise TypeError("a decided filing handed over needs its maker")
+            self.filing = self.make()
+        return self.filing
 
     def to_file(self) -> Decided:
         """What ``file_batch`` is given (as :meth:`petitions.importer.Filing.to_file`)."""
         return self
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return (self.filing, self.petition_id, self.filed_at, self.workflow_sha256,
-                self.encoded, self.petitioner_id, self.callers, self.key_row, None, self.line)
+        row = self.key_row
+        return (self.idempotency_key, self.workflow, self.petition_id.bytes, self.filed_at,
+                self.workflow_sha256,
+                [(s.originator_version, s.topic, s.state, digest) for s, digest in self.encoded],
+                self.petitioner_id, self.callers,
+                None if row is None else (row.key_id, row.petitioner_id, row.wrapped,
+                                          row.master, row.created_at, row.erased_at),
+                self.line, self.text)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        (self.filing, self.petition_id, self.filed_at, self.workflow_sha256, self.encoded,
-         self.petitioner_id, self.callers, self.key_row, self.new_key, self.line) = state
+        from petitions.privacy.keys import KeyRow
+
+        (self.idempotency_key, self.workflow, pid, self.filed_at, self.workflow_sha256,
+         encoded, self.petitioner_id, self.callers, row, self.line, self.text) = state
+        self.petition_id = oid = UUID(bytes=pid)
+        self.encoded = [(StoredEvent(oid, version, topic, data), digest)
+                        for version, topic, data, digest in encoded]
+        self.key_row = None if row is None else KeyRow(*row)
+        self.filing = self.new_key = self.make = None

@@ -265,7 +265,7 @@ def _key_of(item: Filing | Mapping[str, Any] | Decided) -> str:
     elif isinstance(item, Mapping):
         key = item.get("idempotency_key")
     else:
-        key = item.filing.idempotency_key
+        key = item.idempotency_key
     return str(key or "").strip()
 
 
@@ -303,7 +303,9 @@ def file_petitions(store: Store, privacy: Privacy,
 
     out: list[tuple[UUID, bool] | PetitionError] = []
     batch: list[Prepared | BulkPrepared] = []
-    filed: list[Filing] = []  # the batch's filings (each at its time: ``batch``)
+    # The batch's filings (each at its time: ``batch``).
+    filed: list[Filing | Decided] = []
+    workflows: dict[str, Workflow] = {}  # by name, for the decided ones
     positions: list[int] = []  # where each of the batch is in ``out``
     seen: set[Any] = set()  # ids, petitioner ids and campaigns of this transaction
     handled: set[UUID] = set()  # ids filed by this call
@@ -333,7 +335,8 @@ def file_petitions(store: Store, privacy: Privacy,
             for again, p, at in zip(filed, batch, positions, strict=True):
                 try:
                     # At the time decided (a minted petitioner id is minted again).
-                    file_petition(store, privacy, attrs.evolve(again, at=p.filed_at))
+                    value = again.value() if isinstance(again, Decided) else again
+                    file_petition(store, privacy, attrs.evolve(value, at=p.filed_at))
                 except PetitionError as exc:  # e.g. a campaign updated meanwhile
                     out[at] = exc
         else:
@@ -355,47 +358,47 @@ def file_petitions(store: Store, privacy: Privacy,
                 flush()  # the same key earlier in this transaction: file that first
             out.append((pid, False))
             continue
-        decided: Decided | None = None
-        if isinstance(item, Decided):
-            decided, filing = item, item.filing
-        else:
-            try:
-                filing = item if isinstance(item, Filing) else Filing(**item)
-            except PetitionError as exc:
-                flush()
-                out.append(exc)
-                return out
-        petitioner_id = filing.petitioner.id
-        shared: set[tuple[str, object]] = {("p", petitioner_id)} if petitioner_id else set()
-        if filing.campaign_id is not None:
-            shared.add(("c", filing.campaign_id))
-        if shared & seen or not alongside:
-            flush()
+        shared: set[tuple[str, object]] = set()
         prepared: Prepared | BulkPrepared | None = None
+        filing: Filing | Decided
         try:
-            if bulk is not None and bulk.takes(filing):
-                if tax is None:
-                    tax = taxonomy()
+            if isinstance(item, Decided) and bulk is not None:
+                # A new petitioner, no campaign, decided by an import's worker
+                # under the workflow text this store files under: completed here.
+                filing = item
                 if prefix is None:
                     prefix = office_prefix()
-                if decided is not None:
-                    wf = store.workflow(filing.workflow)
-                    if wf.sha256 != decided.workflow_sha256:
-                        decided = None  # decided under another text: again, here
-                if decided is not None:
-                    prepared = bulk.complete(decided, wf, definitions, prefix=prefix)
-                else:
+                wf = workflows.get(item.workflow) or store.workflow(item.workflow)
+                workflows[item.workflow] = wf
+                if wf.sha256 == item.workflow_sha256:
+                    prepared = bulk.complete(item, wf, definitions, prefix=prefix)
+            if prepared is None:
+                filing = item.value() if isinstance(item, Decided) else (
+                    item if isinstance(item, Filing) else Filing(**item))
+                petitioner_id = filing.petitioner.id
+                if petitioner_id:
+                    shared.add(("p", petitioner_id))
+                if filing.campaign_id is not None:
+                    shared.add(("c", filing.campaign_id))
+                if shared & seen or not alongside:
+                    flush()
+                if bulk is not None and bulk.takes(filing):
+                    if tax is None:
+                        tax = taxonomy()
+                    if prefix is None:
+                        prefix = office_prefix()
                     wf, matter_type = filing_workflow(store, filing, tax)
                     prepared = bulk.prepare(filing, wf, matter_type, mint_petitioner_id,
                                             definitions, prefix=prefix)
-                if prepared is not None and prepared.definition is not None and batch:
-                    # The workflow's text is stored before the events filed
-                    # under it, and the encoded events after the batch's
-                    # aggregates': a new transaction keeps the file order.
-                    flush()
+            if prepared is not None and prepared.definition is not None and batch:
+                # The workflow's text is stored before the events filed
+                # under it, and the encoded events after the batch's
+                # aggregates': a new transaction keeps the file order.
+                flush()
             if prepared is None:
                 if encoding:
                     flush()  # its events after the bulk ones' (file order)
+                assert isinstance(filing, Filing)
                 prepared = prepare_filing(store, privacy, filing)
         except PetitionError as exc:
             flush()

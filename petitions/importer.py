@@ -601,7 +601,8 @@ def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
                     wf, matter_type = filing_workflow(store, value, tax)
                     found = bulk.decide(value, wf, matter_type, mint_petitioner_id)
                     if found is not None:
-                        found.line, found.new_key = number, None
+                        found.line, found.text = number, text
+                        found.filing = found.new_key = None  # not handed over
                         item = found
             except (PetitionError, TypeError, ValueError):
                 pass  # the writer refuses it as it would without a worker
@@ -614,11 +615,18 @@ def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
     store.close()
 
 
+def _value_of(number: int, text: str, actor: Actor) -> FilingValue:
+    """The filing value of a line decided by the worker (made again only when
+    it is filed otherwise than as decided)."""
+    return FilingValue(**parse_line(number, text, actor).kwargs)
+
+
 def _handed_over(producer: Producer, actor: Actor) -> Iterator[Filing | Decided | LineError]:
     """The worker's items for :func:`run_import`: a line it did not decide
     parsed here, as :func:`read_filings` parses it (``checked=False``)."""
     for item in producer:
         if not isinstance(item, RawLine):
+            item.make = functools.partial(_value_of, item.line, item.text, actor)
             yield item
         elif item.text is None:
             yield LineError(item.line, "cannot be read")  # refused by the check already

@@ -109,7 +109,9 @@ class Producer:
         except BaseException:
             self.close()
             raise
-        self._out = self._process.stdout
+        out = self._process.stdout
+        assert out is not None
+        self._out = out
 
     def batches(self) -> Iterator[list[Any]]:
         """Each batch, in order; :class:`WorkerFailed` if the worker stops first."""
