@@ -525,7 +525,8 @@ class WorkerSpec:
     clock: Callable[[], datetime]
     timekeeper: Any
     master: Any
-    #: Run first in the worker (picklable by name: tests fix randomness with it).
+    #: Run in the worker before its first line (picklable by name: tests fix
+    #: randomness with it).
     setup: Callable[[], None] | None = None
 
 
@@ -584,20 +585,23 @@ def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
     from petitions.filing import filing_workflow, mint_petitioner_id
     from petitions.privacy.core import Privacy
 
-    if spec.setup is not None:
-        spec.setup()
     # A store of its own, in memory: the worker reads and writes no database.
     store = Store(url=":memory:", clock=spec.clock, timekeeper=spec.timekeeper)
     bulk = BulkFiler.of(store, Privacy(store, master=spec.master))
     assert bulk is not None
+    if spec.setup is not None:
+        spec.setup()
     tax = taxonomy()
     out: list[Decided | RawLine] = []
+    keys: set[str] = set()  # a key again is not decided again (the writer finds it filed)
     for number, text in _lines(Path(spec.path), spec.encoding):
         item: Decided | RawLine = RawLine(number, None if isinstance(text, LineError) else text)
         if not isinstance(text, LineError):
             try:
                 value = FilingValue(**parse_line(number, text, spec.actor).kwargs)
-                if BulkFiler.takes(value):
+                key = (value.idempotency_key or "").strip()
+                if BulkFiler.takes(value) and key not in keys:
+                    keys.add(key)
                     wf, matter_type = filing_workflow(store, value, tax)
                     found = bulk.decide(value, wf, matter_type, mint_petitioner_id)
                     if found is not None:

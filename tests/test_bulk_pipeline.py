@@ -1,0 +1,295 @@
+"""The pipelined import (issue 18, point 4): filings of the bulk path decided
+in a worker process while the calling process writes the batch before
+(:mod:`petitions.pipeline`).  It writes the same rows, byte for byte, as the
+one-process import; a refusal stops it there; a worker that dies or a writer
+that fails leaves whole batches only, and a rerun files the rest once."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import petitions.importer as importer
+from petitions import PetitionService
+from petitions.audit import verify_store
+from petitions.domain.petition import petition_id_for
+from petitions.importer import import_filings, worker_spec
+from petitions.pipeline import Producer, WorkerFailed
+from petitions.privacy import MASTER_KEY_ENV
+from tests.fixtures import BACKENDS, fresh_backend_url
+from tests.test_bulk_filing import MASTER, NOW, _Fixed, table_rows
+from tests.test_import import CLERK, filed_keys, filing, write_lines
+
+
+_URANDOM = os.urandom
+
+
+def fixed(monkeypatch: pytest.MonkeyPatch) -> _Fixed:
+    """``_Fixed``, its bytes drawn only by the library's code (what a
+    database driver draws — PostgreSQL's, in the writer only — stays random)."""
+    made = _Fixed(monkeypatch)
+    counted = os.urandom
+
+    def urandom(n: int) -> bytes:
+        caller = str(sys._getframe(1).f_globals.get("__name__", ""))
+        return counted(n) if caller.startswith("petitions") else _URANDOM(n)
+
+    monkeypatch.setattr("os.urandom", urandom)
+    return made
+
+
+def fixed_now() -> datetime:
+    """The services' clock (a function, so that the worker is given it)."""
+    return NOW
+
+
+def fix_worker() -> None:
+    """Run in the worker first: the same randomness and times as ``_Fixed``."""
+    fixed(pytest.MonkeyPatch())
+
+
+def die_at_line_250() -> None:
+    """Run in the worker first: it dies (as if killed) on reading line 250."""
+    parse = importer.parse_line
+
+    def parse_line(number: int, text: str, *args: Any) -> Any:
+        if number == 250:
+            os._exit(3)
+        return parse(number, text, *args)
+
+    importer.parse_line = parse_line  # type: ignore[assignment]
+
+
+def bulk_lines() -> list[Any]:
+    """Lines of the bulk path of every shape (phones, ID numbers, addresses,
+    e-mail, a collective, a time without offset, claims, other workflows,
+    categories and channels), a key given twice, a blank line, a malformed
+    line and a line the check refuses (skipped with ``on_error="skip"``)."""
+    out: list[Any] = []
+    for n in range(260):
+        line = filing(n, channel=("online", "hotline", "letter")[n % 3],
+                      petitioner={"kind": "resident", "name": f"居民{n}",
+                                  "phone": f"1390000{n:04d}"})
+        if n % 7 == 0:
+            line["petitioner"] = {"kind": "resident", "name": "王女士", "phone": "138 0000 1234",
+                                  "id_number": "500105199001011234",
+                                  "address": "寸滩街道 8 号", "email": "wang@example.cn"}
+        if n % 11 == 0:
+            line.update(workflow="enterprise_service", category="business_environment",
+                        petitioner={"kind": "enterprise", "name": "重庆某公司",
+                                    "phone": "023-67000000"})
+        if n % 13 == 0:
+            line.update(at="2022-06-07T10:00:00", source="wechat",
+                        actor={"id": "portal-wechat", "role": "portal"})
+        if n == 40:
+            line["petitioner"] = {"kind": "collective", "name": "吉安园业主", "representatives": [
+                {"name": "张先生", "phone": "13800000001"}, {"name": "赵女士", "id_number": "5001"}]}
+        out.append(line)
+    out.insert(120, filing(5, channel="online"))  # the same key again: filed once
+    out.insert(130, "")
+    out.insert(150, "{not json")
+    out.insert(170, filing(9999, category="no_such_category", channel="online"))
+    return out
+
+
+@pytest.fixture
+def producers(monkeypatch: pytest.MonkeyPatch) -> list[Producer]:
+    """Every worker started (to see that imports take the pipeline and stop it)."""
+    made: list[Producer] = []
+    init = Producer.__init__
+
+    def counted(self: Producer, *args: Any) -> None:
+        init(self, *args)
+        made.append(self)
+
+    monkeypatch.setattr(Producer, "__init__", counted)
+    return made
+
+
+def stopped(producer: Producer) -> bool:
+    try:
+        os.kill(producer.pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_the_pipelined_import_writes_the_same_rows_as_the_one_process_import(
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        producers: list[Producer]) -> None:
+    monkeypatch.setenv(MASTER_KEY_ENV, MASTER)
+    fixes = fixed(monkeypatch)
+    monkeypatch.setattr(importer, "WORKER_SETUP", fix_worker)
+    path = write_lines(tmp_path / "in.jsonl", bulk_lines())
+    found: dict[bool, dict[str, list[tuple[Any, ...]]]] = {}
+    for pipeline in (False, True):
+        fixes.reset()
+        where = tmp_path / str(pipeline)
+        where.mkdir()
+        backend = fresh_backend_url(kind, where)
+        url = next(backend)
+        try:
+            with PetitionService.open(url, clock=fixed_now) as svc:
+                report = import_filings(svc, path, actor=CLERK, on_error="skip", batch=50,
+                                        pipeline=pipeline)
+                assert (report.imported, report.existing, report.skipped) == (260, 1, 2)
+                assert len(producers) == int(pipeline)
+                audit = verify_store(svc)
+                assert audit.ok, audit.problems
+                found[pipeline] = table_rows(svc)
+        finally:
+            next(backend, None)
+    assert stopped(producers[0])
+    one, two = found[False], found[True]
+    assert set(one) == set(two)
+    events = next(n for n in one if n.endswith("events") and "snapshot" not in n)
+    assert len(one[events]) == 2 * 260 + 2  # and the two workflows' texts
+    for name in ("work_orders", "caller_index", "petitioner_keys"):
+        assert len(one[name]) >= 260, name
+    for name in one:
+        assert one[name] == two[name], name
+
+
+def test_the_pipeline_files_general_path_lines_in_file_order(
+        service: PetitionService, tmp_path: Path, producers: list[Producer]) -> None:
+    # Lines the worker does not decide (a petitioner with an id, a channel
+    # the workflow accepts on filing) are filed by the writer between the
+    # decided ones, in file order; a rerun files nothing twice.
+    lines = [filing(n, channel="online") for n in range(120)]
+    lines[30]["petitioner"] = {"kind": "resident", "name": "李先生", "id": "p-li"}
+    lines[31]["petitioner"] = {"kind": "resident", "name": "李先生", "id": "p-li"}
+    lines[70].update(workflow="campaign", channel="door_to_door")
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    report = import_filings(service, path, actor=CLERK, batch=25, pipeline=True)
+    assert (report.imported, report.errors) == (120, ())
+    assert len(producers) == 1
+    filed = [c.data["idempotency_key"] for c in service.changes() if c.type == "Filed"]
+    assert filed == [f"wechat:2022-{n:05d}" for n in range(120)]
+    assert verify_store(service).ok
+    again = import_filings(service, path, actor=CLERK, batch=25, pipeline=True)
+    assert (again.imported, again.existing) == (0, 120)
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(120)})
+
+
+def test_a_refusal_stops_the_pipeline_there_and_no_later_batch_is_written(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        producers: list[Producer]) -> None:
+    # A line that passes the check and is refused when filed (here: the
+    # check let through) stops the import at it: the lines before it are
+    # filed, none after, however far the worker has decided.
+    lines = [filing(n, channel="online") for n in range(300)]
+    lines[130]["title"] = "   "  # no title
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    monkeypatch.setattr(importer, "check", lambda svc, item, tax=None: item)
+    report = import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
+    assert report.stopped and [e.line for e in report.errors] == [131]
+    assert report.imported == 130
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(130)})
+    assert len(producers) == 1 and stopped(producers[0])
+    assert verify_store(service).ok
+
+
+def test_a_worker_that_dies_leaves_whole_batches_and_a_rerun_files_the_rest_once(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [filing(n, channel="online",
+                    petitioner={"kind": "resident", "name": f"居民{n}", "phone": f"1390000{n:04d}"})
+             for n in range(400)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    monkeypatch.setattr(importer, "WORKER_SETUP", die_at_line_250)
+    with pytest.raises(WorkerFailed, match="exit code 3"):
+        import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
+    filed = filed_keys(service)
+    # The batches the worker handed over before it died, whole (at most
+    # lines 1-200: line 250 was never decided).
+    assert 0 < len(filed) <= 200 and len(filed) % 50 == 0
+    assert filed == Counter({f"wechat:2022-{n:05d}": 1 for n in range(len(filed))})
+    assert verify_store(service).ok
+    monkeypatch.setattr(importer, "WORKER_SETUP", None)
+    again = import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
+    assert (again.imported, again.existing) == (400 - len(filed), len(filed))
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(400)})
+    rows = table_rows(service)
+    for name in ("work_orders", "caller_index", "petitioner_keys"):
+        assert len(rows[name]) == 400, name
+    assert verify_store(service).ok
+
+
+def test_a_writer_failing_mid_batch_leaves_no_row_of_it_and_stops_the_worker(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        producers: list[Producer]) -> None:
+    lines = [filing(n, channel="online",
+                    petitioner={"kind": "resident", "name": f"居民{n}", "phone": f"1390000{n:04d}"})
+             for n in range(300)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    recorder: Any = service.recorder
+    insert = recorder._insert_events
+    calls: list[int] = []
+
+    def crashing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        insert(*args, **kwargs)  # every row of the batch written, then the process "dies"
+        if len(calls) == 3:
+            raise RuntimeError("crash before commit")
+
+    monkeypatch.setattr(recorder, "_insert_events", crashing)
+    with pytest.raises(RuntimeError, match="crash before commit"):
+        import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
+    monkeypatch.setattr(recorder, "_insert_events", insert)
+    assert len(producers) == 1 and stopped(producers[0])
+    rows = table_rows(service)
+    # Two batches (the workflow's text with the first): nothing of the third.
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(100)})
+    for name in ("work_orders", "caller_index", "petitioner_keys"):
+        assert len(rows[name]) == 100, name
+    again = import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
+    assert (again.imported, again.existing) == (200, 100)
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(300)})
+    assert verify_store(service).ok
+
+
+def test_a_file_refused_by_the_check_writes_nothing_and_stops_the_worker(
+        service: PetitionService, tmp_path: Path, producers: list[Producer]) -> None:
+    lines: list[Any] = [filing(n, channel="online") for n in range(300)]
+    lines[280] = "{not json"
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    with pytest.raises(importer.ImportRefused):
+        import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
+    assert filed_keys(service) == Counter()
+    assert len(producers) == 1 and stopped(producers[0])
+
+
+def test_the_import_takes_the_pipeline_for_a_large_file_only_and_when_it_can(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, producers: list[Producer]) -> None:
+    from click.testing import CliRunner
+
+    import cli
+    from tests.test_import import OPERATOR
+
+    monkeypatch.setattr(importer, "PIPELINE_LINES", 200)
+    small = write_lines(tmp_path / "small.jsonl", [filing(n, channel="online")
+                                                   for n in range(199)])
+    large = write_lines(tmp_path / "large.jsonl", [filing(n, channel="online")
+                                                   for n in range(200, 500)])
+    db = str(tmp_path / "db.sqlite")
+    runner = CliRunner()
+    for path, taken in ((small, 0), (large, 1)):
+        done = runner.invoke(cli.main, ["--db", db, *OPERATOR, "--json", "import", str(path)])
+        assert done.exit_code == 0, done.output
+        assert len(producers) == taken
+    assert json.loads(done.output.strip().splitlines()[-1])["imported"] == 300
+    verify = runner.invoke(cli.main, ["--db", db, *OPERATOR, "audit", "verify"])
+    assert verify.exit_code == 0, verify.output
+    # A clock that cannot be handed to a worker: the import runs in one process.
+    with PetitionService.open(str(tmp_path / "other.sqlite"), clock=lambda: NOW) as svc:
+        assert worker_spec(svc, large, CLERK, None, 100) is None
+        report = import_filings(svc, large, actor=CLERK)
+        assert report.imported == 300 and len(producers) == 1
+        assert svc.exists(petition_id_for("wechat:2022-00499"))
