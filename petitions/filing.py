@@ -350,9 +350,11 @@ def file_petitions(store: Store, privacy: Privacy,
         encoding = False
 
     keys = [_key_of(item) for item in filings]
-    present = store.existing([petition_id_for(k) for k in keys if k])
-    for item, key in zip(filings, keys, strict=True):
-        pid = petition_id_for(key) if key else None
+    # The ids by the keys (a decided filing's is known).
+    ids = [item.petition_id if isinstance(item, Decided) else
+           petition_id_for(key) if key else None for item, key in zip(filings, keys, strict=True)]
+    present = store.existing([i for i in ids if i is not None])
+    for item, pid in zip(filings, ids, strict=True):
         if pid is not None and (pid in handled or pid in present):
             if pid in seen:
                 flush()  # the same key earlier in this transaction: file that first

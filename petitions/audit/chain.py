@@ -106,10 +106,12 @@ class ChainedMapper(Mapper[UUID]):
     def batch(self) -> Iterator[None]:
         """Chain the events mapped inside this block to each other (one ``put``)."""
         self._local.heads = {}
+        self._local.encoded = ()
         try:
             yield
         finally:
             self._local.heads = None
+            self._local.encoded = ()
 
     def batch_heads(self) -> dict[str, tuple[int, str]]:
         """The newest event of each aggregate mapped in the current batch:
@@ -120,6 +122,12 @@ class ChainedMapper(Mapper[UUID]):
             key = id_hex(oid)
             if key not in newest or version > newest[key][0]:
                 newest[key] = (version, digest)
+        # Events given encoded: new aggregates' only, each one's in version order.
+        encoded: Sequence[tuple[StoredEvent, str]] = getattr(self._local, "encoded", ())
+        for stored, digest in encoded:
+            given = stored.originator_id
+            newest[given.hex if isinstance(given, UUID) else id_hex(given)] = (
+                stored.originator_version, digest)
         return newest
 
     def remember_stored(self) -> None:
@@ -141,14 +149,15 @@ class ChainedMapper(Mapper[UUID]):
 
     def add_encoded(self, encoded: Sequence[tuple[StoredEvent, str]]) -> None:
         """Count events given already encoded and chained (stored event, its
-        hash) in the current batch, as if mapped in it."""
+        hash; new aggregates only, each one's in version order) in the current
+        batch: their heads are recorded with the batch's (:meth:`batch_heads`).
+        They are not remembered as stored (:meth:`remember_stored`): a bulk
+        import's thousands of new petitions would only push out the heads of
+        the petitions in use; a command on one reads its head back once."""
         heads: dict[tuple[UUID, int], str] | None = getattr(self._local, "heads", None)
         if heads is None:
             raise ChainConfigurationError("encoded events are added inside a batch")
-        for stored, digest in encoded:
-            oid = stored.originator_id
-            heads[(oid if isinstance(oid, UUID) else UUID(oid), stored.originator_version)] = (
-                digest)
+        self._local.encoded = encoded
 
     def predecessor_hash(self, originator_id: UUID, version: int) -> str:
         """The hash of the stored event ``version - 1`` of ``originator_id``."""
