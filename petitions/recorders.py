@@ -66,20 +66,26 @@ class BatchedWrite:
 
 def write_all(cursor: Any, kwargs: dict[str, Any]) -> None:
     writes: Sequence[Write] = kwargs.get(ALSO_WRITE, ())
+    # In the order given: a plain write where it is, a group of batched
+    # writes where its first member is (one pass: a bulk import gives
+    # thousands of writes per transaction).
     groups: dict[Any, list[BatchedWrite]] = {}
+    steps: list[Write | list[BatchedWrite]] = []
     for write in writes:
         if isinstance(write, BatchedWrite):
-            groups.setdefault(write.group(), []).append(write)
-    done: set[Any] = set()
-    for write in writes:
-        if not isinstance(write, BatchedWrite):
-            write(cursor)
-            continue
-        group = write.group()
-        if group not in done:
-            done.add(group)
-            members = groups[group]
-            type(members[0]).write_many(cursor, members)
+            group = write.group()
+            members = groups.get(group)
+            if members is None:
+                members = groups[group] = []
+                steps.append(members)
+            members.append(write)
+        else:
+            steps.append(write)
+    for step in steps:
+        if isinstance(step, list):
+            type(step[0]).write_many(cursor, step)
+        else:
+            step(cursor)
 
 
 def write_after(cursor: Any, kwargs: dict[str, Any]) -> None:

@@ -27,7 +27,6 @@ from tests.fixtures import BACKENDS, fresh_backend_url
 from tests.test_bulk_filing import MASTER, NOW, _Fixed, table_rows
 from tests.test_import import CLERK, filed_keys, filing, write_lines
 
-
 _URANDOM = os.urandom
 
 
@@ -89,8 +88,9 @@ def bulk_lines() -> list[Any]:
             line.update(at="2022-06-07T10:00:00", source="wechat",
                         actor={"id": "portal-wechat", "role": "portal"})
         if n == 40:
-            line["petitioner"] = {"kind": "collective", "name": "吉安园业主", "representatives": [
-                {"name": "张先生", "phone": "13800000001"}, {"name": "赵女士", "id_number": "5001"}]}
+            line["petitioner"] = {"kind": "collective", "name": "吉安园业主",
+                                  "representatives": [{"name": "张先生", "phone": "13800000001"},
+                                                      {"name": "赵女士", "id_number": "5001"}]}
         out.append(line)
     out.insert(120, filing(5, channel="online"))  # the same key again: filed once
     out.insert(130, "")
