@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, StoredEvent
 from eventsourcing.sqlite import (
@@ -30,8 +31,20 @@ ALSO_WRITE = "also_write"
 #: run after the events are inserted, in their transaction.
 WRITE_AFTER = "write_after"
 
+#: The keyword of stored events inserted after the others in their
+#: transaction whose notification ids nobody needs (a bulk filing's, already
+#: encoded): one statement for all, where the recorder can
+#: (:func:`inserts_unnumbered`).
+UNNUMBERED = "unnumbered"
+
 #: Writes one or more rows with the cursor it is given.
 Write = Callable[[Any], None]
+
+
+def inserts_unnumbered(recorder: object) -> bool:
+    """Whether ``recorder`` takes :data:`UNNUMBERED` events."""
+    check = getattr(recorder, "inserts_unnumbered", None)
+    return bool(check()) if callable(check) else False
 
 
 def writes_alongside(recorder: object) -> bool:
@@ -100,10 +113,18 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
     def writes_alongside(self) -> bool:
         return True
 
+    def inserts_unnumbered(self) -> bool:
+        return True
+
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
         write_all(c, kwargs)
         ids = super()._insert_events(c, stored_events, **kwargs)
+        more: Sequence[StoredEvent] = kwargs.get(UNNUMBERED, ())
+        if more:  # as eventsourcing inserts each, in one statement
+            c.executemany(self.insert_events_statement, [
+                (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                 s.originator_version, s.topic, s.state) for s in more])
         write_after(c, kwargs)
         return ids
 

@@ -44,7 +44,7 @@ from eventsourcing.utils import get_topic
 
 from petitions.audit.hashing import event_hash, id_hex, stored_hash
 from petitions.audit.heads import HeadsTable
-from petitions.recorders import WRITE_AFTER, writes_alongside
+from petitions.recorders import UNNUMBERED, WRITE_AFTER, inserts_unnumbered, writes_alongside
 
 #: The keyword of :meth:`ChainedApplication.save` (and of the event store's
 #: ``put``) for events given as stored rows already encoded and chained — a
@@ -277,8 +277,12 @@ class ChainedEventStore(EventStore[UUID]):
             else:
                 stored = [mapper.to_stored_event(e) for e in domain_events]
                 mapper.add_encoded(encoded)
-                ids = self.recorder.insert_events([*stored, *(s for s, _ in encoded)],
-                                                  **kwargs)
+                if inserts_unnumbered(self.recorder):  # their ids are not needed
+                    kwargs[UNNUMBERED] = [s for s, _ in encoded]
+                    ids = self.recorder.insert_events(stored, **kwargs)
+                else:
+                    ids = self.recorder.insert_events([*stored, *(s for s, _ in encoded)],
+                                                      **kwargs)
                 recordings = [
                     Recording(d, Notification(originator_id=s.originator_id,
                                               originator_version=s.originator_version,
