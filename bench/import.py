@@ -30,7 +30,8 @@ machine than the elapsed time: for the import, the CPU time of this process
 and of the worker process a large import decides its filings in
 (``petitions.pipeline``) together; ``import_main_cpu_s`` and
 ``import_worker_cpu_s`` give each per round (the two run at once: the
-elapsed time follows the larger on an idle machine with two cores).
+elapsed time follows the larger on an idle machine with two cores), and
+``ratio_critical_cpu`` the events per CPU second of the larger against bare's.
 ``--pipeline on|off`` forces the import's choice.  The last line is one JSON
 object.
 """
@@ -287,15 +288,20 @@ def main(argv: list[str]) -> dict[str, Any]:
             per_filing = (events - 1) // n
             small.append(run_bare_small(Path(tmp) / f"small{r}.sqlite", n, per_filing,
                                         args.batch))
+    critical = max(events / max(c, w) for c, w in CPU)
     result = {"import_eps": round(max(ours)), "bare_batched_eps": round(max(bare)),
               "ratio": round(max(ours) / max(bare), 3),
               "import_cpu_eps": round(max(ours_cpu)), "bare_cpu_eps": round(max(bare_cpu)),
               "ratio_cpu": round(max(ours_cpu) / max(bare_cpu), 3),
               "bare_small_eps": round(max(small)), "ratio_small": round(max(ours) / max(small), 3),
               "views_eps": round(max(views)), "filings": n, "events": events,
-              # CPU seconds of each round's import: this process, its worker.
+              # CPU seconds of each round's import: this process, its worker;
+              # and the events per CPU second of the busier of the two (the
+              # critical path when each has a core), against bare's.
               "import_main_cpu_s": [round(c, 3) for c, _ in CPU],
               "import_worker_cpu_s": [round(w, 3) for _, w in CPU],
+              "import_critical_cpu_eps": round(critical),
+              "ratio_critical_cpu": round(critical / max(bare_cpu), 3),
               "batch": args.batch, "load": round(os.getloadavg()[0], 2)}
     print(f"petitions import of {n:,} filings ({events:,} events, {args.batch} filings per "
           f"transaction): {result['import_eps']:,} events/s "
