@@ -42,6 +42,7 @@ stored rows as any filing, without aggregate objects).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -502,7 +503,8 @@ def import_filings(
                                                             checked=checked),
                           on_error=on_error, progress=progress, batch=batch,
                           decided=None if producer is None else functools.partial(
-                              _handed_over, producer, actor))
+                              _handed_over, producer, actor, functools.partial(
+                                  read_filings, svc, path, actor, encoding, checked=False)))
     finally:
         if producer is not None:
             producer.close()
@@ -627,10 +629,30 @@ def _value_of(number: int, text: str, actor: Actor) -> FilingValue:
     return FilingValue(**parse_line(number, text, actor).kwargs)
 
 
-def _handed_over(producer: Producer, actor: Actor) -> Iterator[Filing | Decided | LineError]:
+def _handed_over(producer: Producer, actor: Actor,
+                 alone: Callable[[], Iterable[Filing | LineError]],
+                 ) -> Iterator[Filing | Decided | LineError]:
     """The worker's items for :func:`run_import`: a line it did not decide
-    parsed here, as :func:`read_filings` parses it (``checked=False``)."""
-    for item in producer:
+    parsed here, as :func:`read_filings` parses it (``checked=False``).  A
+    worker that fails before its first batch (it could not start, say) has
+    handed over nothing: the items are then ``alone()``'s, read here (the
+    import runs in one process); one that fails later stops the import."""
+    from petitions.pipeline import WorkerFailed
+
+    items = iter(producer)
+    try:
+        first = next(items, None)
+    except WorkerFailed as exc:
+        from petitions.logs import get_logger
+
+        get_logger(__name__).warning(
+            "%s; the import goes on in this process alone / 导入的辅助进程未能启动，"
+            "改由本进程单独导入", exc)
+        yield from alone()
+        return
+    if first is None:
+        return
+    for item in itertools.chain((first,), items):
         if not isinstance(item, RawLine):
             item.make = functools.partial(_value_of, item.line, item.text, actor)
             yield item

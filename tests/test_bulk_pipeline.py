@@ -66,6 +66,11 @@ def die_at_line_250() -> None:
     importer.parse_line = parse_line  # type: ignore[assignment]
 
 
+def die_at_once() -> None:
+    """Run in the worker first: it dies before its first batch."""
+    os._exit(5)
+
+
 def bulk_lines() -> list[Any]:
     """Lines of the bulk path of every shape (phones, ID numbers, addresses,
     e-mail, a collective, a time without offset, claims, other workflows,
@@ -219,6 +224,21 @@ def test_a_worker_that_dies_leaves_whole_batches_and_a_rerun_files_the_rest_once
     rows = table_rows(service)
     for name in ("work_orders", "caller_index", "petitioner_keys"):
         assert len(rows[name]) == 400, name
+    assert verify_store(service).ok
+
+
+def test_a_worker_that_fails_before_its_first_batch_leaves_the_import_to_the_writer(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        producers: list[Producer], caplog: pytest.LogCaptureFixture) -> None:
+    lines = [filing(n, channel="online") for n in range(120)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    monkeypatch.setattr(importer, "WORKER_SETUP", die_at_once)
+    with caplog.at_level("WARNING"):
+        report = import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
+    assert len(producers) == 1 and stopped(producers[0])
+    assert "exit code 5" in caplog.text and "alone" in caplog.text
+    assert (report.imported, report.errors) == (120, ())
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(120)})
     assert verify_store(service).ok
 
 
