@@ -64,10 +64,11 @@ def _child(kind: str, n: int) -> None:
             bench.write_filings(warm, 30, "warm")
             pipeline = kind == "writer"
             with PetitionService.open(str(Path(tmp) / "warm.sqlite")) as svc:
-                import_filings(svc, warm, actor=operator, pipeline=pipeline)
+                import_filings(svc, warm, actor=operator, pipeline=pipeline, batch=100)
             with PetitionService.open(str(Path(tmp) / "ours.sqlite")) as svc:
                 _counted("start")
-                report = import_filings(svc, path, actor=operator, pipeline=pipeline)
+                report = import_filings(svc, path, actor=operator, pipeline=pipeline,
+                                        batch=100)  # as bare's
                 _counted(kind)
                 assert report.imported == n, report
         elif kind == "worker":

@@ -115,7 +115,9 @@ def test_cli_import_reports_bad_lines_on_stderr(backend_url: str, tmp_path: Path
 @pytest.mark.slow
 def test_import_killed_at_a_random_point_and_run_again_files_everything_once(
         backend_url: str, tmp_path: Path) -> None:
-    total = 400
+    from petitions.importer import BATCH
+
+    total = 2 * BATCH + BATCH // 2  # three batches, the last one short
     path = write_lines(tmp_path / "big.jsonl", [filing(n) for n in range(total)])
     rng = random.Random()
     kill_after = rng.randrange(5, total // 2)  # filings seen in the store before SIGKILL

@@ -151,7 +151,9 @@ def test_a_mapping_reads_another_systems_export(backend_url: str, tmp_path: Path
 @pytest.mark.slow
 def test_csv_import_killed_and_run_again_files_everything_once(
         backend_url: str, tmp_path: Path) -> None:
-    total = 300
+    from petitions.importer import BATCH
+
+    total = 2 * BATCH + BATCH // 2  # three batches, the last one short
     path = write_csv(tmp_path / "big.csv", [row(n) for n in range(total)], encoding="gbk")
     kill_after = random.Random().randrange(5, total // 2)
     command = [sys.executable, "-m", "cli", "--db", backend_url, "--actor", "clerk-01",

@@ -139,7 +139,7 @@ def test_the_cli_refuses_a_file_with_an_unstorable_line_and_writes_nothing(
     bad = filing(150, petitioner={"kind": "resident", "name": "刘先生", "email": "not-mail"})
     path = write_lines(tmp_path / "in.jsonl", [filing(n) for n in range(150)] + [bad])
     result = CliRunner().invoke(cli.main, ["--db", backend_url, *OPERATOR, "import",
-                                           str(path)])  # batches of importer.BATCH (100)
+                                           str(path)])  # the file checked before any batch
     assert result.exit_code == 1, result.output
     assert "151" in result.stderr and "Traceback" not in result.output
     with PetitionService.open(backend_url) as svc:
