@@ -45,9 +45,9 @@ round's, each ratio the median of the rounds' ratios (``rounds`` lists them),
 and each ``*_cpu`` ratio the same ratio in CPU time (the disk's commit time,
 which the load of others stretches most, is not in it).  That CPU time is
 split into user and system time (``resource.getrusage``):
-``ratio_cached_user`` and ``ratio_cached_sys``, and ``cpu_us_per_save`` (the
-best round's user and system microseconds per save of ours and of the fair
-baseline) say whether the difference is in the process's own instructions
+``ratio_cached_user`` and ``ratio_cached_sys``, and ``cpu_us_per_save`` (user
+and system microseconds per save of ours and of the fair baseline, each the
+lowest of the rounds) say whether the difference is in the process's own instructions
 or in the kernel's work for it (the commits' writes, ``fsync``, checkpoints).
 
 Prints the figures and the ratios; the last line is one JSON object.
@@ -372,7 +372,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     print(f"ratio ours / bare with the same cache: {result['ratio_cached']} "
           f"(CPU {result['ratio_cached_cpu']}; target >= 0.9)")
     print(f"CPU time ours / bare with the same cache: user {result['ratio_cached_user']}, "
-          f"system {result['ratio_cached_sys']}; microseconds per save (best round): "
+          f"system {result['ratio_cached_sys']}; microseconds per save (lowest of the rounds): "
           f"{result['cpu_us_per_save']}")
     print(f"per round: {per_round}")
     print(json.dumps(result))
