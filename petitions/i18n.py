@@ -117,6 +117,9 @@ def error_text(exc: Exception, lang: str) -> str:
     if code == "corrupt_event":
         return m("petition {id}: stored event version {version} (position {position}) cannot "
                  "be read ({detail}); run `petitions audit verify`", **p)
+    if code == "import_worker_failed":
+        return m("the import's worker process stopped ({detail}); whole batches were written "
+                 "before it: run the import again to file the rest", **p)
     if code == "concurrent_update":
         return m("petition {id} was changed by someone else; reload and retry", **p)
     if code == "workflow_not_found":

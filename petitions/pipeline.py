@@ -30,13 +30,24 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from petitions.errors import PetitionError
+
 #: Batches the worker may have decided and not yet handed over.
 AHEAD = 3
 
 
-class WorkerFailed(RuntimeError):
+class WorkerFailed(PetitionError):
     """The worker process stopped before it handed over every batch (killed,
-    or an error of its own): what was written before stays, in whole batches."""
+    or an error of its own): what was written before stays, in whole batches.
+    A :class:`PetitionError` (code ``import_worker_failed``), so the command
+    line shows it as one line in the user's language and exits 1."""
+
+    code = "import_worker_failed"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the import's worker process stopped ({detail}); whole batches "
+                         "were written before it: run the import again to file the rest",
+                         detail=detail)
 
 
 def _serve(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any) -> None:
@@ -122,15 +133,13 @@ class Producer:
                 kind, payload = pickle.load(self._out)
             except (EOFError, OSError, pickle.UnpicklingError):
                 code = self._process.wait(5)
-                raise WorkerFailed(f"the import's worker process stopped (exit code {code}); "
-                                   "whole batches were written before it: run the import "
-                                   "again to file the rest") from None
+                raise WorkerFailed(f"exit code {code}") from None
             if kind == "batch":
                 yield payload
             elif kind == "end":
                 return
             else:
-                raise WorkerFailed(f"the import's worker process failed: {payload}")
+                raise WorkerFailed(f"error: {payload}")
 
     def __iter__(self) -> Iterator[Any]:
         for batch in self.batches():

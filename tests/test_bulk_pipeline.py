@@ -66,6 +66,23 @@ def die_at_line_250() -> None:
     importer.parse_line = parse_line  # type: ignore[assignment]
 
 
+def die_at_line_700() -> None:
+    """Run in the worker first: it dies (as if killed) on reading line 700,
+    after its first batch of 500 (the command line's batch) has had time to
+    be sent."""
+    import time
+
+    parse = importer.parse_line
+
+    def parse_line(number: int, text: str, *args: Any) -> Any:
+        if number == 700:
+            time.sleep(1.0)
+            os._exit(3)
+        return parse(number, text, *args)
+
+    importer.parse_line = parse_line  # type: ignore[assignment]
+
+
 def die_at_once() -> None:
     """Run in the worker first: it dies before its first batch."""
     os._exit(5)
@@ -313,3 +330,33 @@ def test_the_import_takes_the_pipeline_for_a_large_file_only_and_when_it_can(
         report = import_filings(svc, large, actor=CLERK)
         assert report.imported == 300 and len(producers) == 1
         assert svc.exists(petition_id_for("wechat:2022-00499"))
+
+
+@pytest.mark.parametrize("lang,words", [("en", "worker process stopped"),
+                                        ("zh", "导入的辅助进程已停止")])
+def test_a_worker_dying_mid_file_is_one_line_and_exit_1_through_the_cli(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str, words: str) -> None:
+    # The command line shows a worker that died after handing over batches
+    # as one line in the user's language (no traceback) and exits 1; what it
+    # wrote before stays in whole batches, and the store verifies.
+    from click.testing import CliRunner
+
+    import cli
+    from tests.test_import import OPERATOR
+
+    monkeypatch.setattr(importer, "PIPELINE_LINES", 200)
+    monkeypatch.setattr(importer, "WORKER_SETUP", die_at_line_700)
+    monkeypatch.setenv(MASTER_KEY_ENV, MASTER)  # no key-file notice on stderr
+    path = write_lines(tmp_path / "in.jsonl", [filing(n, channel="online") for n in range(800)])
+    db = str(tmp_path / "db.sqlite")
+    runner = CliRunner()
+    done = runner.invoke(cli.main, ["--db", db, "--lang", lang, *OPERATOR, "import", str(path)])
+    assert done.exit_code == 1, done.output
+    assert "Traceback" not in done.output and isinstance(done.exception, SystemExit)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and words in lines[0] and "3" in lines[0], done.stderr
+    with PetitionService.open(db) as svc:
+        # The first batch (500 lines, handed over before line 700), whole.
+        assert filed_keys(svc) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(500)})
+    verify = runner.invoke(cli.main, ["--db", db, *OPERATOR, "audit", "verify"])
+    assert verify.exit_code == 0, verify.output
