@@ -952,6 +952,15 @@ def _plan(topic: str) -> _Plan | None:
     return plan
 
 
+def plan_update(topic: str) -> Callable[[Any, Row], None] | None:
+    """The update a :data:`FastItem` of stored topic ``topic`` carries (what
+    :func:`fast_item` puts first in it)."""
+    plan = _plan(topic)
+    if plan is None:  # pragma: no cover - fast_item reads no such event
+        raise KeyError(topic)
+    return plan.update
+
+
 #: A stored event read by the fast path: (update, petition id, version,
 #: time, stage, what the update is handed).
 FastItem = tuple[Callable[[Any, Row], None] | None, str, int, str, str | None, Any]

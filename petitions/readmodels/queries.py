@@ -335,6 +335,9 @@ class ReadModels:
         #: Whether this process keeps the views up to date (else a runner does).
         self.inline = inline
         self._labels: dict[tuple[str, str, str, str], Label | None] = {}
+        #: The decoder processes' CPU seconds in the last catch-up that used
+        #: them (:mod:`petitions.readmodels.pipeline`), each.
+        self.decoders_cpu: list[float] = []
 
     @property
     def projection(self) -> ViewProjection:
@@ -488,6 +491,10 @@ class ReadModels:
         process's) is left unfinished."""
         done = 0
         projection = self.projection
+        if bulk and len(rows) == BATCH:
+            start, rows, piped, unfinished = self._catch_up_piped(start, rows, total, progress,
+                                                                 unfinished)
+            done += piped
         while True:
             if not rows:
                 return done, unfinished
@@ -516,6 +523,56 @@ class ReadModels:
             if len(rows) < BATCH:
                 return done, unfinished
             rows = _stored_rows(self.app.recorder, start, BATCH)
+
+    def _catch_up_piped(self, start: int, rows: list[StoredRow], total: int,
+                        progress: Progress | None, unfinished: bool
+                        ) -> tuple[int, list[StoredRow], int, bool]:
+        """:meth:`_catch_up` of a bulk writing on SQLite, the stored rows up to
+        the last one now stored read and decoded by a second process
+        (:mod:`petitions.readmodels.pipeline`) while this one writes.  Return
+        where it stopped, the stored rows after that (a batch, read here),
+        how many events it applied and whether a bulk writing is unfinished.
+        Stops early, leaving the rest to :meth:`_catch_up`, wherever another
+        process applied events first or the decoder failed."""
+        store: Any = self.store
+        recorder: Any = self.app.recorder
+        if (self._scratch is not None or not is_sqlite_recorder(recorder)
+                or store.datastore is not recorder.datastore):
+            return start, rows, 0, unfinished
+        from petitions.readmodels import pipeline
+
+        db_name = recorder.datastore.pool.db_name
+        n = pipeline.decoders_wanted()
+        if not n or not pipeline.available(db_name):
+            return start, rows, 0, unfinished
+        end = recorder.max_notification_id() or 0
+        projection = self.projection
+        done = 0
+        with pipeline.Decoders(db_name, recorder.events_table_name, start, end,
+                               BATCH, n) as decoders:
+            for last, items, updates in decoders.batches():
+                # A decoded item has six fields (its update by code), a stored
+                # row the decoder declined five: it is read here.
+                events = [(updates[i[0]], *i[1:]) if len(i) == 6 else self._lite(i)
+                          for i in items]
+                try:
+                    applied = projection.apply_after(events, Tracking(self.app.name, last),
+                                                     start, full=self._full, bulk=True)
+                except IntegrityError:
+                    applied = False
+                finally:
+                    self._record_deferred_poison()
+                unfinished = unfinished or projection.unfinished
+                if not applied:
+                    break  # another process went first: carry on in-process
+                done += len(events)
+                start = last
+                if progress is not None:
+                    progress(done, max(total, done))
+        self.decoders_cpu = decoders.cpu
+        if done:
+            rows = _stored_rows(recorder, start, BATCH)
+        return start, rows, done, unfinished
 
     def _pending(self) -> tuple[int, list[StoredRow], bool]:
         """The views' position, the stored rows after it (up to ``BATCH``),

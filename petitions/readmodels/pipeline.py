@@ -1,0 +1,164 @@
+"""Reading and decoding stored events in other processes while this one
+writes the views (a bulk catch-up on SQLite).
+
+A catch-up spends more than half its time reading the stored rows and taking
+the fields the views need out of their JSON (:func:`fast_item`), the rest
+writing the views.  The reading needs nothing of the views: *decoder*
+processes (forked, so they start at once with every module loaded) read the
+stored rows of fixed ranges of positions through their own read-only
+connections, decode them, and send each range's items through a pipe, while
+this process applies the ranges before.  With ``n`` decoders, range ``j``
+(positions ``start + j * size`` exclusive to ``start + (j + 1) * size``
+inclusive) is read by decoder ``j % n``.
+
+The decoders write nothing.  Every view change is still made by this process,
+range after range in order, each in one transaction with its tracking record
+and only if the views still stand where the range begins
+(:meth:`ViewProjection.apply_after`): exactly once and crash-safe as before.
+A decoder that fails or dies only ends the pipeline early (the catch-up goes
+on reading in-process); a writer that dies ends its decoders (their next send
+finds the pipe closed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import sqlite3
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from petitions.readmodels.projection import StoredRow, fast_item, plan_update
+
+#: What a decoder sends per range: its last position (``None``: no row), the
+#: topics first seen in it (by code), and its items: ``(code, pid, version,
+#: time, stage, values)`` for an event :func:`fast_item` read, the stored row
+#: itself (five fields) where it declined.  After the last range: ``("cpu",
+#: seconds)``, the decoder's CPU time.
+Message = tuple[int | None, dict[int, str], list[Any]]
+
+
+def decoders_wanted() -> int:
+    """How many decoder processes a bulk catch-up starts (0: none):
+    ``PETITIONS_VIEWS_DECODERS``, else one per core beyond the writer's
+    (at least one, at most two: the writer keeps up with two)."""
+    found = os.environ.get("PETITIONS_VIEWS_DECODERS")
+    if found is not None:
+        return max(0, int(found))
+    return max(1, min(2, (os.cpu_count() or 1) - 1))
+
+
+def available(db_name: str) -> bool:
+    """Whether decoder processes can read the SQLite database ``db_name``
+    (a file, on a platform that forks)."""
+    return (bool(db_name) and ":memory:" not in db_name and "mode=memory" not in db_name
+            and "fork" in multiprocessing.get_all_start_methods())
+
+
+def _decode(db_name: str, table: str, start: int, end: int, size: int, first: int,
+            step: int, send: Any) -> None:
+    """A decoder process: read and decode the stored rows of ranges ``first``,
+    ``first + step``, … of ``(start, end]`` and send each (then its CPU time)."""
+    conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
+    try:
+        conn.execute("PRAGMA query_only = 1")
+        codes: dict[str, int] = {}
+        query = (f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
+                 "WHERE rowid > ? AND rowid <= ? ORDER BY rowid")
+        j = first
+        while start + j * size < end:
+            low = start + j * size
+            rows: list[StoredRow] = conn.execute(
+                query, (low, min(low + size, end))).fetchall()
+            new: dict[int, str] = {}
+            items: list[Any] = []
+            append = items.append
+            for row in rows:
+                item = fast_item(row)
+                if item is None:
+                    append(row)
+                    continue
+                topic = row[3]
+                code = codes.get(topic)
+                if code is None:
+                    code = codes[topic] = len(codes)
+                    new[code] = topic
+                append((code, *item[1:]))
+            last = rows[-1][0] if rows else None
+            send.send_bytes(pickle.dumps((last, new, items), protocol=pickle.HIGHEST_PROTOCOL))
+            j += step
+        send.send_bytes(pickle.dumps(("cpu", time.process_time())))
+    except BrokenPipeError:
+        pass  # the writer stopped (or died): nothing more to do
+    finally:
+        conn.close()
+        send.close()
+
+
+class Decoders:
+    """``n`` decoder processes over the stored rows in ``(start, end]`` of the
+    events table ``table`` in ``db_name``, ``size`` positions a range; iterate
+    over :meth:`batches` for them in order.  Use it with ``with``: leaving
+    stops the processes."""
+
+    def __init__(self, db_name: str, table: str, start: int, end: int, size: int,
+                 n: int) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self._receive: list[Any] = []
+        self._processes: list[Any] = []
+        for k in range(n):
+            receive, send = ctx.Pipe(duplex=False)
+            process = ctx.Process(target=_decode, daemon=True,
+                                  args=(db_name, table, start, end, size, k, n, send))
+            process.start()
+            send.close()  # the child's end: this process only reads
+            self._receive.append(receive)
+            self._processes.append(process)
+        #: Each decoder's CPU seconds, once it has sent its last range.
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> Decoders:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for receive in self._receive:
+            receive.close()
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+    def batches(self) -> Iterator[tuple[int, list[Any], list[Any]]]:
+        """Each range's last position, its items (as :func:`apply_events`
+        takes them with the updates given: :func:`fast_item` tuples whose
+        update is a code, stored rows where it declined, to be read here)
+        and the updates by code; ranges without rows are left out.  Stops
+        early (without an error) if a decoder fails."""
+        tables: list[list[Any]] = [[] for _ in self._receive]
+        j = 0
+        while True:
+            k = j % len(self._receive)
+            try:
+                found: Any = pickle.loads(self._receive[k].recv_bytes())
+            except (EOFError, OSError):
+                return  # a decoder died: the caller reads the rest itself
+            if found[0] == "cpu":
+                self.cpu.append(float(found[1]))
+                for receive in self._receive[:k] + self._receive[k + 1:]:  # the others'
+                    with contextlib.suppress(EOFError, OSError):  # died at the very end
+                        self.cpu.append(float(pickle.loads(receive.recv_bytes())[1]))
+                return
+            last, new, items = found
+            table = tables[k]
+            for code, topic in new.items():
+                table.extend([None] * (code + 1 - len(table)))
+                table[code] = plan_update(topic)
+            if last is not None:
+                yield last, items, table
+            j += 1

@@ -1,0 +1,198 @@
+"""A bulk catch-up on SQLite reads and decodes the stored events in decoder
+processes while it writes (issue 18): the views come out exactly as written
+in one process, every batch still applied once with its tracking record, and
+a decoder that dies, a writer that dies, or another process applying events
+meanwhile leaves nothing wrong."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from petitions import PetitionService
+from petitions.readmodels import pipeline
+from petitions.readmodels import queries as queries_module
+from tests.test_readmodels import random_history
+
+
+def _views(svc: PetitionService) -> tuple[Any, list[Any], list[str]]:
+    """Every view row, the case index in ``seq`` order, and a text search."""
+    rm = svc.read_models
+    order = [r["id"] for r in rm.store._all("SELECT id FROM {petition_index} ORDER BY seq")]
+    return rm.store.dump(), order, [str(c.id) for c in rm.cases(text="停车", limit=None)]
+
+
+def _rebuilt(svc: PetitionService, decoders: int, monkeypatch: pytest.MonkeyPatch
+             ) -> tuple[Any, list[Any], list[str]]:
+    monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", str(decoders))
+    rm = svc.read_models
+    rm.decoders_cpu = []
+    assert rm.rebuild() == svc.recorder.max_notification_id()
+    assert not rm.store.bulk_unfinished(svc.audit_log().name)
+    return _views(svc)
+
+
+@pytest.fixture
+def history(service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> PetitionService:
+    random_history(service, random.Random(42), petitions=12)
+    service.read_models.inline = False
+    # Small batches: many ranges per decoder, some of them empty.
+    monkeypatch.setattr(queries_module, "BULK", 10)
+    monkeypatch.setattr(queries_module, "BATCH", 7)
+    return service
+
+
+@pytest.mark.parametrize("decoders", [1, 2, 3])
+def test_decoders_give_the_views_of_one_process(history: PetitionService, decoders: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    alone = _rebuilt(history, 0, monkeypatch)
+    assert history.read_models.decoders_cpu == []
+    assert alone[0]["petition_index"] and alone[0]["case_counts"] and alone[2]
+    piped = _rebuilt(history, decoders, monkeypatch)
+    sqlite = history.read_models.store.bulk_supported
+    # On SQLite the decoders ran (each reported its CPU time); PostgreSQL
+    # writes without them.
+    assert len(history.read_models.decoders_cpu) == (decoders if sqlite else 0)
+    assert piped == alone  # same rows, same seq order, same search order
+
+
+def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    alone = _rebuilt(history, 0, monkeypatch)
+    real = pipeline._decode
+    sent: list[int] = []
+
+    def dying(db_name: str, table: str, start: int, end: int, size: int, first: int,
+              step: int, send: Any) -> None:
+        # Sends its first range, then dies as a killed process would.
+        class Once:
+            def send_bytes(self, data: bytes) -> None:
+                if sent:
+                    os._exit(9)
+                sent.append(1)
+                send.send_bytes(data)
+
+            def close(self) -> None:
+                send.close()
+
+        real(db_name, table, start, end, size, first, step, Once())
+
+    monkeypatch.setattr(pipeline, "_decode", dying)
+    assert _rebuilt(history, 1, monkeypatch) == alone
+    assert history.read_models.decoders_cpu == []  # it never finished
+
+
+def test_another_process_applying_first_stops_the_pipeline_exactly_once(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not history.read_models.store.bulk_supported:
+        pytest.skip("decoders read SQLite files only")
+    alone = _rebuilt(history, 0, monkeypatch)
+    rm = history.read_models
+    projection = rm.projection
+    real = type(projection).apply_after
+    calls: list[bool] = []
+
+    def racing(self: Any, events: Any, tracking: Any, position: int, full: Any = None,
+               bulk: bool = False) -> bool:
+        if len(calls) == 2:  # another process catches up the views meanwhile
+            other = PetitionService.open(history.url)
+            try:
+                monkeypatch.setattr(type(projection), "apply_after", real)
+                other.read_models.catch_up()
+                monkeypatch.setattr(type(projection), "apply_after", racing)
+            finally:
+                other.shutdown()
+        applied = real(self, events, tracking, position, full, bulk)
+        calls.append(applied)
+        return applied
+
+    monkeypatch.setattr(type(projection), "apply_after", racing)
+    monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "2")
+    mine = rm.rebuild()
+    # Two batches of seven applied here, then the other process's catch-up
+    # applied the rest (this one's third batch was refused, and it stopped).
+    assert calls[:3] == [True, True, False] and mine == 14
+    assert rm.position() == history.recorder.max_notification_id()
+    assert not rm.store.bulk_unfinished(history.audit_log().name)
+    assert _views(history) == alone
+
+
+def test_a_writer_killed_mid_way_ends_its_decoders_and_another_process_finishes(
+        tmp_path: Path) -> None:
+    url = str(tmp_path / "killed.sqlite")
+    svc = PetitionService.open(url)
+    try:
+        random_history(svc, random.Random(7), petitions=12)
+        svc.read_models.inline = False
+        svc.read_models.rebuild()
+        kept = _views(svc)
+    finally:
+        svc.shutdown()
+    script = textwrap.dedent(f"""
+        import os, sys, time
+        from petitions import PetitionService
+        from petitions.readmodels import pipeline, projection, queries
+        fast_item = pipeline.fast_item
+        def slow(row):  # decoders still at work when the writer is killed
+            time.sleep(0.01)
+            return fast_item(row)
+        pipeline.fast_item = slow
+        queries.BULK, queries.BATCH = 10, 5
+        os.environ["PETITIONS_VIEWS_DECODERS"] = "2"
+        svc = PetitionService.open({url!r})
+        svc.read_models.inline = False
+        real = projection.ViewProjection.apply_after
+        applied = []
+        def dying(self, *args, **kwargs):
+            if len(applied) == 3:
+                import multiprocessing
+                print(" ".join(str(p.pid) for p in multiprocessing.active_children()),
+                      flush=True)
+                os._exit(9)  # killed with three batches committed
+            applied.append(real(self, *args, **kwargs))
+            return applied[-1]
+        projection.ViewProjection.apply_after = dying
+        svc.read_models.rebuild()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert done.returncode == 9, done.stderr
+    children = [int(p) for p in done.stdout.split()]
+    assert len(children) == 2
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in children):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in children)  # the decoders ended with it
+    svc = PetitionService.open(url)
+    try:
+        rm = svc.read_models
+        rm.inline = False
+        # Three batches of five committed, each with its tracking record, and
+        # the bulk writing marked unfinished.
+        assert rm.position() == 15
+        assert rm.store.bulk_unfinished(svc.audit_log().name)
+        rm.catch_up()
+        assert _views(svc) == kept
+    finally:
+        svc.shutdown()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (not yet reaped by init) counts as ended.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
