@@ -100,8 +100,8 @@ def test_another_process_applying_first_stops_the_pipeline_exactly_once(
     real = type(projection).apply_after
     calls: list[bool] = []
 
-    def racing(self: Any, events: Any, tracking: Any, position: int, full: Any = None,
-               bulk: bool = False) -> bool:
+    def racing(self: Any, events: Any, tracking: Any, position: int,
+               **kwargs: Any) -> bool:
         if len(calls) == 2:  # another process catches up the views meanwhile
             other = PetitionService.open(history.url)
             try:
@@ -110,7 +110,7 @@ def test_another_process_applying_first_stops_the_pipeline_exactly_once(
                 monkeypatch.setattr(type(projection), "apply_after", racing)
             finally:
                 other.shutdown()
-        applied = real(self, events, tracking, position, full, bulk)
+        applied = real(self, events, tracking, position, **kwargs)
         calls.append(applied)
         return applied
 

@@ -34,11 +34,11 @@ from typing import Any
 from petitions.readmodels.projection import StoredRow, fast_item, plan_update
 
 #: What a decoder sends per range: its last position (``None``: no row), the
-#: topics first seen in it (by code), and its items: ``(code, pid, version,
-#: time, stage, values)`` for an event :func:`fast_item` read, the stored row
-#: itself (five fields) where it declined.  After the last range: ``("cpu",
-#: seconds)``, the decoder's CPU time.
-Message = tuple[int | None, dict[int, str], list[Any]]
+#: topics first seen in it (by code), its items: ``(code, pid, version, time,
+#: stage, values)`` for an event :func:`fast_item` read, the stored row itself
+#: (five fields) where it declined; and the decoder's CPU seconds so far.
+#: After the last range: ``("cpu", seconds)``.
+Message = tuple[int | None, dict[int, str], list[Any], float]
 
 
 def decoders_wanted() -> int:
@@ -88,7 +88,8 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, first: in
                     new[code] = topic
                 append((code, *item[1:]))
             last = rows[-1][0] if rows else None
-            send.send_bytes(pickle.dumps((last, new, items), protocol=pickle.HIGHEST_PROTOCOL))
+            send.send_bytes(pickle.dumps((last, new, items, time.process_time()),
+                                         protocol=pickle.HIGHEST_PROTOCOL))
             j += step
         send.send_bytes(pickle.dumps(("cpu", time.process_time())))
     except BrokenPipeError:
@@ -119,6 +120,9 @@ class Decoders:
             self._processes.append(process)
         #: Each decoder's CPU seconds, once it has sent its last range.
         self.cpu: list[float] = []
+        #: Per range (in order): the decoder that read it and its CPU
+        #: seconds when it had (to work out the critical path of a run).
+        self.ranges: list[tuple[int, float]] = []
 
     def __enter__(self) -> Decoders:
         return self
@@ -154,7 +158,8 @@ class Decoders:
                     with contextlib.suppress(EOFError, OSError):  # died at the very end
                         self.cpu.append(float(pickle.loads(receive.recv_bytes())[1]))
                 return
-            last, new, items = found
+            last, new, items, cpu = found
+            self.ranges.append((k, cpu))
             table = tables[k]
             for code, topic in new.items():
                 table.extend([None] * (code + 1 - len(table)))

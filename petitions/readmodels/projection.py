@@ -1340,15 +1340,16 @@ class ViewProjection:
 
     def apply_after(self, events: Sequence[Any], tracking: Tracking, position: int,
                     full: Callable[[LiteEvent], Any] | None = None,
-                    bulk: bool = False) -> bool:
+                    bulk: bool = False, bulk_text: bool = False) -> bool:
         """Apply ``events`` (the stored events after ``position`` up to
         ``tracking``'s, in order; ``None`` for those no view reads) and record
         ``tracking``, in one transaction, only if the views stand exactly at
         ``position`` (read in that transaction); return whether they were
         applied.  ``bulk``: write the case index only, where the store can
         (:attr:`ViewStore.bulk_supported`), marked as unfinished in the same
-        transaction; :meth:`ViewStore.finish_bulk` fills in the rest."""
-        with self.view.transaction(bulk) as tx:
+        transaction; :meth:`ViewStore.finish_bulk` fills in the rest (with
+        ``bulk_text``: the counters only; the text indexes are written here)."""
+        with self.view.transaction(bulk, bulk_text) as tx:
             current = tx.tracked(tracking.application_name)
             self.unfinished = tx.unfinished
             if (current or 0) != position:

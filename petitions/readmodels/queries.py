@@ -557,7 +557,8 @@ class ReadModels:
                           for i in items]
                 try:
                     applied = projection.apply_after(events, Tracking(self.app.name, last),
-                                                     start, full=self._full, bulk=True)
+                                                     start, full=self._full, bulk=True,
+                                                     bulk_text=True)
                 except IntegrityError:
                     applied = False
                 finally:

@@ -278,7 +278,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         values = _CASE_VALUES
         params = [(seq, *values(row)) for seq, row in enumerate(rows, top + 1)]
         tx.cursor.executemany(_INSERT_CASE, params)
-        if tx.bulk:
+        if tx.bulk and not tx.bulk_text:
             return  # the text indexes are filled by finish_bulk
         tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
                               "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])

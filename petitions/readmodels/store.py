@@ -226,11 +226,12 @@ class ViewStore(TrackingRecorder):
 
     # ------------------------------------------------------------- writing
     @contextlib.contextmanager
-    def transaction(self, bulk: bool = False) -> Iterator[ViewTx]:
+    def transaction(self, bulk: bool = False, bulk_text: bool = False) -> Iterator[ViewTx]:
         """A unit of work: view changes and tracking records commit together
-        (``bulk``: the case index only, see :attr:`bulk_supported`)."""
+        (``bulk``: the case index only, see :attr:`bulk_supported`; with
+        ``bulk_text``, its text indexes too)."""
         with self._cursor(commit=True) as cursor:
-            yield ViewTx(self, cursor, bulk and self.bulk_supported)
+            yield ViewTx(self, cursor, bulk and self.bulk_supported, bulk_text)
 
     def reset(self, application_name: str) -> None:
         """Empty every view and forget the tracked position (before a rebuild)."""
@@ -589,12 +590,17 @@ class ViewTx:
     """The view changes of one transaction (one event, or a batch of them),
     written set-wise: one statement (``executemany``) per kind of change."""
 
-    def __init__(self, store: ViewStore, cursor: Any, bulk: bool = False) -> None:
+    def __init__(self, store: ViewStore, cursor: Any, bulk: bool = False,
+                 bulk_text: bool = False) -> None:
         self.store = store
         self.cursor = cursor
         #: Written in bulk: the case index only (its text indexes and the
         #: counters are filled by :meth:`ViewStore.finish_bulk`).
         self.bulk = bulk
+        #: Written in bulk, the text indexes of the cases it inserts
+        #: nevertheless (the counters only are left to ``finish_bulk``):
+        #: written while decoder processes decode the next batches, not after.
+        self.bulk_text = bulk_text
         #: Whether the last :meth:`tracked` found a bulk writing unfinished.
         self.unfinished = False
 
