@@ -94,8 +94,8 @@ class Timeline:
         real = pipeline.Decoders.batches
         timeline = self
 
-        def batches(decoders: Any) -> Any:
-            found = real(decoders)
+        def batches(decoders: Any, lite: Any) -> Any:
+            found = real(decoders, lite)
             while True:
                 timeline.requests.append(time.process_time())
                 try:
@@ -118,8 +118,9 @@ class Timeline:
         clock = self.requests[0] - self.start  # before the first batch
         forked = clock
         ready: dict[int, float] = {}
-        for j, (_k, cpu) in enumerate(self.ranges):
-            ready[j] = forked + cpu  # a decoder's CPU time when it sent range j
+        for j, (k, cpu) in enumerate(self.ranges):
+            # A decoder's CPU time when it sent range j (the writer's own: at once).
+            ready[j] = forked + cpu if k >= 0 else 0.0
         for j in range(len(self.requests) - 1):
             work = self.requests[j + 1] - self.requests[j]
             clock = max(clock, ready.get(j, 0.0)) + work

@@ -30,9 +30,13 @@ def _views(svc: PetitionService) -> tuple[Any, list[Any], list[str]]:
     return rm.store.dump(), order, [str(c.id) for c in rm.cases(text="停车", limit=None)]
 
 
-def _rebuilt(svc: PetitionService, decoders: int, monkeypatch: pytest.MonkeyPatch
-             ) -> tuple[Any, list[Any], list[str]]:
+def _rebuilt(svc: PetitionService, decoders: int, monkeypatch: pytest.MonkeyPatch,
+             every: int | None = None) -> tuple[Any, list[Any], list[str]]:
     monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", str(decoders))
+    if every is None:
+        monkeypatch.delenv("PETITIONS_VIEWS_WRITER_EVERY", raising=False)
+    else:
+        monkeypatch.setenv("PETITIONS_VIEWS_WRITER_EVERY", str(every))
     rm = svc.read_models
     rm.decoders_cpu = []
     assert rm.rebuild() == svc.recorder.max_notification_id()
@@ -50,13 +54,17 @@ def history(service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> Petiti
     return service
 
 
-@pytest.mark.parametrize("decoders", [1, 2, 3])
+@pytest.mark.parametrize(("decoders", "every"), [(1, None), (1, 0), (1, 2), (2, None),
+                                                 (3, 4)])
 def test_decoders_give_the_views_of_one_process(history: PetitionService, decoders: int,
+                                                every: int | None,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one or more decoders, and the writer reading every so many ranges
+    itself (or none), the views are those written by one process alone."""
     alone = _rebuilt(history, 0, monkeypatch)
     assert history.read_models.decoders_cpu == []
     assert alone[0]["petition_index"] and alone[0]["case_counts"] and alone[2]
-    piped = _rebuilt(history, decoders, monkeypatch)
+    piped = _rebuilt(history, decoders, monkeypatch, every)
     sqlite = history.read_models.store.bulk_supported
     # On SQLite the decoders ran (each reported its CPU time); PostgreSQL
     # writes without them.
@@ -70,8 +78,8 @@ def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(
     real = pipeline._decode
     sent: list[int] = []
 
-    def dying(db_name: str, table: str, start: int, end: int, size: int, first: int,
-              step: int, send: Any) -> None:
+    def dying(db_name: str, table: str, start: int, end: int, size: int, k: int, n: int,
+              every: int, send: Any) -> None:
         # Sends its first range, then dies as a killed process would.
         class Once:
             def send_bytes(self, data: bytes) -> None:
@@ -83,7 +91,7 @@ def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(
             def close(self) -> None:
                 send.close()
 
-        real(db_name, table, start, end, size, first, step, Once())
+        real(db_name, table, start, end, size, k, n, every, Once())
 
     monkeypatch.setattr(pipeline, "_decode", dying)
     assert _rebuilt(history, 1, monkeypatch) == alone
@@ -196,3 +204,12 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_ranges_are_shared_out_in_turn() -> None:
+    """Range ``j`` goes to decoder ``j % n``, but for the writer's every
+    ``every``-th range."""
+    assert [pipeline.owner(j, 2, 0) for j in range(6)] == [0, 1, 0, 1, 0, 1]
+    assert [pipeline.owner(j, 1, 3) for j in range(7)] == [0, 0, -1, 0, 0, -1, 0]
+    assert [pipeline.owner(j, 2, 3) for j in range(9)] == [0, 1, -1, 0, 1, -1, 0, 1, -1]
+    assert [pipeline.owner(j, 2, 4) for j in range(8)] == [0, 1, 0, -1, 1, 0, 1, -1]

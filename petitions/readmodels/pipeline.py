@@ -28,7 +28,7 @@ import os
 import pickle
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from petitions.readmodels.projection import StoredRow, fast_item, plan_update
@@ -41,6 +41,12 @@ from petitions.readmodels.projection import StoredRow, fast_item, plan_update
 Message = tuple[int | None, dict[int, str], list[Any], float]
 
 
+#: With one decoder, this process reads and decodes every so many ranges
+#: itself (a decoder spends about 1.4 times as long on a range as the writer
+#: writing it: so both are busy about equally).
+WRITER_EVERY = 6
+
+
 def decoders_wanted() -> int:
     """How many decoder processes a bulk catch-up starts (0: none):
     ``PETITIONS_VIEWS_DECODERS``, else one per core beyond the writer's
@@ -51,6 +57,16 @@ def decoders_wanted() -> int:
     return max(1, min(2, (os.cpu_count() or 1) - 1))
 
 
+def writer_every(n: int) -> int:
+    """Every how many ranges the writer reads itself with ``n`` decoders
+    (0: never): ``PETITIONS_VIEWS_WRITER_EVERY``, else :data:`WRITER_EVERY`
+    with one decoder."""
+    found = os.environ.get("PETITIONS_VIEWS_WRITER_EVERY")
+    if found is not None:
+        return max(0, int(found))
+    return WRITER_EVERY if n == 1 else 0
+
+
 def available(db_name: str) -> bool:
     """Whether decoder processes can read the SQLite database ``db_name``
     (a file, on a platform that forks)."""
@@ -58,18 +74,36 @@ def available(db_name: str) -> bool:
             and "fork" in multiprocessing.get_all_start_methods())
 
 
-def _decode(db_name: str, table: str, start: int, end: int, size: int, first: int,
-            step: int, send: Any) -> None:
-    """A decoder process: read and decode the stored rows of ranges ``first``,
-    ``first + step``, … of ``(start, end]`` and send each (then its CPU time)."""
+def owner(j: int, n: int, every: int) -> int:
+    """Who reads range ``j`` with ``n`` decoders: the writer (``-1``) if
+    ``every`` and ``j`` is the last of each ``every`` ranges, else decoder
+    ``0`` … ``n - 1`` in turn."""
+    if every:
+        if j % every == every - 1:
+            return -1
+        j -= j // every
+    return j % n
+
+
+def _query(table: str) -> str:
+    return (f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
+            "WHERE rowid > ? AND rowid <= ? ORDER BY rowid")
+
+
+def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n: int,
+            every: int, send: Any) -> None:
+    """Decoder ``k`` of ``n``: read and decode the stored rows of its ranges
+    of ``(start, end]`` (see :func:`owner`) and send each (then its CPU time)."""
     conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA query_only = 1")
         codes: dict[str, int] = {}
-        query = (f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
-                 "WHERE rowid > ? AND rowid <= ? ORDER BY rowid")
-        j = first
+        query = _query(table)
+        j = 0
         while start + j * size < end:
+            if owner(j, n, every) != k:
+                j += 1
+                continue
             low = start + j * size
             rows: list[StoredRow] = conn.execute(
                 query, (low, min(low + size, end))).fetchall()
@@ -90,7 +124,7 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, first: in
             last = rows[-1][0] if rows else None
             send.send_bytes(pickle.dumps((last, new, items, time.process_time()),
                                          protocol=pickle.HIGHEST_PROTOCOL))
-            j += step
+            j += 1
         send.send_bytes(pickle.dumps(("cpu", time.process_time())))
     except BrokenPipeError:
         pass  # the writer stopped (or died): nothing more to do
@@ -101,27 +135,30 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, first: in
 
 class Decoders:
     """``n`` decoder processes over the stored rows in ``(start, end]`` of the
-    events table ``table`` in ``db_name``, ``size`` positions a range; iterate
-    over :meth:`batches` for them in order.  Use it with ``with``: leaving
-    stops the processes."""
+    events table ``table`` in ``db_name``, ``size`` positions a range (every
+    ``every``-th range read by this process itself, see :func:`owner`);
+    iterate over :meth:`batches` for them in order.  Use it with ``with``:
+    leaving stops the processes."""
 
     def __init__(self, db_name: str, table: str, start: int, end: int, size: int,
-                 n: int) -> None:
+                 n: int, every: int = 0) -> None:
         ctx = multiprocessing.get_context("fork")
+        self._db_name, self._table = db_name, table
+        self._start, self._end, self._size, self._every = start, end, size, every
         self._receive: list[Any] = []
         self._processes: list[Any] = []
         for k in range(n):
             receive, send = ctx.Pipe(duplex=False)
             process = ctx.Process(target=_decode, daemon=True,
-                                  args=(db_name, table, start, end, size, k, n, send))
+                                  args=(db_name, table, start, end, size, k, n, every, send))
             process.start()
             send.close()  # the child's end: this process only reads
             self._receive.append(receive)
             self._processes.append(process)
         #: Each decoder's CPU seconds, once it has sent its last range.
         self.cpu: list[float] = []
-        #: Per range (in order): the decoder that read it and its CPU
-        #: seconds when it had (to work out the critical path of a run).
+        #: Per range (in order): who read it (``-1``: this process) and that
+        #: decoder's CPU seconds when it had (to work out a run's critical path).
         self.ranges: list[tuple[int, float]] = []
 
     def __enter__(self) -> Decoders:
@@ -138,32 +175,49 @@ class Decoders:
                 process.terminate()
             process.join()
 
-    def batches(self) -> Iterator[tuple[int, list[Any], list[Any]]]:
-        """Each range's last position, its items (as :func:`apply_events`
-        takes them with the updates given: :func:`fast_item` tuples whose
-        update is a code, stored rows where it declined, to be read here)
-        and the updates by code; ranges without rows are left out.  Stops
-        early (without an error) if a decoder fails."""
-        tables: list[list[Any]] = [[] for _ in self._receive]
-        j = 0
-        while True:
-            k = j % len(self._receive)
-            try:
-                found: Any = pickle.loads(self._receive[k].recv_bytes())
-            except (EOFError, OSError):
-                return  # a decoder died: the caller reads the rest itself
-            if found[0] == "cpu":
-                self.cpu.append(float(found[1]))
-                for receive in self._receive[:k] + self._receive[k + 1:]:  # the others'
-                    with contextlib.suppress(EOFError, OSError):  # died at the very end
-                        self.cpu.append(float(pickle.loads(receive.recv_bytes())[1]))
-                return
-            last, new, items, cpu = found
-            self.ranges.append((k, cpu))
-            table = tables[k]
-            for code, topic in new.items():
-                table.extend([None] * (code + 1 - len(table)))
-                table[code] = plan_update(topic)
-            if last is not None:
-                yield last, items, table
-            j += 1
+    def batches(self, lite: Callable[[StoredRow], Any]) -> Iterator[tuple[int, list[Any]]]:
+        """Each range's last position and its events as :func:`apply_events`
+        takes them (:func:`fast_item` tuples, and ``lite`` of the stored
+        rows it declined, read here); ranges without rows are left out.
+        Stops early (without an error) if a decoder fails."""
+        n, every = len(self._receive), self._every
+        tables: list[list[Any]] = [[] for _ in range(n)]
+        own: sqlite3.Connection | None = None
+        try:
+            j = 0
+            while self._start + j * self._size < self._end:
+                k = owner(j, n, every)
+                if k < 0:
+                    if own is None:
+                        own = sqlite3.connect(self._db_name, uri=True, isolation_level=None)
+                    low = self._start + j * self._size
+                    rows: list[StoredRow] = own.execute(
+                        _query(self._table), (low, min(low + self._size, self._end))
+                    ).fetchall()
+                    self.ranges.append((k, 0.0))
+                    if rows:
+                        yield rows[-1][0], [fast_item(row) or lite(row) for row in rows]
+                    j += 1
+                    continue
+                try:
+                    found: Any = pickle.loads(self._receive[k].recv_bytes())
+                except (EOFError, OSError):
+                    return  # a decoder died: the caller reads the rest itself
+                last, new, items, cpu = found
+                self.ranges.append((k, cpu))
+                table = tables[k]
+                for code, topic in new.items():
+                    table.extend([None] * (code + 1 - len(table)))
+                    table[code] = plan_update(topic)
+                if last is not None:
+                    # A decoded item has six fields (its update by code), a
+                    # stored row the decoder declined five.
+                    yield last, [(table[i[0]], *i[1:]) if len(i) == 6 else lite(i)
+                                 for i in items]
+                j += 1
+            for receive in self._receive:  # each decoder's last words
+                with contextlib.suppress(EOFError, OSError):
+                    self.cpu.append(float(pickle.loads(receive.recv_bytes())[1]))
+        finally:
+            if own is not None:
+                own.close()

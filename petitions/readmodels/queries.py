@@ -549,12 +549,8 @@ class ReadModels:
         projection = self.projection
         done = 0
         with pipeline.Decoders(db_name, recorder.events_table_name, start, end,
-                               BATCH, n) as decoders:
-            for last, items, updates in decoders.batches():
-                # A decoded item has six fields (its update by code), a stored
-                # row the decoder declined five: it is read here.
-                events = [(updates[i[0]], *i[1:]) if len(i) == 6 else self._lite(i)
-                          for i in items]
+                               BATCH, n, pipeline.writer_every(n)) as decoders:
+            for last, events in decoders.batches(self._lite):
                 try:
                     applied = projection.apply_after(events, Tracking(self.app.name, last),
                                                      start, full=self._full, bulk=True,
