@@ -213,3 +213,35 @@ def test_ranges_are_shared_out_in_turn() -> None:
     assert [pipeline.owner(j, 1, 3) for j in range(7)] == [0, 0, -1, 0, 0, -1, 0]
     assert [pipeline.owner(j, 2, 3) for j in range(9)] == [0, 1, -1, 0, 1, -1, 0, 1, -1]
     assert [pipeline.owner(j, 2, 4) for j in range(8)] == [0, 1, 0, -1, 1, 0, 1, -1]
+
+
+def test_the_counters_are_counted_in_a_process_of_their_own_at_the_position_written(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the last batch, another process counts the counters while the
+    writer builds the indexes; the writer takes them only if the views still
+    stand where they were counted, else counts them itself."""
+    if not history.read_models.store.bulk_supported:
+        pytest.skip("decoders read SQLite files only")
+    alone = _rebuilt(history, 0, monkeypatch)
+    store_class = type(history.read_models.store)
+    real = store_class.finish_bulk
+    given: list[Any] = []
+
+    def watching(self: Any, name: str, counted: Any = None) -> None:
+        given.append(counted)
+        real(self, name, counted)
+
+    monkeypatch.setattr(store_class, "finish_bulk", watching)
+    assert _rebuilt(history, 1, monkeypatch) == alone
+    position = history.recorder.max_notification_id()
+    assert len(given) == 1 and given[0] is not None and given[0][0] == position
+    assert sorted(given[0][1]["case_counts"]) == sorted(
+        r for r in alone[0]["case_counts"])
+    # Counted at another position (another process wrote meanwhile): not taken.
+    stale = (position - 1, {table: [] for table in given[0][1]})
+
+    def stale_count(self: Any, name: str, counted: Any = None) -> None:
+        real(self, name, stale if counted is not None else None)
+
+    monkeypatch.setattr(store_class, "finish_bulk", stale_count)
+    assert _rebuilt(history, 1, monkeypatch) == alone

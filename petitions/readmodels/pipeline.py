@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from petitions.readmodels.projection import StoredRow, fast_item, plan_update
+from petitions.readmodels.sqlite import Counted, recount
 
 #: What a decoder sends per range: its last position (``None``: no row), the
 #: topics first seen in it (by code), its items: ``(code, pid, version, time,
@@ -221,3 +222,52 @@ class Decoders:
         finally:
             if own is not None:
                 own.close()
+
+
+def _count(db_name: str, application_name: str, send: Any) -> None:
+    """The counting process: every counter counted again (:func:`recount`), sent."""
+    conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
+    try:
+        counted = recount(conn, application_name)
+        send.send_bytes(pickle.dumps((counted, time.process_time()),
+                                     protocol=pickle.HIGHEST_PROTOCOL))
+    except BrokenPipeError:
+        pass
+    finally:
+        conn.close()
+        send.close()
+
+
+class Counting:
+    """A process counting every counter again from the case index (read
+    only) while this one builds the case index's indexes; :meth:`result`
+    waits for them.  Use it with ``with``: leaving stops the process."""
+
+    def __init__(self, db_name: str, application_name: str) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self._receive, send = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=_count, args=(db_name, application_name, send),
+                                    daemon=True)
+        self._process.start()
+        send.close()
+        #: The counting process's CPU seconds, once it has sent the counters.
+        self.cpu = 0.0
+
+    def __enter__(self) -> Counting:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._receive.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+    def result(self) -> Counted | None:
+        """The counters and the position they were counted at (``None`` if
+        the process failed: then the writer counts them itself)."""
+        try:
+            found: Counted
+            found, self.cpu = pickle.loads(self._receive.recv_bytes())
+        except (EOFError, OSError):
+            return None
+        return found

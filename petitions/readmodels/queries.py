@@ -12,6 +12,7 @@ running :mod:`petitions.readmodels.runner` (eventsourcing's push subscription).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -469,11 +470,25 @@ class ReadModels:
             recorder: Any = self.app.recorder
             total = max(total, (recorder.max_notification_id() or 0) - start)
             if total >= BULK or total >= start:
-                with self.store.indexes_deferred():
-                    done, unfinished = self._catch_up(start, rows, total, progress,
-                                                      bulk=True)
-                    if unfinished:
-                        self.store.finish_bulk(self.app.name)
+                with contextlib.ExitStack() as stack:
+                    counting = None
+                    with self.store.indexes_deferred():
+                        done, unfinished = self._catch_up(start, rows, total, progress,
+                                                          bulk=True)
+                        if unfinished:
+                            # Where decoders could read, a process of its own
+                            # counts the counters again while the indexes are
+                            # built (from the views as the last batch left them).
+                            db_name = self._decoder_db()
+                            if db_name is None:
+                                self.store.finish_bulk(self.app.name)
+                            else:
+                                from petitions.readmodels.pipeline import Counting
+
+                                counting = stack.enter_context(
+                                    Counting(db_name, self.app.name))
+                    if counting is not None:
+                        self.store.finish_bulk(self.app.name, counting.result())
                     return done
         done, unfinished = self._catch_up(start, rows, total, progress,
                                           unfinished=unfinished)
@@ -534,17 +549,13 @@ class ReadModels:
         how many events it applied and whether a bulk writing is unfinished.
         Stops early, leaving the rest to :meth:`_catch_up`, wherever another
         process applied events first or the decoder failed."""
-        store: Any = self.store
-        recorder: Any = self.app.recorder
-        if (self._scratch is not None or not is_sqlite_recorder(recorder)
-                or store.datastore is not recorder.datastore):
+        db_name = self._decoder_db()
+        if db_name is None:
             return start, rows, 0, unfinished
         from petitions.readmodels import pipeline
 
-        db_name = recorder.datastore.pool.db_name
+        recorder: Any = self.app.recorder
         n = pipeline.decoders_wanted()
-        if not n or not pipeline.available(db_name):
-            return start, rows, 0, unfinished
         end = recorder.max_notification_id() or 0
         projection = self.projection
         done = 0
@@ -570,6 +581,22 @@ class ReadModels:
         if done:
             rows = _stored_rows(recorder, start, BATCH)
         return start, rows, done, unfinished
+
+    def _decoder_db(self) -> str | None:
+        """The SQLite database other processes may read for this one's bulk
+        catch-up (:mod:`petitions.readmodels.pipeline`), or ``None``: the
+        views beside the events in a SQLite file, and decoders wanted."""
+        store: Any = self.store
+        recorder: Any = self.app.recorder
+        if (self._scratch is not None or not is_sqlite_recorder(recorder)
+                or store.datastore is not recorder.datastore or not store.bulk_supported):
+            return None
+        from petitions.readmodels import pipeline
+
+        db_name: str = recorder.datastore.pool.db_name
+        if not pipeline.decoders_wanted() or not pipeline.available(db_name):
+            return None
+        return db_name
 
     def _pending(self) -> tuple[int, list[StoredRow], bool]:
         """The views' position, the stored rows after it (up to ``BATCH``),

@@ -216,10 +216,12 @@ class ViewStore(TrackingRecorder):
         """Whether views were written in bulk and not finished yet."""
         return False
 
-    def finish_bulk(self, application_name: str) -> None:
+    def finish_bulk(self, application_name: str, counted: Any = None) -> None:
         """Fill what a bulk writing left out (the text indexes of the cases it
         inserted; every counter, counted again from the case index), in one
-        transaction, if a bulk writing is unfinished; else nothing."""
+        transaction, if a bulk writing is unfinished; else nothing
+        (``counted``: the counters counted by another process, where the
+        store can take them)."""
 
     @abstractmethod
     def _view_tables(self) -> tuple[str, ...]: ...
