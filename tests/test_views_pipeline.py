@@ -207,12 +207,12 @@ def _alive(pid: int) -> bool:
 
 
 def test_ranges_are_shared_out_in_turn() -> None:
-    """Range ``j`` goes to decoder ``j % n``, but for the writer's every
-    ``every``-th range."""
+    """Range ``j`` goes to decoder ``j % n``, but for the writer's first of
+    every ``every`` ranges."""
     assert [pipeline.owner(j, 2, 0) for j in range(6)] == [0, 1, 0, 1, 0, 1]
-    assert [pipeline.owner(j, 1, 3) for j in range(7)] == [0, 0, -1, 0, 0, -1, 0]
-    assert [pipeline.owner(j, 2, 3) for j in range(9)] == [0, 1, -1, 0, 1, -1, 0, 1, -1]
-    assert [pipeline.owner(j, 2, 4) for j in range(8)] == [0, 1, 0, -1, 1, 0, 1, -1]
+    assert [pipeline.owner(j, 1, 3) for j in range(7)] == [-1, 0, 0, -1, 0, 0, -1]
+    assert [pipeline.owner(j, 2, 3) for j in range(9)] == [-1, 0, 1, -1, 0, 1, -1, 0, 1]
+    assert [pipeline.owner(j, 2, 4) for j in range(8)] == [-1, 0, 1, 0, -1, 1, 0, 1]
 
 
 def test_the_counters_are_counted_in_a_process_of_their_own_at_the_position_written(

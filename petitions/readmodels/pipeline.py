@@ -77,12 +77,13 @@ def available(db_name: str) -> bool:
 
 def owner(j: int, n: int, every: int) -> int:
     """Who reads range ``j`` with ``n`` decoders: the writer (``-1``) if
-    ``every`` and ``j`` is the last of each ``every`` ranges, else decoder
+    ``every`` and ``j`` is the first of each ``every`` ranges (so the writer
+    starts at once, while the decoders read the next ones), else decoder
     ``0`` … ``n - 1`` in turn."""
     if every:
-        if j % every == every - 1:
+        if j % every == 0:
             return -1
-        j -= j // every
+        j -= j // every + 1
     return j % n
 
 
