@@ -42,10 +42,12 @@ from petitions.readmodels.sqlite import Counted, recount
 Message = tuple[int | None, dict[int, str], list[Any], float]
 
 
-#: With one decoder, this process reads and decodes every so many ranges
-#: itself (a decoder spends about 1.4 times as long on a range as the writer
-#: writing it: so both are busy about equally).
-WRITER_EVERY = 6
+#: With one decoder, this process reads and decodes the first of every so
+#: many ranges itself: a decoder spends longer on a range (reading, decoding,
+#: sending) than the writer writing it, so both end about equally busy
+#: (measured: 6, 8 and 16 alike within the noise, fewer leaves the writer the
+#: busier; see docs/benchmarks.md).
+WRITER_EVERY = 8
 
 
 def decoders_wanted() -> int:
