@@ -245,3 +245,23 @@ def test_the_counters_are_counted_in_a_process_of_their_own_at_the_position_writ
 
     monkeypatch.setattr(store_class, "finish_bulk", stale_count)
     assert _rebuilt(history, 1, monkeypatch) == alone
+
+
+def test_a_process_with_other_threads_decodes_in_process(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server's catch-up (other threads running) forks no decoder: a child
+    could inherit a lock another thread holds.  The views are the same."""
+    import threading
+
+    alone = _rebuilt(history, 0, monkeypatch)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _rebuilt(history, 2, monkeypatch) == alone
+        assert history.read_models.decoders_cpu == []
+    finally:
+        stop.set()
+        other.join()
+    monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "two")  # not a number: the default
+    assert pipeline.decoders_wanted() >= 1

@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import pickle
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -54,9 +55,9 @@ def decoders_wanted() -> int:
     """How many decoder processes a bulk catch-up starts (0: none):
     ``PETITIONS_VIEWS_DECODERS``, else one per core beyond the writer's
     (at least one, at most two: the writer keeps up with two)."""
-    found = os.environ.get("PETITIONS_VIEWS_DECODERS")
-    if found is not None:
-        return max(0, int(found))
+    found = os.environ.get("PETITIONS_VIEWS_DECODERS", "")
+    if found.strip().isdigit():
+        return int(found)
     return max(1, min(2, (os.cpu_count() or 1) - 1))
 
 
@@ -64,17 +65,20 @@ def writer_every(n: int) -> int:
     """Every how many ranges the writer reads itself with ``n`` decoders
     (0: never): ``PETITIONS_VIEWS_WRITER_EVERY``, else :data:`WRITER_EVERY`
     with one decoder."""
-    found = os.environ.get("PETITIONS_VIEWS_WRITER_EVERY")
-    if found is not None:
-        return max(0, int(found))
+    found = os.environ.get("PETITIONS_VIEWS_WRITER_EVERY", "")
+    if found.strip().isdigit():
+        return int(found)
     return WRITER_EVERY if n == 1 else 0
 
 
 def available(db_name: str) -> bool:
-    """Whether decoder processes can read the SQLite database ``db_name``
-    (a file, on a platform that forks)."""
+    """Whether decoder processes can read the SQLite database ``db_name``: a
+    file, on a platform that forks, from a process without other threads
+    (a server's catch-up stays in-process: a forked child could find a lock
+    held for ever by a thread it does not have, SQLite's own included)."""
     return (bool(db_name) and ":memory:" not in db_name and "mode=memory" not in db_name
-            and "fork" in multiprocessing.get_all_start_methods())
+            and "fork" in multiprocessing.get_all_start_methods()
+            and threading.active_count() == 1)
 
 
 def owner(j: int, n: int, every: int) -> int:
