@@ -459,7 +459,13 @@ class ReadModels:
         is counted from the case index, in one transaction that removes the
         marker (:meth:`ViewStore.finish_bulk`).  Any catch-up (of any process)
         that finds the marker finishes the work, so a process that dies in
-        between leaves nothing wrong for longer than the next query."""
+        between leaves nothing wrong for longer than the next query.
+
+        On SQLite such a catch-up has decoder processes read and decode the
+        stored rows while this one writes (the text indexes too, batch by
+        batch), and a process of its own count the counters again while this
+        one builds the indexes (:mod:`petitions.readmodels.pipeline`); every
+        view change is still written here, batch after batch."""
         start, rows, unfinished = self._pending()
         if not rows:
             if unfinished:  # a bulk writing stopped before its end: finish it
