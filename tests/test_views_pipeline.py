@@ -24,9 +24,15 @@ from tests.test_readmodels import random_history
 
 
 def _views(svc: PetitionService) -> tuple[Any, list[Any], list[str]]:
-    """Every view row, the case index in ``seq`` order, and a text search."""
+    """Every view row, the case index in ``seq`` order (with the text index
+    rows on SQLite), and a text search."""
     rm = svc.read_models
     order = [r["id"] for r in rm.store._all("SELECT id FROM {petition_index} ORDER BY seq")]
+    if rm.store.bulk_supported:
+        order += [tuple(r.values()) for r in rm.store._all(
+            "SELECT rowid, grams FROM petition_bigrams ORDER BY rowid")]
+        order += [tuple(r.values()) for r in rm.store._all(
+            "SELECT rowid, title, description FROM petition_text ORDER BY rowid")]
     return rm.store.dump(), order, [str(c.id) for c in rm.cases(text="停车", limit=None)]
 
 

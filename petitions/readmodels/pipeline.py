@@ -32,15 +32,16 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from petitions.readmodels.projection import StoredRow, fast_item, plan_update
-from petitions.readmodels.sqlite import Counted, recount
+from petitions.readmodels.projection import StoredRow, fast_item, is_filing, plan_update
+from petitions.readmodels.sqlite import Counted, bigrams, recount
 
 #: What a decoder sends per range: its last position (``None``: no row), the
 #: topics first seen in it (by code), its items: ``(code, pid, version, time,
 #: stage, values)`` for an event :func:`fast_item` read, the stored row itself
-#: (five fields) where it declined; and the decoder's CPU seconds so far.
-#: After the last range: ``("cpu", seconds)``.
-Message = tuple[int | None, dict[int, str], list[Any], float]
+#: (five fields) where it declined; the bigrams of its filings (by petition
+#: id); and the decoder's CPU seconds so far.  After the last range:
+#: ``("cpu", seconds)``.
+Message = tuple[int | None, dict[int, str], list[Any], dict[str, str], float]
 
 
 #: With one decoder, this process reads and decodes the first of every so
@@ -106,6 +107,7 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n
     try:
         conn.execute("PRAGMA query_only = 1")
         codes: dict[str, int] = {}
+        filings: dict[int, bool] = {}
         query = _query(table)
         j = 0
         while start + j * size < end:
@@ -117,6 +119,7 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n
                 query, (low, min(low + size, end))).fetchall()
             new: dict[int, str] = {}
             items: list[Any] = []
+            grams: dict[str, str] = {}
             append = items.append
             for row in rows:
                 item = fast_item(row)
@@ -128,9 +131,13 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n
                 if code is None:
                     code = codes[topic] = len(codes)
                     new[code] = topic
+                    filings[code] = is_filing(topic)
+                if filings[code]:  # the filing's bigrams, worked out here
+                    values = item[5]
+                    grams[values["id"]] = bigrams(values["title"], values["description"])
                 append((code, *item[1:]))
             last = rows[-1][0] if rows else None
-            send.send_bytes(pickle.dumps((last, new, items, time.process_time()),
+            send.send_bytes(pickle.dumps((last, new, items, grams, time.process_time()),
                                          protocol=pickle.HIGHEST_PROTOCOL))
             j += 1
         send.send_bytes(pickle.dumps(("cpu", time.process_time())))
@@ -183,11 +190,13 @@ class Decoders:
                 process.terminate()
             process.join()
 
-    def batches(self, lite: Callable[[StoredRow], Any]) -> Iterator[tuple[int, list[Any]]]:
-        """Each range's last position and its events as :func:`apply_events`
+    def batches(self, lite: Callable[[StoredRow], Any]
+                ) -> Iterator[tuple[int, list[Any], dict[str, str] | None]]:
+        """Each range's last position, its events as :func:`apply_events`
         takes them (:func:`fast_item` tuples, and ``lite`` of the stored
-        rows it declined, read here); ranges without rows are left out.
-        Stops early (without an error) if a decoder fails."""
+        rows it declined, read here) and the bigrams of its filings by id
+        (``None``: not worked out); ranges without rows are left out.  Stops
+        early (without an error) if a decoder fails."""
         n, every = len(self._receive), self._every
         tables: list[list[Any]] = [[] for _ in range(n)]
         own: sqlite3.Connection | None = None
@@ -204,14 +213,14 @@ class Decoders:
                     ).fetchall()
                     self.ranges.append((k, 0.0))
                     if rows:
-                        yield rows[-1][0], [fast_item(row) or lite(row) for row in rows]
+                        yield rows[-1][0], [fast_item(row) or lite(row) for row in rows], None
                     j += 1
                     continue
                 try:
                     found: Any = pickle.loads(self._receive[k].recv_bytes())
                 except (EOFError, OSError):
                     return  # a decoder died: the caller reads the rest itself
-                last, new, items, cpu = found
+                last, new, items, grams, cpu = found
                 self.ranges.append((k, cpu))
                 table = tables[k]
                 for code, topic in new.items():
@@ -221,7 +230,7 @@ class Decoders:
                     # A decoded item has six fields (its update by code), a
                     # stored row the decoder declined five.
                     yield last, [(table[i[0]], *i[1:]) if len(i) == 6 else lite(i)
-                                 for i in items]
+                                 for i in items], grams
                 j += 1
             for receive in self._receive:  # each decoder's last words
                 with contextlib.suppress(EOFError, OSError):

@@ -567,11 +567,11 @@ class ReadModels:
         done = 0
         with pipeline.Decoders(db_name, recorder.events_table_name, start, end,
                                BATCH, n, pipeline.writer_every(n)) as decoders:
-            for last, events in decoders.batches(self._lite):
+            for last, events, grams in decoders.batches(self._lite):
                 try:
                     applied = projection.apply_after(events, Tracking(self.app.name, last),
                                                      start, full=self._full, bulk=True,
-                                                     bulk_text=True)
+                                                     bulk_text=True, grams=grams)
                 except IntegrityError:
                     applied = False
                 finally:

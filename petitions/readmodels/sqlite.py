@@ -313,8 +313,10 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
                               "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])
                                                    for seq, row in enumerate(rows, top + 1)])
+        given = tx.grams or {}
         tx.cursor.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
-                              [(seq, bigrams(row["title"], row["description"]))
+                              [(seq, given.get(row["id"])
+                                or bigrams(row["title"], row["description"]))
                                for seq, row in enumerate(rows, top + 1)])
 
     def _text_index(self, text: str, params: dict[str, Any]) -> tuple[str, str] | None:

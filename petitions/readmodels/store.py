@@ -228,12 +228,14 @@ class ViewStore(TrackingRecorder):
 
     # ------------------------------------------------------------- writing
     @contextlib.contextmanager
-    def transaction(self, bulk: bool = False, bulk_text: bool = False) -> Iterator[ViewTx]:
+    def transaction(self, bulk: bool = False, bulk_text: bool = False,
+                    grams: Mapping[str, str] | None = None) -> Iterator[ViewTx]:
         """A unit of work: view changes and tracking records commit together
         (``bulk``: the case index only, see :attr:`bulk_supported`; with
-        ``bulk_text``, its text indexes too)."""
+        ``bulk_text``, its text indexes too; ``grams``: the bigrams of cases
+        inserted, by id, worked out beforehand)."""
         with self._cursor(commit=True) as cursor:
-            yield ViewTx(self, cursor, bulk and self.bulk_supported, bulk_text)
+            yield ViewTx(self, cursor, bulk and self.bulk_supported, bulk_text, grams)
 
     def reset(self, application_name: str) -> None:
         """Empty every view and forget the tracked position (before a rebuild)."""
@@ -593,7 +595,7 @@ class ViewTx:
     written set-wise: one statement (``executemany``) per kind of change."""
 
     def __init__(self, store: ViewStore, cursor: Any, bulk: bool = False,
-                 bulk_text: bool = False) -> None:
+                 bulk_text: bool = False, grams: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.cursor = cursor
         #: Written in bulk: the case index only (its text indexes and the
@@ -603,6 +605,9 @@ class ViewTx:
         #: nevertheless (the counters only are left to ``finish_bulk``):
         #: written while decoder processes decode the next batches, not after.
         self.bulk_text = bulk_text
+        #: The bigram tokens of cases this transaction inserts, by id, where a
+        #: decoder process worked them out (:func:`petitions.readmodels.sqlite.bigrams`).
+        self.grams = grams
         #: Whether the last :meth:`tracked` found a bulk writing unfinished.
         self.unfinished = False
 
