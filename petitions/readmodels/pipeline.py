@@ -46,10 +46,10 @@ Message = tuple[int | None, dict[int, str], list[Any], dict[str, str], float]
 
 #: With one decoder, this process reads and decodes the first of every so
 #: many ranges itself: a decoder spends longer on a range (reading, decoding,
-#: sending) than the writer writing it, so both end about equally busy
-#: (measured: 6, 8 and 16 alike within the noise, fewer leaves the writer the
-#: busier; see docs/benchmarks.md).
-WRITER_EVERY = 8
+#: working out the bigrams, sending) than the writer writing it, so both end
+#: about equally busy (measured, alternating: 4 gave a critical path of
+#: 1.95-2.31 s, 8 gave 2.15-2.81 s; see docs/benchmarks.md).
+WRITER_EVERY = 4
 
 
 def decoders_wanted() -> int:
