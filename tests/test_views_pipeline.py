@@ -270,4 +270,20 @@ def test_a_process_with_other_threads_decodes_in_process(
         stop.set()
         other.join()
     monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "two")  # not a number: the default
-    assert pipeline.decoders_wanted() >= 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert pipeline.decoders_wanted() == 1
+
+
+def test_by_default_one_decoder_when_a_core_is_spare(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PETITIONS_VIEWS_DECODERS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert pipeline.decoders_wanted() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.7, 1.0, 1.0))  # every core busy
+    assert pipeline.decoders_wanted() == 0
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert pipeline.decoders_wanted() == 0
+    monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "2")  # as asked, whatever the load
+    assert pipeline.decoders_wanted() == 2

@@ -54,12 +54,20 @@ WRITER_EVERY = 4
 
 def decoders_wanted() -> int:
     """How many decoder processes a bulk catch-up starts (0: none):
-    ``PETITIONS_VIEWS_DECODERS``, else one per core beyond the writer's
-    (at least one, at most two: the writer keeps up with two)."""
+    ``PETITIONS_VIEWS_DECODERS``, else one (this process writes meanwhile) if
+    the machine has a core to spare: more than one core, and a load average
+    (this process's own run included) half a core below their number.  On a
+    machine whose cores are all busy the processes would only take turns on
+    them, and the handing over costs more than it saves."""
     found = os.environ.get("PETITIONS_VIEWS_DECODERS", "")
     if found.strip().isdigit():
         return int(found)
-    return max(1, min(2, (os.cpu_count() or 1) - 1))
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - not known on this platform
+        load = 0.0
+    return 1 if cores > 1 and load < cores - 0.5 else 0
 
 
 def writer_every(n: int) -> int:
