@@ -18,6 +18,15 @@ and only if the views still stand where the range begins
 A decoder that fails or dies only ends the pipeline early (the catch-up goes
 on reading in-process); a writer that dies ends its decoders (their next send
 finds the pipe closed).
+
+Forking: the processes are forked while this one has no SQLite transaction
+open and no other thread (:func:`available`); a child never uses the
+connections it inherits (it opens its own, only reads, and ends with
+``os._exit`` as ``multiprocessing`` ends a forked child, closing nothing it
+inherited), and the writer keeps its own open until the children have ended.
+SQLite advises against carrying a connection across ``fork``; starting the
+children afresh (``spawn``, about 0.23 s each to import) would avoid even the
+inherited bookkeeping, at that cost.
 """
 
 from __future__ import annotations
