@@ -54,7 +54,7 @@ def _rebuilt(svc: PetitionService, decoders: int, monkeypatch: pytest.MonkeyPatc
 def history(service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> PetitionService:
     random_history(service, random.Random(42), petitions=12)
     service.read_models.inline = False
-    # Small batches: many ranges per decoder, some of them empty.
+    # Small batches: many ranges per decoder.
     monkeypatch.setattr(queries_module, "BULK", 10)
     monkeypatch.setattr(queries_module, "BATCH", 7)
     return service
