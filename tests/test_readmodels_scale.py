@@ -555,7 +555,7 @@ def test_a_bulk_catch_up_fills_text_and_counters_at_its_end(
     # but their counters and text are not, and the marker says so.
     real_finish = type(rm.store).finish_bulk
 
-    def killed(self: Any, name: str) -> None:
+    def killed(self: Any, name: str, *counted: Any) -> None:
         raise RuntimeError("killed")
 
     monkeypatch.setattr(type(rm.store), "finish_bulk", killed)

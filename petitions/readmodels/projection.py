@@ -19,7 +19,7 @@ import dataclasses
 import functools
 import json
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -952,6 +952,22 @@ def _plan(topic: str) -> _Plan | None:
     return plan
 
 
+def plan_update(topic: str) -> Callable[[Any, Row], None] | None:
+    """The update a :data:`FastItem` of stored topic ``topic`` carries (what
+    :func:`fast_item` puts first in it)."""
+    plan = _plan(topic)
+    if plan is None:  # pragma: no cover - fast_item reads no such event
+        raise KeyError(topic)
+    return plan.update
+
+
+def is_filing(topic: str) -> bool:
+    """Whether a :data:`FastItem` of stored topic ``topic`` is a filing (its
+    values the whole case row)."""
+    plan = _plan(topic)
+    return plan is not None and plan.update is _put_filed
+
+
 #: A stored event read by the fast path: (update, petition id, version,
 #: time, stage, what the update is handed).
 FastItem = tuple[Callable[[Any, Row], None] | None, str, int, str, str | None, Any]
@@ -1331,15 +1347,18 @@ class ViewProjection:
 
     def apply_after(self, events: Sequence[Any], tracking: Tracking, position: int,
                     full: Callable[[LiteEvent], Any] | None = None,
-                    bulk: bool = False) -> bool:
+                    bulk: bool = False, bulk_text: bool = False,
+                    grams: Mapping[str, str] | None = None) -> bool:
         """Apply ``events`` (the stored events after ``position`` up to
         ``tracking``'s, in order; ``None`` for those no view reads) and record
         ``tracking``, in one transaction, only if the views stand exactly at
         ``position`` (read in that transaction); return whether they were
         applied.  ``bulk``: write the case index only, where the store can
         (:attr:`ViewStore.bulk_supported`), marked as unfinished in the same
-        transaction; :meth:`ViewStore.finish_bulk` fills in the rest."""
-        with self.view.transaction(bulk) as tx:
+        transaction; :meth:`ViewStore.finish_bulk` fills in the rest (with
+        ``bulk_text``: the counters only; the text indexes are written here,
+        with the bigrams of the cases in ``grams`` as given, by id)."""
+        with self.view.transaction(bulk, bulk_text, grams) as tx:
             current = tx.tracked(tracking.application_name)
             self.unfinished = tx.unfinished
             if (current or 0) != position:

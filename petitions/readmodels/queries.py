@@ -12,6 +12,7 @@ running :mod:`petitions.readmodels.runner` (eventsourcing's push subscription).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -335,6 +336,9 @@ class ReadModels:
         #: Whether this process keeps the views up to date (else a runner does).
         self.inline = inline
         self._labels: dict[tuple[str, str, str, str], Label | None] = {}
+        #: The decoder processes' CPU seconds in the last catch-up that used
+        #: them (:mod:`petitions.readmodels.pipeline`), each.
+        self.decoders_cpu: list[float] = []
 
     @property
     def projection(self) -> ViewProjection:
@@ -455,7 +459,13 @@ class ReadModels:
         is counted from the case index, in one transaction that removes the
         marker (:meth:`ViewStore.finish_bulk`).  Any catch-up (of any process)
         that finds the marker finishes the work, so a process that dies in
-        between leaves nothing wrong for longer than the next query."""
+        between leaves nothing wrong for longer than the next query.
+
+        On SQLite such a catch-up has decoder processes read and decode the
+        stored rows while this one writes (the text indexes too, batch by
+        batch), and a process of its own count the counters again while this
+        one builds the indexes (:mod:`petitions.readmodels.pipeline`); every
+        view change is still written here, batch after batch."""
         start, rows, unfinished = self._pending()
         if not rows:
             if unfinished:  # a bulk writing stopped before its end: finish it
@@ -466,11 +476,25 @@ class ReadModels:
             recorder: Any = self.app.recorder
             total = max(total, (recorder.max_notification_id() or 0) - start)
             if total >= BULK or total >= start:
-                with self.store.indexes_deferred():
-                    done, unfinished = self._catch_up(start, rows, total, progress,
-                                                      bulk=True)
-                    if unfinished:
-                        self.store.finish_bulk(self.app.name)
+                with contextlib.ExitStack() as stack:
+                    counting = None
+                    with self.store.indexes_deferred():
+                        done, unfinished = self._catch_up(start, rows, total, progress,
+                                                          bulk=True)
+                        if unfinished:
+                            # Where decoders could read, a process of its own
+                            # counts the counters again while the indexes are
+                            # built (from the views as the last batch left them).
+                            db_name = self._decoder_db()
+                            if db_name is None:
+                                self.store.finish_bulk(self.app.name)
+                            else:
+                                from petitions.readmodels.pipeline import Counting
+
+                                counting = stack.enter_context(
+                                    Counting(db_name, self.app.name))
+                    if counting is not None:
+                        self.store.finish_bulk(self.app.name, counting.result())
                     return done
         done, unfinished = self._catch_up(start, rows, total, progress,
                                           unfinished=unfinished)
@@ -488,6 +512,10 @@ class ReadModels:
         process's) is left unfinished."""
         done = 0
         projection = self.projection
+        if bulk and len(rows) == BATCH:
+            start, rows, piped, unfinished = self._catch_up_piped(start, rows, total, progress,
+                                                                 unfinished)
+            done += piped
         while True:
             if not rows:
                 return done, unfinished
@@ -516,6 +544,65 @@ class ReadModels:
             if len(rows) < BATCH:
                 return done, unfinished
             rows = _stored_rows(self.app.recorder, start, BATCH)
+
+    def _catch_up_piped(self, start: int, rows: list[StoredRow], total: int,
+                        progress: Progress | None, unfinished: bool
+                        ) -> tuple[int, list[StoredRow], int, bool]:
+        """:meth:`_catch_up` of a bulk writing on SQLite, the stored rows up to
+        the last one now stored read and decoded by a second process
+        (:mod:`petitions.readmodels.pipeline`) while this one writes.  Return
+        where it stopped, the stored rows after that (a batch, read here),
+        how many events it applied and whether a bulk writing is unfinished.
+        Stops early, leaving the rest to :meth:`_catch_up`, wherever another
+        process applied events first or the decoder failed."""
+        db_name = self._decoder_db()
+        if db_name is None:
+            return start, rows, 0, unfinished
+        from petitions.readmodels import pipeline
+
+        recorder: Any = self.app.recorder
+        n = pipeline.decoders_wanted()
+        end = recorder.max_notification_id() or 0
+        projection = self.projection
+        done = 0
+        with pipeline.Decoders(db_name, recorder.events_table_name, start, end,
+                               BATCH, n, pipeline.writer_every(n)) as decoders:
+            for last, events, grams in decoders.batches(self._lite):
+                try:
+                    applied = projection.apply_after(events, Tracking(self.app.name, last),
+                                                     start, full=self._full, bulk=True,
+                                                     bulk_text=True, grams=grams)
+                except IntegrityError:
+                    applied = False
+                finally:
+                    self._record_deferred_poison()
+                unfinished = unfinished or projection.unfinished
+                if not applied:
+                    break  # another process went first: carry on in-process
+                done += len(events)
+                start = last
+                if progress is not None:
+                    progress(done, max(total, done))
+        self.decoders_cpu = decoders.cpu
+        if done:
+            rows = _stored_rows(recorder, start, BATCH)
+        return start, rows, done, unfinished
+
+    def _decoder_db(self) -> str | None:
+        """The SQLite database other processes may read for this one's bulk
+        catch-up (:mod:`petitions.readmodels.pipeline`), or ``None``: the
+        views beside the events in a SQLite file, and decoders wanted."""
+        store: Any = self.store
+        recorder: Any = self.app.recorder
+        if (self._scratch is not None or not is_sqlite_recorder(recorder)
+                or store.datastore is not recorder.datastore or not store.bulk_supported):
+            return None
+        from petitions.readmodels import pipeline
+
+        db_name: str = recorder.datastore.pool.db_name
+        if not pipeline.decoders_wanted() or not pipeline.available(db_name):
+            return None
+        return db_name
 
     def _pending(self) -> tuple[int, list[StoredRow], bool]:
         """The views' position, the stored rows after it (up to ``BATCH``),

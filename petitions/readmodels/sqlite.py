@@ -92,53 +92,83 @@ assert tuple(_RATE_GROUPS) == RATE_GROUPINGS
 
 _NOT_EXCLUDED = "(excluded IS NULL OR excluded = 0)"
 
-#: Every counter counted again from the case index (what the projection's
-#: per-batch changes sum to; rows that sum to nothing are left out).
-_RECOUNT = (
-    # The columns counted, copied once: the groupings below then each read
-    # narrow rows, not the case index's wide ones (with their text).
+#: The columns the counters are counted from, copied once: the groupings
+#: below then each read narrow rows, not the case index's wide ones (with
+#: their text).
+_RECOUNT_COPY = (
     "DROP TABLE IF EXISTS temp.petitions_recount",
     "CREATE TEMP TABLE petitions_recount AS SELECT status, "
     f"{', '.join(COUNT_DIMENSIONS)}, cb_day, cb_impossible, excluded, cb_contacted, "
     "cb_resolved, last_rating, sign_state, contact_state, escalation_levels, returns, "
     "reminders, escalations, assignee, mediator, campaign_id FROM petition_index",
-    "DELETE FROM case_counts",
-    "DELETE FROM rate_tallies",
-    "DELETE FROM caseload",
-    "DELETE FROM campaign_progress",
-    "INSERT INTO case_counts (dim, value, status, n) "
-    "SELECT '*', '', status, COUNT(*) FROM temp.petitions_recount GROUP BY status"
-    + "".join(f" UNION ALL SELECT '{dim}', COALESCE({dim}, ''), status, COUNT(*) "
-              f"FROM temp.petitions_recount GROUP BY COALESCE({dim}, ''), status"
-              for dim in COUNT_DIMENSIONS),
-    "INSERT INTO rate_tallies (grouping, grp, kind, outcome, contacted, resolved, rating, "
-    "sign_state, contact_state, levels, n, returns, reminders, escalations) "
-    + " UNION ALL ".join(
-        f"SELECT '{by}', {valid}, 'valid', COALESCE(outcome, ''), COALESCE(cb_contacted, 0), "
-        "COALESCE(cb_resolved, 0), COALESCE(last_rating, ''), COALESCE(sign_state, ''), "
-        "COALESCE(contact_state, ''), COALESCE(escalation_levels, ''), COUNT(*), "
-        "SUM(COALESCE(returns, 0)), SUM(COALESCE(reminders, 0)), "
-        "SUM(COALESCE(escalations, 0)) FROM temp.petitions_recount "
-        f"WHERE cb_day IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {valid}, "
-        "COALESCE(outcome, ''), COALESCE(cb_contacted, 0), COALESCE(cb_resolved, 0), "
-        "COALESCE(last_rating, ''), COALESCE(sign_state, ''), COALESCE(contact_state, ''), "
-        "COALESCE(escalation_levels, '') "
-        f"UNION ALL SELECT '{by}', {impossible}, 'impossible', '', 0, 0, '', '', '', '', "
-        "COUNT(*), 0, 0, 0 FROM temp.petitions_recount "
-        f"WHERE cb_impossible IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {impossible}"
-        for by, (valid, impossible) in _RATE_GROUPS.items()),
-    "INSERT INTO caseload (role, person, open_count, closed_count) "
-    + " UNION ALL ".join(
-        f"SELECT '{role}', {role}, SUM(status = 'open'), SUM(status <> 'open') "
-        f"FROM temp.petitions_recount WHERE {role} IS NOT NULL AND {role} <> '' GROUP BY {role}"
-        for role in ("assignee", "mediator")),
-    "INSERT INTO campaign_progress (campaign_id, total, open_count, closed_count, "
-    "resolved_count) SELECT campaign_id, COUNT(*), SUM(status = 'open'), "
-    "SUM(status <> 'open'), SUM(CASE WHEN outcome = 'resolved' THEN 1 ELSE 0 END) "
-    "FROM temp.petitions_recount WHERE campaign_id IS NOT NULL AND campaign_id <> '' "
-    "GROUP BY campaign_id",
+)
+
+#: Every counter table, its columns and the query counting its rows again
+#: from the copy (what the projection's per-batch changes sum to; rows that
+#: sum to nothing are left out).
+_RECOUNTS = (
+    ("case_counts", "dim, value, status, n",
+     "SELECT '*', '', status, COUNT(*) FROM temp.petitions_recount GROUP BY status"
+     + "".join(f" UNION ALL SELECT '{dim}', COALESCE({dim}, ''), status, COUNT(*) "
+               f"FROM temp.petitions_recount GROUP BY COALESCE({dim}, ''), status"
+               for dim in COUNT_DIMENSIONS)),
+    ("rate_tallies", "grouping, grp, kind, outcome, contacted, resolved, rating, "
+     "sign_state, contact_state, levels, n, returns, reminders, escalations",
+     " UNION ALL ".join(
+         f"SELECT '{by}', {valid}, 'valid', COALESCE(outcome, ''), COALESCE(cb_contacted, 0), "
+         "COALESCE(cb_resolved, 0), COALESCE(last_rating, ''), COALESCE(sign_state, ''), "
+         "COALESCE(contact_state, ''), COALESCE(escalation_levels, ''), COUNT(*), "
+         "SUM(COALESCE(returns, 0)), SUM(COALESCE(reminders, 0)), "
+         "SUM(COALESCE(escalations, 0)) FROM temp.petitions_recount "
+         f"WHERE cb_day IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {valid}, "
+         "COALESCE(outcome, ''), COALESCE(cb_contacted, 0), COALESCE(cb_resolved, 0), "
+         "COALESCE(last_rating, ''), COALESCE(sign_state, ''), COALESCE(contact_state, ''), "
+         "COALESCE(escalation_levels, '') "
+         f"UNION ALL SELECT '{by}', {impossible}, 'impossible', '', 0, 0, '', '', '', '', "
+         "COUNT(*), 0, 0, 0 FROM temp.petitions_recount "
+         f"WHERE cb_impossible IS NOT NULL AND {_NOT_EXCLUDED} GROUP BY {impossible}"
+         for by, (valid, impossible) in _RATE_GROUPS.items())),
+    ("caseload", "role, person, open_count, closed_count",
+     " UNION ALL ".join(
+         f"SELECT '{role}', {role}, SUM(status = 'open'), SUM(status <> 'open') "
+         f"FROM temp.petitions_recount WHERE {role} IS NOT NULL AND {role} <> '' "
+         f"GROUP BY {role}" for role in ("assignee", "mediator"))),
+    ("campaign_progress", "campaign_id, total, open_count, closed_count, resolved_count",
+     "SELECT campaign_id, COUNT(*), SUM(status = 'open'), "
+     "SUM(status <> 'open'), SUM(CASE WHEN outcome = 'resolved' THEN 1 ELSE 0 END) "
+     "FROM temp.petitions_recount WHERE campaign_id IS NOT NULL AND campaign_id <> '' "
+     "GROUP BY campaign_id"),
+)
+
+#: Every counter counted again from the case index, in the writing transaction.
+_RECOUNT = (
+    *_RECOUNT_COPY,
+    *(f"DELETE FROM {table}" for table, _, _ in _RECOUNTS),
+    *(f"INSERT INTO {table} ({columns}) {query}" for table, columns, query in _RECOUNTS),
     "DROP TABLE temp.petitions_recount",
 )
+
+#: The counters counted by another process (:func:`recount`): the views'
+#: position they were counted at, and each counter table's rows.
+Counted = tuple[int | None, dict[str, list[tuple[Any, ...]]]]
+
+
+def recount(conn: sqlite3.Connection, application_name: str) -> Counted:
+    """Every counter's rows counted from the case index in one read
+    transaction of ``conn`` (a plain connection of its own: only a temporary
+    table is written), with the views' position they stand for."""
+    conn.execute("BEGIN")
+    try:
+        position = conn.execute(
+            f"SELECT MAX(notification_id) FROM {TRACKING_TABLE} WHERE application_name = ?",
+            (application_name,)).fetchone()[0]
+        for statement in _RECOUNT_COPY:
+            conn.execute(statement)
+        rows = {table: conn.execute(query).fetchall() for table, _, query in _RECOUNTS}
+        conn.execute("DROP TABLE temp.petitions_recount")
+    finally:
+        conn.execute("ROLLBACK")
+    return position, rows
 
 
 #: The full-text tables, as created.
@@ -278,13 +308,15 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         values = _CASE_VALUES
         params = [(seq, *values(row)) for seq, row in enumerate(rows, top + 1)]
         tx.cursor.executemany(_INSERT_CASE, params)
-        if tx.bulk:
+        if tx.bulk and not tx.bulk_text:
             return  # the text indexes are filled by finish_bulk
         tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
                               "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])
                                                    for seq, row in enumerate(rows, top + 1)])
+        given = tx.grams or {}
         tx.cursor.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
-                              [(seq, bigrams(row["title"], row["description"]))
+                              [(seq, given.get(row["id"])
+                                or bigrams(row["title"], row["description"]))
                                for seq, row in enumerate(rows, top + 1)])
 
     def _text_index(self, text: str, params: dict[str, Any]) -> tuple[str, str] | None:
@@ -373,7 +405,10 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         with self._cursor(commit=False) as cursor:
             return self._tracked_and_marked_in(cursor, application_name)[1]
 
-    def finish_bulk(self, application_name: str) -> None:
+    def finish_bulk(self, application_name: str, counted: Counted | None = None) -> None:
+        """See :meth:`ViewStore.finish_bulk`; ``counted``: the counters as
+        :func:`recount` counted them in another process, taken if the views
+        still stand where they were counted (else counted here)."""
         marker = bulk_marker(application_name)
         with self._cursor(commit=True) as cursor:
             cursor.execute(f"SELECT MIN(notification_id) AS n FROM {TRACKING_TABLE} "
@@ -401,7 +436,19 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                                 [(seq, bigrams(title, description))
                                  for seq, title, description in chunk])
                 after = chunk[-1][0]
-            for statement in _RECOUNT:
-                cursor.execute(statement)
+            cursor.execute(self.select_max_tracking_id_statement, (application_name,))
+            position = cursor.fetchone()[0]
+            if counted is not None and counted[0] == position:
+                # Counted by another process at this very position (the
+                # write lock is held: no case row changed since).
+                for table, columns, _ in _RECOUNTS:
+                    raw.execute(f"DELETE FROM {table}")
+                    rows = counted[1][table]
+                    if rows:
+                        raw.executemany(f"INSERT INTO {table} ({columns}) VALUES "
+                                        f"({', '.join('?' * len(rows[0]))})", rows)
+            else:
+                for statement in _RECOUNT:
+                    cursor.execute(statement)
             cursor.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name = ?",
                            (marker,))

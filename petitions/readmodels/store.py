@@ -216,21 +216,26 @@ class ViewStore(TrackingRecorder):
         """Whether views were written in bulk and not finished yet."""
         return False
 
-    def finish_bulk(self, application_name: str) -> None:
+    def finish_bulk(self, application_name: str, counted: Any = None) -> None:
         """Fill what a bulk writing left out (the text indexes of the cases it
         inserted; every counter, counted again from the case index), in one
-        transaction, if a bulk writing is unfinished; else nothing."""
+        transaction, if a bulk writing is unfinished; else nothing
+        (``counted``: the counters counted by another process, where the
+        store can take them)."""
 
     @abstractmethod
     def _view_tables(self) -> tuple[str, ...]: ...
 
     # ------------------------------------------------------------- writing
     @contextlib.contextmanager
-    def transaction(self, bulk: bool = False) -> Iterator[ViewTx]:
+    def transaction(self, bulk: bool = False, bulk_text: bool = False,
+                    grams: Mapping[str, str] | None = None) -> Iterator[ViewTx]:
         """A unit of work: view changes and tracking records commit together
-        (``bulk``: the case index only, see :attr:`bulk_supported`)."""
+        (``bulk``: the case index only, see :attr:`bulk_supported`; with
+        ``bulk_text``, its text indexes too; ``grams``: the bigrams of cases
+        inserted, by id, worked out beforehand)."""
         with self._cursor(commit=True) as cursor:
-            yield ViewTx(self, cursor, bulk and self.bulk_supported)
+            yield ViewTx(self, cursor, bulk and self.bulk_supported, bulk_text, grams)
 
     def reset(self, application_name: str) -> None:
         """Empty every view and forget the tracked position (before a rebuild)."""
@@ -589,12 +594,20 @@ class ViewTx:
     """The view changes of one transaction (one event, or a batch of them),
     written set-wise: one statement (``executemany``) per kind of change."""
 
-    def __init__(self, store: ViewStore, cursor: Any, bulk: bool = False) -> None:
+    def __init__(self, store: ViewStore, cursor: Any, bulk: bool = False,
+                 bulk_text: bool = False, grams: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.cursor = cursor
         #: Written in bulk: the case index only (its text indexes and the
         #: counters are filled by :meth:`ViewStore.finish_bulk`).
         self.bulk = bulk
+        #: Written in bulk, the text indexes of the cases it inserts
+        #: nevertheless (the counters only are left to ``finish_bulk``):
+        #: written while decoder processes decode the next batches, not after.
+        self.bulk_text = bulk_text
+        #: The bigram tokens of cases this transaction inserts, by id, where a
+        #: decoder process worked them out (:func:`petitions.readmodels.sqlite.bigrams`).
+        self.grams = grams
         #: Whether the last :meth:`tracked` found a bulk writing unfinished.
         self.unfinished = False
 

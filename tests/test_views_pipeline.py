@@ -1,0 +1,289 @@
+"""A bulk catch-up on SQLite reads and decodes the stored events in decoder
+processes while it writes (issue 18): the views come out exactly as written
+in one process, every batch still applied once with its tracking record, and
+a decoder that dies, a writer that dies, or another process applying events
+meanwhile leaves nothing wrong."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from petitions import PetitionService
+from petitions.readmodels import pipeline
+from petitions.readmodels import queries as queries_module
+from tests.test_readmodels import random_history
+
+
+def _views(svc: PetitionService) -> tuple[Any, list[Any], list[str]]:
+    """Every view row, the case index in ``seq`` order (with the text index
+    rows on SQLite), and a text search."""
+    rm = svc.read_models
+    order = [r["id"] for r in rm.store._all("SELECT id FROM {petition_index} ORDER BY seq")]
+    if rm.store.bulk_supported:
+        order += [tuple(r.values()) for r in rm.store._all(
+            "SELECT rowid, grams FROM petition_bigrams ORDER BY rowid")]
+        order += [tuple(r.values()) for r in rm.store._all(
+            "SELECT rowid, title, description FROM petition_text ORDER BY rowid")]
+    return rm.store.dump(), order, [str(c.id) for c in rm.cases(text="停车", limit=None)]
+
+
+def _rebuilt(svc: PetitionService, decoders: int, monkeypatch: pytest.MonkeyPatch,
+             every: int | None = None) -> tuple[Any, list[Any], list[str]]:
+    monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", str(decoders))
+    if every is None:
+        monkeypatch.delenv("PETITIONS_VIEWS_WRITER_EVERY", raising=False)
+    else:
+        monkeypatch.setenv("PETITIONS_VIEWS_WRITER_EVERY", str(every))
+    rm = svc.read_models
+    rm.decoders_cpu = []
+    assert rm.rebuild() == svc.recorder.max_notification_id()
+    assert not rm.store.bulk_unfinished(svc.audit_log().name)
+    return _views(svc)
+
+
+@pytest.fixture
+def history(service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> PetitionService:
+    random_history(service, random.Random(42), petitions=12)
+    service.read_models.inline = False
+    # Small batches: many ranges per decoder.
+    monkeypatch.setattr(queries_module, "BULK", 10)
+    monkeypatch.setattr(queries_module, "BATCH", 7)
+    return service
+
+
+@pytest.mark.parametrize(("decoders", "every"), [(1, None), (1, 0), (1, 2), (2, None),
+                                                 (3, 4)])
+def test_decoders_give_the_views_of_one_process(history: PetitionService, decoders: int,
+                                                every: int | None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one or more decoders, and the writer reading every so many ranges
+    itself (or none), the views are those written by one process alone."""
+    alone = _rebuilt(history, 0, monkeypatch)
+    assert history.read_models.decoders_cpu == []
+    assert alone[0]["petition_index"] and alone[0]["case_counts"] and alone[2]
+    piped = _rebuilt(history, decoders, monkeypatch, every)
+    sqlite = history.read_models.store.bulk_supported
+    # On SQLite the decoders ran (each reported its CPU time); PostgreSQL
+    # writes without them.
+    assert len(history.read_models.decoders_cpu) == (decoders if sqlite else 0)
+    assert piped == alone  # same rows, same seq order, same search order
+
+
+def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    alone = _rebuilt(history, 0, monkeypatch)
+    real = pipeline._decode
+    sent: list[int] = []
+
+    def dying(db_name: str, table: str, start: int, end: int, size: int, k: int, n: int,
+              every: int, send: Any) -> None:
+        # Sends its first range, then dies as a killed process would.
+        class Once:
+            def send_bytes(self, data: bytes) -> None:
+                if sent:
+                    os._exit(9)
+                sent.append(1)
+                send.send_bytes(data)
+
+            def close(self) -> None:
+                send.close()
+
+        real(db_name, table, start, end, size, k, n, every, Once())
+
+    monkeypatch.setattr(pipeline, "_decode", dying)
+    assert _rebuilt(history, 1, monkeypatch) == alone
+    assert history.read_models.decoders_cpu == []  # it never finished
+
+
+def test_another_process_applying_first_stops_the_pipeline_exactly_once(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not history.read_models.store.bulk_supported:
+        pytest.skip("decoders read SQLite files only")
+    alone = _rebuilt(history, 0, monkeypatch)
+    rm = history.read_models
+    projection = rm.projection
+    real = type(projection).apply_after
+    calls: list[bool] = []
+
+    def racing(self: Any, events: Any, tracking: Any, position: int,
+               **kwargs: Any) -> bool:
+        if len(calls) == 2:  # another process catches up the views meanwhile
+            other = PetitionService.open(history.url)
+            try:
+                monkeypatch.setattr(type(projection), "apply_after", real)
+                other.read_models.catch_up()
+                monkeypatch.setattr(type(projection), "apply_after", racing)
+            finally:
+                other.shutdown()
+        applied = real(self, events, tracking, position, **kwargs)
+        calls.append(applied)
+        return applied
+
+    monkeypatch.setattr(type(projection), "apply_after", racing)
+    monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "2")
+    mine = rm.rebuild()
+    # Two batches of seven applied here, then the other process's catch-up
+    # applied the rest (this one's third batch was refused, and it stopped).
+    assert calls[:3] == [True, True, False] and mine == 14
+    assert rm.position() == history.recorder.max_notification_id()
+    assert not rm.store.bulk_unfinished(history.audit_log().name)
+    assert _views(history) == alone
+
+
+def test_a_writer_killed_mid_way_ends_its_decoders_and_another_process_finishes(
+        tmp_path: Path) -> None:
+    url = str(tmp_path / "killed.sqlite")
+    svc = PetitionService.open(url)
+    try:
+        random_history(svc, random.Random(7), petitions=12)
+        svc.read_models.inline = False
+        svc.read_models.rebuild()
+        kept = _views(svc)
+    finally:
+        svc.shutdown()
+    script = textwrap.dedent(f"""
+        import os, sys, time
+        from petitions import PetitionService
+        from petitions.readmodels import pipeline, projection, queries
+        fast_item = pipeline.fast_item
+        def slow(row):  # decoders still at work when the writer is killed
+            time.sleep(0.01)
+            return fast_item(row)
+        pipeline.fast_item = slow
+        queries.BULK, queries.BATCH = 10, 5
+        os.environ["PETITIONS_VIEWS_DECODERS"] = "2"
+        svc = PetitionService.open({url!r})
+        svc.read_models.inline = False
+        real = projection.ViewProjection.apply_after
+        applied = []
+        def dying(self, *args, **kwargs):
+            if len(applied) == 3:
+                import multiprocessing
+                print(" ".join(str(p.pid) for p in multiprocessing.active_children()),
+                      flush=True)
+                os._exit(9)  # killed with three batches committed
+            applied.append(real(self, *args, **kwargs))
+            return applied[-1]
+        projection.ViewProjection.apply_after = dying
+        svc.read_models.rebuild()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert done.returncode == 9, done.stderr
+    children = [int(p) for p in done.stdout.split()]
+    assert len(children) == 2
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in children):
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in children)  # the decoders ended with it
+    svc = PetitionService.open(url)
+    try:
+        rm = svc.read_models
+        rm.inline = False
+        # Three batches of five committed, each with its tracking record, and
+        # the bulk writing marked unfinished.
+        assert rm.position() == 15
+        assert rm.store.bulk_unfinished(svc.audit_log().name)
+        rm.catch_up()
+        assert _views(svc) == kept
+    finally:
+        svc.shutdown()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (not yet reaped by init) counts as ended.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_ranges_are_shared_out_in_turn() -> None:
+    """Range ``j`` goes to decoder ``j % n``, but for the writer's first of
+    every ``every`` ranges."""
+    assert [pipeline.owner(j, 2, 0) for j in range(6)] == [0, 1, 0, 1, 0, 1]
+    assert [pipeline.owner(j, 1, 3) for j in range(7)] == [-1, 0, 0, -1, 0, 0, -1]
+    assert [pipeline.owner(j, 2, 3) for j in range(9)] == [-1, 0, 1, -1, 0, 1, -1, 0, 1]
+    assert [pipeline.owner(j, 2, 4) for j in range(8)] == [-1, 0, 1, 0, -1, 1, 0, 1]
+
+
+def test_the_counters_are_counted_in_a_process_of_their_own_at_the_position_written(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the last batch, another process counts the counters while the
+    writer builds the indexes; the writer takes them only if the views still
+    stand where they were counted, else counts them itself."""
+    if not history.read_models.store.bulk_supported:
+        pytest.skip("decoders read SQLite files only")
+    alone = _rebuilt(history, 0, monkeypatch)
+    store_class = type(history.read_models.store)
+    real = store_class.finish_bulk
+    given: list[Any] = []
+
+    def watching(self: Any, name: str, counted: Any = None) -> None:
+        given.append(counted)
+        real(self, name, counted)
+
+    monkeypatch.setattr(store_class, "finish_bulk", watching)
+    assert _rebuilt(history, 1, monkeypatch) == alone
+    position = history.recorder.max_notification_id()
+    assert len(given) == 1 and given[0] is not None and given[0][0] == position
+    assert sorted(given[0][1]["case_counts"]) == sorted(
+        r for r in alone[0]["case_counts"])
+    # Counted at another position (another process wrote meanwhile): not taken.
+    stale = (position - 1, {table: [] for table in given[0][1]})
+
+    def stale_count(self: Any, name: str, counted: Any = None) -> None:
+        real(self, name, stale if counted is not None else None)
+
+    monkeypatch.setattr(store_class, "finish_bulk", stale_count)
+    assert _rebuilt(history, 1, monkeypatch) == alone
+
+
+def test_a_process_with_other_threads_decodes_in_process(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server's catch-up (other threads running) forks no decoder: a child
+    could inherit a lock another thread holds.  The views are the same."""
+    import threading
+
+    alone = _rebuilt(history, 0, monkeypatch)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _rebuilt(history, 2, monkeypatch) == alone
+        assert history.read_models.decoders_cpu == []
+    finally:
+        stop.set()
+        other.join()
+    monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "two")  # not a number: the default
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert pipeline.decoders_wanted() == 1
+
+
+def test_by_default_one_decoder_when_a_core_is_spare(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PETITIONS_VIEWS_DECODERS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert pipeline.decoders_wanted() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.7, 1.0, 1.0))  # every core busy
+    assert pipeline.decoders_wanted() == 0
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert pipeline.decoders_wanted() == 0
+    monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "2")  # as asked, whatever the load
+    assert pipeline.decoders_wanted() == 2
