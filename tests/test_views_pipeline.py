@@ -104,10 +104,10 @@ def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(
     assert history.read_models.decoders_cpu == []  # it never finished
 
 
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # decoders: SQLite only
 def test_another_process_applying_first_stops_the_pipeline_exactly_once(
         history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not history.read_models.store.bulk_supported:
-        pytest.skip("decoders read SQLite files only")
+    assert history.read_models.store.bulk_supported
     alone = _rebuilt(history, 0, monkeypatch)
     rm = history.read_models
     projection = rm.projection
@@ -221,13 +221,13 @@ def test_ranges_are_shared_out_in_turn() -> None:
     assert [pipeline.owner(j, 2, 4) for j in range(8)] == [-1, 0, 1, 0, -1, 1, 0, 1]
 
 
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # decoders: SQLite only
 def test_the_counters_are_counted_in_a_process_of_their_own_at_the_position_written(
         history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
     """After the last batch, another process counts the counters while the
     writer builds the indexes; the writer takes them only if the views still
     stand where they were counted, else counts them itself."""
-    if not history.read_models.store.bulk_supported:
-        pytest.skip("decoders read SQLite files only")
+    assert history.read_models.store.bulk_supported
     alone = _rebuilt(history, 0, monkeypatch)
     store_class = type(history.read_models.store)
     real = store_class.finish_bulk
@@ -287,3 +287,11 @@ def test_by_default_one_decoder_when_a_core_is_spare(monkeypatch: pytest.MonkeyP
     assert pipeline.decoders_wanted() == 0
     monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "2")  # as asked, whatever the load
     assert pipeline.decoders_wanted() == 2
+
+
+def test_a_huge_decoder_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hostile or mistyped settings never fork without end.
+    monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "9" * 40)
+    assert pipeline.decoders_wanted() == pipeline.MAX_DECODERS
+    monkeypatch.setenv("PETITIONS_VIEWS_WRITER_EVERY", "9" * 40)
+    assert pipeline.writer_every(1) == pipeline.WRITER_EVERY

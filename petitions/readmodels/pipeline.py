@@ -61,6 +61,11 @@ Message = tuple[int | None, dict[int, str], list[Any], dict[str, str], float]
 WRITER_EVERY = 4
 
 
+#: At most so many decoder processes, whatever ``PETITIONS_VIEWS_DECODERS``
+#: asks for (a typo of many digits must not fork without end).
+MAX_DECODERS = 16
+
+
 def decoders_wanted() -> int:
     """How many decoder processes a bulk catch-up starts (0: none):
     ``PETITIONS_VIEWS_DECODERS``, else one (this process writes meanwhile) if
@@ -70,7 +75,7 @@ def decoders_wanted() -> int:
     them, and the handing over costs more than it saves."""
     found = os.environ.get("PETITIONS_VIEWS_DECODERS", "")
     if found.strip().isdigit():
-        return int(found)
+        return min(int(found), MAX_DECODERS)
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
@@ -84,7 +89,7 @@ def writer_every(n: int) -> int:
     (0: never): ``PETITIONS_VIEWS_WRITER_EVERY``, else :data:`WRITER_EVERY`
     with one decoder."""
     found = os.environ.get("PETITIONS_VIEWS_WRITER_EVERY", "")
-    if found.strip().isdigit():
+    if found.strip().isdigit() and len(found.strip()) < 10:
         return int(found)
     return WRITER_EVERY if n == 1 else 0
 
