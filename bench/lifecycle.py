@@ -58,6 +58,7 @@ Targets: ratio_cached >= 0.9, query_each_ratio >= 0.8.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import logging
@@ -295,7 +296,15 @@ def one_round(n: int, folder: Path, chunk: int) -> dict[str, dict[str, Any]]:
 
 def main(argv: list[str]) -> dict[str, Any]:
     logging.disable(logging.WARNING)  # the new master key notice, once per file
-    n = int(argv[1]) if len(argv) > 1 else 2000
+    parser = argparse.ArgumentParser(
+        description="Benchmark: a petition's life through the library against bare "
+                    "eventsourcing (with and without the same aggregate cache).",
+        epilog="BENCH_ROUNDS (rounds, the median kept) and BENCH_CHUNK (petitions per "
+               "turn of the lockstep) in the environment.")
+    parser.add_argument("petitions", nargs="?", type=int, default=2000)
+    n = parser.parse_args(argv[1:]).petitions
+    if n < 1:
+        parser.error("petitions: must be a positive whole number")
     chunk = int(os.environ.get("BENCH_CHUNK", "5"))
     load_before = os.getloadavg()[0]
     rounds: list[dict[str, dict[str, Any]]] = []
