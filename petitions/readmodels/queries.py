@@ -523,13 +523,7 @@ class ReadModels:
 
             lite, fast = self._lite, fast_item
             events = [fast(row) or lite(row) for row in rows]
-            try:
-                applied = projection.apply_after(events, Tracking(self.app.name, rows[-1][0]),
-                                                 start, full=self._full, bulk=bulk)
-            except IntegrityError:
-                applied = False
-            finally:
-                self._record_deferred_poison()
+            applied = self._apply_after(events, rows[-1][0], start, bulk=bulk)
             unfinished = unfinished or projection.unfinished
             if not applied:
                 # Another process applied events first: nothing of ours was
@@ -544,6 +538,18 @@ class ReadModels:
             if len(rows) < BATCH:
                 return done, unfinished
             rows = _stored_rows(self.app.recorder, start, BATCH)
+
+    def _apply_after(self, events: list[Any], last: int, start: int, **options: Any) -> bool:
+        """Apply ``events`` (up to position ``last``) if the views still stand
+        at ``start`` (:meth:`ViewProjection.apply_after`); ``False`` if another
+        process applied events first (nothing of ours was written)."""
+        try:
+            return bool(self.projection.apply_after(events, Tracking(self.app.name, last),
+                                                    start, full=self._full, **options))
+        except IntegrityError:
+            return False
+        finally:
+            self._record_deferred_poison()
 
     def _catch_up_piped(self, start: int, rows: list[StoredRow], total: int,
                         progress: Progress | None, unfinished: bool
@@ -568,14 +574,8 @@ class ReadModels:
         with pipeline.Decoders(db_name, recorder.events_table_name, start, end,
                                BATCH, n, pipeline.writer_every(n)) as decoders:
             for last, events, grams in decoders.batches(self._lite):
-                try:
-                    applied = projection.apply_after(events, Tracking(self.app.name, last),
-                                                     start, full=self._full, bulk=True,
-                                                     bulk_text=True, grams=grams)
-                except IntegrityError:
-                    applied = False
-                finally:
-                    self._record_deferred_poison()
+                applied = self._apply_after(events, last, start, bulk=True,
+                                            bulk_text=True, grams=grams)
                 unfinished = unfinished or projection.unfinished
                 if not applied:
                     break  # another process went first: carry on in-process
