@@ -501,8 +501,8 @@ class Keyring:
             self._ready()
             key_id = os.urandom(16).hex()  # what secrets.token_hex(16) gives
             # 32 bytes of the operating system's CSPRNG, as the nonces are made
-            # (what AESGCM.generate_key gives, without running OpenSSL's own
-            # generator once per filing: its code is fetched afresh each time).
+            # (a key of the size AESGCM.generate_key makes, without running
+            # OpenSSL's own generator once per filing: its code is cold each time).
             data_key = os.urandom(DATA_KEY_BYTES)
             master = self.master
             row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
