@@ -150,6 +150,27 @@ def test_the_same_petitioner_id_shares_one_key(service: PetitionService) -> None
     assert service.get(second).petitioner.name == "张三丰"
 
 
+
+def test_each_new_petitioner_gets_a_fresh_256_bit_data_key(service: PetitionService) -> None:
+    # New data keys are 32 bytes of the operating system's generator (as the
+    # nonces are): each unwraps to 32 bytes of its own, and opens its
+    # petitioner's sealed name.
+    filed = [file(service, petitioner(id=f"resident-key-{i}", name=f"居民{i}"))
+             for i in range(3)]
+    keyring = service.privacy.keyring
+    opened = []
+    with store_beside(service) as store:
+        for i, pid in enumerate(filed):
+            sealed = Sealed.parse(store.load(pid).petitioner.name)
+            assert sealed is not None
+            row = keyring.table.live(f"resident-key-{i}")
+            assert row is not None and row.key_id == sealed.key_id and row.wrapped
+            clear = keyring.master.unwrap(row.wrapped, row.key_id, row.petitioner_id)
+            assert clear is not None and len(clear) == 32
+            assert unseal(AESGCM(clear), sealed, "name") == f"居民{i}"
+            opened.append(clear)
+    assert len(set(opened)) == 3
+
 # ---------------------------------------------------------------- erasure
 def test_erasure_shreds_the_data_and_keeps_every_stored_event(
         service: PetitionService) -> None:

@@ -506,7 +506,10 @@ class Keyring:
         with self._lock:
             self._ready()
             key_id = os.urandom(16).hex()  # what secrets.token_hex(16) gives
-            data_key = AESGCM.generate_key(bit_length=8 * DATA_KEY_BYTES)
+            # 32 bytes of the operating system's CSPRNG, as the nonces are made
+            # (a key of the size AESGCM.generate_key makes, without running
+            # OpenSSL's own generator once per filing: its code is cold each time).
+            data_key = os.urandom(DATA_KEY_BYTES)
             master = self.master
             row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
                          wrapped=master.wrap(data_key, key_id, petitioner_id),
