@@ -347,22 +347,28 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
     """Each non-blank line of ``path``, parsed and checked (filed by ``actor``),
     or its error (``checked=False``: parsed only — filing checks it again)."""
     tax: Taxonomy | None = None  # read at the first line checked, then kept
+
+    def checking(filing: Filing) -> Filing:
+        nonlocal tax
+        if tax is None:
+            tax = taxonomy()
+        return check(svc, filing, tax)
+
+    then = checking if checked else None
     for number, text in _lines(path, encoding):
-        if isinstance(text, LineError):
-            yield text
-            continue
-        try:
-            filing = parse_line(number, text, actor)
-            if checked:
-                if tax is None:
-                    tax = taxonomy()
-                filing = check(svc, filing, tax)
-        except PetitionError as exc:
-            yield LineError(number, str(exc))
-        except (TypeError, ValueError) as exc:
-            yield LineError(number, f"malformed value: {exc}")
-        else:
-            yield filing
+        yield text if isinstance(text, LineError) else _parsed(number, text, actor, then)
+
+
+def _parsed(number: int, text: str, actor: Actor,
+            then: Callable[[Filing], Filing] | None = None) -> Filing | LineError:
+    """Line ``number`` parsed (and given to ``then``, the check), or its error."""
+    try:
+        filing = parse_line(number, text, actor)
+        return filing if then is None else then(filing)
+    except PetitionError as exc:
+        return LineError(number, str(exc))
+    except (TypeError, ValueError) as exc:
+        return LineError(number, f"malformed value: {exc}")
 
 
 def _lines(path: Path, encoding: str | None) -> Iterator[tuple[int, str | LineError]]:
@@ -663,9 +669,4 @@ def _handed_over(producer: Producer, actor: Actor,
         elif item.text is None:
             yield LineError(item.line, "cannot be read")  # refused by the check already
         else:
-            try:
-                yield parse_line(item.line, item.text, actor)
-            except PetitionError as exc:
-                yield LineError(item.line, str(exc))
-            except (TypeError, ValueError) as exc:
-                yield LineError(item.line, f"malformed value: {exc}")
+            yield _parsed(item.line, item.text, actor)
