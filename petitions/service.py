@@ -230,9 +230,11 @@ class PetitionService:
 
     def _result(self, petition: Petition, wf: Workflow, actor: Actor) -> PetitionView:
         """What a command returns: the petition as it now stands, its petitioner
-        rendered for ``actor`` only if the caller reads them."""
-        return PetitionView.of(petition, wf, self._renderer(petition, actor), now=self.clock(),
-                               number=self._number(petition.id))
+        rendered for ``actor`` only if the caller reads them, its other fields
+        worked out when one is first read (``petition`` is the state the store
+        saved, which nothing changes afterwards: see ``Store.remember``)."""
+        return PetitionView.of_saved(petition, wf, self._renderer(petition, actor),
+                                     self.clock(), number=self._number(petition.id))
 
     def _number(self, petition_id: UUID) -> str | None:
         from petitions.sidetables import number_of

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from petitions.deadlines.states import is_provisional
@@ -70,8 +70,12 @@ class PetitionView:
     looks at it, and an erasure made meanwhile (by any process) is honoured.
     A view from ``get`` likewise looks up ``related`` when first read.  Read
     them while the service that made the view is open (a pickled view carries
-    both).
+    both).  A command's view works out its fields but ``id`` and ``version``
+    when one is first read (:meth:`of_saved`), from the state it saved.
     """
+
+    #: What a view from :meth:`of_saved` is worked out from, until it is (no field).
+    __slots__ = ("_source",)
 
     id: UUID
     version: int
@@ -232,90 +236,40 @@ class PetitionView:
         else withheld: the aggregate holds sealed text only.  ``number``: its
         work-order number; ``related``: the same caller's other open cases (or
         a function looking them up when first read)."""
-        rejection = p.rejection
-        stage = wf.stages[p.stage]
-        rating = wf.rating(p.last_rating) if p.last_rating else None
-        plan = wf.plans.get(p.plan) if p.plan else None
-        steps = {s.code: s.label for s in plan.steps} if plan is not None else {}
-        return cls(
-            id=p.id,
-            version=p.version,
-            workflow=p.workflow,
-            stage=p.stage,
-            status="closed" if stage.terminal else "open",
-            outcome=p.outcome,
-            title=p.title,
-            description=p.description,
-            category=p.category,
-            channel=p.channel,
-            matter_type=p.matter_type,
-            petitioner=(petitioner if petitioner is not None
-                        else PetitionerView.withheld(p.petitioner.kind)),
-            location=p.location,
-            lead_unit=p.lead_unit,
-            assignee=p.assignee,
-            co_units=tuple(p.co_units),
-            mediator=p.mediator,
-            apprentice=p.apprentice,
-            parties=tuple(p.parties),
-            mediation_state=p.mediation_state,
-            agreement=p.agreement,
-            sessions=p.sessions,
-            plan=p.plan,
-            plan_steps_done=tuple(p.plan_steps_done),
-            actions=p.actions,
-            reply_outcome=p.reply_outcome,
-            reply_text=p.reply_text,
-            last_contacted=p.last_contacted,
-            last_resolved=p.last_resolved,
-            last_rating=p.last_rating,
-            reopen_count=p.reopen_count,
-            escalations=p.escalations,
-            extension_days=p.extension_days,
-            notes=p.notes,
-            rejection_reason=rejection[0] if rejection else None,
-            referral=rejection[1] if rejection else None,
-            duplicate_of=p.duplicate_of,
-            campaign_id=p.campaign_id,
-            idempotency_key=p.idempotency_key,
-            filed_at=p.filed_at,
-            updated_at=p.last_occurred_at,
-            recorded_at=p.modified_on,
-            allowed_commands=_commands_in(wf, p.stage),
-            workflow_title=wf.title,
-            stage_label=stage.label,
-            rating_label=rating.label if rating is not None else None,
-            reply_outcome_label=(REPLY_OUTCOME_LABELS.get(p.reply_outcome)
-                                 if p.reply_outcome else None),
-            plan_label=plan.label if plan is not None else None,
-            plan_step_labels=tuple(steps.get(code, Label(zh=code, en=code))
-                                   for code in p.plan_steps_done),
-            deadline=p.clock_deadline if p.clock_stage is not None else None,
-            deadline_state=p.deadline_state(now),
-            clock_stage=p.clock_stage,
-            calendar_note=p.clock_note if p.clock_stage is not None else "",
-            reminders=getattr(p, "reminders", 0),
-            excluded=bool(getattr(p, "excluded", False)),
-            number=number,
-            related=related,
-            deadline_provisional=(p.clock_stage is not None and is_provisional(p.clock_note)),
-            state_at=now,
-            sign_by=p.sign_by, signed_at=p.signed_at, contact_by=p.contact_by,
-            contacted_at=p.contacted_at, return_by=p.return_by, returns=p.returns,
-            final_assignment=bool(p.final_assignment),
-            escalation_levels=tuple(p.escalation_levels),
-            callback_due=(p.clock_deadline if p.clock_stage is not None
-                          and p.clock_stage == p.stage and not stage.terminal
-                          and "callback" in stage.transitions else None),
-            type=getattr(p, "request_type", "complaint"),
-            urgency=getattr(p, "urgency", "normal"),
-            type_label=REQUEST_TYPE_LABELS.get(getattr(p, "request_type", "complaint"),
-                                               REQUEST_TYPE_LABELS["complaint"]),
-            urgency_label=URGENCY_LABELS.get(getattr(p, "urgency", "normal"),
-                                             URGENCY_LABELS["normal"]),
-            anonymous=bool(getattr(p, "anonymous", False)),
-            callback_impossible=bool(getattr(p, "callback_impossible", False)),
-        )
+        return cls(*_values(p, wf, petitioner, now, number, related))
+
+    @classmethod
+    def of_saved(cls, p: Petition, wf: Workflow,
+                 petitioner: PetitionerView | Callable[[], PetitionerView] | None,
+                 now: datetime, *, number: str | None) -> PetitionView:
+        """The view :meth:`of` would make now, its fields but ``id`` and
+        ``version`` worked out from ``p`` when one is first read (a command's
+        result, which its caller often does not read).  ``p`` must never change
+        afterwards: the state a command saved, which the store keeps only to
+        read (and copies for the next command)."""
+        view = object.__new__(cls)
+        _SET_ID(view, p.id)
+        _SET_VERSION(view, p.version)
+        _SET_SOURCE(view, (p, wf, petitioner, now, number))
+        return view
+
+    if not TYPE_CHECKING:  # to mypy, a misspelt field stays an error
+        def __getattr__(self, name: str) -> Any:
+            # Only a slot not yet set gets here: in a view from of_saved, the
+            # fields are then worked out, all at once.
+            try:
+                source = _GET_SOURCE(self)
+            except AttributeError:
+                source = None
+            if source is None or name not in _FIELD_NAMES:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}")
+            p, wf, petitioner, now, number = source
+            for setter, value in zip(_SETTERS, _values(p, wf, petitioner, now, number, ()),
+                                     strict=True):
+                setter(self, value)
+            _SET_SOURCE(self, None)  # what it was made from is not needed any more
+            return object.__getattribute__(self, name)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: UUIDs as text, times as ISO 8601 (UTC)."""
@@ -335,6 +289,114 @@ class PetitionView:
         out["due_date"] = found.isoformat() if found else None
         return out
 
+
+
+#: How a view's slots are read and set without a look-up by name (see
+#: :meth:`PetitionView.of_saved`).
+_FIELD_NAMES = frozenset(f.name for f in fields(PetitionView))
+_SETTERS = tuple(PetitionView.__dict__[f.name].__set__ for f in fields(PetitionView))
+_SET_ID = PetitionView.__dict__["id"].__set__
+_SET_VERSION = PetitionView.__dict__["version"].__set__
+_SET_SOURCE = PetitionView.__dict__["_source"].__set__
+_GET_SOURCE = PetitionView.__dict__["_source"].__get__
+
+
+def _values(p: Petition, wf: Workflow,
+            petitioner: PetitionerView | Callable[[], PetitionerView] | None,
+            now: datetime | None, number: str | None,
+            related: tuple[RelatedCase, ...] | Callable[[], tuple[RelatedCase, ...]],
+            ) -> tuple[Any, ...]:
+    """The fields of ``p``'s view, in the order :class:`PetitionView` declares
+    them (passed by position: matching seventy keywords costs more than making
+    the view; ``tests/test_view_values.py`` checks each against its name)."""
+    rejection = p.rejection
+    stage = wf.stages[p.stage]
+    rating = wf.rating(p.last_rating) if p.last_rating else None
+    plan = wf.plans.get(p.plan) if p.plan else None
+    steps = {s.code: s.label for s in plan.steps} if plan is not None else {}
+    clocked = p.clock_stage is not None
+    request_type = getattr(p, "request_type", "complaint")
+    urgency = getattr(p, "urgency", "normal")
+    return (
+        p.id,  # id
+        p.version,  # version
+        p.workflow,  # workflow
+        p.stage,  # stage
+        "closed" if stage.terminal else "open",  # status
+        p.outcome,  # outcome
+        p.title,  # title
+        p.description,  # description
+        p.category,  # category
+        p.channel,  # channel
+        p.matter_type,  # matter_type
+        (petitioner if petitioner is not None  # petitioner
+         else PetitionerView.withheld(p.petitioner.kind)),
+        p.location,  # location
+        p.lead_unit,  # lead_unit
+        p.assignee,  # assignee
+        tuple(p.co_units),  # co_units
+        p.mediator,  # mediator
+        p.apprentice,  # apprentice
+        tuple(p.parties),  # parties
+        p.mediation_state,  # mediation_state
+        p.agreement,  # agreement
+        p.sessions,  # sessions
+        p.plan,  # plan
+        tuple(p.plan_steps_done),  # plan_steps_done
+        p.actions,  # actions
+        p.reply_outcome,  # reply_outcome
+        p.reply_text,  # reply_text
+        p.last_contacted,  # last_contacted
+        p.last_resolved,  # last_resolved
+        p.last_rating,  # last_rating
+        p.reopen_count,  # reopen_count
+        p.escalations,  # escalations
+        p.extension_days,  # extension_days
+        p.notes,  # notes
+        rejection[0] if rejection else None,  # rejection_reason
+        rejection[1] if rejection else None,  # referral
+        p.duplicate_of,  # duplicate_of
+        p.campaign_id,  # campaign_id
+        p.idempotency_key,  # idempotency_key
+        p.filed_at,  # filed_at
+        p.last_occurred_at,  # updated_at
+        p.modified_on,  # recorded_at
+        _commands_in(wf, p.stage),  # allowed_commands
+        wf.title,  # workflow_title
+        stage.label,  # stage_label
+        rating.label if rating is not None else None,  # rating_label
+        (REPLY_OUTCOME_LABELS.get(p.reply_outcome)  # reply_outcome_label
+         if p.reply_outcome else None),
+        plan.label if plan is not None else None,  # plan_label
+        tuple(steps.get(code, Label(zh=code, en=code))  # plan_step_labels
+              for code in p.plan_steps_done),
+        p.clock_deadline if clocked else None,  # deadline
+        p.deadline_state(now),  # deadline_state
+        p.clock_stage,  # clock_stage
+        p.clock_note if clocked else "",  # calendar_note
+        getattr(p, "reminders", 0),  # reminders
+        bool(getattr(p, "excluded", False)),  # excluded
+        number,  # number
+        related,  # related
+        clocked and is_provisional(p.clock_note),  # deadline_provisional
+        now,  # state_at
+        p.sign_by,  # sign_by
+        p.signed_at,  # signed_at
+        p.contact_by,  # contact_by
+        p.contacted_at,  # contacted_at
+        p.return_by,  # return_by
+        p.returns,  # returns
+        bool(p.final_assignment),  # final_assignment
+        tuple(p.escalation_levels),  # escalation_levels
+        (p.clock_deadline if clocked and p.clock_stage == p.stage  # callback_due
+         and not stage.terminal and "callback" in stage.transitions else None),
+        request_type,  # type
+        urgency,  # urgency
+        REQUEST_TYPE_LABELS.get(request_type, REQUEST_TYPE_LABELS["complaint"]),  # type_label
+        URGENCY_LABELS.get(urgency, URGENCY_LABELS["normal"]),  # urgency_label
+        bool(getattr(p, "anonymous", False)),  # anonymous
+        bool(getattr(p, "callback_impossible", False)),  # callback_impossible
+    )
 
 @frozen
 class EventView:

@@ -17,6 +17,8 @@ from a few shared functions:
   class; none with ``eq=False``), slots (and a weak-reference slot),
   ``__match_args__``, pickling, and assignment refused with
   ``attrs.exceptions.FrozenInstanceError`` — as ``attrs.frozen`` makes them;
+  names the class body lists in ``__slots__`` become slots that are no
+  field (not compared, shown, pickled or set by ``__init__``);
 * a class whose instances are made often (:data:`COMPILE_AFTER`) is then
   given an ``__init__`` compiled for its fields, as ``attrs`` writes one (a
   view of seventy fields is made three times faster): the cost of compiling
@@ -204,7 +206,16 @@ def _make(cls: type[T], eq: bool) -> type[T]:
                             "supported in a value class (use attrs)")
     own.pop("__dict__", None)
     own.pop("__weakref__", None)
+    # Slots the class declares itself hold no field (e.g. a cache of its own):
+    # kept, without their class-level descriptors (remade with the class).
+    declared = own.pop("__slots__", ())
+    extra = (declared,) if isinstance(declared, str) else tuple(declared)
+    for name in extra:
+        if name in mine or name in {g.name for g in inherited}:
+            raise TypeError(f"{cls.__qualname__}.{name}: a field is a slot already")
+        own.pop(name, None)
     names = tuple(f.name for f in fields)
+    new_slots = (*extra, *new_slots)
     own["__slots__"] = new_slots if bases else (*new_slots, "__weakref__")
     own["__qualname__"] = cls.__qualname__
     own[_FIELDS] = tuple(fields)
