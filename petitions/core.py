@@ -366,8 +366,10 @@ class Store(ChainedApplication):
         when the store holds no later event of it — one query, instead of
         reading back and applying the events just written.  Nothing changes
         it afterwards: the caller only reads it, and every command works on a
-        copy.  (The aggregate cache, which loads fast-forward in place, holds
-        what :meth:`find` read.)
+        copy — the view a command returns works its fields out from it when
+        first read (``PetitionView.of_saved``), and relies on that.  (The
+        aggregate cache, which loads fast-forward in place, holds what
+        :meth:`find` read.)
         """
         if self.repository.cache is not None:
             self._saved.put(petition.id, petition)
