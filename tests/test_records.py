@@ -147,6 +147,29 @@ def test_pickling_and_copies_keep_the_value() -> None:
         assert made == local and made.extra == {"n": 1}
 
 
+def test_a_slot_the_class_declares_is_no_field() -> None:
+    """A name in the class body's ``__slots__`` is a slot of its own: not set
+    by ``__init__``, not shown, compared, hashed or pickled, and not a field
+    to ``attrs``; a field named there is refused."""
+    body: dict[str, Any] = {"__annotations__": {"x": "int"}, "__slots__": ("_cache",)}
+    cls: Any = records.frozen(type("Cached", (), body))
+    a, b = cls(1), cls(1)
+    with pytest.raises(AttributeError):
+        a._cache  # noqa: B018 - not set until set
+    object.__setattr__(a, "_cache", "kept")
+    assert a._cache == "kept" and a == b and hash(a) == hash(b)
+    assert repr(a) == "Cached(x=1)" and a.__getstate__() == {"x": 1}
+    assert not hasattr(copy.copy(a), "_cache") and copy.copy(a) == a
+    assert [f.name for f in records.fields(cls)] == ["x"]
+    assert [f.name for f in attrs.fields(cls)] == ["x"]
+    assert not hasattr(a, "__dict__") and weakref.ref(a)() is a
+    for _ in range(records.COMPILE_AFTER + 1):  # the compiled __init__ too
+        assert cls(2).x == 2
+    with pytest.raises(TypeError, match="a field is a slot already"):
+        records.frozen(type("Twice", (), {"__annotations__": {"x": "int"},
+                                          "__slots__": ("x",)}))
+
+
 def test_attrs_functions_work_on_a_value_class() -> None:
     ours, theirs = Ours(1, tags=["t"]), Theirs(1, tags=["t"])
     assert attrs.has(Ours)
