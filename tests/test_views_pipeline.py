@@ -20,6 +20,7 @@ import pytest
 
 from petitions import PetitionService
 from petitions.readmodels import pipeline
+from petitions.readmodels import projection as projection_module
 from petitions.readmodels import queries as queries_module
 from petitions.readmodels.projection import LiteEvent, is_filed_item
 from tests.test_readmodels import WORKER, file, random_history
@@ -119,6 +120,33 @@ def test_a_decoder_folds_the_events_of_cases_filed_in_its_range(
     assert len(seen) > 1
     assert sum(sent for _, sent in seen) < sum(count for count, _ in seen) * 0.8
     assert spilled
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("decoders", [0, 1])
+def test_a_bulk_writing_leaves_the_checkpoint_to_its_end(
+        history: PetitionService, decoders: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches written in bulk commit without an automatic checkpoint (the
+    write-ahead log grows); the connections checkpoint as before afterwards,
+    and the first commit after the bulk writing checkpoints what it wrote."""
+    store: Any = history.read_models.store
+    real = projection_module.apply_events
+    during: list[int] = []
+
+    def watching(tx: Any, events: Any, full: Any = None) -> None:
+        raw = tx.cursor.sqlite_cursor.connection
+        during.append(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        real(tx, events, full)
+
+    monkeypatch.setattr(projection_module, "apply_events", watching)
+    _rebuilt(history, decoders, monkeypatch)
+    assert len(during) > 2 and set(during) == {0}
+    with store.datastore.get_connection(commit=True) as conn:
+        raw = conn._sqlite_conn
+        assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        # Nothing is left in the log that a checkpoint could still copy.
+        busy, pages, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and pages == copied
 
 
 def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(

@@ -256,11 +256,21 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                     # more of them in memory than SQLite's default 2 MB.
                     raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
             raw.execute("PRAGMA synchronous=NORMAL")
+            checkpoints = None
+            if self._deferring:
+                # A bulk writing: no checkpoint after each batch (each would
+                # copy the pages written since, the case index's id index and
+                # the text indexes' segments again and again, and wait twice for
+                # the disk); the first commit after it copies them once.
+                checkpoints = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+                raw.execute("PRAGMA wal_autocheckpoint=0")
             try:
                 with _WriteTransaction(conn, commit=True) as cursor, cursor:
                     yield cursor
             finally:
                 raw.execute(f"PRAGMA synchronous={int(before)}")
+                if checkpoints is not None:
+                    raw.execute(f"PRAGMA wal_autocheckpoint={int(checkpoints)}")
 
     @contextlib.contextmanager
     def indexes_deferred(self) -> Iterator[None]:
@@ -270,15 +280,23 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         with self._cursor(commit=True) as cursor:
             for name, _ in saved:
                 cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        self._deferring += 1
         try:
             yield
         finally:
-            with self._cursor(commit=True) as cursor:
-                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-                have = {row["name"] for row in cursor.fetchall()}
-                for name, sql in saved:
-                    if name not in have:
-                        cursor.execute(sql)
+            try:
+                with self._cursor(commit=True) as cursor:
+                    cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+                    have = {row["name"] for row in cursor.fetchall()}
+                    for name, sql in saved:
+                        if name not in have:
+                            cursor.execute(sql)
+            finally:
+                self._deferring -= 1
+
+    #: Inside :meth:`indexes_deferred` (a bulk writing): view transactions
+    #: leave the write-ahead log to grow (no automatic checkpoint).
+    _deferring = 0
 
     def _sql(self, statement: str) -> str:
         return _fill(statement)
