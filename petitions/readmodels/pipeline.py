@@ -11,6 +11,18 @@ this process applies the ranges before.  With ``n`` decoders, range ``j``
 (positions ``start + j * size`` exclusive to ``start + (j + 1) * size``
 inclusive) is read by decoder ``j % n``.
 
+A decoder also applies the events of the cases *filed in the range it reads*
+to their rows itself (:func:`apply_to_row`, what the writer would do): a
+filing is a case's first event (version 1), so no earlier event can be
+missing from such a row, and the case's later events of the range change
+only it.  It sends the row (as the values of ``CASE_COLUMNS``) in the
+filing's place instead of the events; the writer inserts it as it comes.  An
+event of such a case that it does not read the fast way (a transfer, say)
+ends the folding for that case: that event and the case's later ones of the
+range go to the writer, after the row folded so far, in their order.  Where
+a case's events fall in several ranges, those of the later ranges go to the
+writer, which applies them to the stored row, as before.
+
 The decoders write nothing.  Every view change is still made by this process,
 range after range in order, each in one transaction with its tracking record
 and only if the views still stand where the range begins
@@ -137,7 +149,9 @@ def _query(table: str) -> str:
 def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n: int,
             every: int, send: Any) -> None:
     """Decoder ``k`` of ``n``: read and decode the stored rows of its ranges
-    of ``(start, end]`` (see :func:`owner`) and send each (then its CPU time)."""
+    of ``(start, end]`` (see :func:`owner`), fold the events of the cases
+    filed in each range into their rows (see the module's doc) and send each
+    range (then its CPU time)."""
     conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA query_only = 1")
