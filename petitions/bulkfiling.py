@@ -293,8 +293,10 @@ class BulkFiler:
         self.filed = EventEncoder(transcoder, Petition.Filed,
                                   shared=("actor", "workflow", "occurred_at"),
                                   last=last)
+        # (A deadline is the same object for every clock started on a day and
+        # limit: the timekeeper keeps each day's end.)
         self.clock = EventEncoder(transcoder, Petition.ClockStarted,
-                                  shared=("actor", "occurred_at"), last=last)
+                                  shared=("actor", "occurred_at", "deadline"), last=last)
         self.petition_topic = get_topic(Petition)
         self._keys_ready = False
 

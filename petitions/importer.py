@@ -609,7 +609,7 @@ def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
     out: list[Decided | RawLine] = []
     keys: set[str] = set()  # a key again is not decided again (the writer finds it filed)
     for number, text in _lines(Path(spec.path), spec.encoding):
-        item: Decided | RawLine = RawLine(number, None if isinstance(text, LineError) else text)
+        item: Decided | RawLine | None = None
         if not isinstance(text, LineError):
             try:
                 value = FilingValue(**parse_line(number, text, spec.actor).kwargs)
@@ -617,14 +617,15 @@ def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
                 if BulkFiler.takes(value) and key not in keys:
                     keys.add(key)
                     wf, matter_type = filing_workflow(store, value, tax)
-                    found = bulk.decide(value, wf, matter_type, mint_petitioner_id)
-                    if found is not None:
-                        found.line, found.text = number, text
-                        found.filing = found.new_key = None  # not handed over
-                        item = found
+                    item = bulk.decide(value, wf, matter_type, mint_petitioner_id)
+                    if item is not None:
+                        item.line, item.text = number, text
+                        item.filing = item.new_key = None  # not handed over
             except (PetitionError, TypeError, ValueError):
                 pass  # the writer refuses it as it would without a worker
-        out.append(item)
+        # A line not decided is handed over as it is (made only for those).
+        out.append(item if item is not None else
+                   RawLine(number, None if isinstance(text, LineError) else text))
         if len(out) >= spec.batch:
             yield out
             out = []
