@@ -233,11 +233,30 @@ def _location(value: Any) -> tuple[Location, str]:
     return Location(**fields), address
 
 
+#: The JSON module's own scanner and whitespace (``json.loads`` with its
+#: default decoder calls them through three Python frames a line).
+_SCAN = json.JSONDecoder().scan_once
+_SPACE = json.decoder.WHITESPACE.match
+
+
+def _json(text: str) -> Any:
+    """``json.loads(text)``: the value scanned as its decoder scans it; text
+    it refuses (not a value, data after it, a byte-order mark) is given to
+    ``json.loads`` itself, which raises its own error."""
+    try:
+        found, end = _SCAN(text, _SPACE(text, 0).end())
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text) and _SPACE(text, end).end() != len(text):
+        return json.loads(text)
+    return found
+
+
 def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
     """Parse one line into a :class:`Filing` filed by ``actor``; raise
     InvalidInput when malformed."""
     try:
-        obj = json.loads(text)
+        obj = _json(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput("JSON", f"not valid ({exc.msg} at column {exc.colno})",
                            kind="bad_json") from None
