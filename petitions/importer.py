@@ -235,8 +235,8 @@ def _location(value: Any) -> tuple[Location, str]:
 
 #: The JSON module's own scanner and whitespace (``json.loads`` with its
 #: default decoder calls them through three Python frames a line).
-_SCAN = json.JSONDecoder().scan_once
-_SPACE = json.decoder.WHITESPACE.match
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_SPACE: Callable[[str, int], Any] = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
 
 
 def _json(text: str) -> Any:
