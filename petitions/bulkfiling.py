@@ -51,7 +51,7 @@ from eventsourcing.utils import get_topic
 
 from petitions.audit.chain import GENESIS, ChainedMapper
 from petitions.audit.hashing import event_hasher
-from petitions.domain.petition import Petition, petition_id_for
+from petitions.domain.petition import Petition, petition_id_for, uuid_of_int
 from petitions.recorders import Write, writes_alongside
 from petitions.sidetables import caller_entries, filing_writes
 from petitions.transcoding import AttrsTranscoding
@@ -214,9 +214,10 @@ class EventEncoder:
         """:attr:`state` for this event class, made once: a function whose one
         formatted string holds the constant parts (``prev_hash``'s key, every
         field's key in field order, the ``class_version`` tail) and, per
-        field, its value written as :meth:`value` writes it — text, times and
-        nulls inline, anything else through :meth:`value` (a time in
-        ``shared`` kept for the next event with the same one)."""
+        field, its value written as :meth:`value` writes it — text, times,
+        nulls, numbers and value classes written by :meth:`_flat` before
+        inline, anything else through :meth:`value` (a time in ``shared``
+        kept for the next event with the same one)."""
         lines = ["def state(prev_hash, values):"]
         template = ['{{"prev_hash":"{prev_hash}"']
         for i, (key, name) in enumerate(self._pairs):
@@ -236,10 +237,14 @@ class EventEncoder:
                              f"a{i} = DATETIME + v.isoformat() + END")
             lines += [f"    elif v is None: a{i} = 'null'",
                       f"    elif c is bool: a{i} = 'true' if v else 'false'",
-                      f"    elif c is int: a{i} = int.__repr__(v)"]
+                      f"    elif c is int: a{i} = int.__repr__(v)",
+                      f"    elif c is float and isfinite(v): a{i} = float.__repr__(v)"]
             if name in self._shared:  # the same object as the last event's
                 lines += [f"    elif (last := lasts.get({n})) is not None and last[0] is v:",
                           f"        a{i} = last[1]"]
+            else:  # a value class written by its writer (as value() would)
+                lines += ["    elif (w := plans.get(c)) is not None and (s := w(v)) is not None:",
+                          f"        a{i} = s"]
             lines.append(f"    else: a{i} = value({n}, v)")
             # Keys are field names (no braces, quotes or backslashes to escape).
             template.append("," + key + "{a" + str(i) + "}")
@@ -247,11 +252,35 @@ class EventEncoder:
         lines.append("    return f'" + "".join(template) + "'.encode('utf8')")
         scope: dict[str, Any] = {
             "text": encode_basestring, "value": self.value, "datetime": datetime,
+            "isfinite": math.isfinite, "plans": self._plans,
             "iso": self._iso, "lasts": self._last, "DATETIME": _DATETIME, "END": '"}'}
         # The code compiled once per process (a store opened later reuses it).
         exec(_code("\n".join(lines)), scope)
         made: Callable[[str, Mapping[str, Any]], bytes] = scope["state"]
         return made
+
+
+_new = object.__new__
+
+
+def _stored_event(originator_id: UUID, version: int, topic: str, state: bytes) -> StoredEvent:
+    """``StoredEvent(originator_id, version, topic, state)``, its fields set in
+    one go (the frozen dataclass's ``__init__`` sets each with
+    ``object.__setattr__``; a bulk import makes two per filing in each process)."""
+    made = _new(StoredEvent)
+    values = made.__dict__
+    values["originator_id"] = originator_id
+    values["originator_version"] = version
+    values["topic"] = topic
+    values["state"] = state
+    return made
+
+
+if (getattr(StoredEvent, "__slots__", None) is not None
+        or hasattr(StoredEvent, "__post_init__")
+        or tuple(f.name for f in dataclasses.fields(StoredEvent))
+        != ("originator_id", "originator_version", "topic", "state")):  # pragma: no cover
+    _stored_event = StoredEvent  # type: ignore[assignment]  # (another eventsourcing)
 
 
 @dataclasses.dataclass(slots=True)
@@ -293,8 +322,10 @@ class BulkFiler:
         self.filed = EventEncoder(transcoder, Petition.Filed,
                                   shared=("actor", "workflow", "occurred_at"),
                                   last=last)
+        # (A deadline is the same object for every clock started on a day and
+        # limit: the timekeeper keeps each day's end.)
         self.clock = EventEncoder(transcoder, Petition.ClockStarted,
-                                  shared=("actor", "occurred_at"), last=last)
+                                  shared=("actor", "occurred_at", "deadline"), last=last)
         self.petition_topic = get_topic(Petition)
         self._keys_ready = False
 
@@ -368,7 +399,7 @@ class BulkFiler:
         filed = self.filed
         state = filed.state(GENESIS, fields)
         digest = filed.hash(hex_id, 1, state)
-        encoded = [(StoredEvent(pid, 1, filed.topic, state), digest)]
+        encoded = [(_stored_event(pid, 1, filed.topic, state), digest)]
         clock = Petition.clock_to_start(wf, fields["stage"], fields["request_type"],
                                         fields["urgency"], lambda: store.timekeeper,
                                         occurred_at, None, "file")
@@ -377,7 +408,7 @@ class BulkFiler:
             clock["occurred_at"] = occurred_at
             clock["timestamp"] = Petition.ClockStarted.create_timestamp()
             state = self.clock.state(digest, clock)
-            encoded.append((StoredEvent(pid, 2, self.clock.topic, state),
+            encoded.append((_stored_event(pid, 2, self.clock.topic, state),
                             self.clock.hash(hex_id, 2, state)))
         callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
         return Decided(filing, fields["idempotency_key"], filing.workflow, pid, occurred_at,
@@ -461,8 +492,8 @@ class Decided:
 
         (self.idempotency_key, self.workflow, pid, self.filed_at, self.workflow_sha256,
          encoded, self.petitioner_id, self.callers, row, self.line, self.text) = state
-        self.petition_id = oid = UUID(bytes=pid)
-        self.encoded = [(StoredEvent(oid, version, topic, data), digest)
+        self.petition_id = oid = uuid_of_int(int.from_bytes(pid, "big"))  # UUID(bytes=pid)
+        self.encoded = [(_stored_event(oid, version, topic, data), digest)
                         for version, topic, data, digest in encoded]
         self.key_row = None if row is None else KeyRow(*row)
         self.filing = self.new_key = self.make = None

@@ -233,11 +233,30 @@ def _location(value: Any) -> tuple[Location, str]:
     return Location(**fields), address
 
 
+#: The JSON module's own scanner and whitespace (``json.loads`` with its
+#: default decoder calls them through three Python frames a line).
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_SPACE: Callable[[str, int], Any] = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
+
+
+def _json(text: str) -> Any:
+    """``json.loads(text)``: the value scanned as its decoder scans it; text
+    it refuses (not a value, data after it, a byte-order mark) is given to
+    ``json.loads`` itself, which raises its own error."""
+    try:
+        found, end = _SCAN(text, _SPACE(text, 0).end())
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text) and _SPACE(text, end).end() != len(text):
+        return json.loads(text)
+    return found
+
+
 def parse_line(number: int, text: str, actor: Actor = DEFAULT_ACTOR) -> Filing:
     """Parse one line into a :class:`Filing` filed by ``actor``; raise
     InvalidInput when malformed."""
     try:
-        obj = json.loads(text)
+        obj = _json(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput("JSON", f"not valid ({exc.msg} at column {exc.colno})",
                            kind="bad_json") from None
@@ -609,7 +628,7 @@ def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
     out: list[Decided | RawLine] = []
     keys: set[str] = set()  # a key again is not decided again (the writer finds it filed)
     for number, text in _lines(Path(spec.path), spec.encoding):
-        item: Decided | RawLine = RawLine(number, None if isinstance(text, LineError) else text)
+        item: Decided | RawLine | None = None
         if not isinstance(text, LineError):
             try:
                 value = FilingValue(**parse_line(number, text, spec.actor).kwargs)
@@ -617,14 +636,15 @@ def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
                 if BulkFiler.takes(value) and key not in keys:
                     keys.add(key)
                     wf, matter_type = filing_workflow(store, value, tax)
-                    found = bulk.decide(value, wf, matter_type, mint_petitioner_id)
-                    if found is not None:
-                        found.line, found.text = number, text
-                        found.filing = found.new_key = None  # not handed over
-                        item = found
+                    item = bulk.decide(value, wf, matter_type, mint_petitioner_id)
+                    if item is not None:
+                        item.line, item.text = number, text
+                        item.filing = item.new_key = None  # not handed over
             except (PetitionError, TypeError, ValueError):
                 pass  # the writer refuses it as it would without a worker
-        out.append(item)
+        # A line not decided is handed over as it is (made only for those).
+        out.append(item if item is not None else
+                   RawLine(number, None if isinstance(text, LineError) else text))
         if len(out) >= spec.batch:
             yield out
             out = []

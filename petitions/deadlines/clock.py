@@ -105,6 +105,9 @@ class Timekeeper:
         self._days: dict[tuple[date, int, str], tuple[date, tuple[int, ...]]] = {}
         #: The end (24:00, in UTC) of each last day counted.
         self._ends: dict[date, datetime] = {}
+        #: The office day last found, with its start and end in UTC: clocks
+        #: started in it are not converted to the office's zone again.
+        self._day: tuple[datetime, datetime, date] | None = None
 
     def _last_day(self, first: date, amount: int, unit: str,
                   ) -> tuple[date, tuple[int, ...]]:
@@ -119,6 +122,20 @@ class Timekeeper:
                 self._days.clear()
             self._days[key] = found
         return found
+
+    def _office_day(self, start: datetime) -> date:
+        """``office_day(start)``, from the last day found when ``start`` falls
+        in it (from its 00:00 to its 24:00 in the office's zone, in UTC)."""
+        found = self._day
+        if found is not None and found[0] <= start < found[1]:
+            return found[2]
+        day = office_day(start)
+        begins = end_of_office_day(day - timedelta(days=1))
+        ends = end_of_office_day(day)
+        # Kept only when the bounds are that day's (any zone's midnights).
+        if office_day(begins) == day and office_day(ends) != day:
+            self._day = (begins, ends, day)
+        return day
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -138,7 +155,7 @@ class Timekeeper:
         elif unit == "hours":
             end = start + timedelta(hours=amount)
         elif unit in ("days", "working_days"):
-            last, uncovered = self._last_day(office_day(start), amount, unit)
+            last, uncovered = self._last_day(self._office_day(start), amount, unit)
             found = self._ends.get(last)
             if found is None:
                 if len(self._ends) > 10_000:

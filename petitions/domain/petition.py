@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
+from hashlib import sha1
 from typing import TYPE_CHECKING, Any
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, SafeUUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
@@ -90,7 +91,35 @@ def petition_id_for(idempotency_key: str | None) -> UUID:
 def _keyed_id(idempotency_key: str) -> UUID:
     # Cached: a bulk import derives each filing's id several times (its
     # idempotency check, the filing itself) within a batch.
-    return uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key)
+    # ``uuid5(IDEMPOTENCY_NAMESPACE, key)``: the SHA-1 of the namespace's
+    # bytes and the key's UTF-8, its first 16 bytes with the version (5) and
+    # variant bits set; the namespace hashed once, the UUID made from its
+    # integer without ``UUID.__init__``'s argument checks (a bulk import
+    # derives one per filing).
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update(idempotency_key.encode("utf-8"))
+    return uuid_of_int(int.from_bytes(digest.digest()[:16]) & _V5_KEEP | _V5_SET)
+
+
+#: The SHA-1 of the idempotency namespace's bytes (continued per key).
+_NAMESPACE_SHA1 = sha1(IDEMPOTENCY_NAMESPACE.bytes, usedforsecurity=False)
+#: The bits a version-5 UUID keeps of its hash, and those it sets (RFC 4122:
+#: the version in the 4 top bits of the 7th byte, the variant in the 2 top
+#: bits of the 9th), as ``UUID(bytes=…, version=5)`` sets them.
+_V5_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_V5_SET = (5 << 76) | (0x8000 << 48)
+_new_uuid = object.__new__
+_set = object.__setattr__
+_UNKNOWN = SafeUUID.unknown
+
+
+def uuid_of_int(value: int) -> UUID:
+    """``UUID(int=value)`` for a 128-bit ``value``, made as ``UUID.__init__``
+    makes it (its two slots set) without checking its arguments."""
+    made = _new_uuid(UUID)
+    _set(made, "int", value)
+    _set(made, "is_safe", _UNKNOWN)
+    return made
 
 
 #: The reference the filings under each workflow version record: one frozen

@@ -16,7 +16,6 @@ under the new key (``db reindex --callers-afresh`` does the same by hand).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from functools import lru_cache
 from typing import Any
@@ -37,7 +36,9 @@ _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 def normalise_phone(value: str) -> str:
     """Digits only, without a +86 / 0086 country code: ``+86 138-0000-1234`` →
     ``13800001234``."""
-    digits = _NOT_DIGIT.sub("", value or "")
+    # (ASCII digits only, the usual case, are the digits as they are.)
+    digits = (value if value and value.isascii() and value.isdigit()
+              else _NOT_DIGIT.sub("", value or ""))
     if digits.startswith("0086"):
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) == 13:
@@ -63,18 +64,34 @@ def digest(key: bytes, kind: str, value: str) -> str | None:
     return hmac_hex(key, f"{kind}\n{norm}".encode())
 
 
+#: SHA-256's block: an HMAC key is padded (or first hashed) to it (RFC 2104).
+_BLOCK = 64
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
 @lru_cache(maxsize=8)
-def _keyed(key: bytes) -> Any:
-    return hmac.new(key, digestmod=hashlib.sha256)
+def _keyed(key: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256's inner and outer hashes under ``key``, each begun with its
+    padded key (RFC 2104): what ``hmac.new(key, digestmod=sha256)`` computes
+    first, computed once per key."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
 
 
 def hmac_hex(key: bytes, data: bytes) -> str:
     """HMAC-SHA256 of ``data`` under ``key`` in hex (``hmac.digest(key, data,
-    "sha256").hex()``), from a copy of an HMAC keyed once per key: a bulk
-    import computes several per filing under the same few keys."""
-    made = _keyed(key).copy()
-    made.update(data)
-    return str(made.hexdigest())
+    "sha256").hex()``), continued from copies of its inner and outer hashes
+    begun once per key: a bulk import computes several per filing under the
+    same few keys."""
+    inner, outer = _keyed(key)
+    inner = inner.copy()
+    inner.update(data)
+    outer = outer.copy()
+    outer.update(inner.digest())
+    return str(outer.hexdigest())
 
 
 def entries(key: bytes, phone: str, id_number: str) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from petitions.privacy.render import (
     mask_id_number,
     mask_phone,
 )
-from petitions.privacy.sealing import Sealed, seal, unseal
+from petitions.privacy.sealing import NONCE_BYTES, Sealed, seal, unseal
 from workflows.records import asdict, evolve, frozen
 
 if TYPE_CHECKING:
@@ -195,13 +196,23 @@ class Privacy:
         changes: dict[str, Any] = {}
         if petitioner_id is not None:
             changes["id"] = petitioner_id
+        present = []
         for name in _SEALED_FIELDS:
             value = getattr(petitioner, name)
             if value:
-                changes[name] = seal(key, key_id, name,
-                                     value.strip() if isinstance(value, str) else value)
+                present.append((name, value))
             elif value != "":
                 changes[name] = ""  # as seal() makes of any empty value
+        if present:
+            # The fields' nonces in one draw of the operating system's CSPRNG
+            # (the bytes separate draws would give: a different nonce per field).
+            nonces = os.urandom(NONCE_BYTES * len(present))
+            at = 0
+            for name, value in present:
+                changes[name] = seal(key, key_id, name,
+                                     value.strip() if isinstance(value, str) else value,
+                                     nonces[at:at + NONCE_BYTES])
+                at += NONCE_BYTES
         if petitioner.representatives:
             changes["representatives"] = tuple(
                 Person(name=_seal_or_empty(key, key_id, f"representatives.{i}.name", r.name),

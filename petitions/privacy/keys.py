@@ -99,11 +99,16 @@ class MasterKey:
         """A short public name of the key (not usable to recover it)."""
         return _fingerprint(self.key)
 
-    def wrap(self, data_key: bytes, key_id: str, petitioner_id: str) -> bytes:
+    def wrap(self, data_key: bytes, key_id: str, petitioner_id: str,
+             nonce: bytes | None = None) -> bytes:
         """``data_key`` sealed under this key, with the key row's id and its
         petitioner's id bound in as associated data: a row whose key id or
-        petitioner id was changed no longer opens."""
-        nonce = os.urandom(12)
+        petitioner id was changed no longer opens.  ``nonce``: 12 random
+        bytes drawn by the caller for this wrapping only (None: drawn now)."""
+        if nonce is None:
+            nonce = os.urandom(12)
+        elif len(nonce) != 12:
+            raise ValueError("a wrapping nonce is 12 bytes")
         return nonce + _aead(self.key).encrypt(nonce, data_key,
                                                 wrap_aad(key_id, petitioner_id))
 
@@ -505,14 +510,18 @@ class Keyring:
         :meth:`remember`) yet."""
         with self._lock:
             self._ready()
-            key_id = os.urandom(16).hex()  # what secrets.token_hex(16) gives
-            # 32 bytes of the operating system's CSPRNG, as the nonces are made
-            # (a key of the size AESGCM.generate_key makes, without running
-            # OpenSSL's own generator once per filing: its code is cold each time).
-            data_key = os.urandom(DATA_KEY_BYTES)
+            # One draw of the operating system's CSPRNG for the key id (16
+            # bytes: what secrets.token_hex(16) gives), the data key (32: the
+            # size AESGCM.generate_key makes, without running OpenSSL's own
+            # generator once per filing) and the nonce that wraps it (12):
+            # the bytes separate draws would give, in one system call.
+            drawn = os.urandom(16 + DATA_KEY_BYTES + 12)
+            key_id = drawn[:16].hex()
+            data_key = drawn[16:16 + DATA_KEY_BYTES]
             master = self.master
             row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
-                         wrapped=master.wrap(data_key, key_id, petitioner_id),
+                         wrapped=master.wrap(data_key, key_id, petitioner_id,
+                                             drawn[16 + DATA_KEY_BYTES:]),
                          master=master.fingerprint,
                          created_at=datetime.now(UTC).isoformat(), erased_at=None)
             return row, AESGCM(data_key)

@@ -79,12 +79,17 @@ def _aad(key_id: str, field: str) -> bytes:
     return f"petitions/v1\n{key_id}\n{field}".encode()
 
 
-def seal(key: AESGCM, key_id: str, field: str, value: str) -> str:
-    """``value`` sealed under ``key`` (empty text stays empty)."""
+def seal(key: AESGCM, key_id: str, field: str, value: str, nonce: bytes | None = None) -> str:
+    """``value`` sealed under ``key`` (empty text stays empty).  ``nonce``:
+    :data:`NONCE_BYTES` random bytes drawn by the caller for this value only
+    (None: drawn now)."""
     if not value:
         return ""
     # A new random nonce for every value sealed (never reused under a key).
-    nonce = os.urandom(NONCE_BYTES)
+    if nonce is None:
+        nonce = os.urandom(NONCE_BYTES)
+    elif len(nonce) != NONCE_BYTES:
+        raise ValueError(f"a nonce is {NONCE_BYTES} bytes")
     ciphertext = key.encrypt(nonce, value.encode("utf-8"),
                              f"petitions/v1\n{key_id}\n{field}".encode())  # _aad()
     # Sealed.text(): the nonce's 12 bytes are 16 base64 letters without

@@ -1,0 +1,175 @@
+"""The shortcuts of deciding a bulk filing (issue 18, point 4, the worker's
+side) compute what the general code computes: petition ids are the uuid5 of
+their keys, a clock's office day is the calendar's, a new key and a
+petitioner's fields still draw fresh random bytes each (one draw split, never
+shared), HMACs are ``hmac.digest``'s, a line's JSON is ``json.loads``'s (its
+errors too), a phone's digits are the regex's, and a decided filing handed to
+the writer comes back equal."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import pickle
+import random
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID, uuid5
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.persistence import StoredEvent
+
+from petitions.bulkfiling import Decided, _stored_event
+from petitions.deadlines.calendar import office_day
+from petitions.deadlines.clock import Timekeeper
+from petitions.domain.petition import IDEMPOTENCY_NAMESPACE, petition_id_for, uuid_of_int
+from petitions.domain.values import Petitioner
+from petitions.importer import _json
+from petitions.privacy.callers import hmac_hex, normalise_phone
+from petitions.privacy.keys import KeyRow, MasterKey
+from petitions.privacy.sealing import Sealed, seal, unseal
+from petitions.service import PetitionService
+
+
+@pytest.mark.parametrize("key", ["a", "bench:00000001", "wechat:2022-0001", "中文：键",
+                                 "x" * 500, " spaced ", "\u00e9\U0001f600"])
+def test_a_petition_id_is_the_uuid5_of_its_key(key: str) -> None:
+    made, expected = petition_id_for(key), uuid5(IDEMPOTENCY_NAMESPACE, key)
+    assert made == expected and hash(made) == hash(expected)
+    assert (str(made), repr(made), made.version, made.variant, made.is_safe) == (
+        str(expected), repr(expected), expected.version, expected.variant, expected.is_safe)
+    assert pickle.loads(pickle.dumps(made)) == expected
+
+
+def test_a_uuid_from_its_integer_is_uuid_of_int() -> None:
+    rng = random.Random(18)
+    for value in [0, (1 << 128) - 1] + [rng.getrandbits(128) for _ in range(200)]:
+        made, expected = uuid_of_int(value), UUID(int=value)
+        assert made == expected and made.bytes == expected.bytes
+        assert made.is_safe == expected.is_safe and hash(made) == hash(expected)
+
+
+def test_a_clock_s_office_day_is_the_calendar_s() -> None:
+    keeper = Timekeeper()
+    rng = random.Random(4)
+    base = datetime(2026, 12, 3, 15, 59, 59, tzinfo=UTC)  # 23:59:59 in Shanghai
+    moments = [base, base + timedelta(seconds=1), base - timedelta(microseconds=1),
+               base + timedelta(seconds=1, microseconds=-1), base + timedelta(days=1),
+               base - timedelta(days=400)]
+    moments += [base + timedelta(seconds=rng.randint(-10 ** 8, 10 ** 8),
+                                 microseconds=rng.randint(0, 999_999)) for _ in range(400)]
+    zones = [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5))]
+    for i, moment in enumerate(moments):
+        given = moment.astimezone(zones[i % 3])
+        assert keeper._office_day(given) == office_day(given), given
+        # Again, now that its day is the one kept.
+        assert keeper._office_day(given) == office_day(given), given
+
+
+def _master() -> MasterKey:
+    return MasterKey(os.urandom(32), "test")
+
+
+def test_new_keys_draw_their_id_key_and_wrapping_nonce_apart(
+        service: PetitionService) -> None:
+    keyring = service.privacy.keyring
+    rows = [keyring.new_key(f"p-{i}") for i in range(50)]
+    ids, keys, nonces = set(), set(), set()
+    for row, aead in rows:
+        assert len(row.key_id) == 32 and row.wrapped is not None
+        clear = keyring.master.unwrap(row.wrapped, row.key_id, row.petitioner_id)
+        assert clear is not None and len(clear) == 32
+        ids.add(row.key_id)
+        keys.add(clear)
+        nonces.add(row.wrapped[:12])
+        # Nothing of one draw is used twice: the id, the key and the nonce differ.
+        assert len({bytes.fromhex(row.key_id), clear[:16], row.wrapped[:12] + b"xxxx"}) == 3
+        assert aead.decrypt(*_sealed_parts(seal(aead, row.key_id, "name", "王女士")),
+                            f"petitions/v1\n{row.key_id}\nname".encode()) == "王女士".encode()
+    assert len(ids) == len(keys) == len(nonces) == 50
+
+
+def _sealed_parts(text: str) -> tuple[bytes, bytes]:
+    sealed = Sealed.parse(text)
+    assert sealed is not None
+    return sealed.nonce, sealed.ciphertext
+
+
+def test_a_petitioner_s_fields_are_sealed_under_nonces_of_their_own(
+        service: PetitionService) -> None:
+    privacy = service.privacy
+    person = Petitioner(kind="resident", name="王女士", phone="138 0000 1234",
+                        id_number="500105199001011234", address="寸滩街道 8 号",
+                        email="wang@example.cn")
+    seen: set[bytes] = set()
+    for _ in range(20):
+        sealed, new_key = privacy.seal_for_filing(person, new=True, petitioner_id="p-1")
+        assert new_key is not None
+        for name in ("name", "phone", "id_number", "address", "email"):
+            found = Sealed.parse(getattr(sealed, name))
+            assert found is not None and len(found.nonce) == 12
+            assert found.nonce not in seen
+            seen.add(found.nonce)
+            assert unseal(new_key.key, found, name) == getattr(person, name).strip()
+    assert len(seen) == 100
+
+
+def test_a_nonce_given_is_twelve_bytes() -> None:
+    aead = AESGCM(os.urandom(32))
+    with pytest.raises(ValueError):
+        seal(aead, "k", "name", "王女士", b"short")
+    with pytest.raises(ValueError):
+        _master().wrap(os.urandom(32), "k", "p", b"short")
+    assert seal(aead, "k", "name", "") == ""
+
+
+@pytest.mark.parametrize("size", [0, 1, 16, 32, 63, 64, 65, 128])
+def test_hmac_hex_is_hmac_sha256(size: int) -> None:
+    key = os.urandom(size)
+    for data in (b"", b"phone\n13800001234", os.urandom(1000)):
+        assert hmac_hex(key, data) == hmac.digest(key, data, "sha256").hex()
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 1}\n', ' {"a": [1, 2.5, "x", null, true]} \r\n', '{"a": 1} x', "{not json", "",
+    "   ", '\ufeff{"a": 1}', "[1, 2]", '"s"', '{"a": 1}{"b": 2}', "NaN", '{"a": "\\u4e2d"}',
+    '{"a": 1,}', '{"a" 1}'])
+def test_a_line_s_json_is_json_loads_s(text: str) -> None:
+    def outcome(load: Any) -> Any:
+        try:
+            return ("value", load(text))
+        except json.JSONDecodeError as exc:
+            return ("error", exc.msg, exc.pos, exc.lineno, exc.colno)
+    assert repr(outcome(_json)) == repr(outcome(json.loads))
+
+
+@pytest.mark.parametrize("phone", ["13900000000", "+86 138-0000-1234", "008613800001234",
+                                   "8613800001234", "", "²³", "１３９", "023-67000000", "abc"])
+def test_a_phone_s_digits_are_the_regex_s(phone: str) -> None:
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    assert normalise_phone(phone) == digits
+
+
+def test_a_decided_filing_comes_back_equal_from_the_worker() -> None:
+    pid = uuid5(IDEMPOTENCY_NAMESPACE, "k")
+    made = _stored_event(pid, 2, "t:T", b'{"a":1}')
+    assert made == StoredEvent(pid, 2, "t:T", b'{"a":1}')
+    assert made.__dict__ == StoredEvent(pid, 2, "t:T", b'{"a":1}').__dict__
+    row = KeyRow("kid", "p-1", b"w" * 60, "fp", "2026-12-03T04:00:00+00:00", None)
+    decided = Decided(None, "k", "standard", pid, datetime(2026, 12, 3, 4, tzinfo=UTC),
+                      "sha", [(made, "h1"), (_stored_event(pid, 3, "t:U", b"{}"), "h2")],
+                      "p-1", [("d", "phone")], row, None, 7, "line")
+    back = pickle.loads(pickle.dumps(decided, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back.petition_id == pid and back.petition_id.is_safe == pid.is_safe
+    assert [(s, h) for s, h in back.encoded] == decided.encoded
+    assert all(s.originator_id == pid for s, _ in back.encoded)
+    assert (back.idempotency_key, back.workflow, back.filed_at, back.workflow_sha256,
+            back.petitioner_id, back.callers, back.key_row, back.line, back.text) == (
+        "k", "standard", decided.filed_at, "sha", "p-1", [("d", "phone")], row, 7, "line")
