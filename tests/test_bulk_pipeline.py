@@ -83,6 +83,38 @@ def die_at_line_700() -> None:
     importer.parse_line = parse_line  # type: ignore[assignment]
 
 
+def slow_after_line_100() -> None:
+    """Run in the worker first: from line 100 on it takes 20 ms a line (so
+    that the writer, waiting, decides batches from the end itself)."""
+    import time
+
+    parse = importer.parse_line
+
+    def parse_line(number: int, text: str, *args: Any) -> Any:
+        if number >= 100:
+            time.sleep(0.02)
+        return parse(number, text, *args)
+
+    importer.parse_line = parse_line  # type: ignore[assignment]
+
+
+def slow_then_die_at_line_70() -> None:
+    """Run in the worker first: from line 50 on it takes 20 ms a line, and
+    it dies at line 70."""
+    import time
+
+    parse = importer.parse_line
+
+    def parse_line(number: int, text: str, *args: Any) -> Any:
+        if number == 70:
+            os._exit(3)
+        if number >= 50:
+            time.sleep(0.02)
+        return parse(number, text, *args)
+
+    importer.parse_line = parse_line  # type: ignore[assignment]
+
+
 def die_at_once() -> None:
     """Run in the worker first: it dies before its first batch."""
     os._exit(5)
@@ -150,6 +182,9 @@ def test_the_pipelined_import_writes_the_same_rows_as_the_one_process_import(
     monkeypatch.setenv(MASTER_KEY_ENV, MASTER)
     fixes = fixed(monkeypatch)
     monkeypatch.setattr(importer, "WORKER_SETUP", fix_worker)
+    # The worker decides every line (the writer's own draws of the fixed
+    # randomness would be other than the one-process import's).
+    monkeypatch.setattr(importer, "TAKE", False)
     path = write_lines(tmp_path / "in.jsonl", bulk_lines())
     found: dict[bool, dict[str, list[tuple[Any, ...]]]] = {}
     for pipeline in (False, True):
@@ -178,6 +213,60 @@ def test_the_pipelined_import_writes_the_same_rows_as_the_one_process_import(
         assert len(one[name]) >= 260, name
     for name in one:
         assert one[name] == two[name], name
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_batches_the_writer_decides_itself_are_filed_as_the_workers_in_file_order(
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        producers: list[Producer]) -> None:
+    # The worker is slow: the writer, waiting for its next batch, decides
+    # batches from the end of the file itself (and tells the worker to stop
+    # before them).  Every line is filed once, in file order (events and
+    # work-order numbers), as the one-process import files them; the store
+    # verifies, a rerun files nothing.
+    monkeypatch.setenv(MASTER_KEY_ENV, MASTER)
+    monkeypatch.setattr(importer, "WORKER_SETUP", slow_after_line_100)
+    taken: list[int] = []
+    take = importer._Taker.take
+
+    def counted(self: Any) -> int:
+        taken.append(take(self))
+        return taken[-1]
+
+    monkeypatch.setattr(importer._Taker, "take", counted)
+    path = write_lines(tmp_path / "in.jsonl", bulk_lines())
+    found: dict[bool, Any] = {}
+    for pipeline in (False, True):
+        where = tmp_path / str(pipeline)
+        where.mkdir()
+        backend = fresh_backend_url(kind, where)
+        url = next(backend)
+        try:
+            with PetitionService.open(url, clock=fixed_now) as svc:
+                report = import_filings(svc, path, actor=CLERK, on_error="skip", batch=20,
+                                        pipeline=pipeline)
+                assert (report.imported, report.existing, report.skipped) == (260, 1, 2)
+                assert verify_store(svc).ok
+                keys = [c.data["idempotency_key"] for c in svc.changes() if c.type == "Filed"]
+                numbers = [svc.number_of(petition_id_for(k)) for k in keys]
+                assert numbers == sorted(numbers)  # numbered in file order
+                if pipeline:  # the last batches, the last first, as far as the worker had not come
+                    assert taken and taken == list(range(13, 13 - len(taken), -1))
+                    taken.clear()
+                rows = table_rows(svc)
+                views = sorted(repr(v) for v in svc.list_petitions(limit=None))
+                # The caller index of a line of the last batch (decided by the writer).
+                callers = [v.id for v in svc.list_petitions(phone="13900000258")]
+                found[pipeline] = (keys, {n: len(r) for n, r in rows.items()}, views, callers)
+                again = import_filings(svc, path, actor=CLERK, on_error="skip", batch=20,
+                                       pipeline=pipeline)
+                assert (again.imported, again.existing) == (0, 261)
+                assert filed_keys(svc) == Counter(keys) and len(keys) == 260
+        finally:
+            next(backend, None)
+    assert found[True][3] == [str(petition_id_for("wechat:2022-00258"))]
+    assert len(producers) == 2 and all(stopped(p) for p in producers)
+    assert found[True] == found[False]
 
 
 def test_the_pipeline_files_general_path_lines_in_file_order(
@@ -226,6 +315,7 @@ def test_a_worker_that_dies_leaves_whole_batches_and_a_rerun_files_the_rest_once
              for n in range(400)]
     path = write_lines(tmp_path / "in.jsonl", lines)
     monkeypatch.setattr(importer, "WORKER_SETUP", die_at_line_250)
+    monkeypatch.setattr(importer, "TAKE", False)  # the worker to come to line 250
     with pytest.raises(WorkerFailed, match="exit code 3"):
         import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
     filed = filed_keys(service)
@@ -241,6 +331,42 @@ def test_a_worker_that_dies_leaves_whole_batches_and_a_rerun_files_the_rest_once
     rows = table_rows(service)
     for name in ("work_orders", "caller_index", "petitioner_keys"):
         assert len(rows[name]) == 400, name
+    assert verify_store(service).ok
+
+
+def test_a_worker_dying_while_the_writer_holds_batches_it_decided_leaves_whole_batches(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The writer has decided the last batches itself (the worker is slow);
+    # the worker dies at line 70: what it handed over before is filed in
+    # whole batches, nothing the writer decided (their turn never came); a
+    # rerun files the rest once.
+    lines = [filing(n, channel="online",
+                    petitioner={"kind": "resident", "name": f"居民{n}", "phone": f"1390000{n:04d}"})
+             for n in range(300)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    monkeypatch.setattr(importer, "WORKER_SETUP", slow_then_die_at_line_70)
+    taken: list[int] = []
+    take = importer._Taker.take
+
+    def counted(self: Any) -> int:
+        taken.append(take(self))
+        return taken[-1]
+
+    monkeypatch.setattr(importer._Taker, "take", counted)
+    with pytest.raises(WorkerFailed, match="exit code 3"):
+        import_filings(service, path, actor=CLERK, batch=20, pipeline=True)
+    assert taken
+    filed = filed_keys(service)
+    assert 0 < len(filed) <= 60 and len(filed) % 20 == 0
+    assert filed == Counter({f"wechat:2022-{n:05d}": 1 for n in range(len(filed))})
+    assert verify_store(service).ok
+    monkeypatch.setattr(importer, "WORKER_SETUP", None)
+    again = import_filings(service, path, actor=CLERK, batch=20, pipeline=True)
+    assert (again.imported, again.existing) == (300 - len(filed), len(filed))
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(300)})
+    rows = table_rows(service)
+    for name in ("work_orders", "caller_index", "petitioner_keys"):
+        assert len(rows[name]) == 300, name
     assert verify_store(service).ok
 
 
