@@ -674,63 +674,62 @@ class _Decider:
         self.store.close()
 
 
-def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
+def decide_file(spec: WorkerSpec, skipped: Callable[[int], bool] = lambda index: False,
+                ) -> Iterator[list[Decided | RawLine] | None]:
     """The worker process: each line of the file, in batches of
-    ``spec.batch`` (:class:`_Decider`)."""
+    ``spec.batch`` (:class:`_Decider`); None for a batch ``skipped`` (the
+    writer decides it)."""
     decider = _Decider(spec)
     if spec.setup is not None:
         spec.setup()
     lines = _lines(Path(spec.path), spec.encoding)
-    while True:
-        out = decider.batch(itertools.islice(lines, spec.batch))
-        if not out:
+    for index in itertools.count():
+        batch = list(itertools.islice(lines, spec.batch))
+        if not batch:
             break
-        yield out
+        yield None if skipped(index) else decider.batch(batch)
     decider.close()
 
 
-#: Batches past the last one handed over that the worker may have begun (or
-#: have on their way): the writer takes over no batch this close to it.
-MARGIN = 3
-#: Filings the writer may decide itself and keep until their turn comes (a
-#: few KB each).
-TAKE_MAX = 20_000
+#: Batches past the last one the worker handed over that it may have begun
+#: or have on their way when none is there: the writer takes none of those.
+MARGIN = 2
+#: Batches the writer may hold that it decided itself, ahead of their turn.
+TAKE_MAX = 8
 
 
 class _Taker:
     """The writer's part of deciding: when the worker's next batch is not
-    there yet, the writer decides the file's last batch not yet taken
-    (:meth:`take`; the worker is told to stop before it) — so neither
-    process waits while the other has work — and files those batches after
-    the worker's, in file order."""
+    there yet, the writer decides a batch a little further on itself
+    (:meth:`take`; the worker is told to skip it) — so that it does not wait
+    while the worker has work — and files it when its turn comes."""
 
     def __init__(self, spec: WorkerSpec, starts: list[tuple[int, int]]) -> None:
         self.spec = spec
         #: Where each batch of the file begins (byte offset, line number):
         #: noted by the check pass.
         self.starts = starts
-        #: The batches the worker hands over: those before this one.
-        self.limit: int | None = None
-        #: The batches decided here, the last first.
-        self.taken: list[list[Decided | RawLine]] = []
+        #: The batches decided here, by index, until filed.
+        self.taken: dict[int, list[Decided | RawLine]] = {}
+        self._last = -1  # the last batch taken
         self._decider: _Decider | None = None
 
-    def worth(self, handed: int) -> bool:
-        """Whether to take a batch now, the worker having handed ``handed``."""
-        if self.limit is None:
-            self.limit = len(self.starts)
-        return (self.limit - 1 > handed + MARGIN
-                and (len(self.taken) + 1) * self.spec.batch <= TAKE_MAX)
+    def next_to_take(self, handed: int) -> int | None:
+        """The batch to take when the worker has handed over those before
+        ``handed`` and the next is not there: far enough past it that the
+        worker has not begun it; None when none is left or enough are held."""
+        index = max(handed + MARGIN, self._last + 1)
+        if index >= len(self.starts) or len(self.taken) >= TAKE_MAX:
+            return None
+        return index
 
-    def take(self) -> int:
-        """Decide the last batch not yet taken; the new limit."""
-        assert self.limit is not None
-        self.limit -= 1
+    def take(self, index: int) -> None:
+        """Decide batch ``index`` here."""
         if self._decider is None:
             self._decider = _Decider(self.spec)
-        lines = _lines(Path(self.spec.path), self.spec.encoding, self.starts[self.limit])
-        self.taken.append(self._decider.batch(itertools.islice(lines, self.spec.batch)))
-        return self.limit
+        lines = _lines(Path(self.spec.path), self.spec.encoding, self.starts[index])
+        self.taken[index] = self._decider.batch(itertools.islice(lines, self.spec.batch))
+        self._last = index
 
     def close(self) -> None:
         if self._decider is not None:
@@ -746,8 +745,8 @@ def _value_of(number: int, text: str, actor: Actor) -> FilingValue:
 def _handed_over(producer: Producer, actor: Actor,
                  alone: Callable[[], Iterable[Filing | LineError]],
                  taker: _Taker | None = None) -> Iterator[Filing | Decided | LineError]:
-    """The worker's items for :func:`run_import`, then those of the batches
-    ``taker`` decided here: a line not decided parsed here, as
+    """The items of the worker's batches and of those ``taker`` decided here,
+    in file order, for :func:`run_import`: a line not decided parsed here, as
     :func:`read_filings` parses it (``checked=False``).  A worker that fails
     before its first batch (it could not start, say) has handed over nothing:
     the items are then ``alone()``'s, read here (the import runs in one
@@ -763,24 +762,35 @@ def _handed_over(producer: Producer, actor: Actor,
             return LineError(item.line, "cannot be read")  # refused by the check already
         return _parsed(item.line, item.text, actor)
 
-    handed = 0
+    taken = {} if taker is None else taker.taken
+    needed = 0  # the batch to file next
+    ended: int | None = None  # the batches of the file, once the worker has ended
     try:
-        while True:
-            if taker is not None and not producer.ready() and taker.worth(handed):
-                producer.limit(taker.take())
-                continue
-            kind, index, batch = producer.get()
-            if kind == "end":
-                if taker is not None and taker.limit is not None and index < taker.limit:
-                    raise WorkerFailed(f"it ended at batch {index}, before {taker.limit}")
-                break
-            if taker is not None and taker.limit is not None and index >= taker.limit:
-                continue  # decided before it heard the limit: taken here
-            handed += 1
+        while ended is None or needed < ended:
+            batch = taken.pop(needed, None)
+            if batch is None:
+                if ended is not None:
+                    raise WorkerFailed(f"it ended without batch {needed}")
+                if taker is not None and not producer.ready():
+                    index = taker.next_to_take(needed)
+                    if index is not None:
+                        producer.skip(index)
+                        taker.take(index)
+                        continue
+                kind, index, found = producer.get()
+                if kind == "end":
+                    ended = index
+                    continue
+                if index < needed or index in taken:
+                    continue  # begun before it heard it was taken here
+                if index != needed:
+                    raise WorkerFailed(f"it sent batch {index} before {needed}")
+                batch = found
+            needed += 1
             for item in batch:
                 yield made(item)
     except WorkerFailed as exc:
-        if handed:
+        if needed:
             raise
         from petitions.logs import get_logger
 
@@ -788,8 +798,3 @@ def _handed_over(producer: Producer, actor: Actor,
             "%s; the import goes on in this process alone / 导入的辅助进程未能启动，"
             "改由本进程单独导入", exc)
         yield from alone()
-        return
-    if taker is not None:
-        for batch in reversed(taker.taken):
-            for item in batch:
-                yield made(item)

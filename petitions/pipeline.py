@@ -20,10 +20,10 @@ The worker sends its batches in order through a pipe (its standard output),
 each one message (its length, then its pickle), a few ahead of the writer at
 most (:data:`AHEAD`); a thread of the writer reads them as they come (so the
 worker does not wait on the pipe while the writer writes), up to
-:data:`AHEAD` more.  The writer may tell the worker to stop before a batch
-(:meth:`Producer.limit`, through the worker's standard input): it then
-decides the batches from there to the end of the file itself, when it would
-otherwise wait (see :mod:`petitions.importer`).  The worker stops when the
+:data:`AHEAD` more.  The writer may tell the worker to skip a batch
+(:meth:`Producer.skip`, through the worker's standard input): it decides
+that one itself, when it would otherwise wait (see
+:mod:`petitions.importer`).  The worker stops when the
 writer closes the pipe or exits (its next send fails), and the writer stops
 it when it is done or stops early (a refusal, an error).
 """
@@ -47,7 +47,7 @@ AHEAD = 3
 #: ``/proc/sys/fs/pipe-max-size``, 1 MiB by default; else left as it is), so
 #: that a batch (about a megabyte at 500 filings) passes in a write or two.
 PIPE_SIZE = 1 << 20
-#: A message's length, before its pickle; a limit sent to the worker.
+#: A message's length, before its pickle; a batch the worker is to skip.
 _LENGTH = struct.Struct("<Q")
 
 
@@ -97,11 +97,11 @@ def _write_all(sink: Any, data: bytes) -> None:
 
 
 def _serve(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any,
-           limit: list[int]) -> None:
-    """Send each batch ``target(*args)`` yields to ``out`` as one message
-    (``("batch", index, batch)``), then the end (``("end", index, None)``);
-    stop before the batch ``limit[0]`` (the writer decides from there on: a
-    batch begun before the limit came is sent, and the writer drops it)."""
+           skipped: Callable[[int], bool]) -> None:
+    """Send each batch ``target(*args, skipped=skipped)`` yields to ``out`` as
+    one message (``("batch", index, batch)``; a batch it skipped, yielded as
+    None, is not sent), then the end (``("end", batches, None)``).  A batch
+    begun before the writer asked to skip it is sent, and the writer drops it."""
     import pickle
 
     ahead: queue.Queue[tuple[str, int, Any]] = queue.Queue(maxsize=AHEAD)
@@ -123,12 +123,9 @@ def _serve(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any
     sender.start()
     index = 0
     try:
-        batches = iter(target(*args))
-        while index < limit[0]:
-            batch = next(batches, None)
-            if batch is None:
-                break
-            ahead.put(("batch", index, batch))
+        for batch in target(*args, skipped=skipped):
+            if batch is not None:
+                ahead.put(("batch", index, batch))
             index += 1
         ahead.put(("end", index, None))
     except BaseException as exc:  # reported to the writer, which raises it
@@ -136,21 +133,21 @@ def _serve(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any
     sender.join()
 
 
-def _limits(source: Any, limit: list[int]) -> None:
-    """Keep ``limit[0]`` at the last limit the writer sent on ``source`` (the
+def _skips(source: Any, skips: set[int]) -> None:
+    """Add to ``skips`` each batch the writer asks to skip on ``source`` (the
     worker's standard input, after what it was given)."""
     while True:
         data = _read_exactly(source, _LENGTH.size)
         if data is None:
             return
-        limit[0] = _LENGTH.unpack(data)[0]
+        skips.add(_LENGTH.unpack(data)[0])
 
 
 def worker_main() -> None:
     """The worker process's entry: read the import path, the function and its
     arguments from standard input, send the batches on standard output (what
-    the worker would print goes to standard error); then limits from standard
-    input."""
+    the worker would print goes to standard error); then the batches to
+    skip, from standard input."""
     import pickle
     import sys
 
@@ -161,17 +158,19 @@ def worker_main() -> None:
     source = sys.stdin.buffer
     sys.path[:] = pickle.load(source)
     target, args = pickle.load(source)
-    limit = [1 << 62]
-    threading.Thread(target=_limits, args=(source, limit), name="petitions-import-limits",
+    skips: set[int] = set()
+    threading.Thread(target=_skips, args=(source, skips), name="petitions-import-skips",
                      daemon=True).start()
-    _serve(target, args, out, limit)
+    _serve(target, args, out, skips.__contains__)
     out.close()
     os._exit(0)  # sent and closed: nothing else to wait for (the writer is waiting)
 
 
 class Producer:
-    """Batches made by ``target(*args)`` (a function importable by name, its
-    arguments picklable) in a worker process, read in order (:meth:`get`).
+    """Batches made by ``target(*args, skipped=…)`` (a function importable by
+    name, its arguments picklable; ``skipped(index)``: whether the writer
+    decides that batch itself, when the worker comes to it: it yields None
+    for it) in a worker process, read in order (:meth:`get`).
 
     The worker is a new interpreter (``python -c``), not a fork and not
     :mod:`multiprocessing`'s ``spawn``, which would import the caller's main
@@ -222,7 +221,7 @@ class Producer:
 
     def get(self) -> tuple[str, int, Any]:
         """The next message: ``("batch", index, batch)`` in order, then
-        ``("end", index, None)``; :class:`WorkerFailed` if the worker stopped
+        ``("end", batches, None)``; :class:`WorkerFailed` if the worker stopped
         first (ended, or reported an error)."""
         import pickle
 
@@ -251,9 +250,9 @@ class Producer:
         for batch in self.batches():
             yield from batch
 
-    def limit(self, index: int) -> None:
-        """Tell the worker to send no batch from ``index`` on (it sends the
-        end there); one it began before it heard is sent all the same."""
+    def skip(self, index: int) -> None:
+        """Tell the worker to skip batch ``index`` (the writer decides it);
+        if it began it before it heard, it sends it all the same."""
         with contextlib.suppress(OSError):  # it has ended
             _write_all(self._stdin, _LENGTH.pack(index))
 
