@@ -155,8 +155,7 @@ def worker_main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     _widen(out.fileno())
-    source = sys.stdin.buffer
-    sys.path[:] = pickle.load(source)
+    source = sys.stdin.buffer  # the import path was read from it already (:data:`_BOOT`)
     target, args = pickle.load(source)
     skips: set[int] = set()
     threading.Thread(target=_skips, args=(source, skips), name="petitions-import-skips",
@@ -164,6 +163,13 @@ def worker_main() -> None:
     _serve(target, args, out, skips.__contains__)
     out.close()
     os._exit(0)  # sent and closed: nothing else to wait for (the writer is waiting)
+
+
+#: The worker's first code: the writer's import path before anything of
+#: ``petitions`` is imported (so that it is the same code as the writer's,
+#: whatever the working directory holds: ``python -c`` puts it first).
+_BOOT = ("import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
+         "from petitions.pipeline import worker_main; worker_main()")
 
 
 class Producer:
@@ -182,7 +188,7 @@ class Producer:
         import sys
 
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "from petitions.pipeline import worker_main; worker_main()"],
+            [sys.executable, "-c", _BOOT],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         stdin, out = self._process.stdin, self._process.stdout
         assert stdin is not None and out is not None

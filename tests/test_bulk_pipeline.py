@@ -224,9 +224,10 @@ def test_batches_the_writer_decides_itself_are_filed_as_the_workers_in_file_orde
         kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         producers: list[Producer]) -> None:
     # The worker is slow: the writer, waiting for its next batch, decides
-    # batches a little further on itself (and tells the worker to skip them).  Every line is filed once, in file order (events and
-    # work-order numbers), as the one-process import files them; the store
-    # verifies, a rerun files nothing.
+    # batches a little further on itself (and tells the worker to skip
+    # them).  Every line is filed once, in file order (events and work-order
+    # numbers), as the one-process import files them; the store verifies, a
+    # rerun files nothing.
     monkeypatch.setenv(MASTER_KEY_ENV, MASTER)
     monkeypatch.setattr(importer, "WORKER_SETUP", slow_after_line_100)
     taken: list[int] = []
@@ -460,6 +461,22 @@ def test_the_import_takes_the_pipeline_for_a_large_file_only_and_when_it_can(
         report = import_filings(svc, large, actor=CLERK)
         assert report.imported == 300 and len(producers) == 1
         assert svc.exists(petition_id_for("wechat:2022-00499"))
+
+
+def test_the_worker_runs_the_writers_code_whatever_the_working_directory_holds(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        producers: list[Producer], caplog: pytest.LogCaptureFixture) -> None:
+    # ``python -c`` puts the working directory first on the import path: a
+    # ``petitions`` there (another checkout, say) is not what the worker runs.
+    decoy = tmp_path / "cwd" / "petitions"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('not this petitions')\n")
+    monkeypatch.chdir(decoy.parent)
+    path = write_lines(tmp_path / "in.jsonl", [filing(n, channel="online") for n in range(120)])
+    with caplog.at_level("WARNING"):
+        report = import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
+    assert (report.imported, report.errors) == (120, ())
+    assert len(producers) == 1 and "alone" not in caplog.text
 
 
 @pytest.mark.parametrize("lang,words", [("en", "worker process stopped"),
