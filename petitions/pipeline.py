@@ -67,8 +67,10 @@ class WorkerFailed(PetitionError):
 
 def _widen(fd: int) -> None:
     """Ask for a pipe of :data:`PIPE_SIZE` bytes (where the system allows)."""
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: as it is
+        return
     setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
     if setsize is not None:
         with contextlib.suppress(OSError):

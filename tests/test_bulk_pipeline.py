@@ -6,6 +6,7 @@ that fails leaves whole batches only, and a rerun files the rest once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -271,6 +272,30 @@ def test_batches_the_writer_decides_itself_are_filed_as_the_workers_in_file_orde
     assert found[True][3] == [str(petition_id_for("wechat:2022-00258"))]
     assert len(producers) == 2 and all(stopped(p) for p in producers)
     assert found[True] == found[False]
+
+
+@pytest.mark.parametrize("encoding", [None, "gb18030"])
+def test_the_check_pass_notes_where_each_batch_begins(tmp_path: Path,
+                                                      encoding: str | None) -> None:
+    # What the writer reads a batch it decides itself from: the lines read
+    # from a batch's noted beginning are the batch's lines of the whole file
+    # (a byte-order mark, blank and unreadable lines as the check pass sees them).
+    codec = encoding or "utf-8"
+    lines = [json.dumps(filing(n), ensure_ascii=False).encode(codec) for n in range(23)]
+    lines[3] = b"   "
+    lines[7] = b"\xff\xfe not text"
+    lines[12] = b""
+    data = (b"\xef\xbb\xbf" if encoding is None else b"") + b"\n".join(lines) + b"\n"
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(data)
+    starts: list[tuple[int, int]] = []
+    everything = list(importer._lines(path, encoding, starts=starts, every=5))
+    assert len(everything) == 21 and len(starts) == 5  # two blank lines
+    for index, start in enumerate(starts):
+        again = list(itertools.islice(importer._lines(path, encoding, start), 5))
+        assert [n for n, _ in again] == [n for n, _ in everything[5 * index:5 * index + 5]]
+        assert [str(t) for _, t in again] == [str(t) for _, t in
+                                              everything[5 * index:5 * index + 5]]
 
 
 def test_the_pipeline_files_general_path_lines_in_file_order(
