@@ -23,9 +23,9 @@ worker does not wait on the pipe while the writer writes), up to
 :data:`AHEAD` more.  The writer may tell the worker to skip a batch
 (:meth:`Producer.skip`, through the worker's standard input): it decides
 that one itself, when it would otherwise wait (see
-:mod:`petitions.importer`).  The worker stops when the
-writer closes the pipe or exits (its next send fails), and the writer stops
-it when it is done or stops early (a refusal, an error).
+:mod:`petitions.importer`).  The worker exits once it has sent its end; it
+also stops when the writer exits (its next send fails), and the writer kills
+it when it stops early (a refusal, an error: the worker writes nothing).
 """
 
 from __future__ import annotations
