@@ -630,8 +630,13 @@ class _Decider:
     def __init__(self, spec: WorkerSpec) -> None:
         from petitions.bulkfiling import BulkFiler
         from petitions.core import Store
+        from petitions.filing import filing_workflow, mint_petitioner_id
         from petitions.privacy.core import Privacy
 
+        # What each line needs, found once (not imported again per line).
+        self._takes = BulkFiler.takes
+        self._workflow = filing_workflow
+        self._mint = mint_petitioner_id
         self.actor = spec.actor
         self.store = Store(url=":memory:", clock=spec.clock, timekeeper=spec.timekeeper)
         bulk = BulkFiler.of(self.store, Privacy(self.store, master=spec.master))
@@ -645,20 +650,17 @@ class _Decider:
         """Line ``number`` decided when it takes the bulk path
         (:meth:`BulkFiler.decide`, as the writer would decide it), else as it
         is (the writer parses, checks and files it)."""
-        from petitions.bulkfiling import BulkFiler
-        from petitions.filing import filing_workflow, mint_petitioner_id
-
         if isinstance(text, LineError):
             return RawLine(number, None)
         try:
             value = FilingValue(**parse_line(number, text, self.actor).kwargs)
             key = (value.idempotency_key or "").strip()
-            if BulkFiler.takes(value) and key not in self.keys:
+            if self._takes(value) and key not in self.keys:
                 self.keys.add(key)
                 if self.tax is None:
                     self.tax = taxonomy()
-                wf, matter_type = filing_workflow(self.store, value, self.tax)
-                found = self.bulk.decide(value, wf, matter_type, mint_petitioner_id)
+                wf, matter_type = self._workflow(self.store, value, self.tax)
+                found = self.bulk.decide(value, wf, matter_type, self._mint)
                 if found is not None:
                     found.line, found.text = number, text
                     found.filing = found.new_key = None  # not handed over
