@@ -14,7 +14,8 @@ installed), the same work as ``bench/import.py`` on N filings (default 300):
   ``save`` (``bench/import.py``'s ``run_bare``, warmed up on 30);
 * with ``--pipeline``, the two processes of the pipelined import apart:
   ``writer`` (the calling process of ``import_filings(..., pipeline=True)``:
-  the check pass and the writes; the worker runs outside the count) and
+  the check pass and the writes, the worker deciding every batch —
+  ``petitions.importer.TAKE`` off; the worker runs outside the count) and
   ``worker`` (what the worker process does: ``decide_file`` and pickling
   each batch, its start-up left out).
 
@@ -60,6 +61,11 @@ def _child(kind: str, n: int) -> None:
         path = Path(tmp) / "filings.jsonl"
         bench.write_filings(path, n, "bench")
         if kind in ("import", "writer"):
+            import petitions.importer as importer
+
+            # The worker decides every batch (the writer deciding some when it
+            # would wait depends on timing: not repeatable).
+            importer.TAKE = False
             warm = Path(tmp) / "warm.jsonl"
             bench.write_filings(warm, 30, "warm")
             pipeline = kind == "writer"

@@ -361,10 +361,12 @@ def check_encoding(encoding: str | None) -> str:
 
 
 def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
-                 encoding: str | None = None, *,
-                 checked: bool = True) -> Iterator[Filing | LineError]:
+                 encoding: str | None = None, *, checked: bool = True,
+                 starts: list[tuple[int, int]] | None = None,
+                 every: int = 0) -> Iterator[Filing | LineError]:
     """Each non-blank line of ``path``, parsed and checked (filed by ``actor``),
-    or its error (``checked=False``: parsed only — filing checks it again)."""
+    or its error (``checked=False``: parsed only — filing checks it again);
+    ``starts``, ``every``: as :func:`_lines` notes where batches begin."""
     tax: Taxonomy | None = None  # read at the first line checked, then kept
 
     def checking(filing: Filing) -> Filing:
@@ -374,7 +376,7 @@ def read_filings(svc: Filer, path: Path, actor: Actor = DEFAULT_ACTOR,
         return check(svc, filing, tax)
 
     then = checking if checked else None
-    for number, text in _lines(path, encoding):
+    for number, text in _lines(path, encoding, starts=starts, every=every):
         yield text if isinstance(text, LineError) else _parsed(number, text, actor, then)
 
 
@@ -390,23 +392,39 @@ def _parsed(number: int, text: str, actor: Actor,
         return LineError(number, f"malformed value: {exc}")
 
 
-def _lines(path: Path, encoding: str | None) -> Iterator[tuple[int, str | LineError]]:
-    """Each non-blank line of ``path``: its number and text, or why it cannot be read."""
+def _lines(path: Path, encoding: str | None, start: tuple[int, int] = (0, 1),
+           starts: list[tuple[int, int]] | None = None, every: int = 0,
+           ) -> Iterator[tuple[int, str | LineError]]:
+    """Each non-blank line of ``path``: its number and text, or why it cannot
+    be read.  ``start``: the byte offset and number of the line to begin at
+    (a line's beginning, as :data:`starts` gives them); ``starts``: where to
+    note the offset and number of the first line and of each ``every``-th
+    line after it (the first of each batch of ``every``)."""
     codec = check_encoding(encoding)
+    offset, first = start
+    seen = 0
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
+        if offset:
+            fh.seek(offset)
+        for number, raw in enumerate(fh, start=first):
+            at = offset
+            offset += len(raw)
             if number == 1 and codec == "utf-8-sig":
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
+            text: str | LineError
             try:
                 text = raw.decode("utf-8" if codec == "utf-8-sig" else codec)
             except UnicodeDecodeError as exc:
-                yield number, LineError(
+                text = LineError(
                     number, f"cannot be read as {encoding or 'UTF-8'} (byte "
                     f"0x{raw[exc.start]:02x} at byte {exc.start + 1}); give the "
                     "file's encoding, e.g. --encoding gb18030")
-                continue
-            if not text.strip():
-                continue
+            else:
+                if not text.strip():
+                    continue
+            if starts is not None and seen % every == 0:
+                starts.append((at, number))
+            seen += 1
             yield number, text
 
 
@@ -521,22 +539,31 @@ def import_filings(
         raise PermissionDenied(getattr(actor, "role", repr(actor)), "import", ())
     path = Path(path)
     producer: Producer | None = None
+    taker: _Taker | None = None
+    starts: list[tuple[int, int]] | None = None
     if pipeline is not False:
         spec = worker_spec(svc, path, actor, encoding, batch)
         if spec is not None and (pipeline or _has_lines(path, PIPELINE_LINES)):
             from petitions.pipeline import Producer
 
             producer = Producer(decide_file, (spec,))
+            if TAKE:
+                starts = []  # noted by the check pass
+                taker = _Taker(spec, starts)
     try:
-        return run_import(svc, lambda checked: read_filings(svc, path, actor, encoding,
-                                                            checked=checked),
+        return run_import(svc, lambda checked: read_filings(
+                              svc, path, actor, encoding, checked=checked,
+                              starts=starts if checked else None, every=batch),
                           on_error=on_error, progress=progress, batch=batch,
                           decided=None if producer is None else functools.partial(
                               _handed_over, producer, actor, functools.partial(
-                                  read_filings, svc, path, actor, encoding, checked=False)))
+                                  read_filings, svc, path, actor, encoding, checked=False),
+                              taker))
     finally:
         if producer is not None:
             producer.close()
+        if taker is not None:
+            taker.close()
 
 
 # ---------------------------------------------------------------- pipeline
@@ -545,6 +572,10 @@ def import_filings(
 #: first batch) costs about what it saves (at 2,000 lines the one-process
 #: import was faster, at 5,000 the pipeline).
 PIPELINE_LINES = 5_000
+#: Whether the writer decides batches from the end of the file itself when
+#: the worker's next is not there yet (:class:`_Taker`); off, the worker
+#: decides every line (tests compare its rows byte for byte).
+TAKE = True
 
 
 @attrs.frozen
@@ -609,48 +640,121 @@ def _has_lines(path: Path, count: int) -> bool:
     return True
 
 
-def decide_file(spec: WorkerSpec) -> Iterator[list[Decided | RawLine]]:
-    """The worker process: each line of the file, in batches — decided when
-    it takes the bulk path (:meth:`BulkFiler.decide`, as the writer would
-    decide it), else as it is (the writer parses, checks and files it)."""
-    from petitions.bulkfiling import BulkFiler
-    from petitions.core import Store
-    from petitions.filing import filing_workflow, mint_petitioner_id
-    from petitions.privacy.core import Privacy
+class _Decider:
+    """Decides lines as the worker does, with a store of its own in memory
+    (it reads and writes no database): made from the worker's spec, in the
+    worker or — for the batches it takes over (:class:`_Taker`) — in the
+    writer."""
 
-    # A store of its own, in memory: the worker reads and writes no database.
-    store = Store(url=":memory:", clock=spec.clock, timekeeper=spec.timekeeper)
-    bulk = BulkFiler.of(store, Privacy(store, master=spec.master))
-    assert bulk is not None
+    def __init__(self, spec: WorkerSpec) -> None:
+        from petitions.bulkfiling import BulkFiler
+        from petitions.core import Store
+        from petitions.filing import filing_workflow, mint_petitioner_id
+        from petitions.privacy.core import Privacy
+
+        # What each line needs, found once (not imported again per line).
+        self._takes = BulkFiler.takes
+        self._workflow = filing_workflow
+        self._mint = mint_petitioner_id
+        self.actor = spec.actor
+        self.store = Store(url=":memory:", clock=spec.clock, timekeeper=spec.timekeeper)
+        bulk = BulkFiler.of(self.store, Privacy(self.store, master=spec.master))
+        assert bulk is not None
+        self.bulk = bulk
+        self.tax: Taxonomy | None = None
+        #: Keys decided: a key again is not decided again (the writer finds it filed).
+        self.keys: set[str] = set()
+
+    def __call__(self, number: int, text: str | LineError) -> Decided | RawLine:
+        """Line ``number`` decided when it takes the bulk path
+        (:meth:`BulkFiler.decide`, as the writer would decide it), else as it
+        is (the writer parses, checks and files it)."""
+        if isinstance(text, LineError):
+            return RawLine(number, None)
+        try:
+            value = FilingValue(**parse_line(number, text, self.actor).kwargs)
+            key = (value.idempotency_key or "").strip()
+            if self._takes(value) and key not in self.keys:
+                self.keys.add(key)
+                if self.tax is None:
+                    self.tax = taxonomy()
+                wf, matter_type = self._workflow(self.store, value, self.tax)
+                found = self.bulk.decide(value, wf, matter_type, self._mint)
+                if found is not None:
+                    found.line, found.text = number, text
+                    found.filing = found.new_key = None  # not handed over
+                    return found
+        except (PetitionError, TypeError, ValueError):
+            pass  # the writer refuses it as it would without a worker
+        return RawLine(number, text)
+
+    def batch(self, lines: Iterable[tuple[int, str | LineError]]) -> list[Decided | RawLine]:
+        return [self(number, text) for number, text in lines]
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def decide_file(spec: WorkerSpec, skipped: Callable[[int], bool] = lambda index: False,
+                ) -> Iterator[list[Decided | RawLine] | None]:
+    """The worker process: each line of the file, in batches of
+    ``spec.batch`` (:class:`_Decider`); None for a batch ``skipped`` (the
+    writer decides it)."""
+    decider = _Decider(spec)
     if spec.setup is not None:
         spec.setup()
-    tax = taxonomy()
-    out: list[Decided | RawLine] = []
-    keys: set[str] = set()  # a key again is not decided again (the writer finds it filed)
-    for number, text in _lines(Path(spec.path), spec.encoding):
-        item: Decided | RawLine | None = None
-        if not isinstance(text, LineError):
-            try:
-                value = FilingValue(**parse_line(number, text, spec.actor).kwargs)
-                key = (value.idempotency_key or "").strip()
-                if BulkFiler.takes(value) and key not in keys:
-                    keys.add(key)
-                    wf, matter_type = filing_workflow(store, value, tax)
-                    item = bulk.decide(value, wf, matter_type, mint_petitioner_id)
-                    if item is not None:
-                        item.line, item.text = number, text
-                        item.filing = item.new_key = None  # not handed over
-            except (PetitionError, TypeError, ValueError):
-                pass  # the writer refuses it as it would without a worker
-        # A line not decided is handed over as it is (made only for those).
-        out.append(item if item is not None else
-                   RawLine(number, None if isinstance(text, LineError) else text))
-        if len(out) >= spec.batch:
-            yield out
-            out = []
-    if out:
-        yield out
-    store.close()
+    lines = _lines(Path(spec.path), spec.encoding)
+    for index in itertools.count():
+        batch = list(itertools.islice(lines, spec.batch))
+        if not batch:
+            break
+        yield None if skipped(index) else decider.batch(batch)
+    decider.close()
+
+
+#: Batches past the last one the worker handed over that it may have begun
+#: or have on their way when none is there: the writer takes none of those.
+MARGIN = 2
+#: Batches the writer may hold that it decided itself, ahead of their turn.
+TAKE_MAX = 8
+
+
+class _Taker:
+    """The writer's part of deciding: when the worker's next batch is not
+    there yet, the writer decides a batch a little further on itself
+    (:meth:`take`; the worker is told to skip it) — so that it does not wait
+    while the worker has work — and files it when its turn comes."""
+
+    def __init__(self, spec: WorkerSpec, starts: list[tuple[int, int]]) -> None:
+        self.spec = spec
+        #: Where each batch of the file begins (byte offset, line number):
+        #: noted by the check pass.
+        self.starts = starts
+        #: The batches decided here, by index, until filed.
+        self.taken: dict[int, list[Decided | RawLine]] = {}
+        self._last = -1  # the last batch taken
+        self._decider: _Decider | None = None
+
+    def next_to_take(self, handed: int) -> int | None:
+        """The batch to take when the worker has handed over those before
+        ``handed`` and the next is not there: far enough past it that the
+        worker has not begun it; None when none is left or enough are held."""
+        index = max(handed + MARGIN, self._last + 1)
+        if index >= len(self.starts) or len(self.taken) >= TAKE_MAX:
+            return None
+        return index
+
+    def take(self, index: int) -> None:
+        """Decide batch ``index`` here."""
+        if self._decider is None:
+            self._decider = _Decider(self.spec)
+        lines = _lines(Path(self.spec.path), self.spec.encoding, self.starts[index])
+        self.taken[index] = self._decider.batch(itertools.islice(lines, self.spec.batch))
+        self._last = index
+
+    def close(self) -> None:
+        if self._decider is not None:
+            self._decider.close()
 
 
 def _value_of(number: int, text: str, actor: Actor) -> FilingValue:
@@ -661,32 +765,57 @@ def _value_of(number: int, text: str, actor: Actor) -> FilingValue:
 
 def _handed_over(producer: Producer, actor: Actor,
                  alone: Callable[[], Iterable[Filing | LineError]],
-                 ) -> Iterator[Filing | Decided | LineError]:
-    """The worker's items for :func:`run_import`: a line it did not decide
-    parsed here, as :func:`read_filings` parses it (``checked=False``).  A
-    worker that fails before its first batch (it could not start, say) has
-    handed over nothing: the items are then ``alone()``'s, read here (the
-    import runs in one process); one that fails later stops the import."""
+                 taker: _Taker | None = None) -> Iterator[Filing | Decided | LineError]:
+    """The items of the worker's batches and of those ``taker`` decided here,
+    in file order, for :func:`run_import`: a line not decided parsed here, as
+    :func:`read_filings` parses it (``checked=False``).  A worker that fails
+    before its first batch (it could not start, say) has handed over nothing:
+    the items are then ``alone()``'s, read here (the import runs in one
+    process; what the taker decided is dropped); one that fails later stops
+    the import."""
     from petitions.pipeline import WorkerFailed
 
-    items = iter(producer)
+    def made(item: Decided | RawLine) -> Filing | Decided | LineError:
+        if not isinstance(item, RawLine):
+            item.make = functools.partial(_value_of, item.line, item.text, actor)
+            return item
+        if item.text is None:
+            return LineError(item.line, "cannot be read")  # refused by the check already
+        return _parsed(item.line, item.text, actor)
+
+    taken = {} if taker is None else taker.taken
+    needed = 0  # the batch to file next
+    ended: int | None = None  # the batches of the file, once the worker has ended
     try:
-        first = next(items, None)
+        while ended is None or needed < ended:
+            batch = taken.pop(needed, None)
+            if batch is None:
+                if ended is not None:
+                    raise WorkerFailed(f"it ended without batch {needed}")
+                if taker is not None and not producer.ready():
+                    index = taker.next_to_take(needed)
+                    if index is not None:
+                        producer.skip(index)
+                        taker.take(index)
+                        continue
+                kind, index, found = producer.get()
+                if kind == "end":
+                    ended = index
+                    continue
+                if index < needed or index in taken:
+                    continue  # begun before it heard it was taken here
+                if index != needed:
+                    raise WorkerFailed(f"it sent batch {index} before {needed}")
+                batch = found
+            needed += 1
+            for item in batch:
+                yield made(item)
     except WorkerFailed as exc:
+        if needed:
+            raise
         from petitions.logs import get_logger
 
         get_logger(__name__).warning(
             "%s; the import goes on in this process alone / 导入的辅助进程未能启动，"
             "改由本进程单独导入", exc)
         yield from alone()
-        return
-    if first is None:
-        return
-    for item in itertools.chain((first,), items):
-        if not isinstance(item, RawLine):
-            item.make = functools.partial(_value_of, item.line, item.text, actor)
-            yield item
-        elif item.text is None:
-            yield LineError(item.line, "cannot be read")  # refused by the check already
-        else:
-            yield _parsed(item.line, item.text, actor)

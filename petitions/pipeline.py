@@ -16,24 +16,39 @@ petitioner's keys — is done by the writer, in the batch's transaction
 worker that dies, or a writer that fails, leaves whole batches only: each
 batch is one transaction.
 
-The worker sends its batches in order through a pipe (its standard output), a few ahead of the
-writer at most (:data:`AHEAD`); it stops when the writer closes the pipe or
-exits (its next send fails), and the writer stops it when it is done or
-stops early (a refusal, an error).
+The worker sends its batches in order through a pipe (its standard output),
+each one message (its length, then its pickle), a few ahead of the writer at
+most (:data:`AHEAD`); a thread of the writer reads them as they come (so the
+worker does not wait on the pipe while the writer writes), up to
+:data:`AHEAD` more.  The writer may tell the worker to skip a batch
+(:meth:`Producer.skip`, through the worker's standard input): it decides
+that one itself, when it would otherwise wait (see
+:mod:`petitions.importer`).  The worker exits once it has sent its end; it
+also stops when the writer exits (its next send fails), and the writer kills
+it when it stops early (a refusal, an error: the worker writes nothing).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from petitions.errors import PetitionError
 
-#: Batches the worker may have decided and not yet handed over.
+#: Batches the worker may have decided and not yet sent, and batches the
+#: writer's reading thread may hold that the writer has not taken.
 AHEAD = 3
+#: The size asked for the pipes between the two processes (Linux: at most
+#: ``/proc/sys/fs/pipe-max-size``, 1 MiB by default; else left as it is), so
+#: that a batch (about a megabyte at 500 filings) passes in a write or two.
+PIPE_SIZE = 1 << 20
+#: A message's length, before its pickle; a batch the worker is to skip.
+_LENGTH = struct.Struct("<Q")
 
 
 class WorkerFailed(PetitionError):
@@ -50,17 +65,56 @@ class WorkerFailed(PetitionError):
                          detail=detail)
 
 
-def _serve(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any) -> None:
-    """Send each batch ``target(*args)`` yields to ``out``, then the end."""
+def _widen(fd: int) -> None:
+    """Ask for a pipe of :data:`PIPE_SIZE` bytes (where the system allows)."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: as it is
+        return
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, setsize, PIPE_SIZE)
+
+
+def _read_exactly(source: Any, size: int) -> bytes | None:
+    """``size`` bytes from the raw file ``source``; None at its end (before
+    any byte; a message cut short is its end too)."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        n = source.readinto(view[got:])
+        if not n:
+            return None
+        got += n
+    return bytes(buffer)
+
+
+def _write_all(sink: Any, data: bytes) -> None:
+    """All of ``data`` to the raw file ``sink``."""
+    view = memoryview(data)
+    while view:
+        view = view[sink.write(view):]
+
+
+def _serve(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any,
+           skipped: Callable[[int], bool]) -> None:
+    """Send each batch ``target(*args, skipped=skipped)`` yields to ``out`` as
+    one message (``("batch", index, batch)``; a batch it skipped, yielded as
+    None, is not sent), then the end (``("end", batches, None)``).  A batch
+    begun before the writer asked to skip it is sent, and the writer drops it."""
     import pickle
 
-    ahead: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=AHEAD)
+    ahead: queue.Queue[tuple[str, int, Any]] = queue.Queue(maxsize=AHEAD)
 
     def send() -> None:
         while True:
             message = ahead.get()
             try:
-                pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+                data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+                out.write(_LENGTH.pack(len(data)))
+                out.write(data)
                 out.flush()
             except OSError:  # the writer is gone: nothing to decide for
                 os._exit(1)
@@ -69,35 +123,62 @@ def _serve(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any
 
     sender = threading.Thread(target=send, name="petitions-import-sender", daemon=True)
     sender.start()
+    index = 0
     try:
-        for batch in target(*args):
-            ahead.put(("batch", batch))
-        ahead.put(("end", None))
+        for batch in target(*args, skipped=skipped):
+            if batch is not None:
+                ahead.put(("batch", index, batch))
+            index += 1
+        ahead.put(("end", index, None))
     except BaseException as exc:  # reported to the writer, which raises it
-        ahead.put(("error", f"{type(exc).__name__}: {exc}"))
+        ahead.put(("error", index, f"{type(exc).__name__}: {exc}"))
     sender.join()
+
+
+def _skips(source: Any, skips: set[int]) -> None:
+    """Add to ``skips`` each batch the writer asks to skip on ``source`` (the
+    worker's standard input, after what it was given)."""
+    while True:
+        data = _read_exactly(source, _LENGTH.size)
+        if data is None:
+            return
+        skips.add(_LENGTH.unpack(data)[0])
 
 
 def worker_main() -> None:
     """The worker process's entry: read the import path, the function and its
     arguments from standard input, send the batches on standard output (what
-    the worker would print goes to standard error)."""
+    the worker would print goes to standard error); then the batches to
+    skip, from standard input."""
     import pickle
     import sys
 
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    source = sys.stdin.buffer
-    sys.path[:] = pickle.load(source)
+    _widen(out.fileno())
+    source = sys.stdin.buffer  # the import path was read from it already (:data:`_BOOT`)
     target, args = pickle.load(source)
-    _serve(target, args, out)
+    skips: set[int] = set()
+    threading.Thread(target=_skips, args=(source, skips), name="petitions-import-skips",
+                     daemon=True).start()
+    _serve(target, args, out, skips.__contains__)
     out.close()
+    os._exit(0)  # sent and closed: nothing else to wait for (the writer is waiting)
+
+
+#: The worker's first code: the writer's import path before anything of
+#: ``petitions`` is imported (so that it is the same code as the writer's,
+#: whatever the working directory holds: ``python -c`` puts it first).
+_BOOT = ("import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
+         "from petitions.pipeline import worker_main; worker_main()")
 
 
 class Producer:
-    """Batches made by ``target(*args)`` (a function importable by name, its
-    arguments picklable) in a worker process, read in order by iterating.
+    """Batches made by ``target(*args, skipped=…)`` (a function importable by
+    name, its arguments picklable; ``skipped(index)``: whether the writer
+    decides that batch itself, when the worker comes to it: it yields None
+    for it) in a worker process, read in order (:meth:`get`).
 
     The worker is a new interpreter (``python -c``), not a fork and not
     :mod:`multiprocessing`'s ``spawn``, which would import the caller's main
@@ -109,54 +190,100 @@ class Producer:
         import sys
 
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "from petitions.pipeline import worker_main; worker_main()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        stdin = self._process.stdin
-        assert stdin is not None
+            [sys.executable, "-c", _BOOT],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        stdin, out = self._process.stdin, self._process.stdout
+        assert stdin is not None and out is not None
+        self._stdin, self._out = stdin, out
+        _widen(out.fileno())
+        #: What the reading thread took from the pipe: messages (pickled),
+        #: then None at the pipe's end.
+        self._ready: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
+        self._ended = False
+        self._reader = threading.Thread(target=self._read, name="petitions-import-reader",
+                                        daemon=True)
+        self._reader.start()
         try:
-            pickle.dump(list(sys.path), stdin)
-            pickle.dump((target, args), stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            stdin.close()
+            _write_all(stdin, pickle.dumps(list(sys.path))
+                       + pickle.dumps((target, args), protocol=pickle.HIGHEST_PROTOCOL))
         except BaseException:
             self.close()
             raise
-        out = self._process.stdout
-        assert out is not None
-        self._out = out
+
+    def _read(self) -> None:
+        """The reading thread: each message as it comes, then None."""
+        try:
+            while True:
+                head = _read_exactly(self._out, _LENGTH.size)
+                data = None if head is None else _read_exactly(
+                    self._out, _LENGTH.unpack(head)[0])
+                self._ready.put(data)
+                if data is None:
+                    return
+        except (OSError, ValueError):  # closed by :meth:`close`
+            self._ready.put(None)
+
+    def ready(self) -> bool:
+        """Whether the next message is here (:meth:`get` would not wait)."""
+        return self._ended or not self._ready.empty()
+
+    def get(self) -> tuple[str, int, Any]:
+        """The next message: ``("batch", index, batch)`` in order, then
+        ``("end", batches, None)``; :class:`WorkerFailed` if the worker stopped
+        first (ended, or reported an error)."""
+        import pickle
+
+        data = None if self._ended else self._ready.get()
+        if data is None:
+            self._ended = True
+            code = self._process.wait(5)
+            raise WorkerFailed(f"exit code {code}")
+        kind, index, payload = pickle.loads(data)
+        if kind == "error":
+            self._ended = True
+            raise WorkerFailed(f"error: {payload}")
+        if kind == "end":
+            self._ended = True
+        return kind, index, payload
 
     def batches(self) -> Iterator[list[Any]]:
         """Each batch, in order; :class:`WorkerFailed` if the worker stops first."""
-        import pickle
-
         while True:
-            try:
-                kind, payload = pickle.load(self._out)
-            except (EOFError, OSError, pickle.UnpicklingError):
-                code = self._process.wait(5)
-                raise WorkerFailed(f"exit code {code}") from None
-            if kind == "batch":
-                yield payload
-            elif kind == "end":
+            kind, _, payload = self.get()
+            if kind == "end":
                 return
-            else:
-                raise WorkerFailed(f"error: {payload}")
+            yield payload
 
     def __iter__(self) -> Iterator[Any]:
         for batch in self.batches():
             yield from batch
+
+    def skip(self, index: int) -> None:
+        """Tell the worker to skip batch ``index`` (the writer decides it);
+        if it began it before it heard, it sends it all the same."""
+        with contextlib.suppress(OSError):  # it has ended
+            _write_all(self._stdin, _LENGTH.pack(index))
 
     @property
     def pid(self) -> int:
         return self._process.pid
 
     def close(self) -> None:
-        """Stop the worker (if still at work) and wait for it."""
+        """Stop the worker (if still at work: it writes nothing, so it is
+        killed) and wait for it and the reading thread."""
         import subprocess
 
-        if self._process.stdout is not None:
-            self._process.stdout.close()  # its next send fails: it exits
+        if self._process.poll() is None and not self._ended:
+            self._process.kill()
         try:
             self._process.wait(2)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        # The reading thread meets the pipe's end: let it put it.
+        while self._reader.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._ready.get(timeout=0.05)
+        for pipe in (self._stdin, self._out):
+            with contextlib.suppress(OSError):
+                pipe.close()

@@ -6,6 +6,7 @@ that fails leaves whole batches only, and a rerun files the rest once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -83,6 +84,42 @@ def die_at_line_700() -> None:
     importer.parse_line = parse_line  # type: ignore[assignment]
 
 
+def slow_after_line_100() -> None:
+    """Run in the worker first: from line 100 on it takes 20 ms a line (so
+    that the writer, waiting, decides batches from the end itself)."""
+    import time
+
+    parse = importer.parse_line
+
+    def parse_line(number: int, text: str, *args: Any) -> Any:
+        if number >= 100:
+            time.sleep(0.02)
+        return parse(number, text, *args)
+
+    importer.parse_line = parse_line  # type: ignore[assignment]
+
+
+def slow_then_die_at_parse_70() -> None:
+    """Run in the worker first: from the 50th line it parses on it takes
+    20 ms a line, and it dies at the 70th (wherever the writer's taking
+    batches has left it)."""
+    import itertools
+    import time
+
+    parse = importer.parse_line
+    calls = itertools.count(1)
+
+    def parse_line(number: int, text: str, *args: Any) -> Any:
+        call = next(calls)
+        if call == 70:
+            os._exit(3)
+        if call >= 50:
+            time.sleep(0.02)
+        return parse(number, text, *args)
+
+    importer.parse_line = parse_line  # type: ignore[assignment]
+
+
 def die_at_once() -> None:
     """Run in the worker first: it dies before its first batch."""
     os._exit(5)
@@ -150,6 +187,9 @@ def test_the_pipelined_import_writes_the_same_rows_as_the_one_process_import(
     monkeypatch.setenv(MASTER_KEY_ENV, MASTER)
     fixes = fixed(monkeypatch)
     monkeypatch.setattr(importer, "WORKER_SETUP", fix_worker)
+    # The worker decides every line (the writer's own draws of the fixed
+    # randomness would be other than the one-process import's).
+    monkeypatch.setattr(importer, "TAKE", False)
     path = write_lines(tmp_path / "in.jsonl", bulk_lines())
     found: dict[bool, dict[str, list[tuple[Any, ...]]]] = {}
     for pipeline in (False, True):
@@ -178,6 +218,84 @@ def test_the_pipelined_import_writes_the_same_rows_as_the_one_process_import(
         assert len(one[name]) >= 260, name
     for name in one:
         assert one[name] == two[name], name
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_batches_the_writer_decides_itself_are_filed_as_the_workers_in_file_order(
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        producers: list[Producer]) -> None:
+    # The worker is slow: the writer, waiting for its next batch, decides
+    # batches a little further on itself (and tells the worker to skip
+    # them).  Every line is filed once, in file order (events and work-order
+    # numbers), as the one-process import files them; the store verifies, a
+    # rerun files nothing.
+    monkeypatch.setenv(MASTER_KEY_ENV, MASTER)
+    monkeypatch.setattr(importer, "WORKER_SETUP", slow_after_line_100)
+    taken: list[int] = []
+    take = importer._Taker.take
+
+    def counted(self: Any, index: int) -> None:
+        taken.append(index)
+        take(self, index)
+
+    monkeypatch.setattr(importer._Taker, "take", counted)
+    path = write_lines(tmp_path / "in.jsonl", bulk_lines())
+    found: dict[bool, Any] = {}
+    for pipeline in (False, True):
+        where = tmp_path / str(pipeline)
+        where.mkdir()
+        backend = fresh_backend_url(kind, where)
+        url = next(backend)
+        try:
+            with PetitionService.open(url, clock=fixed_now) as svc:
+                report = import_filings(svc, path, actor=CLERK, on_error="skip", batch=20,
+                                        pipeline=pipeline)
+                assert (report.imported, report.existing, report.skipped) == (260, 1, 2)
+                assert verify_store(svc).ok
+                keys = [c.data["idempotency_key"] for c in svc.changes() if c.type == "Filed"]
+                numbers = [svc.number_of(petition_id_for(k)) for k in keys]
+                assert numbers == sorted(numbers)  # numbered in file order
+                if pipeline:  # batches a little ahead of the worker's
+                    assert taken and taken == sorted(set(taken)) and taken[-1] <= 13
+                    taken.clear()
+                rows = table_rows(svc)
+                views = sorted(repr(v) for v in svc.list_petitions(limit=None))
+                # The caller index of a line of the last batch (decided by the writer).
+                callers = [v.id for v in svc.list_petitions(phone="13900000258")]
+                found[pipeline] = (keys, {n: len(r) for n, r in rows.items()}, views, callers)
+                again = import_filings(svc, path, actor=CLERK, on_error="skip", batch=20,
+                                       pipeline=pipeline)
+                assert (again.imported, again.existing) == (0, 261)
+                assert filed_keys(svc) == Counter(keys) and len(keys) == 260
+        finally:
+            next(backend, None)
+    assert found[True][3] == [str(petition_id_for("wechat:2022-00258"))]
+    assert len(producers) == 2 and all(stopped(p) for p in producers)
+    assert found[True] == found[False]
+
+
+@pytest.mark.parametrize("encoding", [None, "gb18030"])
+def test_the_check_pass_notes_where_each_batch_begins(tmp_path: Path,
+                                                      encoding: str | None) -> None:
+    # What the writer reads a batch it decides itself from: the lines read
+    # from a batch's noted beginning are the batch's lines of the whole file
+    # (a byte-order mark, blank and unreadable lines as the check pass sees them).
+    codec = encoding or "utf-8"
+    lines = [json.dumps(filing(n), ensure_ascii=False).encode(codec) for n in range(23)]
+    lines[3] = b"   "
+    lines[7] = b"\xff\xfe not text"
+    lines[12] = b""
+    data = (b"\xef\xbb\xbf" if encoding is None else b"") + b"\n".join(lines) + b"\n"
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(data)
+    starts: list[tuple[int, int]] = []
+    everything = list(importer._lines(path, encoding, starts=starts, every=5))
+    assert len(everything) == 21 and len(starts) == 5  # two blank lines
+    for index, start in enumerate(starts):
+        again = list(itertools.islice(importer._lines(path, encoding, start), 5))
+        assert [n for n, _ in again] == [n for n, _ in everything[5 * index:5 * index + 5]]
+        assert [str(t) for _, t in again] == [str(t) for _, t in
+                                              everything[5 * index:5 * index + 5]]
 
 
 def test_the_pipeline_files_general_path_lines_in_file_order(
@@ -226,6 +344,7 @@ def test_a_worker_that_dies_leaves_whole_batches_and_a_rerun_files_the_rest_once
              for n in range(400)]
     path = write_lines(tmp_path / "in.jsonl", lines)
     monkeypatch.setattr(importer, "WORKER_SETUP", die_at_line_250)
+    monkeypatch.setattr(importer, "TAKE", False)  # the worker to come to line 250
     with pytest.raises(WorkerFailed, match="exit code 3"):
         import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
     filed = filed_keys(service)
@@ -241,6 +360,43 @@ def test_a_worker_that_dies_leaves_whole_batches_and_a_rerun_files_the_rest_once
     rows = table_rows(service)
     for name in ("work_orders", "caller_index", "petitioner_keys"):
         assert len(rows[name]) == 400, name
+    assert verify_store(service).ok
+
+
+def test_a_worker_dying_while_the_writer_holds_batches_it_decided_leaves_whole_batches(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The writer decides batches ahead of the worker itself (the worker is
+    # slow); the worker dies at the 70th line it parses.  The batches before
+    # the first the worker never handed over are filed (the worker's and the
+    # writer's), whole, in file order; none after it (the writer's held ones
+    # included); a rerun files the rest once.
+    lines = [filing(n, channel="online",
+                    petitioner={"kind": "resident", "name": f"居民{n}", "phone": f"1390000{n:04d}"})
+             for n in range(300)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    monkeypatch.setattr(importer, "WORKER_SETUP", slow_then_die_at_parse_70)
+    taken: list[int] = []
+    take = importer._Taker.take
+
+    def counted(self: Any, index: int) -> None:
+        taken.append(index)
+        take(self, index)
+
+    monkeypatch.setattr(importer._Taker, "take", counted)
+    with pytest.raises(WorkerFailed, match="exit code 3"):
+        import_filings(service, path, actor=CLERK, batch=20, pipeline=True)
+    assert taken
+    filed = filed_keys(service)
+    assert 0 < len(filed) < 300 and len(filed) % 20 == 0
+    assert filed == Counter({f"wechat:2022-{n:05d}": 1 for n in range(len(filed))})
+    assert verify_store(service).ok
+    monkeypatch.setattr(importer, "WORKER_SETUP", None)
+    again = import_filings(service, path, actor=CLERK, batch=20, pipeline=True)
+    assert (again.imported, again.existing) == (300 - len(filed), len(filed))
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(300)})
+    rows = table_rows(service)
+    for name in ("work_orders", "caller_index", "petitioner_keys"):
+        assert len(rows[name]) == 300, name
     assert verify_store(service).ok
 
 
@@ -330,6 +486,22 @@ def test_the_import_takes_the_pipeline_for_a_large_file_only_and_when_it_can(
         report = import_filings(svc, large, actor=CLERK)
         assert report.imported == 300 and len(producers) == 1
         assert svc.exists(petition_id_for("wechat:2022-00499"))
+
+
+def test_the_worker_runs_the_writers_code_whatever_the_working_directory_holds(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        producers: list[Producer], caplog: pytest.LogCaptureFixture) -> None:
+    # ``python -c`` puts the working directory first on the import path: a
+    # ``petitions`` there (another checkout, say) is not what the worker runs.
+    decoy = tmp_path / "cwd" / "petitions"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('not this petitions')\n")
+    monkeypatch.chdir(decoy.parent)
+    path = write_lines(tmp_path / "in.jsonl", [filing(n, channel="online") for n in range(120)])
+    with caplog.at_level("WARNING"):
+        report = import_filings(service, path, actor=CLERK, batch=50, pipeline=True)
+    assert (report.imported, report.errors) == (120, ())
+    assert len(producers) == 1 and "alone" not in caplog.text
 
 
 @pytest.mark.parametrize("lang,words", [("en", "worker process stopped"),
