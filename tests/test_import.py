@@ -127,7 +127,10 @@ def test_import_killed_at_a_random_point_and_run_again_files_everything_once(
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while (svc.recorder.max_notification_id() or 0) < kill_after:
-            assert proc.poll() is None, "the import ended before it could be killed"
+            if proc.poll() is not None:  # say why, should it ever end first
+                assert proc.stderr is not None
+                pytest.fail(f"the import ended (exit {proc.returncode}) before it could be "
+                            f"killed: {proc.stderr.read().decode(errors='replace')}")
             assert time.monotonic() < deadline
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
