@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,8 @@ import pytest
 
 from petitions import PetitionService
 from petitions.readmodels import pipeline
-from petitions.readmodels import projection as projection_module
 from petitions.readmodels import queries as queries_module
-from petitions.readmodels.projection import LiteEvent, is_filed_item
-from tests.test_readmodels import WORKER, file, random_history
+from tests.test_readmodels import random_history
 
 
 def _views(svc: PetitionService) -> tuple[Any, list[Any], list[str]]:
@@ -79,74 +76,6 @@ def test_decoders_give_the_views_of_one_process(history: PetitionService, decode
     # writes without them.
     assert len(history.read_models.decoders_cpu) == (decoders if sqlite else 0)
     assert piped == alone  # same rows, same seq order, same search order
-
-
-@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # decoders: SQLite only
-@pytest.mark.parametrize("batch", [25, 50])
-def test_a_decoder_folds_the_events_of_cases_filed_in_its_range(
-        history: PetitionService, batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A decoder applies the later events of a case filed in the range it
-    reads to that case's row itself (up to an event it leaves to the writer,
-    e.g. a transfer, after which the writer applies the rest): the writer is
-    sent fewer events, and the views are those of one process."""
-    random_history(history, random.Random(8), petitions=12)  # filings mid-way too
-    for i in range(4):  # a transfer (read the light way) between folded events
-        pid = file(history, at=datetime(2022, 5, 1, tzinfo=UTC) + timedelta(days=i))
-        history.accept(pid, actor=WORKER)
-        history.assign(pid, actor=WORKER, unit="街道", person="王强")
-        history.transfer(pid, actor=WORKER, unit="区住建委", person="李工", reason="专业对口")
-        history.reply(pid, actor=WORKER, outcome="support", text="答复")
-    monkeypatch.setattr(queries_module, "BATCH", batch)
-    alone = _rebuilt(history, 0, monkeypatch)
-    real = pipeline.Decoders.batches
-    seen: list[tuple[int, int]] = []
-    spilled: list[str] = []
-
-    def batches(self: Any, lite: Any) -> Any:
-        for last, count, events, grams in real(self, lite):
-            seen.append((count, len(events)))
-            filed = {e[1] for e in events if type(e) is tuple and is_filed_item(e)}
-            for i, e in enumerate(events):
-                if type(e) is LiteEvent and e.originator_id in filed and any(
-                        type(f) is tuple and f[1] == e.originator_id for f in events[i + 1:]):
-                    spilled.append(e.originator_id)
-            yield last, count, events, grams
-
-    monkeypatch.setattr(pipeline.Decoders, "batches", batches)
-    assert _rebuilt(history, 1, monkeypatch, every=0) == alone
-    assert sum(count for count, _ in seen) == history.recorder.max_notification_id()
-    # Events were folded into their cases' rows; a case's transfer and the
-    # events after it in the same range were left to the writer.
-    assert len(seen) > 1
-    assert sum(sent for _, sent in seen) < sum(count for count, _ in seen) * 0.8
-    assert spilled
-
-
-@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("decoders", [0, 1])
-def test_a_bulk_writing_leaves_the_checkpoint_to_its_end(
-        history: PetitionService, decoders: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches written in bulk commit without an automatic checkpoint (the
-    write-ahead log grows); the connections checkpoint as before afterwards,
-    and the first commit after the bulk writing checkpoints what it wrote."""
-    store: Any = history.read_models.store
-    real = projection_module.apply_events
-    during: list[int] = []
-
-    def watching(tx: Any, events: Any, full: Any = None) -> None:
-        raw = tx.cursor.sqlite_cursor.connection
-        during.append(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-        real(tx, events, full)
-
-    monkeypatch.setattr(projection_module, "apply_events", watching)
-    _rebuilt(history, decoders, monkeypatch)
-    assert len(during) > 2 and set(during) == {0}
-    with store.datastore.get_connection(commit=True) as conn:
-        raw = conn._sqlite_conn
-        assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
-        # Nothing is left in the log that a checkpoint could still copy.
-        busy, pages, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        assert busy == 0 and pages == copied
 
 
 def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(

@@ -11,18 +11,6 @@ this process applies the ranges before.  With ``n`` decoders, range ``j``
 (positions ``start + j * size`` exclusive to ``start + (j + 1) * size``
 inclusive) is read by decoder ``j % n``.
 
-A decoder also applies the events of the cases *filed in the range it reads*
-to their rows itself (:func:`apply_to_row`, what the writer would do): a
-filing is a case's first event (version 1), so no earlier event can be
-missing from such a row, and the case's later events of the range change
-only it.  It sends the row (as the values of ``CASE_COLUMNS``) in the
-filing's place instead of the events; the writer inserts it as it comes.  An
-event of such a case that it does not read the fast way (a transfer, say)
-ends the folding for that case: that event and the case's later ones of the
-range go to the writer, after the row folded so far, in their order.  Where
-a case's events fall in several ranges, those of the later ranges go to the
-writer, which applies them to the stored row, as before.
-
 The decoders write nothing.  Every view change is still made by this process,
 range after range in order, each in one transaction with its tracking record
 and only if the views still stand where the range begins
@@ -45,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import operator
 import os
 import pickle
 import sqlite3
@@ -54,28 +41,16 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from petitions.readmodels.projection import (
-    Row,
-    StoredRow,
-    apply_to_row,
-    fast_item,
-    is_filing,
-    plan_update,
-)
+from petitions.readmodels.projection import StoredRow, fast_item, is_filing, plan_update
 from petitions.readmodels.sqlite import Counted, bigrams, recount
-from petitions.readmodels.store import CASE_COLUMNS
 
-_CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
-
-#: What a decoder sends per range: its last position (``None``: no row), how
-#: many stored rows it holds, the topics first seen in it (by code), its
-#: items: ``(code, pid, version, time, stage, values)`` for an event
-#: :func:`fast_item` read (a filing's values: its case row as the values of
-#: ``CASE_COLUMNS``, the case's later events of the range folded in, see
-#: :func:`_decode`), the stored row itself (five fields) where it declined;
-#: the bigrams of its filings (by petition id); and the decoder's CPU seconds
-#: so far.  After the last range: ``("cpu", seconds)``.
-Message = tuple[int | None, int, dict[int, str], list[Any], dict[str, str], float]
+#: What a decoder sends per range: its last position (``None``: no row), the
+#: topics first seen in it (by code), its items: ``(code, pid, version, time,
+#: stage, values)`` for an event :func:`fast_item` read, the stored row itself
+#: (five fields) where it declined; the bigrams of its filings (by petition
+#: id); and the decoder's CPU seconds so far.  After the last range:
+#: ``("cpu", seconds)``.
+Message = tuple[int | None, dict[int, str], list[Any], dict[str, str], float]
 
 
 #: With one decoder, this process reads and decodes the first of every so
@@ -149,9 +124,7 @@ def _query(table: str) -> str:
 def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n: int,
             every: int, send: Any) -> None:
     """Decoder ``k`` of ``n``: read and decode the stored rows of its ranges
-    of ``(start, end]`` (see :func:`owner`), fold the events of the cases
-    filed in each range into their rows (see the module's doc) and send each
-    range (then its CPU time)."""
+    of ``(start, end]`` (see :func:`owner`) and send each (then its CPU time)."""
     conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA query_only = 1")
@@ -169,15 +142,10 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n
             new: dict[int, str] = {}
             items: list[Any] = []
             grams: dict[str, str] = {}
-            # The rows of the cases filed in this range, by stored originator
-            # id: their later events here are applied to them here.
-            folded: dict[Any, Row] = {}
             append = items.append
             for row in rows:
                 item = fast_item(row)
                 if item is None:
-                    if folded:  # its later events go to the writer, after this one
-                        folded.pop(row[1], None)
                     append(row)
                     continue
                 topic = row[3]
@@ -189,21 +157,9 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n
                 if filings[code]:  # the filing's bigrams, worked out here
                     values = item[5]
                     grams[values["id"]] = bigrams(values["title"], values["description"])
-                    if item[2] == 1:  # the case's first event: none came before
-                        folded[row[1]] = values
-                else:
-                    case = folded.get(row[1]) if folded else None
-                    if case is not None:
-                        apply_to_row(case, item)
-                        continue
                 append((code, *item[1:]))
-            # Each filing's row as its values (the events folded in).
-            for i, item in enumerate(items):
-                if len(item) == 6 and filings[item[0]]:
-                    items[i] = (*item[:5], _CASE_VALUES(item[5]))
             last = rows[-1][0] if rows else None
-            send.send_bytes(pickle.dumps((last, len(rows), new, items, grams,
-                                          time.process_time()),
+            send.send_bytes(pickle.dumps((last, new, items, grams, time.process_time()),
                                          protocol=pickle.HIGHEST_PROTOCOL))
             j += 1
         send.send_bytes(pickle.dumps(("cpu", time.process_time())))
@@ -257,12 +213,10 @@ class Decoders:
             process.join()
 
     def batches(self, lite: Callable[[StoredRow], Any]
-                ) -> Iterator[tuple[int, int, list[Any], dict[str, str] | None]]:
-        """Each range's last position, how many stored rows it holds, its
-        events as :func:`apply_events` takes them (:func:`fast_item` tuples —
-        a decoder's filings with the case's later events in the range folded
-        into its row, see :func:`_decode` — and ``lite`` of the stored rows
-        it declined, read here) and the bigrams of its filings by id
+                ) -> Iterator[tuple[int, list[Any], dict[str, str] | None]]:
+        """Each range's last position, its events as :func:`apply_events`
+        takes them (:func:`fast_item` tuples, and ``lite`` of the stored
+        rows it declined, read here) and the bigrams of its filings by id
         (``None``: not worked out); ranges without rows are left out.  Stops
         early (without an error) if a decoder fails."""
         n, every = len(self._receive), self._every
@@ -281,15 +235,14 @@ class Decoders:
                     ).fetchall()
                     self.ranges.append((k, 0.0))
                     if rows:
-                        yield (rows[-1][0], len(rows),
-                               [fast_item(row) or lite(row) for row in rows], None)
+                        yield rows[-1][0], [fast_item(row) or lite(row) for row in rows], None
                     j += 1
                     continue
                 try:
                     found: Any = pickle.loads(self._receive[k].recv_bytes())
                 except (EOFError, OSError):
                     return  # a decoder died: the caller reads the rest itself
-                last, count, new, items, grams, cpu = found
+                last, new, items, grams, cpu = found
                 self.ranges.append((k, cpu))
                 table = tables[k]
                 for code, topic in new.items():
@@ -298,8 +251,8 @@ class Decoders:
                 if last is not None:
                     # A decoded item has six fields (its update by code), a
                     # stored row the decoder declined five.
-                    yield last, count, [(table[i[0]], *i[1:]) if len(i) == 6 else lite(i)
-                                        for i in items], grams
+                    yield last, [(table[i[0]], *i[1:]) if len(i) == 6 else lite(i)
+                                 for i in items], grams
                 j += 1
             for receive in self._receive:  # each decoder's last words
                 with contextlib.suppress(EOFError, OSError):

@@ -27,7 +27,6 @@ from petitions.readmodels.store import (
     RATE_GROUPINGS,
     RETIRED_TABLES,
     TRACKING_TABLE,
-    CaseValues,
     ViewStore,
     ViewTx,
     bulk_marker,
@@ -41,7 +40,6 @@ _PAIR = re.compile(r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}")
 
 
 _CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
-_ID, _TITLE, _DESCRIPTION = (CASE_COLUMNS.index(c) for c in ("id", "title", "description"))
 _INSERT_CASE = (f"INSERT INTO petition_index (seq, {', '.join(CASE_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * (len(CASE_COLUMNS) + 1))})")
 
@@ -256,21 +254,11 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                     # more of them in memory than SQLite's default 2 MB.
                     raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
             raw.execute("PRAGMA synchronous=NORMAL")
-            checkpoints = None
-            if self._deferring:
-                # A bulk writing: no checkpoint after each batch (each would
-                # copy the pages written since, the case index's id index and
-                # the text indexes' segments again and again, and wait twice for
-                # the disk); the first commit after it copies them once.
-                checkpoints = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-                raw.execute("PRAGMA wal_autocheckpoint=0")
             try:
                 with _WriteTransaction(conn, commit=True) as cursor, cursor:
                     yield cursor
             finally:
                 raw.execute(f"PRAGMA synchronous={int(before)}")
-                if checkpoints is not None:
-                    raw.execute(f"PRAGMA wal_autocheckpoint={int(checkpoints)}")
 
     @contextlib.contextmanager
     def indexes_deferred(self) -> Iterator[None]:
@@ -280,23 +268,15 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         with self._cursor(commit=True) as cursor:
             for name, _ in saved:
                 cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
-        self._deferring += 1
         try:
             yield
         finally:
-            try:
-                with self._cursor(commit=True) as cursor:
-                    cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
-                    have = {row["name"] for row in cursor.fetchall()}
-                    for name, sql in saved:
-                        if name not in have:
-                            cursor.execute(sql)
-            finally:
-                self._deferring -= 1
-
-    #: Inside :meth:`indexes_deferred` (a bulk writing): view transactions
-    #: leave the write-ahead log to grow (no automatic checkpoint).
-    _deferring = 0
+            with self._cursor(commit=True) as cursor:
+                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+                have = {row["name"] for row in cursor.fetchall()}
+                for name, sql in saved:
+                    if name not in have:
+                        cursor.execute(sql)
 
     def _sql(self, statement: str) -> str:
         return _fill(statement)
@@ -321,25 +301,23 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         return bool(self._all("SELECT 1 FROM sqlite_master WHERE name = :t", {"t": table}))
 
     def _insert_cases(self, tx: ViewTx, rows: Sequence[Mapping[str, Any]]) -> None:
-        values = _CASE_VALUES
-        self._insert_case_values(tx, [values(row) for row in rows])
-
-    def _insert_case_values(self, tx: ViewTx, values: Sequence[CaseValues]) -> None:
         # The write lock is held (BEGIN IMMEDIATE): number the rows here, so
         # that the text indexes can be filled with one statement each.
-        raw = tx.cursor.sqlite_cursor
-        raw.execute("SELECT COALESCE(MAX(seq), 0) FROM petition_index")
-        top = int(raw.fetchone()[0])
-        raw.executemany(_INSERT_CASE, [(seq, *row) for seq, row in enumerate(values, top + 1)])
+        tx.cursor.execute("SELECT COALESCE(MAX(seq), 0) AS top FROM petition_index")
+        top = int(tx.cursor.fetchone()["top"])
+        values = _CASE_VALUES
+        params = [(seq, *values(row)) for seq, row in enumerate(rows, top + 1)]
+        tx.cursor.executemany(_INSERT_CASE, params)
         if tx.bulk and not tx.bulk_text:
             return  # the text indexes are filled by finish_bulk
-        raw.executemany("INSERT INTO petition_text (rowid, title, description) "
-                        "VALUES (?, ?, ?)", [(seq, row[_TITLE], row[_DESCRIPTION])
-                                             for seq, row in enumerate(values, top + 1)])
+        tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
+                              "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])
+                                                   for seq, row in enumerate(rows, top + 1)])
         given = tx.grams or {}
-        raw.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
-                        [(seq, given.get(row[_ID]) or bigrams(row[_TITLE], row[_DESCRIPTION]))
-                         for seq, row in enumerate(values, top + 1)])
+        tx.cursor.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
+                              [(seq, given.get(row["id"])
+                                or bigrams(row["title"], row["description"]))
+                               for seq, row in enumerate(rows, top + 1)])
 
     def _text_index(self, text: str, params: dict[str, Any]) -> tuple[str, str] | None:
         """The full-text table that finds ``text`` and its MATCH parameter's
