@@ -123,3 +123,62 @@ def test_the_variants_reach_both_parsers() -> None:
     assert made["petitioner"].address == "茅溪小区" and made["location"].grid == "7"
     assert made["source"] == "wechat; portal-wechat (portal)"
     assert made["petitioner"].representatives[0].phone == "139"
+
+
+#: Texts a petitioner's or a place's field may be given: fine, too long (by
+#: characters: ASCII, Chinese), not UTF-8, not text.
+TEXTS: list[Any] = ["", "x", "刘先生", "x" * 1000, "x" * 1001, "茅" * 1000, "茅" * 1001,
+                    "\ud800", "a\udfffb", None, 5, b"x", ["x"]]
+
+
+def refusal(make: Any) -> str | None:
+    try:
+        make()
+    except PetitionError as exc:
+        return str(exc)
+    return None
+
+
+def one_by_one(fields: list[tuple[str, Any]]) -> str | None:
+    """The first refusal of ``checked_text`` of each field in turn."""
+    from petitions.errors import checked_text
+
+    for field, value in fields:
+        found = refusal(lambda f=field, v=value: checked_text(f, v))
+        if found is not None:
+            return found
+    return None
+
+
+def test_a_filing_value_refuses_its_texts_as_each_checked_in_turn_would() -> None:
+    # The validators test a petitioner's and a place's texts at once and
+    # name the first refused one by one: the same refusal, the same field.
+    from petitions.domain.filing import Filing as FilingValue
+    from petitions.domain.values import Location, Petitioner
+
+    names = ("kind", "name", "phone", "id_number", "address", "id")
+    places = ("street", "community", "grid", "place")
+    seen = set()
+    for i, value in enumerate(TEXTS):
+        for j, other in enumerate(TEXTS):
+            for name in names:
+                values = dict.fromkeys(names, "")
+                values[name] = value
+                values[names[(names.index(name) + 1 + j) % len(names)]] = other
+                who = Petitioner(**values)
+                found = refusal(lambda w=who: FilingValue(
+                    actor=OPERATOR, petitioner=w, title="t", category="c", channel="h",
+                    description="d"))
+                assert found == one_by_one([(f"petitioner.{n}", values[n]) for n in names])
+                seen.add(found)
+            if i % 3 == 0:
+                for name in places:
+                    at = dict.fromkeys(places, "")
+                    at[name] = value
+                    at[places[(places.index(name) + 1 + j) % len(places)]] = other
+                    found = refusal(lambda a=at: FilingValue(
+                        actor=OPERATOR, petitioner=Petitioner(kind="resident", name="x"),
+                        location=Location(**a), title="t", category="c", channel="h",
+                        description="d"))
+                    assert found == one_by_one([(n, at[n]) for n in places])
+    assert None in seen and len(seen) > 15  # both fine and refused values were given

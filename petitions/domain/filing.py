@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -51,9 +52,32 @@ _PERSON_TEXTS = tuple((name, f"petitioner.representatives.{name}")
 _LOCATION_TEXTS = ("street", "community", "grid", "place")
 
 
+_PETITIONER_VALUES = attrgetter(*(name for name, _ in _PETITIONER_TEXTS))
+_LOCATION_VALUES = attrgetter(*_LOCATION_TEXTS)
+
+
+def _storable(values: tuple[Any, ...]) -> bool:
+    """Whether :func:`checked_text` takes every one of ``values`` (all text,
+    valid UTF-8, none longer than :data:`MAX_DETAIL`), tested at once: the
+    values joined (only text joins) are valid UTF-8 when each is (a lone
+    surrogate stays one when joined), and each is short enough when all
+    together are.  False: check them one by one (the first refused named)."""
+    try:
+        joined = "".join(values)
+    except TypeError:
+        return False
+    if not joined.isascii():
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return len(joined) <= MAX_DETAIL or max(map(len, values)) <= MAX_DETAIL
+
+
 def _petitioner(_: Any, __: Any, petitioner: Petitioner) -> None:
-    for name, field in _PETITIONER_TEXTS:
-        checked_text(field, getattr(petitioner, name))
+    if not _storable(_PETITIONER_VALUES(petitioner)):
+        for name, field in _PETITIONER_TEXTS:
+            checked_text(field, getattr(petitioner, name))
     for person in petitioner.representatives:
         for name, field in _PERSON_TEXTS:
             checked_text(field, getattr(person, name))
@@ -61,8 +85,9 @@ def _petitioner(_: Any, __: Any, petitioner: Petitioner) -> None:
 
 
 def _location(_: Any, __: Any, location: Location) -> None:
-    for name in _LOCATION_TEXTS:
-        checked_text(name, getattr(location, name))
+    if not _storable(_LOCATION_VALUES(location)):
+        for name in _LOCATION_TEXTS:
+            checked_text(name, getattr(location, name))
 
 
 def _key(_: Any, __: Any, key: str | None) -> None:
