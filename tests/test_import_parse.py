@@ -182,3 +182,58 @@ def test_a_filing_value_refuses_its_texts_as_each_checked_in_turn_would() -> Non
                         description="d"))
                     assert found == one_by_one([(n, at[n]) for n in places])
     assert None in seen and len(seen) > 15  # both fine and refused values were given
+
+
+def test_the_collector_runs_less_often_during_an_import_and_as_before_after() -> None:
+    import gc
+    import threading
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        # Blocks of two threads: the first to end leaves the other's threshold.
+        entered, leave = threading.Event(), threading.Event()
+
+        def other() -> None:
+            with importer.fewer_collections():
+                entered.set()
+                leave.wait(10)
+
+        thread = threading.Thread(target=other)
+        with importer.fewer_collections():
+            assert gc.get_threshold() == (importer.GC_THRESHOLD, 10, 10)
+            thread.start()
+            assert entered.wait(10)
+        assert gc.get_threshold() == (importer.GC_THRESHOLD, 10, 10)
+        leave.set()
+        thread.join()
+        assert gc.get_threshold() == (700, 10, 10)
+        # Thresholds changed meanwhile are kept; turned off, collection stays off.
+        with importer.fewer_collections():
+            gc.set_threshold(500, 5, 5)
+        assert gc.get_threshold() == (500, 5, 5)
+        gc.set_threshold(0, 10, 10)
+        with importer.fewer_collections():
+            assert gc.get_threshold() == (0, 10, 10)
+        assert gc.get_threshold() == (0, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+    assert importer._gc_users == 0
+
+
+def test_the_worker_decides_with_fewer_collections_and_sets_them_back(
+        service: Any, tmp_path: Any) -> None:
+    import gc
+
+    from tests.test_import import write_lines
+
+    path = write_lines(tmp_path / "in.jsonl", [filing(n) for n in range(5)])
+    spec = importer.worker_spec(service, path, OPERATOR, None, 2)
+    assert spec is not None
+    before = gc.get_threshold()
+    seen = []
+    for batch in importer.decide_file(spec):
+        seen.append((len(batch or ()), gc.get_threshold()[0]))
+    assert seen == [(2, max(before[0], importer.GC_THRESHOLD))] * 2 + [
+        (1, max(before[0], importer.GC_THRESHOLD))]
+    assert gc.get_threshold() == before
