@@ -556,6 +556,45 @@ def _lines(path: Path, encoding: str | None, start: tuple[int, int] = (0, 1),
             yield number, text
 
 
+#: The threshold of the garbage collector's youngest generation while an
+#: import runs (:func:`fewer_collections`; Python's default is 700).  An
+#: import makes some thirty objects a line and keeps few of them: most are
+#: freed as soon as they are done with, by their reference counts, and the
+#: collector, run every 700 more objects made than freed, finds next to
+#: nothing.  Measured (20,000 filings): the worker spent 0.15 s of its CPU
+#: time in 230 collections, 0.01 s in 3 at 7,000; the writer 0.33–0.38 s in
+#: 810, 0.18–0.20 s in 46–49.
+GC_THRESHOLD = 10_000
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] = (0, 0, 0)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the garbage collector's youngest generation less often (at
+    :data:`GC_THRESHOLD`) while the block runs: the thresholds in force
+    before are set again when the last block (of any thread) ends, unless
+    they were changed meanwhile.  Automatic collection turned off (a
+    threshold of 0) stays off."""
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if not _gc_users:
+            _gc_saved = gc.get_threshold()
+            if 0 < _gc_saved[0] < GC_THRESHOLD:
+                gc.set_threshold(GC_THRESHOLD, _gc_saved[1], _gc_saved[2])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if not _gc_users and gc.get_threshold() == (
+                    GC_THRESHOLD, _gc_saved[1], _gc_saved[2]):
+                gc.set_threshold(*_gc_saved)
+
+
+@fewer_collections()  # (the check pass, the writing: see GC_THRESHOLD)
 def run_import(
     svc: Filer, read: Callable[[bool], Iterator[Filing | LineError]], *, on_error: str,
     progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
@@ -839,44 +878,6 @@ def decide_file(spec: WorkerSpec, skipped: Callable[[int], bool] = lambda index:
                 break
             yield None if skipped(index) else decider.batch(batch)
     decider.close()
-
-
-#: The threshold of the garbage collector's youngest generation while an
-#: import runs (:func:`fewer_collections`; Python's default is 700).  An
-#: import makes some thirty objects a line and keeps few of them: most are
-#: freed as soon as they are done with, by their reference counts, and the
-#: collector, run every 700 more objects made than freed, finds next to
-#: nothing.  Measured (20,000 filings): the worker spent 0.15 s of its CPU
-#: time in 230 collections, 0.01 s in 3 at 7,000; the writer 0.33–0.38 s in
-#: 810, 0.18–0.20 s in 46–49.
-GC_THRESHOLD = 10_000
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_saved: tuple[int, int, int] = (0, 0, 0)
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the garbage collector's youngest generation less often (at
-    :data:`GC_THRESHOLD`) while the block runs: the thresholds in force
-    before are set again when the last block (of any thread) ends, unless
-    they were changed meanwhile.  Automatic collection turned off (a
-    threshold of 0) stays off."""
-    global _gc_users, _gc_saved
-    with _gc_lock:
-        if not _gc_users:
-            _gc_saved = gc.get_threshold()
-            if 0 < _gc_saved[0] < GC_THRESHOLD:
-                gc.set_threshold(GC_THRESHOLD, _gc_saved[1], _gc_saved[2])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if not _gc_users and gc.get_threshold() == (
-                    GC_THRESHOLD, _gc_saved[1], _gc_saved[2]):
-                gc.set_threshold(*_gc_saved)
 
 
 #: Batches past the last one the worker handed over that it may have begun

@@ -237,3 +237,24 @@ def test_the_worker_decides_with_fewer_collections_and_sets_them_back(
     assert seen == [(2, max(before[0], importer.GC_THRESHOLD))] * 2 + [
         (1, max(before[0], importer.GC_THRESHOLD))]
     assert gc.get_threshold() == before
+
+
+def test_an_import_runs_with_fewer_collections_and_sets_them_back(
+        service: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from tests.test_import import write_lines
+
+    path = write_lines(tmp_path / "in.jsonl", [filing(n) for n in range(3)])
+    before = gc.get_threshold()
+    seen: list[int] = []
+    file_batch = service.file_batch
+
+    def spy(filings: Any) -> Any:
+        seen.append(gc.get_threshold()[0])
+        return file_batch(filings)
+
+    monkeypatch.setattr(service, "file_batch", spy)
+    assert importer.import_filings(service, path, actor=OPERATOR).imported == 3
+    assert seen == [max(before[0], importer.GC_THRESHOLD)]
+    assert gc.get_threshold() == before
