@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ import pytest
 from petitions import PetitionService
 from petitions.readmodels import pipeline
 from petitions.readmodels import queries as queries_module
-from tests.test_readmodels import random_history
+from petitions.readmodels.projection import LiteEvent
+from tests.test_readmodels import WORKER, file, random_history
 
 
 def _views(svc: PetitionService) -> tuple[Any, list[Any], list[str]]:
@@ -76,6 +78,50 @@ def test_decoders_give_the_views_of_one_process(history: PetitionService, decode
     # writes without them.
     assert len(history.read_models.decoders_cpu) == (decoders if sqlite else 0)
     assert piped == alone  # same rows, same seq order, same search order
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # decoders: SQLite only
+@pytest.mark.parametrize("batch", [25, 50])
+def test_a_decoder_folds_the_events_of_cases_filed_in_its_range(
+        history: PetitionService, batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decoder applies a case's later events of the range the case was
+    filed in to its row itself, and sends the row in the filing's place (as
+    the values of the case index's columns); an event it leaves to the writer
+    (a transfer) ends that, and the writer applies it and the case's later
+    events of the range, in order.  The views are those of one process."""
+    random_history(history, random.Random(8), petitions=12)  # filings mid-way too
+    for i in range(4):  # a transfer (read the light way) between folded events
+        pid = file(history, at=datetime(2022, 5, 1, tzinfo=UTC) + timedelta(days=i))
+        history.accept(pid, actor=WORKER)
+        history.assign(pid, actor=WORKER, unit="街道", person="王强")
+        history.transfer(pid, actor=WORKER, unit="区住建委", person="李工", reason="专业对口")
+        history.reply(pid, actor=WORKER, outcome="support", text="答复")
+    monkeypatch.setattr(queries_module, "BATCH", batch)
+    alone = _rebuilt(history, 0, monkeypatch)
+    real = pipeline.Decoders.batches
+    seen: list[tuple[int, int]] = []
+    rows: list[str] = []
+    spilled: list[str] = []
+
+    def batches(self: Any, lite: Any) -> Any:
+        for last, count, events, grams in real(self, lite):
+            seen.append((count, len(events)))
+            filed = {e[1] for e in events if type(e) is tuple and type(e[5]) is tuple}
+            rows.extend(filed)
+            for i, e in enumerate(events):
+                if type(e) is LiteEvent and e.originator_id in filed and any(
+                        type(f) is tuple and f[1] == e.originator_id for f in events[i + 1:]):
+                    spilled.append(e.originator_id)
+            yield last, count, events, grams
+
+    monkeypatch.setattr(pipeline.Decoders, "batches", batches)
+    assert _rebuilt(history, 1, monkeypatch, every=0) == alone
+    assert sum(count for count, _ in seen) == history.recorder.max_notification_id()
+    # Rows were sent for the filings, fewer events than stored; a case's
+    # transfer and its later events of the range were left to the writer.
+    assert len(seen) > 1 and len(rows) >= 16
+    assert sum(sent for _, sent in seen) < sum(count for count, _ in seen) * 0.8
+    assert spilled
 
 
 def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(

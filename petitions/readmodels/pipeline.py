@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import operator
 import os
 import pickle
 import sqlite3
@@ -41,8 +42,18 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from petitions.readmodels.projection import StoredRow, fast_item, is_filing, plan_update
+from petitions.readmodels.projection import (
+    Row,
+    StoredRow,
+    apply_to_row,
+    fast_item,
+    is_filing,
+    plan_update,
+)
 from petitions.readmodels.sqlite import Counted, bigrams, recount
+from petitions.readmodels.store import CASE_COLUMNS
+
+_CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
 
 #: What a decoder sends per range: its last position (``None``: no row), the
 #: topics first seen in it (by code), its items: ``(code, pid, version, time,
@@ -142,10 +153,17 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n
             new: dict[int, str] = {}
             items: list[Any] = []
             grams: dict[str, str] = {}
+            # The rows of the cases filed in this range, by stored originator
+            # id (their later events here are applied to them here), and where
+            # each filing stands in ``items``.
+            folded: dict[Any, Row] = {}
+            filed: list[int] = []
             append = items.append
             for row in rows:
                 item = fast_item(row)
                 if item is None:
+                    if folded:  # its case's later events go to the writer, after it
+                        folded.pop(row[1], None)
                     append(row)
                     continue
                 topic = row[3]
@@ -157,9 +175,23 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n
                 if filings[code]:  # the filing's bigrams, worked out here
                     values = item[5]
                     grams[values["id"]] = bigrams(values["title"], values["description"])
+                    if item[2] == 1:  # the case's first event: none came before
+                        folded[row[1]] = values
+                    else:  # pragma: no cover - a filing is a case's first event
+                        folded.pop(row[1], None)
+                    filed.append(len(items))
+                elif folded:
+                    case = folded.get(row[1])
+                    if case is not None:
+                        apply_to_row(case, item)
+                        continue
                 append((code, *item[1:]))
+            for i in filed:  # each filing's row, its case's events folded in, as values
+                item = items[i]
+                items[i] = (*item[:5], _CASE_VALUES(item[5]))
             last = rows[-1][0] if rows else None
-            send.send_bytes(pickle.dumps((last, new, items, grams, time.process_time()),
+            send.send_bytes(pickle.dumps((last, len(rows), new, items, grams,
+                                          time.process_time()),
                                          protocol=pickle.HIGHEST_PROTOCOL))
             j += 1
         send.send_bytes(pickle.dumps(("cpu", time.process_time())))
@@ -213,12 +245,14 @@ class Decoders:
             process.join()
 
     def batches(self, lite: Callable[[StoredRow], Any]
-                ) -> Iterator[tuple[int, list[Any], dict[str, str] | None]]:
-        """Each range's last position, its events as :func:`apply_events`
-        takes them (:func:`fast_item` tuples, and ``lite`` of the stored
-        rows it declined, read here) and the bigrams of its filings by id
-        (``None``: not worked out); ranges without rows are left out.  Stops
-        early (without an error) if a decoder fails."""
+                ) -> Iterator[tuple[int, int, list[Any], dict[str, str] | None]]:
+        """Each range's last position, how many stored rows it holds, its
+        events as :func:`apply_events` takes them (:func:`fast_item` tuples —
+        a decoder's filings with their case's later events of the range
+        folded into the row, see :func:`_decode` — and ``lite`` of the
+        stored rows it declined, read here) and the bigrams of its filings by
+        id (``None``: not worked out); ranges without rows are left out.
+        Stops early (without an error) if a decoder fails."""
         n, every = len(self._receive), self._every
         tables: list[list[Any]] = [[] for _ in range(n)]
         own: sqlite3.Connection | None = None
@@ -235,14 +269,15 @@ class Decoders:
                     ).fetchall()
                     self.ranges.append((k, 0.0))
                     if rows:
-                        yield rows[-1][0], [fast_item(row) or lite(row) for row in rows], None
+                        yield (rows[-1][0], len(rows),
+                               [fast_item(row) or lite(row) for row in rows], None)
                     j += 1
                     continue
                 try:
                     found: Any = pickle.loads(self._receive[k].recv_bytes())
                 except (EOFError, OSError):
                     return  # a decoder died: the caller reads the rest itself
-                last, new, items, grams, cpu = found
+                last, count, new, items, grams, cpu = found
                 self.ranges.append((k, cpu))
                 table = tables[k]
                 for code, topic in new.items():
@@ -251,8 +286,8 @@ class Decoders:
                 if last is not None:
                     # A decoded item has six fields (its update by code), a
                     # stored row the decoder declined five.
-                    yield last, [(table[i[0]], *i[1:]) if len(i) == 6 else lite(i)
-                                 for i in items], grams
+                    yield last, count, [(table[i[0]], *i[1:]) if len(i) == 6 else lite(i)
+                                        for i in items], grams
                 j += 1
             for receive in self._receive:  # each decoder's last words
                 with contextlib.suppress(EOFError, OSError):
