@@ -7,9 +7,23 @@ writing the views.  The reading needs nothing of the views: *decoder*
 processes (forked, so they start at once with every module loaded) read the
 stored rows of fixed ranges of positions through their own read-only
 connections, decode them, and send each range's items through a pipe, while
-this process applies the ranges before.  With ``n`` decoders, range ``j``
-(positions ``start + j * size`` exclusive to ``start + (j + 1) * size``
-inclusive) is read by decoder ``j % n``.
+this process applies the ranges before.  Range ``j`` holds the positions
+``start + j * size`` exclusive to ``start + (j + 1) * size`` inclusive; whoever
+is free claims the next one nobody has claimed (a counter the processes
+share): a decoder as soon as it has sent its last, this process only while it
+would otherwise wait for the range it is to write next (:class:`Decoders`).
+
+A decoder also applies the events of the cases *filed in the range it reads*
+to their rows itself (:func:`apply_to_row`, what the writer would do): a
+filing is a case's first event (version 1), so no earlier event can be
+missing from such a row, and the case's later events of the range change
+only it.  It sends the row (the values of ``CASE_COLUMNS``) in the filing's
+place instead of the events, and the writer inserts it as it comes.  An event
+of such a case it does not read the fast way (a transfer, say) ends the
+folding for that case: that event and the case's later ones of the range go
+to the writer, after the row folded so far, in their order.  Where a case's
+events fall in several ranges, those of the later ranges go to the writer,
+which applies them to the stored row, as before.
 
 The decoders write nothing.  Every view change is still made by this process,
 range after range in order, each in one transaction with its tracking record
