@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ import pytest
 from petitions import PetitionService
 from petitions.readmodels import pipeline
 from petitions.readmodels import queries as queries_module
-from tests.test_readmodels import random_history
+from petitions.readmodels.projection import LiteEvent
+from tests.test_readmodels import WORKER, file, random_history
 
 
 def _views(svc: PetitionService) -> tuple[Any, list[Any], list[str]]:
@@ -37,12 +39,12 @@ def _views(svc: PetitionService) -> tuple[Any, list[Any], list[str]]:
 
 
 def _rebuilt(svc: PetitionService, decoders: int, monkeypatch: pytest.MonkeyPatch,
-             every: int | None = None) -> tuple[Any, list[Any], list[str]]:
+             reads: bool | None = None) -> tuple[Any, list[Any], list[str]]:
     monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", str(decoders))
-    if every is None:
-        monkeypatch.delenv("PETITIONS_VIEWS_WRITER_EVERY", raising=False)
+    if reads is None:
+        monkeypatch.delenv("PETITIONS_VIEWS_WRITER_READS", raising=False)
     else:
-        monkeypatch.setenv("PETITIONS_VIEWS_WRITER_EVERY", str(every))
+        monkeypatch.setenv("PETITIONS_VIEWS_WRITER_READS", str(int(reads)))
     rm = svc.read_models
     rm.decoders_cpu = []
     assert rm.rebuild() == svc.recorder.max_notification_id()
@@ -60,22 +62,66 @@ def history(service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> Petiti
     return service
 
 
-@pytest.mark.parametrize(("decoders", "every"), [(1, None), (1, 0), (1, 2), (2, None),
-                                                 (3, 4)])
+@pytest.mark.parametrize(("decoders", "reads"), [(1, None), (1, False), (2, None), (3, None),
+                                                 (3, False)])
 def test_decoders_give_the_views_of_one_process(history: PetitionService, decoders: int,
-                                                every: int | None,
+                                                reads: bool | None,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """With one or more decoders, and the writer reading every so many ranges
-    itself (or none), the views are those written by one process alone."""
+    """With one or more decoders, and the writer reading ranges itself while
+    it would wait (or never), the views are those written by one process alone."""
     alone = _rebuilt(history, 0, monkeypatch)
     assert history.read_models.decoders_cpu == []
     assert alone[0]["petition_index"] and alone[0]["case_counts"] and alone[2]
-    piped = _rebuilt(history, decoders, monkeypatch, every)
+    piped = _rebuilt(history, decoders, monkeypatch, reads)
     sqlite = history.read_models.store.bulk_supported
     # On SQLite the decoders ran (each reported its CPU time); PostgreSQL
     # writes without them.
     assert len(history.read_models.decoders_cpu) == (decoders if sqlite else 0)
     assert piped == alone  # same rows, same seq order, same search order
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # decoders: SQLite only
+@pytest.mark.parametrize("batch", [25, 50])
+def test_a_decoder_folds_the_events_of_cases_filed_in_its_range(
+        history: PetitionService, batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decoder applies a case's later events of the range the case was
+    filed in to its row itself, and sends the row in the filing's place (as
+    the values of the case index's columns); an event it leaves to the writer
+    (a transfer) ends that, and the writer applies it and the case's later
+    events of the range, in order.  The views are those of one process."""
+    random_history(history, random.Random(8), petitions=12)  # filings mid-way too
+    for i in range(4):  # a transfer (read the light way) between folded events
+        pid = file(history, at=datetime(2022, 5, 1, tzinfo=UTC) + timedelta(days=i))
+        history.accept(pid, actor=WORKER)
+        history.assign(pid, actor=WORKER, unit="街道", person="王强")
+        history.transfer(pid, actor=WORKER, unit="区住建委", person="李工", reason="专业对口")
+        history.reply(pid, actor=WORKER, outcome="support", text="答复")
+    monkeypatch.setattr(queries_module, "BATCH", batch)
+    alone = _rebuilt(history, 0, monkeypatch)
+    real = pipeline.Decoders.batches
+    seen: list[tuple[int, int]] = []
+    rows: list[str] = []
+    spilled: list[str] = []
+
+    def batches(self: Any, lite: Any) -> Any:
+        for last, count, events, grams in real(self, lite):
+            seen.append((count, len(events)))
+            filed = {e[1] for e in events if type(e) is tuple and type(e[5]) is tuple}
+            rows.extend(filed)
+            for i, e in enumerate(events):
+                if type(e) is LiteEvent and e.originator_id in filed and any(
+                        type(f) is tuple and f[1] == e.originator_id for f in events[i + 1:]):
+                    spilled.append(e.originator_id)
+            yield last, count, events, grams
+
+    monkeypatch.setattr(pipeline.Decoders, "batches", batches)
+    assert _rebuilt(history, 1, monkeypatch, reads=False) == alone
+    assert sum(count for count, _ in seen) == history.recorder.max_notification_id()
+    # Rows were sent for the filings, fewer events than stored; a case's
+    # transfer and its later events of the range were left to the writer.
+    assert len(seen) > 1 and len(rows) >= 16
+    assert sum(sent for _, sent in seen) < sum(count for count, _ in seen) * 0.8
+    assert spilled
 
 
 def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(
@@ -84,8 +130,8 @@ def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(
     real = pipeline._decode
     sent: list[int] = []
 
-    def dying(db_name: str, table: str, start: int, end: int, size: int, k: int, n: int,
-              every: int, send: Any) -> None:
+    def dying(db_name: str, table: str, start: int, end: int, size: int, claim: Any,
+              send: Any) -> None:
         # Sends its first range, then dies as a killed process would.
         class Once:
             def send_bytes(self, data: bytes) -> None:
@@ -97,7 +143,7 @@ def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(
             def close(self) -> None:
                 send.close()
 
-        real(db_name, table, start, end, size, k, n, every, Once())
+        real(db_name, table, start, end, size, claim, Once())
 
     monkeypatch.setattr(pipeline, "_decode", dying)
     assert _rebuilt(history, 1, monkeypatch) == alone
@@ -212,13 +258,58 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_ranges_are_shared_out_in_turn() -> None:
-    """Range ``j`` goes to decoder ``j % n``, but for the writer's first of
-    every ``every`` ranges."""
-    assert [pipeline.owner(j, 2, 0) for j in range(6)] == [0, 1, 0, 1, 0, 1]
-    assert [pipeline.owner(j, 1, 3) for j in range(7)] == [-1, 0, 0, -1, 0, 0, -1]
-    assert [pipeline.owner(j, 2, 3) for j in range(9)] == [-1, 0, 1, -1, 0, 1, -1, 0, 1]
-    assert [pipeline.owner(j, 2, 4) for j in range(8)] == [-1, 0, 1, 0, -1, 1, 0, 1]
+def _who_read(svc: PetitionService, monkeypatch: pytest.MonkeyPatch, reads: bool | None,
+              slow_decoder: float = 0.0, slow_writer: float = 0.0) -> list[int]:
+    """Who read each range of a rebuild with one decoder (``-1``: the
+    writer), the decoder taking ``slow_decoder`` seconds longer a range and
+    the writer ``slow_writer`` seconds longer to write one; the views are
+    those of one process."""
+    alone = _rebuilt(svc, 0, monkeypatch)
+    parent = os.getpid()
+    real_fast, real_apply = pipeline.fast_item, type(svc.read_models.projection).apply_after
+    last: list[int] = [0, 1]
+
+    def fast_item(row: Any) -> Any:
+        start, size = last
+        if os.getpid() != parent and (row[0] - start) % size == 0:  # the decoder, once a range
+            time.sleep(slow_decoder)
+        return real_fast(row)
+
+    def apply_after(self: Any, *args: Any, **kwargs: Any) -> bool:
+        time.sleep(slow_writer)
+        return bool(real_apply(self, *args, **kwargs))
+
+    real_init = pipeline.Decoders.__init__
+    seen: list[Any] = []
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        last[:] = [args[2], args[4]]  # where the ranges start, and their size
+        real_init(self, *args, **kwargs)
+        seen.append(self)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "fast_item", fast_item)
+        patched.setattr(type(svc.read_models.projection), "apply_after", apply_after)
+        patched.setattr(pipeline.Decoders, "__init__", init)
+        assert _rebuilt(svc, 1, monkeypatch, reads) == alone
+    assert len(seen) == 1 and len(seen[0].ranges) > 5
+    return [k for k, _ in seen[0].ranges]
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # decoders: SQLite only
+def test_the_writer_reads_ranges_itself_only_while_it_would_wait(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ranges are claimed by whoever is free: with a decoder much slower
+    than the writer, the writer reads most ranges itself; with a writer much
+    slower than the decoder, the decoder reads all but perhaps the first two; the
+    writer told not to read reads none.  The views are those of one process."""
+    slow = _who_read(history, monkeypatch, None, slow_decoder=0.2)
+    assert slow.count(-1) > len(slow) // 2 and 0 in slow
+    busy = _who_read(history, monkeypatch, None, slow_writer=0.1)
+    half = len(busy) // 2  # (at the start the writer may not know the decoder's pace)
+    assert busy[half:].count(-1) == 0 and busy.count(0) >= len(busy) - 2
+    never = _who_read(history, monkeypatch, False, slow_decoder=0.05)
+    assert never.count(-1) == 0
 
 
 @pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # decoders: SQLite only
@@ -293,5 +384,7 @@ def test_a_huge_decoder_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None
     # Hostile or mistyped settings never fork without end.
     monkeypatch.setenv("PETITIONS_VIEWS_DECODERS", "9" * 40)
     assert pipeline.decoders_wanted() == pipeline.MAX_DECODERS
-    monkeypatch.setenv("PETITIONS_VIEWS_WRITER_EVERY", "9" * 40)
-    assert pipeline.writer_every(1) == pipeline.WRITER_EVERY
+    monkeypatch.setenv("PETITIONS_VIEWS_WRITER_READS", "0")
+    assert not pipeline.writer_reads()
+    monkeypatch.setenv("PETITIONS_VIEWS_WRITER_READS", "1")
+    assert pipeline.writer_reads()

@@ -7,9 +7,23 @@ writing the views.  The reading needs nothing of the views: *decoder*
 processes (forked, so they start at once with every module loaded) read the
 stored rows of fixed ranges of positions through their own read-only
 connections, decode them, and send each range's items through a pipe, while
-this process applies the ranges before.  With ``n`` decoders, range ``j``
-(positions ``start + j * size`` exclusive to ``start + (j + 1) * size``
-inclusive) is read by decoder ``j % n``.
+this process applies the ranges before.  Range ``j`` holds the positions
+``start + j * size`` exclusive to ``start + (j + 1) * size`` inclusive; whoever
+is free claims the next one nobody has claimed (a counter the processes
+share): a decoder as soon as it has sent its last, this process only while it
+would otherwise wait for the range it is to write next (:class:`Decoders`).
+
+A decoder also applies the events of the cases *filed in the range it reads*
+to their rows itself (:func:`apply_to_row`, what the writer would do): a
+filing is a case's first event (version 1), so no earlier event can be
+missing from such a row, and the case's later events of the range change
+only it.  It sends the row (the values of ``CASE_COLUMNS``) in the filing's
+place instead of the events, and the writer inserts it as it comes.  An event
+of such a case it does not read the fast way (a transfer, say) ends the
+folding for that case: that event and the case's later ones of the range go
+to the writer, after the row folded so far, in their order.  Where a case's
+events fall in several ranges, those of the later ranges go to the writer,
+which applies them to the stored row, as before.
 
 The decoders write nothing.  Every view change is still made by this process,
 range after range in order, each in one transaction with its tracking record
@@ -31,8 +45,9 @@ inherited bookkeeping, at that cost.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
+import multiprocessing.connection
+import operator
 import os
 import pickle
 import sqlite3
@@ -41,24 +56,30 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from petitions.readmodels.projection import StoredRow, fast_item, is_filing, plan_update
+from petitions.readmodels.projection import (
+    Row,
+    StoredRow,
+    apply_to_row,
+    fast_item,
+    is_filing,
+    plan_update,
+)
 from petitions.readmodels.sqlite import Counted, bigrams, recount
+from petitions.readmodels.store import CASE_COLUMNS
 
-#: What a decoder sends per range: its last position (``None``: no row), the
-#: topics first seen in it (by code), its items: ``(code, pid, version, time,
-#: stage, values)`` for an event :func:`fast_item` read, the stored row itself
-#: (five fields) where it declined; the bigrams of its filings (by petition
-#: id); and the decoder's CPU seconds so far.  After the last range:
-#: ``("cpu", seconds)``.
-Message = tuple[int | None, dict[int, str], list[Any], dict[str, str], float]
+_CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
 
-
-#: With one decoder, this process reads and decodes the first of every so
-#: many ranges itself: a decoder spends longer on a range (reading, decoding,
-#: working out the bigrams, sending) than the writer writing it, so both end
-#: about equally busy (measured, alternating: 4 gave a critical path of
-#: 1.95-2.31 s, 8 gave 2.15-2.81 s; see docs/benchmarks.md).
-WRITER_EVERY = 4
+#: What a decoder sends per range: the range's number, its last position
+#: (``None``: no row), how many stored rows it holds, the topics first seen
+#: in it (by code), its items: ``(code, pid, version, time, stage, values)``
+#: for an event :func:`fast_item` read (a filing's values: its case row as
+#: the values of ``CASE_COLUMNS``, the case's later events of the range
+#: folded in, see :func:`_decode`), the stored row itself (five fields) where
+#: it declined; the bigrams of its filings (by petition id); the decoder's
+#: CPU seconds so far, and when it sent the range (``time.monotonic``, the
+#: same clock in every process).  After its last range: ``("cpu", seconds)``.
+Message = tuple[int, int | None, int, dict[int, str], list[Any], dict[str, str], float,
+                float]
 
 
 #: At most so many decoder processes, whatever ``PETITIONS_VIEWS_DECODERS``
@@ -84,14 +105,11 @@ def decoders_wanted() -> int:
     return 1 if cores > 1 and load < cores - 0.5 else 0
 
 
-def writer_every(n: int) -> int:
-    """Every how many ranges the writer reads itself with ``n`` decoders
-    (0: never): ``PETITIONS_VIEWS_WRITER_EVERY``, else :data:`WRITER_EVERY`
-    with one decoder."""
-    found = os.environ.get("PETITIONS_VIEWS_WRITER_EVERY", "")
-    if found.strip().isdigit() and len(found.strip()) < 10:
-        return int(found)
-    return WRITER_EVERY if n == 1 else 0
+def writer_reads() -> bool:
+    """Whether the writer reads and decodes a range itself whenever the one it
+    is to write next is not decoded yet (see :meth:`Decoders.batches`):
+    unless ``PETITIONS_VIEWS_WRITER_READS`` is ``0`` (it then waits)."""
+    return os.environ.get("PETITIONS_VIEWS_WRITER_READS", "").strip() != "0"
 
 
 def available(db_name: str) -> bool:
@@ -104,48 +122,55 @@ def available(db_name: str) -> bool:
             and threading.active_count() == 1)
 
 
-def owner(j: int, n: int, every: int) -> int:
-    """Who reads range ``j`` with ``n`` decoders: the writer (``-1``) if
-    ``every`` and ``j`` is the first of each ``every`` ranges (so the writer
-    starts at once, while the decoders read the next ones), else decoder
-    ``0`` … ``n - 1`` in turn."""
-    if every:
-        if j % every == 0:
-            return -1
-        j -= j // every + 1
-    return j % n
-
-
 def _query(table: str) -> str:
     return (f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
             "WHERE rowid > ? AND rowid <= ? ORDER BY rowid")
 
 
-def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n: int,
-            every: int, send: Any) -> None:
-    """Decoder ``k`` of ``n``: read and decode the stored rows of its ranges
-    of ``(start, end]`` (see :func:`owner`) and send each (then its CPU time)."""
+def _claim(claim: Any, only: int | None = None) -> int | None:
+    """The number of the next range nobody has claimed, claimed now (with
+    ``only``: that range, if nobody has claimed it yet, else ``None``)."""
+    with claim.get_lock():
+        j = int(claim.value)
+        if only is not None and j != only:
+            return None
+        claim.value = j + 1
+    return j
+
+
+def _decode(db_name: str, table: str, start: int, end: int, size: int, claim: Any,
+            send: Any) -> None:
+    """A decoder: claim the next range of ``(start, end]`` nobody has claimed
+    (see :class:`Decoders`), read and decode its stored rows, fold the events
+    of the cases filed in it into their rows (see the module's doc) and send
+    it; until none is left (then send its CPU time)."""
     conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA query_only = 1")
         codes: dict[str, int] = {}
         filings: dict[int, bool] = {}
         query = _query(table)
-        j = 0
-        while start + j * size < end:
-            if owner(j, n, every) != k:
-                j += 1
-                continue
+        while True:
+            j = _claim(claim)
+            assert j is not None
             low = start + j * size
-            rows: list[StoredRow] = conn.execute(
-                query, (low, min(low + size, end))).fetchall()
+            if low >= end:
+                break
+            rows: list[StoredRow] = conn.execute(query, (low, min(low + size, end))).fetchall()
             new: dict[int, str] = {}
             items: list[Any] = []
             grams: dict[str, str] = {}
+            # The rows of the cases filed in this range, by stored originator
+            # id (their later events here are applied to them here), and where
+            # each filing stands in ``items``.
+            folded: dict[Any, Row] = {}
+            filed: list[int] = []
             append = items.append
             for row in rows:
                 item = fast_item(row)
                 if item is None:
+                    if folded:  # its case's later events go to the writer, after it
+                        folded.pop(row[1], None)
                     append(row)
                     continue
                 topic = row[3]
@@ -157,11 +182,24 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n
                 if filings[code]:  # the filing's bigrams, worked out here
                     values = item[5]
                     grams[values["id"]] = bigrams(values["title"], values["description"])
+                    if item[2] == 1:  # the case's first event: none came before
+                        folded[row[1]] = values
+                    else:  # pragma: no cover - a filing is a case's first event
+                        folded.pop(row[1], None)
+                    filed.append(len(items))
+                elif folded:
+                    case = folded.get(row[1])
+                    if case is not None:
+                        apply_to_row(case, item)
+                        continue
                 append((code, *item[1:]))
+            for i in filed:  # each filing's row, its case's events folded in, as values
+                item = items[i]
+                items[i] = (*item[:5], _CASE_VALUES(item[5]))
             last = rows[-1][0] if rows else None
-            send.send_bytes(pickle.dumps((last, new, items, grams, time.process_time()),
+            send.send_bytes(pickle.dumps((j, last, len(rows), new, items, grams,
+                                          time.process_time(), time.monotonic()),
                                          protocol=pickle.HIGHEST_PROTOCOL))
-            j += 1
         send.send_bytes(pickle.dumps(("cpu", time.process_time())))
     except BrokenPipeError:
         pass  # the writer stopped (or died): nothing more to do
@@ -170,30 +208,48 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, k: int, n
         send.close()
 
 
+#: A range as :meth:`Decoders.batches` yields it: its last position, how many
+#: stored rows it holds, its events, and the bigrams of its filings by id.
+Batch = tuple[int, int, list[Any], dict[str, str] | None]
+
+
 class Decoders:
     """``n`` decoder processes over the stored rows in ``(start, end]`` of the
-    events table ``table`` in ``db_name``, ``size`` positions a range (every
-    ``every``-th range read by this process itself, see :func:`owner`);
-    iterate over :meth:`batches` for them in order.  Use it with ``with``:
+    events table ``table`` in ``db_name``, in ranges of ``size`` positions
+    (range ``j``: positions ``start + j * size`` exclusive to ``start + (j +
+    1) * size`` inclusive); iterate over :meth:`batches` for them in order.
+
+    Whoever is free claims the next range nobody has claimed (a counter
+    shared with the decoders): each decoder as soon as it has sent its last
+    one, this process (with ``reads``) whenever the range it is to write next
+    is not decoded yet — so it decodes only while it would otherwise wait, and
+    the work shares itself out by how fast each process is, whatever decoding
+    and writing cost on the machine at the time.  Use it with ``with``:
     leaving stops the processes."""
 
     def __init__(self, db_name: str, table: str, start: int, end: int, size: int,
-                 n: int, every: int = 0) -> None:
+                 n: int, reads: bool = True) -> None:
         ctx = multiprocessing.get_context("fork")
         self._db_name, self._table = db_name, table
-        self._start, self._end, self._size, self._every = start, end, size, every
+        self._start, self._end, self._size, self._reads = start, end, size, reads
+        self._claim = ctx.Value("q", 0)
         self._receive: list[Any] = []
         self._processes: list[Any] = []
-        for k in range(n):
+        for _ in range(n):
             receive, send = ctx.Pipe(duplex=False)
             process = ctx.Process(target=_decode, daemon=True,
-                                  args=(db_name, table, start, end, size, k, n, every, send))
+                                  args=(db_name, table, start, end, size, self._claim, send))
             process.start()
             send.close()  # the child's end: this process only reads
             self._receive.append(receive)
             self._processes.append(process)
         #: Each decoder's CPU seconds, once it has sent its last range.
         self.cpu: list[float] = []
+        # When each decoder sent its last range, how long it took for its
+        # last ones, and how long this process took for its own (seconds).
+        self._sent = dict.fromkeys(range(n), time.monotonic())
+        self._took: dict[int, float] = {}
+        self._own: float | None = None
         #: Per range (in order): who read it (``-1``: this process) and that
         #: decoder's CPU seconds when it had (to work out a run's critical path).
         self.ranges: list[tuple[int, float]] = []
@@ -212,55 +268,120 @@ class Decoders:
                 process.terminate()
             process.join()
 
-    def batches(self, lite: Callable[[StoredRow], Any]
-                ) -> Iterator[tuple[int, list[Any], dict[str, str] | None]]:
-        """Each range's last position, its events as :func:`apply_events`
-        takes them (:func:`fast_item` tuples, and ``lite`` of the stored
-        rows it declined, read here) and the bigrams of its filings by id
-        (``None``: not worked out); ranges without rows are left out.  Stops
-        early (without an error) if a decoder fails."""
-        n, every = len(self._receive), self._every
+    def batches(self, lite: Callable[[StoredRow], Any]) -> Iterator[Batch]:
+        """Each range's last position, how many stored rows it holds, its
+        events as :func:`apply_events` takes them (:func:`fast_item` tuples —
+        a decoder's filings with their case's later events of the range
+        folded into the row, see :func:`_decode` — and ``lite`` of the
+        stored rows it declined, read here) and the bigrams of its filings by
+        id (``None``: not worked out); ranges without rows are left out.
+        Stops early (without an error) if a decoder fails."""
+        n = len(self._receive)
         tables: list[list[Any]] = [[] for _ in range(n)]
-        own: sqlite3.Connection | None = None
+        sending = dict(enumerate(self._receive))  # the decoders not finished yet
+        # Ranges decoded ahead of their turn: by number, who read it (-1: this
+        # process), that decoder's CPU seconds, and the range (None: no rows).
+        ready: dict[int, tuple[int, float, Batch | None]] = {}
+        own: list[sqlite3.Connection] = []
         try:
             j = 0
             while self._start + j * self._size < self._end:
-                k = owner(j, n, every)
-                if k < 0:
-                    if own is None:
-                        own = sqlite3.connect(self._db_name, uri=True, isolation_level=None)
-                    low = self._start + j * self._size
-                    rows: list[StoredRow] = own.execute(
-                        _query(self._table), (low, min(low + self._size, self._end))
-                    ).fetchall()
-                    self.ranges.append((k, 0.0))
-                    if rows:
-                        yield rows[-1][0], [fast_item(row) or lite(row) for row in rows], None
-                    j += 1
-                    continue
-                try:
-                    found: Any = pickle.loads(self._receive[k].recv_bytes())
-                except (EOFError, OSError):
-                    return  # a decoder died: the caller reads the rest itself
-                last, new, items, grams, cpu = found
+                found = ready.pop(j, None)
+                if found is None:
+                    if self._reads and _claim(self._claim, j) is not None:
+                        found = (-1, 0.0, self._read(own, j, lite))
+                    else:  # a decoder has it: take what has come
+                        if not self._receive_ready(sending, ready, tables, block=False):
+                            return  # a decoder died: the caller reads the rest itself
+                        if j in ready:
+                            continue
+                        ahead = (_claim(self._claim) if self._reads and len(ready) <= n
+                                 and self._worth_reading(sending) else None)
+                        if ahead is not None and self._start + ahead * self._size < self._end:
+                            # Nothing to write yet: read a later range meanwhile.
+                            ready[ahead] = (-1, 0.0, self._read(own, ahead, lite))
+                        elif not self._receive_ready(sending, ready, tables, block=True):
+                            return
+                        continue
+                k, cpu, batch = found
                 self.ranges.append((k, cpu))
-                table = tables[k]
-                for code, topic in new.items():
-                    table.extend([None] * (code + 1 - len(table)))
-                    table[code] = plan_update(topic)
-                if last is not None:
-                    # A decoded item has six fields (its update by code), a
-                    # stored row the decoder declined five.
-                    yield last, [(table[i[0]], *i[1:]) if len(i) == 6 else lite(i)
-                                 for i in items], grams
+                if batch is not None:
+                    if k >= 0:  # the stored rows the decoder declined, read now
+                        events = batch[2]
+                        for i, event in enumerate(events):
+                            if len(event) == 5:
+                                events[i] = lite(event)
+                    yield batch
                 j += 1
-            for receive in self._receive:  # each decoder's last words
-                with contextlib.suppress(EOFError, OSError):
-                    self.cpu.append(float(pickle.loads(receive.recv_bytes())[1]))
+            while sending:  # each decoder's last words
+                if not self._receive_ready(sending, ready, tables, block=True):
+                    break
         finally:
-            if own is not None:
-                own.close()
+            for conn in own:
+                conn.close()
 
+    def _worth_reading(self, sending: dict[int, Any]) -> bool:
+        """Whether this process, waiting for a range a decoder has, should
+        read a later one meanwhile: if the decoders (by how long each took
+        for its last ranges, and when it sent its last) will likely send
+        nothing for longer than half the time this process takes a range.
+        Reading one takes this process away from writing for that long: for
+        a short wait it would only keep the next range from being written."""
+        if self._own is None:
+            return True  # pragma: no cover - it read the first range
+        now = time.monotonic()
+        soonest = min((self._sent[k] + self._took[k] - now for k in sending
+                       if k in self._took), default=None)
+        return soonest is not None and soonest > self._own / 2
+
+    def _read(self, own: list[sqlite3.Connection], j: int,
+              lite: Callable[[StoredRow], Any]) -> Batch | None:
+        """Range ``j`` read and decoded by this process (through a connection
+        of its own, kept in ``own``)."""
+        began = time.monotonic()
+        if not own:
+            own.append(sqlite3.connect(self._db_name, uri=True, isolation_level=None))
+        low = self._start + j * self._size
+        rows: list[StoredRow] = own[0].execute(
+            _query(self._table), (low, min(low + self._size, self._end))).fetchall()
+        found = (None if not rows else (
+            rows[-1][0], len(rows), [fast_item(row) or lite(row) for row in rows], None))
+        took = time.monotonic() - began
+        self._own = took if self._own is None else (self._own + took) / 2
+        return found
+
+    def _receive_ready(self, sending: dict[int, Any], ready: dict[int, Any],
+                       tables: list[list[Any]], block: bool) -> bool:
+        """Take in what the decoders still sending have sent (``block``: wait
+        for at least one message); ``False`` if a decoder died."""
+        pipes = list(sending.values())
+        if not pipes:
+            return not block  # pragma: no cover - a claimed range always comes
+        found = multiprocessing.connection.wait(pipes, None if block else 0)
+        for k in [k for k, pipe in sending.items() if pipe in found]:
+            try:
+                message: Any = pickle.loads(sending[k].recv_bytes())
+            except (EOFError, OSError):
+                return False
+            if message[0] == "cpu":
+                self.cpu.append(float(message[1]))
+                del sending[k]
+                continue
+            j, last, count, new, items, grams, cpu, sent = message
+            took = sent - self._sent[k]  # how long the decoder takes a range, lately
+            was = self._took.get(k)
+            self._took[k] = took if was is None else (was + took) / 2
+            self._sent[k] = sent
+            table = tables[k]
+            for code, topic in new.items():
+                table.extend([None] * (code + 1 - len(table)))
+                table[code] = plan_update(topic)
+            # A decoded item has six fields (its update by code), a stored row
+            # the decoder declined five (read when its range's turn comes).
+            ready[j] = (k, cpu, None if last is None else (
+                last, count, [(table[i[0]], *i[1:]) if len(i) == 6 else i for i in items],
+                grams))
+        return True
 
 def _count(db_name: str, application_name: str, send: Any) -> None:
     """The counting process: every counter counted again (:func:`recount`), sent."""

@@ -43,6 +43,7 @@ from petitions.readmodels.store import (
     CASE_COLUMNS,
     COUNT_DIMENSIONS,
     VIEWS_NAME,
+    CaseValues,
     ViewStore,
     ViewTx,
 )
@@ -1069,13 +1070,21 @@ def _filed_item(plan: _Plan, stored: StoredRow, text: bytes) -> FastItem | None:
 def apply_fast(batch: ViewBatch, item: FastItem) -> None:
     """:func:`apply_event` for a :func:`fast_item` (the case row changed in place:
     the batch's own copy, and everything was read before)."""
-    update, pid, version, at, stage, values = item
-    if update is _put_filed:
-        batch.put(pid, values, True)
+    if item[0] is _put_filed:
+        batch.put(item[1], item[5], True)
         return
-    row = batch.current(pid)
+    row = batch.current(item[1])
     if row is None:
         return  # pragma: no cover - a petition always starts with Filed
+    apply_to_row(row, item)
+
+
+def apply_to_row(row: Row, item: FastItem) -> None:
+    """Apply a :func:`fast_item` other than a filing to the case row ``row``
+    (changed in place): what :func:`apply_fast` does to the batch's row, and
+    what a decoder process does to the row of a case filed in the range it
+    reads (:mod:`petitions.readmodels.pipeline`)."""
+    update, _, version, at, stage, values = item
     was_closed = row["outcome"]
     row["version"] = version
     row["updated_at"] = at
@@ -1153,7 +1162,10 @@ class ViewBatch:
         self.tx = tx
         #: Each touched case as stored before the batch (``None``: new).
         self.before: dict[str, Row | None] = {}
-        self.rows: dict[str, Row] = {}
+        #: Each touched case as it is now: a dict, or a new case's row as the
+        #: values of :data:`CASE_COLUMNS` (a decoder process's), made a dict
+        #: only if a later event of the batch changes it.
+        self.rows: dict[str, Row | CaseValues] = {}
 
     def load(self, pids: Iterable[str]) -> None:
         """Read the stored rows of ``pids`` not read yet, in one query per chunk."""
@@ -1170,9 +1182,15 @@ class ViewBatch:
     def current(self, pid: str) -> Row | None:
         if pid not in self.before:
             self.load([pid])
-        return self.rows.get(pid)
+        found = self.rows.get(pid)
+        if found is None or type(found) is dict:
+            return found
+        row = self.rows[pid] = dict(zip(CASE_COLUMNS, found, strict=True))
+        return row
 
-    def put(self, pid: str, row: Row, filed: bool) -> None:
+    def put(self, pid: str, row: Row | CaseValues, filed: bool) -> None:
+        """Set case ``pid``'s row (``filed``: a filing's), a dict or the
+        values of :data:`CASE_COLUMNS` in order."""
         if filed and pid not in self.before:
             self.before[pid] = None
         self.rows[pid] = row
@@ -1187,7 +1205,8 @@ class ViewBatch:
         campaigns: dict[str, list[int]] = {}
         counts: dict[tuple[str, str, str], int] = {}
         rates: dict[RateKey, list[int]] = {}
-        for pid, new in self.rows.items():
+        for pid, found in self.rows.items():
+            new = found if type(found) is dict else dict(zip(CASE_COLUMNS, found, strict=True))
             old = self.before.get(pid)
             if old is None:
                 inserts.append(new)
@@ -1229,18 +1248,18 @@ class ViewBatch:
     def _flush_cases(self) -> None:
         """:meth:`flush` of a bulk transaction: the case rows only (the
         counters are counted from them when the bulk writing finishes)."""
-        inserts: list[Row] = []
+        inserts: list[CaseValues] = []
         updates: dict[tuple[str, ...], list[Row]] = {}
         values = _CASE_VALUES
         for pid, new in self.rows.items():
             old = self.before.get(pid)
             if old is None:
-                inserts.append(new)
-            elif values(new) != values(old):
+                inserts.append(new if type(new) is tuple else values(new))
+            elif type(new) is dict and values(new) != values(old):
                 changed = tuple(c for c in CASE_COLUMNS if c != "id" and new[c] != old[c])
                 updates.setdefault(changed, []).append(new)
         if inserts:
-            self.tx.insert_cases(inserts)
+            self.tx.insert_case_values(inserts)
         for columns, rows in updates.items():
             self.tx.update_cases(columns, rows)
         self.before.clear()

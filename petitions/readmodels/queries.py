@@ -572,14 +572,14 @@ class ReadModels:
         projection = self.projection
         done = 0
         with pipeline.Decoders(db_name, recorder.events_table_name, start, end,
-                               BATCH, n, pipeline.writer_every(n)) as decoders:
-            for last, events, grams in decoders.batches(self._lite):
+                               BATCH, n, pipeline.writer_reads()) as decoders:
+            for last, count, events, grams in decoders.batches(self._lite):
                 applied = self._apply_after(events, last, start, bulk=True,
                                             bulk_text=True, grams=grams)
                 unfinished = unfinished or projection.unfinished
                 if not applied:
                     break  # another process went first: carry on in-process
-                done += len(events)
+                done += count
                 start = last
                 if progress is not None:
                     progress(done, max(total, done))

@@ -27,6 +27,7 @@ from petitions.readmodels.store import (
     RATE_GROUPINGS,
     RETIRED_TABLES,
     TRACKING_TABLE,
+    CaseValues,
     ViewStore,
     ViewTx,
     bulk_marker,
@@ -40,8 +41,10 @@ _PAIR = re.compile(r"[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]{2}")
 
 
 _CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
-_INSERT_CASE = (f"INSERT INTO petition_index (seq, {', '.join(CASE_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * (len(CASE_COLUMNS) + 1))})")
+_ID, _TITLE, _DESCRIPTION = (CASE_COLUMNS.index(c) for c in ("id", "title", "description"))
+#: A new case row (its ``seq``: the largest one + 1, see ``_insert_case_values``).
+_INSERT_CASE = (f"INSERT INTO petition_index ({', '.join(CASE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(CASE_COLUMNS))})")
 
 #: Page cache (KiB) of a connection that writes the views.
 VIEW_CACHE_KIB = 65536
@@ -301,23 +304,28 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         return bool(self._all("SELECT 1 FROM sqlite_master WHERE name = :t", {"t": table}))
 
     def _insert_cases(self, tx: ViewTx, rows: Sequence[Mapping[str, Any]]) -> None:
-        # The write lock is held (BEGIN IMMEDIATE): number the rows here, so
-        # that the text indexes can be filled with one statement each.
-        tx.cursor.execute("SELECT COALESCE(MAX(seq), 0) AS top FROM petition_index")
-        top = int(tx.cursor.fetchone()["top"])
         values = _CASE_VALUES
-        params = [(seq, *values(row)) for seq, row in enumerate(rows, top + 1)]
-        tx.cursor.executemany(_INSERT_CASE, params)
+        self._insert_case_values(tx, [values(row) for row in rows])
+
+    def _insert_case_values(self, tx: ViewTx, values: Sequence[CaseValues]) -> None:
+        # The write lock is held (BEGIN IMMEDIATE): the rows are numbered from
+        # the last seq + 1, in order (SQLite gives a row without a rowid the
+        # largest one + 1), so that the text indexes can be filled from them.
+        raw = tx.cursor.sqlite_cursor
+        raw.execute("SELECT COALESCE(MAX(seq), 0) FROM petition_index")
+        top = int(raw.fetchone()[0])
+        raw.executemany(_INSERT_CASE, values)
         if tx.bulk and not tx.bulk_text:
             return  # the text indexes are filled by finish_bulk
-        tx.cursor.executemany("INSERT INTO petition_text (rowid, title, description) "
-                              "VALUES (?, ?, ?)", [(seq, row["title"], row["description"])
-                                                   for seq, row in enumerate(rows, top + 1)])
+        # The text rows read back from the case rows just written (no
+        # parameters to bind: the rows are in the page cache).
+        raw.execute("INSERT INTO petition_text (rowid, title, description) "
+                    "SELECT seq, title, description FROM petition_index WHERE seq > ? "
+                    "ORDER BY seq", (top,))
         given = tx.grams or {}
-        tx.cursor.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
-                              [(seq, given.get(row["id"])
-                                or bigrams(row["title"], row["description"]))
-                               for seq, row in enumerate(rows, top + 1)])
+        raw.executemany("INSERT INTO petition_bigrams (rowid, grams) VALUES (?, ?)",
+                        [(seq, given.get(row[_ID]) or bigrams(row[_TITLE], row[_DESCRIPTION]))
+                         for seq, row in enumerate(values, top + 1)])
 
     def _text_index(self, text: str, params: dict[str, Any]) -> tuple[str, str] | None:
         """The full-text table that finds ``text`` and its MATCH parameter's

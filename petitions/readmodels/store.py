@@ -57,6 +57,9 @@ CASE_COLUMNS = (
     "petitioner_id", "petitioner_name", "petitioner_phone",
 )
 
+#: A case row as the values of :data:`CASE_COLUMNS`, in order.
+CaseValues = tuple[Any, ...]
+
 #: ``list`` filters → case index columns.
 FILTER_COLUMNS: Mapping[str, str] = {
     "status": "status", "stage": "stage", "workflow": "workflow", "street": "street",
@@ -186,6 +189,10 @@ class ViewStore(TrackingRecorder):
     @abstractmethod
     def _insert_cases(self, tx: ViewTx, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert new cases (and index their text)."""
+
+    def _insert_case_values(self, tx: ViewTx, values: Sequence[CaseValues]) -> None:
+        """:meth:`_insert_cases` of rows given as :data:`CaseValues`."""
+        self._insert_cases(tx, [dict(zip(CASE_COLUMNS, v, strict=True)) for v in values])
 
     @abstractmethod
     def _text_condition(self, text: str, params: dict[str, Any]) -> str:
@@ -639,6 +646,10 @@ class ViewTx:
 
     def insert_cases(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self.store._insert_cases(self, rows)
+
+    def insert_case_values(self, values: Sequence[CaseValues]) -> None:
+        """Insert new cases given as the values of :data:`CASE_COLUMNS`."""
+        self.store._insert_case_values(self, values)
 
     def update_cases(self, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
         """Write ``columns`` of ``rows`` (each the new state of a stored case):
