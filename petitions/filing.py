@@ -312,7 +312,7 @@ def file_handed(store: Store, privacy: Privacy, handed: Sequence[Handed],
     transaction fail (another writer filed one of them, say), each is filed
     again on its own with :func:`file_petition`."""
     from petitions.audit.chain import ENCODED, EncodedRows
-    from petitions.bulkfiling import BulkFiler
+    from petitions.bulkfiling import BulkFiler, Handover
     from petitions.sidetables import remember_number, side_key, side_tables, write_callers
     from petitions.sidetables import write_numbers as number_rows
 
@@ -369,20 +369,27 @@ def file_handed(store: Store, privacy: Privacy, handed: Sequence[Handed],
         key_rows: list[tuple[Any, ...]] = []
         callers: list[tuple[str, str, str, str]] = []
         members: list[tuple[str, int, str, bytes | None, bool]] = []
+        # In runs of consecutive filings of one handover (most often all of
+        # it): their rows taken as slices.
+        runs: list[tuple[Handover, int, int]] = []
         for i in part:
             item = handed[i]
-            handover, j = item.handover, item.index
+            if runs and runs[-1][0] is item.handover and runs[-1][2] == item.index:
+                runs[-1] = (item.handover, runs[-1][1], item.index + 1)
+            else:
+                runs.append((item.handover, item.index, item.index + 1))
+        for handover, first, stop in runs:
             ends, caller_ends = handover.ends, handover.caller_ends
-            rows += handover.events[ends[j - 1] if j else 0:ends[j]]
-            heads[handover.ids[j]] = handover.heads[j]
-            row = handover.key_rows[j]
-            if row is not None:
-                key_rows.append(row)
-            first, last = caller_ends[j - 1] if j else 0, caller_ends[j]
-            if last > first:
-                callers += handover.callers[first:last]
-            members.append((handover.names[j], handover.years[j], prefix, mac_key,
-                            last > first))
+            rows += handover.events[ends[first - 1] if first else 0:ends[stop - 1]]
+            heads.update(zip(handover.ids[first:stop], handover.heads[first:stop],
+                             strict=True))
+            key_rows += [r for r in handover.key_rows[first:stop] if r is not None]
+            bounds = caller_ends[first - 1:stop] if first else [0, *caller_ends[:stop]]
+            callers += handover.callers[bounds[0]:bounds[-1]]
+            members += [(name, year, prefix, mac_key, after > before)
+                        for name, year, before, after in zip(
+                            handover.names[first:stop], handover.years[first:stop],
+                            bounds, bounds[1:], strict=False)]
         numbers: list[str] = []
 
         def write_keys(cursor: Any, rows: list[tuple[Any, ...]] = key_rows) -> None:
