@@ -443,10 +443,11 @@ class BulkFiler:
 @dataclasses.dataclass(slots=True)
 class Decided:
     """A filing of the bulk path decided as far as it can be without the
-    database (:meth:`BulkFiler.decide`); what an import's worker process hands
-    the writer.  Pickled as plain values (no filing value, no new key: the
-    writer stores ``key_row`` and does not cache the key; it makes the filing
-    value again with ``make`` only should it file this one otherwise)."""
+    database (:meth:`BulkFiler.decide`); an import's worker process hands the
+    writer its rows (:class:`Handover`).  Pickled as plain values (no filing
+    value, no new key: the writer stores ``key_row`` and does not cache the
+    key; it makes the filing value again with ``make`` only should it file
+    this one otherwise)."""
 
     filing: Filing | None
     idempotency_key: str

@@ -55,8 +55,9 @@ from petitions.recorders import (
 #: The keyword of :meth:`ChainedApplication.save` (and of the event store's
 #: ``put``) for events given as stored rows already encoded and chained — a
 #: sequence of (``StoredEvent``, its hash), new aggregates only (a bulk
-#: filing's, :mod:`petitions.bulkfiling`): inserted after the aggregates'
-#: events, in their transaction, their heads recorded with theirs.
+#: filing's, :mod:`petitions.bulkfiling`), or :class:`EncodedRows`: inserted
+#: after the aggregates' events, in their transaction, their heads recorded
+#: with theirs.
 ENCODED = "encoded"
 
 
