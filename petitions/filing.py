@@ -354,8 +354,8 @@ def file_handed(store: Store, privacy: Privacy, handed: Sequence[Handed],
             segments[-1][1].append(definition)
     try:
         prefix = office_prefix()
-    except PetitionError as exc:
-        return [exc]
+    except PetitionError as exc:  # refuses the first to file, as _file_petitions does
+        return [*out[:kept[0]], exc]
     tables = side_tables(store)
     tables.create()
     keys = privacy.keyring
@@ -384,12 +384,12 @@ def file_handed(store: Store, privacy: Privacy, handed: Sequence[Handed],
             heads.update(zip(handover.ids[first:stop], handover.heads[first:stop],
                              strict=True))
             key_rows += [r for r in handover.key_rows[first:stop] if r is not None]
-            bounds = caller_ends[first - 1:stop] if first else [0, *caller_ends[:stop]]
-            callers += handover.callers[bounds[0]:bounds[-1]]
+            edges = caller_ends[first - 1:stop] if first else [0, *caller_ends[:stop]]
+            callers += handover.callers[edges[0]:edges[-1]]
             members += [(name, year, prefix, mac_key, after > before)
                         for name, year, before, after in zip(
                             handover.names[first:stop], handover.years[first:stop],
-                            bounds, bounds[1:], strict=False)]
+                            edges, edges[1:], strict=False)]
         numbers: list[str] = []
 
         def write_keys(cursor: Any, rows: list[tuple[Any, ...]] = key_rows) -> None:

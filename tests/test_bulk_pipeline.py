@@ -629,3 +629,23 @@ def test_handed_filings_decided_under_another_workflow_text_are_decided_again(
     # Handed again: present, nothing written.
     assert service.file_batch(handed) == [(r[0], False) for r in results
                                           if not isinstance(r, Exception)]
+
+
+def test_a_malformed_office_prefix_refuses_handed_filings_as_any_and_writes_nothing(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The office prefix is read when the first filing is written: malformed,
+    # it refuses that filing, the import stops there, nothing is written —
+    # handed over by the worker or not; a filing present already stays so.
+    from petitions.sidetables import PREFIX_ENV
+
+    lines = [filing(n, channel="online") for n in range(6)]
+    import_filings(service, write_lines(tmp_path / "one.jsonl", lines[:1]), actor=CLERK)
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    monkeypatch.setenv(PREFIX_ENV, "not a prefix!")
+    found = []
+    for pipeline in (False, True):
+        report = import_filings(service, path, actor=CLERK, pipeline=pipeline)
+        found.append((report.imported, report.existing, report.stopped,
+                      [e.line for e in report.errors]))
+    assert found[0] == found[1] == (0, 1, True, [2])
+    assert filed_keys(service) == Counter({"wechat:2022-00000": 1})
