@@ -443,10 +443,11 @@ class BulkFiler:
 @dataclasses.dataclass(slots=True)
 class Decided:
     """A filing of the bulk path decided as far as it can be without the
-    database (:meth:`BulkFiler.decide`); what an import's worker process hands
-    the writer.  Pickled as plain values (no filing value, no new key: the
-    writer stores ``key_row`` and does not cache the key; it makes the filing
-    value again with ``make`` only should it file this one otherwise)."""
+    database (:meth:`BulkFiler.decide`); an import's worker process hands the
+    writer its rows (:class:`Handover`).  Pickled as plain values (no filing
+    value, no new key: the writer stores ``key_row`` and does not cache the
+    key; it makes the filing value again with ``make`` only should it file
+    this one otherwise)."""
 
     filing: Filing | None
     idempotency_key: str
@@ -497,3 +498,137 @@ class Decided:
                         for version, topic, data, digest in encoded]
         self.key_row = None if row is None else KeyRow(*row)
         self.filing = self.new_key = self.make = None
+
+
+class Handover:
+    """The filings of one batch of an import that an import's worker decided
+    for the bulk path, as the writer writes them (:func:`petitions.filing.file_handed`):
+    parameter rows ready for the statements, in columns, nothing the writer
+    has already (the line's text: it has the file) and nothing that depends on
+    the database — the writer decides, in the batch's transaction, whether a
+    filing is present already, whether the workflow text it was decided under
+    is the store's and must be stored, and the work-order numbers.
+
+    Per filing: its line, petition id (hex, and as the side tables write
+    it), idempotency key, workflow (name and text's sha256), time of filing
+    and its local year, its stored events' rows (``(id hex, version, topic,
+    state)`` as the SQLite recorder inserts them: a new petition's, chained
+    from the genesis), its chain head (version, hash), its caller-index rows
+    and its new key's row.  ``start``: where the batch's lines begin in the
+    file (byte offset, line number), from which the writer reads a line's
+    text again should it file the line otherwise (:meth:`text`)."""
+
+    __slots__ = (
+        "caller_ends",
+        "callers",
+        "ends",
+        "events",
+        "filed_at",
+        "heads",
+        "ids",
+        "key_rows",
+        "keys",
+        "lines",
+        "names",
+        "start",
+        "texts",
+        "workflows",
+        "years",
+    )
+
+    def __init__(self, start: tuple[int, int] = (0, 1)) -> None:
+        self.start = start
+        self.lines: list[int] = []
+        self.ids: list[str] = []
+        self.names: list[str] = []
+        self.keys: list[str] = []
+        self.workflows: list[tuple[str, str]] = []
+        self.filed_at: list[datetime] = []
+        self.years: list[int] = []
+        #: The events' rows of all the filings, and where each one's end.
+        self.events: list[tuple[str, int, str, bytes]] = []
+        self.ends: list[int] = []
+        self.heads: list[tuple[int, str]] = []
+        #: The caller-index rows (digest, kind, petitioner id, petition id) of
+        #: all the filings, and where each one's end.
+        self.callers: list[tuple[str, str, str, str]] = []
+        self.caller_ends: list[int] = []
+        self.key_rows: list[tuple[Any, ...] | None] = []
+            #: The lines' texts by number, read again by the writer when first
+        #: needed (not handed over).
+        self.texts: dict[int, str] | None = None
+
+    def add(self, decided: Decided, shared: dict[tuple[str, str], tuple[str, str]]) -> int:
+        """Add ``decided`` (line ``decided.line``); its index.  ``shared``: the
+        (workflow, sha256) pairs of the batch (one object each, pickled once)."""
+        from petitions.sidetables import local_year
+
+        pid = decided.petition_id
+        hex_id, name = pid.hex, str(pid)
+        pair = (decided.workflow, decided.workflow_sha256)
+        self.lines.append(decided.line)
+        self.ids.append(hex_id)
+        self.names.append(name)
+        self.keys.append(decided.idempotency_key)
+        self.workflows.append(shared.setdefault(pair, pair))
+        self.filed_at.append(decided.filed_at)
+        self.years.append(local_year(decided.filed_at))
+        events = self.events
+        for stored, _ in decided.encoded:
+            events.append((hex_id, stored.originator_version, stored.topic, stored.state))
+        self.ends.append(len(events))
+        last, digest = decided.encoded[-1]
+        self.heads.append((last.originator_version, digest))
+        petitioner = decided.petitioner_id
+        self.callers.extend((d, kind, petitioner, name) for d, kind in decided.callers)
+        self.caller_ends.append(len(self.callers))
+        row = decided.key_row
+        self.key_rows.append(None if row is None else (
+            row.key_id, row.petitioner_id, row.wrapped, row.master, row.created_at,
+            row.erased_at))
+        return len(self.lines) - 1
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.start, self.lines, self.ids, self.names, self.keys, self.workflows,
+                self.filed_at, self.years, self.events, self.ends, self.heads, self.callers,
+                self.caller_ends, self.key_rows)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (self.start, self.lines, self.ids, self.names, self.keys, self.workflows,
+         self.filed_at, self.years, self.events, self.ends, self.heads, self.callers,
+         self.caller_ends, self.key_rows) = state
+        self.texts = None
+
+
+class Handed:
+    """One filing of a :class:`Handover`, as the import files it: what
+    ``file_batch`` is given (:func:`petitions.filing.file_petitions` writes a
+    run of them with :func:`petitions.filing.file_handed`; anything else
+    files the filing value, made again from the line, :meth:`value`)."""
+
+    __slots__ = ("handover", "index", "line", "make")
+
+    def __init__(self, handover: Handover, index: int,
+                 make: Callable[[Handed], Filing]) -> None:
+        self.handover, self.index, self.make = handover, index, make
+        self.line = handover.lines[index]
+
+    def to_file(self) -> Handed:
+        return self
+
+    @property
+    def petition_id(self) -> UUID:
+        return uuid_of_int(int(self.handover.ids[self.index], 16))
+
+    @property
+    def filed_at(self) -> datetime:
+        return self.handover.filed_at[self.index]
+
+    @property
+    def idempotency_key(self) -> str:
+        return self.handover.keys[self.index]
+
+    def value(self) -> Filing:
+        """The filing value, made again from its line by the writer's ``make``
+        (it files the line otherwise than as decided: rare)."""
+        return self.make(self)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 import attrs
@@ -49,7 +49,7 @@ from workflows import Workflow
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from petitions.bulkfiling import Decided
+    from petitions.bulkfiling import Decided, Handed
     from petitions.domain.definitions import WorkflowDefinition
 
 
@@ -270,8 +270,162 @@ def _key_of(item: Filing | Mapping[str, Any] | Decided) -> str:
 
 
 def file_petitions(store: Store, privacy: Privacy,
-                   filings: Sequence[Filing | Mapping[str, Any] | Decided],
+                   filings: Sequence[Filing | Mapping[str, Any] | Decided | Handed],
                    ) -> list[tuple[UUID, bool] | PetitionError]:
+    """File many petitions (see :func:`_file_petitions`); a run of
+    :class:`~petitions.bulkfiling.Handed` filings (decided by an import's
+    worker process) is written by :func:`file_handed`, in its place: its
+    transactions after those of the filings before it, before the next's."""
+    from petitions.bulkfiling import Handed
+
+    if not any(type(f) is Handed for f in filings):
+        return _file_petitions(store, privacy, cast(
+            "Sequence[Filing | Mapping[str, Any] | Decided]", filings))
+    out: list[tuple[UUID, bool] | PetitionError] = []
+    start = 0
+    while start < len(filings):
+        handed = type(filings[start]) is Handed
+        end = start + 1
+        while end < len(filings) and (type(filings[end]) is Handed) is handed:
+            end += 1
+        run = filings[start:end]
+        found = (file_handed(store, privacy, cast("Sequence[Handed]", run)) if handed
+                 else _file_petitions(store, privacy, cast(
+                     "Sequence[Filing | Mapping[str, Any] | Decided]", run)))
+        out.extend(found)
+        if len(found) < len(run) or (found and isinstance(found[-1], PetitionError)):
+            break  # refused there: the rest is the caller's to file again, or not
+        start = end
+    return out
+
+
+def file_handed(store: Store, privacy: Privacy, handed: Sequence[Handed],
+                ) -> list[tuple[UUID, bool] | PetitionError]:
+    """File the filings an import's worker decided (:class:`~petitions.bulkfiling.Handover`)
+    as :func:`_file_petitions` files them, from the rows they were handed
+    over as: here, in the transaction, only what depends on the database —
+    which are present already (by their ids: written nothing), whether the
+    workflow text each was decided under is the store's current one (if not,
+    all are filed as the general path files them) and must be stored (before
+    the events filed under it: a new transaction from there), the
+    work-order numbers (counted in the transaction, in order).  Should the
+    transaction fail (another writer filed one of them, say), each is filed
+    again on its own with :func:`file_petition`."""
+    from petitions.audit.chain import ENCODED, EncodedRows
+    from petitions.bulkfiling import BulkFiler, Handover
+    from petitions.sidetables import remember_number, side_key, side_tables, write_callers
+    from petitions.sidetables import write_numbers as number_rows
+
+    def otherwise() -> list[tuple[UUID, bool] | PetitionError]:
+        return _file_petitions(store, privacy, [h.value() for h in handed])
+
+    if not writes_alongside(store.recorder) or BulkFiler.of(store, privacy) is None:
+        return otherwise()
+    ids = [h.petition_id for h in handed]
+    present = store.existing(ids)
+    out: list[tuple[UUID, bool] | PetitionError] = []
+    kept: list[int] = []  # the positions of those filed now
+    seen: set[UUID] = set()
+    for i, pid in enumerate(ids):
+        if pid in present or pid in seen:
+            out.append((pid, False))
+            continue
+        seen.add(pid)
+        kept.append(i)
+        out.append((pid, True))
+    if not kept:
+        return out
+    # The workflows: each one's text stored with (before) the first filing under it.
+    checked: set[tuple[str, str]] = set()
+    segments: list[tuple[int, list[WorkflowDefinition]]] = [(0, [])]
+    for at, i in enumerate(kept):
+        item = handed[i]
+        pair = item.handover.workflows[item.index]
+        if pair in checked:
+            continue
+        checked.add(pair)
+        wf = store.workflow(pair[0])
+        if wf.sha256 != pair[1]:  # decided under another text: decided again here
+            return otherwise()
+        definition = store.definition_to_keep(wf)
+        if definition is not None:
+            if at > segments[-1][0]:
+                segments.append((at, []))
+            segments[-1][1].append(definition)
+    try:
+        prefix = office_prefix()
+    except PetitionError as exc:  # refuses the first to file, as _file_petitions does
+        return [*out[:kept[0]], exc]
+    tables = side_tables(store)
+    tables.create()
+    keys = privacy.keyring
+    keys.ready()
+    mac_key = side_key(keys.master)
+    bounds = [b for b, _ in segments[1:]] + [len(kept)]
+    for (begin, definitions), end in zip(segments, bounds, strict=True):
+        part = kept[begin:end]
+        rows: list[tuple[str, int, str, bytes]] = []
+        heads: dict[str, tuple[int, str]] = {}
+        key_rows: list[tuple[Any, ...]] = []
+        callers: list[tuple[str, str, str, str]] = []
+        members: list[tuple[str, int, str, bytes | None, bool]] = []
+        # In runs of consecutive filings of one handover (most often all of
+        # it): their rows taken as slices.
+        runs: list[tuple[Handover, int, int]] = []
+        for i in part:
+            item = handed[i]
+            if runs and runs[-1][0] is item.handover and runs[-1][2] == item.index:
+                runs[-1] = (item.handover, runs[-1][1], item.index + 1)
+            else:
+                runs.append((item.handover, item.index, item.index + 1))
+        for handover, first, stop in runs:
+            ends, caller_ends = handover.ends, handover.caller_ends
+            rows += handover.events[ends[first - 1] if first else 0:ends[stop - 1]]
+            heads.update(zip(handover.ids[first:stop], handover.heads[first:stop],
+                             strict=True))
+            key_rows += [r for r in handover.key_rows[first:stop] if r is not None]
+            edges = caller_ends[first - 1:stop] if first else [0, *caller_ends[:stop]]
+            callers += handover.callers[edges[0]:edges[-1]]
+            members += [(name, year, prefix, mac_key, after > before)
+                        for name, year, before, after in zip(
+                            handover.names[first:stop], handover.years[first:stop],
+                            edges, edges[1:], strict=False)]
+        numbers: list[str] = []
+
+        def write_keys(cursor: Any, rows: list[tuple[Any, ...]] = key_rows) -> None:
+            if rows:
+                keys.table.insert_rows(cursor, rows)
+
+        def write_orders(cursor: Any, members: list[Any] = members,
+                         numbers: list[str] = numbers) -> None:
+            numbers[:] = number_rows(cursor, tables, members)
+
+        def write_index(cursor: Any, rows: list[tuple[str, str, str, str]] = callers) -> None:
+            write_callers(cursor, tables, rows)
+
+        try:
+            store.save(*definitions, **{ALSO_WRITE: [write_keys, write_orders, write_index],
+                                        ENCODED: EncodedRows(rows, heads)})
+        except IntegrityError:
+            # The failed save collected the pending events: each again on its own.
+            for i in part:
+                try:
+                    # At the time decided (a minted petitioner id is minted again).
+                    file_petition(store, privacy,
+                                  attrs.evolve(handed[i].value(), at=handed[i].filed_at))
+                except PetitionError as exc:
+                    out[i] = exc
+        else:
+            for definition in definitions:
+                store.stored_hashes.add(definition.sha256)
+            for i, number in zip(part, numbers, strict=True):
+                remember_number(store, ids[i], number)
+    return out
+
+
+def _file_petitions(store: Store, privacy: Privacy,
+                    filings: Sequence[Filing | Mapping[str, Any] | Decided],
+                    ) -> list[tuple[UUID, bool] | PetitionError]:
     """File many petitions (each a :class:`Filing`, or the keyword arguments
     of one, an ``idempotency_key`` each), in order, in as few transactions as they
     allow: all of them in one ``save`` — their events, numbers, caller index

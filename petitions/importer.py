@@ -64,7 +64,7 @@ from petitions.taxonomy import Taxonomy, taxonomy
 from petitions.timefmt import parse
 
 if TYPE_CHECKING:
-    from petitions.bulkfiling import Decided
+    from petitions.bulkfiling import Decided, Handed, Handover
     from petitions.pipeline import Producer
     from petitions.readmodels.queries import ReadModels
     from workflows import Workflow
@@ -111,7 +111,7 @@ class Filer(Protocol):
              idempotency_key: str | None = None, campaign_id: UUID | None = None,
              at: datetime | None = None, source: str = "") -> UUID: ...
 
-    def file_batch(self, filings: Sequence[FilingValue | Mapping[str, Any] | Decided],
+    def file_batch(self, filings: Sequence[FilingValue | Mapping[str, Any] | Decided | Handed],
                    ) -> list[tuple[UUID, bool] | PetitionError]: ...
 
 
@@ -598,7 +598,7 @@ def fewer_collections() -> Iterator[None]:
 def run_import(
     svc: Filer, read: Callable[[bool], Iterator[Filing | LineError]], *, on_error: str,
     progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
-    decided: Callable[[], Iterable[Filing | Decided | LineError]] | None = None,
+    decided: Callable[[], Iterable[Filing | Decided | Handed | LineError]] | None = None,
 ) -> ImportReport:
     """Check every item ``read(True)`` yields, then file the good ones in
     batches (see the module text); the loop both the JSON Lines and the CSV
@@ -618,7 +618,7 @@ def run_import(
     # checked filings are kept for the second pass when the file is not
     # large (else it is read again, parsed only).
     errors: list[LineError] = []
-    item: Filing | Decided | LineError
+    item: Filing | Decided | Handed | LineError
     kept: list[Filing | LineError] | None = [] if decided is None else None
     total = 0
     for item in read(True):
@@ -636,7 +636,7 @@ def run_import(
     # 2. File the good lines, a batch per transaction, keyed by idempotency keys.
     imported = existing = 0
     stopped = False
-    pending: list[Filing | Decided] = []
+    pending: list[Filing | Decided | Handed] = []
 
     def flush() -> bool:
         """File ``pending``; False when a refusal stops the import."""
@@ -658,7 +658,7 @@ def run_import(
         return True
 
     failed = {e.line for e in errors}
-    items: Iterable[Filing | Decided | LineError] = (
+    items: Iterable[Filing | Decided | Handed | LineError] = (
         kept if kept is not None else read(False) if decided is None else decided())
     for done, item in enumerate(items, start=1):
         # A line refused by the check (skipped) is not filed.
@@ -708,6 +708,7 @@ def import_filings(
     producer: Producer | None = None
     taker: _Taker | None = None
     starts: list[tuple[int, int]] | None = None
+    spec: WorkerSpec | None = None
     if pipeline is not False:
         spec = worker_spec(svc, path, actor, encoding, batch)
         if spec is not None and (pipeline or _has_lines(path, PIPELINE_LINES)):
@@ -723,7 +724,7 @@ def import_filings(
                               starts=starts if checked else None, every=batch),
                           on_error=on_error, progress=progress, batch=batch,
                           decided=None if producer is None else functools.partial(
-                              _handed_over, producer, actor, functools.partial(
+                              _handed_over, producer, spec, functools.partial(
                                   read_filings, svc, path, actor, encoding, checked=False),
                               taker))
     finally:
@@ -855,29 +856,49 @@ class _Decider:
             pass  # the writer refuses it as it would without a worker
         return RawLine(number, text)
 
-    def batch(self, lines: Iterable[tuple[int, str | LineError]]) -> list[Decided | RawLine]:
-        return [self(number, text) for number, text in lines]
+    def batch(self, lines: Iterable[tuple[int, str | LineError]],
+              start: tuple[int, int]) -> Batch:
+        """The lines of a batch beginning at ``start`` (byte offset, line
+        number) decided: those of the bulk path handed over as rows
+        (:class:`~petitions.bulkfiling.Handover`, by their index in it), the
+        others as they are."""
+        from petitions.bulkfiling import Decided, Handover
+
+        handover = Handover(start)
+        shared: dict[tuple[str, str], tuple[str, str]] = {}
+        items: list[int | RawLine] = []
+        for number, text in lines:
+            found = self(number, text)
+            items.append(handover.add(found, shared) if isinstance(found, Decided) else found)
+        return handover, items
 
     def close(self) -> None:
         self.store.close()
 
 
 def decide_file(spec: WorkerSpec, skipped: Callable[[int], bool] = lambda index: False,
-                ) -> Iterator[list[Decided | RawLine] | None]:
+                ) -> Iterator[Batch | None]:
     """The worker process: each line of the file, in batches of
     ``spec.batch`` (:class:`_Decider`); None for a batch ``skipped`` (the
     writer decides it)."""
     decider = _Decider(spec)
     if spec.setup is not None:
         spec.setup()
-    lines = _lines(Path(spec.path), spec.encoding)
+    starts: list[tuple[int, int]] = []
+    lines = _lines(Path(spec.path), spec.encoding, starts=starts, every=spec.batch)
     with fewer_collections():
         for index in itertools.count():
             batch = list(itertools.islice(lines, spec.batch))
             if not batch:
                 break
-            yield None if skipped(index) else decider.batch(batch)
+            yield None if skipped(index) else decider.batch(batch, starts[index])
     decider.close()
+
+
+#: A batch of lines decided (by the worker, or by the writer for a batch it
+#: takes): the filings of the bulk path as rows, and the batch's lines in
+#: order, each one's index in those rows or, not decided, as it is.
+Batch = tuple["Handover", list["int | RawLine"]]
 
 
 #: Batches past the last one the worker handed over that it may have begun
@@ -899,7 +920,7 @@ class _Taker:
         #: noted by the check pass.
         self.starts = starts
         #: The batches decided here, by index, until filed.
-        self.taken: dict[int, list[Decided | RawLine]] = {}
+        self.taken: dict[int, Batch] = {}
         self._last = -1  # the last batch taken
         self._decider: _Decider | None = None
 
@@ -916,8 +937,9 @@ class _Taker:
         """Decide batch ``index`` here."""
         if self._decider is None:
             self._decider = _Decider(self.spec)
-        lines = _lines(Path(self.spec.path), self.spec.encoding, self.starts[index])
-        self.taken[index] = self._decider.batch(itertools.islice(lines, self.spec.batch))
+        start = self.starts[index]
+        lines = _lines(Path(self.spec.path), self.spec.encoding, start)
+        self.taken[index] = self._decider.batch(itertools.islice(lines, self.spec.batch), start)
         self._last = index
 
     def close(self) -> None:
@@ -925,15 +947,25 @@ class _Taker:
             self._decider.close()
 
 
-def _value_of(number: int, text: str, actor: Actor) -> FilingValue:
+def _remade(spec: WorkerSpec, item: Handed) -> FilingValue:
     """The filing value of a line decided by the worker (made again only when
-    it is filed otherwise than as decided)."""
-    return FilingValue(**parse_line(number, text, actor).kwargs)
+    it is filed otherwise than as decided): the lines of its batch read again
+    from the file once (from where the batch begins)."""
+    handover = item.handover
+    if handover.texts is None:
+        lines = _lines(Path(spec.path), spec.encoding, handover.start)
+        handover.texts = {number: text for number, text in itertools.islice(lines, spec.batch)
+                          if isinstance(text, str)}
+    text = handover.texts.get(item.line)
+    if text is None:  # the file changed since
+        raise InvalidInput("line", f"{item.line} is no longer in the file", kind="changed")
+    return FilingValue(**parse_line(item.line, text, spec.actor).kwargs)
 
 
-def _handed_over(producer: Producer, actor: Actor,
+def _handed_over(producer: Producer, spec: WorkerSpec | None,
                  alone: Callable[[], Iterable[Filing | LineError]],
-                 taker: _Taker | None = None) -> Iterator[Filing | Decided | LineError]:
+                 taker: _Taker | None = None,
+                 ) -> Iterator[Filing | Handed | LineError]:
     """The items of the worker's batches and of those ``taker`` decided here,
     in file order, for :func:`run_import`: a line not decided parsed here, as
     :func:`read_filings` parses it (``checked=False``).  A worker that fails
@@ -941,12 +973,16 @@ def _handed_over(producer: Producer, actor: Actor,
     the items are then ``alone()``'s, read here (the import runs in one
     process; what the taker decided is dropped); one that fails later stops
     the import."""
+    from petitions.bulkfiling import Handed
     from petitions.pipeline import WorkerFailed
 
-    def made(item: Decided | RawLine) -> Filing | Decided | LineError:
+    assert spec is not None
+    actor = spec.actor
+    make = functools.partial(_remade, spec)
+
+    def made(handover: Handover, item: int | RawLine) -> Filing | Handed | LineError:
         if not isinstance(item, RawLine):
-            item.make = functools.partial(_value_of, item.line, item.text, actor)
-            return item
+            return Handed(handover, item, make)
         if item.text is None:
             return LineError(item.line, "cannot be read")  # refused by the check already
         return _parsed(item.line, item.text, actor)
@@ -976,8 +1012,9 @@ def _handed_over(producer: Producer, actor: Actor,
                     raise WorkerFailed(f"it sent batch {index} before {needed}")
                 batch = found
             needed += 1
-            for item in batch:
-                yield made(item)
+            handover, items = batch
+            for item in items:
+                yield made(handover, item)
     except WorkerFailed as exc:
         if needed:
             raise

@@ -37,6 +37,11 @@ WRITE_AFTER = "write_after"
 #: (:func:`inserts_unnumbered`).
 UNNUMBERED = "unnumbered"
 
+#: The keyword of rows of stored events to insert as :data:`UNNUMBERED` ones
+#: are, given as the recorder's parameters already (``(id hex, version,
+#: topic, state)``): inserted after those.
+UNNUMBERED_ROWS = "unnumbered_rows"
+
 #: Writes one or more rows with the cursor it is given.
 Write = Callable[[Any], None]
 
@@ -125,6 +130,9 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             c.executemany(self.insert_events_statement, [
                 (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
                  s.originator_version, s.topic, s.state) for s in more])
+        rows: Sequence[tuple[str, int, str, bytes]] = kwargs.get(UNNUMBERED_ROWS, ())
+        if rows:
+            c.executemany(self.insert_events_statement, rows)
         write_after(c, kwargs)
         return ids
 

@@ -421,34 +421,47 @@ class NumberWrite(BatchedWrite):
 
     @classmethod
     def write_many(cls, cursor: Any, writes: Sequence[Any]) -> None:
-        tables: SideTables = writes[0].tables
-        p = tables.p
-        scopes: dict[str, list[NumberWrite]] = {}
-        for w in writes:
-            scopes.setdefault(f"{w.prefix}|{w.year}", []).append(w)
-        rows: list[tuple[str, str, int, int, str | None]] = []
-        counters: list[tuple[str | None, str]] = []
-        for scope, members in scopes.items():
-            # One bump of the counter by the batch's count: the rows queue on
-            # it (SQLite: one writer; PostgreSQL: the row lock until commit),
-            # so the batch's numbers are consecutive and nobody else's.
-            cursor.execute(
-                f"INSERT INTO {tables.counters} (scope, last) VALUES ({p}, {p}) "
-                f"ON CONFLICT (scope) DO UPDATE SET last = {tables.counters}.last + {p} "
-                "RETURNING last", (scope, len(members), len(members)))
-            last = int(tables._rows(cursor)[0][0])
-            for seq, w in enumerate(members, start=last - len(members) + 1):
-                number = format_number(w.prefix, w.year, seq)
-                mac = (order_mac(w.key, w.petition_id, number, w.year, seq, w.indexed)
-                       if w.key is not None else None)
-                rows.append((w.petition_id, number, w.year, seq, mac))
-                w.taken.append(number)
-            key = members[-1].key
-            counters.append((counter_mac(key, scope, last) if key is not None else None, scope))
-        _insert_many(cursor, f"INSERT INTO {tables.orders} (petition_id, number, year, serial, "
-                     f"mac) VALUES ({p}, {p}, {p}, {p}, {p})", rows)
-        _insert_many(cursor, f"UPDATE {tables.counters} SET mac = {p} WHERE scope = {p}",
-                     counters)
+        numbers = write_numbers(cursor, writes[0].tables, [
+            (w.petition_id, w.year, w.prefix, w.key, w.indexed) for w in writes])
+        for w, number in zip(writes, numbers, strict=True):
+            w.taken.append(number)
+
+
+def write_numbers(cursor: Any, tables: SideTables,
+                  members: Sequence[tuple[str, int, str, bytes | None, bool]]) -> list[str]:
+    """Number each of ``members`` (petition id, year, prefix, MAC key, whether
+    its caller is indexed) in the transaction of ``cursor``, in the order
+    given (see :meth:`SideTables.number_writer`); their numbers, in that order."""
+    p = tables.p
+    scopes: dict[str, list[int]] = {}
+    for i, (_, year, prefix, _, _) in enumerate(members):
+        scopes.setdefault(f"{prefix}|{year}", []).append(i)
+    rows: list[tuple[str, str, int, int, str | None]] = []
+    counters: list[tuple[str | None, str]] = []
+    numbers: list[str] = [""] * len(members)
+    for scope, indexes in scopes.items():
+        # One bump of the counter by the batch's count: the rows queue on
+        # it (SQLite: one writer; PostgreSQL: the row lock until commit),
+        # so the batch's numbers are consecutive and nobody else's.
+        cursor.execute(
+            f"INSERT INTO {tables.counters} (scope, last) VALUES ({p}, {p}) "
+            f"ON CONFLICT (scope) DO UPDATE SET last = {tables.counters}.last + {p} "
+            "RETURNING last", (scope, len(indexes), len(indexes)))
+        last = int(tables._rows(cursor)[0][0])
+        key: bytes | None = None
+        for seq, i in enumerate(indexes, start=last - len(indexes) + 1):
+            petition_id, year, prefix, key, indexed = members[i]
+            number = format_number(prefix, year, seq)
+            mac = (order_mac(key, petition_id, number, year, seq, indexed)
+                   if key is not None else None)
+            rows.append((petition_id, number, year, seq, mac))
+            numbers[i] = number
+        counters.append((counter_mac(key, scope, last) if key is not None else None, scope))
+    _insert_many(cursor, f"INSERT INTO {tables.orders} (petition_id, number, year, serial, "
+                 f"mac) VALUES ({p}, {p}, {p}, {p}, {p})", rows)
+    _insert_many(cursor, f"UPDATE {tables.counters} SET mac = {p} WHERE scope = {p}",
+                 counters)
+    return numbers
 
 
 class CallerWrite(BatchedWrite):
@@ -466,12 +479,18 @@ class CallerWrite(BatchedWrite):
 
     @classmethod
     def write_many(cls, cursor: Any, writes: Sequence[Any]) -> None:
-        tables: SideTables = writes[0].tables
-        p = tables.p
-        rows = [(digest, kind, w.petitioner_id, w.petition_id)
-                for w in writes for digest, kind in w.entries]
-        _insert_many(cursor, f"INSERT INTO {tables.callers} (digest, kind, petitioner_id, "
-                     f"petition_id) VALUES ({p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING", rows)
+        write_callers(cursor, writes[0].tables, [
+            (digest, kind, w.petitioner_id, w.petition_id)
+            for w in writes for digest, kind in w.entries])
+
+
+def write_callers(cursor: Any, tables: SideTables,
+                  rows: Sequence[tuple[str, str, str, str]]) -> None:
+    """Insert caller-index ``rows`` (digest, kind, petitioner id, petition id)
+    in the transaction of ``cursor``."""
+    p = tables.p
+    _insert_many(cursor, f"INSERT INTO {tables.callers} (digest, kind, petitioner_id, "
+                 f"petition_id) VALUES ({p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING", rows)
 
 
 def _insert_many(cursor: Any, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -6,6 +6,7 @@ that fails leaves whole batches only, and a rerun files the rest once."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -532,3 +533,119 @@ def test_a_worker_dying_mid_file_is_one_line_and_exit_1_through_the_cli(
         assert filed_keys(svc) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(500)})
     verify = runner.invoke(cli.main, ["--db", db, *OPERATOR, "audit", "verify"])
     assert verify.exit_code == 0, verify.output
+
+
+def _decided_here(service: PetitionService, path: Path, batch: int = 50,
+                  ) -> tuple[importer.WorkerSpec, list[Any]]:
+    """The batches of ``path`` decided in this process as the worker decides
+    them, and the spec they were decided with."""
+    spec = worker_spec(service, path, CLERK, None, batch)
+    assert spec is not None
+    return spec, list(importer.decide_file(spec))
+
+
+def test_the_worker_hands_over_rows_without_the_lines_texts(
+        service: PetitionService, tmp_path: Path) -> None:
+    # What the worker sends the writer: the stored events' rows, heads, key,
+    # caller-index and work-order inputs of each filing — not the line (the
+    # writer has the file), and no personal data in clear text.
+    import pickle
+
+    lines = [filing(n, channel="online", description=f"独有的描述{n}",
+                    petitioner={"kind": "resident", "name": f"居民甲{n}",
+                                "phone": f"1390000{n:04d}"}) for n in range(30)]
+    lines[7]["petitioner"] = {"kind": "resident", "name": "李先生", "id": "p-li"}  # general
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    _, batches = _decided_here(service, path, batch=10)
+    assert len(batches) == 3
+    handover, items = batches[0]
+    assert items[7] == importer.RawLine(8, path.read_text("utf-8").splitlines(keepends=True)[7])
+    assert [i for i in items if isinstance(i, int)] == list(range(9))
+    data = pickle.dumps(batches[0][0], protocol=pickle.HIGHEST_PROTOCOL)
+    texts = path.read_text("utf-8").splitlines()
+    assert not any(t.encode() in data for t in texts[:10])
+    assert "独有的描述3".encode() in data  # in its event's state
+    assert "居民甲3".encode() not in data and b"13900000003" not in data  # sealed
+    assert len(handover.events) == 2 * 9 and handover.ends[-1] == 18
+    assert [len(handover.callers)] == [handover.caller_ends[-1]] == [9]
+    again = pickle.loads(data)
+    assert again.texts is None and again.events == handover.events
+    assert batches[1][0].start[1] == 11 and batches[2][0].start[1] == 21
+
+
+def test_handed_filings_meeting_another_writers_filing_are_each_filed_again_on_their_own(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        producers: list[Producer]) -> None:
+    # Another writer filed line 3 after the batch looked for its keys: the
+    # batch's transaction fails on it and writes nothing; each filing is then
+    # filed on its own, its filing value made again from the file's line.
+    from petitions.core import Store
+
+    lines = [filing(n, channel="online") for n in range(5)]
+    import_filings(service, write_lines(tmp_path / "one.jsonl", [lines[3]]), actor=CLERK)
+    import petitions.filing as filing_module
+
+    again: list[Any] = []
+    file_petition = filing_module.file_petition
+
+    def counted(*args: Any) -> Any:
+        again.append(args[2].idempotency_key)
+        return file_petition(*args)
+
+    monkeypatch.setattr(Store, "existing", lambda self, ids: set())
+    monkeypatch.setattr(filing_module, "file_petition", counted)
+    report = import_filings(service, write_lines(tmp_path / "all.jsonl", lines), actor=CLERK,
+                            pipeline=True)
+    monkeypatch.undo()
+    assert len(producers) == 1
+    assert again == [f"wechat:2022-{n:05d}" for n in range(5)]
+    assert report.errors == () and report.imported + report.existing == 5
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(5)})
+    numbers = {service.number_of(petition_id_for(f"wechat:2022-{n:05d}")) for n in range(5)}
+    assert len(numbers) == 5 and None not in numbers
+    audit = verify_store(service)
+    assert audit.ok, audit.problems
+
+
+def test_handed_filings_decided_under_another_workflow_text_are_decided_again(
+        service: PetitionService, tmp_path: Path) -> None:
+    # The worker decided under a workflow text that is not the store's
+    # current one (changed meanwhile): the writer files those lines as the
+    # general path does, under the current text, each once.
+    from petitions.bulkfiling import Handed
+
+    path = write_lines(tmp_path / "in.jsonl", [filing(n, channel="online") for n in range(12)])
+    spec, batches = _decided_here(service, path, batch=12)
+    handover, items = batches[0]
+    handover.workflows = [(name, "0" * 64) for name, _ in handover.workflows]
+    handed = [Handed(handover, i, functools.partial(importer._remade, spec)) for i in items]
+    results = service.file_batch(handed)
+    assert results == [(petition_id_for(f"wechat:2022-{n:05d}"), True) for n in range(12)]
+    current = service.workflow("standard").sha256
+    assert {c.data["workflow"]["sha256"] for c in service.changes()
+            if c.type == "Filed"} == {current}
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(12)})
+    assert verify_store(service).ok
+    # Handed again: present, nothing written.
+    assert service.file_batch(handed) == [(r[0], False) for r in results
+                                          if not isinstance(r, Exception)]
+
+
+def test_a_malformed_office_prefix_refuses_handed_filings_as_any_and_writes_nothing(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The office prefix is read when the first filing is written: malformed,
+    # it refuses that filing, the import stops there, nothing is written —
+    # handed over by the worker or not; a filing present already stays so.
+    from petitions.sidetables import PREFIX_ENV
+
+    lines = [filing(n, channel="online") for n in range(6)]
+    import_filings(service, write_lines(tmp_path / "one.jsonl", lines[:1]), actor=CLERK)
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    monkeypatch.setenv(PREFIX_ENV, "not a prefix!")
+    found = []
+    for pipeline in (False, True):
+        report = import_filings(service, path, actor=CLERK, pipeline=pipeline)
+        found.append((report.imported, report.existing, report.stopped,
+                      [e.line for e in report.errors]))
+    assert found[0] == found[1] == (0, 1, True, [2])
+    assert filed_keys(service) == Counter({"wechat:2022-00000": 1})

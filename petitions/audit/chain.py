@@ -44,14 +44,43 @@ from eventsourcing.utils import get_topic
 
 from petitions.audit.hashing import event_hash, id_hex, stored_hash
 from petitions.audit.heads import HeadsTable
-from petitions.recorders import UNNUMBERED, WRITE_AFTER, inserts_unnumbered, writes_alongside
+from petitions.recorders import (
+    UNNUMBERED,
+    UNNUMBERED_ROWS,
+    WRITE_AFTER,
+    inserts_unnumbered,
+    writes_alongside,
+)
 
 #: The keyword of :meth:`ChainedApplication.save` (and of the event store's
 #: ``put``) for events given as stored rows already encoded and chained — a
 #: sequence of (``StoredEvent``, its hash), new aggregates only (a bulk
-#: filing's, :mod:`petitions.bulkfiling`): inserted after the aggregates'
-#: events, in their transaction, their heads recorded with theirs.
+#: filing's, :mod:`petitions.bulkfiling`), or :class:`EncodedRows`: inserted
+#: after the aggregates' events, in their transaction, their heads recorded
+#: with theirs.
 ENCODED = "encoded"
+
+
+class EncodedRows:
+    """Events of new aggregates given as the rows the SQLite recorder inserts
+    (``(id hex, version, topic, state)``, each aggregate's in version order,
+    chained already) and each aggregate's head (id hex → (version, hash)):
+    what :data:`ENCODED` may be given instead of stored events (a bulk
+    import's batch decided in its worker process: nothing made again)."""
+
+    __slots__ = ("heads", "rows")
+
+    def __init__(self, rows: Sequence[tuple[str, int, str, bytes]],
+                 heads: dict[str, tuple[int, str]]) -> None:
+        self.rows, self.heads = rows, heads
+
+    def stored(self) -> list[StoredEvent]:
+        """The rows as stored events (for a recorder that numbers them)."""
+        return [StoredEvent(originator_id=UUID(hex_id), originator_version=version,
+                            topic=topic, state=state)
+                for hex_id, version, topic, state in self.rows]
+
+
 #: How many chain heads a process remembers before it starts afresh.
 STORED_HEADS_MAX = 100_000
 #: ``prev_hash`` of every version-1 event.
@@ -123,7 +152,11 @@ class ChainedMapper(Mapper[UUID]):
             if key not in newest or version > newest[key][0]:
                 newest[key] = (version, digest)
         # Events given encoded: new aggregates' only, each one's in version order.
-        encoded: Sequence[tuple[StoredEvent, str]] = getattr(self._local, "encoded", ())
+        encoded: Sequence[tuple[StoredEvent, str]] | EncodedRows = getattr(
+            self._local, "encoded", ())
+        if isinstance(encoded, EncodedRows):
+            newest.update(encoded.heads)
+            return newest
         for stored, digest in encoded:
             given = stored.originator_id
             newest[given.hex if isinstance(given, UUID) else id_hex(given)] = (
@@ -147,7 +180,7 @@ class ChainedMapper(Mapper[UUID]):
                 self._stored_heads.pop((oid, version - 1), None)
                 self._stored_heads[(oid, version)] = digest
 
-    def add_encoded(self, encoded: Sequence[tuple[StoredEvent, str]]) -> None:
+    def add_encoded(self, encoded: Sequence[tuple[StoredEvent, str]] | EncodedRows) -> None:
         """Count events given already encoded and chained (stored event, its
         hash; new aggregates only, each one's in version order) in the current
         batch: their heads are recorded with the batch's (:meth:`batch_heads`).
@@ -266,7 +299,7 @@ class ChainedEventStore(EventStore[UUID]):
         rows given already encoded and chained, after them, in the same
         transaction (their heads recorded as those of the domain events)."""
         mapper = self.mapper
-        encoded: Sequence[tuple[StoredEvent, str]] = kwargs.pop(ENCODED, ())
+        encoded: Sequence[tuple[StoredEvent, str]] | EncodedRows = kwargs.pop(ENCODED, ())
         with mapper.batch():
             table = self.heads
             if table is not None and self._alongside:
@@ -277,7 +310,14 @@ class ChainedEventStore(EventStore[UUID]):
             else:
                 stored = [mapper.to_stored_event(e) for e in domain_events]
                 mapper.add_encoded(encoded)
-                if inserts_unnumbered(self.recorder):  # their ids are not needed
+                if isinstance(encoded, EncodedRows):
+                    if inserts_unnumbered(self.recorder):  # the rows as they are
+                        kwargs[UNNUMBERED_ROWS] = encoded.rows
+                        ids = self.recorder.insert_events(stored, **kwargs)
+                    else:
+                        ids = self.recorder.insert_events([*stored, *encoded.stored()],
+                                                          **kwargs)
+                elif inserts_unnumbered(self.recorder):  # their ids are not needed
                     kwargs[UNNUMBERED] = [s for s, _ in encoded]
                     ids = self.recorder.insert_events(stored, **kwargs)
                 else:

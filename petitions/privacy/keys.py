@@ -252,11 +252,9 @@ class KeyWrite(BatchedWrite):
         if len(writes) == 1:
             table._insert(cursor, writes[0].row)
             return
-        p = table.p
-        cursor.executemany(
-            f"INSERT INTO {table.keys} ({table._COLUMNS}) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
-            [(w.row.key_id, w.row.petitioner_id, w.row.wrapped, w.row.master,
-              w.row.created_at, w.row.erased_at) for w in writes])
+        table.insert_rows(cursor, [(w.row.key_id, w.row.petitioner_id, w.row.wrapped,
+                                    w.row.master, w.row.created_at, w.row.erased_at)
+                                   for w in writes])
 
 
 class KeyTable:
@@ -372,6 +370,14 @@ class KeyTable:
         with self._tx(commit=True) as c:
             self._insert(c, row, " ON CONFLICT DO NOTHING RETURNING key_id")
             return bool(self._rows(c))
+
+    def insert_rows(self, cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert new key rows (as :class:`KeyRow`'s fields, in order) with the
+        cursor of another transaction (the events'), keys nobody else can hold."""
+        p = self.p
+        cursor.executemany(
+            f"INSERT INTO {self.keys} ({self._COLUMNS}) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+            rows)
 
     def writer(self, row: KeyRow) -> Callable[[Any], None]:
         """Writes ``row`` with the cursor of another transaction (the events'):
