@@ -233,7 +233,8 @@ def test_the_worker_decides_with_fewer_collections_and_sets_them_back(
     before = gc.get_threshold()
     seen = []
     for batch in importer.decide_file(spec):
-        seen.append((len(batch or ()), gc.get_threshold()[0]))
+        assert batch is not None
+        seen.append((len(batch[1]), gc.get_threshold()[0]))  # (handover, items)
     assert seen == [(2, max(before[0], importer.GC_THRESHOLD))] * 2 + [
         (1, max(before[0], importer.GC_THRESHOLD))]
     assert gc.get_threshold() == before
