@@ -397,3 +397,18 @@ def test_any_text_reads_as_eventsourcing_decodes_it(mapper: Any, unit: str, pers
     finally:
         projection.STRUCT_AFTER = saved
         projection._PLANS.clear()
+
+
+def test_texts_of_few_values_are_shared_between_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stage, unit or category read twice is one string object (pickled
+    once per range for the writer, one string there); values are unchanged."""
+    monkeypatch.setattr(projection, "STRUCT_AFTER", 0)
+    monkeypatch.setattr(projection, "_PLANS", {})
+    first = fast_item((1, OID, 4, *stored(Petition.Assigned, ASSIGN)))
+    other = dict(ASSIGN, unit="".join(["街", "道"]), stage="".join(["resolu", "tion"]))
+    second = fast_item((2, OID, 5, *stored(Petition.Assigned, other)))
+    assert first is not None and second is not None and first[3:] == second[3:]
+    assert first[4] is second[4] and first[5][0] is second[5][0]
+    filings = [fast_item((n, OID, 4, *stored(Petition.Filed, FILED))) for n in (1, 2)]
+    rows = [item[5] for item in filings if item is not None]
+    assert rows[0] == rows[1] and rows[0]["street"] is rows[1]["street"]
