@@ -100,6 +100,7 @@ def variants() -> Iterator[tuple[str, str, bytes]]:
         topic, good = stored(cls, base)
         yield f"{name}", topic, good
         yield f"{name} spaced", topic, b" " + good + b"\n"
+        yield f"{name} trailing space", topic, good + b"\n "
         yield f"{name} unknown field", topic, stored(cls, {**base, "zzz": {"a": [1, 2]}})[1]
         yield f"{name} nested keys", topic, stored(cls, {**base, "actor": NESTED})[1]
         yield f"{name} keys in text", topic, stored(
@@ -340,7 +341,7 @@ def test_the_struct_reading_reads_more_and_refuses_the_damaged(mapper: Any,
     struct = reading == "struct"
     for name in ("Assigned unit escapes", "Assigned unit twice", "Assigned nested keys",
                  "CallbackRecorded rating raw escapes", "ClockStarted deadline twice",
-                 "Accepted stage twice", "Assigned spaced", "Accepted class_version 1"):
+                 "Accepted stage twice", "Accepted class_version 1", "Assigned trailing space"):
         assert read(name) == struct, name
     for name in ("Assigned unit number", "Assigned person list", "Assigned unit null",
                  "CallbackRecorded contacted number", "CallbackRecorded rating bool",
@@ -352,7 +353,7 @@ def test_the_struct_reading_reads_more_and_refuses_the_damaged(mapper: Any,
                  "Filed campaign damaged", "Assigned truncated at 1",
                  "Assigned not UTF-8 (read)", "Signed in_time number",
                  "MediationOpened mediator null", "Filed occurred_at time damaged",
-                 "ClockStarted stage added"):
+                 "ClockStarted stage added", "Assigned spaced", "Filed spaced"):
         assert not read(name), name
 
 

@@ -1001,8 +1001,8 @@ def fast_item(row: StoredRow) -> FastItem | None:
     if plan is None:
         return None
     text = row[4]
-    if type(text) is not bytes:
-        return None
+    if type(text) is not bytes or text[:1] != b"{":
+        return None  # e.g. encrypted: eventsourcing's mapper reads it
     decode = plan.decode
     if decode:
         # The struct reading (see _struct_decoder), inline: it reads most events.
