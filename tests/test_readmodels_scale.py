@@ -365,13 +365,17 @@ def test_the_cli_keeps_listing_past_an_event_with_the_wrong_types(tmp_path: Any)
     assert bad in report.stdout
 
 
+@pytest.mark.parametrize("struct_after", [0, 10**9])
 def test_fast_reading_applies_what_the_light_and_full_readings_apply(
-        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch, struct_after: int) -> None:
     """The views a catch-up builds reading common events straight from their
-    bytes (``fast_item``) equal those built from light events only and those
-    built from eventsourcing's domain events, on a mixed history."""
+    bytes (``fast_item``: through msgspec structs, or key by key alone) equal
+    those built from light events only and those built from eventsourcing's
+    domain events, on a mixed history."""
     from eventsourcing.persistence import Tracking
 
+    monkeypatch.setattr(projection_module, "STRUCT_AFTER", struct_after)
+    monkeypatch.setattr(projection_module, "_PLANS", {})
     random_history(service, random.Random(2018), petitions=12)
     rm = service.read_models
     rm.inline = False
@@ -400,11 +404,17 @@ def test_fast_reading_applies_what_the_light_and_full_readings_apply(
     assert rm.store.dump() == fast
 
 
-def test_the_fast_reading_declines_what_it_would_read_otherwise() -> None:
+def test_the_fast_reading_declines_what_it_would_read_otherwise(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """A stored event is read the fast way only where that gives exactly what
     the light event gives; a key twice or nested, an escape, a value of
-    another type or a time that is ``null`` leave it to the light reading."""
+    another type or a time that is ``null`` leave it to the light reading.
+    (The bytes reading, without the struct reading before it: see
+    tests/test_views_struct_reading.py for that.)"""
     import json
+
+    monkeypatch.setattr(projection_module, "STRUCT_AFTER", 10**9)
+    monkeypatch.setattr(projection_module, "_PLANS", {})
 
     from petitions.domain.petition import Petition
     from petitions.readmodels.projection import (
