@@ -327,7 +327,6 @@ class BulkFiler:
         self.clock = EventEncoder(transcoder, Petition.ClockStarted,
                                   shared=("actor", "occurred_at", "deadline"), last=last)
         self.petition_topic = get_topic(Petition)
-        self._keys_ready = False
 
     @staticmethod
     def of(store: Store, privacy: Privacy) -> BulkFiler | None:
@@ -431,11 +430,6 @@ class BulkFiler:
         new_key = decided.new_key
         if new_key is not None:
             writes.insert(0, new_key.write)
-        elif decided.key_row is not None:  # made in another process: written, not cached
-            if not self._keys_ready:
-                privacy.keyring.ready()
-                self._keys_ready = True
-            writes.insert(0, privacy.keyring.table.writer(decided.key_row))
         return BulkPrepared(pid, decided.filed_at, definition, decided.encoded, writes, new_key,
                             committed)
 
@@ -473,10 +467,6 @@ class Decided:
                 raise TypeError("a decided filing handed over needs its maker")
             self.filing = self.make()
         return self.filing
-
-    def to_file(self) -> Decided:
-        """What ``file_batch`` is given (as :meth:`petitions.importer.Filing.to_file`)."""
-        return self
 
     def __getstate__(self) -> tuple[Any, ...]:
         row = self.key_row

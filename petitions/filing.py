@@ -49,7 +49,7 @@ from workflows import Workflow
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from petitions.bulkfiling import Decided, Handed
+    from petitions.bulkfiling import Handed
     from petitions.domain.definitions import WorkflowDefinition
 
 
@@ -259,18 +259,13 @@ def file_petition(store: Store, privacy: Privacy, filing: Filing) -> UUID:
     return petition.id
 
 
-def _key_of(item: Filing | Mapping[str, Any] | Decided) -> str:
-    if isinstance(item, Filing):
-        key = item.idempotency_key
-    elif isinstance(item, Mapping):
-        key = item.get("idempotency_key")
-    else:
-        key = item.idempotency_key
+def _key_of(item: Filing | Mapping[str, Any]) -> str:
+    key = item.idempotency_key if isinstance(item, Filing) else item.get("idempotency_key")
     return str(key or "").strip()
 
 
 def file_petitions(store: Store, privacy: Privacy,
-                   filings: Sequence[Filing | Mapping[str, Any] | Decided | Handed],
+                   filings: Sequence[Filing | Mapping[str, Any] | Handed],
                    ) -> list[tuple[UUID, bool] | PetitionError]:
     """File many petitions (see :func:`_file_petitions`); a run of
     :class:`~petitions.bulkfiling.Handed` filings (decided by an import's
@@ -280,7 +275,7 @@ def file_petitions(store: Store, privacy: Privacy,
 
     if not any(type(f) is Handed for f in filings):
         return _file_petitions(store, privacy, cast(
-            "Sequence[Filing | Mapping[str, Any] | Decided]", filings))
+            "Sequence[Filing | Mapping[str, Any]]", filings))
     out: list[tuple[UUID, bool] | PetitionError] = []
     start = 0
     while start < len(filings):
@@ -291,7 +286,7 @@ def file_petitions(store: Store, privacy: Privacy,
         run = filings[start:end]
         found = (file_handed(store, privacy, cast("Sequence[Handed]", run)) if handed
                  else _file_petitions(store, privacy, cast(
-                     "Sequence[Filing | Mapping[str, Any] | Decided]", run)))
+                     "Sequence[Filing | Mapping[str, Any]]", run)))
         out.extend(found)
         if len(found) < len(run) or (found and isinstance(found[-1], PetitionError)):
             break  # refused there: the rest is the caller's to file again, or not
@@ -424,7 +419,7 @@ def file_handed(store: Store, privacy: Privacy, handed: Sequence[Handed],
 
 
 def _file_petitions(store: Store, privacy: Privacy,
-                    filings: Sequence[Filing | Mapping[str, Any] | Decided],
+                    filings: Sequence[Filing | Mapping[str, Any]],
                     ) -> list[tuple[UUID, bool] | PetitionError]:
     """File many petitions (each a :class:`Filing`, or the keyword arguments
     of one, an ``idempotency_key`` each), in order, in as few transactions as they
@@ -447,19 +442,16 @@ def _file_petitions(store: Store, privacy: Privacy,
     and the same stored rows, without aggregate objects); the others as
     :func:`file_petition` decides them.  Their events are stored in file
     order: a filing of the general path after bulk ones starts a new
-    transaction.  A :class:`~petitions.bulkfiling.Decided` (a filing of the
-    bulk path decided by an import's worker process) is completed here with
-    what depends on the database; one decided under another workflow text
-    than this store's current one is decided again here.
+    transaction.  (Filings an import's worker decided are written by
+    :func:`file_handed`.)
     """
     from petitions.audit.chain import ENCODED
-    from petitions.bulkfiling import BulkFiler, BulkPrepared, Decided
+    from petitions.bulkfiling import BulkFiler, BulkPrepared
 
     out: list[tuple[UUID, bool] | PetitionError] = []
     batch: list[Prepared | BulkPrepared] = []
     # The batch's filings (each at its time: ``batch``).
-    filed: list[Filing | Decided] = []
-    workflows: dict[str, Workflow] = {}  # by name, for the decided ones
+    filed: list[Filing] = []
     positions: list[int] = []  # where each of the batch is in ``out``
     seen: set[Any] = set()  # ids, petitioner ids and campaigns of this transaction
     handled: set[UUID] = set()  # ids filed by this call
@@ -489,8 +481,7 @@ def _file_petitions(store: Store, privacy: Privacy,
             for again, p, at in zip(filed, batch, positions, strict=True):
                 try:
                     # At the time decided (a minted petitioner id is minted again).
-                    value = again.value() if isinstance(again, Decided) else again
-                    file_petition(store, privacy, attrs.evolve(value, at=p.filed_at))
+                    file_petition(store, privacy, attrs.evolve(again, at=p.filed_at))
                 except PetitionError as exc:  # e.g. a campaign updated meanwhile
                     out[at] = exc
         else:
@@ -504,9 +495,7 @@ def _file_petitions(store: Store, privacy: Privacy,
         encoding = False
 
     keys = [_key_of(item) for item in filings]
-    # The ids by the keys (a decided filing's is known).
-    ids = [item.petition_id if isinstance(item, Decided) else
-           petition_id_for(key) if key else None for item, key in zip(filings, keys, strict=True)]
+    ids = [petition_id_for(key) if key else None for key in keys]
     present = store.existing([i for i in ids if i is not None])
     for item, pid in zip(filings, ids, strict=True):
         if pid is not None and (pid in handled or pid in present):
@@ -516,36 +505,23 @@ def _file_petitions(store: Store, privacy: Privacy,
             continue
         shared: set[tuple[str, object]] = set()
         prepared: Prepared | BulkPrepared | None = None
-        filing: Filing | Decided
         try:
-            if isinstance(item, Decided) and bulk is not None:
-                # A new petitioner, no campaign, decided by an import's worker
-                # under the workflow text this store files under: completed here.
-                filing = item
+            filing = item if isinstance(item, Filing) else Filing(**item)
+            petitioner_id = filing.petitioner.id
+            if petitioner_id:
+                shared.add(("p", petitioner_id))
+            if filing.campaign_id is not None:
+                shared.add(("c", filing.campaign_id))
+            if shared & seen or not alongside:
+                flush()
+            if bulk is not None and bulk.takes(filing):
+                if tax is None:
+                    tax = taxonomy()
                 if prefix is None:
                     prefix = office_prefix()
-                wf = workflows.get(item.workflow) or store.workflow(item.workflow)
-                workflows[item.workflow] = wf
-                if wf.sha256 == item.workflow_sha256:
-                    prepared = bulk.complete(item, wf, definitions, prefix=prefix)
-            if prepared is None:
-                filing = item.value() if isinstance(item, Decided) else (
-                    item if isinstance(item, Filing) else Filing(**item))
-                petitioner_id = filing.petitioner.id
-                if petitioner_id:
-                    shared.add(("p", petitioner_id))
-                if filing.campaign_id is not None:
-                    shared.add(("c", filing.campaign_id))
-                if shared & seen or not alongside:
-                    flush()
-                if bulk is not None and bulk.takes(filing):
-                    if tax is None:
-                        tax = taxonomy()
-                    if prefix is None:
-                        prefix = office_prefix()
-                    wf, matter_type = filing_workflow(store, filing, tax)
-                    prepared = bulk.prepare(filing, wf, matter_type, mint_petitioner_id,
-                                            definitions, prefix=prefix)
+                wf, matter_type = filing_workflow(store, filing, tax)
+                prepared = bulk.prepare(filing, wf, matter_type, mint_petitioner_id,
+                                        definitions, prefix=prefix)
             if prepared is not None and prepared.definition is not None and batch:
                 # The workflow's text is stored before the events filed
                 # under it, and the encoded events after the batch's
@@ -554,7 +530,6 @@ def _file_petitions(store: Store, privacy: Privacy,
             if prepared is None:
                 if encoding:
                     flush()  # its events after the bulk ones' (file order)
-                assert isinstance(filing, Filing)
                 prepared = prepare_filing(store, privacy, filing)
         except PetitionError as exc:
             flush()

@@ -111,7 +111,7 @@ class Filer(Protocol):
              idempotency_key: str | None = None, campaign_id: UUID | None = None,
              at: datetime | None = None, source: str = "") -> UUID: ...
 
-    def file_batch(self, filings: Sequence[FilingValue | Mapping[str, Any] | Decided | Handed],
+    def file_batch(self, filings: Sequence[FilingValue | Mapping[str, Any] | Handed],
                    ) -> list[tuple[UUID, bool] | PetitionError]: ...
 
 
@@ -598,7 +598,7 @@ def fewer_collections() -> Iterator[None]:
 def run_import(
     svc: Filer, read: Callable[[bool], Iterator[Filing | LineError]], *, on_error: str,
     progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
-    decided: Callable[[], Iterable[Filing | Decided | Handed | LineError]] | None = None,
+    decided: Callable[[], Iterable[Filing | Handed | LineError]] | None = None,
 ) -> ImportReport:
     """Check every item ``read(True)`` yields, then file the good ones in
     batches (see the module text); the loop both the JSON Lines and the CSV
@@ -618,7 +618,7 @@ def run_import(
     # checked filings are kept for the second pass when the file is not
     # large (else it is read again, parsed only).
     errors: list[LineError] = []
-    item: Filing | Decided | Handed | LineError
+    item: Filing | Handed | LineError
     kept: list[Filing | LineError] | None = [] if decided is None else None
     total = 0
     for item in read(True):
@@ -636,7 +636,7 @@ def run_import(
     # 2. File the good lines, a batch per transaction, keyed by idempotency keys.
     imported = existing = 0
     stopped = False
-    pending: list[Filing | Decided | Handed] = []
+    pending: list[Filing | Handed] = []
 
     def flush() -> bool:
         """File ``pending``; False when a refusal stops the import."""
@@ -658,7 +658,7 @@ def run_import(
         return True
 
     failed = {e.line for e in errors}
-    items: Iterable[Filing | Decided | Handed | LineError] = (
+    items: Iterable[Filing | Handed | LineError] = (
         kept if kept is not None else read(False) if decided is None else decided())
     for done, item in enumerate(items, start=1):
         # A line refused by the check (skipped) is not filed.

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import petitions.filing as filing
-    from petitions.bulkfiling import Decided, Handed
+    from petitions.bulkfiling import Handed
     from petitions.campaigns import CampaignProgress
     from petitions.deadlines.clock import Timekeeper
     from petitions.deadlines.recheck import RecheckReport
@@ -301,7 +301,7 @@ class PetitionService:
         as one value, checked when it is made); return its id."""
         return filing.file_petition(self._store, self.privacy, details)
 
-    def file_batch(self, filings: Sequence[Filing | Mapping[str, Any] | Decided | Handed],
+    def file_batch(self, filings: Sequence[Filing | Mapping[str, Any] | Handed],
                    ) -> list[tuple[UUID, bool] | PetitionError]:
         """File many petitions (each a :class:`~petitions.domain.filing.Filing`
         or the keyword arguments of :meth:`file`, an ``idempotency_key`` each)
