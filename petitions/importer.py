@@ -385,8 +385,11 @@ def _parse_line(number: int, text: str, actor: Actor) -> Filing:
     checked key by key (the first fault named)."""
     try:
         obj = _json(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput("JSON", f"not valid ({exc.msg} at column {exc.colno})",
+    except json.JSONDecodeError as exc:  # (a message such as "Invalid control character at")
+        raise InvalidInput("JSON", f"not valid ({exc.msg.removesuffix(' at')} at column "
+                                   f"{exc.colno})", kind="bad_json") from None
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        raise InvalidInput("JSON", "not valid (a number with too many digits)",
                            kind="bad_json") from None
     if not isinstance(obj, dict):
         raise InvalidInput("JSON", "must be an object, one filing per line", kind="bad_json")

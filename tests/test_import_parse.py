@@ -13,7 +13,7 @@ import pytest
 
 import petitions.importer as importer
 from petitions.domain.values import Actor
-from petitions.errors import PetitionError
+from petitions.errors import InvalidInput, PetitionError
 from tests.test_import import filing
 
 OPERATOR = Actor("op-1", "intake_clerk")
@@ -259,3 +259,15 @@ def test_an_import_runs_with_fewer_collections_and_sets_them_back(
     assert importer.import_filings(service, path, actor=OPERATOR).imported == 3
     assert seen == [max(before[0], importer.GC_THRESHOLD)]
     assert gc.get_threshold() == before
+
+
+def test_a_line_with_a_number_of_too_many_digits_or_a_control_character_says_so_plainly(
+        ) -> None:
+    huge = '{"idempotency_key": 1' + "0" * 5000 + ', "title": "x"}'
+    with pytest.raises(InvalidInput) as found:
+        importer.parse_line(1, huge)
+    assert str(found.value) == "JSON: not valid (a number with too many digits)"
+    with pytest.raises(InvalidInput) as found:
+        importer.parse_line(1, '{"title": "a\x01b"}')
+    assert "control character at column" in str(found.value)
+    assert " at at " not in str(found.value)
