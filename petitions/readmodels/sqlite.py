@@ -73,7 +73,7 @@ def bigrams(*texts: str | None) -> str:
     for text in texts:
         if text:
             for run in _RUNS.findall(text.lower()):
-                pairs += [run[i:i + 2] for i in range(len(run) - 1)]
+                pairs += map(operator.add, run, run[1:])  # each character and the next
     return " ".join(dict.fromkeys(pairs))
 
 
