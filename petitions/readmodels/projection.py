@@ -62,6 +62,9 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(_UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+fromisoformat = datetime.fromisoformat
+
+
 #: The updates that read nothing from their event (the fast path calls them
 #: with ``None``; see :func:`fast_item`).
 _READS_NOTHING: set[Callable[[Any, Row], None]] = set()
@@ -452,11 +455,10 @@ def _iso_text(text: str) -> str:
     writes it (``…T03:04:05+00:00`` or ``…T03:04:05.000006+00:00``) is
     rewritten as text, after checking that it reads as a time; others are
     converted through ``datetime``."""
-    n = len(text)
-    when = datetime.fromisoformat(text)  # refuses a damaged time (ValueError)
-    if n == 25 and text.endswith("+00:00"):
+    when = fromisoformat(text)  # refuses a damaged time (ValueError)
+    if text[19:] == "+00:00":  # 25 characters, ending so
         return text[:19] + ".000000Z"
-    if n == 32 and text[19] == "." and text.endswith("+00:00"):
+    if text[26:] == "+00:00" and text[19] == ".":  # 32 characters
         return text[:26] + "Z"
     return iso(when)
 
@@ -799,7 +801,6 @@ def _fast_iso(text: bytes, key: bytes, required: bool) -> str:
     raise _DECLINED
 
 
-fromisoformat = datetime.fromisoformat
 _DATETIME_LEN = len(_DATETIME)
 
 
@@ -1014,10 +1015,9 @@ def fast_item(row: StoredRow) -> FastItem | None:
             at = s.occurred_at.text
             when = fromisoformat(at)  # refuses a damaged time (ValueError)
             # _iso_text, inline: a UTC time as Python writes it is rewritten as text.
-            n = len(at)
-            if n == 25 and at.endswith("+00:00"):
+            if at[19:] == "+00:00":
                 at = at[:19] + ".000000Z"
-            elif n == 32 and at[19] == "." and at.endswith("+00:00"):
+            elif at[26:] == "+00:00" and at[19] == ".":
                 at = at[:26] + "Z"
             else:
                 at = iso(when)
