@@ -150,6 +150,12 @@ def variants() -> Iterator[tuple[str, str, bytes]]:
                         ("naive", {"_type_": "datetime_iso", "_data_": "2024-05-06T07:08:09"}),
                         ("damaged", {"_type_": "datetime_iso", "_data_": "2024-13-45T07:08"}),
                         ("Z", {"_type_": "datetime_iso", "_data_": "2024-05-06T07:08:09Z"}),
+                        # Years before 1000 (strftime writes them unpadded), in
+                        # UTC and in the office's zone (a call-back's day).
+                        ("year 500", {"_type_": "datetime_iso",
+                                      "_data_": "0500-05-06T07:08:09+00:00"}),
+                        ("year 1000 in the office", {"_type_": "datetime_iso",
+                                                     "_data_": "0999-12-31T20:00:00+00:00"}),
                         ("extra key", {**value, "x": 1}),
                         ("reordered", {"_data_": value["_data_"], "_type_": "datetime_iso"}),
                         ("uuid", {"_type_": "uuid_hex", "_data_": OID}),
