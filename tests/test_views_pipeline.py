@@ -20,7 +20,9 @@ import pytest
 
 from petitions import PetitionService
 from petitions.readmodels import pipeline
+from petitions.readmodels import projection as projection_module
 from petitions.readmodels import queries as queries_module
+from petitions.readmodels import sqlite as sqlite_module
 from petitions.readmodels.projection import LiteEvent
 from tests.test_readmodels import WORKER, file, random_history
 
@@ -122,6 +124,58 @@ def test_a_decoder_folds_the_events_of_cases_filed_in_its_range(
     assert len(seen) > 1 and len(rows) >= 16
     assert sum(sent for _, sent in seen) < sum(count for count, _ in seen) * 0.8
     assert spilled
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("decoders", [0, 1])
+def test_a_bulk_writing_checkpoints_the_log_less_often(
+        history: PetitionService, decoders: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches written in bulk commit with the bulk writing's checkpoint
+    threshold (not the connection's own); the connections have their own
+    again afterwards, and the views are those of one process."""
+    store: Any = history.read_models.store
+    alone = _rebuilt(history, 0, monkeypatch)
+    monkeypatch.setattr(sqlite_module, "BULK_CHECKPOINT_FRAMES", 777)
+    real = projection_module.apply_events
+    during: list[int] = []
+
+    def watching(tx: Any, events: Any, full: Any = None) -> None:
+        raw = tx.cursor.sqlite_cursor.connection
+        during.append(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        real(tx, events, full)
+
+    monkeypatch.setattr(projection_module, "apply_events", watching)
+    assert _rebuilt(history, decoders, monkeypatch) == alone
+    assert len(during) > 2 and set(during) == {777}
+    with store.datastore.get_connection(commit=True) as conn:
+        raw = conn._sqlite_conn
+        assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    # A small catch-up after it (not in bulk) commits with the connection's own.
+    during.clear()
+    file(history, at=datetime(2023, 1, 1, tzinfo=UTC))
+    history.read_models.catch_up()
+    assert during == [1000]
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+def test_the_text_tables_keep_no_token_counts_and_older_ones_work_the_same(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The full-text tables are made without a row of token counts per case
+    (``columnsize=0``: no ``_docsize`` table); text tables of a store made
+    before (with them) are filled and searched the same."""
+    store: Any = history.read_models.store
+    new = _rebuilt(history, 1, monkeypatch)
+    names = {r["name"] for r in store._all("SELECT name FROM sqlite_master")}
+    assert "petition_text_docsize" not in names and "petition_bigrams_docsize" not in names
+    assert "petition_text_content" in names
+    older = {table: sql.replace(", columnsize=0", "")
+             for table, sql in sqlite_module._TEXT_TABLES.items()}
+    assert older != sqlite_module._TEXT_TABLES
+    monkeypatch.setattr(sqlite_module, "_TEXT_TABLES", older)
+    for decoders in (0, 1):
+        assert _rebuilt(history, decoders, monkeypatch) == new
+        names = {r["name"] for r in store._all("SELECT name FROM sqlite_master")}
+        assert "petition_text_docsize" in names and "petition_bigrams_docsize" in names
 
 
 def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(

@@ -49,6 +49,16 @@ _INSERT_CASE = (f"INSERT INTO petition_index ({', '.join(CASE_COLUMNS)}) "
 #: Page cache (KiB) of a connection that writes the views.
 VIEW_CACHE_KIB = 65536
 
+#: The write-ahead log's automatic checkpoint threshold (pages) while views
+#: are written in bulk (:meth:`SQLiteViewStore.indexes_deferred`), instead of
+#: the connection's own (SQLite's default: 1,000 pages, about the size of one
+#: batch): a checkpoint after nearly every batch copied the pages that every
+#: batch rewrites (the case index's id index, the text indexes' segments) into
+#: the database file again and again.  Bounded (64 MiB of 4 KiB pages), not
+#: off: a log of gigabytes is slow to read through (its index is searched per
+#: page read) and to copy at once at the end.
+BULK_CHECKPOINT_FRAMES = 16384
+
 #: Each pooled connection's own ``synchronous`` setting (restored after a
 #: view transaction), read the first time it writes views.
 _SYNCHRONOUS: weakref.WeakKeyDictionary[SQLiteConnection, int] = weakref.WeakKeyDictionary()
@@ -176,12 +186,16 @@ def recount(conn: sqlite3.Connection, application_name: str) -> Counted:
 
 #: The full-text tables, as created.
 _TEXT_TABLES = {
+    # ``columnsize=0``: no row per case in a ``_docsize`` table (the token
+    # counts only ranking functions read; searches here order by rowid).  A
+    # store made before keeps its tables as they are (both work the same)
+    # until its views are rebuilt.
     "petition_text": "CREATE VIRTUAL TABLE IF NOT EXISTS petition_text "
-                     "USING fts5(title, description, tokenize='trigram')",
+                     "USING fts5(title, description, tokenize='trigram', columnsize=0)",
     # Two-character words (most Chinese words): each case's distinct
     # character pairs as tokens, matched exactly (trigrams need three).
     "petition_bigrams": "CREATE VIRTUAL TABLE IF NOT EXISTS petition_bigrams "
-                        "USING fts5(grams, tokenize='ascii', detail='none')",
+                        "USING fts5(grams, tokenize='ascii', detail='none', columnsize=0)",
 }
 
 
@@ -257,11 +271,20 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                     # more of them in memory than SQLite's default 2 MB.
                     raw.execute(f"PRAGMA cache_size=-{VIEW_CACHE_KIB}")
             raw.execute("PRAGMA synchronous=NORMAL")
+            checkpoints = None
+            if self._deferring:
+                # A bulk writing: the log is copied into the database file
+                # once it holds BULK_CHECKPOINT_FRAMES pages, not after every
+                # batch (see the constant).
+                checkpoints = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+                raw.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_FRAMES}")
             try:
                 with _WriteTransaction(conn, commit=True) as cursor, cursor:
                     yield cursor
             finally:
                 raw.execute(f"PRAGMA synchronous={int(before)}")
+                if checkpoints is not None:
+                    raw.execute(f"PRAGMA wal_autocheckpoint={int(checkpoints)}")
 
     @contextlib.contextmanager
     def indexes_deferred(self) -> Iterator[None]:
@@ -271,15 +294,21 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         with self._cursor(commit=True) as cursor:
             for name, _ in saved:
                 cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+        self._deferring += 1
         try:
             yield
         finally:
+            self._deferring -= 1
             with self._cursor(commit=True) as cursor:
                 cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
                 have = {row["name"] for row in cursor.fetchall()}
                 for name, sql in saved:
                     if name not in have:
                         cursor.execute(sql)
+
+    #: Inside :meth:`indexes_deferred` (a bulk writing): view transactions
+    #: checkpoint the write-ahead log less often (:data:`BULK_CHECKPOINT_FRAMES`).
+    _deferring = 0
 
     def _sql(self, statement: str) -> str:
         return _fill(statement)
