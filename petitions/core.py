@@ -39,7 +39,12 @@ from petitions.errors import (
     WorkflowNotFound,
 )
 from petitions.logs import get_logger
-from petitions.persistence import default_url, env_for_url, is_read_only_url
+from petitions.persistence import (
+    default_url,
+    env_for_url,
+    is_read_only_url,
+    is_sqlite_recorder,
+)
 from petitions.transcoding import register_values
 from workflows import Registry, UnknownWorkflow, Workflow
 
@@ -164,6 +169,13 @@ class Store(ChainedApplication):
         self.stored_hashes: set[str] = set()
         #: Ids :meth:`find` found absent (bounded: see ABSENT_MAX).
         self._absent: set[UUID] = set()
+        #: :meth:`_has_events`' statement (SQLite, ids stored as hex), else None.
+        self._has_events_sql: str | None = None
+        recorder: Any = self.recorder
+        if (is_sqlite_recorder(recorder)
+                and getattr(recorder.datastore, "originator_id_type", "uuid") == "uuid"):
+            self._has_events_sql = (f"SELECT 1 FROM {recorder.events_table_name} "
+                                    "WHERE originator_id = ? LIMIT 1")
         #: The state of each petition this process saved last (see :meth:`execute`),
         #: as many as the aggregate cache holds.
         self._saved: LRUCache[UUID, Aggregate] = LRUCache(
@@ -253,7 +265,7 @@ class Store(ChainedApplication):
         whichever process wrote to it."""
         absent = self._absent
         if aggregate_id in absent:
-            if not self.recorder.select_events(aggregate_id, limit=1):
+            if not self._has_events(aggregate_id):
                 return None
             absent.discard(aggregate_id)
         try:
@@ -264,6 +276,20 @@ class Store(ChainedApplication):
             absent.add(aggregate_id)
             return None
         return found
+
+    def _has_events(self, aggregate_id: UUID) -> bool:
+        """Whether the events table holds an event of ``aggregate_id``: on
+        SQLite one statement on its own (auto-commit mode: a read transaction
+        of its own, ended when its cursor closes), without the explicit
+        ``BEGIN`` and ``ROLLBACK`` and the stored event a ``select_events``
+        makes (the unit register's check, on every ``assign``)."""
+        recorder: Any = self.recorder
+        if self._has_events_sql is None:
+            return bool(recorder.select_events(aggregate_id, limit=1))
+        with recorder.datastore.get_connection(commit=False) as connection, \
+                connection.cursor() as cursor:
+            cursor.execute(self._has_events_sql, (aggregate_id.hex,))
+            return cursor.fetchone() is not None
 
     def petition_id(self, value: UUID | str) -> UUID:
         """A petition's id from its id or its work-order number (工单号, e.g.

@@ -77,6 +77,16 @@ else:
     filing = LazyModule(_filing)
 
 
+def _unit_name(register: Register | None, unit: str, field: str = "unit") -> str:
+    """``unit`` as ``register`` names it (its Chinese name; refused when
+    unknown), or as it is without a register; refused unless text."""
+    if not isinstance(unit, str):
+        raise InvalidInput(field, "must be text")
+    if register is None or not unit.strip():
+        return unit
+    return register.resolve(unit, field).name_zh
+
+
 class PetitionService:
     """The petitions application: commands, queries and idempotent filing.
 
@@ -707,22 +717,25 @@ class PetitionService:
     def unit_name(self, unit: str, field: str = "unit") -> str:
         """With a register loaded, the Chinese name of the unit given by code or
         exact name (refused, naming close matches, when unknown); else ``unit``."""
-        if not isinstance(unit, str):
-            raise InvalidInput(field, "must be text")
-        register = self.register()
-        if register is None or not unit.strip():
-            return unit
-        return register.resolve(unit, field).name_zh
+        return _unit_name(self.register(), unit, field)
 
     def _registered_units(self, command: Command) -> Command:
         """``assign``/``transfer`` with a register loaded: units given by code or
-        exact name become the unit's Chinese name (unknown ones are refused)."""
+        exact name become the unit's Chinese name (unknown ones are refused).
+        The register is looked up once per command (one query when none is
+        loaded); without one the command is returned as it is, its units
+        checked to be text."""
         if isinstance(command, commands.Assign):
-            return evolve(command, unit=self.unit_name(command.unit),
-                                co_units=tuple(self.unit_name(u, "co_units")
-                                               for u in command.co_units))
+            register = self.register()
+            unit = _unit_name(register, command.unit)
+            co_units = tuple(_unit_name(register, u, "co_units") for u in command.co_units)
+            if register is None:
+                return command
+            return evolve(command, unit=unit, co_units=co_units)
         if isinstance(command, commands.Transfer):
-            return evolve(command, unit=self.unit_name(command.unit))
+            register = self.register()
+            unit = _unit_name(register, command.unit)
+            return command if register is None else evolve(command, unit=unit)
         return command
 
     # ---------------------------------------------- work orders and callers
