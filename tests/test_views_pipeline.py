@@ -158,6 +158,37 @@ def test_a_bulk_writing_checkpoints_the_log_less_often(
 
 
 @pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+def test_counters_counted_in_the_writing_transaction_sort_with_a_small_cache(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer counts the counters again (a bulk writing without a
+    counting process) with a page cache of RECOUNT_CACHE_KIB, SQLite sizing
+    each sort's memory by it, and has the views' own cache again after."""
+    alone = _rebuilt(history, 0, monkeypatch)
+    monkeypatch.setattr(sqlite_module, "RECOUNT_CACHE_KIB", 1234)
+    real = projection_module.apply_events
+    said: list[str] = []
+
+    def watching(tx: Any, events: Any, full: Any = None) -> None:
+        tx.cursor.sqlite_cursor.connection.set_trace_callback(said.append)
+        real(tx, events, full)
+
+    monkeypatch.setattr(projection_module, "apply_events", watching)
+    assert _rebuilt(history, 0, monkeypatch) == alone
+    small = said.index("PRAGMA cache_size=-1234")
+    copy = next(i for i, s in enumerate(said)
+                if s.startswith("CREATE TEMP TABLE petitions_recount"))
+    dropped = said.index("DROP TABLE temp.petitions_recount")
+    again = said.index(f"PRAGMA cache_size=-{sqlite_module.VIEW_CACHE_KIB}", small)
+    assert small < copy < dropped < again
+    assert not any(s.startswith("PRAGMA cache_size") for s in said[small + 1:again])
+    store: Any = history.read_models.store
+    with store.datastore.get_connection(commit=True) as conn:
+        conn._sqlite_conn.set_trace_callback(None)
+        cache = conn._sqlite_conn.execute("PRAGMA cache_size").fetchone()[0]
+        assert cache == -sqlite_module.VIEW_CACHE_KIB
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
 def test_the_text_tables_keep_no_token_counts_and_older_ones_work_the_same(
         history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
     """The full-text tables are made without a row of token counts per case
