@@ -852,8 +852,7 @@ class _Decider:
                 wf, matter_type = self._workflow(self.store, value, self.tax)
                 found = self.bulk.decide(value, wf, matter_type, self._mint)
                 if found is not None:
-                    found.line, found.text = number, text
-                    found.filing = found.new_key = None  # not handed over
+                    found.line = number
                     return found
         except (PetitionError, TypeError, ValueError):
             pass  # the writer refuses it as it would without a worker
