@@ -369,9 +369,10 @@ class BulkFiler:
         """What of ``filing``'s bulk filing needs nothing of the database: its
         checks, sealed petitioner and new key, caller digests, encoded and
         chained events (a new petition's: chained to the genesis).  None as
-        :meth:`prepare` says.  Made in this process or in an import's worker
-        process (:mod:`petitions.pipeline`): the writer completes it with
-        :meth:`complete`."""
+        :meth:`prepare` says.  Made in this process (completed with
+        :meth:`complete`) or in an import's worker process
+        (:mod:`petitions.pipeline`: handed to the writer as a
+        :class:`Handover`'s rows)."""
         store, privacy = self.store, self.privacy
         channel = filing.channel
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -410,7 +411,7 @@ class BulkFiler:
             encoded.append((_stored_event(pid, 2, self.clock.topic, state),
                             self.clock.hash(hex_id, 2, state)))
         callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
-        return Decided(filing, fields["idempotency_key"], filing.workflow, pid, occurred_at,
+        return Decided(fields["idempotency_key"], filing.workflow, pid, occurred_at,
                        wf.sha256, encoded, petitioner_id, callers,
                        None if new_key is None else new_key.row, new_key)
 
@@ -437,13 +438,11 @@ class BulkFiler:
 @dataclasses.dataclass(slots=True)
 class Decided:
     """A filing of the bulk path decided as far as it can be without the
-    database (:meth:`BulkFiler.decide`); an import's worker process hands the
-    writer its rows (:class:`Handover`).  Pickled as plain values (no filing
-    value, no new key: the writer stores ``key_row`` and does not cache the
-    key; it makes the filing value again with ``make`` only should it file
-    this one otherwise)."""
+    database (:meth:`BulkFiler.decide`): completed by :meth:`BulkFiler.complete`
+    in this process, or — decided by an import's worker process — added to
+    the rows it hands the writer (:meth:`Handover.add`: its key's row, not
+    the key)."""
 
-    filing: Filing | None
     idempotency_key: str
     workflow: str
     petition_id: UUID
@@ -454,40 +453,8 @@ class Decided:
     callers: list[tuple[str, str]]
     key_row: KeyRow | None
     new_key: NewKey | None = None
-    #: The line of the import file it was read from (0: none), and its text.
+    #: The line of the import file it was read from (0: none).
     line: int = 0
-    text: str = ""
-    #: Makes the filing value again (set by the writer; not pickled).
-    make: Callable[[], Filing] | None = None
-
-    def value(self) -> Filing:
-        """The filing (made again, once, when it was not handed over)."""
-        if self.filing is None:
-            if self.make is None:
-                raise TypeError("a decided filing handed over needs its maker")
-            self.filing = self.make()
-        return self.filing
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        row = self.key_row
-        return (self.idempotency_key, self.workflow, self.petition_id.bytes, self.filed_at,
-                self.workflow_sha256,
-                [(s.originator_version, s.topic, s.state, digest) for s, digest in self.encoded],
-                self.petitioner_id, self.callers,
-                None if row is None else (row.key_id, row.petitioner_id, row.wrapped,
-                                          row.master, row.created_at, row.erased_at),
-                self.line, self.text)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        from petitions.privacy.keys import KeyRow
-
-        (self.idempotency_key, self.workflow, pid, self.filed_at, self.workflow_sha256,
-         encoded, self.petitioner_id, self.callers, row, self.line, self.text) = state
-        self.petition_id = oid = uuid_of_int(int.from_bytes(pid, "big"))  # UUID(bytes=pid)
-        self.encoded = [(_stored_event(oid, version, topic, data), digest)
-                        for version, topic, data, digest in encoded]
-        self.key_row = None if row is None else KeyRow(*row)
-        self.filing = self.new_key = self.make = None
 
 
 class Handover:

@@ -602,10 +602,13 @@ def run_import(
     svc: Filer, read: Callable[[bool], Iterator[Filing | LineError]], *, on_error: str,
     progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
     decided: Callable[[], Iterable[Filing | Handed | LineError]] | None = None,
+    check_only: bool = False,
 ) -> ImportReport:
     """Check every item ``read(True)`` yields, then file the good ones in
     batches (see the module text); the loop both the JSON Lines and the CSV
-    import run.
+    import run.  ``check_only``: the check alone — nothing is filed (the
+    report's counts of imported and present lines are 0), a malformed line
+    refuses the file as it would the import.
 
     ``read(True)`` yields the items parsed and checked; for a file of more
     than :data:`KEEP` lines it is then called again, ``read(False)``, and
@@ -636,6 +639,10 @@ def run_import(
         raise ImportRefused(ImportReport(lines=total, imported=0, existing=0,
                                          skipped=len(errors), errors=tuple(errors),
                                          stopped=True))
+    if check_only:
+        return ImportReport(lines=total, imported=0, existing=0,
+                            skipped=len({e.line for e in errors}), errors=tuple(errors),
+                            stopped=False)
     # 2. File the good lines, a batch per transaction, keyed by idempotency keys.
     imported = existing = 0
     stopped = False
@@ -685,11 +692,12 @@ def run_import(
 def import_filings(
     svc: Filer, path: str | Path, *, actor: Actor, on_error: str = "stop",
     progress: Callable[[int, int], None] | None = None, encoding: str | None = None,
-    batch: int = BATCH, pipeline: bool | None = None,
+    batch: int = BATCH, pipeline: bool | None = None, check_only: bool = False,
 ) -> ImportReport:
     """File every line of the JSON Lines file ``path`` as ``actor`` (the
     operator running the import), ``batch`` filings per transaction; see the
-    module text.
+    module text.  ``check_only``: check the file as the import does first,
+    file nothing (:func:`run_import`).
 
     ``progress(done, total)`` is called after each line.  Raises
     :class:`ImportRefused` when ``on_error="stop"`` and a line is malformed
@@ -712,7 +720,7 @@ def import_filings(
     taker: _Taker | None = None
     starts: list[tuple[int, int]] | None = None
     spec: WorkerSpec | None = None
-    if pipeline is not False:
+    if pipeline is not False and not check_only:
         spec = worker_spec(svc, path, actor, encoding, batch)
         if spec is not None and (pipeline or _has_lines(path, PIPELINE_LINES)):
             from petitions.pipeline import Producer
@@ -726,6 +734,7 @@ def import_filings(
                               svc, path, actor, encoding, checked=checked,
                               starts=starts if checked else None, every=batch),
                           on_error=on_error, progress=progress, batch=batch,
+                          check_only=check_only,
                           decided=None if producer is None else functools.partial(
                               _handed_over, producer, spec, functools.partial(
                                   read_filings, svc, path, actor, encoding, checked=False),
@@ -852,8 +861,7 @@ class _Decider:
                 wf, matter_type = self._workflow(self.store, value, self.tax)
                 found = self.bulk.decide(value, wf, matter_type, self._mint)
                 if found is not None:
-                    found.line, found.text = number, text
-                    found.filing = found.new_key = None  # not handed over
+                    found.line = number
                     return found
         except (PetitionError, TypeError, ValueError):
             pass  # the writer refuses it as it would without a worker

@@ -175,6 +175,7 @@ def import_csv(
     svc: Filer, path: str | Path, *, actor: Actor, encoding: str = "utf-8-sig",
     mapping: ColumnMapping | None = None, on_error: str = "stop",
     progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
+    check_only: bool = False,
 ) -> ImportReport:
     """File every row of the CSV file ``path`` as ``actor`` (the operator running
     the import), ``batch`` filings per transaction; see the module text.
@@ -182,10 +183,13 @@ def import_csv(
     Raises :class:`~petitions.importer.ImportRefused` when ``on_error="stop"``
     and a row is malformed (nothing is written then), ``InvalidInput`` when the
     file cannot be read as CSV in ``encoding`` or its header is wrong.
+    ``check_only``: check the file as the import does first, file nothing
+    (:func:`~petitions.importer.run_import`).
     """
     if on_error not in ON_ERROR:
         raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
     path, mapping = Path(path), mapping or ColumnMapping()
     return run_import(svc, lambda checked: read_rows(svc, path, encoding, mapping, actor,
                                                      checked=checked),
-                      on_error=on_error, progress=progress, batch=batch)
+                      on_error=on_error, progress=progress, batch=batch,
+                      check_only=check_only)

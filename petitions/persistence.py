@@ -144,6 +144,18 @@ def is_read_only_url(url: str | None) -> bool:
     return read_only_file(url)
 
 
+def is_new_sqlite_store(url: str | None) -> bool:
+    """Whether ``url`` names an SQLite file that does not exist yet (nor its
+    write-ahead log): opening the store would create it.  False for
+    ``:memory:``, PostgreSQL and SQLite URIs (``file:…``)."""
+    url = url or default_url()
+    if url == ":memory:" or is_postgres(url) or url.startswith("file:"):
+        return False
+    if url.startswith("sqlite:///"):
+        url = url[len("sqlite:///"):]
+    return not any(os.path.lexists(url + end) for end in ("", "-wal", "-journal"))
+
+
 def _built_on(obj: object, module: str) -> bool:
     return any(c.__module__ == module for c in type(obj).__mro__)
 

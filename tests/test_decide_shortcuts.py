@@ -3,8 +3,8 @@ side) compute what the general code computes: petition ids are the uuid5 of
 their keys, a clock's office day is the calendar's, a new key and a
 petitioner's fields still draw fresh random bytes each (one draw split, never
 shared), HMACs are ``hmac.digest``'s, a line's JSON is ``json.loads``'s (its
-errors too), a phone's digits are the regex's, and a decided filing handed to
-the writer comes back equal."""
+errors too), a phone's digits are the regex's, and what the worker hands the
+writer (a :class:`~petitions.bulkfiling.Handover`) comes back equal."""
 
 from __future__ import annotations
 
@@ -157,19 +157,50 @@ def test_a_phone_s_digits_are_the_regex_s(phone: str) -> None:
     assert normalise_phone(phone) == digits
 
 
-def test_a_decided_filing_comes_back_equal_from_the_worker() -> None:
-    pid = uuid5(IDEMPOTENCY_NAMESPACE, "k")
+def test_what_the_worker_hands_over_comes_back_equal() -> None:
+    # The worker hands the writer a batch's decided filings as a Handover's
+    # columns (pickled): each column, and what the writer reads of a filing
+    # through Handed, comes back equal — the events' rows, chain heads, caller
+    # rows and key rows it writes as they are.
+    from petitions.bulkfiling import Handed, Handover
+    from petitions.sidetables import local_year
+
+    pid, other = uuid5(IDEMPOTENCY_NAMESPACE, "k"), uuid5(IDEMPOTENCY_NAMESPACE, "k2")
     made = _stored_event(pid, 2, "t:T", b'{"a":1}')
     assert made == StoredEvent(pid, 2, "t:T", b'{"a":1}')
     assert made.__dict__ == StoredEvent(pid, 2, "t:T", b'{"a":1}').__dict__
     row = KeyRow("kid", "p-1", b"w" * 60, "fp", "2026-12-03T04:00:00+00:00", None)
-    decided = Decided(None, "k", "standard", pid, datetime(2026, 12, 3, 4, tzinfo=UTC),
-                      "sha", [(made, "h1"), (_stored_event(pid, 3, "t:U", b"{}"), "h2")],
-                      "p-1", [("d", "phone")], row, None, 7, "line")
-    back = pickle.loads(pickle.dumps(decided, protocol=pickle.HIGHEST_PROTOCOL))
-    assert back.petition_id == pid and back.petition_id.is_safe == pid.is_safe
-    assert [(s, h) for s, h in back.encoded] == decided.encoded
-    assert all(s.originator_id == pid for s, _ in back.encoded)
-    assert (back.idempotency_key, back.workflow, back.filed_at, back.workflow_sha256,
-            back.petitioner_id, back.callers, back.key_row, back.line, back.text) == (
-        "k", "standard", decided.filed_at, "sha", "p-1", [("d", "phone")], row, 7, "line")
+    late = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)  # 2027 in Shanghai
+    decided = [
+        Decided("k", "standard", pid, datetime(2026, 12, 3, 4, tzinfo=UTC), "sha",
+                [(_stored_event(pid, 1, "t:F", b'{"f":1}'), "h1"), (made, "h2")], "p-1",
+                [("d1", "phone"), ("d2", "id_number")], row, None, 7),
+        Decided("k2", "standard", other, late, "sha",
+                [(_stored_event(other, 1, "t:F", b"{}"), "h3")], "p-2", [], None, None, 9)]
+    handover = Handover((1234, 7))
+    shared: dict[tuple[str, str], tuple[str, str]] = {}
+    assert [handover.add(d, shared) for d in decided] == [0, 1]
+    back = pickle.loads(pickle.dumps(handover, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back.start == (1234, 7) and back.texts is None
+    assert (back.lines, back.ids, back.names, back.keys) == (
+        [7, 9], [pid.hex, other.hex], [str(pid), str(other)], ["k", "k2"])
+    assert back.workflows == [("standard", "sha")] * 2
+    assert back.workflows[0] is back.workflows[1]  # one object per pair, pickled once
+    assert back.filed_at == [d.filed_at for d in decided]
+    assert back.years == [2026, 2027] == [local_year(d.filed_at) for d in decided]
+    assert back.events == [(pid.hex, 1, "t:F", b'{"f":1}'), (pid.hex, 2, "t:T", b'{"a":1}'),
+                           (other.hex, 1, "t:F", b"{}")]
+    assert (back.ends, back.heads) == ([2, 3], [(2, "h2"), (1, "h3")])
+    assert back.callers == [("d1", "phone", "p-1", str(pid)),
+                            ("d2", "id_number", "p-1", str(pid))]
+    assert back.caller_ends == [2, 2]
+    assert back.key_rows[1] is None and KeyRow(*back.key_rows[0]) == row
+    for name in Handover.__slots__:
+        if name != "texts":
+            assert getattr(back, name) == getattr(handover, name), name
+    for index, d in enumerate(decided):
+        handed = Handed(back, index, lambda item: pytest.fail("not made again"))
+        assert handed.line == d.line and handed.to_file() is handed
+        assert handed.petition_id == d.petition_id
+        assert handed.petition_id.is_safe == d.petition_id.is_safe
+        assert (handed.filed_at, handed.idempotency_key) == (d.filed_at, d.idempotency_key)

@@ -19,6 +19,7 @@ import cli
 from petitions import Actor, PetitionService
 from petitions.domain.petition import petition_id_for
 from petitions.importer import ImportRefused, import_filings
+from petitions.importer_csv import import_csv
 from petitions.persistence import store_info
 
 
@@ -97,6 +98,26 @@ def test_on_error_skip_reports_line_numbers_and_imports_the_rest(
     assert filed_keys(service) == Counter({"wechat:2022-00001": 1, "wechat:2022-00002": 1})
 
 
+def test_check_only_reports_what_the_import_would_skip_and_files_nothing(
+        service: PetitionService, tmp_path: Path) -> None:
+    from tests.test_import_csv import row, write_csv
+
+    lines = [filing(1), *BAD_LINES, filing(2)]
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    checked = import_filings(service, path, actor=CLERK, on_error="skip", check_only=True,
+                             pipeline=True)  # (no worker is started for a check)
+    assert (checked.lines, checked.imported, checked.existing, checked.skipped,
+            checked.stopped) == (len(lines), 0, 0, len(BAD_LINES), False)
+    with pytest.raises(ImportRefused) as refused:
+        import_filings(service, path, actor=CLERK, check_only=True)
+    assert refused.value.report.errors == checked.errors
+    good = write_csv(tmp_path / "in.csv", [row(1), row(2)])
+    assert import_csv(service, good, actor=CLERK, check_only=True).lines == 2
+    assert list(service.changes()) == []  # nothing written
+    done = import_filings(service, path, actor=CLERK, on_error="skip")
+    assert (done.imported, done.skipped, done.errors) == (2, len(BAD_LINES), checked.errors)
+
+
 def test_cli_import_reports_bad_lines_on_stderr(backend_url: str, tmp_path: Path) -> None:
     path = write_lines(tmp_path / "in.jsonl", [filing(1), "{oops", filing(2)])
     runner = CliRunner()
@@ -168,6 +189,96 @@ def test_auditors_cannot_import(backend_url: str, tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
     with PetitionService.open(backend_url) as svc:
         assert list(svc.changes()) == []
+
+
+def _refused_file(folder: Path, kind: str) -> Path:
+    """A file of one good filing and one malformed line (JSON Lines or CSV)."""
+    from tests.test_import_csv import row, write_csv
+
+    good = json.dumps(filing(1), ensure_ascii=False)
+    if kind == "huge number":
+        return write_lines(folder / "in.jsonl", [good, '{"idempotency_key": 1' + "0" * 5000
+                                                 + ', "title": "x"}'])
+    if kind == "control character":
+        return write_lines(folder / "in.jsonl", [good, '{"idempotency_key": "k\x01"}'])
+    if kind == "CSV unterminated quote":
+        return write_csv(folder / "in.csv", [row(1)], extra='12345:2022-00002,"楼道\r\n')
+    return write_csv(folder / "in.csv", [{**row(1), "colour": "红"}],  # an unknown column
+                     columns=(*row(1), "colour"))
+
+
+#: What the one line on stderr says of each refused file.
+REFUSED = {"huge number": "line 2: JSON: not valid (a number with too many digits)",
+           "control character": "line 2: JSON: not valid (Invalid control character",
+           "CSV unterminated quote": "line 3: malformed CSV",
+           "CSV unknown column": "unknown column 'colour'"}
+
+
+@pytest.mark.parametrize("how", ["--db", "PETITIONS_DB"])
+@pytest.mark.parametrize("kind", list(REFUSED))
+def test_a_refused_file_leaves_no_store_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, how: str) -> None:
+    # Hostile input: one clear line, exit 1, no traceback — and nothing
+    # written: an import into a store that does not exist yet creates no
+    # database, journal or master key file when the file is refused.  Once
+    # the file is fixed, the same command makes the store and imports it.
+    from petitions.privacy.keys import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV
+
+    monkeypatch.delenv(MASTER_KEY_ENV, raising=False)  # the key file beside the store
+    monkeypatch.delenv(MASTER_KEY_FILE_ENV, raising=False)
+    (inputs := tmp_path / "inputs").mkdir()
+    (folder := tmp_path / "store").mkdir()
+    path = _refused_file(inputs, kind)
+    db = str(folder / "new.sqlite")
+    where = ["--db", db] if how == "--db" else []
+    monkeypatch.setenv("PETITIONS_DB", db)
+    runner = CliRunner()
+    refused = runner.invoke(cli.main, [*where, *OPERATOR, "import", str(path)])
+    assert refused.exit_code == 1, refused.output
+    assert isinstance(refused.exception, SystemExit) and "Traceback" not in refused.output
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("petitions: "), refused.stderr
+    assert REFUSED[kind] in lines[0], lines[0]
+    assert sorted(p.name for p in folder.iterdir()) == []
+    # Skipping the malformed line, the good one is imported: the store is made.
+    skip = runner.invoke(cli.main, [*where, *OPERATOR, "--json", "import", str(path),
+                                    "--on-error", "skip"])
+    if kind == "CSV unknown column":  # the header refuses the whole file
+        assert skip.exit_code == 1 and REFUSED[kind] in skip.stderr, skip.output
+        assert sorted(p.name for p in folder.iterdir()) == []
+        return
+    assert skip.exit_code == 1, skip.output  # a line was skipped
+    assert json.loads(skip.stdout)["imported"] == 1
+    assert {"new.sqlite", "new.sqlite.key"} <= {p.name for p in folder.iterdir()}
+    with PetitionService.open(db) as svc:
+        assert len(filed_keys(svc)) == 1
+
+
+def test_an_import_with_nothing_to_file_leaves_no_store_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every line skipped, an empty file, an operator who may not import:
+    # into a store that does not exist yet, nothing is created.
+    from petitions.privacy.keys import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV
+
+    monkeypatch.delenv(MASTER_KEY_ENV, raising=False)
+    monkeypatch.delenv(MASTER_KEY_FILE_ENV, raising=False)
+    (folder := tmp_path / "store").mkdir()
+    db = ["--db", str(folder / "new.sqlite")]
+    runner = CliRunner()
+    bad = write_lines(tmp_path / "bad.jsonl", ["{oops", '{"idempotency_key": 1' + "0" * 5000
+                                               + "}"])
+    skip = runner.invoke(cli.main, [*db, *OPERATOR, "--json", "import", str(bad),
+                                    "--on-error", "skip"])
+    assert skip.exit_code == 1 and "Traceback" not in skip.output, skip.output
+    assert json.loads(skip.stdout)["skipped"] == 2 and "line 2:" in skip.stderr
+    empty = write_lines(tmp_path / "empty.jsonl", [])
+    done = runner.invoke(cli.main, [*db, *OPERATOR, "import", str(empty)])
+    assert done.exit_code == 0 and "(of 0 lines)" in done.stdout, done.output
+    auditor = runner.invoke(cli.main, [*db, "--actor", "wu", "--role", "auditor", "import",
+                                       str(write_lines(tmp_path / "in.jsonl", [filing(1)]))])
+    assert auditor.exit_code == 1 and len(auditor.stderr.strip().splitlines()) == 1
+    assert "auditor" in auditor.stderr
+    assert list(folder.iterdir()) == []
 
 
 @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
