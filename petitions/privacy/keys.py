@@ -283,30 +283,16 @@ class KeyTable:
         return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
                 for r in cursor.fetchall()]
 
-    #: SQLite, a key table made by this release: one index finds a
-    #: petitioner's keys and keeps one of them live — ``petitioner_id``, then
-    #: ``''`` for the live key (so a second live key is refused) and the key
-    #: id for an erased one (never refused).  One index entry per new key
-    #: where the two below cost two (a filing writes one page fewer).
-    ONE_INDEX = "petitioner_keys_one_live"
-
     def create(self) -> None:
         blob = "BYTEA" if self.postgres else "BLOB"
-        table = (f"CREATE TABLE IF NOT EXISTS {self.keys} ("
-                 "key_id TEXT PRIMARY KEY, petitioner_id TEXT NOT NULL, "
-                 f"wrapped {blob}, master TEXT NOT NULL, created_at TEXT NOT NULL, "
-                 "erased_at TEXT)")
-        # Stores made before (and PostgreSQL's): the one live key per
-        # petitioner, and the petitioner's keys, each an index of its own.
-        two_indexes = [
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {self.keys} ("
+            "key_id TEXT PRIMARY KEY, petitioner_id TEXT NOT NULL, "
+            f"wrapped {blob}, master TEXT NOT NULL, created_at TEXT NOT NULL, erased_at TEXT)",
             "CREATE UNIQUE INDEX IF NOT EXISTS petitioner_keys_live ON "
             f"{self.keys} (petitioner_id) WHERE erased_at IS NULL",
             "CREATE INDEX IF NOT EXISTS petitioner_keys_by_petitioner ON "
             f"{self.keys} (petitioner_id)",
-        ]
-        one_index = (f"CREATE UNIQUE INDEX IF NOT EXISTS {self.ONE_INDEX} ON {self.keys} "
-                     "(petitioner_id, (CASE WHEN erased_at IS NULL THEN '' ELSE key_id END))")
-        epoch = [
             f"CREATE TABLE IF NOT EXISTS {self.epoch_table} ("
             "id INTEGER PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL)",
             f"INSERT INTO {self.epoch_table} (id, epoch) VALUES (1, 0) ON CONFLICT DO NOTHING",
@@ -314,16 +300,7 @@ class KeyTable:
 
         def create() -> None:
             with self._tx(commit=True) as c:
-                indexes = two_indexes
-                if not self.postgres:
-                    c.execute("SELECT name FROM sqlite_master WHERE name IN (?, ?)",
-                              ("petitioner_keys", self.ONE_INDEX))
-                    found = {str(r[0]) for r in self._rows(c)}
-                    if self.ONE_INDEX in found:
-                        indexes = []
-                    elif "petitioner_keys" not in found:
-                        indexes = [one_index]
-                for statement in [table, *indexes, *epoch]:
+                for statement in statements:
                     c.execute(statement)
 
         retry_schema_change(create)
