@@ -99,6 +99,48 @@ def test_number_not_taken_by_a_failed_filing(service: PetitionService, clerk: Ac
     assert service.get(second).number.endswith("-000002")  # type: ignore[union-attr]
 
 
+def test_sqlite_filing_numbers_without_returning(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite a filing bumps the counter and reads it back in its own
+    transaction without ``RETURNING`` (for whose rows SQLite makes a temporary
+    table each time); the numbers stay consecutive, a batch's too, and the
+    counter's authentication code verifies."""
+    from typing import Any
+
+    from petitions.audit import verify_store
+    from petitions.recorders import StatementCachingPool
+
+    statements: list[str] = []
+    create = StatementCachingPool._create_connection
+
+    def traced(self: StatementCachingPool) -> Any:
+        connection = create(self)
+        connection._sqlite_conn.set_trace_callback(statements.append)
+        return connection
+
+    monkeypatch.setattr(StatementCachingPool, "_create_connection", traced)
+    clerk = Actor("clerk-01", "intake_clerk")
+    with PetitionService.open(str(tmp_path / "p.sqlite")) as svc:
+        first = file_petition(svc, clerk)
+        statements.clear()
+        second = file_petition(svc, clerk, title="第二件",
+                               petitioner=Petitioner(kind="resident", name="王女士"))
+        filing = [s for s in statements if "work_order" in s]
+        assert filing and not any("RETURNING" in s.upper() for s in filing), filing
+        batch = svc.file_batch([{"actor": clerk, "petitioner": Petitioner(
+            kind="resident", name=f"居民{i}"), "title": f"批量 {i}", "description": "批量",
+            "category": "other", "channel": "hotline", "idempotency_key": f"b{i}"}
+            for i in range(3)])
+        year = datetime.now(SH).year
+        numbers = [svc.number_of(pid) for pid in
+                   [first, second, *(found[0] for found in batch)]]  # type: ignore[index]
+        assert numbers == [f"{year}-{n:06d}" for n in range(1, 6)]
+        report = verify_store(svc)
+        assert report.ok, report.problems
+        assert report.side_tables is not None
+        assert report.side_tables["authenticated"] == 6  # 5 numbers and the counter
+
+
 # ---------------------------------------------------------------- callers
 def test_normalising() -> None:
     assert normalise_phone("+86 138-0000-1234") == "13800001234"
