@@ -60,7 +60,7 @@ from workflows.records import fields_of
 if TYPE_CHECKING:
     from petitions.core import Store
     from petitions.domain.definitions import WorkflowDefinition
-    from petitions.domain.filing import Filing
+    from petitions.domain.filing import Checked, Filing
     from petitions.privacy.core import NewKey, Privacy
     from petitions.privacy.keys import KeyRow
     from workflows import Workflow
@@ -353,26 +353,31 @@ class BulkFiler:
 
     def prepare(self, filing: Filing, wf: Workflow, matter_type: str,
                 mint: Callable[[], str], pending: Container[str] = (), *,
-                prefix: str | None = None) -> BulkPrepared | None:
+                prefix: str | None = None, checked: Checked | None = None,
+                ) -> BulkPrepared | None:
         """Decide ``filing`` (checked by the caller against the taxonomy, under
         ``wf`` with ``matter_type``): what to save, or None when the workflow
         makes more of it than the bulk path writes (accepted on filing).
         ``pending``: the workflow texts (sha256) the transaction stores already;
-        ``prefix``: the office prefix in force (None: read now)."""
-        decided = self.decide(filing, wf, matter_type, mint)
+        ``prefix``: the office prefix in force (None: read now); ``checked``:
+        as :meth:`decide`."""
+        decided = self.decide(filing, wf, matter_type, mint, checked)
         if decided is None:
             return None
         return self.complete(decided, wf, pending, prefix=prefix)
 
     def decide(self, filing: Filing, wf: Workflow, matter_type: str,
-               mint: Callable[[], str]) -> Decided | None:
+               mint: Callable[[], str], checked: Checked | None = None) -> Decided | None:
         """What of ``filing``'s bulk filing needs nothing of the database: its
         checks, sealed petitioner and new key, caller digests, encoded and
         chained events (a new petition's: chained to the genesis).  None as
         :meth:`prepare` says.  Made in this process (completed with
         :meth:`complete`) or in an import's worker process
         (:mod:`petitions.pipeline`: handed to the writer as a
-        :class:`Handover`'s rows)."""
+        :class:`Handover`'s rows).  ``checked``: what an import's check pass
+        made of ``filing`` — its ``Filed`` values are taken (the petitioner
+        sealed, the time this filing's) when it checked it under ``wf``'s
+        text with ``matter_type``, instead of checking it again."""
         store, privacy = self.store, self.privacy
         channel = filing.channel
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -385,13 +390,19 @@ class BulkFiler:
         # the minted id given in the same copy.
         sealed, new_key = privacy.seal_for_filing(petitioner, new=True,
                                                   petitioner_id=petitioner_id)
-        fields = Petition.check_filing(
-            wf, actor=actor, occurred_at=occurred_at, petitioner=sealed, channel=channel,
-            category=filing.category, title=filing.title, description=filing.description,
-            location=filing.location, matter_type=matter_type,
-            idempotency_key=filing.idempotency_key, campaign_id=None, source=filing.source,
-            request_type=filing.request_type, urgency=filing.urgency,
-            anonymous=filing.anonymous)
+        fields = (None if checked is None
+                  else checked.fields_for(filing, wf.sha256, matter_type))
+        if fields is None:
+            fields = Petition.check_filing(
+                wf, actor=actor, occurred_at=occurred_at, petitioner=sealed, channel=channel,
+                category=filing.category, title=filing.title,
+                description=filing.description, location=filing.location,
+                matter_type=matter_type, idempotency_key=filing.idempotency_key,
+                campaign_id=None, source=filing.source, request_type=filing.request_type,
+                urgency=filing.urgency, anonymous=filing.anonymous)
+        else:  # checked on the clear petitioner: the same values but these two
+            fields["petitioner"] = sealed
+            fields["occurred_at"] = occurred_at
         pid = petition_id_for(fields["idempotency_key"])
         hex_id = pid.hex
         fields["timestamp"] = Petition.Filed.create_timestamp()

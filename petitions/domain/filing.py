@@ -141,3 +141,33 @@ class Filing:
     at: datetime | None = None
     request_type: str | None = None
     urgency: str = DEFAULT_URGENCY
+
+
+class Checked:
+    """A filing and what :meth:`Petition.check_filing` made of it — the
+    values of its ``Filed`` event, its petitioner as given (clear) — under the
+    workflow text ``sha256`` with matter type ``matter_type``: an import's
+    check pass makes one per line (:func:`petitions.importer.check`), and the
+    bulk path files the line with those values (the petitioner sealed, the
+    time its own) instead of checking it again, while that text is still the
+    workflow's (else it checks it again, as any filing).  Checking the sealed
+    petitioner decides as checking the clear one: sealing keeps its kind and
+    representatives, keeps an empty field empty, and makes a field that is not
+    empty text of at most a few thousand ASCII characters.
+
+    ``file_batch`` takes it in place of the filing value."""
+
+    __slots__ = ("fields", "filing", "matter_type", "sha256")
+
+    def __init__(self, filing: Filing, sha256: str, matter_type: str,
+                 fields: dict[str, Any]) -> None:
+        self.filing, self.sha256, self.matter_type = filing, sha256, matter_type
+        self.fields = fields
+
+    def fields_for(self, filing: Filing, sha256: str, matter_type: str,
+                   ) -> dict[str, Any] | None:
+        """A copy of the checked values when they are those of ``filing``
+        under workflow text ``sha256`` and ``matter_type``; else None."""
+        if filing is not self.filing or sha256 != self.sha256 or matter_type != self.matter_type:
+            return None
+        return dict(self.fields)
