@@ -49,10 +49,10 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from petitions.audit.chain import GENESIS, ChainedMapper
+from petitions.audit.chain import GENESIS, ChainedMapper, EncodedRows
 from petitions.audit.hashing import event_hasher
 from petitions.domain.petition import Petition, petition_id_for, uuid_of_int
-from petitions.recorders import Write, writes_alongside
+from petitions.recorders import Write, inserts_unnumbered, writes_alongside
 from petitions.sidetables import caller_entries, filing_writes
 from petitions.transcoding import AttrsTranscoding
 from workflows.records import fields_of
@@ -285,14 +285,16 @@ if (getattr(StoredEvent, "__slots__", None) is not None
 
 @dataclasses.dataclass(slots=True)
 class BulkPrepared:
-    """A filing decided by the bulk path, not saved: its events as stored
-    rows (with their hashes), the rows to write in their transaction, and
-    what to do once it committed (as :class:`petitions.filing.Prepared`)."""
+    """A filing decided by the bulk path, not saved: its events as the rows
+    the SQLite recorder inserts (``(id hex, version, topic, state)``) and
+    their hashes, the rows to write in their transaction, and what to do once
+    it committed (as :class:`petitions.filing.Prepared`)."""
 
     petition_id: UUID
     filed_at: datetime
     definition: WorkflowDefinition | None
-    encoded: list[tuple[StoredEvent, str]]
+    rows: list[tuple[str, int, str, bytes]]
+    digests: list[str]
     writes: list[Write]
     new_key: NewKey | None
     committed: Callable[[bool], None]
@@ -307,6 +309,24 @@ class BulkPrepared:
         if self.new_key is not None:
             self.new_key.kept()
         self.committed(alongside)
+
+
+def encoded_of(recorder: object, prepared: Iterable[BulkPrepared],
+               ) -> EncodedRows | list[tuple[StoredEvent, str]]:
+    """The events of ``prepared`` as :meth:`ChainedApplication.save` takes
+    them (:data:`~petitions.audit.chain.ENCODED`): their rows as they are when
+    ``recorder`` inserts such rows (SQLite), else as stored events."""
+    if inserts_unnumbered(recorder):
+        rows: list[tuple[str, int, str, bytes]] = []
+        heads: dict[str, tuple[int, str]] = {}
+        for p in prepared:
+            rows += p.rows
+            last = p.rows[-1]
+            heads[last[0]] = (last[1], p.digests[-1])
+        return EncodedRows(rows, heads)
+    return [(_stored_event(p.petition_id, version, topic, state), digest)
+            for p in prepared
+            for (_, version, topic, state), digest in zip(p.rows, p.digests, strict=True)]
 
 
 class BulkFiler:
@@ -410,7 +430,8 @@ class BulkFiler:
         filed = self.filed
         state = filed.state(GENESIS, fields)
         digest = filed.hash(hex_id, 1, state)
-        encoded = [(_stored_event(pid, 1, filed.topic, state), digest)]
+        rows = [(hex_id, 1, filed.topic, state)]
+        digests = [digest]
         clock = Petition.clock_to_start(wf, fields["stage"], fields["request_type"],
                                         fields["urgency"], lambda: store.timekeeper,
                                         occurred_at, None, "file")
@@ -419,11 +440,11 @@ class BulkFiler:
             clock["occurred_at"] = occurred_at
             clock["timestamp"] = Petition.ClockStarted.create_timestamp()
             state = self.clock.state(digest, clock)
-            encoded.append((_stored_event(pid, 2, self.clock.topic, state),
-                            self.clock.hash(hex_id, 2, state)))
+            rows.append((hex_id, 2, self.clock.topic, state))
+            digests.append(self.clock.hash(hex_id, 2, state))
         callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
         return Decided(fields["idempotency_key"], filing.workflow, pid, occurred_at,
-                       wf.sha256, encoded, petitioner_id, callers,
+                       wf.sha256, rows, digests, petitioner_id, callers,
                        None if new_key is None else new_key.row, new_key)
 
     def complete(self, decided: Decided, wf: Workflow, pending: Container[str] = (), *,
@@ -442,8 +463,8 @@ class BulkFiler:
         new_key = decided.new_key
         if new_key is not None:
             writes.insert(0, new_key.write)
-        return BulkPrepared(pid, decided.filed_at, definition, decided.encoded, writes, new_key,
-                            committed)
+        return BulkPrepared(pid, decided.filed_at, definition, decided.rows, decided.digests,
+                            writes, new_key, committed)
 
 
 @dataclasses.dataclass(slots=True)
@@ -459,7 +480,11 @@ class Decided:
     petition_id: UUID
     filed_at: datetime
     workflow_sha256: str
-    encoded: list[tuple[StoredEvent, str]]
+    #: Its events as the SQLite recorder inserts them (``(id hex, version,
+    #: topic, state)``: a new petition's, chained from the genesis), and the
+    #: hash of each.
+    rows: list[tuple[str, int, str, bytes]]
+    digests: list[str]
     petitioner_id: str
     callers: list[tuple[str, str]]
     key_row: KeyRow | None
@@ -542,11 +567,9 @@ class Handover:
         self.filed_at.append(decided.filed_at)
         self.years.append(local_year(decided.filed_at))
         events = self.events
-        for stored, _ in decided.encoded:
-            events.append((hex_id, stored.originator_version, stored.topic, stored.state))
+        events += decided.rows
         self.ends.append(len(events))
-        last, digest = decided.encoded[-1]
-        self.heads.append((last.originator_version, digest))
+        self.heads.append((decided.rows[-1][1], decided.digests[-1]))
         petitioner = decided.petitioner_id
         self.callers.extend((d, kind, petitioner, name) for d, kind in decided.callers)
         self.caller_ends.append(len(self.callers))

@@ -450,7 +450,7 @@ def _file_petitions(store: Store, privacy: Privacy,
     :func:`file_handed`.)
     """
     from petitions.audit.chain import ENCODED
-    from petitions.bulkfiling import BulkFiler, BulkPrepared
+    from petitions.bulkfiling import BulkFiler, BulkPrepared, encoded_of
 
     out: list[tuple[UUID, bool] | PetitionError] = []
     batch: list[Prepared | BulkPrepared] = []
@@ -476,8 +476,8 @@ def _file_petitions(store: Store, privacy: Privacy,
         if alongside:
             kwargs[ALSO_WRITE] = [w for p in batch for w in p.writes]
         if encoding:
-            kwargs[ENCODED] = [e for p in batch if isinstance(p, BulkPrepared)
-                               for e in p.encoded]
+            kwargs[ENCODED] = encoded_of(store.recorder, [
+                p for p in batch if isinstance(p, BulkPrepared)])
         try:
             store.save(*(a for p in batch for a in p.aggregates()), **kwargs)
         except IntegrityError:
