@@ -396,8 +396,9 @@ class BulkFiler:
         (:mod:`petitions.pipeline`: handed to the writer as a
         :class:`Handover`'s rows).  ``checked``: what an import's check pass
         made of ``filing`` — its ``Filed`` values are taken (the petitioner
-        sealed, the time this filing's) when it checked it under ``wf``'s
-        text with ``matter_type``, instead of checking it again."""
+        sealed, the time this filing's) when it checked it under ``wf`` (the
+        same version and text) with ``matter_type``, instead of checking it
+        again."""
         store, privacy = self.store, self.privacy
         channel = filing.channel
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -410,8 +411,7 @@ class BulkFiler:
         # the minted id given in the same copy.
         sealed, new_key = privacy.seal_for_filing(petitioner, new=True,
                                                   petitioner_id=petitioner_id)
-        fields = (None if checked is None
-                  else checked.fields_for(filing, wf.sha256, matter_type))
+        fields = None if checked is None else checked.fields_for(filing, wf, matter_type)
         if fields is None:
             fields = Petition.check_filing(
                 wf, actor=actor, occurred_at=occurred_at, petitioner=sealed, channel=channel,

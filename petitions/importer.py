@@ -474,7 +474,7 @@ def check(svc: Filer, filing: Filing, tax: Taxonomy | None = None) -> Filing:
         idempotency_key=value.idempotency_key, campaign_id=value.campaign_id,
         source=value.source, request_type=value.request_type, urgency=value.urgency,
         anonymous=value.anonymous)
-    return Filing(filing.line, kw, value, Checked(value, wf.sha256, matter_type, fields))
+    return Filing(filing.line, kw, value, Checked(value, matter_type, fields))
 
 
 #: Encodings an import file may have: any whose line ends are the ASCII byte

@@ -23,7 +23,7 @@ from petitions import PetitionService
 from petitions.domain.filing import Checked
 from petitions.domain.filing import Filing as FilingValue
 from petitions.domain.petition import Petition
-from petitions.domain.values import Actor, Location, Petitioner
+from petitions.domain.values import Actor, Location, Petitioner, WorkflowRef
 from petitions.importer import ImportRefused, import_filings
 from petitions.privacy.keys import MasterKey
 from petitions.sidetables import side_key
@@ -93,15 +93,21 @@ def test_the_filing_pass_takes_the_check_passs_values_instead_of_checking_again(
     assert verify_store(service).ok
 
 
-def test_a_line_checked_under_another_workflow_text_is_checked_again(
-        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("changed", ["sha256", "version", "name"])
+def test_a_line_checked_under_another_workflow_version_is_checked_again(
+        changed: str, service: PetitionService, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     class Stale(Checked):
-        """What the check made under a workflow text that is no longer the
-        workflow's (changed between the check and the filing)."""
+        """What the check made under a workflow version that is no longer
+        the workflow's (changed between the check and the filing)."""
 
-        def __init__(self, filing: Any, sha256: str, matter_type: str,
-                     fields: dict[str, Any]) -> None:
-            super().__init__(filing, "0" * 64, matter_type, fields)
+        def __init__(self, filing: Any, matter_type: str, fields: dict[str, Any]) -> None:
+            ref = fields["workflow"]
+            other = {"sha256": "0" * 64, "version": ref.version + 1, "name": "other"}[changed]
+            fields["workflow"] = WorkflowRef(**{
+                "name": ref.name, "version": ref.version, "sha256": ref.sha256,
+                changed: other})
+            super().__init__(filing, matter_type, fields)
 
     monkeypatch.setattr(importer, "Checked", Stale)
     path = write_lines(tmp_path / "in.jsonl", [filing(n, channel="online") for n in range(3)])
@@ -110,6 +116,12 @@ def test_a_line_checked_under_another_workflow_text_is_checked_again(
     assert report.imported == 3
     keys = [f"wechat:2022-{n:05d}" for n in range(3)]
     assert made == keys + keys  # checked again as any filing is
+    wf = service.workflow("standard")
+    for c in service.changes():
+        if c.type == "Filed":  # the version in force recorded, not the stale one
+            ref = c.data["workflow"]
+            assert (ref["name"], ref["version"], ref["sha256"]) == (
+                wf.name, wf.version, wf.sha256)
 
 
 def test_checked_values_are_given_only_for_their_filing_text_and_matter_type() -> None:
@@ -119,15 +131,18 @@ def test_checked_values_are_given_only_for_their_filing_text_and_matter_type() -
     other = FilingValue(actor=CLERK, petitioner=Petitioner(kind="resident", name="刘"),
                         title="t", description="d", category="traffic", channel="online",
                         idempotency_key="k")
-    checked = Checked(value, "a" * 64, "claim", {"title": "t", "matter_type": "claim"})
-    found = checked.fields_for(value, "a" * 64, "claim")
-    assert found == {"title": "t", "matter_type": "claim"}
+    ref = WorkflowRef("standard", 3, "a" * 64)
+    checked = Checked(value, "claim", {"title": "t", "workflow": ref})
+    found = checked.fields_for(value, ref, "claim")
+    assert found == {"title": "t", "workflow": ref}
     assert found is not checked.fields  # a copy: the caller adds to it
     found["petitioner"] = "sealed"
     assert "petitioner" not in checked.fields
-    assert checked.fields_for(other, "a" * 64, "claim") is None
-    assert checked.fields_for(value, "b" * 64, "claim") is None
-    assert checked.fields_for(value, "a" * 64, "report") is None
+    assert checked.fields_for(other, ref, "claim") is None
+    assert checked.fields_for(value, WorkflowRef("standard", 3, "b" * 64), "claim") is None
+    assert checked.fields_for(value, WorkflowRef("standard", 4, "a" * 64), "claim") is None
+    assert checked.fields_for(value, WorkflowRef("other", 3, "a" * 64), "claim") is None
+    assert checked.fields_for(value, ref, "report") is None
 
 
 def test_a_line_no_filing_can_store_refuses_the_file_before_anything_is_written(
