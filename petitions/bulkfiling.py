@@ -49,10 +49,10 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from petitions.audit.chain import GENESIS, ChainedMapper
+from petitions.audit.chain import GENESIS, ChainedMapper, EncodedRows
 from petitions.audit.hashing import event_hasher
 from petitions.domain.petition import Petition, petition_id_for, uuid_of_int
-from petitions.recorders import Write, writes_alongside
+from petitions.recorders import Write, inserts_unnumbered, writes_alongside
 from petitions.sidetables import caller_entries, filing_writes
 from petitions.transcoding import AttrsTranscoding
 from workflows.records import fields_of
@@ -60,7 +60,7 @@ from workflows.records import fields_of
 if TYPE_CHECKING:
     from petitions.core import Store
     from petitions.domain.definitions import WorkflowDefinition
-    from petitions.domain.filing import Filing
+    from petitions.domain.filing import Checked, Filing
     from petitions.privacy.core import NewKey, Privacy
     from petitions.privacy.keys import KeyRow
     from workflows import Workflow
@@ -285,14 +285,16 @@ if (getattr(StoredEvent, "__slots__", None) is not None
 
 @dataclasses.dataclass(slots=True)
 class BulkPrepared:
-    """A filing decided by the bulk path, not saved: its events as stored
-    rows (with their hashes), the rows to write in their transaction, and
-    what to do once it committed (as :class:`petitions.filing.Prepared`)."""
+    """A filing decided by the bulk path, not saved: its events as the rows
+    the SQLite recorder inserts (``(id hex, version, topic, state)``) and
+    their hashes, the rows to write in their transaction, and what to do once
+    it committed (as :class:`petitions.filing.Prepared`)."""
 
     petition_id: UUID
     filed_at: datetime
     definition: WorkflowDefinition | None
-    encoded: list[tuple[StoredEvent, str]]
+    rows: list[tuple[str, int, str, bytes]]
+    digests: list[str]
     writes: list[Write]
     new_key: NewKey | None
     committed: Callable[[bool], None]
@@ -307,6 +309,24 @@ class BulkPrepared:
         if self.new_key is not None:
             self.new_key.kept()
         self.committed(alongside)
+
+
+def encoded_of(recorder: object, prepared: Iterable[BulkPrepared],
+               ) -> EncodedRows | list[tuple[StoredEvent, str]]:
+    """The events of ``prepared`` as :meth:`ChainedApplication.save` takes
+    them (:data:`~petitions.audit.chain.ENCODED`): their rows as they are when
+    ``recorder`` inserts such rows (SQLite), else as stored events."""
+    if inserts_unnumbered(recorder):
+        rows: list[tuple[str, int, str, bytes]] = []
+        heads: dict[str, tuple[int, str]] = {}
+        for p in prepared:
+            rows += p.rows
+            last = p.rows[-1]
+            heads[last[0]] = (last[1], p.digests[-1])
+        return EncodedRows(rows, heads)
+    return [(_stored_event(p.petition_id, version, topic, state), digest)
+            for p in prepared
+            for (_, version, topic, state), digest in zip(p.rows, p.digests, strict=True)]
 
 
 class BulkFiler:
@@ -353,26 +373,32 @@ class BulkFiler:
 
     def prepare(self, filing: Filing, wf: Workflow, matter_type: str,
                 mint: Callable[[], str], pending: Container[str] = (), *,
-                prefix: str | None = None) -> BulkPrepared | None:
+                prefix: str | None = None, checked: Checked | None = None,
+                ) -> BulkPrepared | None:
         """Decide ``filing`` (checked by the caller against the taxonomy, under
         ``wf`` with ``matter_type``): what to save, or None when the workflow
         makes more of it than the bulk path writes (accepted on filing).
         ``pending``: the workflow texts (sha256) the transaction stores already;
-        ``prefix``: the office prefix in force (None: read now)."""
-        decided = self.decide(filing, wf, matter_type, mint)
+        ``prefix``: the office prefix in force (None: read now); ``checked``:
+        as :meth:`decide`."""
+        decided = self.decide(filing, wf, matter_type, mint, checked)
         if decided is None:
             return None
         return self.complete(decided, wf, pending, prefix=prefix)
 
     def decide(self, filing: Filing, wf: Workflow, matter_type: str,
-               mint: Callable[[], str]) -> Decided | None:
+               mint: Callable[[], str], checked: Checked | None = None) -> Decided | None:
         """What of ``filing``'s bulk filing needs nothing of the database: its
         checks, sealed petitioner and new key, caller digests, encoded and
         chained events (a new petition's: chained to the genesis).  None as
         :meth:`prepare` says.  Made in this process (completed with
         :meth:`complete`) or in an import's worker process
         (:mod:`petitions.pipeline`: handed to the writer as a
-        :class:`Handover`'s rows)."""
+        :class:`Handover`'s rows).  ``checked``: what an import's check pass
+        made of ``filing`` — its ``Filed`` values are taken (the petitioner
+        sealed, the time this filing's) when it checked it under ``wf`` (the
+        same version and text) with ``matter_type``, instead of checking it
+        again."""
         store, privacy = self.store, self.privacy
         channel = filing.channel
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
@@ -385,13 +411,18 @@ class BulkFiler:
         # the minted id given in the same copy.
         sealed, new_key = privacy.seal_for_filing(petitioner, new=True,
                                                   petitioner_id=petitioner_id)
-        fields = Petition.check_filing(
-            wf, actor=actor, occurred_at=occurred_at, petitioner=sealed, channel=channel,
-            category=filing.category, title=filing.title, description=filing.description,
-            location=filing.location, matter_type=matter_type,
-            idempotency_key=filing.idempotency_key, campaign_id=None, source=filing.source,
-            request_type=filing.request_type, urgency=filing.urgency,
-            anonymous=filing.anonymous)
+        fields = None if checked is None else checked.fields_for(filing, wf, matter_type)
+        if fields is None:
+            fields = Petition.check_filing(
+                wf, actor=actor, occurred_at=occurred_at, petitioner=sealed, channel=channel,
+                category=filing.category, title=filing.title,
+                description=filing.description, location=filing.location,
+                matter_type=matter_type, idempotency_key=filing.idempotency_key,
+                campaign_id=None, source=filing.source, request_type=filing.request_type,
+                urgency=filing.urgency, anonymous=filing.anonymous)
+        else:  # checked on the clear petitioner: the same values but these two
+            fields["petitioner"] = sealed
+            fields["occurred_at"] = occurred_at
         pid = petition_id_for(fields["idempotency_key"])
         hex_id = pid.hex
         fields["timestamp"] = Petition.Filed.create_timestamp()
@@ -399,7 +430,8 @@ class BulkFiler:
         filed = self.filed
         state = filed.state(GENESIS, fields)
         digest = filed.hash(hex_id, 1, state)
-        encoded = [(_stored_event(pid, 1, filed.topic, state), digest)]
+        rows = [(hex_id, 1, filed.topic, state)]
+        digests = [digest]
         clock = Petition.clock_to_start(wf, fields["stage"], fields["request_type"],
                                         fields["urgency"], lambda: store.timekeeper,
                                         occurred_at, None, "file")
@@ -408,11 +440,11 @@ class BulkFiler:
             clock["occurred_at"] = occurred_at
             clock["timestamp"] = Petition.ClockStarted.create_timestamp()
             state = self.clock.state(digest, clock)
-            encoded.append((_stored_event(pid, 2, self.clock.topic, state),
-                            self.clock.hash(hex_id, 2, state)))
+            rows.append((hex_id, 2, self.clock.topic, state))
+            digests.append(self.clock.hash(hex_id, 2, state))
         callers = caller_entries(privacy, petitioner.phone, petitioner.id_number)
         return Decided(fields["idempotency_key"], filing.workflow, pid, occurred_at,
-                       wf.sha256, encoded, petitioner_id, callers,
+                       wf.sha256, rows, digests, petitioner_id, callers,
                        None if new_key is None else new_key.row, new_key)
 
     def complete(self, decided: Decided, wf: Workflow, pending: Container[str] = (), *,
@@ -431,8 +463,8 @@ class BulkFiler:
         new_key = decided.new_key
         if new_key is not None:
             writes.insert(0, new_key.write)
-        return BulkPrepared(pid, decided.filed_at, definition, decided.encoded, writes, new_key,
-                            committed)
+        return BulkPrepared(pid, decided.filed_at, definition, decided.rows, decided.digests,
+                            writes, new_key, committed)
 
 
 @dataclasses.dataclass(slots=True)
@@ -448,7 +480,11 @@ class Decided:
     petition_id: UUID
     filed_at: datetime
     workflow_sha256: str
-    encoded: list[tuple[StoredEvent, str]]
+    #: Its events as the SQLite recorder inserts them (``(id hex, version,
+    #: topic, state)``: a new petition's, chained from the genesis), and the
+    #: hash of each.
+    rows: list[tuple[str, int, str, bytes]]
+    digests: list[str]
     petitioner_id: str
     callers: list[tuple[str, str]]
     key_row: KeyRow | None
@@ -531,11 +567,9 @@ class Handover:
         self.filed_at.append(decided.filed_at)
         self.years.append(local_year(decided.filed_at))
         events = self.events
-        for stored, _ in decided.encoded:
-            events.append((hex_id, stored.originator_version, stored.topic, stored.state))
+        events += decided.rows
         self.ends.append(len(events))
-        last, digest = decided.encoded[-1]
-        self.heads.append((last.originator_version, digest))
+        self.heads.append((decided.rows[-1][1], decided.digests[-1]))
         petitioner = decided.petitioner_id
         self.callers.extend((d, kind, petitioner, name) for d, kind in decided.callers)
         self.caller_ends.append(len(self.callers))

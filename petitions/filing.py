@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError
 
 from petitions.core import Store, as_id
 from petitions.domain.campaign import Campaign
+from petitions.domain.filing import Checked
 from petitions.domain.filing import Filing as Filing  # re-exported for the service
 from petitions.domain.finality import (
     ConcludedMatter,
@@ -259,13 +260,15 @@ def file_petition(store: Store, privacy: Privacy, filing: Filing) -> UUID:
     return petition.id
 
 
-def _key_of(item: Filing | Mapping[str, Any]) -> str:
+def _key_of(item: Filing | Checked | Mapping[str, Any]) -> str:
+    if isinstance(item, Checked):
+        item = item.filing
     key = item.idempotency_key if isinstance(item, Filing) else item.get("idempotency_key")
     return str(key or "").strip()
 
 
 def file_petitions(store: Store, privacy: Privacy,
-                   filings: Sequence[Filing | Mapping[str, Any] | Handed],
+                   filings: Sequence[Filing | Checked | Mapping[str, Any] | Handed],
                    ) -> list[tuple[UUID, bool] | PetitionError]:
     """File many petitions (see :func:`_file_petitions`); a run of
     :class:`~petitions.bulkfiling.Handed` filings (decided by an import's
@@ -275,7 +278,7 @@ def file_petitions(store: Store, privacy: Privacy,
 
     if not any(type(f) is Handed for f in filings):
         return _file_petitions(store, privacy, cast(
-            "Sequence[Filing | Mapping[str, Any]]", filings))
+            "Sequence[Filing | Checked | Mapping[str, Any]]", filings))
     out: list[tuple[UUID, bool] | PetitionError] = []
     start = 0
     while start < len(filings):
@@ -286,7 +289,7 @@ def file_petitions(store: Store, privacy: Privacy,
         run = filings[start:end]
         found = (file_handed(store, privacy, cast("Sequence[Handed]", run)) if handed
                  else _file_petitions(store, privacy, cast(
-                     "Sequence[Filing | Mapping[str, Any]]", run)))
+                     "Sequence[Filing | Checked | Mapping[str, Any]]", run)))
         out.extend(found)
         if len(found) < len(run) or (found and isinstance(found[-1], PetitionError)):
             break  # refused there: the rest is the caller's to file again, or not
@@ -419,10 +422,11 @@ def file_handed(store: Store, privacy: Privacy, handed: Sequence[Handed],
 
 
 def _file_petitions(store: Store, privacy: Privacy,
-                    filings: Sequence[Filing | Mapping[str, Any]],
+                    filings: Sequence[Filing | Checked | Mapping[str, Any]],
                     ) -> list[tuple[UUID, bool] | PetitionError]:
-    """File many petitions (each a :class:`Filing`, or the keyword arguments
-    of one, an ``idempotency_key`` each), in order, in as few transactions as they
+    """File many petitions (each a :class:`Filing`, a :class:`Checked` one —
+    not checked again by the bulk path under the same workflow text —, or the
+    keyword arguments of one, an ``idempotency_key`` each), in order, in as few transactions as they
     allow: all of them in one ``save`` — their events, numbers, caller index
     rows and new keys commit together or not at all.
 
@@ -446,7 +450,7 @@ def _file_petitions(store: Store, privacy: Privacy,
     :func:`file_handed`.)
     """
     from petitions.audit.chain import ENCODED
-    from petitions.bulkfiling import BulkFiler, BulkPrepared
+    from petitions.bulkfiling import BulkFiler, BulkPrepared, encoded_of
 
     out: list[tuple[UUID, bool] | PetitionError] = []
     batch: list[Prepared | BulkPrepared] = []
@@ -472,8 +476,8 @@ def _file_petitions(store: Store, privacy: Privacy,
         if alongside:
             kwargs[ALSO_WRITE] = [w for p in batch for w in p.writes]
         if encoding:
-            kwargs[ENCODED] = [e for p in batch if isinstance(p, BulkPrepared)
-                               for e in p.encoded]
+            kwargs[ENCODED] = encoded_of(store.recorder, [
+                p for p in batch if isinstance(p, BulkPrepared)])
         try:
             store.save(*(a for p in batch for a in p.aggregates()), **kwargs)
         except IntegrityError:
@@ -506,7 +510,9 @@ def _file_petitions(store: Store, privacy: Privacy,
         shared: set[tuple[str, object]] = set()
         prepared: Prepared | BulkPrepared | None = None
         try:
-            filing = item if isinstance(item, Filing) else Filing(**item)
+            checked = item if isinstance(item, Checked) else None
+            filing = (item.filing if isinstance(item, Checked)
+                      else item if isinstance(item, Filing) else Filing(**item))
             petitioner_id = filing.petitioner.id
             if petitioner_id:
                 shared.add(("p", petitioner_id))
@@ -521,7 +527,7 @@ def _file_petitions(store: Store, privacy: Privacy,
                     prefix = office_prefix()
                 wf, matter_type = filing_workflow(store, filing, tax)
                 prepared = bulk.prepare(filing, wf, matter_type, mint_petitioner_id,
-                                        definitions, prefix=prefix)
+                                        definitions, prefix=prefix, checked=checked)
             if prepared is not None and prepared.definition is not None and batch:
                 # The workflow's text is stored before the events filed
                 # under it, and the encoded events after the batch's

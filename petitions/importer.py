@@ -56,6 +56,7 @@ from uuid import UUID
 import attrs
 import msgspec
 
+from petitions.domain.filing import Checked
 from petitions.domain.filing import Filing as FilingValue
 from petitions.domain.petition import READ_ONLY_ROLES, Petition, petition_id_for
 from petitions.domain.values import Actor, Location, Person, Petitioner
@@ -111,7 +112,7 @@ class Filer(Protocol):
              idempotency_key: str | None = None, campaign_id: UUID | None = None,
              at: datetime | None = None, source: str = "") -> UUID: ...
 
-    def file_batch(self, filings: Sequence[FilingValue | Mapping[str, Any] | Handed],
+    def file_batch(self, filings: Sequence[FilingValue | Checked | Mapping[str, Any] | Handed],
                    ) -> list[tuple[UUID, bool] | PetitionError]: ...
 
 
@@ -147,14 +148,19 @@ class ImportReport:
 class Filing:
     """One parsed line: the keyword arguments of ``PetitionService.file``, and
     once checked (:func:`check`) the filing they make, which is what is filed
-    (made once, not again from ``kwargs``)."""
+    (made once, not again from ``kwargs``), with what the check made of it
+    (``checked``: not checked again when filed under the same workflow text)."""
 
     line: int
     kwargs: dict[str, Any]
     value: FilingValue | None = None
+    checked: Checked | None = None
 
-    def to_file(self) -> FilingValue | dict[str, Any]:
-        """What ``file_batch`` is given: the checked value, else the arguments."""
+    def to_file(self) -> Checked | FilingValue | dict[str, Any]:
+        """What ``file_batch`` is given: the checked filing, else the
+        arguments."""
+        if self.checked is not None:
+            return self.checked
         return self.kwargs if self.value is None else self.value
 
     @property
@@ -460,12 +466,15 @@ def check(svc: Filer, filing: Filing, tax: Taxonomy | None = None) -> Filing:
     at: datetime = kw.get("at") or now
     if at > now:
         raise InvalidInput("at", "is in the future", kind="future")
-    Petition.check_filing(wf, actor=kw["actor"], occurred_at=at, petitioner=kw["petitioner"],
-                          channel=kw["channel"], category=kw["category"], title=kw["title"],
-                          description=kw["description"], location=kw["location"],
-                          matter_type=kw["matter_type"],
-                          idempotency_key=kw["idempotency_key"], source=kw["source"])
-    return Filing(filing.line, kw, value)
+    matter_type = kw["matter_type"]
+    fields = Petition.check_filing(
+        wf, actor=value.actor, occurred_at=at, petitioner=value.petitioner,
+        channel=value.channel, category=value.category, title=value.title,
+        description=value.description, location=value.location, matter_type=matter_type,
+        idempotency_key=value.idempotency_key, campaign_id=value.campaign_id,
+        source=value.source, request_type=value.request_type, urgency=value.urgency,
+        anonymous=value.anonymous)
+    return Filing(filing.line, kw, value, Checked(value, matter_type, fields))
 
 
 #: Encodings an import file may have: any whose line ends are the ASCII byte

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from petitions.deadlines.sweep import SweepReport
     from petitions.domain import commands
     from petitions.domain.commands import Choice, Command
-    from petitions.domain.filing import Filing
+    from petitions.domain.filing import Checked, Filing
     from petitions.export import ExportRow
     from petitions.feed import Change
     from petitions.org import Register
@@ -311,10 +311,12 @@ class PetitionService:
         as one value, checked when it is made); return its id."""
         return filing.file_petition(self._store, self.privacy, details)
 
-    def file_batch(self, filings: Sequence[Filing | Mapping[str, Any] | Handed],
+    def file_batch(self, filings: Sequence[Filing | Checked | Mapping[str, Any] | Handed],
                    ) -> list[tuple[UUID, bool] | PetitionError]:
         """File many petitions (each a :class:`~petitions.domain.filing.Filing`
-        or the keyword arguments of :meth:`file`, an ``idempotency_key`` each)
+        — or a :class:`~petitions.domain.filing.Checked` one, as an import's
+        check pass made it — or the keyword arguments of :meth:`file`, an
+        ``idempotency_key`` each)
         in as few transactions as they allow — all in one when no two share a
         petitioner id, campaign or key: their events, work-order numbers (in
         order), caller index rows and new keys commit together or not at all.

@@ -173,10 +173,10 @@ def test_what_the_worker_hands_over_comes_back_equal() -> None:
     late = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)  # 2027 in Shanghai
     decided = [
         Decided("k", "standard", pid, datetime(2026, 12, 3, 4, tzinfo=UTC), "sha",
-                [(_stored_event(pid, 1, "t:F", b'{"f":1}'), "h1"), (made, "h2")], "p-1",
-                [("d1", "phone"), ("d2", "id_number")], row, None, 7),
-        Decided("k2", "standard", other, late, "sha",
-                [(_stored_event(other, 1, "t:F", b"{}"), "h3")], "p-2", [], None, None, 9)]
+                [(pid.hex, 1, "t:F", b'{"f":1}'), (pid.hex, 2, "t:T", b'{"a":1}')],
+                ["h1", "h2"], "p-1", [("d1", "phone"), ("d2", "id_number")], row, None, 7),
+        Decided("k2", "standard", other, late, "sha", [(other.hex, 1, "t:F", b"{}")], ["h3"],
+                "p-2", [], None, None, 9)]
     handover = Handover((1234, 7))
     shared: dict[tuple[str, str], tuple[str, str]] = {}
     assert [handover.add(d, shared) for d in decided] == [0, 1]
@@ -204,3 +204,36 @@ def test_what_the_worker_hands_over_comes_back_equal() -> None:
         assert handed.petition_id == d.petition_id
         assert handed.petition_id.is_safe == d.petition_id.is_safe
         assert (handed.filed_at, handed.idempotency_key) == (d.filed_at, d.idempotency_key)
+
+
+def test_the_bulk_paths_events_go_to_the_store_as_rows_or_as_stored_events() -> None:
+    # A batch of the bulk path hands its events to the chained save as the
+    # rows the SQLite recorder inserts (and each petition's head), nothing
+    # made again; to a recorder that numbers them, as stored events with
+    # their hashes — the same ids, versions, topics, states and hashes.
+    from petitions.audit.chain import EncodedRows
+    from petitions.bulkfiling import BulkPrepared, encoded_of
+
+    pid, other = uuid5(IDEMPOTENCY_NAMESPACE, "k"), uuid5(IDEMPOTENCY_NAMESPACE, "k2")
+    at = datetime(2026, 12, 3, 4, tzinfo=UTC)
+    prepared = [
+        BulkPrepared(pid, at, None, [(pid.hex, 1, "t:F", b'{"f":1}'),
+                                     (pid.hex, 2, "t:T", b'{"a":1}')], ["h1", "h2"], [],
+                     None, lambda alongside: None),
+        BulkPrepared(other, at, None, [(other.hex, 1, "t:F", b"{}")], ["h3"], [], None,
+                     lambda alongside: None)]
+
+    class Unnumbered:
+        def inserts_unnumbered(self) -> bool:
+            return True
+
+    rows = encoded_of(Unnumbered(), prepared)
+    assert isinstance(rows, EncodedRows)
+    assert rows.rows == [(pid.hex, 1, "t:F", b'{"f":1}'), (pid.hex, 2, "t:T", b'{"a":1}'),
+                         (other.hex, 1, "t:F", b"{}")]
+    assert rows.heads == {pid.hex: (2, "h2"), other.hex: (1, "h3")}
+    stored = encoded_of(object(), prepared)
+    assert stored == [(StoredEvent(pid, 1, "t:F", b'{"f":1}'), "h1"),
+                      (StoredEvent(pid, 2, "t:T", b'{"a":1}'), "h2"),
+                      (StoredEvent(other, 1, "t:F", b"{}"), "h3")]
+    assert [s.originator_id for s, _ in stored] == [pid, pid, other]

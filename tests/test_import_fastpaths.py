@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 import petitions.importer as importer
 from petitions import PetitionService
+from petitions.domain.filing import Checked
 from petitions.domain.filing import Filing as FilingValue
 from petitions.domain.petition import Petition
-from petitions.domain.values import Actor, Location, Petitioner
+from petitions.domain.values import Actor, Location, Petitioner, WorkflowRef
 from petitions.importer import ImportRefused, import_filings
 from petitions.privacy.keys import MasterKey
 from petitions.sidetables import side_key
@@ -43,10 +44,105 @@ def test_a_checked_line_is_filed_as_the_value_it_was_checked_as(
     monkeypatch.setattr(service, "file_batch", spy)
     report = import_filings(service, path, actor=CLERK)
     assert report.imported == 3
-    assert all(isinstance(f, FilingValue) for f in given)
-    assert [f.idempotency_key for f in given] == [f"wechat:2022-{n:05d}" for n in range(3)]
-    assert {f.actor for f in given} == {CLERK}
+    # The checked value, with what the check made of it (not checked again).
+    assert all(isinstance(f, Checked) and isinstance(f.filing, FilingValue) for f in given)
+    values = [f.filing for f in given]
+    assert [f.idempotency_key for f in values] == [f"wechat:2022-{n:05d}" for n in range(3)]
+    assert {f.actor for f in values} == {CLERK}
     assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(3)})
+
+
+def _counting_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The idempotency keys of every ``Petition.check_filing`` call, in order."""
+    made: list[str] = []
+    check_filing = Petition.check_filing.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        made.append(kwargs["idempotency_key"])
+        return check_filing(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Petition, "check_filing", classmethod(counted))
+    return made
+
+
+def test_the_filing_pass_takes_the_check_passs_values_instead_of_checking_again(
+        service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from petitions.audit import verify_store
+
+    lines = [filing(n, channel="online") for n in range(5)]
+    lines[1]["petitioner"] = {"kind": "resident", "name": "  刘先生 ", "phone": "13912345678",
+                              "id_number": "11010519491231002X", "address": "江北区 1 号"}
+    path = write_lines(tmp_path / "in.jsonl", lines)
+    made = _counting_checks(monkeypatch)
+    report = import_filings(service, path, actor=CLERK, batch=2)
+    assert report.imported == 5
+    # Once per line (the check pass), not again on the sealed petitioner.
+    assert made == [f"wechat:2022-{n:05d}" for n in range(5)]
+    assert filed_keys(service) == Counter({f"wechat:2022-{n:05d}": 1 for n in range(5)})
+    # The petitioner stored sealed (the check pass saw them in clear), the
+    # time as filed; read back in clear.
+    pid = importer.petition_id_for("wechat:2022-00001")
+    (stored, *_) = service.recorder.select_events(pid, limit=1)
+    state = json.loads(stored.state)
+    assert state["petitioner"]["_data_"]["name"].startswith("enc1:")
+    assert state["petitioner"]["_data_"]["phone"].startswith("enc1:")
+    assert "刘先生" not in stored.state.decode()
+    assert state["occurred_at"]["_data_"] == "2022-06-06T01:30:00+00:00"  # as store.when makes it
+    shown = service.get(pid, viewer=CLERK, reveal=True).petitioner
+    assert (shown.name, shown.phone) == ("刘先生", "13912345678")
+    assert verify_store(service).ok
+
+
+@pytest.mark.parametrize("changed", ["sha256", "version", "name"])
+def test_a_line_checked_under_another_workflow_version_is_checked_again(
+        changed: str, service: PetitionService, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class Stale(Checked):
+        """What the check made under a workflow version that is no longer
+        the workflow's (changed between the check and the filing)."""
+
+        def __init__(self, filing: Any, matter_type: str, fields: dict[str, Any]) -> None:
+            ref = fields["workflow"]
+            other = {"sha256": "0" * 64, "version": ref.version + 1, "name": "other"}[changed]
+            fields["workflow"] = WorkflowRef(**{
+                "name": ref.name, "version": ref.version, "sha256": ref.sha256,
+                changed: other})
+            super().__init__(filing, matter_type, fields)
+
+    monkeypatch.setattr(importer, "Checked", Stale)
+    path = write_lines(tmp_path / "in.jsonl", [filing(n, channel="online") for n in range(3)])
+    made = _counting_checks(monkeypatch)
+    report = import_filings(service, path, actor=CLERK)
+    assert report.imported == 3
+    keys = [f"wechat:2022-{n:05d}" for n in range(3)]
+    assert made == keys + keys  # checked again as any filing is
+    wf = service.workflow("standard")
+    for c in service.changes():
+        if c.type == "Filed":  # the version in force recorded, not the stale one
+            ref = c.data["workflow"]
+            assert (ref["name"], ref["version"], ref["sha256"]) == (
+                wf.name, wf.version, wf.sha256)
+
+
+def test_checked_values_are_given_only_for_their_filing_text_and_matter_type() -> None:
+    value = FilingValue(actor=CLERK, petitioner=Petitioner(kind="resident", name="刘"),
+                        title="t", description="d", category="traffic", channel="online",
+                        idempotency_key="k")
+    other = FilingValue(actor=CLERK, petitioner=Petitioner(kind="resident", name="刘"),
+                        title="t", description="d", category="traffic", channel="online",
+                        idempotency_key="k")
+    ref = WorkflowRef("standard", 3, "a" * 64)
+    checked = Checked(value, "claim", {"title": "t", "workflow": ref})
+    found = checked.fields_for(value, ref, "claim")
+    assert found == {"title": "t", "workflow": ref}
+    assert found is not checked.fields  # a copy: the caller adds to it
+    found["petitioner"] = "sealed"
+    assert "petitioner" not in checked.fields
+    assert checked.fields_for(other, ref, "claim") is None
+    assert checked.fields_for(value, WorkflowRef("standard", 3, "b" * 64), "claim") is None
+    assert checked.fields_for(value, WorkflowRef("standard", 4, "a" * 64), "claim") is None
+    assert checked.fields_for(value, WorkflowRef("other", 3, "a" * 64), "claim") is None
+    assert checked.fields_for(value, ref, "report") is None
 
 
 def test_a_line_no_filing_can_store_refuses_the_file_before_anything_is_written(

@@ -464,15 +464,23 @@ def plain(value: Any) -> Any:
     return out
 
 
+#: Per value class met by :func:`evolve`: its ``__init__`` fields' (alias, name).
+_INIT_FIELDS: dict[type[Any], tuple[tuple[str, str], ...]] = {}
+
+
 def evolve(inst: T, **changes: Any) -> T:
     """``attrs.evolve(inst, **changes)``, for either kind of class."""
-    fields = fields_of(type(inst))
-    if fields is None:
-        raise TypeError(f"{type(inst).__name__} is not a value class")
-    for f in fields:
-        if f.init and f.alias not in changes:
-            changes[f.alias] = getattr(inst, f.name)
-    made: T = type(inst)(**changes)
+    cls = type(inst)
+    pairs = _INIT_FIELDS.get(cls)
+    if pairs is None:
+        fields = fields_of(cls)
+        if fields is None:
+            raise TypeError(f"{cls.__name__} is not a value class")
+        pairs = _INIT_FIELDS[cls] = tuple((f.alias, f.name) for f in fields if f.init)
+    for alias, name in pairs:
+        if alias not in changes:
+            changes[alias] = getattr(inst, name)
+    made: T = cls(**changes)
     return made
 
 

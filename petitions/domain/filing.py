@@ -141,3 +141,35 @@ class Filing:
     at: datetime | None = None
     request_type: str | None = None
     urgency: str = DEFAULT_URGENCY
+
+
+class Checked:
+    """A filing and what :meth:`Petition.check_filing` made of it — the
+    values of its ``Filed`` event, its petitioner as given (clear), under the
+    workflow version its ``workflow`` names — with matter type
+    ``matter_type``: an import's check pass makes one per line
+    (:func:`petitions.importer.check`), and the bulk path files the line with
+    those values (the petitioner sealed, the time its own) instead of checking
+    it again, while that version (name, number, text) is still the workflow's
+    (else it checks it again, as any filing).  Checking the sealed petitioner
+    decides as checking the clear one: sealing keeps its kind and
+    representatives, keeps an empty field empty, and makes a field that is not
+    empty text of at most a few thousand ASCII characters.
+
+    ``file_batch`` takes it in place of the filing value (from the import
+    only: it is trusted as the worker's handed-over rows are)."""
+
+    __slots__ = ("fields", "filing", "matter_type")
+
+    def __init__(self, filing: Filing, matter_type: str, fields: dict[str, Any]) -> None:
+        self.filing, self.matter_type, self.fields = filing, matter_type, fields
+
+    def fields_for(self, filing: Filing, wf: Any, matter_type: str) -> dict[str, Any] | None:
+        """A copy of the checked values when they are those of ``filing``
+        under the workflow version ``wf`` and ``matter_type``; else None."""
+        ref = self.fields["workflow"]
+        if (filing is not self.filing or matter_type != self.matter_type
+                or ref.sha256 != wf.sha256 or ref.version != wf.version
+                or ref.name != wf.name):
+            return None
+        return dict(self.fields)
