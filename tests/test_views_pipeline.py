@@ -189,6 +189,42 @@ def test_counters_counted_in_the_writing_transaction_sort_with_a_small_cache(
 
 
 @pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+def test_the_views_position_moves_only_forward_without_a_returning_statement(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tracking row is written without ``RETURNING`` (SQLite makes a
+    temporary table for it); a position at or behind the one recorded is
+    still refused, and the refused transaction writes nothing."""
+    from eventsourcing.persistence import IntegrityError, Tracking
+
+    store: Any = history.read_models.store
+    name = history.audit_log().name
+    _rebuilt(history, 0, monkeypatch)
+    position = history.recorder.max_notification_id()
+    assert store.max_tracking_id(name) == position
+    for stale in (position, position - 1):
+        with pytest.raises(IntegrityError), store._cursor(commit=True) as cursor:
+            cursor.sqlite_cursor.execute("DELETE FROM case_counts")
+            store._insert_tracking_in(cursor, Tracking(name, stale))
+        assert store.max_tracking_id(name) == position
+        assert store._all("SELECT COUNT(*) AS n FROM case_counts")[0]["n"] > 0
+    said: list[str] = []
+
+    def watching(tx: Any, events: Any, full: Any = None) -> None:
+        tx.cursor.sqlite_cursor.connection.set_trace_callback(said.append)
+        real(tx, events, full)
+
+    real = projection_module.apply_events
+    monkeypatch.setattr(projection_module, "apply_events", watching)
+    file(history, at=datetime(2023, 1, 1, tzinfo=UTC))
+    assert history.read_models.catch_up() >= 1
+    assert store.max_tracking_id(name) == history.recorder.max_notification_id() > position
+    tracked = [s for s in said if "petition_views_tracking" in s and s.startswith("INSERT")]
+    assert tracked and not any("RETURNING" in s.upper() for s in tracked)
+    with store.datastore.get_connection(commit=True) as conn:
+        conn._sqlite_conn.set_trace_callback(None)
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
 def test_the_text_tables_keep_no_token_counts_and_older_ones_work_the_same(
         history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
     """The full-text tables are made without a row of token counts per case

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from eventsourcing.persistence import OperationalError, Tracking
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 from eventsourcing.sqlite import (
     SQLiteConnection,
     SQLiteCursor,
@@ -405,8 +405,25 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         params["like"] = like_pattern(text)
         return "(title LIKE :like ESCAPE '\\' OR description LIKE :like ESCAPE '\\')"
 
+    #: The views' tracking row written (single-row tracking), told apart from
+    #: a refused one by the rows it changed: eventsourcing's statement asks
+    #: ``RETURNING``, for which SQLite makes and drops a temporary table each
+    #: time (about 14 µs of each view transaction here).
+    _track_statement = (
+        f"INSERT INTO {TRACKING_TABLE} VALUES (?, ?) "
+        "ON CONFLICT (application_name) DO UPDATE SET notification_id = excluded.notification_id "
+        f"WHERE {TRACKING_TABLE}.notification_id < excluded.notification_id")
+
     def _insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
-        self._insert_tracking(cursor, tracking)
+        if not self.datastore.single_row_tracking:  # pragma: no cover - legacy
+            self._insert_tracking(cursor, tracking)
+            return
+        raw = cursor.sqlite_cursor
+        raw.execute(self._track_statement, (tracking.application_name, tracking.notification_id))
+        if raw.rowcount != 1:  # at or past this position already: not applied twice
+            msg = (f"Failed to record tracking for {tracking.application_name} "
+                   f"{tracking.notification_id}")
+            raise IntegrityError(msg)
 
     def _tracked_in(self, cursor: Any, application_name: str) -> int | None:
         found: int | None = self._max_tracking_id(application_name, cursor)
