@@ -51,8 +51,8 @@ VIEW_CACHE_KIB = 65536
 
 #: Page cache (KiB) while the counters are counted again inside a writing
 #: transaction (:meth:`SQLiteViewStore.finish_bulk`): SQLite gives each sort
-#: as much memory as the page cache, and the counting query's groupings each
-#: keep their sort until the query ends: with :data:`VIEW_CACHE_KIB` a
+#: as much memory as the page cache, and several of a counting statement's
+#: groupings hold theirs at once: with :data:`VIEW_CACHE_KIB` a
 #: million cases' rebuild peaked at 618 MB, with SQLite's default (2,000 KiB)
 #: at 239 MB, for about 5 % more time counting (docs/benchmarks.md).
 RECOUNT_CACHE_KIB = 2000
