@@ -480,17 +480,28 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                 return  # finished already (by another process, perhaps)
             top = int(found["n"])
             # The cases inserted since: those without text rows (a batch
-            # written meanwhile the usual way indexed its own).
+            # written meanwhile the usual way indexed its own, and a bulk
+            # writing beside decoders batch by batch).  Text rows are only
+            # ever added for cases, so a table holding as many rows after
+            # ``top`` as there are cases misses none: counting both (rowids
+            # only) costs less than looking each case up.  The ids are read
+            # from the full-text tables' content tables: through the
+            # full-text table itself a scan reads every row's text too.
             raw = cursor.sqlite_cursor
-            raw.execute("INSERT INTO petition_text (rowid, title, description) "
-                        "SELECT seq, title, description FROM petition_index WHERE seq > ? "
-                        "AND seq NOT IN (SELECT rowid FROM petition_text WHERE rowid > ?) "
-                        "ORDER BY seq", (top, top))
+            cases = raw.execute("SELECT COUNT(*) FROM petition_index WHERE seq > ?",
+                                (top,)).fetchone()[0]
+            if raw.execute("SELECT COUNT(*) FROM petition_text_content WHERE id > ?",
+                           (top,)).fetchone()[0] != cases:
+                raw.execute("INSERT INTO petition_text (rowid, title, description) "
+                            "SELECT seq, title, description FROM petition_index WHERE seq > ? "
+                            "AND seq NOT IN (SELECT id FROM petition_text_content WHERE id > ?) "
+                            "ORDER BY seq", (top, top))
             after = top
-            while True:  # the bigrams, a chunk at a time (held in memory)
+            while raw.execute("SELECT COUNT(*) FROM petition_bigrams_content WHERE id > ?",
+                              (top,)).fetchone()[0] != cases:  # a chunk at a time (in memory)
                 raw.execute("SELECT seq, title, description FROM petition_index WHERE seq > ? "
-                            "AND seq NOT IN (SELECT rowid FROM petition_bigrams "
-                            "WHERE rowid > ?) ORDER BY seq LIMIT ?", (after, after, _CHUNK))
+                            "AND seq NOT IN (SELECT id FROM petition_bigrams_content "
+                            "WHERE id > ?) ORDER BY seq LIMIT ?", (after, after, _CHUNK))
                 chunk = raw.fetchall()
                 if not chunk:
                     break
