@@ -570,3 +570,32 @@ def test_a_huge_decoder_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None
     assert not pipeline.writer_reads()
     monkeypatch.setenv("PETITIONS_VIEWS_WRITER_READS", "1")
     assert pipeline.writer_reads()
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+def test_the_counting_process_lets_go_of_the_views_before_it_groups(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counting process's read transaction ends once the columns are
+    copied (its groupings read only the temporary copy), so that it does not
+    keep the writer's checkpoint from copying the pages written meanwhile;
+    the counters and their position are those of the snapshot it copied."""
+    import sqlite3
+
+    alone = _rebuilt(history, 0, monkeypatch)
+    name = history.audit_log().name
+    db_name = history.recorder.datastore.pool.db_name
+    conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
+    said: list[str] = []
+    conn.set_trace_callback(said.append)
+    try:
+        position, rows = sqlite_module.recount(conn, name)
+        assert not conn.in_transaction
+        assert conn.execute("SELECT COUNT(*) FROM temp.sqlite_master").fetchone()[0] == 0
+    finally:
+        conn.close()
+    assert position == history.recorder.max_notification_id()
+    assert sorted(rows["case_counts"]) == sorted(alone[0]["case_counts"])
+    ended = said.index("COMMIT")
+    grouping = [i for i, s in enumerate(said) if "GROUP BY" in s]
+    copying = [i for i, s in enumerate(said) if "CREATE TEMP TABLE" in s]
+    assert copying and grouping and copying[0] < ended < grouping[0]

@@ -175,9 +175,14 @@ Counted = tuple[int | None, dict[str, list[tuple[Any, ...]]]]
 
 
 def recount(conn: sqlite3.Connection, application_name: str) -> Counted:
-    """Every counter's rows counted from the case index in one read
-    transaction of ``conn`` (a plain connection of its own: only a temporary
-    table is written), with the views' position they stand for."""
+    """Every counter's rows counted from the case index as one read
+    transaction of ``conn`` saw it (a plain connection of its own: only a
+    temporary table is written), with the views' position they stand for.
+
+    The transaction ends once the columns are copied (the groupings read the
+    temporary copy only): holding the views' snapshot no longer, this process
+    does not keep the writer's next checkpoint from copying every page of the
+    log (the indexes it builds meanwhile) into the database file."""
     conn.execute("BEGIN")
     try:
         position = conn.execute(
@@ -185,10 +190,14 @@ def recount(conn: sqlite3.Connection, application_name: str) -> Counted:
             (application_name,)).fetchone()[0]
         for statement in _RECOUNT_COPY:
             conn.execute(statement)
-        rows = {table: conn.execute(query).fetchall() for table, _, query in _RECOUNTS}
-        conn.execute("DROP TABLE temp.petitions_recount")
-    finally:
+        conn.execute("COMMIT")
+    except BaseException:
         conn.execute("ROLLBACK")
+        raise
+    try:
+        rows = {table: conn.execute(query).fetchall() for table, _, query in _RECOUNTS}
+    finally:
+        conn.execute("DROP TABLE temp.petitions_recount")
     return position, rows
 
 
