@@ -6,6 +6,7 @@ meanwhile leaves nothing wrong."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import subprocess
@@ -243,6 +244,66 @@ def test_the_text_tables_keep_no_token_counts_and_older_ones_work_the_same(
         assert _rebuilt(history, decoders, monkeypatch) == new
         names = {r["name"] for r in store._all("SELECT name FROM sqlite_master")}
         assert "petition_text_docsize" in names and "petition_bigrams_docsize" in names
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+def test_finishing_a_bulk_writing_looks_cases_up_only_where_text_rows_are_missing(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the batches wrote every case's text rows (beside decoders),
+    ``finish_bulk`` finds none missing by counting (no case looked up in the
+    text tables); where some are missing (no decoders; rows taken out), it
+    fills exactly those, and the views are those of one process."""
+    from petitions.readmodels.store import bulk_marker
+
+    store: Any = history.read_models.store
+    name = history.audit_log().name
+    said: list[str] = []
+    real_cursor = sqlite_module.SQLiteViewStore._cursor
+    real_finish = sqlite_module.SQLiteViewStore.finish_bulk
+    finishing = [False]
+
+    @contextlib.contextmanager
+    def cursor(self: Any, *, commit: bool) -> Any:
+        with real_cursor(self, commit=commit) as found:
+            if commit and finishing[0]:
+                found.sqlite_cursor.connection.set_trace_callback(said.append)
+            try:
+                yield found
+            finally:
+                if commit and finishing[0]:
+                    found.sqlite_cursor.connection.set_trace_callback(None)
+
+    def finish_bulk(self: Any, *args: Any, **kwargs: Any) -> None:
+        finishing[0] = True
+        try:
+            real_finish(self, *args, **kwargs)
+        finally:
+            finishing[0] = False
+
+    monkeypatch.setattr(sqlite_module.SQLiteViewStore, "_cursor", cursor)
+    monkeypatch.setattr(sqlite_module.SQLiteViewStore, "finish_bulk", finish_bulk)
+    alone = _rebuilt(history, 0, monkeypatch)  # the text rows left to finish_bulk
+    looked_up = [s for s in said if "NOT IN" in s]
+    assert len(looked_up) >= 2  # both text tables filled by looking cases up
+    said.clear()
+    assert _rebuilt(history, 1, monkeypatch) == alone
+    assert any("petition_views_tracking" in s for s in said)  # finish_bulk ran
+    assert not [s for s in said if "NOT IN" in s]
+    # Some cases' text rows missing (a bulk writing that stopped part-way):
+    # those, and only those, filled again.
+    seqs = [r["seq"] for r in store._all("SELECT seq FROM {petition_index} ORDER BY seq")]
+    gone = seqs[1::3]
+    with store._cursor(commit=True) as c:
+        raw = c.sqlite_cursor
+        for table in ("petition_text", "petition_bigrams"):
+            raw.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(s,) for s in gone])
+        raw.execute("INSERT INTO petition_views_tracking VALUES (?, 0)", (bulk_marker(name),))
+    assert store.bulk_unfinished(name)
+    said.clear()
+    store.finish_bulk(name)
+    assert len([s for s in said if "NOT IN" in s]) >= 2
+    assert not store.bulk_unfinished(name)
+    assert _views(history) == alone
 
 
 def test_a_decoder_that_dies_leaves_the_rest_to_the_writer(
@@ -509,3 +570,32 @@ def test_a_huge_decoder_count_is_capped(monkeypatch: pytest.MonkeyPatch) -> None
     assert not pipeline.writer_reads()
     monkeypatch.setenv("PETITIONS_VIEWS_WRITER_READS", "1")
     assert pipeline.writer_reads()
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+def test_the_counting_process_lets_go_of_the_views_before_it_groups(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counting process's read transaction ends once the columns are
+    copied (its groupings read only the temporary copy), so that it does not
+    keep the writer's checkpoint from copying the pages written meanwhile;
+    the counters and their position are those of the snapshot it copied."""
+    import sqlite3
+
+    alone = _rebuilt(history, 0, monkeypatch)
+    name = history.audit_log().name
+    db_name = history.recorder.datastore.pool.db_name
+    conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
+    said: list[str] = []
+    conn.set_trace_callback(said.append)
+    try:
+        position, rows = sqlite_module.recount(conn, name)
+        assert not conn.in_transaction
+        assert conn.execute("SELECT COUNT(*) FROM temp.sqlite_master").fetchone()[0] == 0
+    finally:
+        conn.close()
+    assert position == history.recorder.max_notification_id()
+    assert sorted(rows["case_counts"]) == sorted(alone[0]["case_counts"])
+    ended = said.index("COMMIT")
+    grouping = [i for i, s in enumerate(said) if "GROUP BY" in s]
+    copying = [i for i, s in enumerate(said) if "CREATE TEMP TABLE" in s]
+    assert copying and grouping and copying[0] < ended < grouping[0]

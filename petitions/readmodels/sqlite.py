@@ -175,9 +175,14 @@ Counted = tuple[int | None, dict[str, list[tuple[Any, ...]]]]
 
 
 def recount(conn: sqlite3.Connection, application_name: str) -> Counted:
-    """Every counter's rows counted from the case index in one read
-    transaction of ``conn`` (a plain connection of its own: only a temporary
-    table is written), with the views' position they stand for."""
+    """Every counter's rows counted from the case index as one read
+    transaction of ``conn`` saw it (a plain connection of its own: only a
+    temporary table is written), with the views' position they stand for.
+
+    The transaction ends once the columns are copied (the groupings read the
+    temporary copy only): holding the views' snapshot no longer, this process
+    does not keep the writer's next checkpoint from copying every page of the
+    log (the indexes it builds meanwhile) into the database file."""
     conn.execute("BEGIN")
     try:
         position = conn.execute(
@@ -185,10 +190,14 @@ def recount(conn: sqlite3.Connection, application_name: str) -> Counted:
             (application_name,)).fetchone()[0]
         for statement in _RECOUNT_COPY:
             conn.execute(statement)
-        rows = {table: conn.execute(query).fetchall() for table, _, query in _RECOUNTS}
-        conn.execute("DROP TABLE temp.petitions_recount")
-    finally:
+        conn.execute("COMMIT")
+    except BaseException:
         conn.execute("ROLLBACK")
+        raise
+    try:
+        rows = {table: conn.execute(query).fetchall() for table, _, query in _RECOUNTS}
+    finally:
+        conn.execute("DROP TABLE temp.petitions_recount")
     return position, rows
 
 
@@ -480,17 +489,28 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                 return  # finished already (by another process, perhaps)
             top = int(found["n"])
             # The cases inserted since: those without text rows (a batch
-            # written meanwhile the usual way indexed its own).
+            # written meanwhile the usual way indexed its own, and a bulk
+            # writing beside decoders batch by batch).  Text rows are only
+            # ever added for cases, so a table holding as many rows after
+            # ``top`` as there are cases misses none: counting both (rowids
+            # only) costs less than looking each case up.  The ids are read
+            # from the full-text tables' content tables: through the
+            # full-text table itself a scan reads every row's text too.
             raw = cursor.sqlite_cursor
-            raw.execute("INSERT INTO petition_text (rowid, title, description) "
-                        "SELECT seq, title, description FROM petition_index WHERE seq > ? "
-                        "AND seq NOT IN (SELECT rowid FROM petition_text WHERE rowid > ?) "
-                        "ORDER BY seq", (top, top))
+            cases = raw.execute("SELECT COUNT(*) FROM petition_index WHERE seq > ?",
+                                (top,)).fetchone()[0]
+            if raw.execute("SELECT COUNT(*) FROM petition_text_content WHERE id > ?",
+                           (top,)).fetchone()[0] != cases:
+                raw.execute("INSERT INTO petition_text (rowid, title, description) "
+                            "SELECT seq, title, description FROM petition_index WHERE seq > ? "
+                            "AND seq NOT IN (SELECT id FROM petition_text_content WHERE id > ?) "
+                            "ORDER BY seq", (top, top))
             after = top
-            while True:  # the bigrams, a chunk at a time (held in memory)
+            while raw.execute("SELECT COUNT(*) FROM petition_bigrams_content WHERE id > ?",
+                              (top,)).fetchone()[0] != cases:  # a chunk at a time (in memory)
                 raw.execute("SELECT seq, title, description FROM petition_index WHERE seq > ? "
-                            "AND seq NOT IN (SELECT rowid FROM petition_bigrams "
-                            "WHERE rowid > ?) ORDER BY seq LIMIT ?", (after, after, _CHUNK))
+                            "AND seq NOT IN (SELECT id FROM petition_bigrams_content "
+                            "WHERE id > ?) ORDER BY seq LIMIT ?", (after, after, _CHUNK))
                 chunk = raw.fetchall()
                 if not chunk:
                     break
