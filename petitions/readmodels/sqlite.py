@@ -506,8 +506,11 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
                             "AND seq NOT IN (SELECT id FROM petition_text_content WHERE id > ?) "
                             "ORDER BY seq", (top, top))
             after = top
-            while raw.execute("SELECT COUNT(*) FROM petition_bigrams_content WHERE id > ?",
-                              (top,)).fetchone()[0] != cases:  # a chunk at a time (in memory)
+            # Counted once, not per chunk: each count reads the table's rows
+            # after ``top``, and a million cases' bigrams are many chunks.
+            missing = raw.execute("SELECT COUNT(*) FROM petition_bigrams_content WHERE id > ?",
+                                  (top,)).fetchone()[0] != cases
+            while missing:  # a chunk at a time (held in memory)
                 raw.execute("SELECT seq, title, description FROM petition_index WHERE seq > ? "
                             "AND seq NOT IN (SELECT id FROM petition_bigrams_content "
                             "WHERE id > ?) ORDER BY seq LIMIT ?", (after, after, _CHUNK))
