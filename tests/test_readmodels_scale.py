@@ -330,6 +330,50 @@ def test_an_event_that_parses_but_has_the_wrong_types_is_kept_aside(
     assert service.read_models.caseload()  # the good petition's assignee is counted
 
 
+def test_a_second_damaged_event_after_the_first_is_kept_aside_too(
+        service: PetitionService) -> None:
+    """Once the views have kept one damaged event aside (and its table has
+    been read), a later catch-up meeting another keeps that one aside as well,
+    instead of failing on the first's bookkeeping."""
+    import json
+
+    from petitions.persistence import is_postgres_recorder
+    from tests.test_readmodels import WORKER
+
+    recorder: Any = service.recorder
+    pg = is_postgres_recorder(recorder)
+    mark = "%s" if pg else "?"
+    position_column = "notification_id" if pg else "rowid"
+    table = (f'"{recorder.datastore.schema}".{recorder.events_table_name}' if pg
+             else recorder.events_table_name)
+
+    def damaged() -> tuple[str, int]:
+        pid = file(service, title="坏的")
+        service.accept(pid, actor=WORKER)
+        service.assign(pid, actor=WORKER, unit="寸滩街道", person="张")
+        with recorder.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT {position_column}, state FROM {table} "
+                      f"WHERE originator_id = {mark} AND topic LIKE {mark}",
+                      (pid if pg else pid.hex, "%Petition.Assigned"))
+            row = c.fetchone()
+            position, state = (row[position_column], row["state"]) if isinstance(row, dict) \
+                else (row[0], row[1])
+            data = json.loads(bytes(state))
+            data.update(unit=12345)
+            c.execute(f"UPDATE {table} SET state = {mark} WHERE {position_column} = {mark}",
+                      (json.dumps(data, separators=(",", ":")).encode(), position))
+        return str(pid), position
+
+    first = damaged()
+    assert str(first[0]) in {case.id for case in service.list_petitions()}
+    assert [(str(p.petition_id), p.params["position"])
+            for p in service.read_models.poisoned()] == [first]
+    second = damaged()
+    assert str(second[0]) in {case.id for case in service.list_petitions()}
+    assert [(str(p.petition_id), p.params["position"])
+            for p in service.read_models.poisoned()] == [first, second]
+
+
 def test_the_cli_keeps_listing_past_an_event_with_the_wrong_types(tmp_path: Any) -> None:
     """As a caseworker meets it: after someone edited a stored event so that it
     still parses (a unit made a number), ``list``, ``stats`` and ``caseload``

@@ -688,10 +688,10 @@ class ReadModels:
             self._poison_table().record(*record)
 
     def _poison_table(self) -> PoisonTable:
-        found: PoisonTable | None = self.__dict__.get("_poison")
+        found: PoisonTable | None = self.__dict__.get("_poison_found")
         if found is None:
             found = PoisonTable(self.app.recorder, datastore=self._scratch)
-            self.__dict__["_poison"] = found
+            self.__dict__["_poison_found"] = found
         return found
 
     def poisoned(self) -> list[Any]:
