@@ -1933,7 +1933,12 @@ def db_info() -> None:
         help=_h("A TOML file naming the CSV columns of another system's export."))
 @_handled
 def import_(file: str, on_error: str, encoding: str | None, mapping: str | None) -> None:
-    from petitions.importer import ImportRefused, check_encoding, import_filings
+    from petitions.importer import (
+        ImportRefused,
+        check_before_creating,
+        check_encoding,
+        import_filings,
+    )
 
     actor = _actor()
     run: Callable[..., Any] = import_filings
@@ -1964,8 +1969,10 @@ def import_(file: str, on_error: str, encoding: str | None, mapping: str | None)
         bar.update(1)
 
     try:
-        report = _checked_before_made(run, file, actor=actor, on_error=on_error,
-                                      encoding=encoding)
+        from petitions import PetitionService
+
+        report = check_before_creating(_state().db, PetitionService.open, run, file,
+                                       actor=actor, on_error=on_error, encoding=encoding)
         if report is None:
             report = run(_state().service(), file, actor=actor, on_error=on_error,
                          progress=progress, encoding=encoding)
@@ -1993,25 +2000,6 @@ def import_(file: str, on_error: str, encoding: str | None, mapping: str | None)
                          "run again after fixing it", error=report.errors[-1]))
     if report.errors:
         sys.exit(1)  # some lines were not imported: the counts above say how many
-
-
-def _checked_before_made(run: Callable[..., Any], file: str, **kw: Any) -> Any:
-    """For an import into an SQLite store that does not exist yet: the file
-    checked first, as the import checks it, against a store in memory (the
-    same workflows and taxonomy as a new store's), so that a refused file
-    leaves no store behind — no database, no master key file.  The check's
-    report when there is nothing to file (the import's own: nothing would be
-    written), else None: the import runs (into the store, made now), checking
-    the file again."""
-    from petitions.persistence import is_new_sqlite_store
-
-    if not is_new_sqlite_store(_state().db):
-        return None
-    from petitions import PetitionService
-
-    with PetitionService.open(":memory:") as probe:
-        report = run(probe, file, check_only=True, **kw)
-    return report if report.skipped == report.lines else None
 
 
 @later(main, help=_h("Print petition events in store order, each with its position (for "

@@ -698,6 +698,28 @@ def run_import(
                         stopped=stopped)
 
 
+def check_before_creating(db: str | None, open_store: Callable[[str], Any],
+                          run: Callable[..., ImportReport], path: str | Path,
+                          **kw: Any) -> ImportReport | None:
+    """For an import into an SQLite store that does not exist yet: the file
+    checked first by ``run`` (:func:`import_filings` or
+    :func:`~petitions.importer_csv.import_csv`, with ``check_only``) against a
+    store in memory (``open_store(":memory:")``, a context manager giving the
+    service: ``PetitionService.open``) — the workflows and taxonomy a new
+    store has — so that a refused file leaves no store behind: no database,
+    no master key file (:class:`ImportRefused` raised as the import would).  The check's report
+    when nothing would be filed; else None (also for an existing store,
+    PostgreSQL or an SQLite URI): the import is to run, into the store made
+    then, and checks the file again."""
+    from petitions.persistence import is_new_sqlite_store
+
+    if not is_new_sqlite_store(db):
+        return None
+    with open_store(":memory:") as probe:
+        report = run(probe, path, check_only=True, **kw)
+    return report if report.skipped == report.lines else None
+
+
 def import_filings(
     svc: Filer, path: str | Path, *, actor: Actor, on_error: str = "stop",
     progress: Callable[[int, int], None] | None = None, encoding: str | None = None,

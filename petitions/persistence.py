@@ -139,9 +139,13 @@ def is_read_only_url(url: str | None) -> bool:
 
         query = parse_qs(urlsplit(url).query)
         return query.get("mode", [""])[-1] == "ro" or query.get("immutable", [""])[-1] == "1"
-    if url.startswith("sqlite:///"):
-        url = url[len("sqlite:///"):]
+    url = _sqlite_path(url)
     return read_only_file(url)
+
+
+def _sqlite_path(url: str) -> str:
+    """``url`` without an ``sqlite:///`` prefix (a file path or URI)."""
+    return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
 
 
 def is_new_sqlite_store(url: str | None) -> bool:
@@ -151,8 +155,7 @@ def is_new_sqlite_store(url: str | None) -> bool:
     url = url or default_url()
     if url == ":memory:" or is_postgres(url) or url.startswith("file:"):
         return False
-    if url.startswith("sqlite:///"):
-        url = url[len("sqlite:///"):]
+    url = _sqlite_path(url)
     return not any(os.path.lexists(url + end) for end in ("", "-wal", "-journal"))
 
 
@@ -181,8 +184,7 @@ def env_for_url(url: str | None = None) -> dict[str, str]:
             "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
             "SQLITE_DBNAME": f"file:petitions-{uuid4().hex}?mode=memory&cache=shared",
         }
-    if url.startswith("sqlite:///"):
-        url = url[len("sqlite:///"):]
+    url = _sqlite_path(url)
     if not url.startswith("file:") and read_only_file(url):
         url = _read_only_uri(url)  # read, never written (not even its journal mode)
     return {
