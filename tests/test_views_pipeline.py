@@ -599,3 +599,120 @@ def test_the_counting_process_lets_go_of_the_views_before_it_groups(
     grouping = [i for i, s in enumerate(said) if "GROUP BY" in s]
     copying = [i for i, s in enumerate(said) if "CREATE TEMP TABLE" in s]
     assert copying and grouping and copying[0] < ended < grouping[0]
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # decoders: SQLite only
+def test_a_decoder_decodes_ahead_while_its_last_range_is_sent(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decoder's own thread sends its ranges: while the writer has not
+    taken one in, the decoder goes on reading and decoding the next ones, at
+    most ``AHEAD`` of them waiting (memory stays bounded); they arrive in
+    order, then the decoder's CPU seconds."""
+    import multiprocessing
+    import pickle
+    import threading
+
+    db_name = history.recorder.datastore.pool.db_name
+    table = history.recorder.events_table_name
+    end = history.recorder.max_notification_id()
+    size = 3
+    assert end > size * (pipeline.AHEAD + 4)
+    claim = multiprocessing.get_context("fork").Value("q", 0)
+    taken = threading.Event()  # the writer takes the first range in
+    sent: list[Any] = []
+
+    class Pipe:
+        def send_bytes(self, data: bytes) -> None:
+            taken.wait(10)
+            sent.append(pickle.loads(data))
+
+        def close(self) -> None:
+            pass
+
+    switching = sys.getswitchinterval()
+    decoder = threading.Thread(target=pipeline._decode,
+                               args=(db_name, table, 0, end, size, claim, Pipe()))
+    try:
+        decoder.start()
+        deadline = time.monotonic() + 10
+        while claim.value < pipeline.AHEAD + 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        # Range 0 being sent, ranges 1 and 2 waiting, range 3 decoded: no more.
+        assert claim.value == pipeline.AHEAD + 2 and not sent
+    finally:
+        taken.set()
+        decoder.join(30)
+        sys.setswitchinterval(switching)
+    assert not decoder.is_alive()
+    assert [m[0] for m in sent[:-1]] == list(range(len(sent) - 1))
+    assert sent[-1][0] == "cpu" and sum(m[2] for m in sent[:-1]) == end
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # decoders: SQLite only
+def test_the_writer_decodes_the_first_range_from_the_rows_it_has_read(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catch-up has read the first batch's stored rows already: the
+    writer decodes range 0 from them, nobody reads it again (the decoders
+    start at range 1).  The views are those of one process."""
+    alone = _rebuilt(history, 0, monkeypatch)
+    real_read, real_init = pipeline.Decoders._read, pipeline.Decoders.__init__
+    read: list[int] = []
+    seen: list[Any] = []
+
+    def reading(self: Any, own: Any, j: int, lite: Any) -> Any:
+        read.append(j)
+        return real_read(self, own, j, lite)
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        seen.append(self)
+
+    monkeypatch.setattr(pipeline.Decoders, "_read", reading)
+    monkeypatch.setattr(pipeline.Decoders, "__init__", init)
+    assert _rebuilt(history, 1, monkeypatch) == alone
+    assert len(seen) == 1 and len(seen[0].ranges) > 2
+    assert seen[0].ranges[0] == (-1, 0.0) and 0 not in read
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+def test_the_counting_process_copies_the_log_into_the_database_file(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """While it counts, the counting process copies the write-ahead log into
+    the database file (a passive checkpoint), so that the writer's checkpoint
+    after the indexes has only those left to copy."""
+    import shutil
+    import sqlite3
+
+    db_name = history.recorder.datastore.pool.db_name
+    writer = sqlite3.connect(db_name, isolation_level=None)
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("CREATE TABLE petitions_logged (x)")  # in the log only
+
+        def in_file() -> bool:
+            copy = tmp_path / "file-only.sqlite"  # the database file, without its log
+            shutil.copyfile(db_name, copy)
+            conn = sqlite3.connect(copy)
+            try:
+                return bool(conn.execute("SELECT 1 FROM sqlite_master "
+                                         "WHERE name = 'petitions_logged'").fetchall())
+            finally:
+                conn.close()
+
+        assert not in_file()
+
+        class Pipe:
+            def send_bytes(self, data: bytes) -> None:
+                self.data = data
+
+            def close(self) -> None:
+                pass
+
+        pipe = Pipe()
+        pipeline._count(db_name, history.audit_log().name, pipe)
+        assert pipe.data  # the counters were sent
+        assert in_file()
+        writer.execute("DROP TABLE petitions_logged")
+    finally:
+        writer.close()

@@ -50,10 +50,12 @@ import multiprocessing.connection
 import operator
 import os
 import pickle
+import queue
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from petitions.readmodels.projection import (
@@ -138,12 +140,70 @@ def _claim(claim: Any, only: int | None = None) -> int | None:
     return j
 
 
+#: Ranges a decoder keeps decoded (pickled) ahead of the one it is sending.
+AHEAD = 2
+
+#: A decoder's thread switch interval (seconds; Python's default: 0.005).
+SWITCH_INTERVAL = 0.0002
+
+
+class _Sender:
+    """A decoder's thread sending its pickled ranges through the pipe ``send``
+    in the order given (:meth:`put`), so that the decoder reads and decodes
+    the next range meanwhile: a range is larger than the pipe holds, and the
+    writer takes it in only when it is done with the one before.  At most
+    :data:`AHEAD` ranges wait to be sent (memory stays bounded); ``None``
+    sends the decoder's CPU seconds (its last words); :meth:`close` ends it."""
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
+        #: Set when the pipe is closed at the other end (the writer stopped).
+        self.broken = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def put(self, data: bytes | None) -> bool:
+        """Queue ``data`` to be sent (waiting while :data:`AHEAD` wait);
+        ``False`` if the writer stopped taking them."""
+        while not self.broken.is_set():
+            try:
+                self._queue.put(data, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            while True:
+                data = self._queue.get()
+                if data is None:
+                    self._send.send_bytes(pickle.dumps(("cpu", time.process_time())))
+                elif not data:
+                    return  # closed
+                else:
+                    self._send.send_bytes(data)
+                del data
+        except OSError:  # BrokenPipeError: the writer stopped (or died)
+            self.broken.set()
+
+    def close(self) -> None:
+        """Send what is queued (unless the pipe broke), then end the thread."""
+        self.put(b"")
+        self._thread.join()
+
+
 def _decode(db_name: str, table: str, start: int, end: int, size: int, claim: Any,
             send: Any) -> None:
     """A decoder: claim the next range of ``(start, end]`` nobody has claimed
     (see :class:`Decoders`), read and decode its stored rows, fold the events
     of the cases filed in it into their rows (see the module's doc) and send
     it; until none is left (then send its CPU time)."""
+    # The threads hand over quickly: the sending thread is woken for each
+    # piece of a range the pipe takes, the decoding one holds on meanwhile.
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    sender = _Sender(send)
     conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA query_only = 1")
@@ -197,13 +257,14 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, claim: An
                 item = items[i]
                 items[i] = (*item[:5], _CASE_VALUES(item[5]))
             last = rows[-1][0] if rows else None
-            send.send_bytes(pickle.dumps((j, last, len(rows), new, items, grams,
-                                          time.process_time(), time.monotonic()),
-                                         protocol=pickle.HIGHEST_PROTOCOL))
-        send.send_bytes(pickle.dumps(("cpu", time.process_time())))
-    except BrokenPipeError:
-        pass  # the writer stopped (or died): nothing more to do
+            if not sender.put(pickle.dumps((j, last, len(rows), new, items, grams,
+                                            time.process_time(), time.monotonic()),
+                                           protocol=pickle.HIGHEST_PROTOCOL)):
+                break  # the writer stopped (or died): nothing more to do
+            del rows, items, folded, grams  # not held while the next range is read
+        sender.put(None)  # then its CPU time, once the ranges are sent
     finally:
+        sender.close()
         conn.close()
         send.close()
 
@@ -228,11 +289,19 @@ class Decoders:
     leaving stops the processes."""
 
     def __init__(self, db_name: str, table: str, start: int, end: int, size: int,
-                 n: int, reads: bool = True) -> None:
+                 n: int, reads: bool = True, first: Sequence[StoredRow] | None = None
+                 ) -> None:
         ctx = multiprocessing.get_context("fork")
         self._db_name, self._table = db_name, table
         self._start, self._end, self._size, self._reads = start, end, size, reads
-        self._claim = ctx.Value("q", 0)
+        # The stored rows of range 0, where the caller has read them already
+        # (the first stored rows after ``start``, in order, at least every
+        # one of the range): this process decodes them, nobody reads them again.
+        self._first = None
+        if reads and first is not None:
+            top = min(start + size, end)
+            self._first = [row for row in first if row[0] <= top]
+        self._claim = ctx.Value("q", 0 if self._first is None else 1)
         self._receive: list[Any] = []
         self._processes: list[Any] = []
         for _ in range(n):
@@ -283,6 +352,9 @@ class Decoders:
         # process), that decoder's CPU seconds, and the range (None: no rows).
         ready: dict[int, tuple[int, float, Batch | None]] = {}
         own: list[sqlite3.Connection] = []
+        if self._first is not None:
+            ready[0] = (-1, 0.0, self._decoded(time.monotonic(), self._first, lite))
+            self._first = None
         try:
             j = 0
             while self._start + j * self._size < self._end:
@@ -344,6 +416,12 @@ class Decoders:
         low = self._start + j * self._size
         rows: list[StoredRow] = own[0].execute(
             _query(self._table), (low, min(low + self._size, self._end))).fetchall()
+        return self._decoded(began, rows, lite)
+
+    def _decoded(self, began: float, rows: list[StoredRow],
+                 lite: Callable[[StoredRow], Any]) -> Batch | None:
+        """A range's stored ``rows`` decoded by this process (the reading
+        began at ``began``, ``time.monotonic``)."""
         found = (None if not rows else (
             rows[-1][0], len(rows), [fast_item(row) or lite(row) for row in rows], None))
         took = time.monotonic() - began
@@ -383,8 +461,28 @@ class Decoders:
                 grams))
         return True
 
+def _checkpoint(db_name: str) -> None:
+    """The write-ahead log copied into the database file as far as it can be
+    without waiting for anyone (a passive checkpoint), through a connection
+    of its own."""
+    conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error:  # pragma: no cover - the writer's checkpoint does it then
+        pass
+    finally:
+        conn.close()
+
+
 def _count(db_name: str, application_name: str, send: Any) -> None:
-    """The counting process: every counter counted again (:func:`recount`), sent."""
+    """The counting process: every counter counted again (:func:`recount`),
+    sent.  Meanwhile a thread of its own copies the write-ahead log (every
+    batch written) into the database file (:func:`_checkpoint`, mostly
+    waiting for the disk, the lock on Python's objects let go), while the
+    writer builds the indexes: the writer's checkpoint after them then copies
+    only what was written since (the indexes), not every batch's pages too."""
+    copying = threading.Thread(target=_checkpoint, args=(db_name,), daemon=True)
+    copying.start()
     conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
     try:
         counted = recount(conn, application_name)
@@ -395,6 +493,7 @@ def _count(db_name: str, application_name: str, send: Any) -> None:
     finally:
         conn.close()
         send.close()
+        copying.join()
 
 
 class Counting:

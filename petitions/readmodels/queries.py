@@ -572,7 +572,7 @@ class ReadModels:
         projection = self.projection
         done = 0
         with pipeline.Decoders(db_name, recorder.events_table_name, start, end,
-                               BATCH, n, pipeline.writer_reads()) as decoders:
+                               BATCH, n, pipeline.writer_reads(), first=rows) as decoders:
             for last, count, events, grams in decoders.batches(self._lite):
                 applied = self._apply_after(events, last, start, bulk=True,
                                             bulk_text=True, grams=grams)
