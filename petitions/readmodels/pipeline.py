@@ -72,16 +72,31 @@ from petitions.readmodels.store import CASE_COLUMNS
 _CASE_VALUES = operator.itemgetter(*CASE_COLUMNS)
 
 #: What a decoder sends per range: the range's number, its last position
-#: (``None``: no row), how many stored rows it holds, the topics first seen
-#: in it (by code), its items: ``(code, pid, version, time, stage, values)``
-#: for an event :func:`fast_item` read (a filing's values: its case row as
-#: the values of ``CASE_COLUMNS``, the case's later events of the range
-#: folded in, see :func:`_decode`), the stored row itself (five fields) where
-#: it declined; the bigrams of its filings (by petition id); the decoder's
+#: (``None``: no row), how many stored rows it holds, its items: the
+#: :func:`fast_item` of an event it read that way (its update sent as an
+#: :class:`_Update`, taken in as the update itself; a filing's values: its
+#: case row as the values of ``CASE_COLUMNS``, the case's later events of the
+#: range folded in, see :func:`_decode`), the stored row itself (five fields)
+#: where it declined; where those stored rows stand among the items; the
+#: bigrams of its filings (by petition id); the decoder's
 #: CPU seconds so far, and when it sent the range (``time.monotonic``, the
 #: same clock in every process).  After its last range: ``("cpu", seconds)``.
-Message = tuple[int, int | None, int, dict[int, str], list[Any], dict[str, str], float,
-                float]
+Message = tuple[int, int | None, int, list[Any], list[int], dict[str, str], float, float]
+
+
+class _Update:
+    """A :data:`FastItem`'s update as a decoder sends it: pickled as the
+    topic it is the update of (once a range: pickle sends an object again as
+    a reference), taken in as the update itself (:func:`plan_update`), by the
+    unpickling, in C: the writer does not go through the items again."""
+
+    __slots__ = ("topic",)
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return plan_update, (self.topic,)
 
 
 #: At most so many decoder processes, whatever ``PETITIONS_VIEWS_DECODERS``
@@ -207,8 +222,8 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, claim: An
     conn = sqlite3.connect(db_name, uri=True, isolation_level=None)
     try:
         conn.execute("PRAGMA query_only = 1")
-        codes: dict[str, int] = {}
-        filings: dict[int, bool] = {}
+        # Each topic's update as sent, and whether it is a filing's.
+        updates: dict[str, tuple[_Update, bool]] = {}
         query = _query(table)
         while True:
             j = _claim(claim)
@@ -217,8 +232,8 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, claim: An
             if low >= end:
                 break
             rows: list[StoredRow] = conn.execute(query, (low, min(low + size, end))).fetchall()
-            new: dict[int, str] = {}
             items: list[Any] = []
+            declined: list[int] = []
             grams: dict[str, str] = {}
             # The rows of the cases filed in this range, by stored originator
             # id (their later events here are applied to them here), and where
@@ -231,15 +246,15 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, claim: An
                 if item is None:
                     if folded:  # its case's later events go to the writer, after it
                         folded.pop(row[1], None)
+                    declined.append(len(items))
                     append(row)
                     continue
                 topic = row[3]
-                code = codes.get(topic)
-                if code is None:
-                    code = codes[topic] = len(codes)
-                    new[code] = topic
-                    filings[code] = is_filing(topic)
-                if filings[code]:  # the filing's bigrams, worked out here
+                found = updates.get(topic)
+                if found is None:
+                    found = updates[topic] = (_Update(topic), is_filing(topic))
+                update, filing = found
+                if filing:  # the filing's bigrams, worked out here
                     values = item[5]
                     grams[values["id"]] = bigrams(values["title"], values["description"])
                     if item[2] == 1:  # the case's first event: none came before
@@ -252,16 +267,16 @@ def _decode(db_name: str, table: str, start: int, end: int, size: int, claim: An
                     if case is not None:
                         apply_to_row(case, item)
                         continue
-                append((code, *item[1:]))
+                append((update, *item[1:]))
             for i in filed:  # each filing's row, its case's events folded in, as values
                 item = items[i]
                 items[i] = (*item[:5], _CASE_VALUES(item[5]))
             last = rows[-1][0] if rows else None
-            if not sender.put(pickle.dumps((j, last, len(rows), new, items, grams,
+            if not sender.put(pickle.dumps((j, last, len(rows), items, declined, grams,
                                             time.process_time(), time.monotonic()),
                                            protocol=pickle.HIGHEST_PROTOCOL)):
                 break  # the writer stopped (or died): nothing more to do
-            del rows, items, folded, grams  # not held while the next range is read
+            del rows, items, folded, grams, declined  # not held while the next is read
         sender.put(None)  # then its CPU time, once the ranges are sent
     finally:
         sender.close()
@@ -346,14 +361,14 @@ class Decoders:
         id (``None``: not worked out); ranges without rows are left out.
         Stops early (without an error) if a decoder fails."""
         n = len(self._receive)
-        tables: list[list[Any]] = [[] for _ in range(n)]
         sending = dict(enumerate(self._receive))  # the decoders not finished yet
         # Ranges decoded ahead of their turn: by number, who read it (-1: this
-        # process), that decoder's CPU seconds, and the range (None: no rows).
-        ready: dict[int, tuple[int, float, Batch | None]] = {}
+        # process), that decoder's CPU seconds, the range (None: no rows) and
+        # where the stored rows the decoder declined stand in its events.
+        ready: dict[int, tuple[int, float, Batch | None, list[int]]] = {}
         own: list[sqlite3.Connection] = []
         if self._first is not None:
-            ready[0] = (-1, 0.0, self._decoded(time.monotonic(), self._first, lite))
+            ready[0] = (-1, 0.0, self._decoded(time.monotonic(), self._first, lite), [])
             self._first = None
         try:
             j = 0
@@ -361,9 +376,9 @@ class Decoders:
                 found = ready.pop(j, None)
                 if found is None:
                     if self._reads and _claim(self._claim, j) is not None:
-                        found = (-1, 0.0, self._read(own, j, lite))
+                        found = (-1, 0.0, self._read(own, j, lite), [])
                     else:  # a decoder has it: take what has come
-                        if not self._receive_ready(sending, ready, tables, block=False):
+                        if not self._receive_ready(sending, ready, block=False):
                             return  # a decoder died: the caller reads the rest itself
                         if j in ready:
                             continue
@@ -371,22 +386,20 @@ class Decoders:
                                  and self._worth_reading(sending) else None)
                         if ahead is not None and self._start + ahead * self._size < self._end:
                             # Nothing to write yet: read a later range meanwhile.
-                            ready[ahead] = (-1, 0.0, self._read(own, ahead, lite))
-                        elif not self._receive_ready(sending, ready, tables, block=True):
+                            ready[ahead] = (-1, 0.0, self._read(own, ahead, lite), [])
+                        elif not self._receive_ready(sending, ready, block=True):
                             return
                         continue
-                k, cpu, batch = found
+                k, cpu, batch, declined = found
                 self.ranges.append((k, cpu))
                 if batch is not None:
-                    if k >= 0:  # the stored rows the decoder declined, read now
-                        events = batch[2]
-                        for i, event in enumerate(events):
-                            if len(event) == 5:
-                                events[i] = lite(event)
+                    events = batch[2]
+                    for i in declined:  # the stored rows the decoder declined, read now
+                        events[i] = lite(events[i])
                     yield batch
                 j += 1
             while sending:  # each decoder's last words
-                if not self._receive_ready(sending, ready, tables, block=True):
+                if not self._receive_ready(sending, ready, block=True):
                     break
         finally:
             for conn in own:
@@ -429,7 +442,7 @@ class Decoders:
         return found
 
     def _receive_ready(self, sending: dict[int, Any], ready: dict[int, Any],
-                       tables: list[list[Any]], block: bool) -> bool:
+                       block: bool) -> bool:
         """Take in what the decoders still sending have sent (``block``: wait
         for at least one message); ``False`` if a decoder died."""
         pipes = list(sending.values())
@@ -445,20 +458,16 @@ class Decoders:
                 self.cpu.append(float(message[1]))
                 del sending[k]
                 continue
-            j, last, count, new, items, grams, cpu, sent = message
+            j, last, count, items, declined, grams, cpu, sent = message
             took = sent - self._sent[k]  # how long the decoder takes a range, lately
             was = self._took.get(k)
             self._took[k] = took if was is None else (was + took) / 2
             self._sent[k] = sent
-            table = tables[k]
-            for code, topic in new.items():
-                table.extend([None] * (code + 1 - len(table)))
-                table[code] = plan_update(topic)
-            # A decoded item has six fields (its update by code), a stored row
-            # the decoder declined five (read when its range's turn comes).
-            ready[j] = (k, cpu, None if last is None else (
-                last, count, [(table[i[0]], *i[1:]) if len(i) == 6 else i for i in items],
-                grams))
+            # The items as apply_events takes them (each update unpickled as
+            # itself), but for the stored rows the decoder declined (read when
+            # the range's turn comes).
+            ready[j] = (k, cpu, None if last is None else (last, count, items, grams),
+                        declined)
         return True
 
 def _checkpoint(db_name: str) -> None:
