@@ -111,11 +111,13 @@ class Timeline:
         self.counting: list[float] = []
         counting = getattr(pipeline, "Counting", None)
         if counting is not None:
-            real_init, real_result = counting.__init__, counting.result
+            # It counts once told to (start), or (an older tree) once forked.
+            told = "start" if hasattr(counting, "start") else "__init__"
+            real_told, real_result = getattr(counting, told), counting.result
 
-            def init(c: Any, *args: Any) -> None:
+            def began(c: Any, *args: Any) -> None:
                 timeline.counting = [time.process_time()]
-                real_init(c, *args)
+                real_told(c, *args)
 
             def result(c: Any) -> Any:
                 timeline.counting.append(time.process_time())
@@ -123,7 +125,8 @@ class Timeline:
                 timeline.counting.append(c.cpu)
                 return found
 
-            counting.__init__, counting.result = init, result
+            setattr(counting, told, began)
+            counting.result = result
 
     def tail(self) -> float:
         """Seconds after the last batch (counters, indexes): the writer's CPU

@@ -408,11 +408,11 @@ def test_a_writer_killed_mid_way_ends_its_decoders_and_another_process_finishes(
                           cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert done.returncode == 9, done.stderr
     children = [int(p) for p in done.stdout.split()]
-    assert len(children) == 2
+    assert len(children) == 3  # two decoders, and the counting process waiting
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(_alive(p) for p in children):
         time.sleep(0.05)
-    assert not any(_alive(p) for p in children)  # the decoders ended with it
+    assert not any(_alive(p) for p in children)  # the decoders (and counting) ended with it
     svc = PetitionService.open(url)
     try:
         rm = svc.read_models
@@ -716,3 +716,48 @@ def test_the_counting_process_copies_the_log_into_the_database_file(
         writer.execute("DROP TABLE petitions_logged")
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+def test_the_counting_process_is_forked_before_the_batches_and_counts_when_told(
+        history: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counting process is forked before the decoders (it holds none of
+    their pipes) and before any batch is written, and counts once the last
+    batch is written (at the position written); told nothing, it ends by
+    itself when the writer lets go of it."""
+    alone = _rebuilt(history, 0, monkeypatch)
+    said: list[str] = []
+    real_count, real_decoders = pipeline.Counting.__init__, pipeline.Decoders.__init__
+    real_start = pipeline.Counting.start
+    real_apply = type(history.read_models.projection).apply_after
+
+    def count(self: Any, *args: Any) -> None:
+        said.append("fork counting")
+        real_count(self, *args)
+
+    def decoders(self: Any, *args: Any, **kwargs: Any) -> None:
+        said.append("fork decoders")
+        real_decoders(self, *args, **kwargs)
+
+    def start(self: Any) -> None:
+        said.append("count")
+        real_start(self)
+
+    def apply_after(self: Any, *args: Any, **kwargs: Any) -> bool:
+        said.append("batch")
+        return bool(real_apply(self, *args, **kwargs))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.Counting, "__init__", count)
+        patched.setattr(pipeline.Counting, "start", start)
+        patched.setattr(pipeline.Decoders, "__init__", decoders)
+        patched.setattr(type(history.read_models.projection), "apply_after", apply_after)
+        assert _rebuilt(history, 1, monkeypatch) == alone
+    assert said[:3] == ["fork counting", "fork decoders", "batch"]
+    assert said[-1] == "count" and said.count("count") == 1 and said.count("batch") > 2
+    idle = pipeline.Counting(history.recorder.datastore.pool.db_name, history.audit_log().name)
+    with idle:
+        idle._go.close()  # the writer lets go without a word
+        idle._process.join(10)
+        assert idle._process.exitcode == 0
+        assert idle.result() is None

@@ -477,22 +477,25 @@ class ReadModels:
             total = max(total, (recorder.max_notification_id() or 0) - start)
             if total >= BULK or total >= start:
                 with contextlib.ExitStack() as stack:
+                    # Where decoders can read, a process of its own counts
+                    # the counters again while the indexes are built (from
+                    # the views as the last batch left them); forked now, it
+                    # waits until then.
                     counting = None
+                    db_name = self._decoder_db()
+                    if db_name is not None:
+                        from petitions.readmodels.pipeline import Counting
+
+                        counting = stack.enter_context(Counting(db_name, self.app.name))
                     with self.store.indexes_deferred():
                         done, unfinished = self._catch_up(start, rows, total, progress,
                                                           bulk=True)
-                        if unfinished:
-                            # Where decoders could read, a process of its own
-                            # counts the counters again while the indexes are
-                            # built (from the views as the last batch left them).
-                            db_name = self._decoder_db()
-                            if db_name is None:
-                                self.store.finish_bulk(self.app.name)
-                            else:
-                                from petitions.readmodels.pipeline import Counting
-
-                                counting = stack.enter_context(
-                                    Counting(db_name, self.app.name))
+                        if not unfinished:
+                            counting = None
+                        elif counting is None:
+                            self.store.finish_bulk(self.app.name)
+                        else:
+                            counting.start()
                     if counting is not None:
                         self.store.finish_bulk(self.app.name, counting.result())
                     return done
