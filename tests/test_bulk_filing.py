@@ -451,7 +451,8 @@ def test_the_shortcuts_of_the_bulk_path_give_what_the_standard_functions_give() 
 
     topic = "petitions.domain.petition:Petition.Filed"
     hasher = event_hasher(topic)
-    for version, state in ((1, b"{}"), (2, os.urandom(300)), (17, "诉求".encode())):
+    for version, state in ((0, b""), (1, b"{}"), (2, os.urandom(300)), (15, b"{}"),
+                           (16, b"{}"), (17, "诉求".encode()), (123456, b"{}")):
         assert hasher("ab" * 16, version, state) == event_hash("ab" * 16, version, topic, state)
     assert hasher("ab" * 16, 1, b"{}") != hasher("ab" * 16, 2, b"{}")
     key, other = os.urandom(32), os.urandom(32)

@@ -117,6 +117,85 @@ def test_a_petitioner_s_fields_are_sealed_under_nonces_of_their_own(
     assert len(seen) == 100
 
 
+def test_a_new_petitioner_s_one_draw_is_split_into_id_key_and_nonces(
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bulk filing of a new petitioner draws once (issue 18 point 4): 16
+    # bytes for their id, then their key's id, key and wrapping nonce, then a
+    # nonce per sealed field — each part used once, in that order.
+    from petitions.filing import mint_petitioner_id
+    from petitions.privacy.core import FILING_DRAW
+    from petitions.privacy.keys import DATA_KEY_BYTES, KEY_DRAW
+
+    drawn = os.urandom(16 + FILING_DRAW)
+    privacy = service.privacy
+    person = Petitioner(kind="resident", name="王女士", phone="138 0000 1234",
+                        address="寸滩街道 8 号")
+    calls: list[int] = []
+    real = os.urandom
+
+    def counted(n: int) -> bytes:
+        calls.append(n)
+        return real(n)
+
+    monkeypatch.setattr("os.urandom", counted)
+    pid = mint_petitioner_id(drawn[:16])
+    sealed, new_key = privacy.seal_for_filing(person, new=True, petitioner_id=pid,
+                                              drawn=drawn[16:])
+    assert calls == []  # nothing drawn besides
+    assert new_key is not None and sealed.id == pid
+    assert pid == UUID(bytes=drawn[:16], version=4).hex
+    key_part = drawn[16:16 + KEY_DRAW]
+    assert new_key.row.key_id == key_part[:16].hex()
+    assert new_key.row.wrapped is not None
+    assert new_key.row.wrapped[:12] == key_part[16 + DATA_KEY_BYTES:]
+    clear = privacy.keyring.master.unwrap(new_key.row.wrapped, new_key.row.key_id, pid)
+    assert clear == key_part[16:16 + DATA_KEY_BYTES]
+    nonces = drawn[16 + KEY_DRAW:]
+    for i, name in enumerate(("name", "phone", "address")):  # the fields given, in order
+        found = Sealed.parse(getattr(sealed, name))
+        assert found is not None and found.nonce == nonces[12 * i:12 * i + 12]
+        assert unseal(new_key.key, found, name) == getattr(person, name)
+    with pytest.raises(ValueError):
+        privacy.seal_for_filing(person, new=True, petitioner_id=pid, drawn=drawn[17:])
+    with pytest.raises(ValueError):
+        privacy.keyring.new_key(pid, drawn[:KEY_DRAW - 1])
+    with pytest.raises(ValueError):
+        mint_petitioner_id(drawn[:15])
+    # Without bytes given, each draws its own (once).
+    privacy.seal_for_filing(person, new=True, petitioner_id=pid)
+    mint_petitioner_id()
+    assert calls == [FILING_DRAW, 16]
+
+
+def test_a_bulk_filing_draws_random_bytes_once(
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    from petitions.bulkfiling import BulkFiler
+    from petitions.domain.filing import Filing
+    from petitions.domain.values import Actor, Location
+    from petitions.filing import filing_workflow, mint_petitioner_id
+
+    store = service._store
+    bulk = BulkFiler.of(store, service.privacy)
+    assert bulk is not None
+    filing = Filing(actor=Actor("clerk", "intake_clerk"), title="路灯不亮",
+                    description="江北城街道路灯不亮", category="traffic", channel="online",
+                    location=Location(street="江北城街道"), idempotency_key="draw:1",
+                    petitioner=Petitioner(kind="resident", name="王女士",
+                                          phone="138 0000 1234"))
+    wf, matter_type = filing_workflow(store, filing)
+    calls: list[int] = []
+    real = os.urandom
+
+    def counted(n: int) -> bytes:
+        calls.append(n)
+        return real(n)
+
+    monkeypatch.setattr("os.urandom", counted)
+    decided = bulk.decide(filing, wf, matter_type, mint_petitioner_id)
+    assert decided is not None and decided.new_key is not None
+    assert len(calls) == 1
+
+
 def test_a_nonce_given_is_twelve_bytes() -> None:
     aead = AESGCM(os.urandom(32))
     with pytest.raises(ValueError):

@@ -24,7 +24,14 @@ from petitions.errors import InvalidInput, PermissionDenied
 from petitions.logs import get_logger
 from petitions.persistence import is_postgres
 from petitions.privacy.errors import AlreadyErased, PetitionerNotFound
-from petitions.privacy.keys import Keyring, KeyRow, KeyTable, MasterKey, load_master_key
+from petitions.privacy.keys import (
+    KEY_DRAW,
+    Keyring,
+    KeyRow,
+    KeyTable,
+    MasterKey,
+    load_master_key,
+)
 from petitions.privacy.policy import PrivacyPolicy, privacy_policy
 from petitions.privacy.render import (
     PersonView,
@@ -118,6 +125,9 @@ def key_beside_database(url: str, source: str) -> str | None:
 
 #: The petitioner's fields sealed on filing (besides their representatives').
 _SEALED_FIELDS = ("name", "phone", "id_number", "address", "email")
+#: The random bytes :meth:`Privacy.seal_for_filing` takes for a new
+#: petitioner: their key's, then a nonce for each field it may seal.
+FILING_DRAW = KEY_DRAW + NONCE_BYTES * len(_SEALED_FIELDS)
 
 
 def _seal_or_empty(key: AESGCM, key_id: str, field: str, value: str) -> str:
@@ -156,7 +166,7 @@ class Privacy:
         return self._sealed(petitioner, key_id, key)
 
     def seal_for_filing(self, petitioner: Petitioner, *, new: bool = False,
-                        petitioner_id: str | None = None,
+                        petitioner_id: str | None = None, drawn: bytes | None = None,
                         ) -> tuple[Petitioner, NewKey | None]:
         """``petitioner`` sealed under their live data key, or, when they have
         none yet (always when ``new``: their id was made just now), under a new
@@ -169,7 +179,11 @@ class Privacy:
 
         ``petitioner_id``: the id to give the sealed petitioner (one minted
         just now for a petitioner without one), set in the same copy as the
-        sealed fields."""
+        sealed fields.  ``drawn``: with ``new``, :data:`FILING_DRAW` bytes of
+        the operating system's CSPRNG drawn by the caller for this filing only:
+        the new key's (:meth:`Keyring.new_key`), then a nonce per field (None:
+        drawn here).  A bulk filing draws them with the petitioner's id, in
+        one system call."""
         pid = petitioner.id if petitioner_id is None else petitioner_id
         if not pid:
             raise InvalidInput("petitioner.id", "is needed to seal personal data")
@@ -178,9 +192,15 @@ class Privacy:
             found = self.keyring.live_key(pid)
             if found is not None:
                 return self._sealed(petitioner, *found, petitioner_id), None
-        row, key = self.keyring.new_key(pid)
+        if drawn is None:
+            drawn = os.urandom(FILING_DRAW)
+        elif len(drawn) != FILING_DRAW:
+            raise ValueError(f"a new petitioner's key and fields take {FILING_DRAW} "
+                             "random bytes")
+        row, key = self.keyring.new_key(pid, drawn[:KEY_DRAW])
         new_key = NewKey(row, key, self.keyring, self.keyring.table.writer(row))
-        return self._sealed(petitioner, row.key_id, key, petitioner_id), new_key
+        return self._sealed(petitioner, row.key_id, key, petitioner_id,
+                            drawn[KEY_DRAW:]), new_key
 
     def has_live_key(self, petitioner_id: str) -> bool:
         """Whether the store holds a live data key for ``petitioner_id`` now."""
@@ -188,11 +208,14 @@ class Privacy:
 
     @staticmethod
     def _sealed(petitioner: Petitioner, key_id: str, key: AESGCM,
-                petitioner_id: str | None = None) -> Petitioner:
+                petitioner_id: str | None = None, nonces: bytes | None = None,
+                ) -> Petitioner:
         # One copy of the petitioner, with only its non-empty fields sealed
         # (an empty one stays empty, as seal() makes of it) and the id given.
         # Every field is sealed with its own random nonce (seal()), under the
         # petitioner's own key: nothing is shared between fields or filings.
+        # ``nonces``: a nonce's bytes per sealed field, in field order, drawn
+        # by the caller for this petitioner (None: drawn here).
         changes: dict[str, Any] = {}
         if petitioner_id is not None:
             changes["id"] = petitioner_id
@@ -206,7 +229,8 @@ class Privacy:
         if present:
             # The fields' nonces in one draw of the operating system's CSPRNG
             # (the bytes separate draws would give: a different nonce per field).
-            nonces = os.urandom(NONCE_BYTES * len(present))
+            if nonces is None:
+                nonces = os.urandom(NONCE_BYTES * len(present))
             at = 0
             for name, value in present:
                 changes[name] = seal(key, key_id, name,

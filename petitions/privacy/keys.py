@@ -57,6 +57,9 @@ MASTER_KEY_ENV = "PETITIONS_MASTER_KEY"
 MASTER_KEY_FILE_ENV = "PETITIONS_MASTER_KEY_FILE"
 KEY_FILE_SUFFIX = ".key"
 DATA_KEY_BYTES = 32
+#: The random bytes a new data key takes (:meth:`Keyring.new_key`): its id (16),
+#: the key and the nonce wrapping it (12).
+KEY_DRAW = 16 + DATA_KEY_BYTES + 12
 
 
 def _parse_key(text: str, where: str) -> bytes:
@@ -510,18 +513,24 @@ class Keyring:
                 f"{row.master}, the configured key is {self.master.fingerprint})")
         return AESGCM(clear)
 
-    def new_key(self, petitioner_id: str) -> tuple[KeyRow, AESGCM]:
+    def new_key(self, petitioner_id: str, drawn: bytes | None = None,
+                ) -> tuple[KeyRow, AESGCM]:
         """A new data key for ``petitioner_id``, wrapped for storing; not stored
         (see :meth:`KeyTable.insert`, :meth:`KeyTable.writer`) nor cached (see
-        :meth:`remember`) yet."""
-        with self._lock:
-            self._ready()
+        :meth:`remember`) yet.  ``drawn``: :data:`KEY_DRAW` bytes of the
+        operating system's CSPRNG drawn by the caller for this key only (None:
+        drawn now; a bulk filing draws what a new petitioner needs at once)."""
+        if drawn is None:
             # One draw of the operating system's CSPRNG for the key id (16
             # bytes: what secrets.token_hex(16) gives), the data key (32: the
             # size AESGCM.generate_key makes, without running OpenSSL's own
             # generator once per filing) and the nonce that wraps it (12):
             # the bytes separate draws would give, in one system call.
-            drawn = os.urandom(16 + DATA_KEY_BYTES + 12)
+            drawn = os.urandom(KEY_DRAW)
+        elif len(drawn) != KEY_DRAW:
+            raise ValueError(f"a new key takes {KEY_DRAW} random bytes")
+        with self._lock:
+            self._ready()
             key_id = drawn[:16].hex()
             data_key = drawn[16:16 + DATA_KEY_BYTES]
             master = self.master
