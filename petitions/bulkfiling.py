@@ -262,6 +262,8 @@ class EventEncoder:
 
 
 _new = object.__new__
+#: No plan found yet (:meth:`BulkFiler._clock_to_start`).
+_NO_PLAN = object()
 
 
 def _stored_event(originator_id: UUID, version: int, topic: str, state: bytes) -> StoredEvent:
@@ -352,6 +354,9 @@ class BulkFiler:
         self.clock = EventEncoder(transcoder, Petition.ClockStarted,
                                   shared=("actor", "occurred_at", "deadline"), last=last)
         self.petition_topic = get_topic(Petition)
+        #: Per workflow version, stage, request type and urgency: the limit of
+        #: a new petition's clock and its values (:meth:`_clock_to_start`).
+        self._clocks: dict[tuple[Any, ...], Any] = {}
 
     @staticmethod
     def of(store: Store, privacy: Privacy) -> BulkFiler | None:
@@ -443,9 +448,8 @@ class BulkFiler:
         digest = filed.hash(hex_id, 1, state)
         rows = [(hex_id, 1, filed.topic, state)]
         digests = [digest]
-        clock = Petition.clock_to_start(wf, fields["stage"], fields["request_type"],
-                                        fields["urgency"], lambda: store.timekeeper,
-                                        occurred_at, None, "file")
+        clock = self._clock_to_start(wf, fields["stage"], fields["request_type"],
+                                     fields["urgency"], occurred_at)
         if clock is not None:
             clock["actor"] = actor
             clock["occurred_at"] = occurred_at
@@ -457,6 +461,40 @@ class BulkFiler:
         return Decided(fields["idempotency_key"], filing.workflow, pid, occurred_at,
                        wf.sha256, rows, digests, petitioner_id, callers,
                        None if new_key is None else new_key.row, new_key)
+
+    def _clock_to_start(self, wf: Workflow, stage: str, request_type: str, urgency: str,
+                        at: datetime) -> dict[str, Any] | None:
+        """``Petition.clock_to_start`` of a filing (``stage_before`` None, by
+        ``"file"``): what it takes of the workflow (whether and which limit
+        applies, the clock's values that follow from the limit alone) found
+        once per workflow version, stage, request type and urgency, the
+        times counted by the store's timekeeper for each filing."""
+        key = (wf.name, wf.version, wf.sha256, stage, request_type, urgency)
+        plan = self._clocks.get(key, _NO_PLAN)
+        if plan is _NO_PLAN:
+            plan = None
+            if not wf.is_terminal(stage):
+                limit = wf.limit_for(stage, request_type, urgency)
+                if limit is not None:
+                    # In clock_to_start's order, the times set per filing.
+                    plan = (int(limit.amount), limit.unit, float(limit.warn_at), {
+                        "for_stage": stage, "amount": limit.amount, "unit": limit.unit,
+                        "started_by": limit.start, "deadline": None, "warn_time": None,
+                        "warn_at": float(limit.warn_at),
+                        "escalate_on_breach": bool(limit.escalate_on_breach),
+                        "calendar_note": ""})
+            if len(self._clocks) >= _SHARED_MAX:
+                self._clocks.clear()
+            self._clocks[key] = plan
+        if plan is None:
+            return None
+        amount, unit, warn_at, values = plan
+        end, warn, note = self.store.timekeeper.deadline_times(amount, unit, warn_at, at)
+        clock = values.copy()
+        clock["deadline"] = end
+        clock["warn_time"] = warn
+        clock["calendar_note"] = note
+        return clock
 
     def complete(self, decided: Decided, wf: Workflow, pending: Container[str] = (), *,
                  prefix: str | None = None) -> BulkPrepared:

@@ -196,6 +196,49 @@ def test_a_bulk_filing_draws_random_bytes_once(
     assert len(calls) == 1
 
 
+def test_a_bulk_filing_s_clock_is_petition_clock_to_start_s(
+        service: PetitionService) -> None:
+    # The bulk path finds a workflow's limit and the clock's values once per
+    # workflow, stage, request type and urgency (issue 18 point 4): for every
+    # shipped workflow, stage, type and urgency, at many times (office days,
+    # midnights, weekends, years), the same values as Petition.clock_to_start.
+    from petitions.bulkfiling import BulkFiler
+    from petitions.domain.petition import Petition
+
+    store = service._store
+    bulk = BulkFiler.of(store, service.privacy)
+    assert bulk is not None
+    rng = random.Random(18)
+    base = datetime(2026, 12, 3, 15, 59, 59, 999_999, tzinfo=UTC)
+    moments = [base, base + timedelta(microseconds=1), base + timedelta(days=2),
+               datetime(2025, 12, 31, 16, 0, tzinfo=UTC), datetime(2024, 2, 29, 3, tzinfo=UTC)]
+    moments += [base + timedelta(seconds=rng.randint(-10 ** 8, 10 ** 7),
+                                 microseconds=rng.randint(0, 999_999)) for _ in range(60)]
+    zones = [UTC, timezone(timedelta(hours=8))]
+    compared = started = 0
+    for name in ("standard", "emergency_care", "enterprise_service", "letters_and_visits",
+                 "property_dispute", "campaign"):
+        wf = store.workflow(name)
+        types = sorted({wf.default_type, "complaint", "consultation", *wf.type_limits})
+        urgencies = sorted({"normal", "urgent", *wf.urgency_limits})
+        for stage in wf.stages:
+            for request_type in types:
+                for urgency in urgencies:
+                    for i, moment in enumerate(moments):
+                        at = moment.astimezone(zones[i % 2])
+                        for _ in range(2):  # the plan found, then kept
+                            expected = Petition.clock_to_start(
+                                wf, stage, request_type, urgency, store.timekeeper, at,
+                                None, "file")
+                            found = bulk._clock_to_start(wf, stage, request_type, urgency, at)
+                            assert found == expected, (name, stage, request_type, urgency, at)
+                            if found is not None:
+                                assert list(found) == list(expected or ())
+                            compared += 1
+                            started += found is not None
+    assert compared > 1000 and 0 < started < compared
+
+
 def test_a_nonce_given_is_twelve_bytes() -> None:
     aead = AESGCM(os.urandom(32))
     with pytest.raises(ValueError):
