@@ -490,7 +490,7 @@ class BulkFiler:
             return None
         amount, unit, warn_at, values = plan
         end, warn, note = self.store.timekeeper.deadline_times(amount, unit, warn_at, at)
-        clock = values.copy()
+        clock: dict[str, Any] = values.copy()
         clock["deadline"] = end
         clock["warn_time"] = warn
         clock["calendar_note"] = note
