@@ -52,6 +52,7 @@ from eventsourcing.utils import get_topic
 
 from petitions.audit.chain import GENESIS, ChainedMapper, EncodedRows
 from petitions.audit.hashing import event_hasher
+from petitions.domain.isotime import isoformat
 from petitions.domain.petition import Petition, petition_id_for, uuid_of_int
 from petitions.recorders import Write, inserts_unnumbered, writes_alongside
 from petitions.sidetables import caller_entries, filing_writes
@@ -167,7 +168,7 @@ class EventEncoder:
         if cls is float and math.isfinite(value):
             return float.__repr__(value)
         if cls is datetime and self._iso:
-            return f'{_DATETIME}{value.isoformat()}"}}'
+            return f'{_DATETIME}{isoformat(value)}"}}'
         if cls is UUID and self._hex:
             return f'{_UUID}{value.hex}"}}'
         transcoding = self._types.get(cls)
@@ -231,11 +232,11 @@ class EventEncoder:
                 lines += ["    elif c is datetime and iso:",
                           f"        last = lasts.get({n})",
                           "        if last is None or last[0] is not v:",
-                          f"            last = lasts[{n}] = (v, DATETIME + v.isoformat() + END)",
+                          f"            last = lasts[{n}] = (v, DATETIME + isoformat(v) + END)",
                           f"        a{i} = last[1]"]
             else:
                 lines.append(f"    elif c is datetime and iso: "
-                             f"a{i} = DATETIME + v.isoformat() + END")
+                             f"a{i} = DATETIME + isoformat(v) + END")
             lines += [f"    elif v is None: a{i} = 'null'",
                       f"    elif c is bool: a{i} = 'true' if v else 'false'",
                       f"    elif c is int: a{i} = int.__repr__(v)",
@@ -253,6 +254,7 @@ class EventEncoder:
         lines.append("    return f'" + "".join(template) + "'.encode('utf8')")
         scope: dict[str, Any] = {
             "text": encode_basestring, "value": self.value, "datetime": datetime,
+            "isoformat": isoformat,
             "isfinite": math.isfinite, "plans": self._plans,
             "iso": self._iso, "lasts": self._last, "DATETIME": _DATETIME, "END": '"}'}
         # The code compiled once per process (a store opened later reuses it).

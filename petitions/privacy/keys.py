@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from petitions.domain.isotime import isoformat
 from petitions.logs import get_logger
 from petitions.persistence import describe, is_postgres, retry_schema_change
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
@@ -538,7 +539,7 @@ class Keyring:
                          wrapped=master.wrap(data_key, key_id, petitioner_id,
                                              drawn[16 + DATA_KEY_BYTES:]),
                          master=master.fingerprint,
-                         created_at=datetime.now(UTC).isoformat(), erased_at=None)
+                         created_at=isoformat(datetime.now(UTC)), erased_at=None)
             return row, AESGCM(data_key)
 
     def remember(self, row: KeyRow, aead: AESGCM) -> None:
