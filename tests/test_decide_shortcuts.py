@@ -239,6 +239,60 @@ def test_a_bulk_filing_s_clock_is_petition_clock_to_start_s(
     assert compared > 1000 and 0 < started < compared
 
 
+def test_a_filing_s_office_year_is_its_year_in_the_office_s_zone() -> None:
+    # local_year keeps the bounds of the year last found (issue 18 point 4):
+    # times around new year in the office's zone (UTC+8), in and out of the
+    # kept year, in other zones, at the ends of the range.
+    from zoneinfo import ZoneInfo
+
+    from petitions.sidetables import local_year
+
+    office = ZoneInfo("Asia/Shanghai")
+    rng = random.Random(4)
+    moments = []
+    for year in (1, 2, 2025, 2026, 2027, 9998, 9999):
+        if year > 1:
+            eve = datetime(year, 1, 1, tzinfo=office).astimezone(UTC)
+            moments += [eve, eve - timedelta(microseconds=1), eve + timedelta(microseconds=1)]
+        moments += [datetime(year, 6, 1, tzinfo=UTC), datetime(year, 12, 31, 15, 59, tzinfo=UTC)]
+    moments += [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(-10 ** 8,
+                                                                                 10 ** 8))
+                for _ in range(2000)]
+    zones = [UTC, UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5)), office]
+    for i, moment in enumerate(moments):
+        given = moment.astimezone(zones[i % len(zones)]) if moment.year > 1 else moment
+        assert local_year(given) == given.astimezone(office).year, given
+        assert local_year(given) == given.astimezone(office).year, given  # kept
+
+
+def test_a_petitioner_sealed_at_once_is_each_field_sealed_by_seal() -> None:
+    # Privacy._sealed writes each field as seal() does with the same nonce
+    # (issue 18 point 4: the petitioner's parts of it made once).
+    from petitions.privacy.core import Privacy
+
+    aead = AESGCM(os.urandom(32))
+    for person in (Petitioner(kind="resident", name="王女士", phone=" 138 0000 1234 ",
+                              id_number="500105199001011234", address="寸滩街道 8 号",
+                              email="wang@example.cn"),
+                   Petitioner(kind="resident", name="居民1", phone="   ", email=""),
+                   Petitioner(kind="enterprise", name="x" * 300)):
+        nonces = os.urandom(60)
+        sealed = Privacy._sealed(person, "key-1", aead, "p-1", nonces)
+        at = 0
+        for name in ("name", "phone", "id_number", "address", "email"):
+            value = getattr(person, name)
+            if not value:
+                assert getattr(sealed, name) == ""
+                continue
+            assert getattr(sealed, name) == seal(aead, "key-1", name, value.strip(),
+                                                 nonces[at:at + 12]), name
+            at += 12
+        assert sealed.id == "p-1" and sealed.kind == person.kind
+    with pytest.raises(ValueError):
+        Privacy._sealed(Petitioner(kind="resident", name="a", phone="1"), "k", aead, None,
+                        os.urandom(12))
+
+
 def test_a_nonce_given_is_twelve_bytes() -> None:
     aead = AESGCM(os.urandom(32))
     with pytest.raises(ValueError):

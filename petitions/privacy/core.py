@@ -40,7 +40,15 @@ from petitions.privacy.render import (
     mask_id_number,
     mask_phone,
 )
-from petitions.privacy.sealing import NONCE_BYTES, Sealed, seal, unseal
+from petitions.privacy.sealing import (
+    NONCE_BYTES,
+    NONCE_LETTERS,
+    PREFIX,
+    Sealed,
+    b64e,
+    seal,
+    unseal,
+)
 from workflows.records import asdict, evolve, frozen
 
 if TYPE_CHECKING:
@@ -231,11 +239,22 @@ class Privacy:
             # (the bytes separate draws would give: a different nonce per field).
             if nonces is None:
                 nonces = os.urandom(NONCE_BYTES * len(present))
+            elif len(nonces) < NONCE_BYTES * len(present):
+                raise ValueError(f"{len(present)} fields take {len(present)} nonces")
+            # seal() of each, its associated data's and sealed text's parts
+            # that are the petitioner's made once.
+            encrypt, aad, tail = key.encrypt, f"petitions/v1\n{key_id}\n", f":{key_id}"
             at = 0
             for name, value in present:
-                changes[name] = seal(key, key_id, name,
-                                     value.strip() if isinstance(value, str) else value,
-                                     nonces[at:at + NONCE_BYTES])
+                clear = value.strip() if isinstance(value, str) else value
+                if clear:
+                    nonce = nonces[at:at + NONCE_BYTES]
+                    both = b64e(nonce + encrypt(nonce, clear.encode("utf-8"),
+                                                (aad + name).encode()))
+                    changes[name] = (f"{PREFIX}:{both[:NONCE_LETTERS]}:"
+                                     f"{both[NONCE_LETTERS:]}{tail}")
+                else:
+                    changes[name] = ""  # as seal() makes of empty text
                 at += NONCE_BYTES
         if petitioner.representatives:
             changes["representatives"] = tuple(
