@@ -131,6 +131,8 @@ class EventEncoder:
         #: The hash of an event of this class (``event_hash`` with its topic).
         self.hash = event_hasher(self.topic)
         self.names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in _NOT_STATE)
+        #: Each field's annotation (text or type): the kind of value it mostly holds.
+        self._annotations = {f.name: f.type for f in dataclasses.fields(cls)}
         self._pairs = tuple((encode_basestring(n) + ":", n) for n in self.names)
         version = getattr(cls, "class_version", 1)
         self._tail = f',"class_version":{int(version)}}}' if version > 1 else "}"
@@ -226,27 +228,38 @@ class EventEncoder:
             if not name.isidentifier():
                 raise TypeError(f"the bulk encoder writes fields named as identifiers: {name!r}")
             n = repr(name)
-            lines += [f"    v = values[{n}]", "    c = v.__class__",
-                      f"    if c is str: a{i} = text(v)"]
+            # Each branch writes what value() writes of the values it takes
+            # (none takes a value another takes differently); the one the
+            # field's annotation names is tried first.
+            branches: dict[str, list[str]] = {"str": [f"c is str: a{i} = text(v)"]}
             if name in self._shared:  # a time both events of a filing hold
-                lines += ["    elif c is datetime and iso:",
-                          f"        last = lasts.get({n})",
-                          "        if last is None or last[0] is not v:",
-                          f"            last = lasts[{n}] = (v, DATETIME + isoformat(v) + END)",
-                          f"        a{i} = last[1]"]
+                branches["datetime"] = [
+                    "c is datetime and iso:",
+                    f"        last = lasts.get({n})",
+                    "        if last is None or last[0] is not v:",
+                    f"            last = lasts[{n}] = (v, DATETIME + isoformat(v) + END)",
+                    f"        a{i} = last[1]"]
             else:
-                lines.append(f"    elif c is datetime and iso: "
-                             f"a{i} = DATETIME + isoformat(v) + END")
-            lines += [f"    elif v is None: a{i} = 'null'",
-                      f"    elif c is bool: a{i} = 'true' if v else 'false'",
-                      f"    elif c is int: a{i} = int.__repr__(v)",
-                      f"    elif c is float and isfinite(v): a{i} = float.__repr__(v)"]
+                branches["datetime"] = [
+                    f"c is datetime and iso: a{i} = DATETIME + isoformat(v) + END"]
+            branches["None"] = [f"v is None: a{i} = 'null'"]
+            branches["bool"] = [f"c is bool: a{i} = 'true' if v else 'false'"]
+            branches["int"] = [f"c is int: a{i} = int.__repr__(v)"]
+            branches["float"] = [f"c is float and isfinite(v): a{i} = float.__repr__(v)"]
             if name in self._shared:  # the same object as the last event's
-                lines += [f"    elif (last := lasts.get({n})) is not None and last[0] is v:",
-                          f"        a{i} = last[1]"]
+                branches["class"] = [
+                    f"(last := lasts.get({n})) is not None and last[0] is v:",
+                    f"        a{i} = last[1]"]
             else:  # a value class written by its writer (as value() would)
-                lines += ["    elif (w := plans.get(c)) is not None and (s := w(v)) is not None:",
-                          f"        a{i} = s"]
+                branches["class"] = [
+                    "(w := plans.get(c)) is not None and (s := w(v)) is not None:",
+                    f"        a{i} = s"]
+            first = _likely(self._annotations.get(name))
+            order = [first, *(b for b in branches if b != first)]
+            lines += [f"    v = values[{n}]", "    c = v.__class__"]
+            for k, branch in enumerate(order):
+                lines.append(("    if " if k == 0 else "    elif ") + branches[branch][0])
+                lines += branches[branch][1:]
             lines.append(f"    else: a{i} = value({n}, v)")
             # Keys are field names (no braces, quotes or backslashes to escape).
             template.append("," + key + "{a" + str(i) + "}")
@@ -261,6 +274,21 @@ class EventEncoder:
         exec(_code("\n".join(lines)), scope)
         made: Callable[[str, Mapping[str, Any]], bytes] = scope["state"]
         return made
+
+
+def _likely(annotation: Any) -> str:
+    """Which branch of a state writer a field annotated ``annotation`` mostly
+    takes (its first): ``"str"``, ``"datetime"``, ``"bool"``, ``"int"``,
+    ``"float"``, ``"None"`` (optional values) or ``"class"`` (a value class)."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    text = text.strip()
+    if text in ("str", "datetime", "bool", "int", "float"):
+        return text
+    if text.endswith("| None") or text.startswith("None |") or text.startswith("Optional["):
+        return "None"
+    if text[:1].isupper() and text.isidentifier() and text not in ("UUID", "Any"):
+        return "class"
+    return "str"
 
 
 _new = object.__new__
