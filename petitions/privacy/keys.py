@@ -457,6 +457,9 @@ class Keyring:
 
     @property
     def master(self) -> MasterKey:
+        found = self._master
+        if found is not None:  # (loaded: read without the lock, once per filing)
+            return found
         with self._lock:
             if self._master is None:
                 self._master = self._master_loader()
@@ -530,17 +533,19 @@ class Keyring:
             drawn = os.urandom(KEY_DRAW)
         elif len(drawn) != KEY_DRAW:
             raise ValueError(f"a new key takes {KEY_DRAW} random bytes")
-        with self._lock:
-            self._ready()
-            key_id = drawn[:16].hex()
-            data_key = drawn[16:16 + DATA_KEY_BYTES]
-            master = self.master
-            row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
-                         wrapped=master.wrap(data_key, key_id, petitioner_id,
-                                             drawn[16 + DATA_KEY_BYTES:]),
-                         master=master.fingerprint,
-                         created_at=isoformat(datetime.now(UTC)), erased_at=None)
-            return row, AESGCM(data_key)
+        if not self._created:
+            with self._lock:
+                self._ready()
+        # (Nothing else shared: the key made and wrapped without the lock.)
+        key_id = drawn[:16].hex()
+        data_key = drawn[16:16 + DATA_KEY_BYTES]
+        master = self.master
+        row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
+                     wrapped=master.wrap(data_key, key_id, petitioner_id,
+                                         drawn[16 + DATA_KEY_BYTES:]),
+                     master=master.fingerprint,
+                     created_at=isoformat(datetime.now(UTC)), erased_at=None)
+        return row, AESGCM(data_key)
 
     def remember(self, row: KeyRow, aead: AESGCM) -> None:
         """Cache a key just stored as its petitioner's live key (the cache
