@@ -32,6 +32,7 @@ from petitions.privacy.callers import hmac_hex, normalise_phone
 from petitions.privacy.keys import KeyRow, MasterKey
 from petitions.privacy.sealing import Sealed, seal, unseal
 from petitions.service import PetitionService
+from workflows.records import evolve
 
 
 @pytest.mark.parametrize("key", ["a", "bench:00000001", "wechat:2022-0001", "中文：键",
@@ -279,15 +280,19 @@ def test_a_petitioner_sealed_at_once_is_each_field_sealed_by_seal() -> None:
         nonces = os.urandom(60)
         sealed = Privacy._sealed(person, "key-1", aead, "p-1", nonces)
         at = 0
+        expected: dict[str, Any] = {"id": "p-1"}
         for name in ("name", "phone", "id_number", "address", "email"):
             value = getattr(person, name)
             if not value:
                 assert getattr(sealed, name) == ""
+                expected[name] = ""
                 continue
-            assert getattr(sealed, name) == seal(aead, "key-1", name, value.strip(),
-                                                 nonces[at:at + 12]), name
+            expected[name] = seal(aead, "key-1", name, value.strip(), nonces[at:at + 12])
+            assert getattr(sealed, name) == expected[name], name
             at += 12
         assert sealed.id == "p-1" and sealed.kind == person.kind
+        # The whole copy is what evolve() makes of the petitioner.
+        assert sealed == evolve(person, **expected) and type(sealed) is Petitioner
     with pytest.raises(ValueError):
         Privacy._sealed(Petitioner(kind="resident", name="a", phone="1"), "k", aead, None,
                         os.urandom(12))

@@ -49,7 +49,7 @@ from petitions.privacy.sealing import (
     seal,
     unseal,
 )
-from workflows.records import asdict, evolve, frozen
+from workflows.records import asdict, evolve, fields_of, frozen
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -133,6 +133,10 @@ def key_beside_database(url: str, source: str) -> str | None:
 
 #: The petitioner's fields sealed on filing (besides their representatives').
 _SEALED_FIELDS = ("name", "phone", "id_number", "address", "email")
+#: Whether :class:`Petitioner`'s fields are the ones :meth:`Privacy._sealed`
+#: names when it makes the sealed copy (else it copies with ``evolve``).
+_PETITIONER_AS_KNOWN = tuple(f.name for f in fields_of(Petitioner) or ()) == (
+    "kind", "name", "phone", "id_number", "address", "representatives", "id", "email")
 #: The random bytes :meth:`Privacy.seal_for_filing` takes for a new
 #: petitioner: their key's, then a nonce for each field it may seal.
 FILING_DRAW = KEY_DRAW + NONCE_BYTES * len(_SEALED_FIELDS)
@@ -265,7 +269,18 @@ class Privacy:
                                                 f"representatives.{i}.id_number",
                                                 r.id_number))
                 for i, r in enumerate(petitioner.representatives))
-        return evolve(petitioner, **changes) if changes else petitioner
+        if not changes:
+            return petitioner
+        if petitioner.__class__ is not Petitioner or not _PETITIONER_AS_KNOWN:
+            return evolve(petitioner, **changes)
+        # evolve(), the fields named (a bulk import seals a petitioner per line).
+        get = changes.get
+        return Petitioner(kind=get("kind", petitioner.kind), name=get("name", petitioner.name),
+                          phone=get("phone", petitioner.phone),
+                          id_number=get("id_number", petitioner.id_number),
+                          address=get("address", petitioner.address),
+                          representatives=get("representatives", petitioner.representatives),
+                          id=get("id", petitioner.id), email=get("email", petitioner.email))
 
     def open_field(self, field: str, value: str) -> str | None:
         """The clear text of one sealed field (None when erased or sealed); for
