@@ -223,7 +223,7 @@ class EventEncoder:
         inline, anything else through :meth:`value` (a time in ``shared``
         kept for the next event with the same one)."""
         lines = ["def state(prev_hash, values):"]
-        template = ['{{"prev_hash":"{prev_hash}"']
+        template = ['{"prev_hash":"%s"']
         for i, (key, name) in enumerate(self._pairs):
             if not name.isidentifier():
                 raise TypeError(f"the bulk encoder writes fields named as identifiers: {name!r}")
@@ -262,14 +262,22 @@ class EventEncoder:
                 lines += branches[branch][1:]
             lines.append(f"    else: a{i} = value({n}, v)")
             # Keys are field names (no braces, quotes or backslashes to escape).
-            template.append("," + key + "{a" + str(i) + "}")
-        template.append(self._tail.replace("}", "}}"))
-        lines.append("    return f'" + "".join(template) + "'.encode('utf8')")
+            template.append("," + key + "%s")
+        template.append(self._tail)
+        # The state's bytes formatted from each part's UTF-8 (the same bytes as
+        # the whole text's): a part in ASCII is copied as it is, and one of
+        # Chinese text does not make every other part wide first.
+        joined = "".join(template)
+        if joined.count("%") != len(self._pairs) + 1:
+            raise TypeError("the bulk encoder writes field names without '%'")
+        lines.append("    return TEMPLATE % (prev_hash.encode(), "
+                     + "".join(f"a{i}.encode(), " for i in range(len(self._pairs))) + ")")
         scope: dict[str, Any] = {
             "text": encode_basestring, "value": self.value, "datetime": datetime,
             "isoformat": isoformat,
             "isfinite": math.isfinite, "plans": self._plans,
-            "iso": self._iso, "lasts": self._last, "DATETIME": _DATETIME, "END": '"}'}
+            "iso": self._iso, "lasts": self._last, "DATETIME": _DATETIME, "END": '"}',
+            "TEMPLATE": joined.encode("utf8")}
         # The code compiled once per process (a store opened later reuses it).
         exec(_code("\n".join(lines)), scope)
         made: Callable[[str, Mapping[str, Any]], bytes] = scope["state"]
