@@ -348,8 +348,8 @@ def _parse_typed(number: int, text: str, actor: Actor) -> Filing | None:
     petitioner = Petitioner(
         id=who.id, kind=who.kind, name=who.name, phone=who.phone, id_number=who.id_number,
         address=address or who.address, email=who.email,
-        representatives=tuple(Person(name=r.name, phone=r.phone, id_number=r.id_number)
-                              for r in who.representatives))
+        representatives=tuple([Person(name=r.name, phone=r.phone, id_number=r.id_number)
+                               for r in who.representatives]) if who.representatives else ())
     kwargs: dict[str, Any] = {
         "idempotency_key": line.idempotency_key.strip(),
         "title": line.title,
