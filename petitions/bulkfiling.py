@@ -658,7 +658,7 @@ class Handover:
         self.ends.append(len(events))
         self.heads.append((decided.rows[-1][1], decided.digests[-1]))
         petitioner = decided.petitioner_id
-        self.callers.extend((d, kind, petitioner, name) for d, kind in decided.callers)
+        self.callers.extend([(d, kind, petitioner, name) for d, kind in decided.callers])
         self.caller_ends.append(len(self.callers))
         row = decided.key_row
         self.key_rows.append(None if row is None else (
