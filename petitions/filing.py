@@ -520,7 +520,7 @@ def _file_petitions(store: Store, privacy: Privacy,
                 flush()  # the same key earlier in this transaction: file that first
             out.append((pid, False))
             continue
-        shared: set[tuple[str, object]] = set()
+        shared: list[tuple[str, object]] = []  # (none for a new petitioner's filing)
         prepared: Prepared | BulkPrepared | None = None
         try:
             checked = item if isinstance(item, Checked) else None
@@ -528,10 +528,10 @@ def _file_petitions(store: Store, privacy: Privacy,
                       else item if isinstance(item, Filing) else Filing(**item))
             petitioner_id = filing.petitioner.id
             if petitioner_id:
-                shared.add(("p", petitioner_id))
+                shared.append(("p", petitioner_id))
             if filing.campaign_id is not None:
-                shared.add(("c", filing.campaign_id))
-            if shared & seen or not alongside:
+                shared.append(("c", filing.campaign_id))
+            if (shared and not seen.isdisjoint(shared)) or not alongside:
                 flush()
             if bulk is not None and bulk.takes(filing):
                 if tax is None:
@@ -564,7 +564,8 @@ def _file_petitions(store: Store, privacy: Privacy,
         batch.append(prepared)
         filed.append(filing)
         positions.append(len(out))
-        seen.update(shared)
+        if shared:
+            seen.update(shared)
         seen.add(pid if pid is not None else prepared.petition_id)
         handled.add(prepared.petition_id)
         out.append((prepared.petition_id, True))
