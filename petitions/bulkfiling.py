@@ -33,6 +33,7 @@ import dataclasses
 import functools
 import json
 import math
+import os
 from collections.abc import Callable, Container, Iterable, Mapping
 from datetime import datetime
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -51,6 +52,7 @@ from eventsourcing.utils import get_topic
 
 from petitions.audit.chain import GENESIS, ChainedMapper, EncodedRows
 from petitions.audit.hashing import event_hasher
+from petitions.domain.isotime import isoformat
 from petitions.domain.petition import Petition, petition_id_for, uuid_of_int
 from petitions.recorders import Write, inserts_unnumbered, writes_alongside
 from petitions.sidetables import caller_entries, filing_writes
@@ -129,6 +131,8 @@ class EventEncoder:
         #: The hash of an event of this class (``event_hash`` with its topic).
         self.hash = event_hasher(self.topic)
         self.names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in _NOT_STATE)
+        #: Each field's annotation (text or type): the kind of value it mostly holds.
+        self._annotations = {f.name: f.type for f in dataclasses.fields(cls)}
         self._pairs = tuple((encode_basestring(n) + ":", n) for n in self.names)
         version = getattr(cls, "class_version", 1)
         self._tail = f',"class_version":{int(version)}}}' if version > 1 else "}"
@@ -166,7 +170,7 @@ class EventEncoder:
         if cls is float and math.isfinite(value):
             return float.__repr__(value)
         if cls is datetime and self._iso:
-            return f'{_DATETIME}{value.isoformat()}"}}'
+            return f'{_DATETIME}{isoformat(value)}"}}'
         if cls is UUID and self._hex:
             return f'{_UUID}{value.hex}"}}'
         transcoding = self._types.get(cls)
@@ -219,48 +223,85 @@ class EventEncoder:
         inline, anything else through :meth:`value` (a time in ``shared``
         kept for the next event with the same one)."""
         lines = ["def state(prev_hash, values):"]
-        template = ['{{"prev_hash":"{prev_hash}"']
+        template = ['{"prev_hash":"%s"']
         for i, (key, name) in enumerate(self._pairs):
             if not name.isidentifier():
                 raise TypeError(f"the bulk encoder writes fields named as identifiers: {name!r}")
             n = repr(name)
-            lines += [f"    v = values[{n}]", "    c = v.__class__",
-                      f"    if c is str: a{i} = text(v)"]
+            # Each branch writes what value() writes of the values it takes
+            # (none takes a value another takes differently); the one the
+            # field's annotation names is tried first.
+            branches: dict[str, list[str]] = {"str": [f"c is str: a{i} = text(v)"]}
             if name in self._shared:  # a time both events of a filing hold
-                lines += ["    elif c is datetime and iso:",
-                          f"        last = lasts.get({n})",
-                          "        if last is None or last[0] is not v:",
-                          f"            last = lasts[{n}] = (v, DATETIME + v.isoformat() + END)",
-                          f"        a{i} = last[1]"]
+                branches["datetime"] = [
+                    "c is datetime and iso:",
+                    f"        last = lasts.get({n})",
+                    "        if last is None or last[0] is not v:",
+                    f"            last = lasts[{n}] = (v, DATETIME + isoformat(v) + END)",
+                    f"        a{i} = last[1]"]
             else:
-                lines.append(f"    elif c is datetime and iso: "
-                             f"a{i} = DATETIME + v.isoformat() + END")
-            lines += [f"    elif v is None: a{i} = 'null'",
-                      f"    elif c is bool: a{i} = 'true' if v else 'false'",
-                      f"    elif c is int: a{i} = int.__repr__(v)",
-                      f"    elif c is float and isfinite(v): a{i} = float.__repr__(v)"]
+                branches["datetime"] = [
+                    f"c is datetime and iso: a{i} = DATETIME + isoformat(v) + END"]
+            branches["None"] = [f"v is None: a{i} = 'null'"]
+            branches["bool"] = [f"c is bool: a{i} = 'true' if v else 'false'"]
+            branches["int"] = [f"c is int: a{i} = int.__repr__(v)"]
+            branches["float"] = [f"c is float and isfinite(v): a{i} = float.__repr__(v)"]
             if name in self._shared:  # the same object as the last event's
-                lines += [f"    elif (last := lasts.get({n})) is not None and last[0] is v:",
-                          f"        a{i} = last[1]"]
+                branches["class"] = [
+                    f"(last := lasts.get({n})) is not None and last[0] is v:",
+                    f"        a{i} = last[1]"]
             else:  # a value class written by its writer (as value() would)
-                lines += ["    elif (w := plans.get(c)) is not None and (s := w(v)) is not None:",
-                          f"        a{i} = s"]
+                branches["class"] = [
+                    "(w := plans.get(c)) is not None and (s := w(v)) is not None:",
+                    f"        a{i} = s"]
+            first = _likely(self._annotations.get(name))
+            order = [first, *(b for b in branches if b != first)]
+            lines += [f"    v = values[{n}]", "    c = v.__class__"]
+            for k, branch in enumerate(order):
+                lines.append(("    if " if k == 0 else "    elif ") + branches[branch][0])
+                lines += branches[branch][1:]
             lines.append(f"    else: a{i} = value({n}, v)")
             # Keys are field names (no braces, quotes or backslashes to escape).
-            template.append("," + key + "{a" + str(i) + "}")
-        template.append(self._tail.replace("}", "}}"))
-        lines.append("    return f'" + "".join(template) + "'.encode('utf8')")
+            template.append("," + key + "%s")
+        template.append(self._tail)
+        # The state's bytes formatted from each part's UTF-8 (the same bytes as
+        # the whole text's): a part in ASCII is copied as it is, and one of
+        # Chinese text does not make every other part wide first.
+        joined = "".join(template)
+        if joined.count("%") != len(self._pairs) + 1:
+            raise TypeError("the bulk encoder writes field names without '%'")
+        lines.append("    return TEMPLATE % (prev_hash.encode(), "
+                     + "".join(f"a{i}.encode(), " for i in range(len(self._pairs))) + ")")
         scope: dict[str, Any] = {
             "text": encode_basestring, "value": self.value, "datetime": datetime,
+            "isoformat": isoformat,
             "isfinite": math.isfinite, "plans": self._plans,
-            "iso": self._iso, "lasts": self._last, "DATETIME": _DATETIME, "END": '"}'}
+            "iso": self._iso, "lasts": self._last, "DATETIME": _DATETIME, "END": '"}',
+            "TEMPLATE": joined.encode("utf8")}
         # The code compiled once per process (a store opened later reuses it).
         exec(_code("\n".join(lines)), scope)
         made: Callable[[str, Mapping[str, Any]], bytes] = scope["state"]
         return made
 
 
+def _likely(annotation: Any) -> str:
+    """Which branch of a state writer a field annotated ``annotation`` mostly
+    takes (its first): ``"str"``, ``"datetime"``, ``"bool"``, ``"int"``,
+    ``"float"``, ``"None"`` (optional values) or ``"class"`` (a value class)."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    text = text.strip()
+    if text in ("str", "datetime", "bool", "int", "float"):
+        return text
+    if text.endswith("| None") or text.startswith("None |") or text.startswith("Optional["):
+        return "None"
+    if text[:1].isupper() and text.isidentifier() and text not in ("UUID", "Any"):
+        return "class"
+    return "str"
+
+
 _new = object.__new__
+#: No plan found yet (:meth:`BulkFiler._clock_to_start`).
+_NO_PLAN = object()
 
 
 def _stored_event(originator_id: UUID, version: int, topic: str, state: bytes) -> StoredEvent:
@@ -333,7 +374,11 @@ class BulkFiler:
     """Decides filings of one store for the bulk path (see the module text)."""
 
     def __init__(self, store: Store, privacy: Privacy) -> None:
+        from petitions.privacy.core import FILING_DRAW
+
         self.store, self.privacy = store, privacy
+        #: The random bytes a filing draws (:meth:`decide`).
+        self._draw = 16 + FILING_DRAW
         transcoder = store.mapper.transcoder
         assert isinstance(transcoder, JSONTranscoder)
         # Filings share their operator and workflow; a
@@ -347,6 +392,9 @@ class BulkFiler:
         self.clock = EventEncoder(transcoder, Petition.ClockStarted,
                                   shared=("actor", "occurred_at", "deadline"), last=last)
         self.petition_topic = get_topic(Petition)
+        #: Per workflow version, stage, request type and urgency: the limit of
+        #: a new petition's clock and its values (:meth:`_clock_to_start`).
+        self._clocks: dict[tuple[Any, ...], Any] = {}
 
     @staticmethod
     def of(store: Store, privacy: Privacy) -> BulkFiler | None:
@@ -372,7 +420,7 @@ class BulkFiler:
         return not filing.petitioner.id and filing.campaign_id is None
 
     def prepare(self, filing: Filing, wf: Workflow, matter_type: str,
-                mint: Callable[[], str], pending: Container[str] = (), *,
+                mint: Callable[[bytes], str], pending: Container[str] = (), *,
                 prefix: str | None = None, checked: Checked | None = None,
                 ) -> BulkPrepared | None:
         """Decide ``filing`` (checked by the caller against the taxonomy, under
@@ -387,7 +435,7 @@ class BulkFiler:
         return self.complete(decided, wf, pending, prefix=prefix)
 
     def decide(self, filing: Filing, wf: Workflow, matter_type: str,
-               mint: Callable[[], str], checked: Checked | None = None) -> Decided | None:
+               mint: Callable[[bytes], str], checked: Checked | None = None) -> Decided | None:
         """What of ``filing``'s bulk filing needs nothing of the database: its
         checks, sealed petitioner and new key, caller digests, encoded and
         chained events (a new petition's: chained to the genesis).  None as
@@ -404,13 +452,19 @@ class BulkFiler:
         if wf.channels_accepted_on_filing and channel in wf.channels_accepted_on_filing:
             return None
         petitioner = filing.petitioner
-        petitioner_id = mint()
+        # The random bytes this new petitioner needs, in one draw of the
+        # operating system's CSPRNG (the bytes separate draws would give): the
+        # 16 their id is minted from (``mint(bytes)``), then their new key's
+        # and the nonces of their sealed fields.
+        drawn = os.urandom(self._draw)
+        petitioner_id = mint(drawn[:16])
         actor = filing.actor
         occurred_at = store.when(filing.at)
         # Sealed under a new key, stored with the events (both backends can),
         # the minted id given in the same copy.
         sealed, new_key = privacy.seal_for_filing(petitioner, new=True,
-                                                  petitioner_id=petitioner_id)
+                                                  petitioner_id=petitioner_id,
+                                                  drawn=drawn[16:])
         fields = None if checked is None else checked.fields_for(filing, wf, matter_type)
         if fields is None:
             fields = Petition.check_filing(
@@ -432,9 +486,8 @@ class BulkFiler:
         digest = filed.hash(hex_id, 1, state)
         rows = [(hex_id, 1, filed.topic, state)]
         digests = [digest]
-        clock = Petition.clock_to_start(wf, fields["stage"], fields["request_type"],
-                                        fields["urgency"], lambda: store.timekeeper,
-                                        occurred_at, None, "file")
+        clock = self._clock_to_start(wf, fields["stage"], fields["request_type"],
+                                     fields["urgency"], occurred_at)
         if clock is not None:
             clock["actor"] = actor
             clock["occurred_at"] = occurred_at
@@ -446,6 +499,40 @@ class BulkFiler:
         return Decided(fields["idempotency_key"], filing.workflow, pid, occurred_at,
                        wf.sha256, rows, digests, petitioner_id, callers,
                        None if new_key is None else new_key.row, new_key)
+
+    def _clock_to_start(self, wf: Workflow, stage: str, request_type: str, urgency: str,
+                        at: datetime) -> dict[str, Any] | None:
+        """``Petition.clock_to_start`` of a filing (``stage_before`` None, by
+        ``"file"``): what it takes of the workflow (whether and which limit
+        applies, the clock's values that follow from the limit alone) found
+        once per workflow version, stage, request type and urgency, the
+        times counted by the store's timekeeper for each filing."""
+        key = (wf.name, wf.version, wf.sha256, stage, request_type, urgency)
+        plan = self._clocks.get(key, _NO_PLAN)
+        if plan is _NO_PLAN:
+            plan = None
+            if not wf.is_terminal(stage):
+                limit = wf.limit_for(stage, request_type, urgency)
+                if limit is not None:
+                    # In clock_to_start's order, the times set per filing.
+                    plan = (int(limit.amount), limit.unit, float(limit.warn_at), {
+                        "for_stage": stage, "amount": limit.amount, "unit": limit.unit,
+                        "started_by": limit.start, "deadline": None, "warn_time": None,
+                        "warn_at": float(limit.warn_at),
+                        "escalate_on_breach": bool(limit.escalate_on_breach),
+                        "calendar_note": ""})
+            if len(self._clocks) >= _SHARED_MAX:
+                self._clocks.clear()
+            self._clocks[key] = plan
+        if plan is None:
+            return None
+        amount, unit, warn_at, values = plan
+        end, warn, note = self.store.timekeeper.deadline_times(amount, unit, warn_at, at)
+        clock: dict[str, Any] = values.copy()
+        clock["deadline"] = end
+        clock["warn_time"] = warn
+        clock["calendar_note"] = note
+        return clock
 
     def complete(self, decided: Decided, wf: Workflow, pending: Container[str] = (), *,
                  prefix: str | None = None) -> BulkPrepared:
@@ -571,7 +658,7 @@ class Handover:
         self.ends.append(len(events))
         self.heads.append((decided.rows[-1][1], decided.digests[-1]))
         petitioner = decided.petitioner_id
-        self.callers.extend((d, kind, petitioner, name) for d, kind in decided.callers)
+        self.callers.extend([(d, kind, petitioner, name) for d, kind in decided.callers])
         self.caller_ends.append(len(self.callers))
         row = decided.key_row
         self.key_rows.append(None if row is None else (

@@ -41,7 +41,7 @@ from petitions.errors import (
     PetitionError,
     RepeatFiling,
 )
-from petitions.privacy.core import NewKey, Privacy
+from petitions.privacy.core import FILING_DRAW, NewKey, Privacy
 from petitions.recorders import ALSO_WRITE, writes_alongside
 from petitions.sidetables import Write, filing_writes, office_prefix
 from petitions.taxonomy import Taxonomy, taxonomy
@@ -137,11 +137,17 @@ class Prepared:
         store.remember(self.petition)
 
 
-def mint_petitioner_id() -> str:
+def mint_petitioner_id(drawn: bytes | None = None) -> str:
     """The id given to a petitioner filed without one: a random (version 4)
     UUID's 32 hex digits, as ``uuid4().hex`` gives them (made from its 16
-    random bytes directly: a bulk import mints one per filing)."""
-    raw = bytearray(os.urandom(16))
+    random bytes directly: a bulk import mints one per filing).  ``drawn``:
+    16 bytes of the operating system's CSPRNG drawn by the caller for this id
+    only (None: drawn now)."""
+    if drawn is None:
+        drawn = os.urandom(16)
+    elif len(drawn) != 16:
+        raise ValueError("a petitioner id is made of 16 random bytes")
+    raw = bytearray(drawn)
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
     return raw.hex()
@@ -170,8 +176,14 @@ def prepare_filing(store: Store, privacy: Privacy, filing: Filing) -> Prepared:
     petitioner, title, description = filing.petitioner, filing.title, filing.description
     wf, matter_type = filing_workflow(store, filing)
     minted = not petitioner.id
+    alongside = writes_alongside(store.recorder)
+    drawn: bytes | None = None
     if minted:
-        petitioner = attrs.evolve(petitioner, id=mint_petitioner_id())
+        # As the bulk path draws them (bulkfiling.BulkFiler.decide): a new
+        # petitioner's random bytes in one draw — their id's 16, then (their
+        # key stored with the events) their key's and their fields' nonces.
+        drawn = os.urandom(16 + FILING_DRAW if alongside else 16)
+        petitioner = attrs.evolve(petitioner, id=mint_petitioner_id(drawn[:16]))
     else:
         refuse_repeat(store, petitioner.id, title, description)
     campaign_id, actor, channel = filing.campaign_id, filing.actor, filing.channel
@@ -181,8 +193,9 @@ def prepare_filing(store: Store, privacy: Privacy, filing: Filing) -> Prepared:
     # petitioner's key is stored with the events of the filing, when the
     # store can write it in their transaction (both shipped backends can).
     new_key: NewKey | None = None
-    if writes_alongside(store.recorder):
-        sealed, new_key = privacy.seal_for_filing(petitioner, new=minted)
+    if alongside:
+        sealed, new_key = privacy.seal_for_filing(
+            petitioner, new=minted, drawn=None if drawn is None else drawn[16:])
     else:
         sealed = privacy.seal_petitioner(petitioner)
     petition = Petition.file(
@@ -507,7 +520,7 @@ def _file_petitions(store: Store, privacy: Privacy,
                 flush()  # the same key earlier in this transaction: file that first
             out.append((pid, False))
             continue
-        shared: set[tuple[str, object]] = set()
+        shared: list[tuple[str, object]] = []  # (none for a new petitioner's filing)
         prepared: Prepared | BulkPrepared | None = None
         try:
             checked = item if isinstance(item, Checked) else None
@@ -515,10 +528,10 @@ def _file_petitions(store: Store, privacy: Privacy,
                       else item if isinstance(item, Filing) else Filing(**item))
             petitioner_id = filing.petitioner.id
             if petitioner_id:
-                shared.add(("p", petitioner_id))
+                shared.append(("p", petitioner_id))
             if filing.campaign_id is not None:
-                shared.add(("c", filing.campaign_id))
-            if shared & seen or not alongside:
+                shared.append(("c", filing.campaign_id))
+            if (shared and not seen.isdisjoint(shared)) or not alongside:
                 flush()
             if bulk is not None and bulk.takes(filing):
                 if tax is None:
@@ -551,7 +564,8 @@ def _file_petitions(store: Store, privacy: Privacy,
         batch.append(prepared)
         filed.append(filing)
         positions.append(len(out))
-        seen.update(shared)
+        if shared:
+            seen.update(shared)
         seen.add(pid if pid is not None else prepared.petition_id)
         handled.add(prepared.petition_id)
         out.append((prepared.petition_id, True))

@@ -32,7 +32,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,8 +74,23 @@ def looks_like_number(text: str) -> bool:
     return bool(NUMBER.match(text.strip()))
 
 
+#: The office year last found: its start and end (UTC) and its number.
+_last_year: tuple[datetime, datetime, int] | None = None
+
+
 def local_year(when: datetime) -> int:
-    return when.astimezone(OFFICE_ZONE).year
+    """The year of ``when`` in the office's zone (a time in UTC that falls in
+    the year last found is not converted again: a bulk import numbers
+    thousands of filings of one year)."""
+    global _last_year
+    found = _last_year
+    if found is not None and when.tzinfo is UTC and found[0] <= when < found[1]:
+        return found[2]
+    year = when.astimezone(OFFICE_ZONE).year
+    if when.tzinfo is UTC and 1 < year < 9999:
+        _last_year = (datetime(year, 1, 1, tzinfo=OFFICE_ZONE).astimezone(UTC),
+                      datetime(year + 1, 1, 1, tzinfo=OFFICE_ZONE).astimezone(UTC), year)
+    return year
 
 
 _SIDE_INFO = b"petitions side tables v1"

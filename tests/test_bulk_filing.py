@@ -275,6 +275,36 @@ def test_the_encoder_writes_what_the_stores_transcoder_writes(
     assert filed.value("workflow", ref) == transcoder.encoder.encode(ref)
 
 
+def test_the_encoder_writes_any_field_s_value_of_any_kind_as_the_transcoder_does(
+        service: PetitionService) -> None:
+    # A state writer tries first the branch a field's annotation names
+    # (issue 18 point 4); a value of any other kind in any field is still
+    # written as the store's transcoder writes it (shared fields included).
+    import dataclasses
+
+    from petitions.audit.chain import GENESIS
+    from petitions.domain.values import WorkflowRef
+
+    with store_beside(service) as store:
+        transcoder: Any = store.mapper.transcoder
+    samples = ["文本 \"q\"\n", "", None, 0, 7, True, False, 2.5, NOW,
+               NOW.astimezone(timezone(timedelta(hours=8))), CLERK,
+               WorkflowRef("standard", 5, "ab" * 32), Location(street="寸滩街道", grid="7"),
+               Petitioner(kind="resident", name="王女士"), (), [1, "a"], {"k": [None]}]
+    for cls, shared in ((Petition.Filed, ("actor", "workflow", "occurred_at")),
+                        (Petition.ClockStarted, ("actor", "occurred_at", "deadline"))):
+        encoder = EventEncoder(transcoder, cls, shared=shared)
+        names = [f.name for f in dataclasses.fields(cls)
+                 if f.name not in ("originator_id", "originator_version")]
+        base = {name: f"v-{name}" for name in names}
+        for name in names:
+            for sample in samples:
+                fields = {**base, name: sample}
+                expected = transcoder.encode({"prev_hash": GENESIS, **fields})
+                assert encoder.state(GENESIS, fields) == expected, (cls, name, sample)
+                assert encoder.state(GENESIS, fields) == expected, (cls, name, sample)
+
+
 def test_a_batch_meeting_another_writers_filing_files_each_again_on_its_own(
         service: PetitionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from petitions.core import Store
@@ -451,7 +481,8 @@ def test_the_shortcuts_of_the_bulk_path_give_what_the_standard_functions_give() 
 
     topic = "petitions.domain.petition:Petition.Filed"
     hasher = event_hasher(topic)
-    for version, state in ((1, b"{}"), (2, os.urandom(300)), (17, "诉求".encode())):
+    for version, state in ((0, b""), (1, b"{}"), (2, os.urandom(300)), (15, b"{}"),
+                           (16, b"{}"), (17, "诉求".encode()), (123456, b"{}")):
         assert hasher("ab" * 16, version, state) == event_hash("ab" * 16, version, topic, state)
     assert hasher("ab" * 16, 1, b"{}") != hasher("ab" * 16, 2, b"{}")
     key, other = os.urandom(32), os.urandom(32)

@@ -57,11 +57,17 @@ def fix_worker() -> None:
 
 
 def die_at_line_250() -> None:
-    """Run in the worker first: it dies (as if killed) on reading line 250."""
+    """Run in the worker first: it dies (as if killed) on reading line 250,
+    once its sending thread has had time to send the batches before (a worker
+    deciding fast could otherwise die before it sent its first: the import
+    then goes on in the writer alone, and nothing fails)."""
+    import time
+
     parse = importer.parse_line
 
     def parse_line(number: int, text: str, *args: Any) -> Any:
         if number == 250:
+            time.sleep(0.5)  # (the deciding thread waits; the sender sends)
             os._exit(3)
         return parse(number, text, *args)
 

@@ -32,6 +32,7 @@ from petitions.privacy.callers import hmac_hex, normalise_phone
 from petitions.privacy.keys import KeyRow, MasterKey
 from petitions.privacy.sealing import Sealed, seal, unseal
 from petitions.service import PetitionService
+from workflows.records import evolve
 
 
 @pytest.mark.parametrize("key", ["a", "bench:00000001", "wechat:2022-0001", "中文：键",
@@ -115,6 +116,186 @@ def test_a_petitioner_s_fields_are_sealed_under_nonces_of_their_own(
             seen.add(found.nonce)
             assert unseal(new_key.key, found, name) == getattr(person, name).strip()
     assert len(seen) == 100
+
+
+def test_a_new_petitioner_s_one_draw_is_split_into_id_key_and_nonces(
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bulk filing of a new petitioner draws once (issue 18 point 4): 16
+    # bytes for their id, then their key's id, key and wrapping nonce, then a
+    # nonce per sealed field — each part used once, in that order.
+    from petitions.filing import mint_petitioner_id
+    from petitions.privacy.core import FILING_DRAW
+    from petitions.privacy.keys import DATA_KEY_BYTES, KEY_DRAW
+
+    drawn = os.urandom(16 + FILING_DRAW)
+    privacy = service.privacy
+    person = Petitioner(kind="resident", name="王女士", phone="138 0000 1234",
+                        address="寸滩街道 8 号")
+    calls: list[int] = []
+    real = os.urandom
+
+    def counted(n: int) -> bytes:
+        calls.append(n)
+        return real(n)
+
+    monkeypatch.setattr("os.urandom", counted)
+    pid = mint_petitioner_id(drawn[:16])
+    sealed, new_key = privacy.seal_for_filing(person, new=True, petitioner_id=pid,
+                                              drawn=drawn[16:])
+    assert calls == []  # nothing drawn besides
+    assert new_key is not None and sealed.id == pid
+    assert pid == UUID(bytes=drawn[:16], version=4).hex
+    key_part = drawn[16:16 + KEY_DRAW]
+    assert new_key.row.key_id == key_part[:16].hex()
+    assert new_key.row.wrapped is not None
+    assert new_key.row.wrapped[:12] == key_part[16 + DATA_KEY_BYTES:]
+    clear = privacy.keyring.master.unwrap(new_key.row.wrapped, new_key.row.key_id, pid)
+    assert clear == key_part[16:16 + DATA_KEY_BYTES]
+    nonces = drawn[16 + KEY_DRAW:]
+    for i, name in enumerate(("name", "phone", "address")):  # the fields given, in order
+        found = Sealed.parse(getattr(sealed, name))
+        assert found is not None and found.nonce == nonces[12 * i:12 * i + 12]
+        assert unseal(new_key.key, found, name) == getattr(person, name)
+    with pytest.raises(ValueError):
+        privacy.seal_for_filing(person, new=True, petitioner_id=pid, drawn=drawn[17:])
+    with pytest.raises(ValueError):
+        privacy.keyring.new_key(pid, drawn[:KEY_DRAW - 1])
+    with pytest.raises(ValueError):
+        mint_petitioner_id(drawn[:15])
+    # Without bytes given, each draws its own (once).
+    privacy.seal_for_filing(person, new=True, petitioner_id=pid)
+    mint_petitioner_id()
+    assert calls == [FILING_DRAW, 16]
+
+
+def test_a_bulk_filing_draws_random_bytes_once(
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    from petitions.bulkfiling import BulkFiler
+    from petitions.domain.filing import Filing
+    from petitions.domain.values import Actor, Location
+    from petitions.filing import filing_workflow, mint_petitioner_id
+
+    store = service._store
+    bulk = BulkFiler.of(store, service.privacy)
+    assert bulk is not None
+    filing = Filing(actor=Actor("clerk", "intake_clerk"), title="路灯不亮",
+                    description="江北城街道路灯不亮", category="traffic", channel="online",
+                    location=Location(street="江北城街道"), idempotency_key="draw:1",
+                    petitioner=Petitioner(kind="resident", name="王女士",
+                                          phone="138 0000 1234"))
+    wf, matter_type = filing_workflow(store, filing)
+    calls: list[int] = []
+    real = os.urandom
+
+    def counted(n: int) -> bytes:
+        calls.append(n)
+        return real(n)
+
+    monkeypatch.setattr("os.urandom", counted)
+    decided = bulk.decide(filing, wf, matter_type, mint_petitioner_id)
+    assert decided is not None and decided.new_key is not None
+    assert len(calls) == 1
+
+
+def test_a_bulk_filing_s_clock_is_petition_clock_to_start_s(
+        service: PetitionService) -> None:
+    # The bulk path finds a workflow's limit and the clock's values once per
+    # workflow, stage, request type and urgency (issue 18 point 4): for every
+    # shipped workflow, stage, type and urgency, at many times (office days,
+    # midnights, weekends, years), the same values as Petition.clock_to_start.
+    from petitions.bulkfiling import BulkFiler
+    from petitions.domain.petition import Petition
+
+    store = service._store
+    bulk = BulkFiler.of(store, service.privacy)
+    assert bulk is not None
+    rng = random.Random(18)
+    base = datetime(2026, 12, 3, 15, 59, 59, 999_999, tzinfo=UTC)
+    moments = [base, base + timedelta(microseconds=1), base + timedelta(days=2),
+               datetime(2025, 12, 31, 16, 0, tzinfo=UTC), datetime(2024, 2, 29, 3, tzinfo=UTC)]
+    moments += [base + timedelta(seconds=rng.randint(-10 ** 8, 10 ** 7),
+                                 microseconds=rng.randint(0, 999_999)) for _ in range(60)]
+    zones = [UTC, timezone(timedelta(hours=8))]
+    compared = started = 0
+    for name in ("standard", "emergency_care", "enterprise_service", "letters_and_visits",
+                 "property_dispute", "campaign"):
+        wf = store.workflow(name)
+        types = sorted({wf.default_type, "complaint", "consultation", *wf.type_limits})
+        urgencies = sorted({"normal", "urgent", *wf.urgency_limits})
+        for stage in wf.stages:
+            for request_type in types:
+                for urgency in urgencies:
+                    for i, moment in enumerate(moments):
+                        at = moment.astimezone(zones[i % 2])
+                        for _ in range(2):  # the plan found, then kept
+                            expected = Petition.clock_to_start(
+                                wf, stage, request_type, urgency, store.timekeeper, at,
+                                None, "file")
+                            found = bulk._clock_to_start(wf, stage, request_type, urgency, at)
+                            assert found == expected, (name, stage, request_type, urgency, at)
+                            if found is not None:
+                                assert list(found) == list(expected or ())
+                            compared += 1
+                            started += found is not None
+    assert compared > 1000 and 0 < started < compared
+
+
+def test_a_filing_s_office_year_is_its_year_in_the_office_s_zone() -> None:
+    # local_year keeps the bounds of the year last found (issue 18 point 4):
+    # times around new year in the office's zone (UTC+8), in and out of the
+    # kept year, in other zones, at the ends of the range.
+    from zoneinfo import ZoneInfo
+
+    from petitions.sidetables import local_year
+
+    office = ZoneInfo("Asia/Shanghai")
+    rng = random.Random(4)
+    moments = []
+    for year in (1, 2, 2025, 2026, 2027, 9998, 9999):
+        if year > 1:
+            eve = datetime(year, 1, 1, tzinfo=office).astimezone(UTC)
+            moments += [eve, eve - timedelta(microseconds=1), eve + timedelta(microseconds=1)]
+        moments += [datetime(year, 6, 1, tzinfo=UTC), datetime(year, 12, 31, 15, 59, tzinfo=UTC)]
+    moments += [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(-10 ** 8,
+                                                                                 10 ** 8))
+                for _ in range(2000)]
+    zones = [UTC, UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5)), office]
+    for i, moment in enumerate(moments):
+        given = moment.astimezone(zones[i % len(zones)]) if moment.year > 1 else moment
+        assert local_year(given) == given.astimezone(office).year, given
+        assert local_year(given) == given.astimezone(office).year, given  # kept
+
+
+def test_a_petitioner_sealed_at_once_is_each_field_sealed_by_seal() -> None:
+    # Privacy._sealed writes each field as seal() does with the same nonce
+    # (issue 18 point 4: the petitioner's parts of it made once).
+    from petitions.privacy.core import Privacy
+
+    aead = AESGCM(os.urandom(32))
+    for person in (Petitioner(kind="resident", name="王女士", phone=" 138 0000 1234 ",
+                              id_number="500105199001011234", address="寸滩街道 8 号",
+                              email="wang@example.cn"),
+                   Petitioner(kind="resident", name="居民1", phone="   ", email=""),
+                   Petitioner(kind="enterprise", name="x" * 300)):
+        nonces = os.urandom(60)
+        sealed = Privacy._sealed(person, "key-1", aead, "p-1", nonces)
+        at = 0
+        expected: dict[str, Any] = {"id": "p-1"}
+        for name in ("name", "phone", "id_number", "address", "email"):
+            value = getattr(person, name)
+            if not value:
+                assert getattr(sealed, name) == ""
+                expected[name] = ""
+                continue
+            expected[name] = seal(aead, "key-1", name, value.strip(), nonces[at:at + 12])
+            assert getattr(sealed, name) == expected[name], name
+            at += 12
+        assert sealed.id == "p-1" and sealed.kind == person.kind
+        # The whole copy is what evolve() makes of the petitioner.
+        assert sealed == evolve(person, **expected) and type(sealed) is Petitioner
+    with pytest.raises(ValueError):
+        Privacy._sealed(Petitioner(kind="resident", name="a", phone="1"), "k", aead, None,
+                        os.urandom(12))
 
 
 def test_a_nonce_given_is_twelve_bytes() -> None:

@@ -209,3 +209,28 @@ open = { amount = 15, unit = "minutes", from = "accept" }
     assert good.limit_for("open", "consultation").amount == 2
     assert good.limit_for("open", "consultation", "emergency").unit == "minutes"
     assert good.limit_for("open") is None  # no limit of its own
+
+
+def test_the_current_version_is_the_latest_registered_even_after_it_was_asked_for() -> None:
+    # The registry keeps each name's current definition once asked for (every
+    # filing asks, issue 18 point 4); registering a later version makes it
+    # current at once (each time), and a name unknown stays unknown.
+    import re
+
+    registry = Registry.shipped()
+    first = registry.current("standard")
+    assert registry.current("standard") is first
+    text = first.source
+    newer = re.sub(r"(?m)^version\s*=\s*\d+", f"version = {first.version + 1}", text, count=1)
+    assert newer != text
+    registry.add_lazy(newer, source_name="newer.toml")
+    found = registry.current("standard")
+    assert found.version == first.version + 1 and registry.current("standard") is found
+    older = re.sub(r"(?m)^version\s*=\s*\d+", f"version = {first.version + 50}", text,
+                   count=1).replace("[stages", "# older\n[stages", 1)
+    registry.add_text(older, source_name="older.toml")  # a later version again
+    assert registry.current("standard").version == first.version + 50
+    assert registry.get("standard", first.version) is first
+    with pytest.raises(workflows.registry.UnknownWorkflow):
+        registry.current("no_such_workflow")
+    assert registry.current("campaign").name == "campaign"

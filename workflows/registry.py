@@ -88,6 +88,10 @@ class Registry:
     def __init__(self, workflows: Iterable[Workflow] = ()) -> None:
         self._by_hash: dict[str, _Entry] = {}
         self._by_name: dict[str, dict[int, _Entry]] = {}
+        #: The current definition of each name asked for (every filing asks):
+        #: made afresh when a definition is registered (``_generation``).
+        self._current: dict[str, Workflow] = {}
+        self._generation = 0
         for wf in workflows:
             self.add(wf)
 
@@ -105,6 +109,8 @@ class Registry:
         return reg
 
     def _index(self, name: str, version: int, sha256: str, entry: _Entry) -> None:
+        self._generation += 1
+        self._current = {}
         versions = self._by_name.setdefault(name, {})
         existing = versions.get(version)
         if existing is not None and digest(existing.text) != sha256:
@@ -140,10 +146,17 @@ class Registry:
         return [self.current(name) for name in self.names()]
 
     def current(self, name: str) -> Workflow:
+        found = self._current.get(name)
+        if found is not None:
+            return found
+        generation, current = self._generation, self._current
         versions = self._by_name.get(name)
         if not versions:
             raise UnknownWorkflow(name)
-        return versions[max(versions)].load()
+        found = versions[max(versions)].load()
+        if generation == self._generation:  # none registered meanwhile
+            current[name] = found
+        return found
 
     def get(self, name: str, version: int | None = None) -> Workflow:
         if version is None:

@@ -146,9 +146,17 @@ class Timekeeper:
 
     def deadline(self, limit: Limit, start: datetime) -> Deadline:
         """The deadline of ``limit`` for a clock started at ``start`` (aware)."""
+        end, warn, note = self.deadline_times(int(limit.amount), limit.unit,
+                                              float(limit.warn_at), start)
+        return Deadline(start, end, warn, note)
+
+    def deadline_times(self, amount: int, unit: str, warn_at: float, start: datetime,
+                       ) -> tuple[datetime, datetime, str]:
+        """:meth:`deadline`'s deadline, warning time and calendar note for a
+        limit of ``amount`` ``unit`` warning at ``warn_at`` (what a bulk filing
+        records of a new petition's clock, without the :class:`Deadline`)."""
         if start.tzinfo is None:
             raise ValueError("start must carry a time zone")
-        amount, unit = int(limit.amount), limit.unit
         uncovered: tuple[int, ...] = ()
         if unit == "minutes":
             end = start + timedelta(minutes=amount)
@@ -169,4 +177,4 @@ class Timekeeper:
             from petitions.deadlines.calendar import log
 
             log.warning("deadline %s: %s", end.isoformat(), note)
-        return Deadline(start, end, warn_time(start, end, float(limit.warn_at)), note)
+        return end, warn_time(start, end, warn_at), note

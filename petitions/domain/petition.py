@@ -948,25 +948,25 @@ class Petition(Aggregate):
         description = _text("description", description)
         if idempotency_key is not None:
             idempotency_key = _text("idempotency_key", idempotency_key, max_len=200)
-        return dict(
-            actor=actor,
-            occurred_at=occurred_at,
-            workflow=workflow_ref(wf),
-            petitioner=petitioner,
-            channel=channel,
-            category=category,
-            matter_type=matter_type,
-            title=title,
-            description=description,
-            location=location,
-            idempotency_key=idempotency_key,
-            campaign_id=campaign_id,
-            stage=wf.initial,
-            source=_text("source", source, max_len=500, required=False) if source else "",
-            request_type=request_type,
-            urgency=urgency,
-            anonymous=anonymous,
-        )
+        return {  # (a literal: an import checks every line with this)
+            "actor": actor,
+            "occurred_at": occurred_at,
+            "workflow": workflow_ref(wf),
+            "petitioner": petitioner,
+            "channel": channel,
+            "category": category,
+            "matter_type": matter_type,
+            "title": title,
+            "description": description,
+            "location": location,
+            "idempotency_key": idempotency_key,
+            "campaign_id": campaign_id,
+            "stage": wf.initial,
+            "source": _text("source", source, max_len=500, required=False) if source else "",
+            "request_type": request_type,
+            "urgency": urgency,
+            "anonymous": anonymous,
+        }
 
     # ---------------------------------------------------------------- facts
 

@@ -24,7 +24,14 @@ from petitions.errors import InvalidInput, PermissionDenied
 from petitions.logs import get_logger
 from petitions.persistence import is_postgres
 from petitions.privacy.errors import AlreadyErased, PetitionerNotFound
-from petitions.privacy.keys import Keyring, KeyRow, KeyTable, MasterKey, load_master_key
+from petitions.privacy.keys import (
+    KEY_DRAW,
+    Keyring,
+    KeyRow,
+    KeyTable,
+    MasterKey,
+    load_master_key,
+)
 from petitions.privacy.policy import PrivacyPolicy, privacy_policy
 from petitions.privacy.render import (
     PersonView,
@@ -33,8 +40,16 @@ from petitions.privacy.render import (
     mask_id_number,
     mask_phone,
 )
-from petitions.privacy.sealing import NONCE_BYTES, Sealed, seal, unseal
-from workflows.records import asdict, evolve, frozen
+from petitions.privacy.sealing import (
+    NONCE_BYTES,
+    NONCE_LETTERS,
+    PREFIX,
+    Sealed,
+    b64e,
+    seal,
+    unseal,
+)
+from workflows.records import asdict, evolve, fields_of, frozen
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -118,6 +133,13 @@ def key_beside_database(url: str, source: str) -> str | None:
 
 #: The petitioner's fields sealed on filing (besides their representatives').
 _SEALED_FIELDS = ("name", "phone", "id_number", "address", "email")
+#: Whether :class:`Petitioner`'s fields are the ones :meth:`Privacy._sealed`
+#: names when it makes the sealed copy (else it copies with ``evolve``).
+_PETITIONER_AS_KNOWN = tuple(f.name for f in fields_of(Petitioner) or ()) == (
+    "kind", "name", "phone", "id_number", "address", "representatives", "id", "email")
+#: The random bytes :meth:`Privacy.seal_for_filing` takes for a new
+#: petitioner: their key's, then a nonce for each field it may seal.
+FILING_DRAW = KEY_DRAW + NONCE_BYTES * len(_SEALED_FIELDS)
 
 
 def _seal_or_empty(key: AESGCM, key_id: str, field: str, value: str) -> str:
@@ -156,7 +178,7 @@ class Privacy:
         return self._sealed(petitioner, key_id, key)
 
     def seal_for_filing(self, petitioner: Petitioner, *, new: bool = False,
-                        petitioner_id: str | None = None,
+                        petitioner_id: str | None = None, drawn: bytes | None = None,
                         ) -> tuple[Petitioner, NewKey | None]:
         """``petitioner`` sealed under their live data key, or, when they have
         none yet (always when ``new``: their id was made just now), under a new
@@ -169,7 +191,11 @@ class Privacy:
 
         ``petitioner_id``: the id to give the sealed petitioner (one minted
         just now for a petitioner without one), set in the same copy as the
-        sealed fields."""
+        sealed fields.  ``drawn``: with ``new``, :data:`FILING_DRAW` bytes of
+        the operating system's CSPRNG drawn by the caller for this filing only:
+        the new key's (:meth:`Keyring.new_key`), then a nonce per field (None:
+        drawn here).  A bulk filing draws them with the petitioner's id, in
+        one system call."""
         pid = petitioner.id if petitioner_id is None else petitioner_id
         if not pid:
             raise InvalidInput("petitioner.id", "is needed to seal personal data")
@@ -178,9 +204,15 @@ class Privacy:
             found = self.keyring.live_key(pid)
             if found is not None:
                 return self._sealed(petitioner, *found, petitioner_id), None
-        row, key = self.keyring.new_key(pid)
+        if drawn is None:
+            drawn = os.urandom(FILING_DRAW)
+        elif len(drawn) != FILING_DRAW:
+            raise ValueError(f"a new petitioner's key and fields take {FILING_DRAW} "
+                             "random bytes")
+        row, key = self.keyring.new_key(pid, drawn[:KEY_DRAW])
         new_key = NewKey(row, key, self.keyring, self.keyring.table.writer(row))
-        return self._sealed(petitioner, row.key_id, key, petitioner_id), new_key
+        return self._sealed(petitioner, row.key_id, key, petitioner_id,
+                            drawn[KEY_DRAW:]), new_key
 
     def has_live_key(self, petitioner_id: str) -> bool:
         """Whether the store holds a live data key for ``petitioner_id`` now."""
@@ -188,11 +220,14 @@ class Privacy:
 
     @staticmethod
     def _sealed(petitioner: Petitioner, key_id: str, key: AESGCM,
-                petitioner_id: str | None = None) -> Petitioner:
+                petitioner_id: str | None = None, nonces: bytes | None = None,
+                ) -> Petitioner:
         # One copy of the petitioner, with only its non-empty fields sealed
         # (an empty one stays empty, as seal() makes of it) and the id given.
         # Every field is sealed with its own random nonce (seal()), under the
         # petitioner's own key: nothing is shared between fields or filings.
+        # ``nonces``: a nonce's bytes per sealed field, in field order, drawn
+        # by the caller for this petitioner (None: drawn here).
         changes: dict[str, Any] = {}
         if petitioner_id is not None:
             changes["id"] = petitioner_id
@@ -206,12 +241,24 @@ class Privacy:
         if present:
             # The fields' nonces in one draw of the operating system's CSPRNG
             # (the bytes separate draws would give: a different nonce per field).
-            nonces = os.urandom(NONCE_BYTES * len(present))
+            if nonces is None:
+                nonces = os.urandom(NONCE_BYTES * len(present))
+            elif len(nonces) < NONCE_BYTES * len(present):
+                raise ValueError(f"{len(present)} fields take {len(present)} nonces")
+            # seal() of each, its associated data's and sealed text's parts
+            # that are the petitioner's made once.
+            encrypt, aad, tail = key.encrypt, f"petitions/v1\n{key_id}\n", f":{key_id}"
             at = 0
             for name, value in present:
-                changes[name] = seal(key, key_id, name,
-                                     value.strip() if isinstance(value, str) else value,
-                                     nonces[at:at + NONCE_BYTES])
+                clear = value.strip() if isinstance(value, str) else value
+                if clear:
+                    nonce = nonces[at:at + NONCE_BYTES]
+                    both = b64e(nonce + encrypt(nonce, clear.encode("utf-8"),
+                                                (aad + name).encode()))
+                    changes[name] = (f"{PREFIX}:{both[:NONCE_LETTERS]}:"
+                                     f"{both[NONCE_LETTERS:]}{tail}")
+                else:
+                    changes[name] = ""  # as seal() makes of empty text
                 at += NONCE_BYTES
         if petitioner.representatives:
             changes["representatives"] = tuple(
@@ -222,7 +269,18 @@ class Privacy:
                                                 f"representatives.{i}.id_number",
                                                 r.id_number))
                 for i, r in enumerate(petitioner.representatives))
-        return evolve(petitioner, **changes) if changes else petitioner
+        if not changes:
+            return petitioner
+        if petitioner.__class__ is not Petitioner or not _PETITIONER_AS_KNOWN:
+            return evolve(petitioner, **changes)
+        # evolve(), the fields named (a bulk import seals a petitioner per line).
+        get = changes.get
+        return Petitioner(kind=get("kind", petitioner.kind), name=get("name", petitioner.name),
+                          phone=get("phone", petitioner.phone),
+                          id_number=get("id_number", petitioner.id_number),
+                          address=get("address", petitioner.address),
+                          representatives=get("representatives", petitioner.representatives),
+                          id=get("id", petitioner.id), email=get("email", petitioner.email))
 
     def open_field(self, field: str, value: str) -> str | None:
         """The clear text of one sealed field (None when erased or sealed); for

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from petitions.domain.isotime import isoformat
 from petitions.logs import get_logger
 from petitions.persistence import describe, is_postgres, retry_schema_change
 from petitions.privacy.errors import MasterKeyInvalid, MasterKeyMissing
@@ -57,6 +58,9 @@ MASTER_KEY_ENV = "PETITIONS_MASTER_KEY"
 MASTER_KEY_FILE_ENV = "PETITIONS_MASTER_KEY_FILE"
 KEY_FILE_SUFFIX = ".key"
 DATA_KEY_BYTES = 32
+#: The random bytes a new data key takes (:meth:`Keyring.new_key`): its id (16),
+#: the key and the nonce wrapping it (12).
+KEY_DRAW = 16 + DATA_KEY_BYTES + 12
 
 
 def _parse_key(text: str, where: str) -> bytes:
@@ -453,6 +457,9 @@ class Keyring:
 
     @property
     def master(self) -> MasterKey:
+        found = self._master
+        if found is not None:  # (loaded: read without the lock, once per filing)
+            return found
         with self._lock:
             if self._master is None:
                 self._master = self._master_loader()
@@ -510,27 +517,35 @@ class Keyring:
                 f"{row.master}, the configured key is {self.master.fingerprint})")
         return AESGCM(clear)
 
-    def new_key(self, petitioner_id: str) -> tuple[KeyRow, AESGCM]:
+    def new_key(self, petitioner_id: str, drawn: bytes | None = None,
+                ) -> tuple[KeyRow, AESGCM]:
         """A new data key for ``petitioner_id``, wrapped for storing; not stored
         (see :meth:`KeyTable.insert`, :meth:`KeyTable.writer`) nor cached (see
-        :meth:`remember`) yet."""
-        with self._lock:
-            self._ready()
+        :meth:`remember`) yet.  ``drawn``: :data:`KEY_DRAW` bytes of the
+        operating system's CSPRNG drawn by the caller for this key only (None:
+        drawn now; a bulk filing draws what a new petitioner needs at once)."""
+        if drawn is None:
             # One draw of the operating system's CSPRNG for the key id (16
             # bytes: what secrets.token_hex(16) gives), the data key (32: the
             # size AESGCM.generate_key makes, without running OpenSSL's own
             # generator once per filing) and the nonce that wraps it (12):
             # the bytes separate draws would give, in one system call.
-            drawn = os.urandom(16 + DATA_KEY_BYTES + 12)
-            key_id = drawn[:16].hex()
-            data_key = drawn[16:16 + DATA_KEY_BYTES]
-            master = self.master
-            row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
-                         wrapped=master.wrap(data_key, key_id, petitioner_id,
-                                             drawn[16 + DATA_KEY_BYTES:]),
-                         master=master.fingerprint,
-                         created_at=datetime.now(UTC).isoformat(), erased_at=None)
-            return row, AESGCM(data_key)
+            drawn = os.urandom(KEY_DRAW)
+        elif len(drawn) != KEY_DRAW:
+            raise ValueError(f"a new key takes {KEY_DRAW} random bytes")
+        if not self._created:
+            with self._lock:
+                self._ready()
+        # (Nothing else shared: the key made and wrapped without the lock.)
+        key_id = drawn[:16].hex()
+        data_key = drawn[16:16 + DATA_KEY_BYTES]
+        master = self.master
+        row = KeyRow(key_id=key_id, petitioner_id=petitioner_id,
+                     wrapped=master.wrap(data_key, key_id, petitioner_id,
+                                         drawn[16 + DATA_KEY_BYTES:]),
+                     master=master.fingerprint,
+                     created_at=isoformat(datetime.now(UTC)), erased_at=None)
+        return row, AESGCM(data_key)
 
     def remember(self, row: KeyRow, aead: AESGCM) -> None:
         """Cache a key just stored as its petitioner's live key (the cache

@@ -27,7 +27,7 @@ from workflows.records import frozen
 PREFIX = "enc1"
 NONCE_BYTES = 12
 #: The nonce in base64 letters (a whole number of 3-byte groups: no padding).
-_NONCE_LETTERS = NONCE_BYTES // 3 * 4
+NONCE_LETTERS = _NONCE_LETTERS = NONCE_BYTES // 3 * 4
 assert NONCE_BYTES % 3 == 0
 
 
