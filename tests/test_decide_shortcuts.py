@@ -118,6 +118,19 @@ def test_a_petitioner_s_fields_are_sealed_under_nonces_of_their_own(
     assert len(seen) == 100
 
 
+def urandom_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the size of each ``os.urandom`` draw (the draws still made)."""
+    calls: list[int] = []
+    real = os.urandom
+
+    def counted(n: int) -> bytes:
+        calls.append(n)
+        return real(n)
+
+    monkeypatch.setattr("os.urandom", counted)
+    return calls
+
+
 def test_a_new_petitioner_s_one_draw_is_split_into_id_key_and_nonces(
         service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
     # A bulk filing of a new petitioner draws once (issue 18 point 4): 16
@@ -131,14 +144,7 @@ def test_a_new_petitioner_s_one_draw_is_split_into_id_key_and_nonces(
     privacy = service.privacy
     person = Petitioner(kind="resident", name="王女士", phone="138 0000 1234",
                         address="寸滩街道 8 号")
-    calls: list[int] = []
-    real = os.urandom
-
-    def counted(n: int) -> bytes:
-        calls.append(n)
-        return real(n)
-
-    monkeypatch.setattr("os.urandom", counted)
+    calls = urandom_calls(monkeypatch)
     pid = mint_petitioner_id(drawn[:16])
     sealed, new_key = privacy.seal_for_filing(person, new=True, petitioner_id=pid,
                                               drawn=drawn[16:])
@@ -184,14 +190,7 @@ def test_a_bulk_filing_draws_random_bytes_once(
                     petitioner=Petitioner(kind="resident", name="王女士",
                                           phone="138 0000 1234"))
     wf, matter_type = filing_workflow(store, filing)
-    calls: list[int] = []
-    real = os.urandom
-
-    def counted(n: int) -> bytes:
-        calls.append(n)
-        return real(n)
-
-    monkeypatch.setattr("os.urandom", counted)
+    calls = urandom_calls(monkeypatch)
     decided = bulk.decide(filing, wf, matter_type, mint_petitioner_id)
     assert decided is not None and decided.new_key is not None
     assert len(calls) == 1

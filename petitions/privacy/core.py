@@ -40,16 +40,8 @@ from petitions.privacy.render import (
     mask_id_number,
     mask_phone,
 )
-from petitions.privacy.sealing import (
-    NONCE_BYTES,
-    NONCE_LETTERS,
-    PREFIX,
-    Sealed,
-    b64e,
-    seal,
-    unseal,
-)
-from workflows.records import asdict, evolve, fields_of, frozen
+from petitions.privacy.sealing import NONCE_BYTES, Sealed, seal, seal_fields, unseal
+from workflows.records import asdict, evolve, frozen
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -133,10 +125,6 @@ def key_beside_database(url: str, source: str) -> str | None:
 
 #: The petitioner's fields sealed on filing (besides their representatives').
 _SEALED_FIELDS = ("name", "phone", "id_number", "address", "email")
-#: Whether :class:`Petitioner`'s fields are the ones :meth:`Privacy._sealed`
-#: names when it makes the sealed copy (else it copies with ``evolve``).
-_PETITIONER_AS_KNOWN = tuple(f.name for f in fields_of(Petitioner) or ()) == (
-    "kind", "name", "phone", "id_number", "address", "representatives", "id", "email")
 #: The random bytes :meth:`Privacy.seal_for_filing` takes for a new
 #: petitioner: their key's, then a nonce for each field it may seal.
 FILING_DRAW = KEY_DRAW + NONCE_BYTES * len(_SEALED_FIELDS)
@@ -231,11 +219,11 @@ class Privacy:
         changes: dict[str, Any] = {}
         if petitioner_id is not None:
             changes["id"] = petitioner_id
-        present = []
+        present: list[tuple[str, str]] = []
         for name in _SEALED_FIELDS:
             value = getattr(petitioner, name)
             if value:
-                present.append((name, value))
+                present.append((name, value.strip() if isinstance(value, str) else value))
             elif value != "":
                 changes[name] = ""  # as seal() makes of any empty value
         if present:
@@ -245,21 +233,9 @@ class Privacy:
                 nonces = os.urandom(NONCE_BYTES * len(present))
             elif len(nonces) < NONCE_BYTES * len(present):
                 raise ValueError(f"{len(present)} fields take {len(present)} nonces")
-            # seal() of each, its associated data's and sealed text's parts
-            # that are the petitioner's made once.
-            encrypt, aad, tail = key.encrypt, f"petitions/v1\n{key_id}\n", f":{key_id}"
-            at = 0
-            for name, value in present:
-                clear = value.strip() if isinstance(value, str) else value
-                if clear:
-                    nonce = nonces[at:at + NONCE_BYTES]
-                    both = b64e(nonce + encrypt(nonce, clear.encode("utf-8"),
-                                                (aad + name).encode()))
-                    changes[name] = (f"{PREFIX}:{both[:NONCE_LETTERS]}:"
-                                     f"{both[NONCE_LETTERS:]}{tail}")
-                else:
-                    changes[name] = ""  # as seal() makes of empty text
-                at += NONCE_BYTES
+            for (name, _), sealed in zip(present, seal_fields(key, key_id, present, nonces),
+                                         strict=True):
+                changes[name] = sealed
         if petitioner.representatives:
             changes["representatives"] = tuple(
                 Person(name=_seal_or_empty(key, key_id, f"representatives.{i}.name", r.name),
@@ -269,18 +245,7 @@ class Privacy:
                                                 f"representatives.{i}.id_number",
                                                 r.id_number))
                 for i, r in enumerate(petitioner.representatives))
-        if not changes:
-            return petitioner
-        if petitioner.__class__ is not Petitioner or not _PETITIONER_AS_KNOWN:
-            return evolve(petitioner, **changes)
-        # evolve(), the fields named (a bulk import seals a petitioner per line).
-        get = changes.get
-        return Petitioner(kind=get("kind", petitioner.kind), name=get("name", petitioner.name),
-                          phone=get("phone", petitioner.phone),
-                          id_number=get("id_number", petitioner.id_number),
-                          address=get("address", petitioner.address),
-                          representatives=get("representatives", petitioner.representatives),
-                          id=get("id", petitioner.id), email=get("email", petitioner.email))
+        return evolve(petitioner, **changes) if changes else petitioner
 
     def open_field(self, field: str, value: str) -> str | None:
         """The clear text of one sealed field (None when erased or sealed); for

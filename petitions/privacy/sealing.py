@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,7 +28,7 @@ from workflows.records import frozen
 PREFIX = "enc1"
 NONCE_BYTES = 12
 #: The nonce in base64 letters (a whole number of 3-byte groups: no padding).
-NONCE_LETTERS = _NONCE_LETTERS = NONCE_BYTES // 3 * 4
+_NONCE_LETTERS = NONCE_BYTES // 3 * 4
 assert NONCE_BYTES % 3 == 0
 
 
@@ -90,12 +91,32 @@ def seal(key: AESGCM, key_id: str, field: str, value: str, nonce: bytes | None =
         nonce = os.urandom(NONCE_BYTES)
     elif len(nonce) != NONCE_BYTES:
         raise ValueError(f"a nonce is {NONCE_BYTES} bytes")
-    ciphertext = key.encrypt(nonce, value.encode("utf-8"),
-                             f"petitions/v1\n{key_id}\n{field}".encode())  # _aad()
-    # Sealed.text(): the nonce's 12 bytes are 16 base64 letters without
-    # padding, so the two are encoded together and split after the 16th.
-    both = b64e(nonce + ciphertext)
-    return f"{PREFIX}:{both[:_NONCE_LETTERS]}:{both[_NONCE_LETTERS:]}:{key_id}"
+    return seal_fields(key, key_id, ((field, value),), nonce)[0]
+
+
+def seal_fields(key: AESGCM, key_id: str, fields: Iterable[tuple[str, str]],
+                nonces: bytes) -> list[str]:
+    """Each ``(field, value)`` sealed under ``key`` as :func:`seal` seals it,
+    the n-th with the n-th :data:`NONCE_BYTES` of ``nonces`` (random bytes the
+    caller drew for these values only; an empty value stays empty and leaves
+    its nonce unused).  A filing seals a petitioner's fields under one key:
+    the parts that are the key's are made once."""
+    encrypt, aad, tail = key.encrypt, f"petitions/v1\n{key_id}\n", f":{key_id}"  # _aad()
+    out: list[str] = []
+    at = 0
+    for field, value in fields:
+        if value:
+            nonce = nonces[at:at + NONCE_BYTES]
+            if len(nonce) != NONCE_BYTES:
+                raise ValueError(f"a nonce is {NONCE_BYTES} bytes")
+            # Sealed.text(): the nonce's 12 bytes are 16 base64 letters without
+            # padding, so the two are encoded together and split after the 16th.
+            both = b64e(nonce + encrypt(nonce, value.encode("utf-8"), (aad + field).encode()))
+            out.append(f"{PREFIX}:{both[:_NONCE_LETTERS]}:{both[_NONCE_LETTERS:]}{tail}")
+        else:
+            out.append("")
+        at += NONCE_BYTES
+    return out
 
 
 def unseal(key: AESGCM, sealed: Sealed, field: str) -> str | None:
