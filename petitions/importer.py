@@ -47,6 +47,7 @@ import gc
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -740,9 +741,10 @@ def import_filings(
 
     ``pipeline``: whether the filings of the bulk path are decided in a
     worker process while this one writes (:mod:`petitions.pipeline`); by
-    default when the file has at least :data:`PIPELINE_LINES` lines and the
-    service can hand the worker what it decides with (its clock and
-    timekeeper picklable).  Either way the same rows are written.
+    default when the file is large enough for the worker to pay for itself
+    (:func:`_worth_a_worker`) and the service can hand the worker what it
+    decides with (its clock and timekeeper picklable).  Either way the same
+    rows are written.
     """
     if on_error not in ON_ERROR:
         raise InvalidInput("on_error", f"must be one of {', '.join(ON_ERROR)}")
@@ -756,7 +758,7 @@ def import_filings(
     spec: WorkerSpec | None = None
     if pipeline is not False and not check_only:
         spec = worker_spec(svc, path, actor, encoding, batch)
-        if spec is not None and (pipeline or _has_lines(path, PIPELINE_LINES)):
+        if spec is not None and (pipeline or _worth_a_worker(path, batch)):
             from petitions.pipeline import Producer
 
             producer = Producer(decide_file, (spec,))
@@ -782,10 +784,27 @@ def import_filings(
 
 # ---------------------------------------------------------------- pipeline
 #: Lines from which an import decides its filings in a worker process (by
-#: default): below, the worker's start (about 0.4 s of its own before its
-#: first batch) costs about what it saves (at 2,000 lines the one-process
-#: import was faster, at 5,000 the pipeline).
+#: default) when the worker is a new interpreter: below, its start (about
+#: 0.4 s of its own before its first batch) costs about what it saves (at
+#: 2,000 lines the one-process import was faster, at 5,000 the pipeline).
 PIPELINE_LINES = 5_000
+#: Lines, and batches, from which it does so when the worker is forked
+#: (:func:`petitions.pipeline.forkable`: it starts at once): measured on this
+#: project's machine (docs/benchmarks.md), the pipeline was faster from 4
+#: batches (2,000 lines of 500, 800 of 100), as fast at 3, slower at 2 and at
+#: 400 lines of 100.
+FORK_PIPELINE_LINES = 1_000
+PIPELINE_BATCHES = 4
+
+
+def _worth_a_worker(path: Path, batch: int) -> bool:
+    """Whether the file at ``path`` is large enough, in lines and in batches
+    of ``batch``, for a worker to make the import faster."""
+    from petitions.pipeline import forkable
+
+    if forkable():
+        return _has_lines(path, max(FORK_PIPELINE_LINES, PIPELINE_BATCHES * batch))
+    return _has_lines(path, PIPELINE_LINES)
 #: Whether the writer decides batches from the end of the file itself when
 #: the worker's next is not there yet (:class:`_Taker`); off, the worker
 #: decides every line (tests compare its rows byte for byte).
@@ -951,6 +970,11 @@ Batch = tuple["Handover", list["int | RawLine"]]
 MARGIN = 2
 #: Batches the writer may hold that it decided itself, ahead of their turn.
 TAKE_MAX = 8
+#: How long the writer takes to write a batch, as a share of the time it
+#: takes to decide one — assumed (on this project's machine it was 0.4–0.5
+#: for SQLite) until the writer has written a batch and decided one itself,
+#: then as measured (:meth:`_Taker.share`).
+WRITE_SHARE = 0.5
 
 
 class _Taker:
@@ -968,24 +992,52 @@ class _Taker:
         self.taken: dict[int, Batch] = {}
         self._last = -1  # the last batch taken
         self._decider: _Decider | None = None
+        #: Seconds and batches: deciding here, writing.
+        self._deciding = [0.0, 0]
+        self._writing = [0.0, 0]
 
     def next_to_take(self, handed: int) -> int | None:
         """The batch to take when the worker has handed over those before
         ``handed`` and the next is not there: far enough past it that the
-        worker has not begun it; None when none is left or enough are held."""
+        worker has not begun it; None when none is left, enough are held, or
+        taking one would not end the import sooner — when what the worker
+        has left to decide, but one batch, takes no longer than what the
+        writer has left to write (the writer would then wait for it less than
+        it spends deciding: on a small file, the worker's next batch is
+        nearly done)."""
         index = max(handed + MARGIN, self._last + 1)
         if index >= len(self.starts) or len(self.taken) >= TAKE_MAX:
             return None
+        left = len(self.starts) - handed  # to write (the taken ones among them)
+        workers = left - len(self.taken)  # the worker's to decide, at most
+        if workers - 1 <= left * self.share():
+            return None
         return index
+
+    def share(self) -> float:
+        """How long writing a batch takes, as a share of deciding one: as
+        measured once the writer has done both, else :data:`WRITE_SHARE`."""
+        (decide, decided), (write, written) = self._deciding, self._writing
+        if not decided or not written or decide <= 0:
+            return WRITE_SHARE
+        return (write / written) / (decide / decided)
+
+    def wrote(self, seconds: float) -> None:
+        """The writer wrote a batch in ``seconds``."""
+        self._writing[0] += seconds
+        self._writing[1] += 1
 
     def take(self, index: int) -> None:
         """Decide batch ``index`` here."""
+        began = time.perf_counter()
         if self._decider is None:
             self._decider = _Decider(self.spec)
         start = self.starts[index]
         lines = _lines(Path(self.spec.path), self.spec.encoding, start)
         self.taken[index] = self._decider.batch(itertools.islice(lines, self.spec.batch), start)
         self._last = index
+        self._deciding[0] += time.perf_counter() - began
+        self._deciding[1] += 1
 
     def close(self) -> None:
         if self._decider is not None:
@@ -1058,8 +1110,11 @@ def _handed_over(producer: Producer, spec: WorkerSpec | None,
                 batch = found
             needed += 1
             handover, items = batch
+            began = time.perf_counter()
             for item in items:
                 yield made(handover, item)
+            if taker is not None:  # (the writer wrote the batch meanwhile)
+                taker.wrote(time.perf_counter() - began)
     except WorkerFailed as exc:
         if needed:
             raise

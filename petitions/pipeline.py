@@ -3,10 +3,21 @@
 A bulk import spends most of its time on work that needs nothing of the
 database — parsing lines, sealing personal data under new keys, digests,
 encoding and chaining events — and the rest writing rows in one transaction
-per batch.  :class:`Producer` runs the first part in a worker process (a new
-interpreter: nothing of the parent's state is shared but what it is given,
-pickled) while the calling process writes the batch before: on a machine with
-two cores the two overlap.
+per batch.  :class:`Producer` runs the first part in a worker process while
+the calling process writes the batch before: on a machine with two cores the
+two overlap.
+
+The worker is forked where it safely can be (:func:`forkable`: a platform
+that forks, and a calling process with no other thread — the command line's
+— so that no lock can be held for ever in the child by a thread it does not
+have, SQLite's own included): it starts at once, every module loaded, and
+works on the objects it is given, not copies.  The child never uses the
+database connections it inherits (it decides with a store of its own in
+memory) and ends with ``os._exit``, closing nothing it inherited, as
+:mod:`multiprocessing` ends a forked child.  Elsewhere (a server's threads)
+it is a new interpreter (``python -c``): nothing of the parent's state is
+shared but what it is given, pickled; it imports the library first, about
+0.4 s before its first batch.
 
 What the worker hands over is what the writer would have decided itself (the
 same functions make it); everything that depends on the database — whether a
@@ -16,12 +27,13 @@ petitioner's keys — is done by the writer, in the batch's transaction
 worker that dies, or a writer that fails, leaves whole batches only: each
 batch is one transaction.
 
-The worker sends its batches in order through a pipe (its standard output),
+The worker sends its batches in order through a pipe (a new interpreter's standard output),
 each one message (its length, then its pickle), a few ahead of the writer at
 most (:data:`AHEAD`); a thread of the writer reads them as they come (so the
 worker does not wait on the pipe while the writer writes), up to
 :data:`AHEAD` more.  The writer may tell the worker to skip a batch
-(:meth:`Producer.skip`, through the worker's standard input): it decides
+(:meth:`Producer.skip`, through another pipe: a new interpreter's standard
+input): it decides
 that one itself, when it would otherwise wait (see
 :mod:`petitions.importer`).  The worker exits once it has sent its end; it
 also stops when the writer exits (its next send fails), and the writer kills
@@ -33,8 +45,11 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import signal
 import struct
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -47,8 +62,26 @@ AHEAD = 3
 #: ``/proc/sys/fs/pipe-max-size``, 1 MiB by default; else left as it is), so
 #: that a batch (about a megabyte at 500 filings) passes in a write or two.
 PIPE_SIZE = 1 << 20
+#: The thread switch interval (seconds; Python's default 0.005) of the worker,
+#: and of the writer while it has a worker: a thread that was waiting on the
+#: pipe (the worker's sender, the writer's reader) takes the interpreter's
+#: lock back this soon, so a batch made is not held up behind the next.
+SWITCH_INTERVAL = 0.0005
 #: A message's length, before its pickle; a batch the worker is to skip.
 _LENGTH = struct.Struct("<Q")
+#: How the worker starts: ``"auto"`` forked where :func:`forkable` (else a
+#: new interpreter), ``"interpreter"`` always a new interpreter (the tests
+#: run both).
+START = "auto"
+
+
+def forkable() -> bool:
+    """Whether a worker may be forked from this process: a platform that
+    forks, no other thread in this process (see the module text), and
+    :data:`START` not asking for a new interpreter."""
+    return (START != "interpreter" and hasattr(os, "fork")
+            and sys.platform != "darwin"  # (its system libraries are not fork-safe)
+            and threading.active_count() == 1)
 
 
 class WorkerFailed(PetitionError):
@@ -103,23 +136,32 @@ def _serve(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any
     """Send each batch ``target(*args, skipped=skipped)`` yields to ``out`` as
     one message (``("batch", index, batch)``; a batch it skipped, yielded as
     None, is not sent), then the end (``("end", batches, None)``).  A batch
-    begun before the writer asked to skip it is sent, and the writer drops it."""
+    begun before the writer asked to skip it is sent, and the writer drops it.
+
+    A batch is pickled as soon as it is made, by the thread that made it; a
+    thread of its own writes it (the pipe takes it while the next is made),
+    and takes the interpreter's lock back quickly (:data:`SWITCH_INTERVAL`):
+    the writer may be waiting for it."""
     import pickle
 
-    ahead: queue.Queue[tuple[str, int, Any]] = queue.Queue(maxsize=AHEAD)
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    ahead: queue.Queue[tuple[bytes, bool]] = queue.Queue(maxsize=AHEAD)
 
     def send() -> None:
         while True:
-            message = ahead.get()
+            data, last = ahead.get()
             try:
-                data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
                 out.write(_LENGTH.pack(len(data)))
                 out.write(data)
                 out.flush()
             except OSError:  # the writer is gone: nothing to decide for
                 os._exit(1)
-            if message[0] != "batch":
+            if last:
                 return
+
+    def put(message: tuple[str, int, Any]) -> None:
+        ahead.put((pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL),
+                   message[0] != "batch"))
 
     sender = threading.Thread(target=send, name="petitions-import-sender", daemon=True)
     sender.start()
@@ -127,11 +169,11 @@ def _serve(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any
     try:
         for batch in target(*args, skipped=skipped):
             if batch is not None:
-                ahead.put(("batch", index, batch))
+                put(("batch", index, batch))
             index += 1
-        ahead.put(("end", index, None))
+        put(("end", index, None))
     except BaseException as exc:  # reported to the writer, which raises it
-        ahead.put(("error", index, f"{type(exc).__name__}: {exc}"))
+        put(("error", index, f"{type(exc).__name__}: {exc}"))
     sender.join()
 
 
@@ -180,35 +222,51 @@ class Producer:
     decides that batch itself, when the worker comes to it: it yields None
     for it) in a worker process, read in order (:meth:`get`).
 
-    The worker is a new interpreter (``python -c``), not a fork and not
-    :mod:`multiprocessing`'s ``spawn``, which would import the caller's main
-    script again: it imports only ``petitions`` and what it is given."""
+    The worker is forked where :func:`forkable`, else a new interpreter
+    (``python -c``), not :mod:`multiprocessing`'s ``spawn``, which would
+    import the caller's main script again: it imports only ``petitions`` and
+    what it is given."""
 
     def __init__(self, target: Callable[..., Iterable[Any]], args: tuple[Any, ...]) -> None:
-        import pickle
-        import subprocess
-        import sys
-
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _BOOT],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-        stdin, out = self._process.stdin, self._process.stdout
-        assert stdin is not None and out is not None
-        self._stdin, self._out = stdin, out
-        _widen(out.fileno())
         #: What the reading thread took from the pipe: messages (pickled),
         #: then None at the pipe's end.
         self._ready: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
         self._ended = False
+        #: Whether the worker was forked (else a new interpreter).
+        self.forked = forkable()
+        self._process: _Forked | Any
+        if self.forked:
+            self._process, self._stdin, self._out = _fork(target, args)
+        else:
+            self._process, self._stdin, self._out = self._interpreter()
+        # Started after the fork: the child has no thread of ours.
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL))
         self._reader = threading.Thread(target=self._read, name="petitions-import-reader",
                                         daemon=True)
         self._reader.start()
-        try:
-            _write_all(stdin, pickle.dumps(list(sys.path))
-                       + pickle.dumps((target, args), protocol=pickle.HIGHEST_PROTOCOL))
-        except BaseException:
-            self.close()
-            raise
+        if not self.forked:
+            import pickle
+
+            try:
+                _write_all(self._stdin, pickle.dumps(list(sys.path))
+                           + pickle.dumps((target, args), protocol=pickle.HIGHEST_PROTOCOL))
+            except BaseException:
+                self.close()
+                raise
+
+    @staticmethod
+    def _interpreter() -> tuple[Any, Any, Any]:
+        """A new interpreter running :func:`worker_main`: it, its standard
+        input and its standard output."""
+        import subprocess
+
+        process = subprocess.Popen([sys.executable, "-c", _BOOT],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        stdin, out = process.stdin, process.stdout
+        assert stdin is not None and out is not None
+        _widen(out.fileno())
+        return process, stdin, out
 
     def _read(self) -> None:
         """The reading thread: each message as it comes, then None."""
@@ -273,17 +331,92 @@ class Producer:
         killed) and wait for it and the reading thread."""
         import subprocess
 
-        if self._process.poll() is None and not self._ended:
-            self._process.kill()
         try:
-            self._process.wait(2)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        # The reading thread meets the pipe's end: let it put it.
-        while self._reader.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._ready.get(timeout=0.05)
-        for pipe in (self._stdin, self._out):
-            with contextlib.suppress(OSError):
-                pipe.close()
+            if self._process.poll() is None and not self._ended:
+                self._process.kill()
+            try:
+                self._process.wait(2)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            # The reading thread meets the pipe's end: let it put it.
+            while self._reader.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    self._ready.get(timeout=0.05)
+            for pipe in (self._stdin, self._out):
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        finally:
+            sys.setswitchinterval(self._switch)  # (the writer's again)
+
+
+class _Forked:
+    """A forked worker, as much of :class:`subprocess.Popen` as
+    :class:`Producer` uses (its exit code as ``Popen`` gives it: minus the
+    signal that ended it)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by someone else
+                self.returncode = -1
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0005
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return code
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+def _fork(target: Callable[..., Iterable[Any]], args: tuple[Any, ...],
+          ) -> tuple[_Forked, Any, Any]:
+    """A forked worker serving ``target(*args)``: it, the pipe to tell it the
+    batches to skip and the pipe it sends its batches on."""
+    out_r, out_w = os.pipe()
+    skip_r, skip_w = os.pipe()
+    _widen(out_w)
+    try:
+        pid = os.fork()
+    except BaseException:
+        for fd in (out_r, out_w, skip_r, skip_w):
+            os.close(fd)
+        raise
+    if pid == 0:  # the worker: never returns
+        code = 1
+        try:
+            os.close(out_r)
+            os.close(skip_w)
+            out = os.fdopen(out_w, "wb")
+            source = os.fdopen(skip_r, "rb", buffering=0)
+            skips: set[int] = set()
+            threading.Thread(target=_skips, args=(source, skips),
+                             name="petitions-import-skips", daemon=True).start()
+            _serve(target, args, out, skips.__contains__)
+            out.close()
+            code = 0
+        finally:
+            os._exit(code)  # closing nothing it inherited, running no exit handler
+    os.close(out_w)
+    os.close(skip_r)
+    return (_Forked(pid), os.fdopen(skip_w, "wb", buffering=0),
+            os.fdopen(out_r, "rb", buffering=0))

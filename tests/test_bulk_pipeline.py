@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import sys
+import threading
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 import petitions.importer as importer
+import petitions.pipeline as worker_pipeline
 from petitions import PetitionService
 from petitions.audit import verify_store
 from petitions.domain.petition import petition_id_for
@@ -165,15 +167,23 @@ def bulk_lines() -> list[Any]:
     return out
 
 
-@pytest.fixture
-def producers(monkeypatch: pytest.MonkeyPatch) -> list[Producer]:
-    """Every worker started (to see that imports take the pipeline and stop it)."""
+@pytest.fixture(params=["fork", "interpreter"])
+def producers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+              ) -> list[Producer]:
+    """Every worker started (to see that imports take the pipeline and stop
+    it); each test runs with a forked worker and with a new interpreter."""
     made: list[Producer] = []
     init = Producer.__init__
+    forked = request.param == "fork"
+    monkeypatch.setattr(worker_pipeline, "START", "auto" if forked else "interpreter")
 
     def counted(self: Producer, *args: Any) -> None:
+        # Forked where it can be: from a process with no other thread (an
+        # SQLite store's; PostgreSQL's connection pool has threads).
+        alone = threading.active_count() == 1
         init(self, *args)
         made.append(self)
+        assert self.forked == (forked and alone), threading.enumerate()
 
     monkeypatch.setattr(Producer, "__init__", counted)
     return made
@@ -473,7 +483,9 @@ def test_the_import_takes_the_pipeline_for_a_large_file_only_and_when_it_can(
     import cli
     from tests.test_import import OPERATOR
 
-    monkeypatch.setattr(importer, "PIPELINE_LINES", 200)
+    for name in ("PIPELINE_LINES", "FORK_PIPELINE_LINES"):
+        monkeypatch.setattr(importer, name, 200)
+    monkeypatch.setattr(importer, "PIPELINE_BATCHES", 0)
     small = write_lines(tmp_path / "small.jsonl", [filing(n, channel="online")
                                                    for n in range(199)])
     large = write_lines(tmp_path / "large.jsonl", [filing(n, channel="online")
@@ -484,6 +496,9 @@ def test_the_import_takes_the_pipeline_for_a_large_file_only_and_when_it_can(
         done = runner.invoke(cli.main, ["--db", db, *OPERATOR, "--json", "import", str(path)])
         assert done.exit_code == 0, done.output
         assert len(producers) == taken
+    # The command line forks its worker (it has no other thread), where the
+    # test asks for it.
+    assert producers[0].forked == (worker_pipeline.START == "auto")
     assert json.loads(done.output.strip().splitlines()[-1])["imported"] == 300
     verify = runner.invoke(cli.main, ["--db", db, *OPERATOR, "audit", "verify"])
     assert verify.exit_code == 0, verify.output
@@ -523,7 +538,9 @@ def test_a_worker_dying_mid_file_is_one_line_and_exit_1_through_the_cli(
     import cli
     from tests.test_import import OPERATOR
 
-    monkeypatch.setattr(importer, "PIPELINE_LINES", 200)
+    for name in ("PIPELINE_LINES", "FORK_PIPELINE_LINES"):
+        monkeypatch.setattr(importer, name, 200)
+    monkeypatch.setattr(importer, "PIPELINE_BATCHES", 0)
     monkeypatch.setattr(importer, "WORKER_SETUP", die_at_line_700)
     monkeypatch.setenv(MASTER_KEY_ENV, MASTER)  # no key-file notice on stderr
     path = write_lines(tmp_path / "in.jsonl", [filing(n, channel="online") for n in range(800)])
@@ -655,3 +672,99 @@ def test_a_malformed_office_prefix_refuses_handed_filings_as_any_and_writes_noth
                       [e.line for e in report.errors]))
     assert found[0] == found[1] == (0, 1, True, [2])
     assert filed_keys(service) == Counter({"wechat:2022-00000": 1})
+
+
+def test_a_forked_worker_is_the_default_from_a_process_without_other_threads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Forked only from a process with no other thread (a thread could hold a
+    # lock the child would wait on for ever), and not when asked for a new
+    # interpreter; the writer's switch interval is restored when it is done.
+    monkeypatch.setattr(worker_pipeline, "START", "auto")
+    assert threading.active_count() == 1 and worker_pipeline.forkable()
+    switch = sys.getswitchinterval()
+    producer = Producer(_batches, (3,))
+    assert producer.forked and sys.getswitchinterval() == worker_pipeline.SWITCH_INTERVAL
+    assert list(producer.batches()) == [[0], [1], [2]]
+    producer.close()
+    assert stopped(producer) and sys.getswitchinterval() == switch
+    done = threading.Event()
+    other = threading.Thread(target=done.wait, args=(5,), daemon=True)
+    other.start()
+    try:
+        assert not worker_pipeline.forkable()
+    finally:
+        done.set()
+        other.join()
+    assert worker_pipeline.forkable()
+    monkeypatch.setattr(worker_pipeline, "START", "interpreter")
+    assert not worker_pipeline.forkable()
+
+
+def _batches(n: int, skipped: Any = None) -> Any:
+    """A worker's target for the tests: ``n`` batches of one number each."""
+    for i in range(n):
+        yield None if skipped is not None and skipped(i) else [i]
+
+
+def test_a_forked_worker_killed_is_reported_with_its_signal(tmp_path: Path) -> None:
+    import signal
+
+    assert worker_pipeline.forkable(), threading.enumerate()
+    producer = Producer(_slow_batches, ())
+    assert producer.forked
+    os.kill(producer.pid, signal.SIGKILL)
+    with pytest.raises(WorkerFailed, match="exit code -9"):
+        list(producer.batches())
+    producer.close()
+    assert stopped(producer)
+
+
+def _slow_batches(skipped: Any = None) -> Any:
+    import time
+
+    time.sleep(30)
+    yield [0]
+
+
+def test_a_small_file_is_imported_in_one_process_a_large_one_with_a_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With a forked worker, from 4 batches and 1,000 lines (measured: faster
+    # from there); with a new interpreter, from 5,000 lines.
+    def worth(lines: int, batch: int) -> bool:
+        path = tmp_path / f"{lines}.jsonl"
+        path.write_text("{}\n" * lines)
+        return importer._worth_a_worker(path, batch)
+
+    monkeypatch.setattr(worker_pipeline, "START", "auto")
+    assert worth(2000, 500) and not worth(1999, 500) and not worth(1500, 500)
+    assert worth(1000, 100) and not worth(999, 100) and worth(4000, 1000)
+    monkeypatch.setattr(worker_pipeline, "START", "interpreter")
+    assert worth(5000, 100) and not worth(4999, 100) and not worth(2000, 500)
+
+
+def test_the_writer_takes_a_batch_only_while_the_worker_has_more_left_than_it(
+        tmp_path: Path) -> None:
+    # Four batches, the worker on the first: the writer, done checking,
+    # decides the third (the worker's three left take longer than writing
+    # four, at the assumed share); then, the worker on the second, it waits
+    # (the worker's last but one, and writing three, take as long) — taking
+    # the fourth would keep the writer busy while the worker, nearly done,
+    # waits with nothing to do.
+    spec = importer.WorkerSpec(str(tmp_path / "x.jsonl"), None, CLERK, 500, fixed_now,
+                               None, None)
+    taker = importer._Taker(spec, [(0, 1)] * 4)
+    assert taker.share() == importer.WRITE_SHARE == 0.5
+    assert taker.next_to_take(0) == 2
+    taker.taken[2] = ("decided", [])  # type: ignore[assignment]
+    taker._last = 2
+    assert taker.next_to_take(0) is None and taker.next_to_take(1) is None
+    # Forty batches: it takes while the worker has more left than it.
+    many = importer._Taker(spec, [(0, 1)] * 40)
+    assert many.next_to_take(0) == 2 and many.next_to_take(10) == 12
+    # Measured: writing as slow as deciding — it takes none.
+    many._deciding, many._writing = [1.0, 4], [1.0, 4]
+    assert many.share() == 1.0 and many.next_to_take(0) is None
+    # Writing a tenth of deciding: it takes even near the end.
+    many._writing = [0.1, 4]
+    assert many.next_to_take(30) == 32 and many.next_to_take(37) == 39
+    assert many.next_to_take(38) is None  # (none left past the margin)
