@@ -34,6 +34,10 @@ and of the worker process a large import decides its filings in
 ``import_worker_cpu_s`` give each per round (the two run at once: the
 elapsed time follows the larger on an idle machine with two cores), and
 ``ratio_critical_cpu`` the events per CPU second of the larger against bare's.
+At the default 2,000 filings (four batches of 500) the import takes its
+pipeline, the worker forked (this script has no other thread): ``ratio``,
+in elapsed time, counts what the second core gives; ``ratio_cpu`` counts the
+CPU of both processes, so it is lower than with the worker off.
 ``--pipeline on|off`` forces the import's choice.  The last line is one JSON
 object.
 """

@@ -10,14 +10,14 @@ two overlap.
 The worker is forked where it safely can be (:func:`forkable`: a platform
 that forks, and a calling process with no other thread — the command line's
 — so that no lock can be held for ever in the child by a thread it does not
-have, SQLite's own included): it starts at once, every module loaded, and
-works on the objects it is given, not copies.  The child never uses the
-database connections it inherits (it decides with a store of its own in
-memory) and ends with ``os._exit``, closing nothing it inherited, as
-:mod:`multiprocessing` ends a forked child.  Elsewhere (a server's threads)
-it is a new interpreter (``python -c``): nothing of the parent's state is
-shared but what it is given, pickled; it imports the library first, about
-0.4 s before its first batch.
+have, SQLite's own included): it starts at once, every module loaded, with
+what it is given as the writer holds it (nothing pickled).  The child never
+uses the database connections it inherits (it decides with a store of its
+own in memory) and ends with ``os._exit``, closing nothing it inherited, as
+:mod:`multiprocessing` ends a forked child.  Elsewhere (a server's threads,
+a PostgreSQL connection pool's) it is a new interpreter (``python -c``):
+nothing of the parent's state is shared but what it is given, pickled; it
+imports the library first, about 0.4 s before its first batch.
 
 What the worker hands over is what the writer would have decided itself (the
 same functions make it); everything that depends on the database — whether a
@@ -27,17 +27,17 @@ petitioner's keys — is done by the writer, in the batch's transaction
 worker that dies, or a writer that fails, leaves whole batches only: each
 batch is one transaction.
 
-The worker sends its batches in order through a pipe (a new interpreter's standard output),
-each one message (its length, then its pickle), a few ahead of the writer at
-most (:data:`AHEAD`); a thread of the writer reads them as they come (so the
-worker does not wait on the pipe while the writer writes), up to
-:data:`AHEAD` more.  The writer may tell the worker to skip a batch
-(:meth:`Producer.skip`, through another pipe: a new interpreter's standard
-input): it decides
-that one itself, when it would otherwise wait (see
-:mod:`petitions.importer`).  The worker exits once it has sent its end; it
-also stops when the writer exits (its next send fails), and the writer kills
-it when it stops early (a refusal, an error: the worker writes nothing).
+The worker sends its batches in order through a pipe (a new interpreter's
+standard output), each one message (its length, then its pickle), a few
+ahead of the writer at most (:data:`AHEAD`); a thread of the writer reads
+them as they come (so the worker does not wait on the pipe while the writer
+writes), up to :data:`AHEAD` more.  The writer may tell the worker to skip a
+batch (:meth:`Producer.skip`, through another pipe: a new interpreter's
+standard input): it decides that one itself, when it would otherwise wait
+(see :mod:`petitions.importer`).  The worker exits once it has sent its end;
+it also stops when the writer exits (its next send fails), and the writer
+kills it when it stops early (a refusal, an error: the worker writes
+nothing).
 """
 
 from __future__ import annotations
