@@ -462,7 +462,14 @@ def write_numbers(cursor: Any, tables: SideTables,
         bump = (f"INSERT INTO {tables.counters} (scope, last) VALUES ({p}, {p}) "
                 f"ON CONFLICT (scope) DO UPDATE SET last = {tables.counters}.last + {p}")
         if tables.postgres:
-            cursor.execute(bump + " RETURNING last", (scope, len(indexes), len(indexes)))
+            # On a cursor of its own: in the pipeline eventsourcing inserts
+            # events in, results of statements sent before on ``cursor`` (the
+            # key rows' ``executemany``) can arrive after this one was sent
+            # and be taken for its own (psycopg 3.3: "the last operation
+            # didn't produce records (command status: INSERT 0 1)").
+            with cursor.connection.cursor() as own:
+                own.execute(bump + " RETURNING last", (scope, len(indexes), len(indexes)))
+                last = int(tables._rows(own)[0][0])
         else:
             # SQLite: the bump, then its row read back.  The bump took the
             # database's one write lock, held until the transaction ends, so
@@ -470,7 +477,7 @@ def write_numbers(cursor: Any, tables: SideTables,
             # makes a temporary table for its rows, ~10-30 µs per filing.)
             cursor.execute(bump, (scope, len(indexes), len(indexes)))
             cursor.execute(f"SELECT last FROM {tables.counters} WHERE scope = ?", (scope,))
-        last = int(tables._rows(cursor)[0][0])
+            last = int(tables._rows(cursor)[0][0])
         key: bytes | None = None
         for seq, i in enumerate(indexes, start=last - len(indexes) + 1):
             petition_id, year, prefix, key, indexed = members[i]
