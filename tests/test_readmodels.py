@@ -112,6 +112,38 @@ def test_chinese_text_search(service: PetitionService) -> None:
     assert [p.id for p in service.search("老", street="寸滩街道")] == [str(lift)]
 
 
+def test_a_page_found_before_its_numbers_are_joined_is_the_page_of_one_join(
+        service: PetitionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PostgreSQL finds a page of cases before it joins their work-order
+    # numbers (``PAGE_FIRST``; SQLite joins as it reads): lists, pages,
+    # searches and the deadline queue give the same rows, numbers and order
+    # either way, on both backends.
+    base = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    streets = ["寸滩街道", "江北城街道"]
+    for i in range(23):  # some filed at the same time: ordered by id then
+        file(service, title=["小区停车难", "老旧楼加装电梯"][i % 2], street=streets[i % 3 % 2],
+             at=base + timedelta(hours=i // 2))
+
+    def everything() -> list[Any]:
+        found: list[Any] = []
+        for offset in (0, 5, 20):
+            found.append(service.list_petitions(limit=5, offset=offset))
+            found.append(service.list_petitions(street="寸滩街道", status="open", limit=4,
+                                                offset=offset))
+        found.append(service.list_petitions(text="加装电梯", limit=7))
+        found.append(service.list_petitions(text="停车", street="江北城街道", limit=3, offset=1))
+        found.append(service.list_petitions(overdue=True, due_within=timedelta(days=30),
+                                            limit=6))
+        return [[(p.id, p.number, p.title, p.filed_at) for p in page] for page in found]
+
+    store = type(service.read_models.store)
+    first = everything()
+    assert [len(page) for page in first] == [5, 4, 5, 4, 3, 0, 7, 3, 6]
+    assert all(number for page in first for _, number, _, _ in page)
+    monkeypatch.setattr(store, "PAGE_FIRST", not store.PAGE_FIRST)
+    assert everything() == first
+
+
 def test_caseload_and_campaign_progress(service: PetitionService) -> None:
     campaign = service.open_campaign(actor=SUPERVISOR, name="吉安园茅溪小区进家入户",
                                      location=Location(street="寸滩街道"))
