@@ -805,6 +805,8 @@ def _worth_a_worker(path: Path, batch: int) -> bool:
     if forkable():
         return _has_lines(path, max(FORK_PIPELINE_LINES, PIPELINE_BATCHES * batch))
     return _has_lines(path, PIPELINE_LINES)
+
+
 #: Whether the writer decides batches from the end of the file itself when
 #: the worker's next is not there yet (:class:`_Taker`); off, the worker
 #: decides every line (tests compare its rows byte for byte).

@@ -11,10 +11,11 @@ The worker is forked where it safely can be (:func:`forkable`: a platform
 that forks, and a calling process with no other thread — the command line's
 — so that no lock can be held for ever in the child by a thread it does not
 have, SQLite's own included): it starts at once, every module loaded, with
-what it is given as the writer holds it (nothing pickled).  The child never
-uses the database connections it inherits (it decides with a store of its
-own in memory) and ends with ``os._exit``, closing nothing it inherited, as
-:mod:`multiprocessing` ends a forked child.  Elsewhere (a server's threads,
+what it is given as the writer holds it (nothing pickled).  It is a
+:mod:`multiprocessing` process started with ``fork``, as the read models'
+decoders are: the child never uses the database connections it inherits (it
+decides with a store of its own in memory) and ends with ``os._exit``,
+closing nothing it inherited.  Elsewhere (a server's threads,
 a PostgreSQL connection pool's) it is a new interpreter (``python -c``):
 nothing of the parent's state is shared but what it is given, pickled; it
 imports the library first, about 0.4 s before its first batch.
@@ -45,11 +46,9 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import signal
 import struct
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -75,13 +74,23 @@ _LENGTH = struct.Struct("<Q")
 START = "auto"
 
 
-def forkable() -> bool:
-    """Whether a worker may be forked from this process: a platform that
-    forks, no other thread in this process (see the module text), and
-    :data:`START` not asking for a new interpreter."""
-    return (START != "interpreter" and hasattr(os, "fork")
-            and sys.platform != "darwin"  # (its system libraries are not fork-safe)
+def fork_safe() -> bool:
+    """Whether a child may be forked from this process (without ``exec``): a
+    platform that forks (not macOS: its system libraries are not fork-safe)
+    and no other thread in this process — a forked child could find a lock
+    held for ever by a thread it does not have, SQLite's own included.  The
+    rule of both pipelines: this one's worker, the read models' decoders
+    (:func:`petitions.readmodels.pipeline.available`)."""
+    import multiprocessing
+
+    return ("fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
             and threading.active_count() == 1)
+
+
+def forkable() -> bool:
+    """Whether the worker is forked (:func:`fork_safe`, and :data:`START`
+    not asking for a new interpreter)."""
+    return START != "interpreter" and fork_safe()
 
 
 class WorkerFailed(PetitionError):
@@ -201,12 +210,21 @@ def worker_main() -> None:
     _widen(out.fileno())
     source = sys.stdin.buffer  # the import path was read from it already (:data:`_BOOT`)
     target, args = pickle.load(source)
+    _work(target, args, out, source)
+    os._exit(0)  # sent and closed: nothing else to wait for (the writer is waiting)
+
+
+def _work(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: Any,
+          source: Any) -> None:
+    """The worker's work, however it started: the batches sent on ``out``
+    (:func:`_serve`) while a thread reads the batches to skip from
+    ``source`` (:func:`_skips`); ``out`` closed at the end."""
     skips: set[int] = set()
     threading.Thread(target=_skips, args=(source, skips), name="petitions-import-skips",
                      daemon=True).start()
     _serve(target, args, out, skips.__contains__)
-    out.close()
-    os._exit(0)  # sent and closed: nothing else to wait for (the writer is waiting)
+    with contextlib.suppress(OSError):  # the writer is gone: nothing to tell it
+        out.close()
 
 
 #: The worker's first code: the writer's import path before anything of
@@ -351,72 +369,63 @@ class Producer:
 
 
 class _Forked:
-    """A forked worker, as much of :class:`subprocess.Popen` as
-    :class:`Producer` uses (its exit code as ``Popen`` gives it: minus the
-    signal that ended it)."""
+    """A forked worker (a :mod:`multiprocessing` process, started with
+    ``fork``), as much of :class:`subprocess.Popen` as :class:`Producer`
+    uses: its exit code as both give it (minus the signal that ended it)."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
+    def __init__(self, process: Any) -> None:
+        self._process = process
+        self.pid: int = process.pid
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped by someone else
-                self.returncode = -1
-                return self.returncode
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
+        code: int | None = self._process.exitcode
+        return code
 
     def wait(self, timeout: float | None = None) -> int:
         import subprocess
 
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.0005
-        while (code := self.poll()) is None:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        self._process.join(timeout)
+        code: int | None = self._process.exitcode
+        if code is None:
+            raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
         return code
 
     def kill(self) -> None:
-        if self.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+        if self._process.exitcode is None:
+            self._process.kill()
+
+
+def _forked(target: Callable[..., Iterable[Any]], args: tuple[Any, ...], out: int,
+            skips: int, others: tuple[int, int]) -> None:
+    """The forked worker: :func:`_work`, on the pipe ends ``out`` (batches)
+    and ``skips``; ``others``, the writer's ends, closed first (so that each
+    pipe ends when the writer's end closes)."""
+    for fd in others:
+        os.close(fd)
+    _work(target, args, os.fdopen(out, "wb"), os.fdopen(skips, "rb", buffering=0))
 
 
 def _fork(target: Callable[..., Iterable[Any]], args: tuple[Any, ...],
           ) -> tuple[_Forked, Any, Any]:
-    """A forked worker serving ``target(*args)``: it, the pipe to tell it the
-    batches to skip and the pipe it sends its batches on."""
+    """A forked worker serving ``target(*args)`` (:mod:`multiprocessing`'s
+    ``fork`` start, as the read models' decoders: it ends with ``os._exit``,
+    and a daemon, it is ended with this process): it, the pipe to tell it
+    the batches to skip and the pipe it sends its batches on."""
+    import multiprocessing
+
     out_r, out_w = os.pipe()
     skip_r, skip_w = os.pipe()
     _widen(out_w)
     try:
-        pid = os.fork()
+        process = multiprocessing.get_context("fork").Process(
+            target=_forked, args=(target, args, out_w, skip_r, (out_r, skip_w)),
+            name="petitions-import-worker", daemon=True)
+        process.start()
     except BaseException:
         for fd in (out_r, out_w, skip_r, skip_w):
             os.close(fd)
         raise
-    if pid == 0:  # the worker: never returns
-        code = 1
-        try:
-            os.close(out_r)
-            os.close(skip_w)
-            out = os.fdopen(out_w, "wb")
-            source = os.fdopen(skip_r, "rb", buffering=0)
-            skips: set[int] = set()
-            threading.Thread(target=_skips, args=(source, skips),
-                             name="petitions-import-skips", daemon=True).start()
-            _serve(target, args, out, skips.__contains__)
-            out.close()
-            code = 0
-        finally:
-            os._exit(code)  # closing nothing it inherited, running no exit handler
     os.close(out_w)
     os.close(skip_r)
-    return (_Forked(pid), os.fdopen(skip_w, "wb", buffering=0),
+    return (_Forked(process), os.fdopen(skip_w, "wb", buffering=0),
             os.fdopen(out_r, "rb", buffering=0))

@@ -132,12 +132,12 @@ def writer_reads() -> bool:
 
 def available(db_name: str) -> bool:
     """Whether decoder processes can read the SQLite database ``db_name``: a
-    file, on a platform that forks, from a process without other threads
-    (a server's catch-up stays in-process: a forked child could find a lock
-    held for ever by a thread it does not have, SQLite's own included)."""
+    file, and a process they may be forked from (:func:`petitions.pipeline.fork_safe`:
+    a server's catch-up stays in-process)."""
+    from petitions.pipeline import fork_safe
+
     return (bool(db_name) and ":memory:" not in db_name and "mode=memory" not in db_name
-            and "fork" in multiprocessing.get_all_start_methods()
-            and threading.active_count() == 1)
+            and fork_safe())
 
 
 def _query(table: str) -> str:
